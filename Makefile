@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` and `make test`.
+# Everything else is a convenience around meson and the scripts.
+
+BUILD      ?= build
+TESTBUILD  ?= build-test
+FUZZBUILD  ?= build-fuzz
+DATA_DIR   ?= $(CURDIR)/data
+LISTEN     ?= 127.0.0.1:8080
+ISSUER     ?= http://$(LISTEN)
+
+.PHONY: all build run test unit e2e lint fuzz bench format clean deps test-deps
+
+all: build
+
+deps:
+	@scripts/deps.sh run
+
+test-deps:
+	@scripts/deps.sh test
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release -Dtests=false
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	@DATA_DIR="$(DATA_DIR)" LISTEN="$(LISTEN)" ISSUER="$(ISSUER)" \
+	  BIN="$(BUILD)/src/portcullis" scripts/run.sh
+
+$(TESTBUILD)/build.ninja:
+	meson setup $(TESTBUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+test: test-deps $(TESTBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	@scripts/test.sh $(TESTBUILD)
+
+lint: test-deps $(TESTBUILD)/build.ninja
+	@scripts/lint.sh $(TESTBUILD)
+
+$(FUZZBUILD)/build.ninja:
+	CC=clang meson setup $(FUZZBUILD) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz: test-deps $(FUZZBUILD)/build.ninja
+	ninja -C $(FUZZBUILD)
+	scripts/fuzz.sh 120
+
+bench: test-deps build
+	@bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
+
+clean:
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Portcullis needs, and only the missing ones.
+#   scripts/deps.sh run     build and run
+#   scripts/deps.sh test    also test, lint, fuzz and bench tools, npm packages
+set -euo pipefail
+
+what=${1:-run}
+run_pkgs=(build-essential meson ninja-build pkg-config python3
+  libmicrohttpd-dev libjansson-dev libsodium-dev libssl-dev libsqlite3-dev
+  curl ca-certificates)
+test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
+  cppcheck nodejs npm wrk openssl sqlite3 procps)
+
+pkgs=("${run_pkgs[@]}")
+[ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing missing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: not root; run as root or install them yourself" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "deps: all ${#pkgs[@]} Debian packages present"
+fi
+
+if [ "$what" = test ]; then
+  # node may come from elsewhere than Debian (e.g. a newer release);
+  # either way the test packages come from the committed lockfile.
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    echo "deps: npm ci (from package-lock.json)"
+    npm ci --no-audit --no-fund --loglevel=error
+    touch node_modules
+  fi
+fi

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make run`: start the server in development mode on the embedded SQLite
+# store with a data directory under the repo, and say where to go.
+set -euo pipefail
+: "${BIN:?}" "${DATA_DIR:?}" "${LISTEN:?}" "${ISSUER:?}"
+
+mkdir -p "$DATA_DIR"
+chmod 700 "$DATA_DIR"
+"$BIN" serve --mode development --data-dir "$DATA_DIR" \
+  --listen "$LISTEN" --issuer "$ISSUER" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
+
+for _ in $(seq 1 300); do
+  if curl -fsS "$ISSUER/readyz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 $pid 2>/dev/null; then wait $pid; exit 1; fi
+  sleep 0.1
+done
+
+cat <<MSG
+
+  Portcullis is running (development mode, SQLite in $DATA_DIR).
+
+  Issuer:     $ISSUER
+  Discovery:  $ISSUER/.well-known/openid-configuration
+  JWKS:       $ISSUER/jwks.json
+  Health:     $ISSUER/healthz   $ISSUER/readyz
+
+  Next:
+    curl $ISSUER/.well-known/openid-configuration
+    $BIN key list --data-dir $DATA_DIR
+    $BIN check-config --data-dir $DATA_DIR --mode development
+
+  The master key is $DATA_DIR/master.key (mode 0600): back it up apart
+  from the store. Stop with Ctrl-C (graceful shutdown).
+
+MSG
+wait $pid

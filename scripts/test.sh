@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs every suite against the sanitizer build and prints one closing line,
+# "N passed, N failed", summing them all: unit (cmocka), e2e (node --test),
+# fuzz smoke (libFuzzer), lint (clang-tidy, cppcheck, clang-format).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-test}
+pass=0
+fail=0
+failed=()
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+note() { printf '\n== %s\n' "$*"; }
+
+# unit: each cmocka binary speaks TAP
+note "unit tests (cmocka, ASan+UBSan)"
+for t in "$build"/tests/unit/test_*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  out=$(cd tests/unit && CMOCKA_MESSAGE_OUTPUT=TAP "$OLDPWD/$t" 2>&1)
+  rc=$?
+  ok=$(grep -cE '^ok ' <<<"$out")
+  nok=$(grep -cE '^not ok ' <<<"$out")
+  if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then nok=1; fi
+  pass=$((pass + ok)); fail=$((fail + nok))
+  printf '%-28s %3d passed, %d failed\n' "$name" "$ok" "$nok"
+  if [ "$nok" -ne 0 ]; then failed+=("$name"); echo "$out" | grep -vE '^ok ' | tail -40; fi
+done
+
+# e2e: node's test runner against the real binary
+note "black-box tests (node --test, real binary under ASan+UBSan)"
+export PORTCULLIS_BIN="$PWD/$build/src/portcullis"
+export PORTCULLIS_TEST_TOOLS="$PWD/$build/tests/tools"
+mapfile -t files < <(ls tests/e2e/*.test.mjs 2>/dev/null)
+if [ ${#files[@]} -gt 0 ]; then
+  out=$(node --test --test-reporter=tap --test-concurrency=2 "${files[@]}" 2>&1)
+  rc=$?
+  ok=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' <<<"$out" | tail -1)
+  nok=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' <<<"$out" | tail -1)
+  ok=${ok:-0}; nok=${nok:-0}
+  if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then nok=1; fi
+  pass=$((pass + ok)); fail=$((fail + nok))
+  printf '%-28s %3d passed, %d failed\n' "e2e" "$ok" "$nok"
+  if [ "$nok" -ne 0 ]; then
+    failed+=("e2e")
+    grep -nE '^\s*not ok|error:|Error|expected|actual' <<<"$out" | head -80
+  fi
+fi
+
+# fuzz smoke: a short bounded run of every harness
+note "fuzz smoke (libFuzzer, 10 s each)"
+if command -v clang >/dev/null; then
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang meson setup build-fuzz -Dfuzz=true \
+      -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  fi
+  if ninja -C build-fuzz >/dev/null; then
+    out=$(scripts/fuzz.sh 10 2>&1); rc=$?
+    ok=$(grep -cE '^fuzz .*: ok$' <<<"$out")
+    nok=$(grep -cE '^fuzz .*: FAILED$' <<<"$out")
+    if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then nok=1; fi
+    echo "$out" | grep -E '^fuzz '
+  else
+    ok=0; nok=1; echo "fuzz build failed"
+  fi
+  pass=$((pass + ok)); fail=$((fail + nok))
+  [ "$nok" -ne 0 ] && failed+=("fuzz")
+fi
+
+# lint: clang-tidy, cppcheck and clang-format, each one check
+note "lint"
+out=$(scripts/lint.sh "$build" 2>&1); rc=$?
+ok=$(grep -cE '^lint .*: ok$' <<<"$out")
+nok=$(grep -cE '^lint .*: FAILED$' <<<"$out")
+if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then nok=1; fi
+echo "$out" | tail -60
+pass=$((pass + ok)); fail=$((fail + nok))
+[ "$nok" -ne 0 ] && failed+=("lint")
+
+echo
+[ ${#failed[@]} -gt 0 ] && echo "failed suites: ${failed[*]}"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,24 @@
+/*
+ * The server's context, handed to every handler as req->app. Only
+ * forward-declared pointers: including this pulls in no layer.
+ */
+#ifndef PC_APP_H
+#define PC_APP_H
+
+#include <stddef.h>
+
+struct config;
+struct db;
+struct masterkey;
+struct signer;
+
+struct app {
+	const struct config *cfg;
+	struct db *db;
+	struct masterkey *mk;
+	struct signer *signer;
+	char *discovery;	/* the discovery document, built at start */
+	size_t discovery_len;
+};
+
+#endif

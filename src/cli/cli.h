@@ -1,0 +1,70 @@
+/* cli: one file per command; main.c dispatches. */
+#ifndef PC_CLI_H
+#define PC_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "util/config.h"
+
+/* Flags every command takes, and the ones only some take. */
+enum {
+	CLI_OPT_CONFIG = 0x100,
+	CLI_OPT_DATA_DIR,
+	CLI_OPT_STORE_URL,
+	CLI_OPT_ISSUER,
+	CLI_OPT_LISTEN,
+	CLI_OPT_MODE,
+	CLI_OPT_HELP,
+	CLI_OPT_JSON,
+	CLI_OPT_ALG,
+};
+
+#define CLI_COMMON_OPTS \
+	{ "config", required_argument, NULL, CLI_OPT_CONFIG }, \
+	{ "data-dir", required_argument, NULL, CLI_OPT_DATA_DIR }, \
+	{ "store-url", required_argument, NULL, CLI_OPT_STORE_URL }, \
+	{ "mode", required_argument, NULL, CLI_OPT_MODE }, \
+	{ "help", no_argument, NULL, CLI_OPT_HELP }
+
+#define CLI_SERVE_OPTS \
+	{ "issuer", required_argument, NULL, CLI_OPT_ISSUER }, \
+	{ "listen", required_argument, NULL, CLI_OPT_LISTEN }
+
+struct cli_flags {
+	const char *config;
+	const char *data_dir;
+	const char *store_url;
+	const char *issuer;
+	const char *listen;
+	const char *mode;
+	const char *alg;
+	bool json;
+	bool help;
+};
+
+/*
+ * Parses argv with opts (common options included by the caller). Returns
+ * 0, or 2 after printing a usage error. Positional arguments are refused.
+ */
+int cli_parse(int argc, char **argv, const struct option *opts,
+    struct cli_flags *f, const char *usage);
+/* Defaults < config file < PORTCULLIS_* < flags; then validated. */
+int cli_config(const struct cli_flags *f, struct config *cfg);
+/* Creates data_dir (0700) when missing. */
+int cli_data_dir(const struct config *cfg);
+void cli_usage_error(const char *usage, const char *fmt, ...);
+
+struct db;
+struct masterkey;
+/* Opens the store (creating data_dir), applying migrations if asked. */
+int cli_open_store(const struct config *cfg, bool migrate, struct db **out);
+int cli_open_masterkey(const struct config *cfg, struct masterkey **out);
+
+int cmd_serve(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_master_key(int argc, char **argv);
+
+#endif

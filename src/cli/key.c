@@ -1,0 +1,192 @@
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
+
+static const char usage[] =
+    "usage: portcullis key list [--json] [--config FILE] [--data-dir DIR]\n"
+    "       portcullis key rotate [--alg ALG] [--config FILE] "
+    "[--data-dir DIR]\n"
+    "\n"
+    "list    every signing key with its state: pending (published, not yet "
+    "signing),\n        active, retired (published until its tokens "
+    "expire), expired.\n"
+    "rotate  adds a new key for ALG (ES256, RS256, PS256 or EdDSA; "
+    "default: every\n        algorithm in use). It is published in the JWKS "
+    "at once (running\n        servers pick it up within "
+    "signing_key_refresh) and signs from\n        "
+    "now + signing_key_activation_delay.\n";
+
+static const struct option opts[] = {
+	CLI_COMMON_OPTS,
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
+	{ "alg", required_argument, NULL, CLI_OPT_ALG },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+iso(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(out, n, "-");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int
+list(struct signer *s, bool as_json)
+{
+	struct signer_key_info *v = NULL;
+	size_t n = 0;
+	int64_t now = clock_now();
+
+	if (signer_list(s, now, &v, &n) != 0)
+		return 1;
+	if (as_json) {
+		json_t *a = json_array();
+		char *out;
+
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}",
+			    "kid", v[i].kid, "alg", jose_alg_name(v[i].alg),
+			    "state", signer_state_name(v[i].state),
+			    "created_at", (json_int_t)v[i].created_at,
+			    "activate_at", (json_int_t)v[i].activate_at);
+
+			if (v[i].retired_at != 0) {
+				json_object_set_new(o, "retired_at",
+				    json_integer(v[i].retired_at));
+				json_object_set_new(o, "unpublish_at",
+				    json_integer(v[i].unpublish_at));
+			}
+			json_array_append_new(a, o);
+		}
+		out = json_dumps(a, JSON_INDENT(2));
+		printf("%s\n", out != NULL ? out : "[]");
+		free(out);
+		json_decref(a);
+	} else {
+		printf("%-44s %-6s %-8s %-21s %-21s\n", "KID", "ALG", "STATE",
+		    "ACTIVATE_AT", "UNPUBLISH_AT");
+		for (size_t i = 0; i < n; i++) {
+			char a[32], u[32];
+
+			iso(v[i].activate_at, a, sizeof(a));
+			iso(v[i].unpublish_at, u, sizeof(u));
+			printf("%-44s %-6s %-8s %-21s %-21s\n", v[i].kid,
+			    jose_alg_name(v[i].alg),
+			    signer_state_name(v[i].state), a, u);
+		}
+	}
+	free(v);
+	return 0;
+}
+
+static int
+rotate(struct db *db, struct masterkey *mk, const struct config *cfg,
+    struct signer *s, const char *alg_name)
+{
+	enum jose_alg algs[4];
+	size_t nalgs = 0;
+	int64_t now = clock_now();
+	int rc = 0;
+
+	if (alg_name != NULL) {
+		algs[0] = jose_alg_parse(alg_name, strlen(alg_name));
+		if (algs[0] == JOSE_ALG_INVALID) {
+			fprintf(stderr, "portcullis: unknown --alg '%s' "
+			    "(ES256, RS256, PS256 or EdDSA)\n", alg_name);
+			return 2;
+		}
+		nalgs = 1;
+	} else {
+		struct signer_key_info *v = NULL;
+		size_t n = 0;
+
+		if (signer_list(s, now, &v, &n) != 0)
+			return 1;
+		for (size_t i = 0; i < n; i++) {
+			bool seen = false;
+
+			if (v[i].state == SIGNER_EXPIRED)
+				continue;
+			for (size_t k = 0; k < nalgs; k++)
+				seen |= algs[k] == v[i].alg;
+			if (!seen && nalgs < PC_NELEM(algs))
+				algs[nalgs++] = v[i].alg;
+		}
+		free(v);
+	}
+	for (size_t i = 0; i < nalgs; i++) {
+		char kid[64];
+		int r = signer_rotate(db, mk, cfg, algs[i], now, kid);
+
+		if (r != 0) {
+			fprintf(stderr, "portcullis: rotate %s: %s\n",
+			    jose_alg_name(algs[i]), pc_strerror(r));
+			rc = 1;
+			continue;
+		}
+		printf("added %s key %s, signing from now + %llds\n",
+		    jose_alg_name(algs[i]), kid,
+		    (long long)cfg->signing_key_activation_delay);
+	}
+	return rc;
+}
+
+int
+cmd_key(int argc, char **argv)
+{
+	struct config cfg;
+	struct cli_flags f;
+	struct db *db = NULL;
+	struct masterkey *mk = NULL;
+	struct signer *s = NULL;
+	const char *sub;
+	int r, rc = 1;
+
+	if (argc < 2 || (strcmp(argv[1], "list") != 0 &&
+	    strcmp(argv[1], "rotate") != 0)) {
+		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		cli_usage_error(usage, "expected 'key list' or 'key rotate'");
+		return 2;
+	}
+	sub = argv[1];
+	if ((r = cli_parse(argc - 1, argv + 1, opts, &f, usage)) != 0)
+		return r == 1 ? 0 : r;
+	if (f.alg != NULL && strcmp(sub, "list") == 0) {
+		cli_usage_error(usage, "--alg is for 'key rotate'");
+		return 2;
+	}
+	if (cli_config(&f, &cfg) != 0)
+		return 1;
+	if (crypto_init() != 0 || cli_open_store(&cfg, true, &db) != 0 ||
+	    cli_open_masterkey(&cfg, &mk) != 0)
+		goto out;
+	if ((r = signer_open(db, mk, &cfg, true, clock_now(), &s)) != 0) {
+		fprintf(stderr, "portcullis: cannot load signing keys: %s\n",
+		    pc_strerror(r));
+		goto out;
+	}
+	rc = strcmp(sub, "list") == 0 ? list(s, f.json) :
+	    rotate(db, mk, &cfg, s, f.alg);
+ out:
+	signer_free(s);
+	db_close(db);
+	masterkey_free(mk);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,201 @@
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+#include "http/server.h"
+#include "oauth/oauth.h"
+#include "server/server.h"
+#include "store/store.h"
+#include "util/log.h"
+
+static const char usage[] =
+    "usage: portcullis serve [--config FILE] [--data-dir DIR] "
+    "[--issuer URL]\n"
+    "                        [--listen HOST:PORT] [--store-url URL] "
+    "[--mode MODE]\n"
+    "\n"
+    "Runs the server: applies pending migrations, loads (or, on first "
+    "start,\ncreates) the signing keys and serves until SIGTERM or SIGINT, "
+    "then finishes\nrequests in flight (shutdown_timeout) and exits.\n"
+    "\n"
+    "  --issuer URL        the issuer; every URL the server emits starts "
+    "with it\n"
+    "  --listen HOST:PORT  address to listen on\n";
+
+static const struct option opts[] = {
+	CLI_COMMON_OPTS,
+	CLI_SERVE_OPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+/* No core files and no ptrace by other users: the process holds keys. */
+static void
+harden_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+static char *
+read_pem(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	struct buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	buf_init(&b, 1024 * 1024);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_put(&b, chunk, n) != 0) {
+			buf_free(&b);
+			fclose(f);
+			return NULL;
+		}
+	}
+	fclose(f);
+	sodium_memzero(chunk, sizeof(chunk));
+	return buf_steal(&b);
+}
+
+static unsigned
+worker_threads(const struct config *cfg)
+{
+	long n;
+
+	if (cfg->http_threads > 0)
+		return (unsigned)cfg->http_threads;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	struct config cfg;
+	struct cli_flags f;
+	struct app app;
+	struct http_server_opts ho;
+	struct http_server *srv = NULL;
+	char *cert = NULL, *key = NULL;
+	sigset_t set;
+	int sig = 0, r, rc = 1;
+
+	if ((r = cli_parse(argc, argv, opts, &f, usage)) != 0)
+		return r == 1 ? 0 : r;
+	memset(&app, 0, sizeof(app));
+	if (cli_config(&f, &cfg) != 0)
+		return 1;
+	harden_process();
+	if (crypto_init() != 0) {
+		fprintf(stderr, "portcullis: cannot initialise libsodium\n");
+		goto out;
+	}
+	app.cfg = &cfg;
+	if (cli_open_store(&cfg, true, &app.db) != 0 ||
+	    cli_open_masterkey(&cfg, &app.mk) != 0)
+		goto out;
+	if ((r = signer_open(app.db, app.mk, &cfg, true, clock_now(),
+	    &app.signer)) != 0) {
+		fprintf(stderr, "portcullis: cannot load signing keys: %s%s\n",
+		    pc_strerror(r), r == PC_ERR_VERIFY ?
+		    " (wrong master key?)" : "");
+		goto out;
+	}
+	if (discovery_build(&app) != 0)
+		goto out;
+	if (cfg.tls_cert[0] != '\0') {
+		cert = read_pem(cfg.tls_cert);
+		key = read_pem(cfg.tls_key);
+		if (cert == NULL || key == NULL) {
+			fprintf(stderr, "portcullis: cannot read tls_cert or "
+			    "tls_key\n");
+			goto out;
+		}
+	}
+
+	/* Every thread inherits this mask; main waits for the signal. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	memset(&ho, 0, sizeof(ho));
+	ho.cfg = &cfg;
+	ho.router = &server_router;
+	ho.app = &app;
+	ho.threads = worker_threads(&cfg);
+	ho.tls_cert_pem = cert;
+	ho.tls_key_pem = key;
+	if (http_server_start(&ho, &srv) != 0) {
+		fprintf(stderr, "portcullis: cannot listen on %s\n",
+		    cfg.listen);
+		goto out;
+	}
+	if (key != NULL) {
+		sodium_memzero(key, strlen(key));
+		free(key);
+		key = NULL;
+	}
+	{
+		struct log_line l;
+
+		log_begin(&l, LOG_INFO, "server.started");
+		log_str(&l, "issuer", cfg.issuer);
+		log_str(&l, "listen", cfg.listen);
+		log_int(&l, "port", http_server_port(srv));
+		log_int(&l, "threads", ho.threads);
+		log_str(&l, "store", db_describe(app.db));
+		log_str(&l, "mode", cfg.mode == CONFIG_MODE_DEVELOPMENT ?
+		    "development" : "production");
+		log_end(&l);
+	}
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGHUP)
+			(void)signer_refresh(app.signer, clock_now(), true);
+	}
+	{
+		struct log_line l;
+
+		log_begin(&l, LOG_INFO, "server.stopping");
+		log_str(&l, "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		log_end(&l);
+	}
+	http_server_stop(srv, cfg.shutdown_timeout);
+	srv = NULL;
+	log_msg(LOG_INFO, "server.stopped", "bye");
+	rc = 0;
+ out:
+	if (srv != NULL)
+		http_server_stop(srv, 0);
+	if (key != NULL) {
+		sodium_memzero(key, strlen(key));
+		free(key);
+	}
+	free(cert);
+	signer_free(app.signer);
+	db_close(app.db);
+	masterkey_free(app.mk);
+	free(app.discovery);
+	config_free(&cfg);
+	return rc;
+}

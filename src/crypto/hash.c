@@ -1,0 +1,18 @@
+#include <sodium.h>
+
+#include "crypto/crypto.h"
+
+void
+hash_sha256(const void *in, size_t n, uint8_t out[SHA256_LEN])
+{
+	crypto_hash_sha256(out, in, n);
+}
+
+void
+hash_sha256_hex(const void *in, size_t n, char out[2 * SHA256_LEN + 1])
+{
+	uint8_t h[SHA256_LEN];
+
+	hash_sha256(in, n, h);
+	hex_encode(h, sizeof(h), out);
+}

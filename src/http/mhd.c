@@ -1,0 +1,671 @@
+/*
+ * The libmicrohttpd adapter: the only file that includes <microhttpd.h>.
+ *
+ * Per request, in order: the URI-log callback sees the raw request target
+ * and creates the request context; the first access-handler call (headers
+ * complete) applies every cap and check that needs no body (header count
+ * and size, smuggling, Host allowlist, route, method, Content-Length);
+ * body calls append under the route's cap; the final call runs the
+ * handler. Every response, errors included, leaves through respond(),
+ * which adds the security headers (SECURITY.md HT-01..03, CF-04).
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "http/conn.h"
+#include "http/server.h"
+#include "util/log.h"
+
+#define MAX_TARGET 8192		/* request-target bytes */
+
+struct http_server {
+	struct MHD_Daemon *d;
+	struct http_server_opts o;
+	struct http_limits limits;
+	struct reaper reaper;
+	char csp[256];
+	char hsts[64];
+	char rid_prefix[10];
+	_Atomic uint64_t rid_seq;
+	_Atomic int inflight;
+	_Atomic bool stopping;
+	uint16_t port;
+};
+
+/* One request. */
+struct rctx {
+	struct http_server *srv;
+	struct conn *conn;
+	struct req req;
+	const struct route *route;
+	char *target;
+	size_t target_len;
+	uint64_t start_ms;
+	int status;
+	size_t sent;
+	bool headers_done;
+	bool responded;
+	bool target_too_long;
+	bool counted;
+};
+
+static void
+make_rid(struct http_server *s, char *out, size_t n)
+{
+	uint64_t seq = atomic_fetch_add(&s->rid_seq, 1);
+
+	snprintf(out, n, "%s-%012llx", s->rid_prefix,
+	    (unsigned long long)(seq & 0xffffffffffffULL));
+}
+
+/* Headers that every response carries. */
+static void
+security_headers(struct http_server *s, struct MHD_Response *mr,
+    enum resp_cache cache, const char *rid)
+{
+	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(mr, "Content-Security-Policy", s->csp);
+	MHD_add_response_header(mr, "Cross-Origin-Opener-Policy",
+	    "same-origin");
+	if (s->hsts[0] != '\0')
+		MHD_add_response_header(mr, "Strict-Transport-Security",
+		    s->hsts);
+	if (cache == RESP_PUBLIC_SHORT) {
+		MHD_add_response_header(mr, "Cache-Control",
+		    "public, max-age=300");
+		/* Public metadata: any origin, never with credentials. */
+		MHD_add_response_header(mr, "Access-Control-Allow-Origin", "*");
+	} else {
+		MHD_add_response_header(mr, "Cache-Control", "no-store");
+		MHD_add_response_header(mr, "Pragma", "no-cache");
+	}
+	if (rid != NULL && rid[0] != '\0')
+		MHD_add_response_header(mr, "X-Request-Id", rid);
+}
+
+/* Response bodies may carry tokens: wiped before release. */
+struct body {
+	size_t len;
+	char *p;
+};
+
+static void
+free_body(void *cls)
+{
+	struct body *b = cls;
+
+	sodium_memzero(b->p, b->len);
+	free(b->p);
+	free(b);
+}
+
+/* Sends w; the only way a response leaves. */
+static enum MHD_Result
+respond(struct rctx *x, struct MHD_Connection *con, struct resp *w)
+{
+	struct http_server *s = x->srv;
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+	size_t len = w->body.len;
+	struct body *body = xmalloc(sizeof(*body));
+
+	body->len = len;
+	body->p = buf_steal(&w->body);
+	mr = MHD_create_response_from_buffer_with_free_callback_cls(len,
+	    body->p, free_body, body);
+	if (mr == NULL) {
+		free_body(body);
+		return MHD_NO;
+	}
+	if (len > 0 && w->content_type != NULL)
+		MHD_add_response_header(mr, "Content-Type", w->content_type);
+	security_headers(s, mr, x->route != NULL ? w->cache : RESP_NO_STORE,
+	    x->req.rid);
+	for (size_t i = 0; i < w->nheaders; i++)
+		MHD_add_response_header(mr, w->headers[i].name,
+		    w->headers[i].value);
+	if (w->close || atomic_load(&s->stopping))
+		MHD_add_response_header(mr, "Connection", "close");
+	ret = MHD_queue_response(con, (unsigned)w->status, mr);
+	MHD_destroy_response(mr);
+	x->status = w->status;
+	x->sent = len;
+	x->responded = true;
+	if (x->conn != NULL)
+		conn_phase(x->conn, CONN_BUSY);
+	return ret;
+}
+
+static enum MHD_Result
+respond_error(struct rctx *x, struct MHD_Connection *con, int status,
+    const char *error, const char *desc, bool close)
+{
+	struct resp w;
+	enum MHD_Result ret;
+
+	resp_init(&w);
+	resp_error(&w, &x->req, status, error, desc);
+	w.close = close;
+	ret = respond(x, con, &w);
+	resp_free(&w);
+	return ret;
+}
+
+struct hdr_walk {
+	struct kvlist *l;
+	size_t total;
+	size_t max_total;
+	size_t max_count;
+	bool too_big;
+	bool bad;
+};
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	struct hdr_walk *h = cls;
+	struct kv *kv;
+
+	(void)kind;
+	h->total += key_size + value_size + 4;
+	if (h->total > h->max_total || h->l->n >= h->max_count) {
+		h->too_big = true;
+		return MHD_NO;
+	}
+	/* CR, LF, NUL or other controls in a header: refuse (HT-07). */
+	for (size_t i = 0; i < value_size; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			h->bad = true;
+			return MHD_NO;
+		}
+	}
+	if (memchr(key, '\0', key_size) != NULL || key_size == 0) {
+		h->bad = true;
+		return MHD_NO;
+	}
+	if (h->l->n == h->l->cap) {
+		h->l->cap = h->l->cap == 0 ? 16 : h->l->cap * 2;
+		h->l->v = xrealloc(h->l->v, h->l->cap * sizeof(struct kv));
+	}
+	kv = &h->l->v[h->l->n++];
+	kv->name = xstrndup(key, key_size);
+	kv->name_len = key_size;
+	kv->value = xstrndup(value == NULL ? "" : value, value_size);
+	kv->value_len = value_size;
+	return MHD_YES;
+}
+
+static size_t
+header_count(const struct req *r, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->headers.n; i++)
+		n += strcasecmp(r->headers.v[i].name, name) == 0;
+	return n;
+}
+
+static void
+peer_ip(struct MHD_Connection *con, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(out, n, "unknown");
+	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    out, (socklen_t)n);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    out, (socklen_t)n);
+}
+
+/* Everything decided from the request head, before any body byte. */
+static enum MHD_Result
+on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
+{
+	struct http_server *s = x->srv;
+	struct req *r = &x->req;
+	struct hdr_walk hw = { &r->headers, 0, 0, 0, false, false };
+	const char *host = NULL, *cl = NULL, *te = NULL;
+	unsigned allowed = 0;
+	struct str target;
+	const char *q;
+
+	x->headers_done = true;
+	if (x->conn != NULL)
+		conn_phase(x->conn, CONN_BODY);
+	r->method = http_method_parse(method);
+	r->method_name = method;
+	peer_ip(con, r->ip, sizeof(r->ip));
+
+	hw.max_total = (size_t)s->o.cfg->http_max_header;
+	hw.max_count = (size_t)s->o.cfg->http_max_headers;
+	MHD_get_connection_values_n(con, MHD_HEADER_KIND, collect_header, &hw);
+	if (hw.too_big)
+		return respond_error(x, con, 431,
+		    "request_header_fields_too_large",
+		    "The request headers are too large.", true);
+	if (hw.bad)
+		return respond_error(x, con, 400, "invalid_request",
+		    "Malformed request header.", true);
+	if (x->target_too_long)
+		return respond_error(x, con, 414, "invalid_request",
+		    "The request target is too long.", true);
+
+	/* Smuggling: one framing, stated once (HT-07). */
+	if (header_count(r, "Content-Length") > 1 ||
+	    header_count(r, "Transfer-Encoding") > 1 ||
+	    header_count(r, "Host") > 1)
+		return respond_error(x, con, 400, "invalid_request",
+		    "Repeated framing or Host header.", true);
+	req_header(r, "Content-Length", &cl);
+	req_header(r, "Transfer-Encoding", &te);
+	if (cl != NULL && te != NULL)
+		return respond_error(x, con, 400, "invalid_request",
+		    "Both Content-Length and Transfer-Encoding.", true);
+	if (te != NULL && strcasecmp(te, "chunked") != 0)
+		return respond_error(x, con, 400, "invalid_request",
+		    "Unsupported Transfer-Encoding.", true);
+	req_header(r, "Content-Type", &r->content_type);
+
+	/* The raw request target: origin-form only, no fragment. */
+	target.p = x->target;
+	target.len = x->target_len;
+	if (target.len == 0 || target.p[0] != '/' ||
+	    memchr(target.p, '#', target.len) != NULL)
+		return respond_error(x, con, 400, "invalid_request",
+		    "Malformed request target.", true);
+	q = memchr(target.p, '?', target.len);
+	r->path.p = target.p;
+	r->path.len = q != NULL ? (size_t)(q - target.p) : target.len;
+	if (q != NULL) {
+		r->query.p = q + 1;
+		r->query.len = target.len - r->path.len - 1;
+	}
+
+	x->route = router_match(s->o.router, r->path, r->method, &allowed);
+	req_header(r, "Host", &host);
+	if ((x->route == NULL || !x->route->any_host) &&
+	    !config_host_allowed(s->o.cfg, host))
+		return respond_error(x, con, 400, "invalid_request",
+		    "Unknown Host.", true);
+	if (x->route == NULL && allowed == 0)
+		return respond_error(x, con, 404, "not_found",
+		    "No such endpoint.", false);
+	if (x->route == NULL) {
+		struct resp w;
+		char allow[96];
+		enum MHD_Result ret;
+
+		router_allow_header(allowed, allow, sizeof(allow));
+		resp_init(&w);
+		resp_error(&w, r, 405, "method_not_allowed",
+		    "Method not allowed for this endpoint.");
+		resp_header(&w, "Allow", allow);
+		ret = respond(x, con, &w);
+		resp_free(&w);
+		return ret;
+	}
+
+	/* Body caps before reading a byte (HT-05). */
+	if (cl != NULL) {
+		int64_t n;
+
+		if (str_to_int64(str_from(cl), 0, INT64_MAX, &n) != 0)
+			return respond_error(x, con, 400, "invalid_request",
+			    "Malformed Content-Length.", true);
+		if (n > 0 && x->route->max_body == 0)
+			return respond_error(x, con, 400, "invalid_request",
+			    "This endpoint takes no request body.", true);
+		if ((uint64_t)n > x->route->max_body)
+			return respond_error(x, con, 413, "invalid_request",
+			    "The request body is too large.", true);
+	} else if (te != NULL && x->route->max_body == 0) {
+		return respond_error(x, con, 400, "invalid_request",
+		    "This endpoint takes no request body.", true);
+	}
+	r->body.max = x->route->max_body;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+dispatch(struct rctx *x, struct MHD_Connection *con)
+{
+	struct resp w;
+	enum MHD_Result ret;
+
+	if (x->conn != NULL)
+		conn_phase(x->conn, CONN_BUSY);
+	resp_init(&w);
+	w.cache = x->route->cache;
+	x->route->handler(&x->req, &w);
+	ret = respond(x, con, &w);
+	resp_free(&w);
+	return ret;
+}
+
+static enum MHD_Result
+access_handler(void *cls, struct MHD_Connection *con, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct rctx *x = *con_cls;
+
+	(void)cls;
+	(void)url;
+	(void)version;
+	if (x == NULL)
+		return MHD_NO;	/* the URI-log callback always sets it */
+	log_set_rid(x->req.rid);
+	if (!x->headers_done) {
+		enum MHD_Result ret = on_headers(x, con, method);
+
+		log_set_rid(NULL);
+		return ret;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (x->responded) {
+			log_set_rid(NULL);
+			return MHD_YES;	/* discarding after an early answer */
+		}
+		if (buf_put(&x->req.body, upload_data, n) != 0) {
+			enum MHD_Result ret = respond_error(x, con, 413,
+			    "invalid_request", "The request body is too large.",
+			    true);
+
+			log_set_rid(NULL);
+			return ret;
+		}
+		log_set_rid(NULL);
+		return MHD_YES;
+	}
+	if (!x->responded) {
+		enum MHD_Result ret = dispatch(x, con);
+
+		log_set_rid(NULL);
+		return ret;
+	}
+	log_set_rid(NULL);
+	return MHD_YES;
+}
+
+static void *
+uri_log(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	struct http_server *s = cls;
+	struct rctx *x = xcalloc(1, sizeof(*x));
+	const union MHD_ConnectionInfo *ci;
+	size_t n = uri != NULL ? strlen(uri) : 0;
+
+	x->srv = s;
+	x->start_ms = clock_mono_ms();
+	req_init(&x->req);
+	x->req.now = clock_now();
+	x->req.limits = &s->limits;
+	x->req.app = s->o.app;
+	make_rid(s, x->req.rid, sizeof(x->req.rid));
+	if (n > MAX_TARGET) {
+		x->target_too_long = true;
+		n = 0;
+	}
+	x->target = xstrndup(uri != NULL ? uri : "", n);
+	x->target_len = n;
+	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL && ci->socket_context != NULL) {
+		x->conn = ci->socket_context;
+		conn_phase(x->conn, CONN_HEADERS);
+	}
+	atomic_fetch_add(&s->inflight, 1);
+	x->counted = true;
+	return x;
+}
+
+static void
+completed(void *cls, struct MHD_Connection *con, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct rctx *x = *con_cls;
+	struct log_line l;
+	const char *ua = NULL;
+
+	(void)con;
+	if (x == NULL)
+		return;
+	*con_cls = NULL;
+	if (s->o.cfg->log_requests) {
+		log_set_rid(x->req.rid);
+		log_begin(&l, x->status >= 500 ? LOG_WARN : LOG_INFO,
+		    "http.request");
+		log_str(&l, "method", x->req.method_name);
+		/* The path only: query strings may carry codes or state. */
+		log_strn(&l, "path", x->req.path.p != NULL ? x->req.path.p : "",
+		    x->req.path.len > 256 ? 256 : x->req.path.len);
+		log_int(&l, "status", x->status);
+		log_int(&l, "bytes", (int64_t)x->sent);
+		log_int(&l, "ms", (int64_t)(clock_mono_ms() - x->start_ms));
+		log_str(&l, "ip", x->req.ip);
+		if (req_header(&x->req, "User-Agent", &ua) == 0)
+			log_strn(&l, "ua", ua, strlen(ua) > 200 ? 200 :
+			    strlen(ua));
+		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			log_bool(&l, "aborted", true);
+		log_end(&l);
+		log_set_rid(NULL);
+	}
+	if (x->conn != NULL)
+		conn_phase(x->conn, CONN_IDLE);
+	if (x->counted)
+		atomic_fetch_sub(&s->inflight, 1);
+	req_free(&x->req);
+	free(x->target);
+	free(x);
+}
+
+static void
+notify_connection(void *cls, struct MHD_Connection *con, void **socket_ctx,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *s = cls;
+	struct conn *c;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci;
+
+		c = xcalloc(1, sizeof(*c));
+		ci = MHD_get_connection_info(con,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		c->fd = ci != NULL ? ci->connect_fd : -1;
+		conn_phase(c, CONN_NEW);
+		if (c->fd >= 0)
+			reaper_add(&s->reaper, c);
+		*socket_ctx = c;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		c = *socket_ctx;
+		if (c == NULL)
+			return;
+		/* Before libmicrohttpd closes the fd: the reaper never
+		 * shuts down a descriptor that was reused. */
+		if (c->fd >= 0)
+			reaper_remove(&s->reaper, c);
+		free(c);
+		*socket_ctx = NULL;
+	}
+}
+
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_msg(LOG_WARN, "http.mhd", msg);
+}
+
+static int
+listen_addr(const struct config *cfg, struct sockaddr_storage *ss)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256];
+	size_t n = strlen(cfg->listen_host);
+	char port[8];
+	int rc;
+
+	if (n >= sizeof(host))
+		return PC_ERR_CONFIG;
+	/* "[::1]" -> "::1" */
+	if (n >= 2 && cfg->listen_host[0] == '[') {
+		memcpy(host, cfg->listen_host + 1, n - 2);
+		host[n - 2] = '\0';
+	} else {
+		memcpy(host, cfg->listen_host, n + 1);
+	}
+	snprintf(port, sizeof(port), "%u", cfg->listen_port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0 || res == NULL)
+		return PC_ERR_CONFIG;
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+http_server_start(const struct http_server_opts *o, struct http_server **out)
+{
+	const struct config *cfg = o->cfg;
+	struct http_server *s;
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+	    MHD_USE_ERROR_LOG;
+	size_t pool;
+	uint8_t rnd[4];
+	const union MHD_DaemonInfo *di;
+
+	*out = NULL;
+	if (listen_addr(cfg, &ss) != 0) {
+		log_msg(LOG_ERROR, "http.start", "cannot resolve listen address");
+		return PC_ERR_CONFIG;
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (o->tls_cert_pem != NULL)
+		flags |= MHD_USE_TLS;
+
+	s = xcalloc(1, sizeof(*s));
+	s->o = *o;
+	s->limits.max_params = (size_t)cfg->http_max_params;
+	s->limits.max_name = 256;
+	s->limits.max_value = (size_t)cfg->http_max_body;
+	s->limits.max_json_depth = (size_t)cfg->http_max_json_depth;
+	snprintf(s->csp, sizeof(s->csp), "default-src 'self'; "
+	    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+	if (cfg->issuer_https)
+		snprintf(s->hsts, sizeof(s->hsts),
+		    "max-age=31536000; includeSubDomains");
+	randombytes_buf(rnd, sizeof(rnd));
+	hex_encode(rnd, sizeof(rnd), s->rid_prefix);
+
+	if (reaper_start(&s->reaper, (uint64_t)cfg->http_header_timeout * 1000,
+	    (uint64_t)cfg->http_body_timeout * 1000,
+	    (uint64_t)cfg->http_idle_timeout * 1000) != 0) {
+		free(s);
+		return PC_ERR_INTERNAL;
+	}
+	/* Room for the header block plus working space; our own 431 fires
+	 * first at http_max_header. */
+	pool = (size_t)cfg->http_max_header * 2 + 32 * 1024;
+
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, o->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)cfg->http_max_connections_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_idle_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, s,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    o->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+	    o->tls_cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem,
+	    MHD_OPTION_HTTPS_PRIORITIES,
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    MHD_OPTION_END);
+	if (s->d == NULL) {
+		log_msg(LOG_ERROR, "http.start",
+		    "cannot start the HTTP server (address in use?)");
+		reaper_stop(&s->reaper);
+		free(s);
+		return PC_ERR_IO;
+	}
+	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di != NULL ? di->port : cfg->listen_port;
+	*out = s;
+	return 0;
+}
+
+uint16_t
+http_server_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+void
+http_server_stop(struct http_server *s, int64_t grace_s)
+{
+	MHD_socket lfd;
+	uint64_t until;
+
+	if (s == NULL)
+		return;
+	atomic_store(&s->stopping, true);
+	lfd = MHD_quiesce_daemon(s->d);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	until = clock_mono_ms() + (uint64_t)grace_s * 1000;
+	while (atomic_load(&s->inflight) > 0 && clock_mono_ms() < until)
+		usleep(10 * 1000);
+	if (atomic_load(&s->inflight) > 0)
+		log_msg(LOG_WARN, "http.stop",
+		    "shutdown timeout: closing requests still in flight");
+	MHD_stop_daemon(s->d);
+	reaper_stop(&s->reaper);
+	free(s);
+}

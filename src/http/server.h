@@ -1,0 +1,33 @@
+/*
+ * The HTTP server: libmicrohttpd with its internal epoll thread pool. This
+ * header has no libmicrohttpd types; mhd.c is the only user of them.
+ */
+#ifndef PC_HTTP_SERVER_H
+#define PC_HTTP_SERVER_H
+
+#include <stdint.h>
+
+#include "http/http.h"
+#include "util/config.h"
+
+struct http_server;
+
+struct http_server_opts {
+	const struct config *cfg;
+	const struct router *router;
+	void *app;		/* handed to handlers as req->app */
+	unsigned threads;	/* worker threads */
+	const char *tls_cert_pem;	/* NULL: plain HTTP */
+	const char *tls_key_pem;
+};
+
+int http_server_start(const struct http_server_opts *o,
+    struct http_server **out) PC_WUR;
+uint16_t http_server_port(const struct http_server *s);
+/*
+ * Graceful stop: stop accepting, let in-flight requests finish for up to
+ * grace_s seconds, then close everything and free s.
+ */
+void http_server_stop(struct http_server *s, int64_t grace_s);
+
+#endif

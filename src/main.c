@@ -1,0 +1,64 @@
+/* portcullis: an OpenID Connect provider and OAuth 2.1 server. */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "pc_version.h"
+
+static const char usage[] =
+    "usage: portcullis COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  serve            run the server\n"
+    "  migrate          apply store migrations\n"
+    "  check-config     print the effective configuration and check it\n"
+    "  key list         list signing keys and their states\n"
+    "  key rotate       add a new signing key\n"
+    "  master-key init  create the master key file\n"
+    "\n"
+    "options of every command:\n"
+    "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
+    "  --data-dir DIR   data directory (PORTCULLIS_DATA_DIR)\n"
+    "  --store-url URL  store (PORTCULLIS_STORE_URL), default "
+    "sqlite:DATA_DIR/portcullis.db\n"
+    "  --mode MODE      production (default) or development\n"
+    "  --help           help for the command\n"
+    "\n"
+    "  portcullis --version\n"
+    "  portcullis COMMAND --help\n";
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+
+	umask(077);
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("portcullis %s\n", PC_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(argc - 1, argv + 1);
+	if (strcmp(cmd, "check-config") == 0)
+		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "key") == 0)
+		return cmd_key(argc - 1, argv + 1);
+	if (strcmp(cmd, "master-key") == 0)
+		return cmd_master_key(argc - 1, argv + 1);
+	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
+	return 2;
+}

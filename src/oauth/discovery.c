@@ -1,0 +1,72 @@
+/*
+ * Discovery (RFC 8414, OpenID Connect Discovery 1.0) and the JWKS. The
+ * document advertises only what is implemented; every URL comes from the
+ * configured issuer, never from Host (SECURITY.md OI-10, HT-04).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "oauth/oauth.h"
+#include "util/config.h"
+#include "util/log.h"
+
+static json_t *
+url(const char *issuer, const char *path)
+{
+	size_t n = strlen(issuer) + strlen(path) + 1;
+	char *u = xmalloc(n);
+	json_t *j;
+
+	snprintf(u, n, "%s%s", issuer, path);
+	j = json_string(u);
+	free(u);
+	return j;
+}
+
+int
+discovery_build(struct app *app)
+{
+	const char *iss = app->cfg->issuer;
+	json_t *d = json_object();
+	char *s;
+
+	json_object_set_new(d, "issuer", json_string(iss));
+	json_object_set_new(d, "jwks_uri", url(iss, "/jwks.json"));
+	s = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(d);
+	if (s == NULL)
+		return PC_ERR_INTERNAL;
+	free(app->discovery);
+	app->discovery = s;
+	app->discovery_len = strlen(s);
+	return 0;
+}
+
+void
+oauth_discovery(struct req *r, struct resp *w)
+{
+	const struct app *app = r->app;
+
+	if (resp_json_raw(w, 200, app->discovery, app->discovery_len) != 0)
+		resp_error(w, r, 500, "server_error", NULL);
+}
+
+void
+oauth_jwks(struct req *r, struct resp *w)
+{
+	const struct app *app = r->app;
+	char *jwks = NULL;
+	size_t len = 0;
+
+	if (signer_jwks(app->signer, r->now, &jwks, &len) != 0 ||
+	    resp_json_raw(w, 200, jwks, len) != 0) {
+		resp_error(w, r, 503, "temporarily_unavailable",
+		    "Signing keys are unavailable.");
+		free(jwks);
+		return;
+	}
+	w->content_type = "application/jwk-set+json";
+	free(jwks);
+}

@@ -1,0 +1,205 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+#include "util/log.h"
+
+int
+db_open(const char *url, const char *data_dir, struct db **out)
+{
+	struct db *db;
+	char *target;
+	int r;
+
+	*out = NULL;
+	if (url == NULL || url[0] == '\0') {
+		size_t n = strlen(data_dir) + sizeof("/portcullis.db");
+
+		target = xmalloc(n);
+		snprintf(target, n, "%s/portcullis.db", data_dir);
+	} else if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
+		target = xstrdup(url + 7);
+	} else {
+		log_msg(LOG_ERROR, "store.open",
+		    "unsupported store_url (expected sqlite:PATH)");
+		return PC_ERR_CONFIG;
+	}
+	db = xcalloc(1, sizeof(*db));
+	db->ops = &db_sqlite_ops;
+	db->target = target;
+	{
+		size_t n = strlen(target) + 16;
+
+		db->describe = xmalloc(n);
+		snprintf(db->describe, n, "sqlite:%s", target);
+	}
+	pthread_mutex_init(&db->lock, NULL);
+	if (pthread_key_create(&db->key, NULL) != 0)
+		fatal("pthread_key_create");
+	if ((r = db->ops->open(db, target)) != 0) {
+		db_close(db);
+		return r;
+	}
+	*out = db;
+	return 0;
+}
+
+void
+db_close(struct db *db)
+{
+	struct db_conn *c, *next;
+
+	if (db == NULL)
+		return;
+	/* Only after every thread that used it has stopped. */
+	for (c = db->conns; c != NULL; c = next) {
+		next = c->next;
+		db->ops->conn_close(c);
+	}
+	db->conns = NULL;
+	if (db->backend != NULL)
+		db->ops->close(db);
+	pthread_key_delete(db->key);
+	pthread_mutex_destroy(&db->lock);
+	free(db->target);
+	free(db->describe);
+	free(db);
+}
+
+const char *
+db_describe(const struct db *db)
+{
+	return db->describe;
+}
+
+int
+db_conn(struct db *db, struct db_conn **out)
+{
+	struct db_conn *c = pthread_getspecific(db->key);
+	int r;
+
+	if (c != NULL) {
+		*out = c;
+		return 0;
+	}
+	if ((r = db->ops->conn_open(db, &c)) != 0)
+		return r;
+	c->db = db;
+	pthread_mutex_lock(&db->lock);
+	c->next = db->conns;
+	db->conns = c;
+	pthread_mutex_unlock(&db->lock);
+	pthread_setspecific(db->key, c);
+	*out = c;
+	return 0;
+}
+
+const char *
+db_errmsg(struct db_conn *c)
+{
+	return c->db->ops->errmsg(c);
+}
+
+int
+db_exec(struct db_conn *c, const char *sql)
+{
+	return c->db->ops->exec(c, sql);
+}
+
+int
+db_begin(struct db_conn *c, bool write)
+{
+	return c->db->ops->begin(c, write);
+}
+
+int
+db_commit(struct db_conn *c)
+{
+	return c->db->ops->commit(c);
+}
+
+void
+db_rollback(struct db_conn *c)
+{
+	c->db->ops->rollback(c);
+}
+
+int
+db_ping(struct db_conn *c)
+{
+	struct db_stmt *s;
+	int r;
+
+	if ((r = db_prepare(c, "SELECT count(*) FROM schema_version", &s)) != 0)
+		return r;
+	r = db_step(s);
+	db_done(s);
+	return r == DB_ROW ? 0 : r < 0 ? r : PC_ERR_STORE;
+}
+
+int
+db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
+{
+	return c->db->ops->prepare(c, sql, out);
+}
+
+/* Every backend's statement begins with struct db_stmt_head. */
+#define OPS(s) (((struct db_stmt_head *)(void *)(s))->ops)
+
+int
+db_bind_text(struct db_stmt *s, int idx, const char *v, size_t len)
+{
+	return OPS(s)->bind_text(s, idx, v, len);
+}
+
+int
+db_bind_cstr(struct db_stmt *s, int idx, const char *v)
+{
+	if (v == NULL)
+		return db_bind_null(s, idx);
+	return db_bind_text(s, idx, v, strlen(v));
+}
+
+int
+db_bind_int64(struct db_stmt *s, int idx, int64_t v)
+{
+	return OPS(s)->bind_int64(s, idx, v);
+}
+
+int
+db_bind_null(struct db_stmt *s, int idx)
+{
+	return OPS(s)->bind_null(s, idx);
+}
+
+int
+db_step(struct db_stmt *s)
+{
+	return OPS(s)->step(s);
+}
+
+const char *
+db_col_text(struct db_stmt *s, int col, size_t *len)
+{
+	return OPS(s)->col_text(s, col, len);
+}
+
+int64_t
+db_col_int64(struct db_stmt *s, int col)
+{
+	return OPS(s)->col_int64(s, col);
+}
+
+bool
+db_col_is_null(struct db_stmt *s, int col)
+{
+	return OPS(s)->col_is_null(s, col);
+}
+
+void
+db_done(struct db_stmt *s)
+{
+	if (s != NULL)
+		OPS(s)->done(s);
+}

@@ -1,0 +1,85 @@
+/*
+ * db: the one small interface every store backend implements.
+ *
+ * A connection belongs to one thread (db_conn() returns the calling
+ * thread's, opening it on first use). SQL uses '?' placeholders and the
+ * portable subset shared by SQLite >= 3.35 and PostgreSQL (RETURNING,
+ * ON CONFLICT, BIGINT, TEXT); a backend translates where it must. Nothing
+ * outside src/store/ contains SQL.
+ */
+#ifndef PC_DB_H
+#define PC_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+struct db;
+struct db_conn;
+struct db_stmt;
+
+enum { DB_DONE = 0, DB_ROW = 1 };
+
+/* url: "" or "sqlite:PATH"; "" means sqlite:<data_dir>/portcullis.db. */
+int db_open(const char *url, const char *data_dir, struct db **out) PC_WUR;
+void db_close(struct db *db);
+const char *db_describe(const struct db *db);	/* no credentials */
+
+/* The calling thread's connection. */
+int db_conn(struct db *db, struct db_conn **out) PC_WUR;
+/* The last error text of this connection, for operators (never clients). */
+const char *db_errmsg(struct db_conn *c);
+
+int db_exec(struct db_conn *c, const char *sql) PC_WUR;
+/* write: take the write lock up front (no upgrade deadlocks). */
+int db_begin(struct db_conn *c, bool write) PC_WUR;
+int db_commit(struct db_conn *c) PC_WUR;
+void db_rollback(struct db_conn *c);
+int db_ping(struct db_conn *c) PC_WUR;
+
+/* sql must be a string literal: statements are cached by its address. */
+int db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
+    PC_WUR;
+int db_bind_text(struct db_stmt *s, int idx, const char *v, size_t len)
+    PC_WUR;
+int db_bind_cstr(struct db_stmt *s, int idx, const char *v) PC_WUR;
+int db_bind_int64(struct db_stmt *s, int idx, int64_t v) PC_WUR;
+int db_bind_null(struct db_stmt *s, int idx) PC_WUR;
+/* DB_ROW, DB_DONE or a negative PC_ERR_*. */
+int db_step(struct db_stmt *s) PC_WUR;
+const char *db_col_text(struct db_stmt *s, int col, size_t *len);
+int64_t db_col_int64(struct db_stmt *s, int col);
+bool db_col_is_null(struct db_stmt *s, int col);
+/* Resets the statement for reuse; always call when done with it. */
+void db_done(struct db_stmt *s);
+
+/* A backend: db.c dispatches to one of these. */
+struct db_ops {
+	const char *name;
+	int (*open)(struct db *db, const char *target);
+	void (*close)(struct db *db);
+	int (*conn_open)(struct db *db, struct db_conn **out);
+	void (*conn_close)(struct db_conn *c);
+	const char *(*errmsg)(struct db_conn *c);
+	int (*exec)(struct db_conn *c, const char *sql);
+	int (*begin)(struct db_conn *c, bool write);
+	int (*commit)(struct db_conn *c);
+	void (*rollback)(struct db_conn *c);
+	int (*prepare)(struct db_conn *c, const char *sql,
+	    struct db_stmt **out);
+	int (*bind_text)(struct db_stmt *s, int idx, const char *v,
+	    size_t len);
+	int (*bind_int64)(struct db_stmt *s, int idx, int64_t v);
+	int (*bind_null)(struct db_stmt *s, int idx);
+	int (*step)(struct db_stmt *s);
+	const char *(*col_text)(struct db_stmt *s, int col, size_t *len);
+	int64_t (*col_int64)(struct db_stmt *s, int col);
+	bool (*col_is_null)(struct db_stmt *s, int col);
+	void (*done)(struct db_stmt *s);
+};
+
+extern const struct db_ops db_sqlite_ops;
+
+#endif

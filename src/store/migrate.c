@@ -1,0 +1,136 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "store/migrations.h"
+#include "store/store.h"
+#include "util/log.h"
+
+static const char create_version_sql[] =
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    " version BIGINT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " applied_at BIGINT NOT NULL)";
+
+int
+store_schema_latest(void)
+{
+	return (int)pc_migrations_count;
+}
+
+static int
+read_version(struct db_conn *c, int *out)
+{
+	struct db_stmt *s;
+	int r;
+
+	if ((r = db_prepare(c,
+	    "SELECT coalesce(max(version), 0) FROM schema_version", &s)) != 0)
+		return r;
+	r = db_step(s);
+	if (r == DB_ROW) {
+		*out = (int)db_col_int64(s, 0);
+		r = 0;
+	} else if (r == DB_DONE) {
+		r = PC_ERR_STORE;
+	}
+	db_done(s);
+	return r;
+}
+
+int
+store_schema_version(struct db *db, int *out)
+{
+	struct db_conn *c;
+	int r;
+
+	*out = 0;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_exec(c, create_version_sql)) != 0)
+		return r;
+	return read_version(c, out);
+}
+
+int
+store_migrate(struct db *db, int *from, int *to, char *err, size_t err_len)
+{
+	struct db_conn *c;
+	int r, v = 0;
+
+	err[0] = '\0';
+	if ((r = db_conn(db, &c)) != 0) {
+		snprintf(err, err_len, "cannot open the store %s",
+		    db_describe(db));
+		return r;
+	}
+	*from = *to = 0;
+	for (;;) {
+		const struct migration *m;
+		struct db_stmt *s;
+
+		/* The write lock serializes nodes migrating at once. */
+		if ((r = db_begin(c, true)) != 0) {
+			snprintf(err, err_len, "cannot lock the store: %s",
+			    db_errmsg(c));
+			return r;
+		}
+		if ((r = db_exec(c, create_version_sql)) != 0 ||
+		    (r = read_version(c, &v)) != 0) {
+			snprintf(err, err_len, "cannot read schema version: %s",
+			    db_errmsg(c));
+			db_rollback(c);
+			return r;
+		}
+		if (*from == 0 && *to == 0)
+			*from = v;
+		*to = v;
+		if (v > (int)pc_migrations_count) {
+			snprintf(err, err_len,
+			    "the store is at schema version %d, newer than "
+			    "this binary knows (%u): upgrade Portcullis", v,
+			    pc_migrations_count);
+			db_rollback(c);
+			return PC_ERR_STORE;
+		}
+		if (v == (int)pc_migrations_count) {
+			db_rollback(c);
+			return 0;
+		}
+		m = &pc_migrations[v];
+		if ((r = db_exec(c, m->sql)) != 0) {
+			snprintf(err, err_len,
+			    "migration %04d_%s failed: %s (rolled back; the "
+			    "store stays at version %d)", m->version, m->name,
+			    db_errmsg(c), v);
+			db_rollback(c);
+			return r;
+		}
+		if ((r = db_prepare(c, "INSERT INTO schema_version "
+		    "(version, name, applied_at) VALUES (?, ?, ?)", &s)) != 0) {
+			snprintf(err, err_len, "cannot record migration: %s",
+			    db_errmsg(c));
+			db_rollback(c);
+			return r;
+		}
+		if ((r = db_bind_int64(s, 1, m->version)) == 0 &&
+		    (r = db_bind_cstr(s, 2, m->name)) == 0 &&
+		    (r = db_bind_int64(s, 3, clock_now())) == 0)
+			r = db_step(s);
+		db_done(s);
+		if (r != DB_DONE || (r = db_commit(c)) != 0) {
+			snprintf(err, err_len, "cannot record migration: %s",
+			    db_errmsg(c));
+			db_rollback(c);
+			return r < 0 ? r : PC_ERR_STORE;
+		}
+		{
+			struct log_line l;
+
+			log_begin(&l, LOG_INFO, "store.migrated");
+			log_int(&l, "version", m->version);
+			log_str(&l, "name", m->name);
+			log_end(&l);
+		}
+		*to = m->version;
+	}
+}

@@ -1,0 +1,570 @@
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/config.h"
+#include "util/log.h"
+#include "util/util.h"
+
+enum kind { K_STR, K_INT, K_DUR, K_SIZE, K_BOOL, K_MODE };
+
+struct setting {
+	const char *name;
+	enum kind kind;
+	size_t off;
+	const char *def;
+	int64_t min, max;
+	bool secret;
+};
+
+#define S(n, k, d, mn, mx) \
+	{ #n, k, offsetof(struct config, n), d, mn, mx, false }
+
+static const struct setting settings[] = {
+	S(mode, K_MODE, "production", 0, 0),
+	S(data_dir, K_STR, "/var/lib/portcullis", 0, 0),
+	S(issuer, K_STR, "http://127.0.0.1:8080", 0, 0),
+	S(listen, K_STR, "127.0.0.1:8080", 0, 0),
+	S(store_url, K_STR, "", 0, 0),
+	S(master_key_file, K_STR, "", 0, 0),
+	S(tls_cert, K_STR, "", 0, 0),
+	S(tls_key, K_STR, "", 0, 0),
+	S(allowed_hosts, K_STR, "", 0, 0),
+	S(log_level, K_STR, "info", 0, 0),
+	S(log_requests, K_BOOL, "true", 0, 0),
+	S(http_threads, K_INT, "0", 0, 256),
+	S(http_max_body, K_SIZE, "64k", 1024, 16 * 1024 * 1024),
+	S(http_max_header, K_SIZE, "8k", 1024, 16 * 1024),
+	S(http_max_headers, K_INT, "64", 8, 256),
+	S(http_max_params, K_INT, "64", 4, 1024),
+	S(http_max_json_depth, K_INT, "16", 2, 64),
+	S(http_max_connections, K_INT, "1024", 4, 65536),
+	S(http_max_connections_per_ip, K_INT, "64", 1, 65536),
+	S(http_header_timeout, K_DUR, "10", 1, 300),
+	S(http_body_timeout, K_DUR, "30", 1, 600),
+	S(http_idle_timeout, K_DUR, "30", 1, 3600),
+	S(shutdown_timeout, K_DUR, "10", 0, 300),
+	S(signing_key_activation_delay, K_DUR, "1h", 0, 30 * 86400),
+	S(signing_key_refresh, K_DUR, "60", 1, 3600),
+	S(rsa_key_bits, K_INT, "3072", 2048, 8192),
+	S(access_token_ttl, K_DUR, "5m", 60, 3600),
+	S(id_token_ttl, K_DUR, "5m", 60, 3600),
+};
+#undef S
+
+_Static_assert(PC_NELEM(settings) <= sizeof(((struct config *)0)->sources),
+    "config.sources too small");
+
+static const char *const source_names[] = { "default", "file", "env", "flag" };
+
+static void errf(char *err, size_t err_len, const char *fmt, ...)
+    PC_PRINTF(3, 4);
+
+static void
+errf(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || err_len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}
+
+static int
+parse_int(const char *v, int64_t mult_ok_dur, int64_t mult_ok_size,
+    int64_t *out)
+{
+	struct str s = str_from(v);
+	int64_t mult = 1, n;
+
+	if (s.len == 0)
+		return PC_ERR_INVALID;
+	if (mult_ok_dur) {
+		switch (s.p[s.len - 1]) {
+		case 's': mult = 1; s.len--; break;
+		case 'm': mult = 60; s.len--; break;
+		case 'h': mult = 3600; s.len--; break;
+		case 'd': mult = 86400; s.len--; break;
+		default: break;
+		}
+	} else if (mult_ok_size) {
+		switch (s.p[s.len - 1]) {
+		case 'k': case 'K': mult = 1024; s.len--; break;
+		case 'm': case 'M': mult = 1024 * 1024; s.len--; break;
+		default: break;
+		}
+	}
+	if (str_to_int64(s, 0, INT64_MAX / (1024 * 1024), &n) != 0)
+		return PC_ERR_INVALID;
+	*out = n * mult;
+	return 0;
+}
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < PC_NELEM(settings); i++) {
+		int r = config_set(c, settings[i].name, settings[i].def,
+		    CONFIG_SRC_DEFAULT, NULL, 0);
+
+		if (r != 0)
+			fatal("bad default for %s", settings[i].name);
+	}
+}
+
+void
+config_free(struct config *c)
+{
+	for (size_t i = 0; i < PC_NELEM(settings); i++) {
+		if (settings[i].kind == K_STR) {
+			char **p = (char **)((char *)c + settings[i].off);
+
+			free(*p);
+			*p = NULL;
+		}
+	}
+	free(c->config_file);
+	free(c->issuer_scheme);
+	free(c->issuer_authority);
+	free(c->listen_host);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+config_set(struct config *c, const char *name, const char *value,
+    enum config_source src, char *err, size_t err_len)
+{
+	const struct setting *s = NULL;
+	size_t idx = 0;
+	int64_t n;
+	void *field;
+
+	for (idx = 0; idx < PC_NELEM(settings); idx++) {
+		if (strcmp(settings[idx].name, name) == 0) {
+			s = &settings[idx];
+			break;
+		}
+	}
+	if (s == NULL) {
+		errf(err, err_len, "unknown setting '%s'", name);
+		return PC_ERR_CONFIG;
+	}
+	if (!str_is_text(str_from(value))) {
+		errf(err, err_len, "%s: value has control characters", name);
+		return PC_ERR_CONFIG;
+	}
+	field = (char *)c + s->off;
+	switch (s->kind) {
+	case K_STR:
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		break;
+	case K_BOOL:
+		if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0 ||
+		    strcmp(value, "yes") == 0 || strcmp(value, "on") == 0)
+			*(bool *)field = true;
+		else if (strcmp(value, "false") == 0 ||
+		    strcmp(value, "0") == 0 || strcmp(value, "no") == 0 ||
+		    strcmp(value, "off") == 0)
+			*(bool *)field = false;
+		else {
+			errf(err, err_len, "%s: expected true or false, got '%s'",
+			    name, value);
+			return PC_ERR_CONFIG;
+		}
+		break;
+	case K_MODE:
+		if (strcmp(value, "production") == 0)
+			*(enum config_mode *)field = CONFIG_MODE_PRODUCTION;
+		else if (strcmp(value, "development") == 0)
+			*(enum config_mode *)field = CONFIG_MODE_DEVELOPMENT;
+		else {
+			errf(err, err_len,
+			    "%s: expected production or development, got '%s'",
+			    name, value);
+			return PC_ERR_CONFIG;
+		}
+		break;
+	case K_INT:
+	case K_DUR:
+	case K_SIZE:
+		if (parse_int(value, s->kind == K_DUR, s->kind == K_SIZE,
+		    &n) != 0) {
+			if (err != NULL && err_len > 0) {
+				snprintf(err, err_len,
+				    "%s: '%.64s' is not a valid %s", name, value,
+				    s->kind == K_DUR ? "duration (e.g. 30s, 5m, 1h)"
+				    : s->kind == K_SIZE ? "size (e.g. 64k)"
+				    : "number");
+			}
+			return PC_ERR_CONFIG;
+		}
+		if (n < s->min || n > s->max) {
+			if (err != NULL && err_len > 0) {
+				snprintf(err, err_len,
+				    "%s: %lld is outside [%lld, %lld]", name,
+				    (long long)n, (long long)s->min,
+				    (long long)s->max);
+			}
+			return PC_ERR_CONFIG;
+		}
+		*(int64_t *)field = n;
+		break;
+	}
+	c->sources[idx] = (unsigned char)src;
+	return 0;
+}
+
+int
+config_load_file(struct config *c, const char *path, char *err,
+    size_t err_len)
+{
+	FILE *f;
+	char line[4096];
+	unsigned lineno = 0;
+	int r = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		errf(err, err_len, "cannot open config file %s: %s", path,
+		    strerror(errno));
+		return PC_ERR_CONFIG;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		struct str s = str_from(line), k, v;
+		char *name = NULL, *val = NULL, sub[512];
+
+		lineno++;
+		if (s.len > 0 && s.p[s.len - 1] != '\n' && !feof(f)) {
+			snprintf(sub, sizeof(sub), "%s:%u: line too long", path,
+			    lineno);
+			errf(err, err_len, "%s", sub);
+			r = PC_ERR_CONFIG;
+			break;
+		}
+		while (s.len > 0 && (s.p[s.len - 1] == '\n' ||
+		    s.p[s.len - 1] == '\r'))
+			s.len--;
+		s = str_trim(s);
+		if (s.len == 0 || s.p[0] == '#')
+			continue;
+		if (str_split(s, '=', &k, &v) != 0) {
+			snprintf(sub, sizeof(sub),
+			    "%s:%u: expected 'name = value'", path, lineno);
+			errf(err, err_len, "%s", sub);
+			r = PC_ERR_CONFIG;
+			break;
+		}
+		k = str_trim(k);
+		v = str_trim(v);
+		/* Optional double quotes around the value. */
+		if (v.len >= 2 && v.p[0] == '"' && v.p[v.len - 1] == '"') {
+			v.p++;
+			v.len -= 2;
+		}
+		name = str_dup(k);
+		val = str_dup(v);
+		r = config_set(c, name, val, CONFIG_SRC_FILE, sub, sizeof(sub));
+		if (r != 0) {
+			if (err != NULL && err_len > 0)
+				snprintf(err, err_len, "%s:%u: %s", path,
+				    lineno, sub);
+		}
+		free(name);
+		free(val);
+		if (r != 0)
+			break;
+	}
+	fclose(f);
+	return r;
+}
+
+int
+config_load_env(struct config *c, char *err, size_t err_len)
+{
+	for (size_t i = 0; i < PC_NELEM(settings); i++) {
+		char var[96];
+		const char *v;
+		int r;
+
+		snprintf(var, sizeof(var), "PORTCULLIS_%s", settings[i].name);
+		for (char *p = var; *p != '\0'; p++)
+			*p = (char)toupper((unsigned char)*p);
+		if ((v = getenv(var)) == NULL)
+			continue;
+		if ((r = config_set(c, settings[i].name, v, CONFIG_SRC_ENV,
+		    err, err_len)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+bool
+config_host_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char h[64];
+	size_t n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n >= 2 && n < sizeof(h) && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(h, host + 1, n - 2);
+		h[n - 2] = '\0';
+		host = h;
+	}
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
+/* Splits "host:port" or "[v6]:port"; port may be absent (0). */
+static int
+split_hostport(struct str s, char **host, uint16_t *port, bool need_port)
+{
+	struct str h, p = STR_NULL;
+	int64_t n = 0;
+
+	if (s.len > 0 && s.p[0] == '[') {
+		const char *e = memchr(s.p, ']', s.len);
+
+		if (e == NULL)
+			return PC_ERR_INVALID;
+		h.p = s.p;
+		h.len = (size_t)(e - s.p) + 1;
+		if (h.len < s.len) {
+			if (s.p[h.len] != ':')
+				return PC_ERR_INVALID;
+			p.p = s.p + h.len + 1;
+			p.len = s.len - h.len - 1;
+		}
+	} else {
+		const char *e = s.len > 0 ? memchr(s.p, ':', s.len) : NULL;
+
+		h.p = s.p;
+		h.len = e != NULL ? (size_t)(e - s.p) : s.len;
+		if (e != NULL) {
+			p.p = e + 1;
+			p.len = s.len - h.len - 1;
+		}
+	}
+	if (h.len == 0)
+		return PC_ERR_INVALID;
+	for (size_t i = 0; i < h.len; i++) {
+		char ch = h.p[i];
+
+		if (!(isalnum((unsigned char)ch) || ch == '.' || ch == '-' ||
+		    ch == '[' || ch == ']' || ch == ':'))
+			return PC_ERR_INVALID;
+	}
+	if (p.p != NULL) {
+		if (str_to_int64(p, 1, 65535, &n) != 0)
+			return PC_ERR_INVALID;
+	} else if (need_port) {
+		return PC_ERR_INVALID;
+	}
+	*host = str_dup(h);
+	*port = (uint16_t)n;
+	return 0;
+}
+
+int
+config_finish(struct config *c, char *err, size_t err_len)
+{
+	struct str iss = str_from(c->issuer), rest, auth, path = STR_NULL;
+	char *host = NULL;
+	uint16_t port = 0;
+	const char *slash;
+	enum log_level lvl;
+	int r = PC_ERR_CONFIG;
+
+	free(c->issuer_scheme);
+	free(c->issuer_authority);
+	free(c->listen_host);
+	c->issuer_scheme = c->issuer_authority = c->listen_host = NULL;
+
+	if (str_has_prefix(iss, "https://")) {
+		c->issuer_https = true;
+		rest.p = iss.p + 8;
+		rest.len = iss.len - 8;
+	} else if (str_has_prefix(iss, "http://")) {
+		c->issuer_https = false;
+		rest.p = iss.p + 7;
+		rest.len = iss.len - 7;
+	} else {
+		errf(err, err_len, "issuer '%s' must start with https://",
+		    c->issuer);
+		return r;
+	}
+	for (size_t i = 0; i < iss.len; i++) {
+		unsigned char ch = (unsigned char)iss.p[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' ||
+		    ch == '@' || ch == '\\' || ch == '"' || ch == '<' ||
+		    ch == '>') {
+			errf(err, err_len,
+			    "issuer '%s': no query, fragment, userinfo, spaces "
+			    "or non-ASCII characters", c->issuer);
+			return r;
+		}
+	}
+	slash = rest.len > 0 ? memchr(rest.p, '/', rest.len) : NULL;
+	auth.p = rest.p;
+	auth.len = slash != NULL ? (size_t)(slash - rest.p) : rest.len;
+	if (slash != NULL) {
+		path.p = slash;
+		path.len = rest.len - auth.len;
+	}
+	if (path.len > 0 && path.p[path.len - 1] == '/') {
+		errf(err, err_len,
+		    "issuer '%s' must not end with '/'", c->issuer);
+		return r;
+	}
+	if (split_hostport(auth, &host, &port, false) != 0) {
+		errf(err, err_len, "issuer '%s': bad host or port",
+		    c->issuer);
+		return r;
+	}
+	c->issuer_loopback = config_host_is_loopback(host);
+	if (!c->issuer_https && !c->issuer_loopback) {
+		errf(err, err_len,
+		    "issuer '%s' uses http:// on a host that is not loopback; "
+		    "use https://", c->issuer);
+		free(host);
+		return r;
+	}
+	free(host);
+	host = NULL;
+	c->issuer_scheme = xstrdup(c->issuer_https ? "https" : "http");
+	c->issuer_authority = str_dup(auth);
+	for (char *p = c->issuer_authority; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+
+	if (split_hostport(str_from(c->listen), &c->listen_host,
+	    &c->listen_port, true) != 0) {
+		errf(err, err_len, "listen '%s': expected HOST:PORT",
+		    c->listen);
+		return r;
+	}
+	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
+		errf(err, err_len, "tls_cert and tls_key go together");
+		return r;
+	}
+	if (c->tls_cert[0] != '\0' && !c->issuer_https) {
+		errf(err, err_len,
+		    "TLS is configured but the issuer '%s' is not https://",
+		    c->issuer);
+		return r;
+	}
+	if (log_level_parse(c->log_level, &lvl) != 0) {
+		errf(err, err_len,
+		    "log_level '%s': expected debug, info, warn or error",
+		    c->log_level);
+		return r;
+	}
+	if (c->data_dir[0] == '\0') {
+		errf(err, err_len, "data_dir must not be empty");
+		return r;
+	}
+	return 0;
+}
+
+static void
+default_port_of(const struct config *c, char *out, size_t n)
+{
+	snprintf(out, n, "%s", c->issuer_https ? "443" : "80");
+}
+
+/* Compares "host[:port]" allowing an explicit default port. */
+static bool
+authority_eq(const struct config *c, const char *a, size_t alen,
+    const char *b)
+{
+	char def[8];
+	size_t blen = strlen(b);
+
+	if (alen == blen && strncasecmp(a, b, alen) == 0)
+		return true;
+	default_port_of(c, def, sizeof(def));
+	/* a = b + ":" + default port */
+	if (alen == blen + 1 + strlen(def) && strncasecmp(a, b, blen) == 0 &&
+	    a[blen] == ':' && strcmp(a + blen + 1, def) == 0)
+		return true;
+	/* b = a + ":" + default port */
+	if (blen == alen + 1 + strlen(def) && strncasecmp(a, b, alen) == 0 &&
+	    b[alen] == ':' && strcmp(b + alen + 1, def) == 0)
+		return true;
+	return false;
+}
+
+bool
+config_host_allowed(const struct config *c, const char *host)
+{
+	const char *p, *e;
+
+	if (host == NULL || host[0] == '\0')
+		return false;
+	if (authority_eq(c, host, strlen(host), c->issuer_authority))
+		return true;
+	for (p = c->allowed_hosts; p != NULL && *p != '\0'; p = e) {
+		char one[256];
+		size_t n;
+
+		e = strchr(p, ',');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (e != NULL)
+			e++;
+		struct str t = str_trim((struct str){ p, n });
+		if (t.len == 0 || t.len >= sizeof(one))
+			continue;
+		memcpy(one, t.p, t.len);
+		one[t.len] = '\0';
+		if (authority_eq(c, host, strlen(host), one))
+			return true;
+	}
+	return false;
+}
+
+void
+config_each(const struct config *c,
+    void (*fn)(const char *, const char *, const char *, void *), void *arg)
+{
+	for (size_t i = 0; i < PC_NELEM(settings); i++) {
+		const struct setting *s = &settings[i];
+		const void *field = (const char *)c + s->off;
+		char v[64];
+		const char *val = v;
+
+		switch (s->kind) {
+		case K_STR:
+			val = *(char *const *)field;
+			if (s->secret && val != NULL && val[0] != '\0')
+				val = "********";
+			break;
+		case K_BOOL:
+			val = *(const bool *)field ? "true" : "false";
+			break;
+		case K_MODE:
+			val = *(const enum config_mode *)field ==
+			    CONFIG_MODE_DEVELOPMENT ? "development"
+			    : "production";
+			break;
+		default:
+			snprintf(v, sizeof(v), "%lld",
+			    (long long)*(const int64_t *)field);
+			break;
+		}
+		fn(s->name, val, source_names[c->sources[i]], arg);
+	}
+}

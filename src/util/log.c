@@ -1,0 +1,222 @@
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/util.h"
+
+static enum log_level min_level = LOG_INFO;
+static _Thread_local const char *cur_rid;
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void
+log_init(enum log_level level)
+{
+	min_level = level;
+}
+
+int
+log_level_parse(const char *s, enum log_level *out)
+{
+	for (size_t i = 0; i < PC_NELEM(level_names); i++) {
+		if (strcmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return PC_ERR_INVALID;
+}
+
+bool
+log_enabled(enum log_level level)
+{
+	return level >= min_level;
+}
+
+void
+log_set_rid(const char *rid)
+{
+	cur_rid = rid;
+}
+
+const char *
+log_get_rid(void)
+{
+	return cur_rid;
+}
+
+/* Room kept for the closing "}\n" and a truncation marker. */
+#define RESERVE 32
+
+/* All or nothing: a piece that does not fit marks the line full. */
+static void
+raw(struct log_line *l, const char *s, size_t n)
+{
+	if (l->full || l->len + n > LOG_LINE_MAX - RESERVE) {
+		l->full = true;
+		return;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* Closing quotes may use the reserve so a cut line stays valid JSON. */
+static void
+force(struct log_line *l, const char *s, size_t n)
+{
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* JSON string contents; invalid UTF-8 bytes and controls become \u00XX. */
+static void
+escaped(struct log_line *l, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct str one;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char e[7];
+
+		if (c == '"' || c == '\\') {
+			e[0] = '\\';
+			e[1] = (char)c;
+			raw(l, e, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(e, "\\u00", 4);
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 0xf];
+			raw(l, e, 6);
+		} else if (c < 0x80) {
+			raw(l, (const char *)&c, 1);
+		} else {
+			/* Copy a whole valid sequence, else escape the byte. */
+			size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+			one.p = s + i;
+			one.len = k <= n - i ? k : n - i;
+			if (one.len == k && str_is_utf8(one)) {
+				raw(l, one.p, k);
+				i += k - 1;
+			} else {
+				memcpy(e, "\\u00", 4);
+				e[4] = hex[c >> 4];
+				e[5] = hex[c & 0xf];
+				raw(l, e, 6);
+			}
+		}
+		if (l->full)
+			break;
+	}
+}
+
+static void
+key(struct log_line *l, const char *k)
+{
+	raw(l, ",\"", 2);
+	escaped(l, k, strlen(k));
+	raw(l, "\":", 2);
+}
+
+void
+log_begin(struct log_line *l, enum log_level level, const char *event)
+{
+	struct timespec ts;
+	struct tm tm;
+	char t[40];
+	size_t n;
+
+	l->len = 0;
+	l->full = false;
+	l->skip = !log_enabled(level);
+	if (l->skip)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(t + n, sizeof(t) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	raw(l, "{\"ts\":\"", 7);
+	raw(l, t, strlen(t));
+	raw(l, "\",\"level\":\"", 11);
+	raw(l, level_names[level], strlen(level_names[level]));
+	raw(l, "\",\"event\":\"", 11);
+	escaped(l, event, strlen(event));
+	raw(l, "\"", 1);
+	if (cur_rid != NULL)
+		log_str(l, "rid", cur_rid);
+}
+
+void
+log_str(struct log_line *l, const char *k, const char *val)
+{
+	if (val == NULL)
+		return;
+	log_strn(l, k, val, strlen(val));
+}
+
+void
+log_strn(struct log_line *l, const char *k, const char *val, size_t len)
+{
+	if (l->skip || l->full || l->len + strlen(k) + 8 > LOG_LINE_MAX - RESERVE)
+		return;
+	key(l, k);
+	raw(l, "\"", 1);
+	escaped(l, val, len);
+	force(l, "\"", 1);
+}
+
+void
+log_int(struct log_line *l, const char *k, int64_t val)
+{
+	char num[24];
+	int n;
+
+	if (l->skip || l->full || l->len + strlen(k) + 28 > LOG_LINE_MAX - RESERVE)
+		return;
+	n = snprintf(num, sizeof(num), "%lld", (long long)val);
+	key(l, k);
+	raw(l, num, (size_t)n);
+}
+
+void
+log_bool(struct log_line *l, const char *k, bool val)
+{
+	if (l->skip || l->full || l->len + strlen(k) + 12 > LOG_LINE_MAX - RESERVE)
+		return;
+	key(l, k);
+	raw(l, val ? "true" : "false", val ? 4 : 5);
+}
+
+void
+log_end(struct log_line *l)
+{
+	ssize_t w;
+	size_t off = 0;
+
+	if (l->skip)
+		return;
+	if (l->full)
+		force(l, ",\"truncated\":true", 17);
+	l->buf[l->len++] = '}';
+	l->buf[l->len++] = '\n';
+	/* One write per line so lines from threads do not interleave. */
+	while (off < l->len) {
+		w = write(STDERR_FILENO, l->buf + off, l->len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+void
+log_msg(enum log_level level, const char *event, const char *msg)
+{
+	struct log_line l;
+
+	log_begin(&l, level, event);
+	log_str(&l, "msg", msg);
+	log_end(&l);
+}

@@ -1,0 +1,151 @@
+// Spawns the real portcullis binary with inline config on 127.0.0.1 and a
+// temp data dir, and stops it again, checking its exit status (under ASan a
+// leak or memory error makes it non-zero).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, cpSync, existsSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import assert from 'node:assert/strict';
+
+export const BIN = process.env.PORTCULLIS_BIN ?? 'build-test/src/portcullis';
+export const TOOLS = process.env.PORTCULLIS_TEST_TOOLS ?? 'build-test/tests/tools';
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix = 'pc-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+// Runs a CLI command to completion.
+export function run(args, { env = {}, input } = {}) {
+  const r = spawnSync(BIN, args, {
+    env: { ...process.env, ...env },
+    input,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+}
+
+// Key generation (RSA-3072) is slow under ASan: make one data dir with
+// keys per test process and copy it for each server unless asked not to.
+let template;
+function templateDir() {
+  if (template) return template;
+  template = tempDir('pc-tmpl-');
+  const r = run(['key', 'list', '--mode', 'development', '--data-dir', template]);
+  assert.equal(r.code, 0, `template key list failed: ${r.stderr}`);
+  return template;
+}
+
+export function configText(settings) {
+  return Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
+}
+
+export async function startServer(opts = {}) {
+  const port = opts.port ?? await freePort();
+  const dataDir = opts.dataDir ?? tempDir();
+  if (!opts.dataDir && !opts.fresh) {
+    cpSync(templateDir(), dataDir, { recursive: true });
+    chmodSync(dataDir, 0o700);
+  }
+  const issuer = opts.issuer ?? `http://127.0.0.1:${port}`;
+  const settings = {
+    mode: 'development',
+    issuer,
+    listen: `127.0.0.1:${port}`,
+    ...(opts.config ?? {}),
+  };
+  const configFile = join(dataDir, 'test.conf');
+  writeFileSync(configFile, configText(settings));
+  const args = ['serve', '--config', configFile, '--data-dir', dataDir, ...(opts.args ?? [])];
+  const proc = spawn(BIN, args, {
+    env: { ...process.env, ...(opts.env ?? {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs = [];
+  let buffered = '';
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => {
+    buffered += d;
+    let i;
+    while ((i = buffered.indexOf('\n')) >= 0) {
+      logs.push(buffered.slice(0, i));
+      buffered = buffered.slice(i + 1);
+    }
+  });
+  proc.stdout.resume();
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const url = `http://127.0.0.1:${port}`;
+  const base = opts.tls ? `https://127.0.0.1:${port}` : url;
+  const server = {
+    proc, port, url: base, issuer, dataDir, configFile, logs,
+    rawLogs: () => logs.join('\n') + '\n' + buffered,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const r = await exited;
+      if (!opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
+      return r;
+    },
+  };
+  if (opts.noWait) return server;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) {
+      throw new Error(`server exited with ${proc.exitCode}:\n${server.rawLogs()}`);
+    }
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error('server did not start:\n' + server.rawLogs());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return server;
+}
+
+// Stops the server and asserts a clean exit (0: no ASan/LSan report).
+export async function stopClean(server) {
+  const r = await server.stop();
+  assert.equal(r.code, 0, `server exit ${r.code} ${r.signal}:\n${server.rawLogs().slice(-4000)}`);
+}
+
+// A raw HTTP/1.1 exchange over a socket, for what fetch will not send.
+export function rawRequest(port, text, { timeout = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let data = '';
+    const t = setTimeout(() => { s.destroy(); resolve({ data, timedOut: true }); }, timeout);
+    s.setEncoding('latin1');
+    s.on('connect', () => s.write(text, 'latin1'));
+    s.on('data', (d) => { data += d; });
+    s.on('end', () => { clearTimeout(t); resolve({ data, closed: true }); });
+    s.on('close', () => { clearTimeout(t); resolve({ data, closed: true }); });
+    s.on('error', (e) => { clearTimeout(t); resolve({ data, error: e }); });
+  });
+}
+
+export function parseRaw(data) {
+  const [head, ...rest] = data.split('\r\n\r\n');
+  const lines = head.split('\r\n');
+  const status = Number(lines[0].split(' ')[1]);
+  const headers = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { status, headers, body: rest.join('\r\n\r\n') };
+}
