@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# Portcullis benchmark: discovery and JWKS throughput against a bare
+# libmicrohttpd "hello" with the same daemon settings, idle and loaded RSS,
+# and time to ready. See bench/README.md.
+#
+#   bench/run.sh [BUILD_DIR]        (make bench: BUILD_DIR=build)
+#
+# Environment:
+#   BENCH_DURATION     wrk duration per run (default 10s)
+#   BENCH_CONNECTIONS  wrk connections (default 64)
+#   BENCH_THREADS      wrk threads (default 2)
+#   BENCH_NOLOG        1 (default): also measure with log_requests = false
+#
+# Prints the figures and the targets beside them; never fails on a figure.
+# Exits non-zero only when something could not run. Loopback only; every
+# process it starts is stopped on exit.
+# shellcheck disable=SC2059  # the table's printf formats are constants
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BUILD=${1:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+BIN=$BUILD/src/portcullis
+HELLO=$BUILD/bench-hello
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNECTIONS:-64}
+WRK_THREADS=${BENCH_THREADS:-2}
+NOLOG=${BENCH_NOLOG:-1}
+NCPU=$(getconf _NPROCESSORS_ONLN)
+HZ=$(getconf CLK_TCK)
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+for t in cc pkg-config node wrk curl; do
+	command -v "$t" >/dev/null || die "$t not found (make test-deps)"
+done
+[ -x "$BIN" ] || die "$BIN missing: run 'make build' first"
+pkg-config --exists libmicrohttpd || die "libmicrohttpd-dev not installed"
+
+# Duration in seconds, for the bound on how long a server may live.
+dur_s() {
+	local d=$1
+	case $d in
+	*ms) echo 1 ;;
+	*s) echo "${d%s}" ;;
+	*m) echo $((${d%m} * 60)) ;;
+	*h) echo $((${d%h} * 3600)) ;;
+	*) echo "$d" ;;
+	esac
+}
+DUR_S=$(dur_s "$DURATION")
+[[ $DUR_S =~ ^[0-9]+$ ]] || die "BENCH_DURATION: cannot parse '$DURATION'"
+if ! [[ $CONNS =~ ^[0-9]+$ && $WRK_THREADS =~ ^[0-9]+$ ]] ||
+    [ "$CONNS" -lt "$WRK_THREADS" ] || [ "$WRK_THREADS" -lt 1 ]; then
+	die "BENCH_CONNECTIONS and BENCH_THREADS: numbers, connections >= threads"
+fi
+
+# Limits: wrk opens CONNS connections from 127.0.0.1; the default per-IP
+# limit (64) would refuse some of them, so both servers get the same,
+# higher limits. Everything else as in src/http/mhd.c with the defaults.
+PER_IP=$((CONNS * 2 > 256 ? CONNS * 2 : 256))
+MAX_CONN=$((PER_IP > 1024 ? PER_IP : 1024))
+[ "$MAX_CONN" -le 65536 ] || die "BENCH_CONNECTIONS too large"
+IDLE_TIMEOUT=30                     # http_idle_timeout default
+POOL=$((8 * 1024 * 2 + 32 * 1024))  # 2 * http_max_header + 32 KiB
+
+TMP=$(mktemp -d /tmp/pc-bench.XXXXXX)
+PIDS=()             # node wrappers, wrk and the hello server
+SERVER_PIDFILES=()  # portcullis pids, written by start.mjs
+
+# shellcheck disable=SC2317  # invoked by the trap
+cleanup() {
+	local rc=$? p f
+	trap - EXIT INT TERM
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for f in "${SERVER_PIDFILES[@]}"; do
+		[ -s "$f" ] || continue
+		p=$(cat "$f")
+		# Only if it is still our portcullis (start.mjs normally stops it).
+		if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null |
+		    grep -qF "$TMP/"; then
+			kill -TERM "$p" 2>/dev/null || true
+		fi
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# forget PID: it was waited for; never signal a pid that may be reused.
+forget() {
+	local p rest=()
+	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || rest+=("$p"); done
+	PIDS=("${rest[@]}")
+}
+
+# A free loopback port (tiny race between close and use; fine on loopback).
+free_port() {
+	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",
+	  ()=>{console.log(s.address().port);s.close()})'
+}
+
+# Field $2 of the last JSON line of file $1.
+jget() {
+	node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8")
+	  .trim().split("\n").pop();const v=JSON.parse(l)[process.argv[2]];
+	  console.log(v===undefined||v===null?"":v)' "$1" "$2"
+}
+
+vm() { # vm PID VmRSS|VmHWM: in kB
+	awk -v k="$2:" '$1==k{print $2}' "/proc/$1/status" 2>/dev/null || true
+}
+
+cpu_ticks() { # utime + stime of PID, all threads, in clock ticks
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# --- 1. the bare hello -------------------------------------------------------
+say "building $HELLO"
+# shellcheck disable=SC2046
+cc -O2 bench/hello.c $(pkg-config --cflags --libs libmicrohttpd) \
+	-o "$HELLO" || die "cannot build bench/hello.c"
+
+BUILDTYPE=$(node -e 'try{const o=JSON.parse(require("fs").readFileSync(
+  process.argv[1]+"/meson-info/intro-buildoptions.json","utf8"));
+  console.log(o.find(x=>x.name==="buildtype").value)}catch{console.log("?")}' \
+	"$BUILD")
+
+# start_hello: sets HPORT, HPID.
+start_hello() {
+	HPORT=$(free_port)
+	"$HELLO" "$HPORT" "$NCPU" "$MAX_CONN" "$PER_IP" "$IDLE_TIMEOUT" \
+		"$POOL" >"$TMP/hello.out" 2>&1 &
+	HPID=$!
+	PIDS+=("$HPID")
+	for _ in $(seq 250); do
+		grep -q '^ready' "$TMP/hello.out" 2>/dev/null && return 0
+		kill -0 "$HPID" 2>/dev/null || break
+		sleep 0.02
+	done
+	die "bench-hello did not start: $(cat "$TMP/hello.out")"
+}
+
+stop_hello() {
+	kill -TERM "$HPID" 2>/dev/null || true
+	wait "$HPID" || true
+	forget "$HPID"
+}
+
+# --- 2. portcullis -----------------------------------------------------------
+DATA=$TMP/data
+mkdir -m 700 "$DATA"
+
+# start_pc NAME LOG_REQUESTS KEEP_S: starts portcullis through start.mjs
+# (which measures the time to the first 200 on /readyz and idle RSS); sets
+# PC_PORT, PC_PID, PC_JSON (the measurements), PC_LOG, PC_NODE.
+start_pc() {
+	local name=$1 logreq=$2 keep=$3 conf out
+	PC_PORT=$(free_port)
+	conf=$TMP/$name.conf
+	out=$TMP/$name.json
+	PC_LOG=$TMP/$name.stderr
+	PC_JSON=$out
+	cat >"$conf" <<-EOF
+		mode = development
+		issuer = http://127.0.0.1:$PC_PORT
+		listen = 127.0.0.1:$PC_PORT
+		log_requests = $logreq
+		http_max_connections = $MAX_CONN
+		http_max_connections_per_ip = $PER_IP
+	EOF
+	SERVER_PIDFILES+=("$TMP/$name.pid")
+	node bench/start.mjs "$PC_PORT" "$PC_LOG" "$TMP/$name.pid" "$keep" \
+		"$BIN" serve --config "$conf" --data-dir "$DATA" \
+		--mode development >"$out" 2>"$TMP/$name.node-err" &
+	PC_NODE=$!
+	PIDS+=("$PC_NODE")
+	if [ "$keep" = 0 ]; then
+		wait "$PC_NODE" || true
+		forget "$PC_NODE"
+	else
+		while [ ! -s "$out" ] && kill -0 "$PC_NODE" 2>/dev/null; do
+			sleep 0.05
+		done
+		sleep 0.05
+	fi
+	if [ ! -s "$out" ] || [ "$(jget "$out" ok)" != true ]; then
+		cat "$TMP/$name.node-err" >&2 || true
+		tail -20 "$PC_LOG" >&2 || true
+		die "portcullis ($name) did not become ready"
+	fi
+	PC_PID=$(jget "$out" pid)
+}
+
+stop_pc() {
+	kill -TERM "$PC_NODE" 2>/dev/null || true
+	wait "$PC_NODE" || say "warning: portcullis exited non-zero (see log)"
+	forget "$PC_NODE"
+}
+
+# check_200 PORT PATH: the endpoint must answer 200, or the figure is a lie
+# (a 400 "Unknown Host" is fast too).
+check_200() {
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' \
+		"http://127.0.0.1:$1$2") || true
+	[ "$code" = 200 ] || die "GET $2 on :$1 answered $code, not 200"
+}
+
+# to_ms VALUE: wrk's latency ("812.00us", "3.21ms", "1.02s", "1.5m") in ms.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000;
+		else if (u == "m") n *= 60000; else if (u == "h") n *= 3600000;
+		printf "%.2f", n }'
+}
+
+# run_wrk NAME PORT PATH PID: runs wrk against the server PID; samples its
+# VmRSS every 100 ms meanwhile (PEAK_RSS) and its CPU time (user + system,
+# all threads) before and after. Sets RPS, P99, CPU (µs per request) and
+# ERRS (non-2xx + socket errors) for NAME.
+declare -A RPS P99 CPU ERRS
+PEAK_RSS=0
+run_wrk() {
+	local name=$1 port=$2 path=$3 pid=$4 out=$TMP/wrk-$1.txt w r t0 t1 n
+	check_200 "$port" "$path"
+	say "wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency $path ($name)"
+	t0=$(cpu_ticks "$pid")
+	wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --latency \
+		"http://127.0.0.1:$port$path" >"$out" 2>&1 &
+	w=$!
+	PIDS+=("$w")
+	PEAK_RSS=0
+	while kill -0 "$w" 2>/dev/null; do
+		r=$(vm "$pid" VmRSS)
+		[ -n "$r" ] && [ "$r" -gt "$PEAK_RSS" ] && PEAK_RSS=$r
+		sleep 0.1
+	done
+	wait "$w" || die "wrk failed: $(cat "$out")"
+	forget "$w"
+	t1=$(cpu_ticks "$pid")
+	RPS[$name]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
+	P99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+	n=$(awk '/ requests in / {print $1}' "$out")
+	if [ -z "${RPS[$name]}" ] || [ -z "$n" ]; then
+		die "cannot parse wrk output: $(cat "$out")"
+	fi
+	CPU[$name]=$(awk -v t="$((t1 - t0))" -v hz="$HZ" -v n="$n" \
+		'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "-" }')
+	ERRS[$name]=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {
+		gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END {print n + 0}' "$out")
+}
+
+# The hello runs first and last: the machine may be shared, and the mean of
+# the two is the baseline (both are printed).
+say "bare hello (1 of 2)"
+start_hello
+sleep 1
+HELLO_RSS=$(vm "$HPID" VmRSS)
+run_wrk hello1 "$HPORT" /hello "$HPID"
+HELLO_LOAD_RSS=$PEAK_RSS
+stop_hello
+
+say "portcullis: $BIN (buildtype $BUILDTYPE), data dir $DATA"
+say "first start (fresh data dir: keys generated)"
+start_pc first true 0
+READY_FIRST=$(jget "$PC_JSON" ready_ms)
+
+KEEP=$((DUR_S * 3 + 60))
+say "second start (same data dir: the normal case)"
+start_pc warm true "$KEEP"
+READY_WARM=$(jget "$PC_JSON" ready_ms)
+RSS_READY=$(jget "$PC_JSON" rss_ready_kb)
+RSS_IDLE=$(jget "$PC_JSON" rss_idle_kb)
+LOG_BEFORE=$(wc -l <"$PC_LOG")
+run_wrk disc "$PC_PORT" /.well-known/openid-configuration "$PC_PID"
+run_wrk jwks "$PC_PORT" /jwks.json "$PC_PID"
+RSS_LOAD=$PEAK_RSS
+HWM_LOAD=$(vm "$PC_PID" VmHWM)
+LOG_LINES=$(($(wc -l <"$PC_LOG") - LOG_BEFORE))
+LOG_BYTES=$(stat -c %s "$PC_LOG")
+stop_pc
+rm -f "$PC_LOG"
+
+READY_3=""
+if [ "$NOLOG" = 1 ]; then
+	say "third start, log_requests = false"
+	start_pc nolog false "$KEEP"
+	READY_3=$(jget "$PC_JSON" ready_ms)
+	run_wrk disc_nolog "$PC_PORT" /.well-known/openid-configuration "$PC_PID"
+	run_wrk jwks_nolog "$PC_PORT" /jwks.json "$PC_PID"
+	stop_pc
+fi
+
+say "bare hello (2 of 2)"
+start_hello
+run_wrk hello2 "$HPORT" /hello "$HPID"
+stop_hello
+
+# --- 6. the table ------------------------------------------------------------
+H=$(awk -v a="${RPS[hello1]}" -v b="${RPS[hello2]}" \
+	'BEGIN { printf "%.0f", (a + b) / 2 }')
+RPS[hello]=$H
+P99[hello]=$(awk -v a="${P99[hello1]}" -v b="${P99[hello2]}" \
+	'BEGIN { printf "%.2f", (a > b ? a : b) }')
+CPU[hello]=$(awk -v a="${CPU[hello1]}" -v b="${CPU[hello2]}" \
+	'BEGIN { printf "%.1f", (a + b) / 2 }')
+pct_of_h() { awk -v a="$1" -v b="$H" 'BEGIN { printf "%.1f", 100 * a / b }'; }
+mib() { awk -v k="$1" 'BEGIN { if (k == "") print "-"; else printf "%.1f MiB", k / 1024 }'; }
+ok() { if [ "$1" = 1 ]; then echo ok; else echo MISS; fi; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 >= b + 0) ? 1 : 0 }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 <= b + 0) ? 1 : 0 }'; }
+
+F='%-42s %8s %10s %8s %9s   %-9s %s\n'
+row() { # row LABEL KEY PCT TARGET VERDICT
+	printf "$F" "$1" "${RPS[$2]}" "${P99[$2]} ms" "$3" "${CPU[$2]}" "$4" "$5"
+}
+M='%-42s %12s   %-10s %s\n'
+
+echo
+echo "== Portcullis bench, $(date -u +%Y-%m-%dT%H:%MZ), $(uname -m), $NCPU CPUs, loopback"
+echo "binary:  $BIN (meson buildtype: $BUILDTYPE)"
+echo "load:    wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency (wrk shares the CPUs with the server)"
+echo "servers: thread pool $NCPU, per-IP limit $PER_IP, connection limit $MAX_CONN (both)"
+echo "logging: rows without [nolog] INCLUDE request logging (log_requests = true:"
+echo "         one JSON line per request to stderr, redirected to a file;"
+echo "         $LOG_LINES lines, $((LOG_BYTES / 1024 / 1024)) MiB written during those two runs)"
+echo "CPU/req: server user+system CPU time per request, in µs (less sensitive to"
+echo "         other load on the machine than req/s)"
+echo
+printf "$F" endpoint 'req/s' p99 '% hello' 'CPU/req' target ''
+printf "$F" "bare libmicrohttpd hello (mean of 2)" "$H" "${P99[hello]} ms" \
+	"100.0" "${CPU[hello]}" "" "(runs: ${RPS[hello1]}, ${RPS[hello2]} req/s)"
+p=$(pct_of_h "${RPS[disc]}")
+row "/.well-known/openid-configuration" disc "$p" ">= 80%" "$(ok "$(ge "$p" 80)")"
+row "/jwks.json" jwks "$(pct_of_h "${RPS[jwks]}")" "" ""
+if [ "$NOLOG" = 1 ]; then
+	p=$(pct_of_h "${RPS[disc_nolog]}")
+	row "/.well-known/openid-configuration [nolog]" disc_nolog "$p" \
+		"(>= 80%)" "$(ok "$(ge "$p" 80)") (log_requests = false)"
+	row "/jwks.json [nolog]" jwks_nolog "$(pct_of_h "${RPS[jwks_nolog]}")" \
+		"" "(log_requests = false)"
+fi
+errs=0
+for k in "${!ERRS[@]}"; do errs=$((errs + ERRS[$k])); done
+[ "$errs" = 0 ] ||
+	echo "warning: $errs non-2xx responses or socket errors in the wrk runs"
+echo
+printf "$M" 'memory and start-up' value target ''
+printf "$M" "idle RSS at ready (warm start)" "$(mib "$RSS_READY")" "" ""
+printf "$M" "idle RSS after 1 s idle" "$(mib "$RSS_IDLE")" "<= 10 MiB" \
+	"$(ok "$(le "$RSS_IDLE" 10240)")"
+printf "$M" "  (bare hello, idle, for scale)" "$(mib "$HELLO_RSS")" "" ""
+printf "$M" "RSS under load (peak VmRSS, JWKS run)" "$(mib "$RSS_LOAD")" "" ""
+printf "$M" "  (bare hello under load, for scale)" "$(mib "$HELLO_LOAD_RSS")" "" ""
+printf "$M" "VmHWM after the loaded runs" "$(mib "$HWM_LOAD")" "" ""
+printf "$M" "ready, first start (keys generated)" "$READY_FIRST ms" "" \
+	"(RSA-3072 keygen; not judged)"
+printf "$M" "ready, warm start (same data dir)" "$READY_WARM ms" "<= 100 ms" \
+	"$(ok "$(le "$READY_WARM" 100)")"
+if [ -n "$READY_3" ]; then
+	printf "$M" "ready, warm start again ([nolog] config)" "$READY_3 ms" \
+		"<= 100 ms" "$(ok "$(le "$READY_3" 100)")"
+fi
+echo
+echo "Targets are reported, never enforced. How to read this: bench/README.md."
+exit 0
