@@ -9,7 +9,11 @@ run_pkgs=(build-essential meson ninja-build pkg-config python3
   libmicrohttpd-dev libjansson-dev libsodium-dev libssl-dev libsqlite3-dev
   curl ca-certificates)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
-  cppcheck nodejs npm wrk openssl sqlite3 procps)
+  cppcheck wrk openssl sqlite3 procps)
+# Node may come from elsewhere than Debian (e.g. a newer release with its
+# own npm); install Debian's only when there is none.
+if ! command -v node >/dev/null 2>&1; then test_pkgs+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then test_pkgs+=(npm); fi
 
 pkgs=("${run_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
@@ -35,8 +39,7 @@ else
 fi
 
 if [ "$what" = test ]; then
-  # node may come from elsewhere than Debian (e.g. a newer release);
-  # either way the test packages come from the committed lockfile.
+  # The test packages come from the committed lockfile.
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
     echo "deps: npm ci (from package-lock.json)"
     npm ci --no-audit --no-fund --loglevel=error

@@ -33,7 +33,7 @@ cli_parse(int argc, char **argv, const struct option *opts,
 	memset(f, 0, sizeof(*f));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
 		switch (c) {
 		case CLI_OPT_CONFIG: f->config = optarg; break;
 		case CLI_OPT_DATA_DIR: f->data_dir = optarg; break;

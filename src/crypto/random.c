@@ -15,7 +15,7 @@ crypto_init(void)
 	 * is zeroed on free, the OpenSSL analogue of sodium_malloc.
 	 */
 	if (CRYPTO_secure_malloc_initialized() == 0 &&
-	    CRYPTO_secure_malloc_init(256 * 1024, 32) == 0)
+	    CRYPTO_secure_malloc_init(64 * 1024, 32) == 0)
 		log_msg(LOG_WARN, "crypto.init",
 		    "OpenSSL secure heap unavailable (RLIMIT_MEMLOCK?); "
 		    "private keys use the normal heap");

@@ -328,6 +328,7 @@ signer_open(struct db *db, const struct masterkey *mk,
 {
 	static const enum jose_alg first[] = { JOSE_ALG_ES256, JOSE_ALG_RS256 };
 	struct signer *s;
+	bool added = false;
 	int r;
 
 	*out = NULL;
@@ -337,21 +338,29 @@ signer_open(struct db *db, const struct masterkey *mk,
 	s->seal_key = seal_key_new(mk);
 	pthread_rwlock_init(&s->lock, NULL);
 	pthread_mutex_init(&s->reload, NULL);
+	if ((r = load_ring(s, now, &s->ring)) != 0)
+		goto fail;
 	for (size_t i = 0; ensure && i < PC_NELEM(first); i++) {
 		struct store_signing_key row;
-		bool inserted;
+		bool inserted, have = false;
 
+		/* Generate only what is missing: keygen (RSA) is slow. */
+		for (size_t k = 0; k < s->ring->n; k++)
+			have |= s->ring->keys[k].alg == first[i];
+		if (have)
+			continue;
 		if ((r = new_key_row(s->seal_key, cfg, first[i], now, now,
 		    &row)) != 0)
 			goto fail;
 		r = store_signing_key_insert_first(db, &row, &inserted);
 		if (r == 0 && inserted)
 			log_key("signer.key_created", &row);
+		added = true;
 		store_signing_key_clear(&row);
 		if (r != 0)
 			goto fail;
 	}
-	if ((r = load_ring(s, now, &s->ring)) != 0)
+	if (added && (r = signer_refresh(s, now, true)) != 0)
 		goto fail;
 	*out = s;
 	return 0;

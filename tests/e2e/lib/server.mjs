@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import assert from 'node:assert/strict';
+import { after } from 'node:test';
+
+// Servers a failed test left running are killed when the file's tests end,
+// so a failure never hangs the run.
+const live = new Set();
+after(() => { for (const p of live) p.kill('SIGKILL'); });
 
 export const BIN = process.env.PORTCULLIS_BIN ?? 'build-test/src/portcullis';
 export const TOOLS = process.env.PORTCULLIS_TEST_TOOLS ?? 'build-test/tests/tools';
@@ -86,7 +92,8 @@ export async function startServer(opts = {}) {
     }
   });
   proc.stdout.resume();
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  live.add(proc);
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => { live.delete(proc); resolve({ code, signal }); }));
   const url = `http://127.0.0.1:${port}`;
   const base = opts.tls ? `https://127.0.0.1:${port}` : url;
   const server = {
