@@ -47,8 +47,8 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 		return MHD_YES;
 	}
 	*upload_data_size = 0;
-	r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
-	    MHD_RESPMEM_PERSISTENT);
+	r = MHD_create_response_from_buffer(
+	    sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (r == NULL)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", "application/json");
@@ -78,8 +78,10 @@ main(int argc, char **argv)
 	size_t pool;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s PORT [THREADS [MAX_CONN [MAX_PER_IP "
-		    "[TIMEOUT_S [POOL]]]]]\n", argv[0]);
+		fprintf(stderr,
+		    "usage: %s PORT [THREADS [MAX_CONN [MAX_PER_IP "
+		    "[TIMEOUT_S [POOL]]]]]\n",
+		    argv[0]);
 		return 2;
 	}
 	port = arg(argc, argv, 1, 0);
@@ -103,16 +105,15 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG, 0, NULL, NULL, handler, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	d = MHD_start_daemon(
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+	    NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_CONNECTION_LIMIT, max_conn,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
-	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-	    MHD_OPTION_END);
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "bench-hello: cannot start on port %u\n", port);
 		return 1;

@@ -17,7 +17,7 @@ struct app {
 	struct db *db;
 	struct masterkey *mk;
 	struct signer *signer;
-	char *discovery;	/* the discovery document, built at start */
+	char *discovery; /* the discovery document, built at start */
 	size_t discovery_len;
 };
 

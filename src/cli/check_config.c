@@ -47,8 +47,8 @@ cmd_check_config(int argc, char **argv)
 		return 1;
 	if (crypto_init() != 0)
 		return 1;
-	printf("# config file: %s\n", cfg.config_file != NULL ?
-	    cfg.config_file : "(none)");
+	printf("# config file: %s\n",
+	    cfg.config_file != NULL ? cfg.config_file : "(none)");
 	config_each(&cfg, print_one, NULL);
 	masterkey_path(&cfg, path, sizeof(path));
 	r = masterkey_load(&cfg, false, &mk, &src, err, sizeof(err));
@@ -66,7 +66,8 @@ cmd_check_config(int argc, char **argv)
 	}
 	masterkey_free(mk);
 	if (!cfg.issuer_https && cfg.mode == CONFIG_MODE_PRODUCTION)
-		printf("# note: the issuer is http:// on loopback; browsers and "
+		printf(
+		    "# note: the issuer is http:// on loopback; browsers and "
 		    "clients elsewhere\n#       need an https:// issuer\n");
 	if (rc == 0)
 		printf("# configuration OK\n");

@@ -22,14 +22,18 @@ enum {
 
 #define CLI_COMMON_OPTS \
 	{ "config", required_argument, NULL, CLI_OPT_CONFIG }, \
-	{ "data-dir", required_argument, NULL, CLI_OPT_DATA_DIR }, \
-	{ "store-url", required_argument, NULL, CLI_OPT_STORE_URL }, \
-	{ "mode", required_argument, NULL, CLI_OPT_MODE }, \
-	{ "help", no_argument, NULL, CLI_OPT_HELP }
+	    { "data-dir", required_argument, NULL, CLI_OPT_DATA_DIR }, \
+	    { "store-url", required_argument, NULL, CLI_OPT_STORE_URL }, \
+	    { "mode", required_argument, NULL, CLI_OPT_MODE }, \
+	{ \
+		"help", no_argument, NULL, CLI_OPT_HELP \
+	}
 
 #define CLI_SERVE_OPTS \
 	{ "issuer", required_argument, NULL, CLI_OPT_ISSUER }, \
-	{ "listen", required_argument, NULL, CLI_OPT_LISTEN }
+	{ \
+		"listen", required_argument, NULL, CLI_OPT_LISTEN \
+	}
 
 struct cli_flags {
 	const char *config;

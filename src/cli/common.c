@@ -25,8 +25,8 @@ cli_usage_error(const char *usage, const char *fmt, ...)
 }
 
 int
-cli_parse(int argc, char **argv, const struct option *opts,
-    struct cli_flags *f, const char *usage)
+cli_parse(int argc, char **argv, const struct option *opts, struct cli_flags *f,
+    const char *usage)
 {
 	int c;
 
@@ -45,12 +45,12 @@ cli_parse(int argc, char **argv, const struct option *opts,
 		case CLI_OPT_JSON: f->json = true; break;
 		case CLI_OPT_HELP: f->help = true; break;
 		case ':':
-			cli_usage_error(usage, "option %s needs a value",
-			    argv[optind - 1]);
+			cli_usage_error(
+			    usage, "option %s needs a value", argv[optind - 1]);
 			return 2;
 		default:
-			cli_usage_error(usage, "unknown option '%s'",
-			    argv[optind - 1]);
+			cli_usage_error(
+			    usage, "unknown option '%s'", argv[optind - 1]);
 			return 2;
 		}
 	}
@@ -59,8 +59,8 @@ cli_parse(int argc, char **argv, const struct option *opts,
 		return 1;
 	}
 	if (optind < argc) {
-		cli_usage_error(usage, "unexpected argument '%s'",
-		    argv[optind]);
+		cli_usage_error(
+		    usage, "unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
 	return 0;
@@ -83,8 +83,8 @@ flag(struct config *cfg, const char *name, const char *v)
 int
 cli_config(const struct cli_flags *f, struct config *cfg)
 {
-	const char *file = f->config != NULL ? f->config :
-	    getenv("PORTCULLIS_CONFIG");
+	const char *file =
+	    f->config != NULL ? f->config : getenv("PORTCULLIS_CONFIG");
 	char err[512];
 	enum log_level lvl;
 
@@ -107,8 +107,10 @@ cli_config(const struct cli_flags *f, struct config *cfg)
 	    flag(cfg, "mode", f->mode) != 0)
 		return PC_ERR_CONFIG;
 	if (config_finish(cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "portcullis: unsafe or invalid configuration: "
-		    "%s\n", err);
+		fprintf(stderr,
+		    "portcullis: unsafe or invalid configuration: "
+		    "%s\n",
+		    err);
 		return PC_ERR_CONFIG;
 	}
 	if (log_level_parse(cfg->log_level, &lvl) == 0)
@@ -123,8 +125,10 @@ cli_data_dir(const struct config *cfg)
 
 	if (stat(cfg->data_dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "portcullis: data_dir %s is not a "
-			    "directory\n", cfg->data_dir);
+			fprintf(stderr,
+			    "portcullis: data_dir %s is not a "
+			    "directory\n",
+			    cfg->data_dir);
 			return PC_ERR_CONFIG;
 		}
 		return 0;
@@ -170,8 +174,8 @@ cli_open_masterkey(const struct config *cfg, struct masterkey **out)
 	char err[1024];
 	int r;
 
-	r = masterkey_load(cfg, cfg->mode == CONFIG_MODE_DEVELOPMENT, out,
-	    &src, err, sizeof(err));
+	r = masterkey_load(cfg, cfg->mode == CONFIG_MODE_DEVELOPMENT, out, &src,
+	    err, sizeof(err));
 	if (r != 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
 		return r;

@@ -104,8 +104,10 @@ rotate(struct db *db, struct masterkey *mk, const struct config *cfg,
 	if (alg_name != NULL) {
 		algs[0] = jose_alg_parse(alg_name, strlen(alg_name));
 		if (algs[0] == JOSE_ALG_INVALID) {
-			fprintf(stderr, "portcullis: unknown --alg '%s' "
-			    "(ES256, RS256, PS256 or EdDSA)\n", alg_name);
+			fprintf(stderr,
+			    "portcullis: unknown --alg '%s' "
+			    "(ES256, RS256, PS256 or EdDSA)\n",
+			    alg_name);
 			return 2;
 		}
 		nalgs = 1;
@@ -155,8 +157,8 @@ cmd_key(int argc, char **argv)
 	const char *sub;
 	int r, rc = 1;
 
-	if (argc < 2 || (strcmp(argv[1], "list") != 0 &&
-	    strcmp(argv[1], "rotate") != 0)) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "rotate") != 0)) {
 		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
 			fputs(usage, stdout);
 			return 0;
@@ -181,9 +183,9 @@ cmd_key(int argc, char **argv)
 		    pc_strerror(r));
 		goto out;
 	}
-	rc = strcmp(sub, "list") == 0 ? list(s, f.json) :
-	    rotate(db, mk, &cfg, s, f.alg);
- out:
+	rc = strcmp(sub, "list") == 0 ? list(s, f.json)
+				      : rotate(db, mk, &cfg, s, f.alg);
+out:
 	signer_free(s);
 	db_close(db);
 	masterkey_free(mk);

@@ -108,11 +108,11 @@ cmd_serve(int argc, char **argv)
 	if (cli_open_store(&cfg, true, &app.db) != 0 ||
 	    cli_open_masterkey(&cfg, &app.mk) != 0)
 		goto out;
-	if ((r = signer_open(app.db, app.mk, &cfg, true, clock_now(),
-	    &app.signer)) != 0) {
+	if ((r = signer_open(
+		 app.db, app.mk, &cfg, true, clock_now(), &app.signer)) != 0) {
 		fprintf(stderr, "portcullis: cannot load signing keys: %s%s\n",
-		    pc_strerror(r), r == PC_ERR_VERIFY ?
-		    " (wrong master key?)" : "");
+		    pc_strerror(r),
+		    r == PC_ERR_VERIFY ? " (wrong master key?)" : "");
 		goto out;
 	}
 	if (discovery_build(&app) != 0)
@@ -121,7 +121,8 @@ cmd_serve(int argc, char **argv)
 		cert = read_pem(cfg.tls_cert);
 		key = read_pem(cfg.tls_key);
 		if (cert == NULL || key == NULL) {
-			fprintf(stderr, "portcullis: cannot read tls_cert or "
+			fprintf(stderr,
+			    "portcullis: cannot read tls_cert or "
 			    "tls_key\n");
 			goto out;
 		}
@@ -143,8 +144,8 @@ cmd_serve(int argc, char **argv)
 	ho.tls_cert_pem = cert;
 	ho.tls_key_pem = key;
 	if (http_server_start(&ho, &srv) != 0) {
-		fprintf(stderr, "portcullis: cannot listen on %s\n",
-		    cfg.listen);
+		fprintf(
+		    stderr, "portcullis: cannot listen on %s\n", cfg.listen);
 		goto out;
 	}
 	if (key != NULL) {
@@ -161,8 +162,9 @@ cmd_serve(int argc, char **argv)
 		log_int(&l, "port", http_server_port(srv));
 		log_int(&l, "threads", ho.threads);
 		log_str(&l, "store", db_describe(app.db));
-		log_str(&l, "mode", cfg.mode == CONFIG_MODE_DEVELOPMENT ?
-		    "development" : "production");
+		log_str(&l, "mode",
+		    cfg.mode == CONFIG_MODE_DEVELOPMENT ? "development"
+							: "production");
 		log_end(&l);
 	}
 	for (;;) {
@@ -184,7 +186,7 @@ cmd_serve(int argc, char **argv)
 	srv = NULL;
 	log_msg(LOG_INFO, "server.stopped", "bye");
 	rc = 0;
- out:
+out:
 	if (srv != NULL)
 		http_server_stop(srv, 0);
 	if (key != NULL) {

@@ -16,7 +16,7 @@
 #include "util/config.h"
 #include "util/util.h"
 
-int crypto_init(void) PC_WUR;	/* libsodium, OpenSSL secure heap */
+int crypto_init(void) PC_WUR; /* libsodium, OpenSSL secure heap */
 
 void random_bytes(void *p, size_t n);
 
@@ -28,9 +28,9 @@ void hash_sha256_hex(const void *in, size_t n, char out[2 * SHA256_LEN + 1]);
 struct masterkey;
 
 enum masterkey_source {
-	MASTERKEY_ENV = 0,	/* PORTCULLIS_MASTER_KEY */
-	MASTERKEY_FILE,		/* an existing file */
-	MASTERKEY_CREATED,	/* created now (development mode) */
+	MASTERKEY_ENV = 0, /* PORTCULLIS_MASTER_KEY */
+	MASTERKEY_FILE,	   /* an existing file */
+	MASTERKEY_CREATED, /* created now (development mode) */
 };
 
 /* The file path in force: master_key_file or <data_dir>/master.key. */
@@ -41,12 +41,11 @@ void masterkey_path(const struct config *cfg, char *out, size_t n);
  * us with no group or other permission bits. When neither exists and
  * create is true, a new file is created with mode 0600.
  */
-int masterkey_load(const struct config *cfg, bool create,
-    struct masterkey **out, enum masterkey_source *src, char *err,
-    size_t err_len) PC_WUR;
+int
+masterkey_load(const struct config *cfg, bool create, struct masterkey **out,
+    enum masterkey_source *src, char *err, size_t err_len) PC_WUR;
 /* Creates a new key file; refuses to overwrite. */
-int masterkey_create_file(const char *path, char *err, size_t err_len)
-    PC_WUR;
+int masterkey_create_file(const char *path, char *err, size_t err_len) PC_WUR;
 void masterkey_free(struct masterkey *mk);
 /* A purpose-bound subkey (libsodium KDF); ctx is exactly 8 characters. */
 void masterkey_derive(const struct masterkey *mk, const char ctx[8],
@@ -56,8 +55,8 @@ void masterkey_derive(const struct masterkey *mk, const char ctx[8],
  * Sealed secrets: XChaCha20-Poly1305 with a random nonce; aad binds the
  * ciphertext to its place (e.g. a kid). Text form "v1.<base64url>".
  */
-int seal(const uint8_t key[32], const char *aad, const uint8_t *pt,
-    size_t n, char **out) PC_WUR;
+int seal(const uint8_t key[32], const char *aad, const uint8_t *pt, size_t n,
+    char **out) PC_WUR;
 /* *pt is sodium_malloc'd: release with sodium_free. */
 int unseal(const uint8_t key[32], const char *aad, const char *text,
     uint8_t **pt, size_t *n) PC_WUR;
@@ -66,10 +65,10 @@ int unseal(const uint8_t key[32], const char *aad, const char *text,
 struct signer;
 
 enum signer_key_state {
-	SIGNER_PENDING = 0,	/* published, not yet used to sign */
-	SIGNER_ACTIVE,		/* signs new tokens */
-	SIGNER_RETIRED,		/* published until its tokens expire */
-	SIGNER_EXPIRED,		/* gone from the JWKS */
+	SIGNER_PENDING = 0, /* published, not yet used to sign */
+	SIGNER_ACTIVE,	    /* signs new tokens */
+	SIGNER_RETIRED,	    /* published until its tokens expire */
+	SIGNER_EXPIRED,	    /* gone from the JWKS */
 };
 
 struct signer_key_info {
@@ -78,8 +77,8 @@ struct signer_key_info {
 	enum signer_key_state state;
 	int64_t created_at;
 	int64_t activate_at;
-	int64_t retired_at;	/* 0 unless retired or expired */
-	int64_t unpublish_at;	/* 0 unless retired or expired */
+	int64_t retired_at;   /* 0 unless retired or expired */
+	int64_t unpublish_at; /* 0 unless retired or expired */
 };
 
 const char *signer_state_name(enum signer_key_state s);
@@ -88,9 +87,9 @@ const char *signer_state_name(enum signer_key_state s);
  * Opens the key ring. With ensure, generates the first ES256 and RS256 keys
  * if the store has none (safe when nodes start at once).
  */
-int signer_open(struct db *db, const struct masterkey *mk,
-    const struct config *cfg, bool ensure, int64_t now, struct signer **out)
-    PC_WUR;
+int
+signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
+    bool ensure, int64_t now, struct signer **out) PC_WUR;
 void signer_free(struct signer *s);
 /*
  * Reloads from the store when due (refresh interval or a key boundary).
@@ -101,8 +100,7 @@ int signer_refresh(struct signer *s, int64_t now, bool force);
 int signer_sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
     const json_t *claims, int64_t now, char **out) PC_WUR;
 /* The published JWKS document; *out is malloc'd. */
-int signer_jwks(struct signer *s, int64_t now, char **out, size_t *len)
-    PC_WUR;
+int signer_jwks(struct signer *s, int64_t now, char **out, size_t *len) PC_WUR;
 /* Every key, with its state at now. *out is malloc'd. */
 int signer_list(struct signer *s, int64_t now, struct signer_key_info **out,
     size_t *n) PC_WUR;

@@ -39,15 +39,17 @@ decode_key(const char *s, size_t len, uint8_t out[MK_LEN])
 		sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
 	};
 
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' ||
-	    s[len - 1] == ' '))
+	while (len > 0 &&
+	    (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
 		len--;
-	if (len == 2 * MK_LEN && sodium_hex2bin(out, MK_LEN, s, len, NULL,
-	    &bin_len, NULL) == 0 && bin_len == MK_LEN)
+	if (len == 2 * MK_LEN &&
+	    sodium_hex2bin(out, MK_LEN, s, len, NULL, &bin_len, NULL) == 0 &&
+	    bin_len == MK_LEN)
 		return 0;
 	for (size_t i = 0; i < PC_NELEM(variants); i++) {
 		if (sodium_base642bin(out, MK_LEN, s, len, NULL, &bin_len, NULL,
-		    variants[i]) == 0 && bin_len == MK_LEN)
+			variants[i]) == 0 &&
+		    bin_len == MK_LEN)
 			return 0;
 	}
 	sodium_memzero(out, MK_LEN);
@@ -79,33 +81,37 @@ read_file(const char *path, struct masterkey *mk, char *err, size_t err_len)
 		return errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, err_len, "master key %s is not a regular file",
-		    path);
+		snprintf(
+		    err, err_len, "master key %s is not a regular file", path);
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
-		snprintf(err, err_len, "master key %s is readable or writable "
-		    "by group or others (mode %04o); run: chmod 600 %s", path,
-		    (unsigned)(st.st_mode & 07777), path);
+		snprintf(err, err_len,
+		    "master key %s is readable or writable "
+		    "by group or others (mode %04o); run: chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 07777), path);
 		r = PC_ERR_PERM;
 		goto out;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, err_len, "master key %s is owned by uid %u, not "
-		    "by this process (uid %u)", path, (unsigned)st.st_uid,
-		    (unsigned)geteuid());
+		snprintf(err, err_len,
+		    "master key %s is owned by uid %u, not "
+		    "by this process (uid %u)",
+		    path, (unsigned)st.st_uid, (unsigned)geteuid());
 		r = PC_ERR_PERM;
 		goto out;
 	}
 	n = read(fd, text, sizeof(text) - 1);
 	if (n <= 0 || decode_key(text, (size_t)n, mk->key) != 0) {
-		snprintf(err, err_len, "master key %s: expected 32 bytes as "
-		    "base64url or hex", path);
+		snprintf(err, err_len,
+		    "master key %s: expected 32 bytes as "
+		    "base64url or hex",
+		    path);
 		r = PC_ERR_INVALID;
 		goto out;
 	}
 	r = 0;
- out:
+out:
 	sodium_memzero(text, sizeof(text));
 	close(fd);
 	return r;
@@ -119,8 +125,8 @@ masterkey_create_file(const char *path, char *err, size_t err_len)
 	size_t len;
 	int fd, r = PC_ERR_IO;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, err_len, "cannot create master key %s: %s", path,
 		    strerror(errno));
@@ -143,7 +149,7 @@ masterkey_create_file(const char *path, char *err, size_t err_len)
 		goto out;
 	}
 	r = 0;
- out:
+out:
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(text, sizeof(text));
 	return r;
@@ -170,8 +176,10 @@ masterkey_load(const struct config *cfg, bool create, struct masterkey **out,
 		sodium_memzero(env, len);
 		unsetenv(MK_ENV);
 		if (r != 0) {
-			snprintf(err, err_len, "%s: expected 32 bytes as "
-			    "base64url or hex", MK_ENV);
+			snprintf(err, err_len,
+			    "%s: expected 32 bytes as "
+			    "base64url or hex",
+			    MK_ENV);
 			masterkey_free(mk);
 			return PC_ERR_CONFIG;
 		}
@@ -193,9 +201,11 @@ masterkey_load(const struct config *cfg, bool create, struct masterkey **out,
 		*out = mk;
 		return 0;
 	} else if (r == PC_ERR_NOT_FOUND) {
-		snprintf(err, err_len, "no master key: set %s or create %s "
+		snprintf(err, err_len,
+		    "no master key: set %s or create %s "
 		    "with `portcullis master-key init` (production mode never "
-		    "creates one by itself)", MK_ENV, path);
+		    "creates one by itself)",
+		    MK_ENV, path);
 	}
 	masterkey_free(mk);
 	return r;
@@ -205,12 +215,12 @@ void
 masterkey_free(struct masterkey *mk)
 {
 	if (mk != NULL)
-		sodium_free(mk);	/* zeroes before release */
+		sodium_free(mk); /* zeroes before release */
 }
 
 void
-masterkey_derive(const struct masterkey *mk, const char ctx[8], uint64_t id,
-    uint8_t out[32])
+masterkey_derive(
+    const struct masterkey *mk, const char ctx[8], uint64_t id, uint8_t out[32])
 {
 	if (crypto_kdf_derive_from_key(out, 32, id, ctx, mk->key) != 0)
 		fatal("crypto_kdf_derive_from_key failed");

@@ -26,7 +26,8 @@ seal(const uint8_t key[32], const char *aad, const uint8_t *pt, size_t n,
 	raw = xmalloc(rlen);
 	randombytes_buf(raw, NONCE_LEN);
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(raw + NONCE_LEN, &clen,
-	    pt, n, (const uint8_t *)aad, strlen(aad), NULL, raw, key) != 0) {
+		pt, n, (const uint8_t *)aad, strlen(aad), NULL, raw,
+		key) != 0) {
 		free(raw);
 		return PC_ERR_CRYPTO;
 	}
@@ -40,8 +41,8 @@ seal(const uint8_t key[32], const char *aad, const uint8_t *pt, size_t n,
 }
 
 int
-unseal(const uint8_t key[32], const char *aad, const char *text,
-    uint8_t **pt, size_t *n)
+unseal(const uint8_t key[32], const char *aad, const char *text, uint8_t **pt,
+    size_t *n)
 {
 	size_t tlen = strlen(text), rlen = 0;
 	uint8_t *raw = NULL, *plain = NULL;
@@ -55,15 +56,16 @@ unseal(const uint8_t key[32], const char *aad, const char *text,
 	    tlen > SEAL_MAX * 2)
 		return PC_ERR_INVALID;
 	raw = xmalloc(tlen);
-	if (b64url_decode(text + strlen(SEAL_PREFIX), tlen - strlen(SEAL_PREFIX),
-	    raw, tlen, &rlen) != 0 || rlen < NONCE_LEN + TAG_LEN)
+	if (b64url_decode(text + strlen(SEAL_PREFIX),
+		tlen - strlen(SEAL_PREFIX), raw, tlen, &rlen) != 0 ||
+	    rlen < NONCE_LEN + TAG_LEN)
 		goto out;
 	plain = sodium_malloc(rlen - NONCE_LEN - TAG_LEN + 1);
 	if (plain == NULL)
 		fatal("sodium_malloc failed");
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL,
-	    raw + NONCE_LEN, rlen - NONCE_LEN, (const uint8_t *)aad,
-	    strlen(aad), raw, key) != 0) {
+		raw + NONCE_LEN, rlen - NONCE_LEN, (const uint8_t *)aad,
+		strlen(aad), raw, key) != 0) {
 		sodium_free(plain);
 		plain = NULL;
 		r = PC_ERR_VERIFY;
@@ -72,7 +74,7 @@ unseal(const uint8_t key[32], const char *aad, const char *text,
 	*pt = plain;
 	*n = (size_t)plen;
 	r = 0;
- out:
+out:
 	free(raw);
 	return r;
 }

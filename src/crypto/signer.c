@@ -33,14 +33,14 @@ struct ring_key {
 	enum signer_key_state state;
 	int64_t created_at, activate_at, retired_at, unpublish_at;
 	char *public_jwk;
-	EVP_PKEY *pkey;		/* private; active keys only */
+	EVP_PKEY *pkey; /* private; active keys only */
 };
 
 struct ring {
 	struct ring_key *keys;
 	size_t n;
 	int64_t loaded_at;
-	int64_t next_change;	/* INT64_MAX: none */
+	int64_t next_change; /* INT64_MAX: none */
 	char *jwks;
 	size_t jwks_len;
 };
@@ -48,7 +48,7 @@ struct ring {
 struct signer {
 	struct db *db;
 	const struct config *cfg;
-	uint8_t *seal_key;	/* sodium_malloc, 32 bytes */
+	uint8_t *seal_key; /* sodium_malloc, 32 bytes */
 	pthread_rwlock_t lock;
 	pthread_mutex_t reload;
 	struct ring *ring;
@@ -82,8 +82,8 @@ ring_free(struct ring *g)
 static int64_t
 max_token_ttl(const struct config *cfg)
 {
-	return cfg->access_token_ttl > cfg->id_token_ttl ?
-	    cfg->access_token_ttl : cfg->id_token_ttl;
+	return cfg->access_token_ttl > cfg->id_token_ttl ? cfg->access_token_ttl
+							 : cfg->id_token_ttl;
 }
 
 /* States from the rows (ordered by activate_at) and now. */
@@ -108,10 +108,10 @@ compute_states(struct ring_key *k, size_t n, int64_t now, int64_t ttl,
 				*next_change = k[i].activate_at;
 		} else if (succ != NULL) {
 			k[i].retired_at = succ->activate_at;
-			k[i].unpublish_at = succ->activate_at + ttl +
-			    CLOCK_LEEWAY;
-			k[i].state = now < k[i].unpublish_at ? SIGNER_RETIRED :
-			    SIGNER_EXPIRED;
+			k[i].unpublish_at =
+			    succ->activate_at + ttl + CLOCK_LEEWAY;
+			k[i].state = now < k[i].unpublish_at ? SIGNER_RETIRED
+							     : SIGNER_EXPIRED;
 			if (k[i].state == SIGNER_RETIRED &&
 			    k[i].unpublish_at < *next_change)
 				*next_change = k[i].unpublish_at;
@@ -122,8 +122,8 @@ compute_states(struct ring_key *k, size_t n, int64_t now, int64_t ttl,
 }
 
 static int
-unseal_key(const struct signer *s, const struct store_signing_key *row,
-    EVP_PKEY **out)
+unseal_key(
+    const struct signer *s, const struct store_signing_key *row, EVP_PKEY **out)
 {
 	uint8_t *der = NULL;
 	const unsigned char *p;
@@ -133,8 +133,8 @@ unseal_key(const struct signer *s, const struct store_signing_key *row,
 	int r;
 
 	*out = NULL;
-	if ((r = unseal(s->seal_key, row->kid, row->private_sealed, &der,
-	    &n)) != 0)
+	if ((r = unseal(
+		 s->seal_key, row->kid, row->private_sealed, &der, &n)) != 0)
 		return r;
 	p = der;
 	pkey = d2i_AutoPrivateKey(NULL, &p, (long)n);
@@ -201,8 +201,7 @@ load_ring(struct signer *s, int64_t now, struct ring **out)
 		k->activate_at = rows[i].activate_at;
 		k->public_jwk = xstrdup(rows[i].public_jwk);
 	}
-	compute_states(g->keys, n, now, max_token_ttl(s->cfg),
-	    &g->next_change);
+	compute_states(g->keys, n, now, max_token_ttl(s->cfg), &g->next_change);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (g->keys[i].state != SIGNER_ACTIVE)
 			continue;
@@ -241,8 +240,7 @@ generate(enum jose_alg alg, int64_t bits, EVP_PKEY **out)
 	case JOSE_ALG_EDDSA:
 		*out = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 		break;
-	default:
-		return PC_ERR_INVALID;
+	default: return PC_ERR_INVALID;
 	}
 	return *out != NULL ? 0 : PC_ERR_CRYPTO;
 }
@@ -276,8 +274,8 @@ new_key_row(const uint8_t seal_key[32], const struct config *cfg,
 		r = PC_ERR_CRYPTO;
 		goto out;
 	}
-	if ((r = seal(seal_key, kid, der, (size_t)len,
-	    &row->private_sealed)) != 0)
+	if ((r = seal(seal_key, kid, der, (size_t)len, &row->private_sealed)) !=
+	    0)
 		goto out;
 	row->kid = xstrdup(kid);
 	row->alg = xstrdup(jose_alg_name(alg));
@@ -289,7 +287,7 @@ new_key_row(const uint8_t seal_key[32], const struct config *cfg,
 	row->created_at = now;
 	row->activate_at = activate_at;
 	r = 0;
- out:
+out:
 	if (der != NULL)
 		sodium_free(der);
 	json_decref(jwk);
@@ -323,8 +321,8 @@ log_key(const char *event, const struct store_signing_key *row)
 }
 
 int
-signer_open(struct db *db, const struct masterkey *mk,
-    const struct config *cfg, bool ensure, int64_t now, struct signer **out)
+signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
+    bool ensure, int64_t now, struct signer **out)
 {
 	static const enum jose_alg first[] = { JOSE_ALG_ES256, JOSE_ALG_RS256 };
 	struct signer *s;
@@ -349,8 +347,8 @@ signer_open(struct db *db, const struct masterkey *mk,
 			have |= s->ring->keys[k].alg == first[i];
 		if (have)
 			continue;
-		if ((r = new_key_row(s->seal_key, cfg, first[i], now, now,
-		    &row)) != 0)
+		if ((r = new_key_row(
+			 s->seal_key, cfg, first[i], now, now, &row)) != 0)
 			goto fail;
 		r = store_signing_key_insert_first(db, &row, &inserted);
 		if (r == 0 && inserted)
@@ -364,7 +362,7 @@ signer_open(struct db *db, const struct masterkey *mk,
 		goto fail;
 	*out = s;
 	return 0;
- fail:
+fail:
 	signer_free(s);
 	return r;
 }
@@ -415,8 +413,7 @@ signer_refresh(struct signer *s, int64_t now, bool force)
 }
 
 static int
-sign_cb(void *ctx, const uint8_t *in, size_t n, uint8_t *sig,
-    size_t *sig_len)
+sign_cb(void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *sig_len)
 {
 	const struct ring_key *k = ctx;
 
@@ -460,8 +457,8 @@ signer_jwks(struct signer *s, int64_t now, char **out, size_t *len)
 }
 
 int
-signer_list(struct signer *s, int64_t now, struct signer_key_info **out,
-    size_t *n)
+signer_list(
+    struct signer *s, int64_t now, struct signer_key_info **out, size_t *n)
 {
 	struct signer_key_info *v;
 	int64_t next;
@@ -501,15 +498,14 @@ signer_list(struct signer *s, int64_t now, struct signer_key_info **out,
 
 int
 signer_rotate(struct db *db, const struct masterkey *mk,
-    const struct config *cfg, enum jose_alg alg, int64_t now,
-    char kid_out[64])
+    const struct config *cfg, enum jose_alg alg, int64_t now, char kid_out[64])
 {
 	struct store_signing_key row;
 	uint8_t *sk = seal_key_new(mk);
 	int r;
 
-	r = new_key_row(sk, cfg, alg, now,
-	    now + cfg->signing_key_activation_delay, &row);
+	r = new_key_row(
+	    sk, cfg, alg, now, now + cfg->signing_key_activation_delay, &row);
 	sodium_free(sk);
 	if (r != 0)
 		return r;

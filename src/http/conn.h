@@ -14,18 +14,18 @@
 #include <stdint.h>
 
 enum conn_phase {
-	CONN_NEW = 0,	/* accepted, request line not yet complete */
-	CONN_IDLE,	/* keep-alive, between requests */
-	CONN_HEADERS,	/* request line read, headers arriving */
-	CONN_BODY,	/* headers read, body arriving */
-	CONN_BUSY,	/* handler running or response being sent */
+	CONN_NEW = 0, /* accepted, request line not yet complete */
+	CONN_IDLE,    /* keep-alive, between requests */
+	CONN_HEADERS, /* request line read, headers arriving */
+	CONN_BODY,    /* headers read, body arriving */
+	CONN_BUSY,    /* handler running or response being sent */
 };
 
 struct conn {
 	struct conn *prev, *next;
 	int fd;
 	_Atomic int phase;
-	_Atomic uint64_t since_ms;	/* monotonic, start of phase */
+	_Atomic uint64_t since_ms; /* monotonic, start of phase */
 	bool killed;
 };
 
@@ -41,8 +41,8 @@ struct reaper {
 	uint64_t idle_ms;
 };
 
-int reaper_start(struct reaper *rp, uint64_t header_ms, uint64_t body_ms,
-    uint64_t idle_ms);
+int reaper_start(
+    struct reaper *rp, uint64_t header_ms, uint64_t body_ms, uint64_t idle_ms);
 void reaper_stop(struct reaper *rp);
 void reaper_add(struct reaper *rp, struct conn *c);
 void reaper_remove(struct reaper *rp, struct conn *c);

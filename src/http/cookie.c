@@ -123,7 +123,7 @@ cookie_parse(const char *s, size_t len, const struct http_limits *lim,
 	l.v = NULL;
 	l.n = l.cap = 0;
 	r = 0;
- out:
+out:
 	kvlist_free(&l);
 	return r;
 }

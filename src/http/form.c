@@ -174,7 +174,7 @@ form_field(struct str in, size_t max, char **outp, size_t *out_len)
 		goto out;
 	}
 	p = xmalloc(n + 1);
-	if ((r = pct_decode(in, p, &n2)) != 0 || n2 != n) {
+	if (pct_decode(in, p, &n2) != 0 || n2 != n) {
 		r = PC_ERR_INTERNAL;
 		goto out;
 	}
@@ -187,7 +187,7 @@ form_field(struct str in, size_t max, char **outp, size_t *out_len)
 	*out_len = n;
 	p = NULL;
 	r = 0;
- out:
+out:
 	if (p != NULL) {
 		sodium_memzero(p, n + 1);
 		free(p);
@@ -226,14 +226,14 @@ form_parse(const char *s, size_t len, const struct http_limits *lim,
 			r = PC_ERR_TOO_LARGE;
 			goto out;
 		}
-		if ((r = form_field(name, lim->max_name, &dname,
-		    &dname_len)) != 0 ||
-		    (r = form_field(value, lim->max_value, &dvalue,
-		    &dvalue_len)) != 0)
+		if ((r = form_field(name, lim->max_name, &dname, &dname_len)) !=
+			0 ||
+		    (r = form_field(
+			 value, lim->max_value, &dvalue, &dvalue_len)) != 0)
 			goto out;
-		r = kvlist_push(&l, lim->max_params, dname, dname_len,
-		    dvalue, dvalue_len);
-		dname = dvalue = NULL;	/* owned by l, or freed on error */
+		r = kvlist_push(
+		    &l, lim->max_params, dname, dname_len, dvalue, dvalue_len);
+		dname = dvalue = NULL; /* owned by l, or freed on error */
 		if (r != 0)
 			goto out;
 	}
@@ -241,7 +241,7 @@ form_parse(const char *s, size_t len, const struct http_limits *lim,
 	l.v = NULL;
 	l.n = l.cap = 0;
 	r = 0;
- out:
+out:
 	if (dname != NULL) {
 		sodium_memzero(dname, dname_len);
 		free(dname);

@@ -48,14 +48,14 @@ void kvlist_free(struct kvlist *l);
  * Looks up name. PC_ERR_NOT_FOUND if absent, PC_ERR_DUPLICATE if given more
  * than once (RFC 6749 §3.1: parameters MUST NOT repeat).
  */
-int kvlist_get(const struct kvlist *l, const char *name, const struct kv **out)
-    PC_WUR;
+int kvlist_get(
+    const struct kvlist *l, const char *name, const struct kv **out) PC_WUR;
 const char *kvlist_value(const struct kvlist *l, const char *name);
 
 struct http_limits {
-	size_t max_params;	/* fields in a query string or form */
-	size_t max_name;	/* bytes of one decoded name */
-	size_t max_value;	/* bytes of one decoded value */
+	size_t max_params; /* fields in a query string or form */
+	size_t max_name;   /* bytes of one decoded name */
+	size_t max_value;  /* bytes of one decoded value */
 	size_t max_json_depth;
 };
 
@@ -90,16 +90,16 @@ int json_in_parse(const char *s, size_t len, const struct http_limits *lim,
 struct req {
 	enum http_method method;
 	const char *method_name;
-	struct str path;	/* raw, as sent; compared exactly */
-	struct str query;	/* raw, without '?' */
-	struct kvlist headers;	/* names as sent */
+	struct str path;       /* raw, as sent; compared exactly */
+	struct str query;      /* raw, without '?' */
+	struct kvlist headers; /* names as sent */
 	struct buf body;
 	const char *content_type;
-	char rid[24];		/* request id */
-	char ip[48];		/* peer address (no proxy headers yet) */
-	int64_t now;		/* captured once at entry (SS-10) */
+	char rid[24]; /* request id */
+	char ip[48];  /* peer address (no proxy headers yet) */
+	int64_t now;  /* captured once at entry (SS-10) */
 	const struct http_limits *limits;
-	void *app;		/* the server's context */
+	void *app; /* the server's context */
 
 	/* Parsed on first use. */
 	struct kvlist query_params;
@@ -126,8 +126,8 @@ bool req_wants_html(const struct req *r);
 
 /* How a route's responses may be cached. */
 enum resp_cache {
-	RESP_NO_STORE = 0,	/* default: sensitive (HT-03) */
-	RESP_PUBLIC_SHORT,	/* discovery, JWKS */
+	RESP_NO_STORE = 0, /* default: sensitive (HT-03) */
+	RESP_PUBLIC_SHORT, /* discovery, JWKS */
 };
 
 struct resp_header {
@@ -137,12 +137,12 @@ struct resp_header {
 
 struct resp {
 	int status;
-	const char *content_type;	/* static string */
+	const char *content_type; /* static string */
 	struct buf body;
 	struct resp_header *headers;
 	size_t nheaders;
 	enum resp_cache cache;
-	bool close;		/* close the connection after sending */
+	bool close; /* close the connection after sending */
 };
 
 void resp_init(struct resp *w);
@@ -151,10 +151,9 @@ void resp_header(struct resp *w, const char *name, const char *value);
 /* Serializes obj (compact) as the body; consumes no reference. */
 int resp_json(struct resp *w, int status, const json_t *obj) PC_WUR;
 /* A body that is already JSON text. */
-int resp_json_raw(struct resp *w, int status, const char *json, size_t len)
-    PC_WUR;
-int resp_html(struct resp *w, int status, const char *html, size_t len)
-    PC_WUR;
+int
+resp_json_raw(struct resp *w, int status, const char *json, size_t len) PC_WUR;
+int resp_html(struct resp *w, int status, const char *html, size_t len) PC_WUR;
 /* 303 unless status says otherwise (never 307/308 after POST: LG-06). */
 int resp_redirect(struct resp *w, int status, const char *location) PC_WUR;
 /*
@@ -171,11 +170,11 @@ typedef void (*http_handler)(struct req *r, struct resp *w);
 
 struct route {
 	const char *path;
-	unsigned methods;	/* enum http_method bits */
+	unsigned methods; /* enum http_method bits */
 	http_handler handler;
-	size_t max_body;	/* 0: no body accepted */
+	size_t max_body; /* 0: no body accepted */
 	enum resp_cache cache;
-	bool any_host;		/* health probes: skip the Host allowlist */
+	bool any_host; /* health probes: skip the Host allowlist */
 };
 
 struct router {

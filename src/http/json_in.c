@@ -27,9 +27,7 @@ json_depth_ok(const char *s, size_t len, size_t max)
 			continue;
 		}
 		switch (c) {
-		case '"':
-			in_str = true;
-			break;
+		case '"': in_str = true; break;
 		case '[':
 		case '{':
 			if (++depth > max)
@@ -41,16 +39,15 @@ json_depth_ok(const char *s, size_t len, size_t max)
 			if (depth > 0)
 				depth--;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	return 0;
 }
 
 int
-json_in_parse(const char *s, size_t len, const struct http_limits *lim,
-    json_t **out)
+json_in_parse(
+    const char *s, size_t len, const struct http_limits *lim, json_t **out)
 {
 	json_error_t err;
 	json_t *j = NULL;
@@ -82,7 +79,7 @@ json_in_parse(const char *s, size_t len, const struct http_limits *lim,
 	*out = j;
 	j = NULL;
 	r = 0;
- out:
+out:
 	json_decref(j);
 	return r;
 }

@@ -28,7 +28,7 @@
 #include "http/server.h"
 #include "util/log.h"
 
-#define MAX_TARGET 8192		/* request-target bytes */
+#define MAX_TARGET 8192 /* request-target bytes */
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -64,10 +64,19 @@ struct rctx {
 static void
 make_rid(struct http_server *s, char *out, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	uint64_t seq = atomic_fetch_add(&s->rid_seq, 1);
+	size_t p = strlen(s->rid_prefix);
 
-	snprintf(out, n, "%s-%012llx", s->rid_prefix,
-	    (unsigned long long)(seq & 0xffffffffffffULL));
+	if (n < p + 14)
+		return;
+	memcpy(out, s->rid_prefix, p);
+	out[p] = '-';
+	for (int i = 11; i >= 0; i--) {
+		out[p + 1 + (size_t)i] = hex[seq & 0xf];
+		seq >>= 4;
+	}
+	out[p + 13] = '\0';
 }
 
 /* Headers that every response carries. */
@@ -79,14 +88,14 @@ security_headers(struct http_server *s, struct MHD_Response *mr,
 	MHD_add_response_header(mr, "X-Frame-Options", "DENY");
 	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(mr, "Content-Security-Policy", s->csp);
-	MHD_add_response_header(mr, "Cross-Origin-Opener-Policy",
-	    "same-origin");
+	MHD_add_response_header(
+	    mr, "Cross-Origin-Opener-Policy", "same-origin");
 	if (s->hsts[0] != '\0')
-		MHD_add_response_header(mr, "Strict-Transport-Security",
-		    s->hsts);
+		MHD_add_response_header(
+		    mr, "Strict-Transport-Security", s->hsts);
 	if (cache == RESP_PUBLIC_SHORT) {
-		MHD_add_response_header(mr, "Cache-Control",
-		    "public, max-age=300");
+		MHD_add_response_header(
+		    mr, "Cache-Control", "public, max-age=300");
 		/* Public metadata: any origin, never with credentials. */
 		MHD_add_response_header(mr, "Access-Control-Allow-Origin", "*");
 	} else {
@@ -125,19 +134,19 @@ respond(struct rctx *x, struct MHD_Connection *con, struct resp *w)
 
 	body->len = len;
 	body->p = buf_steal(&w->body);
-	mr = MHD_create_response_from_buffer_with_free_callback_cls(len,
-	    body->p, free_body, body);
+	mr = MHD_create_response_from_buffer_with_free_callback_cls(
+	    len, body->p, free_body, body);
 	if (mr == NULL) {
 		free_body(body);
 		return MHD_NO;
 	}
 	if (len > 0 && w->content_type != NULL)
 		MHD_add_response_header(mr, "Content-Type", w->content_type);
-	security_headers(s, mr, x->route != NULL ? w->cache : RESP_NO_STORE,
-	    x->req.rid);
+	security_headers(
+	    s, mr, x->route != NULL ? w->cache : RESP_NO_STORE, x->req.rid);
 	for (size_t i = 0; i < w->nheaders; i++)
-		MHD_add_response_header(mr, w->headers[i].name,
-		    w->headers[i].value);
+		MHD_add_response_header(
+		    mr, w->headers[i].name, w->headers[i].value);
 	if (w->close || atomic_load(&s->stopping))
 		MHD_add_response_header(mr, "Connection", "close");
 	ret = MHD_queue_response(con, (unsigned)w->status, mr);
@@ -310,11 +319,11 @@ on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
 	req_header(r, "Host", &host);
 	if ((x->route == NULL || !x->route->any_host) &&
 	    !config_host_allowed(s->o.cfg, host))
-		return respond_error(x, con, 400, "invalid_request",
-		    "Unknown Host.", true);
+		return respond_error(
+		    x, con, 400, "invalid_request", "Unknown Host.", true);
 	if (x->route == NULL && allowed == 0)
-		return respond_error(x, con, 404, "not_found",
-		    "No such endpoint.", false);
+		return respond_error(
+		    x, con, 404, "not_found", "No such endpoint.", false);
 	if (x->route == NULL) {
 		struct resp w;
 		char allow[96];
@@ -378,7 +387,7 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url,
 	(void)url;
 	(void)version;
 	if (x == NULL)
-		return MHD_NO;	/* the URI-log callback always sets it */
+		return MHD_NO; /* the URI-log callback always sets it */
 	log_set_rid(x->req.rid);
 	if (!x->headers_done) {
 		enum MHD_Result ret = on_headers(x, con, method);
@@ -392,12 +401,12 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url,
 		*upload_data_size = 0;
 		if (x->responded) {
 			log_set_rid(NULL);
-			return MHD_YES;	/* discarding after an early answer */
+			return MHD_YES; /* discarding after an early answer */
 		}
 		if (buf_put(&x->req.body, upload_data, n) != 0) {
-			enum MHD_Result ret = respond_error(x, con, 413,
-			    "invalid_request", "The request body is too large.",
-			    true);
+			enum MHD_Result ret =
+			    respond_error(x, con, 413, "invalid_request",
+				"The request body is too large.", true);
 
 			log_set_rid(NULL);
 			return ret;
@@ -461,8 +470,8 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 	*con_cls = NULL;
 	if (s->o.cfg->log_requests) {
 		log_set_rid(x->req.rid);
-		log_begin(&l, x->status >= 500 ? LOG_WARN : LOG_INFO,
-		    "http.request");
+		log_begin(
+		    &l, x->status >= 500 ? LOG_WARN : LOG_INFO, "http.request");
 		log_str(&l, "method", x->req.method_name);
 		/* The path only: query strings may carry codes or state. */
 		log_strn(&l, "path", x->req.path.p != NULL ? x->req.path.p : "",
@@ -472,8 +481,8 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 		log_int(&l, "ms", (int64_t)(clock_mono_ms() - x->start_ms));
 		log_str(&l, "ip", x->req.ip);
 		if (req_header(&x->req, "User-Agent", &ua) == 0)
-			log_strn(&l, "ua", ua, strlen(ua) > 200 ? 200 :
-			    strlen(ua));
+			log_strn(
+			    &l, "ua", ua, strlen(ua) > 200 ? 200 : strlen(ua));
 		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 			log_bool(&l, "aborted", true);
 		log_end(&l);
@@ -499,8 +508,8 @@ notify_connection(void *cls, struct MHD_Connection *con, void **socket_ctx,
 		const union MHD_ConnectionInfo *ci;
 
 		c = xcalloc(1, sizeof(*c));
-		ci = MHD_get_connection_info(con,
-		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		ci = MHD_get_connection_info(
+		    con, MHD_CONNECTION_INFO_CONNECTION_FD);
 		c->fd = ci != NULL ? ci->connect_fd : -1;
 		conn_phase(c, CONN_NEW);
 		if (c->fd >= 0)
@@ -540,7 +549,6 @@ listen_addr(const struct config *cfg, struct sockaddr_storage *ss)
 	char host[256];
 	size_t n = strlen(cfg->listen_host);
 	char port[8];
-	int rc;
 
 	if (n >= sizeof(host))
 		return PC_ERR_CONFIG;
@@ -555,7 +563,7 @@ listen_addr(const struct config *cfg, struct sockaddr_storage *ss)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0 || res == NULL)
+	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
 		return PC_ERR_CONFIG;
 	memset(ss, 0, sizeof(*ss));
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
@@ -569,15 +577,16 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	const struct config *cfg = o->cfg;
 	struct http_server *s;
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	size_t pool;
 	uint8_t rnd[4];
 	const union MHD_DaemonInfo *di;
 
 	*out = NULL;
 	if (listen_addr(cfg, &ss) != 0) {
-		log_msg(LOG_ERROR, "http.start", "cannot resolve listen address");
+		log_msg(
+		    LOG_ERROR, "http.start", "cannot resolve listen address");
 		return PC_ERR_CONFIG;
 	}
 	if (ss.ss_family == AF_INET6)
@@ -591,7 +600,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	s->limits.max_name = 256;
 	s->limits.max_value = (size_t)cfg->http_max_body;
 	s->limits.max_json_depth = (size_t)cfg->http_max_json_depth;
-	snprintf(s->csp, sizeof(s->csp), "default-src 'self'; "
+	snprintf(s->csp, sizeof(s->csp),
+	    "default-src 'self'; "
 	    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
 	if (cfg->issuer_https)
 		snprintf(s->hsts, sizeof(s->hsts),
@@ -600,8 +610,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	hex_encode(rnd, sizeof(rnd), s->rid_prefix);
 
 	if (reaper_start(&s->reaper, (uint64_t)cfg->http_header_timeout * 1000,
-	    (uint64_t)cfg->http_body_timeout * 1000,
-	    (uint64_t)cfg->http_idle_timeout * 1000) != 0) {
+		(uint64_t)cfg->http_body_timeout * 1000,
+		(uint64_t)cfg->http_idle_timeout * 1000) != 0) {
 		free(s);
 		return PC_ERR_INTERNAL;
 	}
@@ -610,9 +620,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	pool = (size_t)cfg->http_max_header * 2 + 32 * 1024;
 
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, o->threads,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, o->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned)cfg->http_max_connections_per_ip,
@@ -622,12 +631,11 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-	    o->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-	    o->tls_cert_pem,
-	    MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem,
+	    o->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT
+				    : MHD_OPTION_END,
+	    o->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem,
 	    MHD_OPTION_HTTPS_PRIORITIES,
-	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-	    MHD_OPTION_END);
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_END);
 	if (s->d == NULL) {
 		log_msg(LOG_ERROR, "http.start",
 		    "cannot start the HTTP server (address in use?)");

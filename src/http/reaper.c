@@ -12,8 +12,8 @@
 void
 conn_phase(struct conn *c, enum conn_phase p)
 {
-	atomic_store_explicit(&c->since_ms, clock_mono_ms(),
-	    memory_order_relaxed);
+	atomic_store_explicit(
+	    &c->since_ms, clock_mono_ms(), memory_order_relaxed);
 	atomic_store_explicit(&c->phase, (int)p, memory_order_release);
 }
 
@@ -22,14 +22,10 @@ deadline_of(const struct reaper *rp, int phase)
 {
 	switch (phase) {
 	case CONN_NEW:
-	case CONN_HEADERS:
-		return rp->header_ms;
-	case CONN_BODY:
-		return rp->body_ms;
-	case CONN_IDLE:
-		return rp->idle_ms;
-	default:
-		return 0;	/* the handler is ours; no deadline */
+	case CONN_HEADERS: return rp->header_ms;
+	case CONN_BODY: return rp->body_ms;
+	case CONN_IDLE: return rp->idle_ms;
+	default: return 0; /* the handler is ours; no deadline */
 	}
 }
 
@@ -56,10 +52,10 @@ reaper_main(void *arg)
 		uint64_t now = clock_mono_ms();
 
 		for (struct conn *c = rp->head; c != NULL; c = c->next) {
-			int ph = atomic_load_explicit(&c->phase,
-			    memory_order_acquire);
-			uint64_t since = atomic_load_explicit(&c->since_ms,
-			    memory_order_relaxed);
+			int ph = atomic_load_explicit(
+			    &c->phase, memory_order_acquire);
+			uint64_t since = atomic_load_explicit(
+			    &c->since_ms, memory_order_relaxed);
 			uint64_t limit = deadline_of(rp, ph);
 
 			if (c->killed || limit == 0 || now < since ||
@@ -90,8 +86,8 @@ reaper_main(void *arg)
 }
 
 int
-reaper_start(struct reaper *rp, uint64_t header_ms, uint64_t body_ms,
-    uint64_t idle_ms)
+reaper_start(
+    struct reaper *rp, uint64_t header_ms, uint64_t body_ms, uint64_t idle_ms)
 {
 	pthread_mutex_init(&rp->lock, NULL);
 	pthread_cond_init(&rp->cond, NULL);

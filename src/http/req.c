@@ -47,8 +47,8 @@ req_query(struct req *r, const struct kvlist **out)
 	int rc;
 
 	if (!r->query_parsed) {
-		rc = form_parse(r->query.p, r->query.len, r->limits,
-		    &r->query_params);
+		rc = form_parse(
+		    r->query.p, r->query.len, r->limits, &r->query_params);
 		if (rc != 0)
 			return rc;
 		r->query_parsed = true;
@@ -77,8 +77,8 @@ req_form(struct req *r, const struct kvlist **out)
 	if (!r->form_parsed) {
 		if (!content_type_is(r, "application/x-www-form-urlencoded"))
 			return PC_ERR_UNSUPPORTED;
-		rc = form_parse((const char *)r->body.p, r->body.len,
-		    r->limits, &r->form);
+		rc = form_parse(
+		    (const char *)r->body.p, r->body.len, r->limits, &r->form);
 		if (rc != 0)
 			return rc;
 		r->form_parsed = true;
@@ -108,8 +108,9 @@ req_cookies(struct req *r, const struct kvlist **out)
 			}
 			for (size_t k = 0; k < one.n; k++) {
 				if (r->cookies.n == r->cookies.cap) {
-					r->cookies.cap = r->cookies.cap == 0 ?
-					    8 : r->cookies.cap * 2;
+					r->cookies.cap = r->cookies.cap == 0
+					    ? 8
+					    : r->cookies.cap * 2;
 					r->cookies.v = xrealloc(r->cookies.v,
 					    r->cookies.cap * sizeof(struct kv));
 				}
@@ -133,8 +134,8 @@ req_json(struct req *r, json_t **out)
 	*out = NULL;
 	if (!content_type_is(r, "application/json"))
 		return PC_ERR_UNSUPPORTED;
-	return json_in_parse((const char *)r->body.p, r->body.len, r->limits,
-	    out);
+	return json_in_parse(
+	    (const char *)r->body.p, r->body.len, r->limits, out);
 }
 
 bool

@@ -29,8 +29,8 @@ resp_free(struct resp *w)
 void
 resp_header(struct resp *w, const char *name, const char *value)
 {
-	w->headers = xrealloc(w->headers,
-	    (w->nheaders + 1) * sizeof(*w->headers));
+	w->headers =
+	    xrealloc(w->headers, (w->nheaders + 1) * sizeof(*w->headers));
 	w->headers[w->nheaders].name = xstrdup(name);
 	w->headers[w->nheaders].value = xstrdup(value);
 	w->nheaders++;
@@ -119,8 +119,8 @@ reason(int status)
 }
 
 void
-resp_error(struct resp *w, const struct req *r, int status,
-    const char *error, const char *description)
+resp_error(struct resp *w, const struct req *r, int status, const char *error,
+    const char *description)
 {
 	buf_reset(&w->body);
 	w->status = status;
@@ -137,10 +137,10 @@ resp_error(struct resp *w, const struct req *r, int status,
 		rc |= buf_puts(&w->body, reason(status));
 		rc |= buf_puts(&w->body, "</h1><p>");
 		if (description != NULL)
-			rc |= html_escape(&w->body, description,
-			    strlen(description));
+			rc |= html_escape(
+			    &w->body, description, strlen(description));
 		rc |= buf_puts(&w->body, "</p></body></html>\n");
-		(void)rc;	/* a static page far below the body cap */
+		(void)rc; /* a static page far below the body cap */
 		return;
 	}
 	{
@@ -148,8 +148,8 @@ resp_error(struct resp *w, const struct req *r, int status,
 
 		json_object_set_new(o, "error", json_string(error));
 		if (description != NULL)
-			json_object_set_new(o, "error_description",
-			    json_string(description));
+			json_object_set_new(
+			    o, "error_description", json_string(description));
 		if (resp_json(w, status, o) != 0) {
 			/* Only on allocation trouble: a fixed body. */
 			buf_reset(&w->body);

@@ -69,8 +69,8 @@ router_match(const struct router *rt, struct str path, enum http_method m,
 	bool single;
 
 	/* Exactly one known method bit; HTTP_OTHER never matches. */
-	single = m != 0 && ((unsigned)m & ((unsigned)m - 1)) == 0 &&
-	    m != HTTP_OTHER;
+	single =
+	    m != 0 && ((unsigned)m & ((unsigned)m - 1)) == 0 && m != HTTP_OTHER;
 	if (rt != NULL && (path.p != NULL || path.len == 0)) {
 		for (size_t i = 0; i < rt->n; i++) {
 			const struct route *r = &rt->routes[i];

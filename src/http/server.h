@@ -15,14 +15,14 @@ struct http_server;
 struct http_server_opts {
 	const struct config *cfg;
 	const struct router *router;
-	void *app;		/* handed to handlers as req->app */
-	unsigned threads;	/* worker threads */
-	const char *tls_cert_pem;	/* NULL: plain HTTP */
+	void *app;		  /* handed to handlers as req->app */
+	unsigned threads;	  /* worker threads */
+	const char *tls_cert_pem; /* NULL: plain HTTP */
 	const char *tls_key_pem;
 };
 
-int http_server_start(const struct http_server_opts *o,
-    struct http_server **out) PC_WUR;
+int http_server_start(
+    const struct http_server_opts *o, struct http_server **out) PC_WUR;
 uint16_t http_server_port(const struct http_server *s);
 /*
  * Graceful stop: stop accepting, let in-flight requests finish for up to

@@ -46,10 +46,10 @@ enc1(unsigned v)
 {
 	unsigned c = v + 'A';
 
-	c += (in_range(v, 26, 63) & 6U);		/* 'a' - 'A' - 26 */
-	c -= (in_range(v, 52, 63) & 75U);		/* 'a' + 26 - '0' */
-	c -= (in_range(v, 62, 62) & 13U);		/* '0' + 10 - '-' */
-	c += (in_range(v, 63, 63) & 36U);		/* '_' - ('0' + 11) */
+	c += (in_range(v, 26, 63) & 6U);  /* 'a' - 'A' - 26 */
+	c -= (in_range(v, 52, 63) & 75U); /* 'a' + 26 - '0' */
+	c -= (in_range(v, 62, 62) & 13U); /* '0' + 10 - '-' */
+	c += (in_range(v, 63, 63) & 36U); /* '_' - ('0' + 11) */
 	return (char)c;
 }
 
@@ -87,8 +87,8 @@ b64url_encode(const uint8_t *in, size_t n, char *out)
 }
 
 int
-b64url_decode(const char *in, size_t n, uint8_t *out, size_t out_cap,
-    size_t *out_len)
+b64url_decode(
+    const char *in, size_t n, uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	size_t need, i, o = 0;
 	uint32_t acc = 0;

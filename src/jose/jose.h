@@ -21,7 +21,7 @@
 #include "util/util.h"
 
 /* base64url without padding (RFC 7515 §2). */
-size_t b64url_encoded_len(size_t n);	/* without the NUL */
+size_t b64url_encoded_len(size_t n); /* without the NUL */
 /* out must hold b64url_encoded_len(n) + 1 bytes; NUL-terminated. */
 void b64url_encode(const uint8_t *in, size_t n, char *out);
 /* Strict: no padding, no whitespace, canonical trailing bits. */
@@ -47,37 +47,36 @@ bool jose_alg_key_ok(enum jose_alg alg, EVP_PKEY *pkey);
  * Strict JSON text to a value: duplicate member names rejected, nesting at
  * most max_depth, valid UTF-8, no NUL, no trailing garbage.
  */
-int jose_json_parse(const char *s, size_t n, size_t max_depth, json_t **out)
-    PC_WUR;
+int
+jose_json_parse(const char *s, size_t n, size_t max_depth, json_t **out) PC_WUR;
 
 /*
  * The public JWK of pkey: kty and its public members only, plus "kid",
  * "alg" and "use": "sig". Never d, p, q, dp, dq, qi (JW-09).
  */
-int jwk_from_pkey(EVP_PKEY *pkey, enum jose_alg alg, const char *kid,
-    json_t **out) PC_WUR;
+int jwk_from_pkey(
+    EVP_PKEY *pkey, enum jose_alg alg, const char *kid, json_t **out) PC_WUR;
 /*
  * A public key from a JWK for alg. kty and crv must fit alg; RSA moduli
  * under 2048 bits are refused; EC points are validated on the curve.
  * Private members are ignored.
  */
-int jwk_to_pkey(const json_t *jwk, enum jose_alg alg, EVP_PKEY **out)
-    PC_WUR;
+int jwk_to_pkey(const json_t *jwk, enum jose_alg alg, EVP_PKEY **out) PC_WUR;
 /* RFC 7638 thumbprint (SHA-256, base64url): 43 characters + NUL. */
 int jwk_thumbprint(EVP_PKEY *pkey, char out[44]) PC_WUR;
 
 /* Signatures in JOSE form (ES256: 64-byte R||S). */
 #define JWS_SIG_MAX 1024
-#define JWS_MAX_LEN 8192	/* SECURITY.md Part 2.8 */
+#define JWS_MAX_LEN 8192 /* SECURITY.md Part 2.8 */
 
-int jws_sign_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in,
-    size_t n, uint8_t *sig, size_t *sig_len) PC_WUR;
+int jws_sign_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in, size_t n,
+    uint8_t *sig, size_t *sig_len) PC_WUR;
 int jws_verify_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in,
     size_t n, const uint8_t *sig, size_t sig_len) PC_WUR;
 
 /* Signs the signing input; the signer (crypto/) holds the private key. */
-typedef int (*jws_sign_fn)(void *ctx, const uint8_t *in, size_t n,
-    uint8_t *sig, size_t *sig_len);
+typedef int (*jws_sign_fn)(
+    void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *sig_len);
 
 /*
  * Compact JWS: header {"alg","kid"[,"typ"]}, payload serialized compactly.
@@ -96,7 +95,7 @@ struct jws_key {
 struct jws_verify_opts {
 	const struct jws_key *keys;
 	size_t nkeys;
-	const enum jose_alg *algs;	/* allowed in this context */
+	const enum jose_alg *algs; /* allowed in this context */
 	size_t nalgs;
 	/* Required "typ" (case-insensitive, "application/" optional), or
 	 * NULL for no requirement. */
@@ -105,7 +104,7 @@ struct jws_verify_opts {
 
 struct jws_verified {
 	json_t *header;
-	json_t *payload;	/* always an object */
+	json_t *payload; /* always an object */
 	const struct jws_key *key;
 };
 

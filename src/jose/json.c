@@ -35,9 +35,7 @@ depth_scan(const char *s, size_t n, size_t max_depth)
 			continue;
 		}
 		switch (c) {
-		case '"':
-			in_str = true;
-			break;
+		case '"': in_str = true; break;
 		case '[':
 		case '{':
 			if (++depth > max_depth)
@@ -49,8 +47,7 @@ depth_scan(const char *s, size_t n, size_t max_depth)
 			if (depth > 0)
 				depth--;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	return 0;
@@ -84,7 +81,7 @@ jose_json_parse(const char *s, size_t n, size_t max_depth, json_t **out)
 	*out = v;
 	v = NULL;
 	r = 0;
- out:
+out:
 	json_decref(v);
 	return r;
 }

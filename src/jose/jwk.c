@@ -39,11 +39,11 @@ static const struct {
 /* Public members of a key, base64url-encoded. */
 struct jwk_pub {
 	const char *kty;
-	const char *crv;			/* EC and OKP */
-	char x[JWK_P256_LEN * 2];		/* EC and OKP */
-	char y[JWK_P256_LEN * 2];		/* EC */
-	char n[JWK_RSA_N_MAX / 3 * 4 + 4];	/* RSA */
-	char e[JWK_RSA_E_MAX * 2];		/* RSA */
+	const char *crv;		   /* EC and OKP */
+	char x[JWK_P256_LEN * 2];	   /* EC and OKP */
+	char y[JWK_P256_LEN * 2];	   /* EC */
+	char n[JWK_RSA_N_MAX / 3 * 4 + 4]; /* RSA */
+	char e[JWK_RSA_E_MAX * 2];	   /* RSA */
 };
 
 const char *
@@ -81,7 +81,7 @@ is_p256(EVP_PKEY *pkey)
 	if (!EVP_PKEY_is_a(pkey, "EC"))
 		return false;
 	if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
-	    name, sizeof(name), &len) != 1) {
+		name, sizeof(name), &len) != 1) {
 		ERR_clear_error();
 		return false;
 	}
@@ -107,16 +107,12 @@ jose_alg_key_ok(enum jose_alg alg, EVP_PKEY *pkey)
 	if (pkey == NULL)
 		return false;
 	switch (alg) {
-	case JOSE_ALG_ES256:
-		return is_p256(pkey);
+	case JOSE_ALG_ES256: return is_p256(pkey);
 	case JOSE_ALG_RS256:
-	case JOSE_ALG_PS256:
-		return is_rsa(pkey);
-	case JOSE_ALG_EDDSA:
-		return EVP_PKEY_is_a(pkey, "ED25519") == 1;
+	case JOSE_ALG_PS256: return is_rsa(pkey);
+	case JOSE_ALG_EDDSA: return EVP_PKEY_is_a(pkey, "ED25519") == 1;
 	case JOSE_ALG_INVALID:
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -125,8 +121,8 @@ jose_alg_key_ok(enum jose_alg alg, EVP_PKEY *pkey)
  * minimal (Base64urlUInt, RFC 7518 §2) and at most max bytes if fixed is 0.
  */
 static int
-bn_param_b64(EVP_PKEY *pkey, const char *param, size_t fixed, size_t max,
-    char *out)
+bn_param_b64(
+    EVP_PKEY *pkey, const char *param, size_t fixed, size_t max, char *out)
 {
 	uint8_t b[JWK_RSA_N_MAX];
 	BIGNUM *bn = NULL;
@@ -148,7 +144,7 @@ bn_param_b64(EVP_PKEY *pkey, const char *param, size_t fixed, size_t max,
 	}
 	b64url_encode(b, (size_t)len, out);
 	r = 0;
- out:
+out:
 	BN_free(bn);
 	return r;
 }
@@ -167,18 +163,18 @@ pub_get(EVP_PKEY *pkey, struct jwk_pub *p)
 		p->crv = "P-256";
 		/* Fixed length (RFC 7518 §6.2.1.2): leading zeros kept. */
 		if ((r = bn_param_b64(pkey, OSSL_PKEY_PARAM_EC_PUB_X,
-		    JWK_P256_LEN, 0, p->x)) != 0 ||
+			 JWK_P256_LEN, 0, p->x)) != 0 ||
 		    (r = bn_param_b64(pkey, OSSL_PKEY_PARAM_EC_PUB_Y,
-		    JWK_P256_LEN, 0, p->y)) != 0)
+			 JWK_P256_LEN, 0, p->y)) != 0)
 			goto out;
 	} else if (EVP_PKEY_is_a(pkey, "RSA")) {
 		if (EVP_PKEY_get_bits(pkey) > JWK_RSA_MAX_BITS)
 			goto out;
 		p->kty = "RSA";
 		if ((r = bn_param_b64(pkey, OSSL_PKEY_PARAM_RSA_N, 0,
-		    JWK_RSA_N_MAX, p->n)) != 0 ||
+			 JWK_RSA_N_MAX, p->n)) != 0 ||
 		    (r = bn_param_b64(pkey, OSSL_PKEY_PARAM_RSA_E, 0,
-		    JWK_RSA_E_MAX, p->e)) != 0)
+			 JWK_RSA_E_MAX, p->e)) != 0)
 			goto out;
 	} else if (EVP_PKEY_is_a(pkey, "ED25519")) {
 		p->kty = "OKP";
@@ -192,15 +188,14 @@ pub_get(EVP_PKEY *pkey, struct jwk_pub *p)
 		goto out;
 	}
 	r = 0;
- out:
+out:
 	if (r != 0)
 		ERR_clear_error();
 	return r;
 }
 
 int
-jwk_from_pkey(EVP_PKEY *pkey, enum jose_alg alg, const char *kid,
-    json_t **out)
+jwk_from_pkey(EVP_PKEY *pkey, enum jose_alg alg, const char *kid, json_t **out)
 {
 	struct jwk_pub p;
 	json_t *jwk = NULL;
@@ -225,21 +220,19 @@ jwk_from_pkey(EVP_PKEY *pkey, enum jose_alg alg, const char *kid,
 	} else {
 		bad |= json_object_set_new(jwk, "x", json_string(p.x));
 		if (p.y[0] != '\0')
-			bad |= json_object_set_new(jwk, "y",
-			    json_string(p.y));
+			bad |= json_object_set_new(jwk, "y", json_string(p.y));
 	}
 	/* json_string() refuses a kid that is not UTF-8. */
 	if (kid != NULL)
 		bad |= json_object_set_new(jwk, "kid", json_string(kid));
-	bad |= json_object_set_new(jwk, "alg",
-	    json_string(jose_alg_name(alg)));
+	bad |= json_object_set_new(jwk, "alg", json_string(jose_alg_name(alg)));
 	bad |= json_object_set_new(jwk, "use", json_string("sig"));
 	if (bad != 0)
 		goto out;
 	*out = jwk;
 	jwk = NULL;
 	r = 0;
- out:
+out:
 	json_decref(jwk);
 	return r;
 }
@@ -280,7 +273,7 @@ jwk_thumbprint(EVP_PKEY *pkey, char out[44])
 		goto out;
 	b64url_encode(md, md_len, out);
 	r = 0;
- out:
+out:
 	if (r != 0)
 		ERR_clear_error();
 	buf_free(&b);
@@ -309,16 +302,16 @@ member_is(const json_t *jwk, const char *name, const char *want)
 
 /* Strict base64url of a string member, at most cap bytes. */
 static int
-member_b64(const json_t *jwk, const char *name, uint8_t *b, size_t cap,
-    size_t *len)
+member_b64(
+    const json_t *jwk, const char *name, uint8_t *b, size_t cap, size_t *len)
 {
 	const json_t *v = json_object_get(jwk, name);
 
 	*len = 0;
 	if (!json_is_string(v))
 		return PC_ERR_INVALID;
-	if (b64url_decode(json_string_value(v), json_string_length(v), b, cap,
-	    len) != 0)
+	if (b64url_decode(
+		json_string_value(v), json_string_length(v), b, cap, len) != 0)
 		return PC_ERR_INVALID;
 	return 0;
 }
@@ -347,7 +340,7 @@ pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
 	*out = pkey;
 	pkey = NULL;
 	r = 0;
- out:
+out:
 	EVP_PKEY_free(pkey);
 	EVP_PKEY_CTX_free(cctx);
 	EVP_PKEY_CTX_free(ctx);
@@ -369,18 +362,19 @@ ec_from_jwk(const json_t *jwk, EVP_PKEY **out)
 	pt[0] = 0x04;
 	if (member_b64(jwk, "x", pt + 1, JWK_P256_LEN, &len) != 0 ||
 	    len != JWK_P256_LEN ||
-	    member_b64(jwk, "y", pt + 1 + JWK_P256_LEN, JWK_P256_LEN,
-	    &len) != 0 || len != JWK_P256_LEN)
+	    member_b64(jwk, "y", pt + 1 + JWK_P256_LEN, JWK_P256_LEN, &len) !=
+		0 ||
+	    len != JWK_P256_LEN)
 		goto out;
 	r = PC_ERR_INTERNAL;
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    SN_X9_62_prime256v1, 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
-	    sizeof(pt)) != 1)
+	    OSSL_PARAM_BLD_push_utf8_string(
+		bld, OSSL_PKEY_PARAM_GROUP_NAME, SN_X9_62_prime256v1, 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(
+		bld, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)) != 1)
 		goto out;
 	r = pkey_fromdata("EC", bld, out);
- out:
+out:
 	OSSL_PARAM_BLD_free(bld);
 	return r;
 }
@@ -397,9 +391,8 @@ rsa_from_jwk(const json_t *jwk, EVP_PKEY **out)
 	if (!member_is(jwk, "kty", "RSA"))
 		goto out;
 	/* Base64urlUInt (RFC 7518 §2): no leading zero octet. */
-	if (member_b64(jwk, "n", nb, sizeof(nb), &n_len) != 0 ||
-	    n_len == 0 || nb[0] == 0 ||
-	    member_b64(jwk, "e", eb, sizeof(eb), &e_len) != 0 ||
+	if (member_b64(jwk, "n", nb, sizeof(nb), &n_len) != 0 || n_len == 0 ||
+	    nb[0] == 0 || member_b64(jwk, "e", eb, sizeof(eb), &e_len) != 0 ||
 	    e_len == 0 || eb[0] == 0)
 		goto out;
 	r = PC_ERR_INTERNAL;
@@ -421,7 +414,7 @@ rsa_from_jwk(const json_t *jwk, EVP_PKEY **out)
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1)
 		goto out;
 	r = pkey_fromdata("RSA", bld, out);
- out:
+out:
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(n);
 	BN_free(e);
@@ -436,22 +429,20 @@ ed25519_from_jwk(const json_t *jwk, EVP_PKEY **out)
 	size_t len;
 	int r = PC_ERR_INVALID;
 
-	if (!member_is(jwk, "kty", "OKP") ||
-	    !member_is(jwk, "crv", "Ed25519"))
+	if (!member_is(jwk, "kty", "OKP") || !member_is(jwk, "crv", "Ed25519"))
 		goto out;
-	if (member_b64(jwk, "x", x, sizeof(x), &len) != 0 ||
-	    len != sizeof(x))
+	if (member_b64(jwk, "x", x, sizeof(x), &len) != 0 || len != sizeof(x))
 		goto out;
 	/* Canonical, on the curve, in the prime-order subgroup. */
 	if (crypto_core_ed25519_is_valid_point(x) != 1)
 		goto out;
 	r = PC_ERR_INTERNAL;
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, x,
-	    sizeof(x)) != 1)
+	    OSSL_PARAM_BLD_push_octet_string(
+		bld, OSSL_PKEY_PARAM_PUB_KEY, x, sizeof(x)) != 1)
 		goto out;
 	r = pkey_fromdata("ED25519", bld, out);
- out:
+out:
 	OSSL_PARAM_BLD_free(bld);
 	return r;
 }
@@ -470,20 +461,12 @@ jwk_to_pkey(const json_t *jwk, enum jose_alg alg, EVP_PKEY **out)
 	    !member_absent_or(jwk, "use", "sig"))
 		goto out;
 	switch (alg) {
-	case JOSE_ALG_ES256:
-		r = ec_from_jwk(jwk, &pkey);
-		break;
+	case JOSE_ALG_ES256: r = ec_from_jwk(jwk, &pkey); break;
 	case JOSE_ALG_RS256:
-	case JOSE_ALG_PS256:
-		r = rsa_from_jwk(jwk, &pkey);
-		break;
-	case JOSE_ALG_EDDSA:
-		r = ed25519_from_jwk(jwk, &pkey);
-		break;
+	case JOSE_ALG_PS256: r = rsa_from_jwk(jwk, &pkey); break;
+	case JOSE_ALG_EDDSA: r = ed25519_from_jwk(jwk, &pkey); break;
 	case JOSE_ALG_INVALID:
-	default:
-		r = PC_ERR_INVALID;
-		break;
+	default: r = PC_ERR_INVALID; break;
 	}
 	if (r != 0)
 		goto out;
@@ -493,7 +476,7 @@ jwk_to_pkey(const json_t *jwk, enum jose_alg alg, EVP_PKEY **out)
 	*out = pkey;
 	pkey = NULL;
 	r = 0;
- out:
+out:
 	if (r != 0)
 		ERR_clear_error();
 	EVP_PKEY_free(pkey);

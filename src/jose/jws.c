@@ -21,9 +21,9 @@
 
 #include "jose/jose.h"
 
-#define JWS_ES256_LEN 64	/* R || S, 32 bytes each (RFC 7518 §3.4) */
+#define JWS_ES256_LEN 64 /* R || S, 32 bytes each (RFC 7518 §3.4) */
 #define JWS_EDDSA_LEN 64
-#define JWS_PSS_SALT_LEN 32	/* the hash length (RFC 7518 §3.5) */
+#define JWS_PSS_SALT_LEN 32 /* the hash length (RFC 7518 §3.5) */
 #define JWS_KID_MAX 256
 /*
  * What jws_sign_compact will build. Larger than JWS_MAX_LEN on purpose:
@@ -40,7 +40,13 @@
  * §4.1.11), and JWE members (JW-07).
  */
 static const char *const hdr_forbidden[] = {
-	"jwk", "jku", "x5u", "x5c", "crit", "enc", "zip",
+	"jwk",
+	"jku",
+	"x5u",
+	"x5c",
+	"crit",
+	"enc",
+	"zip",
 };
 
 /* A digest-sign or -verify context for alg over pkey. */
@@ -56,11 +62,11 @@ md_ctx_init(EVP_MD_CTX **mdp, EVP_PKEY *pkey, enum jose_alg alg, bool sign)
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		goto out;
 	if (sign)
-		ok = EVP_DigestSignInit_ex(md, &pctx, mdname, NULL, NULL, pkey,
-		    NULL);
+		ok = EVP_DigestSignInit_ex(
+		    md, &pctx, mdname, NULL, NULL, pkey, NULL);
 	else
-		ok = EVP_DigestVerifyInit_ex(md, &pctx, mdname, NULL, NULL,
-		    pkey, NULL);
+		ok = EVP_DigestVerifyInit_ex(
+		    md, &pctx, mdname, NULL, NULL, pkey, NULL);
 	if (ok != 1)
 		goto out;
 	switch (alg) {
@@ -69,25 +75,23 @@ md_ctx_init(EVP_MD_CTX **mdp, EVP_PKEY *pkey, enum jose_alg alg, bool sign)
 			goto out;
 		break;
 	case JOSE_ALG_PS256:
-		if (EVP_PKEY_CTX_set_rsa_padding(pctx,
-		    RSA_PKCS1_PSS_PADDING) != 1 ||
-		    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, "SHA256",
-		    NULL) != 1 ||
-		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-		    JWS_PSS_SALT_LEN) != 1)
+		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) !=
+			1 ||
+		    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, "SHA256", NULL) !=
+			1 ||
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, JWS_PSS_SALT_LEN) !=
+			1)
 			goto out;
 		break;
 	case JOSE_ALG_ES256:
-	case JOSE_ALG_EDDSA:
-		break;
+	case JOSE_ALG_EDDSA: break;
 	case JOSE_ALG_INVALID:
-	default:
-		goto out;
+	default: goto out;
 	}
 	*mdp = md;
 	md = NULL;
 	r = 0;
- out:
+out:
 	EVP_MD_CTX_free(md);
 	return r;
 }
@@ -109,7 +113,7 @@ ecdsa_der_to_jose(const uint8_t *der, size_t der_len, uint8_t *sig)
 	    BN_bn2binpad(ss, sig + 32, 32) != 32)
 		goto out;
 	r = 0;
- out:
+out:
 	ECDSA_SIG_free(es);
 	return r;
 }
@@ -130,13 +134,13 @@ ecdsa_jose_to_der(const uint8_t *sig, uint8_t **derp, size_t *der_len)
 	    (ss = BN_bin2bn(sig + 32, 32, NULL)) == NULL ||
 	    ECDSA_SIG_set0(es, rr, ss) != 1)
 		goto out;
-	rr = ss = NULL;		/* owned by es */
+	rr = ss = NULL; /* owned by es */
 	if ((len = i2d_ECDSA_SIG(es, &der)) <= 0)
 		goto out;
 	*derp = der;
 	*der_len = (size_t)len;
 	r = 0;
- out:
+out:
 	BN_free(rr);
 	BN_free(ss);
 	ECDSA_SIG_free(es);
@@ -178,7 +182,7 @@ jws_sign_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in, size_t n,
 		*sig_len = len;
 	}
 	r = 0;
- out:
+out:
 	if (r != 0)
 		ERR_clear_error();
 	if (tmp != NULL) {
@@ -190,8 +194,8 @@ jws_sign_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in, size_t n,
 }
 
 int
-jws_verify_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in,
-    size_t n, const uint8_t *sig, size_t sig_len)
+jws_verify_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in, size_t n,
+    const uint8_t *sig, size_t sig_len)
 {
 	EVP_MD_CTX *md = NULL;
 	uint8_t *der = NULL;
@@ -204,15 +208,9 @@ jws_verify_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in,
 		goto out;
 	/* Exact lengths: no DER for ES256, no short RSA signatures. */
 	switch (alg) {
-	case JOSE_ALG_ES256:
-		want = JWS_ES256_LEN;
-		break;
-	case JOSE_ALG_EDDSA:
-		want = JWS_EDDSA_LEN;
-		break;
-	default:
-		want = (size_t)EVP_PKEY_get_size(pkey);
-		break;
+	case JOSE_ALG_ES256: want = JWS_ES256_LEN; break;
+	case JOSE_ALG_EDDSA: want = JWS_EDDSA_LEN; break;
+	default: want = (size_t)EVP_PKEY_get_size(pkey); break;
 	}
 	if (sig_len != want)
 		goto out;
@@ -227,7 +225,7 @@ jws_verify_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in,
 	if (EVP_DigestVerify(md, s, s_len, in, n) != 1)
 		goto out;
 	r = 0;
- out:
+out:
 	if (r != 0)
 		ERR_clear_error();
 	OPENSSL_free(der);
@@ -317,7 +315,7 @@ jws_sign_compact(enum jose_alg alg, const char *kid, const char *typ,
 		goto out;
 	*out = buf_steal(&b);
 	r = 0;
- out:
+out:
 	free_wiped(hs, hs_len);
 	free_wiped(ps, ps_len);
 	json_decref(hdr);
@@ -447,8 +445,9 @@ jws_verify_compact(const char *token, size_t len,
 	int r = PC_ERR_INVALID;
 
 	memset(out, 0, sizeof(*out));
-	if (token == NULL || opts == NULL || (opts->nkeys > 0 &&
-	    opts->keys == NULL) || (opts->nalgs > 0 && opts->algs == NULL))
+	if (token == NULL || opts == NULL ||
+	    (opts->nkeys > 0 && opts->keys == NULL) ||
+	    (opts->nalgs > 0 && opts->algs == NULL))
 		goto out;
 	if (len > JWS_MAX_LEN) {
 		r = PC_ERR_TOO_LARGE;
@@ -467,8 +466,9 @@ jws_verify_compact(const char *token, size_t len,
 
 	/* The header decides only which key and algorithm to try. */
 	r = PC_ERR_INVALID;
-	if (jose_json_parse((const char *)hb, hb_len, JWS_HDR_DEPTH,
-	    &hdr) != 0 || !json_is_object(hdr))
+	if (jose_json_parse((const char *)hb, hb_len, JWS_HDR_DEPTH, &hdr) !=
+		0 ||
+	    !json_is_object(hdr))
 		goto out;
 	for (i = 0; i < PC_NELEM(hdr_forbidden); i++)
 		if (json_object_get(hdr, hdr_forbidden[i]) != NULL)
@@ -485,22 +485,23 @@ jws_verify_compact(const char *token, size_t len,
 	/* The signing input is the first two segments as sent. */
 	r = PC_ERR_VERIFY;
 	if (jws_verify_raw(key->pkey, alg, (const uint8_t *)token,
-	    seg[0].len + 1 + seg[1].len, sb, sb_len) != 0)
+		seg[0].len + 1 + seg[1].len, sb, sb_len) != 0)
 		goto out;
 	if (opts->typ != NULL && !typ_matches(hdr, opts->typ))
 		goto out;
 
 	/* Verified: now the payload may be parsed. */
 	r = PC_ERR_INVALID;
-	if (jose_json_parse((const char *)pb, pb_len, JWS_PAYLOAD_DEPTH,
-	    &payload) != 0 || !json_is_object(payload))
+	if (jose_json_parse(
+		(const char *)pb, pb_len, JWS_PAYLOAD_DEPTH, &payload) != 0 ||
+	    !json_is_object(payload))
 		goto out;
 	out->header = hdr;
 	out->payload = payload;
 	out->key = key;
 	hdr = payload = NULL;
 	r = 0;
- out:
+out:
 	json_decref(hdr);
 	json_decref(payload);
 	if (hb != NULL) {

@@ -24,7 +24,8 @@ health_ready(struct req *r, struct resp *w)
 		log_msg(LOG_WARN, "store.unavailable", pc_strerror(rc));
 		resp_header(w, "Retry-After", "5");
 		if (resp_json_raw(w, 503,
-		    "{\"status\":\"unavailable\",\"store\":\"down\"}", 39) != 0)
+			"{\"status\":\"unavailable\",\"store\":\"down\"}",
+			39) != 0)
 			w->status = 503;
 		return;
 	}

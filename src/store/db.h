@@ -20,12 +20,15 @@ struct db;
 struct db_conn;
 struct db_stmt;
 
-enum { DB_DONE = 0, DB_ROW = 1 };
+enum {
+	DB_DONE = 0,
+	DB_ROW = 1
+};
 
 /* url: "" or "sqlite:PATH"; "" means sqlite:<data_dir>/portcullis.db. */
 int db_open(const char *url, const char *data_dir, struct db **out) PC_WUR;
 void db_close(struct db *db);
-const char *db_describe(const struct db *db);	/* no credentials */
+const char *db_describe(const struct db *db); /* no credentials */
 
 /* The calling thread's connection. */
 int db_conn(struct db *db, struct db_conn **out) PC_WUR;
@@ -40,10 +43,8 @@ void db_rollback(struct db_conn *c);
 int db_ping(struct db_conn *c) PC_WUR;
 
 /* sql must be a string literal: statements are cached by its address. */
-int db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
-    PC_WUR;
-int db_bind_text(struct db_stmt *s, int idx, const char *v, size_t len)
-    PC_WUR;
+int db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out) PC_WUR;
+int db_bind_text(struct db_stmt *s, int idx, const char *v, size_t len) PC_WUR;
 int db_bind_cstr(struct db_stmt *s, int idx, const char *v) PC_WUR;
 int db_bind_int64(struct db_stmt *s, int idx, int64_t v) PC_WUR;
 int db_bind_null(struct db_stmt *s, int idx) PC_WUR;
@@ -67,10 +68,9 @@ struct db_ops {
 	int (*begin)(struct db_conn *c, bool write);
 	int (*commit)(struct db_conn *c);
 	void (*rollback)(struct db_conn *c);
-	int (*prepare)(struct db_conn *c, const char *sql,
-	    struct db_stmt **out);
-	int (*bind_text)(struct db_stmt *s, int idx, const char *v,
-	    size_t len);
+	int (*prepare)(
+	    struct db_conn *c, const char *sql, struct db_stmt **out);
+	int (*bind_text)(struct db_stmt *s, int idx, const char *v, size_t len);
 	int (*bind_int64)(struct db_stmt *s, int idx, int64_t v);
 	int (*bind_null)(struct db_stmt *s, int idx);
 	int (*step)(struct db_stmt *s);

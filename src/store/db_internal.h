@@ -8,7 +8,7 @@
 
 struct db_conn {
 	struct db *db;
-	struct db_conn *next;	/* all connections of this db */
+	struct db_conn *next; /* all connections of this db */
 };
 
 struct db_stmt_head {
@@ -17,9 +17,9 @@ struct db_stmt_head {
 
 struct db {
 	const struct db_ops *ops;
-	char *target;		/* path or URL, as given */
-	char *describe;		/* printable, no credentials */
-	pthread_key_t key;	/* this thread's connection */
+	char *target;	   /* path or URL, as given */
+	char *describe;	   /* printable, no credentials */
+	pthread_key_t key; /* this thread's connection */
 	pthread_mutex_t lock;
 	struct db_conn *conns;
 	void *backend;

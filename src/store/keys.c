@@ -31,8 +31,8 @@ col_dup(struct db_stmt *s, int col)
 }
 
 int
-store_signing_keys_list(struct db *db, struct store_signing_key **out,
-    size_t *n)
+store_signing_keys_list(
+    struct db *db, struct store_signing_key **out, size_t *n)
 {
 	struct db_conn *c;
 	struct db_stmt *s;
@@ -44,9 +44,11 @@ store_signing_keys_list(struct db *db, struct store_signing_key **out,
 	*n = 0;
 	if ((r = db_conn(db, &c)) != 0)
 		return r;
-	if ((r = db_prepare(c, "SELECT kid, alg, public_jwk, private_sealed,"
-	    " created_at, activate_at FROM signing_keys"
-	    " ORDER BY activate_at, created_at, kid", &s)) != 0)
+	if ((r = db_prepare(c,
+		 "SELECT kid, alg, public_jwk, private_sealed,"
+		 " created_at, activate_at FROM signing_keys"
+		 " ORDER BY activate_at, created_at, kid",
+		 &s)) != 0)
 		return r;
 	while ((r = db_step(s)) == DB_ROW) {
 		struct store_signing_key *k;
@@ -79,9 +81,11 @@ insert(struct db_conn *c, const struct store_signing_key *k)
 	struct db_stmt *s;
 	int r;
 
-	if ((r = db_prepare(c, "INSERT INTO signing_keys (kid, alg, "
-	    "public_jwk, private_sealed, created_at, activate_at) "
-	    "VALUES (?, ?, ?, ?, ?, ?)", &s)) != 0)
+	if ((r = db_prepare(c,
+		 "INSERT INTO signing_keys (kid, alg, "
+		 "public_jwk, private_sealed, created_at, activate_at) "
+		 "VALUES (?, ?, ?, ?, ?, ?)",
+		 &s)) != 0)
 		return r;
 	if ((r = db_bind_cstr(s, 1, k->kid)) == 0 &&
 	    (r = db_bind_cstr(s, 2, k->alg)) == 0 &&
@@ -106,8 +110,8 @@ store_signing_key_insert(struct db *db, const struct store_signing_key *k)
 }
 
 int
-store_signing_key_insert_first(struct db *db,
-    const struct store_signing_key *k, bool *inserted)
+store_signing_key_insert_first(
+    struct db *db, const struct store_signing_key *k, bool *inserted)
 {
 	struct db_conn *c;
 	struct db_stmt *s;
@@ -119,7 +123,7 @@ store_signing_key_insert_first(struct db *db,
 	if ((r = db_begin(c, true)) != 0)
 		return r;
 	if ((r = db_prepare(c,
-	    "SELECT count(*) FROM signing_keys WHERE alg = ?", &s)) != 0)
+		 "SELECT count(*) FROM signing_keys WHERE alg = ?", &s)) != 0)
 		goto fail;
 	if ((r = db_bind_cstr(s, 1, k->alg)) == 0)
 		r = db_step(s);
@@ -139,7 +143,7 @@ store_signing_key_insert_first(struct db *db,
 		return r;
 	}
 	return 0;
- fail:
+fail:
 	db_rollback(c);
 	return r;
 }

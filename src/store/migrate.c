@@ -24,7 +24,8 @@ read_version(struct db_conn *c, int *out)
 	int r;
 
 	if ((r = db_prepare(c,
-	    "SELECT coalesce(max(version), 0) FROM schema_version", &s)) != 0)
+		 "SELECT coalesce(max(version), 0) FROM schema_version", &s)) !=
+	    0)
 		return r;
 	r = db_step(s);
 	if (r == DB_ROW) {
@@ -59,8 +60,8 @@ store_migrate(struct db *db, int *from, int *to, char *err, size_t err_len)
 
 	err[0] = '\0';
 	if ((r = db_conn(db, &c)) != 0) {
-		snprintf(err, err_len, "cannot open the store %s",
-		    db_describe(db));
+		snprintf(
+		    err, err_len, "cannot open the store %s", db_describe(db));
 		return r;
 	}
 	*from = *to = 0;
@@ -87,8 +88,8 @@ store_migrate(struct db *db, int *from, int *to, char *err, size_t err_len)
 		if (v > (int)pc_migrations_count) {
 			snprintf(err, err_len,
 			    "the store is at schema version %d, newer than "
-			    "this binary knows (%u): upgrade Portcullis", v,
-			    pc_migrations_count);
+			    "this binary knows (%u): upgrade Portcullis",
+			    v, pc_migrations_count);
 			db_rollback(c);
 			return PC_ERR_STORE;
 		}
@@ -100,13 +101,15 @@ store_migrate(struct db *db, int *from, int *to, char *err, size_t err_len)
 		if ((r = db_exec(c, m->sql)) != 0) {
 			snprintf(err, err_len,
 			    "migration %04d_%s failed: %s (rolled back; the "
-			    "store stays at version %d)", m->version, m->name,
-			    db_errmsg(c), v);
+			    "store stays at version %d)",
+			    m->version, m->name, db_errmsg(c), v);
 			db_rollback(c);
 			return r;
 		}
-		if ((r = db_prepare(c, "INSERT INTO schema_version "
-		    "(version, name, applied_at) VALUES (?, ?, ?)", &s)) != 0) {
+		if ((r = db_prepare(c,
+			 "INSERT INTO schema_version "
+			 "(version, name, applied_at) VALUES (?, ?, ?)",
+			 &s)) != 0) {
 			snprintf(err, err_len, "cannot record migration: %s",
 			    db_errmsg(c));
 			db_rollback(c);

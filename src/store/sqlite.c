@@ -17,7 +17,7 @@
 struct sq_stmt {
 	struct db_stmt_head head;
 	sqlite3_stmt *st;
-	const char *sql;	/* cache key: address of the literal */
+	const char *sql; /* cache key: address of the literal */
 	struct sq_conn *conn;
 };
 
@@ -32,19 +32,13 @@ static int
 map_rc(int rc)
 {
 	switch (rc & 0xff) {
-	case SQLITE_OK:
-		return 0;
+	case SQLITE_OK: return 0;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return PC_ERR_BUSY;
-	case SQLITE_CONSTRAINT:
-		return PC_ERR_CONFLICT;
-	case SQLITE_TOOBIG:
-		return PC_ERR_TOO_LARGE;
-	case SQLITE_NOMEM:
-		fatal("sqlite: out of memory");
-	default:
-		return PC_ERR_STORE;
+	case SQLITE_LOCKED: return PC_ERR_BUSY;
+	case SQLITE_CONSTRAINT: return PC_ERR_CONFLICT;
+	case SQLITE_TOOBIG: return PC_ERR_TOO_LARGE;
+	case SQLITE_NOMEM: fatal("sqlite: out of memory");
+	default: return PC_ERR_STORE;
 	}
 }
 
@@ -60,7 +54,7 @@ sq_open(struct db *db, const char *target)
 		return PC_ERR_STORE;
 	}
 	(void)target;
-	db->backend = db;	/* nothing shared beyond the path */
+	db->backend = db; /* nothing shared beyond the path */
 	return 0;
 }
 
@@ -85,19 +79,19 @@ log_sqlite(const char *event, sqlite3 *h, const char *what)
 static int
 sq_conn_open(struct db *db, struct db_conn **out)
 {
-	static const char pragmas[] =
-	    "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL;"
-	    "PRAGMA foreign_keys=ON;"
-	    "PRAGMA secure_delete=ON;"
-	    "PRAGMA trusted_schema=OFF;";
+	static const char pragmas[] = "PRAGMA journal_mode=WAL;"
+				      "PRAGMA synchronous=FULL;"
+				      "PRAGMA foreign_keys=ON;"
+				      "PRAGMA secure_delete=ON;"
+				      "PRAGMA trusted_schema=OFF;";
 	struct sq_conn *c;
 	int rc;
 
 	c = xcalloc(1, sizeof(*c));
 	rc = sqlite3_open_v2(db->target, &c->h,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-	    SQLITE_OPEN_EXRESCODE, NULL);
+		SQLITE_OPEN_EXRESCODE,
+	    NULL);
 	if (rc != SQLITE_OK) {
 		log_sqlite("store.open", c->h, db->target);
 		sqlite3_close_v2(c->h);
@@ -184,8 +178,8 @@ sq_prepare(struct db_conn *base, const char *sql, struct db_stmt **out)
 		fatal("store: more than %d distinct statements", STMT_CACHE);
 	s = &c->cache[c->ncache++];
 	memset(s, 0, sizeof(*s));
-	rc = sqlite3_prepare_v3(c->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
-	    &s->st, NULL);
+	rc = sqlite3_prepare_v3(
+	    c->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, NULL);
 	if (rc != SQLITE_OK) {
 		log_sqlite("store.prepare", c->h, sql);
 		c->ncache--;
@@ -205,8 +199,8 @@ sq_bind_text(struct db_stmt *st, int idx, const char *v, size_t len)
 
 	if (len > INT32_MAX)
 		return PC_ERR_TOO_LARGE;
-	return map_rc(sqlite3_bind_text(s->st, idx, v, (int)len,
-	    SQLITE_TRANSIENT));
+	return map_rc(
+	    sqlite3_bind_text(s->st, idx, v, (int)len, SQLITE_TRANSIENT));
 }
 
 static int

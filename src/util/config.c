@@ -12,7 +12,14 @@
 #include "util/log.h"
 #include "util/util.h"
 
-enum kind { K_STR, K_INT, K_DUR, K_SIZE, K_BOOL, K_MODE };
+enum kind {
+	K_STR,
+	K_INT,
+	K_DUR,
+	K_SIZE,
+	K_BOOL,
+	K_MODE
+};
 
 struct setting {
 	const char *name;
@@ -24,7 +31,9 @@ struct setting {
 };
 
 #define S(n, k, d, mn, mx) \
-	{ #n, k, offsetof(struct config, n), d, mn, mx, false }
+	{ \
+#n, k, offsetof(struct config, n), d, mn, mx, false \
+	}
 
 static const struct setting settings[] = {
 	S(mode, K_MODE, "production", 0, 0),
@@ -63,8 +72,8 @@ _Static_assert(PC_NELEM(settings) <= sizeof(((struct config *)0)->sources),
 
 static const char *const source_names[] = { "default", "file", "env", "flag" };
 
-static void errf(char *err, size_t err_len, const char *fmt, ...)
-    PC_PRINTF(3, 4);
+static void
+errf(char *err, size_t err_len, const char *fmt, ...) PC_PRINTF(3, 4);
 
 static void
 errf(char *err, size_t err_len, const char *fmt, ...)
@@ -79,8 +88,8 @@ errf(char *err, size_t err_len, const char *fmt, ...)
 }
 
 static int
-parse_int(const char *v, int64_t mult_ok_dur, int64_t mult_ok_size,
-    int64_t *out)
+parse_int(
+    const char *v, int64_t mult_ok_dur, int64_t mult_ok_size, int64_t *out)
 {
 	struct str s = str_from(v);
 	int64_t mult = 1, n;
@@ -89,16 +98,36 @@ parse_int(const char *v, int64_t mult_ok_dur, int64_t mult_ok_size,
 		return PC_ERR_INVALID;
 	if (mult_ok_dur) {
 		switch (s.p[s.len - 1]) {
-		case 's': mult = 1; s.len--; break;
-		case 'm': mult = 60; s.len--; break;
-		case 'h': mult = 3600; s.len--; break;
-		case 'd': mult = 86400; s.len--; break;
+		case 's':
+			mult = 1;
+			s.len--;
+			break;
+		case 'm':
+			mult = 60;
+			s.len--;
+			break;
+		case 'h':
+			mult = 3600;
+			s.len--;
+			break;
+		case 'd':
+			mult = 86400;
+			s.len--;
+			break;
 		default: break;
 		}
 	} else if (mult_ok_size) {
 		switch (s.p[s.len - 1]) {
-		case 'k': case 'K': mult = 1024; s.len--; break;
-		case 'm': case 'M': mult = 1024 * 1024; s.len--; break;
+		case 'k':
+		case 'K':
+			mult = 1024;
+			s.len--;
+			break;
+		case 'm':
+		case 'M':
+			mult = 1024 * 1024;
+			s.len--;
+			break;
 		default: break;
 		}
 	}
@@ -177,8 +206,9 @@ config_set(struct config *c, const char *name, const char *value,
 		    strcmp(value, "off") == 0)
 			*(bool *)field = false;
 		else {
-			errf(err, err_len, "%s: expected true or false, got '%s'",
-			    name, value);
+			errf(err, err_len,
+			    "%s: expected true or false, got '%s'", name,
+			    value);
 			return PC_ERR_CONFIG;
 		}
 		break;
@@ -197,14 +227,16 @@ config_set(struct config *c, const char *name, const char *value,
 	case K_INT:
 	case K_DUR:
 	case K_SIZE:
-		if (parse_int(value, s->kind == K_DUR, s->kind == K_SIZE,
-		    &n) != 0) {
+		if (parse_int(value, s->kind == K_DUR, s->kind == K_SIZE, &n) !=
+		    0) {
 			if (err != NULL && err_len > 0) {
 				snprintf(err, err_len,
-				    "%s: '%.64s' is not a valid %s", name, value,
-				    s->kind == K_DUR ? "duration (e.g. 30s, 5m, 1h)"
-				    : s->kind == K_SIZE ? "size (e.g. 64k)"
-				    : "number");
+				    "%s: '%.64s' is not a valid %s", name,
+				    value,
+				    s->kind == K_DUR
+					? "duration (e.g. 30s, 5m, 1h)"
+					: s->kind == K_SIZE ? "size (e.g. 64k)"
+							    : "number");
 			}
 			return PC_ERR_CONFIG;
 		}
@@ -225,8 +257,7 @@ config_set(struct config *c, const char *name, const char *value,
 }
 
 int
-config_load_file(struct config *c, const char *path, char *err,
-    size_t err_len)
+config_load_file(struct config *c, const char *path, char *err, size_t err_len)
 {
 	FILE *f;
 	char line[4096];
@@ -250,8 +281,8 @@ config_load_file(struct config *c, const char *path, char *err,
 			r = PC_ERR_CONFIG;
 			break;
 		}
-		while (s.len > 0 && (s.p[s.len - 1] == '\n' ||
-		    s.p[s.len - 1] == '\r'))
+		while (s.len > 0 &&
+		    (s.p[s.len - 1] == '\n' || s.p[s.len - 1] == '\r'))
 			s.len--;
 		s = str_trim(s);
 		if (s.len == 0 || s.p[0] == '#')
@@ -300,8 +331,8 @@ config_load_env(struct config *c, char *err, size_t err_len)
 			*p = (char)toupper((unsigned char)*p);
 		if ((v = getenv(var)) == NULL)
 			continue;
-		if ((r = config_set(c, settings[i].name, v, CONFIG_SRC_ENV,
-		    err, err_len)) != 0)
+		if ((r = config_set(c, settings[i].name, v, CONFIG_SRC_ENV, err,
+			 err_len)) != 0)
 			return r;
 	}
 	return 0;
@@ -365,7 +396,7 @@ split_hostport(struct str s, char **host, uint16_t *port, bool need_port)
 		char ch = h.p[i];
 
 		if (!(isalnum((unsigned char)ch) || ch == '.' || ch == '-' ||
-		    ch == '[' || ch == ']' || ch == ':'))
+			ch == '[' || ch == ']' || ch == ':'))
 			return PC_ERR_INVALID;
 	}
 	if (p.p != NULL) {
@@ -415,7 +446,8 @@ config_finish(struct config *c, char *err, size_t err_len)
 		    ch == '>') {
 			errf(err, err_len,
 			    "issuer '%s': no query, fragment, userinfo, spaces "
-			    "or non-ASCII characters", c->issuer);
+			    "or non-ASCII characters",
+			    c->issuer);
 			return r;
 		}
 	}
@@ -427,20 +459,20 @@ config_finish(struct config *c, char *err, size_t err_len)
 		path.len = rest.len - auth.len;
 	}
 	if (path.len > 0 && path.p[path.len - 1] == '/') {
-		errf(err, err_len,
-		    "issuer '%s' must not end with '/'", c->issuer);
+		errf(err, err_len, "issuer '%s' must not end with '/'",
+		    c->issuer);
 		return r;
 	}
 	if (split_hostport(auth, &host, &port, false) != 0) {
-		errf(err, err_len, "issuer '%s': bad host or port",
-		    c->issuer);
+		errf(err, err_len, "issuer '%s': bad host or port", c->issuer);
 		return r;
 	}
 	c->issuer_loopback = config_host_is_loopback(host);
 	if (!c->issuer_https && !c->issuer_loopback) {
 		errf(err, err_len,
 		    "issuer '%s' uses http:// on a host that is not loopback; "
-		    "use https://", c->issuer);
+		    "use https://",
+		    c->issuer);
 		free(host);
 		return r;
 	}
@@ -452,9 +484,9 @@ config_finish(struct config *c, char *err, size_t err_len)
 		*p = (char)tolower((unsigned char)*p);
 
 	if (split_hostport(str_from(c->listen), &c->listen_host,
-	    &c->listen_port, true) != 0) {
-		errf(err, err_len, "listen '%s': expected HOST:PORT",
-		    c->listen);
+		&c->listen_port, true) != 0) {
+		errf(
+		    err, err_len, "listen '%s': expected HOST:PORT", c->listen);
 		return r;
 	}
 	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
@@ -488,8 +520,7 @@ default_port_of(const struct config *c, char *out, size_t n)
 
 /* Compares "host[:port]" allowing an explicit default port. */
 static bool
-authority_eq(const struct config *c, const char *a, size_t alen,
-    const char *b)
+authority_eq(const struct config *c, const char *a, size_t alen, const char *b)
 {
 	char def[8];
 	size_t blen = strlen(b);
@@ -557,7 +588,8 @@ config_each(const struct config *c,
 			break;
 		case K_MODE:
 			val = *(const enum config_mode *)field ==
-			    CONFIG_MODE_DEVELOPMENT ? "development"
+				CONFIG_MODE_DEVELOPMENT
+			    ? "development"
 			    : "production";
 			break;
 		default:

@@ -9,7 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum config_mode { CONFIG_MODE_PRODUCTION = 0, CONFIG_MODE_DEVELOPMENT };
+enum config_mode {
+	CONFIG_MODE_PRODUCTION = 0,
+	CONFIG_MODE_DEVELOPMENT
+};
 
 struct config {
 	char *config_file;
@@ -21,34 +24,34 @@ struct config {
 	char *master_key_file;
 	char *tls_cert;
 	char *tls_key;
-	char *allowed_hosts;	/* comma-separated; empty: the issuer's */
+	char *allowed_hosts; /* comma-separated; empty: the issuer's */
 	char *log_level;
 	bool log_requests;
 
-	int64_t http_threads;		/* 0: one per core */
-	int64_t http_max_body;		/* bytes */
-	int64_t http_max_header;	/* bytes, whole header block */
-	int64_t http_max_headers;	/* count */
-	int64_t http_max_params;	/* query or form fields */
+	int64_t http_threads;	  /* 0: one per core */
+	int64_t http_max_body;	  /* bytes */
+	int64_t http_max_header;  /* bytes, whole header block */
+	int64_t http_max_headers; /* count */
+	int64_t http_max_params;  /* query or form fields */
 	int64_t http_max_json_depth;
 	int64_t http_max_connections;
 	int64_t http_max_connections_per_ip;
-	int64_t http_header_timeout;	/* seconds */
-	int64_t http_body_timeout;	/* seconds */
-	int64_t http_idle_timeout;	/* seconds, keep-alive */
-	int64_t shutdown_timeout;	/* seconds */
+	int64_t http_header_timeout; /* seconds */
+	int64_t http_body_timeout;   /* seconds */
+	int64_t http_idle_timeout;   /* seconds, keep-alive */
+	int64_t shutdown_timeout;    /* seconds */
 
-	int64_t signing_key_activation_delay;	/* seconds */
-	int64_t signing_key_refresh;		/* seconds */
+	int64_t signing_key_activation_delay; /* seconds */
+	int64_t signing_key_refresh;	      /* seconds */
 	int64_t rsa_key_bits;
-	int64_t access_token_ttl;		/* seconds */
-	int64_t id_token_ttl;			/* seconds */
+	int64_t access_token_ttl; /* seconds */
+	int64_t id_token_ttl;	  /* seconds */
 
-	unsigned char sources[40];	/* enum config_source per setting */
+	unsigned char sources[40]; /* enum config_source per setting */
 
 	/* Derived by config_finish(). */
 	char *issuer_scheme;
-	char *issuer_authority;	/* host[:port] as written in the issuer */
+	char *issuer_authority; /* host[:port] as written in the issuer */
 	char *listen_host;
 	uint16_t listen_port;
 	bool issuer_https;
@@ -70,8 +73,8 @@ void config_free(struct config *c);
 int config_set(struct config *c, const char *name, const char *value,
     enum config_source src, char *err, size_t err_len);
 /* Reads KEY = VALUE lines; '#' starts a comment. */
-int config_load_file(struct config *c, const char *path, char *err,
-    size_t err_len);
+int
+config_load_file(struct config *c, const char *path, char *err, size_t err_len);
 /* Applies PORTCULLIS_<NAME> variables from the environment. */
 int config_load_env(struct config *c, char *err, size_t err_len);
 /* Fills derived fields and refuses unsafe or inconsistent settings. */
@@ -79,8 +82,8 @@ int config_finish(struct config *c, char *err, size_t err_len);
 
 /* Calls fn for each setting with its printable value (secrets masked). */
 void config_each(const struct config *c,
-    void (*fn)(const char *name, const char *value, const char *source,
-	void *arg),
+    void (*fn)(
+	const char *name, const char *value, const char *source, void *arg),
     void *arg);
 
 bool config_host_is_loopback(const char *host);

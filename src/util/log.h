@@ -16,7 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_level {
+	LOG_DEBUG = 0,
+	LOG_INFO,
+	LOG_WARN,
+	LOG_ERROR
+};
 
 #define LOG_LINE_MAX 4096
 
@@ -37,8 +42,7 @@ const char *log_get_rid(void);
 
 void log_begin(struct log_line *l, enum log_level level, const char *event);
 void log_str(struct log_line *l, const char *key, const char *val);
-void log_strn(struct log_line *l, const char *key, const char *val,
-    size_t len);
+void log_strn(struct log_line *l, const char *key, const char *val, size_t len);
 void log_int(struct log_line *l, const char *key, int64_t val);
 void log_bool(struct log_line *l, const char *key, bool val);
 void log_end(struct log_line *l);

@@ -74,8 +74,8 @@ str_to_int64(struct str s, int64_t min, int64_t max, int64_t *out)
 		v = v * 10 + d;
 	}
 	if (neg) {
-		int64_t nv = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN
-		    : -(int64_t)v;
+		int64_t nv =
+		    v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
 		if (nv < min)
 			return PC_ERR_INVALID;
 		*out = nv;

@@ -17,19 +17,19 @@
 /* Error codes: 0 is success, every failure is negative. */
 enum {
 	PC_OK = 0,
-	PC_ERR_INTERNAL = -1,	/* broken invariant or library failure */
-	PC_ERR_INVALID = -2,	/* malformed input */
-	PC_ERR_TOO_LARGE = -3,	/* input over a cap */
+	PC_ERR_INTERNAL = -1,  /* broken invariant or library failure */
+	PC_ERR_INVALID = -2,   /* malformed input */
+	PC_ERR_TOO_LARGE = -3, /* input over a cap */
 	PC_ERR_NOT_FOUND = -4,
-	PC_ERR_DUPLICATE = -5,	/* a parameter or member given twice */
-	PC_ERR_STORE = -6,	/* store unreachable or failing */
-	PC_ERR_CONFLICT = -7,	/* unique constraint, lost race */
+	PC_ERR_DUPLICATE = -5, /* a parameter or member given twice */
+	PC_ERR_STORE = -6,     /* store unreachable or failing */
+	PC_ERR_CONFLICT = -7,  /* unique constraint, lost race */
 	PC_ERR_CRYPTO = -8,
-	PC_ERR_VERIFY = -9,	/* signature or token did not verify */
+	PC_ERR_VERIFY = -9, /* signature or token did not verify */
 	PC_ERR_IO = -10,
 	PC_ERR_CONFIG = -11,
-	PC_ERR_BUSY = -12,	/* retry later */
-	PC_ERR_PERM = -13,	/* unsafe permissions */
+	PC_ERR_BUSY = -12, /* retry later */
+	PC_ERR_PERM = -13, /* unsafe permissions */
 	PC_ERR_UNSUPPORTED = -14,
 };
 
@@ -99,8 +99,8 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
  * The clock. Every request captures one `now` at entry and passes it down
  * (SECURITY.md SS-10); this is the only place that reads the wall clock.
  */
-int64_t clock_now(void);	/* unix seconds */
-int64_t clock_now_ms(void);	/* unix milliseconds */
-uint64_t clock_mono_ms(void);	/* monotonic milliseconds */
+int64_t clock_now(void);      /* unix seconds */
+int64_t clock_now_ms(void);   /* unix milliseconds */
+uint64_t clock_mono_ms(void); /* monotonic milliseconds */
 
 #endif

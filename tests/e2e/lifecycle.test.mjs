@@ -31,7 +31,7 @@ test('SIGTERM: stop accepting, finish the request in flight, exit 0', async () =
   await closed;
   assert.match(data, /^HTTP\/1\.1 200/);
   assert.match(data, /Connection: close/i);
-  const r = await srv.exited;
+  const r = await srv.wait();
   assert.equal(r.code, 0, srv.rawLogs());
   assert.ok(srv.logs.some((l) => l.includes('"server.stopped"')));
 });

@@ -32,9 +32,11 @@ check(const char *s, size_t len, const char *allowed)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char tchar[] = "!#$%&'*+-.^_`|~"
+	static const char tchar[] =
+	    "!#$%&'*+-.^_`|~"
 	    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-	static const char octet[] = "!#$%&'()*+-./0123456789:<=>?@"
+	static const char octet[] =
+	    "!#$%&'()*+-./0123456789:<=>?@"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~";
 	struct kvlist l = { NULL, 0, 0 };
 	const struct kv *kv;

@@ -27,8 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = json_in_parse((const char *)data, size, &lim, &j);
 	if (r != 0) {
-		if ((r != PC_ERR_INVALID && r != PC_ERR_TOO_LARGE) ||
-		    j != NULL)
+		if ((r != PC_ERR_INVALID && r != PC_ERR_TOO_LARGE) || j != NULL)
 			abort();
 		return 0;
 	}

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct jws_key fz_keys[3];
 static const enum jose_alg fz_algs[] = { JOSE_ALG_ES256, JOSE_ALG_RS256,
-    JOSE_ALG_PS256, JOSE_ALG_EDDSA };
+	JOSE_ALG_PS256, JOSE_ALG_EDDSA };
 static struct jws_verify_opts fz_one, fz_all, fz_typed;
 
 static EVP_PKEY *
@@ -52,17 +52,17 @@ fz_init(void)
 	if (done)
 		return;
 	fz_keys[0] = (struct jws_key){ "a3", JOSE_ALG_ES256,
-	    fz_pkey(FZ_A3_JWK, JOSE_ALG_ES256) };
+		fz_pkey(FZ_A3_JWK, JOSE_ALG_ES256) };
 	fz_keys[1] = (struct jws_key){ "gen", JOSE_ALG_ES256,
-	    EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") };
+		EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") };
 	fz_keys[2] = (struct jws_key){ "ed", JOSE_ALG_EDDSA,
-	    fz_pkey(FZ_ED_JWK, JOSE_ALG_EDDSA) };
+		fz_pkey(FZ_ED_JWK, JOSE_ALG_EDDSA) };
 	if (fz_keys[1].pkey == NULL)
 		abort();
 	fz_one = (struct jws_verify_opts){ fz_keys, 1, fz_algs,
-	    PC_NELEM(fz_algs), NULL };
-	fz_all = (struct jws_verify_opts){ fz_keys, PC_NELEM(fz_keys),
-	    fz_algs, PC_NELEM(fz_algs), NULL };
+		PC_NELEM(fz_algs), NULL };
+	fz_all = (struct jws_verify_opts){ fz_keys, PC_NELEM(fz_keys), fz_algs,
+		PC_NELEM(fz_algs), NULL };
 	fz_typed = fz_all;
 	fz_typed.typ = "at+jwt";
 	done = true;

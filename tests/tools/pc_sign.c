@@ -30,7 +30,8 @@ main(int argc, char **argv)
 	}
 	config_defaults(&cfg);
 	if (config_set(&cfg, "data_dir", argv[1], CONFIG_SRC_FLAG, err,
-	    sizeof(err)) != 0 || config_finish(&cfg, err, sizeof(err)) != 0) {
+		sizeof(err)) != 0 ||
+	    config_finish(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
@@ -45,11 +46,11 @@ main(int argc, char **argv)
 	if (db_open("", cfg.data_dir, &db) != 0 ||
 	    signer_open(db, mk, &cfg, false, clock_now(), &s) != 0 ||
 	    signer_sign_jwt(s, alg, argc > 3 ? argv[3] : NULL, claims,
-	    clock_now(), &tok) != 0)
+		clock_now(), &tok) != 0)
 		goto out;
 	printf("%s\n", tok);
 	rc = 0;
- out:
+out:
 	free(tok);
 	json_decref(claims);
 	signer_free(s);

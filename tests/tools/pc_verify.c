@@ -24,16 +24,18 @@ main(int argc, char **argv)
 	int r, rc = 1;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: pc-verify JWKS_FILE ALGS [TYP] < jws\n");
+		fprintf(
+		    stderr, "usage: pc-verify JWKS_FILE ALGS [TYP] < jws\n");
 		return 2;
 	}
 	if ((jwks = json_load_file(argv[1], 0, &jerr)) == NULL)
 		return 2;
 	arr = json_object_get(jwks, "keys");
-	json_array_foreach(arr, i, k) {
+	json_array_foreach(arr, i, k)
+	{
 		const char *a = json_string_value(json_object_get(k, "alg"));
-		enum jose_alg alg = a != NULL ? jose_alg_parse(a, strlen(a)) :
-		    JOSE_ALG_INVALID;
+		enum jose_alg alg =
+		    a != NULL ? jose_alg_parse(a, strlen(a)) : JOSE_ALG_INVALID;
 
 		if (nkeys == 16 || alg == JOSE_ALG_INVALID)
 			continue;
@@ -45,7 +47,7 @@ main(int argc, char **argv)
 	}
 	algs_s = strdup(argv[2]);
 	for (p = strtok_r(algs_s, ",", &save); p != NULL && nalgs < 8;
-	    p = strtok_r(NULL, ",", &save))
+	     p = strtok_r(NULL, ",", &save))
 		algs[nalgs++] = jose_alg_parse(p, strlen(p));
 	n = fread(tok, 1, sizeof(tok) - 1, stdin);
 	while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == '\r'))

@@ -46,8 +46,8 @@ test_b64url_rfc4648_vectors(void **state)
 		assert_int_equal(b64url_encoded_len(n), strlen(v[i].enc));
 		b64url_encode((const uint8_t *)v[i].plain, n, enc);
 		assert_string_equal(enc, v[i].enc);
-		assert_int_equal(decode_str(v[i].enc, dec, sizeof(dec), &len),
-		    0);
+		assert_int_equal(
+		    decode_str(v[i].enc, dec, sizeof(dec), &len), 0);
 		assert_int_equal(len, n);
 		assert_memory_equal(dec, v[i].plain, n);
 	}
@@ -68,8 +68,8 @@ test_b64url_url_alphabet(void **state)
 	assert_int_equal(decode_str("-_8", dec, sizeof(dec), &len), 0);
 	assert_int_equal(len, 2);
 	assert_memory_equal(dec, raw, 2);
-	assert_int_equal(decode_str("+/8", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("+/8", dec, sizeof(dec), &len), PC_ERR_INVALID);
 }
 
 /* Every 6-bit value maps to its own character and back. */
@@ -116,8 +116,9 @@ test_b64url_rejects_bytes_outside_alphabet(void **state)
 		for (pos = 0; pos < 4; pos++) {
 			memcpy(in, "AAAA", 4);
 			in[pos] = (char)c;
-			assert_int_equal(b64url_decode(in, 4, dec, sizeof(dec),
-			    &len), ok ? 0 : PC_ERR_INVALID);
+			assert_int_equal(
+			    b64url_decode(in, 4, dec, sizeof(dec), &len),
+			    ok ? 0 : PC_ERR_INVALID);
 			if (!ok)
 				assert_int_equal(len, 0);
 		}
@@ -131,14 +132,14 @@ test_b64url_rejects_padding(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(decode_str("Zg==", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
-	assert_int_equal(decode_str("Zg=", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
-	assert_int_equal(decode_str("Zm8=", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
-	assert_int_equal(decode_str("=", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("Zg==", dec, sizeof(dec), &len), PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("Zg=", dec, sizeof(dec), &len), PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("Zm8=", dec, sizeof(dec), &len), PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("=", dec, sizeof(dec), &len), PC_ERR_INVALID);
 }
 
 static void
@@ -148,16 +149,16 @@ test_b64url_rejects_whitespace(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(decode_str("Zm9v Yg", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
-	assert_int_equal(decode_str("Zm9v\nYmFy", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
-	assert_int_equal(decode_str(" Zm9v", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
-	assert_int_equal(decode_str("Zm9v\r\n", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
-	assert_int_equal(decode_str("Zm9\tv", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("Zm9v Yg", dec, sizeof(dec), &len), PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("Zm9v\nYmFy", dec, sizeof(dec), &len), PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str(" Zm9v", dec, sizeof(dec), &len), PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("Zm9v\r\n", dec, sizeof(dec), &len), PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("Zm9\tv", dec, sizeof(dec), &len), PC_ERR_INVALID);
 }
 
 /* A NUL inside the given length is data, and not in the alphabet. */
@@ -168,8 +169,8 @@ test_b64url_rejects_embedded_nul(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(b64url_decode("Zm\0v", 4, dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
+	assert_int_equal(
+	    b64url_decode("Zm\0v", 4, dec, sizeof(dec), &len), PC_ERR_INVALID);
 }
 
 /* "Zh" and "Zg" would both give "f" to a lax decoder. */
@@ -183,8 +184,8 @@ test_b64url_rejects_noncanonical_bits(void **state)
 
 	(void)state;
 	for (i = 0; i < PC_NELEM(bad); i++)
-		assert_int_equal(decode_str(bad[i], dec, sizeof(dec), &len),
-		    PC_ERR_INVALID);
+		assert_int_equal(
+		    decode_str(bad[i], dec, sizeof(dec), &len), PC_ERR_INVALID);
 	assert_int_equal(decode_str("Zg", dec, sizeof(dec), &len), 0);
 	assert_int_equal(decode_str("Zm8", dec, sizeof(dec), &len), 0);
 	assert_int_equal(decode_str("Zm9vYmE", dec, sizeof(dec), &len), 0);
@@ -197,10 +198,10 @@ test_b64url_rejects_lone_char(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(decode_str("Z", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
-	assert_int_equal(decode_str("Zm9vY", dec, sizeof(dec), &len),
-	    PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("Z", dec, sizeof(dec), &len), PC_ERR_INVALID);
+	assert_int_equal(
+	    decode_str("Zm9vY", dec, sizeof(dec), &len), PC_ERR_INVALID);
 }
 
 static void
@@ -210,8 +211,8 @@ test_b64url_output_cap(void **state)
 	size_t len = 99;
 
 	(void)state;
-	assert_int_equal(decode_str("Zm9vYmFy", dec, 5, &len),
-	    PC_ERR_TOO_LARGE);
+	assert_int_equal(
+	    decode_str("Zm9vYmFy", dec, 5, &len), PC_ERR_TOO_LARGE);
 	assert_int_equal(len, 0);
 	assert_int_equal(decode_str("Zm9vYmFy", dec, 6, &len), 0);
 	assert_int_equal(len, 6);
@@ -231,8 +232,8 @@ test_b64url_roundtrip_random(void **state)
 		randombytes_buf(raw, n);
 		b64url_encode(raw, n, enc);
 		assert_int_equal(strlen(enc), b64url_encoded_len(n));
-		assert_int_equal(b64url_decode(enc, strlen(enc), dec, n, &len),
-		    0);
+		assert_int_equal(
+		    b64url_decode(enc, strlen(enc), dec, n, &len), 0);
 		assert_int_equal(len, n);
 		if (n > 0)
 			assert_memory_equal(dec, raw, n);

@@ -133,14 +133,14 @@ static void
 test_cookie_malformed_pairs_skipped(void **state)
 {
 	expect_pairs("a=1; junk; b=2", 2, "a", "1", "b", "2");
-	expect_pairs("a b=1; c=2", 1, "c", "2");	/* space in name */
-	expect_pairs("a(b=1; c=2", 1, "c", "2");	/* separator in name */
+	expect_pairs("a b=1; c=2", 1, "c", "2"); /* space in name */
+	expect_pairs("a(b=1; c=2", 1, "c", "2"); /* separator in name */
 	expect_pairs("a\"b=1; c=2", 1, "c", "2");
-	expect_pairs("a=1 2; c=2", 1, "c", "2");	/* space in value */
-	expect_pairs("a=x\\y; c=2", 1, "c", "2");	/* backslash */
-	expect_pairs("a=\xc3\xa9; c=2", 1, "c", "2");	/* non-ASCII */
+	expect_pairs("a=1 2; c=2", 1, "c", "2");      /* space in value */
+	expect_pairs("a=x\\y; c=2", 1, "c", "2");     /* backslash */
+	expect_pairs("a=\xc3\xa9; c=2", 1, "c", "2"); /* non-ASCII */
 	expect_pairs("\xc3\xa9=1; c=2", 1, "c", "2");
-	expect_pairs("a=\x7f; c=2", 1, "c", "2");	/* DEL */
+	expect_pairs("a=\x7f; c=2", 1, "c", "2"); /* DEL */
 	/* '=' in a value is a cookie-octet. */
 	expect_pairs("a=b=c", 1, "a", "b=c");
 }
@@ -175,8 +175,7 @@ test_cookie_injection_attempts(void **state)
 	/* No decoding: %3B is three bytes, not a separator. */
 	expect_pairs("sid=a%3Bb%3D1", 1, "sid", "a%3Bb%3D1");
 	/* Attributes sent back by a confused client are plain cookies. */
-	expect_pairs("sid=abc; Path=/; HttpOnly", 2, "sid", "abc", "Path",
-	    "/");
+	expect_pairs("sid=abc; Path=/; HttpOnly", 2, "sid", "abc", "Path", "/");
 
 	/* Cookie tossing: a second sid is kept and reported. */
 	assert_int_equal(parse("sid=good; other=1; sid=evil", &l), 0);
@@ -202,8 +201,7 @@ test_cookie_HT05_too_many(void **state)
 	size_t len = 0;
 
 	for (int i = 0; i < 64; i++)
-		len += (size_t)snprintf(s + len, sizeof(s) - len, "c%d=1; ",
-		    i);
+		len += (size_t)snprintf(s + len, sizeof(s) - len, "c%d=1; ", i);
 	assert_int_equal(parse(s, &l), 0);
 	assert_int_equal(l.n, 64);
 	kvlist_free(&l);

@@ -54,8 +54,7 @@ expect_invalid(const char *s)
 
 /* Parses s and expects exactly one pair name=value. */
 static void
-expect_one(const char *s, const char *name, const char *value,
-    size_t value_len)
+expect_one(const char *s, const char *name, const char *value, size_t value_len)
 {
 	struct kvlist l = { NULL, 0, 0 };
 
@@ -87,8 +86,11 @@ test_form_basic_pairs_in_order(void **state)
 {
 	struct kvlist l = { NULL, 0, 0 };
 
-	assert_int_equal(parse("grant_type=authorization_code&code=abc"
-	    "&redirect_uri=https%3A%2F%2Fclient.example%2Fcb", &l), 0);
+	assert_int_equal(
+	    parse("grant_type=authorization_code&code=abc"
+		  "&redirect_uri=https%3A%2F%2Fclient.example%2Fcb",
+		&l),
+	    0);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.v[0].name, "grant_type");
 	assert_string_equal(l.v[0].value, "authorization_code");
@@ -101,7 +103,7 @@ test_form_basic_pairs_in_order(void **state)
 	kvlist_free(&l);
 	assert_null(l.v);
 	assert_int_equal(l.n, 0);
-	kvlist_free(&l);	/* twice is harmless */
+	kvlist_free(&l); /* twice is harmless */
 	kvlist_free(NULL);
 }
 
@@ -228,11 +230,11 @@ test_form_invalid_utf8_rejected(void **state)
 {
 	expect_invalid("a=%FF");
 	expect_invalid("a=%80");
-	expect_invalid("a=%E2%82");		/* truncated */
-	expect_invalid("a=%ED%A0%80");		/* surrogate U+D800 */
-	expect_invalid("a=%F4%90%80%80");	/* above U+10FFFF */
+	expect_invalid("a=%E2%82");	  /* truncated */
+	expect_invalid("a=%ED%A0%80");	  /* surrogate U+D800 */
+	expect_invalid("a=%F4%90%80%80"); /* above U+10FFFF */
 	expect_invalid("n%FF=1");
-	expect_invalid("a=\xff");		/* raw, not escaped */
+	expect_invalid("a=\xff"); /* raw, not escaped */
 	expect_invalid("a=\xc3");
 }
 
@@ -357,10 +359,12 @@ test_form_AZ09_duplicate_detected(void **state)
 	const struct kv *kv = (const struct kv *)&l;
 
 	assert_int_equal(parse("client_id=good&redirect_uri=https%3A%2F%2Fa"
-	    "&client_id=evil", &l), 0);
-	assert_int_equal(l.n, 3);	/* duplicates are kept ... */
+			       "&client_id=evil",
+			     &l),
+	    0);
+	assert_int_equal(l.n, 3); /* duplicates are kept ... */
 	assert_int_equal(kvlist_get(&l, "client_id", &kv), PC_ERR_DUPLICATE);
-	assert_null(kv);		/* ... but never resolved to one */
+	assert_null(kv); /* ... but never resolved to one */
 	assert_null(kvlist_value(&l, "client_id"));
 	assert_int_equal(kvlist_get(&l, "redirect_uri", &kv), 0);
 	assert_string_equal(kv->value, "https://a");

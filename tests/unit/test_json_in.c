@@ -71,8 +71,8 @@ test_json_in_object_and_array(void **state)
 {
 	json_t *j;
 
-	assert_int_equal(parse_n("{\"a\":1,\"b\":[true,null,\"x\"]}", 27,
-	    &j), 0);
+	assert_int_equal(
+	    parse_n("{\"a\":1,\"b\":[true,null,\"x\"]}", 27, &j), 0);
 	assert_true(json_is_object(j));
 	assert_int_equal(json_integer_value(json_object_get(j, "a")), 1);
 	json_decref(j);
@@ -118,13 +118,16 @@ test_json_in_HT05_depth_limit(void **state)
 	expect(s, PC_ERR_TOO_LARGE);
 	free(s);
 	/* Objects and arrays count alike. */
-	s = nest("", '[', 8, "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":"
-	    "{\"h\":{}}}}}}}}}", ']', "");
+	s = nest("", '[', 8,
+	    "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":"
+	    "{\"h\":{}}}}}}}}}",
+	    ']', "");
 	expect(s, PC_ERR_TOO_LARGE);
 	free(s);
 	/* Siblings do not add up: depth, not count. */
 	expect("[[[[]]],[[[]]],{\"a\":[[[]]]},"
-	    "[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]", 0);
+	       "[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]",
+	    0);
 }
 
 static void
@@ -220,18 +223,18 @@ test_json_in_malformed_rejected(void **state)
 	expect("[\"raw\nnewline\"]", PC_ERR_INVALID);
 	expect("[99999999999999999999999999]", PC_ERR_INVALID);
 	expect("[1e99999]", PC_ERR_INVALID);
-	expect("\xef\xbb\xbf{}", PC_ERR_INVALID);	/* BOM */
+	expect("\xef\xbb\xbf{}", PC_ERR_INVALID); /* BOM */
 }
 
 static void
 test_json_in_invalid_utf8_rejected(void **state)
 {
 	expect("[\"\xff\"]", PC_ERR_INVALID);
-	expect("[\"\xc0\xaf\"]", PC_ERR_INVALID);		/* overlong */
-	expect("[\"\xe0\x80\xaf\"]", PC_ERR_INVALID);		/* overlong */
-	expect("[\"\xed\xa0\x80\"]", PC_ERR_INVALID);		/* surrogate */
-	expect("[\"\xe2\x82\"]", PC_ERR_INVALID);		/* truncated */
-	expect("[\"\\ud800\"]", PC_ERR_INVALID);		/* lone */
+	expect("[\"\xc0\xaf\"]", PC_ERR_INVALID);     /* overlong */
+	expect("[\"\xe0\x80\xaf\"]", PC_ERR_INVALID); /* overlong */
+	expect("[\"\xed\xa0\x80\"]", PC_ERR_INVALID); /* surrogate */
+	expect("[\"\xe2\x82\"]", PC_ERR_INVALID);     /* truncated */
+	expect("[\"\\ud800\"]", PC_ERR_INVALID);      /* lone */
 	expect("[\"\\udc00\\ud800\"]", PC_ERR_INVALID);
 	expect("{\"\xff\":1}", PC_ERR_INVALID);
 }

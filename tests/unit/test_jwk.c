@@ -50,7 +50,9 @@ setup(void **state)
 	key_rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
 	key_p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	return key_ec == NULL || key_rsa == NULL || key_ed == NULL ||
-	    key_rsa1024 == NULL || key_p384 == NULL ? -1 : 0;
+		key_rsa1024 == NULL || key_p384 == NULL
+	    ? -1
+	    : 0;
 }
 
 static int
@@ -120,7 +122,7 @@ static void
 test_jwk_alg_names(void **state)
 {
 	static const enum jose_alg algs[] = { JOSE_ALG_ES256, JOSE_ALG_RS256,
-	    JOSE_ALG_PS256, JOSE_ALG_EDDSA };
+		JOSE_ALG_PS256, JOSE_ALG_EDDSA };
 	size_t i;
 
 	(void)state;
@@ -141,17 +143,37 @@ static void
 test_jwk_JW01_alg_parse_exact(void **state)
 {
 	static const char *const bad[] = {
-		"none", "None", "NONE", "noNE", "nOnE", "", "HS256", "HS384",
-		"HS512", "es256", "Es256", "rs256", "EDDSA", "eddsa", "ES256 ",
-		" ES256", "ES2566", "ES25", "RS384", "ES384", "PS512",
-		"Ed25519", "RSA1_5", "dir",
+		"none",
+		"None",
+		"NONE",
+		"noNE",
+		"nOnE",
+		"",
+		"HS256",
+		"HS384",
+		"HS512",
+		"es256",
+		"Es256",
+		"rs256",
+		"EDDSA",
+		"eddsa",
+		"ES256 ",
+		" ES256",
+		"ES2566",
+		"ES25",
+		"RS384",
+		"ES384",
+		"PS512",
+		"Ed25519",
+		"RSA1_5",
+		"dir",
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < PC_NELEM(bad); i++)
-		assert_int_equal(jose_alg_parse(bad[i], strlen(bad[i])),
-		    JOSE_ALG_INVALID);
+		assert_int_equal(
+		    jose_alg_parse(bad[i], strlen(bad[i])), JOSE_ALG_INVALID);
 	/* Length is authoritative: a trailing NUL is not ignored. */
 	assert_int_equal(jose_alg_parse("ES256\0", 6), JOSE_ALG_INVALID);
 	assert_int_equal(jose_alg_parse("ES256", 4), JOSE_ALG_INVALID);
@@ -190,8 +212,9 @@ test_jwk_rfc7638_thumbprint(void **state)
 
 	(void)state;
 	/* The RFC's JWK, with its optional members. */
-	jwk = jparse("{\"kty\":\"RSA\",\"n\":\"" RFC7638_N "\","
-	    "\"e\":\"AQAB\",\"alg\":\"RS256\",\"kid\":\"2011-04-29\"}");
+	jwk =
+	    jparse("{\"kty\":\"RSA\",\"n\":\"" RFC7638_N "\","
+		   "\"e\":\"AQAB\",\"alg\":\"RS256\",\"kid\":\"2011-04-29\"}");
 	assert_int_equal(jwk_to_pkey(jwk, JOSE_ALG_RS256, &pkey), 0);
 	assert_int_equal(jwk_thumbprint(pkey, tp), 0);
 	assert_string_equal(tp, RFC7638_THUMB);
@@ -207,8 +230,8 @@ test_jwk_rfc8037_ed25519_thumbprint(void **state)
 	char tp[44];
 
 	(void)state;
-	jwk = jparse("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\""
-	    RFC8037_X "\"}");
+	jwk = jparse(
+	    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" RFC8037_X "\"}");
 	assert_int_equal(jwk_to_pkey(jwk, JOSE_ALG_EDDSA, &pkey), 0);
 	assert_int_equal(jwk_thumbprint(pkey, tp), 0);
 	assert_string_equal(tp, RFC8037_THUMB);
@@ -225,16 +248,16 @@ test_jwk_rfc7515_a3_ec_roundtrip(void **state)
 
 	(void)state;
 	jwk = jparse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_A3_X
-	    "\",\"y\":\"" RFC7515_A3_Y "\"}");
+		     "\",\"y\":\"" RFC7515_A3_Y "\"}");
 	assert_int_equal(jwk_to_pkey(jwk, JOSE_ALG_ES256, &pkey), 0);
-	assert_int_equal(jwk_from_pkey(pkey, JOSE_ALG_ES256, "e9bc097a", &out),
-	    0);
-	assert_string_equal(json_string_value(json_object_get(out, "x")),
-	    RFC7515_A3_X);
-	assert_string_equal(json_string_value(json_object_get(out, "y")),
-	    RFC7515_A3_Y);
-	assert_string_equal(json_string_value(json_object_get(out, "crv")),
-	    "P-256");
+	assert_int_equal(
+	    jwk_from_pkey(pkey, JOSE_ALG_ES256, "e9bc097a", &out), 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(out, "x")), RFC7515_A3_X);
+	assert_string_equal(
+	    json_string_value(json_object_get(out, "y")), RFC7515_A3_Y);
+	assert_string_equal(
+	    json_string_value(json_object_get(out, "crv")), "P-256");
 	EVP_PKEY_free(pkey);
 	json_decref(jwk);
 	json_decref(out);
@@ -249,11 +272,12 @@ test_jwk_private_members_ignored(void **state)
 	BIGNUM *d = NULL;
 
 	(void)state;
-	jwk = jparse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_A3_X
-	    "\",\"y\":\"" RFC7515_A3_Y "\",\"d\":\"" RFC7515_A3_D "\"}");
+	jwk =
+	    jparse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_A3_X
+		   "\",\"y\":\"" RFC7515_A3_Y "\",\"d\":\"" RFC7515_A3_D "\"}");
 	assert_int_equal(jwk_to_pkey(jwk, JOSE_ALG_ES256, &pkey), 0);
-	assert_int_not_equal(EVP_PKEY_get_bn_param(pkey,
-	    OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
+	assert_int_not_equal(
+	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
 	assert_null(d);
 	ERR_clear_error();
 	EVP_PKEY_free(pkey);
@@ -264,7 +288,7 @@ static void
 check_members(json_t *jwk, const char *const *want, size_t nwant)
 {
 	static const char *const priv[] = { "d", "p", "q", "dp", "dq", "qi",
-	    "oth", "k" };
+		"oth", "k" };
 	char *dump;
 	size_t i;
 
@@ -279,52 +303,52 @@ check_members(json_t *jwk, const char *const *want, size_t nwant)
 	assert_null(strstr(dump, "\"p\""));
 	assert_null(strstr(dump, "\"q\""));
 	free(dump);
-	assert_string_equal(json_string_value(json_object_get(jwk, "use")),
-	    "sig");
+	assert_string_equal(
+	    json_string_value(json_object_get(jwk, "use")), "sig");
 }
 
 /* JW-09: the keys handed in are private; the JWKs carry none of it. */
 static void
 test_jwk_JW09_from_pkey_no_private_members(void **state)
 {
-	static const char *const ec[] = { "kty", "crv", "x", "y", "kid",
-	    "alg", "use" };
+	static const char *const ec[] = { "kty", "crv", "x", "y", "kid", "alg",
+		"use" };
 	static const char *const rsa[] = { "kty", "n", "e", "kid", "alg",
-	    "use" };
+		"use" };
 	static const char *const okp[] = { "kty", "crv", "x", "kid", "alg",
-	    "use" };
+		"use" };
 	json_t *jwk = NULL;
 
 	(void)state;
-	assert_int_equal(jwk_from_pkey(key_ec, JOSE_ALG_ES256, "k-ec", &jwk),
-	    0);
+	assert_int_equal(
+	    jwk_from_pkey(key_ec, JOSE_ALG_ES256, "k-ec", &jwk), 0);
 	check_members(jwk, ec, PC_NELEM(ec));
-	assert_string_equal(json_string_value(json_object_get(jwk, "kty")),
-	    "EC");
-	assert_string_equal(json_string_value(json_object_get(jwk, "alg")),
-	    "ES256");
-	assert_string_equal(json_string_value(json_object_get(jwk, "kid")),
-	    "k-ec");
+	assert_string_equal(
+	    json_string_value(json_object_get(jwk, "kty")), "EC");
+	assert_string_equal(
+	    json_string_value(json_object_get(jwk, "alg")), "ES256");
+	assert_string_equal(
+	    json_string_value(json_object_get(jwk, "kid")), "k-ec");
 	json_decref(jwk);
 
-	assert_int_equal(jwk_from_pkey(key_rsa, JOSE_ALG_PS256, "k-rsa",
-	    &jwk), 0);
+	assert_int_equal(
+	    jwk_from_pkey(key_rsa, JOSE_ALG_PS256, "k-rsa", &jwk), 0);
 	check_members(jwk, rsa, PC_NELEM(rsa));
-	assert_string_equal(json_string_value(json_object_get(jwk, "e")),
-	    "AQAB");
-	assert_string_equal(json_string_value(json_object_get(jwk, "alg")),
-	    "PS256");
+	assert_string_equal(
+	    json_string_value(json_object_get(jwk, "e")), "AQAB");
+	assert_string_equal(
+	    json_string_value(json_object_get(jwk, "alg")), "PS256");
 	/* 2048 bits: 256 bytes, no leading zero, 342 characters. */
 	assert_int_equal(json_string_length(json_object_get(jwk, "n")), 342);
 	json_decref(jwk);
 
-	assert_int_equal(jwk_from_pkey(key_ed, JOSE_ALG_EDDSA, "k-ed", &jwk),
-	    0);
+	assert_int_equal(
+	    jwk_from_pkey(key_ed, JOSE_ALG_EDDSA, "k-ed", &jwk), 0);
 	check_members(jwk, okp, PC_NELEM(okp));
-	assert_string_equal(json_string_value(json_object_get(jwk, "crv")),
-	    "Ed25519");
-	assert_string_equal(json_string_value(json_object_get(jwk, "kty")),
-	    "OKP");
+	assert_string_equal(
+	    json_string_value(json_object_get(jwk, "crv")), "Ed25519");
+	assert_string_equal(
+	    json_string_value(json_object_get(jwk, "kty")), "OKP");
 	json_decref(jwk);
 
 	/* No kid: no "kid" member. */
@@ -367,15 +391,15 @@ test_jwk_from_pkey_refuses_wrong_alg(void **state)
 	json_t *jwk = (json_t *)&jwk;
 
 	(void)state;
-	assert_int_equal(jwk_from_pkey(key_ec, JOSE_ALG_RS256, "k", &jwk),
-	    PC_ERR_INVALID);
+	assert_int_equal(
+	    jwk_from_pkey(key_ec, JOSE_ALG_RS256, "k", &jwk), PC_ERR_INVALID);
 	assert_null(jwk);
-	assert_int_equal(jwk_from_pkey(key_rsa, JOSE_ALG_ES256, "k", &jwk),
-	    PC_ERR_INVALID);
-	assert_int_equal(jwk_from_pkey(key_ed, JOSE_ALG_INVALID, "k", &jwk),
-	    PC_ERR_INVALID);
-	assert_int_equal(jwk_from_pkey(key_p384, JOSE_ALG_ES256, "k", &jwk),
-	    PC_ERR_INVALID);
+	assert_int_equal(
+	    jwk_from_pkey(key_rsa, JOSE_ALG_ES256, "k", &jwk), PC_ERR_INVALID);
+	assert_int_equal(
+	    jwk_from_pkey(key_ed, JOSE_ALG_INVALID, "k", &jwk), PC_ERR_INVALID);
+	assert_int_equal(
+	    jwk_from_pkey(key_p384, JOSE_ALG_ES256, "k", &jwk), PC_ERR_INVALID);
 	assert_int_equal(jwk_from_pkey(key_rsa1024, JOSE_ALG_RS256, "k", &jwk),
 	    PC_ERR_INVALID);
 	/* A kid that is not UTF-8 cannot be a JSON string. */
@@ -397,8 +421,8 @@ test_jwk_ec_coordinates_fixed_length(void **state)
 	for (i = 0; i < 8192; i++) {
 		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 		assert_non_null(k);
-		assert_int_equal(EVP_PKEY_get_bn_param(k,
-		    OSSL_PKEY_PARAM_EC_PUB_X, &x), 1);
+		assert_int_equal(
+		    EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &x), 1);
 		if (BN_num_bytes(x) < 32)
 			break;
 		BN_free(x);
@@ -416,8 +440,10 @@ test_jwk_ec_coordinates_fixed_length(void **state)
 		uint8_t xb[32];
 		size_t len;
 
-		assert_int_equal(b64url_decode(json_string_value(jx),
-		    json_string_length(jx), xb, sizeof(xb), &len), 0);
+		assert_int_equal(
+		    b64url_decode(json_string_value(jx), json_string_length(jx),
+			xb, sizeof(xb), &len),
+		    0);
 		assert_int_equal(len, 32);
 		assert_int_equal(xb[0], 0);
 	}
@@ -434,10 +460,12 @@ test_jwk_JW09_rsa1024_refused(void **state)
 	(void)state;
 	n = bn_b64(key_rsa1024, OSSL_PKEY_PARAM_RSA_N, 0);
 	e = bn_b64(key_rsa1024, OSSL_PKEY_PARAM_RSA_E, 0);
-	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e",
-	    e), JOSE_ALG_RS256);
-	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e",
-	    e), JOSE_ALG_PS256);
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e", e),
+	    JOSE_ALG_RS256);
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e", e),
+	    JOSE_ALG_PS256);
 	free(n);
 	free(e);
 }
@@ -454,8 +482,8 @@ test_jwk_rsa_bounds(void **state)
 	e = bn_b64(key_rsa, OSSL_PKEY_PARAM_RSA_E, 0);
 	/* The good key, to show the rest fail for the reason given. */
 	{
-		json_t *jwk = json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n",
-		    n, "e", e);
+		json_t *jwk =
+		    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e", e);
 		EVP_PKEY *pkey = NULL;
 
 		assert_int_equal(jwk_to_pkey(jwk, JOSE_ALG_RS256, &pkey), 0);
@@ -466,34 +494,41 @@ test_jwk_rsa_bounds(void **state)
 	 * e = 1 makes every message its own signature; even e is no RSA
 	 * key; small e (3, 5) is below the SP 800-56B floor of 2^16 + 1.
 	 */
-	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e",
-	    "AQ"), JOSE_ALG_RS256);
-	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e",
-	    "Aw"), JOSE_ALG_RS256);
-	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e",
-	    "BQ"), JOSE_ALG_RS256);
-	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e",
-	    "AQAC"), JOSE_ALG_RS256);
-	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e",
-	    "AAEAAQ"), JOSE_ALG_RS256);	/* leading zero */
-	assert_refused(json_pack("{s:s, s:s}", "kty", "RSA", "n", n),
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e", "AQ"),
 	    JOSE_ALG_RS256);
-	assert_refused(json_pack("{s:s, s:s}", "kty", "RSA", "e", e),
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e", "Aw"),
 	    JOSE_ALG_RS256);
-	assert_refused(json_pack("{s:s, s:s, s:i}", "kty", "RSA", "n", n, "e",
-	    65537), JOSE_ALG_RS256);
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e", "BQ"),
+	    JOSE_ALG_RS256);
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e", "AQAC"),
+	    JOSE_ALG_RS256);
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", n, "e", "AAEAAQ"),
+	    JOSE_ALG_RS256); /* leading zero */
+	assert_refused(
+	    json_pack("{s:s, s:s}", "kty", "RSA", "n", n), JOSE_ALG_RS256);
+	assert_refused(
+	    json_pack("{s:s, s:s}", "kty", "RSA", "e", e), JOSE_ALG_RS256);
+	assert_refused(
+	    json_pack("{s:s, s:s, s:i}", "kty", "RSA", "n", n, "e", 65537),
+	    JOSE_ALG_RS256);
 	/* An even modulus. */
 	{
 		uint8_t nb[256];
 		size_t len;
 		char *ev;
 
-		assert_int_equal(b64url_decode(n, strlen(n), nb, sizeof(nb),
-		    &len), 0);
+		assert_int_equal(
+		    b64url_decode(n, strlen(n), nb, sizeof(nb), &len), 0);
 		nb[len - 1] &= 0xfe;
 		ev = b64(nb, len);
-		assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n",
-		    ev, "e", e), JOSE_ALG_RS256);
+		assert_refused(
+		    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", ev, "e", e),
+		    JOSE_ALG_RS256);
 		free(ev);
 	}
 	/* Base64urlUInt (RFC 7518 §2): no leading zero octet. */
@@ -504,18 +539,20 @@ test_jwk_rsa_bounds(void **state)
 		size_t len;
 
 		nb[0] = 0;
-		assert_int_equal(b64url_decode(n, strlen(n), nb + 1, 256,
-		    &len), 0);
+		assert_int_equal(
+		    b64url_decode(n, strlen(n), nb + 1, 256, &len), 0);
 		b64url_encode(nb, len + 1, zn);
-		assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n",
-		    zn, "e", e), JOSE_ALG_RS256);
+		assert_refused(
+		    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", zn, "e", e),
+		    JOSE_ALG_RS256);
 	}
 	/* Over 8192 bits. */
 	for (i = 0; i < sizeof(raw); i++)
 		raw[i] = 0xff;
 	big = b64(raw, sizeof(raw));
-	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", big,
-	    "e", e), JOSE_ALG_RS256);
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", big, "e", e),
+	    JOSE_ALG_RS256);
 	free(big);
 	free(zn);
 	free(n);
@@ -536,18 +573,22 @@ test_jwk_ec_point_not_on_curve_refused(void **state)
 	yb[31] ^= 0x01;
 	y2 = b64(yb, sizeof(yb));
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", x, "y", y2), JOSE_ALG_ES256);
+			   "P-256", "x", x, "y", y2),
+	    JOSE_ALG_ES256);
 	/* (0, 0) and coordinates not below p. */
 	memset(b, 0, sizeof(b));
 	zero = b64(b, sizeof(b));
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", zero, "y", zero), JOSE_ALG_ES256);
+			   "P-256", "x", zero, "y", zero),
+	    JOSE_ALG_ES256);
 	memset(b, 0xff, sizeof(b));
 	ff = b64(b, sizeof(b));
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", x, "y", ff), JOSE_ALG_ES256);
+			   "P-256", "x", x, "y", ff),
+	    JOSE_ALG_ES256);
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", ff, "y", y), JOSE_ALG_ES256);
+			   "P-256", "x", ff, "y", y),
+	    JOSE_ALG_ES256);
 	free(x);
 	free(y);
 	free(y2);
@@ -568,11 +609,14 @@ test_jwk_ec_coordinate_length_refused(void **state)
 	s31 = b64(b, 31);
 	s33 = b64(b, 33);
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", s31, "y", y), JOSE_ALG_ES256);
+			   "P-256", "x", s31, "y", y),
+	    JOSE_ALG_ES256);
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", x, "y", s33), JOSE_ALG_ES256);
-	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", x), JOSE_ALG_ES256);
+			   "P-256", "x", x, "y", s33),
+	    JOSE_ALG_ES256);
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x),
+	    JOSE_ALG_ES256);
 	free(x);
 	free(y);
 	free(s31);
@@ -593,47 +637,62 @@ test_jwk_kty_crv_alg_mismatch_refused(void **state)
 		uint8_t raw[32];
 		size_t len = sizeof(raw);
 
-		assert_int_equal(EVP_PKEY_get_raw_public_key(key_ed, raw,
-		    &len), 1);
+		assert_int_equal(
+		    EVP_PKEY_get_raw_public_key(key_ed, raw, &len), 1);
 		ex = b64(raw, len);
 	}
 	/* A good EC JWK asked for as another algorithm. */
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", x, "y", y), JOSE_ALG_RS256);
+			   "P-256", "x", x, "y", y),
+	    JOSE_ALG_RS256);
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", x, "y", y), JOSE_ALG_EDDSA);
+			   "P-256", "x", x, "y", y),
+	    JOSE_ALG_EDDSA);
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", x, "y", y), JOSE_ALG_INVALID);
+			   "P-256", "x", x, "y", y),
+	    JOSE_ALG_INVALID);
 	/* "alg" in the JWK must be the one asked for. */
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC",
-	    "crv", "P-256", "x", x, "y", y, "alg", "RS256"), JOSE_ALG_ES256);
+			   "crv", "P-256", "x", x, "y", y, "alg", "RS256"),
+	    JOSE_ALG_ES256);
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC",
-	    "crv", "P-256", "x", x, "y", y, "alg", "es256"), JOSE_ALG_ES256);
+			   "crv", "P-256", "x", x, "y", y, "alg", "es256"),
+	    JOSE_ALG_ES256);
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC",
-	    "crv", "P-256", "x", x, "y", y, "alg", "none"), JOSE_ALG_ES256);
+			   "crv", "P-256", "x", x, "y", y, "alg", "none"),
+	    JOSE_ALG_ES256);
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s, s:i}", "kty", "EC",
-	    "crv", "P-256", "x", x, "y", y, "alg", 1), JOSE_ALG_ES256);
+			   "crv", "P-256", "x", x, "y", y, "alg", 1),
+	    JOSE_ALG_ES256);
 	/* An RS256 key is not a PS256 key (one algorithm per key). */
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "RSA", "n", n,
-	    "e", e, "alg", "RS256"), JOSE_ALG_PS256);
+			   "e", e, "alg", "RS256"),
+	    JOSE_ALG_PS256);
 	/* "use" other than "sig". */
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC",
-	    "crv", "P-256", "x", x, "y", y, "use", "enc"), JOSE_ALG_ES256);
+			   "crv", "P-256", "x", x, "y", y, "use", "enc"),
+	    JOSE_ALG_ES256);
 	/* Wrong or missing kty and crv. */
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "ec", "crv",
-	    "P-256", "x", x, "y", y), JOSE_ALG_ES256);
-	assert_refused(json_pack("{s:s, s:s, s:s}", "crv", "P-256", "x", x,
-	    "y", y), JOSE_ALG_ES256);
+			   "P-256", "x", x, "y", y),
+	    JOSE_ALG_ES256);
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "crv", "P-256", "x", x, "y", y),
+	    JOSE_ALG_ES256);
 	assert_refused(json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-384", "x", x, "y", y), JOSE_ALG_ES256);
-	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "EC", "x", x, "y",
-	    y), JOSE_ALG_ES256);
+			   "P-384", "x", x, "y", y),
+	    JOSE_ALG_ES256);
+	assert_refused(
+	    json_pack("{s:s, s:s, s:s}", "kty", "EC", "x", x, "y", y),
+	    JOSE_ALG_ES256);
 	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv",
-	    "X25519", "x", ex), JOSE_ALG_EDDSA);
+			   "X25519", "x", ex),
+	    JOSE_ALG_EDDSA);
 	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "Ed25519", "x", ex), JOSE_ALG_EDDSA);
-	assert_refused(json_pack("{s:s, s:s}", "kty", "oct", "k", "AAAA"),
-	    JOSE_ALG_RS256);
+			   "Ed25519", "x", ex),
+	    JOSE_ALG_EDDSA);
+	assert_refused(
+	    json_pack("{s:s, s:s}", "kty", "oct", "k", "AAAA"), JOSE_ALG_RS256);
 	assert_refused(json_pack("[s]", "RSA"), JOSE_ALG_RS256);
 	free(x);
 	free(y);
@@ -650,20 +709,27 @@ test_jwk_strict_b64url_members(void **state)
 
 	(void)state;
 	jwk = jparse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_A3_X
-	    "\",\"y\":\"" RFC7515_A3_Y "\"}");
+		     "\",\"y\":\"" RFC7515_A3_Y "\"}");
 	assert_int_equal(jwk_to_pkey(jwk, JOSE_ALG_ES256, &pkey), 0);
 	EVP_PKEY_free(pkey);
 	json_decref(jwk);
 	/* Padding, standard alphabet, whitespace. */
-	assert_refused(jparse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\""
-	    RFC7515_A3_X "=\",\"y\":\"" RFC7515_A3_Y "\"}"), JOSE_ALG_ES256);
-	assert_refused(jparse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\""
-	    RFC7515_A3_X "\",\"y\":\""
-	    "x/FEzRu9m36HLN/tue659LNpXW6pCyStikYjKIWI5a0\"}"), JOSE_ALG_ES256);
-	assert_refused(jparse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\" "
-	    RFC7515_A3_X "\",\"y\":\"" RFC7515_A3_Y "\"}"), JOSE_ALG_ES256);
+	assert_refused(
+	    jparse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_A3_X
+		   "=\",\"y\":\"" RFC7515_A3_Y "\"}"),
+	    JOSE_ALG_ES256);
+	assert_refused(
+	    jparse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_A3_X
+		   "\",\"y\":\""
+		   "x/FEzRu9m36HLN/tue659LNpXW6pCyStikYjKIWI5a0\"}"),
+	    JOSE_ALG_ES256);
+	assert_refused(
+	    jparse("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\" " RFC7515_A3_X
+		   "\",\"y\":\"" RFC7515_A3_Y "\"}"),
+	    JOSE_ALG_ES256);
 	assert_refused(jparse("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\""
-	    "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp\"}"), JOSE_ALG_EDDSA);
+			      "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURp\"}"),
+	    JOSE_ALG_EDDSA);
 }
 
 static void
@@ -678,7 +744,8 @@ test_jwk_ed25519_bad_points_refused(void **state)
 	b[0] = 0x01;
 	s = b64(b, sizeof(b));
 	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv",
-	    "Ed25519", "x", s), JOSE_ALG_EDDSA);
+			   "Ed25519", "x", s),
+	    JOSE_ALG_EDDSA);
 	free(s);
 	/* y = p: not canonical. */
 	memset(b, 0xff, sizeof(b));
@@ -686,12 +753,14 @@ test_jwk_ed25519_bad_points_refused(void **state)
 	b[31] = 0x7f;
 	s = b64(b, sizeof(b));
 	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv",
-	    "Ed25519", "x", s), JOSE_ALG_EDDSA);
+			   "Ed25519", "x", s),
+	    JOSE_ALG_EDDSA);
 	free(s);
 	/* 31 bytes. */
 	s = b64(b, 31);
 	assert_refused(json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv",
-	    "Ed25519", "x", s), JOSE_ALG_EDDSA);
+			   "Ed25519", "x", s),
+	    JOSE_ALG_EDDSA);
 	free(s);
 }
 

@@ -108,7 +108,7 @@
 static EVP_PKEY *k_ec, *k_rsa, *k_ps, *k_ed, *k_ec2;
 static struct jws_key keys[4];
 static const enum jose_alg all_algs[] = { JOSE_ALG_ES256, JOSE_ALG_RS256,
-    JOSE_ALG_PS256, JOSE_ALG_EDDSA };
+	JOSE_ALG_PS256, JOSE_ALG_EDDSA };
 static struct jws_verify_opts opts_all;
 
 static int
@@ -128,7 +128,7 @@ setup(void **state)
 	keys[2] = (struct jws_key){ "ps1", JOSE_ALG_PS256, k_ps };
 	keys[3] = (struct jws_key){ "ed1", JOSE_ALG_EDDSA, k_ed };
 	opts_all = (struct jws_verify_opts){ keys, PC_NELEM(keys), all_algs,
-	    PC_NELEM(all_algs), NULL };
+		PC_NELEM(all_algs), NULL };
 	return 0;
 }
 
@@ -188,8 +188,8 @@ keypair_fromdata(const char *type, OSSL_PARAM_BLD *bld)
 	assert_non_null(params);
 	assert_non_null(ctx);
 	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
-	assert_int_equal(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR,
-	    params), 1);
+	assert_int_equal(
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params), 1);
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
@@ -221,8 +221,8 @@ a2_private_key(void)
 	assert_non_null(bld);
 	for (i = 0; i < PC_NELEM(m); i++) {
 		bn[i] = b64_bn(m[i].val);
-		assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, m[i].param, bn[i]),
-		    1);
+		assert_int_equal(
+		    OSSL_PARAM_BLD_push_BN(bld, m[i].param, bn[i]), 1);
 	}
 	pkey = keypair_fromdata("RSA", bld);
 	for (i = 0; i < PC_NELEM(m); i++)
@@ -243,12 +243,14 @@ a3_private_key(void)
 	assert_int_equal(b64_bytes(A3_X, pt + 1, 32), 32);
 	assert_int_equal(b64_bytes(A3_Y, pt + 33, 32), 32);
 	assert_non_null(bld);
-	assert_int_equal(OSSL_PARAM_BLD_push_utf8_string(bld,
-	    OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0), 1);
-	assert_int_equal(OSSL_PARAM_BLD_push_octet_string(bld,
-	    OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)), 1);
-	assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY,
-	    d), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_utf8_string(
+			     bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0),
+	    1);
+	assert_int_equal(OSSL_PARAM_BLD_push_octet_string(
+			     bld, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)),
+	    1);
+	assert_int_equal(
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d), 1);
 	pkey = keypair_fromdata("EC", bld);
 	BN_clear_free(d);
 	return pkey;
@@ -265,10 +267,12 @@ rfc8037_private_key(void)
 	assert_int_equal(b64_bytes(E_D, d, sizeof(d)), 32);
 	assert_int_equal(b64_bytes(E_X, x, sizeof(x)), 32);
 	assert_non_null(bld);
-	assert_int_equal(OSSL_PARAM_BLD_push_octet_string(bld,
-	    OSSL_PKEY_PARAM_PRIV_KEY, d, sizeof(d)), 1);
-	assert_int_equal(OSSL_PARAM_BLD_push_octet_string(bld,
-	    OSSL_PKEY_PARAM_PUB_KEY, x, sizeof(x)), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_octet_string(
+			     bld, OSSL_PKEY_PARAM_PRIV_KEY, d, sizeof(d)),
+	    1);
+	assert_int_equal(OSSL_PARAM_BLD_push_octet_string(
+			     bld, OSSL_PKEY_PARAM_PUB_KEY, x, sizeof(x)),
+	    1);
 	pkey = keypair_fromdata("ED25519", bld);
 	sodium_memzero(d, sizeof(d));
 	return pkey;
@@ -304,8 +308,8 @@ make_token_n(const char *hdr, size_t hlen, const char *pay, size_t plen,
 	memcpy(tok, h, strlen(h));
 	tok[strlen(h)] = '.';
 	memcpy(tok + strlen(h) + 1, p, strlen(p) + 1);
-	assert_int_equal(jws_sign_raw(pkey, alg, (const uint8_t *)tok, n, sig,
-	    &sig_len), 0);
+	assert_int_equal(
+	    jws_sign_raw(pkey, alg, (const uint8_t *)tok, n, sig, &sig_len), 0);
 	s = b64(sig, sig_len);
 	tok[n] = '.';
 	memcpy(tok + n + 1, s, strlen(s) + 1);
@@ -316,8 +320,7 @@ make_token_n(const char *hdr, size_t hlen, const char *pay, size_t plen,
 }
 
 static char *
-make_token(const char *hdr, const char *pay, EVP_PKEY *pkey,
-    enum jose_alg alg)
+make_token(const char *hdr, const char *pay, EVP_PKEY *pkey, enum jose_alg alg)
 {
 	return make_token_n(hdr, strlen(hdr), pay, strlen(pay), pkey, alg);
 }
@@ -357,8 +360,7 @@ struct signer {
 };
 
 static int
-sign_cb(void *ctx, const uint8_t *in, size_t n, uint8_t *sig,
-    size_t *sig_len)
+sign_cb(void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *sig_len)
 {
 	struct signer *s = ctx;
 
@@ -366,8 +368,8 @@ sign_cb(void *ctx, const uint8_t *in, size_t n, uint8_t *sig,
 }
 
 static int
-failing_sign_cb(void *ctx, const uint8_t *in, size_t n, uint8_t *sig,
-    size_t *sig_len)
+failing_sign_cb(
+    void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *sig_len)
 {
 	(void)ctx;
 	(void)in;
@@ -389,8 +391,10 @@ test_jws_rfc7515_a2_rs256_sign_exact(void **state)
 
 	(void)state;
 	assert_true(jose_alg_key_ok(JOSE_ALG_RS256, pkey));
-	assert_int_equal(jws_sign_raw(pkey, JOSE_ALG_RS256,
-	    (const uint8_t *)A2_INPUT, strlen(A2_INPUT), sig, &sig_len), 0);
+	assert_int_equal(
+	    jws_sign_raw(pkey, JOSE_ALG_RS256, (const uint8_t *)A2_INPUT,
+		strlen(A2_INPUT), sig, &sig_len),
+	    0);
 	assert_int_equal(sig_len, 256);
 	s = b64(sig, sig_len);
 	assert_string_equal(s, A2_SIG);
@@ -402,7 +406,8 @@ static void
 test_jws_rfc7515_a2_rs256_verify(void **state)
 {
 	EVP_PKEY *pub = public_from_jwk_text("{\"kty\":\"RSA\",\"n\":\"" A2_N
-	    "\",\"e\":\"" A2_E "\"}", JOSE_ALG_RS256);
+					     "\",\"e\":\"" A2_E "\"}",
+	    JOSE_ALG_RS256);
 	struct jws_key k = { "2010-12-29", JOSE_ALG_RS256, pub };
 	enum jose_alg rs = JOSE_ALG_RS256;
 	struct jws_verify_opts o = { &k, 1, &rs, 1, NULL };
@@ -413,18 +418,19 @@ test_jws_rfc7515_a2_rs256_verify(void **state)
 	/* No kid in the header: the one key is used. */
 	assert_int_equal(jws_verify_compact(tok, strlen(tok), &o, &v), 0);
 	assert_ptr_equal(v.key, &k);
-	assert_string_equal(json_string_value(json_object_get(v.header,
-	    "alg")), "RS256");
-	assert_string_equal(json_string_value(json_object_get(v.payload,
-	    "iss")), "joe");
-	assert_int_equal(json_integer_value(json_object_get(v.payload, "exp")),
-	    1300819380);
-	assert_true(json_is_true(json_object_get(v.payload,
-	    "http://example.com/is_root")));
+	assert_string_equal(
+	    json_string_value(json_object_get(v.header, "alg")), "RS256");
+	assert_string_equal(
+	    json_string_value(json_object_get(v.payload, "iss")), "joe");
+	assert_int_equal(
+	    json_integer_value(json_object_get(v.payload, "exp")), 1300819380);
+	assert_true(json_is_true(
+	    json_object_get(v.payload, "http://example.com/is_root")));
 	jws_verified_free(&v);
-	assert_int_equal(jws_verify_raw(pub, JOSE_ALG_RS256,
-	    (const uint8_t *)A2_INPUT, strlen(A2_INPUT), (const uint8_t *)"",
-	    0), PC_ERR_VERIFY);
+	assert_int_equal(
+	    jws_verify_raw(pub, JOSE_ALG_RS256, (const uint8_t *)A2_INPUT,
+		strlen(A2_INPUT), (const uint8_t *)"", 0),
+	    PC_ERR_VERIFY);
 	/* Not as PS256: one algorithm per key. */
 	k.alg = JOSE_ALG_PS256;
 	assert_int_equal(verify(tok, &o), PC_ERR_VERIFY);
@@ -436,25 +442,26 @@ test_jws_rfc7515_a3_es256_verify(void **state)
 {
 	EVP_PKEY *pub = public_from_jwk_text(
 	    "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" A3_X "\","
-	    "\"y\":\"" A3_Y "\"}", JOSE_ALG_ES256);
+	    "\"y\":\"" A3_Y "\"}",
+	    JOSE_ALG_ES256);
 	EVP_PKEY *priv = a3_private_key();
 	struct jws_key k = { "e9bc097a-ce51-4036-9562-d2ade882db0d",
-	    JOSE_ALG_ES256, pub };
+		JOSE_ALG_ES256, pub };
 	enum jose_alg es = JOSE_ALG_ES256;
 	struct jws_verify_opts o = { &k, 1, &es, 1, NULL };
 	struct jws_verified v;
 	char *tok;
 
 	(void)state;
-	assert_int_equal(jws_verify_compact(A3_TOKEN, strlen(A3_TOKEN), &o,
-	    &v), 0);
-	assert_string_equal(json_string_value(json_object_get(v.payload,
-	    "iss")), "joe");
+	assert_int_equal(
+	    jws_verify_compact(A3_TOKEN, strlen(A3_TOKEN), &o, &v), 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(v.payload, "iss")), "joe");
 	jws_verified_free(&v);
 	/* ECDSA is randomized: sign afresh with d, verify with x and y. */
 	assert_int_equal(EVP_PKEY_eq(pub, priv), 1);
-	tok = make_token("{\"alg\":\"ES256\"}", "{\"iss\":\"joe\"}", priv,
-	    JOSE_ALG_ES256);
+	tok = make_token(
+	    "{\"alg\":\"ES256\"}", "{\"iss\":\"joe\"}", priv, JOSE_ALG_ES256);
 	assert_int_equal(verify(tok, &o), 0);
 	free(tok);
 	EVP_PKEY_free(priv);
@@ -470,7 +477,7 @@ test_jws_JW02_rfc7515_a1_hs256_rejected(void **state)
 	const char *dot2 = strrchr(A1_TOKEN, '.');
 	char *s;
 	struct jws_verify_opts one = { &keys[1], 1, all_algs,
-	    PC_NELEM(all_algs), NULL };
+		PC_NELEM(all_algs), NULL };
 
 	(void)state;
 	/* The vector is genuine: its HMAC-SHA256 checks out. */
@@ -490,8 +497,10 @@ static void
 test_jws_rfc8037_a4_eddsa_sign_exact(void **state)
 {
 	EVP_PKEY *priv = rfc8037_private_key();
-	EVP_PKEY *pub = public_from_jwk_text("{\"kty\":\"OKP\","
-	    "\"crv\":\"Ed25519\",\"x\":\"" E_X "\"}", JOSE_ALG_EDDSA);
+	EVP_PKEY *pub =
+	    public_from_jwk_text("{\"kty\":\"OKP\","
+				 "\"crv\":\"Ed25519\",\"x\":\"" E_X "\"}",
+		JOSE_ALG_EDDSA);
 	struct jws_key k = { NULL, JOSE_ALG_EDDSA, pub };
 	enum jose_alg ed = JOSE_ALG_EDDSA;
 	struct jws_verify_opts o = { &k, 1, &ed, 1, NULL };
@@ -501,14 +510,18 @@ test_jws_rfc8037_a4_eddsa_sign_exact(void **state)
 	const char *tok = E_INPUT "." E_SIG;
 
 	(void)state;
-	assert_int_equal(jws_sign_raw(priv, JOSE_ALG_EDDSA,
-	    (const uint8_t *)E_INPUT, strlen(E_INPUT), sig, &sig_len), 0);
+	assert_int_equal(
+	    jws_sign_raw(priv, JOSE_ALG_EDDSA, (const uint8_t *)E_INPUT,
+		strlen(E_INPUT), sig, &sig_len),
+	    0);
 	assert_int_equal(sig_len, 64);
 	s = b64(sig, sig_len);
 	assert_string_equal(s, E_SIG);
 	free(s);
-	assert_int_equal(jws_verify_raw(pub, JOSE_ALG_EDDSA,
-	    (const uint8_t *)E_INPUT, strlen(E_INPUT), sig, sig_len), 0);
+	assert_int_equal(
+	    jws_verify_raw(pub, JOSE_ALG_EDDSA, (const uint8_t *)E_INPUT,
+		strlen(E_INPUT), sig, sig_len),
+	    0);
 	/*
 	 * The RFC payload is text, not a claim set: the signature verifies,
 	 * then the payload is refused. With a broken signature, the payload
@@ -542,21 +555,25 @@ test_jws_roundtrip_all_algs(void **state)
 
 		assert_non_null(claims);
 		assert_int_equal(jws_sign_compact(keys[i].alg, keys[i].kid,
-		    "at+jwt", claims, sign_cb, &sg, &tok), 0);
+				     "at+jwt", claims, sign_cb, &sg, &tok),
+		    0);
 		assert_non_null(tok);
-		assert_int_equal(jws_verify_compact(tok, strlen(tok),
-		    &opts_all, &v), 0);
+		assert_int_equal(
+		    jws_verify_compact(tok, strlen(tok), &opts_all, &v), 0);
 		assert_ptr_equal(v.key, &keys[i]);
 		assert_true(json_equal(v.payload, claims));
-		assert_string_equal(json_string_value(json_object_get(v.header,
-		    "alg")), jose_alg_name(keys[i].alg));
-		assert_string_equal(json_string_value(json_object_get(v.header,
-		    "kid")), keys[i].kid);
-		assert_string_equal(json_string_value(json_object_get(v.header,
-		    "typ")), "at+jwt");
+		assert_string_equal(
+		    json_string_value(json_object_get(v.header, "alg")),
+		    jose_alg_name(keys[i].alg));
+		assert_string_equal(
+		    json_string_value(json_object_get(v.header, "kid")),
+		    keys[i].kid);
+		assert_string_equal(
+		    json_string_value(json_object_get(v.header, "typ")),
+		    "at+jwt");
 		assert_int_equal(json_object_size(v.header), 3);
 		jws_verified_free(&v);
-		jws_verified_free(&v);	/* idempotent */
+		jws_verified_free(&v); /* idempotent */
 		free(tok);
 		json_decref(claims);
 	}
@@ -575,19 +592,24 @@ test_jws_sign_compact_header_shape(void **state)
 
 	(void)state;
 	assert_int_equal(jws_sign_compact(JOSE_ALG_EDDSA, "k1", "JWT", claims,
-	    sign_cb, &sg, &tok), 0);
+			     sign_cb, &sg, &tok),
+	    0);
 	dot = strchr(tok, '.');
-	assert_int_equal(b64url_decode(tok, (size_t)(dot - tok),
-	    (uint8_t *)hdr, sizeof(hdr) - 1, &len), 0);
+	assert_int_equal(b64url_decode(tok, (size_t)(dot - tok), (uint8_t *)hdr,
+			     sizeof(hdr) - 1, &len),
+	    0);
 	hdr[len] = '\0';
-	assert_string_equal(hdr, "{\"alg\":\"EdDSA\",\"kid\":\"k1\","
+	assert_string_equal(hdr,
+	    "{\"alg\":\"EdDSA\",\"kid\":\"k1\","
 	    "\"typ\":\"JWT\"}");
 	free(tok);
 	assert_int_equal(jws_sign_compact(JOSE_ALG_EDDSA, NULL, NULL, claims,
-	    sign_cb, &sg, &tok), 0);
+			     sign_cb, &sg, &tok),
+	    0);
 	dot = strchr(tok, '.');
-	assert_int_equal(b64url_decode(tok, (size_t)(dot - tok),
-	    (uint8_t *)hdr, sizeof(hdr) - 1, &len), 0);
+	assert_int_equal(b64url_decode(tok, (size_t)(dot - tok), (uint8_t *)hdr,
+			     sizeof(hdr) - 1, &len),
+	    0);
 	hdr[len] = '\0';
 	assert_string_equal(hdr, "{\"alg\":\"EdDSA\"}");
 	free(tok);
@@ -605,23 +627,29 @@ test_jws_sign_compact_errors(void **state)
 
 	(void)state;
 	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, "k", NULL, arr,
-	    sign_cb, &sg, &tok), PC_ERR_INVALID);
+			     sign_cb, &sg, &tok),
+	    PC_ERR_INVALID);
 	assert_null(tok);
 	assert_int_equal(jws_sign_compact(JOSE_ALG_INVALID, "k", NULL, claims,
-	    sign_cb, &sg, &tok), PC_ERR_INVALID);
+			     sign_cb, &sg, &tok),
+	    PC_ERR_INVALID);
 	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, "k", NULL, claims,
-	    NULL, &sg, &tok), PC_ERR_INVALID);
+			     NULL, &sg, &tok),
+	    PC_ERR_INVALID);
 	/* The signer's error comes back as is. */
 	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, "k", NULL, claims,
-	    failing_sign_cb, NULL, &tok), PC_ERR_STORE);
+			     failing_sign_cb, NULL, &tok),
+	    PC_ERR_STORE);
 	assert_null(tok);
 	/* A kid our verifier would refuse is not issued. */
 	memset(kid, 'k', sizeof(kid) - 1);
 	kid[sizeof(kid) - 1] = '\0';
 	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, kid, NULL, claims,
-	    sign_cb, &sg, &tok), PC_ERR_INVALID);
-	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, "k\xc0", NULL,
-	    claims, sign_cb, &sg, &tok), PC_ERR_INVALID);
+			     sign_cb, &sg, &tok),
+	    PC_ERR_INVALID);
+	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, "k\xc0", NULL, claims,
+			     sign_cb, &sg, &tok),
+	    PC_ERR_INVALID);
 	/*
 	 * Over JWS_MAX_LEN a token is still issued, and our verifier refuses
 	 * it; signing itself stops at 8 * JWS_MAX_LEN.
@@ -632,7 +660,8 @@ test_jws_sign_compact_errors(void **state)
 	pad[JWS_MAX_LEN] = '\0';
 	big = json_pack("{s:s}", "pad", pad);
 	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, "ec1", NULL, big,
-	    sign_cb, &sg, &tok), 0);
+			     sign_cb, &sg, &tok),
+	    0);
 	assert_true(strlen(tok) > JWS_MAX_LEN);
 	assert_int_equal(verify(tok, &opts_all), PC_ERR_TOO_LARGE);
 	free(tok);
@@ -641,12 +670,14 @@ test_jws_sign_compact_errors(void **state)
 	pad[8 * JWS_MAX_LEN - 1] = '\0';
 	big = json_pack("{s:s}", "pad", pad);
 	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, "ec1", NULL, big,
-	    sign_cb, &sg, &tok), PC_ERR_TOO_LARGE);
+			     sign_cb, &sg, &tok),
+	    PC_ERR_TOO_LARGE);
 	assert_null(tok);
 	/* A key that does not fit the algorithm. */
 	sg.pkey = k_rsa;
 	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, "k", NULL, claims,
-	    sign_cb, &sg, &tok), PC_ERR_INVALID);
+			     sign_cb, &sg, &tok),
+	    PC_ERR_INVALID);
 	free(pad);
 	json_decref(big);
 	json_decref(arr);
@@ -659,7 +690,7 @@ static void
 test_jws_JW01_alg_none_rejected(void **state)
 {
 	static const char *const nones[] = { "none", "None", "NONE", "noNE",
-	    "nOnE", "" };
+		"nOnE", "" };
 	size_t i;
 	char hdr[64], *tok, *p;
 
@@ -668,8 +699,8 @@ test_jws_JW01_alg_none_rejected(void **state)
 		/* With a signature made by a key we trust. */
 		snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"ec1\"}",
 		    nones[i]);
-		tok = make_token(hdr, "{\"sub\":\"admin\"}", k_ec,
-		    JOSE_ALG_ES256);
+		tok = make_token(
+		    hdr, "{\"sub\":\"admin\"}", k_ec, JOSE_ALG_ES256);
 		assert_int_equal(verify(tok, &opts_all), PC_ERR_VERIFY);
 		/* The classic form: an empty signature. */
 		p = strrchr(tok, '.');
@@ -678,11 +709,11 @@ test_jws_JW01_alg_none_rejected(void **state)
 		free(tok);
 		/* Without a kid, against a single key. */
 		snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\"}", nones[i]);
-		tok = make_token(hdr, "{\"sub\":\"admin\"}", k_ec,
-		    JOSE_ALG_ES256);
+		tok = make_token(
+		    hdr, "{\"sub\":\"admin\"}", k_ec, JOSE_ALG_ES256);
 		{
 			struct jws_verify_opts one = { &keys[0], 1, all_algs,
-			    PC_NELEM(all_algs), NULL };
+				PC_NELEM(all_algs), NULL };
 
 			assert_int_equal(verify(tok, &one), PC_ERR_VERIFY);
 		}
@@ -758,7 +789,7 @@ test_jws_JW02_hs256_rsa_pubkey_rejected(void **state)
 		"{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
 	};
 	struct jws_verify_opts one = { &keys[1], 1, all_algs,
-	    PC_NELEM(all_algs), NULL };
+		PC_NELEM(all_algs), NULL };
 	size_t i, pk_len, mac_len;
 	int pem;
 
@@ -778,8 +809,7 @@ test_jws_JW02_hs256_rsa_pubkey_rejected(void **state)
 			    strlen(input), mac, sizeof(mac), &mac_len));
 			m = b64(mac, mac_len);
 			snprintf(tok, sizeof(tok), "%s.%s", input, m);
-			assert_int_equal(verify(tok, &opts_all),
-			    PC_ERR_VERIFY);
+			assert_int_equal(verify(tok, &opts_all), PC_ERR_VERIFY);
 			assert_int_equal(verify(tok, &one), PC_ERR_VERIFY);
 			free(h);
 			free(p);
@@ -801,8 +831,8 @@ test_jws_JW02_rs256_ps256_confusion_rejected(void **state)
 	    JOSE_ALG_RS256);
 	assert_int_equal(verify(tok, &opts_all), 0);
 	free(tok);
-	tok = make_token("{\"alg\":\"PS256\",\"kid\":\"ps1\"}", "{}", k_ps,
-	    JOSE_ALG_PS256);
+	tok = make_token(
+	    "{\"alg\":\"PS256\",\"kid\":\"ps1\"}", "{}", k_ps, JOSE_ALG_PS256);
 	assert_int_equal(verify(tok, &opts_all), 0);
 	free(tok);
 	/* The RS256 key, a valid PSS signature, header PS256. */
@@ -811,8 +841,8 @@ test_jws_JW02_rs256_ps256_confusion_rejected(void **state)
 	assert_int_equal(verify(tok, &opts_all), PC_ERR_VERIFY);
 	free(tok);
 	/* The PS256 key, a valid PKCS#1 v1.5 signature, header RS256. */
-	tok = make_token("{\"alg\":\"RS256\",\"kid\":\"ps1\"}", "{}", k_ps,
-	    JOSE_ALG_RS256);
+	tok = make_token(
+	    "{\"alg\":\"RS256\",\"kid\":\"ps1\"}", "{}", k_ps, JOSE_ALG_RS256);
 	assert_int_equal(verify(tok, &opts_all), PC_ERR_VERIFY);
 	free(tok);
 	/* A PSS signature under a PKCS#1 v1.5 header with the same key. */
@@ -821,8 +851,8 @@ test_jws_JW02_rs256_ps256_confusion_rejected(void **state)
 	assert_int_equal(verify(tok, &opts_all), PC_ERR_VERIFY);
 	free(tok);
 	/* ES256 header naming the Ed25519 key. */
-	tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ed1\"}", "{}", k_ec,
-	    JOSE_ALG_ES256);
+	tok = make_token(
+	    "{\"alg\":\"ES256\",\"kid\":\"ed1\"}", "{}", k_ec, JOSE_ALG_ES256);
 	assert_int_equal(verify(tok, &opts_all), PC_ERR_VERIFY);
 	free(tok);
 }
@@ -832,16 +862,16 @@ static void
 test_jws_JW02_alg_outside_context_rejected(void **state)
 {
 	static const enum jose_alg rsa_only[] = { JOSE_ALG_RS256,
-	    JOSE_ALG_PS256 };
+		JOSE_ALG_PS256 };
 	struct jws_verify_opts o = { keys, PC_NELEM(keys), rsa_only,
-	    PC_NELEM(rsa_only), NULL };
+		PC_NELEM(rsa_only), NULL };
 	struct jws_verify_opts none = { keys, PC_NELEM(keys), all_algs, 0,
-	    NULL };
+		NULL };
 	char *tok;
 
 	(void)state;
-	tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec,
-	    JOSE_ALG_ES256);
+	tok = make_token(
+	    "{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec, JOSE_ALG_ES256);
 	assert_int_equal(verify(tok, &opts_all), 0);
 	assert_int_equal(verify(tok, &o), PC_ERR_VERIFY);
 	assert_int_equal(verify(tok, &none), PC_ERR_VERIFY);
@@ -854,9 +884,18 @@ static void
 test_jws_JW03_kid_injection_rejected(void **state)
 {
 	static const char *const kids[] = {
-		"../../dev/null", "' OR 1=1--", "ec1' OR '1'='1",
-		"/etc/passwd", "EC1", "ec1 ", " ec1", "ec", "ec10", "",
-		"file:///dev/null", "http://attacker/jwks",
+		"../../dev/null",
+		"' OR 1=1--",
+		"ec1' OR '1'='1",
+		"/etc/passwd",
+		"EC1",
+		"ec1 ",
+		" ec1",
+		"ec",
+		"ec10",
+		"",
+		"file:///dev/null",
+		"http://attacker/jwks",
 	};
 	size_t i;
 	char hdr[128], *tok;
@@ -917,7 +956,7 @@ test_jws_JW03_kid_not_a_string_rejected(void **state)
 		"{\"alg\":\"ES256\",\"kid\":{\"ec1\":true}}",
 	};
 	struct jws_verify_opts one = { &keys[0], 1, all_algs,
-	    PC_NELEM(all_algs), NULL };
+		PC_NELEM(all_algs), NULL };
 	size_t i;
 	char *tok;
 
@@ -937,21 +976,21 @@ test_jws_JW03_unknown_kid_rejected(void **state)
 
 	(void)state;
 	/* Signed by a key we do not hold, under a kid we do not know. */
-	tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ec9\"}", "{}", k_ec2,
-	    JOSE_ALG_ES256);
+	tok = make_token(
+	    "{\"alg\":\"ES256\",\"kid\":\"ec9\"}", "{}", k_ec2, JOSE_ALG_ES256);
 	assert_int_equal(verify(tok, &opts_all), PC_ERR_VERIFY);
 	free(tok);
 	/* Signed by a key we do not hold, under a kid we know. */
-	tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec2,
-	    JOSE_ALG_ES256);
+	tok = make_token(
+	    "{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec2, JOSE_ALG_ES256);
 	assert_int_equal(verify(tok, &opts_all), PC_ERR_VERIFY);
 	free(tok);
 	/* A retired key: removed from the set, its tokens fail (JW-09). */
-	tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec,
-	    JOSE_ALG_ES256);
+	tok = make_token(
+	    "{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec, JOSE_ALG_ES256);
 	{
 		struct jws_verify_opts o = { keys + 1, PC_NELEM(keys) - 1,
-		    all_algs, PC_NELEM(all_algs), NULL };
+			all_algs, PC_NELEM(all_algs), NULL };
 
 		assert_int_equal(verify(tok, &o), PC_ERR_VERIFY);
 	}
@@ -962,9 +1001,9 @@ static void
 test_jws_JW03_kid_absent_needs_single_key(void **state)
 {
 	struct jws_verify_opts one = { &keys[0], 1, all_algs,
-	    PC_NELEM(all_algs), NULL };
-	struct jws_verify_opts empty = { NULL, 0, all_algs,
-	    PC_NELEM(all_algs), NULL };
+		PC_NELEM(all_algs), NULL };
+	struct jws_verify_opts empty = { NULL, 0, all_algs, PC_NELEM(all_algs),
+		NULL };
 	char *tok;
 
 	(void)state;
@@ -988,22 +1027,22 @@ test_jws_JW03_duplicate_kid(void **state)
 		{ "k", JOSE_ALG_EDDSA, NULL },
 	};
 	struct jws_verify_opts o = { dup, 2, all_algs, PC_NELEM(all_algs),
-	    NULL };
+		NULL };
 	struct jws_verified v;
 	char *tok;
 
 	(void)state;
 	dup[0].pkey = k_ec;
 	dup[1].pkey = k_ed;
-	tok = make_token("{\"alg\":\"EdDSA\",\"kid\":\"k\"}", "{}", k_ed,
-	    JOSE_ALG_EDDSA);
+	tok = make_token(
+	    "{\"alg\":\"EdDSA\",\"kid\":\"k\"}", "{}", k_ed, JOSE_ALG_EDDSA);
 	assert_int_equal(jws_verify_compact(tok, strlen(tok), &o, &v), 0);
 	assert_ptr_equal(v.key, &dup[1]);
 	jws_verified_free(&v);
 	free(tok);
 	dup[1] = (struct jws_key){ "k", JOSE_ALG_ES256, k_ec2 };
-	tok = make_token("{\"alg\":\"ES256\",\"kid\":\"k\"}", "{}", k_ec,
-	    JOSE_ALG_ES256);
+	tok = make_token(
+	    "{\"alg\":\"ES256\",\"kid\":\"k\"}", "{}", k_ec, JOSE_ALG_ES256);
 	assert_int_equal(verify(tok, &o), PC_ERR_VERIFY);
 	free(tok);
 }
@@ -1029,8 +1068,10 @@ test_jws_JW03_embedded_key_headers_rejected(void **state)
 
 	(void)state;
 	for (i = 0; i < PC_NELEM(extra); i++) {
-		snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"kid\":\"ec1\","
-		    "%s}", extra[i]);
+		snprintf(hdr, sizeof(hdr),
+		    "{\"alg\":\"ES256\",\"kid\":\"ec1\","
+		    "%s}",
+		    extra[i]);
 		tok = make_token(hdr, "{}", k_ec, JOSE_ALG_ES256);
 		assert_int_equal(verify(tok, &opts_all), PC_ERR_INVALID);
 		free(tok);
@@ -1081,8 +1122,8 @@ test_jws_JW07_tampered_header_rejected(void **state)
 	size_t n;
 
 	(void)state;
-	tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec,
-	    JOSE_ALG_ES256);
+	tok = make_token(
+	    "{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec, JOSE_ALG_ES256);
 	assert_int_equal(verify(tok, &opts_all), 0);
 	h2 = b64("{\"alg\":\"ES256\",\"kid\":\"ec1\",\"typ\":\"JWT\"}",
 	    strlen("{\"alg\":\"ES256\",\"kid\":\"ec1\",\"typ\":\"JWT\"}"));
@@ -1108,15 +1149,14 @@ test_jws_JW07_tampered_signature_rejected(void **state)
 
 		snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\"}",
 		    jose_alg_name(keys[i].alg), keys[i].kid);
-		tok = make_token(hdr, "{\"sub\":\"x\"}", keys[i].pkey,
-		    keys[i].alg);
+		tok = make_token(
+		    hdr, "{\"sub\":\"x\"}", keys[i].pkey, keys[i].alg);
 		sig = strrchr(tok, '.') + 1;
 		for (pos = 0; pos + 1 < strlen(sig); pos += 7) {
 			char c = sig[pos];
 
 			sig[pos] = c == 'B' ? 'C' : 'B';
-			assert_int_equal(verify(tok, &opts_all),
-			    PC_ERR_VERIFY);
+			assert_int_equal(verify(tok, &opts_all), PC_ERR_VERIFY);
 			sig[pos] = c;
 		}
 		assert_int_equal(verify(tok, &opts_all), 0);
@@ -1131,15 +1171,26 @@ test_jws_JW07_jwe_rejected(void **state)
 	char *tok;
 
 	(void)state;
-	assert_int_equal(verify("eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00i"
-	    "fQ.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03"
-	    "JGeipsEdY3mx_etLbbWSrFr05kLzcSr4qKAq7YN7e9jwQRb23nfa6c9d-StnImGy"
-	    "FDbSv04uVuxIp5Zms1gNxKKK2Da14B8S4rzVRltdYwam_lDp5XnZAYpQdb76FdIK"
-	    "LaVmqgfwX7XWRxv2322i-vDxRfqNzo_tETKzpVLzfiwQyeyPGLBIO56YJ7eObdv0"
-	    "je81860ppamavo35UgoRdbYaBcoh9QcfylQr66oc6vFWXRcZ_ZT2LawVCWTIy3br"
-	    "GPi6UklfCpIMfIjf7iGdXKHzg.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpY"
-	    "IzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A."
-	    "XFBoMYUZodetZdvTiFvSkQ", &opts_all), PC_ERR_INVALID);
+	assert_int_equal(
+	    verify(
+		"eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00i"
+		"fQ."
+		"OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03"
+		"JGeipsEdY3mx_etLbbWSrFr05kLzcSr4qKAq7YN7e9jwQRb23nfa6c9d-"
+		"StnImGy"
+		"FDbSv04uVuxIp5Zms1gNxKKK2Da14B8S4rzVRltdYwam_"
+		"lDp5XnZAYpQdb76FdIK"
+		"LaVmqgfwX7XWRxv2322i-vDxRfqNzo_"
+		"tETKzpVLzfiwQyeyPGLBIO56YJ7eObdv0"
+		"je81860ppamavo35UgoRdbYaBcoh9QcfylQr66oc6vFWXRcZ_"
+		"ZT2LawVCWTIy3br"
+		"GPi6UklfCpIMfIjf7iGdXKHzg.48V1_ALb6US04U3b.5eym8TW_"
+		"c8SuK0ltJ3rpY"
+		"IzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_"
+		"A."
+		"XFBoMYUZodetZdvTiFvSkQ",
+		&opts_all),
+	    PC_ERR_INVALID);
 	tok = make_token(
 	    "{\"alg\":\"ES256\",\"kid\":\"ec1\",\"enc\":\"A128GCM\"}", "{}",
 	    k_ec, JOSE_ALG_ES256);
@@ -1158,8 +1209,8 @@ test_jws_JW07_nested_jwt_payload_rejected(void **state)
 	    "\"" A3_TOKEN "\"", k_ec, JOSE_ALG_ES256);
 	assert_int_equal(verify(tok, &opts_all), PC_ERR_INVALID);
 	free(tok);
-	tok = make_token_n("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", 27,
-	    A3_TOKEN, strlen(A3_TOKEN), k_ec, JOSE_ALG_ES256);
+	tok = make_token_n("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", 27, A3_TOKEN,
+	    strlen(A3_TOKEN), k_ec, JOSE_ALG_ES256);
 	assert_int_equal(verify(tok, &opts_all), PC_ERR_INVALID);
 	free(tok);
 }
@@ -1214,17 +1265,19 @@ test_jws_JW08_json_serialization_rejected(void **state)
 	char *tok, *d1, *d2, json[1024];
 
 	(void)state;
-	tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec,
-	    JOSE_ALG_ES256);
+	tok = make_token(
+	    "{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec, JOSE_ALG_ES256);
 	d1 = strchr(tok, '.');
 	d2 = strrchr(tok, '.');
 	/* Flattened. */
-	snprintf(json, sizeof(json), "{\"payload\":\"%.*s\",\"protected\":"
-	    "\"%.*s\",\"signature\":\"%s\"}", (int)(d2 - d1 - 1), d1 + 1,
-	    (int)(d1 - tok), tok, d2 + 1);
+	snprintf(json, sizeof(json),
+	    "{\"payload\":\"%.*s\",\"protected\":"
+	    "\"%.*s\",\"signature\":\"%s\"}",
+	    (int)(d2 - d1 - 1), d1 + 1, (int)(d1 - tok), tok, d2 + 1);
 	assert_int_equal(verify(json, &opts_all), PC_ERR_INVALID);
 	/* General. */
-	snprintf(json, sizeof(json), "{\"payload\":\"%.*s\",\"signatures\":"
+	snprintf(json, sizeof(json),
+	    "{\"payload\":\"%.*s\",\"signatures\":"
 	    "[{\"protected\":\"%.*s\",\"signature\":\"%s\"}]}",
 	    (int)(d2 - d1 - 1), d1 + 1, (int)(d1 - tok), tok, d2 + 1);
 	assert_int_equal(verify(json, &opts_all), PC_ERR_INVALID);
@@ -1238,8 +1291,8 @@ test_jws_JW08_segment_count_rejected(void **state)
 	const char *d1, *d2;
 
 	(void)state;
-	tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec,
-	    JOSE_ALG_ES256);
+	tok = make_token(
+	    "{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "{}", k_ec, JOSE_ALG_ES256);
 	d1 = strchr(tok, '.');
 	d2 = strrchr(tok, '.');
 	assert_int_equal(verify(tok, &opts_all), 0);
@@ -1253,8 +1306,8 @@ test_jws_JW08_segment_count_rejected(void **state)
 	assert_int_equal(verify(buf, &opts_all), PC_ERR_INVALID);
 	snprintf(buf, sizeof(buf), "%s.", tok);
 	assert_int_equal(verify(buf, &opts_all), PC_ERR_INVALID);
-	snprintf(buf, sizeof(buf), "%.*s.e30.%s.e30", (int)(d2 - tok), tok,
-	    d2 + 1);
+	snprintf(
+	    buf, sizeof(buf), "%.*s.e30.%s.e30", (int)(d2 - tok), tok, d2 + 1);
 	assert_int_equal(verify(buf, &opts_all), PC_ERR_INVALID);
 	/* Empty segments. */
 	snprintf(buf, sizeof(buf), ".%s", d1 + 1);
@@ -1270,8 +1323,8 @@ test_jws_JW08_segment_count_rejected(void **state)
 static void
 test_jws_JW08_padding_stray_rejected(void **state)
 {
-	static const char *const inserts[] = { "=", "==", " ", "\n", "\t",
-	    "+", "/", "%3D", "\r\n", "\xc3\xa9" };
+	static const char *const inserts[] = { "=", "==", " ", "\n", "\t", "+",
+		"/", "%3D", "\r\n", "\xc3\xa9" };
 	char *tok, buf[1024];
 	size_t i, seg, at;
 
@@ -1292,26 +1345,25 @@ test_jws_JW08_padding_stray_rejected(void **state)
 			at = seg == 2 ? strlen(tok) : (size_t)(p - tok) - 1;
 			snprintf(buf, sizeof(buf), "%.*s%s%s", (int)at, tok,
 			    inserts[i], tok + at);
-			assert_int_equal(verify(buf, &opts_all),
-			    PC_ERR_INVALID);
+			assert_int_equal(
+			    verify(buf, &opts_all), PC_ERR_INVALID);
 		}
 		/* Before the token and inside the first segment. */
 		snprintf(buf, sizeof(buf), "%s%s", inserts[i], tok);
 		assert_int_equal(verify(buf, &opts_all), PC_ERR_INVALID);
-		snprintf(buf, sizeof(buf), "%.4s%s%s", tok, inserts[i],
-		    tok + 4);
+		snprintf(
+		    buf, sizeof(buf), "%.4s%s%s", tok, inserts[i], tok + 4);
 		assert_int_equal(verify(buf, &opts_all), PC_ERR_INVALID);
 	}
 	/* A NUL inside the given length. */
 	memcpy(buf, tok, strlen(tok) + 1);
 	buf[6] = '\0';
-	assert_int_equal(verify_n(buf, strlen(tok), &opts_all),
-	    PC_ERR_INVALID);
+	assert_int_equal(verify_n(buf, strlen(tok), &opts_all), PC_ERR_INVALID);
 	/* A length that stops short of the end is another token. */
-	assert_int_equal(verify_n(tok, strlen(tok) - 1, &opts_all),
-	    PC_ERR_INVALID);
-	assert_int_equal(verify_n(tok, strlen(tok) - 2, &opts_all),
-	    PC_ERR_VERIFY);
+	assert_int_equal(
+	    verify_n(tok, strlen(tok) - 1, &opts_all), PC_ERR_INVALID);
+	assert_int_equal(
+	    verify_n(tok, strlen(tok) - 2, &opts_all), PC_ERR_VERIFY);
 	free(tok);
 }
 
@@ -1342,14 +1394,14 @@ test_jws_JW08_oversize_rejected(void **state)
 		    "{\"alg\":\"ES256\",\"kid\":\"ec1\",\"typ\":\"%.*s\"}",
 		    (int)extra + 1, "JWT");
 		for (plen = 5900; plen < 6200 && !hit; plen++) {
-			size_t pl = plen + 8;	/* {"p":"..."} */
+			size_t pl = plen + 8; /* {"p":"..."} */
 
 			tl = b64url_encoded_len(strlen(hdr)) + 1 +
 			    b64url_encoded_len(pl) + 1 + 86;
 			if (tl != JWS_MAX_LEN)
 				continue;
-			snprintf(pad, JWS_MAX_LEN, "{\"p\":\"%0*d\"}",
-			    (int)plen, 0);
+			snprintf(
+			    pad, JWS_MAX_LEN, "{\"p\":\"%0*d\"}", (int)plen, 0);
 			tok = make_token(hdr, pad, k_ec, JOSE_ALG_ES256);
 			hit = true;
 		}
@@ -1397,8 +1449,8 @@ test_jws_JW08_deep_nesting_rejected(void **state)
 		pay[o] = '\0';
 		tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", pay,
 		    k_ec, JOSE_ALG_ES256);
-		assert_int_equal(verify(tok, &opts_all),
-		    d == 16 ? 0 : PC_ERR_INVALID);
+		assert_int_equal(
+		    verify(tok, &opts_all), d == 16 ? 0 : PC_ERR_INVALID);
 		free(tok);
 	}
 }
@@ -1486,18 +1538,18 @@ test_jws_es256_signature_length_rejected(void **state)
 	char *tok, *h, *p, *sb, buf[512];
 
 	(void)state;
-	assert_int_equal(jws_sign_raw(k_ec, JOSE_ALG_ES256, in, n, sig,
-	    &sig_len), 0);
+	assert_int_equal(
+	    jws_sign_raw(k_ec, JOSE_ALG_ES256, in, n, sig, &sig_len), 0);
 	assert_int_equal(sig_len, 64);
-	assert_int_equal(jws_verify_raw(k_ec, JOSE_ALG_ES256, in, n, sig, 64),
-	    0);
+	assert_int_equal(
+	    jws_verify_raw(k_ec, JOSE_ALG_ES256, in, n, sig, 64), 0);
 	assert_int_equal(jws_verify_raw(k_ec, JOSE_ALG_ES256, in, n, sig, 63),
 	    PC_ERR_VERIFY);
 	sig[64] = 0;
 	assert_int_equal(jws_verify_raw(k_ec, JOSE_ALG_ES256, in, n, sig, 65),
 	    PC_ERR_VERIFY);
-	assert_int_equal(jws_verify_raw(k_ec, JOSE_ALG_ES256, in, n, sig, 0),
-	    PC_ERR_VERIFY);
+	assert_int_equal(
+	    jws_verify_raw(k_ec, JOSE_ALG_ES256, in, n, sig, 0), PC_ERR_VERIFY);
 	/* The same signature as DER: a valid ECDSA-Sig-Value, refused. */
 	es = ECDSA_SIG_new();
 	r = BN_bin2bn(sig, 32, NULL);
@@ -1507,17 +1559,20 @@ test_jws_es256_signature_length_rejected(void **state)
 	der_len = i2d_ECDSA_SIG(es, &dp);
 	assert_true(der_len > 0 && der_len <= (int)sizeof(der));
 	ECDSA_SIG_free(es);
-	assert_int_equal(jws_verify_raw(k_ec, JOSE_ALG_ES256, in, n, der,
-	    (size_t)der_len), PC_ERR_VERIFY);
+	assert_int_equal(
+	    jws_verify_raw(k_ec, JOSE_ALG_ES256, in, n, der, (size_t)der_len),
+	    PC_ERR_VERIFY);
 	/* The DER form inside a compact token. */
 	h = b64("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", 27);
 	p = b64("{}", 2);
 	snprintf(buf, sizeof(buf), "%s.%s", h, p);
 	assert_int_equal(jws_sign_raw(k_ec, JOSE_ALG_ES256,
-	    (const uint8_t *)buf, strlen(buf), sig, &sig_len), 0);
+			     (const uint8_t *)buf, strlen(buf), sig, &sig_len),
+	    0);
 	es = ECDSA_SIG_new();
 	assert_int_equal(ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL),
-	    BN_bin2bn(sig + 32, 32, NULL)), 1);
+			     BN_bin2bn(sig + 32, 32, NULL)),
+	    1);
 	dp = der;
 	der_len = i2d_ECDSA_SIG(es, &dp);
 	ECDSA_SIG_free(es);
@@ -1535,18 +1590,22 @@ test_jws_es256_signature_length_rejected(void **state)
 		memcpy(z, sig, 64);
 		memset(z, 0, 32);
 		assert_int_equal(jws_verify_raw(k_ec, JOSE_ALG_ES256,
-		    (const uint8_t *)buf, strlen(buf), z, 64), PC_ERR_VERIFY);
+				     (const uint8_t *)buf, strlen(buf), z, 64),
+		    PC_ERR_VERIFY);
 		memcpy(z, sig, 64);
 		memset(z + 32, 0, 32);
 		assert_int_equal(jws_verify_raw(k_ec, JOSE_ALG_ES256,
-		    (const uint8_t *)buf, strlen(buf), z, 64), PC_ERR_VERIFY);
+				     (const uint8_t *)buf, strlen(buf), z, 64),
+		    PC_ERR_VERIFY);
 		memset(z, 0, 64);
 		assert_int_equal(jws_verify_raw(k_ec, JOSE_ALG_ES256,
-		    (const uint8_t *)buf, strlen(buf), z, 64), PC_ERR_VERIFY);
+				     (const uint8_t *)buf, strlen(buf), z, 64),
+		    PC_ERR_VERIFY);
 		/* r, s = all ones: not below the group order. */
 		memset(z, 0xff, 64);
 		assert_int_equal(jws_verify_raw(k_ec, JOSE_ALG_ES256,
-		    (const uint8_t *)buf, strlen(buf), z, 64), PC_ERR_VERIFY);
+				     (const uint8_t *)buf, strlen(buf), z, 64),
+		    PC_ERR_VERIFY);
 	}
 	assert_int_equal(ERR_peek_error(), 0);
 	free(tok);
@@ -1563,27 +1622,29 @@ test_jws_rsa_eddsa_signature_length_rejected(void **state)
 	size_t sig_len, n = sizeof(in) - 1;
 
 	(void)state;
-	assert_int_equal(jws_sign_raw(k_rsa, JOSE_ALG_RS256, in, n, sig,
-	    &sig_len), 0);
+	assert_int_equal(
+	    jws_sign_raw(k_rsa, JOSE_ALG_RS256, in, n, sig, &sig_len), 0);
 	assert_int_equal(sig_len, 256);
-	assert_int_equal(jws_verify_raw(k_rsa, JOSE_ALG_RS256, in, n, sig,
-	    255), PC_ERR_VERIFY);
+	assert_int_equal(jws_verify_raw(k_rsa, JOSE_ALG_RS256, in, n, sig, 255),
+	    PC_ERR_VERIFY);
 	/* A leading zero octet in front of a good signature. */
 	z[0] = 0;
 	memcpy(z + 1, sig, sig_len);
 	assert_int_equal(jws_verify_raw(k_rsa, JOSE_ALG_RS256, in, n, z, 257),
 	    PC_ERR_VERIFY);
-	assert_int_equal(jws_sign_raw(k_ps, JOSE_ALG_PS256, in, n, sig,
-	    &sig_len), 0);
+	assert_int_equal(
+	    jws_sign_raw(k_ps, JOSE_ALG_PS256, in, n, sig, &sig_len), 0);
 	assert_int_equal(sig_len, 256);
-	assert_int_equal(jws_verify_raw(k_ps, JOSE_ALG_PS256, in, n, sig,
-	    sig_len), 0);
-	assert_int_equal(jws_verify_raw(k_ps, JOSE_ALG_RS256, in, n, sig,
-	    sig_len), PC_ERR_VERIFY);
-	assert_int_equal(jws_verify_raw(k_ps, JOSE_ALG_PS256, in, n, sig,
-	    sig_len - 1), PC_ERR_VERIFY);
-	assert_int_equal(jws_sign_raw(k_ed, JOSE_ALG_EDDSA, in, n, sig,
-	    &sig_len), 0);
+	assert_int_equal(
+	    jws_verify_raw(k_ps, JOSE_ALG_PS256, in, n, sig, sig_len), 0);
+	assert_int_equal(
+	    jws_verify_raw(k_ps, JOSE_ALG_RS256, in, n, sig, sig_len),
+	    PC_ERR_VERIFY);
+	assert_int_equal(
+	    jws_verify_raw(k_ps, JOSE_ALG_PS256, in, n, sig, sig_len - 1),
+	    PC_ERR_VERIFY);
+	assert_int_equal(
+	    jws_sign_raw(k_ed, JOSE_ALG_EDDSA, in, n, sig, &sig_len), 0);
 	assert_int_equal(sig_len, 64);
 	assert_int_equal(jws_verify_raw(k_ed, JOSE_ALG_EDDSA, in, n, sig, 63),
 	    PC_ERR_VERIFY);
@@ -1602,20 +1663,26 @@ test_jws_raw_key_alg_mismatch(void **state)
 	size_t sig_len, n = sizeof(in) - 1;
 
 	(void)state;
-	assert_int_equal(jws_sign_raw(k_rsa, JOSE_ALG_ES256, in, n, sig,
-	    &sig_len), PC_ERR_INVALID);
-	assert_int_equal(jws_sign_raw(k_ec, JOSE_ALG_EDDSA, in, n, sig,
-	    &sig_len), PC_ERR_INVALID);
-	assert_int_equal(jws_sign_raw(k_ed, JOSE_ALG_INVALID, in, n, sig,
-	    &sig_len), PC_ERR_INVALID);
-	assert_int_equal(jws_sign_raw(k_ec, JOSE_ALG_ES256, in, n, sig,
-	    &sig_len), 0);
-	assert_int_equal(jws_verify_raw(k_rsa, JOSE_ALG_ES256, in, n, sig,
-	    sig_len), PC_ERR_VERIFY);
-	assert_int_equal(jws_verify_raw(k_ec2, JOSE_ALG_ES256, in, n, sig,
-	    sig_len), PC_ERR_VERIFY);
-	assert_int_equal(jws_verify_raw(NULL, JOSE_ALG_ES256, in, n, sig,
-	    sig_len), PC_ERR_VERIFY);
+	assert_int_equal(
+	    jws_sign_raw(k_rsa, JOSE_ALG_ES256, in, n, sig, &sig_len),
+	    PC_ERR_INVALID);
+	assert_int_equal(
+	    jws_sign_raw(k_ec, JOSE_ALG_EDDSA, in, n, sig, &sig_len),
+	    PC_ERR_INVALID);
+	assert_int_equal(
+	    jws_sign_raw(k_ed, JOSE_ALG_INVALID, in, n, sig, &sig_len),
+	    PC_ERR_INVALID);
+	assert_int_equal(
+	    jws_sign_raw(k_ec, JOSE_ALG_ES256, in, n, sig, &sig_len), 0);
+	assert_int_equal(
+	    jws_verify_raw(k_rsa, JOSE_ALG_ES256, in, n, sig, sig_len),
+	    PC_ERR_VERIFY);
+	assert_int_equal(
+	    jws_verify_raw(k_ec2, JOSE_ALG_ES256, in, n, sig, sig_len),
+	    PC_ERR_VERIFY);
+	assert_int_equal(
+	    jws_verify_raw(NULL, JOSE_ALG_ES256, in, n, sig, sig_len),
+	    PC_ERR_VERIFY);
 	assert_int_equal(ERR_peek_error(), 0);
 }
 
@@ -1625,7 +1692,7 @@ static void
 test_jws_JW06_typ_required(void **state)
 {
 	static const struct {
-		const char *typ;	/* NULL: no "typ" member */
+		const char *typ; /* NULL: no "typ" member */
 		int want;
 	} c[] = {
 		{ "at+jwt", 0 },
@@ -1653,8 +1720,10 @@ test_jws_JW06_typ_required(void **state)
 			snprintf(hdr, sizeof(hdr),
 			    "{\"alg\":\"ES256\",\"kid\":\"ec1\"}");
 		else
-			snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\","
-			    "\"kid\":\"ec1\",\"typ\":\"%s\"}", c[i].typ);
+			snprintf(hdr, sizeof(hdr),
+			    "{\"alg\":\"ES256\","
+			    "\"kid\":\"ec1\",\"typ\":\"%s\"}",
+			    c[i].typ);
 		tok = make_token(hdr, "{}", k_ec, JOSE_ALG_ES256);
 		assert_int_equal(verify(tok, &o), c[i].want);
 		/* No requirement: any string typ passes. */
@@ -1664,7 +1733,8 @@ test_jws_JW06_typ_required(void **state)
 	/* The expected value may carry the prefix too. */
 	o.typ = "application/dpop+jwt";
 	tok = make_token("{\"alg\":\"ES256\",\"kid\":\"ec1\",\"typ\":"
-	    "\"dpop+jwt\"}", "{}", k_ec, JOSE_ALG_ES256);
+			 "\"dpop+jwt\"}",
+	    "{}", k_ec, JOSE_ALG_ES256);
 	assert_int_equal(verify(tok, &o), 0);
 	free(tok);
 }

@@ -18,7 +18,8 @@ h_dummy(struct req *r, struct resp *w)
 
 static const struct route routes[] = {
 	{ .path = "/token", .methods = HTTP_POST, .handler = h_dummy },
-	{ .path = "/authorize", .methods = HTTP_GET | HTTP_POST,
+	{ .path = "/authorize",
+	    .methods = HTTP_GET | HTTP_POST,
 	    .handler = h_dummy },
 	{ .path = "/jwks", .methods = HTTP_GET, .handler = h_dummy },
 	/* One path split over two entries. */
@@ -68,7 +69,13 @@ static void
 test_router_method_name(void **state)
 {
 	static const char *names[] = {
-		"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
+		"GET",
+		"HEAD",
+		"POST",
+		"PUT",
+		"DELETE",
+		"PATCH",
+		"OPTIONS",
 	};
 
 	for (size_t i = 0; i < PC_NELEM(names); i++)
@@ -143,15 +150,15 @@ test_router_HT07_trace_never_matches(void **state)
 {
 	static const struct route odd[] = {
 		/* Even a table that names OTHER does not route it. */
-		{ .path = "/x", .methods = HTTP_GET | HTTP_OTHER,
+		{ .path = "/x",
+		    .methods = HTTP_GET | HTTP_OTHER,
 		    .handler = h_dummy },
 	};
 	static const struct router ort = { odd, PC_NELEM(odd) };
 	char allow[64];
 	unsigned allowed;
 
-	assert_null(match("/authorize", http_method_parse("TRACE"),
-	    &allowed));
+	assert_null(match("/authorize", http_method_parse("TRACE"), &allowed));
 	assert_int_equal(allowed, HTTP_GET | HTTP_HEAD | HTTP_POST);
 	assert_null(router_match(&ort, str_from("/x"), HTTP_OTHER, &allowed));
 	assert_int_equal(allowed, HTTP_GET | HTTP_HEAD);
@@ -166,9 +173,23 @@ static void
 test_router_unknown_path_404(void **state)
 {
 	static const char *paths[] = {
-		"/token/", "/TOKEN", "/Token", "/%74oken", "/tok", "/tokens",
-		"token", "//token", "/./token", "/x/../token", "/token?x=1",
-		"/token#", " /token", "/token ", "", "/jwks;x", "/userinfo/",
+		"/token/",
+		"/TOKEN",
+		"/Token",
+		"/%74oken",
+		"/tok",
+		"/tokens",
+		"token",
+		"//token",
+		"/./token",
+		"/x/../token",
+		"/token?x=1",
+		"/token#",
+		" /token",
+		"/token ",
+		"",
+		"/jwks;x",
+		"/userinfo/",
 	};
 	unsigned allowed;
 
@@ -186,14 +207,14 @@ test_router_embedded_nul_not_truncated(void **state)
 	unsigned allowed = 1;
 
 	/* "/token\0x" must not be read as "/token". */
-	assert_null(router_match(&rt, (struct str){ "/token\0x", 8 },
-	    HTTP_POST, &allowed));
+	assert_null(router_match(
+	    &rt, (struct str){ "/token\0x", 8 }, HTTP_POST, &allowed));
 	assert_int_equal(allowed, 0);
-	assert_null(router_match(&rt, (struct str){ "/token\0", 7 },
-	    HTTP_POST, &allowed));
+	assert_null(router_match(
+	    &rt, (struct str){ "/token\0", 7 }, HTTP_POST, &allowed));
 	/* A view shorter than its C string is compared by its length. */
-	assert_null(router_match(&rt, (struct str){ "/tokenX", 6 },
-	    HTTP_GET, &allowed));
+	assert_null(router_match(
+	    &rt, (struct str){ "/tokenX", 6 }, HTTP_GET, &allowed));
 	assert_int_equal(allowed, HTTP_POST);
 }
 
@@ -220,8 +241,8 @@ test_router_allow_header_format(void **state)
 	router_allow_header(HTTP_OPTIONS | HTTP_GET, allow, sizeof(allow));
 	assert_string_equal(allow, "GET, OPTIONS");
 	router_allow_header(0xff, allow, sizeof(allow));
-	assert_string_equal(allow,
-	    "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS");
+	assert_string_equal(
+	    allow, "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS");
 }
 
 static void

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import assert from 'node:assert/strict';
-import { after } from 'node:test';
 
-// Servers a failed test left running are killed when the file's tests end,
-// so a failure never hangs the run.
+// A server does not keep the test process alive unless a test waits for it
+// (stop(), wait()); any that a failed test left running are killed when the
+// process exits, so a failure never hangs the run.
 const live = new Set();
-after(() => { for (const p of live) p.kill('SIGKILL'); });
+process.on('exit', () => { for (const p of live) p.kill('SIGKILL'); });
 
 export const BIN = process.env.PORTCULLIS_BIN ?? 'build-test/src/portcullis';
 export const TOOLS = process.env.PORTCULLIS_TEST_TOOLS ?? 'build-test/tests/tools';
@@ -93,6 +93,9 @@ export async function startServer(opts = {}) {
   });
   proc.stdout.resume();
   live.add(proc);
+  proc.unref();
+  proc.stderr.unref();
+  proc.stdout.unref();
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => { live.delete(proc); resolve({ code, signal }); }));
   const url = `http://127.0.0.1:${port}`;
   const base = opts.tls ? `https://127.0.0.1:${port}` : url;
@@ -100,7 +103,12 @@ export async function startServer(opts = {}) {
     proc, port, url: base, issuer, dataDir, configFile, logs,
     rawLogs: () => logs.join('\n') + '\n' + buffered,
     exited,
+    wait() {
+      proc.ref();
+      return exited;
+    },
     async stop(signal = 'SIGTERM') {
+      proc.ref();
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const r = await exited;
       if (!opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });

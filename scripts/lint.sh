@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# clang-tidy, cppcheck and clang-format over the project's C sources; one
+# "lint <tool>: ok|FAILED" line each, non-zero exit if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-test}
+rc=0
+mapfile -t srcs < <(git ls-files 'src/*.c' 'tests/unit/*.c' 'tests/tools/*.c' 'tests/fuzz/*.c' 'bench/*.c' | grep -v '^tests/fuzz/' )
+mapfile -t all < <(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c')
+
+out=$(clang-tidy -p "$build" --quiet "${srcs[@]}" 2>&1)
+if grep -qE '(warning|error):' <<<"$out"; then
+  grep -E '(warning|error):' <<<"$out" | head -60
+  echo "lint clang-tidy: FAILED"; rc=1
+else
+  echo "lint clang-tidy: ok"
+fi
+
+out=$(cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
+  --inline-suppr --suppress=missingIncludeSystem --suppress=ctunullpointer -I src -I "$build" \
+  -D__GNUC__ -DPC_VERSION='"x"' "${srcs[@]}" 2>&1)
+if [ $? -ne 0 ] || [ -n "$out" ]; then
+  echo "$out" | head -60
+  echo "lint cppcheck: FAILED"; rc=1
+else
+  echo "lint cppcheck: ok"
+fi
+
+bad=$(clang-format --dry-run --Werror "${all[@]}" 2>&1 | grep -E '^[^ ].*: error' | cut -d: -f1 | sort -u)
+if [ -n "$bad" ]; then
+  echo "not formatted (make format): $bad"
+  echo "lint clang-format: FAILED"; rc=1
+else
+  echo "lint clang-format: ok"
+fi
+exit $rc
