@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "app.h"
@@ -104,6 +105,8 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "portcullis: cannot initialise libsodium\n");
 		goto out;
 	}
+	/* Seed jansson's hash function once, before any thread exists. */
+	json_object_seed(0);
 	app.cfg = &cfg;
 	if (cli_open_store(&cfg, true, &app.db) != 0 ||
 	    cli_open_masterkey(&cfg, &app.mk) != 0)

@@ -528,6 +528,9 @@ notify_connection(void *cls, struct MHD_Connection *con, void **socket_ctx,
 	}
 }
 
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+    PC_PRINTF(2, 0);
+
 static void
 mhd_logger(void *cls, const char *fmt, va_list ap)
 {
