@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "crypto/crypto.h"
@@ -65,6 +66,25 @@ cmd_check_config(int argc, char **argv)
 		rc = 1;
 	}
 	masterkey_free(mk);
+	for (int i = 0; i < 2; i++) {
+		const char *file = i == 0 ? cfg.tls_cert : cfg.tls_key;
+
+		if (file[0] != '\0' && access(file, R_OK) != 0) {
+			fprintf(stderr, "portcullis: cannot read %s %s\n",
+			    i == 0 ? "tls_cert" : "tls_key", file);
+			rc = 1;
+		}
+	}
+	/* A key must be in every verifier's JWKS before it signs: nodes
+	 * refresh every signing_key_refresh and clients cache the JWKS for
+	 * up to 300 s. */
+	if (cfg.signing_key_activation_delay < cfg.signing_key_refresh + 300)
+		printf("# warning: signing_key_activation_delay (%llds) is "
+		       "shorter than signing_key_refresh + the JWKS max-age "
+		       "(%llds): verifiers may see tokens signed by a key "
+		       "they have not fetched yet\n",
+		    (long long)cfg.signing_key_activation_delay,
+		    (long long)(cfg.signing_key_refresh + 300));
 	if (!cfg.issuer_https && cfg.mode == CONFIG_MODE_PRODUCTION)
 		printf(
 		    "# note: the issuer is http:// on loopback; browsers and "

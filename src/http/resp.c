@@ -124,6 +124,7 @@ resp_error(struct resp *w, const struct req *r, int status, const char *error,
 {
 	buf_reset(&w->body);
 	w->status = status;
+	w->cache = RESP_NO_STORE; /* an error is never cached or shared */
 	if (r != NULL && req_wants_html(r)) {
 		static const char head[] =
 		    "<!doctype html>\n<html lang=\"en\"><head>"

@@ -463,6 +463,15 @@ config_finish(struct config *c, char *err, size_t err_len)
 		    c->issuer);
 		return r;
 	}
+	if (path.len > 0) {
+		/* Every route is served at the root: an issuer path would
+		 * advertise URLs that 404. */
+		errf(err, err_len,
+		    "issuer '%s': an issuer with a path is not supported yet; "
+		    "use scheme://host[:port]",
+		    c->issuer);
+		return r;
+	}
 	if (split_hostport(auth, &host, &port, false) != 0) {
 		errf(err, err_len, "issuer '%s': bad host or port", c->issuer);
 		return r;
@@ -503,6 +512,13 @@ config_finish(struct config *c, char *err, size_t err_len)
 		errf(err, err_len,
 		    "log_level '%s': expected debug, info, warn or error",
 		    c->log_level);
+		return r;
+	}
+	if (c->store_url[0] != '\0' &&
+	    (strncmp(c->store_url, "sqlite:", 7) != 0 ||
+		c->store_url[7] == '\0')) {
+		errf(err, err_len,
+		    "store_url: only sqlite:PATH is supported in this release");
 		return r;
 	}
 	if (c->data_dir[0] == '\0') {

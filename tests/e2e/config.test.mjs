@@ -61,6 +61,8 @@ test('check-config refuses unsafe or invalid combinations', () => {
     [['--listen', 'nope'], /HOST:PORT/],
     [['--listen', '127.0.0.1:70000'], /HOST:PORT/],
     [['--mode', 'yolo'], /production or development/],
+    [['--issuer', 'https://idp.example.com/tenant'], /path is not supported/],
+    [['--store-url', 'postgres://db/x'], /only sqlite/],
   ];
   for (const [args, re] of bad) {
     const r = run([...dev, ...args]);
@@ -68,14 +70,18 @@ test('check-config refuses unsafe or invalid combinations', () => {
     assert.match(r.stderr, re, args.join(' '));
   }
   const conf = join(dir, 'bad.conf');
-  for (const text of ['no_such_setting = 1\n', 'http_max_body = lots\n', 'tls_cert = /x.pem\n', 'just words\n', 'rsa_key_bits = 1024\n']) {
+  for (const text of ['no_such_setting = 1\n', 'http_max_body = lots\n', 'tls_cert = /x.pem\n', 'just words\n', 'rsa_key_bits = 1024\n',
+    'issuer = https://a.example\ntls_cert = /nonexistent.pem\ntls_key = /nonexistent.key\n']) {
     writeFileSync(conf, text);
     const r = run([...dev, '--config', conf]);
     assert.notEqual(r.code, 0, text);
     assert.match(r.stderr, /bad\.conf|tls_cert|rsa_key_bits/, text);
   }
+  // An activation delay shorter than refresh + JWKS caching is flagged.
+  writeFileSync(conf, 'signing_key_activation_delay = 10\n');
+  assert.match(run([...dev, '--config', conf]).stdout, /warning: signing_key_activation_delay/);
   // Loopback http issuers are fine.
-  for (const iss of ['http://127.0.0.1:8080', 'http://localhost:9', 'http://[::1]:8080', 'https://idp.example.com/tenant']) {
+  for (const iss of ['http://127.0.0.1:8080', 'http://localhost:9', 'http://[::1]:8080', 'https://idp.example.com', 'https://idp.example.com:8443']) {
     assert.equal(run([...dev, '--issuer', iss]).code, 0, iss);
   }
 });

@@ -80,6 +80,12 @@ test('health: /healthz is up and /readyz reports the store ready, any Host', asy
   assert.deepEqual(JSON.parse(res.body), { status: 'ready' });
 });
 
+test('HT-03: errors on public metadata routes are never cacheable', async () => {
+  const r = await fetch(srv.url + '/jwks.json?x', { method: 'POST' });
+  assert.equal(r.status, 405);
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+});
+
 test('HEAD works wherever GET does and sends no body', async () => {
   const r = await fetch(srv.url + '/jwks.json', { method: 'HEAD' });
   assert.equal(r.status, 200);
