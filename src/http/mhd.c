@@ -528,8 +528,7 @@ notify_connection(void *cls, struct MHD_Connection *con, void **socket_ctx,
 	}
 }
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
-    PC_PRINTF(2, 0);
+static void mhd_logger(void *cls, const char *fmt, va_list ap) PC_PRINTF(2, 0);
 
 static void
 mhd_logger(void *cls, const char *fmt, va_list ap)
