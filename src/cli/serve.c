@@ -146,6 +146,8 @@ cmd_serve(int argc, char **argv)
 	ho.threads = worker_threads(&cfg);
 	ho.tls_cert_pem = cert;
 	ho.tls_key_pem = key;
+	if (log_buffering_start() != 0)
+		goto out;
 	if (http_server_start(&ho, &srv) != 0) {
 		fprintf(
 		    stderr, "portcullis: cannot listen on %s\n", cfg.listen);
@@ -187,11 +189,13 @@ cmd_serve(int argc, char **argv)
 	}
 	http_server_stop(srv, cfg.shutdown_timeout);
 	srv = NULL;
+	log_buffering_stop();
 	log_msg(LOG_INFO, "server.stopped", "bye");
 	rc = 0;
 out:
 	if (srv != NULL)
 		http_server_stop(srv, 0);
+	log_buffering_stop();
 	if (key != NULL) {
 		sodium_memzero(key, strlen(key));
 		free(key);

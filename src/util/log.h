@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/util.h"
+
 enum log_level {
 	LOG_DEBUG = 0,
 	LOG_INFO,
@@ -28,6 +30,7 @@ enum log_level {
 struct log_line {
 	char buf[LOG_LINE_MAX];
 	size_t len;
+	enum log_level level;
 	bool skip;
 	bool full;
 };
@@ -46,6 +49,15 @@ void log_strn(struct log_line *l, const char *key, const char *val, size_t len);
 void log_int(struct log_line *l, const char *key, int64_t val);
 void log_bool(struct log_line *l, const char *key, bool val);
 void log_end(struct log_line *l);
+
+/*
+ * Buffered mode, for the server: info lines are written in batches (at
+ * 4 KiB, at the thread's next warning, or within 100 ms); warnings and
+ * errors at once. Stop only after every other logging thread has stopped.
+ */
+int log_buffering_start(void) PC_WUR;
+void log_buffering_stop(void);
+void log_flush(void);
 
 /* One-liner: {"event": event, "msg": msg}. */
 void log_msg(enum log_level level, const char *event, const char *msg);
