@@ -141,3 +141,31 @@ test('typ is enforced when the context asks for one (JW-06)', () => {
   assert.ok(!verify(sign('ES256', { sub: 'a' }), 'ES256', 'at+jwt').ok, 'no typ');
   assert.ok(!verify(sign('ES256', { sub: 'a' }, 'JWT'), 'ES256', 'at+jwt').ok, 'wrong typ');
 });
+
+test('EdDSA and PS256 keys: rotated in, published as OKP/RSA JWKs, verified by npm jose', async () => {
+  const s2 = await startServer({ config: { signing_key_activation_delay: '0', signing_key_refresh: '1' } });
+  try {
+    for (const alg of ['EdDSA', 'PS256']) {
+      const r = spawnSync(process.env.PORTCULLIS_BIN ?? 'build-test/src/portcullis',
+        ['key', 'rotate', '--alg', alg, '--config', s2.configFile, '--data-dir', s2.dataDir], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    await new Promise((res) => setTimeout(res, 1500));
+    const keys = (await (await fetch(s2.url + '/jwks.json')).json()).keys;
+    const okp = keys.find((k) => k.alg === 'EdDSA');
+    assert.equal(okp.kty, 'OKP');
+    assert.equal(okp.crv, 'Ed25519');
+    assert.equal(okp.d, undefined);
+    assert.ok(keys.find((k) => k.alg === 'PS256' && k.kty === 'RSA'));
+    const JWKS = jose.createRemoteJWKSet(new URL(s2.url + '/jwks.json'));
+    for (const alg of ['EdDSA', 'PS256']) {
+      const r = spawnSync(join(TOOLS, 'pc-sign'), [s2.dataDir, alg], { input: '{"sub":"e"}', encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const { payload, protectedHeader } = await jose.jwtVerify(r.stdout.trim(), JWKS, { algorithms: [alg] });
+      assert.equal(payload.sub, 'e');
+      assert.equal(protectedHeader.alg, alg);
+    }
+  } finally {
+    await stopClean(s2);
+  }
+});
