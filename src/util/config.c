@@ -260,7 +260,9 @@ int
 config_load_file(struct config *c, const char *path, char *err, size_t err_len)
 {
 	FILE *f;
-	char line[4096];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
 	unsigned lineno = 0;
 	int r = 0;
 
@@ -269,12 +271,19 @@ config_load_file(struct config *c, const char *path, char *err, size_t err_len)
 		    strerror(errno));
 		return PC_ERR_CONFIG;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		struct str s = str_from(line), k, v;
+	while ((got = getline(&line, &cap, f)) > 0) {
+		struct str s = { line, (size_t)got }, k, v;
 		char *name = NULL, *val = NULL, sub[512];
 
 		lineno++;
-		if (s.len > 0 && s.p[s.len - 1] != '\n' && !feof(f)) {
+		if (memchr(line, '\0', (size_t)got) != NULL) {
+			snprintf(
+			    sub, sizeof(sub), "%s:%u: NUL byte", path, lineno);
+			errf(err, err_len, "%s", sub);
+			r = PC_ERR_CONFIG;
+			break;
+		}
+		if (got > 4096) {
 			snprintf(sub, sizeof(sub), "%s:%u: line too long", path,
 			    lineno);
 			errf(err, err_len, "%s", sub);
@@ -314,6 +323,7 @@ config_load_file(struct config *c, const char *path, char *err, size_t err_len)
 		if (r != 0)
 			break;
 	}
+	free(line);
 	fclose(f);
 	return r;
 }
@@ -534,25 +544,86 @@ default_port_of(const struct config *c, char *out, size_t n)
 	snprintf(out, n, "%s", c->issuer_https ? "443" : "80");
 }
 
-/* Compares "host[:port]" allowing an explicit default port. */
+/* Whether a has a ":port" after its host part (brackets for IPv6). */
+static bool
+has_port(const char *a, size_t alen)
+{
+	const char *colon = NULL;
+
+	for (size_t i = 0; i < alen; i++) {
+		if (a[i] == ']')
+			colon = NULL;
+		else if (a[i] == ':')
+			colon = a + i;
+	}
+	return colon != NULL && (a[0] != '[' || memchr(a, ']', alen) != NULL);
+}
+
+/* Compares "host[:port]" allowing an explicit default port on one side
+ * when the other has none. */
 static bool
 authority_eq(const struct config *c, const char *a, size_t alen, const char *b)
 {
 	char def[8];
-	size_t blen = strlen(b);
+	size_t blen = strlen(b), dlen;
 
 	if (alen == blen && strncasecmp(a, b, alen) == 0)
 		return true;
 	default_port_of(c, def, sizeof(def));
-	/* a = b + ":" + default port */
-	if (alen == blen + 1 + strlen(def) && strncasecmp(a, b, blen) == 0 &&
-	    a[blen] == ':' && strcmp(a + blen + 1, def) == 0)
+	dlen = strlen(def);
+	/* a = b + ":" + default port, b without a port */
+	if (!has_port(b, blen) && alen == blen + 1 + dlen &&
+	    strncasecmp(a, b, blen) == 0 && a[blen] == ':' &&
+	    memcmp(a + blen + 1, def, dlen) == 0)
 		return true;
-	/* b = a + ":" + default port */
-	if (blen == alen + 1 + strlen(def) && strncasecmp(a, b, alen) == 0 &&
-	    b[alen] == ':' && strcmp(b + alen + 1, def) == 0)
+	/* b = a + ":" + default port, a without a port */
+	if (!has_port(a, alen) && blen == alen + 1 + dlen &&
+	    strncasecmp(a, b, alen) == 0 && b[alen] == ':' &&
+	    memcmp(b + alen + 1, def, dlen) == 0)
 		return true;
 	return false;
+}
+
+/*
+ * A Host header value (RFC 9110 §7.2): reg-name or IPv4 of letters, digits,
+ * '.' and '-', or a bracketed IPv6 literal, then at most one ":port" of
+ * 1-5 digits.
+ */
+static bool
+host_syntax_ok(const char *h)
+{
+	size_t n = strlen(h), i = 0, digits = 0;
+
+	if (n == 0 || n > 255)
+		return false;
+	if (h[0] == '[') {
+		const char *e = strchr(h, ']');
+
+		if (e == NULL || e == h + 1)
+			return false;
+		for (const char *p = h + 1; p < e; p++) {
+			if (!isxdigit((unsigned char)*p) && *p != ':' &&
+			    *p != '.')
+				return false;
+		}
+		i = (size_t)(e - h) + 1;
+	} else {
+		while (i < n &&
+		    (isalnum((unsigned char)h[i]) || h[i] == '.' ||
+			h[i] == '-'))
+			i++;
+		if (i == 0)
+			return false;
+	}
+	if (i == n)
+		return true;
+	if (h[i] != ':')
+		return false;
+	for (i++; i < n; i++, digits++) {
+		if (!isdigit((unsigned char)h[i]))
+			return false;
+	}
+	return digits >= 1 && digits <= 5;
 }
 
 bool
@@ -560,7 +631,7 @@ config_host_allowed(const struct config *c, const char *host)
 {
 	const char *p, *e;
 
-	if (host == NULL || host[0] == '\0')
+	if (host == NULL || !host_syntax_ok(host))
 		return false;
 	if (authority_eq(c, host, strlen(host), c->issuer_authority))
 		return true;

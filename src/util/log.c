@@ -91,10 +91,16 @@ escaped(struct log_line *l, const char *s, size_t n)
 		    s[run] != '\\')
 			run++;
 		if (run > i) {
+			size_t room = LOG_LINE_MAX - RESERVE - l->len;
+
+			/* Keep the part that fits, then mark the line cut. */
+			if (run - i > room) {
+				raw(l, s + i, room);
+				l->full = true;
+				break;
+			}
 			raw(l, s + i, run - i);
 			i = run - 1;
-			if (l->full)
-				break;
 			continue;
 		}
 
@@ -202,9 +208,12 @@ log_str(struct log_line *l, const char *k, const char *val)
 void
 log_strn(struct log_line *l, const char *k, const char *val, size_t len)
 {
-	if (l->skip || l->full ||
-	    l->len + strlen(k) + 8 > LOG_LINE_MAX - RESERVE)
+	if (l->skip || l->full)
 		return;
+	if (l->len + strlen(k) + 8 > LOG_LINE_MAX - RESERVE) {
+		l->full = true;
+		return;
+	}
 	key(l, k);
 	raw(l, "\"", 1);
 	escaped(l, val, len);
@@ -217,9 +226,12 @@ log_int(struct log_line *l, const char *k, int64_t val)
 	char num[24];
 	int n;
 
-	if (l->skip || l->full ||
-	    l->len + strlen(k) + 28 > LOG_LINE_MAX - RESERVE)
+	if (l->skip || l->full)
 		return;
+	if (l->len + strlen(k) + 28 > LOG_LINE_MAX - RESERVE) {
+		l->full = true;
+		return;
+	}
 	{
 		/* By hand: snprintf is a measurable share of a request. */
 		char tmp[24];
@@ -244,9 +256,12 @@ log_int(struct log_line *l, const char *k, int64_t val)
 void
 log_bool(struct log_line *l, const char *k, bool val)
 {
-	if (l->skip || l->full ||
-	    l->len + strlen(k) + 12 > LOG_LINE_MAX - RESERVE)
+	if (l->skip || l->full)
 		return;
+	if (l->len + strlen(k) + 12 > LOG_LINE_MAX - RESERVE) {
+		l->full = true;
+		return;
+	}
 	key(l, k);
 	raw(l, val ? "true" : "false", val ? 4 : 5);
 }

@@ -76,7 +76,7 @@ str_to_int64(struct str s, int64_t min, int64_t max, int64_t *out)
 	if (neg) {
 		int64_t nv =
 		    v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-		if (nv < min)
+		if (nv < min || nv > max)
 			return PC_ERR_INVALID;
 		*out = nv;
 		return 0;

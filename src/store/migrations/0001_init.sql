@@ -4,7 +4,7 @@
 -- retirement follows from the activate_at of the next key of its alg, so
 -- every node computes the same key ring from the same rows.
 CREATE TABLE signing_keys (
-    kid TEXT PRIMARY KEY,
+    kid TEXT NOT NULL PRIMARY KEY,
     alg TEXT NOT NULL CHECK (alg IN ('ES256', 'RS256', 'PS256', 'EdDSA')),
     public_jwk TEXT NOT NULL,
     private_sealed TEXT NOT NULL,
