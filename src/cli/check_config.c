@@ -84,7 +84,7 @@ cmd_check_config(int argc, char **argv)
 		       "(%llds): verifiers may see tokens signed by a key "
 		       "they have not fetched yet\n",
 		    (long long)cfg.signing_key_activation_delay,
-		    (long long)(cfg.signing_key_refresh + 300));
+		    (long long)cfg.signing_key_refresh + 300);
 	if (!cfg.issuer_https && cfg.mode == CONFIG_MODE_PRODUCTION)
 		printf(
 		    "# note: the issuer is http:// on loopback; browsers and "
