@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,25 @@
 
 #define MAX_TARGET 8192 /* request-target bytes */
 
+/*
+ * Public metadata (discovery, JWKS) is the same bytes for everyone until a
+ * key changes: its whole response, headers included, is built once and
+ * queued again while the body stays equal. libmicrohttpd counts the
+ * references, so a replaced response lives until its last send is done.
+ */
+#define PUBLIC_CACHE_SLOTS 8
+
+struct public_cache {
+	const struct route *route;
+	char *body;
+	size_t len;
+	const char *content_type;
+	struct MHD_Response *mr;
+};
+
 struct http_server {
+	pthread_mutex_t cache_mu;
+	struct public_cache cache[PUBLIC_CACHE_SLOTS];
 	struct MHD_Daemon *d;
 	struct http_server_opts o;
 	struct http_limits limits;
@@ -123,6 +142,74 @@ free_body(void *cls)
 }
 
 /* Sends w; the only way a response leaves. */
+static void
+finish(struct rctx *x, int status, size_t len)
+{
+	x->status = status;
+	x->sent = len;
+	x->responded = true;
+	if (x->conn != NULL)
+		conn_phase(x->conn, CONN_BUSY);
+}
+
+/* Queues a cached public response when w is one; *done says whether. */
+static enum MHD_Result
+respond_cached(
+    struct rctx *x, struct MHD_Connection *con, struct resp *w, bool *done)
+{
+	struct http_server *s = x->srv;
+	struct public_cache *slot = NULL;
+	struct MHD_Response *mr = NULL, *old = NULL;
+	enum MHD_Result ret;
+	size_t len = w->body.len;
+
+	*done = false;
+	if (x->route == NULL || w->cache != RESP_PUBLIC_SHORT ||
+	    w->status != 200 || w->nheaders != 0 || w->close ||
+	    atomic_load(&s->stopping))
+		return MHD_YES;
+	pthread_mutex_lock(&s->cache_mu);
+	for (size_t i = 0; i < PUBLIC_CACHE_SLOTS && slot == NULL; i++) {
+		if (s->cache[i].route == x->route || s->cache[i].route == NULL)
+			slot = &s->cache[i];
+	}
+	if (slot == NULL) {
+		pthread_mutex_unlock(&s->cache_mu);
+		return MHD_YES;
+	}
+	if (slot->mr == NULL || slot->len != len ||
+	    slot->content_type != w->content_type ||
+	    (len > 0 && memcmp(slot->body, w->body.p, len) != 0)) {
+		mr = MHD_create_response_from_buffer(
+		    len, w->body.p, MHD_RESPMEM_MUST_COPY);
+		if (mr == NULL) {
+			pthread_mutex_unlock(&s->cache_mu);
+			return MHD_YES;
+		}
+		if (len > 0 && w->content_type != NULL)
+			MHD_add_response_header(
+			    mr, "Content-Type", w->content_type);
+		security_headers(s, mr, RESP_PUBLIC_SHORT, NULL);
+		old = slot->mr;
+		free(slot->body);
+		slot->route = x->route;
+		slot->body = xmalloc(len + 1);
+		if (len > 0)
+			memcpy(slot->body, w->body.p, len);
+		slot->len = len;
+		slot->content_type = w->content_type;
+		slot->mr = mr;
+	}
+	mr = slot->mr;
+	ret = MHD_queue_response(con, 200, mr);
+	pthread_mutex_unlock(&s->cache_mu);
+	if (old != NULL)
+		MHD_destroy_response(old);
+	finish(x, 200, len);
+	*done = true;
+	return ret;
+}
+
 static enum MHD_Result
 respond(struct rctx *x, struct MHD_Connection *con, struct resp *w)
 {
@@ -130,8 +217,13 @@ respond(struct rctx *x, struct MHD_Connection *con, struct resp *w)
 	struct MHD_Response *mr;
 	enum MHD_Result ret;
 	size_t len = w->body.len;
-	struct body *body = xmalloc(sizeof(*body));
+	struct body *body;
+	bool done;
 
+	ret = respond_cached(x, con, w, &done);
+	if (done)
+		return ret;
+	body = xmalloc(sizeof(*body));
 	body->len = len;
 	body->p = buf_steal(&w->body);
 	mr = MHD_create_response_from_buffer_with_free_callback_cls(
@@ -151,11 +243,7 @@ respond(struct rctx *x, struct MHD_Connection *con, struct resp *w)
 		MHD_add_response_header(mr, "Connection", "close");
 	ret = MHD_queue_response(con, (unsigned)w->status, mr);
 	MHD_destroy_response(mr);
-	x->status = w->status;
-	x->sent = len;
-	x->responded = true;
-	if (x->conn != NULL)
-		conn_phase(x->conn, CONN_BUSY);
+	finish(x, w->status, len);
 	return ret;
 }
 
@@ -597,6 +685,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 		flags |= MHD_USE_TLS;
 
 	s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->cache_mu, NULL);
 	s->o = *o;
 	s->limits.max_params = (size_t)cfg->http_max_params;
 	s->limits.max_name = 256;
@@ -677,5 +766,11 @@ http_server_stop(struct http_server *s, int64_t grace_s)
 		    "shutdown timeout: closing requests still in flight");
 	MHD_stop_daemon(s->d);
 	reaper_stop(&s->reaper);
+	for (size_t i = 0; i < PUBLIC_CACHE_SLOTS; i++) {
+		if (s->cache[i].mr != NULL)
+			MHD_destroy_response(s->cache[i].mr);
+		free(s->cache[i].body);
+	}
+	pthread_mutex_destroy(&s->cache_mu);
 	free(s);
 }
