@@ -172,10 +172,13 @@ struct route {
 	const char *path;
 	unsigned methods; /* enum http_method bits */
 	http_handler handler;
-	size_t max_body; /* 0: no body accepted */
+	size_t max_body; /* 0: no body; ROUTE_BODY_DEFAULT: http_max_body */
 	enum resp_cache cache;
 	bool any_host; /* health probes: skip the Host allowlist */
 };
+
+/* A route's max_body that takes the configured http_max_body. */
+#define ROUTE_BODY_DEFAULT SIZE_MAX
 
 struct router {
 	const struct route *routes;

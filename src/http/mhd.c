@@ -348,6 +348,7 @@ on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
 	struct hdr_walk hw = { &r->headers, 0, 0, 0, false, false };
 	const char *host = NULL, *cl = NULL, *te = NULL;
 	unsigned allowed = 0;
+	size_t max_body;
 	struct str target;
 	const char *q;
 
@@ -428,23 +429,26 @@ on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
 	}
 
 	/* Body caps before reading a byte (HT-05). */
+	max_body = x->route->max_body == ROUTE_BODY_DEFAULT
+	    ? (size_t)s->o.cfg->http_max_body
+	    : x->route->max_body;
 	if (cl != NULL) {
 		int64_t n;
 
 		if (str_to_int64(str_from(cl), 0, INT64_MAX, &n) != 0)
 			return respond_error(x, con, 400, "invalid_request",
 			    "Malformed Content-Length.", true);
-		if (n > 0 && x->route->max_body == 0)
+		if (n > 0 && max_body == 0)
 			return respond_error(x, con, 400, "invalid_request",
 			    "This endpoint takes no request body.", true);
-		if ((uint64_t)n > x->route->max_body)
+		if ((uint64_t)n > max_body)
 			return respond_error(x, con, 413, "invalid_request",
 			    "The request body is too large.", true);
-	} else if (te != NULL && x->route->max_body == 0) {
+	} else if (te != NULL && max_body == 0) {
 		return respond_error(x, con, 400, "invalid_request",
 		    "This endpoint takes no request body.", true);
 	}
-	r->body.max = x->route->max_body;
+	r->body.max = max_body;
 	return MHD_YES;
 }
 
