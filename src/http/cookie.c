@@ -63,25 +63,8 @@ cookie_value(struct str v, struct str *out)
 static int
 cookie_push(struct kvlist *l, size_t max, struct str name, struct str value)
 {
-	size_t ncap;
-
-	if (l->n >= max)
-		return PC_ERR_TOO_LARGE;
-	if (l->n == l->cap) {
-		ncap = l->cap == 0 ? 8 : l->cap * 2;
-		if (ncap > max)
-			ncap = max;
-		if (ncap <= l->n || ncap > SIZE_MAX / sizeof(*l->v))
-			return PC_ERR_TOO_LARGE;
-		l->v = xrealloc(l->v, ncap * sizeof(*l->v));
-		l->cap = ncap;
-	}
-	l->v[l->n].name = str_dup(name);
-	l->v[l->n].name_len = name.len;
-	l->v[l->n].value = str_dup(value);
-	l->v[l->n].value_len = value.len;
-	l->n++;
-	return 0;
+	return kvlist_push(
+	    l, max, str_dup(name), name.len, str_dup(value), value.len);
 }
 
 int

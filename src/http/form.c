@@ -46,7 +46,7 @@ kvlist_free(struct kvlist *l)
  * allocated by the caller). Capped by max: PC_ERR_TOO_LARGE when the list
  * already holds max pairs; the strings are then freed here.
  */
-static int
+int
 kvlist_push(struct kvlist *l, size_t max, char *name, size_t name_len,
     char *value, size_t value_len)
 {

@@ -45,6 +45,13 @@ struct kvlist {
 
 void kvlist_free(struct kvlist *l);
 /*
+ * Appends a pair, taking ownership of name and value (NUL-terminated,
+ * malloc'd). PC_ERR_TOO_LARGE when the list already holds max pairs; the
+ * strings are then wiped and freed.
+ */
+int kvlist_push(struct kvlist *l, size_t max, char *name, size_t name_len,
+    char *value, size_t value_len) PC_WUR;
+/*
  * Looks up name. PC_ERR_NOT_FOUND if absent, PC_ERR_DUPLICATE if given more
  * than once (RFC 6749 §3.1: parameters MUST NOT repeat).
  */

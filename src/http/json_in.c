@@ -8,43 +8,6 @@
  */
 #include "http/http.h"
 
-static int
-json_depth_ok(const char *s, size_t len, size_t max)
-{
-	size_t depth = 0;
-	bool in_str = false, esc = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (in_str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		switch (c) {
-		case '"': in_str = true; break;
-		case '[':
-		case '{':
-			if (++depth > max)
-				return PC_ERR_TOO_LARGE;
-			break;
-		case ']':
-		case '}':
-			/* Unbalanced closers are jansson's to reject. */
-			if (depth > 0)
-				depth--;
-			break;
-		default: break;
-		}
-	}
-	return 0;
-}
-
 int
 json_in_parse(
     const char *s, size_t len, const struct http_limits *lim, json_t **out)
@@ -60,7 +23,7 @@ json_in_parse(
 		r = PC_ERR_INVALID;
 		goto out;
 	}
-	if ((r = json_depth_ok(s, len, lim->max_json_depth)) != 0)
+	if ((r = str_json_depth_ok(s, len, lim->max_json_depth)) != 0)
 		goto out;
 	/*
 	 * Without JSON_DECODE_ANY the top level must be an object or array;

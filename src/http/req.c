@@ -1,5 +1,8 @@
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <sodium.h>
 
 #include "http/http.h"
 
@@ -106,20 +109,26 @@ req_cookies(struct req *r, const struct kvlist **out)
 				kvlist_free(&r->cookies);
 				return rc;
 			}
+			/* Several Cookie headers share one cap. */
+			rc = 0;
 			for (size_t k = 0; k < one.n; k++) {
-				if (r->cookies.n == r->cookies.cap) {
-					r->cookies.cap = r->cookies.cap == 0
-					    ? 8
-					    : r->cookies.cap * 2;
-					r->cookies.v = xrealloc(r->cookies.v,
-					    r->cookies.cap * sizeof(struct kv));
+				struct kv *kv = &one.v[k];
+
+				if (rc == 0) {
+					rc = kvlist_push(&r->cookies,
+					    r->limits->max_params, kv->name,
+					    kv->name_len, kv->value,
+					    kv->value_len);
+					continue;
 				}
-				r->cookies.v[r->cookies.n++] = one.v[k];
+				sodium_memzero(kv->value, kv->value_len);
+				free(kv->name);
+				free(kv->value);
 			}
 			free(one.v);
-			if (r->cookies.n > r->limits->max_params) {
+			if (rc != 0) {
 				kvlist_free(&r->cookies);
-				return PC_ERR_TOO_LARGE;
+				return rc;
 			}
 		}
 		r->cookies_parsed = true;

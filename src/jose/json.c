@@ -10,49 +10,6 @@
 
 #include "jose/jose.h"
 
-/*
- * The deepest [ or { nesting in s, counted outside strings; stops early
- * once max_depth is passed. Returns PC_ERR_INVALID on a NUL byte.
- */
-static int
-depth_scan(const char *s, size_t n, size_t max_depth)
-{
-	size_t i, depth = 0;
-	bool in_str = false, esc = false;
-
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '\0')
-			return PC_ERR_INVALID;
-		if (in_str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		switch (c) {
-		case '"': in_str = true; break;
-		case '[':
-		case '{':
-			if (++depth > max_depth)
-				return PC_ERR_TOO_LARGE;
-			break;
-		case ']':
-		case '}':
-			/* Unbalanced input: jansson reports it. */
-			if (depth > 0)
-				depth--;
-			break;
-		default: break;
-		}
-	}
-	return 0;
-}
-
 int
 jose_json_parse(const char *s, size_t n, size_t max_depth, json_t **out)
 {
@@ -63,7 +20,7 @@ jose_json_parse(const char *s, size_t n, size_t max_depth, json_t **out)
 	*out = NULL;
 	if (s == NULL || n == 0)
 		goto out;
-	if ((r = depth_scan(s, n, max_depth)) != 0)
+	if ((r = str_json_depth_ok(s, n, max_depth)) != 0)
 		goto out;
 	r = PC_ERR_INVALID;
 	if (!str_is_utf8((struct str){ s, n }))

@@ -178,3 +178,42 @@ hex_encode(const uint8_t *in, size_t n, char *out)
 	}
 	out[2 * n] = '\0';
 }
+
+int
+str_json_depth_ok(const char *s, size_t n, size_t max_depth)
+{
+	size_t depth = 0;
+	bool in_str = false, esc = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '\0')
+			return PC_ERR_INVALID;
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		switch (c) {
+		case '"': in_str = true; break;
+		case '[':
+		case '{':
+			if (++depth > max_depth)
+				return PC_ERR_TOO_LARGE;
+			break;
+		case ']':
+		case '}':
+			/* Unbalanced input is the parser's to reject. */
+			if (depth > 0)
+				depth--;
+			break;
+		default: break;
+		}
+	}
+	return 0;
+}

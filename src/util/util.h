@@ -92,6 +92,13 @@ struct str str_trim(struct str s);
 bool str_is_text(struct str s);
 bool str_is_utf8(struct str s);
 
+/*
+ * A cheap pass over JSON text before a parser sees it: nesting ([ and {
+ * outside strings) at most max_depth, else PC_ERR_TOO_LARGE; a raw NUL
+ * byte is PC_ERR_INVALID. Everything else is left to the parser.
+ */
+int str_json_depth_ok(const char *s, size_t n, size_t max_depth) PC_WUR;
+
 /* Hex encode n bytes into out (2n+1 bytes, NUL-terminated). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
 
