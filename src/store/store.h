@@ -44,4 +44,54 @@ int store_signing_key_insert(
 int store_signing_key_insert_first(
     struct db *db, const struct store_signing_key *k, bool *inserted) PC_WUR;
 
+/*
+ * Users (src/store/users.c). id is the OIDC sub: opaque, immutable, never
+ * reused (deleted ids are kept in deleted_users and refused on insert).
+ * email_key is the email with ASCII letters lower-cased; lookups by email
+ * go through it, so they are case-insensitive.
+ */
+struct store_user {
+	char *id;
+	char *email; /* as entered */
+	char *email_key;
+	bool email_verified;
+	char *name;
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t disabled_at; /* 0: not disabled */
+};
+
+void store_user_clear(struct store_user *u);
+void store_users_free(struct store_user *v, size_t n);
+/* The lookup key of an email: ASCII lower-cased copy (caller frees). */
+char *store_email_key(const char *email);
+/*
+ * Inserts u (its email_key is computed from email) and, when password_phc
+ * is not NULL, its password credential, in one transaction.
+ * PC_ERR_CONFLICT: the email_key or id is taken, or the id was deleted.
+ */
+int store_user_insert(
+    struct db *db, const struct store_user *u, const char *password_phc) PC_WUR;
+/* PC_ERR_NOT_FOUND when absent. */
+int
+store_user_get(struct db *db, const char *id, struct store_user *out) PC_WUR;
+int store_user_get_by_email(
+    struct db *db, const char *email, struct store_user *out) PC_WUR;
+/* All users, oldest first. */
+int store_users_list(struct db *db, struct store_user **out, size_t *n) PC_WUR;
+int store_user_set_name(
+    struct db *db, const char *id, const char *name, int64_t now) PC_WUR;
+int store_user_set_verified(
+    struct db *db, const char *id, bool verified, int64_t now) PC_WUR;
+/* disabled_at 0 enables the user again. */
+int store_user_set_disabled(
+    struct db *db, const char *id, int64_t disabled_at, int64_t now) PC_WUR;
+/* Sets (inserts or replaces) the Argon2id PHC string of a user. */
+int store_password_set(
+    struct db *db, const char *user_id, const char *phc, int64_t now) PC_WUR;
+/* *out (caller frees) or PC_ERR_NOT_FOUND when the user has no password. */
+int store_password_get(struct db *db, const char *user_id, char **out) PC_WUR;
+/* Deletes the user and its credentials and keeps a tombstone of the id. */
+int store_user_delete(struct db *db, const char *id, int64_t now) PC_WUR;
+
 #endif
