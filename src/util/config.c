@@ -64,6 +64,9 @@ static const struct setting settings[] = {
 	S(rsa_key_bits, K_INT, "3072", 2048, 8192),
 	S(access_token_ttl, K_DUR, "5m", 60, 3600),
 	S(id_token_ttl, K_DUR, "5m", 60, 3600),
+	S(pwhash_memory, K_SIZE, "64m", 8 * 1024 * 1024,
+	    INT64_C(4096) * 1024 * 1024),
+	S(pwhash_iterations, K_INT, "3", 1, 10),
 };
 #undef S
 

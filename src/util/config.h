@@ -47,6 +47,9 @@ struct config {
 	int64_t access_token_ttl; /* seconds */
 	int64_t id_token_ttl;	  /* seconds */
 
+	int64_t pwhash_memory;	   /* bytes, Argon2id m */
+	int64_t pwhash_iterations; /* Argon2id t */
+
 	unsigned char sources[40]; /* enum config_source per setting */
 
 	/* Derived by config_finish(). */
