@@ -17,6 +17,8 @@ static const char usage[] =
     "  key list         list signing keys and their states\n"
     "  key rotate       add a new signing key\n"
     "  master-key init  create the master key file\n"
+    "  user add         create a user (user list, show, disable, enable,\n"
+    "                   set-password, delete: see user --help)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -59,6 +61,8 @@ main(int argc, char **argv)
 		return cmd_key(argc - 1, argv + 1);
 	if (strcmp(cmd, "master-key") == 0)
 		return cmd_master_key(argc - 1, argv + 1);
+	if (strcmp(cmd, "user") == 0)
+		return cmd_user(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

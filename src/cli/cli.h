@@ -70,5 +70,6 @@ int cmd_migrate(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_master_key(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 
 #endif
