@@ -17,6 +17,8 @@ static const char usage[] =
     "  key list         list signing keys and their states\n"
     "  key rotate       add a new signing key\n"
     "  master-key init  create the master key file\n"
+    "  audit tail       the last audit events\n"
+    "  audit verify     check the audit log's hash chain\n"
     "  user add         create a user (user list, show, disable, enable,\n"
     "                   set-password, delete: see user --help)\n"
     "\n"
@@ -61,6 +63,8 @@ main(int argc, char **argv)
 		return cmd_key(argc - 1, argv + 1);
 	if (strcmp(cmd, "master-key") == 0)
 		return cmd_master_key(argc - 1, argv + 1);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(cmd, "user") == 0)
 		return cmd_user(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);

@@ -4,6 +4,9 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
 
 #include "util/config.h"
 
@@ -71,5 +74,17 @@ int cmd_check_config(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_master_key(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+/*
+ * Audit log (src/cli/audit.c). cli_audit writes one "success" event with
+ * actor "cli"; details is not consumed. cli_signer_open is signer_open
+ * with ensure, recording "key.created" for keys it generated.
+ */
+struct signer;
+int cli_audit(struct db *db, const struct masterkey *mk, const char *event,
+    const char *target, json_t *details);
+int cli_signer_open(struct db *db, const struct masterkey *mk,
+    const struct config *cfg, int64_t now, struct signer **out);
 
 #endif

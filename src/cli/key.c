@@ -132,6 +132,7 @@ rotate(struct db *db, struct masterkey *mk, const struct config *cfg,
 	for (size_t i = 0; i < nalgs; i++) {
 		char kid[64];
 		int r = signer_rotate(db, mk, cfg, algs[i], now, kid);
+		json_t *d;
 
 		if (r != 0) {
 			fprintf(stderr, "portcullis: rotate %s: %s\n",
@@ -139,6 +140,13 @@ rotate(struct db *db, struct masterkey *mk, const struct config *cfg,
 			rc = 1;
 			continue;
 		}
+		d = json_pack("{s:s, s:I}", "alg", jose_alg_name(algs[i]),
+		    "activate_at",
+		    (json_int_t)now +
+			(json_int_t)cfg->signing_key_activation_delay);
+		if (cli_audit(db, mk, "key.rotated", kid, d) != 0)
+			rc = 1;
+		json_decref(d);
 		printf("added %s key %s, signing from now + %llds\n",
 		    jose_alg_name(algs[i]), kid,
 		    (long long)cfg->signing_key_activation_delay);
@@ -178,7 +186,7 @@ cmd_key(int argc, char **argv)
 	if (crypto_init() != 0 || cli_open_store(&cfg, true, &db) != 0 ||
 	    cli_open_masterkey(&cfg, &mk) != 0)
 		goto out;
-	if ((r = signer_open(db, mk, &cfg, true, clock_now(), &s)) != 0) {
+	if ((r = cli_signer_open(db, mk, &cfg, clock_now(), &s)) != 0) {
 		fprintf(stderr, "portcullis: cannot load signing keys: %s\n",
 		    pc_strerror(r));
 		goto out;

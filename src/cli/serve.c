@@ -111,8 +111,8 @@ cmd_serve(int argc, char **argv)
 	if (cli_open_store(&cfg, true, &app.db) != 0 ||
 	    cli_open_masterkey(&cfg, &app.mk) != 0)
 		goto out;
-	if ((r = signer_open(
-		 app.db, app.mk, &cfg, true, clock_now(), &app.signer)) != 0) {
+	if ((r = cli_signer_open(
+		 app.db, app.mk, &cfg, clock_now(), &app.signer)) != 0) {
 		fprintf(stderr, "portcullis: cannot load signing keys: %s%s\n",
 		    pc_strerror(r),
 		    r == PC_ERR_VERIFY ? " (wrong master key?)" : "");

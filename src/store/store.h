@@ -45,6 +45,51 @@ int store_signing_key_insert_first(
     struct db *db, const struct store_signing_key *k, bool *inserted) PC_WUR;
 
 /*
+ * Audit log (SECURITY.md AU-05). Rows are only inserted, never updated or
+ * deleted. Text members are NULL for an SQL NULL; event and outcome are
+ * never NULL. prev_mac and mac are 64 lower-case hex digits.
+ */
+#define STORE_AUDIT_MAC_HEX 64
+struct store_audit_row {
+	int64_t seq;
+	int64_t ts_ms;
+	char *event;
+	char *outcome;
+	char *actor;
+	char *target;
+	char *ip;
+	char *user_agent;
+	char *request_id;
+	char *session_hash;
+	char *details;
+	char prev_mac[STORE_AUDIT_MAC_HEX + 1];
+	char mac[STORE_AUDIT_MAC_HEX + 1];
+};
+
+void store_audit_row_clear(struct store_audit_row *row);
+void store_audit_rows_free(struct store_audit_row *v, size_t n);
+/*
+ * Fills row->mac from the rest of row (seq and prev_mac already set).
+ * Called inside the append transaction; returns 0 or a PC_ERR_*.
+ */
+typedef int (*store_audit_mac_fn)(void *arg, struct store_audit_row *row);
+/*
+ * Appends row as the next link in one write transaction: reads the last
+ * (seq, mac), sets row->seq to seq + 1 and row->prev_mac to that mac (64
+ * zeros for the first row), lets mac() fill row->mac, inserts. Concurrent
+ * appenders serialize on the write lock; a lost race is retried.
+ */
+int store_audit_append(struct db *db, struct store_audit_row *row,
+    store_audit_mac_fn mac, void *arg) PC_WUR;
+/* Up to limit rows with seq >= from_seq, in seq order. */
+int store_audit_list(struct db *db, int64_t from_seq, size_t limit,
+    struct store_audit_row **out, size_t *n) PC_WUR;
+/* The last limit rows, in seq order. */
+int store_audit_tail(struct db *db, size_t limit, struct store_audit_row **out,
+    size_t *n) PC_WUR;
+int store_audit_count(struct db *db, int64_t *out) PC_WUR;
+
+/*
  * Users (src/store/users.c). id is the OIDC sub: opaque, immutable, never
  * reused (deleted ids are kept in deleted_users and refused on insert).
  * email_key is the email with ASCII letters lower-cased; lookups by email

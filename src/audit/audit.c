@@ -1,0 +1,272 @@
+/*
+ * The audit log's hash chain: canonical row encoding, HMAC-SHA-256 links,
+ * append and verify. See audit.h for the construction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "audit/audit.h"
+#include "store/store.h"
+
+#define VERIFY_PAGE 512
+
+static const char zero_mac[AUDIT_MAC_HEX + 1] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+void
+audit_key(const struct masterkey *mk, uint8_t out[32])
+{
+	masterkey_derive(mk, "auditlog", 1, out);
+}
+
+void
+audit_session_hash(
+    const char *sid, size_t sid_len, char out[AUDIT_SESSION_HASH_HEX + 1])
+{
+	uint8_t h[SHA256_LEN];
+
+	hash_sha256(sid, sid_len, h);
+	hex_encode(h, AUDIT_SESSION_HASH_HEX / 2, out);
+	sodium_memzero(h, sizeof(h));
+}
+
+/* --- the canonical encoding ---------------------------------------- */
+
+static void
+mac_u64(crypto_auth_hmacsha256_state *st, uint64_t v)
+{
+	uint8_t b[8];
+
+	for (int i = 7; i >= 0; i--) {
+		b[i] = (uint8_t)(v & 0xff);
+		v >>= 8;
+	}
+	crypto_auth_hmacsha256_update(st, b, sizeof(b));
+}
+
+/* 0x00 for NULL; 0x01, a 4-byte big-endian length and the bytes else. */
+static void
+mac_field(crypto_auth_hmacsha256_state *st, const char *s)
+{
+	uint8_t tag = s == NULL ? 0 : 1;
+	size_t n = s == NULL ? 0 : strlen(s);
+	uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16),
+		(uint8_t)(n >> 8), (uint8_t)n };
+
+	crypto_auth_hmacsha256_update(st, &tag, 1);
+	if (s == NULL)
+		return;
+	crypto_auth_hmacsha256_update(st, len, sizeof(len));
+	crypto_auth_hmacsha256_update(st, (const uint8_t *)s, n);
+}
+
+static void
+row_mac(const uint8_t key[32], const struct store_audit_row *row,
+    char out[AUDIT_MAC_HEX + 1])
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t mac[crypto_auth_hmacsha256_BYTES];
+
+	crypto_auth_hmacsha256_init(&st, key, 32);
+	mac_field(&st, "pc-audit-v1");
+	mac_field(&st, row->prev_mac);
+	mac_u64(&st, (uint64_t)row->seq);
+	mac_u64(&st, (uint64_t)row->ts_ms);
+	mac_field(&st, row->event);
+	mac_field(&st, row->outcome);
+	mac_field(&st, row->actor);
+	mac_field(&st, row->target);
+	mac_field(&st, row->ip);
+	mac_field(&st, row->user_agent);
+	mac_field(&st, row->request_id);
+	mac_field(&st, row->session_hash);
+	mac_field(&st, row->details);
+	crypto_auth_hmacsha256_final(&st, mac);
+	hex_encode(mac, sizeof(mac), out);
+	sodium_memzero(&st, sizeof(st));
+}
+
+/* --- append --------------------------------------------------------- */
+
+/* A copy cut to at most max bytes, never inside a UTF-8 sequence. */
+static char *
+capped(const char *s, size_t max)
+{
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strnlen(s, max + 1);
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return xstrndup(s, n);
+}
+
+static int
+append_mac(void *arg, struct store_audit_row *row)
+{
+	row_mac(arg, row, row->mac);
+	return 0;
+}
+
+static bool
+outcome_ok(const char *s)
+{
+	return strcmp(s, "success") == 0 || strcmp(s, "failure") == 0 ||
+	    strcmp(s, "alert") == 0;
+}
+
+int
+audit_append(struct db *db, const uint8_t key[32], const struct audit_event *ev)
+{
+	struct store_audit_row row;
+	int r;
+
+	if (ev->event == NULL || ev->event[0] == '\0' || ev->outcome == NULL ||
+	    !outcome_ok(ev->outcome) ||
+	    (ev->details != NULL && !json_is_object(ev->details)))
+		return PC_ERR_INVALID;
+	memset(&row, 0, sizeof(row));
+	row.ts_ms = ev->ts_ms != 0 ? ev->ts_ms : clock_now_ms();
+	row.event = capped(ev->event, AUDIT_FIELD_MAX);
+	row.outcome = xstrdup(ev->outcome);
+	row.actor = capped(ev->actor, AUDIT_FIELD_MAX);
+	row.target = capped(ev->target, AUDIT_FIELD_MAX);
+	row.ip = capped(ev->ip, AUDIT_FIELD_MAX);
+	row.user_agent = capped(ev->user_agent, AUDIT_USER_AGENT_MAX);
+	row.request_id = capped(ev->request_id, AUDIT_FIELD_MAX);
+	row.session_hash = capped(ev->session_hash, AUDIT_FIELD_MAX);
+	if (ev->details != NULL) {
+		row.details = json_dumps(ev->details, JSON_COMPACT);
+		if (row.details == NULL) {
+			r = PC_ERR_INVALID;
+			goto out;
+		}
+		if (strlen(row.details) > AUDIT_DETAILS_MAX) {
+			free(row.details);
+			row.details = xstrdup("{\"truncated\":true}");
+		}
+	}
+	r = store_audit_append(db, &row, append_mac, (void *)key);
+out:
+	store_audit_row_clear(&row);
+	return r;
+}
+
+/* --- verify --------------------------------------------------------- */
+
+const char *
+audit_fault_name(enum audit_fault f)
+{
+	switch (f) {
+	case AUDIT_FAULT_NONE: return "none";
+	case AUDIT_FAULT_MAC: return "mac";
+	case AUDIT_FAULT_GAP: return "gap";
+	case AUDIT_FAULT_CHAIN: return "chain";
+	case AUDIT_FAULT_TRUNCATED: return "truncated";
+	case AUDIT_FAULT_HEAD: return "head";
+	}
+	return "unknown";
+}
+
+static bool
+mac_eq(const char *a, const char *b)
+{
+	return strlen(a) == AUDIT_MAC_HEX && strlen(b) == AUDIT_MAC_HEX &&
+	    sodium_memcmp(a, b, AUDIT_MAC_HEX) == 0;
+}
+
+static int
+broken(struct audit_verify_result *out, enum audit_fault f, int64_t seq)
+{
+	out->fault = f;
+	out->bad_seq = seq;
+	switch (f) {
+	case AUDIT_FAULT_MAC:
+		snprintf(out->reason, sizeof(out->reason),
+		    "row edited: its mac does not verify (or wrong master "
+		    "key)");
+		break;
+	case AUDIT_FAULT_GAP:
+		snprintf(out->reason, sizeof(out->reason),
+		    "seq %lld is missing: row deleted", (long long)seq);
+		break;
+	case AUDIT_FAULT_CHAIN:
+		snprintf(out->reason, sizeof(out->reason),
+		    "prev_mac is not the mac of seq %lld: rows deleted, "
+		    "inserted or reordered",
+		    (long long)(seq - 1));
+		break;
+	case AUDIT_FAULT_TRUNCATED:
+		snprintf(out->reason, sizeof(out->reason),
+		    "the log ends at seq %lld before the exported head: rows "
+		    "deleted from the end",
+		    (long long)(seq - 1));
+		break;
+	case AUDIT_FAULT_HEAD:
+		snprintf(out->reason, sizeof(out->reason),
+		    "the mac at seq %lld is not the exported head's: the "
+		    "chain was rewritten",
+		    (long long)seq);
+		break;
+	case AUDIT_FAULT_NONE: break;
+	}
+	return PC_ERR_VERIFY;
+}
+
+/* One row against the chain so far; 0 or PC_ERR_VERIFY. */
+static int
+check_row(const uint8_t key[32], const struct audit_head *expect,
+    const struct store_audit_row *row, struct audit_verify_result *out)
+{
+	char mac[AUDIT_MAC_HEX + 1];
+	int64_t want = out->head.seq + 1;
+
+	if (row->seq != want)
+		return broken(out, AUDIT_FAULT_GAP, want);
+	if (!mac_eq(row->prev_mac, out->head.mac))
+		return broken(out, AUDIT_FAULT_CHAIN, row->seq);
+	row_mac(key, row, mac);
+	if (!mac_eq(mac, row->mac))
+		return broken(out, AUDIT_FAULT_MAC, row->seq);
+	if (expect != NULL && row->seq == expect->seq &&
+	    !mac_eq(row->mac, expect->mac))
+		return broken(out, AUDIT_FAULT_HEAD, row->seq);
+	out->rows++;
+	out->head.seq = row->seq;
+	memcpy(out->head.mac, row->mac, sizeof(out->head.mac));
+	return 0;
+}
+
+int
+audit_verify(struct db *db, const uint8_t key[32],
+    const struct audit_head *expect, struct audit_verify_result *out)
+{
+	struct store_audit_row *v = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->head.mac, zero_mac, sizeof(out->head.mac));
+	for (;;) {
+		if ((r = store_audit_list(
+			 db, out->head.seq + 1, VERIFY_PAGE, &v, &n)) != 0)
+			return r;
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = check_row(key, expect, &v[i], out);
+		store_audit_rows_free(v, n);
+		if (r != 0)
+			return r;
+		if (n < VERIFY_PAGE)
+			break;
+	}
+	if (expect != NULL && out->head.seq < expect->seq)
+		return broken(out, AUDIT_FAULT_TRUNCATED, out->head.seq + 1);
+	return 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * audit: the security event trail (SECURITY.md AU-01, AU-02, AU-05).
+ *
+ * Each event is one row of the audit_log table. Rows form a hash chain:
+ * row n stores mac_n = HMAC-SHA-256(K, "pc-audit-v1" || mac_{n-1} ||
+ * encode(row n)), where K is a subkey of the master key (audit_key()) and
+ * encode() length-prefixes every column, so no field boundary can shift.
+ * audit_verify() walks the chain and names the first row that was edited,
+ * deleted or moved; exporting the head (last seq and mac) elsewhere lets a
+ * later verify also catch rows deleted from the end.
+ */
+#ifndef PC_AUDIT_H
+#define PC_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "crypto/crypto.h"
+#include "store/db.h"
+#include "util/util.h"
+
+#define AUDIT_MAC_HEX 64
+#define AUDIT_FIELD_MAX 512	 /* text columns are cut to this many bytes */
+#define AUDIT_USER_AGENT_MAX 256 /* ... and the user agent to this many */
+#define AUDIT_DETAILS_MAX 2048	 /* larger details become {"truncated":true} */
+#define AUDIT_SESSION_HASH_HEX 16
+
+/*
+ * One event. event and outcome ("success", "failure" or "alert") are
+ * required; other strings may be NULL. Strings are stored as given (output
+ * escapes them) after cutting to the caps above. details is a JSON object
+ * with no secrets (AU-03), stored compact; it is not consumed. ts_ms 0
+ * means now.
+ */
+struct audit_event {
+	const char *event;
+	const char *outcome;
+	const char *actor;
+	const char *target;
+	const char *ip;
+	const char *user_agent;
+	const char *request_id;
+	const char *session_hash; /* audit_session_hash(), never the id */
+	json_t *details;
+	int64_t ts_ms;
+};
+
+/* The chain key: masterkey_derive(mk, "auditlog", 1). Wipe it after use. */
+void audit_key(const struct masterkey *mk, uint8_t out[32]);
+/* The first 16 hex digits of SHA-256 of a session id. */
+void audit_session_hash(
+    const char *sid, size_t sid_len, char out[AUDIT_SESSION_HASH_HEX + 1]);
+
+int audit_append(
+    struct db *db, const uint8_t key[32], const struct audit_event *ev) PC_WUR;
+
+/* A chain head, as exported: the last seq and its mac. */
+struct audit_head {
+	int64_t seq;
+	char mac[AUDIT_MAC_HEX + 1];
+};
+
+enum audit_fault {
+	AUDIT_FAULT_NONE = 0,
+	AUDIT_FAULT_MAC,       /* row edited: its mac does not verify */
+	AUDIT_FAULT_GAP,       /* a seq is missing: row deleted */
+	AUDIT_FAULT_CHAIN,     /* prev_mac is not the previous row's mac */
+	AUDIT_FAULT_TRUNCATED, /* rows up to the expected head are gone */
+	AUDIT_FAULT_HEAD,      /* the row at the expected head differs */
+};
+
+struct audit_verify_result {
+	int64_t rows;	 /* rows checked */
+	int64_t bad_seq; /* first bad seq; 0 when the chain is intact */
+	enum audit_fault fault;
+	char reason[192];	/* for operators; "" when intact */
+	struct audit_head head; /* last good row: (0, 64 zeros) when empty */
+};
+
+const char *audit_fault_name(enum audit_fault f);
+/*
+ * Walks every row in seq order. Returns 0 when the chain is intact (and,
+ * with expect, reaches expect->seq with expect->mac), PC_ERR_VERIFY with
+ * out saying where and why when it is not, or another PC_ERR_* when the
+ * store fails.
+ */
+int audit_verify(struct db *db, const uint8_t key[32],
+    const struct audit_head *expect, struct audit_verify_result *out) PC_WUR;
+
+#endif

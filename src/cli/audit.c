@@ -1,0 +1,390 @@
+/*
+ * portcullis audit tail | verify, and the helpers the other commands use
+ * to write audit events (SECURITY.md AU-01, AU-05).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "audit/audit.h"
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#define TAIL_DEFAULT 20
+#define TAIL_MAX 100000
+
+static const char usage[] =
+    "usage: portcullis audit tail [-n N] [--json] [--config FILE] "
+    "[--data-dir DIR]\n"
+    "       portcullis audit verify [--head SEQ:MAC] [--config FILE] "
+    "[--data-dir DIR]\n"
+    "\n"
+    "tail    the last N audit events (default 20), oldest first, as a "
+    "table or,\n        with --json, one JSON object per line.\n"
+    "verify  walks the whole hash chain and names the first row that was "
+    "edited,\n        deleted or reordered (exit 1). --head checks that "
+    "the chain still\n        reaches a head exported earlier (the "
+    "\"head seq S mac M\" it printed),\n        which also catches rows "
+    "deleted from the end.\n";
+
+enum {
+	OPT_HEAD = 0x300,
+};
+
+static const struct option opts[] = {
+	CLI_COMMON_OPTS,
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
+	{ "head", required_argument, NULL, OPT_HEAD },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct audit_flags {
+	struct cli_flags f;
+	int64_t n;
+	const char *head;
+};
+
+/* Like cli_parse, plus -n and --head. 0, 1 (help printed) or 2. */
+static int
+parse(int argc, char **argv, struct audit_flags *af)
+{
+	int c;
+
+	memset(af, 0, sizeof(*af));
+	af->n = TAIL_DEFAULT;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:n:", opts, NULL)) != -1) {
+		switch (c) {
+		case CLI_OPT_CONFIG: af->f.config = optarg; break;
+		case CLI_OPT_DATA_DIR: af->f.data_dir = optarg; break;
+		case CLI_OPT_STORE_URL: af->f.store_url = optarg; break;
+		case CLI_OPT_MODE: af->f.mode = optarg; break;
+		case CLI_OPT_JSON: af->f.json = true; break;
+		case CLI_OPT_HELP: af->f.help = true; break;
+		case OPT_HEAD: af->head = optarg; break;
+		case 'n':
+			if (str_to_int64(
+				str_from(optarg), 1, TAIL_MAX, &af->n) != 0) {
+				cli_usage_error(usage,
+				    "-n wants a number from 1 to %d", TAIL_MAX);
+				return 2;
+			}
+			break;
+		case ':':
+			cli_usage_error(
+			    usage, "option %s needs a value", argv[optind - 1]);
+			return 2;
+		default:
+			cli_usage_error(
+			    usage, "unknown option '%s'", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (af->f.help) {
+		fputs(usage, stdout);
+		return 1;
+	}
+	if (optind < argc) {
+		cli_usage_error(
+		    usage, "unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+/* "SEQ:MAC" as printed by verify. */
+static int
+parse_head(const char *s, struct audit_head *h)
+{
+	struct str head, tail;
+
+	if (str_split(str_from(s), ':', &head, &tail) != 0 ||
+	    str_to_int64(head, 1, INT64_MAX, &h->seq) != 0 ||
+	    tail.len != AUDIT_MAC_HEX)
+		return PC_ERR_INVALID;
+	for (size_t i = 0; i < tail.len; i++) {
+		char ch = tail.p[i];
+
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return PC_ERR_INVALID;
+	}
+	memcpy(h->mac, tail.p, AUDIT_MAC_HEX);
+	h->mac[AUDIT_MAC_HEX] = '\0';
+	return 0;
+}
+
+/* A column for the terminal: control bytes as \xNN (AU-04), "-" if NULL. */
+static void
+put_text(const char *s, int width)
+{
+	char out[AUDIT_FIELD_MAX * 4 + 1];
+	size_t o = 0;
+
+	if (s == NULL)
+		s = "-";
+	for (; *s != '\0' && o + 5 < sizeof(out); s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch == 0x7f || ch == '\\') {
+			o += (size_t)snprintf(out + o, sizeof(out) - o,
+			    ch == '\\' ? "\\\\" : "\\x%02x", ch);
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	out[o] = '\0';
+	printf("%-*s ", width, out);
+}
+
+static void
+iso_ms(int64_t ms, char *out, size_t n)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char s[32];
+
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, n, "%s.%03dZ", s, (int)(ms % 1000));
+}
+
+static void
+json_opt(json_t *o, const char *k, const char *v)
+{
+	json_object_set_new(o, k, v != NULL ? json_string(v) : json_null());
+}
+
+static void
+print_json(const struct store_audit_row *r)
+{
+	json_t *o = json_object();
+	char ts[48], *line;
+
+	iso_ms(r->ts_ms, ts, sizeof(ts));
+	json_object_set_new(o, "seq", json_integer(r->seq));
+	json_object_set_new(o, "ts_ms", json_integer(r->ts_ms));
+	json_object_set_new(o, "time", json_string(ts));
+	json_opt(o, "event", r->event);
+	json_opt(o, "outcome", r->outcome);
+	json_opt(o, "actor", r->actor);
+	json_opt(o, "target", r->target);
+	json_opt(o, "ip", r->ip);
+	json_opt(o, "user_agent", r->user_agent);
+	json_opt(o, "request_id", r->request_id);
+	json_opt(o, "session_hash", r->session_hash);
+	if (r->details != NULL) {
+		json_t *d =
+		    json_loads(r->details, JSON_REJECT_DUPLICATES, NULL);
+
+		json_object_set_new(
+		    o, "details", d != NULL ? d : json_string(r->details));
+	} else {
+		json_object_set_new(o, "details", json_null());
+	}
+	json_opt(o, "prev_mac", r->prev_mac);
+	json_opt(o, "mac", r->mac);
+	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (line != NULL)
+		printf("%s\n", line);
+	free(line);
+	json_decref(o);
+}
+
+static int
+tail(struct db *db, const struct audit_flags *af)
+{
+	struct store_audit_row *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = store_audit_tail(db, (size_t)af->n, &v, &n)) != 0) {
+		fprintf(stderr, "portcullis: cannot read the audit log: %s\n",
+		    pc_strerror(r));
+		return 1;
+	}
+	if (!af->f.json)
+		printf("%-6s %-24s %-20s %-8s %-12s %-44s %s\n", "SEQ", "TIME",
+		    "EVENT", "OUTCOME", "ACTOR", "TARGET", "IP");
+	for (size_t i = 0; i < n; i++) {
+		char ts[48];
+
+		if (af->f.json) {
+			print_json(&v[i]);
+			continue;
+		}
+		iso_ms(v[i].ts_ms, ts, sizeof(ts));
+		printf("%-6" PRId64 " %-24s ", v[i].seq, ts);
+		put_text(v[i].event, 20);
+		put_text(v[i].outcome, 8);
+		put_text(v[i].actor, 12);
+		put_text(v[i].target, 44);
+		put_text(v[i].ip, 0);
+		putchar('\n');
+	}
+	store_audit_rows_free(v, n);
+	return 0;
+}
+
+static int
+verify(struct db *db, const struct masterkey *mk, const struct audit_head *h)
+{
+	struct audit_verify_result res;
+	uint8_t key[32];
+	int r;
+
+	audit_key(mk, key);
+	r = audit_verify(db, key, h, &res);
+	sodium_memzero(key, sizeof(key));
+	if (r == 0) {
+		printf("audit log OK: %lld rows, head seq %lld mac %s\n",
+		    (long long)res.rows, (long long)res.head.seq, res.head.mac);
+		return 0;
+	}
+	if (r == PC_ERR_VERIFY) {
+		printf("audit log BROKEN at seq %lld: %s (%lld rows verified "
+		       "before it)\n",
+		    (long long)res.bad_seq, res.reason, (long long)res.rows);
+		log_msg(LOG_ERROR, "audit.verify_failed", res.reason);
+		return 1;
+	}
+	fprintf(stderr, "portcullis: cannot read the audit log: %s\n",
+	    pc_strerror(r));
+	return 1;
+}
+
+int
+cmd_audit(int argc, char **argv)
+{
+	struct audit_flags af;
+	struct audit_head head;
+	struct config cfg;
+	struct db *db = NULL;
+	struct masterkey *mk = NULL;
+	const char *sub;
+	int r, rc = 1;
+
+	if (argc < 2 ||
+	    (strcmp(argv[1], "tail") != 0 && strcmp(argv[1], "verify") != 0)) {
+		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		cli_usage_error(
+		    usage, "expected 'audit tail' or 'audit verify'");
+		return 2;
+	}
+	sub = argv[1];
+	if ((r = parse(argc - 1, argv + 1, &af)) != 0)
+		return r == 1 ? 0 : r;
+	if (strcmp(sub, "verify") == 0 && af.f.json) {
+		cli_usage_error(usage, "--json is for 'audit tail'");
+		return 2;
+	}
+	if (strcmp(sub, "tail") == 0 && af.head != NULL) {
+		cli_usage_error(usage, "--head is for 'audit verify'");
+		return 2;
+	}
+	if (af.head != NULL && parse_head(af.head, &head) != 0) {
+		cli_usage_error(usage, "--head wants SEQ:MAC (64 hex digits)");
+		return 2;
+	}
+	if (cli_config(&af.f, &cfg) != 0)
+		return 1;
+	if (crypto_init() != 0 || cli_open_store(&cfg, true, &db) != 0)
+		goto out;
+	if (strcmp(sub, "tail") == 0) {
+		rc = tail(db, &af);
+	} else if (cli_open_masterkey(&cfg, &mk) == 0) {
+		rc = verify(db, mk, af.head != NULL ? &head : NULL);
+	}
+out:
+	db_close(db);
+	masterkey_free(mk);
+	config_free(&cfg);
+	return rc;
+}
+
+/* --- events written by CLI commands -------------------------------- */
+
+int
+cli_audit(struct db *db, const struct masterkey *mk, const char *event,
+    const char *target, json_t *details)
+{
+	struct audit_event ev = {
+		.event = event,
+		.outcome = "success",
+		.actor = "cli",
+		.target = target,
+		.details = details,
+	};
+	uint8_t key[32];
+	int r;
+
+	audit_key(mk, key);
+	r = audit_append(db, key, &ev);
+	sodium_memzero(key, sizeof(key));
+	if (r != 0) {
+		fprintf(stderr, "portcullis: cannot write the audit log: %s\n",
+		    pc_strerror(r));
+		log_msg(LOG_ERROR, "audit.append_failed", event);
+	}
+	return r;
+}
+
+static bool
+has_alg(const struct store_signing_key *v, size_t n, const char *alg)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].alg, alg) == 0)
+			return true;
+	return false;
+}
+
+static bool
+had_kid(const struct store_signing_key *v, size_t n, const char *kid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].kid, kid) == 0)
+			return true;
+	return false;
+}
+
+int
+cli_signer_open(struct db *db, const struct masterkey *mk,
+    const struct config *cfg, int64_t now, struct signer **out)
+{
+	struct store_signing_key *before = NULL, *after = NULL;
+	size_t nb = 0, na = 0;
+	int r;
+
+	if ((r = store_signing_keys_list(db, &before, &nb)) != 0)
+		return r;
+	if ((r = signer_open(db, mk, cfg, true, now, out)) != 0)
+		goto out;
+	/* First start: record the keys signer_open just generated. */
+	if ((!has_alg(before, nb, "ES256") || !has_alg(before, nb, "RS256")) &&
+	    store_signing_keys_list(db, &after, &na) == 0) {
+		for (size_t i = 0; i < na; i++) {
+			json_t *d;
+
+			if (had_kid(before, nb, after[i].kid))
+				continue;
+			d = json_pack("{s:s, s:I}", "alg", after[i].alg,
+			    "activate_at", (json_int_t)after[i].activate_at);
+			(void)cli_audit(db, mk, "key.created", after[i].kid, d);
+			json_decref(d);
+		}
+	}
+out:
+	store_signing_keys_free(before, nb);
+	store_signing_keys_free(after, na);
+	return r;
+}
