@@ -171,6 +171,7 @@ audit_fault_name(enum audit_fault f)
 	case AUDIT_FAULT_CHAIN: return "chain";
 	case AUDIT_FAULT_TRUNCATED: return "truncated";
 	case AUDIT_FAULT_HEAD: return "head";
+	case AUDIT_FAULT_EXTRA: return "extra";
 	}
 	return "unknown";
 }
@@ -215,6 +216,11 @@ broken(struct audit_verify_result *out, enum audit_fault f, int64_t seq)
 		    "chain was rewritten",
 		    (long long)seq);
 		break;
+	case AUDIT_FAULT_EXTRA:
+		snprintf(out->reason, sizeof(out->reason),
+		    "a row with seq %lld comes before seq 1: row inserted",
+		    (long long)seq);
+		break;
 	case AUDIT_FAULT_NONE: break;
 	}
 	return PC_ERR_VERIFY;
@@ -228,6 +234,8 @@ check_row(const uint8_t key[32], const struct audit_head *expect,
 	char mac[AUDIT_MAC_HEX + 1];
 	int64_t want = out->head.seq + 1;
 
+	if (row->seq < 1)
+		return broken(out, AUDIT_FAULT_EXTRA, row->seq);
 	if (row->seq != want)
 		return broken(out, AUDIT_FAULT_GAP, want);
 	if (!mac_eq(row->prev_mac, out->head.mac))
@@ -254,9 +262,9 @@ audit_verify(struct db *db, const uint8_t key[32],
 
 	memset(out, 0, sizeof(*out));
 	memcpy(out->head.mac, zero_mac, sizeof(out->head.mac));
-	for (;;) {
-		if ((r = store_audit_list(
-			 db, out->head.seq + 1, VERIFY_PAGE, &v, &n)) != 0)
+	for (int64_t from = INT64_MIN;; from = out->head.seq + 1) {
+		/* The first page also shows rows planted below seq 1. */
+		if ((r = store_audit_list(db, from, VERIFY_PAGE, &v, &n)) != 0)
 			return r;
 		for (size_t i = 0; i < n && r == 0; i++)
 			r = check_row(key, expect, &v[i], out);

@@ -69,6 +69,7 @@ enum audit_fault {
 	AUDIT_FAULT_CHAIN,     /* prev_mac is not the previous row's mac */
 	AUDIT_FAULT_TRUNCATED, /* rows up to the expected head are gone */
 	AUDIT_FAULT_HEAD,      /* the row at the expected head differs */
+	AUDIT_FAULT_EXTRA,     /* a row with seq < 1: inserted */
 };
 
 struct audit_verify_result {

@@ -338,6 +338,34 @@ test_audit_AU05_swapped_contents_detected(void **state)
 	expect_bad(f, NULL, 3, AUDIT_FAULT_MAC, "swap contents");
 }
 
+/* A row planted before seq 1 would show in tail; verify names it. */
+static void
+test_audit_AU05_inserted_row_detected(void **state)
+{
+	struct fixture *f = *state;
+	struct audit_verify_result res;
+
+	append_n(f, ROWS);
+	tamper(f,
+	    "INSERT INTO audit_log SELECT 0, ts_ms, event, outcome,"
+	    " actor, target, ip, user_agent, request_id, session_hash,"
+	    " details, prev_mac, mac FROM audit_log WHERE seq = 1");
+	assert_int_equal(
+	    audit_verify(f->db, f->key, NULL, &res), PC_ERR_VERIFY);
+	assert_int_equal(res.fault, AUDIT_FAULT_EXTRA);
+	assert_int_equal(res.bad_seq, 0);
+	tamper(f, "DELETE FROM audit_log WHERE seq = 0");
+	expect_ok(f, ROWS);
+	/* One past the end with a made-up mac: the chain stops there. */
+	tamper(f,
+	    "INSERT INTO audit_log SELECT seq + 1, ts_ms, event,"
+	    " outcome, actor, target, ip, user_agent, request_id,"
+	    " session_hash, details, mac, prev_mac FROM audit_log"
+	    " WHERE seq = %d",
+	    ROWS);
+	expect_bad(f, NULL, ROWS + 1, AUDIT_FAULT_MAC, "appended forgery");
+}
+
 static void
 test_audit_AU05_wrong_key_detected(void **state)
 {
@@ -479,6 +507,7 @@ main(void)
 		T(test_audit_AU05_deleted_last_row_needs_head),
 		T(test_audit_AU05_swapped_rows_detected),
 		T(test_audit_AU05_swapped_contents_detected),
+		T(test_audit_AU05_inserted_row_detected),
 		T(test_audit_AU05_wrong_key_detected),
 		T(test_audit_rejects_bad_events),
 		T(test_audit_fields_capped),
