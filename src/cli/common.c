@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
@@ -93,29 +94,45 @@ cli_config(const struct cli_flags *f, struct config *cfg)
 		cfg->config_file = xstrdup(file);
 		if (config_load_file(cfg, file, err, sizeof(err)) != 0) {
 			fprintf(stderr, "portcullis: %s\n", err);
-			return PC_ERR_CONFIG;
+			goto fail;
 		}
 	}
 	if (config_load_env(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "portcullis: environment: %s\n", err);
-		return PC_ERR_CONFIG;
+		goto fail;
 	}
 	if (flag(cfg, "data_dir", f->data_dir) != 0 ||
 	    flag(cfg, "store_url", f->store_url) != 0 ||
 	    flag(cfg, "issuer", f->issuer) != 0 ||
 	    flag(cfg, "listen", f->listen) != 0 ||
 	    flag(cfg, "mode", f->mode) != 0)
-		return PC_ERR_CONFIG;
+		goto fail;
 	if (config_finish(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr,
 		    "portcullis: unsafe or invalid configuration: "
 		    "%s\n",
 		    err);
-		return PC_ERR_CONFIG;
+		goto fail;
+	}
+	/* Argon2id below the floor (SECURITY.md Part 2.1): refuse to run. */
+	{
+		struct pw_params pp;
+
+		if (pw_params_from_config(cfg, &pp, err, sizeof(err)) != 0) {
+			fprintf(stderr,
+			    "portcullis: unsafe or invalid configuration: "
+			    "%s\n",
+			    err);
+			goto fail;
+		}
 	}
 	if (log_level_parse(cfg->log_level, &lvl) == 0)
 		log_init(lvl);
 	return 0;
+fail:
+	/* Callers only exit after a failure; leave nothing behind. */
+	config_free(cfg);
+	return PC_ERR_CONFIG;
 }
 
 int

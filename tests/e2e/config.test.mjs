@@ -86,6 +86,21 @@ test('check-config refuses unsafe or invalid combinations', () => {
   }
 });
 
+test('PW-02: Argon2id parameters below the OWASP floor stop every command', () => {
+  const dir = tempDir();
+  const conf = join(dir, 'pw.conf');
+  for (const [m, t] of [['16m', '2'], ['32m', '1'], ['8m', '5']]) {
+    writeFileSync(conf, `pwhash_memory = ${m}\npwhash_iterations = ${t}\n`);
+    for (const cmd of [['check-config'], ['serve', '--listen', '127.0.0.1:1'], ['migrate']]) {
+      const r = run([...cmd, '--mode', 'development', '--data-dir', dir, '--config', conf]);
+      assert.equal(r.code, 1, `${cmd[0]} m=${m} t=${t}`);
+      assert.match(r.stderr, /below the OWASP minimum/);
+    }
+  }
+  writeFileSync(conf, 'pwhash_memory = 19m\npwhash_iterations = 2\n');
+  assert.equal(run(['check-config', '--mode', 'development', '--data-dir', dir, '--config', conf]).code, 0);
+});
+
 test('serve: --issuer and --listen flags and PORTCULLIS_ISSUER/LISTEN are honoured', async () => {
   const port = await freePort();
   const srv = await startServer({ port, config: { issuer: 'https://wrong.example', listen: '127.0.0.1:1' },
