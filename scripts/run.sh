@@ -26,6 +26,10 @@ cat <<MSG
   JWKS:       $ISSUER/jwks.json
   Health:     $ISSUER/healthz   $ISSUER/readyz
 
+  There is no default account. Create the first user (the password is
+  read from standard input, never from the command line):
+    $BIN user add --email you@example.com --password-stdin --data-dir $DATA_DIR
+
   Next:
     curl $ISSUER/.well-known/openid-configuration
     $BIN key list --data-dir $DATA_DIR

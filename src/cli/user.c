@@ -258,15 +258,16 @@ prompt(const char *text, char *buf, size_t *len)
 	struct termios old, quiet;
 	int r;
 
-	fputs(text, stderr);
-	fflush(stderr);
 	if (tcgetattr(STDIN_FILENO, &old) != 0)
 		return PC_ERR_IO;
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
+	/* Echo off first (typeahead is flushed), then the prompt. */
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
 		return PC_ERR_IO;
+	fputs(text, stderr);
+	fflush(stderr);
 	r = read_line(STDIN_FILENO, buf, len);
 	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 	fputc('\n', stderr);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, tempDir } from './lib/server.mjs';
+import { BIN, run, tempDir } from './lib/server.mjs';
 
 const GOOD = 'Tq7!vR2#mZp9$Lw4xK-canary';
 
@@ -244,4 +244,35 @@ test('PW-01 a password can never be given as an argument, and is never echoed', 
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!r.stdout.includes(GOOD) && !r.stderr.includes(GOOD));
   assert.ok(!dirBytes(dir).includes(GOOD));
+});
+
+// A terminal: python3's pty module plays the user at the keyboard.
+function onTty(dir, args, answers) {
+  const r = spawnSync('python3', [new URL('./lib/pty_run.py', import.meta.url).pathname, JSON.stringify(answers), '--',
+    BIN, 'user', ...args, '--mode', 'development', '--data-dir', dir], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout };
+}
+
+test('PW-01 the terminal prompt asks twice without echo; mismatch or empty stores no password', () => {
+  const dir = tempDir();
+  let r = onTty(dir, ['add', '--email', 'leo@example.com'], [['New password: ', GOOD], ['Repeat password: ', GOOD]]);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /added user usr_\S+ <leo@example.com> with a password/);
+  assert.ok(!r.out.includes(GOOD), 'password echoed on the terminal');
+  assert.ok(sql(dir, "SELECT secret FROM credentials").startsWith('$argon2id$'));
+
+  r = onTty(dir, ['add', '--email', 'mia@example.com'], [['New password: ', GOOD], ['Repeat password: ', `${GOOD}x`]]);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /passwords differ/);
+  assert.ok(!r.out.includes(GOOD));
+  assert.equal(sql(dir, "SELECT count(*) FROM users WHERE email_key = 'mia@example.com'"), '0');
+
+  r = onTty(dir, ['add', '--email', 'mia@example.com'], [['New password: ', '']]);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /without a password/);
+
+  r = onTty(dir, ['set-password', '--email', 'mia@example.com'], [['New password: ', GOOD], ['Repeat password: ', GOOD]]);
+  assert.equal(r.code, 0, r.out);
+  assert.ok(!r.out.includes(GOOD));
+  assert.equal(sql(dir, 'SELECT count(*) FROM credentials'), '2');
 });
