@@ -6,6 +6,7 @@
  * wiped after use.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,25 +253,49 @@ read_line(int fd, char *buf, size_t *len)
 	return any ? 0 : PC_ERR_NOT_FOUND;
 }
 
+/* The terminal settings to put back if a signal ends us mid-prompt. */
+static struct termios saved_tty;
+
+static void
+restore_tty(int sig)
+{
+	/* Both are async-signal-safe. */
+	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);
+}
+
 static int
 prompt(const char *text, char *buf, size_t *len)
 {
-	struct termios old, quiet;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa, old_sa[PC_NELEM(sigs)];
+	struct termios quiet;
 	int r;
 
-	if (tcgetattr(STDIN_FILENO, &old) != 0)
+	if (tcgetattr(STDIN_FILENO, &saved_tty) != 0)
 		return PC_ERR_IO;
-	quiet = old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = restore_tty;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < PC_NELEM(sigs); i++)
+		(void)sigaction(sigs[i], &sa, &old_sa[i]);
+	quiet = saved_tty;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
 	/* Echo off first (typeahead is flushed), then the prompt. */
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
-		return PC_ERR_IO;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
+		r = PC_ERR_IO;
+		goto out;
+	}
 	fputs(text, stderr);
 	fflush(stderr);
 	r = read_line(STDIN_FILENO, buf, len);
-	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
 	fputc('\n', stderr);
+out:
+	for (size_t i = 0; i < PC_NELEM(sigs); i++)
+		(void)sigaction(sigs[i], &old_sa[i], NULL);
 	return r;
 }
 

@@ -182,8 +182,23 @@ test_users_create_get_list(void **state)
 	    user_create(f->db, "bob@example.com", NULL, false, &g), 0);
 	assert_int_equal(store_users_list(f->db, &v, &n), 0);
 	assert_int_equal(n, 2);
-	assert_string_equal(v[0].id, u.id);
-	assert_string_equal(v[1].id, g.id);
+	store_users_free(v, n);
+
+	/* Oldest first, by created_at. */
+	{
+		struct store_user old = { .id = "usr_old",
+			.email = "o@x.org",
+			.name = "",
+			.created_at = 5,
+			.updated_at = 5 };
+
+		assert_int_equal(store_user_insert(f->db, &old, NULL), 0);
+	}
+	assert_int_equal(store_users_list(f->db, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].id, "usr_old");
+	assert_string_equal(v[0].email_key, "o@x.org");
+	assert_true(v[1].created_at <= v[2].created_at);
 	store_users_free(v, n);
 	store_user_clear(&g);
 	store_user_clear(&u);
