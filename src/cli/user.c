@@ -444,7 +444,8 @@ password_refused(const struct pw_check *check)
 }
 
 static int
-add(struct db *db, const struct config *cfg, const struct user_flags *f)
+add(struct db *db, const struct masterkey *mk, const struct config *cfg,
+    const struct user_flags *f)
 {
 	struct store_user u;
 	struct pw_params p;
@@ -479,6 +480,9 @@ add(struct db *db, const struct config *cfg, const struct user_flags *f)
 		    pc_strerror(r));
 		goto out;
 	}
+	/* AU-01: admin actions are audited; the user exists either way. */
+	if (cli_audit(db, mk, "user.created", u.id, NULL) != 0)
+		goto out;
 	if (f->common.json)
 		print_json(user_json(db, &u), JSON_COMPACT);
 	else
@@ -493,8 +497,8 @@ out:
 }
 
 static int
-set_password(
-    struct db *db, const struct config *cfg, const struct user_flags *f)
+set_password(struct db *db, const struct masterkey *mk,
+    const struct config *cfg, const struct user_flags *f)
 {
 	struct store_user u;
 	struct pw_params p;
@@ -523,6 +527,8 @@ set_password(
 		    pc_strerror(r));
 		goto out;
 	}
+	if (cli_audit(db, mk, "user.password_set", u.id, NULL) != 0)
+		goto out;
 	printf("password set for %s\n", u.id);
 	rc = 0;
 out:
@@ -567,8 +573,8 @@ list(struct db *db, bool as_json)
 }
 
 static int
-run(struct db *db, const struct config *cfg, const struct sub *sub,
-    const struct user_flags *f)
+run(struct db *db, const struct masterkey *mk, const struct config *cfg,
+    const struct sub *sub, const struct user_flags *f)
 {
 	struct store_user u;
 	const char *s = sub->name;
@@ -576,11 +582,11 @@ run(struct db *db, const struct config *cfg, const struct sub *sub,
 	int r;
 
 	if (strcmp(s, "add") == 0)
-		return add(db, cfg, f);
+		return add(db, mk, cfg, f);
 	if (strcmp(s, "list") == 0)
 		return list(db, f->common.json);
 	if (strcmp(s, "set-password") == 0)
-		return set_password(db, cfg, f);
+		return set_password(db, mk, cfg, f);
 	if (find(db, f, &u) != 0)
 		return 1;
 	if (strcmp(s, "show") == 0) {
@@ -598,13 +604,16 @@ run(struct db *db, const struct config *cfg, const struct sub *sub,
 		}
 		r = 0;
 	} else if (strcmp(s, "disable") == 0) {
-		if ((r = user_disable(db, u.id, now)) == 0)
+		if ((r = user_disable(db, u.id, now)) == 0 &&
+		    (r = cli_audit(db, mk, "user.disabled", u.id, NULL)) == 0)
 			printf("disabled user %s\n", u.id);
 	} else if (strcmp(s, "enable") == 0) {
-		if ((r = user_enable(db, u.id, now)) == 0)
+		if ((r = user_enable(db, u.id, now)) == 0 &&
+		    (r = cli_audit(db, mk, "user.enabled", u.id, NULL)) == 0)
 			printf("enabled user %s\n", u.id);
 	} else {
-		if ((r = store_user_delete(db, u.id, now)) == 0)
+		if ((r = store_user_delete(db, u.id, now)) == 0 &&
+		    (r = cli_audit(db, mk, "user.deleted", u.id, NULL)) == 0)
 			printf("deleted user %s\n", u.id);
 	}
 	if (r != 0)
@@ -620,6 +629,7 @@ cmd_user(int argc, char **argv)
 	struct user_flags f;
 	struct config cfg;
 	struct db *db = NULL;
+	struct masterkey *mk = NULL;
 	int r, rc = 1;
 
 	if (argc >= 2 &&
@@ -643,8 +653,13 @@ cmd_user(int argc, char **argv)
 		return 1;
 	if (crypto_init() != 0 || cli_open_store(&cfg, true, &db) != 0)
 		goto out;
-	rc = run(db, &cfg, sub, &f);
+	/* Changes are audited, and the audit key comes from the master key. */
+	if (strcmp(sub->name, "list") != 0 && strcmp(sub->name, "show") != 0 &&
+	    cli_open_masterkey(&cfg, &mk) != 0)
+		goto out;
+	rc = run(db, mk, &cfg, sub, &f);
 out:
+	masterkey_free(mk);
 	db_close(db);
 	config_free(&cfg);
 	return rc;

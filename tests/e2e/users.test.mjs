@@ -276,3 +276,25 @@ test('PW-01 the terminal prompt asks twice without echo; mismatch or empty store
   assert.ok(!r.out.includes(GOOD));
   assert.equal(sql(dir, 'SELECT count(*) FROM credentials'), '2');
 });
+
+test('AU-01/AU-05: user changes are audited with the user id and the chain verifies', () => {
+  const dir = tempDir();
+  const u = addJson(dir, 'audited@example.com', ['--password-stdin'], { input: GOOD + '\n' });
+  assert.equal(user(dir, ['disable', '--id', u.id]).code, 0);
+  assert.equal(user(dir, ['enable', '--id', u.id]).code, 0);
+  assert.equal(user(dir, ['set-password', '--id', u.id, '--password-stdin'], { input: GOOD + 'x\n' }).code, 0);
+  assert.equal(user(dir, ['delete', '--id', u.id]).code, 0);
+  const tail = run(['audit', 'tail', '--json', '-n', '50', '--mode', 'development', '--data-dir', dir]);
+  assert.equal(tail.code, 0, tail.stderr);
+  const rows = tail.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.event.startsWith('user.'));
+  assert.deepEqual(rows.map((r) => r.event),
+    ['user.created', 'user.disabled', 'user.enabled', 'user.password_set', 'user.deleted']);
+  for (const r of rows) {
+    assert.equal(r.target, u.id);
+    assert.equal(r.actor, 'cli');
+    assert.equal(r.outcome, 'success');
+  }
+  assert.ok(!tail.stdout.includes(GOOD), 'no password in the audit log');
+  const v = run(['audit', 'verify', '--mode', 'development', '--data-dir', dir]);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+});
