@@ -298,3 +298,10 @@ test('AU-01/AU-05: user changes are audited with the user id and the chain verif
   const v = run(['audit', 'verify', '--mode', 'development', '--data-dir', dir]);
   assert.equal(v.code, 0, v.stdout + v.stderr);
 });
+
+test('LG-08: a fresh store has no account at all', () => {
+  const dir = tempDir();
+  const r = user(dir, ['list', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), []);
+});
