@@ -85,6 +85,103 @@ void pw_dummy_verify(const struct pw_params *p, const char *pw, size_t len);
 
 /* ---- end Passwords ---- */
 
+/* ---- Hashing pool (src/auth/pwpool.c; SECURITY.md DS-01, DS-02, LG-02) ---- */
+
+/*
+ * Argon2id jobs run on `slots` worker threads of their own, never on the
+ * HTTP threads. Memory bound (DS-01): each worker runs one hash at a time,
+ * so Argon2id memory is at most slots x pwhash_memory (slots x
+ * params.memlimit), whatever the load. At most `queue` jobs wait, FIFO;
+ * a full queue is refused at once with PC_ERR_BUSY (the caller answers 503
+ * with Retry-After), and a job that waited queue_timeout_ms is completed
+ * with PC_ERR_BUSY without being hashed.
+ */
+#define PWPOOL_MAX_SLOTS 256
+#define PWPOOL_MAX_QUEUE 100000
+
+enum pwjob_kind {
+	PWJOB_VERIFY = 0, /* pw against phc */
+	PWJOB_HASH,	  /* a new PHC string for pw */
+	PWJOB_DUMMY	  /* unknown user: the same work, never a match */
+};
+
+/* What to hash. pwpool_submit copies pw (into sodium_malloc memory, wiped
+ * after the hash) and phc, so the caller may wipe its own at once. */
+struct pwjob {
+	enum pwjob_kind kind;
+	const char *pw;
+	size_t pw_len;
+	const char *phc; /* PWJOB_VERIFY only: the stored hash */
+};
+
+/*
+ * r: PWJOB_VERIFY 0 (match, with needs_rehash from pw_needs_rehash),
+ * PC_ERR_VERIFY or PC_ERR_INVALID; PWJOB_HASH 0 with phc filled, or a
+ * pw_hash error; PWJOB_DUMMY always PC_ERR_VERIFY, after the full work
+ * (LG-02). Any kind: PC_ERR_BUSY when the job expired in the queue or the
+ * pool stopped before it ran (nothing was hashed).
+ */
+struct pwjob_result {
+	enum pwjob_kind kind;
+	int r;
+	bool needs_rehash;
+	char phc[PW_PHC_MAX];
+};
+
+/* Runs exactly once for each job pwpool_submit accepted, on a pool thread
+ * (or on the thread calling pwpool_stop); res is wiped after it returns. */
+typedef void (*pwpool_done_fn)(const struct pwjob_result *res, void *arg);
+
+struct pwpool_opts {
+	struct pw_params params;
+	unsigned slots;		   /* concurrent hashes, 1..PWPOOL_MAX_SLOTS */
+	unsigned queue;		   /* waiting jobs, 1..PWPOOL_MAX_QUEUE */
+	uint64_t queue_timeout_ms; /* longest wait before PC_ERR_BUSY */
+};
+
+struct pwpool_stats {
+	unsigned slots;
+	unsigned running;   /* hashing now, <= slots */
+	unsigned queued;    /* waiting now, <= queue */
+	uint64_t rejected;  /* submits refused with PC_ERR_BUSY */
+	uint64_t expired;   /* jobs that timed out in the queue */
+	uint64_t completed; /* jobs hashed */
+	uint64_t shed;	    /* queued jobs answered by pwpool_stop */
+};
+
+struct pwpool;
+
+/* min(cores, budget / memory), at least 1, at most PWPOOL_MAX_SLOTS. */
+unsigned pwpool_auto_slots(long cores, int64_t budget, int64_t memory);
+/*
+ * From config: pwhash_concurrency (0: pwpool_auto_slots with the online
+ * cores), pwhash_memory_budget, pwhash_queue, pwhash_queue_timeout; p
+ * from pw_params_from_config. PC_ERR_CONFIG with err when the budget
+ * holds less than one hash or pwhash_concurrency x m exceeds it.
+ */
+int pwpool_opts_from_config(const struct config *cfg,
+    const struct pw_params *p, struct pwpool_opts *out, char *err,
+    size_t err_len) PC_WUR;
+int pwpool_start(const struct pwpool_opts *o, struct pwpool **outp) PC_WUR;
+/*
+ * Queues a job. 0: done will run exactly once. PC_ERR_BUSY: the queue is
+ * full or the pool is stopping (counted in rejected). PC_ERR_INVALID: a
+ * password over PW_MAX_BYTES (DS-02, before any copy or hashing), a
+ * missing or unterminated phc, an unknown kind. On any error done never
+ * runs.
+ */
+int pwpool_submit(struct pwpool *pool, const struct pwjob *job,
+    pwpool_done_fn done, void *arg) PC_WUR;
+void pwpool_stats(struct pwpool *pool, struct pwpool_stats *out);
+/*
+ * Completes every queued job with PC_ERR_BUSY (on the calling thread),
+ * lets running hashes finish and deliver, joins the threads and frees the
+ * pool. Submits that race with it get PC_ERR_BUSY; none may follow it.
+ */
+void pwpool_stop(struct pwpool *pool);
+
+/* ---- end Hashing pool ---- */
+
 /* ---- Users (src/auth/user.c; SECURITY.md OI-07, SS-08) ---- */
 
 struct db;

@@ -67,6 +67,13 @@ static const struct setting settings[] = {
 	S(pwhash_memory, K_SIZE, "64m", 8 * 1024 * 1024,
 	    INT64_C(4096) * 1024 * 1024),
 	S(pwhash_iterations, K_INT, "3", 1, 10),
+	S(session_idle_timeout, K_DUR, "30m", 60, 86400),
+	S(session_absolute_timeout, K_DUR, "12h", 300, 30 * 86400),
+	S(pwhash_concurrency, K_INT, "0", 0, 256),
+	S(pwhash_memory_budget, K_SIZE, "1024m", 8 * 1024 * 1024,
+	    INT64_C(1024) * 1024 * 1024 * 1024),
+	S(pwhash_queue, K_INT, "64", 1, 10000),
+	S(pwhash_queue_timeout, K_DUR, "5s", 1, 60),
 };
 #undef S
 
