@@ -239,4 +239,112 @@ int user_enable(struct db *db, const char *user_id, int64_t now) PC_WUR;
 
 /* ---- end Users ---- */
 
+/* ---- Sessions (src/auth/session.c; SECURITY.md SS-01..SS-10, CF-01) ---- */
+
+/*
+ * Server-side browser sessions. The cookie value is 256 CSPRNG bits in
+ * base64url (43 characters); the store keeps only its SHA-256 (SS-03).
+ * Every function takes the request's single now (SS-10). Defaults below
+ * are overridden by session_idle_timeout / session_absolute_timeout.
+ */
+#define SESSION_IDLE (30 * 60)		/* s, SECURITY.md Part 2.4 */
+#define SESSION_ABSOLUTE (12 * 60 * 60) /* s, SECURITY.md Part 2.4 */
+#define SESSION_TOUCH_INTERVAL 60	/* s between last_seen_at writes */
+#define SESSION_ID_BYTES 32
+#define SESSION_COOKIE_LEN 43 /* base64url of SESSION_ID_BYTES */
+#define SESSION_CSRF_LEN 43   /* base64url of an HMAC-SHA-256 */
+#define SESSION_FORM_ID_MAX 256
+#define SESSION_IP_MAX 64	   /* bytes kept of the client IP */
+#define SESSION_USER_AGENT_MAX 256 /* bytes kept of the User-Agent */
+#define SESSION_AMR_MAX 64
+#define SESSION_COOKIE_HEADER_MAX 160
+
+struct session {
+	char id_hash[65]; /* hex SHA-256 of the id: log/audit handle */
+	char *user_id;	  /* NULL: pre-session (LG-07) */
+	int64_t created_at;
+	int64_t last_seen_at;
+	int64_t auth_time;  /* 0 for a pre-session */
+	int64_t expires_at; /* absolute end; valid while now < expires_at */
+	char *ip;
+	char *user_agent;
+	char *amr;
+	uint8_t csrf_key[32]; /* derived from the id; never stored */
+};
+
+/* Frees the members and wipes the CSRF key. */
+void session_clear(struct session *s);
+/* The timeouts in force: cfg's settings, or the defaults when cfg is NULL. */
+int64_t session_idle_timeout(const struct config *cfg);
+int64_t session_absolute_timeout(const struct config *cfg);
+/*
+ * Creates a session (user_id NULL: a pre-session) valid until
+ * now + absolute timeout. ip and ua (may be NULL) are capped and
+ * control characters replaced; amr NULL means "". cookie gets the 43
+ * characters to send, NUL-terminated; out (may be NULL) the record.
+ */
+int session_create(struct db *db, const struct config *cfg, const char *user_id,
+    const char *ip, const char *ua, const char *amr, int64_t now,
+    char cookie[64], struct session *out) PC_WUR;
+/*
+ * The session named by a cookie value. The shape (exactly 43 base64url
+ * characters, canonical) is checked before any store access. Unknown ids
+ * are PC_ERR_NOT_FOUND and never adopted (SS-02). A session idle for
+ * now - last_seen_at >= idle, or with now >= expires_at (or created
+ * longer than the absolute timeout ago) is deleted and PC_ERR_NOT_FOUND
+ * (SS-05, SS-10). A hit refreshes last_seen_at at most once per
+ * SESSION_TOUCH_INTERVAL.
+ */
+int session_lookup(struct db *db, const char *cookie, int64_t now,
+    const struct config *cfg, struct session *out) PC_WUR;
+/*
+ * Login, MFA completion, reauthentication, any privilege change (SS-01):
+ * in one transaction deletes the session old_cookie names (NULL, unknown
+ * or malformed: nothing to delete) and creates a new one for user_id with
+ * auth_time = now. new_cookie / out as for session_create.
+ */
+int
+session_rotate(struct db *db, const struct config *cfg, const char *old_cookie,
+    const char *user_id, const char *ip, const char *ua, const char *amr,
+    int64_t now, char new_cookie[64], struct session *out) PC_WUR;
+/* Logout (SS-06): deletes the record. PC_ERR_NOT_FOUND when unknown. */
+int session_revoke(struct db *db, const char *cookie) PC_WUR;
+/*
+ * SS-07: deletes all of user_id's sessions, except the one except_cookie
+ * names when it is not NULL ("sign out everywhere else").
+ */
+int session_revoke_user(
+    struct db *db, const char *user_id, const char *except_cookie) PC_WUR;
+/* DS-04: deletes every session past its idle or absolute limit. */
+int session_purge(struct db *db, const struct config *cfg, int64_t now,
+    int64_t *deleted) PC_WUR;
+/*
+ * CF-01 / CF-03: a synchronizer token for one form (or one pending
+ * authorization request) in this session: base64url(HMAC-SHA-256 keyed by
+ * the session's CSRF key over "portcullis-csrf-v1\0" form_id), 43
+ * characters. PC_ERR_INVALID for an empty or over-long form_id.
+ */
+int session_csrf_token(
+    const struct session *s, const char *form_id, char out[64]) PC_WUR;
+/* 0 when token is this session's token for form_id; PC_ERR_VERIFY else. */
+int session_csrf_check(
+    const struct session *s, const char *form_id, const char *token) PC_WUR;
+/* "__Host-sid" for an https issuer, "sid" for a loopback http one. */
+const char *session_cookie_name(const struct config *cfg);
+/*
+ * The Set-Cookie value for a session cookie (SS-04): https issuer:
+ * "__Host-sid=V; Path=/; Max-Age=N; Secure; HttpOnly; SameSite=Lax";
+ * loopback http issuer: "sid=V; Path=/; Max-Age=N; HttpOnly;
+ * SameSite=Lax". Never a Domain. Max-Age is a hint only (omitted when
+ * max_age < 0); the server enforces the timeouts. value must be a
+ * well-formed cookie value. Returns 0, PC_ERR_INVALID or PC_ERR_TOO_LARGE.
+ */
+int session_cookie_header(const struct config *cfg, const char *value,
+    int64_t max_age, char *out, size_t n) PC_WUR;
+/* The deletion variant: empty value, Max-Age=0, same attributes. */
+int session_cookie_clear_header(
+    const struct config *cfg, char *out, size_t n) PC_WUR;
+
+/* ---- end Sessions ---- */
+
 #endif

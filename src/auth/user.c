@@ -174,11 +174,11 @@ int
 user_disable(struct db *db, const char *user_id, int64_t now)
 {
 	/*
-	 * SS-08: disabling must also revoke the user's sessions, refresh
-	 * tokens and API keys at once. None of these exist yet: the revocation
-	 * is added here, in this function, with the login and session work.
+	 * SS-08: disabling revokes the user's sessions at once, in the same
+	 * transaction as the disabled_at change. Refresh tokens and API keys
+	 * join this transaction when they exist.
 	 */
-	return store_user_set_disabled(db, user_id, now, now);
+	return store_user_disable_and_revoke(db, user_id, now);
 }
 
 int

@@ -139,4 +139,69 @@ int store_password_get(struct db *db, const char *user_id, char **out) PC_WUR;
 /* Deletes the user and its credentials and keeps a tombstone of the id. */
 int store_user_delete(struct db *db, const char *id, int64_t now) PC_WUR;
 
+/* ---- Sessions (src/store/sessions.c; SECURITY.md SS-01..SS-10, DS-04) ---- */
+
+/*
+ * A browser session row. id_hash is the lower-case hex SHA-256 of the
+ * 32-byte session id; the id itself is never stored (SS-03). user_id is
+ * NULL for a pre-session. ip and user_agent may be NULL.
+ */
+#define STORE_SESSION_HASH_HEX 64
+struct store_session {
+	char id_hash[STORE_SESSION_HASH_HEX + 1];
+	char *user_id; /* NULL: pre-session */
+	int64_t created_at;
+	int64_t last_seen_at;
+	int64_t auth_time; /* 0 for a pre-session */
+	int64_t expires_at;
+	char *ip;
+	char *user_agent;
+	char *amr;
+};
+
+void store_session_clear(struct store_session *s);
+void store_sessions_free(struct store_session *v, size_t n);
+/* PC_ERR_CONFLICT when id_hash exists (never overwritten). */
+int store_session_insert(struct db *db, const struct store_session *s) PC_WUR;
+/* PC_ERR_NOT_FOUND when absent. */
+int store_session_get(
+    struct db *db, const char *id_hash, struct store_session *out) PC_WUR;
+/*
+ * Sets last_seen_at = now when it is older than now (never moves back).
+ * PC_ERR_NOT_FOUND when the session is gone.
+ */
+int store_session_touch(struct db *db, const char *id_hash, int64_t now) PC_WUR;
+/* PC_ERR_NOT_FOUND when absent. */
+int store_session_delete(struct db *db, const char *id_hash) PC_WUR;
+/*
+ * In one transaction: deletes old_hash (when not NULL; absent is fine)
+ * and inserts s. SS-01: the old id never survives its successor.
+ */
+int store_session_replace(
+    struct db *db, const char *old_hash, const struct store_session *s) PC_WUR;
+/*
+ * Deletes every session of user_id except except_hash (NULL: all).
+ * *deleted (may be NULL) gets the count.
+ */
+int store_sessions_delete_user(struct db *db, const char *user_id,
+    const char *except_hash, int64_t *deleted) PC_WUR;
+/* A user's sessions, most recently seen first. */
+int store_sessions_list_user(struct db *db, const char *user_id,
+    struct store_session **out, size_t *n) PC_WUR;
+/*
+ * DS-04: deletes sessions with now >= expires_at or idle for at least
+ * idle seconds (now - last_seen_at >= idle). *deleted may be NULL.
+ */
+int store_sessions_purge(
+    struct db *db, int64_t now, int64_t idle, int64_t *deleted) PC_WUR;
+/*
+ * SS-08: in one transaction, sets the user's disabled_at = now and
+ * deletes all the user's sessions. PC_ERR_NOT_FOUND for an unknown user
+ * (nothing changes).
+ */
+int store_user_disable_and_revoke(
+    struct db *db, const char *user_id, int64_t now) PC_WUR;
+
+/* ---- end Sessions ---- */
+
 #endif
