@@ -159,9 +159,8 @@ unsigned pwpool_auto_slots(long cores, int64_t budget, int64_t memory);
  * from pw_params_from_config. PC_ERR_CONFIG with err when the budget
  * holds less than one hash or pwhash_concurrency x m exceeds it.
  */
-int pwpool_opts_from_config(const struct config *cfg,
-    const struct pw_params *p, struct pwpool_opts *out, char *err,
-    size_t err_len) PC_WUR;
+int pwpool_opts_from_config(const struct config *cfg, const struct pw_params *p,
+    struct pwpool_opts *out, char *err, size_t err_len) PC_WUR;
 int pwpool_start(const struct pwpool_opts *o, struct pwpool **outp) PC_WUR;
 /*
  * Queues a job. 0: done will run exactly once. PC_ERR_BUSY: the queue is

@@ -52,10 +52,10 @@ struct config {
 
 	int64_t session_idle_timeout;	  /* seconds (SS-05) */
 	int64_t session_absolute_timeout; /* seconds (SS-05) */
-	int64_t pwhash_concurrency;	 /* 0: min(cores, budget / m) */
-	int64_t pwhash_memory_budget; /* bytes for concurrent hashes */
-	int64_t pwhash_queue;	 /* jobs that may wait for a slot */
-	int64_t pwhash_queue_timeout; /* seconds a job may wait */
+	int64_t pwhash_concurrency;	  /* 0: min(cores, budget / m) */
+	int64_t pwhash_memory_budget;	  /* bytes for concurrent hashes */
+	int64_t pwhash_queue;		  /* jobs that may wait for a slot */
+	int64_t pwhash_queue_timeout;	  /* seconds a job may wait */
 
 	unsigned char sources[40]; /* enum config_source per setting */
 
