@@ -33,19 +33,6 @@ store_audit_rows_free(struct store_audit_row *v, size_t n)
 	free(v);
 }
 
-/* NULL stays NULL: the mac tells an absent field from an empty one. */
-static char *
-col_dup_null(struct db_stmt *s, int col)
-{
-	size_t len;
-	const char *p;
-
-	if (db_col_is_null(s, col))
-		return NULL;
-	p = db_col_text(s, col, &len);
-	return xstrndup(p != NULL ? p : "", p != NULL ? len : 0);
-}
-
 static void
 col_mac(struct db_stmt *s, int col, char out[STORE_AUDIT_MAC_HEX + 1])
 {
@@ -166,15 +153,16 @@ read_row(struct db_stmt *s, struct store_audit_row *row)
 {
 	row->seq = db_col_int64(s, 0);
 	row->ts_ms = db_col_int64(s, 1);
-	row->event = col_dup_null(s, 2);
-	row->outcome = col_dup_null(s, 3);
-	row->actor = col_dup_null(s, 4);
-	row->target = col_dup_null(s, 5);
-	row->ip = col_dup_null(s, 6);
-	row->user_agent = col_dup_null(s, 7);
-	row->request_id = col_dup_null(s, 8);
-	row->session_hash = col_dup_null(s, 9);
-	row->details = col_dup_null(s, 10);
+	/* NULL stays NULL: the mac tells an absent field from an empty one. */
+	row->event = db_col_dup_null(s, 2);
+	row->outcome = db_col_dup_null(s, 3);
+	row->actor = db_col_dup_null(s, 4);
+	row->target = db_col_dup_null(s, 5);
+	row->ip = db_col_dup_null(s, 6);
+	row->user_agent = db_col_dup_null(s, 7);
+	row->request_id = db_col_dup_null(s, 8);
+	row->session_hash = db_col_dup_null(s, 9);
+	row->details = db_col_dup_null(s, 10);
 	col_mac(s, 11, row->prev_mac);
 	col_mac(s, 12, row->mac);
 }

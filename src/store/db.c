@@ -197,6 +197,23 @@ db_col_is_null(struct db_stmt *s, int col)
 	return OPS(s)->col_is_null(s, col);
 }
 
+char *
+db_col_dup(struct db_stmt *s, int col)
+{
+	size_t len = 0;
+	const char *p = db_col_text(s, col, &len);
+
+	return xstrndup(p != NULL ? p : "", p != NULL ? len : 0);
+}
+
+char *
+db_col_dup_null(struct db_stmt *s, int col)
+{
+	if (db_col_is_null(s, col))
+		return NULL;
+	return db_col_dup(s, col);
+}
+
 void
 db_done(struct db_stmt *s)
 {

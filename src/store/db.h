@@ -53,6 +53,10 @@ int db_step(struct db_stmt *s) PC_WUR;
 const char *db_col_text(struct db_stmt *s, int col, size_t *len);
 int64_t db_col_int64(struct db_stmt *s, int col);
 bool db_col_is_null(struct db_stmt *s, int col);
+/* A malloc'd NUL-terminated copy of a text column; SQL NULL gives "". */
+char *db_col_dup(struct db_stmt *s, int col);
+/* The same, but SQL NULL gives NULL (for columns where absent != empty). */
+char *db_col_dup_null(struct db_stmt *s, int col);
 /* Resets the statement for reuse; always call when done with it. */
 void db_done(struct db_stmt *s);
 

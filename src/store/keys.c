@@ -21,15 +21,6 @@ store_signing_keys_free(struct store_signing_key *v, size_t n)
 	free(v);
 }
 
-static char *
-col_dup(struct db_stmt *s, int col)
-{
-	size_t len;
-	const char *p = db_col_text(s, col, &len);
-
-	return xstrndup(p != NULL ? p : "", p != NULL ? len : 0);
-}
-
 int
 store_signing_keys_list(
     struct db *db, struct store_signing_key **out, size_t *n)
@@ -58,10 +49,10 @@ store_signing_keys_list(
 			v = xrealloc(v, cap * sizeof(*v));
 		}
 		k = &v[len++];
-		k->kid = col_dup(s, 0);
-		k->alg = col_dup(s, 1);
-		k->public_jwk = col_dup(s, 2);
-		k->private_sealed = col_dup(s, 3);
+		k->kid = db_col_dup(s, 0);
+		k->alg = db_col_dup(s, 1);
+		k->public_jwk = db_col_dup(s, 2);
+		k->private_sealed = db_col_dup(s, 3);
 		k->created_at = db_col_int64(s, 4);
 		k->activate_at = db_col_int64(s, 5);
 	}

@@ -31,19 +31,6 @@ store_sessions_free(struct store_session *v, size_t n)
 	free(v);
 }
 
-/* A copy of a text column, or NULL for SQL NULL. */
-static char *
-col_dup_null(struct db_stmt *s, int col)
-{
-	size_t len;
-	const char *p;
-
-	if (db_col_is_null(s, col))
-		return NULL;
-	p = db_col_text(s, col, &len);
-	return xstrndup(p != NULL ? p : "", p != NULL ? len : 0);
-}
-
 static void
 read_session(struct db_stmt *s, struct store_session *out)
 {
@@ -53,14 +40,14 @@ read_session(struct db_stmt *s, struct store_session *out)
 	memset(out, 0, sizeof(*out));
 	if (p != NULL && len == STORE_SESSION_HASH_HEX)
 		memcpy(out->id_hash, p, len);
-	out->user_id = col_dup_null(s, 1);
+	out->user_id = db_col_dup_null(s, 1);
 	out->created_at = db_col_int64(s, 2);
 	out->last_seen_at = db_col_int64(s, 3);
 	out->auth_time = db_col_int64(s, 4);
 	out->expires_at = db_col_int64(s, 5);
-	out->ip = col_dup_null(s, 6);
-	out->user_agent = col_dup_null(s, 7);
-	out->amr = col_dup_null(s, 8);
+	out->ip = db_col_dup_null(s, 6);
+	out->user_agent = db_col_dup_null(s, 7);
+	out->amr = db_col_dup_null(s, 8);
 	if (out->amr == NULL)
 		out->amr = xstrdup("");
 }

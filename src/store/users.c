@@ -39,15 +39,6 @@ store_email_key(const char *email)
 	return k;
 }
 
-static char *
-col_dup(struct db_stmt *s, int col)
-{
-	size_t len;
-	const char *p = db_col_text(s, col, &len);
-
-	return xstrndup(p != NULL ? p : "", p != NULL ? len : 0);
-}
-
 #define USER_COLS \
 	"id, email, email_key, email_verified, name, created_at," \
 	" updated_at, disabled_at"
@@ -55,11 +46,11 @@ col_dup(struct db_stmt *s, int col)
 static void
 read_user(struct db_stmt *s, struct store_user *u)
 {
-	u->id = col_dup(s, 0);
-	u->email = col_dup(s, 1);
-	u->email_key = col_dup(s, 2);
+	u->id = db_col_dup(s, 0);
+	u->email = db_col_dup(s, 1);
+	u->email_key = db_col_dup(s, 2);
 	u->email_verified = db_col_int64(s, 3) != 0;
-	u->name = col_dup(s, 4);
+	u->name = db_col_dup(s, 4);
 	u->created_at = db_col_int64(s, 5);
 	u->updated_at = db_col_int64(s, 6);
 	u->disabled_at = db_col_is_null(s, 7) ? 0 : db_col_int64(s, 7);
@@ -356,7 +347,7 @@ store_password_get(struct db *db, const char *user_id, char **out)
 	if ((r = db_bind_cstr(s, 1, user_id)) == 0)
 		r = db_step(s);
 	if (r == DB_ROW)
-		*out = col_dup(s, 0);
+		*out = db_col_dup(s, 0);
 	db_done(s);
 	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
 }
