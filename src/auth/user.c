@@ -160,11 +160,9 @@ user_set_password(struct db *db, const struct pw_params *p, const char *user_id,
 		return r;
 	if ((r = check_and_hash(p, u.email, u.name, pw, pw_len, check, phc)) ==
 	    0)
-		r = store_password_set(db, user_id, phc, clock_now());
-	/*
-	 * Other sessions of this user are revoked here once sessions exist
-	 * (they come with the login work).
-	 */
+		/* Every session of the user ends with the old password; the
+		 * account page will keep the caller's own session. */
+		r = store_password_set(db, user_id, phc, NULL, clock_now());
 	sodium_memzero(phc, sizeof(phc));
 	store_user_clear(&u);
 	return r;

@@ -131,9 +131,13 @@ int store_user_set_verified(
 /* disabled_at 0 enables the user again. */
 int store_user_set_disabled(
     struct db *db, const char *id, int64_t disabled_at, int64_t now) PC_WUR;
-/* Sets (inserts or replaces) the Argon2id PHC string of a user. */
-int store_password_set(
-    struct db *db, const char *user_id, const char *phc, int64_t now) PC_WUR;
+/*
+ * Sets (inserts or replaces) the Argon2id PHC string of a user and, in the
+ * same transaction, deletes every session of the user except the one whose
+ * id hash is keep_session_hash (NULL: all of them).
+ */
+int store_password_set(struct db *db, const char *user_id, const char *phc,
+    const char *keep_session_hash, int64_t now) PC_WUR;
 /* *out (caller frees) or PC_ERR_NOT_FOUND when the user has no password. */
 int store_password_get(struct db *db, const char *user_id, char **out) PC_WUR;
 /* Deletes the user and its credentials and keeps a tombstone of the id. */

@@ -298,8 +298,8 @@ store_user_set_disabled(
 }
 
 int
-store_password_set(
-    struct db *db, const char *user_id, const char *phc, int64_t now)
+store_password_set(struct db *db, const char *user_id, const char *phc,
+    const char *keep_session_hash, int64_t now)
 {
 	struct db_conn *c;
 	struct db_stmt *s;
@@ -323,6 +323,21 @@ store_password_set(
 	}
 	if ((r = put_password(c, user_id, phc, now)) != 0)
 		goto fail;
+	/* A new password ends the user's other sessions (SS-07, RS-08). */
+	if ((r = db_prepare(c,
+		 "DELETE FROM sessions WHERE user_id = ?"
+		 " AND (? IS NULL OR id_hash <> ?)",
+		 &s)) != 0)
+		goto fail;
+	if ((r = db_bind_cstr(s, 1, user_id)) == 0 &&
+	    (r = db_bind_cstr(s, 2, keep_session_hash)) == 0 &&
+	    (r = db_bind_cstr(s, 3, keep_session_hash)) == 0)
+		r = db_step(s);
+	db_done(s);
+	if (r != DB_DONE) {
+		r = r < 0 ? r : PC_ERR_STORE;
+		goto fail;
+	}
 	return db_commit(c);
 fail:
 	db_rollback(c);

@@ -528,6 +528,36 @@ test_session_SS08_disable_revokes_sessions(void **state)
 	assert_int_equal(nsessions(f), 1);
 }
 
+/* SS-07/RS-08: a new password ends the user's other sessions, in the same
+ * transaction, except the one asked to be kept; other users untouched. */
+static void
+test_session_SS07_password_set_revokes_sessions(void **state)
+{
+	struct fixture *f = *state;
+	char a1[64], a2[64], b1[64], keep[65];
+	uint8_t raw[64];
+	size_t raw_len;
+
+	mk(f, f->alice.id, T0, a1);
+	mk(f, f->alice.id, T0, a2);
+	mk(f, f->bob.id, T0, b1);
+	/* The store keys sessions by the SHA-256 of the 32 id bytes. */
+	assert_int_equal(
+	    b64url_decode(a2, strlen(a2), raw, sizeof(raw), &raw_len), 0);
+	hash_sha256_hex(raw, raw_len, keep);
+	assert_int_equal(
+	    store_password_set(f->db, f->alice.id, "$argon2id$x", keep, T0 + 1),
+	    0);
+	assert_int_equal(lookup(f, a1, T0 + 2), PC_ERR_NOT_FOUND);
+	assert_int_equal(lookup(f, a2, T0 + 2), 0);
+	assert_int_equal(lookup(f, b1, T0 + 2), 0);
+	assert_int_equal(
+	    store_password_set(f->db, f->alice.id, "$argon2id$y", NULL, T0 + 3),
+	    0);
+	assert_int_equal(lookup(f, a2, T0 + 4), PC_ERR_NOT_FOUND);
+	assert_int_equal(lookup(f, b1, T0 + 4), 0);
+}
+
 static void
 test_session_CF01_csrf_token(void **state)
 {
@@ -738,6 +768,9 @@ main(void)
 		    test_session_SS10_boundary_is_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_session_SS07_revoke_one_and_all_but_current, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_session_SS07_password_set_revokes_sessions, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_session_SS08_disable_revokes_sessions, setup,

@@ -242,7 +242,8 @@ test_users_OI07_delete_tombstone(void **state)
 	struct store_user u, g, again;
 
 	assert_int_equal(user_create(f->db, "d@example.com", "", false, &u), 0);
-	assert_int_equal(store_password_set(f->db, u.id, "$argon2id$x", 5), 0);
+	assert_int_equal(
+	    store_password_set(f->db, u.id, "$argon2id$x", NULL, 5), 0);
 	assert_int_equal(store_user_delete(f->db, u.id, 10), 0);
 	assert_int_equal(store_user_get(f->db, u.id, &g), PC_ERR_NOT_FOUND);
 	assert_int_equal(
