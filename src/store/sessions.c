@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 
 #define SESSION_COLS \
 	"id_hash, user_id, created_at, last_seen_at, auth_time," \
@@ -117,10 +118,9 @@ delete_one(struct db_conn *c, const char *id_hash)
 	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
 }
 
-/* Deletes a user's sessions, except one when except_hash is not NULL. */
-static int
-delete_user(struct db_conn *c, const char *user_id, const char *except_hash,
-    int64_t *deleted)
+int
+store_sessions_delete_user_tx(struct db_conn *c, const char *user_id,
+    const char *except_hash, int64_t *deleted)
 {
 	struct db_stmt *s;
 	int64_t n = 0;
@@ -276,7 +276,8 @@ store_sessions_delete_user(struct db *db, const char *user_id,
 		return r;
 	if ((r = db_begin(c, true)) != 0)
 		return r;
-	if ((r = delete_user(c, user_id, except_hash, deleted)) != 0) {
+	if ((r = store_sessions_delete_user_tx(
+		 c, user_id, except_hash, deleted)) != 0) {
 		db_rollback(c);
 		return r;
 	}
@@ -381,7 +382,7 @@ store_user_disable_and_revoke(struct db *db, const char *user_id, int64_t now)
 		r = r == DB_DONE ? PC_ERR_NOT_FOUND : r < 0 ? r : PC_ERR_STORE;
 		goto fail;
 	}
-	if ((r = delete_user(c, user_id, NULL, NULL)) != 0)
+	if ((r = store_sessions_delete_user_tx(c, user_id, NULL, NULL)) != 0)
 		goto fail;
 	return db_commit(c);
 fail:

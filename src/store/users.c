@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 
 void
 store_user_clear(struct store_user *u)
@@ -324,20 +325,9 @@ store_password_set(struct db *db, const char *user_id, const char *phc,
 	if ((r = put_password(c, user_id, phc, now)) != 0)
 		goto fail;
 	/* A new password ends the user's other sessions (SS-07, RS-08). */
-	if ((r = db_prepare(c,
-		 "DELETE FROM sessions WHERE user_id = ?"
-		 " AND (? IS NULL OR id_hash <> ?)",
-		 &s)) != 0)
+	if ((r = store_sessions_delete_user_tx(
+		 c, user_id, keep_session_hash, NULL)) != 0)
 		goto fail;
-	if ((r = db_bind_cstr(s, 1, user_id)) == 0 &&
-	    (r = db_bind_cstr(s, 2, keep_session_hash)) == 0 &&
-	    (r = db_bind_cstr(s, 3, keep_session_hash)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r != DB_DONE) {
-		r = r < 0 ? r : PC_ERR_STORE;
-		goto fail;
-	}
 	return db_commit(c);
 fail:
 	db_rollback(c);

@@ -1,0 +1,19 @@
+/*
+ * Shared between store modules, inside a transaction the caller holds;
+ * not part of the store's public interface.
+ */
+#ifndef PC_STORE_INTERNAL_H
+#define PC_STORE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "store/db.h"
+
+/*
+ * Deletes a user's sessions, except the one whose id hash is except_hash
+ * (NULL: all). *deleted, if not NULL, gets the count.
+ */
+int store_sessions_delete_user_tx(struct db_conn *c, const char *user_id,
+    const char *except_hash, int64_t *deleted) PC_WUR;
+
+#endif
