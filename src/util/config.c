@@ -34,6 +34,10 @@ struct setting {
 	{ \
 #n, k, offsetof(struct config, n), d, mn, mx, false \
 	}
+#define SECRET(n, d) \
+	{ \
+#n, K_STR, offsetof(struct config, n), d, 0, 0, true \
+	}
 
 static const struct setting settings[] = {
 	S(mode, K_MODE, "production", 0, 0),
@@ -74,8 +78,26 @@ static const struct setting settings[] = {
 	    INT64_C(1024) * 1024 * 1024 * 1024),
 	S(pwhash_queue, K_INT, "64", 1, 10000),
 	S(pwhash_queue_timeout, K_DUR, "5s", 1, 60),
+	S(registration, K_BOOL, "false", 0, 0),
+	S(trusted_proxies, K_STR, "", 0, 0),
+	S(reauth_window, K_DUR, "10m", 60, 86400),
+	S(session_max_per_user, K_INT, "32", 1, 10000),
+	S(login_delay_free, K_INT, "4", 0, 99),
+	S(login_delay_base, K_DUR, "30s", 1, 3600),
+	S(login_delay_max, K_DUR, "1h", 1, 86400),
+	S(login_lock_after, K_INT, "100", 1, 100),
+	S(login_ip_failures, K_INT, "100", 1, 1000000),
+	S(login_subnet_failures, K_INT, "1000", 1, 1000000),
+	S(login_global_failures, K_INT, "100000", 1, 100000000),
+	S(mail_per_account, K_INT, "3", 1, 1000),
+	S(mail_per_ip, K_INT, "20", 1, 100000),
+	S(reset_token_ttl, K_DUR, "30m", 60, 86400),
+	S(verify_token_ttl, K_DUR, "24h", 60, 86400),
+	SECRET(smtp_url, ""),
+	S(mail_from, K_STR, "", 0, 0),
 };
 #undef S
+#undef SECRET
 
 _Static_assert(PC_NELEM(settings) <= sizeof(((struct config *)0)->sources),
     "config.sources too small");

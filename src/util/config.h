@@ -57,7 +57,25 @@ struct config {
 	int64_t pwhash_queue;		  /* jobs that may wait for a slot */
 	int64_t pwhash_queue_timeout;	  /* seconds a job may wait */
 
-	unsigned char sources[40]; /* enum config_source per setting */
+	bool registration;	       /* self-registration at /register */
+	char *trusted_proxies;	       /* comma-separated IPs/CIDRs (LG-05) */
+	int64_t reauth_window;	       /* seconds: recent auth (SS-09) */
+	int64_t session_max_per_user;  /* DS-04 */
+	int64_t login_delay_free;      /* failures before any delay (LG-03) */
+	int64_t login_delay_base;      /* seconds, first delay */
+	int64_t login_delay_max;       /* seconds, delay cap */
+	int64_t login_lock_after;      /* consecutive failures: reset needed */
+	int64_t login_ip_failures;     /* per IP per hour (LG-04) */
+	int64_t login_subnet_failures; /* per /24 or /64 per hour */
+	int64_t login_global_failures; /* all IPs per hour */
+	int64_t mail_per_account;      /* mails per account per hour (RS-07) */
+	int64_t mail_per_ip;	       /* mails per IP per hour */
+	int64_t reset_token_ttl;       /* seconds (RS-04) */
+	int64_t verify_token_ttl;      /* seconds */
+	char *smtp_url;		       /* "": write .eml files to the outbox */
+	char *mail_from;	       /* "": no-reply@<issuer host> */
+
+	unsigned char sources[64]; /* enum config_source per setting */
 
 	/* Derived by config_finish(). */
 	char *issuer_scheme;
