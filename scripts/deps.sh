@@ -10,7 +10,10 @@ run_pkgs=(build-essential meson ninja-build pkg-config python3
   libunistring-dev libzxcvbn-dev
   curl ca-certificates)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
-  cppcheck wrk openssl sqlite3 procps)
+  cppcheck wrk openssl sqlite3 procps
+  # A real browser for tests/e2e, driven by npm playwright-core: its pin in
+  # package.json follows the major version of Debian's chromium.
+  chromium)
 # Node may come from elsewhere than Debian (e.g. a newer release with its
 # own npm); install Debian's only when there is none.
 if ! command -v node >/dev/null 2>&1; then test_pkgs+=(nodejs); fi
