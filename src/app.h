@@ -6,11 +6,14 @@
 #define PC_APP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct db;
 struct masterkey;
 struct signer;
+struct pwpool;
+struct pw_params;
 
 struct app {
 	const struct config *cfg;
@@ -19,6 +22,9 @@ struct app {
 	struct signer *signer;
 	char *discovery; /* the discovery document, built at start */
 	size_t discovery_len;
+	struct pwpool *pwpool;	    /* password hashing, off the HTTP threads */
+	const struct pw_params *pw; /* Argon2id cost of new hashes */
+	uint8_t audit_key[32];	    /* audit chain key (audit_key()) */
 };
 
 #endif

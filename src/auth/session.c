@@ -236,6 +236,16 @@ session_rotate(struct db *db, const struct config *cfg, const char *old_cookie,
 	return r;
 }
 
+static int64_t
+touch_interval(const struct config *cfg)
+{
+	int64_t t = session_idle_timeout(cfg) / 4;
+
+	return t < 1			 ? 1
+	    : t > SESSION_TOUCH_INTERVAL ? SESSION_TOUCH_INTERVAL
+					 : t;
+}
+
 int
 session_lookup(struct db *db, const char *cookie, int64_t now,
     const struct config *cfg, struct session *out)
@@ -261,8 +271,9 @@ session_lookup(struct db *db, const char *cookie, int64_t now,
 		r = r == 0 || r == PC_ERR_NOT_FOUND ? PC_ERR_NOT_FOUND : r;
 		goto out;
 	}
-	/* At most one write per SESSION_TOUCH_INTERVAL per session. */
-	if (now - ss.last_seen_at >= SESSION_TOUCH_INTERVAL) {
+	/* At most one write per SESSION_TOUCH_INTERVAL per session (sooner
+	 * when the idle timeout is short, so activity always counts). */
+	if (now - ss.last_seen_at >= touch_interval(cfg)) {
 		if ((r = store_session_touch(db, h, now)) != 0)
 			goto out;
 		ss.last_seen_at = now;

@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
 #include "app.h"
+#include "audit/audit.h"
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "http/server.h"
@@ -72,6 +75,21 @@ read_pem(const char *path)
 	return buf_steal(&b);
 }
 
+/* DS-04: expired sessions go; run from the main loop once a minute. */
+static void
+purge(struct app *app)
+{
+	int64_t n = 0;
+
+	if (session_purge(app->db, app->cfg, clock_now(), &n) == 0 && n > 0) {
+		struct log_line l;
+
+		log_begin(&l, LOG_INFO, "store.purge");
+		log_int(&l, "sessions", n);
+		log_end(&l);
+	}
+}
+
 static unsigned
 worker_threads(const struct config *cfg)
 {
@@ -91,7 +109,10 @@ cmd_serve(int argc, char **argv)
 	struct app app;
 	struct http_server_opts ho;
 	struct http_server *srv = NULL;
+	struct pw_params pw;
+	struct pwpool_opts po;
 	char *cert = NULL, *key = NULL;
+	char err[256];
 	sigset_t set;
 	int sig = 0, r, rc = 1;
 
@@ -120,6 +141,16 @@ cmd_serve(int argc, char **argv)
 	}
 	if (discovery_build(&app) != 0)
 		goto out;
+	audit_key(app.mk, app.audit_key);
+	/* Password hashing runs in its own pool (DS-01). */
+	if (pw_params_from_config(&cfg, &pw, err, sizeof(err)) != 0 ||
+	    pwpool_opts_from_config(&cfg, &pw, &po, err, sizeof(err)) != 0) {
+		fprintf(stderr, "portcullis: %s\n", err);
+		goto out;
+	}
+	app.pw = &pw;
+	/* The unknown-user dummy hash exists before the first login (LG-02). */
+	pw_dummy_verify(&pw, "warm-up", 7);
 	if (cfg.tls_cert[0] != '\0') {
 		cert = read_pem(cfg.tls_cert);
 		key = read_pem(cfg.tls_key);
@@ -146,6 +177,10 @@ cmd_serve(int argc, char **argv)
 	ho.threads = worker_threads(&cfg);
 	ho.tls_cert_pem = cert;
 	ho.tls_key_pem = key;
+	if (pwpool_start(&po, &app.pwpool) != 0) {
+		fprintf(stderr, "portcullis: cannot start the hashing pool\n");
+		goto out;
+	}
 	if (log_buffering_start() != 0)
 		goto out;
 	if (http_server_start(&ho, &srv) != 0) {
@@ -166,15 +201,22 @@ cmd_serve(int argc, char **argv)
 		log_str(&l, "listen", cfg.listen);
 		log_int(&l, "port", http_server_port(srv));
 		log_int(&l, "threads", ho.threads);
+		log_int(&l, "pwhash_slots", po.slots);
 		log_str(&l, "store", db_describe(app.db));
 		log_str(&l, "mode",
 		    cfg.mode == CONFIG_MODE_DEVELOPMENT ? "development"
 							: "production");
 		log_end(&l);
 	}
+	purge(&app);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		struct timespec ts = { 60, 0 };
+
+		sig = sigtimedwait(&set, NULL, &ts);
+		if (sig < 0) {
+			purge(&app);
 			continue;
+		}
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (sig == SIGHUP)
@@ -187,14 +229,25 @@ cmd_serve(int argc, char **argv)
 		log_str(&l, "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		log_end(&l);
 	}
-	http_server_stop(srv, cfg.shutdown_timeout);
+	/* Requests waiting on the pool finish (or get 503) before it stops. */
+	(void)http_server_drain(srv, cfg.shutdown_timeout);
+	pwpool_stop(app.pwpool);
+	app.pwpool = NULL;
+	http_server_stop(srv, 2);
 	srv = NULL;
 	log_buffering_stop();
 	log_msg(LOG_INFO, "server.stopped", "bye");
 	rc = 0;
 out:
-	if (srv != NULL)
+	if (srv != NULL) {
+		(void)http_server_drain(srv, 0);
+		pwpool_stop(app.pwpool);
+		app.pwpool = NULL;
 		http_server_stop(srv, 0);
+	}
+	if (app.pwpool != NULL)
+		pwpool_stop(app.pwpool);
+	sodium_memzero(app.audit_key, sizeof(app.audit_key));
 	log_buffering_stop();
 	if (key != NULL) {
 		sodium_memzero(key, strlen(key));

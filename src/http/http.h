@@ -93,6 +93,12 @@ int cookie_parse(const char *s, size_t len, const struct http_limits *lim,
 int json_in_parse(const char *s, size_t len, const struct http_limits *lim,
     json_t **out) PC_WUR;
 
+struct req;
+struct resp;
+
+/* A step of a deferred request (see req_defer). */
+typedef void (*http_step)(struct req *r, struct resp *w, void *arg);
+
 /* A request, parsed by mhd.c before any handler runs. */
 struct req {
 	enum http_method method;
@@ -113,6 +119,12 @@ struct req {
 	struct kvlist form;
 	struct kvlist cookies;
 	bool query_parsed, form_parsed, cookies_parsed;
+
+	/* Deferred work (req_defer); managed by the server. */
+	http_step defer_start;
+	void *defer_arg;
+	void (*defer_free)(void *arg);
+	void (*resume_hook)(struct req *r, http_step next);
 };
 
 void req_init(struct req *r);
@@ -130,6 +142,21 @@ int req_cookies(struct req *r, const struct kvlist **out) PC_WUR;
 int req_json(struct req *r, json_t **out) PC_WUR;
 /* Whether the client prefers HTML (a browser) over JSON. */
 bool req_wants_html(const struct req *r);
+
+/*
+ * Slow work off the HTTP threads (the password-hashing pool). A handler
+ * calls req_defer() and returns without a response: the server suspends
+ * the connection, then calls start(r, w, arg) on the same thread. start
+ * hands the work to another thread (or fails at once); whoever finishes
+ * calls req_resume(r, next) exactly once, from any thread, and must not
+ * touch r afterwards. next then runs on an HTTP thread with the same r, w
+ * and arg; it renders w, or defers again. arg lives until the request ends
+ * and is released with free_arg (may be NULL) by the server, whatever
+ * happens to the connection.
+ */
+void
+req_defer(struct req *r, http_step start, void *arg, void (*free_arg)(void *));
+void req_resume(struct req *r, http_step next);
 
 /* How a route's responses may be cached. */
 enum resp_cache {

@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,7 @@ struct http_server {
 	_Atomic uint64_t rid_seq;
 	_Atomic int inflight;
 	_Atomic bool stopping;
+	bool quiesced;
 	uint16_t port;
 };
 
@@ -67,7 +69,12 @@ struct http_server {
 struct rctx {
 	struct http_server *srv;
 	struct conn *conn;
+	struct MHD_Connection *con;
 	struct req req;
+	struct resp w; /* the handler's response, kept across deferral */
+	_Atomic(http_step) next; /* set by req_resume */
+	void *arg;		 /* the deferred request's state */
+	void (*arg_free)(void *arg);
 	const struct route *route;
 	char *target;
 	size_t target_len;
@@ -78,6 +85,8 @@ struct rctx {
 	bool responded;
 	bool target_too_long;
 	bool counted;
+	bool w_init;
+	bool suspended;
 };
 
 static void
@@ -452,19 +461,57 @@ on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
 	return MHD_YES;
 }
 
-static enum MHD_Result
-dispatch(struct rctx *x, struct MHD_Connection *con)
+/* req_resume: may run on any thread (the hashing pool's). */
+static void
+resume_hook(struct req *r, http_step next)
 {
-	struct resp w;
+	struct rctx *x =
+	    (struct rctx *)(void *)((char *)r - offsetof(struct rctx, req));
+
+	atomic_store(&x->next, next);
+	MHD_resume_connection(x->con);
+}
+
+/*
+ * Runs the route's handler (step NULL) or a deferred request's next step,
+ * then sends the response, or suspends the connection when the step
+ * deferred (req_defer).
+ */
+static enum MHD_Result
+run_step(struct rctx *x, struct MHD_Connection *con, http_step step)
+{
+	struct req *r = &x->req;
 	enum MHD_Result ret;
+	http_step start;
 
 	if (x->conn != NULL)
 		conn_phase(x->conn, CONN_BUSY);
-	resp_init(&w);
-	w.cache = x->route->cache;
-	x->route->handler(&x->req, &w);
-	ret = respond(x, con, &w);
-	resp_free(&w);
+	if (!x->w_init) {
+		resp_init(&x->w);
+		x->w.cache = x->route->cache;
+		x->w_init = true;
+	}
+	r->resume_hook = resume_hook;
+	if (step == NULL)
+		x->route->handler(r, &x->w);
+	else
+		step(r, &x->w, x->arg);
+	if (r->defer_start != NULL) {
+		start = r->defer_start;
+		r->defer_start = NULL;
+		if (x->arg != NULL && x->arg != r->defer_arg &&
+		    x->arg_free != NULL)
+			x->arg_free(x->arg);
+		x->arg = r->defer_arg;
+		x->arg_free = r->defer_free;
+		x->suspended = true;
+		MHD_suspend_connection(con);
+		start(r, &x->w, x->arg);
+		return MHD_YES;
+	}
+	ret = respond(x, con, &x->w);
+	resp_free(&x->w);
+	x->w_init = false;
 	return ret;
 }
 
@@ -506,8 +553,27 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url,
 		log_set_rid(NULL);
 		return MHD_YES;
 	}
+	if (x->suspended) {
+		/* Resumed after req_resume: the deferred request goes on. */
+		http_step next = atomic_exchange(&x->next, NULL);
+		enum MHD_Result ret;
+
+		x->suspended = false;
+		if (next != NULL) {
+			ret = run_step(x, con, next);
+		} else {
+			if (x->w_init) {
+				resp_free(&x->w);
+				x->w_init = false;
+			}
+			ret = respond_error(x, con, 500, "server_error",
+			    "Internal error.", true);
+		}
+		log_set_rid(NULL);
+		return ret;
+	}
 	if (!x->responded) {
-		enum MHD_Result ret = dispatch(x, con);
+		enum MHD_Result ret = run_step(x, con, NULL);
 
 		log_set_rid(NULL);
 		return ret;
@@ -525,6 +591,7 @@ uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 	size_t n = uri != NULL ? strlen(uri) : 0;
 
 	x->srv = s;
+	x->con = con;
 	x->start_ms = clock_mono_ms();
 	req_init(&x->req);
 	x->req.now = clock_now();
@@ -584,6 +651,10 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 		conn_phase(x->conn, CONN_IDLE);
 	if (x->counted)
 		atomic_fetch_sub(&s->inflight, 1);
+	if (x->w_init)
+		resp_free(&x->w);
+	if (x->arg != NULL && x->arg_free != NULL)
+		x->arg_free(x->arg);
 	req_free(&x->req);
 	free(x->target);
 	free(x);
@@ -671,8 +742,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	const struct config *cfg = o->cfg;
 	struct http_server *s;
 	struct sockaddr_storage ss;
-	unsigned flags =
-	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	size_t pool;
 	uint8_t rnd[4];
 	const union MHD_DaemonInfo *di;
@@ -750,22 +821,31 @@ http_server_port(const struct http_server *s)
 	return s->port;
 }
 
-void
-http_server_stop(struct http_server *s, int64_t grace_s)
+bool
+http_server_drain(struct http_server *s, int64_t grace_s)
 {
 	MHD_socket lfd;
 	uint64_t until;
 
-	if (s == NULL)
-		return;
 	atomic_store(&s->stopping, true);
-	lfd = MHD_quiesce_daemon(s->d);
-	if (lfd != MHD_INVALID_SOCKET)
-		close(lfd);
+	if (!s->quiesced) {
+		lfd = MHD_quiesce_daemon(s->d);
+		if (lfd != MHD_INVALID_SOCKET)
+			close(lfd);
+		s->quiesced = true;
+	}
 	until = clock_mono_ms() + (uint64_t)grace_s * 1000;
 	while (atomic_load(&s->inflight) > 0 && clock_mono_ms() < until)
 		usleep(10 * 1000);
-	if (atomic_load(&s->inflight) > 0)
+	return atomic_load(&s->inflight) == 0;
+}
+
+void
+http_server_stop(struct http_server *s, int64_t grace_s)
+{
+	if (s == NULL)
+		return;
+	if (!http_server_drain(s, grace_s))
 		log_msg(LOG_WARN, "http.stop",
 		    "shutdown timeout: closing requests still in flight");
 	MHD_stop_daemon(s->d);

@@ -25,6 +25,20 @@ req_free(struct req *r)
 	buf_free(&r->body);
 }
 
+void
+req_defer(struct req *r, http_step start, void *arg, void (*free_arg)(void *))
+{
+	r->defer_start = start;
+	r->defer_arg = arg;
+	r->defer_free = free_arg;
+}
+
+void
+req_resume(struct req *r, http_step next)
+{
+	r->resume_hook(r, next);
+}
+
 int
 req_header(const struct req *r, const char *name, const char **out)
 {

@@ -5,6 +5,7 @@
 #ifndef PC_HTTP_SERVER_H
 #define PC_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "http/http.h"
@@ -24,6 +25,12 @@ struct http_server_opts {
 int http_server_start(
     const struct http_server_opts *o, struct http_server **out) PC_WUR;
 uint16_t http_server_port(const struct http_server *s);
+/*
+ * Stops accepting and waits up to grace_s seconds for in-flight requests
+ * (suspended ones included) to finish. True when none is left. Used
+ * before stopping the pools that deferred requests wait on.
+ */
+bool http_server_drain(struct http_server *s, int64_t grace_s);
 /*
  * Graceful stop: stop accepting, let in-flight requests finish for up to
  * grace_s seconds, then close everything and free s.

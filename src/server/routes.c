@@ -2,6 +2,7 @@
  * endpoint. */
 #include "oauth/oauth.h"
 #include "server/server.h"
+#include "web/web.h"
 
 static const struct route routes[] = {
 	{ "/.well-known/openid-configuration", HTTP_GET | HTTP_HEAD,
@@ -14,6 +15,20 @@ static const struct route routes[] = {
 	    true },
 	{ "/readyz", HTTP_GET | HTTP_HEAD, health_ready, 0, RESP_NO_STORE,
 	    true },
+	{ "/static/style.css", HTTP_GET | HTTP_HEAD, web_style, 0,
+	    RESP_PUBLIC_SHORT, false },
+	{ "/login", HTTP_GET | HTTP_HEAD | HTTP_POST, web_login,
+	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	{ "/logout", HTTP_POST, web_logout, ROUTE_BODY_DEFAULT, RESP_NO_STORE,
+	    false },
+	{ "/account", HTTP_GET | HTTP_HEAD, web_account, 0, RESP_NO_STORE,
+	    false },
+	{ "/account/sessions", HTTP_POST, web_account_sessions,
+	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	{ "/account/password", HTTP_POST, web_account_password,
+	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	{ "/account/reauth", HTTP_POST, web_account_reauth, ROUTE_BODY_DEFAULT,
+	    RESP_NO_STORE, false },
 };
 
 const struct router server_router = { routes, PC_NELEM(routes) };

@@ -138,6 +138,13 @@ int store_user_set_disabled(
  */
 int store_password_set(struct db *db, const char *user_id, const char *phc,
     const char *keep_session_hash, int64_t now) PC_WUR;
+/*
+ * PW-02 re-hash after a login: replaces the password hash with new_phc only
+ * while it is still old_phc (a password set meanwhile wins); sessions are
+ * untouched. PC_ERR_NOT_FOUND when the hash changed or is gone.
+ */
+int store_password_rehash(struct db *db, const char *user_id,
+    const char *old_phc, const char *new_phc, int64_t now) PC_WUR;
 /* *out (caller frees) or PC_ERR_NOT_FOUND when the user has no password. */
 int store_password_get(struct db *db, const char *user_id, char **out) PC_WUR;
 /* Deletes the user and its credentials and keeps a tombstone of the id. */

@@ -358,6 +358,32 @@ store_password_get(struct db *db, const char *user_id, char **out)
 }
 
 int
+store_password_rehash(struct db *db, const char *user_id, const char *old_phc,
+    const char *new_phc, int64_t now)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int r;
+
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	/* Compare-and-swap: a password set meanwhile is never overwritten. */
+	if ((r = db_prepare(c,
+		 "UPDATE credentials SET secret = ?, updated_at = ?"
+		 " WHERE user_id = ? AND kind = 'password' AND secret = ?"
+		 " RETURNING user_id",
+		 &s)) != 0)
+		return r;
+	if ((r = db_bind_cstr(s, 1, new_phc)) == 0 &&
+	    (r = db_bind_int64(s, 2, now)) == 0 &&
+	    (r = db_bind_cstr(s, 3, user_id)) == 0 &&
+	    (r = db_bind_cstr(s, 4, old_phc)) == 0)
+		r = db_step(s);
+	db_done(s);
+	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+}
+
+int
 store_user_delete(struct db *db, const char *id, int64_t now)
 {
 	struct db_conn *c;

@@ -1,0 +1,603 @@
+/*
+ * The signed-in user's page (/account): who they are, their sessions (list
+ * and end one or all others, SS-07), change password (current password
+ * required, PW-08; other sessions end), sign out (SS-06).
+ *
+ * Sensitive changes need a recent sign-in (SS-09): ending other sessions
+ * asks for the password again when the session's auth_time is older than
+ * reauth_window. A password change always asks for the current password,
+ * which is itself the re-authentication. Both give the session a new id
+ * (SS-01).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "auth/auth.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "web/web.h"
+
+#define FORM_SESSIONS "account-sessions"
+#define FORM_PASSWORD "account-password"
+#define FORM_REAUTH "account-reauth"
+#define FORM_LOGOUT "logout"
+
+static bool
+recent(const struct req *r, const struct session *s)
+{
+	const struct app *app = r->app;
+
+	return r->now - s->auth_time < app->cfg->reauth_window;
+}
+
+static void
+fmt_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(out, 32, "%lld", (long long)t);
+}
+
+/* A POST form with the session's token for form_id and one button. */
+static void
+button_form(struct buf *b, const struct session *s, const char *action,
+    const char *form_id, const char *name, const char *value, const char *label,
+    bool inline_link)
+{
+	char token[64];
+
+	if (session_csrf_token(s, form_id, token) != 0)
+		return;
+	page_printf(b, "<form method=\"post\" action=\"%s\"%s>", action,
+	    inline_link ? " class=\"inline\"" : "");
+	page_csrf(b, token);
+	if (name != NULL) {
+		page_printf(
+		    b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
+		page_text(b, value);
+		page_puts(b, "\">");
+	}
+	page_printf(b, "<button type=\"submit\"%s>",
+	    inline_link ? " class=\"link\"" : "");
+	page_text(b, label);
+	page_puts(b, "</button></form>\n");
+	sodium_memzero(token, sizeof(token));
+}
+
+static const char *
+notice_for(struct req *r)
+{
+	const struct kvlist *q;
+	const char *done;
+
+	if (req_query(r, &q) != 0 || (done = kvlist_value(q, "done")) == NULL)
+		return NULL;
+	if (strcmp(done, "password") == 0)
+		return "Your password was changed. Your other sessions were "
+		       "signed out.";
+	if (strcmp(done, "sessions") == 0)
+		return "The sessions were signed out.";
+	if (strcmp(done, "reauth") == 0)
+		return "Thank you: you can now make changes for the next few "
+		       "minutes.";
+	return NULL;
+}
+
+static void
+render_account(struct req *r, struct resp *w, const struct session *s,
+    int status, const char *error)
+{
+	struct app *app = r->app;
+	struct store_user u;
+	struct store_session *list = NULL;
+	size_t n = 0;
+	struct buf b;
+	char token[64];
+	const char *notice = error == NULL ? notice_for(r) : NULL;
+
+	memset(&u, 0, sizeof(u));
+	if (store_user_get(app->db, s->user_id, &u) != 0 ||
+	    store_sessions_list_user(app->db, s->user_id, &list, &n) != 0) {
+		store_user_clear(&u);
+		page_message(w, 503, "Unavailable",
+		    "Your account cannot be shown right now. Please try again "
+		    "later.",
+		    NULL, NULL);
+		resp_header(w, "Retry-After", "5");
+		return;
+	}
+	buf_init(&b, 256 * 1024);
+	page_begin(&b, "Your account");
+	if (error != NULL)
+		page_notice(&b, "error", error);
+	else if (notice != NULL)
+		page_notice(&b, "info", notice);
+	page_puts(&b, "<p>Signed in as <strong>");
+	page_text(&b, u.email);
+	page_puts(&b, "</strong>");
+	if (u.name != NULL && u.name[0] != '\0') {
+		page_puts(&b, " (");
+		page_text(&b, u.name);
+		page_puts(&b, ")");
+	}
+	page_puts(&b,
+	    u.email_verified ? ". Your email address is verified.</p>\n"
+			     : ". Your email address is not verified yet."
+			       "</p>\n");
+
+	page_puts(&b,
+	    "<h2>Your sessions</h2>\n<table><thead><tr><th>Signed in</th>"
+	    "<th>Last seen</th><th>IP address</th><th>Browser</th><th></th>"
+	    "</tr></thead><tbody>\n");
+	for (size_t i = 0; i < n; i++) {
+		char created[32], seen[32];
+		bool self = strcmp(list[i].id_hash, s->id_hash) == 0;
+
+		fmt_time(list[i].auth_time, created);
+		fmt_time(list[i].last_seen_at, seen);
+		page_printf(
+		    &b, "<tr><td>%s</td><td>%s</td><td>", created, seen);
+		page_text(&b, list[i].ip != NULL ? list[i].ip : "");
+		page_puts(&b, "</td><td>");
+		page_text(
+		    &b, list[i].user_agent != NULL ? list[i].user_agent : "");
+		page_puts(&b, "</td><td>");
+		if (self)
+			page_puts(&b, "This session");
+		else
+			button_form(&b, s, "/account/sessions", FORM_SESSIONS,
+			    "session", list[i].id_hash, "Sign out", true);
+		page_puts(&b, "</td></tr>\n");
+	}
+	page_puts(&b, "</tbody></table>\n");
+	if (n > 1)
+		button_form(&b, s, "/account/sessions", FORM_SESSIONS,
+		    "session", "others", "Sign out all other sessions", false);
+
+	page_puts(&b, "<h2>Change your password</h2>\n");
+	if (session_csrf_token(s, FORM_PASSWORD, token) == 0) {
+		page_puts(&b,
+		    "<form method=\"post\" action=\"/account/password\">\n");
+		page_csrf(&b, token);
+		page_puts(&b,
+		    "<input type=\"hidden\" name=\"username\" "
+		    "autocomplete=\"username\" value=\"");
+		page_text(&b, u.email);
+		page_puts(&b,
+		    "\">\n<label for=\"current\">Current password</label>\n"
+		    "<input id=\"current\" name=\"current\" type=\"password\" "
+		    "required autocomplete=\"current-password\">\n"
+		    "<label for=\"new\">New password</label>\n"
+		    "<input id=\"new\" name=\"new\" type=\"password\" required "
+		    "minlength=\"15\" autocomplete=\"new-password\" "
+		    "aria-describedby=\"new-hint\">\n"
+		    "<p class=\"hint\" id=\"new-hint\">At least 15 characters. "
+		    "A few unrelated words make a good password; a password "
+		    "manager is welcome.</p>\n"
+		    "<button type=\"submit\">Change password</button>\n"
+		    "</form>\n");
+		sodium_memzero(token, sizeof(token));
+	}
+	page_puts(&b, "<nav>");
+	button_form(
+	    &b, s, "/logout", FORM_LOGOUT, NULL, NULL, "Sign out", true);
+	page_puts(&b, "</nav>\n");
+	page_end(&b);
+	page_send(w, status, &b);
+	store_user_clear(&u);
+	store_sessions_free(list, n);
+}
+
+/* The signed-in session, or a 303 to /login (and false). */
+static bool
+signed_in(struct req *r, struct resp *w, struct session *s, char cookie[64])
+{
+	bool presented = false;
+
+	if (web_session(r, s, cookie, &presented) == 0 && s->user_id != NULL)
+		return true;
+	if (presented)
+		web_audit(
+		    r, NULL, "session.unknown", "failure", NULL, NULL, NULL);
+	session_clear(s);
+	if (r->method == HTTP_POST) {
+		page_message(w, 401, "Signed out",
+		    "Your session has ended. Please sign in again.", "/login",
+		    "Sign in");
+		return false;
+	}
+	web_redirect(w, "/login");
+	return false;
+}
+
+void
+web_account(struct req *r, struct resp *w)
+{
+	struct session s;
+
+	if (!signed_in(r, w, &s, NULL))
+		return;
+	render_account(r, w, &s, 200, NULL);
+	session_clear(&s);
+}
+
+/* The re-authentication page (SS-09): the password, then back. */
+static void
+render_reauth(struct req *r, struct resp *w, const struct session *s,
+    int status, const char *error, const char *then)
+{
+	struct buf b;
+	char token[64];
+
+	(void)r;
+	if (session_csrf_token(s, FORM_REAUTH, token) != 0) {
+		page_message(w, 500, "Error", "Internal error.", NULL, NULL);
+		return;
+	}
+	buf_init(&b, 64 * 1024);
+	page_begin(&b, "Confirm it is you");
+	page_notice(&b, error != NULL ? "error" : "info",
+	    error != NULL ? error
+			  : "This change needs a recent sign-in. Enter your "
+			    "password to continue.");
+	page_puts(&b, "<form method=\"post\" action=\"/account/reauth\">\n");
+	page_csrf(&b, token);
+	page_puts(&b, "<input type=\"hidden\" name=\"then\" value=\"");
+	page_text(&b, then);
+	page_puts(&b,
+	    "\">\n<label for=\"password\">Password</label>\n"
+	    "<input id=\"password\" name=\"password\" type=\"password\" "
+	    "required autocomplete=\"current-password\">\n"
+	    "<button type=\"submit\">Continue</button>\n</form>\n"
+	    "<nav><a href=\"/account\">Back to your account</a></nav>\n");
+	page_end(&b);
+	page_send(w, status, &b);
+	sodium_memzero(token, sizeof(token));
+}
+
+void
+web_account_sessions(struct req *r, struct resp *w)
+{
+	struct app *app = r->app;
+	struct session s;
+	char cookie[64];
+	const char *which;
+	int64_t n = 0;
+	int rc;
+
+	if (!signed_in(r, w, &s, cookie))
+		return;
+	if (!web_check_form(r, w, &s, FORM_SESSIONS))
+		goto out;
+	which = web_field(r, "session");
+	if (which == NULL) {
+		render_account(r, w, &s, 400, "Choose a session to sign out.");
+		goto out;
+	}
+	if (!recent(r, &s)) {
+		render_reauth(r, w, &s, 403, NULL, "sessions");
+		goto out;
+	}
+	if (strcmp(which, "others") == 0) {
+		rc = store_sessions_delete_user(
+		    app->db, s.user_id, s.id_hash, &n);
+	} else {
+		struct store_session t;
+
+		/* Only one of the user's own sessions, never the current. */
+		memset(&t, 0, sizeof(t));
+		rc = store_session_get(app->db, which, &t);
+		if (rc == 0 &&
+		    (t.user_id == NULL || strcmp(t.user_id, s.user_id) != 0 ||
+			strcmp(t.id_hash, s.id_hash) == 0))
+			rc = PC_ERR_NOT_FOUND;
+		if (rc == 0)
+			rc = store_session_delete(app->db, which);
+		n = rc == 0;
+		store_session_clear(&t);
+		if (rc == PC_ERR_NOT_FOUND) {
+			render_account(
+			    r, w, &s, 400, "That session has already ended.");
+			goto out;
+		}
+	}
+	if (rc != 0) {
+		page_message(w, 503, "Unavailable",
+		    "The sessions could not be signed out. Please try again.",
+		    "/account", "Back to your account");
+		goto out;
+	}
+	{
+		json_t *d = json_pack("{s:s, s:I}", "which",
+		    strcmp(which, "others") == 0 ? "others" : "one", "count",
+		    (json_int_t)n);
+
+		web_audit(r, &s, "session.revoke", "success", s.user_id,
+		    s.user_id, d);
+		json_decref(d);
+	}
+	web_redirect(w, "/account?done=sessions");
+out:
+	sodium_memzero(cookie, sizeof(cookie));
+	session_clear(&s);
+}
+
+/*
+ * A password operation on the hashing pool: re-authentication (verify)
+ * and password change (verify the current one, then hash the new one).
+ */
+struct pwop {
+	struct req *r;
+	struct session s;
+	char cookie[64];
+	char *phc; /* stored hash */
+	char *cur; /* sodium_malloc: the password typed to verify */
+	size_t cur_len;
+	char *next; /* sodium_malloc: the new password (change only) */
+	size_t next_len;
+	bool change;  /* password change (else re-authentication) */
+	bool hashing; /* stage two of a change */
+	char then[16];
+	struct pwjob_result res;
+};
+
+static void
+pwop_free(void *arg)
+{
+	struct pwop *o = arg;
+
+	if (o == NULL)
+		return;
+	session_clear(&o->s);
+	sodium_memzero(o->cookie, sizeof(o->cookie));
+	if (o->phc != NULL) {
+		sodium_memzero(o->phc, strlen(o->phc));
+		free(o->phc);
+	}
+	if (o->cur != NULL)
+		sodium_free(o->cur);
+	if (o->next != NULL)
+		sodium_free(o->next);
+	sodium_memzero(&o->res, sizeof(o->res));
+	free(o);
+}
+
+static char *
+secure_copy(const char *s, size_t len)
+{
+	char *p = sodium_malloc(len + 1);
+
+	if (p != NULL)
+		memcpy(p, s, len + 1);
+	return p;
+}
+
+static void pwop_step(struct req *r, struct resp *w, void *arg);
+
+static void
+pwop_done(const struct pwjob_result *res, void *arg)
+{
+	struct pwop *o = arg;
+
+	o->res = *res;
+	req_resume(o->r, pwop_step);
+}
+
+static void
+pwop_start(struct req *r, struct resp *w, void *arg)
+{
+	struct app *app = r->app;
+	struct pwop *o = arg;
+	struct pwjob job;
+
+	(void)w;
+	memset(&job, 0, sizeof(job));
+	if (o->hashing) {
+		job.kind = PWJOB_HASH;
+		job.pw = o->next;
+		job.pw_len = o->next_len;
+	} else {
+		job.kind = o->phc != NULL ? PWJOB_VERIFY : PWJOB_DUMMY;
+		job.pw = o->cur;
+		job.pw_len = o->cur_len;
+		job.phc = o->phc;
+	}
+	if (pwpool_submit(app->pwpool, &job, pwop_done, o) != 0) {
+		memset(&o->res, 0, sizeof(o->res));
+		o->res.r = PC_ERR_BUSY;
+		req_resume(r, pwop_step);
+	}
+}
+
+/* The session gets a new id after a re-authentication (SS-01). */
+static int
+pwop_rotate(struct req *r, struct resp *w, struct pwop *o)
+{
+	struct app *app = r->app;
+	char cookie[64];
+	const char *ua = NULL;
+	struct session ns;
+	int rc;
+
+	(void)req_header(r, "User-Agent", &ua);
+	rc = session_rotate(app->db, app->cfg, o->cookie, o->s.user_id, r->ip,
+	    ua, o->s.amr != NULL && o->s.amr[0] != '\0' ? o->s.amr : "pwd",
+	    r->now, cookie, &ns);
+	if (rc == 0) {
+		web_set_session_cookie(w, r, cookie);
+		session_clear(&o->s);
+		o->s = ns;
+	}
+	sodium_memzero(cookie, sizeof(cookie));
+	return rc;
+}
+
+static void
+pwop_step(struct req *r, struct resp *w, void *arg)
+{
+	struct app *app = r->app;
+	struct pwop *o = arg;
+	int rc;
+
+	if (o->res.r == PC_ERR_BUSY) {
+		web_busy(r, w);
+		return;
+	}
+	if (!o->hashing) {
+		if (o->res.r != 0) {
+			json_t *d = json_pack("{s:s}", "step",
+			    o->change ? "password_change" : "reauth");
+
+			web_audit(r, &o->s, "reauth", "failure", o->s.user_id,
+			    NULL, d);
+			json_decref(d);
+			if (o->change)
+				render_account(r, w, &o->s, 400,
+				    "Your current password is not correct.");
+			else
+				render_reauth(r, w, &o->s, 400,
+				    "That password is not correct.", o->then);
+			return;
+		}
+		if (!o->change) {
+			if (pwop_rotate(r, w, o) != 0) {
+				web_busy(r, w);
+				return;
+			}
+			web_audit(r, &o->s, "reauth", "success", o->s.user_id,
+			    NULL, NULL);
+			web_redirect(w, "/account?done=reauth");
+			return;
+		}
+		/* Stage two: hash the new password, off this thread. */
+		o->hashing = true;
+		req_defer(r, pwop_start, o, pwop_free);
+		return;
+	}
+	if (o->res.r != 0) {
+		web_busy(r, w);
+		return;
+	}
+	/* The new hash, and every other session ends, in one transaction. */
+	rc = store_password_set(
+	    app->db, o->s.user_id, o->res.phc, o->s.id_hash, r->now);
+	if (rc != 0 || pwop_rotate(r, w, o) != 0) {
+		page_message(w, 503, "Unavailable",
+		    "Your password could not be changed. Please try again.",
+		    "/account", "Back to your account");
+		return;
+	}
+	web_audit(r, &o->s, "password.change", "success", o->s.user_id,
+	    o->s.user_id, NULL);
+	web_redirect(w, "/account?done=password");
+}
+
+/* Common start of both password forms. NULL: w is the answer already. */
+static struct pwop *
+pwop_begin(
+    struct req *r, struct resp *w, const char *form_id, const char *field)
+{
+	struct app *app = r->app;
+	struct pwop *o = xcalloc(1, sizeof(*o));
+	const char *pw;
+
+	o->r = r;
+	if (!signed_in(r, w, &o->s, o->cookie) ||
+	    !web_check_form(r, w, &o->s, form_id)) {
+		pwop_free(o);
+		return NULL;
+	}
+	pw = web_field(r, field);
+	if (pw == NULL || pw[0] == '\0' || strlen(pw) > PW_MAX_BYTES) {
+		if (strcmp(form_id, FORM_REAUTH) == 0)
+			render_reauth(r, w, &o->s, 400, "Enter your password.",
+			    "sessions");
+		else
+			render_account(
+			    r, w, &o->s, 400, "Enter your current password.");
+		pwop_free(o);
+		return NULL;
+	}
+	o->cur_len = strlen(pw);
+	o->cur = secure_copy(pw, o->cur_len);
+	if (o->cur == NULL) {
+		web_busy(r, w);
+		pwop_free(o);
+		return NULL;
+	}
+	if (store_password_get(app->db, o->s.user_id, &o->phc) != 0)
+		o->phc = NULL; /* dummy work, then "not correct" */
+	return o;
+}
+
+void
+web_account_reauth(struct req *r, struct resp *w)
+{
+	struct pwop *o = pwop_begin(r, w, FORM_REAUTH, "password");
+
+	if (o == NULL)
+		return;
+	snprintf(o->then, sizeof(o->then), "sessions");
+	req_defer(r, pwop_start, o, pwop_free);
+}
+
+void
+web_account_password(struct req *r, struct resp *w)
+{
+	struct app *app = r->app;
+	struct pwop *o = pwop_begin(r, w, FORM_PASSWORD, "current");
+	const char *nw;
+	struct store_user u;
+	struct pw_check chk = { PW_OK, NULL };
+	char local[USER_EMAIL_LOCAL_MAX + 1] = "";
+	const char *ctx[3] = { local, NULL, NULL };
+
+	if (o == NULL)
+		return;
+	o->change = true;
+	nw = web_field(r, "new");
+	if (nw == NULL || nw[0] == '\0') {
+		render_account(r, w, &o->s, 400, "Enter a new password.");
+		pwop_free(o);
+		return;
+	}
+	/* PW-03..06 before any hashing: the reason is shown. */
+	memset(&u, 0, sizeof(u));
+	if (store_user_get(app->db, o->s.user_id, &u) == 0) {
+		const char *at = strchr(u.email, '@');
+		size_t n = at != NULL ? (size_t)(at - u.email) : 0;
+
+		if (n <= USER_EMAIL_LOCAL_MAX) {
+			memcpy(local, u.email, n);
+			local[n] = '\0';
+		}
+		ctx[1] = u.name;
+	}
+	if (pw_check(nw, strlen(nw), false, ctx, &chk) != 0 ||
+	    chk.verdict != PW_OK) {
+		render_account(r, w, &o->s, 400,
+		    chk.verdict != PW_OK && chk.message != NULL
+			? chk.message
+			: "The new password cannot be used.");
+		store_user_clear(&u);
+		pwop_free(o);
+		return;
+	}
+	store_user_clear(&u);
+	o->next_len = strlen(nw);
+	o->next = secure_copy(nw, o->next_len);
+	if (o->next == NULL) {
+		web_busy(r, w);
+		pwop_free(o);
+		return;
+	}
+	req_defer(r, pwop_start, o, pwop_free);
+}

@@ -1,0 +1,367 @@
+/*
+ * Sign in (GET and POST /login) and sign out (POST /logout).
+ *
+ * GET /login gives the browser a pre-session (a session record without a
+ * user) whose CSRF token the form carries (LG-07). POST /login, in order,
+ * before any hashing (DS-02): same origin and the pre-session's token
+ * (CF-01, LG-07), the password's byte cap, then the throttle; then the
+ * hashing pool verifies the password, or runs the same work against a
+ * dummy hash when the account is unknown, disabled or has no password
+ * (LG-02), so every failure looks and takes the same (LG-01). Success
+ * replaces the pre-session with a new session id (SS-01) and answers 303
+ * (LG-06).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "auth/auth.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "web/web.h"
+
+#define LOGIN_FORM "login"
+#define GENERIC_FAILURE "Invalid email or password."
+
+/* One sign-in attempt, alive from the POST until its response is sent. */
+struct login {
+	struct req *r;
+	struct session pre; /* the pre-session the form came with */
+	char pre_cookie[64];
+	char *email; /* as typed */
+	char *pw;    /* sodium_malloc; wiped at the end */
+	size_t pw_len;
+	char *user_id; /* NULL: unknown account */
+	char *phc;     /* the stored hash, for a rehash */
+	bool usable;   /* known, enabled, with a password */
+	struct pwjob_result res;
+};
+
+static void
+login_free(void *arg)
+{
+	struct login *l = arg;
+
+	if (l == NULL)
+		return;
+	session_clear(&l->pre);
+	sodium_memzero(l->pre_cookie, sizeof(l->pre_cookie));
+	free(l->email);
+	if (l->pw != NULL)
+		sodium_free(l->pw);
+	free(l->user_id);
+	if (l->phc != NULL) {
+		sodium_memzero(l->phc, strlen(l->phc));
+		free(l->phc);
+	}
+	sodium_memzero(&l->res, sizeof(l->res));
+	free(l);
+}
+
+/* The sign-in form, with an optional error and the email typed before. */
+static void
+render_form(struct resp *w, int status, const struct session *pre,
+    const char *email, const char *error)
+{
+	struct buf b;
+	char token[64];
+
+	if (session_csrf_token(pre, LOGIN_FORM, token) != 0) {
+		page_message(w, 500, "Error", "Internal error.", NULL, NULL);
+		return;
+	}
+	buf_init(&b, 64 * 1024);
+	page_begin(&b, "Sign in");
+	if (error != NULL)
+		page_notice(&b, "error", error);
+	page_puts(&b, "<form method=\"post\" action=\"/login\">\n");
+	page_csrf(&b, token);
+	page_puts(&b,
+	    "<label for=\"email\">Email</label>\n"
+	    "<input id=\"email\" name=\"email\" type=\"email\" required "
+	    "autocomplete=\"username\" maxlength=\"254\" value=\"");
+	page_text(&b, email != NULL ? email : "");
+	page_puts(&b,
+	    "\">\n<label for=\"password\">Password</label>\n"
+	    "<input id=\"password\" name=\"password\" type=\"password\" "
+	    "required autocomplete=\"current-password\">\n"
+	    "<button type=\"submit\">Sign in</button>\n</form>\n"
+	    "<nav><a href=\"/forgot\">Forgot your password?</a>"
+	    "<a href=\"/register\">Create an account</a></nav>\n");
+	page_end(&b);
+	page_send(w, status, &b);
+	sodium_memzero(token, sizeof(token));
+}
+
+/*
+ * The pre-session for the form: the live session the browser has, or a
+ * new anonymous one (its cookie set on w). A cookie that named no live
+ * session is audited and replaced, never adopted (SS-02).
+ */
+static int
+presession(struct req *r, struct resp *w, struct session *out)
+{
+	struct app *app = r->app;
+	const char *ua = NULL;
+	char cookie[64];
+	bool presented = false;
+	int rc;
+
+	if (web_session(r, out, NULL, &presented) == 0)
+		return 0;
+	if (presented)
+		web_audit(
+		    r, NULL, "session.unknown", "failure", NULL, NULL, NULL);
+	(void)req_header(r, "User-Agent", &ua);
+	rc = session_create(
+	    app->db, app->cfg, NULL, r->ip, ua, NULL, r->now, cookie, out);
+	if (rc == 0)
+		web_set_session_cookie(w, r, cookie);
+	sodium_memzero(cookie, sizeof(cookie));
+	return rc;
+}
+
+static void
+login_get(struct req *r, struct resp *w)
+{
+	struct session s;
+
+	if (presession(r, w, &s) != 0) {
+		page_message(w, 503, "Unavailable",
+		    "Signing in is not possible right now. Please try again "
+		    "later.",
+		    NULL, NULL);
+		resp_header(w, "Retry-After", "5");
+		return;
+	}
+	if (s.user_id != NULL) {
+		session_clear(&s);
+		web_redirect(w, "/account");
+		return;
+	}
+	render_form(w, 200, &s, NULL, NULL);
+	session_clear(&s);
+}
+
+/* A hash finished (on a pool thread): back to an HTTP thread. */
+static void login_finish(struct req *r, struct resp *w, void *arg);
+
+static void
+login_done(const struct pwjob_result *res, void *arg)
+{
+	struct login *l = arg;
+
+	l->res = *res;
+	req_resume(l->r, login_finish);
+}
+
+static void
+login_start(struct req *r, struct resp *w, void *arg)
+{
+	struct app *app = r->app;
+	struct login *l = arg;
+	struct pwjob job = { l->usable ? PWJOB_VERIFY : PWJOB_DUMMY, l->pw,
+		l->pw_len, l->usable ? l->phc : NULL };
+
+	(void)w;
+	if (pwpool_submit(app->pwpool, &job, login_done, l) != 0) {
+		memset(&l->res, 0, sizeof(l->res));
+		l->res.r = PC_ERR_BUSY;
+		req_resume(r, login_finish);
+	}
+}
+
+/* Upgrades an outdated hash after a good login (PW-02), off-thread. */
+struct rehash {
+	struct db *db;
+	char *user_id;
+	char *old_phc;
+};
+
+static void
+rehash_done(const struct pwjob_result *res, void *arg)
+{
+	struct rehash *h = arg;
+
+	if (res->r == 0 &&
+	    store_password_rehash(
+		h->db, h->user_id, h->old_phc, res->phc, clock_now()) == 0)
+		log_msg(LOG_INFO, "auth.rehash", "password hash upgraded");
+	free(h->user_id);
+	sodium_memzero(h->old_phc, strlen(h->old_phc));
+	free(h->old_phc);
+	free(h);
+}
+
+static void
+start_rehash(struct app *app, const struct login *l)
+{
+	struct rehash *h = xcalloc(1, sizeof(*h));
+	struct pwjob job = { PWJOB_HASH, l->pw, l->pw_len, NULL };
+
+	h->db = app->db;
+	h->user_id = xstrdup(l->user_id);
+	h->old_phc = xstrdup(l->phc);
+	if (pwpool_submit(app->pwpool, &job, rehash_done, h) != 0) {
+		free(h->user_id);
+		free(h->old_phc);
+		free(h);
+	}
+}
+
+static void
+login_failed(struct req *r, struct resp *w, struct login *l, const char *why)
+{
+	json_t *d = json_pack("{s:s}", "reason", why);
+
+	web_audit(r, &l->pre, "login", "failure", l->user_id, NULL, d);
+	json_decref(d);
+	render_form(w, 400, &l->pre, l->email, GENERIC_FAILURE);
+}
+
+static void
+login_finish(struct req *r, struct resp *w, void *arg)
+{
+	struct app *app = r->app;
+	struct login *l = arg;
+	struct session s;
+	char cookie[64];
+	const char *ua = NULL;
+	int rc;
+
+	if (l->res.r == PC_ERR_BUSY) {
+		web_busy(r, w);
+		return;
+	}
+	if (!l->usable || l->res.r != 0) {
+		login_failed(r, w, l,
+		    l->user_id == NULL ? "unknown_account"
+			: !l->usable   ? "disabled_or_no_password"
+				       : "bad_password");
+		return;
+	}
+	(void)req_header(r, "User-Agent", &ua);
+	rc = session_rotate(app->db, app->cfg, l->pre_cookie, l->user_id, r->ip,
+	    ua, "pwd", r->now, cookie, &s);
+	if (rc != 0) {
+		page_message(w, 503, "Unavailable",
+		    "Signing in is not possible right now. Please try again "
+		    "later.",
+		    NULL, NULL);
+		resp_header(w, "Retry-After", "5");
+		return;
+	}
+	web_audit(r, &s, "login", "success", l->user_id, NULL, NULL);
+	if (l->res.needs_rehash)
+		start_rehash(app, l);
+	web_set_session_cookie(w, r, cookie);
+	sodium_memzero(cookie, sizeof(cookie));
+	session_clear(&s);
+	web_redirect(w, "/account");
+}
+
+static void
+login_post(struct req *r, struct resp *w)
+{
+	struct app *app = r->app;
+	struct login *l;
+	const char *email, *pw;
+	struct store_user u;
+	bool presented = false;
+
+	l = xcalloc(1, sizeof(*l));
+	l->r = r;
+	if (web_session(r, &l->pre, l->pre_cookie, &presented) != 0) {
+		/* No pre-session: the form did not come from us (LG-07). */
+		if (presented)
+			web_audit(r, NULL, "session.unknown", "failure", NULL,
+			    NULL, NULL);
+		page_message(w, 403, "Request refused",
+		    "Your sign-in form has expired. Please try again.",
+		    "/login", "Back to sign in");
+		login_free(l);
+		return;
+	}
+	if (!web_check_form(r, w, &l->pre, LOGIN_FORM)) {
+		login_free(l);
+		return;
+	}
+	email = web_field(r, "email");
+	pw = web_field(r, "password");
+	l->email = xstrdup(email != NULL ? email : "");
+	if (email == NULL || pw == NULL || email[0] == '\0' || pw[0] == '\0') {
+		render_form(w, 400, &l->pre, l->email,
+		    "Enter your email and your password.");
+		login_free(l);
+		return;
+	}
+	l->pw_len = strlen(pw);
+	if (l->pw_len > PW_MAX_BYTES) {
+		/* DS-02: refused before any hashing or normalisation. */
+		render_form(w, 400, &l->pre, l->email, GENERIC_FAILURE);
+		login_free(l);
+		return;
+	}
+	l->pw = sodium_malloc(l->pw_len + 1);
+	if (l->pw == NULL) {
+		web_busy(r, w);
+		login_free(l);
+		return;
+	}
+	memcpy(l->pw, pw, l->pw_len + 1);
+
+	memset(&u, 0, sizeof(u));
+	if (user_email_valid(email) &&
+	    store_user_get_by_email(app->db, email, &u) == 0) {
+		l->user_id = xstrdup(u.id);
+		if (u.disabled_at == 0 &&
+		    store_password_get(app->db, u.id, &l->phc) == 0)
+			l->usable = true;
+		store_user_clear(&u);
+	}
+	req_defer(r, login_start, l, login_free);
+}
+
+void
+web_login(struct req *r, struct resp *w)
+{
+	if (r->method == HTTP_POST)
+		login_post(r, w);
+	else
+		login_get(r, w);
+}
+
+void
+web_logout(struct req *r, struct resp *w)
+{
+	struct app *app = r->app;
+	struct session s;
+	char cookie[64];
+
+	if (web_session(r, &s, cookie, NULL) != 0) {
+		/* Nothing to end; still clear whatever the browser holds. */
+		if (!web_same_origin(r)) {
+			page_message(w, 403, "Request refused",
+			    "This form was not sent from this site.", NULL,
+			    NULL);
+			return;
+		}
+		web_clear_session_cookie(w, r);
+		web_redirect(w, "/login");
+		return;
+	}
+	if (!web_check_form(r, w, &s, "logout")) {
+		session_clear(&s);
+		sodium_memzero(cookie, sizeof(cookie));
+		return;
+	}
+	if (session_revoke(app->db, cookie) == 0)
+		web_audit(r, &s, "logout", "success", s.user_id, NULL, NULL);
+	sodium_memzero(cookie, sizeof(cookie));
+	session_clear(&s);
+	web_clear_session_cookie(w, r);
+	resp_header(w, "Clear-Site-Data", "\"cookies\", \"storage\"");
+	web_redirect(w, "/login");
+}

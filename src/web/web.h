@@ -1,0 +1,103 @@
+/*
+ * web: the HTML pages people use — sign in, sign out, the account page and
+ * its forms. Every page works without JavaScript and loads nothing but
+ * /static/style.css. Handlers follow the house shape: check, parse, call
+ * one domain function, render; password work is deferred to the hashing
+ * pool (req_defer), never done on an HTTP thread.
+ */
+#ifndef PC_WEB_H
+#define PC_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "auth/auth.h"
+#include "http/http.h"
+
+/* ---- Pages and shared checks (src/web/page.c) ---- */
+
+/* The page skeleton. title and every text argument are escaped. */
+void page_begin(struct buf *b, const char *title);
+void page_end(struct buf *b);
+/* Appends s HTML-escaped. */
+void page_text(struct buf *b, const char *s);
+/*
+ * Appends markup. Pages are built in buffers sized far above anything a
+ * page can hold (inputs are capped before they get here), so these do not
+ * report the cap; page_send() turns an overflowed buffer into a 500.
+ */
+void page_puts(struct buf *b, const char *s);
+void page_printf(struct buf *b, const char *fmt, ...) PC_PRINTF(2, 3);
+/* 303 to a fixed local path. */
+void web_redirect(struct resp *w, const char *location);
+/* A notice paragraph: kind "error" (role=alert) or "info". */
+void page_notice(struct buf *b, const char *kind, const char *text);
+/* <input type=hidden name=csrf value=...>. */
+void page_csrf(struct buf *b, const char *token);
+/* Sends b as the HTML response with status. */
+void page_send(struct resp *w, int status, struct buf *b);
+/* A small HTML page with one message and a link. */
+void page_message(struct resp *w, int status, const char *title,
+    const char *text, const char *link, const char *link_text);
+
+/*
+ * CF-01: an unsafe request is same-origin. Sec-Fetch-Site must be
+ * same-origin (or none: typed by the user); without it Origin must be the
+ * issuer, and without Origin the Referer must start with the issuer.
+ * Nothing at all: refused.
+ */
+bool web_same_origin(const struct req *r);
+
+/*
+ * The session named by the request's cookie. PC_ERR_NOT_FOUND when there
+ * is none; *presented (may be NULL) says whether a cookie came and was not
+ * a live session (SS-02: audited as session.unknown, never adopted).
+ * cookie (may be NULL) gets the cookie value.
+ */
+int web_session(struct req *r, struct session *out, char cookie[64],
+    bool *presented) PC_WUR;
+/* Set-Cookie for a session value (SS-04), or its deletion. */
+void
+web_set_session_cookie(struct resp *w, const struct req *r, const char *value);
+void web_clear_session_cookie(struct resp *w, const struct req *r);
+
+/*
+ * CF-01 for a form POST in a session: same origin, and the form's "csrf"
+ * field is this session's token for form_id. On failure the response is a
+ * 403 page, the failure is audited, and false is returned: the caller
+ * changes nothing.
+ */
+bool web_check_form(struct req *r, struct resp *w, const struct session *s,
+    const char *form_id);
+/* The form's field, or NULL (absent or repeated). */
+const char *web_field(struct req *r, const char *name);
+
+/*
+ * Audit an event for this request (AU-01, AU-02): ip, user agent, request
+ * id and the session's handle filled from r and s (s may be NULL).
+ * details is not consumed (may be NULL). Failures are logged.
+ */
+void web_audit(const struct req *r, const struct session *s, const char *event,
+    const char *outcome, const char *actor, const char *target,
+    json_t *details);
+
+/* 503 with Retry-After: the hashing pool is full or stopping. */
+void web_busy(struct req *r, struct resp *w);
+
+/* The stylesheet. */
+void web_style(struct req *r, struct resp *w);
+
+/* ---- Sign in and out (src/web/login.c) ---- */
+
+void web_login(struct req *r, struct resp *w);
+void web_logout(struct req *r, struct resp *w);
+
+/* ---- The account page (src/web/account.c) ---- */
+
+void web_account(struct req *r, struct resp *w);
+void web_account_sessions(struct req *r, struct resp *w);
+void web_account_password(struct req *r, struct resp *w);
+void web_account_reauth(struct req *r, struct resp *w);
+
+#endif
