@@ -6,7 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startServer, stopClean } from './lib/server.mjs';
+import { spawnSync } from 'node:child_process';
+import https from 'node:https';
+import { join } from 'node:path';
+import { freePort, startServer, stopClean, tempDir } from './lib/server.mjs';
 import { Client, addUser, auditRows, cliAt, csrfOf, GOOD_PW } from './lib/web.mjs';
 
 let srv;
@@ -47,6 +50,29 @@ test('SS-04: the session cookie is HttpOnly, SameSite=Lax, Path=/, no Domain (lo
   assert.match(cookie, /; SameSite=Lax/);
   assert.match(cookie, /; Path=\//);
   assert.doesNotMatch(cookie, /Domain=/i);
+});
+
+test('SS-04: with an https issuer the cookie is __Host-sid; Secure; HttpOnly; SameSite=Lax; Path=/', async () => {
+  const dir = tempDir();
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  const g = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  assert.equal(g.status, 0, g.stderr);
+  const port = await freePort();
+  const s = await startServer({ port, tls: true, issuer: `https://127.0.0.1:${port}`,
+    config: { tls_cert: cert, tls_key: key } });
+  try {
+    const res = await new Promise((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port, path: '/login', rejectUnauthorized: false, headers: { accept: 'text/html' } },
+        (r) => { r.resume(); r.on('end', () => resolve(r)); }).on('error', reject);
+    });
+    assert.equal(res.statusCode, 200);
+    const [cookie] = res.headers['set-cookie'];
+    assert.match(cookie, /^__Host-sid=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/);
+    assert.doesNotMatch(cookie, /Domain=/i);
+  } finally { await stopClean(s); }
 });
 
 test('CF-01/LG-07: sign-in without the token, with a wrong one, or cross-site gets 403 and no session', async () => {
