@@ -10,6 +10,7 @@
 
 #include "util/config.h"
 #include "util/log.h"
+#include "util/netaddr.h"
 #include "util/util.h"
 
 enum kind {
@@ -566,6 +567,21 @@ config_finish(struct config *c, char *err, size_t err_len)
 	if (c->data_dir[0] == '\0') {
 		errf(err, err_len, "data_dir must not be empty");
 		return r;
+	}
+	{
+		/* LG-05: a bad list must stop start-up, not trust nobody. */
+		struct netaddr_list tp;
+		char why[160];
+
+		if (netaddr_list_parse(
+			c->trusted_proxies, &tp, why, sizeof(why)) != 0) {
+			errf(err, err_len,
+			    "trusted_proxies: %s (expected comma-separated IP "
+			    "addresses or CIDRs, e.g. 10.0.0.0/8, ::1)",
+			    why);
+			return r;
+		}
+		netaddr_list_free(&tp);
 	}
 	return 0;
 }
