@@ -1,0 +1,192 @@
+/*
+ * The mails Portcullis sends. Links are built from the configured issuer
+ * only, never from a request's Host (SECURITY.md RS-05). A token is
+ * base64url, so it goes into a link without escaping; anything else is
+ * refused.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mail/mail.h"
+
+#define TOKEN_LEN 43
+
+static bool
+token_ok(const char *t)
+{
+	if (t == NULL || strnlen(t, TOKEN_LEN + 1) != TOKEN_LEN)
+		return false;
+	for (size_t i = 0; i < TOKEN_LEN; i++) {
+		char c = t[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* "30 minutes", "24 hours", "1 day", "90 seconds". */
+static void
+duration(int64_t s, char *out, size_t n)
+{
+	const char *unit = "second";
+	int64_t v = s;
+
+	if (s > 0 && s % 86400 == 0 && s > 86400) {
+		v = s / 86400;
+		unit = "day";
+	} else if (s > 0 && s % 3600 == 0) {
+		v = s / 3600;
+		unit = "hour";
+	} else if (s > 0 && s % 60 == 0) {
+		v = s / 60;
+		unit = "minute";
+	}
+	snprintf(out, n, "%lld %s%s", (long long)v, unit, v == 1 ? "" : "s");
+}
+
+/* The name the mails give the service: the issuer's host[:port]. */
+static const char *
+site(const struct config *cfg)
+{
+	return cfg->issuer_authority != NULL && cfg->issuer_authority[0] != '\0'
+	    ? cfg->issuer_authority
+	    : cfg->issuer;
+}
+
+static int
+finish(
+    const char *to, const char *subject, struct buf *text, struct mail_msg *out)
+{
+	struct mail m;
+	int r;
+
+	out->to = xstrdup(to);
+	out->subject = xstrdup(subject);
+	out->text = buf_steal(text);
+	m = mail_msg_view(out);
+	if ((r = mail_check(&m)) != 0)
+		mail_msg_clear(out);
+	return r;
+}
+
+static int
+prepare(const struct config *cfg, const char *to, struct buf *b,
+    struct mail_msg *out)
+{
+	memset(out, 0, sizeof(*out));
+	buf_init(b, MAIL_TEXT_MAX);
+	if (cfg == NULL || cfg->issuer == NULL || !mail_addr_ok(to))
+		return PC_ERR_INVALID;
+	return 0;
+}
+
+int
+mail_compose_verify(const struct config *cfg, const char *to, const char *token,
+    int64_t ttl, struct mail_msg *out)
+{
+	char d[48];
+	struct buf b;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (!token_ok(token))
+		return PC_ERR_INVALID;
+	duration(ttl, d, sizeof(d));
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "please confirm that %s is your email address at %s by "
+		 "opening this link within %s:\n\n"
+		 "%s/verify?token=%s\n\n"
+		 "The link works once. If you did not create an account or "
+		 "add this address, ignore this mail; nothing changes.\n",
+		 to, site(cfg), d, cfg->issuer, token)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(to, "Confirm your email address", &b, out);
+}
+
+int
+mail_compose_reset(const struct config *cfg, const char *to, const char *token,
+    int64_t ttl, struct mail_msg *out)
+{
+	char d[48];
+	struct buf b;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (!token_ok(token))
+		return PC_ERR_INVALID;
+	duration(ttl, d, sizeof(d));
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "someone asked to reset the password of your account at %s. "
+		 "To choose a new password, open this link within %s:\n\n"
+		 "%s/reset?token=%s\n\n"
+		 "The link works once. If you did not ask for this, ignore "
+		 "this mail: your password stays as it is.\n",
+		 site(cfg), d, cfg->issuer, token)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(to, "Reset your password", &b, out);
+}
+
+int
+mail_compose_already_registered(
+    const struct config *cfg, const char *to, struct mail_msg *out)
+{
+	struct buf b;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "someone tried to create an account at %s with this email "
+		 "address, but you already have an account there.\n\n"
+		 "If that was you, sign in at %s with your existing account, "
+		 "or use \"Forgot password\" there if you do not remember "
+		 "your password.\n\n"
+		 "If it was not you, ignore this mail; nothing changes.\n",
+		 site(cfg), cfg->issuer)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(to, "You already have an account", &b, out);
+}
+
+int
+mail_compose_password_changed(const struct config *cfg, const char *to,
+    int64_t when, struct mail_msg *out)
+{
+	char at[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+	struct buf b;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		return PC_ERR_INVALID;
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "the password of your account at %s was changed on %s, and "
+		 "every other session of the account was signed out.\n\n"
+		 "If you did this, there is nothing to do. If you did not, "
+		 "reset your password at %s now and tell your "
+		 "administrator.\n",
+		 site(cfg), at, cfg->issuer)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(to, "Your password was changed", &b, out);
+}
