@@ -346,4 +346,65 @@ int session_cookie_clear_header(
 
 /* ---- end Sessions ---- */
 
+/* ---- Throttling (src/auth/throttle.c; LG-03, LG-04, RS-07) ---- */
+
+/*
+ * Counters live in the store, so the limits hold across nodes. Windows
+ * are fixed hours: [floor(now / 3600) * 3600, +3600).
+ */
+#define THROTTLE_WINDOW 3600
+/* DS-04: an unlocked account row is purged after this long without a
+ * failure (or login_delay_max, if longer). */
+#define THROTTLE_ACCOUNT_IDLE 86400
+
+struct throttle_verdict {
+	bool allowed;
+	int64_t retry_after; /* seconds, >= 1 when !allowed, else 0 */
+	bool locked;	     /* account needs a reset (or a success) */
+};
+
+/*
+ * The delay that n consecutive failures impose on the next attempt:
+ * 0 for n <= login_delay_free, else min(login_delay_base *
+ * 2^(n - free - 1), login_delay_max), without overflow for any n.
+ */
+int64_t throttle_delay(const struct config *cfg, int64_t failures);
+/*
+ * Before any hashing (DS-02). account_key: the lower-cased email, the
+ * same key for known and unknown accounts, so responses never differ
+ * (LG-01). ip: the derived client IP (netaddr_client_ip). Counts nothing.
+ * Refused when the account is locked (locked = true, retry_after =
+ * login_delay_max), within its delay, or when the IP, its subnet or all
+ * clients reached their failure limit in this hour (retry_after = to the
+ * window's end); retry_after is the longest that applies. On an error
+ * out says "not allowed". PC_ERR_INVALID for a NULL key or a bad ip.
+ */
+int throttle_login_check(struct db *db, const struct config *cfg,
+    const char *account_key, const char *ip, int64_t now,
+    struct throttle_verdict *out) PC_WUR;
+/* One failed sign-in: + 1 for the account, the IP, its subnet, global. */
+int throttle_login_failure(struct db *db, const struct config *cfg,
+    const char *account_key, const char *ip, int64_t now) PC_WUR;
+/*
+ * Success resets the account counter (not the IP counters). Also called
+ * after a completed password reset: that is what unlocks an account.
+ */
+int throttle_login_success(struct db *db, const char *account_key) PC_WUR;
+/*
+ * RS-07: counts one mail for account_key and ip and says whether it may
+ * be sent (mail_per_account, mail_per_ip per hour). Over either limit:
+ * *allowed = false and nothing is counted.
+ */
+int throttle_mail(struct db *db, const struct config *cfg,
+    const char *account_key, const char *ip, int64_t now, bool *allowed) PC_WUR;
+/*
+ * DS-04: drops windows older than 2 h and unlocked account rows without a
+ * failure for max(login_delay_max, THROTTLE_ACCOUNT_IDLE). Locked rows
+ * stay until throttle_login_success.
+ */
+int throttle_purge(struct db *db, const struct config *cfg, int64_t now,
+    int64_t *deleted) PC_WUR;
+
+/* ---- end Throttling ---- */
+
 #endif

@@ -215,4 +215,56 @@ int store_user_disable_and_revoke(
 
 /* ---- end Sessions ---- */
 
+/* ---- Throttling (store/throttle.c) ---- */
+
+/*
+ * Counters behind the login throttle and the mail limits (SECURITY.md
+ * LG-03, LG-04, RS-07); the policy is in src/auth/throttle.c. Windowed
+ * counts are per fixed window identified by window_start (the caller
+ * aligns it). Keys are at most STORE_THROTTLE_KEY_MAX bytes, never empty.
+ * Each function is one transaction.
+ */
+#define STORE_THROTTLE_KEY_MAX 128
+#define STORE_THROTTLE_FAILURES_CAP INT64_C(1000000000)
+
+/* One consistent read of everything a login check needs. */
+struct store_throttle_login {
+	int64_t failures;	 /* consecutive; 0 when the account has none */
+	int64_t last_failure_at; /* 0 when failures is 0 */
+	int64_t ip_count;	 /* failures from ip in the window */
+	int64_t subnet_count;	 /* ... from subnet */
+	int64_t global_count;	 /* ... from anywhere */
+};
+
+int store_throttle_login_read(struct db *db, const char *account_key,
+    const char *ip, const char *subnet, int64_t window_start,
+    struct store_throttle_login *out) PC_WUR;
+/*
+ * One failed sign-in: the account's failures + 1 (stopping at
+ * STORE_THROTTLE_FAILURES_CAP) with last_failure_at = now (never moved
+ * back), and + 1 on the ip, subnet and global counts of the window.
+ */
+int store_throttle_login_failure(struct db *db, const char *account_key,
+    const char *ip, const char *subnet, int64_t now,
+    int64_t window_start) PC_WUR;
+/* Deletes the account's failure row (absent is fine). */
+int store_throttle_account_reset(struct db *db, const char *account_key) PC_WUR;
+/*
+ * Counts one mail against account_key and ip in the window if both counts
+ * are below their limits (*allowed = true); otherwise counts nothing
+ * (*allowed = false). Check and count are one atomic step.
+ */
+int store_throttle_mail(struct db *db, const char *account_key, const char *ip,
+    int64_t window_start, int64_t account_limit, int64_t ip_limit,
+    bool *allowed) PC_WUR;
+/*
+ * DS-04: deletes windows with window_start < windows_before, and account
+ * rows with last_failure_at < idle_before and failures < lock_after
+ * (locked rows stay until a reset). *deleted (may be NULL) gets the count.
+ */
+int store_throttle_purge(struct db *db, int64_t windows_before,
+    int64_t idle_before, int64_t lock_after, int64_t *deleted) PC_WUR;
+
+/* ---- end Throttling ---- */
+
 #endif
