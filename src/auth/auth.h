@@ -346,6 +346,69 @@ int session_cookie_clear_header(
 
 /* ---- end Sessions ---- */
 
+/* ---- One-time user tokens (src/auth/usertoken.c; SECURITY.md RS-02..04,
+ * RS-10) ---- */
+
+/*
+ * Password-reset and email-verification links carry a token: 32 CSPRNG
+ * bytes as 43 base64url characters. The store keeps only the hex SHA-256
+ * of the 32 bytes (RS-02). A token is live while now < expires_at
+ * (RS-04), is used at most once (RS-03) and is bound to the user, the
+ * purpose and the exact email address it was sent to (RS-10).
+ */
+enum usertoken_purpose {
+	USERTOKEN_RESET = 1,
+	USERTOKEN_VERIFY
+};
+
+#define USERTOKEN_BYTES 32
+#define USERTOKEN_LEN 43	/* base64url of USERTOKEN_BYTES */
+#define USERTOKEN_TTL_MAX 86400 /* emailed codes: at most 24 h (RS-04) */
+
+/*
+ * The lifetime of a new token: cfg's reset_token_ttl / verify_token_ttl
+ * (30 min / 24 h when cfg is NULL or the value is not positive), never
+ * more than USERTOKEN_TTL_MAX.
+ */
+int64_t usertoken_ttl(const struct config *cfg, enum usertoken_purpose p);
+/*
+ * Issues a new token for user_id, sent to email, valid until now + ttl.
+ * In the same transaction deletes every older token of the same purpose
+ * for the user (a newer token invalidates older ones, RS-03). token gets
+ * the 43 characters, NUL-terminated; it is "" on failure.
+ * PC_ERR_INVALID for an empty user_id or email, PC_ERR_CONFLICT for an
+ * unknown user.
+ */
+int usertoken_issue(struct db *db, const struct config *cfg,
+    const char *user_id, enum usertoken_purpose p, const char *email,
+    int64_t now, char token[64]) PC_WUR;
+/*
+ * Whether token is live for purpose p (a GET renders a form; no side
+ * effect). The shape (exactly 43 base64url characters, canonical) is
+ * checked before any store access. On success *user_id and *email
+ * (either may be NULL) get malloc'd copies. Unknown, malformed, of
+ * another purpose or expired: PC_ERR_NOT_FOUND.
+ */
+int usertoken_peek(struct db *db, const char *token, enum usertoken_purpose p,
+    int64_t now, char **user_id, char **email) PC_WUR;
+/*
+ * Atomic single use: deletes and returns the token in one transaction.
+ * Expired (now >= expires_at), unknown, malformed or of another purpose:
+ * PC_ERR_NOT_FOUND. Consuming a reset token also deletes all the user's
+ * other reset tokens. *user_id and *email as for usertoken_peek. A
+ * verify token verifies only the *email it returns (RS-10): compare it
+ * with the account's current address before marking it verified.
+ */
+int usertoken_consume(struct db *db, const char *token,
+    enum usertoken_purpose p, int64_t now, char **user_id, char **email) PC_WUR;
+/* RS-03: deletes user_id's outstanding tokens of purpose p. */
+int usertoken_revoke_user(
+    struct db *db, const char *user_id, enum usertoken_purpose p) PC_WUR;
+/* Deletes every expired token. *deleted may be NULL. */
+int usertoken_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
+
+/* ---- end One-time user tokens ---- */
+
 /* ---- Throttling (src/auth/throttle.c; LG-03, LG-04, RS-07) ---- */
 
 /*

@@ -215,6 +215,55 @@ int store_user_disable_and_revoke(
 
 /* ---- end Sessions ---- */
 
+/* ---- One-time user tokens (store/user_tokens.c) ---- */
+
+/*
+ * A password-reset or email-verification token (SECURITY.md RS-02..RS-04,
+ * RS-10). token_hash is the lower-case hex SHA-256 of the token's 32
+ * random bytes; the token itself is never stored. email is the exact
+ * address the token was sent to. purpose points to one of the constants.
+ */
+#define STORE_USER_TOKEN_HASH_HEX 64
+#define STORE_USER_TOKEN_RESET "reset"
+#define STORE_USER_TOKEN_VERIFY "verify"
+struct store_user_token {
+	char token_hash[STORE_USER_TOKEN_HASH_HEX + 1];
+	char *user_id;
+	const char *purpose; /* STORE_USER_TOKEN_RESET or _VERIFY */
+	char *email;
+	int64_t created_at;
+	int64_t expires_at; /* live while now < expires_at */
+};
+
+/* Frees the members and wipes the struct. */
+void store_user_token_clear(struct store_user_token *t);
+/*
+ * In one transaction: deletes every token of t->purpose for t->user_id
+ * (RS-03), then inserts t. PC_ERR_CONFLICT when the hash exists or the
+ * user does not.
+ */
+int
+store_user_token_issue(struct db *db, const struct store_user_token *t) PC_WUR;
+/* The row of (token_hash, purpose), whatever its expiry; PC_ERR_NOT_FOUND. */
+int store_user_token_get(struct db *db, const char *token_hash,
+    const char *purpose, struct store_user_token *out) PC_WUR;
+/*
+ * Single use, in one transaction: deletes the row of (token_hash,
+ * purpose) and returns it when now < expires_at. An expired row is
+ * deleted too, and gives PC_ERR_NOT_FOUND like an unknown one. Taking a
+ * reset token also deletes the user's other reset tokens (RS-03).
+ */
+int store_user_token_take(struct db *db, const char *token_hash,
+    const char *purpose, int64_t now, struct store_user_token *out) PC_WUR;
+/* Deletes user_id's tokens of purpose (NULL: all). *deleted may be NULL. */
+int store_user_tokens_delete_user(struct db *db, const char *user_id,
+    const char *purpose, int64_t *deleted) PC_WUR;
+/* Deletes every token with expires_at <= now. *deleted may be NULL. */
+int
+store_user_tokens_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
+
+/* ---- end One-time user tokens ---- */
+
 /* ---- Throttling (store/throttle.c) ---- */
 
 /*

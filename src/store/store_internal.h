@@ -16,4 +16,11 @@
 int store_sessions_delete_user_tx(struct db_conn *c, const char *user_id,
     const char *except_hash, int64_t *deleted) PC_WUR;
 
+/*
+ * Deletes a user's one-time tokens of purpose (STORE_USER_TOKEN_*; NULL:
+ * all). *deleted, if not NULL, gets the count. (store/user_tokens.c)
+ */
+int store_user_tokens_delete_user_tx(struct db_conn *c, const char *user_id,
+    const char *purpose, int64_t *deleted) PC_WUR;
+
 #endif

@@ -328,6 +328,10 @@ store_password_set(struct db *db, const char *user_id, const char *phc,
 	if ((r = store_sessions_delete_user_tx(
 		 c, user_id, keep_session_hash, NULL)) != 0)
 		goto fail;
+	/* ... and its outstanding reset links (RS-03). */
+	if ((r = store_user_tokens_delete_user_tx(
+		 c, user_id, STORE_USER_TOKEN_RESET, NULL)) != 0)
+		goto fail;
 	return db_commit(c);
 fail:
 	db_rollback(c);
