@@ -14,6 +14,7 @@ struct masterkey;
 struct signer;
 struct pwpool;
 struct pw_params;
+struct mailer;
 
 struct app {
 	const struct config *cfg;
@@ -24,6 +25,7 @@ struct app {
 	size_t discovery_len;
 	struct pwpool *pwpool;	    /* password hashing, off the HTTP threads */
 	const struct pw_params *pw; /* Argon2id cost of new hashes */
+	struct mailer *mailer; /* outgoing mail, its own thread */
 	uint8_t audit_key[32];	    /* audit chain key (audit_key()) */
 };
 

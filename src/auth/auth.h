@@ -228,6 +228,19 @@ int user_create(struct db *db, const char *email, const char *name,
 int user_create_with_password(struct db *db, const struct pw_params *p,
     const char *email, const char *name, bool verified, const char *pw,
     size_t pw_len, struct pw_check *check, struct store_user *out) PC_WUR;
+/*
+ * The new-password policy (pw_check) with this user's context words: the
+ * email's local part, the name, "portcullis". Registration, change and
+ * reset all judge passwords through it.
+ */
+int user_pw_check(const char *email, const char *name, const char *pw,
+    size_t pw_len, struct pw_check *check) PC_WUR;
+/*
+ * Creates a user whose password was already judged and hashed (phc, from
+ * the hashing pool). PC_ERR_INVALID, PC_ERR_CONFLICT as user_create.
+ */
+int user_create_with_hash(struct db *db, const char *email, const char *name,
+    bool verified, const char *phc, int64_t now, struct store_user *out) PC_WUR;
 /* Sets or replaces the password; refusals as above. */
 int
 user_set_password(struct db *db, const struct pw_params *p, const char *user_id,

@@ -73,13 +73,9 @@ user_id_new(char out[USER_ID_LEN + 1])
 	sodium_memzero(raw, sizeof(raw));
 }
 
-/*
- * Checks pw against the policy with the user's context words (email local
- * part, name, service name) and hashes it into phc.
- */
-static int
-check_and_hash(const struct pw_params *p, const char *email, const char *name,
-    const char *pw, size_t pw_len, struct pw_check *check, char phc[128])
+int
+user_pw_check(const char *email, const char *name, const char *pw,
+    size_t pw_len, struct pw_check *check)
 {
 	const char *at = strchr(email, '@');
 	char *local = xstrndup(email, at != NULL ? (size_t)(at - email) : 0);
@@ -94,6 +90,16 @@ check_and_hash(const struct pw_params *p, const char *email, const char *name,
 	context[n] = NULL;
 	r = pw_check(pw, pw_len, false, context, check);
 	free(local);
+	return r;
+}
+
+/* user_pw_check, then the hash into phc. */
+static int
+check_and_hash(const struct pw_params *p, const char *email, const char *name,
+    const char *pw, size_t pw_len, struct pw_check *check, char phc[128])
+{
+	int r = user_pw_check(email, name, pw, pw_len, check);
+
 	if (r != 0)
 		return r;
 	if (check->verdict != PW_OK)
@@ -137,6 +143,33 @@ user_create_with_password(struct db *db, const struct pw_params *p,
 out:
 	sodium_memzero(phc, sizeof(phc));
 	return r;
+}
+
+int
+user_create_with_hash(struct db *db, const char *email, const char *name,
+    bool verified, const char *phc, int64_t now, struct store_user *out)
+{
+	struct store_user u;
+	char id[USER_ID_LEN + 1];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (name == NULL)
+		name = "";
+	if (!user_email_valid(email) || !user_name_valid(name))
+		return PC_ERR_INVALID;
+	user_id_new(id);
+	u = (struct store_user){
+		.id = id,
+		.email = (char *)email,
+		.email_verified = verified,
+		.name = (char *)name,
+		.created_at = now,
+		.updated_at = now,
+	};
+	if ((r = store_user_insert(db, &u, phc)) != 0)
+		return r;
+	return store_user_get(db, id, out);
 }
 
 int

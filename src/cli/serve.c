@@ -16,6 +16,7 @@
 #include "auth/auth.h"
 #include "cli/cli.h"
 #include "crypto/crypto.h"
+#include "mail/mail.h"
 #include "http/server.h"
 #include "oauth/oauth.h"
 #include "server/server.h"
@@ -75,17 +76,26 @@ read_pem(const char *path)
 	return buf_steal(&b);
 }
 
-/* DS-04: expired sessions go; run from the main loop once a minute. */
+/*
+ * DS-04: expired sessions, one-time tokens and old throttle counters go;
+ * run from the main loop once a minute.
+ */
 static void
 purge(struct app *app)
 {
-	int64_t n = 0;
+	int64_t now = clock_now(), s = 0, t = 0, c = 0;
 
-	if (session_purge(app->db, app->cfg, clock_now(), &n) == 0 && n > 0) {
+	if (session_purge(app->db, app->cfg, now, &s) != 0 ||
+	    usertoken_purge(app->db, now, &t) != 0 ||
+	    throttle_purge(app->db, app->cfg, now, &c) != 0)
+		log_msg(LOG_WARN, "store.purge", "purge failed");
+	if (s + t + c > 0) {
 		struct log_line l;
 
 		log_begin(&l, LOG_INFO, "store.purge");
-		log_int(&l, "sessions", n);
+		log_int(&l, "sessions", s);
+		log_int(&l, "tokens", t);
+		log_int(&l, "counters", c);
 		log_end(&l);
 	}
 }
@@ -177,6 +187,10 @@ cmd_serve(int argc, char **argv)
 	ho.threads = worker_threads(&cfg);
 	ho.tls_cert_pem = cert;
 	ho.tls_key_pem = key;
+	if (mail_start(&cfg, &app.mailer) != 0) {
+		fprintf(stderr, "portcullis: cannot start the mail sender\n");
+		goto out;
+	}
 	if (pwpool_start(&po, &app.pwpool) != 0) {
 		fprintf(stderr, "portcullis: cannot start the hashing pool\n");
 		goto out;
@@ -235,6 +249,8 @@ cmd_serve(int argc, char **argv)
 	app.pwpool = NULL;
 	http_server_stop(srv, 2);
 	srv = NULL;
+	mail_stop(app.mailer);
+	app.mailer = NULL;
 	log_buffering_stop();
 	log_msg(LOG_INFO, "server.stopped", "bye");
 	rc = 0;
@@ -247,6 +263,8 @@ out:
 	}
 	if (app.pwpool != NULL)
 		pwpool_stop(app.pwpool);
+	if (app.mailer != NULL)
+		mail_stop(app.mailer);
 	sodium_memzero(app.audit_key, sizeof(app.audit_key));
 	log_buffering_stop();
 	if (key != NULL) {

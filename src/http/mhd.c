@@ -29,6 +29,7 @@
 #include "http/conn.h"
 #include "http/server.h"
 #include "util/log.h"
+#include "util/netaddr.h"
 
 #define MAX_TARGET 8192 /* request-target bytes */
 
@@ -55,6 +56,7 @@ struct http_server {
 	struct http_server_opts o;
 	struct http_limits limits;
 	struct reaper reaper;
+	struct netaddr_list proxies; /* trusted_proxies (LG-05) */
 	char csp[256];
 	char hsts[64];
 	char rid_prefix[10];
@@ -348,6 +350,29 @@ peer_ip(struct MHD_Connection *con, char *out, size_t n)
 		    out, (socklen_t)n);
 }
 
+/*
+ * The client's address (LG-05): the TCP peer, unless the peer is a trusted
+ * proxy; then the right-most X-Forwarded-For hop that is not itself
+ * trusted. From anyone else the header is ignored.
+ */
+static void
+client_ip(struct http_server *s, struct MHD_Connection *con, struct req *r)
+{
+	char peer[48];
+	const char *xff = NULL;
+
+	peer_ip(con, peer, sizeof(peer));
+	snprintf(r->ip, sizeof(r->ip), "%s", peer);
+	if (s->proxies.n == 0)
+		return;
+	/* Repeated headers: none is believed (the peer is the client). */
+	if (req_header(r, "X-Forwarded-For", &xff) != 0)
+		xff = NULL;
+	if (netaddr_client_ip(&s->proxies, peer, xff, r->ip, sizeof(r->ip)) !=
+	    0)
+		snprintf(r->ip, sizeof(r->ip), "%s", peer);
+}
+
 /* Everything decided from the request head, before any body byte. */
 static enum MHD_Result
 on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
@@ -366,7 +391,6 @@ on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
 		conn_phase(x->conn, CONN_BODY);
 	r->method = http_method_parse(method);
 	r->method_name = method;
-	peer_ip(con, r->ip, sizeof(r->ip));
 
 	hw.max_total = (size_t)s->o.cfg->http_max_header;
 	hw.max_count = (size_t)s->o.cfg->http_max_headers;
@@ -381,6 +405,7 @@ on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
 	if (x->target_too_long)
 		return respond_error(x, con, 414, "invalid_request",
 		    "The request target is too long.", true);
+	client_ip(s, con, r);
 
 	/* Smuggling: one framing, stated once (HT-07). */
 	if (header_count(r, "Content-Length") > 1 ||
@@ -760,6 +785,16 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 		flags |= MHD_USE_TLS;
 
 	s = xcalloc(1, sizeof(*s));
+	{
+		char err[256];
+
+		if (netaddr_list_parse(cfg->trusted_proxies, &s->proxies, err,
+			sizeof(err)) != 0) {
+			log_msg(LOG_ERROR, "http.start", err);
+			free(s);
+			return PC_ERR_CONFIG;
+		}
+	}
 	pthread_mutex_init(&s->cache_mu, NULL);
 	s->o = *o;
 	s->limits.max_params = (size_t)cfg->http_max_params;
@@ -778,6 +813,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	if (reaper_start(&s->reaper, (uint64_t)cfg->http_header_timeout * 1000,
 		(uint64_t)cfg->http_body_timeout * 1000,
 		(uint64_t)cfg->http_idle_timeout * 1000) != 0) {
+		netaddr_list_free(&s->proxies);
 		free(s);
 		return PC_ERR_INTERNAL;
 	}
@@ -806,6 +842,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 		log_msg(LOG_ERROR, "http.start",
 		    "cannot start the HTTP server (address in use?)");
 		reaper_stop(&s->reaper);
+		netaddr_list_free(&s->proxies);
 		free(s);
 		return PC_ERR_IO;
 	}
@@ -856,5 +893,6 @@ http_server_stop(struct http_server *s, int64_t grace_s)
 		free(s->cache[i].body);
 	}
 	pthread_mutex_destroy(&s->cache_mu);
+	netaddr_list_free(&s->proxies);
 	free(s);
 }

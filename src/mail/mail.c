@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -745,6 +746,8 @@ int
 mail_start(const struct config *cfg, struct mailer **out)
 {
 	struct mailer *mr;
+	sigset_t all, old;
+	int e;
 
 	*out = NULL;
 	if (sodium_init() < 0)
@@ -770,7 +773,12 @@ mail_start(const struct config *cfg, struct mailer **out)
 		free(mr);
 		return PC_ERR_INTERNAL;
 	}
-	if (pthread_create(&mr->thread, NULL, sender, mr) != 0) {
+	/* Signals belong to the main thread (serve's sigwait). */
+	sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&mr->thread, NULL, sender, mr);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
 		(void)pthread_cond_destroy(&mr->cv);
 		(void)pthread_mutex_destroy(&mr->mu);
 		free(mr);

@@ -557,8 +557,6 @@ web_account_password(struct req *r, struct resp *w)
 	const char *nw;
 	struct store_user u;
 	struct pw_check chk = { PW_OK, NULL };
-	char local[USER_EMAIL_LOCAL_MAX + 1] = "";
-	const char *ctx[3] = { local, NULL, NULL };
 
 	if (o == NULL)
 		return;
@@ -571,17 +569,8 @@ web_account_password(struct req *r, struct resp *w)
 	}
 	/* PW-03..06 before any hashing: the reason is shown. */
 	memset(&u, 0, sizeof(u));
-	if (store_user_get(app->db, o->s.user_id, &u) == 0) {
-		const char *at = strchr(u.email, '@');
-		size_t n = at != NULL ? (size_t)(at - u.email) : 0;
-
-		if (n <= USER_EMAIL_LOCAL_MAX) {
-			memcpy(local, u.email, n);
-			local[n] = '\0';
-		}
-		ctx[1] = u.name;
-	}
-	if (pw_check(nw, strlen(nw), false, ctx, &chk) != 0 ||
+	if (store_user_get(app->db, o->s.user_id, &u) != 0 ||
+	    user_pw_check(u.email, u.name, nw, strlen(nw), &chk) != 0 ||
 	    chk.verdict != PW_OK) {
 		render_account(r, w, &o->s, 400,
 		    chk.verdict != PW_OK && chk.message != NULL

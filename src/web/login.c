@@ -11,6 +11,7 @@
  * replaces the pre-session with a new session id (SS-01) and answers 303
  * (LG-06).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +34,11 @@ struct login {
 	char *email; /* as typed */
 	char *pw;    /* sodium_malloc; wiped at the end */
 	size_t pw_len;
-	char *user_id; /* NULL: unknown account */
-	char *phc;     /* the stored hash, for a rehash */
-	bool usable;   /* known, enabled, with a password */
+	char *account_key; /* lower-cased email: the throttle's key */
+	char *user_id;	   /* NULL: unknown account */
+	char *phc;	   /* the stored hash, for a rehash */
+	bool usable;	   /* known, enabled, with a password */
+	bool verified;	   /* the account's email is verified */
 	struct pwjob_result res;
 };
 
@@ -49,6 +52,7 @@ login_free(void *arg)
 	session_clear(&l->pre);
 	sodium_memzero(l->pre_cookie, sizeof(l->pre_cookie));
 	free(l->email);
+	free(l->account_key);
 	if (l->pw != NULL)
 		sodium_free(l->pw);
 	free(l->user_id);
@@ -95,40 +99,12 @@ render_form(struct resp *w, int status, const struct session *pre,
 	sodium_memzero(token, sizeof(token));
 }
 
-/*
- * The pre-session for the form: the live session the browser has, or a
- * new anonymous one (its cookie set on w). A cookie that named no live
- * session is audited and replaced, never adopted (SS-02).
- */
-static int
-presession(struct req *r, struct resp *w, struct session *out)
-{
-	struct app *app = r->app;
-	const char *ua = NULL;
-	char cookie[64];
-	bool presented = false;
-	int rc;
-
-	if (web_session(r, out, NULL, &presented) == 0)
-		return 0;
-	if (presented)
-		web_audit(
-		    r, NULL, "session.unknown", "failure", NULL, NULL, NULL);
-	(void)req_header(r, "User-Agent", &ua);
-	rc = session_create(
-	    app->db, app->cfg, NULL, r->ip, ua, NULL, r->now, cookie, out);
-	if (rc == 0)
-		web_set_session_cookie(w, r, cookie);
-	sodium_memzero(cookie, sizeof(cookie));
-	return rc;
-}
-
 static void
 login_get(struct req *r, struct resp *w)
 {
 	struct session s;
 
-	if (presession(r, w, &s) != 0) {
+	if (web_presession(r, w, &s) != 0) {
 		page_message(w, 503, "Unavailable",
 		    "Signing in is not possible right now. Please try again "
 		    "later.",
@@ -143,6 +119,34 @@ login_get(struct req *r, struct resp *w)
 	}
 	render_form(w, 200, &s, NULL, NULL);
 	session_clear(&s);
+}
+
+/* Right password, unconfirmed address: offer a new link, no session. */
+static void
+render_unverified(struct resp *w, const struct session *pre, const char *email)
+{
+	struct buf b;
+	char token[64];
+
+	if (session_csrf_token(pre, web_resend_form_id(), token) != 0) {
+		page_message(w, 500, "Error", "Internal error.", NULL, NULL);
+		return;
+	}
+	buf_init(&b, 16 * 1024);
+	page_begin(&b, "Confirm your email first");
+	page_puts(&b,
+	    "<p>Your account's email address is not confirmed yet. Follow "
+	    "the link we sent to it, then sign in.</p>\n<form method=\"post\" "
+	    "action=\"/verify/resend\">\n");
+	page_csrf(&b, token);
+	page_puts(&b, "<input type=\"hidden\" name=\"email\" value=\"");
+	page_text(&b, email);
+	page_puts(&b,
+	    "\">\n<button type=\"submit\">Send a new link</button>\n"
+	    "</form>\n");
+	page_end(&b);
+	page_send(w, 403, &b);
+	sodium_memzero(token, sizeof(token));
 }
 
 /* A hash finished (on a pool thread): back to an HTTP thread. */
@@ -214,8 +218,13 @@ start_rehash(struct app *app, const struct login *l)
 static void
 login_failed(struct req *r, struct resp *w, struct login *l, const char *why)
 {
+	struct app *app = r->app;
 	json_t *d = json_pack("{s:s}", "reason", why);
 
+	/* LG-03, LG-04: every failure counts, known account or not. */
+	if (throttle_login_failure(
+		app->db, app->cfg, l->account_key, r->ip, r->now) != 0)
+		log_msg(LOG_WARN, "auth.throttle", "failure not counted");
 	web_audit(r, &l->pre, "login", "failure", l->user_id, NULL, d);
 	json_decref(d);
 	render_form(w, 400, &l->pre, l->email, GENERIC_FAILURE);
@@ -240,6 +249,13 @@ login_finish(struct req *r, struct resp *w, void *arg)
 		    l->user_id == NULL ? "unknown_account"
 			: !l->usable   ? "disabled_or_no_password"
 				       : "bad_password");
+		return;
+	}
+	if (throttle_login_success(app->db, l->account_key) != 0)
+		log_msg(LOG_WARN, "auth.throttle", "success not recorded");
+	if (!l->verified) {
+		/* The password was right: only its owner learns this. */
+		render_unverified(w, &l->pre, l->email);
 		return;
 	}
 	(void)req_header(r, "User-Agent", &ua);
@@ -269,6 +285,7 @@ login_post(struct req *r, struct resp *w)
 	struct login *l;
 	const char *email, *pw;
 	struct store_user u;
+	struct throttle_verdict v;
 	bool presented = false;
 
 	l = xcalloc(1, sizeof(*l));
@@ -312,10 +329,38 @@ login_post(struct req *r, struct resp *w)
 	}
 	memcpy(l->pw, pw, l->pw_len + 1);
 
+	/* LG-03, LG-04 before any hashing (DS-02). */
+	l->account_key = store_email_key(email);
+	if (throttle_login_check(
+		app->db, app->cfg, l->account_key, r->ip, r->now, &v) != 0) {
+		page_message(w, 503, "Unavailable",
+		    "Signing in is not possible right now. Please try again "
+		    "later.",
+		    NULL, NULL);
+		resp_header(w, "Retry-After", "5");
+		login_free(l);
+		return;
+	}
+	if (!v.allowed) {
+		char ra[24];
+		json_t *d = json_pack(
+		    "{s:s, s:b}", "what", "login", "locked", v.locked);
+
+		web_audit(r, &l->pre, "ratelimit", "alert", NULL, NULL, d);
+		json_decref(d);
+		render_form(w, 429, &l->pre, l->email,
+		    "Too many failed sign-ins. Wait a while and try again, or "
+		    "reset your password.");
+		snprintf(ra, sizeof(ra), "%lld", (long long)v.retry_after);
+		resp_header(w, "Retry-After", ra);
+		login_free(l);
+		return;
+	}
 	memset(&u, 0, sizeof(u));
 	if (user_email_valid(email) &&
 	    store_user_get_by_email(app->db, email, &u) == 0) {
 		l->user_id = xstrdup(u.id);
+		l->verified = u.email_verified;
 		if (u.disabled_at == 0 &&
 		    store_password_get(app->db, u.id, &l->phc) == 0)
 			l->usable = true;

@@ -252,6 +252,29 @@ web_session(
 	return 0;
 }
 
+int
+web_presession(struct req *r, struct resp *w, struct session *out)
+{
+	struct app *app = app_of(r);
+	const char *ua = NULL;
+	char cookie[64];
+	bool presented = false;
+	int rc;
+
+	if (web_session(r, out, NULL, &presented) == 0)
+		return 0;
+	if (presented)
+		web_audit(
+		    r, NULL, "session.unknown", "failure", NULL, NULL, NULL);
+	(void)req_header(r, "User-Agent", &ua);
+	rc = session_create(
+	    app->db, app->cfg, NULL, r->ip, ua, NULL, r->now, cookie, out);
+	if (rc == 0)
+		web_set_session_cookie(w, r, cookie);
+	sodium_memzero(cookie, sizeof(cookie));
+	return rc;
+}
+
 void
 web_set_session_cookie(struct resp *w, const struct req *r, const char *value)
 {

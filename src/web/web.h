@@ -57,6 +57,13 @@ bool web_same_origin(const struct req *r);
  */
 int web_session(struct req *r, struct session *out, char cookie[64],
     bool *presented) PC_WUR;
+/*
+ * The session for a form shown to anyone (sign in, register, forgot,
+ * reset): the browser's live session, or a new anonymous pre-session whose
+ * cookie is set on w (LG-07). A cookie that named no live session is
+ * audited and replaced, never adopted (SS-02).
+ */
+int web_presession(struct req *r, struct resp *w, struct session *out) PC_WUR;
 /* Set-Cookie for a session value (SS-04), or its deletion. */
 void
 web_set_session_cookie(struct resp *w, const struct req *r, const char *value);
@@ -92,6 +99,16 @@ void web_style(struct req *r, struct resp *w);
 
 void web_login(struct req *r, struct resp *w);
 void web_logout(struct req *r, struct resp *w);
+
+/* ---- Registration, verification, reset (src/web/recover.c) ---- */
+
+void web_register(struct req *r, struct resp *w);
+void web_verify(struct req *r, struct resp *w);
+void web_verify_resend(struct req *r, struct resp *w);
+void web_forgot(struct req *r, struct resp *w);
+void web_reset(struct req *r, struct resp *w);
+/* The form id of the "send a new verification link" form. */
+const char *web_resend_form_id(void);
 
 /* ---- The account page (src/web/account.c) ---- */
 

@@ -16,7 +16,9 @@ let srv;
 const EMAIL = 'alice@example.com';
 
 before(async () => {
-  srv = await startServer();
+  // Throttling has its own tests (throttle.test.mjs); here it must not
+  // turn the many deliberate failures into 429s.
+  srv = await startServer({ config: { login_delay_free: 99, login_ip_failures: 100000 } });
   addUser(srv, EMAIL);
 });
 after(async () => { await stopClean(srv); });

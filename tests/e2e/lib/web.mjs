@@ -9,7 +9,7 @@ export const OTHER_PW = 'violet-anchor-quartz-meadow-91';
 
 // Creates a user with a password through the CLI against the server's
 // data dir. Returns the user's JSON (with its id).
-export function addUser(srv, email, password = GOOD_PW, extra = []) {
+export function addUser(srv, email, password = GOOD_PW, extra = ['--verified']) {
   const r = run(['user', 'add', '--email', email, '--password-stdin', '--json',
     '--config', srv.configFile, '--data-dir', srv.dataDir, ...extra], { input: password + '\n' });
   assert.equal(r.code, 0, r.stderr);

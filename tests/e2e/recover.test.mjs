@@ -1,0 +1,258 @@
+// Registration, email verification, forgot and reset password, attacked:
+// enumeration (LG-01, RS-01), token reuse, replacement and expiry (RS-02..
+// 04), host-header poisoning (RS-05), token out of the URL (RS-06), mail
+// limits (RS-07), reset ends every session and does not sign in (RS-08),
+// verification bound to the address and never a login (RS-10), GET never
+// changes state (CF-02). Mail is read from the outbox (.eml files).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { rawRequest, parseRaw, startServer, stopClean } from './lib/server.mjs';
+import { Client, addUser, auditRows, csrfOf, GOOD_PW, OTHER_PW } from './lib/web.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const NEW_PW = 'lantern-orbit-saffron-glacier-7';
+
+function sql(srv, q) {
+  const r = spawnSync('sqlite3', [join(srv.dataDir, 'portcullis.db'), q], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+// Decoded text of every mail in the outbox, oldest first.
+function outbox(srv) {
+  const dir = join(srv.dataDir, 'outbox');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().map((f) => {
+    const p = join(dir, f);
+    assert.equal(statSync(p).mode & 0o777, 0o600);
+    const raw = readFileSync(p, 'utf8');
+    const [head, ...body] = raw.split('\r\n\r\n');
+    const text = body.join('\r\n\r\n').replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+    const to = head.match(/^To: (.*)$/m)?.[1];
+    const subject = head.match(/^Subject: (.*)$/m)?.[1];
+    return { file: f, head, to, subject, text };
+  });
+}
+
+async function waitMail(srv, pred, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const m = outbox(srv).filter(pred);
+    if (m.length) return m;
+    if (Date.now() > end) return [];
+    await sleep(50);
+  }
+}
+
+const linkIn = (m, path) => m.text.match(new RegExp(`(https?://[^\\s]+${path}\\?token=[A-Za-z0-9_-]{43})`))?.[1];
+
+test('registration is off by default', async () => {
+  const srv = await startServer();
+  try {
+    const c = new Client(srv);
+    assert.equal((await c.get('/register')).status, 404);
+    assert.equal((await c.post('/register', { email: 'x@example.com', password: NEW_PW })).status, 404);
+    assert.equal(sql(srv, 'SELECT count(*) FROM users'), '0');
+  } finally { await stopClean(srv); }
+});
+
+test('RS-10/CF-02: register, then the link verifies the address on POST only and never signs in', async () => {
+  const srv = await startServer({ config: { registration: 'true' } });
+  try {
+    const c = new Client(srv);
+    const r = await c.submit('/register', '/register', { email: 'Reg@Example.com', name: 'Reg', password: NEW_PW });
+    assert.equal(r.status, 200);
+    assert.match(r.text, /Check your email/);
+    assert.equal(sql(srv, "SELECT email_verified FROM users WHERE email = 'Reg@Example.com'"), '0');
+    // Unverified: the right password does not sign in.
+    const early = await c.login('reg@example.com', NEW_PW);
+    assert.equal(early.status, 403);
+    assert.match(early.text, /Confirm your email first/);
+    assert.equal(await c.signedIn(), false);
+    const [m] = await waitMail(srv, (x) => x.to === 'Reg@Example.com');
+    assert.ok(m, 'verification mail');
+    const link = linkIn(m, '/verify');
+    assert.ok(link.startsWith(srv.issuer + '/verify?token='), link);
+    const path = link.slice(srv.issuer.length);
+    // A scanner's GET changes nothing.
+    const v = new Client(srv);
+    const g = await v.get(path);
+    assert.equal(g.status, 200);
+    assert.equal((await v.get(path)).status, 200);
+    assert.equal(sql(srv, "SELECT email_verified FROM users WHERE email = 'Reg@Example.com'"), '0');
+    const token = new URL(link).searchParams.get('token');
+    // Cross-site POST refused.
+    assert.equal((await v.post('/verify', { token }, { site: 'cross-site' })).status, 403);
+    const p = await v.post('/verify', { token });
+    assert.equal(p.status, 200);
+    assert.match(p.text, /confirmed/);
+    assert.equal(v.sid, undefined, 'verification sets no session');
+    assert.equal(sql(srv, "SELECT email_verified FROM users WHERE email = 'Reg@Example.com'"), '1');
+    // Single use.
+    assert.equal((await v.post('/verify', { token })).status, 400);
+    assert.equal((await c.login('reg@example.com', NEW_PW)).status, 303);
+    assert.ok(auditRows(srv).some((e) => e.event === 'user.email_verified'));
+  } finally { await stopClean(srv); }
+});
+
+test('LG-01/PW-06: registering a taken email looks the same; the owner is told by mail; weak passwords say why', async () => {
+  const srv = await startServer({ config: { registration: 'true' } });
+  try {
+    addUser(srv, 'taken@example.com');
+    const mask = (t) => t.replace(/value="[A-Za-z0-9_-]{43}"/g, 'value="T"');
+    const a = await new Client(srv).submit('/register', '/register', { email: 'taken@example.com', password: NEW_PW });
+    const b = await new Client(srv).submit('/register', '/register', { email: 'fresh@example.com', password: NEW_PW });
+    assert.equal(a.status, b.status);
+    assert.equal(mask(a.text), mask(b.text));
+    assert.equal(sql(srv, "SELECT count(*) FROM users WHERE email_key = 'taken@example.com'"), '1');
+    const [m] = await waitMail(srv, (x) => x.to === 'taken@example.com');
+    assert.ok(m);
+    assert.match(m.text, /already have an account/i);
+    assert.equal(linkIn(m, '/verify'), undefined);
+    const weak = await new Client(srv).submit('/register', '/register', { email: 'w@example.com', password: 'password12345678' });
+    assert.equal(weak.status, 400);
+    assert.match(weak.text, /common|guess/i);
+    const ctx = await new Client(srv).submit('/register', '/register', { email: 'zebediah@example.com', password: 'zebediah-zebediah-99' });
+    assert.equal(ctx.status, 400);
+    assert.equal(sql(srv, "SELECT count(*) FROM users WHERE email_key IN ('w@example.com', 'zebediah@example.com')"), '0');
+  } finally { await stopClean(srv); }
+});
+
+test('RS-01/RS-05: forgot-password answers the same for any address; the link uses the issuer, whatever the Host headers say', async () => {
+  const srv = await startServer();
+  try {
+    addUser(srv, 'fp@example.com');
+    const mask = (t) => t.replace(/value="[A-Za-z0-9_-]{43}"/g, 'value="T"');
+    const known = await new Client(srv).submit('/forgot', '/forgot', { email: 'fp@example.com' });
+    const unknown = await new Client(srv).submit('/forgot', '/forgot', { email: 'nobody@example.com' },
+      { headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' } });
+    assert.equal(known.status, 200);
+    assert.equal(unknown.status, known.status);
+    assert.equal(mask(unknown.text), mask(known.text));
+    // Poisoned forwarding headers on a real account: the link is ours.
+    await new Client(srv).submit('/forgot', '/forgot', { email: 'fp@example.com' },
+      { headers: { 'x-forwarded-host': 'evil.example', forwarded: 'host=evil.example' } });
+    const mails = await waitMail(srv, (x) => x.to === 'fp@example.com');
+    await sleep(300);
+    const all = outbox(srv);
+    assert.ok(all.every((x) => x.to === 'fp@example.com'), 'mail only to the existing account');
+    assert.ok(mails.length >= 1);
+    for (const m of all) {
+      assert.ok(!m.text.includes('evil.example'));
+      assert.ok(linkIn(m, '/reset').startsWith(srv.issuer + '/reset?token='));
+    }
+    // A forged Host never reaches the page.
+    const port = srv.port;
+    const raw = await rawRequest(port, 'GET /forgot HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    assert.equal(parseRaw(raw.data).status, 400);
+  } finally { await stopClean(srv); }
+});
+
+async function resetLink(srv, email) {
+  const seen = new Set(outbox(srv).map((m) => m.file));
+  await new Client(srv).submit('/forgot', '/forgot', { email });
+  const end = Date.now() + 5000;
+  for (;;) {
+    const fresh = outbox(srv).filter((m) => !seen.has(m.file));
+    if (fresh.length) return linkIn(fresh[0], '/reset');
+    assert.ok(Date.now() < end, 'reset mail');
+    await sleep(50);
+  }
+}
+
+test('RS-06/RS-08/RS-03: the token leaves the URL, the reset ends every session, does not sign in, and works once', async () => {
+  const srv = await startServer({ config: { login_delay_free: 99 } });
+  try {
+    addUser(srv, 'rs@example.com');
+    const victim = new Client(srv);
+    assert.equal((await victim.login('rs@example.com')).status, 303);
+    const link = await resetLink(srv, 'rs@example.com');
+    // The request alone changes nothing (RS-07): the old password works.
+    assert.equal((await new Client(srv).login('rs@example.com', GOOD_PW)).status, 303);
+    const c = new Client(srv);
+    const g = await c.get(link.slice(srv.issuer.length));
+    assert.equal(g.status, 303);
+    assert.equal(g.location, '/reset');
+    assert.match(g.headers.get('set-cookie'), /^reset=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax/);
+    assert.equal(g.headers.get('referrer-policy'), 'no-referrer');
+    const form = await c.get('/reset');
+    assert.equal(form.status, 200);
+    assert.ok(!form.text.includes(new URL(link).searchParams.get('token')), 'the token is not in the page');
+    // PW-03: a short password is refused with the reason; nothing changes.
+    const short = await c.post('/reset', { csrf: csrfOf(form.text, '/reset'), password: 'short' });
+    assert.equal(short.status, 400);
+    assert.match(short.text, /at least 15/i);
+    const done = await c.post('/reset', { csrf: csrfOf(short.text, '/reset'), password: NEW_PW });
+    assert.equal(done.status, 200);
+    assert.match(done.text, /Password changed/);
+    assert.equal(await c.signedIn(), false, 'no automatic sign-in');
+    assert.equal(await victim.signedIn(), false, 'existing sessions end');
+    assert.equal((await new Client(srv).login('rs@example.com', GOOD_PW)).status, 400);
+    assert.equal((await new Client(srv).login('rs@example.com', NEW_PW)).status, 303);
+    // Reuse of the same link: invalid, password unchanged.
+    const again = new Client(srv);
+    const g2 = await again.get(link.slice(srv.issuer.length));
+    assert.equal(g2.status, 400);
+    assert.match(g2.text, /Invalid or expired/);
+    // A notice went to the owner (RS-08 / AU-06).
+    const notice = await waitMail(srv, (x) => x.to === 'rs@example.com' && /changed/i.test(x.subject ?? ''));
+    assert.ok(notice.length >= 1, 'password-changed notice');
+    const ev = auditRows(srv).map((e) => e.event);
+    assert.ok(ev.includes('password.reset_request') && ev.includes('password.reset'));
+  } finally { await stopClean(srv); }
+});
+
+test('RS-03: a newer link, or a password change, invalidates older reset links', async () => {
+  const srv = await startServer();
+  try {
+    addUser(srv, 'nl@example.com');
+    const first = await resetLink(srv, 'nl@example.com');
+    const second = await resetLink(srv, 'nl@example.com');
+    assert.notEqual(first, second);
+    assert.equal((await new Client(srv).get(first.slice(srv.issuer.length))).status, 400);
+    assert.equal((await new Client(srv).get(second.slice(srv.issuer.length))).status, 303);
+    // Change the password from the account page: the second link dies too.
+    const a = new Client(srv);
+    await a.login('nl@example.com');
+    assert.equal((await a.submit('/account', '/account/password', { current: GOOD_PW, new: OTHER_PW })).status, 303);
+    assert.equal((await new Client(srv).get(second.slice(srv.issuer.length))).status, 400);
+    // RS-02: only hashes are stored.
+    const tok = new URL(second).searchParams.get('token');
+    assert.ok(!readFileSync(join(srv.dataDir, 'portcullis.db'), 'latin1').includes(tok));
+  } finally { await stopClean(srv); }
+});
+
+test('RS-04: a reset link past reset_token_ttl is refused, even once in the cookie', async () => {
+  const srv = await startServer({ config: { reset_token_ttl: '2s' } });
+  try {
+    addUser(srv, 'ex@example.com');
+    const link = await resetLink(srv, 'ex@example.com');
+    const c = new Client(srv);
+    assert.equal((await c.get(link.slice(srv.issuer.length))).status, 303);
+    const form = await c.get('/reset');
+    assert.equal(form.status, 200);
+    await sleep(2200);
+    const r = await c.post('/reset', { csrf: csrfOf(form.text, '/reset'), password: NEW_PW });
+    assert.equal(r.status, 400);
+    assert.equal((await new Client(srv).login('ex@example.com', NEW_PW)).status, 400);
+  } finally { await stopClean(srv); }
+});
+
+test('RS-07: at most mail_per_account mails per account per hour; the answer stays the same', async () => {
+  const srv = await startServer({ config: { mail_per_account: 2 } });
+  try {
+    addUser(srv, 'mb@example.com');
+    const answers = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await new Client(srv).submit('/forgot', '/forgot', { email: 'mb@example.com' });
+      answers.push(r.status);
+    }
+    assert.deepEqual(answers, [200, 200, 200, 200, 200]);
+    await sleep(500);
+    assert.equal(outbox(srv).filter((m) => m.to === 'mb@example.com').length, 2);
+    assert.ok(auditRows(srv).some((e) => e.event === 'ratelimit'));
+  } finally { await stopClean(srv); }
+});
