@@ -623,6 +623,57 @@ test_mail_queue_sends_then_stops(void **state)
 	mail_stop(NULL);
 }
 
+/*
+ * A server that accepts and never speaks: the sender thread hangs on the
+ * first mail, the queue fills (PC_ERR_BUSY, RS-01: the caller never
+ * waits), and mail_stop() still returns within shutdown_timeout, dropping
+ * what is left.
+ */
+static void
+test_mail_queue_full_busy_and_bounded_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct mail m = { "bob@example.org", "Stuck", "never sent\n" };
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	struct mailer *mr = NULL;
+	char logpath[128], *log;
+	uint64_t t0, t1;
+	int ls, saved, busy = 0;
+
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(ls >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ls, 16), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &len), 0);
+	snprintf(
+	    f->smtp, sizeof(f->smtp), "smtp://127.0.0.1:%d", ntohs(a.sin_port));
+	f->cfg.smtp_url = f->smtp;
+	f->cfg.shutdown_timeout = 1;
+
+	snprintf(logpath, sizeof(logpath), "%s/log", f->dir);
+	saved = log_capture_begin(logpath);
+	assert_int_equal(mail_start(&f->cfg, &mr), 0);
+	t0 = clock_mono_ms();
+	for (int i = 0; i < MAIL_QUEUE_MAX + 8; i++)
+		if (mail_enqueue(mr, &m) == PC_ERR_BUSY)
+			busy++;
+	t1 = clock_mono_ms();
+	/* At most one mail left the queue for the stuck server. */
+	assert_in_range(busy, 7, 8);
+	assert_true(t1 - t0 < 1000);
+	mail_stop(mr);
+	assert_true(clock_mono_ms() - t1 < 5000);
+	log = log_capture_end(saved, logpath);
+	(void)unlink(logpath);
+	close(ls);
+	assert_non_null(strstr(log, "\"mail.dropped\""));
+	free(log);
+}
+
 static void
 test_mail_smtp_tls_policy(void **state)
 {
@@ -829,6 +880,9 @@ main(void)
 		    test_mail_from_setting, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_mail_queue_sends_then_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_mail_queue_full_busy_and_bounded_stop, setup,
+		    teardown),
 		cmocka_unit_test(test_mail_smtp_tls_policy),
 		cmocka_unit_test_setup_teardown(
 		    test_mail_smtp_delivers_to_aiosmtpd, setup, teardown),
