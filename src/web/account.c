@@ -346,6 +346,7 @@ struct pwop {
 	bool change;  /* password change (else re-authentication) */
 	bool hashing; /* stage two of a change */
 	char then[16];
+	char *account_key; /* the throttle's key: lower-cased email */
 	struct pwjob_result res;
 };
 
@@ -362,6 +363,7 @@ pwop_free(void *arg)
 		sodium_memzero(o->phc, strlen(o->phc));
 		free(o->phc);
 	}
+	free(o->account_key);
 	if (o->cur != NULL)
 		sodium_free(o->cur);
 	if (o->next != NULL)
@@ -459,6 +461,10 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 			web_audit(r, &o->s, "reauth", "failure", o->s.user_id,
 			    NULL, d);
 			json_decref(d);
+			if (throttle_login_failure(app->db, app->cfg,
+				o->account_key, r->ip, r->now) != 0)
+				log_msg(LOG_WARN, "auth.throttle",
+				    "failure not counted");
 			if (o->change)
 				render_account(r, w, &o->s, 400,
 				    "Your current password is not correct.");
@@ -467,6 +473,9 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 				    "That password is not correct.", o->then);
 			return;
 		}
+		if (throttle_login_success(app->db, o->account_key) != 0)
+			log_msg(
+			    LOG_WARN, "auth.throttle", "success not recorded");
 		if (!o->change) {
 			if (pwop_rotate(r, w, o) != 0) {
 				web_busy(r, w);
@@ -532,6 +541,36 @@ pwop_begin(
 		web_busy(r, w);
 		pwop_free(o);
 		return NULL;
+	}
+	/* PW-08, LG-09: the same throttle as the sign-in form. */
+	{
+		struct store_user u;
+		struct throttle_verdict v;
+
+		memset(&u, 0, sizeof(u));
+		if (store_user_get(app->db, o->s.user_id, &u) != 0 ||
+		    (o->account_key = store_email_key(u.email)) == NULL ||
+		    throttle_login_check(app->db, app->cfg, o->account_key,
+			r->ip, r->now, &v) != 0) {
+			store_user_clear(&u);
+			web_busy(r, w);
+			pwop_free(o);
+			return NULL;
+		}
+		store_user_clear(&u);
+		if (!v.allowed) {
+			char ra[24];
+
+			page_message(w, 429, "Too many attempts",
+			    "Too many wrong passwords. Wait a while and try "
+			    "again.",
+			    "/account", "Back to your account");
+			snprintf(
+			    ra, sizeof(ra), "%lld", (long long)v.retry_after);
+			resp_header(w, "Retry-After", ra);
+			pwop_free(o);
+			return NULL;
+		}
 	}
 	if (store_password_get(app->db, o->s.user_id, &o->phc) != 0)
 		o->phc = NULL; /* dummy work, then "not correct" */

@@ -85,9 +85,8 @@ export class Client {
     return this.post(action, { csrf, ...fields }, opts);
   }
 
-  async login(email, password = GOOD_PW) {
-    const r = await this.submit('/login', '/login', { email, password });
-    return r;
+  login(email, password = GOOD_PW, opts) {
+    return this.submit('/login', '/login', { email, password }, opts);
   }
 
   async signedIn() {

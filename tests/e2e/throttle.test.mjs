@@ -1,0 +1,110 @@
+// Online guessing, attacked: the per-account progressive delay and its
+// reset on success (LG-03), per-IP limits that forged X-Forwarded-For
+// cannot dodge (LG-04, LG-05), the account page's password forms on the
+// same throttle (PW-08, LG-09), and oversized passwords refused before any
+// hashing (DS-02).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, stopClean } from './lib/server.mjs';
+import { Client, addUser, auditRows, csrfOf, GOOD_PW } from './lib/web.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const WRONG = 'not-the-password-at-all';
+
+test('LG-03: from the 5th failure sign-in gets 429 + Retry-After without checking the password; success resets', async () => {
+  const srv = await startServer({ config: { login_delay_base: '2s' } });
+  try {
+    addUser(srv, 'g@example.com');
+    const c = new Client(srv);
+    for (let i = 1; i <= 4; i++) assert.equal((await c.login('g@example.com', WRONG)).status, 400, `failure ${i}`);
+    const t = await c.login('g@example.com', WRONG);
+    assert.equal(t.status, 400, 'the 5th failure itself is checked');
+    // Now delayed: even the right password is not looked at.
+    const held = await c.login('g@example.com', GOOD_PW);
+    assert.equal(held.status, 429);
+    assert.ok(Number(held.headers.get('retry-after')) >= 1);
+    assert.match(held.text, /Too many failed sign-ins/);
+    assert.equal(await c.signedIn(), false);
+    // The same holds for an unknown account: no enumeration by throttle.
+    for (let i = 0; i < 5; i++) await c.login('ghost@example.com', WRONG);
+    assert.equal((await c.login('ghost@example.com', WRONG)).status, 429);
+    await sleep(2200);
+    assert.equal((await c.login('g@example.com', GOOD_PW)).status, 303);
+    // Reset on success: the next failure is an ordinary one.
+    assert.equal((await new Client(srv).login('g@example.com', WRONG)).status, 400);
+    assert.equal((await new Client(srv).login('g@example.com', GOOD_PW)).status, 303);
+    assert.ok(auditRows(srv).some((e) => e.event === 'ratelimit' && e.outcome === 'alert'));
+  } finally { await stopClean(srv); }
+});
+
+test('LG-04/LG-05: the per-IP limit holds across accounts, and a forged X-Forwarded-For does not reset it', async () => {
+  const srv = await startServer({ config: { login_ip_failures: 3, login_delay_free: 99 } });
+  try {
+    addUser(srv, 'ip@example.com');
+    const c = new Client(srv);
+    for (let i = 0; i < 3; i++) {
+      const r = await c.login(`spray${i}@example.com`, WRONG, { headers: { 'x-forwarded-for': `198.51.100.${i}` } });
+      assert.equal(r.status, 400);
+    }
+    const r = await c.submit('/login', '/login', { email: 'ip@example.com', password: GOOD_PW },
+      { headers: { 'x-forwarded-for': '203.0.113.77' } });
+    assert.equal(r.status, 429);
+    const rows = auditRows(srv).filter((e) => e.event === 'login');
+    assert.ok(rows.every((e) => e.ip === '127.0.0.1'), 'the untrusted header is never the client IP');
+  } finally { await stopClean(srv); }
+});
+
+test('LG-05: behind a trusted proxy, the client is the right-most untrusted X-Forwarded-For hop', async () => {
+  const srv = await startServer({ config: { login_ip_failures: 2, login_delay_free: 99, trusted_proxies: '127.0.0.1' } });
+  try {
+    addUser(srv, 'px@example.com');
+    const via = (ip) => ({ headers: { 'x-forwarded-for': ip } });
+    const c = new Client(srv);
+    // Client A (spoofing a left-most entry) uses up its own budget...
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await c.submit('/login', '/login', { email: 'px@example.com', password: WRONG }, via(`10.9.9.${i}, 192.0.2.10`))).status, 400);
+    }
+    assert.equal((await c.submit('/login', '/login', { email: 'px@example.com', password: GOOD_PW }, via('1.2.3.4, 192.0.2.10'))).status, 429);
+    // ...while client B behind the same proxy is untouched.
+    assert.equal((await c.submit('/login', '/login', { email: 'px@example.com', password: GOOD_PW }, via('192.0.2.20'))).status, 303);
+    const ips = new Set(auditRows(srv).filter((e) => e.event === 'login').map((e) => e.ip));
+    assert.deepEqual([...ips].sort(), ['192.0.2.10', '192.0.2.20']);
+  } finally { await stopClean(srv); }
+});
+
+test('PW-08/LG-09: wrong current passwords on the account page count toward the same throttle', async () => {
+  const srv = await startServer({ config: { login_delay_free: 2, login_delay_base: '1h' } });
+  try {
+    addUser(srv, 'acct@example.com');
+    const c = new Client(srv);
+    assert.equal((await c.login('acct@example.com')).status, 303);
+    // login_delay_free = 2: the 3rd failure starts the delay.
+    for (let i = 0; i < 3; i++) {
+      const r = await c.submit('/account', '/account/password', { current: WRONG, new: 'lantern-orbit-saffron-glacier-7' });
+      assert.equal(r.status, 400);
+    }
+    const r = await c.submit('/account', '/account/password', { current: GOOD_PW, new: 'lantern-orbit-saffron-glacier-7' });
+    assert.equal(r.status, 429);
+    // And the sign-in form is held too.
+    assert.equal((await new Client(srv).login('acct@example.com')).status, 429);
+  } finally { await stopClean(srv); }
+});
+
+test('DS-02: a password over 1024 bytes is refused at once, before hashing, even with the pool saturated', async () => {
+  const srv = await startServer({ config: { pwhash_concurrency: 1, pwhash_queue: 1, login_delay_free: 99, login_ip_failures: 100000 } });
+  try {
+    addUser(srv, 'big@example.com');
+    const c = new Client(srv);
+    const page = await c.get('/login');
+    const csrf = csrfOf(page.text, '/login');
+    const huge = 'x'.repeat(1025);
+    const t = Date.now();
+    const r = await c.post('/login', { csrf, email: 'big@example.com', password: huge });
+    assert.equal(r.status, 400);
+    assert.match(r.text, /Invalid email or password/);
+    assert.ok(Date.now() - t < 5000);
+    // A password of exactly 1024 bytes is checked normally.
+    const ok = await c.post('/login', { csrf, email: 'big@example.com', password: 'y'.repeat(1024) });
+    assert.equal(ok.status, 400);
+  } finally { await stopClean(srv); }
+});
