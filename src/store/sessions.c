@@ -241,9 +241,30 @@ store_session_delete(struct db *db, const char *id_hash)
 	return db_commit(c);
 }
 
+/* DS-04: keeps the user's newest max sessions, deleting older ones. */
+static int
+cap_user(struct db_conn *c, const char *user_id, int64_t max)
+{
+	struct db_stmt *st;
+	int r;
+
+	if ((r = db_prepare(c,
+		 "DELETE FROM sessions WHERE user_id = ? AND id_hash NOT IN"
+		 " (SELECT id_hash FROM sessions WHERE user_id = ?"
+		 " ORDER BY created_at DESC, id_hash DESC LIMIT ?)",
+		 &st)) != 0)
+		return r;
+	if ((r = db_bind_cstr(st, 1, user_id)) == 0 &&
+	    (r = db_bind_cstr(st, 2, user_id)) == 0 &&
+	    (r = db_bind_int64(st, 3, max)) == 0)
+		r = db_step(st);
+	db_done(st);
+	return r == DB_DONE ? 0 : r;
+}
+
 int
-store_session_replace(
-    struct db *db, const char *old_hash, const struct store_session *ss)
+store_session_replace(struct db *db, const char *old_hash,
+    const struct store_session *ss, int64_t max_per_user)
 {
 	struct db_conn *c;
 	int r;
@@ -256,6 +277,9 @@ store_session_replace(
 	    r != PC_ERR_NOT_FOUND)
 		goto fail;
 	if ((r = insert(c, ss)) != 0)
+		goto fail;
+	if (ss->user_id != NULL && max_per_user > 0 &&
+	    (r = cap_user(c, ss->user_id, max_per_user)) != 0)
 		goto fail;
 	return db_commit(c);
 fail:

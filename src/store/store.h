@@ -186,10 +186,12 @@ int store_session_touch(struct db *db, const char *id_hash, int64_t now) PC_WUR;
 int store_session_delete(struct db *db, const char *id_hash) PC_WUR;
 /*
  * In one transaction: deletes old_hash (when not NULL; absent is fine)
- * and inserts s. SS-01: the old id never survives its successor.
+ * and inserts s. SS-01: the old id never survives its successor. DS-04:
+ * with max_per_user > 0, the user keeps only the newest max_per_user
+ * sessions (older ones are deleted in the same transaction).
  */
-int store_session_replace(
-    struct db *db, const char *old_hash, const struct store_session *s) PC_WUR;
+int store_session_replace(struct db *db, const char *old_hash,
+    const struct store_session *s, int64_t max_per_user) PC_WUR;
 /*
  * Deletes every session of user_id except except_hash (NULL: all).
  * *deleted (may be NULL) gets the count.

@@ -706,6 +706,42 @@ test_session_DS04_purge_expired(void **state)
 	assert_int_equal(nsessions(f), 1);
 }
 
+/* DS-04: a user keeps at most session_max_per_user sessions, newest. */
+static void
+test_session_DS04_per_user_cap(void **state)
+{
+	struct fixture *f = *state;
+	char c1[64], c2[64], c3[64], pre[64];
+	struct session s;
+
+	f->cfg.session_max_per_user = 2;
+	assert_int_equal(session_create(f->db, &f->cfg, NULL, "10.0.0.9", NULL,
+			     NULL, T0, pre, NULL),
+	    0);
+	assert_int_equal(session_create(f->db, &f->cfg, f->alice.id, NULL, NULL,
+			     "pwd", T0, c1, NULL),
+	    0);
+	assert_int_equal(session_create(f->db, &f->cfg, f->alice.id, NULL, NULL,
+			     "pwd", T0 + 1, c2, NULL),
+	    0);
+	assert_int_equal(session_create(f->db, &f->cfg, f->bob.id, NULL, NULL,
+			     "pwd", T0 + 1, c3, NULL),
+	    0);
+	assert_int_equal(session_rotate(f->db, &f->cfg, pre, f->alice.id, NULL,
+			     NULL, "pwd", T0 + 2, c3, NULL),
+	    0);
+	/* Alice's oldest went; the newest two stay; Bob is untouched. */
+	assert_int_equal(
+	    session_lookup(f->db, c1, T0 + 3, &f->cfg, &s), PC_ERR_NOT_FOUND);
+	assert_int_equal(session_lookup(f->db, c2, T0 + 3, &f->cfg, &s), 0);
+	session_clear(&s);
+	assert_int_equal(session_lookup(f->db, c3, T0 + 3, &f->cfg, &s), 0);
+	session_clear(&s);
+	assert_int_equal(
+	    count(f, "SELECT count(*) FROM sessions WHERE user_id IS NOT NULL"),
+	    3);
+}
+
 static void
 test_session_config_settings(void **state)
 {
@@ -781,6 +817,8 @@ main(void)
 		    test_session_SS04_cookie_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_session_DS04_purge_expired, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_session_DS04_per_user_cap, setup, teardown),
 		cmocka_unit_test(test_session_config_settings),
 	};
 
