@@ -151,6 +151,26 @@ test('HT-06: a slowloris client is cut off at the header deadline', async () => 
   assert.ok(srv.logs.some((l) => l.includes('"http.timeout"')));
 });
 
+test('HT-06: a client trickling a form body is cut off at the body deadline', async () => {
+  const start = Date.now();
+  const r = await new Promise((resolve) => {
+    const s = net.connect(srv.port, '127.0.0.1');
+    let timer;
+    s.on('connect', () => {
+      s.write(`POST /login HTTP/1.1\r\nHost: ${host()}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\n`);
+      timer = setInterval(() => s.write('a'), 500);
+    });
+    s.on('close', () => { clearInterval(timer); resolve(Date.now() - start); });
+    s.on('error', () => {});
+    s.resume();
+    setTimeout(() => { clearInterval(timer); s.destroy(); resolve(-1); }, 20000);
+  });
+  assert.ok(r > 0, 'the server never closed the slow body');
+  // http_body_timeout = 3 s; each byte resets libmicrohttpd's own idle
+  // timer, so only the body deadline can end it this early.
+  assert.ok(r >= 2500 && r < 10000, `closed after ${r} ms`);
+});
+
 test('HT-06: an idle keep-alive connection is closed at the idle deadline', async () => {
   const start = Date.now();
   const r = await new Promise((resolve) => {
