@@ -25,10 +25,16 @@ cat <<MSG
   Discovery:  $ISSUER/.well-known/openid-configuration
   JWKS:       $ISSUER/jwks.json
   Health:     $ISSUER/healthz   $ISSUER/readyz
+  Sign in:    $ISSUER/login     (then $ISSUER/account)
 
   There is no default account. Create the first user (the password is
-  read from standard input, never from the command line):
-    $BIN user add --email you@example.com --password-stdin --data-dir $DATA_DIR
+  read from standard input, never from the command line; at least 15
+  characters):
+    $BIN user add --email you@example.com --verified --password-stdin \
+      --mode development --data-dir $DATA_DIR
+
+  Mail (verification and reset links) is written to $DATA_DIR/outbox/
+  until smtp_url is set.
 
   Next:
     curl $ISSUER/.well-known/openid-configuration
