@@ -29,6 +29,7 @@ static const char usage[] =
     "       portcullis user show (--id ID | --email EMAIL) [--json]\n"
     "       portcullis user disable (--id ID | --email EMAIL)\n"
     "       portcullis user enable (--id ID | --email EMAIL)\n"
+    "       portcullis user sign-out (--id ID | --email EMAIL)\n"
     "       portcullis user set-password (--id ID | --email EMAIL) "
     "[--password-stdin]\n"
     "       portcullis user delete (--id ID | --email EMAIL)\n"
@@ -42,7 +43,9 @@ static const char usage[] =
     "              the first line of standard input. It must pass the\n"
     "              password policy; a refused one creates nothing.\n"
     "set-password  sets or replaces the password, the same two ways.\n"
-    "disable       the user can no longer sign in (enable undoes it).\n"
+    "disable       the user can no longer sign in and every session ends\n"
+    "              (enable undoes it).\n"
+    "sign-out      ends every session of the user at once.\n"
     "delete        removes the user and its credentials; the id is never\n"
     "              given out again. Emails are matched case-insensitively.\n"
     "\n"
@@ -98,6 +101,7 @@ static const struct sub subs[] = {
 	{ "show", TAKES_WHO | TAKES_JSON },
 	{ "disable", TAKES_WHO },
 	{ "enable", TAKES_WHO },
+	{ "sign-out", TAKES_WHO },
 	{ "set-password", TAKES_WHO | TAKES_STDIN },
 	{ "delete", TAKES_WHO },
 };
@@ -607,6 +611,14 @@ run(struct db *db, const struct masterkey *mk, const struct config *cfg,
 		if ((r = user_disable(db, u.id, now)) == 0 &&
 		    (r = cli_audit(db, mk, "user.disabled", u.id, NULL)) == 0)
 			printf("disabled user %s\n", u.id);
+	} else if (strcmp(s, "sign-out") == 0) {
+		int64_t n = 0;
+
+		/* SS-07: an operator ends any user's sessions. */
+		if ((r = store_sessions_delete_user(db, u.id, NULL, &n)) == 0 &&
+		    (r = cli_audit(db, mk, "session.revoke", u.id, NULL)) == 0)
+			printf("ended %lld session%s of user %s\n",
+			    (long long)n, n == 1 ? "" : "s", u.id);
 	} else if (strcmp(s, "enable") == 0) {
 		if ((r = user_enable(db, u.id, now)) == 0 &&
 		    (r = cli_audit(db, mk, "user.enabled", u.id, NULL)) == 0)
@@ -643,7 +655,7 @@ cmd_user(int argc, char **argv)
 	if (sub == NULL) {
 		cli_usage_error(usage,
 		    "expected 'user add', 'list', 'show', "
-		    "'disable', 'enable', 'set-password' or "
+		    "'disable', 'enable', 'sign-out', 'set-password' or "
 		    "'delete'");
 		return 2;
 	}

@@ -148,6 +148,22 @@ test('SS-08: disabling a user ends their sessions at once', async () => {
   } finally { await stopClean(srv); }
 });
 
+test('SS-07: an operator ends every session of a user from the CLI', async () => {
+  const srv = await startServer();
+  try {
+    const u = addUser(srv, 'op@example.com');
+    const a = new Client(srv), b = new Client(srv);
+    await a.login('op@example.com');
+    await b.login('op@example.com');
+    const r = cliAt(srv, ['user', 'sign-out', '--email', 'op@example.com']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ended 2 sessions/);
+    assert.equal(await a.signedIn(), false);
+    assert.equal(await b.signedIn(), false);
+    assert.ok(auditRows(srv).some((e) => e.event === 'session.revoke' && e.target === u.id));
+  } finally { await stopClean(srv); }
+});
+
 test('PW-02: a hash with outdated parameters is upgraded at the next sign-in', async () => {
   const srv = await startServer({ config: { pwhash_iterations: 4 } });
   try {
