@@ -206,10 +206,18 @@ web_same_origin(const struct req *r)
 	    req_header(r, "Origin", &origin) == PC_ERR_DUPLICATE ||
 	    req_header(r, "Referer", &referer) == PC_ERR_DUPLICATE)
 		return false;
+	/*
+	 * Our pages send Referrer-Policy: no-referrer, under which browsers
+	 * send "Origin: null" even on a same-origin form POST (Fetch,
+	 * "serializing a request origin"). Sec-Fetch-Site is set by the
+	 * browser alone, so with it present "null" is accepted; without it,
+	 * "null" is refused below.
+	 */
 	if (sfs != NULL)
 		return (strcmp(sfs, "same-origin") == 0 ||
 			   strcmp(sfs, "none") == 0) &&
-		    (origin == NULL || is_issuer(cfg, origin));
+		    (origin == NULL || is_issuer(cfg, origin) ||
+			strcmp(origin, "null") == 0);
 	if (origin != NULL)
 		return is_issuer(cfg, origin);
 	if (referer != NULL)

@@ -43,9 +43,10 @@ void page_message(struct resp *w, int status, const char *title,
 
 /*
  * CF-01: an unsafe request is same-origin. Sec-Fetch-Site must be
- * same-origin (or none: typed by the user); without it Origin must be the
- * issuer, and without Origin the Referer must start with the issuer.
- * Nothing at all: refused.
+ * same-origin (or none: typed by the user), with Origin absent, the issuer
+ * or "null" (what browsers send under Referrer-Policy: no-referrer);
+ * without Sec-Fetch-Site, Origin must be the issuer, and without Origin
+ * the Referer must start with the issuer. Nothing at all: refused.
  */
 bool web_same_origin(const struct req *r);
 

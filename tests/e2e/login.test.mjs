@@ -104,6 +104,18 @@ test('CF-01/LG-07: sign-in without the token, with a wrong one, or cross-site ge
   assert.ok(events('csrf.failure').length >= 7);
 });
 
+test('CF-01: Origin "null" counts only with Sec-Fetch-Site: same-origin (browsers send it under no-referrer)', async () => {
+  const c = new Client(srv);
+  let csrf = csrfOf((await c.get('/login')).text, '/login');
+  const bad = await c.post('/login', { csrf, email: EMAIL, password: GOOD_PW }, { site: null, headers: { origin: 'null' } });
+  assert.equal(bad.status, 403);
+  const cross = await c.post('/login', { csrf, email: EMAIL, password: GOOD_PW }, { site: 'cross-site', headers: { origin: 'null' } });
+  assert.equal(cross.status, 403);
+  csrf = csrfOf((await c.get('/login')).text, '/login');
+  const ok = await c.post('/login', { csrf, email: EMAIL, password: GOOD_PW }, { site: 'same-origin', headers: { origin: 'null' } });
+  assert.equal(ok.status, 303);
+});
+
 test('CF-01: a Referer from the issuer is accepted when Origin and fetch metadata are absent', async () => {
   const c = new Client(srv);
   const csrf = csrfOf((await c.get('/login')).text, '/login');
