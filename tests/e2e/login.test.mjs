@@ -44,6 +44,38 @@ test('LG-06/SS-01: sign-in answers 303 with a new session id; the pre-login cook
   assert.equal(a.location, '/login');
 });
 
+test('CF-04/CF-05/HT-03/RS-06: every page is unframeable, uncached, without CORS and without a Referer', async () => {
+  for (const path of ['/login', '/account', '/forgot', '/reset', '/verify', '/register', '/static/style.css']) {
+    const r = await new Client(srv).get(path);
+    const h = r.headers;
+    assert.match(h.get('content-security-policy'), /frame-ancestors 'none'/, path);
+    assert.equal(h.get('x-frame-options'), 'DENY', path);
+    assert.equal(h.get('referrer-policy'), 'no-referrer', path);
+    assert.equal(h.get('x-content-type-options'), 'nosniff', path);
+    if (path !== '/static/style.css') {
+      assert.equal(h.get('cache-control'), 'no-store', path);
+      assert.equal(h.get('access-control-allow-origin'), null, path);
+    }
+    assert.equal(h.get('access-control-allow-credentials'), null, path);
+  }
+  // Preflight or credentialed CORS is never offered for the pages.
+  const o = await fetch(srv.url + '/login', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+  assert.equal(o.headers.get('access-control-allow-origin'), null);
+});
+
+test('PW-07: password fields allow managers and paste; no composition rules, hints or questions', async () => {
+  const page = (await new Client(srv).get('/login')).text;
+  assert.match(page, /type="password"[^>]*autocomplete="current-password"/);
+  assert.doesNotMatch(page, /onpaste|oncopy|pattern=|security question|hint:/i);
+  const acct = new Client(srv);
+  await acct.login(EMAIL);
+  const a = (await acct.get('/account')).text;
+  assert.match(a, /name="new" type="password"[^>]*autocomplete="new-password"/);
+  assert.doesNotMatch(a, /onpaste|pattern=|maxlength="\d+"[^>]*type="password"/);
+  // No external resource: only our stylesheet is linked.
+  assert.deepEqual([...page.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1]).filter((u) => !u.startsWith('/')), []);
+});
+
 test('SS-04: the session cookie is HttpOnly, SameSite=Lax, Path=/, no Domain (loopback http: no Secure)', async () => {
   const res = await fetch(srv.url + '/login', { headers: { accept: 'text/html' } });
   const [cookie] = res.headers.getSetCookie();
