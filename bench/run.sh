@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Portcullis benchmark: discovery and JWKS throughput against a bare
 # libmicrohttpd "hello" with the same daemon settings, idle and loaded RSS,
-# and time to ready. See bench/README.md.
+# time to ready, and password sign-in (Argon2id verifications and logins
+# per second against the raw hash rate, memory and discovery latency under
+# a login flood). See bench/README.md.
 #
 #   bench/run.sh [BUILD_DIR]        (make bench: BUILD_DIR=build)
 #
@@ -10,6 +12,9 @@
 #   BENCH_CONNECTIONS  wrk connections (default 64)
 #   BENCH_THREADS      wrk threads (default 2)
 #   BENCH_NOLOG        1 (default): also measure with log_requests = false
+#   BENCH_LOGIN        1 (default): the password sign-in runs; 0 skips them
+#   BENCH_LOGIN_DURATION  duration of each sign-in run (default BENCH_DURATION)
+#   BENCH_FLOOD_CONNECTIONS  wrk connections of the login flood (default 200)
 #
 # Prints the figures and the targets beside them; never fails on a figure.
 # Exits non-zero only when something could not run. Loopback only; every
@@ -23,10 +28,14 @@ BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 BIN=$BUILD/src/portcullis
 HELLO=$BUILD/bench-hello
+HASHRATE=$BUILD/bench-hashrate
 DURATION=${BENCH_DURATION:-10s}
 CONNS=${BENCH_CONNECTIONS:-64}
 WRK_THREADS=${BENCH_THREADS:-2}
 NOLOG=${BENCH_NOLOG:-1}
+LOGIN=${BENCH_LOGIN:-1}
+LOGIN_DURATION=${BENCH_LOGIN_DURATION:-$DURATION}
+FLOOD_CONNS=${BENCH_FLOOD_CONNECTIONS:-200}
 NCPU=$(getconf _NPROCESSORS_ONLN)
 HZ=$(getconf CLK_TCK)
 
@@ -38,6 +47,7 @@ for t in cc pkg-config node wrk curl; do
 done
 [ -x "$BIN" ] || die "$BIN missing: run 'make build' first"
 pkg-config --exists libmicrohttpd || die "libmicrohttpd-dev not installed"
+pkg-config --exists libsodium || die "libsodium-dev not installed"
 
 # Duration in seconds, for the bound on how long a server may live.
 dur_s() {
@@ -52,6 +62,11 @@ dur_s() {
 }
 DUR_S=$(dur_s "$DURATION")
 [[ $DUR_S =~ ^[0-9]+$ ]] || die "BENCH_DURATION: cannot parse '$DURATION'"
+LDUR_S=$(dur_s "$LOGIN_DURATION")
+[[ $LDUR_S =~ ^[0-9]+$ && $LDUR_S -ge 1 ]] ||
+	die "BENCH_LOGIN_DURATION: cannot parse '$LOGIN_DURATION'"
+[[ $FLOOD_CONNS =~ ^[0-9]+$ && $FLOOD_CONNS -ge 2 && $FLOOD_CONNS -le 10000 ]] ||
+	die "BENCH_FLOOD_CONNECTIONS: a number from 2 to 10000"
 if ! [[ $CONNS =~ ^[0-9]+$ && $WRK_THREADS =~ ^[0-9]+$ ]] ||
     [ "$CONNS" -lt "$WRK_THREADS" ] || [ "$WRK_THREADS" -lt 1 ]; then
 	die "BENCH_CONNECTIONS and BENCH_THREADS: numbers, connections >= threads"
@@ -129,6 +144,12 @@ say "building $HELLO"
 # shellcheck disable=SC2046
 cc -O2 bench/hello.c $(pkg-config --cflags --libs libmicrohttpd) \
 	-o "$HELLO" || die "cannot build bench/hello.c"
+if [ "$LOGIN" = 1 ]; then
+	say "building $HASHRATE"
+	# shellcheck disable=SC2046
+	cc -O2 bench/hashrate.c $(pkg-config --cflags --libs libsodium) \
+		-pthread -o "$HASHRATE" || die "cannot build bench/hashrate.c"
+fi
 
 BUILDTYPE=$(node -e 'try{const o=JSON.parse(require("fs").readFileSync(
   process.argv[1]+"/meson-info/intro-buildoptions.json","utf8"));
@@ -160,11 +181,12 @@ stop_hello() {
 DATA=$TMP/data
 mkdir -m 700 "$DATA"
 
-# start_pc NAME LOG_REQUESTS KEEP_S: starts portcullis through start.mjs
-# (which measures the time to the first 200 on /readyz and idle RSS); sets
-# PC_PORT, PC_PID, PC_JSON (the measurements), PC_LOG, PC_NODE.
+# start_pc NAME LOG_REQUESTS KEEP_S [EXTRA_CONFIG]: starts portcullis
+# through start.mjs (which measures the time to the first 200 on /readyz
+# and idle RSS); sets PC_PORT, PC_PID, PC_JSON (the measurements), PC_LOG,
+# PC_NODE. EXTRA_CONFIG: more "key = value" lines.
 start_pc() {
-	local name=$1 logreq=$2 keep=$3 conf out
+	local name=$1 logreq=$2 keep=$3 extra=${4:-} conf out
 	PC_PORT=$(free_port)
 	conf=$TMP/$name.conf
 	out=$TMP/$name.json
@@ -175,9 +197,10 @@ start_pc() {
 		issuer = http://127.0.0.1:$PC_PORT
 		listen = 127.0.0.1:$PC_PORT
 		log_requests = $logreq
-		http_max_connections = $MAX_CONN
-		http_max_connections_per_ip = $PER_IP
+		http_max_connections = ${PC_MAX_CONN:-$MAX_CONN}
+		http_max_connections_per_ip = ${PC_PER_IP:-$PER_IP}
 	EOF
+	[ -z "$extra" ] || printf '%s\n' "$extra" >>"$conf"
 	SERVER_PIDFILES+=("$TMP/$name.pid")
 	node bench/start.mjs "$PC_PORT" "$PC_LOG" "$TMP/$name.pid" "$keep" \
 		"$BIN" serve --config "$conf" --data-dir "$DATA" \
@@ -231,8 +254,19 @@ to_ms() {
 # ERRS (non-2xx + socket errors) for NAME.
 declare -A RPS P99 CPU ERRS
 PEAK_RSS=0
+# sample_rss PID W: samples PID's VmRSS every 100 ms while the process W
+# runs; sets PEAK_RSS (kB).
+sample_rss() {
+	local r
+	PEAK_RSS=0
+	while kill -0 "$2" 2>/dev/null; do
+		r=$(vm "$1" VmRSS)
+		[ -n "$r" ] && [ "$r" -gt "$PEAK_RSS" ] && PEAK_RSS=$r
+		sleep 0.1
+	done
+}
 run_wrk() {
-	local name=$1 port=$2 path=$3 pid=$4 out=$TMP/wrk-$1.txt w r t0 t1 n
+	local name=$1 port=$2 path=$3 pid=$4 out=$TMP/wrk-$1.txt w t0 t1 n
 	check_200 "$port" "$path"
 	say "wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency $path ($name)"
 	t0=$(cpu_ticks "$pid")
@@ -240,12 +274,7 @@ run_wrk() {
 		"http://127.0.0.1:$port$path" >"$out" 2>&1 &
 	w=$!
 	PIDS+=("$w")
-	PEAK_RSS=0
-	while kill -0 "$w" 2>/dev/null; do
-		r=$(vm "$pid" VmRSS)
-		[ -n "$r" ] && [ "$r" -gt "$PEAK_RSS" ] && PEAK_RSS=$r
-		sleep 0.1
-	done
+	sample_rss "$pid" "$w"
 	wait "$w" || die "wrk failed: $(cat "$out")"
 	forget "$w"
 	t1=$(cpu_ticks "$pid")
@@ -306,6 +335,183 @@ say "bare hello (2 of 2)"
 start_hello
 run_wrk hello2 "$HPORT" /hello "$HPID"
 stop_hello
+
+# --- 3. password sign-in ----------------------------------------------------
+# The hashing pool's slots with the defaults (pwhash_concurrency = 0):
+# min(cores, pwhash_memory_budget / pwhash_memory) = min(NCPU, 1024m / 64m),
+# as pwpool_auto_slots() computes them. The raw rate uses as many threads.
+SLOTS=$((NCPU < 16 ? NCPU : 16))
+LOGIN_PW=bench-lantern-orbit-saffron-42
+WRONG_PW=bench-wrong-password-tangerine-7
+ISO_CONNS=8
+
+# hashrate: sets HR (Argon2id hashes/s on SLOTS threads, LDUR_S seconds).
+hashrate() {
+	local out
+	say "raw Argon2id (m = 64 MiB, t = 3, p = 1): $SLOTS threads, ${LDUR_S}s"
+	out=$("$HASHRATE" "$SLOTS" "$LDUR_S" 64 3) || die "bench-hashrate failed"
+	HR=$(awk '{ for (i = 1; i < NF; i++)
+		if ($i == "hashes_per_s") print $(i + 1) }' <<<"$out")
+	[ -n "$HR" ] || die "cannot parse bench-hashrate output: $out"
+}
+
+# login_wrk NAME CONNS DURATION: wrk with bench/login.lua (POST /login,
+# wrong password) in the background; sets LW (its pid).
+login_wrk() {
+	local t=$((WRK_THREADS < $2 ? WRK_THREADS : $2))
+	say "wrk -t$t -c$2 -d$3 -s bench/login.lua POST /login ($1)"
+	LOGIN_PAIRS=$TMP/pairs LOGIN_EMAILS=$EMAILS LOGIN_PASSWORD=$WRONG_PW \
+		wrk -t"$t" -c"$2" -d"$3" --timeout 30s -s bench/login.lua \
+		"http://127.0.0.1:$PC_PORT/login" >"$TMP/wrk-$1.txt" 2>&1 &
+	LW=$!
+	PIDS+=("$LW")
+}
+
+# login_end NAME: waits for login_wrk NAME; sets N400, N503, NBAD (any
+# other status, socket errors and timeouts) and SECS (wrk's duration).
+login_end() {
+	local out=$TMP/wrk-$1.txt
+	wait "$LW" || die "wrk failed: $(cat "$out")"
+	forget "$LW"
+	N400=$(awk '$1 == "status" && $2 == 400 { print $3 }' "$out")
+	N503=$(awk '$1 == "status" && $2 == 503 { print $3 }' "$out")
+	N400=${N400:-0}
+	N503=${N503:-0}
+	NBAD=$(awk '$1 == "status" && $2 != 400 && $2 != 503 { n += $3 }
+		/Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
+		END { print n + 0 }' "$out")
+	SECS=$(awk '/ requests in / { sub(/,$/, "", $4); print $4 }' "$out")
+	[ -n "$SECS" ] || die "cannot parse wrk output: $(cat "$out")"
+	SECS=$(awk -v ms="$(to_ms "$SECS")" 'BEGIN { printf "%.3f", ms / 1000 }')
+}
+
+# lat_wrk NAME DURATION: wrk -c$ISO_CONNS --latency against discovery in
+# the background; sets LW2. lat_end NAME: waits, sets LP99 (ms).
+lat_wrk() {
+	say "wrk -t1 -c$ISO_CONNS -d$2 --latency discovery ($1)"
+	wrk -t1 -c"$ISO_CONNS" -d"$2" --latency \
+		"http://127.0.0.1:$PC_PORT/.well-known/openid-configuration" \
+		>"$TMP/wrk-$1.txt" 2>&1 &
+	LW2=$!
+	PIDS+=("$LW2")
+}
+lat_end() {
+	wait "$LW2" || die "wrk failed: $(cat "$TMP/wrk-$1.txt")"
+	forget "$LW2"
+	LP99=$(awk '$1 == "99%" { print $2 }' "$TMP/wrk-$1.txt")
+	[ -n "$LP99" ] || die "cannot parse wrk output: $(cat "$TMP/wrk-$1.txt")"
+	LP99=$(to_ms "$LP99")
+}
+
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.2f", (s > 0 ? n / s : 0) }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b; else print "-" }'; }
+
+if [ "$LOGIN" = 1 ]; then
+	hashrate
+	HR1=$HR
+
+	# Wrong passwords count as failures per account: keep each account
+	# below login_delay_free (99, the most it allows) over both wrk runs
+	# (at most the raw rate each), with a margin of 1.5.
+	NUSERS=$(awk -v r="$HR1" -v s="$LDUR_S" 'BEGIN {
+		n = int(r * (2 * s + 10) * 1.5 / 90) + 1; print (n < 2 ? 2 : n) }')
+	say "creating $NUSERS users (portcullis user add --password-stdin)"
+	printf 'mode = development\n' >"$TMP/useradd.conf"
+	EMAILS=""
+	for i in $(seq 0 $((NUSERS - 1))); do
+		printf '%s\n' "$LOGIN_PW" | "$BIN" user add \
+			--email "bench$i@example.com" --verified --password-stdin \
+			--config "$TMP/useradd.conf" --data-dir "$DATA" \
+			--mode development >>"$TMP/useradd.log" 2>&1 ||
+			die "user add failed: $(tail -5 "$TMP/useradd.log")"
+		EMAILS+="${EMAILS:+,}bench$i@example.com"
+	done
+
+	# Throttling off for the flood of wrong passwords; the limits make
+	# room for the flood's connections besides the latency probe's.
+	PC_PER_IP=$((FLOOD_CONNS + 64 > PER_IP ? FLOOD_CONNS + 64 : PER_IP))
+	PC_MAX_CONN=$((PC_PER_IP > MAX_CONN ? PC_PER_IP : MAX_CONN))
+	say "sign-in server (throttling off, $SLOTS hashing slots)"
+	start_pc login true $((LDUR_S * 5 + 120)) "login_delay_free = 99
+login_lock_after = 100
+login_ip_failures = 1000000
+login_subnet_failures = 1000000
+login_global_failures = 100000000"
+	unset PC_PER_IP PC_MAX_CONN
+	check_200 "$PC_PORT" /.well-known/openid-configuration
+	check_200 "$PC_PORT" /login
+
+	# Pre-sessions: cookie and csrf token from GET /login, with curl.
+	: >"$TMP/pairs"
+	for _ in $(seq 16); do
+		curl -s -D "$TMP/h" -o "$TMP/b" "http://127.0.0.1:$PC_PORT/login" ||
+			die "GET /login failed"
+		c=$(tr -d '\r' <"$TMP/h" | awk 'tolower($1) == "set-cookie:" {
+			sub(/;.*/, "", $2); print $2 }' | grep -E '^(__Host-)?sid=' |
+			head -1) || true
+		t=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$TMP/b" |
+			head -1)
+		if [ -z "$c" ] || [ -z "$t" ]; then
+			die "GET /login: no pre-session cookie or csrf token"
+		fi
+		printf '%s %s\n' "$c" "$t" >>"$TMP/pairs"
+	done
+	# One wrong password by hand: must be 400, or the figures mean nothing.
+	read -r c t <"$TMP/pairs"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $c" \
+		-H 'Sec-Fetch-Site: same-origin' --data-urlencode "csrf=$t" \
+		--data-urlencode "email=bench0@example.com" \
+		--data-urlencode "password=$WRONG_PW" \
+		"http://127.0.0.1:$PC_PORT/login") || true
+	[ "$code" = 400 ] || die "POST /login (wrong password) answered $code, not 400"
+
+	# Verifications: enough connections to keep every slot busy with one
+	# more waiting (the queue never fills).
+	VER_CONNS=$((SLOTS * 2))
+	login_wrk verify "$VER_CONNS" "$LOGIN_DURATION"
+	sample_rss "$PC_PID" "$LW"
+	VER_PEAK=$PEAK_RSS
+	login_end verify
+	VER_N=$N400
+	VER_RATE=$(rate "$N400" "$SECS")
+	VER_BAD=$((N503 + NBAD))
+
+	# Real sign-ins: GET /login then POST with the right password (303).
+	say "node bench/login-ok.mjs: $SLOTS workers, ${LDUR_S}s"
+	node bench/login-ok.mjs "$PC_PORT" bench0@example.com "$LOGIN_PW" \
+		"$SLOTS" "$LDUR_S" >"$TMP/login-ok.json" 2>"$TMP/login-ok.err" ||
+		true
+	if [ ! -s "$TMP/login-ok.json" ] ||
+	    [ "$(jget "$TMP/login-ok.json" ok)" != true ]; then
+		die "successful sign-ins failed: $(cat "$TMP/login-ok.json" \
+			"$TMP/login-ok.err")"
+	fi
+	OK_N=$(jget "$TMP/login-ok.json" logins)
+	OK_RATE=$(jget "$TMP/login-ok.json" per_s)
+
+	# Discovery latency alone, then during the flood.
+	lat_wrk iso_alone "$LOGIN_DURATION"
+	lat_end iso_alone
+	P99_ALONE=$LP99
+	login_wrk flood "$FLOOD_CONNS" "$LOGIN_DURATION"
+	sleep 1
+	lat_wrk iso_flood "$((LDUR_S > 3 ? LDUR_S - 2 : 1))s"
+	sample_rss "$PC_PID" "$LW"
+	FLOOD_PEAK=$PEAK_RSS
+	lat_end iso_flood
+	P99_FLOOD=$LP99
+	login_end flood
+	FL_N=$N400
+	FL_RATE=$(rate "$N400" "$SECS")
+	FL_503=$N503
+	FL_BAD=$NBAD
+	LOGIN_HWM=$(vm "$PC_PID" VmHWM)
+	stop_pc
+
+	hashrate
+	HR2=$HR
+	HR=$(awk -v a="$HR1" -v b="$HR2" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+fi
 
 # --- 6. the table ------------------------------------------------------------
 H=$(awk -v a="${RPS[hello1]}" -v b="${RPS[hello2]}" \
@@ -371,6 +577,45 @@ printf "$M" "ready, warm start (same data dir)" "$READY_WARM ms" "<= 100 ms" \
 if [ -n "$READY_3" ]; then
 	printf "$M" "ready, warm start again ([nolog] config)" "$READY_3 ms" \
 		"<= 100 ms" "$(ok "$(le "$READY_3" 100)")"
+fi
+if [ "$LOGIN" = 1 ]; then
+	BOUND=$((SLOTS * 65536 + 32768))
+	L='%-44s %9s %7s   %-8s %s\n'
+	echo
+	echo "password sign-in: Argon2id m = 64 MiB, t = 3, p = 1 (the defaults), hashing pool of"
+	echo "         $SLOTS slots (pwhash_concurrency 0: min($NCPU CPUs, 1024 MiB budget / 64 MiB));"
+	echo "         runs of ${LDUR_S}s; throttling off (login_delay_free 99, IP limits 1e6); wrk and"
+	echo "         the hashing threads share the same $NCPU CPUs"
+	echo
+	printf "$L" 'sign-in' 'per s' '% raw' target ''
+	printf "$L" "raw Argon2id, $SLOTS threads (mean of 2)" "$HR" 100.0 "" \
+		"(runs: $HR1, $HR2 hashes/s; bench-hashrate)"
+	p=$(pct "$VER_RATE" "$HR")
+	printf "$L" "verifications: POST /login, wrong pw, 400" "$VER_RATE" "$p" \
+		">= 90%" "$(ok "$(ge "$p" 90)") (wrk -c$VER_CONNS: $VER_N x 400)"
+	p=$(pct "$OK_RATE" "$HR")
+	printf "$L" "sign-ins: GET + POST /login, right pw, 303" "$OK_RATE" "$p" \
+		"(>= 90%)" "$(ok "$(ge "$p" 90)") (node, $SLOTS workers: $OK_N x 303)"
+	printf "$L" "verifications during the login flood" "$FL_RATE" \
+		"$(pct "$FL_RATE" "$HR")" "" \
+		"(wrk -c$FLOOD_CONNS: $FL_N x 400, $FL_503 x 503 busy)"
+	[ "$VER_BAD" = 0 ] ||
+		echo "warning: $VER_BAD responses other than 400 (or socket errors) in the verification run"
+	[ "$FL_BAD" = 0 ] ||
+		echo "warning: $FL_BAD responses other than 400/503 (or socket errors) in the flood"
+	echo
+	printf "$M" "login flood (wrk -c$FLOOD_CONNS POST /login)" value target ''
+	printf "$M" "peak RSS (VmRSS every 100 ms)" "$(mib "$FLOOD_PEAK")" \
+		"<= $(mib "$BOUND")" \
+		"$(ok "$(le "$FLOOD_PEAK" "$BOUND")") ($SLOTS x 64 MiB + 32 MiB)"
+	printf "$M" "  (peak RSS, verification run, -c$VER_CONNS)" "$(mib "$VER_PEAK")" "" ""
+	printf "$M" "VmHWM after all sign-in runs" "$(mib "$LOGIN_HWM")" "" ""
+	printf "$M" "discovery p99, wrk -t1 -c$ISO_CONNS, alone" "$P99_ALONE ms" "" ""
+	r=$(awk -v a="$P99_FLOOD" -v b="$P99_ALONE" \
+		'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }')
+	printf "$M" "  the same during the flood" "$P99_FLOOD ms" "<= 2x" \
+		"$(ok "$(le "$r" 2)") (${r}x alone)"
+	echo "token endpoint: not measured; POST /token does not exist yet (issue 4)"
 fi
 echo
 echo "Targets are reported, never enforced. How to read this: bench/README.md."
