@@ -359,18 +359,32 @@ static void
 client_ip(struct http_server *s, struct MHD_Connection *con, struct req *r)
 {
 	char peer[48];
-	const char *xff = NULL;
+	struct buf xff;
+	bool any = false;
 
 	peer_ip(con, peer, sizeof(peer));
 	snprintf(r->ip, sizeof(r->ip), "%s", peer);
 	if (s->proxies.n == 0)
 		return;
-	/* Repeated headers: none is believed (the peer is the client). */
-	if (req_header(r, "X-Forwarded-For", &xff) != 0)
-		xff = NULL;
-	if (netaddr_client_ip(&s->proxies, peer, xff, r->ip, sizeof(r->ip)) !=
-	    0)
+	/*
+	 * Repeated X-Forwarded-For headers are one list, in order (RFC 9110
+	 * §5.3), so a client cannot hide behind its proxy by sending two.
+	 */
+	buf_init(&xff, (size_t)s->o.cfg->http_max_header + 1);
+	for (size_t i = 0; i < r->headers.n; i++) {
+		if (strcasecmp(r->headers.v[i].name, "X-Forwarded-For") != 0)
+			continue;
+		if ((any && buf_puts(&xff, ", ") != 0) ||
+		    buf_puts(&xff, r->headers.v[i].value) != 0) {
+			buf_free(&xff);
+			return; /* cannot happen: the header block is capped */
+		}
+		any = true;
+	}
+	if (netaddr_client_ip(&s->proxies, peer, any ? buf_cstr(&xff) : NULL,
+		r->ip, sizeof(r->ip)) != 0)
 		snprintf(r->ip, sizeof(r->ip), "%s", peer);
+	buf_free(&xff);
 }
 
 /* Everything decided from the request head, before any body byte. */

@@ -5,7 +5,7 @@
 // hashing (DS-02).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, stopClean } from './lib/server.mjs';
+import { parseRaw, rawRequest, startServer, stopClean } from './lib/server.mjs';
 import { Client, addUser, auditRows, csrfOf, GOOD_PW } from './lib/web.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -69,6 +69,22 @@ test('LG-05: behind a trusted proxy, the client is the right-most untrusted X-Fo
     assert.equal((await c.submit('/login', '/login', { email: 'px@example.com', password: GOOD_PW }, via('192.0.2.20'))).status, 303);
     const ips = new Set(auditRows(srv).filter((e) => e.event === 'login').map((e) => e.ip));
     assert.deepEqual([...ips].sort(), ['192.0.2.10', '192.0.2.20']);
+  } finally { await stopClean(srv); }
+});
+
+test('LG-05: two X-Forwarded-For headers are one list: the client cannot fall back to the proxy address', async () => {
+  const srv = await startServer({ config: { login_delay_free: 99, trusted_proxies: '127.0.0.1' } });
+  try {
+    const c = new Client(srv);
+    const page = await c.get('/login');
+    const body = new URLSearchParams({ csrf: csrfOf(page.text, '/login'), email: 'two@example.com', password: WRONG }).toString();
+    const req = `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nCookie: sid=${c.sid}\r\n` +
+      `Sec-Fetch-Site: same-origin\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-For: 198.51.100.4\r\n` +
+      `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+    const r = await rawRequest(srv.port, req);
+    assert.equal(parseRaw(r.data).status, 400);
+    const e = auditRows(srv).filter((x) => x.event === 'login').at(-1);
+    assert.equal(e.ip, '198.51.100.4');
   } finally { await stopClean(srv); }
 });
 
