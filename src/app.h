@@ -25,7 +25,7 @@ struct app {
 	size_t discovery_len;
 	struct pwpool *pwpool;	    /* password hashing, off the HTTP threads */
 	const struct pw_params *pw; /* Argon2id cost of new hashes */
-	struct mailer *mailer; /* outgoing mail, its own thread */
+	struct mailer *mailer;	    /* outgoing mail, its own thread */
 	uint8_t audit_key[32];	    /* audit chain key (audit_key()) */
 };
 
