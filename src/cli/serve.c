@@ -100,6 +100,13 @@ purge(struct app *app)
 	}
 }
 
+static void
+warmed(const struct pwjob_result *res, void *arg)
+{
+	(void)res;
+	(void)arg;
+}
+
 static unsigned
 worker_threads(const struct config *cfg)
 {
@@ -159,8 +166,6 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	app.pw = &pw;
-	/* The unknown-user dummy hash exists before the first login (LG-02). */
-	pw_dummy_verify(&pw, "warm-up", 7);
 	if (cfg.tls_cert[0] != '\0') {
 		cert = read_pem(cfg.tls_cert);
 		key = read_pem(cfg.tls_key);
@@ -194,6 +199,14 @@ cmd_serve(int argc, char **argv)
 	if (pwpool_start(&po, &app.pwpool) != 0) {
 		fprintf(stderr, "portcullis: cannot start the hashing pool\n");
 		goto out;
+	}
+	{
+		/* The unknown-account dummy hash is made now, on the pool,
+		 * not by the first sign-in (LG-02), and not before ready. */
+		struct pwjob warm = { PWJOB_DUMMY, "warm-up", 7, NULL };
+
+		if (pwpool_submit(app.pwpool, &warm, warmed, NULL) != 0)
+			log_msg(LOG_WARN, "auth.warmup", "not queued");
 	}
 	if (log_buffering_start() != 0)
 		goto out;
