@@ -506,6 +506,7 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 	}
 	web_audit(r, &o->s, "password.change", "success", o->s.user_id,
 	    o->s.user_id, NULL);
+	web_notify_password_changed(r, o->s.user_id);
 	web_redirect(w, "/account?done=password");
 }
 

@@ -655,7 +655,6 @@ rst_finish(struct req *r, struct resp *w, void *arg)
 	struct rst *x = arg;
 	char *uid = NULL, *email = NULL, *key;
 	struct store_user u;
-	struct mail_msg m;
 	int rc;
 
 	if (x->res.r == PC_ERR_BUSY) {
@@ -673,7 +672,6 @@ rst_finish(struct req *r, struct resp *w, void *arg)
 		return;
 	}
 	memset(&u, 0, sizeof(u));
-	memset(&m, 0, sizeof(m));
 	/* RS-08: every session ends with the old password. */
 	rc = store_password_set(app->db, uid, x->res.phc, NULL, r->now);
 	if (rc == 0 && store_user_get(app->db, uid, &u) == 0) {
@@ -686,9 +684,7 @@ rst_finish(struct req *r, struct resp *w, void *arg)
 			log_msg(
 			    LOG_WARN, "auth.throttle", "reset not recorded");
 		free(key);
-		if (mail_compose_password_changed(
-			app->cfg, u.email, r->now, &m) == 0)
-			send_mail(app, &m);
+		web_notify_password_changed(r, uid);
 	}
 	store_user_clear(&u);
 	if (rc == 0)
@@ -776,6 +772,23 @@ web_reset(struct req *r, struct resp *w)
 out:
 	free(uid);
 	free(email);
+}
+
+/* ---- Notices (AU-06) ---- */
+
+void
+web_notify_password_changed(struct req *r, const char *user_id)
+{
+	struct app *app = r->app;
+	struct store_user u;
+	struct mail_msg m;
+
+	memset(&u, 0, sizeof(u));
+	memset(&m, 0, sizeof(m));
+	if (store_user_get(app->db, user_id, &u) == 0 &&
+	    mail_compose_password_changed(app->cfg, u.email, r->now, &m) == 0)
+		send_mail(app, &m);
+	store_user_clear(&u);
 }
 
 /* ---- Resend a verification link (from the sign-in page) ---- */

@@ -108,6 +108,8 @@ void web_verify(struct req *r, struct resp *w);
 void web_verify_resend(struct req *r, struct resp *w);
 void web_forgot(struct req *r, struct resp *w);
 void web_reset(struct req *r, struct resp *w);
+/* AU-06: tells the account's address that its password changed. */
+void web_notify_password_changed(struct req *r, const char *user_id);
 /* The form id of the "send a new verification link" form. */
 const char *web_resend_form_id(void);
 

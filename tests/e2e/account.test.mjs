@@ -100,7 +100,7 @@ test('SS-07/SS-09/SS-01: sessions are listed; ending others needs a recent sign-
   } finally { await stopClean(srv); }
 });
 
-test('PW-08/SS-07: a password change needs the current password and ends the other sessions', async () => {
+test('PW-08/SS-07/AU-06: a password change needs the current password and ends the other sessions', async () => {
   const srv = await startServer();
   try {
     addUser(srv, 'pat@example.com');
@@ -133,6 +133,15 @@ test('PW-08/SS-07: a password change needs the current password and ends the oth
     assert.equal((await c.login('pat@example.com', GOOD_PW)).status, 400);
     assert.equal((await c.login('pat@example.com', OTHER_PW)).status, 303);
     assert.ok(auditRows(srv).some((e) => e.event === 'password.change' && e.outcome === 'success'));
+    // AU-06: the owner is told, by mail.
+    const { readdirSync, readFileSync } = await import('node:fs');
+    let told = false;
+    for (let i = 0; i < 50 && !told; i++) {
+      const dir = join(srv.dataDir, 'outbox');
+      try { told = readdirSync(dir).some((f) => readFileSync(join(dir, f), 'utf8').includes('To: pat@example.com')); } catch { /* not yet */ }
+      if (!told) await sleep(100);
+    }
+    assert.ok(told, 'a password-changed notice was mailed');
   } finally { await stopClean(srv); }
 });
 
