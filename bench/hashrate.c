@@ -68,8 +68,9 @@ main(int argc, char **argv)
 	int failed = 0;
 
 	if (argc < 3 || argc > 5) {
-		fprintf(stderr, "usage: %s THREADS SECONDS [MEMORY_MIB "
-				"[ITERATIONS]]\n",
+		fprintf(stderr,
+		    "usage: %s THREADS SECONDS [MEMORY_MIB "
+		    "[ITERATIONS]]\n",
 		    argv[0]);
 		return 2;
 	}

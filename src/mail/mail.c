@@ -407,7 +407,8 @@ write_outbox(const struct config *cfg, const char *msg, size_t len, int64_t now)
 	randombytes_buf(rnd, sizeof(rnd));
 	hex_encode(rnd, sizeof(rnd), rhex);
 	snprintf(name, sizeof(name), "%s-%s.eml", stamp, rhex);
-	snprintf(tmp, sizeof(tmp), ".tmp-%s", name);
+	/* Not *.eml until complete: readers glob for that suffix. */
+	snprintf(tmp, sizeof(tmp), ".tmp-%s-%s.part", stamp, rhex);
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return PC_ERR_IO;

@@ -20,7 +20,7 @@ const WRONG = 'CANARYwrong-password-guess';
 function mailLink(srv, path, to) {
   const dir = join(srv.dataDir, 'outbox');
   if (!existsSync(dir)) return null;
-  for (const f of readdirSync(dir).sort().reverse()) {
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.eml') && !n.startsWith('.')).sort().reverse()) {
     const t = readFileSync(join(dir, f), 'utf8').replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
     if (!t.includes(`To: ${to}`)) continue;
     const m = t.match(new RegExp(`${path}\\?token=([A-Za-z0-9_-]{43})`));

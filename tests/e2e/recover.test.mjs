@@ -25,7 +25,7 @@ function sql(srv, q) {
 function outbox(srv) {
   const dir = join(srv.dataDir, 'outbox');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().map((f) => {
+  return readdirSync(dir).filter((f) => f.endsWith('.eml') && !f.startsWith('.')).sort().map((f) => {
     const p = join(dir, f);
     assert.equal(statSync(p).mode & 0o777, 0o600);
     const raw = readFileSync(p, 'utf8');
