@@ -268,9 +268,8 @@ reg_finish(struct req *r, struct resp *w, void *arg)
 		/* LG-01: the same page; the owner learns it by mail. */
 		web_audit(
 		    r, NULL, "user.register", "failure", NULL, NULL, NULL);
-		if (mail_allowed(r, g->email) &&
-		    mail_compose_already_registered(app->cfg, g->email, &m) ==
-			0)
+		if (mail_compose_already_registered(app->cfg, g->email, &m) ==
+		    0)
 			send_mail(app, &m);
 	} else if (rc != 0) {
 		unavailable(w);
@@ -278,8 +277,7 @@ reg_finish(struct req *r, struct resp *w, void *arg)
 	} else {
 		web_audit(
 		    r, NULL, "user.register", "success", u.id, u.id, NULL);
-		if (mail_allowed(r, g->email) &&
-		    usertoken_issue(app->db, app->cfg, u.id, USERTOKEN_VERIFY,
+		if (usertoken_issue(app->db, app->cfg, u.id, USERTOKEN_VERIFY,
 			u.email, r->now, token) == 0) {
 			if (mail_compose_verify(app->cfg, u.email, token,
 				usertoken_ttl(app->cfg, USERTOKEN_VERIFY),
@@ -340,6 +338,19 @@ web_register(struct req *r, struct resp *w)
 			? chk.message
 			: "Choose a password of at least 15 characters.",
 		    email, name);
+		return;
+	}
+	/*
+	 * DS-03, RS-07: every registration sends one mail, so the mail limits
+	 * (per address and per IP) bound registrations too, before any
+	 * hashing. The verdict is the same for taken and new addresses.
+	 */
+	if (!mail_allowed(r, email)) {
+		render_register(r, w, 429,
+		    "Too many attempts from here or for this address. Please "
+		    "try again later.",
+		    email, name);
+		resp_header(w, "Retry-After", "3600");
 		return;
 	}
 	g = xcalloc(1, sizeof(*g));

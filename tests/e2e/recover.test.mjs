@@ -121,6 +121,24 @@ test('LG-01/PW-06: registering a taken email looks the same; the owner is told b
   } finally { await stopClean(srv); }
 });
 
+test('DS-03/RS-07: registrations are bounded by the mail limits, before any hashing, taken or not', async () => {
+  const srv = await startServer({ config: { registration: 'true', mail_per_account: 2, mail_per_ip: 3 } });
+  try {
+    addUser(srv, 'held@example.com');
+    const st = [];
+    for (const e of ['held@example.com', 'held@example.com', 'held@example.com']) {
+      st.push((await new Client(srv).submit('/register', '/register', { email: e, password: NEW_PW })).status);
+    }
+    assert.deepEqual(st, [200, 200, 429]);
+    // Per IP: one more address passes (3rd mail from this IP), then none.
+    assert.equal((await new Client(srv).submit('/register', '/register', { email: 'n1@example.com', password: NEW_PW })).status, 200);
+    const r = await new Client(srv).submit('/register', '/register', { email: 'n2@example.com', password: NEW_PW });
+    assert.equal(r.status, 429);
+    assert.ok(Number(r.headers.get('retry-after')) > 0);
+    assert.equal(sql(srv, "SELECT count(*) FROM users WHERE email_key = 'n2@example.com'"), '0');
+  } finally { await stopClean(srv); }
+});
+
 test('RS-01/RS-05: forgot-password answers the same for any address; the link uses the issuer, whatever the Host headers say', async () => {
   const srv = await startServer();
   try {
