@@ -16,9 +16,6 @@
  * workers, `expiry` the expiry thread; both wait on CLOCK_MONOTONIC.
  * Callbacks always run without the mutex held.
  */
-#include <sys/resource.h>
-#include <sys/syscall.h>
-
 #include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
@@ -128,15 +125,6 @@ worker_main(void *arg)
 	struct pwjob_result res;
 	struct job *j;
 
-	/*
-	 * Hashes yield the CPU to everything else in the process: at nice 19
-	 * a busy HTTP thread outweighs a hashing thread about 70 to 1, so a
-	 * login flood that keeps every slot busy does not slow discovery or
-	 * token requests; on an otherwise idle machine the hashes run at full
-	 * speed. Lowering one's own priority needs no privilege; failure only
-	 * loses the isolation.
-	 */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
 		while (!pool->stopping && pool->head == NULL)

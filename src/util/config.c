@@ -77,7 +77,7 @@ static const struct setting settings[] = {
 	S(pwhash_concurrency, K_INT, "0", 0, 256),
 	S(pwhash_memory_budget, K_SIZE, "1024m", 8 * 1024 * 1024,
 	    INT64_C(1024) * 1024 * 1024 * 1024),
-	S(pwhash_queue, K_INT, "64", 1, 10000),
+	S(pwhash_queue, K_INT, "1024", 1, 10000),
 	S(pwhash_queue_timeout, K_DUR, "5s", 1, 60),
 	S(registration, K_BOOL, "false", 0, 0),
 	S(trusted_proxies, K_STR, "", 0, 0),

@@ -490,12 +490,12 @@ test_pwpool_ds01_settings(void **state)
 	config_defaults(&cfg);
 	assert_int_equal(cfg.pwhash_concurrency, 0);
 	assert_int_equal(cfg.pwhash_memory_budget, 1024 * (int64_t)MIB);
-	assert_int_equal(cfg.pwhash_queue, 64);
+	assert_int_equal(cfg.pwhash_queue, 1024);
 	assert_int_equal(cfg.pwhash_queue_timeout, 5);
 	assert_int_equal(
 	    pwpool_opts_from_config(&cfg, &p, &o, err, sizeof(err)), 0);
 	assert_int_equal(o.slots, cores < 16 ? (unsigned)cores : 16);
-	assert_int_equal(o.queue, 64);
+	assert_int_equal(o.queue, 1024);
 	assert_int_equal(o.queue_timeout_ms, 5000);
 	assert_int_equal(o.params.memlimit, 64 * MIB);
 
