@@ -194,8 +194,9 @@ make_session(struct db *db, const struct config *cfg, const char *old_hash,
 	ss.user_agent = capped(ua, SESSION_USER_AGENT_MAX);
 	ss.amr = xstrdup(amr);
 	/* DS-04: a user holds at most session_max_per_user sessions. */
-	r = store_session_replace(
-	    db, old_hash, &ss, cfg != NULL ? cfg->session_max_per_user : 0);
+	r = store_session_replace(db, old_hash, &ss,
+	    cfg != NULL ? cfg->session_max_per_user : 0,
+	    cfg != NULL ? cfg->presession_max_per_ip : 0);
 	if (r != 0)
 		goto out;
 	b64url_encode(raw, sizeof(raw), cookie);

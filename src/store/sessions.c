@@ -262,9 +262,31 @@ cap_user(struct db_conn *c, const char *user_id, int64_t max)
 	return r == DB_DONE ? 0 : r;
 }
 
+/* DS-04: keeps the newest max pre-sessions of one IP. */
+static int
+cap_pre_ip(struct db_conn *c, const char *ip, int64_t max)
+{
+	struct db_stmt *st;
+	int r;
+
+	if ((r = db_prepare(c,
+		 "DELETE FROM sessions WHERE user_id IS NULL AND ip = ?"
+		 " AND id_hash NOT IN (SELECT id_hash FROM sessions"
+		 " WHERE user_id IS NULL AND ip = ?"
+		 " ORDER BY created_at DESC, id_hash DESC LIMIT ?)",
+		 &st)) != 0)
+		return r;
+	if ((r = db_bind_cstr(st, 1, ip)) == 0 &&
+	    (r = db_bind_cstr(st, 2, ip)) == 0 &&
+	    (r = db_bind_int64(st, 3, max)) == 0)
+		r = db_step(st);
+	db_done(st);
+	return r == DB_DONE ? 0 : r;
+}
+
 int
 store_session_replace(struct db *db, const char *old_hash,
-    const struct store_session *ss, int64_t max_per_user)
+    const struct store_session *ss, int64_t max_per_user, int64_t max_pre_ip)
 {
 	struct db_conn *c;
 	int r;
@@ -280,6 +302,9 @@ store_session_replace(struct db *db, const char *old_hash,
 		goto fail;
 	if (ss->user_id != NULL && max_per_user > 0 &&
 	    (r = cap_user(c, ss->user_id, max_per_user)) != 0)
+		goto fail;
+	if (ss->user_id == NULL && ss->ip != NULL && max_pre_ip > 0 &&
+	    (r = cap_pre_ip(c, ss->ip, max_pre_ip)) != 0)
 		goto fail;
 	return db_commit(c);
 fail:

@@ -188,10 +188,13 @@ int store_session_delete(struct db *db, const char *id_hash) PC_WUR;
  * In one transaction: deletes old_hash (when not NULL; absent is fine)
  * and inserts s. SS-01: the old id never survives its successor. DS-04:
  * with max_per_user > 0, the user keeps only the newest max_per_user
- * sessions (older ones are deleted in the same transaction).
+ * sessions (older ones are deleted in the same transaction); with
+ * max_pre_ip > 0, a pre-session (user_id NULL) likewise leaves at most
+ * max_pre_ip pre-sessions for its ip.
  */
 int store_session_replace(struct db *db, const char *old_hash,
-    const struct store_session *s, int64_t max_per_user) PC_WUR;
+    const struct store_session *s, int64_t max_per_user,
+    int64_t max_pre_ip) PC_WUR;
 /*
  * Deletes every session of user_id except except_hash (NULL: all).
  * *deleted (may be NULL) gets the count.

@@ -83,6 +83,7 @@ static const struct setting settings[] = {
 	S(trusted_proxies, K_STR, "", 0, 0),
 	S(reauth_window, K_DUR, "10m", 1, 86400),
 	S(session_max_per_user, K_INT, "32", 1, 10000),
+	S(presession_max_per_ip, K_INT, "256", 1, 100000),
 	S(login_delay_free, K_INT, "4", 0, 99),
 	S(login_delay_base, K_DUR, "30s", 1, 3600),
 	S(login_delay_max, K_DUR, "1h", 1, 86400),

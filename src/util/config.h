@@ -61,6 +61,7 @@ struct config {
 	char *trusted_proxies;	       /* comma-separated IPs/CIDRs (LG-05) */
 	int64_t reauth_window;	       /* seconds: recent auth (SS-09) */
 	int64_t session_max_per_user;  /* DS-04 */
+	int64_t presession_max_per_ip; /* DS-04: sign-in forms per IP */
 	int64_t login_delay_free;      /* failures before any delay (LG-03) */
 	int64_t login_delay_base;      /* seconds, first delay */
 	int64_t login_delay_max;       /* seconds, delay cap */

@@ -742,6 +742,38 @@ test_session_DS04_per_user_cap(void **state)
 	    3);
 }
 
+/* DS-04: one IP holds at most presession_max_per_ip pre-sessions. */
+static void
+test_session_DS04_presessions_per_ip(void **state)
+{
+	struct fixture *f = *state;
+	char a[64], b[64], c[64], other[64];
+
+	f->cfg.presession_max_per_ip = 2;
+	assert_int_equal(session_create(f->db, &f->cfg, NULL, "192.0.2.1", NULL,
+			     NULL, T0, a, NULL),
+	    0);
+	assert_int_equal(session_create(f->db, &f->cfg, NULL, "198.51.100.7",
+			     NULL, NULL, T0, other, NULL),
+	    0);
+	assert_int_equal(session_create(f->db, &f->cfg, NULL, "192.0.2.1", NULL,
+			     NULL, T0 + 1, b, NULL),
+	    0);
+	assert_int_equal(session_create(f->db, &f->cfg, NULL, "192.0.2.1", NULL,
+			     NULL, T0 + 2, c, NULL),
+	    0);
+	assert_int_equal(lookup(f, a, T0 + 3), PC_ERR_NOT_FOUND);
+	assert_int_equal(lookup(f, b, T0 + 3), 0);
+	assert_int_equal(lookup(f, c, T0 + 3), 0);
+	assert_int_equal(lookup(f, other, T0 + 3), 0);
+	/* Signed-in sessions from that IP are not pre-sessions. */
+	assert_int_equal(session_create(f->db, &f->cfg, f->alice.id,
+			     "192.0.2.1", NULL, "pwd", T0 + 3, a, NULL),
+	    0);
+	assert_int_equal(lookup(f, b, T0 + 4), 0);
+	assert_int_equal(lookup(f, a, T0 + 4), 0);
+}
+
 static void
 test_session_config_settings(void **state)
 {
@@ -819,6 +851,8 @@ main(void)
 		    test_session_DS04_purge_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_session_DS04_per_user_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_session_DS04_presessions_per_ip, setup, teardown),
 		cmocka_unit_test(test_session_config_settings),
 	};
 
