@@ -181,6 +181,25 @@ test('LG-01: unknown account, wrong password and disabled account give the same 
   assert.match(answers[0], /Invalid email or password/);
 });
 
+test('PW-04: an 80-character passphrase is verified whole: P+"x" and P[0:72] fail, P works', async () => {
+  const P = 'violet anchors drift past quartz meadows while seventeen herons nap';
+  const P80 = (P + ' ' + 'qz'.repeat(10)).slice(0, 80);
+  assert.equal([...P80].length, 80);
+  addUser(srv, 'long@example.com', P80);
+  assert.equal((await new Client(srv).login('long@example.com', P80 + 'x')).status, 400);
+  assert.equal((await new Client(srv).login('long@example.com', P80.slice(0, 72))).status, 400);
+  assert.equal((await new Client(srv).login('long@example.com', P80)).status, 303);
+});
+
+test('PW-05: a password set with precomposed é signs in with e + combining acute (NFKC)', async () => {
+  const pre = 'caf\u00e9-lantern-orbit-saffron-91';
+  const dec = 'cafe\u0301-lantern-orbit-saffron-91';
+  assert.notEqual(pre, dec);
+  addUser(srv, 'nfkc@example.com', pre);
+  assert.equal((await new Client(srv).login('nfkc@example.com', dec)).status, 303);
+  assert.equal((await new Client(srv).login('nfkc@example.com', pre)).status, 303);
+});
+
 test('SS-02: an unknown session id is never adopted and is audited; ?sid= in the URL is ignored', async () => {
   const c = new Client(srv);
   const forged = randomBytes(32).toString('base64url');
