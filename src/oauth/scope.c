@@ -1,0 +1,93 @@
+/*
+ * Scope strings (RFC 6749 §3.3): scope = scope-token *( SP scope-token ),
+ * scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). Parsed into a small set in
+ * order of first appearance, duplicates folded; anything else, an empty
+ * token (two spaces, leading or trailing space) or more than SCOPE_MAX
+ * tokens is refused (SECURITY.md AZ-10).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "oauth/oauth.h"
+
+void
+scope_set_free(struct scope_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	s->n = 0;
+}
+
+static bool
+token_char(unsigned char c)
+{
+	return c == 0x21 || (c >= 0x23 && c <= 0x5b) ||
+	    (c >= 0x5d && c <= 0x7e);
+}
+
+bool
+scope_has(const struct scope_set *s, const char *tok)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], tok) == 0)
+			return true;
+	return false;
+}
+
+int
+scope_parse(const char *str, struct scope_set *out)
+{
+	const char *p = str, *e;
+
+	out->n = 0;
+	if (str == NULL || strlen(str) > SCOPE_STRING_MAX)
+		return PC_ERR_INVALID;
+	while (*p != '\0') {
+		char tok[SCOPE_TOKEN_MAX + 1];
+		size_t n;
+
+		for (e = p; *e != '\0' && *e != ' '; e++)
+			if (!token_char((unsigned char)*e))
+				goto bad;
+		n = (size_t)(e - p);
+		if (n == 0 || n > SCOPE_TOKEN_MAX)
+			goto bad;
+		memcpy(tok, p, n);
+		tok[n] = '\0';
+		if (!scope_has(out, tok)) {
+			if (out->n == SCOPE_MAX)
+				goto bad;
+			out->v[out->n++] = xstrdup(tok);
+		}
+		if (*e == ' ' && e[1] == '\0')
+			goto bad; /* trailing space */
+		p = *e == ' ' ? e + 1 : e;
+	}
+	return 0;
+bad:
+	scope_set_free(out);
+	return PC_ERR_INVALID;
+}
+
+bool
+scope_subset(const struct scope_set *a, const struct scope_set *b)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (!scope_has(b, a->v[i]))
+			return false;
+	return true;
+}
+
+int
+scope_format(const struct scope_set *s, struct buf *out)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < s->n && r == 0; i++) {
+		if (i > 0)
+			r = buf_putc(out, ' ');
+		if (r == 0)
+			r = buf_puts(out, s->v[i]);
+	}
+	return r;
+}
