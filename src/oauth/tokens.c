@@ -1,0 +1,160 @@
+/*
+ * Minting the JWTs the token endpoint will hand out (issue 4):
+ *
+ * - access tokens as RFC 9068 JWTs: header typ "at+jwt", ES256; claims iss,
+ *   sub, aud, client_id, scope, iat, exp (access_token_ttl), jti (128
+ *   random bits), and auth_time / acr / amr when known;
+ * - ID tokens (OIDC Core §2): RS256 unless the client registered another
+ *   alg; iss, sub, aud (the client), iat, exp (id_token_ttl), auth_time,
+ *   nonce (when the request had one), acr, amr, sid, at_hash.
+ *
+ * Every time comes from the caller's single now (SS-10). The signer picks
+ * the active key of the algorithm; verifiers use the published JWKS.
+ */
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "crypto/crypto.h"
+#include "jose/jose.h"
+#include "oauth/oauth.h"
+#include "util/config.h"
+
+void
+token_jti_new(char out[TOKEN_JTI_LEN + 1])
+{
+	uint8_t raw[16];
+
+	random_bytes(raw, sizeof(raw));
+	b64url_encode(raw, sizeof(raw), out);
+	sodium_memzero(raw, sizeof(raw));
+}
+
+int
+token_at_hash(enum jose_alg alg, const char *access_token, char out[64])
+{
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	const EVP_MD *md;
+
+	out[0] = '\0';
+	switch (alg) {
+	case JOSE_ALG_ES256:
+	case JOSE_ALG_RS256:
+	case JOSE_ALG_PS256: md = EVP_sha256(); break;
+	case JOSE_ALG_EDDSA:
+		/* Ed25519: the hash of the curve's signature scheme. */
+		md = EVP_sha512();
+		break;
+	default: return PC_ERR_INVALID;
+	}
+	if (EVP_Digest(
+		access_token, strlen(access_token), digest, &n, md, NULL) != 1)
+		return PC_ERR_INTERNAL;
+	/* The left-most half, base64url (OIDC Core §3.1.3.6). */
+	b64url_encode(digest, n / 2, out);
+	return 0;
+}
+
+/* amr "pwd otp" -> ["pwd", "otp"]. */
+static json_t *
+amr_array(const char *amr)
+{
+	json_t *a = json_array();
+	const char *p = amr, *e;
+
+	while (p != NULL && *p != '\0') {
+		e = strchr(p, ' ');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (e > p)
+			json_array_append_new(
+			    a, json_stringn(p, (size_t)(e - p)));
+		p = *e == ' ' ? e + 1 : e;
+	}
+	return a;
+}
+
+static void
+set_str(json_t *o, const char *k, const char *v)
+{
+	if (v != NULL && v[0] != '\0')
+		json_object_set_new(o, k, json_string(v));
+}
+
+int
+token_mint_access(struct signer *s, const struct config *cfg,
+    const struct token_access_in *in, int64_t now, char **jwt,
+    char jti[TOKEN_JTI_LEN + 1])
+{
+	json_t *c = json_object();
+	int r;
+
+	*jwt = NULL;
+	if (in->client_id == NULL || in->aud == NULL || in->scope == NULL) {
+		json_decref(c);
+		return PC_ERR_INVALID;
+	}
+	token_jti_new(jti);
+	set_str(c, "iss", cfg->issuer);
+	set_str(c, "sub", in->sub != NULL ? in->sub : in->client_id);
+	set_str(c, "aud", in->aud);
+	set_str(c, "client_id", in->client_id);
+	json_object_set_new(c, "scope", json_string(in->scope));
+	json_object_set_new(c, "iat", json_integer(now));
+	json_object_set_new(
+	    c, "exp", json_integer(now + cfg->access_token_ttl));
+	json_object_set_new(c, "jti", json_string(jti));
+	if (in->auth_time > 0)
+		json_object_set_new(
+		    c, "auth_time", json_integer(in->auth_time));
+	set_str(c, "acr", in->acr);
+	if (in->amr != NULL && in->amr[0] != '\0')
+		json_object_set_new(c, "amr", amr_array(in->amr));
+	r = signer_sign_jwt(s, JOSE_ALG_ES256, "at+jwt", c, now, jwt);
+	json_decref(c);
+	return r;
+}
+
+int
+token_mint_id(struct signer *s, const struct config *cfg,
+    const struct token_id_in *in, int64_t now, char **jwt)
+{
+	json_t *c;
+	char at_hash[64];
+	int r;
+
+	*jwt = NULL;
+	if (in->sub == NULL || in->client_id == NULL ||
+	    in->alg == JOSE_ALG_INVALID)
+		return PC_ERR_INVALID;
+	c = json_object();
+	set_str(c, "iss", cfg->issuer);
+	set_str(c, "sub", in->sub);
+	set_str(c, "aud", in->client_id);
+	json_object_set_new(c, "iat", json_integer(now));
+	json_object_set_new(c, "exp", json_integer(now + cfg->id_token_ttl));
+	if (in->auth_time > 0)
+		json_object_set_new(
+		    c, "auth_time", json_integer(in->auth_time));
+	set_str(c, "nonce", in->nonce);
+	set_str(c, "acr", in->acr);
+	if (in->amr != NULL && in->amr[0] != '\0')
+		json_object_set_new(c, "amr", amr_array(in->amr));
+	set_str(c, "sid", in->sid);
+	if (in->access_token != NULL) {
+		if ((r = token_at_hash(in->alg, in->access_token, at_hash)) !=
+		    0) {
+			json_decref(c);
+			return r;
+		}
+		json_object_set_new(c, "at_hash", json_string(at_hash));
+	}
+	for (size_t i = 0; in->extra != NULL && i < in->nextra; i++)
+		set_str(c, in->extra[i].name, in->extra[i].value);
+	r = signer_sign_jwt(s, in->alg, "JWT", c, now, jwt);
+	json_decref(c);
+	return r;
+}
