@@ -120,4 +120,52 @@ int scope_format(const struct scope_set *s, struct buf *out) PC_WUR;
 /* ---- end Scopes ---- */
 
 
+/* ---- Authorization requests (src/oauth/authorize_req.c; AZ-02..12) ---- */
+
+#define AZ_CLIENT_ID_MAX 128
+#define AZ_REDIRECT_URI_MAX 2048
+#define AZ_STATE_MAX 2048
+#define AZ_NONCE_MAX 512
+#define AZ_HINT_MAX 512
+
+enum az_fail {
+	AZ_OK = 0,
+	AZ_FAIL_PAGE,	  /* an error page: never redirect (AZ-01, AZ-02) */
+	AZ_FAIL_REDIRECT, /* an error for the matched redirect_uri */
+};
+
+enum az_prompt {
+	AZ_PROMPT_NONE = 1 << 0,
+	AZ_PROMPT_LOGIN = 1 << 1,
+	AZ_PROMPT_CONSENT = 1 << 2,
+	AZ_PROMPT_SELECT_ACCOUNT = 1 << 3,
+};
+
+/* Values point into the parsed parameters; scope is owned. */
+struct az_request {
+	const char *client_id;
+	const char *redirect_uri;
+	const char *state; /* NULL: none (or it was repeated) */
+	const char *nonce;
+	const char *code_challenge;
+	const char *login_hint;
+	const char *id_token_hint;
+	struct scope_set scope;
+	unsigned prompt;	       /* enum az_prompt bits */
+	int64_t max_age;	       /* -1: none */
+	const char *error;	       /* when not AZ_OK: the RFC 6749 code */
+	const char *error_description; /* ASCII, for the page or redirect */
+};
+
+/*
+ * Parses and checks the parameters of an authorization request in the
+ * order that decides where errors may go (see the .c). AZ_OK: a is filled.
+ * Otherwise a->error says why; a->state is the state to echo (NULL when
+ * it was itself bad). Always az_request_clear() afterwards.
+ */
+enum az_fail az_parse(const struct kvlist *q, struct az_request *a);
+void az_request_clear(struct az_request *a);
+
+/* ---- end Authorization requests ---- */
+
 #endif

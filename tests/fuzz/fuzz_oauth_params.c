@@ -1,6 +1,7 @@
 /*
- * libFuzzer driver for the OAuth parameter parsers: scope strings and PKCE
- * challenges/verifiers. Besides "no crash", it checks their promises: a
+ * libFuzzer driver for the OAuth parameter parsers: scope strings, PKCE
+ * challenges/verifiers, and whole authorization requests (az_parse over
+ * form_parse). Besides "no crash", it checks their promises: a
  * parsed scope set round-trips through scope_format to an equivalent set
  * of valid tokens, and pkce_verify never accepts malformed input.
  */
@@ -44,6 +45,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pkce_verifier_valid(s) &&
 	    (strlen(s) < PKCE_VERIFIER_MIN || strlen(s) > PKCE_VERIFIER_MAX))
 		abort();
+	{
+		static const struct http_limits lim = { 64, 256, 8192, 16 };
+		struct kvlist l = { NULL, 0, 0 };
+		struct az_request a;
+		enum az_fail f;
+
+		if (form_parse(s, size, &lim, &l) == 0) {
+			f = az_parse(&l, &a);
+			if (f == AZ_OK &&
+			    (a.client_id == NULL || a.redirect_uri == NULL ||
+				!pkce_challenge_valid(a.code_challenge)))
+				abort();
+			if (f != AZ_OK && a.error == NULL)
+				abort();
+			az_request_clear(&a);
+		}
+		kvlist_free(&l);
+	}
 	free(s);
 	return 0;
 }
