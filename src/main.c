@@ -21,6 +21,8 @@ static const char usage[] =
     "  audit verify     check the audit log's hash chain\n"
     "  user add         create a user (user list, show, disable, enable,\n"
     "                   set-password, delete: see user --help)\n"
+    "  client add       register an OAuth client (client list, show,\n"
+    "                   update, rotate-secret, delete: see client --help)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -67,6 +69,8 @@ main(int argc, char **argv)
 		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(cmd, "user") == 0)
 		return cmd_user(argc - 1, argv + 1);
+	if (strcmp(cmd, "client") == 0)
+		return cmd_client(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

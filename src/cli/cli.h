@@ -74,6 +74,7 @@ int cmd_check_config(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_master_key(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_client(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
 /*

@@ -168,4 +168,90 @@ void az_request_clear(struct az_request *a);
 
 /* ---- end Authorization requests ---- */
 
+/* ---- Clients (src/oauth/client.c, src/oauth/redirect_uri.c) ---- */
+
+#define REDIRECT_URI_MAX 2048
+/*
+ * AZ-04: whether uri may be registered. Absolute, ASCII, no fragment,
+ * userinfo, wildcard, backslash, dot segment, space or control character;
+ * https, or http only to 127.0.0.1 / [::1] (not localhost, RFC 8252
+ * §8.3); javascript:, data:, vbscript:, file: refused; a private-use
+ * reverse-domain scheme (com.example.app:/cb) only for public clients; no
+ * code, state, iss or error already in the query. 0, or PC_ERR_INVALID
+ * with *why (static text) saying why.
+ */
+int redirect_uri_register_check(
+    const char *uri, bool public_client, const char **why) PC_WUR;
+/*
+ * AZ-01: exact string comparison, except that the port of an http
+ * loopback IP literal may differ (RFC 8252 §7.3).
+ */
+bool redirect_uri_match(const char *registered, const char *requested);
+
+#define CLIENT_ID_PREFIX "pcc_"
+#define CLIENT_ID_RANDOM_BYTES 16
+#define CLIENT_ID_LEN 26 /* "pcc_" + 22 base64url */
+#define CLIENT_SECRET_PREFIX "pcs_"
+#define CLIENT_SECRET_BYTES 32
+#define CLIENT_SECRET_LEN 47 /* "pcs_" + 43 base64url */
+#define CLIENT_NAME_MAX 256
+#define CLIENT_SCOPES_MAX 2048
+#define CLIENT_URIS_MAX 32 /* of each kind */
+#define CLIENT_JWKS_MAX 65536
+#define CLIENT_JWKS_KEYS_MAX 16
+
+void client_id_new(char out[CLIENT_ID_LEN + 1]);
+/* Whether the text has the shape of a client id (not whether it exists). */
+bool client_id_valid(const char *id);
+bool client_auth_method_uses_secret(const char *method);
+/*
+ * A JWKS for private_key_jwt: a JSON object whose "keys" holds 1..16
+ * public keys that each parse for ES256, RS256, PS256 or EdDSA (their
+ * "alg" if given). Private members (d, p, q, k, ...) are refused.
+ */
+int client_jwks_check(const char *jwks, size_t len, const char **why) PC_WUR;
+/*
+ * Fills defaults into c (auth_method: none for public clients, else
+ * client_secret_basic; grant_types "authorization_code"; scopes "openid";
+ * id_token_alg "RS256"), then checks every field: name text <= 256 bytes;
+ * grant types from authorization_code, refresh_token, client_credentials;
+ * public clients use "none" and no client_credentials; private_key_jwt
+ * needs jwks and nothing else takes one; scope tokens of printable ASCII
+ * without '"' or '\'; alg RS256, ES256, EdDSA or PS256; every URI passes
+ * redirect_uri_register_check; at least one redirect URI when
+ * authorization_code is allowed. 0, or PC_ERR_INVALID with *why.
+ */
+int client_validate(struct store_client *c, const char **why) PC_WUR;
+/*
+ * Validates c, gives it a new id and times, and stores it. A client that
+ * authenticates with a secret gets one: written to secret (shown once,
+ * only its SHA-256 is stored); otherwise secret is "". PC_ERR_INVALID
+ * with *why for a refused client.
+ */
+int client_create(struct db *db, struct store_client *c, int64_t now,
+    char secret[CLIENT_SECRET_LEN + 1], const char **why) PC_WUR;
+/*
+ * Validates and stores c (an existing client, as changed by the caller).
+ * A move to an auth method without a secret drops the stored secrets.
+ */
+int client_update(struct db *db, struct store_client *c, int64_t now,
+    const char **why) PC_WUR;
+/*
+ * A new secret for a secret-using client; the old one stays valid until
+ * now + overlap_seconds (0: at once). PC_ERR_INVALID for a client that
+ * does not use a secret.
+ */
+int client_rotate_secret(struct db *db, const char *client_id,
+    int64_t overlap_seconds, int64_t now,
+    char out_secret[CLIENT_SECRET_LEN + 1]) PC_WUR;
+/*
+ * 0 when secret is the client's current secret or its unexpired previous
+ * one; PC_ERR_VERIFY otherwise (unknown client included). The hashes are
+ * compared in constant time, all of them, whatever matches.
+ */
+int client_verify_secret(struct db *db, const char *client_id,
+    const char *secret, size_t secret_len, int64_t now) PC_WUR;
+
+/* ---- end Clients ---- */
+
 #endif

@@ -321,4 +321,78 @@ int store_throttle_purge(struct db *db, int64_t windows_before,
 
 /* ---- end Throttling ---- */
 
+/* ---- Clients (store/clients.c) ---- */
+
+/*
+ * An OAuth client. grant_types and scopes are space-separated lists;
+ * jwks is NULL unless the client uses private_key_jwt. The URI arrays are
+ * NULL when empty. Validation lives in src/oauth/client.c.
+ */
+struct store_client {
+	char *client_id;
+	char *name;
+	bool is_public;
+	char *auth_method; /* token_endpoint_auth_method */
+	char *grant_types;
+	char *scopes;
+	char *id_token_alg; /* id_token_signed_response_alg */
+	bool first_party;
+	char *jwks;
+	int64_t created_at;
+	int64_t updated_at;
+	char **redirect_uris;
+	size_t n_redirect_uris;
+	char **post_logout_uris;
+	size_t n_post_logout_uris;
+};
+
+/* Hex SHA-256 of a client secret's 32 random bytes. */
+#define STORE_CLIENT_SECRET_HASH_HEX 64
+#define STORE_CLIENT_SECRETS_MAX 2
+struct store_client_secret {
+	char hash[STORE_CLIENT_SECRET_HASH_HEX + 1];
+	int64_t created_at;
+	int64_t expires_at; /* 0: the current secret */
+};
+
+void store_client_clear(struct store_client *c);
+void store_clients_free(struct store_client *v, size_t n);
+/*
+ * Inserts c with its redirect URIs and, if secret_hash is not NULL, its
+ * current secret, in one transaction. PC_ERR_CONFLICT when the id exists
+ * or was ever deleted.
+ */
+int store_client_insert(struct db *db, const struct store_client *c,
+    const char *secret_hash) PC_WUR;
+int store_client_get(
+    struct db *db, const char *client_id, struct store_client *out) PC_WUR;
+/* All clients, oldest first. */
+int
+store_clients_list(struct db *db, struct store_client **out, size_t *n) PC_WUR;
+/*
+ * Replaces every mutable field of client c->client_id (all but is_public
+ * and created_at) and both URI lists, in one transaction; with
+ * drop_secrets its secrets go too. PC_ERR_NOT_FOUND when no such client.
+ */
+int store_client_update(
+    struct db *db, const struct store_client *c, bool drop_secrets) PC_WUR;
+/* Deletes the client, its URIs and secrets, and tombstones its id. */
+int
+store_client_delete(struct db *db, const char *client_id, int64_t now) PC_WUR;
+/*
+ * The secrets still accepted at now: the current one and one not yet
+ * expired from the previous rotation. *n is 0..STORE_CLIENT_SECRETS_MAX.
+ */
+int store_client_secrets_get(struct db *db, const char *client_id, int64_t now,
+    struct store_client_secret out[STORE_CLIENT_SECRETS_MAX], size_t *n) PC_WUR;
+/*
+ * In one transaction: drops any previous overlap secret, gives the
+ * current secret expires_at = old_expires_at (deleted when that is <=
+ * now), inserts new_hash as current. PC_ERR_NOT_FOUND when no such client.
+ */
+int store_client_secret_rotate(struct db *db, const char *client_id,
+    const char *new_hash, int64_t now, int64_t old_expires_at) PC_WUR;
+
+/* ---- end Clients ---- */
+
 #endif

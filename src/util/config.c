@@ -97,6 +97,7 @@ static const struct setting settings[] = {
 	S(verify_token_ttl, K_DUR, "24h", 1, 86400),
 	SECRET(smtp_url, ""),
 	S(mail_from, K_STR, "", 0, 0),
+	S(client_secret_overlap, K_DUR, "24h", 0, 30 * 86400),
 };
 #undef S
 #undef SECRET

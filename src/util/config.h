@@ -75,6 +75,7 @@ struct config {
 	int64_t verify_token_ttl;      /* seconds */
 	char *smtp_url;		       /* "": write .eml files to the outbox */
 	char *mail_from;	       /* "": no-reply@<issuer host> */
+	int64_t client_secret_overlap; /* seconds both secrets work */
 
 	unsigned char sources[64]; /* enum config_source per setting */
 
