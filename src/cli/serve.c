@@ -83,19 +83,21 @@ read_pem(const char *path)
 static void
 purge(struct app *app)
 {
-	int64_t now = clock_now(), s = 0, t = 0, c = 0;
+	int64_t now = clock_now(), s = 0, t = 0, c = 0, k = 0;
 
 	if (session_purge(app->db, app->cfg, now, &s) != 0 ||
 	    usertoken_purge(app->db, now, &t) != 0 ||
-	    throttle_purge(app->db, app->cfg, now, &c) != 0)
+	    throttle_purge(app->db, app->cfg, now, &c) != 0 ||
+	    store_auth_codes_purge(app->db, now, &k) != 0)
 		log_msg(LOG_WARN, "store.purge", "purge failed");
-	if (s + t + c > 0) {
+	if (s + t + c + k > 0) {
 		struct log_line l;
 
 		log_begin(&l, LOG_INFO, "store.purge");
 		log_int(&l, "sessions", s);
 		log_int(&l, "tokens", t);
 		log_int(&l, "counters", c);
+		log_int(&l, "codes", k);
 		log_end(&l);
 	}
 }

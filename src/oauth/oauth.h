@@ -119,55 +119,6 @@ int scope_format(const struct scope_set *s, struct buf *out) PC_WUR;
 
 /* ---- end Scopes ---- */
 
-
-/* ---- Authorization requests (src/oauth/authorize_req.c; AZ-02..12) ---- */
-
-#define AZ_CLIENT_ID_MAX 128
-#define AZ_REDIRECT_URI_MAX 2048
-#define AZ_STATE_MAX 2048
-#define AZ_NONCE_MAX 512
-#define AZ_HINT_MAX 512
-
-enum az_fail {
-	AZ_OK = 0,
-	AZ_FAIL_PAGE,	  /* an error page: never redirect (AZ-01, AZ-02) */
-	AZ_FAIL_REDIRECT, /* an error for the matched redirect_uri */
-};
-
-enum az_prompt {
-	AZ_PROMPT_NONE = 1 << 0,
-	AZ_PROMPT_LOGIN = 1 << 1,
-	AZ_PROMPT_CONSENT = 1 << 2,
-	AZ_PROMPT_SELECT_ACCOUNT = 1 << 3,
-};
-
-/* Values point into the parsed parameters; scope is owned. */
-struct az_request {
-	const char *client_id;
-	const char *redirect_uri;
-	const char *state; /* NULL: none (or it was repeated) */
-	const char *nonce;
-	const char *code_challenge;
-	const char *login_hint;
-	const char *id_token_hint;
-	struct scope_set scope;
-	unsigned prompt;	       /* enum az_prompt bits */
-	int64_t max_age;	       /* -1: none */
-	const char *error;	       /* when not AZ_OK: the RFC 6749 code */
-	const char *error_description; /* ASCII, for the page or redirect */
-};
-
-/*
- * Parses and checks the parameters of an authorization request in the
- * order that decides where errors may go (see the .c). AZ_OK: a is filled.
- * Otherwise a->error says why; a->state is the state to echo (NULL when
- * it was itself bad). Always az_request_clear() afterwards.
- */
-enum az_fail az_parse(const struct kvlist *q, struct az_request *a);
-void az_request_clear(struct az_request *a);
-
-/* ---- end Authorization requests ---- */
-
 /* ---- Clients (src/oauth/client.c, src/oauth/redirect_uri.c) ---- */
 
 #define REDIRECT_URI_MAX 2048
@@ -253,5 +204,93 @@ int client_verify_secret(struct db *db, const char *client_id,
     const char *secret, size_t secret_len, int64_t now) PC_WUR;
 
 /* ---- end Clients ---- */
+
+/* ---- Authorization requests (src/oauth/authorize_req.c; AZ-02..12) ---- */
+
+#define AZ_CLIENT_ID_MAX 128
+#define AZ_REDIRECT_URI_MAX 2048
+#define AZ_STATE_MAX 2048
+#define AZ_NONCE_MAX 512
+#define AZ_HINT_MAX 512
+
+enum az_fail {
+	AZ_OK = 0,
+	AZ_FAIL_PAGE,	  /* an error page: never redirect (AZ-01, AZ-02) */
+	AZ_FAIL_REDIRECT, /* an error for the matched redirect_uri */
+};
+
+enum az_prompt {
+	AZ_PROMPT_NONE = 1 << 0,
+	AZ_PROMPT_LOGIN = 1 << 1,
+	AZ_PROMPT_CONSENT = 1 << 2,
+	AZ_PROMPT_SELECT_ACCOUNT = 1 << 3,
+};
+
+/* Values point into the parsed parameters; scope is owned. */
+struct az_request {
+	const char *client_id;
+	const char *redirect_uri;
+	const char *state; /* NULL: none (or it was repeated) */
+	const char *nonce;
+	const char *code_challenge;
+	const char *login_hint;
+	const char *id_token_hint;
+	struct scope_set scope;
+	unsigned prompt;	       /* enum az_prompt bits */
+	int64_t max_age;	       /* -1: none */
+	const char *error;	       /* when not AZ_OK: the RFC 6749 code */
+	const char *error_description; /* ASCII, for the page or redirect */
+};
+
+/*
+ * Parses and checks the parameters of an authorization request in the
+ * order that decides where errors may go (see the .c). AZ_OK: a is filled.
+ * Otherwise a->error says why; a->state is the state to echo (NULL when
+ * it was itself bad). Always az_request_clear() afterwards.
+ */
+enum az_fail az_parse(const struct kvlist *q, struct az_request *a);
+void az_request_clear(struct az_request *a);
+
+/* ---- end Authorization requests ---- */
+
+/* ---- Authorization codes (src/oauth/code.c; TK-01..03) ---- */
+
+struct db;
+struct store_auth_code;
+
+#define CODE_PREFIX "pca_"
+#define CODE_RANDOM_LEN 43 /* base64url of 256 random bits */
+#define CODE_LEN (sizeof(CODE_PREFIX) - 1 + CODE_RANDOM_LEN)
+#define CODE_TTL 60 /* s (SECURITY.md Part 2.5) */
+
+/* What a code is bound to; strings are copied into the store. */
+struct code_grant {
+	const char *client_id;
+	const char *user_id;
+	const char *redirect_uri;   /* exactly as the request gave it */
+	const char *code_challenge; /* S256 */
+	const char *scope;	    /* granted, space-separated */
+	const char *nonce;	    /* NULL: none */
+	const char *amr;
+	const char *sid;
+	int64_t auth_time;
+};
+
+/* A new code valid for CODE_TTL seconds from now; out gets it. */
+int code_issue(struct db *db, const struct code_grant *g, int64_t now,
+    char out[CODE_LEN + 1]) PC_WUR;
+/*
+ * Redeems code for client_id at redirect_uri with the PKCE verifier. 0:
+ * out is the code's grant. PC_ERR_NOT_FOUND: malformed, unknown or
+ * expired. PC_ERR_CONFLICT: redeemed before; out->family_id (may be NULL)
+ * names the tokens to revoke (TK-02). PC_ERR_VERIFY: a binding failed
+ * (client, redirect URI or verifier); the code is used up all the same.
+ * All of them are invalid_grant to the client.
+ */
+int code_redeem(struct db *db, const char *code, const char *client_id,
+    const char *redirect_uri, const char *verifier, int64_t now,
+    struct store_auth_code *out) PC_WUR;
+
+/* ---- end Authorization codes ---- */
 
 #endif

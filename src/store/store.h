@@ -395,4 +395,46 @@ int store_client_secret_rotate(struct db *db, const char *client_id,
 
 /* ---- end Clients ---- */
 
+/* ---- Authorization codes (store/auth_codes.c; TK-01, TK-02) ---- */
+
+#define STORE_AUTH_CODE_KEEP 86400 /* s a used code is kept past expiry */
+
+struct store_auth_code {
+	char code_hash[65]; /* hex SHA-256 of the code's 32 bytes */
+	char *client_id;
+	char *user_id;
+	char *redirect_uri;
+	char *code_challenge;
+	char *scope;
+	char *nonce; /* NULL: none */
+	int64_t auth_time;
+	char *amr;
+	char *sid; /* NULL: none */
+	int64_t created_at;
+	int64_t expires_at;
+	int64_t used_at; /* 0: not redeemed */
+	char *family_id; /* tokens issued from it; NULL: none yet */
+};
+
+void store_auth_code_clear(struct store_auth_code *c);
+int
+store_auth_code_insert(struct db *db, const struct store_auth_code *c) PC_WUR;
+/*
+ * Redeems a code: in one write transaction, marks it used when it is
+ * unused and now < expires_at, then reads it. 0: this caller won; out is
+ * the code. PC_ERR_CONFLICT: it had been redeemed before (a replay, or a
+ * concurrent redemption that won); out is the row, with family_id when
+ * tokens were issued from it (revoke them, TK-02). PC_ERR_NOT_FOUND:
+ * unknown, or expired unused; out is empty.
+ */
+int store_auth_code_redeem(struct db *db, const char *code_hash, int64_t now,
+    struct store_auth_code *out) PC_WUR;
+/* Records the token family issued from a redeemed code (once). */
+int store_auth_code_set_family(
+    struct db *db, const char *code_hash, const char *family_id) PC_WUR;
+/* DS-04: deletes codes STORE_AUTH_CODE_KEEP past their expiry. */
+int store_auth_codes_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
+
+/* ---- end Authorization codes ---- */
+
 #endif

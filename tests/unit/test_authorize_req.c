@@ -76,8 +76,8 @@ test_az_AZ02_page_errors(void **state)
 	expect("response_type=code&client_id=pcc_app", AZ_FAIL_PAGE,
 	    "invalid_request");
 	expect("client_id=&redirect_uri=x", AZ_FAIL_PAGE, "invalid_request");
-	expect(
-	    "client_id=caf%C3%A9&redirect_uri=x", AZ_FAIL_PAGE, "invalid_client");
+	expect("client_id=caf%C3%A9&redirect_uri=x", AZ_FAIL_PAGE,
+	    "invalid_client");
 }
 
 static void

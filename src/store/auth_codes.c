@@ -1,0 +1,193 @@
+/*
+ * Authorization codes (migration 0009; SECURITY.md TK-01, TK-02). The
+ * redeem step is one UPDATE ... WHERE used_at IS NULL, so exactly one of
+ * any number of concurrent redemptions (on one node or many sharing the
+ * store) sees its row.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "store/store.h"
+
+void
+store_auth_code_clear(struct store_auth_code *c)
+{
+	free(c->client_id);
+	free(c->user_id);
+	free(c->redirect_uri);
+	free(c->code_challenge);
+	free(c->scope);
+	free(c->nonce);
+	free(c->amr);
+	free(c->sid);
+	free(c->family_id);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+store_auth_code_insert(struct db *db, const struct store_auth_code *c)
+{
+	struct db_conn *conn;
+	struct db_stmt *s;
+	int r;
+
+	if ((r = db_conn(db, &conn)) != 0)
+		return r;
+	if ((r = db_prepare(conn,
+		 "INSERT INTO auth_codes (code_hash, client_id, user_id,"
+		 " redirect_uri, code_challenge, scope, nonce, auth_time, amr,"
+		 " sid, created_at, expires_at)"
+		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		 &s)) != 0)
+		return r;
+	if ((r = db_bind_cstr(s, 1, c->code_hash)) == 0 &&
+	    (r = db_bind_cstr(s, 2, c->client_id)) == 0 &&
+	    (r = db_bind_cstr(s, 3, c->user_id)) == 0 &&
+	    (r = db_bind_cstr(s, 4, c->redirect_uri)) == 0 &&
+	    (r = db_bind_cstr(s, 5, c->code_challenge)) == 0 &&
+	    (r = db_bind_cstr(s, 6, c->scope)) == 0 &&
+	    (r = c->nonce != NULL ? db_bind_cstr(s, 7, c->nonce)
+				  : db_bind_null(s, 7)) == 0 &&
+	    (r = db_bind_int64(s, 8, c->auth_time)) == 0 &&
+	    (r = db_bind_cstr(s, 9, c->amr != NULL ? c->amr : "")) == 0 &&
+	    (r = c->sid != NULL ? db_bind_cstr(s, 10, c->sid)
+				: db_bind_null(s, 10)) == 0 &&
+	    (r = db_bind_int64(s, 11, c->created_at)) == 0 &&
+	    (r = db_bind_int64(s, 12, c->expires_at)) == 0)
+		r = db_step(s);
+	db_done(s);
+	return r == DB_DONE ? 0 : r;
+}
+
+static void
+from_row(struct db_stmt *s, const char *hash, struct store_auth_code *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->code_hash, sizeof(out->code_hash), "%s", hash);
+	out->client_id = db_col_dup(s, 0);
+	out->user_id = db_col_dup(s, 1);
+	out->redirect_uri = db_col_dup(s, 2);
+	out->code_challenge = db_col_dup(s, 3);
+	out->scope = db_col_dup(s, 4);
+	out->nonce = db_col_dup_null(s, 5);
+	out->auth_time = db_col_int64(s, 6);
+	out->amr = db_col_dup(s, 7);
+	out->sid = db_col_dup_null(s, 8);
+	out->created_at = db_col_int64(s, 9);
+	out->expires_at = db_col_int64(s, 10);
+	out->used_at = db_col_is_null(s, 11) ? 0 : db_col_int64(s, 11);
+	out->family_id = db_col_dup_null(s, 12);
+}
+
+int
+store_auth_code_redeem(struct db *db, const char *code_hash, int64_t now,
+    struct store_auth_code *out)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int r, took;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_begin(c, true)) != 0)
+		return r;
+	/* The winner marks it used; everyone else finds used_at set. */
+	if ((r = db_prepare(c,
+		 "UPDATE auth_codes SET used_at = ? WHERE code_hash = ?"
+		 " AND used_at IS NULL AND expires_at > ? RETURNING code_hash",
+		 &s)) != 0)
+		goto fail;
+	if ((r = db_bind_int64(s, 1, now)) == 0 &&
+	    (r = db_bind_cstr(s, 2, code_hash)) == 0 &&
+	    (r = db_bind_int64(s, 3, now)) == 0)
+		r = db_step(s);
+	db_done(s);
+	if (r != DB_ROW && r != DB_DONE)
+		goto fail;
+	took = r == DB_ROW;
+	if ((r = db_prepare(c,
+		 "SELECT client_id, user_id, redirect_uri, code_challenge,"
+		 " scope, nonce, auth_time, amr, sid, created_at, expires_at,"
+		 " used_at, family_id FROM auth_codes WHERE code_hash = ?",
+		 &s)) != 0)
+		goto fail;
+	if ((r = db_bind_cstr(s, 1, code_hash)) == 0)
+		r = db_step(s);
+	if (r == DB_ROW)
+		from_row(s, code_hash, out);
+	db_done(s);
+	if (r != DB_ROW && r != DB_DONE)
+		goto fail;
+	if ((r = db_commit(c)) != 0) {
+		store_auth_code_clear(out);
+		return r;
+	}
+	if (took)
+		return 0;
+	if (out->client_id == NULL || now >= out->expires_at) {
+		/* Unknown, or expired unused: nothing to revoke. */
+		bool replay = out->used_at != 0;
+
+		if (!replay) {
+			store_auth_code_clear(out);
+			return PC_ERR_NOT_FOUND;
+		}
+	}
+	/* Redeemed before (or just now by a concurrent request). */
+	return PC_ERR_CONFLICT;
+fail:
+	db_rollback(c);
+	return r;
+}
+
+int
+store_auth_code_set_family(
+    struct db *db, const char *code_hash, const char *family_id)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int r;
+
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_prepare(c,
+		 "UPDATE auth_codes SET family_id = ? WHERE code_hash = ?"
+		 " AND family_id IS NULL RETURNING code_hash",
+		 &s)) != 0)
+		return r;
+	if ((r = db_bind_cstr(s, 1, family_id)) == 0 &&
+	    (r = db_bind_cstr(s, 2, code_hash)) == 0)
+		r = db_step(s);
+	db_done(s);
+	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+}
+
+int
+store_auth_codes_purge(struct db *db, int64_t now, int64_t *deleted)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int64_t n = 0;
+	int r;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_prepare(c,
+		 "DELETE FROM auth_codes WHERE expires_at <= ? RETURNING 1",
+		 &s)) != 0)
+		return r;
+	/* Kept a day past expiry, so a late replay still finds the family. */
+	if ((r = db_bind_int64(s, 1, now - STORE_AUTH_CODE_KEEP)) == 0)
+		while ((r = db_step(s)) == DB_ROW)
+			n++;
+	db_done(s);
+	if (deleted != NULL)
+		*deleted = n;
+	return r == DB_DONE ? 0 : r;
+}
