@@ -293,4 +293,39 @@ int code_redeem(struct db *db, const char *code, const char *client_id,
 
 /* ---- end Authorization codes ---- */
 
+/* ---- Refresh tokens (src/oauth/refresh.c; RT section) ---- */
+
+struct store_family;
+
+#define REFRESH_PREFIX "pcr_"
+#define REFRESH_RANDOM_LEN 43 /* base64url of 256 random bits */
+#define REFRESH_LEN (sizeof(REFRESH_PREFIX) - 1 + REFRESH_RANDOM_LEN)
+#define REFRESH_IDLE (14 * 86400)     /* s, SECURITY.md Part 2.5 */
+#define REFRESH_ABSOLUTE (30 * 86400) /* s */
+
+struct refresh_grant {
+	const char *client_id;
+	const char *user_id;
+	const char *scope;
+	const char *amr;
+	const char *sid; /* the session handle, for RT-05 at sign-out */
+	int64_t auth_time;
+};
+
+/* A new family and its first token; family_id names the family. */
+int refresh_issue(struct db *db, const struct refresh_grant *g, int64_t now,
+    char token[REFRESH_LEN + 1], char family_id[48]) PC_WUR;
+/*
+ * Rotates token for client_id: 0 with new_token and out (the family);
+ * PC_ERR_CONFLICT: reuse of a rotated token, the family is now revoked
+ * (out names it, for the audit alert); PC_ERR_NOT_FOUND: malformed,
+ * unknown, expired, revoked or another client's. Both errors are
+ * invalid_grant.
+ */
+int refresh_rotate(struct db *db, const char *token, const char *client_id,
+    int64_t now, char new_token[REFRESH_LEN + 1],
+    struct store_family *out) PC_WUR;
+
+/* ---- end Refresh tokens ---- */
+
 #endif

@@ -431,7 +431,9 @@ store_user_disable_and_revoke(struct db *db, const char *user_id, int64_t now)
 		r = r == DB_DONE ? PC_ERR_NOT_FOUND : r < 0 ? r : PC_ERR_STORE;
 		goto fail;
 	}
-	if ((r = store_sessions_delete_user_tx(c, user_id, NULL, NULL)) != 0)
+	if ((r = store_sessions_delete_user_tx(c, user_id, NULL, NULL)) != 0 ||
+	    (r = store_families_revoke_user_tx(c, user_id, now, "disabled")) !=
+		0)
 		goto fail;
 	return db_commit(c);
 fail:

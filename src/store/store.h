@@ -437,4 +437,47 @@ int store_auth_codes_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
 
 /* ---- end Authorization codes ---- */
 
+/* ---- Refresh tokens (store/refresh.c; RT section) ---- */
+
+#define STORE_FAMILY_ID_MAX 48
+
+struct store_family {
+	char family_id[STORE_FAMILY_ID_MAX];
+	char *client_id;
+	char *user_id;
+	char *scope;
+	int64_t auth_time;
+	char *amr;
+	char *sid; /* the session it came from; NULL: none */
+	int64_t created_at;
+	int64_t expires_at; /* absolute end */
+	int64_t revoked_at; /* 0: live */
+	char *revoke_reason;
+};
+
+void store_family_clear(struct store_family *f);
+/* A new family and its first token (hash) in one transaction. */
+int store_family_create(struct db *db, const struct store_family *f,
+    const char *token_hash, int64_t token_expires_at) PC_WUR;
+/*
+ * Rotation, in one write transaction: consumes old_hash when it is
+ * unused, unexpired, and of a live, unexpired family of client_id, and
+ * inserts new_hash in that family, expiring at min(now + idle, the
+ * family's end). 0: rotated; out is the family. PC_ERR_CONFLICT: old_hash
+ * had been used before (reuse): the family is revoked and out says which.
+ * PC_ERR_NOT_FOUND: unknown, expired, revoked, or another client's.
+ */
+int store_refresh_rotate(struct db *db, const char *old_hash,
+    const char *new_hash, const char *client_id, int64_t now, int64_t idle,
+    struct store_family *out) PC_WUR;
+int store_family_revoke(
+    struct db *db, const char *family_id, int64_t now, const char *why) PC_WUR;
+/* RT-05: logout ends the families issued from that session. */
+int store_families_revoke_sid(
+    struct db *db, const char *sid, int64_t now, const char *why) PC_WUR;
+/* DS-04: deletes families past their absolute end, with their tokens. */
+int store_families_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
+
+/* ---- end Refresh tokens ---- */
+
 #endif

@@ -23,4 +23,11 @@ int store_sessions_delete_user_tx(struct db_conn *c, const char *user_id,
 int store_user_tokens_delete_user_tx(struct db_conn *c, const char *user_id,
     const char *purpose, int64_t *deleted) PC_WUR;
 
+/*
+ * RT-05, SS-07, SS-08: revokes every live token family of a user (password
+ * change or reset, disable). (store/refresh.c)
+ */
+int store_families_revoke_user_tx(struct db_conn *c, const char *user_id,
+    int64_t now, const char *why) PC_WUR;
+
 #endif

@@ -332,6 +332,10 @@ store_password_set(struct db *db, const char *user_id, const char *phc,
 	if ((r = store_user_tokens_delete_user_tx(
 		 c, user_id, STORE_USER_TOKEN_RESET, NULL)) != 0)
 		goto fail;
+	/* ... and its refresh tokens (RT-05). */
+	if ((r = store_families_revoke_user_tx(
+		 c, user_id, now, "password_change")) != 0)
+		goto fail;
 	return db_commit(c);
 fail:
 	db_rollback(c);

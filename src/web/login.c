@@ -404,6 +404,17 @@ web_logout(struct req *r, struct resp *w)
 	}
 	if (session_revoke(app->db, cookie) == 0)
 		web_audit(r, &s, "logout", "success", s.user_id, NULL, NULL);
+	{
+		/* RT-05: refresh tokens issued from this session end too. */
+		char sid[17];
+
+		memcpy(sid, s.id_hash, 16);
+		sid[16] = '\0';
+		if (store_families_revoke_sid(app->db, sid, r->now, "logout") !=
+		    0)
+			log_msg(LOG_WARN, "auth.logout",
+			    "refresh tokens not revoked");
+	}
 	sodium_memzero(cookie, sizeof(cookie));
 	session_clear(&s);
 	web_clear_session_cookie(w, r);

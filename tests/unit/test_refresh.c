@@ -1,0 +1,287 @@
+/*
+ * Refresh tokens (src/oauth/refresh.c, src/store/refresh.c): rotation on
+ * every use, reuse of a rotated token revokes the whole family including
+ * its newest token (RT-02), one winner among concurrent uses and the
+ * family revoked after, bound to the client, idle and absolute limits,
+ * revoked by a password change, a disable and sign-out of its session
+ * (RT-05), only hashes stored.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+
+#include "auth/auth.h"
+#include "crypto/crypto.h"
+#include "oauth/oauth.h"
+#include "store/store.h"
+
+#define T0 INT64_C(1800000000)
+
+struct fixture {
+	char dir[64];
+	struct db *db;
+	struct store_user alice;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct db_conn *c;
+	char err[256];
+	int from, to;
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-refresh-XXXXXX");
+	if (mkdtemp(f->dir) == NULL || db_open("", f->dir, &f->db) != 0 ||
+	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0 ||
+	    user_create(f->db, "alice@example.com", "Alice", true, &f->alice) !=
+		0 ||
+	    db_conn(f->db, &c) != 0 ||
+	    db_exec(c,
+		"INSERT INTO clients (client_id, name, is_public,"
+		" token_endpoint_auth_method, grant_types, scopes,"
+		" id_token_signed_response_alg, first_party, created_at,"
+		" updated_at) VALUES"
+		" ('pcc_app', 'App', 0, 'client_secret_basic',"
+		" 'authorization_code', 'openid', 'RS256', 0, 1, 1),"
+		" ('pcc_other', 'Other', 0, 'client_secret_basic',"
+		" 'authorization_code', 'openid', 'RS256', 0, 1, 1)") != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	static const char *const files[] = { "portcullis.db",
+		"portcullis.db-wal", "portcullis.db-shm" };
+	struct fixture *f = *state;
+	char path[128];
+
+	store_user_clear(&f->alice);
+	db_close(f->db);
+	for (size_t i = 0; i < PC_NELEM(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
+		(void)unlink(path);
+	}
+	if (rmdir(f->dir) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void
+issue(struct fixture *f, int64_t now, char token[REFRESH_LEN + 1], char fam[48])
+{
+	struct refresh_grant g = { "pcc_app", f->alice.id,
+		"openid offline_access", "pwd", "sid0123456789abc", now - 5 };
+
+	assert_int_equal(refresh_issue(f->db, &g, now, token, fam), 0);
+	assert_int_equal(strlen(token), REFRESH_LEN);
+	assert_memory_equal(token, "pcr_", 4);
+}
+
+static int
+rotate(struct fixture *f, const char *tok, const char *client, int64_t now,
+    char out[REFRESH_LEN + 1])
+{
+	struct store_family fam;
+	int r = refresh_rotate(f->db, tok, client, now, out, &fam);
+
+	store_family_clear(&fam);
+	return r;
+}
+
+static void
+test_refresh_RT01_rotation(void **state)
+{
+	struct fixture *f = *state;
+	char t1[REFRESH_LEN + 1], t2[REFRESH_LEN + 1], t3[REFRESH_LEN + 1];
+	char fam[48];
+	struct store_family sf;
+
+	issue(f, T0, t1, fam);
+	assert_int_equal(
+	    refresh_rotate(f->db, t1, "pcc_app", T0 + 1, t2, &sf), 0);
+	assert_string_equal(sf.family_id, fam);
+	assert_string_equal(sf.scope, "openid offline_access");
+	assert_string_equal(sf.user_id, f->alice.id);
+	store_family_clear(&sf);
+	assert_string_not_equal(t1, t2);
+	assert_int_equal(rotate(f, t2, "pcc_app", T0 + 2, t3), 0);
+}
+
+static void
+test_refresh_RT02_reuse_revokes_family(void **state)
+{
+	struct fixture *f = *state;
+	char t1[REFRESH_LEN + 1], t2[REFRESH_LEN + 1], t3[REFRESH_LEN + 1];
+	char fam[48];
+	struct store_family sf;
+
+	issue(f, T0, t1, fam);
+	assert_int_equal(rotate(f, t1, "pcc_app", T0 + 1, t2), 0);
+	/* The attacker replays t1: the family dies. */
+	assert_int_equal(refresh_rotate(f->db, t1, "pcc_app", T0 + 2, t3, &sf),
+	    PC_ERR_CONFLICT);
+	assert_string_equal(sf.family_id, fam);
+	assert_true(sf.revoked_at > 0);
+	assert_string_equal(sf.revoke_reason, "reuse");
+	store_family_clear(&sf);
+	assert_int_equal(t3[0], '\0');
+	/* ... including the newest token, held by the legitimate client. */
+	assert_int_equal(
+	    rotate(f, t2, "pcc_app", T0 + 3, t3), PC_ERR_NOT_FOUND);
+}
+
+static void
+test_refresh_RT_bound_to_client(void **state)
+{
+	struct fixture *f = *state;
+	char t1[REFRESH_LEN + 1], t2[REFRESH_LEN + 1], fam[48];
+
+	issue(f, T0, t1, fam);
+	assert_int_equal(
+	    rotate(f, t1, "pcc_other", T0 + 1, t2), PC_ERR_NOT_FOUND);
+	/* Another client's attempt neither burns nor revokes it. */
+	assert_int_equal(rotate(f, t1, "pcc_app", T0 + 2, t2), 0);
+}
+
+static void
+test_refresh_idle_and_absolute(void **state)
+{
+	struct fixture *f = *state;
+	char t[REFRESH_LEN + 1], n[REFRESH_LEN + 1], fam[48];
+	int64_t now = T0;
+
+	issue(f, T0, t, fam);
+	assert_int_equal(
+	    rotate(f, t, "pcc_app", T0 + REFRESH_IDLE, n), PC_ERR_NOT_FOUND);
+	issue(f, T0, t, fam);
+	/* Used every 13 days: alive until the family's absolute end. */
+	for (int i = 0; i < 2; i++) {
+		now += 13 * 86400;
+		assert_int_equal(rotate(f, t, "pcc_app", now, n), 0);
+		memcpy(t, n, sizeof(n));
+	}
+	assert_int_equal(rotate(f, t, "pcc_app", T0 + REFRESH_ABSOLUTE, n),
+	    PC_ERR_NOT_FOUND);
+}
+
+static void
+test_refresh_RT05_password_disable_signout(void **state)
+{
+	struct fixture *f = *state;
+	char t[REFRESH_LEN + 1], n[REFRESH_LEN + 1], fam[48];
+
+	issue(f, T0, t, fam);
+	assert_int_equal(
+	    store_password_set(f->db, f->alice.id, "$argon2id$x", NULL, T0 + 1),
+	    0);
+	assert_int_equal(rotate(f, t, "pcc_app", T0 + 2, n), PC_ERR_NOT_FOUND);
+	issue(f, T0 + 3, t, fam);
+	assert_int_equal(store_families_revoke_sid(
+			     f->db, "sid0123456789abc", T0 + 4, "logout"),
+	    0);
+	assert_int_equal(rotate(f, t, "pcc_app", T0 + 5, n), PC_ERR_NOT_FOUND);
+	issue(f, T0 + 6, t, fam);
+	assert_int_equal(user_disable(f->db, f->alice.id, T0 + 7), 0);
+	assert_int_equal(rotate(f, t, "pcc_app", T0 + 8, n), PC_ERR_NOT_FOUND);
+}
+
+static void
+test_refresh_malformed(void **state)
+{
+	struct fixture *f = *state;
+	char t[REFRESH_LEN + 1], n[REFRESH_LEN + 1], fam[48];
+
+	assert_int_equal(rotate(f, NULL, "pcc_app", T0, n), PC_ERR_NOT_FOUND);
+	assert_int_equal(
+	    rotate(f, "pcr_x", "pcc_app", T0, n), PC_ERR_NOT_FOUND);
+	issue(f, T0, t, fam);
+	t[0] = 'x';
+	assert_int_equal(rotate(f, t, "pcc_app", T0 + 1, n), PC_ERR_NOT_FOUND);
+	assert_int_equal(
+	    rotate(f, t + 1, "pcc_app", T0 + 1, n), PC_ERR_NOT_FOUND);
+}
+
+struct race {
+	struct db *db;
+	const char *tok;
+	int result;
+};
+
+static void *
+racer(void *arg)
+{
+	struct race *r = arg;
+	char n[REFRESH_LEN + 1];
+	struct store_family sf;
+
+	r->result = refresh_rotate(r->db, r->tok, "pcc_app", T0 + 1, n, &sf);
+	store_family_clear(&sf);
+	return NULL;
+}
+
+static void
+test_refresh_parallel_one_wins_then_family_dies(void **state)
+{
+	struct fixture *f = *state;
+	char t[REFRESH_LEN + 1], n[REFRESH_LEN + 1], fam[48];
+	struct race rs[12];
+	pthread_t th[12];
+	int wins = 0, reuse = 0;
+
+	issue(f, T0, t, fam);
+	for (size_t i = 0; i < PC_NELEM(rs); i++) {
+		rs[i] = (struct race){ f->db, t, -1 };
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, racer, &rs[i]), 0);
+	}
+	for (size_t i = 0; i < PC_NELEM(rs); i++) {
+		pthread_join(th[i], NULL);
+		wins += rs[i].result == 0;
+		reuse += rs[i].result == PC_ERR_CONFLICT;
+	}
+	assert_int_equal(wins, 1);
+	assert_int_equal(reuse, (int)PC_NELEM(rs) - 1);
+	assert_int_equal(rotate(f, t, "pcc_app", T0 + 2, n), PC_ERR_CONFLICT);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_RT01_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_RT02_reuse_revokes_family, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_RT_bound_to_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_idle_and_absolute, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_RT05_password_disable_signout, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_parallel_one_wins_then_family_dies, setup,
+		    teardown),
+	};
+
+	if (crypto_init() != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
