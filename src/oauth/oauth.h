@@ -328,4 +328,15 @@ int refresh_rotate(struct db *db, const char *token, const char *client_id,
 
 /* ---- end Refresh tokens ---- */
 
+/* ---- Consent (src/oauth/consent.c; CF-03) ---- */
+
+/* *covered: the user already allowed the client every scope in want. */
+int consent_covers(struct db *db, const char *user_id, const char *client_id,
+    const struct scope_set *want, bool *covered) PC_WUR;
+/* Remembers granted (added to what was allowed before). */
+int consent_grant(struct db *db, const char *user_id, const char *client_id,
+    const struct scope_set *granted, int64_t now) PC_WUR;
+
+/* ---- end Consent ---- */
+
 #endif

@@ -480,4 +480,28 @@ int store_families_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
 
 /* ---- end Refresh tokens ---- */
 
+/* ---- Consents (store/consents.c; CF-03) ---- */
+
+struct store_consent {
+	char *client_id;
+	char *scope;
+	int64_t granted_at;
+};
+
+void store_consents_free(struct store_consent *v, size_t n);
+/* *scope (caller frees) or PC_ERR_NOT_FOUND. */
+int store_consent_get(struct db *db, const char *user_id, const char *client_id,
+    char **scope) PC_WUR;
+/* Inserts or replaces the user's consent for the client. */
+int store_consent_put(struct db *db, const char *user_id, const char *client_id,
+    const char *scope, int64_t now) PC_WUR;
+/* PC_ERR_NOT_FOUND when there was none. */
+int store_consent_delete(
+    struct db *db, const char *user_id, const char *client_id) PC_WUR;
+/* A user's consents, newest first. */
+int store_consents_list(struct db *db, const char *user_id,
+    struct store_consent **out, size_t *n) PC_WUR;
+
+/* ---- end Consents ---- */
+
 #endif
