@@ -34,6 +34,11 @@ discovery_build(struct app *app)
 
 	json_object_set_new(d, "issuer", json_string(iss));
 	json_object_set_new(d, "jwks_uri", url(iss, "/jwks.json"));
+	json_object_set_new(d, "token_endpoint", url(iss, "/token"));
+	json_object_set_new(
+	    d, "grant_types_supported", json_pack("[s]", "client_credentials"));
+	json_object_set_new(d, "token_endpoint_auth_methods_supported",
+	    json_pack("[s, s]", "client_secret_basic", "client_secret_post"));
 	s = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
 	if (s == NULL)

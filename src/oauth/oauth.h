@@ -16,6 +16,8 @@
 int discovery_build(struct app *app) PC_WUR;
 
 void oauth_discovery(struct req *r, struct resp *w);
+/* POST /token (src/oauth/token_ep.c). */
+void oauth_token(struct req *r, struct resp *w);
 void oauth_jwks(struct req *r, struct resp *w);
 
 /* ---- Tokens (src/oauth/tokens.c; issue 4, RFC 9068, OIDC Core §2) ---- */

@@ -11,6 +11,8 @@ static const struct route routes[] = {
 	    oauth_discovery, 0, RESP_PUBLIC_SHORT, false },
 	{ "/jwks.json", HTTP_GET | HTTP_HEAD, oauth_jwks, 0, RESP_PUBLIC_SHORT,
 	    false },
+	{ "/token", HTTP_POST, oauth_token, ROUTE_BODY_DEFAULT, RESP_NO_STORE,
+	    false },
 	{ "/healthz", HTTP_GET | HTTP_HEAD, health_live, 0, RESP_NO_STORE,
 	    true },
 	{ "/readyz", HTTP_GET | HTTP_HEAD, health_ready, 0, RESP_NO_STORE,

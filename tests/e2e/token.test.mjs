@@ -1,0 +1,124 @@
+// POST /token, the client_credentials slice (issue 4), attacked: client
+// authentication by exactly one registered method (TK-07, TK-08), failures
+// are 401 invalid_client with WWW-Authenticate, audited and throttled;
+// scopes only within the client's (AZ-10); responses never cached; the
+// access token is an RFC 9068 JWT that npm jose verifies against our JWKS.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as jose from 'jose';
+import { startServer, stopClean } from './lib/server.mjs';
+import { auditRows, cliAt } from './lib/web.mjs';
+
+let srv, svc, pub;
+
+function addClient(args) {
+  const r = cliAt(srv, ['client', 'add', '--json', ...args]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+before(async () => {
+  srv = await startServer({ config: { login_delay_free: 3, login_delay_base: '1h' } });
+  svc = addClient(['--name', 'Service', '--redirect-uri', 'https://svc.example/cb',
+    '--grant', 'client_credentials', '--scope', 'openid api.read api.write']);
+  pub = addClient(['--name', 'SPA', '--redirect-uri', 'https://spa.example/cb', '--public']);
+});
+after(async () => { await stopClean(srv); });
+
+const basic = (id, secret) => 'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
+
+async function token(form, headers = {}) {
+  const res = await fetch(srv.url + '/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+  return { status: res.status, headers: res.headers, body: await res.json().catch(() => null) };
+}
+
+test('client_credentials with client_secret_basic: an RFC 9068 access token jose verifies against our JWKS', async () => {
+  const r = await token({ grant_type: 'client_credentials', scope: 'api.read' }, { authorization: basic(svc.client_id, svc.client_secret) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  assert.equal(r.headers.get('pragma'), 'no-cache');
+  assert.equal(r.body.token_type, 'Bearer');
+  assert.equal(r.body.scope, 'api.read');
+  assert.ok(r.body.expires_in > 0);
+  assert.equal(r.body.refresh_token, undefined, 'no refresh token for client_credentials');
+  const JWKS = jose.createRemoteJWKSet(new URL(srv.url + '/jwks.json'));
+  const { payload, protectedHeader } = await jose.jwtVerify(r.body.access_token, JWKS,
+    { issuer: srv.issuer, audience: srv.issuer, typ: 'at+jwt', algorithms: ['ES256'] });
+  assert.equal(protectedHeader.typ, 'at+jwt');
+  assert.equal(payload.client_id, svc.client_id);
+  assert.equal(payload.sub, svc.client_id);
+  assert.equal(payload.scope, 'api.read');
+  assert.match(payload.jti, /^[A-Za-z0-9_-]{22}$/);
+  assert.ok(auditRows(srv).some((e) => e.event === 'token.issue' && e.actor === svc.client_id));
+  // The discovery document says what exists.
+  const d = await (await fetch(srv.url + '/.well-known/openid-configuration')).json();
+  assert.equal(d.token_endpoint, srv.issuer + '/token');
+  assert.deepEqual(d.grant_types_supported, ['client_credentials']);
+});
+
+test('TK-07: client_secret_post is refused for a client registered for Basic, and both at once is invalid_request', async () => {
+  const post = await token({ grant_type: 'client_credentials', client_id: svc.client_id, client_secret: svc.client_secret });
+  assert.equal(post.status, 401);
+  assert.equal(post.body.error, 'invalid_client');
+  const both = await token({ grant_type: 'client_credentials', client_secret: svc.client_secret },
+    { authorization: basic(svc.client_id, svc.client_secret) });
+  assert.equal(both.status, 400);
+  assert.equal(both.body.error, 'invalid_request');
+});
+
+test('TK-08: wrong secret, unknown client, malformed Basic, a public client: 401 invalid_client with WWW-Authenticate; no token', async () => {
+  const cases = [
+    { authorization: basic(svc.client_id, svc.client_secret.slice(0, -1) + 'A') },
+    { authorization: basic('pcc_AAAAAAAAAAAAAAAAAAAAAA', 'pcs_whatever') },
+    { authorization: 'Basic !!!not-base64!!!' },
+    { authorization: basic(pub.client_id, 'anything') },
+    {},
+  ];
+  for (const h of cases) {
+    const r = await token({ grant_type: 'client_credentials' }, h);
+    assert.equal(r.status, 401, JSON.stringify(h));
+    assert.equal(r.body.error, 'invalid_client');
+    assert.match(r.headers.get('www-authenticate'), /^Basic realm=/);
+    assert.equal(r.body.access_token, undefined);
+  }
+  assert.ok(auditRows(srv).some((e) => e.event === 'client.auth' && e.outcome === 'failure'));
+});
+
+test('AZ-10/TK: scope beyond the client, user scopes, unknown or repeated parameters', async () => {
+  const auth = { authorization: basic(svc.client_id, svc.client_secret) };
+  for (const scope of ['api.admin', 'api.read api.admin', 'openid', 'a  b']) {
+    const r = await token({ grant_type: 'client_credentials', scope }, auth);
+    assert.equal(r.status, 400, scope);
+    assert.equal(r.body.error, 'invalid_scope', scope);
+  }
+  assert.equal((await token({ grant_type: 'password', username: 'u', password: 'p' }, auth)).body.error, 'unsupported_grant_type');
+  assert.equal((await token({ grant_type: 'implicit' }, auth)).body.error, 'unsupported_grant_type');
+  assert.equal((await token({}, auth)).body.error, 'invalid_request');
+  const dup = await fetch(srv.url + '/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
+    body: 'grant_type=client_credentials&grant_type=client_credentials' });
+  assert.equal(dup.status, 400);
+  assert.equal((await dup.json()).error, 'invalid_request');
+  const get = await fetch(srv.url + '/token');
+  assert.equal(get.status, 405);
+  // A confidential client without the grant may not use it.
+  const noGrant = addClient(['--name', 'Web', '--redirect-uri', 'https://web.example/cb']);
+  const r = await token({ grant_type: 'client_credentials' }, { authorization: basic(noGrant.client_id, noGrant.client_secret) });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'unauthorized_client');
+});
+
+test('TK-08: repeated failed client authentication is throttled (429 + Retry-After) without checking the secret', async () => {
+  const c = addClient(['--name', 'Victim', '--redirect-uri', 'https://v.example/cb', '--grant', 'client_credentials', '--scope', 'api.read']);
+  for (let i = 0; i < 4; i++) {
+    const r = await token({ grant_type: 'client_credentials' }, { authorization: basic(c.client_id, 'pcs_wrong' + i) });
+    assert.equal(r.status, 401);
+  }
+  const held = await token({ grant_type: 'client_credentials' }, { authorization: basic(c.client_id, c.client_secret) });
+  assert.equal(held.status, 429);
+  assert.ok(Number(held.headers.get('retry-after')) > 0);
+  assert.equal(held.body.access_token, undefined);
+});
