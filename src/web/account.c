@@ -335,7 +335,6 @@ out:
  * and password change (verify the current one, then hash the new one).
  */
 struct pwop {
-	struct req *r;
 	struct session s;
 	char cookie[64];
 	char *phc; /* stored hash */
@@ -346,8 +345,8 @@ struct pwop {
 	bool change;  /* password change (else re-authentication) */
 	bool hashing; /* stage two of a change */
 	char then[16];
-	char *account_key; /* the throttle's key: lower-cased email */
-	struct pwjob_result res;
+	char *account_key;    /* the throttle's key: lower-cased email */
+	struct web_hash hash; /* the pool's answer */
 };
 
 static void
@@ -368,7 +367,7 @@ pwop_free(void *arg)
 		sodium_free(o->cur);
 	if (o->next != NULL)
 		sodium_free(o->next);
-	sodium_memzero(&o->res, sizeof(o->res));
+	sodium_memzero(&o->hash.res, sizeof(o->hash.res));
 	free(o);
 }
 
@@ -385,18 +384,8 @@ secure_copy(const char *s, size_t len)
 static void pwop_step(struct req *r, struct resp *w, void *arg);
 
 static void
-pwop_done(const struct pwjob_result *res, void *arg)
-{
-	struct pwop *o = arg;
-
-	o->res = *res;
-	req_resume(o->r, pwop_step);
-}
-
-static void
 pwop_start(struct req *r, struct resp *w, void *arg)
 {
-	struct app *app = r->app;
 	struct pwop *o = arg;
 	struct pwjob job;
 
@@ -412,11 +401,7 @@ pwop_start(struct req *r, struct resp *w, void *arg)
 		job.pw_len = o->cur_len;
 		job.phc = o->phc;
 	}
-	if (pwpool_submit(app->pwpool, &job, pwop_done, o) != 0) {
-		memset(&o->res, 0, sizeof(o->res));
-		o->res.r = PC_ERR_BUSY;
-		req_resume(r, pwop_step);
-	}
+	web_hash_submit(&o->hash, r, &job, pwop_step);
 }
 
 /* The session gets a new id after a re-authentication (SS-01). */
@@ -449,12 +434,12 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 	struct pwop *o = arg;
 	int rc;
 
-	if (o->res.r == PC_ERR_BUSY) {
+	if (o->hash.res.r == PC_ERR_BUSY) {
 		web_busy(r, w);
 		return;
 	}
 	if (!o->hashing) {
-		if (o->res.r != 0) {
+		if (o->hash.res.r != 0) {
 			json_t *d = json_pack("{s:s}", "step",
 			    o->change ? "password_change" : "reauth");
 
@@ -491,13 +476,13 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 		req_defer(r, pwop_start, o, pwop_free);
 		return;
 	}
-	if (o->res.r != 0) {
+	if (o->hash.res.r != 0) {
 		web_busy(r, w);
 		return;
 	}
 	/* The new hash, and every other session ends, in one transaction. */
 	rc = store_password_set(
-	    app->db, o->s.user_id, o->res.phc, o->s.id_hash, r->now);
+	    app->db, o->s.user_id, o->hash.res.phc, o->s.id_hash, r->now);
 	if (rc != 0 || pwop_rotate(r, w, o) != 0) {
 		page_message(w, 503, "Unavailable",
 		    "Your password could not be changed. Please try again.",
@@ -519,7 +504,6 @@ pwop_begin(
 	struct pwop *o = xcalloc(1, sizeof(*o));
 	const char *pw;
 
-	o->r = r;
 	if (!signed_in(r, w, &o->s, o->cookie) ||
 	    !web_check_form(r, w, &o->s, form_id)) {
 		pwop_free(o);

@@ -28,18 +28,17 @@
 
 /* One sign-in attempt, alive from the POST until its response is sent. */
 struct login {
-	struct req *r;
 	struct session pre; /* the pre-session the form came with */
 	char pre_cookie[64];
 	char *email; /* as typed */
 	char *pw;    /* sodium_malloc; wiped at the end */
 	size_t pw_len;
-	char *account_key; /* lower-cased email: the throttle's key */
-	char *user_id;	   /* NULL: unknown account */
-	char *phc;	   /* the stored hash, for a rehash */
-	bool usable;	   /* known, enabled, with a password */
-	bool verified;	   /* the account's email is verified */
-	struct pwjob_result res;
+	char *account_key;    /* lower-cased email: the throttle's key */
+	char *user_id;	      /* NULL: unknown account */
+	char *phc;	      /* the stored hash, for a rehash */
+	bool usable;	      /* known, enabled, with a password */
+	bool verified;	      /* the account's email is verified */
+	struct web_hash hash; /* the pool's answer */
 };
 
 static void
@@ -60,7 +59,7 @@ login_free(void *arg)
 		sodium_memzero(l->phc, strlen(l->phc));
 		free(l->phc);
 	}
-	sodium_memzero(&l->res, sizeof(l->res));
+	sodium_memzero(&l->hash.res, sizeof(l->hash.res));
 	free(l);
 }
 
@@ -153,28 +152,14 @@ render_unverified(struct resp *w, const struct session *pre, const char *email)
 static void login_finish(struct req *r, struct resp *w, void *arg);
 
 static void
-login_done(const struct pwjob_result *res, void *arg)
-{
-	struct login *l = arg;
-
-	l->res = *res;
-	req_resume(l->r, login_finish);
-}
-
-static void
 login_start(struct req *r, struct resp *w, void *arg)
 {
-	struct app *app = r->app;
 	struct login *l = arg;
 	struct pwjob job = { l->usable ? PWJOB_VERIFY : PWJOB_DUMMY, l->pw,
 		l->pw_len, l->usable ? l->phc : NULL };
 
 	(void)w;
-	if (pwpool_submit(app->pwpool, &job, login_done, l) != 0) {
-		memset(&l->res, 0, sizeof(l->res));
-		l->res.r = PC_ERR_BUSY;
-		req_resume(r, login_finish);
-	}
+	web_hash_submit(&l->hash, r, &job, login_finish);
 }
 
 /* Upgrades an outdated hash after a good login (PW-02), off-thread. */
@@ -240,11 +225,11 @@ login_finish(struct req *r, struct resp *w, void *arg)
 	const char *ua = NULL;
 	int rc;
 
-	if (l->res.r == PC_ERR_BUSY) {
+	if (l->hash.res.r == PC_ERR_BUSY) {
 		web_busy(r, w);
 		return;
 	}
-	if (!l->usable || l->res.r != 0) {
+	if (!l->usable || l->hash.res.r != 0) {
 		login_failed(r, w, l,
 		    l->user_id == NULL ? "unknown_account"
 			: !l->usable   ? "disabled_or_no_password"
@@ -270,7 +255,7 @@ login_finish(struct req *r, struct resp *w, void *arg)
 		return;
 	}
 	web_audit(r, &s, "login", "success", l->user_id, NULL, NULL);
-	if (l->res.needs_rehash)
+	if (l->hash.res.needs_rehash)
 		start_rehash(app, l);
 	web_set_session_cookie(w, r, cookie);
 	sodium_memzero(cookie, sizeof(cookie));
@@ -289,7 +274,6 @@ login_post(struct req *r, struct resp *w)
 	bool presented = false;
 
 	l = xcalloc(1, sizeof(*l));
-	l->r = r;
 	if (web_session(r, &l->pre, l->pre_cookie, &presented) != 0) {
 		/* No pre-session: the form did not come from us (LG-07). */
 		if (presented)

@@ -380,6 +380,31 @@ web_audit(const struct req *r, const struct session *s, const char *event,
 	}
 }
 
+/* On a pool thread: store the answer, then back to an HTTP thread. */
+static void
+hash_done(const struct pwjob_result *res, void *arg)
+{
+	struct web_hash *h = arg;
+
+	h->res = *res;
+	req_resume(h->r, h->next);
+}
+
+void
+web_hash_submit(
+    struct web_hash *h, struct req *r, const struct pwjob *job, http_step next)
+{
+	struct app *app = app_of(r);
+
+	h->r = r;
+	h->next = next;
+	if (pwpool_submit(app->pwpool, job, hash_done, h) != 0) {
+		memset(&h->res, 0, sizeof(h->res));
+		h->res.r = PC_ERR_BUSY;
+		req_resume(r, next);
+	}
+}
+
 void
 web_busy(struct req *r, struct resp *w)
 {

@@ -195,12 +195,11 @@ render_register(struct req *r, struct resp *w, int status, const char *error,
 }
 
 struct reg {
-	struct req *r;
 	char *email;
 	char *name;
 	char *pw; /* sodium_malloc */
 	size_t pw_len;
-	struct pwjob_result res;
+	struct web_hash hash; /* the pool's answer */
 };
 
 static void
@@ -212,34 +211,20 @@ reg_free(void *arg)
 	free(g->name);
 	if (g->pw != NULL)
 		sodium_free(g->pw);
-	sodium_memzero(&g->res, sizeof(g->res));
+	sodium_memzero(&g->hash.res, sizeof(g->hash.res));
 	free(g);
 }
 
 static void reg_finish(struct req *r, struct resp *w, void *arg);
 
 static void
-reg_done(const struct pwjob_result *res, void *arg)
-{
-	struct reg *g = arg;
-
-	g->res = *res;
-	req_resume(g->r, reg_finish);
-}
-
-static void
 reg_start(struct req *r, struct resp *w, void *arg)
 {
-	struct app *app = r->app;
 	struct reg *g = arg;
 	struct pwjob job = { PWJOB_HASH, g->pw, g->pw_len, NULL };
 
 	(void)w;
-	if (pwpool_submit(app->pwpool, &job, reg_done, g) != 0) {
-		memset(&g->res, 0, sizeof(g->res));
-		g->res.r = PC_ERR_BUSY;
-		req_resume(r, reg_finish);
-	}
+	web_hash_submit(&g->hash, r, &job, reg_finish);
 }
 
 static void
@@ -252,18 +237,18 @@ reg_finish(struct req *r, struct resp *w, void *arg)
 	char token[64];
 	int rc;
 
-	if (g->res.r == PC_ERR_BUSY) {
+	if (g->hash.res.r == PC_ERR_BUSY) {
 		web_busy(r, w);
 		return;
 	}
-	if (g->res.r != 0) {
+	if (g->hash.res.r != 0) {
 		unavailable(w);
 		return;
 	}
 	memset(&u, 0, sizeof(u));
 	memset(&m, 0, sizeof(m));
 	rc = user_create_with_hash(
-	    app->db, g->email, g->name, false, g->res.phc, r->now, &u);
+	    app->db, g->email, g->name, false, g->hash.res.phc, r->now, &u);
 	if (rc == PC_ERR_CONFLICT) {
 		/* LG-01: the same page; the owner learns it by mail. */
 		web_audit(
@@ -354,7 +339,6 @@ web_register(struct req *r, struct resp *w)
 		return;
 	}
 	g = xcalloc(1, sizeof(*g));
-	g->r = r;
 	g->email = xstrdup(email);
 	g->name = xstrdup(name);
 	g->pw_len = strlen(pw);
@@ -614,11 +598,10 @@ render_reset(struct req *r, struct resp *w, int status, const char *error,
 }
 
 struct rst {
-	struct req *r;
 	char token[64];
 	char *pw; /* sodium_malloc */
 	size_t pw_len;
-	struct pwjob_result res;
+	struct web_hash hash; /* the pool's answer */
 };
 
 static void
@@ -629,34 +612,20 @@ rst_free(void *arg)
 	sodium_memzero(x->token, sizeof(x->token));
 	if (x->pw != NULL)
 		sodium_free(x->pw);
-	sodium_memzero(&x->res, sizeof(x->res));
+	sodium_memzero(&x->hash.res, sizeof(x->hash.res));
 	free(x);
 }
 
 static void rst_finish(struct req *r, struct resp *w, void *arg);
 
 static void
-rst_done(const struct pwjob_result *res, void *arg)
-{
-	struct rst *x = arg;
-
-	x->res = *res;
-	req_resume(x->r, rst_finish);
-}
-
-static void
 rst_start(struct req *r, struct resp *w, void *arg)
 {
-	struct app *app = r->app;
 	struct rst *x = arg;
 	struct pwjob job = { PWJOB_HASH, x->pw, x->pw_len, NULL };
 
 	(void)w;
-	if (pwpool_submit(app->pwpool, &job, rst_done, x) != 0) {
-		memset(&x->res, 0, sizeof(x->res));
-		x->res.r = PC_ERR_BUSY;
-		req_resume(r, rst_finish);
-	}
+	web_hash_submit(&x->hash, r, &job, rst_finish);
 }
 
 static void
@@ -668,11 +637,11 @@ rst_finish(struct req *r, struct resp *w, void *arg)
 	struct store_user u;
 	int rc;
 
-	if (x->res.r == PC_ERR_BUSY) {
+	if (x->hash.res.r == PC_ERR_BUSY) {
 		web_busy(r, w);
 		return;
 	}
-	if (x->res.r != 0) {
+	if (x->hash.res.r != 0) {
 		unavailable(w);
 		return;
 	}
@@ -684,7 +653,7 @@ rst_finish(struct req *r, struct resp *w, void *arg)
 	}
 	memset(&u, 0, sizeof(u));
 	/* RS-08: every session ends with the old password. */
-	rc = store_password_set(app->db, uid, x->res.phc, NULL, r->now);
+	rc = store_password_set(app->db, uid, x->hash.res.phc, NULL, r->now);
 	if (rc == 0 && store_user_get(app->db, uid, &u) == 0) {
 		/* The link proved the mailbox: the address is verified. */
 		if (!u.email_verified && strcmp(u.email, email) == 0 &&
@@ -769,7 +738,6 @@ web_reset(struct req *r, struct resp *w)
 	}
 	store_user_clear(&u);
 	x = xcalloc(1, sizeof(*x));
-	x->r = r;
 	memcpy(x->token, t, USERTOKEN_LEN + 1);
 	x->pw_len = strlen(pw);
 	x->pw = sodium_malloc(x->pw_len + 1);

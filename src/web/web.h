@@ -90,6 +90,20 @@ void web_audit(const struct req *r, const struct session *s, const char *event,
     const char *outcome, const char *actor, const char *target,
     json_t *details);
 
+/*
+ * A password job for a deferred request. web_hash_submit(), called from a
+ * req_defer() start step, hands job to the hashing pool; when it is done,
+ * or at once when the pool refuses (res.r = PC_ERR_BUSY), res holds the
+ * answer and the request resumes with next on an HTTP thread.
+ */
+struct web_hash {
+	struct req *r;
+	http_step next;
+	struct pwjob_result res;
+};
+void web_hash_submit(
+    struct web_hash *h, struct req *r, const struct pwjob *job, http_step next);
+
 /* 503 with Retry-After: the hashing pool is full or stopping. */
 void web_busy(struct req *r, struct resp *w);
 

@@ -25,61 +25,7 @@
 
 #define T0 INT64_C(1800000000)
 
-struct fixture {
-	char dir[64];
-	struct db *db;
-	struct store_user alice;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct db_conn *c;
-	char err[256];
-	int from, to;
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-refresh-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || db_open("", f->dir, &f->db) != 0 ||
-	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0 ||
-	    user_create(f->db, "alice@example.com", "Alice", true, &f->alice) !=
-		0 ||
-	    db_conn(f->db, &c) != 0 ||
-	    db_exec(c,
-		"INSERT INTO clients (client_id, name, is_public,"
-		" token_endpoint_auth_method, grant_types, scopes,"
-		" id_token_signed_response_alg, first_party, created_at,"
-		" updated_at) VALUES"
-		" ('pcc_app', 'App', 0, 'client_secret_basic',"
-		" 'authorization_code', 'openid', 'RS256', 0, 1, 1),"
-		" ('pcc_other', 'Other', 0, 'client_secret_basic',"
-		" 'authorization_code', 'openid', 'RS256', 0, 1, 1)") != 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	static const char *const files[] = { "portcullis.db",
-		"portcullis.db-wal", "portcullis.db-shm" };
-	struct fixture *f = *state;
-	char path[128];
-
-	store_user_clear(&f->alice);
-	db_close(f->db);
-	for (size_t i = 0; i < PC_NELEM(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		(void)unlink(path);
-	}
-	if (rmdir(f->dir) != 0)
-		return -1;
-	free(f);
-	return 0;
-}
+#include "oauth_fixture.h"
 
 static void
 issue(struct fixture *f, int64_t now, char token[REFRESH_LEN + 1], char fam[48])
