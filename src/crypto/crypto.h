@@ -99,6 +99,21 @@ int signer_refresh(struct signer *s, int64_t now, bool force);
 /* Signs a JWT with the active key of alg. *out is malloc'd. */
 int signer_sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
     const json_t *claims, int64_t now, char **out) PC_WUR;
+#define SIGNER_VERIFY_KEYS_MAX 16
+struct signer_verify_opts {
+	const enum jose_alg *algs; /* allowed for this kind of token */
+	size_t nalgs;
+	const char *typ; /* required typ (see jws_verify_opts) */
+};
+/*
+ * Verifies a JWT we issued: signed by one of our active or retired keys
+ * (never a pending or expired one), with an alg of o->algs and typ o->typ.
+ * Errors as jws_verify_compact(); the claims are the caller's to check.
+ * out->key is NULL. Free out with jws_verified_free().
+ */
+int signer_verify_jwt(struct signer *s, const char *token, size_t len,
+    const struct signer_verify_opts *o, int64_t now,
+    struct jws_verified *out) PC_WUR;
 /* The published JWKS document; *out is malloc'd. */
 int signer_jwks(struct signer *s, int64_t now, char **out, size_t *len) PC_WUR;
 /* Every key, with its state at now. *out is malloc'd. */

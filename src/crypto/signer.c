@@ -34,6 +34,7 @@ struct ring_key {
 	int64_t created_at, activate_at, retired_at, unpublish_at;
 	char *public_jwk;
 	EVP_PKEY *pkey; /* private; active keys only */
+	EVP_PKEY *vkey; /* verifies: active and retired keys */
 };
 
 struct ring {
@@ -73,6 +74,7 @@ ring_free(struct ring *g)
 	for (size_t i = 0; i < g->n; i++) {
 		free(g->keys[i].public_jwk);
 		EVP_PKEY_free(g->keys[i].pkey);
+		EVP_PKEY_free(g->keys[i].vkey);
 	}
 	free(g->keys);
 	free(g->jwks);
@@ -177,6 +179,29 @@ build_jwks(struct ring *g)
 	return 0;
 }
 
+/* The public key that verifies what k signed, for keys that may have. */
+static int
+verify_key(struct ring_key *k)
+{
+	json_t *jwk = NULL;
+	int r;
+
+	if (k->state == SIGNER_ACTIVE && k->pkey != NULL) {
+		if (EVP_PKEY_up_ref(k->pkey) != 1)
+			return PC_ERR_CRYPTO;
+		k->vkey = k->pkey;
+		return 0;
+	}
+	if (k->state != SIGNER_RETIRED)
+		return 0;
+	if ((r = jose_json_parse(
+		 k->public_jwk, strlen(k->public_jwk), 4, &jwk)) != 0)
+		return r;
+	r = jwk_to_pkey(jwk, k->alg, &k->vkey);
+	json_decref(jwk);
+	return r;
+}
+
 static int
 load_ring(struct signer *s, int64_t now, struct ring **out)
 {
@@ -215,6 +240,8 @@ load_ring(struct signer *s, int64_t now, struct ring **out)
 		}
 	}
 	store_signing_keys_free(rows, n);
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = verify_key(&g->keys[i]);
 	if (r == 0)
 		r = build_jwks(g);
 	if (r != 0) {
@@ -441,6 +468,41 @@ signer_sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
 	else
 		r = jws_sign_compact(alg, k->kid, typ, claims, sign_cb,
 		    (void *)(uintptr_t)k, out);
+	pthread_rwlock_unlock(&s->lock);
+	return r;
+}
+
+int
+signer_verify_jwt(struct signer *s, const char *token, size_t len,
+    const struct signer_verify_opts *o, int64_t now, struct jws_verified *out)
+{
+	struct jws_key keys[SIGNER_VERIFY_KEYS_MAX];
+	struct jws_verify_opts vo;
+	size_t nk = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	(void)signer_refresh(s, now, false);
+	pthread_rwlock_rdlock(&s->lock);
+	for (size_t i = 0; i < s->ring->n && nk < SIGNER_VERIFY_KEYS_MAX; i++) {
+		const struct ring_key *k = &s->ring->keys[i];
+
+		if (k->vkey == NULL)
+			continue;
+		keys[nk].kid = k->kid;
+		keys[nk].alg = k->alg;
+		keys[nk].pkey = k->vkey;
+		nk++;
+	}
+	memset(&vo, 0, sizeof(vo));
+	vo.keys = keys;
+	vo.nkeys = nk;
+	vo.algs = o->algs;
+	vo.nalgs = o->nalgs;
+	vo.typ = o->typ;
+	r = jws_verify_compact(token, len, &vo, out);
+	/* The key belongs to the ring, which may be replaced once unlocked. */
+	out->key = NULL;
 	pthread_rwlock_unlock(&s->lock);
 	return r;
 }

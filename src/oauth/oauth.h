@@ -20,6 +20,27 @@ void oauth_discovery(struct req *r, struct resp *w);
 void oauth_token(struct req *r, struct resp *w);
 void oauth_jwks(struct req *r, struct resp *w);
 
+/* ---- Shared by the endpoints (src/oauth/common.c) ---- */
+
+struct kvlist;
+
+/* A JSON error body {"error","error_description"} (RFC 6749 §5.2). */
+void
+oauth_error(struct resp *w, int status, const char *error, const char *desc);
+/* 503 temporarily_unavailable with Retry-After: the store failed (fail
+ * closed: nothing issued). */
+void oauth_unavailable(struct resp *w);
+/* An audit row with the request's IP, User-Agent and request id. */
+void oauth_audit(struct req *r, const char *event, const char *outcome,
+    const char *actor, const char *target, json_t *details);
+/* One form field: absent (*out NULL, 0), present (0), or repeated
+ * (PC_ERR_DUPLICATE, AZ-09). */
+int oauth_field(const struct kvlist *f, const char *name, const char **out);
+/* w is one of the space-separated words of list. */
+bool oauth_has_word(const char *list, const char *w);
+
+/* ---- end Shared ---- */
+
 /* ---- Tokens (src/oauth/tokens.c; issue 4, RFC 9068, OIDC Core §2) ---- */
 
 #include "jose/jose.h"
@@ -204,6 +225,34 @@ int client_rotate_secret(struct db *db, const char *client_id,
  */
 int client_verify_secret(struct db *db, const char *client_id,
     const char *secret, size_t secret_len, int64_t now) PC_WUR;
+
+/*
+ * Authenticates the client of a /token, /introspect or /revoke request
+ * (src/oauth/client_auth.c; TK-07..09): 0 with out filled (clear it with
+ * store_client_clear); otherwise the error response is written and out
+ * is empty. public_ok: a public client may name itself with client_id
+ * alone (the token endpoint; revocation).
+ */
+int client_authenticate(struct req *r, struct resp *w,
+    const struct kvlist *form, bool public_ok, struct store_client *out) PC_WUR;
+
+/* private_key_jwt (src/oauth/client_assertion.c; RFC 7523, TK-09). */
+#define CLIENT_ASSERTION_ID_MAX 128
+/*
+ * The client id an assertion names (its iss and sub, which must agree,
+ * and client_id when the body gave one), read before verification only
+ * to find the keys. 0 with id filled, or PC_ERR_INVALID.
+ */
+int client_assertion_subject(const char *assertion, const char *client_id,
+    char id[CLIENT_ASSERTION_ID_MAX + 1]) PC_WUR;
+/*
+ * Verifies an assertion for client c: signature by a key of its
+ * registered JWKS, iss = sub = client id, aud exactly the issuer, exp in
+ * the future and not too far, jti unseen (then remembered until exp). 0,
+ * PC_ERR_VERIFY, or PC_ERR_STORE when the replay cache is unreachable.
+ */
+int client_assertion_verify(struct app *app, const struct store_client *c,
+    const char *assertion, int64_t now) PC_WUR;
 
 /* ---- end Clients ---- */
 

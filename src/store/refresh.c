@@ -85,7 +85,8 @@ store_family_create(struct db *db, const struct store_family *f,
 	db_done(s);
 	if (r != DB_DONE)
 		goto fail;
-	if ((r = insert_token(c, token_hash, f->family_id, f->created_at,
+	if (token_hash != NULL &&
+	    (r = insert_token(c, token_hash, f->family_id, f->created_at,
 		 token_expires_at)) != 0)
 		goto fail;
 	return db_commit(c);
@@ -224,6 +225,18 @@ fail:
 	db_rollback(c);
 	store_family_clear(out);
 	return r;
+}
+
+int
+store_family_get(struct db *db, const char *family_id, struct store_family *out)
+{
+	struct db_conn *c;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	return load_family(c, family_id, out);
 }
 
 int

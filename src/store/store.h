@@ -456,7 +456,11 @@ struct store_family {
 };
 
 void store_family_clear(struct store_family *f);
-/* A new family and its first token (hash) in one transaction. */
+/*
+ * A new family (the grant: every token issued from one authorization) and
+ * its first refresh token (hash; NULL: a grant without refresh tokens,
+ * kept so that revoking it kills its access tokens) in one transaction.
+ */
 int store_family_create(struct db *db, const struct store_family *f,
     const char *token_hash, int64_t token_expires_at) PC_WUR;
 /*
@@ -470,6 +474,9 @@ int store_family_create(struct db *db, const struct store_family *f,
 int store_refresh_rotate(struct db *db, const char *old_hash,
     const char *new_hash, const char *client_id, int64_t now, int64_t idle,
     struct store_family *out) PC_WUR;
+/* The family, live or not. PC_ERR_NOT_FOUND when it is gone. */
+int store_family_get(
+    struct db *db, const char *family_id, struct store_family *out) PC_WUR;
 int store_family_revoke(
     struct db *db, const char *family_id, int64_t now, const char *why) PC_WUR;
 /* RT-05: logout ends the families issued from that session. */

@@ -821,6 +821,67 @@ test_signer_corrupt_sealed_row_refused(void **state)
 	assert_null(s2);
 }
 
+/* signer_verify_jwt: own active and retired keys, alg and typ enforced. */
+static int
+own_verify(struct signer *s, int64_t now, const char *token, enum jose_alg alg,
+    const char *typ)
+{
+	struct signer_verify_opts o = { &alg, 1, typ };
+	struct jws_verified v;
+	int r = signer_verify_jwt(s, token, strlen(token), &o, now, &v);
+
+	if (r == 0) {
+		assert_null(v.key);
+		assert_non_null(json_object_get(v.payload, "sub"));
+	}
+	jws_verified_free(&v);
+	return r;
+}
+
+static void
+test_signer_verify_own_tokens(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t t1 = T0 + DELAY + 1;
+	const int64_t unpublish_at = T0 + DELAY + ID_TTL + LEEWAY;
+	json_t *claims = json_pack("{s:s}", "sub", "alice");
+	char *at = NULL, *plain = NULL, kid[64];
+	size_t len;
+
+	assert_int_equal(
+	    signer_sign_jwt(f->s, JOSE_ALG_ES256, "at+jwt", claims, T0, &at),
+	    0);
+	assert_int_equal(
+	    signer_sign_jwt(f->s, JOSE_ALG_ES256, "JWT", claims, T0, &plain),
+	    0);
+	assert_int_equal(own_verify(f->s, T0, at, JOSE_ALG_ES256, "at+jwt"), 0);
+	/* JW-06: the typ is required; JW-02: the alg is the context's. */
+	assert_int_not_equal(
+	    own_verify(f->s, T0, plain, JOSE_ALG_ES256, "at+jwt"), 0);
+	assert_int_equal(own_verify(f->s, T0, plain, JOSE_ALG_ES256, "JWT"), 0);
+	assert_int_not_equal(
+	    own_verify(f->s, T0, at, JOSE_ALG_RS256, "at+jwt"), 0);
+	/* After a rotation the retired key still verifies what it signed. */
+	assert_int_equal(
+	    signer_rotate(f->db, f->mk, &f->cfg, JOSE_ALG_ES256, T0, kid), 0);
+	assert_int_equal(signer_refresh(f->s, t1, true), 0);
+	assert_int_equal(own_verify(f->s, t1, at, JOSE_ALG_ES256, "at+jwt"), 0);
+	/* A tampered signature does not. */
+	len = strlen(at);
+	at[len - 2] = at[len - 2] == 'A' ? 'B' : 'A';
+	assert_int_not_equal(
+	    own_verify(f->s, t1, at, JOSE_ALG_ES256, "at+jwt"), 0);
+	at[len - 2] = at[len - 2] == 'A' ? 'B' : 'A';
+	/* Once unpublished, the old key verifies nothing. */
+	assert_int_equal(signer_refresh(f->s, unpublish_at, true), 0);
+	assert_int_equal(
+	    own_verify(f->s, unpublish_at, at, JOSE_ALG_ES256, "at+jwt"),
+	    PC_ERR_VERIFY);
+	json_decref(claims);
+	free(at);
+	free(plain);
+}
+
 int
 main(void)
 {
@@ -832,6 +893,7 @@ main(void)
 		T(test_signer_JW09_jwks_public_only),
 		T(test_signer_sign_verifies_with_jwks),
 		T(test_signer_sign_without_key_of_alg),
+		T(test_signer_verify_own_tokens),
 		cmocka_unit_test(test_signer_state_names),
 		T(test_signer_JW09_rotated_key_pending_then_active),
 		T(test_signer_JW09_retired_until_tokens_expire),

@@ -1,0 +1,262 @@
+/*
+ * Client authentication at /token, /introspect and /revoke (RFC 6749
+ * §2.3, RFC 7523 §2.2; SECURITY.md TK-07, TK-08, TK-09).
+ *
+ * A request uses exactly one method, and it must be the one the client
+ * registered: client_secret_basic (Authorization: Basic of the
+ * form-urlencoded id and secret), client_secret_post (client_id and
+ * client_secret in the body), private_key_jwt (client_assertion_type and
+ * client_assertion) or none (a public client naming itself with
+ * client_id, where the endpoint allows it). Two methods at once are
+ * invalid_request. Every failure is invalid_client (401; with
+ * WWW-Authenticate when Basic was tried), audited as client.auth, and
+ * counted per client id and per IP in the store-backed throttle, which
+ * answers 429 past its limits before any secret is looked at.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "auth/auth.h"
+#include "oauth/oauth.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#define CLIENT_ID_MAX 128
+#define CLIENT_SECRET_MAX 256
+
+#define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* %XX and '+' decoding of one application/x-www-form-urlencoded value;
+ * controls (and %00) are refused. */
+static bool
+form_unescape(const char *in, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)in[i];
+
+		if (o + 1 >= cap)
+			return false;
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n)
+				return false;
+			hi = hexval(in[i + 1]);
+			lo = hexval(in[i + 2]);
+			if (hi < 0 || lo < 0)
+				return false;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f)
+			return false;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/*
+ * Authorization: Basic: 0 with id and secret filled; PC_ERR_NOT_FOUND
+ * when there is no such header; PC_ERR_INVALID when it is malformed.
+ */
+static int
+basic_credentials(const struct req *r, char id[CLIENT_ID_MAX + 1],
+    char secret[CLIENT_SECRET_MAX + 1])
+{
+	const char *h = NULL, *colon;
+	unsigned char raw[(CLIENT_ID_MAX + CLIENT_SECRET_MAX) * 3 + 2];
+	size_t n = 0;
+	int rc = PC_ERR_INVALID;
+
+	if (req_header(r, "Authorization", &h) == PC_ERR_NOT_FOUND)
+		return PC_ERR_NOT_FOUND;
+	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
+		return PC_ERR_INVALID;
+	h += 6;
+	if (sodium_base642bin(raw, sizeof(raw) - 1, h, strlen(h), NULL, &n,
+		NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+		return PC_ERR_INVALID;
+	raw[n] = '\0';
+	colon = memchr(raw, ':', n);
+	if (colon != NULL &&
+	    form_unescape((const char *)raw, (size_t)(colon - (char *)raw), id,
+		CLIENT_ID_MAX + 1) &&
+	    form_unescape(colon + 1, n - (size_t)(colon - (char *)raw) - 1,
+		secret, CLIENT_SECRET_MAX + 1))
+		rc = 0;
+	sodium_memzero(raw, sizeof(raw));
+	return rc;
+}
+
+/* Key for the throttle: failures per client id, beside those per IP. */
+static char *
+client_key(const char *client_id)
+{
+	size_t n = strlen(client_id) + 8;
+	char *k = xmalloc(n);
+
+	snprintf(k, n, "client:%s", client_id);
+	return k;
+}
+
+static void
+unauthorized(struct resp *w, bool basic, const char *desc)
+{
+	oauth_error(w, 401, "invalid_client", desc);
+	if (basic)
+		resp_header(
+		    w, "WWW-Authenticate", "Basic realm=\"portcullis\"");
+}
+
+int
+client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
+    bool public_ok, struct store_client *out)
+{
+	struct app *app = r->app;
+	const char *post_id = NULL, *post_secret = NULL, *atype = NULL,
+		   *assertion = NULL;
+	char id[CLIENT_ID_MAX + 1] = "", secret[CLIENT_SECRET_MAX + 1] = "";
+	struct throttle_verdict v;
+	char *key = NULL;
+	const char *method;
+	bool basic = false;
+	int rc, ret = PC_ERR_VERIFY;
+
+	memset(out, 0, sizeof(*out));
+	if (oauth_field(form, "client_id", &post_id) != 0 ||
+	    oauth_field(form, "client_secret", &post_secret) != 0 ||
+	    oauth_field(form, "client_assertion_type", &atype) != 0 ||
+	    oauth_field(form, "client_assertion", &assertion) != 0) {
+		oauth_error(
+		    w, 400, "invalid_request", "A parameter is repeated.");
+		return PC_ERR_INVALID;
+	}
+	rc = basic_credentials(r, id, secret);
+	if (rc == PC_ERR_INVALID) {
+		unauthorized(w, true, "Malformed Authorization header.");
+		return PC_ERR_VERIFY;
+	}
+	basic = rc == 0;
+	/* One method per request (RFC 6749 §2.3, TK-07). */
+	if ((basic ? 1 : 0) + (post_secret != NULL ? 1 : 0) +
+		(atype != NULL || assertion != NULL ? 1 : 0) >
+	    1) {
+		oauth_error(w, 400, "invalid_request",
+		    "Use one client authentication method.");
+		goto out;
+	}
+	if (basic && post_id != NULL && strcmp(post_id, id) != 0) {
+		oauth_error(w, 400, "invalid_request",
+		    "client_id differs from the Authorization header.");
+		goto out;
+	}
+	if (atype != NULL || assertion != NULL) {
+		method = "private_key_jwt";
+		if (atype == NULL || assertion == NULL ||
+		    strcmp(atype, ASSERTION_TYPE) != 0) {
+			oauth_error(w, 400, "invalid_request",
+			    "client_assertion_type must be jwt-bearer with a "
+			    "client_assertion.");
+			goto out;
+		}
+		if (client_assertion_subject(assertion, post_id, id) != 0) {
+			unauthorized(w, false, "Malformed client assertion.");
+			goto out;
+		}
+	} else if (basic) {
+		method = "client_secret_basic";
+	} else {
+		if (post_id == NULL || strlen(post_id) > CLIENT_ID_MAX) {
+			unauthorized(
+			    w, true, "Client authentication is required.");
+			goto out;
+		}
+		snprintf(id, sizeof(id), "%s", post_id);
+		if (post_secret != NULL) {
+			if (strlen(post_secret) > CLIENT_SECRET_MAX) {
+				unauthorized(
+				    w, false, "Client authentication failed.");
+				goto out;
+			}
+			snprintf(secret, sizeof(secret), "%s", post_secret);
+			method = "client_secret_post";
+		} else {
+			method = "none";
+		}
+	}
+
+	/* TK-08: failed client authentication is throttled, before work. */
+	key = client_key(id);
+	if (throttle_login_check(app->db, app->cfg, key, r->ip, r->now, &v) !=
+	    0) {
+		oauth_unavailable(w);
+		goto out;
+	}
+	if (!v.allowed) {
+		char ra[24];
+
+		oauth_error(w, 429, "invalid_client",
+		    "Too many failed client authentications.");
+		snprintf(ra, sizeof(ra), "%lld", (long long)v.retry_after);
+		resp_header(w, "Retry-After", ra);
+		goto out;
+	}
+	rc = store_client_get(app->db, id, out);
+	if (rc != 0 && rc != PC_ERR_NOT_FOUND) {
+		oauth_unavailable(w);
+		goto out;
+	}
+	if (rc == 0 && strcmp(out->auth_method, method) != 0)
+		rc = PC_ERR_VERIFY;
+	else if (rc == 0 && strcmp(method, "none") == 0)
+		rc = public_ok && out->is_public ? 0 : PC_ERR_VERIFY;
+	else if (rc == 0 && strcmp(method, "private_key_jwt") == 0)
+		rc = client_assertion_verify(app, out, assertion, r->now);
+	else if (rc == 0)
+		rc = client_verify_secret(
+		    app->db, id, secret, strlen(secret), r->now);
+	if (rc == PC_ERR_STORE) {
+		oauth_unavailable(w);
+		goto out;
+	}
+	if (rc != 0) {
+		json_t *d = json_pack("{s:s}", "method", method);
+
+		if (throttle_login_failure(
+			app->db, app->cfg, key, r->ip, r->now) != 0)
+			log_msg(LOG_WARN, "oauth.throttle", "not counted");
+		oauth_audit(r, "client.auth", "failure",
+		    client_id_valid(id) ? id : NULL, NULL, d);
+		json_decref(d);
+		unauthorized(w, basic, "Client authentication failed.");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret != 0)
+		store_client_clear(out);
+	sodium_memzero(secret, sizeof(secret));
+	free(key);
+	return ret;
+}

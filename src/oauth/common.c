@@ -1,0 +1,87 @@
+/*
+ * Small pieces every OAuth endpoint shares: JSON error bodies (RFC 6749
+ * §5.2), audit rows with the request's context, single-valued form
+ * fields (AZ-09: repeats are errors) and space-separated word lists.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "audit/audit.h"
+#include "oauth/oauth.h"
+#include "util/log.h"
+
+void
+oauth_error(struct resp *w, int status, const char *error, const char *desc)
+{
+	json_t *o =
+	    json_pack("{s:s, s:s}", "error", error, "error_description", desc);
+
+	if (o == NULL || resp_json(w, status, o) != 0) {
+		buf_reset(&w->body);
+		w->status = 500;
+	}
+	json_decref(o);
+}
+
+void
+oauth_unavailable(struct resp *w)
+{
+	oauth_error(w, 503, "temporarily_unavailable", "Try again later.");
+	resp_header(w, "Retry-After", "5");
+}
+
+void
+oauth_audit(struct req *r, const char *event, const char *outcome,
+    const char *actor, const char *target, json_t *details)
+{
+	struct app *app = r->app;
+	struct audit_event ev;
+	const char *ua = NULL;
+
+	memset(&ev, 0, sizeof(ev));
+	(void)req_header(r, "User-Agent", &ua);
+	ev.event = event;
+	ev.outcome = outcome;
+	ev.actor = actor;
+	ev.target = target;
+	ev.ip = r->ip;
+	ev.user_agent = ua;
+	ev.request_id = r->rid;
+	ev.details = details;
+	if (audit_append(app->db, app->audit_key, &ev) != 0)
+		log_msg(LOG_ERROR, "audit.append_failed", event);
+}
+
+int
+oauth_field(const struct kvlist *f, const char *name, const char **out)
+{
+	const struct kv *kv = NULL;
+	int r = kvlist_get(f, name, &kv);
+
+	*out = NULL;
+	if (r == PC_ERR_NOT_FOUND)
+		return 0;
+	if (r != 0)
+		return r;
+	*out = kv->value;
+	return 0;
+}
+
+bool
+oauth_has_word(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		const char *e = strchr(p, ' ');
+		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		if (len == n && memcmp(p, w, n) == 0)
+			return true;
+		p = e != NULL ? e + 1 : NULL;
+	}
+	return false;
+}
