@@ -68,6 +68,10 @@ struct token_access_in {
 	int64_t auth_time;     /* 0: omitted */
 	const char *acr;       /* NULL: omitted */
 	const char *amr;       /* space-separated; NULL or "": omitted */
+	/* The user grant (token family) it was issued from, claim "gid":
+	 * revoking the family kills the token (TK-01, IR-06, RT-05). NULL
+	 * for client_credentials (and then there is no user). */
+	const char *grant_id;
 };
 
 /* An RFC 9068 access token (typ at+jwt, ES256, exp = now +

@@ -113,6 +113,7 @@ token_mint_access(struct signer *s, const struct config *cfg,
 	set_str(c, "acr", in->acr);
 	if (in->amr != NULL && in->amr[0] != '\0')
 		json_object_set_new(c, "amr", amr_array(in->amr));
+	set_str(c, "gid", in->grant_id);
 	r = signer_sign_jwt(s, JOSE_ALG_ES256, "at+jwt", c, now, jwt);
 	json_decref(c);
 	return r;

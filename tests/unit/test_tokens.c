@@ -148,7 +148,8 @@ test_tokens_access_rfc9068(void **state)
 {
 	struct fixture *f = *state;
 	struct token_access_in in = { "usr_alice", "pcc_app",
-		"https://api.example", "openid profile", T0 - 30, NULL, "pwd" };
+		"https://api.example", "openid profile", T0 - 30, NULL, "pwd",
+		"fam_abc" };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	json_t *c;
 
@@ -162,6 +163,7 @@ test_tokens_access_rfc9068(void **state)
 	assert_string_equal(str(c, "client_id"), "pcc_app");
 	assert_string_equal(str(c, "scope"), "openid profile");
 	assert_string_equal(str(c, "jti"), jti);
+	assert_string_equal(str(c, "gid"), "fam_abc");
 	assert_int_equal(strlen(jti), TOKEN_JTI_LEN);
 	assert_int_equal(json_integer_value(json_object_get(c, "iat")), T0 + 5);
 	assert_int_equal(
