@@ -394,4 +394,32 @@ int consent_grant(struct db *db, const char *user_id, const char *client_id,
 
 /* ---- end Consent ---- */
 
+/* ---- ID token hints (src/oauth/id_hint.c; OI-11, JW-06) ---- */
+
+#define ID_HINT_MAX JWS_MAX_LEN
+
+struct id_hint {
+	char *sub;
+	char *client_id;
+	char *sid;	   /* NULL: the token had none */
+	int64_t auth_time; /* 0: none */
+};
+
+/*
+ * Verifies an id_token_hint: an ID token we issued (signer_verify_jwt
+ * with the ID-token algs RS256/ES256/PS256/EdDSA and typ "JWT", so access
+ * tokens (at+jwt) are refused, JW-06), iss the issuer, aud a single client
+ * id (or an array of one) that exists, sub present. An expired hint is
+ * accepted (OIDC RP-Initiated Logout §2), but nothing signed by an
+ * unpublished key, alg none or HS*. 0 with out filled (clear it with
+ * id_hint_clear), PC_ERR_VERIFY (signature, alg, kid or typ),
+ * PC_ERR_INVALID (malformed, wrong claims, unknown client) or
+ * PC_ERR_STORE.
+ */
+int id_hint_verify(
+    struct app *app, const char *hint, int64_t now, struct id_hint *out) PC_WUR;
+void id_hint_clear(struct id_hint *h);
+
+/* ---- end ID token hints ---- */
+
 #endif
