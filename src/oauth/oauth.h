@@ -38,9 +38,6 @@ void oauth_audit(struct req *r, const char *event, const char *outcome,
 int oauth_field(const struct kvlist *f, const char *name, const char **out);
 /* w is one of the space-separated words of list. */
 bool oauth_has_word(const char *list, const char *w);
-/* Appends "?name=value" (or "&..." once b holds a '?') to the URI in b,
- * value percent-encoded except for RFC 3986 unreserved characters. */
-int oauth_query_add(struct buf *b, const char *name, const char *value) PC_WUR;
 
 /* ---- end Shared ---- */
 
@@ -424,5 +421,64 @@ int id_hint_verify(
 void id_hint_clear(struct id_hint *h);
 
 /* ---- end ID token hints ---- */
+
+/* ---- Resource endpoints (src/oauth/bearer.c, userinfo.c, introspect.c,
+ * revoke.c; OI-08, IR-01..06, JW-01..08, TK-12, TK-13) ---- */
+
+#define BEARER_MAX_LEN 4096  /* bytes of an access token we accept */
+#define BEARER_IAT_LEEWAY 30 /* s an iat may lie ahead (other nodes) */
+
+/* The claims of a verified access token; strings are owned. */
+struct bearer {
+	char *sub;
+	char *client_id;
+	char *scope; /* "" when none */
+	char *jti;
+	char *gid; /* the token family; NULL: client_credentials */
+	int64_t exp;
+	int64_t iat;
+	int64_t auth_time; /* 0: none */
+};
+
+void bearer_clear(struct bearer *b);
+/*
+ * Verifies an access token we issued, for use at our own endpoints: at
+ * most BEARER_MAX_LEN bytes; an ES256 JWS of typ at+jwt by one of our
+ * published signing keys (signer_verify_jwt: so alg none, HS*, ID tokens,
+ * unknown kids and token-supplied keys fail); iss the issuer; aud the
+ * issuer or an array holding it; exp > now (no leeway, JW-04); iat at
+ * most BEARER_IAT_LEEWAY ahead; sub, client_id, jti present; jti not
+ * revoked; and when gid is present, its family exists, is of the same
+ * client and user, unrevoked and unexpired (TK-01, IR-06, RT-05). 0 with
+ * out filled (bearer_clear it), PC_ERR_VERIFY for any dead or foreign
+ * token, PC_ERR_STORE when the store cannot say (fail closed: 503).
+ */
+int bearer_verify(struct app *app, const char *token, size_t len, int64_t now,
+    struct bearer *out) PC_WUR;
+
+/* What a refresh token is, read without consuming it. */
+struct bearer_refresh {
+	struct store_family family;
+	int64_t iat;
+	int64_t exp;
+	bool active; /* unused, unexpired, family live and unexpired */
+};
+
+/*
+ * Looks up a refresh token (REFRESH_PREFIX...) by its hash. 0 with out
+ * filled (store_family_clear(&out->family) afterwards), PC_ERR_NOT_FOUND
+ * for a malformed or unknown token, PC_ERR_STORE.
+ */
+int bearer_refresh_lookup(struct db *db, const char *token, int64_t now,
+    struct bearer_refresh *out) PC_WUR;
+
+/* GET/POST /userinfo (OIDC Core §5.3, RFC 6750). */
+void oauth_userinfo(struct req *r, struct resp *w);
+/* POST /introspect (RFC 7662). */
+void oauth_introspect(struct req *r, struct resp *w);
+/* POST /revoke (RFC 7009). */
+void oauth_revoke(struct req *r, struct resp *w);
+
+/* ---- end Resource endpoints ---- */
 
 #endif

@@ -1,0 +1,254 @@
+/*
+ * The access-token check behind /userinfo, /introspect and /revoke (RFC
+ * 6750, RFC 9068 §4; SECURITY.md JW-01..08, TK-01, TK-12, TK-13, IR-06,
+ * RT-05), and the read-only look at a refresh token that introspection
+ * and revocation need.
+ *
+ * An access token is alive only while every check passes: the signature
+ * (ES256 by one of our published keys, typ at+jwt: the JWS layer refuses
+ * alg none, HMAC, unknown kids and token-supplied keys), the claims (iss,
+ * aud, exp with no leeway, a plausible iat), the deny-list of revoked
+ * jtis, and for a user grant its token family (revoking the family kills
+ * every access token issued from it). Nothing about a refused token is
+ * told to the caller beyond PC_ERR_VERIFY.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "crypto/crypto.h"
+#include "jose/jose.h"
+#include "oauth/oauth.h"
+#include "store/store.h"
+#include "util/config.h"
+
+#define CLAIM_MAX 512 /* bytes of one string claim we keep */
+
+void
+bearer_clear(struct bearer *b)
+{
+	free(b->sub);
+	free(b->client_id);
+	free(b->scope);
+	free(b->jti);
+	free(b->gid);
+	memset(b, 0, sizeof(*b));
+}
+
+/* A non-empty string claim of at most CLAIM_MAX bytes, copied. */
+static int
+claim_str(const json_t *c, const char *name, bool required, char **out)
+{
+	const json_t *v = json_object_get(c, name);
+	size_t n;
+
+	*out = NULL;
+	if (v == NULL)
+		return required ? PC_ERR_VERIFY : 0;
+	if (!json_is_string(v))
+		return PC_ERR_VERIFY;
+	n = json_string_length(v);
+	if (n == 0 || n > CLAIM_MAX || memchr(json_string_value(v), '\0', n))
+		return PC_ERR_VERIFY;
+	*out = xstrndup(json_string_value(v), n);
+	return 0;
+}
+
+/* An integer claim (NumericDate); absent is 0 unless required. */
+static int
+claim_int(const json_t *c, const char *name, bool required, int64_t *out)
+{
+	const json_t *v = json_object_get(c, name);
+
+	*out = 0;
+	if (v == NULL)
+		return required ? PC_ERR_VERIFY : 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return PC_ERR_VERIFY;
+	*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+/* aud is the issuer, or an array holding it (RFC 7519 §4.1.3). */
+static bool
+aud_has(const json_t *aud, const char *want)
+{
+	const json_t *v;
+	size_t i;
+
+	if (json_is_string(aud))
+		return strcmp(json_string_value(aud), want) == 0;
+	if (!json_is_array(aud))
+		return false;
+	json_array_foreach(aud, i, v)
+	{
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), want) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The claims of a verified token into out; PC_ERR_VERIFY if any is off. */
+static int
+check_claims(
+    const struct config *cfg, const json_t *c, int64_t now, struct bearer *out)
+{
+	const json_t *iss = json_object_get(c, "iss");
+	int r;
+
+	if (!json_is_string(iss) ||
+	    strcmp(json_string_value(iss), cfg->issuer) != 0)
+		return PC_ERR_VERIFY;
+	if (!aud_has(json_object_get(c, "aud"), cfg->issuer))
+		return PC_ERR_VERIFY;
+	if ((r = claim_int(c, "exp", true, &out->exp)) != 0 ||
+	    (r = claim_int(c, "iat", true, &out->iat)) != 0 ||
+	    (r = claim_int(c, "auth_time", false, &out->auth_time)) != 0)
+		return r;
+	/* JW-04, TK-13: dead at exp, no leeway for our own tokens. */
+	if (now >= out->exp || out->iat > now + BEARER_IAT_LEEWAY ||
+	    out->iat > out->exp)
+		return PC_ERR_VERIFY;
+	if ((r = claim_str(c, "sub", true, &out->sub)) != 0 ||
+	    (r = claim_str(c, "client_id", true, &out->client_id)) != 0 ||
+	    (r = claim_str(c, "jti", true, &out->jti)) != 0 ||
+	    (r = claim_str(c, "gid", false, &out->gid)) != 0)
+		return r;
+	/* scope may be "" (client_credentials without one). */
+	{
+		const json_t *s = json_object_get(c, "scope");
+
+		if (s == NULL)
+			out->scope = xstrdup("");
+		else if (!json_is_string(s) ||
+		    json_string_length(s) > SCOPE_STRING_MAX)
+			return PC_ERR_VERIFY;
+		else
+			out->scope = xstrndup(
+			    json_string_value(s), json_string_length(s));
+	}
+	/* TK-12: a user grant never has sub == client_id. */
+	if (out->gid != NULL && strcmp(out->sub, out->client_id) == 0)
+		return PC_ERR_VERIFY;
+	return 0;
+}
+
+/* The grant the token came from is still alive (TK-01, IR-06, RT-05). */
+static int
+check_family(struct db *db, const struct bearer *b, int64_t now)
+{
+	struct store_family f;
+	int r;
+
+	r = store_family_get(db, b->gid, &f);
+	if (r == PC_ERR_NOT_FOUND)
+		return PC_ERR_VERIFY;
+	if (r != 0)
+		return PC_ERR_STORE;
+	r = 0;
+	if (f.revoked_at != 0 || f.expires_at <= now || f.client_id == NULL ||
+	    strcmp(f.client_id, b->client_id) != 0 || f.user_id == NULL ||
+	    strcmp(f.user_id, b->sub) != 0)
+		r = PC_ERR_VERIFY;
+	store_family_clear(&f);
+	return r;
+}
+
+int
+bearer_verify(struct app *app, const char *token, size_t len, int64_t now,
+    struct bearer *out)
+{
+	static const enum jose_alg algs[] = { JOSE_ALG_ES256 };
+	const struct signer_verify_opts o = { algs, PC_NELEM(algs), "at+jwt" };
+	struct jws_verified v;
+	bool revoked = true;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&v, 0, sizeof(v));
+	if (token == NULL || len == 0 || len > BEARER_MAX_LEN)
+		return PC_ERR_VERIFY;
+	if (signer_verify_jwt(app->signer, token, len, &o, now, &v) != 0) {
+		r = PC_ERR_VERIFY;
+		goto out;
+	}
+	if ((r = check_claims(app->cfg, v.payload, now, out)) != 0)
+		goto out;
+	if (store_access_revoked(app->db, out->jti, &revoked) != 0) {
+		r = PC_ERR_STORE;
+		goto out;
+	}
+	if (revoked) {
+		r = PC_ERR_VERIFY;
+		goto out;
+	}
+	if (out->gid != NULL && (r = check_family(app->db, out, now)) != 0)
+		goto out;
+	r = 0;
+out:
+	jws_verified_free(&v);
+	if (r != 0)
+		bearer_clear(out);
+	return r;
+}
+
+/* Shape first, then the hash of the raw bytes, as oauth/refresh.c does. */
+static bool
+refresh_hash(const char *token, char hash[65])
+{
+	uint8_t raw[32];
+	char back[REFRESH_RANDOM_LEN + 1];
+	size_t n = 0;
+	bool ok;
+
+	if (token == NULL || strnlen(token, REFRESH_LEN + 1) != REFRESH_LEN ||
+	    memcmp(token, REFRESH_PREFIX, sizeof(REFRESH_PREFIX) - 1) != 0)
+		return false;
+	token += sizeof(REFRESH_PREFIX) - 1;
+	if (b64url_decode(token, REFRESH_RANDOM_LEN, raw, sizeof(raw), &n) !=
+		0 ||
+	    n != sizeof(raw))
+		return false;
+	/* Canonical encoding only: one token, one spelling. */
+	b64url_encode(raw, sizeof(raw), back);
+	ok = memcmp(back, token, REFRESH_RANDOM_LEN) == 0;
+	if (ok)
+		hash_sha256_hex(raw, sizeof(raw), hash);
+	sodium_memzero(raw, sizeof(raw));
+	sodium_memzero(back, sizeof(back));
+	return ok;
+}
+
+int
+bearer_refresh_lookup(
+    struct db *db, const char *token, int64_t now, struct bearer_refresh *out)
+{
+	struct store_refresh t;
+	char hash[65];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!refresh_hash(token, hash))
+		return PC_ERR_NOT_FOUND;
+	r = store_refresh_get(db, hash, &t);
+	sodium_memzero(hash, sizeof(hash));
+	if (r == PC_ERR_NOT_FOUND)
+		return r;
+	if (r != 0)
+		return PC_ERR_STORE;
+	r = store_family_get(db, t.family_id, &out->family);
+	if (r == PC_ERR_NOT_FOUND)
+		return r;
+	if (r != 0)
+		return PC_ERR_STORE;
+	out->iat = t.created_at;
+	out->exp = t.expires_at < out->family.expires_at
+	    ? t.expires_at
+	    : out->family.expires_at;
+	out->active =
+	    t.used_at == 0 && now < out->exp && out->family.revoked_at == 0;
+	return 0;
+}
