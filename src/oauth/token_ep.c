@@ -1,8 +1,12 @@
 /*
- * The token endpoint, POST /token (RFC 6749 §3.2, §4.4; issue 4). This
- * slice serves the client_credentials grant; authorization_code and
- * refresh_token come with /authorize and answer unsupported_grant_type
- * until then (discovery says so). Clients authenticate through
+ * The token endpoint, POST /token (RFC 6749 §3.2, §4.1.3, §4.4, §6;
+ * issue 4): authorization_code (single use, bound to client, redirect_uri
+ * and PKCE verifier; a replay revokes what the first use got: TK-01..06),
+ * refresh_token (rotation on every use, reuse revokes the family, scope
+ * may only narrow: RT-01..05) and client_credentials (confidential
+ * clients, no refresh token). Every code redemption starts a token family
+ * (the grant) named in its access tokens' gid claim, so revoking the
+ * family kills them too. Clients authenticate through
  * client_authenticate() (client_auth.c: TK-07..09). Responses are never
  * cached (the route is no-store).
  */
@@ -100,6 +104,340 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	buf_free(&granted);
 }
 
+/* What the tokens of a user grant are issued for. */
+struct user_grant {
+	const char *user_id;
+	const char *scope; /* granted to these tokens */
+	const char *nonce; /* NULL: none (and never on refresh) */
+	const char *amr;
+	const char *sid;
+	int64_t auth_time;
+	const char *family_id;
+	const char *refresh; /* NULL: no refresh token */
+	const char *grant;   /* for the audit */
+};
+
+/* The ID token's identity claims come from userinfo; only the user's
+ * existence and state are checked here. */
+static int
+live_user(struct app *app, const char *user_id)
+{
+	struct store_user u;
+	int r = store_user_get(app->db, user_id, &u);
+
+	if (r == 0 && u.disabled_at != 0)
+		r = PC_ERR_NOT_FOUND;
+	store_user_clear(&u);
+	return r;
+}
+
+/* Mints the access token (and ID token for openid) and answers. */
+static void
+issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
+    const struct user_grant *g)
+{
+	struct app *app = r->app;
+	struct token_access_in in;
+	struct scope_set set;
+	char *at = NULL, *idt = NULL, jti[TOKEN_JTI_LEN + 1];
+	bool openid;
+	json_t *o, *d;
+
+	if (scope_parse(g->scope, &set) != 0) {
+		oauth_error(w, 500, "server_error", "Stored scope unusable.");
+		return;
+	}
+	openid = scope_has(&set, "openid");
+	scope_set_free(&set);
+	memset(&in, 0, sizeof(in));
+	in.sub = g->user_id;
+	in.client_id = c->client_id;
+	in.aud = app->cfg->issuer;
+	in.scope = g->scope;
+	in.auth_time = g->auth_time;
+	in.amr = g->amr;
+	in.grant_id = g->family_id;
+	if (token_mint_access(app->signer, app->cfg, &in, r->now, &at, jti) !=
+	    0) {
+		oauth_unavailable(w);
+		return;
+	}
+	/* OI-02: an ID token only for an OpenID request. */
+	if (openid) {
+		struct token_id_in id;
+		enum jose_alg alg =
+		    jose_alg_parse(c->id_token_alg, strlen(c->id_token_alg));
+
+		memset(&id, 0, sizeof(id));
+		id.sub = g->user_id;
+		id.client_id = c->client_id;
+		id.alg = alg;
+		id.auth_time = g->auth_time;
+		id.nonce = g->nonce;
+		id.amr = g->amr;
+		id.sid = g->sid;
+		id.access_token = at;
+		if (token_mint_id(app->signer, app->cfg, &id, r->now, &idt) !=
+		    0) {
+			sodium_memzero(at, strlen(at));
+			free(at);
+			oauth_unavailable(w);
+			return;
+		}
+	}
+	d = json_pack("{s:s, s:s, s:s, s:b}", "grant", g->grant, "jti", jti,
+	    "family", g->family_id, "refresh", g->refresh != NULL);
+	oauth_audit(r, "token.issue", "success", c->client_id, g->user_id, d);
+	json_decref(d);
+	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", at, "token_type",
+	    "Bearer", "expires_in", (json_int_t)app->cfg->access_token_ttl,
+	    "scope", g->scope);
+	if (idt != NULL)
+		json_object_set_new(o, "id_token", json_string(idt));
+	if (g->refresh != NULL)
+		json_object_set_new(
+		    o, "refresh_token", json_string(g->refresh));
+	if (resp_json(w, 200, o) != 0)
+		oauth_error(w, 500, "server_error", "Internal error.");
+	json_decref(o);
+	sodium_memzero(at, strlen(at));
+	free(at);
+	if (idt != NULL) {
+		sodium_memzero(idt, strlen(idt));
+		free(idt);
+	}
+}
+
+/* RFC 6749 §4.1.3; TK-01..06. */
+static void
+authorization_code(struct req *r, struct resp *w, const struct store_client *c,
+    const struct kvlist *form)
+{
+	struct app *app = r->app;
+	const char *code = NULL, *redirect_uri = NULL, *verifier = NULL;
+	struct store_auth_code ac;
+	struct refresh_grant rg;
+	struct user_grant ug;
+	struct scope_set set;
+	char refresh[REFRESH_LEN + 1], family[48];
+	bool offline;
+	int rc;
+
+	memset(&ac, 0, sizeof(ac));
+	if (!oauth_has_word(c->grant_types, "authorization_code")) {
+		oauth_error(w, 400, "unauthorized_client",
+		    "This client may not use authorization_code.");
+		return;
+	}
+	if (oauth_field(form, "code", &code) != 0 ||
+	    oauth_field(form, "redirect_uri", &redirect_uri) != 0 ||
+	    oauth_field(form, "code_verifier", &verifier) != 0) {
+		oauth_error(
+		    w, 400, "invalid_request", "A parameter is repeated.");
+		return;
+	}
+	if (code == NULL) {
+		oauth_error(w, 400, "invalid_request", "code is missing.");
+		return;
+	}
+	rc = code_redeem(
+	    app->db, code, c->client_id, redirect_uri, verifier, r->now, &ac);
+	if (rc == PC_ERR_CONFLICT) {
+		/* TK-01, TK-02: a replay; what the first use got dies. */
+		json_t *d = json_pack("{s:s?}", "family", ac.family_id);
+
+		if (ac.family_id != NULL &&
+		    store_family_revoke(
+			app->db, ac.family_id, r->now, "code_replay") != 0)
+			log_msg(LOG_ERROR, "oauth.code_replay",
+			    "family not revoked");
+		oauth_audit(r, "token.code_replay", "alert", c->client_id,
+		    ac.user_id, d);
+		json_decref(d);
+		store_auth_code_clear(&ac);
+		oauth_error(w, 400, "invalid_grant",
+		    "The code was already used; its tokens are revoked.");
+		return;
+	}
+	if (rc == PC_ERR_STORE) {
+		oauth_unavailable(w);
+		return;
+	}
+	if (rc != 0) {
+		oauth_error(w, 400, "invalid_grant",
+		    "The code is invalid, expired, or was issued for another "
+		    "client, redirect_uri or code_verifier.");
+		return;
+	}
+	rc = live_user(app, ac.user_id);
+	if (rc != 0) {
+		store_auth_code_clear(&ac);
+		if (rc == PC_ERR_NOT_FOUND)
+			oauth_error(w, 400, "invalid_grant",
+			    "The user is no longer active.");
+		else
+			oauth_unavailable(w);
+		return;
+	}
+	offline = false;
+	if (scope_parse(ac.scope, &set) == 0) {
+		offline = scope_has(&set, "offline_access") &&
+		    oauth_has_word(c->grant_types, "refresh_token");
+		scope_set_free(&set);
+	}
+	memset(&rg, 0, sizeof(rg));
+	rg.client_id = c->client_id;
+	rg.user_id = ac.user_id;
+	rg.scope = ac.scope;
+	rg.amr = ac.amr;
+	rg.sid = ac.sid;
+	rg.auth_time = ac.auth_time;
+	rc = refresh_issue(
+	    app->db, &rg, r->now, offline ? refresh : NULL, family);
+	if (rc == 0)
+		rc = store_auth_code_set_family(app->db, ac.code_hash, family);
+	if (rc != 0) {
+		store_auth_code_clear(&ac);
+		sodium_memzero(refresh, sizeof(refresh));
+		oauth_unavailable(w);
+		return;
+	}
+	memset(&ug, 0, sizeof(ug));
+	ug.user_id = ac.user_id;
+	ug.scope = ac.scope;
+	ug.nonce = ac.nonce;
+	ug.amr = ac.amr;
+	ug.sid = ac.sid;
+	ug.auth_time = ac.auth_time;
+	ug.family_id = family;
+	ug.refresh = offline ? refresh : NULL;
+	ug.grant = "authorization_code";
+	issue_user_tokens(r, w, c, &ug);
+	sodium_memzero(refresh, sizeof(refresh));
+	store_auth_code_clear(&ac);
+}
+
+/* RFC 6749 §6; RT-01..05. */
+static void
+refresh_token(struct req *r, struct resp *w, const struct store_client *c,
+    const struct kvlist *form)
+{
+	struct app *app = r->app;
+	const char *token = NULL, *scope = NULL;
+	struct store_family fam;
+	struct scope_set want, had;
+	struct user_grant ug;
+	struct buf granted;
+	char next[REFRESH_LEN + 1];
+	int rc;
+
+	memset(&fam, 0, sizeof(fam));
+	if (!oauth_has_word(c->grant_types, "refresh_token")) {
+		oauth_error(w, 400, "unauthorized_client",
+		    "This client may not use refresh_token.");
+		return;
+	}
+	if (oauth_field(form, "refresh_token", &token) != 0 ||
+	    oauth_field(form, "scope", &scope) != 0) {
+		oauth_error(
+		    w, 400, "invalid_request", "A parameter is repeated.");
+		return;
+	}
+	if (token == NULL) {
+		oauth_error(
+		    w, 400, "invalid_request", "refresh_token is missing.");
+		return;
+	}
+	if (scope != NULL && scope_parse(scope, &want) != 0) {
+		oauth_error(w, 400, "invalid_scope", "scope is malformed.");
+		return;
+	}
+	if (scope != NULL) {
+		/* RT-03: may only narrow; checked before the token is used,
+		 * so a refused scope does not cost the client its grant. */
+		struct bearer_refresh cur;
+		bool sub = false;
+
+		rc = bearer_refresh_lookup(app->db, token, r->now, &cur);
+		if (rc == PC_ERR_STORE) {
+			oauth_unavailable(w);
+			goto out;
+		}
+		if (rc == 0 && scope_parse(cur.family.scope, &had) == 0) {
+			sub = scope_subset(&want, &had);
+			scope_set_free(&had);
+		}
+		if (rc == 0)
+			store_family_clear(&cur.family);
+		if (rc == 0 && !sub) {
+			oauth_error(w, 400, "invalid_scope",
+			    "scope may only narrow the original grant.");
+			goto out;
+		}
+	}
+	rc = refresh_rotate(app->db, token, c->client_id, r->now, next, &fam);
+	if (rc == PC_ERR_CONFLICT) {
+		/* RT-01, RT-02: reuse; the whole family is revoked. */
+		json_t *d = json_pack("{s:s}", "family", fam.family_id);
+
+		oauth_audit(r, "token.refresh_reuse", "alert", c->client_id,
+		    fam.user_id, d);
+		json_decref(d);
+		goto invalid;
+	}
+	if (rc == PC_ERR_STORE) {
+		oauth_unavailable(w);
+		goto out;
+	}
+	if (rc != 0)
+		goto invalid;
+	buf_init(&granted, SCOPE_STRING_MAX + 1);
+	if (scope != NULL) {
+		/* RT-03: may only narrow. The family keeps its scope. */
+		bool sub = false;
+
+		if (scope_parse(fam.scope, &had) == 0) {
+			sub = scope_subset(&want, &had);
+			scope_set_free(&had);
+		}
+		if (!sub || scope_format(&want, &granted) != 0) {
+			buf_free(&granted);
+			oauth_error(w, 400, "invalid_scope",
+			    "scope may only narrow the original grant.");
+			goto out;
+		}
+	} else if (buf_puts(&granted, fam.scope) != 0) {
+		buf_free(&granted);
+		oauth_error(w, 500, "server_error", "Internal error.");
+		goto out;
+	}
+	if (live_user(app, fam.user_id) != 0) {
+		buf_free(&granted);
+		goto invalid;
+	}
+	memset(&ug, 0, sizeof(ug));
+	ug.user_id = fam.user_id;
+	ug.scope = granted.len > 0 ? buf_cstr(&granted) : "";
+	ug.amr = fam.amr;
+	ug.sid = fam.sid;
+	/* OI-07: the original authentication's time, not now. */
+	ug.auth_time = fam.auth_time;
+	ug.family_id = fam.family_id;
+	ug.refresh = next;
+	ug.grant = "refresh_token";
+	issue_user_tokens(r, w, c, &ug);
+	buf_free(&granted);
+	goto out;
+invalid:
+	oauth_error(w, 400, "invalid_grant",
+	    "The refresh token is invalid, expired or revoked.");
+out:
+	if (scope != NULL)
+		scope_set_free(&want);
+	sodium_memzero(next, sizeof(next));
+	store_family_clear(&fam);
+}
+
 void
 oauth_token(struct req *r, struct resp *w)
 {
@@ -124,8 +462,14 @@ oauth_token(struct req *r, struct resp *w)
 		    w, 400, "invalid_request", "grant_type is missing.");
 	else if (strcmp(grant, "client_credentials") == 0)
 		client_credentials(r, w, &c, form);
+	else if (strcmp(grant, "authorization_code") == 0)
+		authorization_code(r, w, &c, form);
+	else if (strcmp(grant, "refresh_token") == 0)
+		refresh_token(r, w, &c, form);
 	else
+		/* TK-10: password, implicit and the rest do not exist. */
 		oauth_error(w, 400, "unsupported_grant_type",
-		    "Only client_credentials is supported so far.");
+		    "Supported: authorization_code, refresh_token, "
+		    "client_credentials.");
 	store_client_clear(&c);
 }
