@@ -85,3 +85,34 @@ oauth_has_word(const char *list, const char *w)
 	}
 	return false;
 }
+
+static bool
+unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~';
+}
+
+int
+oauth_query_add(struct buf *b, const char *name, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int r = 0;
+
+	r |= buf_putc(
+	    b, b->len > 0 && memchr(b->p, '?', b->len) != NULL ? '&' : '?');
+	r |= buf_puts(b, name);
+	r |= buf_putc(b, '=');
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0';
+	     p++) {
+		if (unreserved(*p)) {
+			r |= buf_putc(b, (char)*p);
+		} else {
+			r |= buf_putc(b, '%');
+			r |= buf_putc(b, hex[*p >> 4]);
+			r |= buf_putc(b, hex[*p & 15]);
+		}
+	}
+	return r != 0 ? PC_ERR_TOO_LARGE : 0;
+}

@@ -38,6 +38,9 @@ void oauth_audit(struct req *r, const char *event, const char *outcome,
 int oauth_field(const struct kvlist *f, const char *name, const char **out);
 /* w is one of the space-separated words of list. */
 bool oauth_has_word(const char *list, const char *w);
+/* Appends "?name=value" (or "&..." once b holds a '?') to the URI in b,
+ * value percent-encoded except for RFC 3986 unreserved characters. */
+int oauth_query_add(struct buf *b, const char *name, const char *value) PC_WUR;
 
 /* ---- end Shared ---- */
 

@@ -62,7 +62,8 @@ refresh_issue(struct db *db, const struct refresh_grant *g, int64_t now,
 	char hash[65], jti[TOKEN_JTI_LEN + 1];
 	int r;
 
-	token[0] = '\0';
+	if (token != NULL)
+		token[0] = '\0';
 	family_id[0] = '\0';
 	if (g->client_id == NULL || g->user_id == NULL || g->scope == NULL)
 		return PC_ERR_INVALID;
@@ -78,15 +79,19 @@ refresh_issue(struct db *db, const struct refresh_grant *g, int64_t now,
 	f.sid = (char *)g->sid;
 	f.created_at = now;
 	f.expires_at = now + REFRESH_ABSOLUTE;
-	new_token(token, hash);
-	r = store_family_create(db, &f, hash,
-	    now + REFRESH_IDLE < f.expires_at ? now + REFRESH_IDLE
-					      : f.expires_at);
-	sodium_memzero(hash, sizeof(hash));
-	if (r != 0) {
-		sodium_memzero(token, REFRESH_LEN + 1);
-		return r;
+	if (token == NULL) {
+		r = store_family_create(db, &f, NULL, 0);
+	} else {
+		new_token(token, hash);
+		r = store_family_create(db, &f, hash,
+		    now + REFRESH_IDLE < f.expires_at ? now + REFRESH_IDLE
+						      : f.expires_at);
+		sodium_memzero(hash, sizeof(hash));
+		if (r != 0)
+			sodium_memzero(token, REFRESH_LEN + 1);
 	}
+	if (r != 0)
+		return r;
 	memcpy(family_id, f.family_id, sizeof(f.family_id));
 	return 0;
 }

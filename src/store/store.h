@@ -539,4 +539,40 @@ int store_refresh_get(
 
 /* ---- end Resource endpoints ---- */
 
+/* ---- Pending authorization requests (store/authz_requests.c) ---- */
+
+struct store_authz_request {
+	char id_hash[65]; /* hex SHA-256 of the opaque id */
+	char *client_id;
+	char *redirect_uri;
+	char *state; /* NULL: none */
+	char *nonce; /* NULL: none */
+	char *code_challenge;
+	char *scope;	  /* as it will be granted */
+	unsigned prompt;  /* enum az_prompt bits */
+	char *login_sid;  /* the session that signed in for it; NULL */
+	char *login_hint; /* NULL: none */
+	char *hint_sub;	  /* id_token_hint's sub; NULL: none */
+	int64_t created_at;
+	int64_t expires_at;
+};
+
+void store_authz_request_clear(struct store_authz_request *a);
+int store_authz_request_put(
+    struct db *db, const struct store_authz_request *a) PC_WUR;
+/* A live request (now < expires_at), or PC_ERR_NOT_FOUND. */
+int store_authz_request_get(struct db *db, const char *id_hash, int64_t now,
+    struct store_authz_request *out) PC_WUR;
+/* Deletes and returns a live request: exactly one caller gets it. */
+int store_authz_request_take(struct db *db, const char *id_hash, int64_t now,
+    struct store_authz_request *out) PC_WUR;
+/* Records the session (16-hex handle) that signed in for a live request. */
+int store_authz_request_set_login(
+    struct db *db, const char *id_hash, const char *sid, int64_t now) PC_WUR;
+/* DS-04: deletes the expired ones. */
+int
+store_authz_requests_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
+
+/* ---- end Pending authorization requests ---- */
+
 #endif

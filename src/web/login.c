@@ -38,6 +38,7 @@ struct login {
 	char *phc;	      /* the stored hash, for a rehash */
 	bool usable;	      /* known, enabled, with a password */
 	bool verified;	      /* the account's email is verified */
+	char *req;	      /* a pending authorization request's id */
 	struct web_hash hash; /* the pool's answer */
 };
 
@@ -55,6 +56,7 @@ login_free(void *arg)
 	if (l->pw != NULL)
 		sodium_free(l->pw);
 	free(l->user_id);
+	free(l->req);
 	if (l->phc != NULL) {
 		sodium_memzero(l->phc, strlen(l->phc));
 		free(l->phc);
@@ -63,10 +65,14 @@ login_free(void *arg)
 	free(l);
 }
 
-/* The sign-in form, with an optional error and the email typed before. */
+/*
+ * The sign-in form, with an optional error and the email typed before;
+ * req (may be NULL) is the pending authorization request it serves, an
+ * opaque id, never a URL (AZ-03).
+ */
 static void
 render_form(struct resp *w, int status, const struct session *pre,
-    const char *email, const char *error)
+    const char *email, const char *error, const char *req)
 {
 	struct buf b;
 	char token[64];
@@ -81,6 +87,11 @@ render_form(struct resp *w, int status, const struct session *pre,
 		page_notice(&b, "error", error);
 	page_puts(&b, "<form method=\"post\" action=\"/login\">\n");
 	page_csrf(&b, token);
+	if (req != NULL) {
+		page_puts(&b, "<input type=\"hidden\" name=\"req\" value=\"");
+		page_text(&b, req);
+		page_puts(&b, "\">\n");
+	}
 	page_puts(&b,
 	    "<label for=\"email\">Email</label>\n"
 	    "<input id=\"email\" name=\"email\" type=\"email\" required "
@@ -102,6 +113,10 @@ static void
 login_get(struct req *r, struct resp *w)
 {
 	struct session s;
+	const struct kvlist *q;
+	const struct kv *kv = NULL;
+	const char *req = NULL;
+	char *hint = NULL;
 
 	if (web_presession(r, w, &s) != 0) {
 		page_message(w, 503, "Unavailable",
@@ -111,12 +126,17 @@ login_get(struct req *r, struct resp *w)
 		resp_header(w, "Retry-After", "5");
 		return;
 	}
-	if (s.user_id != NULL) {
+	/* Signing in for an application: a live pending request. */
+	if (req_query(r, &q) == 0 && kvlist_get(q, "req", &kv) == 0 &&
+	    web_authorize_pending(r, kv->value, &hint) == 0)
+		req = kv->value;
+	if (s.user_id != NULL && req == NULL) {
 		session_clear(&s);
 		web_redirect(w, "/account");
 		return;
 	}
-	render_form(w, 200, &s, NULL, NULL);
+	render_form(w, 200, &s, hint, NULL, req);
+	free(hint);
 	session_clear(&s);
 }
 
@@ -212,7 +232,7 @@ login_failed(struct req *r, struct resp *w, struct login *l, const char *why)
 		log_msg(LOG_WARN, "auth.throttle", "failure not counted");
 	web_audit(r, &l->pre, "login", "failure", l->user_id, NULL, d);
 	json_decref(d);
-	render_form(w, 400, &l->pre, l->email, GENERIC_FAILURE);
+	render_form(w, 400, &l->pre, l->email, GENERIC_FAILURE, l->req);
 }
 
 static void
@@ -259,8 +279,17 @@ login_finish(struct req *r, struct resp *w, void *arg)
 		start_rehash(app, l);
 	web_set_session_cookie(w, r, cookie);
 	sodium_memzero(cookie, sizeof(cookie));
+	{
+		/* Back to the application's request, if it is still live. */
+		char loc[96];
+
+		if (l->req != NULL &&
+		    web_authorize_login_done(r, l->req, &s, loc) == 0)
+			web_redirect(w, loc);
+		else
+			web_redirect(w, "/account");
+	}
 	session_clear(&s);
-	web_redirect(w, "/account");
 }
 
 static void
@@ -292,16 +321,19 @@ login_post(struct req *r, struct resp *w)
 	email = web_field(r, "email");
 	pw = web_field(r, "password");
 	l->email = xstrdup(email != NULL ? email : "");
+	if (web_field(r, "req") != NULL &&
+	    strlen(web_field(r, "req")) <= WEB_REQ_ID_MAX)
+		l->req = xstrdup(web_field(r, "req"));
 	if (email == NULL || pw == NULL || email[0] == '\0' || pw[0] == '\0') {
 		render_form(w, 400, &l->pre, l->email,
-		    "Enter your email and your password.");
+		    "Enter your email and your password.", l->req);
 		login_free(l);
 		return;
 	}
 	l->pw_len = strlen(pw);
 	if (l->pw_len > PW_MAX_BYTES) {
 		/* DS-02: refused before any hashing or normalisation. */
-		render_form(w, 400, &l->pre, l->email, GENERIC_FAILURE);
+		render_form(w, 400, &l->pre, l->email, GENERIC_FAILURE, l->req);
 		login_free(l);
 		return;
 	}
@@ -334,7 +366,8 @@ login_post(struct req *r, struct resp *w)
 		json_decref(d);
 		render_form(w, 429, &l->pre, l->email,
 		    "Too many failed sign-ins. Wait a while and try again, or "
-		    "reset your password.");
+		    "reset your password.",
+		    l->req);
 		snprintf(ra, sizeof(ra), "%lld", (long long)v.retry_after);
 		resp_header(w, "Retry-After", ra);
 		login_free(l);

@@ -115,6 +115,25 @@ void web_style(struct req *r, struct resp *w);
 void web_login(struct req *r, struct resp *w);
 void web_logout(struct req *r, struct resp *w);
 
+/* ---- The authorization endpoint (src/web/authorize.c) ---- */
+
+void web_authorize(struct req *r, struct resp *w);
+void web_authorize_resume(struct req *r, struct resp *w);
+void web_authorize_consent(struct req *r, struct resp *w);
+#define WEB_REQ_ID_MAX 64
+/*
+ * After a sign-in made for the pending request req_value: records the new
+ * session s as the one that signed in for it and gives the local URL to
+ * resume it. PC_ERR_INVALID or PC_ERR_NOT_FOUND when there is no such
+ * live request.
+ */
+int web_authorize_login_done(struct req *r, const char *req_value,
+    const struct session *s, char location[96]) PC_WUR;
+/* 0 when req_value names a live pending request; *login_hint (malloc'd,
+ * may be NULL) is its login_hint. */
+int web_authorize_pending(
+    struct req *r, const char *req_value, char **login_hint) PC_WUR;
+
 /* ---- Registration, verification, reset (src/web/recover.c) ---- */
 
 void web_register(struct req *r, struct resp *w);
