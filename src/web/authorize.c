@@ -530,7 +530,15 @@ load(struct req *r, struct resp *w, const char *id_value, struct authz *z)
 		unavailable_page(w);
 		return false;
 	}
-	return true;
+	/* The client may have changed while the user signed in. */
+	for (size_t i = 0; i < z->client.n_redirect_uris; i++)
+		if (redirect_uri_match(
+			z->client.redirect_uris[i], z->p.redirect_uri))
+			return true;
+	bad_request_page(w,
+	    "The application asked to return to an address that is not "
+	    "registered for it.");
+	return false;
 }
 
 void

@@ -431,3 +431,19 @@ test('LG: login_hint fills the email field; a wrong password keeps the pending r
   assert.equal(bad.status, 400);
   assert.match(bad.text, new RegExp(`name="req" value="${req}"`));
 });
+
+test('AZ-01: a pending request whose redirect_uri was unregistered meanwhile gets no redirect', async () => {
+  const c = addClient(srv, { name: 'Changing', firstParty: true, redirectUris: ['https://chg.example/cb'] });
+  addUser(srv, 'ivan@example.com');
+  const jar = new Client(srv);
+  const r = await start(c, {}, jar);
+  assert.match(r.location, /^\/login\?req=/);
+  assert.equal(cliAt(srv, ['client', 'update', '--id', c.client_id, '--redirect-uri', 'https://chg.example/new']).code, 0);
+  const page = await jar.get(r.location);
+  const req = /name="req" value="([^"]+)"/.exec(page.text)[1];
+  const li = await jar.post('/login', { csrf: csrfOf(page.text, '/login'), req, email: 'ivan@example.com', password: GOOD_PW });
+  assert.match(li.location, /^\/authorize\/resume\?req=/);
+  const res = await jar.get(li.location);
+  assert.equal(res.status, 400);
+  assert.equal(res.location, null);
+});
