@@ -102,6 +102,20 @@ purge(struct app *app)
 		log_int(&l, "token_families", f);
 		log_end(&l);
 	}
+	/* Revoked access-token jtis past their exp (oauth/revoke.c). */
+	{
+		int64_t n = 0;
+
+		if (store_access_revoked_purge(app->db, now, &n) != 0)
+			log_msg(LOG_WARN, "store.purge", "revoked jtis");
+		else if (n > 0) {
+			struct log_line l;
+
+			log_begin(&l, LOG_INFO, "store.purge");
+			log_int(&l, "revoked_jtis", n);
+			log_end(&l);
+		}
+	}
 }
 
 static void

@@ -39,6 +39,46 @@ discovery_build(struct app *app)
 	    d, "grant_types_supported", json_pack("[s]", "client_credentials"));
 	json_object_set_new(d, "token_endpoint_auth_methods_supported",
 	    json_pack("[s, s]", "client_secret_basic", "client_secret_post"));
+	/*
+	 * The resource endpoints (userinfo.c, introspect.c, revoke.c). They
+	 * authenticate clients through the same client_authenticate() as
+	 * /token, so they offer its methods: introspection without "none"
+	 * (no public clients, IR-01), revocation with it (IR-04).
+	 */
+	json_object_set_new(d, "userinfo_endpoint", url(iss, "/userinfo"));
+	json_object_set_new(
+	    d, "introspection_endpoint", url(iss, "/introspect"));
+	json_object_set_new(d, "revocation_endpoint", url(iss, "/revoke"));
+	{
+		const json_t *tm =
+		    json_object_get(d, "token_endpoint_auth_methods_supported");
+		const json_t *ta = json_object_get(
+		    d, "token_endpoint_auth_signing_alg_values_supported");
+		json_t *im = json_array(), *rm = json_array(), *v;
+		size_t i;
+
+		json_array_foreach(tm, i, v)
+		{
+			if (strcmp(json_string_value(v), "none") != 0)
+				json_array_append(im, v);
+			json_array_append(rm, v);
+		}
+		json_array_append_new(rm, json_string("none"));
+		json_object_set_new(
+		    d, "introspection_endpoint_auth_methods_supported", im);
+		json_object_set_new(
+		    d, "revocation_endpoint_auth_methods_supported", rm);
+		if (ta != NULL) {
+			json_object_set_new(d,
+			    "introspection_endpoint_auth_signing_alg_values_"
+			    "supported",
+			    json_deep_copy(ta));
+			json_object_set_new(d,
+			    "revocation_endpoint_auth_signing_alg_values_"
+			    "supported",
+			    json_deep_copy(ta));
+		}
+	}
 	s = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
 	if (s == NULL)

@@ -1,0 +1,131 @@
+/*
+ * Token introspection, POST /introspect (RFC 7662; SECURITY.md IR-01,
+ * IR-02, IR-03, IR-06).
+ *
+ * Only a confidential client that authenticates may ask (IR-01: public
+ * clients cannot), and only about its own tokens: a token issued to
+ * another client is reported exactly as a dead one, {"active":false} with
+ * no other member (IR-02), so introspection is no oracle for tokens a
+ * caller merely found. token_type_hint is not needed: refresh tokens
+ * carry REFRESH_PREFIX, everything else is tried as an access token.
+ * Responses are no-store (the route says so: IR-03).
+ */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "oauth/oauth.h"
+#include "store/store.h"
+#include "util/config.h"
+
+static void
+reply(struct resp *w, json_t *o)
+{
+	if (o == NULL || resp_json(w, 200, o) != 0)
+		oauth_error(w, 500, "server_error", "Internal error.");
+	json_decref(o);
+}
+
+static void
+inactive(struct resp *w)
+{
+	reply(w, json_pack("{s:b}", "active", 0));
+}
+
+static void
+access_token(struct req *r, struct resp *w, const struct store_client *c,
+    const char *tok)
+{
+	struct app *app = r->app;
+	struct bearer b;
+	json_t *o;
+	int rc;
+
+	rc = bearer_verify(app, tok, strlen(tok), r->now, &b);
+	if (rc == PC_ERR_STORE) {
+		oauth_unavailable(w);
+		return;
+	}
+	if (rc != 0 || strcmp(b.client_id, c->client_id) != 0) {
+		if (rc == 0)
+			bearer_clear(&b);
+		inactive(w);
+		return;
+	}
+	o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "active",
+	    1, "scope", b.scope, "client_id", b.client_id, "token_type",
+	    "Bearer", "exp", (json_int_t)b.exp, "iat", (json_int_t)b.iat, "iss",
+	    app->cfg->issuer, "aud", app->cfg->issuer, "jti", b.jti);
+	/* A client's own token has no user to name. */
+	if (o != NULL && b.gid != NULL)
+		json_object_set_new(o, "sub", json_string(b.sub));
+	reply(w, o);
+	bearer_clear(&b);
+}
+
+static void
+refresh_token(struct req *r, struct resp *w, const struct store_client *c,
+    const char *tok)
+{
+	struct app *app = r->app;
+	struct bearer_refresh t;
+	json_t *o;
+	int rc;
+
+	rc = bearer_refresh_lookup(app->db, tok, r->now, &t);
+	if (rc == PC_ERR_STORE) {
+		oauth_unavailable(w);
+		return;
+	}
+	if (rc != 0) {
+		inactive(w);
+		return;
+	}
+	if (!t.active || t.family.client_id == NULL ||
+	    strcmp(t.family.client_id, c->client_id) != 0) {
+		store_family_clear(&t.family);
+		inactive(w);
+		return;
+	}
+	o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "active", 1,
+	    "scope", t.family.scope, "client_id", t.family.client_id, "sub",
+	    t.family.user_id, "token_type", "refresh_token", "exp",
+	    (json_int_t)t.exp, "iat", (json_int_t)t.iat, "iss",
+	    app->cfg->issuer);
+	reply(w, o);
+	store_family_clear(&t.family);
+}
+
+void
+oauth_introspect(struct req *r, struct resp *w)
+{
+	const struct kvlist *form;
+	const char *tok = NULL, *hint = NULL;
+	struct store_client c;
+
+	if (req_form(r, &form) != 0) {
+		oauth_error(w, 400, "invalid_request",
+		    "The body must be application/x-www-form-urlencoded.");
+		return;
+	}
+	/* IR-01: a confidential client, authenticated. */
+	if (client_authenticate(r, w, form, false, &c) != 0)
+		return;
+	if (oauth_field(form, "token", &tok) != 0 ||
+	    oauth_field(form, "token_type_hint", &hint) != 0) {
+		oauth_error(
+		    w, 400, "invalid_request", "A parameter is repeated.");
+		goto out;
+	}
+	if (tok == NULL) {
+		oauth_error(w, 400, "invalid_request", "token is missing.");
+		goto out;
+	}
+	/* The hint is advisory (RFC 7662 §2.1); the shape decides. */
+	if (strncmp(tok, REFRESH_PREFIX, sizeof(REFRESH_PREFIX) - 1) == 0)
+		refresh_token(r, w, &c, tok);
+	else
+		access_token(r, w, &c, tok);
+out:
+	store_client_clear(&c);
+}

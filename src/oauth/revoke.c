@@ -1,0 +1,150 @@
+/*
+ * Token revocation, POST /revoke (RFC 7009; SECURITY.md IR-04, IR-05,
+ * IR-06).
+ *
+ * The client authenticates (a public client names itself, as at /token)
+ * and may revoke only its own tokens. Revoking a refresh token revokes
+ * its whole family, which kills every access token of the grant at once
+ * (they carry its id, gid). Revoking an access token puts its jti on the
+ * deny-list until its exp. Unknown, malformed, dead and other clients'
+ * tokens get the same 200 as success (IR-05: no oracle), and another
+ * client's token stays untouched (IR-04). token_type_hint is ignored:
+ * refresh tokens carry REFRESH_PREFIX. Every request is audited as
+ * token.revoke, without the token.
+ */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "oauth/oauth.h"
+#include "store/store.h"
+
+static void
+done(struct resp *w)
+{
+	json_t *o = json_object();
+
+	if (resp_json(w, 200, o) != 0)
+		oauth_error(w, 500, "server_error", "Internal error.");
+	json_decref(o);
+}
+
+static void
+audit(struct req *r, const struct store_client *c, const char *type,
+    const char *result, const char *target)
+{
+	json_t *d =
+	    json_pack("{s:s, s:s}", "token_type", type, "result", result);
+
+	oauth_audit(r, "token.revoke",
+	    strcmp(result, "revoked") == 0 ? "success" : "failure",
+	    c->client_id, target, d);
+	json_decref(d);
+}
+
+static void
+refresh_token(struct req *r, struct resp *w, const struct store_client *c,
+    const char *tok)
+{
+	struct app *app = r->app;
+	struct bearer_refresh t;
+	int rc;
+
+	rc = bearer_refresh_lookup(app->db, tok, r->now, &t);
+	if (rc == PC_ERR_STORE) {
+		oauth_unavailable(w);
+		return;
+	}
+	if (rc != 0) {
+		audit(r, c, "refresh_token", "unknown", NULL);
+		done(w);
+		return;
+	}
+	if (t.family.client_id == NULL ||
+	    strcmp(t.family.client_id, c->client_id) != 0) {
+		audit(r, c, "refresh_token", "not_owner", NULL);
+		done(w);
+		store_family_clear(&t.family);
+		return;
+	}
+	/* The grant goes, rotated tokens or not: IR-06 through gid. */
+	if (store_family_revoke(
+		app->db, t.family.family_id, r->now, "revoked") != 0) {
+		oauth_unavailable(w);
+		store_family_clear(&t.family);
+		return;
+	}
+	audit(r, c, "refresh_token", "revoked", t.family.family_id);
+	done(w);
+	store_family_clear(&t.family);
+}
+
+static void
+access_token(struct req *r, struct resp *w, const struct store_client *c,
+    const char *tok)
+{
+	struct app *app = r->app;
+	struct bearer b;
+	int rc;
+
+	rc = bearer_verify(app, tok, strlen(tok), r->now, &b);
+	if (rc == PC_ERR_STORE) {
+		oauth_unavailable(w);
+		return;
+	}
+	if (rc != 0) {
+		/* Dead already, or never ours: nothing to do. */
+		audit(r, c, "access_token", "unknown", NULL);
+		done(w);
+		return;
+	}
+	if (strcmp(b.client_id, c->client_id) != 0) {
+		audit(r, c, "access_token", "not_owner", NULL);
+		done(w);
+		bearer_clear(&b);
+		return;
+	}
+	if (store_access_revoke(app->db, b.jti, b.client_id, b.exp, r->now) !=
+	    0) {
+		oauth_unavailable(w);
+		bearer_clear(&b);
+		return;
+	}
+	audit(r, c, "access_token", "revoked", b.jti);
+	done(w);
+	bearer_clear(&b);
+}
+
+void
+oauth_revoke(struct req *r, struct resp *w)
+{
+	const struct kvlist *form;
+	const char *tok = NULL, *hint = NULL;
+	struct store_client c;
+
+	if (req_form(r, &form) != 0) {
+		oauth_error(w, 400, "invalid_request",
+		    "The body must be application/x-www-form-urlencoded.");
+		return;
+	}
+	/* IR-04: client authentication first, public clients by id. */
+	if (client_authenticate(r, w, form, true, &c) != 0)
+		return;
+	if (oauth_field(form, "token", &tok) != 0 ||
+	    oauth_field(form, "token_type_hint", &hint) != 0) {
+		oauth_error(
+		    w, 400, "invalid_request", "A parameter is repeated.");
+		goto out;
+	}
+	if (tok == NULL) {
+		oauth_error(w, 400, "invalid_request", "token is missing.");
+		goto out;
+	}
+	/* IR-05: any hint, known or not, is only a hint. */
+	if (strncmp(tok, REFRESH_PREFIX, sizeof(REFRESH_PREFIX) - 1) == 0)
+		refresh_token(r, w, &c, tok);
+	else
+		access_token(r, w, &c, tok);
+out:
+	store_client_clear(&c);
+}
