@@ -35,6 +35,8 @@ discovery_build(struct app *app)
 	json_object_set_new(d, "issuer", json_string(iss));
 	json_object_set_new(d, "jwks_uri", url(iss, "/jwks.json"));
 	json_object_set_new(d, "token_endpoint", url(iss, "/token"));
+	/* RP-Initiated Logout 1.0 (src/web/logout.c, OI-11). */
+	json_object_set_new(d, "end_session_endpoint", url(iss, "/logout"));
 	json_object_set_new(
 	    d, "grant_types_supported", json_pack("[s]", "client_credentials"));
 	json_object_set_new(d, "token_endpoint_auth_methods_supported",
