@@ -114,6 +114,8 @@ struct signer_verify_opts {
 int signer_verify_jwt(struct signer *s, const char *token, size_t len,
     const struct signer_verify_opts *o, int64_t now,
     struct jws_verified *out) PC_WUR;
+/* An active key of alg exists: tokens of alg can be signed now. */
+bool signer_can_sign(struct signer *s, enum jose_alg alg, int64_t now);
 /* The published JWKS document; *out is malloc'd. */
 int signer_jwks(struct signer *s, int64_t now, char **out, size_t *len) PC_WUR;
 /* Every key, with its state at now. *out is malloc'd. */

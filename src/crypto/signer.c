@@ -507,6 +507,21 @@ signer_verify_jwt(struct signer *s, const char *token, size_t len,
 	return r;
 }
 
+bool
+signer_can_sign(struct signer *s, enum jose_alg alg, int64_t now)
+{
+	bool ok = false;
+
+	(void)signer_refresh(s, now, false);
+	pthread_rwlock_rdlock(&s->lock);
+	for (size_t i = 0; i < s->ring->n && !ok; i++)
+		ok = s->ring->keys[i].alg == alg &&
+		    s->ring->keys[i].state == SIGNER_ACTIVE &&
+		    s->ring->keys[i].pkey != NULL;
+	pthread_rwlock_unlock(&s->lock);
+	return ok;
+}
+
 int
 signer_jwks(struct signer *s, int64_t now, char **out, size_t *len)
 {

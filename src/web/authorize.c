@@ -467,6 +467,18 @@ web_authorize(struct req *r, struct resp *w)
 	}
 	z.p.scope = xstrdup(scope.len > 0 ? buf_cstr(&scope) : "");
 	buf_free(&scope);
+	if (oauth_has_word(z.p.scope, "openid") &&
+	    !signer_can_sign(app->signer,
+		jose_alg_parse(
+		    z.client.id_token_alg, strlen(z.client.id_token_alg)),
+		r->now)) {
+		/* Fail before the user signs in, not at the token endpoint. */
+		log_msg(
+		    LOG_ERROR, "oauth.no_signing_key", z.client.id_token_alg);
+		redirect_error(r, w, &z, "server_error",
+		    "No signing key for this client's ID token algorithm.");
+		goto out;
+	}
 	if (a.id_token_hint != NULL) {
 		struct id_hint h;
 

@@ -447,3 +447,32 @@ test('AZ-01: a pending request whose redirect_uri was unregistered meanwhile get
   assert.equal(res.status, 400);
   assert.equal(res.location, null);
 });
+
+test('JW-09/OI-01: an ID token alg without a key fails before sign-in; once a key exists, jose verifies EdDSA ID tokens', async () => {
+  const s2 = await startServer({ config: { signing_key_activation_delay: '0s', signing_key_refresh: '1s' } });
+  try {
+    addUser(s2, 'ed@example.com');
+    const c = addClient(s2, { name: 'Ed', firstParty: true, idTokenAlg: 'EdDSA', redirectUris: ['https://ed.example/cb'] });
+    const first = await start(c, {}, new Client(s2));
+    assert.equal(first.status, 303);
+    assert.equal(params(first.location).error, 'server_error');
+    const r = cliAt(s2, ['key', 'rotate', '--alg', 'EdDSA']);
+    assert.equal(r.code, 0, r.stderr);
+    let f;
+    for (let i = 0; i < 30; i++) {
+      const a = await authorize(s2, c, { email: 'ed@example.com' });
+      if (a.code) {
+        const t = await tokenRequest(s2, c, { grant_type: 'authorization_code', code: a.code, redirect_uri: c.redirectUri, code_verifier: a.verifier });
+        f = t.json;
+        break;
+      }
+      await sleep(200);
+    }
+    assert.ok(f?.id_token, 'an ID token once the key is loaded');
+    const jwks = jose.createRemoteJWKSet(new URL(s2.url + '/jwks.json'));
+    const { payload, protectedHeader } = await jose.jwtVerify(f.id_token, jwks, { issuer: s2.issuer, audience: c.client_id, algorithms: ['EdDSA'] });
+    assert.equal(protectedHeader.alg, 'EdDSA');
+    const { createHash } = await import('node:crypto');
+    assert.equal(payload.at_hash, createHash('sha512').update(f.access_token).digest().subarray(0, 32).toString('base64url'));
+  } finally { await stopClean(s2); }
+});
