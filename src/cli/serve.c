@@ -116,6 +116,20 @@ purge(struct app *app)
 			log_end(&l);
 		}
 	}
+	/* Pending authorization requests past their 15 minutes. */
+	{
+		int64_t n = 0;
+
+		if (store_authz_requests_purge(app->db, now, &n) != 0)
+			log_msg(LOG_WARN, "store.purge", "authz requests");
+		else if (n > 0) {
+			struct log_line l;
+
+			log_begin(&l, LOG_INFO, "store.purge");
+			log_int(&l, "authz_requests", n);
+			log_end(&l);
+		}
+	}
 }
 
 static void
