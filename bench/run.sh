@@ -15,6 +15,11 @@
 #   BENCH_LOGIN        1 (default): the password sign-in runs; 0 skips them
 #   BENCH_LOGIN_DURATION  duration of each sign-in run (default BENCH_DURATION)
 #   BENCH_FLOOD_CONNECTIONS  wrk connections of the login flood (default 200)
+#   BENCH_OAUTH        1 (default): the OAuth runs against npm oidc-provider
+#                      (bench/oauth.sh); 0 skips them
+#   BENCH_OAUTH_DURATION  duration of each OAuth run (default BENCH_DURATION)
+#   BENCH_REFRESH_CHAINS  refresh-token chains = wrk threads = connections
+#                      of the rotation run (default 8)
 #
 # Prints the figures and the targets beside them; never fails on a figure.
 # Exits non-zero only when something could not run. Loopback only; every
@@ -63,6 +68,9 @@ dur_s() {
 DUR_S=$(dur_s "$DURATION")
 [[ $DUR_S =~ ^[0-9]+$ ]] || die "BENCH_DURATION: cannot parse '$DURATION'"
 LDUR_S=$(dur_s "$LOGIN_DURATION")
+# shellcheck source=bench/oauth.sh
+. "$ROOT/bench/oauth.sh"
+oauth_check
 [[ $LDUR_S =~ ^[0-9]+$ && $LDUR_S -ge 1 ]] ||
 	die "BENCH_LOGIN_DURATION: cannot parse '$LOGIN_DURATION'"
 [[ $FLOOD_CONNS =~ ^[0-9]+$ && $FLOOD_CONNS -ge 2 && $FLOOD_CONNS -le 10000 ]] ||
@@ -513,6 +521,9 @@ login_global_failures = 100000000"
 	HR=$(awk -v a="$HR1" -v b="$HR2" 'BEGIN { printf "%.2f", (a + b) / 2 }')
 fi
 
+# --- 4. OAuth against oidc-provider (bench/oauth.sh) -------------------------
+oauth_bench
+
 # --- 6. the table ------------------------------------------------------------
 H=$(awk -v a="${RPS[hello1]}" -v b="${RPS[hello2]}" \
 	'BEGIN { printf "%.0f", (a + b) / 2 }')
@@ -617,6 +628,7 @@ if [ "$LOGIN" = 1 ]; then
 		"$(ok "$(le "$r" 2)") (${r}x alone)"
 	echo "token endpoint: not measured; POST /token does not exist yet (issue 4)"
 fi
+oauth_table
 echo
 echo "Targets are reported, never enforced. How to read this: bench/README.md."
 exit 0
