@@ -194,11 +194,16 @@ test('TK-04/TK-05: the code is bound to client, redirect_uri and verifier; any f
 
 test('TK-01: a replayed code gets invalid_grant and revokes what the first redemption got', async () => {
   const f = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid offline_access' });
+  const ui = () => fetch(srv.url + '/userinfo', { headers: { authorization: 'Bearer ' + f.tokens.access_token } });
+  assert.equal((await ui()).status, 200, 'the first access token works');
   const again = await tokenRequest(srv, rp, { grant_type: 'authorization_code', code: f.code, redirect_uri: rp.redirectUri, code_verifier: f.verifier });
   assert.equal(again.status, 400);
   assert.equal(again.json.error, 'invalid_grant');
   const r = await tokenRequest(srv, rp, { grant_type: 'refresh_token', refresh_token: f.tokens.refresh_token });
   assert.equal(r.json.error, 'invalid_grant', 'the first refresh token is revoked');
+  const dead = await ui();
+  assert.equal(dead.status, 401, 'the first access token is revoked');
+  assert.match(dead.headers.get('www-authenticate') ?? '', /invalid_token/);
   assert.ok(auditRows(srv).some((e) => e.event === 'token.code_replay' && e.outcome === 'alert'));
 });
 
