@@ -8,12 +8,13 @@ import { createHmac, createPublicKey } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startServer, stopClean, TOOLS } from './lib/server.mjs';
-import { auditRows, cliAt } from './lib/web.mjs';
+import { addUser, auditRows, cliAt } from './lib/web.mjs';
+import { addClient as addRp, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
 // access_token_ttl has a floor of 60 s; TK-13 waits for one token to
 // expire, fetched first so the other tests run meanwhile.
 const TTL = 60;
-let srv, svc, other, pub, early;
+let srv, svc, other, pub, early, rp, rp2, spa, earlyUser;
 
 function addClient(args) {
   const r = cliAt(srv, ['client', 'add', '--json', ...args]);
@@ -81,7 +82,12 @@ before(async () => {
   svc = addClient(['--name', 'Service', '--redirect-uri', 'https://svc.example/cb', ...cc]);
   other = addClient(['--name', 'Other', '--redirect-uri', 'https://other.example/cb', ...cc]);
   pub = addClient(['--name', 'SPA', '--redirect-uri', 'https://spa.example/cb', '--public']);
+  rp = addRp(srv, { name: 'RP', redirectUris: ['https://rp.example/cb'] });
+  rp2 = addRp(srv, { name: 'RP two', redirectUris: ['https://rp2.example/cb'] });
+  spa = addRp(srv, { name: 'SPA flow', public: true, redirectUris: ['https://spa2.example/cb'] });
+  addUser(srv, 'alice@example.com', undefined, ['--verified', '--name', 'Alice Example']);
   early = { token: await ccToken(svc), at: Date.now() };
+  earlyUser = (await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid' })).tokens.access_token;
 });
 after(async () => { await stopClean(srv); });
 
@@ -311,9 +317,161 @@ test('IR-04, IR-05: revoking an own access token kills it at once; repeats and j
   assert.ok(!JSON.stringify(rows).includes(tok), 'the token is never audited');
 });
 
+// ---- User tokens, from the real authorization flow ----
+
+const sub = (jwt) => decode(parts(jwt)[1]).sub;
+
+test('OI-08: userinfo by GET, POST header and POST body; sub is the ID token sub; claims by scope', async () => {
+  const f = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid' });
+  const at = f.tokens.access_token;
+  const want = sub(f.tokens.id_token);
+  const ways = [
+    await userinfo(at),
+    await userinfo(at, { method: 'POST' }),
+    await userinfo(null, { method: 'POST', body: 'access_token=' + encodeURIComponent(at) }),
+  ];
+  for (const r of ways) {
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.headers.get('content-type'), /^application\/json/);
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+    assert.deepEqual(r.json, { sub: want }, 'openid alone: sub only');
+  }
+  const e = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid email' });
+  const ej = (await userinfo(e.tokens.access_token)).json;
+  assert.deepEqual(Object.keys(ej).sort(), ['email', 'email_verified', 'sub']);
+  assert.equal(ej.sub, want);
+  assert.equal(ej.email, 'alice@example.com');
+  assert.equal(ej.email_verified, true);
+  const p = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid profile' });
+  const pj = (await userinfo(p.tokens.access_token)).json;
+  assert.deepEqual(Object.keys(pj).sort(), ['name', 'sub', 'updated_at']);
+  assert.equal(pj.name, 'Alice Example');
+  assert.equal(typeof pj.updated_at, 'number');
+});
+
+test('OI-08: a user token without openid is 403 insufficient_scope', async () => {
+  const f = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid email' });
+  const c = decode(parts(f.tokens.access_token)[1]);
+  // The same grant, signed by our key, with openid left out.
+  const t = sign({ ...c, scope: 'email', jti: c.jti + 'x' }, 'ES256', 'at+jwt');
+  const r = await userinfo(t);
+  assert.equal(r.status, 403);
+  assert.equal(r.json.error, 'insufficient_scope');
+  assert.match(r.headers.get('www-authenticate'), /error="insufficient_scope"/);
+  assert.equal(r.json.email, undefined);
+});
+
+test('JW-06: an ID token is no bearer token at /userinfo or /introspect', async () => {
+  const f = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid email' });
+  const r = await userinfo(f.tokens.id_token);
+  assert.equal(r.status, 401);
+  assert.match(r.headers.get('www-authenticate'), /error="invalid_token"/);
+  assertInactive(await introspect(rp, f.tokens.id_token), 'ID token');
+  assert.equal((await userinfo(f.tokens.access_token)).status, 200, 'the access token of the same flow works');
+});
+
+test('IR-02, IR-03: user tokens at introspection: access and refresh, own only; a rotated refresh token is inactive', async () => {
+  const f = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid email offline_access' });
+  const { access_token: at, refresh_token: rt } = f.tokens;
+  const a = await introspect(rp, at);
+  assert.equal(a.body.active, true);
+  assert.equal(a.body.sub, sub(f.tokens.id_token));
+  assert.equal(a.body.client_id, rp.client_id);
+  assert.equal(a.body.scope, 'openid email offline_access');
+  const r = await introspect(rp, rt, { token_type_hint: 'refresh_token' });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  assert.equal(r.body.active, true);
+  assert.equal(r.body.token_type, 'refresh_token');
+  assert.equal(r.body.client_id, rp.client_id);
+  assert.equal(r.body.sub, a.body.sub);
+  assert.equal(r.body.scope, 'openid email offline_access');
+  assert.ok(r.body.exp > r.body.iat);
+  // IR-02: another client learns nothing of either.
+  assertInactive(await introspect(rp2, at), 'another client, access');
+  assertInactive(await introspect(rp2, rt), 'another client, refresh');
+  // Rotation: the used one is inactive, the new one active.
+  const n = await tokenRequest(srv, rp, { grant_type: 'refresh_token', refresh_token: rt });
+  assert.equal(n.status, 200, JSON.stringify(n.json));
+  assertInactive(await introspect(rp, rt), 'rotated');
+  assert.equal((await introspect(rp, n.json.refresh_token)).body.active, true);
+});
+
+test('IR-06: revoking a refresh token kills its access tokens at userinfo and introspection at once', async () => {
+  const f = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid offline_access' });
+  const n = await tokenRequest(srv, rp, { grant_type: 'refresh_token', refresh_token: f.tokens.refresh_token });
+  assert.equal(n.status, 200);
+  const ats = [f.tokens.access_token, n.json.access_token];
+  for (const at of ats) assert.equal((await userinfo(at)).status, 200);
+  const r = await revoke(rp, n.json.refresh_token, { token_type_hint: 'refresh_token' });
+  assert.equal(r.status, 200);
+  for (const at of ats) {
+    const u = await userinfo(at);
+    assert.equal(u.status, 401);
+    assert.match(u.headers.get('www-authenticate'), /error="invalid_token"/);
+    assertInactive(await introspect(rp, at), 'access token of a revoked grant');
+  }
+  assertInactive(await introspect(rp, n.json.refresh_token), 'revoked refresh token');
+  const again = await tokenRequest(srv, rp, { grant_type: 'refresh_token', refresh_token: n.json.refresh_token });
+  assert.equal(again.json.error, 'invalid_grant');
+  assert.ok(auditRows(srv).some((e) => e.event === 'token.revoke' && e.actor === rp.client_id && e.outcome === 'success'));
+  // A public client revokes its own grant by naming itself.
+  const s = await codeFlow(srv, spa, { email: 'alice@example.com', scope: 'openid offline_access' });
+  const pr = await post('/revoke', { token: s.tokens.refresh_token, client_id: spa.client_id });
+  assert.equal(pr.status, 200);
+  assert.equal((await userinfo(s.tokens.access_token)).status, 401);
+});
+
+test('IR-04: another client cannot revoke a user\'s refresh or access token; both keep working', async () => {
+  const f = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid offline_access' });
+  assert.equal((await revoke(rp2, f.tokens.refresh_token)).status, 200);
+  assert.equal((await revoke(rp2, f.tokens.access_token)).status, 200);
+  assert.equal((await post('/revoke', { token: f.tokens.refresh_token, client_id: spa.client_id })).status, 200);
+  assert.equal((await userinfo(f.tokens.access_token)).status, 200);
+  const n = await tokenRequest(srv, rp, { grant_type: 'refresh_token', refresh_token: f.tokens.refresh_token });
+  assert.equal(n.status, 200, 'the refresh token still works');
+});
+
+test('IR-04: revoking a user access token kills that token only', async () => {
+  const f = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid offline_access' });
+  assert.equal((await revoke(rp, f.tokens.access_token)).status, 200);
+  assert.equal((await userinfo(f.tokens.access_token)).status, 401);
+  assertInactive(await introspect(rp, f.tokens.access_token), 'revoked access token');
+  const n = await tokenRequest(srv, rp, { grant_type: 'refresh_token', refresh_token: f.tokens.refresh_token });
+  assert.equal(n.status, 200);
+  assert.equal((await userinfo(n.json.access_token)).status, 200);
+});
+
+test('TK-01: a replayed code kills the access token of the first redemption at userinfo', async () => {
+  const f = await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid' });
+  assert.equal((await userinfo(f.tokens.access_token)).status, 200);
+  const again = await tokenRequest(srv, rp, { grant_type: 'authorization_code', code: f.code, redirect_uri: rp.redirectUri, code_verifier: f.verifier });
+  assert.equal(again.json.error, 'invalid_grant');
+  const u = await userinfo(f.tokens.access_token);
+  assert.equal(u.status, 401);
+  assert.match(u.headers.get('www-authenticate'), /error="invalid_token"/);
+});
+
+test('OI-08: the token of a disabled or deleted user gets 401', async () => {
+  const dis = addUser(srv, 'dis@example.com');
+  const del = addUser(srv, 'del@example.com');
+  const a = await codeFlow(srv, rp, { email: 'dis@example.com', scope: 'openid' });
+  const b = await codeFlow(srv, rp, { email: 'del@example.com', scope: 'openid' });
+  assert.equal((await userinfo(a.tokens.access_token)).status, 200);
+  assert.equal((await userinfo(b.tokens.access_token)).status, 200);
+  assert.equal(cliAt(srv, ['user', 'disable', '--id', dis.id]).code, 0);
+  const d = cliAt(srv, ['user', 'delete', '--id', del.id]);
+  assert.equal(d.code, 0, d.stderr);
+  for (const t of [a.tokens.access_token, b.tokens.access_token]) {
+    const u = await userinfo(t);
+    assert.equal(u.status, 401);
+    assert.match(u.headers.get('www-authenticate'), /error="invalid_token"/);
+  }
+});
+
 test('TK-13: at exp the token is dead (introspection inactive, userinfo 401)', async () => {
   assert.ok(early.token);
-  const exp = decode(parts(early.token)[1]).exp;
+  const exp = Math.max(decode(parts(early.token)[1]).exp, decode(parts(earlyUser)[1]).exp);
   const wait = exp * 1000 - Date.now();
   if (wait > 0) {
     assert.equal((await introspect(svc, early.token)).body.active, true, 'alive before exp');
@@ -323,4 +481,9 @@ test('TK-13: at exp the token is dead (introspection inactive, userinfo 401)', a
   const u = await userinfo(early.token);
   assert.equal(u.status, 401);
   assert.match(u.headers.get('www-authenticate'), /error="invalid_token"/);
+  // The user token fetched at the start, same lifetime: 401 at userinfo.
+  const v = await userinfo(earlyUser);
+  assert.equal(v.status, 401);
+  assert.match(v.headers.get('www-authenticate'), /error="invalid_token"/);
+  assertInactive(await introspect(rp, earlyUser), 'expired user token');
 });
