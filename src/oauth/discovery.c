@@ -58,14 +58,18 @@ discovery_build(struct app *app)
 		    d, "token_endpoint_auth_signing_alg_values_supported");
 		json_t *im = json_array(), *rm = json_array(), *v;
 		size_t i;
+		bool none = false;
 
 		json_array_foreach(tm, i, v)
 		{
-			if (strcmp(json_string_value(v), "none") != 0)
+			if (strcmp(json_string_value(v), "none") == 0)
+				none = true;
+			else
 				json_array_append(im, v);
 			json_array_append(rm, v);
 		}
-		json_array_append_new(rm, json_string("none"));
+		if (!none)
+			json_array_append_new(rm, json_string("none"));
 		json_object_set_new(
 		    d, "introspection_endpoint_auth_methods_supported", im);
 		json_object_set_new(
