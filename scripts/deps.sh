@@ -15,7 +15,10 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
   python3-aiosmtpd
   # A real browser for tests/e2e, driven by npm playwright-core: its pin in
   # package.json follows the major version of Debian's chromium.
-  chromium)
+  chromium
+  # A real relying party for tests/e2e/interop_apache.test.mjs: the test
+  # starts its own apache2 in the foreground with a generated config.
+  apache2 libapache2-mod-auth-openidc)
 # Node may come from elsewhere than Debian (e.g. a newer release with its
 # own npm); install Debian's only when there is none.
 if ! command -v node >/dev/null 2>&1; then test_pkgs+=(nodejs); fi
