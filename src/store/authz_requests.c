@@ -31,7 +31,8 @@ bind_opt(struct db_stmt *s, int idx, const char *v)
 }
 
 int
-store_authz_request_put(struct db *db, const struct store_authz_request *a)
+store_authz_request_put(struct db *db, const struct store_authz_request *a,
+    const char *ip, int64_t max_per_ip)
 {
 	struct db_conn *c;
 	struct db_stmt *s;
@@ -39,13 +40,16 @@ store_authz_request_put(struct db *db, const struct store_authz_request *a)
 
 	if ((r = db_conn(db, &c)) != 0)
 		return r;
+	if ((r = db_begin(c, true)) != 0)
+		return r;
 	if ((r = db_prepare(c,
 		 "INSERT INTO authz_requests (id_hash, client_id,"
 		 " redirect_uri, state, nonce, code_challenge, scope, prompt,"
-		 " login_sid, login_hint, hint_sub, created_at,"
-		 " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		 " login_sid, login_hint, hint_sub, ip, created_at,"
+		 " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		 " ?)",
 		 &s)) != 0)
-		return r;
+		goto fail;
 	if ((r = db_bind_cstr(s, 1, a->id_hash)) == 0 &&
 	    (r = db_bind_cstr(s, 2, a->client_id)) == 0 &&
 	    (r = db_bind_cstr(s, 3, a->redirect_uri)) == 0 &&
@@ -57,11 +61,31 @@ store_authz_request_put(struct db *db, const struct store_authz_request *a)
 	    (r = bind_opt(s, 9, a->login_sid)) == 0 &&
 	    (r = bind_opt(s, 10, a->login_hint)) == 0 &&
 	    (r = bind_opt(s, 11, a->hint_sub)) == 0 &&
-	    (r = db_bind_int64(s, 12, a->created_at)) == 0 &&
-	    (r = db_bind_int64(s, 13, a->expires_at)) == 0)
+	    (r = db_bind_cstr(s, 12, ip != NULL ? ip : "")) == 0 &&
+	    (r = db_bind_int64(s, 13, a->created_at)) == 0 &&
+	    (r = db_bind_int64(s, 14, a->expires_at)) == 0)
 		r = db_step(s);
 	db_done(s);
-	return r == DB_DONE ? 0 : r;
+	if (r != DB_DONE)
+		goto fail;
+	/* DS-04: the IP's newest max_per_ip stay. */
+	if ((r = db_prepare(c,
+		 "DELETE FROM authz_requests WHERE ip = ? AND id_hash NOT IN"
+		 " (SELECT id_hash FROM authz_requests WHERE ip = ?"
+		 " ORDER BY created_at DESC, id_hash DESC LIMIT ?)",
+		 &s)) != 0)
+		goto fail;
+	if ((r = db_bind_cstr(s, 1, ip != NULL ? ip : "")) == 0 &&
+	    (r = db_bind_cstr(s, 2, ip != NULL ? ip : "")) == 0 &&
+	    (r = db_bind_int64(s, 3, max_per_ip)) == 0)
+		r = db_step(s);
+	db_done(s);
+	if (r != DB_DONE)
+		goto fail;
+	return db_commit(c);
+fail:
+	db_rollback(c);
+	return r;
 }
 
 #define COLS \

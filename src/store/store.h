@@ -558,8 +558,10 @@ struct store_authz_request {
 };
 
 void store_authz_request_clear(struct store_authz_request *a);
-int store_authz_request_put(
-    struct db *db, const struct store_authz_request *a) PC_WUR;
+/* Stores a, started from ip; that IP's oldest requests beyond max_per_ip
+ * are deleted in the same transaction (DS-04). */
+int store_authz_request_put(struct db *db, const struct store_authz_request *a,
+    const char *ip, int64_t max_per_ip) PC_WUR;
 /* A live request (now < expires_at), or PC_ERR_NOT_FOUND. */
 int store_authz_request_get(struct db *db, const char *id_hash, int64_t now,
     struct store_authz_request *out) PC_WUR;

@@ -105,7 +105,7 @@ redirect_error(struct req *r, struct resp *w, const struct authz *z,
 
 /* Saves the request (once) under a new opaque id. */
 static int
-save(struct app *app, struct authz *z, int64_t now)
+save(struct app *app, struct authz *z, const char *ip, int64_t now)
 {
 	uint8_t raw[32];
 
@@ -117,7 +117,8 @@ save(struct app *app, struct authz *z, int64_t now)
 	hash_sha256_hex(z->id, PENDING_ID_LEN, z->p.id_hash);
 	z->p.created_at = now;
 	z->p.expires_at = now + PENDING_TTL;
-	return store_authz_request_put(app->db, &z->p);
+	return store_authz_request_put(
+	    app->db, &z->p, ip, app->cfg->presession_max_per_ip);
 }
 
 /* The opaque id from a form or query value: 43 canonical base64url. */
@@ -316,7 +317,7 @@ proceed(struct req *r, struct resp *w, struct authz *z, bool consented)
 		}
 		/* From now on, a sign-in for this request is required. */
 		z->p.prompt |= AZ_PROMPT_LOGIN;
-		if (z->id[0] == '\0' && save(app, z, r->now) != 0) {
+		if (z->id[0] == '\0' && save(app, z, r->ip, r->now) != 0) {
 			unavailable_page(w);
 			goto out;
 		}
@@ -351,7 +352,7 @@ proceed(struct req *r, struct resp *w, struct authz *z, bool consented)
 			    "The user must allow this application first.");
 			goto out;
 		}
-		if (z->id[0] == '\0' && save(app, z, r->now) != 0) {
+		if (z->id[0] == '\0' && save(app, z, r->ip, r->now) != 0) {
 			unavailable_page(w);
 			goto out;
 		}

@@ -40,7 +40,7 @@ put(struct fixture *f, const char *hash, const char *client, int64_t now)
 	a.login_hint = (char *)"alice@example.com";
 	a.created_at = now;
 	a.expires_at = now + 900;
-	assert_int_equal(store_authz_request_put(f->db, &a), 0);
+	assert_int_equal(store_authz_request_put(f->db, &a, "192.0.2.1", 3), 0);
 }
 
 static void
@@ -150,6 +150,27 @@ test_authz_requests_parallel_take_one_wins(void **state)
 	assert_int_equal(r.wins, 1);
 }
 
+/* DS-04: one IP holds at most max_per_ip; the oldest go first. */
+static void
+test_authz_requests_capped_per_ip(void **state)
+{
+	struct fixture *f = *state;
+	struct store_authz_request a;
+	static const char *const ids[] = { "p1", "p2", "p3", "p4", "p5" };
+
+	for (size_t i = 0; i < PC_NELEM(ids); i++)
+		put(f, ids[i], "pcc_app", T0 + (int64_t)i);
+	assert_int_equal(
+	    store_authz_request_get(f->db, "p1", T0 + 5, &a), PC_ERR_NOT_FOUND);
+	assert_int_equal(
+	    store_authz_request_get(f->db, "p2", T0 + 5, &a), PC_ERR_NOT_FOUND);
+	for (size_t i = 2; i < PC_NELEM(ids); i++) {
+		assert_int_equal(
+		    store_authz_request_get(f->db, ids[i], T0 + 5, &a), 0);
+		store_authz_request_clear(&a);
+	}
+}
+
 int
 main(void)
 {
@@ -159,6 +180,7 @@ main(void)
 		T(test_authz_requests_expiry_and_purge),
 		T(test_authz_requests_die_with_client),
 		T(test_authz_requests_parallel_take_one_wins),
+		T(test_authz_requests_capped_per_ip),
 	};
 #undef T
 
