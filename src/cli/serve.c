@@ -83,15 +83,16 @@ read_pem(const char *path)
 static void
 purge(struct app *app)
 {
-	int64_t now = clock_now(), s = 0, t = 0, c = 0, k = 0, f = 0;
+	int64_t now = clock_now(), s = 0, t = 0, c = 0, k = 0, f = 0, j = 0;
 
 	if (session_purge(app->db, app->cfg, now, &s) != 0 ||
 	    usertoken_purge(app->db, now, &t) != 0 ||
 	    throttle_purge(app->db, app->cfg, now, &c) != 0 ||
 	    store_auth_codes_purge(app->db, now, &k) != 0 ||
-	    store_families_purge(app->db, now, &f) != 0)
+	    store_families_purge(app->db, now, &f) != 0 ||
+	    store_assertion_jtis_purge(app->db, now, &j) != 0)
 		log_msg(LOG_WARN, "store.purge", "purge failed");
-	if (s + t + c + k + f > 0) {
+	if (s + t + c + k + f + j > 0) {
 		struct log_line l;
 
 		log_begin(&l, LOG_INFO, "store.purge");
@@ -100,6 +101,7 @@ purge(struct app *app)
 		log_int(&l, "counters", c);
 		log_int(&l, "codes", k);
 		log_int(&l, "token_families", f);
+		log_int(&l, "assertion_jtis", j);
 		log_end(&l);
 	}
 	/* Revoked access-token jtis past their exp (oauth/revoke.c). */

@@ -40,7 +40,12 @@ discovery_build(struct app *app)
 	json_object_set_new(
 	    d, "grant_types_supported", json_pack("[s]", "client_credentials"));
 	json_object_set_new(d, "token_endpoint_auth_methods_supported",
-	    json_pack("[s, s]", "client_secret_basic", "client_secret_post"));
+	    json_pack("[s, s, s]", "client_secret_basic", "client_secret_post",
+		"private_key_jwt"));
+	/* private_key_jwt assertions (src/oauth/client_assertion.c). */
+	json_object_set_new(d,
+	    "token_endpoint_auth_signing_alg_values_supported",
+	    json_pack("[s, s, s, s]", "ES256", "RS256", "PS256", "EdDSA"));
 	/*
 	 * The resource endpoints (userinfo.c, introspect.c, revoke.c). They
 	 * authenticate clients through the same client_authenticate() as

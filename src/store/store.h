@@ -511,6 +511,21 @@ int store_consents_list(struct db *db, const char *user_id,
 
 /* ---- end Consents ---- */
 
+/* ---- private_key_jwt replay cache (store/assertions.c; TK-09) ---- */
+
+/*
+ * Remembers the hash of an assertion's jti for client_id until
+ * expires_at: 0 when it was unseen (or only an expired, unpurged entry
+ * had it), PC_ERR_CONFLICT when it is a replay. Atomic.
+ */
+int store_assertion_jti_use(struct db *db, const char *client_id,
+    const char *jti_hash, int64_t expires_at, int64_t now) PC_WUR;
+/* Deletes entries whose expires_at <= now. */
+int store_assertion_jtis_purge(
+    struct db *db, int64_t now, int64_t *deleted) PC_WUR;
+
+/* ---- end private_key_jwt replay cache ---- */
+
 /* ---- Resource endpoints (store/revoked.c; IR-02, IR-04..06) ---- */
 
 /*

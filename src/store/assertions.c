@@ -1,0 +1,68 @@
+/*
+ * The private_key_jwt replay cache (migration 0013; RFC 7523 §3 item 7,
+ * SECURITY.md TK-09): one atomic statement decides whether a (client, jti)
+ * is new, so two requests racing with the same assertion cannot both win.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+
+int
+store_assertion_jti_use(struct db *db, const char *client_id,
+    const char *jti_hash, int64_t expires_at, int64_t now)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int r;
+
+	if (client_id == NULL || jti_hash == NULL)
+		return PC_ERR_INVALID;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	/*
+	 * A row comes back only when this call inserted it, or took over a
+	 * row that had already expired but was not purged yet.
+	 */
+	if ((r = db_prepare(c,
+		 "INSERT INTO assertion_jtis (client_id, jti_hash, expires_at)"
+		 " VALUES (?, ?, ?) ON CONFLICT (client_id, jti_hash) DO"
+		 " UPDATE SET expires_at = excluded.expires_at"
+		 " WHERE assertion_jtis.expires_at <= ? RETURNING 1",
+		 &s)) != 0)
+		return r;
+	if ((r = db_bind_cstr(s, 1, client_id)) == 0 &&
+	    (r = db_bind_cstr(s, 2, jti_hash)) == 0 &&
+	    (r = db_bind_int64(s, 3, expires_at)) == 0 &&
+	    (r = db_bind_int64(s, 4, now)) == 0)
+		r = db_step(s);
+	db_done(s);
+	if (r == DB_ROW)
+		return 0;
+	return r == DB_DONE ? PC_ERR_CONFLICT : r;
+}
+
+int
+store_assertion_jtis_purge(struct db *db, int64_t now, int64_t *deleted)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int64_t n = 0;
+	int r;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_prepare(c,
+		 "DELETE FROM assertion_jtis WHERE expires_at <= ? RETURNING 1",
+		 &s)) != 0)
+		return r;
+	if ((r = db_bind_int64(s, 1, now)) == 0)
+		while ((r = db_step(s)) == DB_ROW)
+			n++;
+	db_done(s);
+	if (deleted != NULL)
+		*deleted = n;
+	return r == DB_DONE ? 0 : r;
+}
