@@ -22,7 +22,7 @@ OAUTH_WARMUP=${BENCH_OAUTH_WARMUP:-5s}
 OP_DIR=$ROOT/bench/oidc-provider
 ES256RATE=$BUILD/bench-es256rate
 OAUTH_SCOPE='openid offline_access api.read'
-RT_PW=bench-copper-meadow-lantern-17
+RT_PW=copper-meadow-lantern-saffron-17
 
 # Results: per run NAME (cc_ours, cc_theirs, rt_ours, ...): ok responses
 # per second, p99 (ms), server CPU per request (µs), and counts.
@@ -143,7 +143,7 @@ owrk() {
 
 # --- portcullis ----------------------------------------------------------
 oauth_ours() {
-	local conf=$TMP/oauth-cli.conf j r st cid sec auth at disc emails i
+	local conf=$TMP/oauth-cli.conf j r st cid sec auth at emails i
 	local cli=(--config "$conf" --data-dir "$DATA" --mode development)
 	say "portcullis: OAuth server"
 	start_pc oauth true $((ODUR_S * 4 + 180))
@@ -185,10 +185,12 @@ oauth_ours() {
 			"$WRK_THREADS" "$CONNS"
 	fi
 
-	# Refresh-token rotation: the authorization-code flow must exist.
-	disc=$(curl -s "http://127.0.0.1:$PC_PORT/.well-known/openid-configuration")
-	if [[ $disc != *'"refresh_token"'* ]]; then
-		OAUTH_SKIP+=("refresh: portcullis does not offer the refresh_token grant yet (discovery)")
+	# Refresh-token rotation: the grant must exist (an unknown token is
+	# invalid_grant; a grant not served yet is unsupported_grant_type).
+	r=$(opost "$PC_PORT" /token "$auth" \
+		'grant_type=refresh_token&refresh_token=pcr_unknown')
+	if [[ $r == *unsupported_grant_type* ]]; then
+		OAUTH_SKIP+=("refresh: portcullis does not serve the refresh_token grant yet")
 	else
 		# One account per 16 sign-ins: session_max_per_user is 32.
 		emails=""
