@@ -4,8 +4,10 @@
  *
  * A relying party sends the browser here, by GET or by a POST form, with
  * id_token_hint, client_id, post_logout_redirect_uri and state
- * (ui_locales is accepted and ignored). Nothing is ever signed out by
- * that request (CF-02: forced logout): it only shows a confirmation page
+ * (ui_locales is accepted and ignored); a POST is answered with a 303 to
+ * the same request as a GET, because the SameSite=Lax session cookie
+ * comes only with that. Nothing is ever signed out by that request
+ * (CF-02: forced logout): it only shows a confirmation page
  * whose form, with the session's CSRF token for "logout" (the account
  * page's sign-out form uses the same), POSTs back here; that POST signs
  * out. Sign-out ends the session, the refresh-token families issued from
@@ -149,8 +151,10 @@ rp_parse(
 			goto unavailable;
 		rp->have_client = true;
 	}
-	if (rp->state != NULL && strlen(rp->state) > AZ_STATE_MAX) {
-		refuse(w, 400, "The sign-out request's state is too long.");
+	if ((rp->state != NULL && strlen(rp->state) > AZ_STATE_MAX) ||
+	    (rp->uri != NULL && strlen(rp->uri) > AZ_REDIRECT_URI_MAX)) {
+		refuse(
+		    w, 400, "A parameter of the sign-out request is too long.");
 		return PC_ERR_INVALID;
 	}
 	if (rp->uri != NULL && rp->have_client) {
@@ -183,28 +187,73 @@ unreserved(unsigned char c)
 	    c == '~';
 }
 
+/* sep name=value, the value percent-encoded (RFC 3986 unreserved kept). */
+static int
+put_param(struct buf *b, char sep, const char *name, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc;
+
+	if ((rc = buf_putc(b, sep)) != 0 || (rc = buf_puts(b, name)) != 0 ||
+	    (rc = buf_putc(b, '=')) != 0)
+		return rc;
+	for (const char *p = value; rc == 0 && *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (unreserved(c))
+			rc = buf_putc(b, (char)c);
+		else if ((rc = buf_putc(b, '%')) == 0 &&
+		    (rc = buf_putc(b, hex[c >> 4])) == 0)
+			rc = buf_putc(b, hex[c & 15]);
+	}
+	return rc;
+}
+
 /* 303 to the registered URI with state percent-encoded. */
 static void
 redirect_rp(struct resp *w, const struct rp_logout *rp)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	struct buf b;
 	int rc;
 
 	buf_init(&b, AZ_REDIRECT_URI_MAX + 3 * AZ_STATE_MAX + 64);
 	rc = buf_puts(&b, rp->uri);
-	if (rc == 0 && rp->state != NULL) {
-		rc = buf_puts(
-		    &b, strchr(rp->uri, '?') != NULL ? "&state=" : "?state=");
-		for (const char *p = rp->state; rc == 0 && *p != '\0'; p++) {
-			unsigned char c = (unsigned char)*p;
+	if (rc == 0 && rp->state != NULL)
+		rc = put_param(&b, strchr(rp->uri, '?') != NULL ? '&' : '?',
+		    "state", rp->state);
+	if (rc == 0)
+		web_redirect(w, buf_cstr(&b));
+	else
+		w->status = 500;
+	buf_free(&b);
+}
 
-			if (unreserved(c))
-				rc = buf_putc(&b, (char)c);
-			else if ((rc = buf_putc(&b, '%')) == 0 &&
-			    (rc = buf_putc(&b, hex[c >> 4])) == 0)
-				rc = buf_putc(&b, hex[c & 15]);
-		}
+/*
+ * A relying party's POST: 303 to the same request as a GET. The session
+ * cookie is SameSite=Lax, so a cross-site POST arrives without it and
+ * would look signed out; the top-level GET it is turned into carries it.
+ */
+static void
+reask_as_get(struct resp *w, const struct rp_logout *rp)
+{
+	const char *names[] = { "id_token_hint", "client_id",
+		"post_logout_redirect_uri", "state" };
+	const char *values[] = { rp->hint, rp->client_id, rp->uri, rp->state };
+	struct buf b;
+	char sep = '?';
+	int rc;
+
+	buf_init(&b,
+	    3 *
+		    (ID_HINT_MAX + AZ_CLIENT_ID_MAX + AZ_REDIRECT_URI_MAX +
+			AZ_STATE_MAX) +
+		128);
+	rc = buf_puts(&b, "/logout");
+	for (size_t i = 0; rc == 0 && i < PC_NELEM(names); i++) {
+		if (values[i] == NULL)
+			continue;
+		rc = put_param(&b, sep, names[i], values[i]);
+		sep = '&';
 	}
 	if (rc == 0)
 		web_redirect(w, buf_cstr(&b));
@@ -384,13 +433,15 @@ web_logout(struct req *r, struct resp *w)
 	/*
 	 * A POST carrying a CSRF token is a confirmation (ours or the
 	 * account page's); so is a bare POST, which then fails the token
-	 * check. A POST from a relying party (its parameters, no token) only
-	 * asks, as a GET does.
+	 * check. A POST from a relying party (its parameters, no token) is
+	 * turned into the GET, which only asks.
 	 */
 	confirm = r->method == HTTP_POST &&
 	    (!rp.any || (l != NULL && kvlist_value(l, "csrf") != NULL));
 	if (confirm)
 		logout_confirmed(r, w, &rp);
+	else if (r->method == HTTP_POST)
+		reask_as_get(w, &rp);
 	else
 		logout_request(r, w, &rp);
 	rp_clear(&rp);

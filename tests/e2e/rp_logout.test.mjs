@@ -70,11 +70,24 @@ test('CF-02: GET /logout (bare or from an RP, with a valid hint) never signs out
   const h = await fetch(srv.url + q({ id_token_hint: idToken }), { method: 'HEAD', headers: { cookie: jar.cookieHeader() } });
   assert.equal(h.status, 200);
   assert.equal(await jar.signedIn(), true);
-  // A relying party's POST (its parameters, no token) only asks too.
-  const p = await jar.post('/logout', { id_token_hint: idToken, post_logout_redirect_uri: BYE }, { site: 'cross-site' });
-  assert.equal(p.status, 200);
-  assert.match(p.text, /Sign out\?/);
+  // A relying party's POST (its parameters, no token) becomes the same
+  // request as a GET: a cross-site POST carries no SameSite=Lax cookie, the
+  // top-level GET does. It changes nothing and never goes to the RP.
+  const params = { id_token_hint: idToken, post_logout_redirect_uri: BYE, state: 'a b' };
+  const p = await jar.post('/logout', params, { site: 'cross-site' });
+  assert.equal(p.status, 303);
+  assert.equal(p.location, q(params).replaceAll('+', '%20'));
   assert.equal(await jar.signedIn(), true);
+  const follow = await jar.get(p.location, { headers: { 'sec-fetch-site': 'cross-site' } });
+  assert.equal(follow.status, 200);
+  assert.match(follow.text, /Sign out\?/);
+  assert.equal(confirmForm(follow.text).state, 'a b');
+  assert.equal(await jar.signedIn(), true);
+  // The same POST as the browser sends it cross-site (no cookie at all).
+  const cookieless = new Client(srv);
+  const c = await cookieless.post('/logout', params, { site: 'cross-site' });
+  assert.equal(c.status, 303);
+  assert.match(c.location, /^\/logout\?/);
 });
 
 test('OI-11/CF-01: the confirmation POST needs the session\'s token and same origin', async () => {
@@ -85,7 +98,8 @@ test('OI-11/CF-01: the confirmation POST needs the session\'s token and same ori
   // Missing token, another session's token, a forged token, cross-site.
   const { csrf, ...noToken } = fields;
   let r = await jar.post('/logout', noToken, { site: 'same-origin' });
-  assert.equal(r.status, 200, 'parameters without a token only ask again');
+  assert.equal(r.status, 303, 'parameters without a token only ask again');
+  assert.match(r.location, /^\/logout\?/);
   assert.equal(await jar.signedIn(), true);
   const { jar: jar2 } = await signedIn(rp, BOB);
   const foreign = confirmForm((await jar2.get('/logout')).text).csrf;
