@@ -4,7 +4,9 @@
 // IR-01..06, JW-01/02/06/07, TK-12, TK-13.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, createPublicKey } from 'node:crypto';
+import { createHmac, createPublicKey, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import * as jose from 'jose';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startServer, stopClean, TOOLS } from './lib/server.mjs';
@@ -315,6 +317,34 @@ test('IR-04, IR-05: revoking an own access token kills it at once; repeats and j
   const rows = auditRows(srv).filter((e) => e.event === 'token.revoke' && e.actor === svc.client_id);
   assert.ok(rows.some((e) => e.outcome === 'success'));
   assert.ok(!JSON.stringify(rows).includes(tok), 'the token is never audited');
+});
+
+test('private_key_jwt: discovery offers it at /introspect and /revoke, and it works there', async () => {
+  const d = await (await fetch(srv.url + '/.well-known/openid-configuration')).json();
+  for (const k of ['introspection', 'revocation']) {
+    assert.ok(d[`${k}_endpoint_auth_methods_supported`].includes('private_key_jwt'), k);
+    assert.deepEqual(d[`${k}_endpoint_auth_signing_alg_values_supported`], d.token_endpoint_auth_signing_alg_values_supported);
+  }
+  const { publicKey, privateKey } = await jose.generateKeyPair('ES256', { extractable: true });
+  const file = join(srv.dataDir, 'pkjwt.jwks.json');
+  writeFileSync(file, JSON.stringify({ keys: [{ ...(await jose.exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] }));
+  const c = addClient(['--name', 'Signed', '--redirect-uri', 'https://signed.example/cb', '--grant', 'client_credentials',
+    '--scope', 'api.read', '--auth-method', 'private_key_jwt', '--jwks-file', file]);
+  const assertion = async () => {
+    const now = Math.floor(Date.now() / 1000);
+    return new jose.SignJWT({ jti: randomUUID() }).setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer(c.client_id).setSubject(c.client_id).setAudience(srv.issuer).setIssuedAt(now).setExpirationTime(now + 60)
+      .sign(privateKey);
+  };
+  const form = async (extra) => ({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: await assertion(), ...extra });
+  const t = await post('/token', await form({ grant_type: 'client_credentials', scope: 'api.read' }));
+  assert.equal(t.status, 200, t.text);
+  const tok = t.body.access_token;
+  assert.equal((await post('/introspect', await form({ token: tok }))).body.active, true);
+  assertInactive(await introspect(svc, tok), 'another client');
+  assert.equal((await post('/revoke', await form({ token: tok }))).status, 200);
+  assertInactive(await post('/introspect', await form({ token: tok })), 'revoked');
 });
 
 // ---- User tokens, from the real authorization flow ----
