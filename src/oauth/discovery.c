@@ -25,6 +25,25 @@ url(const char *issuer, const char *path)
 	return j;
 }
 
+/* Every method client_authenticate() (client_auth.c) accepts at /token. */
+static json_t *
+auth_methods(bool with_none)
+{
+	json_t *a = json_pack("[s, s, s]", "client_secret_basic",
+	    "client_secret_post", "private_key_jwt");
+
+	if (with_none)
+		json_array_append_new(a, json_string("none"));
+	return a;
+}
+
+/* The algorithms client_assertion.c accepts for private_key_jwt. */
+static json_t *
+assertion_algs(void)
+{
+	return json_pack("[s, s, s, s]", "ES256", "RS256", "PS256", "EdDSA");
+}
+
 int
 discovery_build(struct app *app)
 {
@@ -33,63 +52,66 @@ discovery_build(struct app *app)
 	char *s;
 
 	json_object_set_new(d, "issuer", json_string(iss));
-	json_object_set_new(d, "jwks_uri", url(iss, "/jwks.json"));
-	json_object_set_new(d, "token_endpoint", url(iss, "/token"));
-	/* RP-Initiated Logout 1.0 (src/web/logout.c, OI-11). */
-	json_object_set_new(d, "end_session_endpoint", url(iss, "/logout"));
 	json_object_set_new(
-	    d, "grant_types_supported", json_pack("[s]", "client_credentials"));
-	json_object_set_new(d, "token_endpoint_auth_methods_supported",
-	    json_pack("[s, s, s]", "client_secret_basic", "client_secret_post",
-		"private_key_jwt"));
-	/* private_key_jwt assertions (src/oauth/client_assertion.c). */
-	json_object_set_new(d,
-	    "token_endpoint_auth_signing_alg_values_supported",
-	    json_pack("[s, s, s, s]", "ES256", "RS256", "PS256", "EdDSA"));
-	/*
-	 * The resource endpoints (userinfo.c, introspect.c, revoke.c). They
-	 * authenticate clients through the same client_authenticate() as
-	 * /token, so they offer its methods: introspection without "none"
-	 * (no public clients, IR-01), revocation with it (IR-04).
-	 */
+	    d, "authorization_endpoint", url(iss, "/authorize"));
+	json_object_set_new(d, "token_endpoint", url(iss, "/token"));
 	json_object_set_new(d, "userinfo_endpoint", url(iss, "/userinfo"));
+	json_object_set_new(d, "jwks_uri", url(iss, "/jwks.json"));
 	json_object_set_new(
 	    d, "introspection_endpoint", url(iss, "/introspect"));
 	json_object_set_new(d, "revocation_endpoint", url(iss, "/revoke"));
-	{
-		const json_t *tm =
-		    json_object_get(d, "token_endpoint_auth_methods_supported");
-		const json_t *ta = json_object_get(
-		    d, "token_endpoint_auth_signing_alg_values_supported");
-		json_t *im = json_array(), *rm = json_array(), *v;
-		size_t i;
-		bool none = false;
-
-		json_array_foreach(tm, i, v)
-		{
-			if (strcmp(json_string_value(v), "none") == 0)
-				none = true;
-			else
-				json_array_append(im, v);
-			json_array_append(rm, v);
-		}
-		if (!none)
-			json_array_append_new(rm, json_string("none"));
-		json_object_set_new(
-		    d, "introspection_endpoint_auth_methods_supported", im);
-		json_object_set_new(
-		    d, "revocation_endpoint_auth_methods_supported", rm);
-		if (ta != NULL) {
-			json_object_set_new(d,
-			    "introspection_endpoint_auth_signing_alg_values_"
-			    "supported",
-			    json_deep_copy(ta));
-			json_object_set_new(d,
-			    "revocation_endpoint_auth_signing_alg_values_"
-			    "supported",
-			    json_deep_copy(ta));
-		}
-	}
+	/* RP-Initiated Logout 1.0 (src/web/logout.c, OI-11). */
+	json_object_set_new(d, "end_session_endpoint", url(iss, "/logout"));
+	/* The authorization endpoint (src/web/authorize.c). */
+	json_object_set_new(d, "scopes_supported",
+	    json_pack("[s, s, s, s]", "openid", "profile", "email",
+		"offline_access"));
+	json_object_set_new(
+	    d, "response_types_supported", json_pack("[s]", "code"));
+	json_object_set_new(
+	    d, "response_modes_supported", json_pack("[s]", "query"));
+	json_object_set_new(d, "grant_types_supported",
+	    json_pack("[s, s, s]", "authorization_code", "refresh_token",
+		"client_credentials"));
+	json_object_set_new(
+	    d, "code_challenge_methods_supported", json_pack("[s]", "S256"));
+	json_object_set_new(
+	    d, "authorization_response_iss_parameter_supported", json_true());
+	json_object_set_new(d, "prompt_values_supported",
+	    json_pack(
+		"[s, s, s, s]", "none", "login", "consent", "select_account"));
+	json_object_set_new(d, "request_parameter_supported", json_false());
+	json_object_set_new(d, "request_uri_parameter_supported", json_false());
+	json_object_set_new(d, "claims_parameter_supported", json_false());
+	json_object_set_new(
+	    d, "subject_types_supported", json_pack("[s]", "public"));
+	/* tokens.c: ID tokens with the client's alg (a key of it must exist:
+	 * /authorize refuses otherwise); access tokens ES256 (RFC 9068). */
+	json_object_set_new(d, "id_token_signing_alg_values_supported",
+	    json_pack("[s, s, s, s]", "RS256", "ES256", "PS256", "EdDSA"));
+	json_object_set_new(d, "claims_supported",
+	    json_pack("[s, s, s, s, s, s, s, s, s, s, s, s, s, s]", "sub",
+		"iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid",
+		"at_hash", "email", "email_verified", "name", "updated_at"));
+	/*
+	 * Client authentication (client_auth.c): /token and /revoke also take
+	 * public clients ("none"); introspection does not (IR-01).
+	 */
+	json_object_set_new(
+	    d, "token_endpoint_auth_methods_supported", auth_methods(true));
+	json_object_set_new(d,
+	    "token_endpoint_auth_signing_alg_values_supported",
+	    assertion_algs());
+	json_object_set_new(d, "introspection_endpoint_auth_methods_supported",
+	    auth_methods(false));
+	json_object_set_new(d,
+	    "introspection_endpoint_auth_signing_alg_values_supported",
+	    assertion_algs());
+	json_object_set_new(d, "revocation_endpoint_auth_methods_supported",
+	    auth_methods(true));
+	json_object_set_new(d,
+	    "revocation_endpoint_auth_signing_alg_values_supported",
+	    assertion_algs());
 	s = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
 	if (s == NULL)

@@ -501,6 +501,9 @@ web_authorize(struct req *r, struct resp *w)
 	z.p.code_challenge = xstrdup(a.code_challenge);
 	z.p.login_hint = dup_opt(a.login_hint);
 	z.p.prompt = a.prompt;
+	/* One account per browser: choosing one is signing in again. */
+	if ((a.prompt & AZ_PROMPT_SELECT_ACCOUNT) != 0)
+		z.p.prompt |= AZ_PROMPT_LOGIN;
 	if (a.max_age >= 0) {
 		/* OI-05: a session older than max_age must sign in again
 		 * (max_age=0 is prompt=login). */

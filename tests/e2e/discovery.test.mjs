@@ -31,6 +31,26 @@ test('discovery: advertises only implemented endpoints', async () => {
   }
 });
 
+test('discovery: the OpenID Connect and OAuth metadata say what is enforced (AZ-06..08, AZ-12, RFC 9207)', async () => {
+  const d = await (await fetch(srv.url + '/.well-known/openid-configuration')).json();
+  assert.equal(d.authorization_endpoint, srv.issuer + '/authorize');
+  assert.deepEqual(d.response_types_supported, ['code']);
+  assert.deepEqual(d.response_modes_supported, ['query']);
+  assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
+  assert.equal(d.authorization_response_iss_parameter_supported, true);
+  assert.deepEqual(d.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
+  assert.equal(d.request_parameter_supported, false);
+  assert.equal(d.request_uri_parameter_supported, false);
+  assert.deepEqual(d.subject_types_supported, ['public']);
+  assert.ok(d.scopes_supported.includes('openid') && d.scopes_supported.includes('offline_access'));
+  assert.ok(d.id_token_signing_alg_values_supported.includes('RS256'));
+  assert.ok(!d.id_token_signing_alg_values_supported.includes('none'));
+  assert.ok(d.token_endpoint_auth_methods_supported.includes('private_key_jwt'));
+  assert.ok(!d.introspection_endpoint_auth_methods_supported.includes('none'));
+  const rfc8414 = await (await fetch(srv.url + '/.well-known/oauth-authorization-server')).json();
+  assert.deepEqual(rfc8414, d);
+});
+
 test('JW-09: JWKS holds public members only, with kid, alg and use', async () => {
   const r = await fetch(srv.url + '/jwks.json');
   assert.equal(r.status, 200);
