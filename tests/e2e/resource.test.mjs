@@ -10,7 +10,7 @@ import * as jose from 'jose';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startServer, stopClean, TOOLS } from './lib/server.mjs';
-import { addUser, auditRows, cliAt } from './lib/web.mjs';
+import { GOOD_PW, OTHER_PW, addUser, auditRows, cliAt } from './lib/web.mjs';
 import { addClient as addRp, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
 // access_token_ttl has a floor of 60 s; TK-13 waits for one token to
@@ -497,6 +497,21 @@ test('OI-08: the token of a disabled or deleted user gets 401', async () => {
     assert.equal(u.status, 401);
     assert.match(u.headers.get('www-authenticate'), /error="invalid_token"/);
   }
+});
+
+test('RT-05: sign-out and a password change kill the grant\'s access tokens at /userinfo too', async () => {
+  addUser(srv, 'rt5@example.com');
+  const a = await codeFlow(srv, rp, { email: 'rt5@example.com', scope: 'openid' });
+  assert.equal((await userinfo(a.tokens.access_token)).status, 200);
+  const out = await a.jar.submit('/account', '/logout', {});
+  assert.equal(out.status, 303);
+  assert.equal((await userinfo(a.tokens.access_token)).status, 401, 'signed out');
+  assertInactive(await introspect(rp, a.tokens.access_token), 'signed out');
+  const b = await codeFlow(srv, rp, { email: 'rt5@example.com', scope: 'openid' });
+  assert.equal((await userinfo(b.tokens.access_token)).status, 200);
+  const pc = await b.jar.submit('/account', '/account/password', { current: GOOD_PW, new: OTHER_PW });
+  assert.equal(pc.status, 303);
+  assert.equal((await userinfo(b.tokens.access_token)).status, 401, 'password changed');
 });
 
 test('TK-13: at exp the token is dead (introspection inactive, userinfo 401)', async () => {
