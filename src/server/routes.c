@@ -50,6 +50,8 @@ static const struct route routes[] = {
 	    false },
 	{ "/account/sessions", HTTP_POST, web_account_sessions,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	{ "/account/consents", HTTP_POST, web_account_consents,
+	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 	{ "/account/password", HTTP_POST, web_account_password,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 	{ "/account/reauth", HTTP_POST, web_account_reauth, ROUTE_BODY_DEFAULT,

@@ -125,3 +125,143 @@ store_consents_list(
 	}
 	return 0;
 }
+
+/*
+ * Revocations the account page makes (RT-05): they span consents,
+ * sessions and token families, each in one transaction so nothing is
+ * left half-ended. A family dies with revoked_at; bearer_verify() then
+ * refuses its access tokens through their gid.
+ */
+
+int
+store_consent_revoke(struct db *db, const char *user_id, const char *client_id,
+    int64_t now, int64_t *families)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int64_t nf = 0, nc = 0;
+	int r;
+
+	if (families != NULL)
+		*families = 0;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_begin(c, true)) != 0)
+		return r;
+	if ((r = db_prepare(c,
+		 "DELETE FROM consents WHERE user_id = ? AND client_id = ?"
+		 " RETURNING client_id",
+		 &s)) != 0)
+		goto fail;
+	if ((r = db_bind_cstr(s, 1, user_id)) == 0 &&
+	    (r = db_bind_cstr(s, 2, client_id)) == 0)
+		while ((r = db_step(s)) == DB_ROW)
+			nc++;
+	db_done(s);
+	if (r != DB_DONE)
+		goto fail;
+	if ((r = db_prepare(c,
+		 "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
+		 " WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL"
+		 " RETURNING family_id",
+		 &s)) != 0)
+		goto fail;
+	if ((r = db_bind_int64(s, 1, now)) == 0 &&
+	    (r = db_bind_cstr(s, 2, "consent_revoked")) == 0 &&
+	    (r = db_bind_cstr(s, 3, user_id)) == 0 &&
+	    (r = db_bind_cstr(s, 4, client_id)) == 0)
+		while ((r = db_step(s)) == DB_ROW)
+			nf++;
+	db_done(s);
+	if (r != DB_DONE)
+		goto fail;
+	if ((r = db_commit(c)) != 0)
+		return r;
+	if (families != NULL)
+		*families = nf;
+	return nc + nf > 0 ? 0 : PC_ERR_NOT_FOUND;
+fail:
+	db_rollback(c);
+	return r < 0 ? r : PC_ERR_STORE;
+}
+
+int
+store_sessions_end(struct db *db, const char *user_id, const char *only_hash,
+    const char *keep_hash, int64_t now, int64_t *ended, int64_t *families)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int64_t ns = 0, nf = 0;
+	int r, i = 1;
+
+	if (ended != NULL)
+		*ended = 0;
+	if (families != NULL)
+		*families = 0;
+	if (user_id == NULL || keep_hash == NULL)
+		return PC_ERR_INVALID;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_begin(c, true)) != 0)
+		return r;
+	/* Families carry sid: the first 16 hex of the session's id hash. */
+	r = only_hash != NULL
+	    ? db_prepare(c,
+		  "UPDATE token_families SET revoked_at = ?,"
+		  " revoke_reason = 'session_ended'"
+		  " WHERE user_id = ? AND revoked_at IS NULL AND sid IN"
+		  " (SELECT substr(id_hash, 1, 16) FROM sessions"
+		  " WHERE user_id = ? AND id_hash <> ? AND id_hash = ?)"
+		  " RETURNING family_id",
+		  &s)
+	    : db_prepare(c,
+		  "UPDATE token_families SET revoked_at = ?,"
+		  " revoke_reason = 'session_ended'"
+		  " WHERE user_id = ? AND revoked_at IS NULL AND sid IN"
+		  " (SELECT substr(id_hash, 1, 16) FROM sessions"
+		  " WHERE user_id = ? AND id_hash <> ?)"
+		  " RETURNING family_id",
+		  &s);
+	if (r != 0)
+		goto fail;
+	if ((r = db_bind_int64(s, i++, now)) == 0 &&
+	    (r = db_bind_cstr(s, i++, user_id)) == 0 &&
+	    (r = db_bind_cstr(s, i++, user_id)) == 0 &&
+	    (r = db_bind_cstr(s, i++, keep_hash)) == 0 &&
+	    (only_hash == NULL || (r = db_bind_cstr(s, i++, only_hash)) == 0))
+		while ((r = db_step(s)) == DB_ROW)
+			nf++;
+	db_done(s);
+	if (r != DB_DONE)
+		goto fail;
+	i = 1;
+	r = only_hash != NULL
+	    ? db_prepare(c,
+		  "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?"
+		  " AND id_hash = ? RETURNING id_hash",
+		  &s)
+	    : db_prepare(c,
+		  "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?"
+		  " RETURNING id_hash",
+		  &s);
+	if (r != 0)
+		goto fail;
+	if ((r = db_bind_cstr(s, i++, user_id)) == 0 &&
+	    (r = db_bind_cstr(s, i++, keep_hash)) == 0 &&
+	    (only_hash == NULL || (r = db_bind_cstr(s, i++, only_hash)) == 0))
+		while ((r = db_step(s)) == DB_ROW)
+			ns++;
+	db_done(s);
+	if (r != DB_DONE)
+		goto fail;
+	if ((r = db_commit(c)) != 0)
+		return r;
+	if (ended != NULL)
+		*ended = ns;
+	if (families != NULL)
+		*families = nf;
+	return only_hash != NULL && ns == 0 ? PC_ERR_NOT_FOUND : 0;
+fail:
+	db_rollback(c);
+	return r < 0 ? r : PC_ERR_STORE;
+}

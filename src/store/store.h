@@ -508,6 +508,24 @@ int store_consent_delete(
 /* A user's consents, newest first. */
 int store_consents_list(struct db *db, const char *user_id,
     struct store_consent **out, size_t *n) PC_WUR;
+/*
+ * The account page's "Revoke access" (RT-05): deletes the user's consent
+ * for the client and revokes every token family of that user and client,
+ * in one transaction. *families (may be NULL): how many were revoked.
+ * PC_ERR_NOT_FOUND when there was neither consent nor live family.
+ */
+int store_consent_revoke(struct db *db, const char *user_id,
+    const char *client_id, int64_t now, int64_t *families) PC_WUR;
+/*
+ * Ends sessions of user_id and revokes the token families issued from
+ * them (sid = the first 16 hex of the session's id hash; RT-05), in one
+ * transaction: only_hash alone when given, else every session but
+ * keep_hash (never ended either way). PC_ERR_NOT_FOUND when only_hash
+ * named no other session of the user.
+ */
+int store_sessions_end(struct db *db, const char *user_id,
+    const char *only_hash, const char *keep_hash, int64_t now, int64_t *ended,
+    int64_t *families) PC_WUR;
 
 /* ---- end Consents ---- */
 

@@ -1,7 +1,10 @@
 /*
  * The signed-in user's page (/account): who they are, their sessions (list
- * and end one or all others, SS-07), change password (current password
- * required, PW-08; other sessions end), sign out (SS-06).
+ * and end one or all others, SS-07; the refresh tokens issued from an
+ * ended session end with it, RT-05), the applications they allowed (list
+ * and revoke: the consent goes and every token of that grant dies, RT-05),
+ * change password (current password required, PW-08; other sessions end),
+ * sign out (SS-06).
  *
  * Sensitive changes need a recent sign-in (SS-09): ending other sessions
  * asks for the password again when the session's auth_time is older than
@@ -23,6 +26,7 @@
 #include "web/web.h"
 
 #define FORM_SESSIONS "account-sessions"
+#define FORM_CONSENTS "account-consents"
 #define FORM_PASSWORD "account-password"
 #define FORM_REAUTH "account-reauth"
 #define FORM_LOGOUT "logout"
@@ -85,10 +89,50 @@ notice_for(struct req *r)
 		       "signed out.";
 	if (strcmp(done, "sessions") == 0)
 		return "The sessions were signed out.";
+	if (strcmp(done, "consents") == 0)
+		return "The application's access was revoked. It can no longer "
+		       "use the tokens it was given.";
 	if (strcmp(done, "reauth") == 0)
 		return "Thank you: you can now make changes for the next few "
 		       "minutes.";
 	return NULL;
+}
+
+/* The applications the user allowed, each with "Revoke access". */
+static void
+render_consents(struct app *app, struct buf *b, const struct session *s,
+    const struct store_consent *v, size_t n)
+{
+	page_puts(b, "<h2>Applications you allowed</h2>\n");
+	if (n == 0) {
+		page_puts(b,
+		    "<p>You have not allowed any application to access your "
+		    "account.</p>\n");
+		return;
+	}
+	page_puts(b,
+	    "<table><thead><tr><th>Application</th><th>Access</th>"
+	    "<th>Since</th><th></th></tr></thead><tbody>\n");
+	for (size_t i = 0; i < n; i++) {
+		struct store_client c;
+		char since[32];
+
+		memset(&c, 0, sizeof(c));
+		/* A client deleted meanwhile takes its consent with it. */
+		if (store_client_get(app->db, v[i].client_id, &c) != 0)
+			continue;
+		fmt_time(v[i].granted_at, since);
+		page_puts(b, "<tr><td>");
+		page_text(b, c.name != NULL ? c.name : v[i].client_id);
+		page_puts(b, "</td><td>");
+		page_text(b, v[i].scope);
+		page_printf(b, "</td><td>%s</td><td>", since);
+		button_form(b, s, "/account/consents", FORM_CONSENTS,
+		    "client_id", v[i].client_id, "Revoke access", true);
+		page_puts(b, "</td></tr>\n");
+		store_client_clear(&c);
+	}
+	page_puts(b, "</tbody></table>\n");
 }
 
 static void
@@ -98,15 +142,18 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	struct app *app = r->app;
 	struct store_user u;
 	struct store_session *list = NULL;
-	size_t n = 0;
+	struct store_consent *consents = NULL;
+	size_t n = 0, nc = 0;
 	struct buf b;
 	char token[64];
 	const char *notice = error == NULL ? notice_for(r) : NULL;
 
 	memset(&u, 0, sizeof(u));
 	if (store_user_get(app->db, s->user_id, &u) != 0 ||
-	    store_sessions_list_user(app->db, s->user_id, &list, &n) != 0) {
+	    store_sessions_list_user(app->db, s->user_id, &list, &n) != 0 ||
+	    store_consents_list(app->db, s->user_id, &consents, &nc) != 0) {
 		store_user_clear(&u);
+		store_sessions_free(list, n);
 		page_message(w, 503, "Unavailable",
 		    "Your account cannot be shown right now. Please try again "
 		    "later.",
@@ -162,6 +209,8 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 		button_form(&b, s, "/account/sessions", FORM_SESSIONS,
 		    "session", "others", "Sign out all other sessions", false);
 
+	render_consents(app, &b, s, consents, nc);
+
 	page_puts(&b, "<h2>Change your password</h2>\n");
 	if (session_csrf_token(s, FORM_PASSWORD, token) == 0) {
 		page_puts(&b,
@@ -194,6 +243,7 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	page_send(w, status, &b);
 	store_user_clear(&u);
 	store_sessions_free(list, n);
+	store_consents_free(consents, nc);
 }
 
 /* The signed-in session, or a 303 to /login (and false). */
@@ -270,7 +320,7 @@ web_account_sessions(struct req *r, struct resp *w)
 	struct session s;
 	char cookie[64];
 	const char *which;
-	int64_t n = 0;
+	int64_t n = 0, nf = 0;
 	int rc;
 
 	if (!signed_in(r, w, &s, cookie))
@@ -286,28 +336,18 @@ web_account_sessions(struct req *r, struct resp *w)
 		render_reauth(r, w, &s, 403, NULL, "sessions");
 		goto out;
 	}
-	if (strcmp(which, "others") == 0) {
-		rc = store_sessions_delete_user(
-		    app->db, s.user_id, s.id_hash, &n);
-	} else {
-		struct store_session t;
-
-		/* Only one of the user's own sessions, never the current. */
-		memset(&t, 0, sizeof(t));
-		rc = store_session_get(app->db, which, &t);
-		if (rc == 0 &&
-		    (t.user_id == NULL || strcmp(t.user_id, s.user_id) != 0 ||
-			strcmp(t.id_hash, s.id_hash) == 0))
-			rc = PC_ERR_NOT_FOUND;
-		if (rc == 0)
-			rc = store_session_delete(app->db, which);
-		n = rc == 0;
-		store_session_clear(&t);
-		if (rc == PC_ERR_NOT_FOUND) {
-			render_account(
-			    r, w, &s, 400, "That session has already ended.");
-			goto out;
-		}
+	/*
+	 * Only the user's own sessions, never the current one; the token
+	 * families issued from them are revoked in the same transaction
+	 * (RT-05).
+	 */
+	rc = store_sessions_end(app->db, s.user_id,
+	    strcmp(which, "others") == 0 ? NULL : which, s.id_hash, r->now, &n,
+	    &nf);
+	if (rc == PC_ERR_NOT_FOUND) {
+		render_account(
+		    r, w, &s, 400, "That session has already ended.");
+		goto out;
 	}
 	if (rc != 0) {
 		page_message(w, 503, "Unavailable",
@@ -316,9 +356,9 @@ web_account_sessions(struct req *r, struct resp *w)
 		goto out;
 	}
 	{
-		json_t *d = json_pack("{s:s, s:I}", "which",
+		json_t *d = json_pack("{s:s, s:I, s:I}", "which",
 		    strcmp(which, "others") == 0 ? "others" : "one", "count",
-		    (json_int_t)n);
+		    (json_int_t)n, "token_families", (json_int_t)nf);
 
 		web_audit(r, &s, "session.revoke", "success", s.user_id,
 		    s.user_id, d);
@@ -327,6 +367,58 @@ web_account_sessions(struct req *r, struct resp *w)
 	web_redirect(w, "/account?done=sessions");
 out:
 	sodium_memzero(cookie, sizeof(cookie));
+	session_clear(&s);
+}
+
+/*
+ * "Revoke access" (POST /account/consents): the consent goes and every
+ * token family of this user and client is revoked, so its refresh tokens
+ * and, through their gid, its access tokens stop working (RT-05). CSRF
+ * checked like every account form (CF-01); no recent sign-in needed, as it
+ * only takes access away.
+ */
+void
+web_account_consents(struct req *r, struct resp *w)
+{
+	struct app *app = r->app;
+	struct session s;
+	const char *client_id;
+	int64_t nf = 0;
+	int rc;
+
+	if (!signed_in(r, w, &s, NULL))
+		return;
+	if (!web_check_form(r, w, &s, FORM_CONSENTS))
+		goto out;
+	client_id = web_field(r, "client_id");
+	if (client_id == NULL || client_id[0] == '\0' ||
+	    strlen(client_id) > 128) {
+		render_account(r, w, &s, 400, "Choose an application.");
+		goto out;
+	}
+	rc = store_consent_revoke(app->db, s.user_id, client_id, r->now, &nf);
+	if (rc == PC_ERR_NOT_FOUND) {
+		render_account(r, w, &s, 400,
+		    "That application's access was already revoked.");
+		goto out;
+	}
+	if (rc != 0) {
+		page_message(w, 503, "Unavailable",
+		    "The access could not be revoked. Please try again.",
+		    "/account", "Back to your account");
+		resp_header(w, "Retry-After", "5");
+		goto out;
+	}
+	{
+		json_t *d = json_pack("{s:s, s:I}", "client_id", client_id,
+		    "token_families", (json_int_t)nf);
+
+		web_audit(r, &s, "consent.revoke", "success", s.user_id,
+		    client_id, d);
+		json_decref(d);
+	}
+	web_redirect(w, "/account?done=consents");
+out:
 	session_clear(&s);
 }
 

@@ -150,6 +150,7 @@ const char *web_resend_form_id(void);
 
 void web_account(struct req *r, struct resp *w);
 void web_account_sessions(struct req *r, struct resp *w);
+void web_account_consents(struct req *r, struct resp *w);
 void web_account_password(struct req *r, struct resp *w);
 void web_account_reauth(struct req *r, struct resp *w);
 
