@@ -6,9 +6,10 @@
  * and may revoke only its own tokens. Revoking a refresh token revokes
  * its whole family, which kills every access token of the grant at once
  * (they carry its id, gid). Revoking an access token puts its jti on the
- * deny-list until its exp. Unknown, malformed, dead and other clients'
- * tokens get the same 200 as success (IR-05: no oracle), and another
- * client's token stays untouched (IR-04). token_type_hint is ignored:
+ * deny-list until its exp. Unknown, malformed and dead tokens get the
+ * same 200 as success (IR-05). Another client's live token stays
+ * untouched and the request is refused with 400 invalid_grant (IR-04, as
+ * RFC 7009 §2.1 says: the token was not issued to the caller). token_type_hint is ignored:
  * refresh tokens carry REFRESH_PREFIX. Every request is audited as
  * token.revoke, without the token.
  */
@@ -27,6 +28,13 @@ done(struct resp *w)
 	if (resp_json(w, 200, o) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	json_decref(o);
+}
+
+static void
+not_owner(struct resp *w)
+{
+	oauth_error(w, 400, "invalid_grant",
+	    "The token was not issued to this client.");
 }
 
 static void
@@ -63,7 +71,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	if (t.family.client_id == NULL ||
 	    strcmp(t.family.client_id, c->client_id) != 0) {
 		audit(r, c, "refresh_token", "not_owner", NULL);
-		done(w);
+		not_owner(w);
 		store_family_clear(&t.family);
 		return;
 	}
@@ -100,7 +108,7 @@ access_token(struct req *r, struct resp *w, const struct store_client *c,
 	}
 	if (strcmp(b.client_id, c->client_id) != 0) {
 		audit(r, c, "access_token", "not_owner", NULL);
-		done(w);
+		not_owner(w);
 		bearer_clear(&b);
 		return;
 	}
