@@ -253,10 +253,15 @@ int client_authenticate(struct req *r, struct resp *w,
 int client_assertion_subject(const char *assertion, const char *client_id,
     char id[CLIENT_ASSERTION_ID_MAX + 1]) PC_WUR;
 /*
- * Verifies an assertion for client c: signature by a key of its
- * registered JWKS, iss = sub = client id, aud exactly the issuer, exp in
- * the future and not too far, jti unseen (then remembered until exp). 0,
- * PC_ERR_VERIFY, or PC_ERR_STORE when the replay cache is unreachable.
+ * Verifies an assertion for client c (which must use private_key_jwt):
+ * signature by a key of its registered JWKS with that key's one algorithm
+ * (ES256, RS256, PS256, EdDSA), typ absent, JWT or
+ * client-authentication+jwt, iss = sub = client id, aud the issuer alone
+ * (a string or a one-member array), exp in the future (30 s leeway)
+ * and at most 5 min (+ leeway) ahead, exp - iat <= 5 min, nbf not
+ * ahead, jti of 1..256 bytes and unseen (then remembered until exp +
+ * leeway). 0, PC_ERR_VERIFY, or PC_ERR_STORE when the replay cache is
+ * unreachable.
  */
 int client_assertion_verify(struct app *app, const struct store_client *c,
     const char *assertion, int64_t now) PC_WUR;
