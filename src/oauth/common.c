@@ -116,3 +116,25 @@ oauth_query_add(struct buf *b, const char *name, const char *value)
 	}
 	return r != 0 ? PC_ERR_TOO_LARGE : 0;
 }
+
+bool
+oauth_query_has_secret(struct req *r)
+{
+	static const char *const names[] = { "client_secret",
+		"client_assertion", "code", "code_verifier", "refresh_token",
+		"token", "password", "access_token" };
+	const struct kvlist *q;
+
+	if (r->query.len == 0)
+		return false;
+	/* Unparseable: refuse rather than guess what it carries. */
+	if (req_query(r, &q) != 0)
+		return true;
+	for (size_t i = 0; i < PC_NELEM(names); i++) {
+		const struct kv *kv = NULL;
+
+		if (kvlist_get(q, names[i], &kv) != PC_ERR_NOT_FOUND)
+			return true;
+	}
+	return false;
+}

@@ -38,6 +38,9 @@ void oauth_audit(struct req *r, const char *event, const char *outcome,
 int oauth_field(const struct kvlist *f, const char *name, const char **out);
 /* w is one of the space-separated words of list. */
 bool oauth_has_word(const char *list, const char *w);
+/* TK-11: the URL's query carries a secret (client_secret, a code, a
+ * token, ...): such requests are refused (400), never served. */
+bool oauth_query_has_secret(struct req *r);
 /* Appends "?name=value" (or "&..." once b holds a '?') to the URI in b,
  * value percent-encoded except for RFC 3986 unreserved characters. */
 int oauth_query_add(struct buf *b, const char *name, const char *value) PC_WUR;

@@ -71,7 +71,7 @@ test('CF-01 / CF-02 / RT-05: Revoke access needs the form token; then the consen
   const other = csrfOf(page.text, '/account/sessions') ?? csrfOf(page.text, '/logout');
   for (const [form, opts] of [
     [{ client_id: rpA.client_id }, {}],
-    [{ client_id: rpA.client_id, csrf: csrf.slice(0, -2) + 'AA' }, {}],
+    [{ client_id: rpA.client_id, csrf: csrf.slice(0, -2) + (csrf.endsWith('AA') ? 'BB' : 'AA') }, {}],
     [{ client_id: rpA.client_id, csrf: other }, {}],
     [{ client_id: rpA.client_id, csrf }, { site: 'cross-site' }],
     [{ client_id: rpA.client_id, csrf }, { headers: { 'sec-fetch-site': null, origin: 'https://evil.example' }, site: null }],

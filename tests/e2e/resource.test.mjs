@@ -109,7 +109,7 @@ test('IR-01: introspection needs an authenticated confidential client (401 inval
   const tok = await ccToken(svc);
   const cases = [
     {},
-    { authorization: basic(svc.client_id, svc.client_secret.slice(0, -2) + 'xx') },
+    { authorization: basic(svc.client_id, svc.client_secret.slice(0, -2) + (svc.client_secret.endsWith('xx') ? 'yy' : 'xx')) },
     { authorization: basic('pcc_AAAAAAAAAAAAAAAAAAAAAA', 'pcs_nope') },
     { authorization: 'Bearer ' + tok },
   ];

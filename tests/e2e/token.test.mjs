@@ -72,7 +72,7 @@ test('TK-07: client_secret_post is refused for a client registered for Basic, an
 
 test('TK-08: wrong secret, unknown client, malformed Basic, a public client: 401 invalid_client with WWW-Authenticate; no token', async () => {
   const cases = [
-    { authorization: basic(svc.client_id, svc.client_secret.slice(0, -1) + 'A') },
+    { authorization: basic(svc.client_id, svc.client_secret.slice(0, -1) + (svc.client_secret.endsWith('A') ? 'B' : 'A')) },
     { authorization: basic('pcc_AAAAAAAAAAAAAAAAAAAAAA', 'pcs_whatever') },
     { authorization: 'Basic !!!not-base64!!!' },
     { authorization: basic(pub.client_id, 'anything') },
@@ -121,4 +121,28 @@ test('TK-08: repeated failed client authentication is throttled (429 + Retry-Aft
   assert.equal(held.status, 429);
   assert.ok(Number(held.headers.get('retry-after')) > 0);
   assert.equal(held.body.access_token, undefined);
+});
+
+test('TK-11: /token is POST only, refuses credentials in the URL, and is never cached', async () => {
+  const get = await fetch(srv.url + '/token?grant_type=client_credentials');
+  assert.equal(get.status, 405);
+  assert.match(get.headers.get('allow') ?? '', /POST/);
+  for (const path of ['/token', '/introspect', '/revoke']) {
+    for (const q of [`client_secret=${svc.client_secret}`, 'code=pca_x', 'refresh_token=pcr_x', 'token=abc', 'client_assertion=x.y.z']) {
+      const res = await fetch(`${srv.url}${path}?${q}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(svc.client_id, svc.client_secret) },
+        body: new URLSearchParams({ grant_type: 'client_credentials', token: 'x' }).toString(),
+      });
+      assert.equal(res.status, 400, `${path}?${q}`);
+      const body = await res.json();
+      assert.equal(body.error, 'invalid_request');
+      assert.equal(body.access_token, undefined);
+    }
+  }
+  // The secret never reaches the logs (paths are logged without queries).
+  assert.ok(!srv.rawLogs().includes(svc.client_secret));
+  const ok = await token({ grant_type: 'client_credentials' }, { authorization: basic(svc.client_id, svc.client_secret) });
+  assert.equal(ok.headers.get('cache-control'), 'no-store');
+  assert.equal(ok.headers.get('pragma'), 'no-cache');
 });
