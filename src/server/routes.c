@@ -17,8 +17,8 @@ static const struct route routes[] = {
 	    RESP_NO_STORE, false },
 	{ "/introspect", HTTP_POST, oauth_introspect, ROUTE_BODY_DEFAULT,
 	    RESP_NO_STORE, false },
-	{ "/revoke", HTTP_POST, oauth_revoke, ROUTE_BODY_DEFAULT,
-	    RESP_NO_STORE, false },
+	{ "/revoke", HTTP_POST, oauth_revoke, ROUTE_BODY_DEFAULT, RESP_NO_STORE,
+	    false },
 	/* No HEAD: GET /authorize may issue a code (CF-02: HEAD never acts). */
 	{ "/authorize", HTTP_GET | HTTP_POST, web_authorize, ROUTE_BODY_DEFAULT,
 	    RESP_NO_STORE, false },

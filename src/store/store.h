@@ -539,8 +539,8 @@ int store_sessions_end(struct db *db, const char *user_id,
 int store_assertion_jti_use(struct db *db, const char *client_id,
     const char *jti_hash, int64_t expires_at, int64_t now) PC_WUR;
 /* Deletes entries whose expires_at <= now. */
-int store_assertion_jtis_purge(
-    struct db *db, int64_t now, int64_t *deleted) PC_WUR;
+int
+store_assertion_jtis_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
 
 /* ---- end private_key_jwt replay cache ---- */
 
@@ -555,8 +555,8 @@ int store_access_revoke(struct db *db, const char *jti, const char *client_id,
 /* *revoked: the jti is on the deny-list (true as well on failure). */
 int store_access_revoked(struct db *db, const char *jti, bool *revoked) PC_WUR;
 /* DS-04: forgets jtis whose tokens have expired. */
-int store_access_revoked_purge(
-    struct db *db, int64_t now, int64_t *deleted) PC_WUR;
+int
+store_access_revoked_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
 
 /* One refresh token, as stored (read only). */
 struct store_refresh {
