@@ -378,7 +378,9 @@ struct refresh_grant {
 	int64_t auth_time;
 };
 
-/* A new family and its first token; family_id names the family. */
+/* A new family and its first token; family_id names the family. token
+ * NULL: a family without refresh tokens (a grant whose access tokens can
+ * still be revoked together). */
 int refresh_issue(struct db *db, const struct refresh_grant *g, int64_t now,
     char token[REFRESH_LEN + 1], char family_id[48]) PC_WUR;
 /*
