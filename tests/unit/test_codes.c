@@ -70,7 +70,7 @@ test_codes_TK01_single_use_and_replay(void **state)
 }
 
 static void
-test_codes_TK03_bindings_burn_the_code(void **state)
+test_codes_TK04_TK05_bindings_burn_the_code(void **state)
 {
 	struct fixture *f = *state;
 	struct store_auth_code out;
@@ -102,7 +102,7 @@ test_codes_TK03_bindings_burn_the_code(void **state)
 }
 
 static void
-test_codes_SS10_expiry_boundary(void **state)
+test_codes_TK03_expiry_boundary(void **state)
 {
 	struct fixture *f = *state;
 	struct store_auth_code out;
@@ -231,9 +231,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_codes_TK01_single_use_and_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_codes_TK03_bindings_burn_the_code, setup, teardown),
+		    test_codes_TK04_TK05_bindings_burn_the_code, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_codes_SS10_expiry_boundary, setup, teardown),
+		    test_codes_TK03_expiry_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_codes_malformed_and_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -92,7 +92,7 @@ test_refresh_RT02_reuse_revokes_family(void **state)
 }
 
 static void
-test_refresh_RT_bound_to_client(void **state)
+test_refresh_RT03_bound_to_client(void **state)
 {
 	struct fixture *f = *state;
 	char t1[REFRESH_LEN + 1], t2[REFRESH_LEN + 1], fam[48];
@@ -105,7 +105,7 @@ test_refresh_RT_bound_to_client(void **state)
 }
 
 static void
-test_refresh_idle_and_absolute(void **state)
+test_refresh_RT04_idle_and_absolute(void **state)
 {
 	struct fixture *f = *state;
 	char t[REFRESH_LEN + 1], n[REFRESH_LEN + 1], fam[48];
@@ -214,9 +214,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_refresh_RT02_reuse_revokes_family, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_refresh_RT_bound_to_client, setup, teardown),
+		    test_refresh_RT03_bound_to_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_refresh_idle_and_absolute, setup, teardown),
+		    test_refresh_RT04_idle_and_absolute, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_refresh_RT05_password_disable_signout, setup,
 		    teardown),
