@@ -40,6 +40,8 @@ static const char style_css[] =
     "border-radius:6px;cursor:pointer}\n"
     "button.link{margin:0;padding:0;color:var(--accent);background:none;"
     "font-weight:400;text-decoration:underline}\n"
+    "button.secondary{color:var(--accent);background:transparent;"
+    "border:1px solid var(--accent);margin-left:.5rem}\n"
     "form.inline{display:inline}\n"
     "a{color:var(--accent)}\n"
     ".notice{padding:.75rem 1rem;border-radius:6px;border:1px solid "
