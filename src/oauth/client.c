@@ -147,8 +147,9 @@ static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi",
 static bool
 jwk_usable(const json_t *k)
 {
+	/* JW-02: client assertions are RS256, PS256 or ES256 only. */
 	static const enum jose_alg algs[] = { JOSE_ALG_ES256, JOSE_ALG_RS256,
-		JOSE_ALG_PS256, JOSE_ALG_EDDSA };
+		JOSE_ALG_PS256 };
 	const char *alg = json_string_value(json_object_get(k, "alg"));
 
 	for (size_t i = 0; i < PC_NELEM(algs); i++) {
@@ -203,8 +204,8 @@ client_jwks_check(const char *jwks, size_t len, const char **why)
 				goto out;
 			}
 		if (!jwk_usable(k)) {
-			*why = "a JWKS key is not a usable ES256, RS256, PS256 "
-			       "or EdDSA public key";
+			*why = "a JWKS key is not a usable ES256, RS256 or "
+			       "PS256 public key";
 			goto out;
 		}
 	}

@@ -7,17 +7,18 @@
  * verifies the JWS with the keys the client registered (one algorithm per
  * key) and checks the claims:
  *
- *   - alg ES256, RS256, PS256 or EdDSA, the key's own (never none, never
+ *   - alg ES256, RS256 or PS256 (SECURITY.md JW-02's allowlist for client
+ *     assertions), the key's own (never none, never
  *     HS*: they are no jose_alg at all); jwk, jku, x5u, x5c, crit refused
  *     by jws_verify_compact (JW-01..03, JW-07, JW-08);
  *   - typ absent, "JWT" or "client-authentication+jwt"
  *     (draft-ietf-oauth-rfc7523bis); any other kind (at+jwt, dpop+jwt,
  *     logout+jwt, ...) is refused (JW-06);
  *   - iss = sub = the client id;
- *   - aud the issuer identifier, exactly: a string, or an array whose
- *     only member is the issuer. The token endpoint URL is refused, as is
- *     any array with a second audience (TK-09: the sole audience is the
- *     issuer, OIDC Core §9 errata; RFC 7523bis);
+ *   - aud the issuer identifier as a single string, exactly (TK-09: the
+ *     sole audience is the issuer string, OIDC Core §9 errata; RFC
+ *     7523bis; the OIDF test "array-as-audience-fails"): the token
+ *     endpoint URL and every array, even [issuer], are refused;
  *   - exp required, now < exp + leeway, exp <= now + lifetime + leeway;
  *     iat, if given, not in the future beyond the leeway and exp - iat
  *     <= lifetime; nbf, if given, <= now + leeway (JW-04);
@@ -47,7 +48,7 @@
 #define ASSERTION_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
 static const enum jose_alg assertion_algs[] = { JOSE_ALG_ES256, JOSE_ALG_RS256,
-	JOSE_ALG_PS256, JOSE_ALG_EDDSA };
+	JOSE_ALG_PS256 };
 
 /* The payload segment of a compact JWS, decoded, parsed, not verified. */
 static int
@@ -221,11 +222,6 @@ aud_ok(const json_t *aud, const char *issuer)
 {
 	const char *a;
 
-	if (json_is_array(aud)) {
-		if (json_array_size(aud) != 1)
-			return false;
-		aud = json_array_get(aud, 0);
-	}
 	if (!json_is_string(aud))
 		return false;
 	a = json_string_value(aud);

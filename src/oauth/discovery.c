@@ -41,7 +41,7 @@ auth_methods(bool with_none)
 static json_t *
 assertion_algs(void)
 {
-	return json_pack("[s, s, s, s]", "ES256", "RS256", "PS256", "EdDSA");
+	return json_pack("[s, s, s]", "ES256", "RS256", "PS256");
 }
 
 int

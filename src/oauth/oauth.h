@@ -190,7 +190,7 @@ bool client_id_valid(const char *id);
 bool client_auth_method_uses_secret(const char *method);
 /*
  * A JWKS for private_key_jwt: a JSON object whose "keys" holds 1..16
- * public keys that each parse for ES256, RS256, PS256 or EdDSA (their
+ * public keys that each parse for ES256, RS256 or PS256 (JW-02; their
  * "alg" if given). Private members (d, p, q, k, ...) are refused.
  */
 int client_jwks_check(const char *jwks, size_t len, const char **why) PC_WUR;

@@ -86,7 +86,6 @@ group_setup(void **state)
 	add_jwk(keys, k_ec, JOSE_ALG_ES256, "ec1", false);
 	add_jwk(keys, k_rs, JOSE_ALG_RS256, "rs1", false); /* RS256 implied */
 	add_jwk(keys, k_ps, JOSE_ALG_PS256, "ps1", true);
-	add_jwk(keys, k_ed, JOSE_ALG_EDDSA, "ed1", false);
 	json_object_set_new(doc, "keys", keys);
 	jwks_text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -275,11 +274,28 @@ test_assertion_each_alg_passes(void **state)
 		make(hdr("PS256", "ps1"), claims(t, T0), k_ps, JOSE_ALG_PS256),
 		T0),
 	    0);
+	/* JW-02: EdDSA is not on the allowlist for client assertions: such
+	 * a key cannot be registered, and an EdDSA assertion never passes. */
 	assert_int_equal(
 	    verify(t,
 		make(hdr("EdDSA", "ed1"), claims(t, T0), k_ed, JOSE_ALG_EDDSA),
 		T0),
-	    0);
+	    PC_ERR_VERIFY);
+	{
+		json_t *doc = json_object(), *keys = json_array();
+		const char *why = NULL;
+		char *text;
+
+		add_jwk(keys, k_ed, JOSE_ALG_EDDSA, "ed1", true);
+		json_object_set_new(doc, "keys", keys);
+		text = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		assert_non_null(text);
+		assert_int_not_equal(
+		    client_jwks_check(text, strlen(text), &why), 0);
+		assert_non_null(why);
+		free(text);
+	}
 	/* typ JWT, and the rfc7523bis type, are client assertions. */
 	assert_int_equal(verify(t,
 			     make(json_pack("{s:s, s:s, s:s}", "alg", "ES256",
@@ -364,8 +380,9 @@ test_assertion_TK09_aud(void **state)
 	assert_int_equal(with_claim(t, "aud", json_array(), T0), PC_ERR_VERIFY);
 	assert_int_equal(
 	    with_claim(t, "aud", json_integer(1), T0), PC_ERR_VERIFY);
-	/* The issuer as the sole member of an array is still the issuer. */
-	assert_int_equal(with_claim(t, "aud", json_pack("[s]", ISSUER), T0), 0);
+	/* TK-09: a single string; even [issuer] is refused. */
+	assert_int_equal(
+	    with_claim(t, "aud", json_pack("[s]", ISSUER), T0), PC_ERR_VERIFY);
 }
 
 static void
