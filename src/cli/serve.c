@@ -148,8 +148,13 @@ worker_threads(const struct config *cfg)
 
 	if (cfg->http_threads > 0)
 		return (unsigned)cfg->http_threads;
+	/*
+	 * Auto: 4 per CPU, 8 to 64. Requests mostly wait on the store's
+	 * durable commit, and waiting threads are what group commit batches.
+	 */
 	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
+	n = n > 0 ? 4 * n : 8;
+	return n < 8 ? 8 : n > 64 ? 64 : (unsigned)n;
 }
 
 int

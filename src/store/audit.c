@@ -108,40 +108,45 @@ insert(struct db_conn *c, const struct store_audit_row *row)
 	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
 }
 
+struct append_arg {
+	struct store_audit_row *row;
+	store_audit_mac_fn mac;
+	void *arg;
+};
+
+/*
+ * One link, inside a group commit (db_batch): the rows of a batch are
+ * appended in order in the batch's one transaction, each reading the link
+ * the one before it wrote, so the chain is the same as one by one.
+ */
 static int
-append_once(struct db_conn *c, struct store_audit_row *row,
-    store_audit_mac_fn mac, void *arg)
+append_tx(struct db_conn *c, void *arg)
 {
+	struct append_arg *a = arg;
+	struct store_audit_row *row = a->row;
 	int64_t last;
 	int r;
 
-	if ((r = db_begin(c, true)) != 0)
-		return r;
 	if ((r = last_link(c, &last, row->prev_mac)) != 0)
-		goto fail;
+		return r;
 	row->seq = last + 1;
 	row->mac[0] = '\0';
-	if ((r = mac(arg, row)) != 0 || (r = insert(c, row)) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	if ((r = a->mac(a->arg, row)) != 0)
+		return r;
+	return insert(c, row);
 }
 
 int
 store_audit_append(struct db *db, struct store_audit_row *row,
     store_audit_mac_fn mac, void *arg)
 {
-	struct db_conn *c;
-	int r;
+	struct append_arg a = { row, mac, arg };
+	int r = PC_ERR_STORE;
 
 	if (row->event == NULL || row->outcome == NULL)
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
 	for (int i = 0; i < APPEND_TRIES; i++) {
-		r = append_once(c, row, mac, arg);
+		r = db_batch(db, append_tx, &a);
 		if (r != PC_ERR_CONFLICT && r != PC_ERR_BUSY)
 			break;
 	}

@@ -82,51 +82,69 @@ from_row(struct db_stmt *s, const char *hash, struct store_auth_code *out)
 	out->family_id = db_col_dup_null(s, 12);
 }
 
-int
-store_auth_code_redeem(struct db *db, const char *code_hash, int64_t now,
-    struct store_auth_code *out)
-{
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r, took;
+struct redeem_arg {
+	const char *code_hash;
+	int64_t now;
+	struct store_auth_code *out;
+	bool took;
+};
 
-	memset(out, 0, sizeof(*out));
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
+/* Inside a group commit; the one write transaction orders redemptions. */
+static int
+redeem_tx(struct db_conn *c, void *arg)
+{
+	struct redeem_arg *a = arg;
+	struct db_stmt *s;
+	int r;
+
+	store_auth_code_clear(a->out);
+	a->took = false;
 	/* The winner marks it used; everyone else finds used_at set. */
 	if ((r = db_prepare(c,
 		 "UPDATE auth_codes SET used_at = ? WHERE code_hash = ?"
 		 " AND used_at IS NULL AND expires_at > ? RETURNING code_hash",
 		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_int64(s, 1, now)) == 0 &&
-	    (r = db_bind_cstr(s, 2, code_hash)) == 0 &&
-	    (r = db_bind_int64(s, 3, now)) == 0)
+		return r;
+	if ((r = db_bind_int64(s, 1, a->now)) == 0 &&
+	    (r = db_bind_cstr(s, 2, a->code_hash)) == 0 &&
+	    (r = db_bind_int64(s, 3, a->now)) == 0)
 		r = db_step(s);
 	db_done(s);
 	if (r != DB_ROW && r != DB_DONE)
-		goto fail;
-	took = r == DB_ROW;
+		return r < 0 ? r : PC_ERR_STORE;
+	a->took = r == DB_ROW;
 	if ((r = db_prepare(c,
 		 "SELECT client_id, user_id, redirect_uri, code_challenge,"
 		 " scope, nonce, auth_time, amr, sid, created_at, expires_at,"
 		 " used_at, family_id FROM auth_codes WHERE code_hash = ?",
 		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, code_hash)) == 0)
+		return r;
+	if ((r = db_bind_cstr(s, 1, a->code_hash)) == 0)
 		r = db_step(s);
 	if (r == DB_ROW)
-		from_row(s, code_hash, out);
+		from_row(s, a->code_hash, a->out);
 	db_done(s);
-	if (r != DB_ROW && r != DB_DONE)
-		goto fail;
-	if ((r = db_commit(c)) != 0) {
+	if (r != DB_ROW && r != DB_DONE) {
+		store_auth_code_clear(a->out);
+		return r < 0 ? r : PC_ERR_STORE;
+	}
+	return 0;
+}
+
+int
+store_auth_code_redeem(struct db *db, const char *code_hash, int64_t now,
+    struct store_auth_code *out)
+{
+	struct redeem_arg a = { code_hash, now, out, false };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = db_batch(db, redeem_tx, &a)) != 0) {
+		/* Not durable: nothing of it may be used. */
 		store_auth_code_clear(out);
 		return r;
 	}
-	if (took)
+	if (a.took)
 		return 0;
 	if (out->client_id == NULL || now >= out->expires_at) {
 		/* Unknown, or expired unused: nothing to revoke. */
@@ -139,9 +157,6 @@ store_auth_code_redeem(struct db *db, const char *code_hash, int64_t now,
 	}
 	/* Redeemed before (or just now by a concurrent request). */
 	return PC_ERR_CONFLICT;
-fail:
-	db_rollback(c);
-	return r;
 }
 
 int

@@ -35,6 +35,7 @@ db_open(const char *url, const char *data_dir, struct db **out)
 		snprintf(db->describe, n, "sqlite:%s", target);
 	}
 	pthread_mutex_init(&db->lock, NULL);
+	db_batch_init(db);
 	if (pthread_key_create(&db->key, NULL) != 0)
 		fatal("pthread_key_create");
 	if ((r = db->ops->open(db, target)) != 0) {
@@ -60,6 +61,7 @@ db_close(struct db *db)
 	db->conns = NULL;
 	if (db->backend != NULL)
 		db->ops->close(db);
+	db_batch_free(db);
 	pthread_key_delete(db->key);
 	pthread_mutex_destroy(&db->lock);
 	free(db->target);

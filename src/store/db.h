@@ -42,6 +42,24 @@ int db_commit(struct db_conn *c) PC_WUR;
 void db_rollback(struct db_conn *c);
 int db_ping(struct db_conn *c) PC_WUR;
 
+/*
+ * Group commit (batch.c). Runs fn(c, arg) inside a write transaction that
+ * it shares with other callers' functions, each inside its own SAVEPOINT,
+ * and commits once for all of them; returns only after that commit is
+ * durable. fn returns 0 or a positive value to keep its writes, a negative
+ * PC_ERR_* to roll back its own writes only. db_batch() returns fn's
+ * result, or the error of the batch's BEGIN or COMMIT when that failed (then
+ * none of fn's writes were kept, whatever fn returned).
+ *
+ * fn must use only c (never its caller's db_conn(), nor db_batch() again:
+ * it may run on another thread, the batch's leader), must not BEGIN or
+ * COMMIT, and should be quick: everyone in the batch waits for it. Anything
+ * fn leaves in arg is valid only if db_batch() returned fn's result. A
+ * backend without group commit runs fn alone in its own transaction.
+ */
+int db_batch(
+    struct db *db, int (*fn)(struct db_conn *c, void *arg), void *arg) PC_WUR;
+
 /* sql must be a string literal: statements are cached by its address. */
 int db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out) PC_WUR;
 int db_bind_text(struct db_stmt *s, int idx, const char *v, size_t len) PC_WUR;
@@ -63,6 +81,7 @@ void db_done(struct db_stmt *s);
 /* A backend: db.c dispatches to one of these. */
 struct db_ops {
 	const char *name;
+	bool group_commit; /* db_batch() may share a transaction (SAVEPOINT) */
 	int (*open)(struct db *db, const char *target);
 	void (*close)(struct db *db);
 	int (*conn_open)(struct db *db, struct db_conn **out);

@@ -23,6 +23,11 @@ struct db {
 	pthread_mutex_t lock;
 	struct db_conn *conns;
 	void *backend;
+	struct db_batcher *batch; /* group commit (batch.c) */
 };
+
+/* batch.c: set up and tear down a db's group commit. */
+void db_batch_init(struct db *db);
+void db_batch_free(struct db *db);
 
 #endif

@@ -53,24 +53,26 @@ insert_token(struct db_conn *c, const char *hash, const char *family_id,
 	return r == DB_DONE ? 0 : r;
 }
 
-int
-store_family_create(struct db *db, const struct store_family *f,
-    const char *token_hash, int64_t token_expires_at)
+struct create_arg {
+	const struct store_family *f;
+	const char *token_hash;
+	int64_t token_expires_at;
+};
+
+static int
+family_create_tx(struct db_conn *c, void *arg)
 {
-	struct db_conn *c;
+	const struct create_arg *a = arg;
+	const struct store_family *f = a->f;
 	struct db_stmt *s;
 	int r;
 
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
 	if ((r = db_prepare(c,
 		 "INSERT INTO token_families (family_id, client_id, user_id,"
 		 " scope, auth_time, amr, sid, created_at, expires_at)"
 		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		 &s)) != 0)
-		goto fail;
+		return r;
 	if ((r = db_bind_cstr(s, 1, f->family_id)) == 0 &&
 	    (r = db_bind_cstr(s, 2, f->client_id)) == 0 &&
 	    (r = db_bind_cstr(s, 3, f->user_id)) == 0 &&
@@ -84,15 +86,20 @@ store_family_create(struct db *db, const struct store_family *f,
 		r = db_step(s);
 	db_done(s);
 	if (r != DB_DONE)
-		goto fail;
-	if (token_hash != NULL &&
-	    (r = insert_token(c, token_hash, f->family_id, f->created_at,
-		 token_expires_at)) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+		return r < 0 ? r : PC_ERR_STORE;
+	if (a->token_hash == NULL)
+		return 0;
+	return insert_token(
+	    c, a->token_hash, f->family_id, f->created_at, a->token_expires_at);
+}
+
+int
+store_family_create(struct db *db, const struct store_family *f,
+    const char *token_hash, int64_t token_expires_at)
+{
+	struct create_arg a = { f, token_hash, token_expires_at };
+
+	return db_batch(db, family_create_tx, &a);
 }
 
 static int
@@ -148,21 +155,32 @@ revoke_tx(
 	return r == DB_DONE ? 0 : r;
 }
 
-int
-store_refresh_rotate(struct db *db, const char *old_hash, const char *new_hash,
-    const char *client_id, int64_t now, int64_t idle, struct store_family *out)
+struct rotate_arg {
+	const char *old_hash, *new_hash, *client_id;
+	int64_t now, idle;
+	struct store_family *out;
+	int outcome; /* 0, PC_ERR_CONFLICT (reuse) or PC_ERR_NOT_FOUND */
+};
+
+/*
+ * Inside a group commit: rotations are serialised by the one write
+ * transaction (and, within a batch, run one after another in it), so of
+ * concurrent uses of one token exactly one consumes it. Returns 0 with the
+ * outcome in a->outcome whenever its writes must be kept (the reuse
+ * revocation too), a negative PC_ERR_* on a store failure.
+ */
+static int
+rotate_tx(struct db_conn *c, void *arg)
 {
-	struct db_conn *c;
+	struct rotate_arg *a = arg;
+	struct store_family *out = a->out;
 	struct db_stmt *s;
 	char fam[STORE_FAMILY_ID_MAX] = "";
 	int64_t used_at = 0, exp;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
+	store_family_clear(out);
+	a->outcome = PC_ERR_NOT_FOUND;
 	/* Consume: only a live token of a live family of this client. */
 	if ((r = db_prepare(c,
 		 "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?"
@@ -171,36 +189,35 @@ store_refresh_rotate(struct db *db, const char *old_hash, const char *new_hash,
 		 " AND revoked_at IS NULL AND expires_at > ?)"
 		 " RETURNING family_id",
 		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_int64(s, 1, now)) == 0 &&
-	    (r = db_bind_cstr(s, 2, old_hash)) == 0 &&
-	    (r = db_bind_int64(s, 3, now)) == 0 &&
-	    (r = db_bind_cstr(s, 4, client_id)) == 0 &&
-	    (r = db_bind_int64(s, 5, now)) == 0)
+		return r;
+	if ((r = db_bind_int64(s, 1, a->now)) == 0 &&
+	    (r = db_bind_cstr(s, 2, a->old_hash)) == 0 &&
+	    (r = db_bind_int64(s, 3, a->now)) == 0 &&
+	    (r = db_bind_cstr(s, 4, a->client_id)) == 0 &&
+	    (r = db_bind_int64(s, 5, a->now)) == 0)
 		r = db_step(s);
 	if (r == DB_ROW)
 		col_copy(s, 0, fam, sizeof(fam));
 	db_done(s);
 	if (r != DB_ROW && r != DB_DONE)
-		goto fail;
+		return r < 0 ? r : PC_ERR_STORE;
 	if (r == DB_ROW) {
 		if ((r = load_family(c, fam, out)) != 0)
-			goto fail;
-		exp =
-		    now + idle < out->expires_at ? now + idle : out->expires_at;
-		if ((r = insert_token(c, new_hash, fam, now, exp)) != 0)
-			goto fail;
-		if ((r = db_commit(c)) != 0)
-			store_family_clear(out);
-		return r;
+			return r;
+		exp = a->now + a->idle < out->expires_at ? a->now + a->idle
+							 : out->expires_at;
+		if ((r = insert_token(c, a->new_hash, fam, a->now, exp)) != 0)
+			return r;
+		a->outcome = 0;
+		return 0;
 	}
 	/* Not consumable. A used token presented again is reuse (RT-02). */
 	if ((r = db_prepare(c,
 		 "SELECT family_id, used_at FROM refresh_tokens"
 		 " WHERE token_hash = ?",
 		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, old_hash)) == 0)
+		return r;
+	if ((r = db_bind_cstr(s, 1, a->old_hash)) == 0)
 		r = db_step(s);
 	if (r == DB_ROW) {
 		col_copy(s, 0, fam, sizeof(fam));
@@ -208,23 +225,32 @@ store_refresh_rotate(struct db *db, const char *old_hash, const char *new_hash,
 	}
 	db_done(s);
 	if (r != DB_ROW && r != DB_DONE)
-		goto fail;
+		return r < 0 ? r : PC_ERR_STORE;
 	if (r == DB_ROW && used_at != 0) {
-		if ((r = revoke_tx(c, fam, now, "reuse")) != 0 ||
+		if ((r = revoke_tx(c, fam, a->now, "reuse")) != 0 ||
 		    (r = load_family(c, fam, out)) != 0)
-			goto fail;
-		if ((r = db_commit(c)) != 0) {
-			store_family_clear(out);
 			return r;
-		}
-		return PC_ERR_CONFLICT;
+		a->outcome = PC_ERR_CONFLICT;
 	}
-	db_rollback(c);
-	return PC_ERR_NOT_FOUND;
-fail:
-	db_rollback(c);
-	store_family_clear(out);
-	return r;
+	return 0;
+}
+
+int
+store_refresh_rotate(struct db *db, const char *old_hash, const char *new_hash,
+    const char *client_id, int64_t now, int64_t idle, struct store_family *out)
+{
+	struct rotate_arg a = { old_hash, new_hash, client_id, now, idle, out,
+		PC_ERR_NOT_FOUND };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	/* out is only good once the batch holding its writes committed. */
+	if ((r = db_batch(db, rotate_tx, &a)) != 0 ||
+	    a.outcome == PC_ERR_NOT_FOUND) {
+		store_family_clear(out);
+		return r != 0 ? r : a.outcome;
+	}
+	return a.outcome;
 }
 
 int

@@ -272,6 +272,7 @@ sq_done(struct db_stmt *st)
 
 const struct db_ops db_sqlite_ops = {
 	.name = "sqlite",
+	.group_commit = true,
 	.open = sq_open,
 	.close = sq_close,
 	.conn_open = sq_conn_open,

@@ -1,0 +1,237 @@
+/*
+ * Group commit: db_batch() runs callers' write functions together in one
+ * transaction on one connection, each inside its own SAVEPOINT, and pays
+ * one durable commit (one fsync with synchronous=FULL) for all of them.
+ *
+ * Leader/follower, no thread of its own: a caller queues its request; if
+ * no batch is running it becomes the leader, takes what is queued (at most
+ * BATCH_MAX), opens the transaction on the db's batch connection and runs
+ * the functions, taking late arrivals while it still runs them, then
+ * commits and hands each caller its result. Callers that arrive meanwhile
+ * queue up and the next of them leads the next batch: the batch window is
+ * the time the previous commit takes, so a lone caller never waits.
+ *
+ * Fail closed: a function's result is returned only once the commit that
+ * holds its writes is durable; when the commit (or BEGIN) fails, every
+ * caller of that batch gets the failure, never its function's result.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+#include "util/log.h"
+
+#define BATCH_MAX 64
+
+struct batch_req {
+	int (*fn)(struct db_conn *c, void *arg);
+	void *arg;
+	int result;
+	bool done;
+	struct batch_req *next;
+};
+
+struct db_batcher {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch_req *head, **tail;
+	bool running;	  /* a leader holds the batch connection */
+	pthread_t leader; /* valid while running */
+	struct db_conn *conn;
+};
+
+void
+db_batch_init(struct db *db)
+{
+	struct db_batcher *b = xcalloc(1, sizeof(*b));
+
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	b->tail = &b->head;
+	db->batch = b;
+}
+
+/* The batch connection itself is closed with the db's other connections. */
+void
+db_batch_free(struct db *db)
+{
+	struct db_batcher *b = db->batch;
+
+	if (b == NULL)
+		return;
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+	free(b);
+	db->batch = NULL;
+}
+
+/* Up to max queued requests, in arrival order; b->mu held. */
+static struct batch_req *
+take(struct db_batcher *b, size_t max, size_t *n)
+{
+	struct batch_req *first = b->head, *last = NULL, *r = b->head;
+
+	*n = 0;
+	while (r != NULL && *n < max) {
+		last = r;
+		r = r->next;
+		(*n)++;
+	}
+	if (last == NULL)
+		return NULL;
+	b->head = r;
+	if (r == NULL)
+		b->tail = &b->head;
+	last->next = NULL;
+	return first;
+}
+
+/* fn inside its own savepoint: a failing fn rolls back only itself. */
+static int
+run_one(struct db_conn *c, struct batch_req *q)
+{
+	int r;
+
+	if ((r = db_exec(c, "SAVEPOINT pc_batch")) != 0) {
+		q->result = r;
+		return 0; /* nothing of it was done; the batch goes on */
+	}
+	q->result = q->fn(c, q->arg);
+	if (q->result < 0 && (r = db_exec(c, "ROLLBACK TO pc_batch")) != 0)
+		return r; /* its writes cannot be undone: the batch fails */
+	return db_exec(c, "RELEASE pc_batch");
+}
+
+/* Runs one batch on b->conn, which only the leader touches. */
+static void
+lead(struct db_batcher *b, struct batch_req *list, size_t n)
+{
+	struct batch_req *q, *more;
+	struct db_conn *c = b->conn;
+	const char *what = "begin";
+	size_t got;
+	int r;
+
+	if ((r = db_begin(c, true)) != 0)
+		goto out;
+	what = "savepoint";
+	for (q = list; q != NULL; q = q->next) {
+		if ((r = run_one(c, q)) != 0)
+			goto out;
+		if (q->next != NULL || n >= BATCH_MAX)
+			continue;
+		/* Late arrivals join while the functions still run. */
+		pthread_mutex_lock(&b->mu);
+		more = take(b, BATCH_MAX - n, &got);
+		pthread_mutex_unlock(&b->mu);
+		q->next = more;
+		n += got;
+	}
+	what = "commit";
+	r = db_commit(c);
+out:
+	if (r != 0) {
+		struct log_line l;
+
+		db_rollback(c);
+		/* Every caller of this batch gets r: none of it was kept. */
+		log_begin(&l, LOG_ERROR, "store.batch");
+		log_str(&l, "what", what);
+		log_int(&l, "code", r);
+		log_int(&l, "calls", (int64_t)n);
+		log_end(&l);
+	}
+	pthread_mutex_lock(&b->mu);
+	for (q = list; q != NULL; q = q->next) {
+		if (r != 0)
+			q->result = r;
+		q->done = true;
+	}
+	b->running = false;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Without group commit (or its connection): fn in a transaction of its own. */
+static int
+run_alone(struct db *db, int (*fn)(struct db_conn *c, void *arg), void *arg)
+{
+	struct db_conn *c;
+	int r, res;
+
+	if ((r = db_conn(db, &c)) != 0 || (r = db_begin(c, true)) != 0)
+		return r;
+	if ((res = fn(c, arg)) < 0) {
+		db_rollback(c);
+		return res;
+	}
+	if ((r = db_commit(c)) != 0)
+		return r;
+	return res;
+}
+
+static int
+batch_conn(struct db *db, struct db_batcher *b)
+{
+	struct db_conn *c;
+	int r;
+
+	if (b->conn != NULL)
+		return 0;
+	if ((r = db->ops->conn_open(db, &c)) != 0)
+		return r;
+	c->db = db;
+	pthread_mutex_lock(&db->lock);
+	c->next = db->conns;
+	db->conns = c;
+	pthread_mutex_unlock(&db->lock);
+	b->conn = c;
+	return 0;
+}
+
+int
+db_batch(struct db *db, int (*fn)(struct db_conn *c, void *arg), void *arg)
+{
+	struct db_batcher *b = db->batch;
+	struct batch_req me = { .fn = fn, .arg = arg };
+	struct batch_req *list;
+	size_t n;
+	int r;
+
+	if (b == NULL || !db->ops->group_commit)
+		return run_alone(db, fn, arg);
+	pthread_mutex_lock(&b->mu);
+	if (b->running && pthread_equal(b->leader, pthread_self())) {
+		/* A batch function may not batch again: it would wait on itself. */
+		pthread_mutex_unlock(&b->mu);
+		fatal("db_batch: called from inside a batch");
+	}
+	*b->tail = &me;
+	b->tail = &me.next;
+	while (!me.done) {
+		if (b->running) {
+			pthread_cond_wait(&b->cv, &b->mu);
+			continue;
+		}
+		b->running = true;
+		b->leader = pthread_self();
+		if ((r = batch_conn(db, b)) != 0) {
+			/* No connection: fail this batch's callers, closed. */
+			list = take(b, BATCH_MAX, &n);
+			for (struct batch_req *q = list; q != NULL;
+			     q = q->next) {
+				q->result = r;
+				q->done = true;
+			}
+			b->running = false;
+			pthread_cond_broadcast(&b->cv);
+			continue;
+		}
+		list = take(b, BATCH_MAX, &n);
+		pthread_mutex_unlock(&b->mu);
+		lead(b, list, n);
+		pthread_mutex_lock(&b->mu);
+	}
+	pthread_mutex_unlock(&b->mu);
+	return me.result;
+}
