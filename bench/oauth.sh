@@ -332,8 +332,8 @@ oauth_table() {
 	if [ -n "$p" ]; then
 		s=$(awk -v a="$p" -v b="$need" 'BEGIN { print (a >= b) ? 1 : 0 }')
 		printf "%-38s %10s   %s\n" "client_credentials vs raw ES256" "$p" \
-			">= $need (50% of raw x $NCPU HTTP threads): $(verdict "$s") ($(awk \
-			-v a="$p" -v b="$need" 'BEGIN { printf "%.1f", 100 * a / b / 2 }')% of raw x threads)"
+			">= $need (50% of raw x $NCPU CPUs): $(verdict "$s") ($(awk \
+			-v a="$p" -v b="$need" 'BEGIN { printf "%.1f", 100 * a / b / 2 }')% of raw x CPUs)"
 	fi
 	echo
 	local D='%-38s %21s %21s\n'
