@@ -321,6 +321,29 @@ store_families_revoke_sid(
 }
 
 int
+store_families_move_sid(struct db *db, const char *old_sid, const char *new_sid,
+    const char *user_id)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int r;
+
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_prepare(c,
+		 "UPDATE token_families SET sid = ? WHERE sid = ?"
+		 " AND user_id = ? AND revoked_at IS NULL",
+		 &s)) != 0)
+		return r;
+	if ((r = db_bind_cstr(s, 1, new_sid)) == 0 &&
+	    (r = db_bind_cstr(s, 2, old_sid)) == 0 &&
+	    (r = db_bind_cstr(s, 3, user_id)) == 0)
+		r = db_step(s);
+	db_done(s);
+	return r == DB_DONE ? 0 : r;
+}
+
+int
 store_families_purge(struct db *db, int64_t now, int64_t *deleted)
 {
 	struct db_conn *c;

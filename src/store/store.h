@@ -482,6 +482,10 @@ int store_family_revoke(
 /* RT-05: logout ends the families issued from that session. */
 int store_families_revoke_sid(
     struct db *db, const char *sid, int64_t now, const char *why) PC_WUR;
+/* A signed-in session replaced by a new sign-in of the same user: its
+ * live families follow the new session (sign-out then still ends them). */
+int store_families_move_sid(struct db *db, const char *old_sid,
+    const char *new_sid, const char *user_id) PC_WUR;
 /* DS-04: deletes families past their absolute end, with their tokens. */
 int store_families_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
 

@@ -235,6 +235,33 @@ login_failed(struct req *r, struct resp *w, struct login *l, const char *why)
 	render_form(w, 400, &l->pre, l->email, GENERIC_FAILURE, l->req);
 }
 
+/*
+ * Signing in over a signed-in session (re-authentication for an
+ * application) replaced it. RT-05: the refresh tokens issued from it
+ * follow the new session when it is the same user, so signing out still
+ * ends them; another user's end with the session they came from.
+ */
+static void
+carry_families(struct app *app, const struct session *old,
+    const struct session *s, int64_t now)
+{
+	char old_sid[17], new_sid[17];
+	int rc;
+
+	memcpy(old_sid, old->id_hash, 16);
+	old_sid[16] = '\0';
+	memcpy(new_sid, s->id_hash, 16);
+	new_sid[16] = '\0';
+	if (strcmp(old->user_id, s->user_id) == 0)
+		rc = store_families_move_sid(
+		    app->db, old_sid, new_sid, s->user_id);
+	else
+		rc = 1;
+	if (rc != 0 &&
+	    store_families_revoke_sid(app->db, old_sid, now, "logout") != 0)
+		log_msg(LOG_WARN, "auth.login", "old session's tokens kept");
+}
+
 static void
 login_finish(struct req *r, struct resp *w, void *arg)
 {
@@ -275,6 +302,8 @@ login_finish(struct req *r, struct resp *w, void *arg)
 		return;
 	}
 	web_audit(r, &s, "login", "success", l->user_id, NULL, NULL);
+	if (l->pre.user_id != NULL)
+		carry_families(app, &l->pre, &s, r->now);
 	if (l->hash.res.needs_rehash)
 		start_rehash(app, l);
 	web_set_session_cookie(w, r, cookie);

@@ -481,3 +481,22 @@ test('JW-09/OI-01: an ID token alg without a key fails before sign-in; once a ke
     assert.equal(payload.at_hash, createHash('sha512').update(f.access_token).digest().subarray(0, 32).toString('base64url'));
   } finally { await stopClean(s2); }
 });
+
+test('RT-05: signing in again for an application keeps sign-out effective; switching user ends the old user\'s tokens', async () => {
+  addUser(srv, 'judy@example.com');
+  addUser(srv, 'kim@example.com');
+  const first = await codeFlow(srv, fp, { email: 'judy@example.com', scope: 'openid offline_access' });
+  // prompt=login: a new session replaces the old one in this browser.
+  const again = await codeFlow(srv, fp, { email: 'judy@example.com', scope: 'openid offline_access', jar: first.jar, prompt: 'login' });
+  const out = await first.jar.submit('/account', '/logout', {});
+  assert.equal(out.status, 303);
+  for (const t of [first.tokens.refresh_token, again.tokens.refresh_token]) {
+    const r = await tokenRequest(srv, fp, { grant_type: 'refresh_token', refresh_token: t });
+    assert.equal(r.json.error, 'invalid_grant', 'sign-out ends the tokens of the replaced session too');
+  }
+  // Another user signs in over Judy's session: Judy's tokens from it end.
+  const j = await codeFlow(srv, fp, { email: 'judy@example.com', scope: 'openid offline_access' });
+  await codeFlow(srv, fp, { email: 'kim@example.com', scope: 'openid', jar: j.jar, prompt: 'login' });
+  const r = await tokenRequest(srv, fp, { grant_type: 'refresh_token', refresh_token: j.tokens.refresh_token });
+  assert.equal(r.json.error, 'invalid_grant');
+});
