@@ -7,10 +7,13 @@ set -euo pipefail
 what=${1:-run}
 run_pkgs=(build-essential meson ninja-build pkg-config python3
   libmicrohttpd-dev libjansson-dev libsodium-dev libssl-dev libsqlite3-dev
-  libunistring-dev libzxcvbn-dev libcurl4-openssl-dev
+  libunistring-dev libzxcvbn-dev libcurl4-openssl-dev libpq-dev
   curl ca-certificates)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
   cppcheck wrk openssl sqlite3 procps
+  # A throwaway PostgreSQL cluster for the store tests on PostgreSQL
+  # (tests/tools/pg-cluster.sh, scripts/pg-unit.sh).
+  postgresql
   # An SMTP sink for the mail tests (python3 -m aiosmtpd).
   python3-aiosmtpd
   # A real browser for tests/e2e, driven by npm playwright-core: its pin in

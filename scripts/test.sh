@@ -29,6 +29,17 @@ for t in "$build"/tests/unit/test_*; do
   if [ "$nok" -ne 0 ]; then failed+=("$name"); echo "$out" | grep -vE '^ok ' | tail -40; fi
 done
 
+# unit on PostgreSQL: the store-level tests again, on a throwaway cluster
+note "store unit tests on PostgreSQL (scripts/pg-unit.sh)"
+out=$(scripts/pg-unit.sh "$build" 2>&1); rc=$?
+ok=$(sed -nE 's/^pg-unit +([0-9]+) passed, ([0-9]+) failed$/\1/p' <<<"$out")
+nok=$(sed -nE 's/^pg-unit +([0-9]+) passed, ([0-9]+) failed$/\2/p' <<<"$out")
+ok=${ok:-0}; nok=${nok:-0}
+if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then nok=1; fi
+echo "$out"
+pass=$((pass + ok)); fail=$((fail + nok))
+[ "$nok" -ne 0 ] && failed+=("pg-unit")
+
 # e2e: node's test runner against the real binary
 note "black-box tests (node --test, real binary under ASan+UBSan)"
 export PORTCULLIS_BIN="$PWD/$build/src/portcullis"

@@ -5,9 +5,36 @@
 #include "store/db_internal.h"
 #include "util/log.h"
 
+bool
+db_url_is_postgres(const char *url)
+{
+	return (strncmp(url, "postgres://", 11) == 0 && url[11] != '\0') ||
+	    (strncmp(url, "postgresql://", 13) == 0 && url[13] != '\0');
+}
+
+/* scheme://host[:port]/db: no user, password or query (it may hold one). */
+static char *
+pg_describe(const char *url)
+{
+	const char *rest = strstr(url, "://") + 3;
+	const char *at, *end;
+	size_t scheme = (size_t)(rest - url), n;
+	char *d;
+
+	end = rest + strcspn(rest, "?#");
+	at = memchr(rest, '@', (size_t)(end - rest));
+	if (at != NULL)
+		rest = at + 1;
+	n = scheme + (size_t)(end - rest) + 1;
+	d = xmalloc(n);
+	snprintf(d, n, "%.*s%.*s", (int)scheme, url, (int)(end - rest), rest);
+	return d;
+}
+
 int
 db_open(const char *url, const char *data_dir, struct db **out)
 {
+	const struct db_ops *ops = &db_sqlite_ops;
 	struct db *db;
 	char *target;
 	int r;
@@ -20,15 +47,21 @@ db_open(const char *url, const char *data_dir, struct db **out)
 		snprintf(target, n, "%s/portcullis.db", data_dir);
 	} else if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
 		target = xstrdup(url + 7);
+	} else if (db_url_is_postgres(url)) {
+		ops = &db_pg_ops;
+		target = xstrdup(url);
 	} else {
 		log_msg(LOG_ERROR, "store.open",
-		    "unsupported store_url (expected sqlite:PATH)");
+		    "unsupported store_url (expected sqlite:PATH or "
+		    "postgres://...)");
 		return PC_ERR_CONFIG;
 	}
 	db = xcalloc(1, sizeof(*db));
-	db->ops = &db_sqlite_ops;
+	db->ops = ops;
 	db->target = target;
-	{
+	if (ops == &db_pg_ops) {
+		db->describe = pg_describe(target);
+	} else {
 		size_t n = strlen(target) + 16;
 
 		db->describe = xmalloc(n);

@@ -25,9 +25,14 @@ enum {
 	DB_ROW = 1
 };
 
-/* url: "" or "sqlite:PATH"; "" means sqlite:<data_dir>/portcullis.db. */
+/*
+ * url: "", "sqlite:PATH" or "postgres://..." / "postgresql://..." (a libpq
+ * connection URI); "" means sqlite:<data_dir>/portcullis.db.
+ */
 int db_open(const char *url, const char *data_dir, struct db **out) PC_WUR;
 void db_close(struct db *db);
+/* url names the PostgreSQL backend (postgres:// or postgresql://). */
+bool db_url_is_postgres(const char *url);
 const char *db_describe(const struct db *db); /* no credentials */
 
 /* The calling thread's connection. */
@@ -104,5 +109,6 @@ struct db_ops {
 };
 
 extern const struct db_ops db_sqlite_ops;
+extern const struct db_ops db_pg_ops;
 
 #endif

@@ -561,9 +561,13 @@ config_finish(struct config *c, char *err, size_t err_len)
 	}
 	if (c->store_url[0] != '\0' &&
 	    (strncmp(c->store_url, "sqlite:", 7) != 0 ||
-		c->store_url[7] == '\0')) {
+		c->store_url[7] == '\0') &&
+	    (strncmp(c->store_url, "postgres://", 11) != 0 ||
+		c->store_url[11] == '\0') &&
+	    (strncmp(c->store_url, "postgresql://", 13) != 0 ||
+		c->store_url[13] == '\0')) {
 		errf(err, err_len,
-		    "store_url: only sqlite:PATH is supported in this release");
+		    "store_url: expected sqlite:PATH or postgres://...");
 		return r;
 	}
 	if (c->data_dir[0] == '\0') {

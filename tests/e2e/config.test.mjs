@@ -62,7 +62,7 @@ test('check-config refuses unsafe or invalid combinations', () => {
     [['--listen', '127.0.0.1:70000'], /HOST:PORT/],
     [['--mode', 'yolo'], /production or development/],
     [['--issuer', 'https://idp.example.com/tenant'], /path is not supported/],
-    [['--store-url', 'postgres://db/x'], /only sqlite/],
+    [['--store-url', 'mysql://db/x'], /sqlite:PATH or postgres/],
   ];
   for (const [args, re] of bad) {
     const r = run([...dev, ...args]);

@@ -1,6 +1,6 @@
 /*
- * The fixture the OAuth store tests share: a migrated SQLite store in a
- * temp dir with one user (alice) and two confidential clients (pcc_app,
+ * The fixture the OAuth store tests share: a migrated store (SQLite in a
+ * temp dir, or PORTCULLIS_TEST_STORE_URL: see store_url.h) with one user (alice) and two confidential clients (pcc_app,
  * pcc_other). Included by test_codes.c, test_refresh.c, test_consents.c.
  */
 #ifndef PC_TEST_OAUTH_FIXTURE_H
@@ -12,6 +12,7 @@
 
 #include "auth/auth.h"
 #include "store/store.h"
+#include "store_url.h"
 
 struct fixture {
 	char dir[64];
@@ -30,7 +31,7 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-oauth-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || db_open("", f->dir, &f->db) != 0 ||
+	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
 	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0 ||
 	    user_create(f->db, "alice@example.com", "Alice", true, &f->alice) !=
 		0 ||

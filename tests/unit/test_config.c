@@ -779,11 +779,17 @@ test_config_finish_refuses_other(void **state)
 	assert_int_equal(config_finish(&c, err, sizeof(err)), PC_ERR_CONFIG);
 	assert_non_null(strstr(err, "data_dir"));
 	set_ok(&c, "data_dir", "/srv/pc");
-	/* Only sqlite:PATH stores in this release. */
-	set_ok(&c, "store_url", "postgres://u:p@db/pc");
+	/* sqlite:PATH or a PostgreSQL URL, nothing else. */
+	set_ok(&c, "store_url", "mysql://u:p@db/pc");
 	assert_int_equal(config_finish(&c, err, sizeof(err)), PC_ERR_CONFIG);
 	assert_non_null(strstr(err, "store_url"));
 	assert_null(strstr(err, "u:p")); /* no credentials echoed */
+	set_ok(&c, "store_url", "postgres://");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), PC_ERR_CONFIG);
+	set_ok(&c, "store_url", "postgres://u:p@db/pc");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	set_ok(&c, "store_url", "postgresql:///pc?host=/run/pg");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
 	set_ok(&c, "store_url", "sqlite:");
 	assert_int_equal(config_finish(&c, err, sizeof(err)), PC_ERR_CONFIG);
 	set_ok(&c, "store_url", "sqlite:/srv/pc/pc.db");

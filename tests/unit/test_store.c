@@ -19,6 +19,7 @@
 
 #include "store/db.h"
 #include "store/store.h"
+#include "store_url.h"
 #include "util/log.h"
 
 struct fixture {
@@ -35,7 +36,7 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-store-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || db_open("", f->dir, &f->db) != 0 ||
+	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
 	    db_conn(f->db, &f->c) != 0) {
 		free(f);
 		return -1;
@@ -82,10 +83,18 @@ exists(struct fixture *f, const char *name)
 	struct db_stmt *s;
 	int64_t n = -1;
 
-	assert_int_equal(
-	    db_prepare(
-		f->c, "SELECT count(*) FROM sqlite_master WHERE name = ?", &s),
-	    0);
+	if (test_store_is_pg())
+		assert_int_equal(db_prepare(f->c,
+				     "SELECT count(*) FROM pg_class"
+				     " WHERE relname = ?",
+				     &s),
+		    0);
+	else
+		assert_int_equal(db_prepare(f->c,
+				     "SELECT count(*) FROM sqlite_master"
+				     " WHERE name = ?",
+				     &s),
+		    0);
 	assert_int_equal(db_bind_cstr(s, 1, name), 0);
 	assert_int_equal(db_step(s), DB_ROW);
 	n = db_col_int64(s, 0);
@@ -468,6 +477,12 @@ test_store_bind_and_columns(void **state)
 	size_t len = 0;
 
 	assert_int_equal(db_prepare(f->c, "SELECT ?, ?, ?, ?", &s), 0);
+	if (test_store_is_pg()) {
+		/* PostgreSQL text holds no NUL: refused, not truncated. */
+		assert_int_equal(db_bind_text(s, 1, "a\0b", 3), PC_ERR_INVALID);
+		db_done(s);
+		return;
+	}
 	assert_int_equal(db_bind_text(s, 1, "a\0b", 3), 0);
 	assert_int_equal(db_bind_int64(s, 2, INT64_MIN), 0);
 	assert_int_equal(db_bind_null(s, 3), 0);
@@ -562,12 +577,128 @@ test_store_db_open_urls(void **state)
 	db_close(db);
 	assert_int_equal(db_open("sqlite:", dir, &db), PC_ERR_CONFIG);
 	assert_null(db);
+	/* PostgreSQL: no connection yet, and no credentials described. */
 	assert_int_equal(
-	    db_open("postgres://u:p@h/db", dir, &db), PC_ERR_CONFIG);
+	    db_open("postgres://u:secret@h/db?password=x", dir, &db), 0);
+	assert_string_equal(db_describe(db), "postgres://h/db");
+	db_close(db);
+	assert_int_equal(db_open("postgresql://h:5432/db", dir, &db), 0);
+	assert_string_equal(db_describe(db), "postgresql://h:5432/db");
+	db_close(db);
+	assert_int_equal(db_open("postgres://", dir, &db), PC_ERR_CONFIG);
+	assert_null(db);
+	assert_int_equal(db_open("mysql://h/db", dir, &db), PC_ERR_CONFIG);
 	assert_null(db);
 	assert_int_equal(db_open("SQLITE:/x", dir, &db), PC_ERR_CONFIG);
 	db_close(NULL);
 	assert_int_equal(rmdir(dir), 0); /* nothing was created */
+}
+
+/* PostgreSQL: '?' inside a string literal is text, not a parameter. */
+static void
+test_store_pg_placeholders_outside_literals(void **state)
+{
+	struct fixture *f = *state;
+	struct db_stmt *s;
+	const char *p;
+
+	assert_int_equal(db_prepare(f->c, "SELECT '?''?', ? -- ?", &s), 0);
+	assert_int_equal(db_bind_int64(s, 1, 42), 0);
+	assert_int_equal(db_step(s), DB_ROW);
+	p = db_col_text(s, 0, NULL);
+	assert_non_null(p);
+	assert_string_equal(p, "?'?");
+	assert_int_equal(db_col_int64(s, 1), 42);
+	assert_int_equal(db_step(s), DB_DONE);
+	db_done(s);
+	/* A parameter index beyond the statement's is refused. */
+	assert_int_equal(db_prepare(f->c, "SELECT '?''?', ? -- ?", &s), 0);
+	assert_true(db_bind_int64(s, 2, 1) < 0);
+	db_done(s);
+}
+
+/* Kills the backend of c from another connection. */
+static void
+kill_backend(struct fixture *f)
+{
+	struct db *other;
+	struct db_conn *oc;
+	struct db_stmt *s;
+	int64_t pid;
+
+	pid = query_int(f, "SELECT pg_backend_pid()");
+	assert_int_equal(db_open(test_store_url(), f->dir, &other), 0);
+	assert_int_equal(db_conn(other, &oc), 0);
+	assert_int_equal(
+	    db_prepare(oc, "SELECT pg_terminate_backend(?::integer)", &s), 0);
+	assert_int_equal(db_bind_int64(s, 1, pid), 0);
+	assert_int_equal(db_step(s), DB_ROW);
+	assert_int_equal(db_col_int64(s, 0), 1);
+	db_done(s);
+	db_close(other);
+	usleep(200 * 1000);
+}
+
+/*
+ * PostgreSQL: a connection that broke fails its statement (fail closed)
+ * and is reconnected at its next use; inside a transaction it stays failed
+ * until the caller rolls back, so no later write runs outside it.
+ */
+static void
+test_store_pg_reconnect(void **state)
+{
+	struct fixture *f = *state;
+	struct store_signing_key a = key("k1", "ES256", 1, 1);
+	struct db_stmt *s;
+	int r;
+
+	migrate_ok(f);
+	assert_int_equal(query_int(f, "SELECT 2"), 2); /* prepared */
+	kill_backend(f);
+	/* The first use fails, at db_prepare or at db_step. */
+	r = db_prepare(f->c, select_one, &s);
+	if (r == 0) {
+		r = db_step(s);
+		db_done(s);
+	}
+	assert_true(r < 0);
+	/* Reconnected, and prepared again on the new session. */
+	assert_int_equal(query_int(f, "SELECT 2"), 2);
+	kill_backend(f);
+	assert_int_equal(db_prepare(f->c, "SELECT 2", &s), 0); /* cached */
+	assert_true(db_step(s) < 0);
+	db_done(s);
+	assert_int_equal(query_int(f, "SELECT 2"), 2);
+	assert_int_equal(query_int(f, select_one), 1);
+	assert_int_equal(db_ping(f->c), 0);
+
+	assert_int_equal(db_begin(f->c, true), 0);
+	kill_backend(f);
+	assert_true(store_signing_key_insert(f->db, &a) < 0);
+	assert_true(store_signing_key_insert(f->db, &a) < 0);
+	assert_true(db_commit(f->c) < 0);
+	db_rollback(f->c);
+	assert_int_equal(query_int(f, "SELECT count(*) FROM signing_keys"), 0);
+	assert_int_equal(store_signing_key_insert(f->db, &a), 0);
+	assert_int_equal(query_int(f, "SELECT count(*) FROM signing_keys"), 1);
+}
+
+/* PostgreSQL: an unreachable server is PC_ERR_STORE, not a crash. */
+static void
+test_store_pg_unreachable(void **state)
+{
+	struct db *db;
+	struct db_conn *c = NULL;
+
+	(void)state;
+	assert_int_equal(db_open("postgresql:///portcullis?host=/nonexistent"
+				 "&port=1&connect_timeout=2",
+			     "/nonexistent", &db),
+	    0);
+	assert_int_equal(db_conn(db, &c), PC_ERR_STORE);
+	assert_null(c);
+	assert_int_equal(db_conn(db, &c), PC_ERR_STORE);
+	db_close(db);
 }
 
 int
@@ -594,9 +725,34 @@ main(void)
 		T(test_store_pragmas_on_every_connection),
 		cmocka_unit_test(test_store_db_open_urls),
 	};
+	/* The same, less SQLite's pragmas, plus the libpq specifics. */
+	const struct CMUnitTest pg_tests[] = {
+		T(test_store_migrate_from_empty),
+		T(test_store_migrate_is_idempotent),
+		T(test_store_migrate_conflicting_table),
+		T(test_store_migrate_all_or_nothing),
+		T(test_store_migrate_refuses_newer_schema),
+		T(test_store_migrate_refuses_latest_plus_one),
+		T(test_store_signing_keys_round_trip),
+		T(test_store_signing_key_insert_first),
+		T(test_store_signing_key_conflict),
+		T(test_store_transactions),
+		T(test_store_db_ping),
+		T(test_store_db_ping_fails_without_schema),
+		T(test_store_statement_cache_reuse),
+		T(test_store_connection_per_thread),
+		T(test_store_bind_and_columns),
+		T(test_store_pg_placeholders_outside_literals),
+		T(test_store_pg_reconnect),
+		cmocka_unit_test(test_store_pg_unreachable),
+		cmocka_unit_test(test_store_db_open_urls),
+	};
 #undef T
 
 	/* Errors only: the failure cases here log on purpose. */
 	log_init(LOG_ERROR);
+	if (test_store_is_pg())
+		return cmocka_run_group_tests_name(
+		    "store_pg", pg_tests, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,555 @@
+/*
+ * The PostgreSQL backend (issue 5, first slice): libpq, one connection per
+ * thread, server-side prepared statements with text parameters and text
+ * results.
+ *
+ * Isolation: a write transaction (db_begin(c, true)) takes one
+ * transaction-scoped advisory lock, so write transactions are serialized
+ * across every connection and node, as SQLite's BEGIN IMMEDIATE serializes
+ * them: read-then-write code written for SQLite (the audit chain's next
+ * seq, migrations) keeps its meaning. A read transaction is REPEATABLE
+ * READ (one snapshot, like SQLite's). A statement outside a transaction
+ * runs alone under READ COMMITTED: a single conditional UPDATE (e.g.
+ * "... SET used_at = ? WHERE ... AND used_at IS NULL") re-checks its WHERE
+ * after waiting for a concurrent writer's row lock, so exactly one of
+ * several racing callers changes the row.
+ *
+ * A broken connection is reset at its next use outside a transaction (a
+ * transaction that lost its connection fails; nothing of it was committed).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "store/db_internal.h"
+#include "util/log.h"
+
+#define STMT_CACHE 256
+#define MAX_PARAMS 64
+/* The key of the advisory lock every write transaction takes. */
+#define WRITE_LOCK_KEY "7046757263756c6c" /* arbitrary, fixed */
+
+struct pg_conn;
+
+struct pg_stmt {
+	struct db_stmt_head head;
+	const char *sql; /* cache key: address of the literal */
+	struct pg_conn *conn;
+	char name[16];
+	bool prepared; /* on the server, for this session */
+	int nparams;
+	char *vals[MAX_PARAMS];
+	int lens[MAX_PARAMS];
+	PGresult *res;
+	int row, nrows;
+};
+
+struct pg_conn {
+	struct db_conn base;
+	PGconn *h;
+	bool in_tx;
+	struct pg_stmt cache[STMT_CACHE];
+	unsigned ncache;
+};
+
+static void
+log_pg(const char *event, PGconn *h, const char *what)
+{
+	struct log_line l;
+
+	log_begin(&l, LOG_ERROR, event);
+	log_str(&l, "what", what);
+	if (h != NULL)
+		log_str(&l, "error", PQerrorMessage(h));
+	log_end(&l);
+}
+
+/* A failed result's SQLSTATE as a PC_ERR_*. */
+static int
+map_result(PGconn *h, const PGresult *res)
+{
+	const char *st;
+
+	if (h == NULL || PQstatus(h) == CONNECTION_BAD || res == NULL)
+		return PC_ERR_STORE;
+	st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (st == NULL)
+		return PC_ERR_STORE;
+	/* Class 23, integrity constraint violation (23505 unique, FK, ...):
+	 * the same PC_ERR_CONFLICT as SQLITE_CONSTRAINT. */
+	if (strncmp(st, "23", 2) == 0)
+		return PC_ERR_CONFLICT;
+	/* Serialization failure, deadlock, lock not available: retry. */
+	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
+	    strcmp(st, "55P03") == 0)
+		return PC_ERR_BUSY;
+	if (strcmp(st, "54000") == 0)
+		return PC_ERR_TOO_LARGE;
+	return PC_ERR_STORE;
+}
+
+static bool
+is_constraint(const PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return st != NULL && strncmp(st, "23", 2) == 0;
+}
+
+static int
+pg_open(struct db *db, const char *target)
+{
+	(void)target;
+	db->backend = db; /* nothing shared beyond the URL in db->target */
+	return 0;
+}
+
+static void
+pg_close(struct db *db)
+{
+	db->backend = NULL;
+}
+
+static int
+setup_session(struct pg_conn *c)
+{
+	PGresult *res;
+	int r = 0;
+
+	/* Plain text, UTC, and no notices on stderr. */
+	res = PQexec(c->h,
+	    "SET client_encoding = 'UTF8';"
+	    "SET TIME ZONE 'UTC';"
+	    "SET client_min_messages = warning");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_pg("store.open", c->h, "session settings");
+		r = PC_ERR_STORE;
+	}
+	PQclear(res);
+	return r;
+}
+
+static void
+quiet_notices(void *arg, const PGresult *res)
+{
+	(void)arg;
+	(void)res;
+}
+
+static int
+pg_conn_open(struct db *db, struct db_conn **out)
+{
+	struct pg_conn *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->h = PQconnectdb(db->target);
+	if (c->h == NULL)
+		fatal("libpq: out of memory");
+	if (PQstatus(c->h) != CONNECTION_OK) {
+		/* libpq's message names host and user, never the password. */
+		log_pg("store.open", c->h, db->describe);
+		PQfinish(c->h);
+		free(c);
+		return PC_ERR_STORE;
+	}
+	PQsetNoticeReceiver(c->h, quiet_notices, NULL);
+	if (setup_session(c) != 0) {
+		PQfinish(c->h);
+		free(c);
+		return PC_ERR_STORE;
+	}
+	*out = &c->base;
+	return 0;
+}
+
+static void
+stmt_clear(struct pg_stmt *s)
+{
+	PQclear(s->res);
+	s->res = NULL;
+	s->row = s->nrows = 0;
+	for (int i = 0; i < s->nparams; i++) {
+		free(s->vals[i]);
+		s->vals[i] = NULL;
+		s->lens[i] = 0;
+	}
+}
+
+static void
+pg_conn_close(struct db_conn *base)
+{
+	struct pg_conn *c = (struct pg_conn *)base;
+
+	for (unsigned i = 0; i < c->ncache; i++)
+		stmt_clear(&c->cache[i]);
+	PQfinish(c->h);
+	free(c);
+}
+
+/*
+ * Outside a transaction, a broken connection is reset (prepared statements
+ * are per session: they are prepared again on next use). Inside one it
+ * stays broken until the caller rolls back: its earlier writes are gone
+ * and must not be followed by later ones in autocommit.
+ */
+static int
+ensure_conn(struct pg_conn *c)
+{
+	if (PQstatus(c->h) == CONNECTION_OK)
+		return 0;
+	if (c->in_tx)
+		return PC_ERR_STORE;
+	PQreset(c->h);
+	for (unsigned i = 0; i < c->ncache; i++)
+		c->cache[i].prepared = false;
+	if (PQstatus(c->h) != CONNECTION_OK) {
+		log_pg("store.reconnect", c->h, c->base.db->describe);
+		return PC_ERR_STORE;
+	}
+	PQsetNoticeReceiver(c->h, quiet_notices, NULL);
+	if (setup_session(c) != 0)
+		return PC_ERR_STORE;
+	log_msg(LOG_INFO, "store.reconnect", "reconnected to PostgreSQL");
+	return 0;
+}
+
+static const char *
+pg_errmsg(struct db_conn *base)
+{
+	return PQerrorMessage(((struct pg_conn *)base)->h);
+}
+
+static int
+run(struct pg_conn *c, const char *sql, const char *expect_tag)
+{
+	PGresult *res;
+	ExecStatusType st;
+	int r = 0;
+
+	if ((r = ensure_conn(c)) != 0)
+		return r;
+	res = PQexec(c->h, sql);
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		r = map_result(c->h, res);
+		if (!is_constraint(res))
+			log_pg("store.exec", c->h, sql);
+	} else if (expect_tag != NULL &&
+	    strcmp(PQcmdStatus(res), expect_tag) != 0) {
+		r = PC_ERR_STORE; /* e.g. COMMIT of an aborted transaction */
+	}
+	PQclear(res);
+	return r;
+}
+
+static int
+pg_exec(struct db_conn *base, const char *sql)
+{
+	return run((struct pg_conn *)base, sql, NULL);
+}
+
+static int
+pg_begin(struct db_conn *base, bool write)
+{
+	struct pg_conn *c = (struct pg_conn *)base;
+	int r;
+
+	if (write)
+		r = run(c,
+		    "BEGIN ISOLATION LEVEL READ COMMITTED;"
+		    "SELECT pg_advisory_xact_lock(x'" WRITE_LOCK_KEY
+		    "'::bigint)",
+		    NULL);
+	else
+		r = run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", NULL);
+	if (r == 0)
+		c->in_tx = true;
+	else if (PQstatus(c->h) == CONNECTION_OK &&
+	    PQtransactionStatus(c->h) != PQTRANS_IDLE)
+		(void)run(c, "ROLLBACK", NULL);
+	return r;
+}
+
+static int
+pg_commit(struct db_conn *base)
+{
+	struct pg_conn *c = (struct pg_conn *)base;
+	int r;
+
+	if (PQstatus(c->h) != CONNECTION_OK) {
+		c->in_tx = false;
+		return PC_ERR_STORE;
+	}
+	r = run(c, "COMMIT", "COMMIT");
+	if (r != 0 && PQstatus(c->h) == CONNECTION_OK &&
+	    PQtransactionStatus(c->h) != PQTRANS_IDLE)
+		(void)run(c, "ROLLBACK", NULL);
+	c->in_tx = false;
+	return r;
+}
+
+static void
+pg_rollback(struct db_conn *base)
+{
+	struct pg_conn *c = (struct pg_conn *)base;
+
+	if (PQstatus(c->h) == CONNECTION_OK &&
+	    PQtransactionStatus(c->h) != PQTRANS_IDLE)
+		(void)run(c, "ROLLBACK", NULL);
+	c->in_tx = false;
+}
+
+/*
+ * '?' -> $1..$n outside '...' literals, "..." identifiers and -- comments.
+ * Returns the number of parameters, or -1 when there are too many.
+ */
+static int
+translate(const char *sql, char **out)
+{
+	size_t n = strlen(sql), cap = n * 4 + 1, o = 0;
+	char *p = xmalloc(cap);
+	char quote = 0;
+	int np = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = sql[i];
+
+		if (quote == '-') {
+			if (ch == '\n')
+				quote = 0;
+		} else if (quote != 0) {
+			if (ch == quote)
+				quote = 0; /* a doubled quote reopens next */
+		} else if (ch == '\'' || ch == '"') {
+			quote = ch;
+		} else if (ch == '-' && sql[i + 1] == '-') {
+			quote = '-';
+		} else if (ch == '?') {
+			if (++np > MAX_PARAMS) {
+				free(p);
+				return -1;
+			}
+			o += (size_t)snprintf(p + o, cap - o, "$%d", np);
+			continue;
+		}
+		p[o++] = ch;
+	}
+	p[o] = '\0';
+	*out = p;
+	return np;
+}
+
+static int
+prepare_on_server(struct pg_conn *c, struct pg_stmt *s)
+{
+	PGresult *res;
+	char *text;
+	int np, r = 0;
+
+	if ((np = translate(s->sql, &text)) < 0) {
+		log_msg(LOG_ERROR, "store.prepare", "too many parameters");
+		return PC_ERR_INTERNAL;
+	}
+	res = PQprepare(c->h, s->name, text, np, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_pg("store.prepare", c->h, s->sql);
+		r = map_result(c->h, res);
+	} else {
+		s->prepared = true;
+		s->nparams = np;
+	}
+	PQclear(res);
+	free(text);
+	return r;
+}
+
+static int
+pg_prepare(struct db_conn *base, const char *sql, struct db_stmt **out)
+{
+	struct pg_conn *c = (struct pg_conn *)base;
+	struct pg_stmt *s = NULL;
+	int r;
+
+	if ((r = ensure_conn(c)) != 0)
+		return r;
+	for (unsigned i = 0; i < c->ncache; i++) {
+		if (c->cache[i].sql == sql) {
+			s = &c->cache[i];
+			break;
+		}
+	}
+	if (s == NULL) {
+		/* Statements are string literals, so the set is finite. */
+		if (c->ncache == STMT_CACHE)
+			fatal("store: more than %d distinct statements",
+			    STMT_CACHE);
+		s = &c->cache[c->ncache];
+		memset(s, 0, sizeof(*s));
+		s->head.ops = &db_pg_ops;
+		s->sql = sql;
+		s->conn = c;
+		snprintf(s->name, sizeof(s->name), "pc%u", c->ncache);
+		if ((r = prepare_on_server(c, s)) != 0)
+			return r;
+		c->ncache++;
+	} else if (!s->prepared && (r = prepare_on_server(c, s)) != 0) {
+		return r;
+	}
+	*out = (struct db_stmt *)(void *)s;
+	return 0;
+}
+
+static int
+set_param(struct pg_stmt *s, int idx, char *v, int len)
+{
+	if (idx < 1 || idx > s->nparams) {
+		free(v);
+		return PC_ERR_INTERNAL;
+	}
+	free(s->vals[idx - 1]);
+	s->vals[idx - 1] = v;
+	s->lens[idx - 1] = len;
+	return 0;
+}
+
+static int
+pg_bind_text(struct db_stmt *st, int idx, const char *v, size_t len)
+{
+	struct pg_stmt *s = (struct pg_stmt *)(void *)st;
+
+	if (len > INT32_MAX)
+		return PC_ERR_TOO_LARGE;
+	/* Text parameters end at a NUL: a value holding one is refused. */
+	if (memchr(v, '\0', len) != NULL)
+		return PC_ERR_INVALID;
+	return set_param(s, idx, xstrndup(v, len), (int)len);
+}
+
+static int
+pg_bind_int64(struct db_stmt *st, int idx, int64_t v)
+{
+	struct pg_stmt *s = (struct pg_stmt *)(void *)st;
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+
+	return set_param(s, idx, xstrdup(buf), n);
+}
+
+static int
+pg_bind_null(struct db_stmt *st, int idx)
+{
+	struct pg_stmt *s = (struct pg_stmt *)(void *)st;
+
+	return set_param(s, idx, NULL, 0);
+}
+
+static int
+pg_step(struct db_stmt *st)
+{
+	struct pg_stmt *s = (struct pg_stmt *)(void *)st;
+	struct pg_conn *c = s->conn;
+	ExecStatusType rs;
+	int r;
+
+	if (s->res != NULL)
+		return ++s->row < s->nrows ? DB_ROW : DB_DONE;
+	if (PQstatus(c->h) != CONNECTION_OK || !s->prepared)
+		return PC_ERR_STORE; /* broken since db_prepare() */
+	s->res = PQexecPrepared(c->h, s->name, s->nparams,
+	    (const char *const *)s->vals, s->lens, NULL, 0);
+	rs = PQresultStatus(s->res);
+	if (rs == PGRES_TUPLES_OK) {
+		s->nrows = PQntuples(s->res);
+		s->row = 0;
+		return s->nrows > 0 ? DB_ROW : DB_DONE;
+	}
+	if (rs == PGRES_COMMAND_OK) {
+		s->nrows = s->row = 0;
+		return DB_DONE;
+	}
+	r = map_result(c->h, s->res);
+	if (!is_constraint(s->res))
+		log_pg("store.step", c->h, s->sql);
+	if (PQstatus(c->h) != CONNECTION_OK)
+		s->prepared = false;
+	PQclear(s->res);
+	s->res = NULL;
+	return r;
+}
+
+static bool
+have_row(const struct pg_stmt *s, int col)
+{
+	return s->res != NULL && s->row < s->nrows && col >= 0 &&
+	    col < PQnfields(s->res);
+}
+
+static const char *
+pg_col_text(struct db_stmt *st, int col, size_t *len)
+{
+	struct pg_stmt *s = (struct pg_stmt *)(void *)st;
+
+	if (!have_row(s, col) || PQgetisnull(s->res, s->row, col)) {
+		if (len != NULL)
+			*len = 0;
+		return NULL;
+	}
+	if (len != NULL)
+		*len = (size_t)PQgetlength(s->res, s->row, col);
+	return PQgetvalue(s->res, s->row, col);
+}
+
+static int64_t
+pg_col_int64(struct db_stmt *st, int col)
+{
+	const char *p = pg_col_text(st, col, NULL);
+
+	if (p == NULL)
+		return 0;
+	/* A boolean expression comes back as t/f (SQLite gives 1/0). */
+	if (p[0] == 't' && p[1] == '\0')
+		return 1;
+	if (p[0] == 'f' && p[1] == '\0')
+		return 0;
+	return strtoll(p, NULL, 10);
+}
+
+static bool
+pg_col_is_null(struct db_stmt *st, int col)
+{
+	struct pg_stmt *s = (struct pg_stmt *)(void *)st;
+
+	return !have_row(s, col) || PQgetisnull(s->res, s->row, col);
+}
+
+static void
+pg_done(struct db_stmt *st)
+{
+	stmt_clear((struct pg_stmt *)(void *)st);
+}
+
+const struct db_ops db_pg_ops = {
+	.name = "postgres",
+	.group_commit = false,
+	.open = pg_open,
+	.close = pg_close,
+	.conn_open = pg_conn_open,
+	.conn_close = pg_conn_close,
+	.errmsg = pg_errmsg,
+	.exec = pg_exec,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.prepare = pg_prepare,
+	.bind_text = pg_bind_text,
+	.bind_int64 = pg_bind_int64,
+	.bind_null = pg_bind_null,
+	.step = pg_step,
+	.col_text = pg_col_text,
+	.col_int64 = pg_col_int64,
+	.col_is_null = pg_col_is_null,
+	.done = pg_done,
+};
