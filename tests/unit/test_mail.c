@@ -836,7 +836,8 @@ test_mail_smtp_delivers_to_aiosmtpd(void **state)
 
 	assert_int_equal(list_dir(newdir, names), 2);
 	for (size_t i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", newdir, names[i]);
+		assert_true(snprintf(path, sizeof(path), "%s/%s", newdir,
+				names[i]) < (int)sizeof(path));
 		msg = slurp(path);
 		assert_non_null(strstr(msg, "From: no-reply@id.example.com\n"));
 		assert_non_null(
