@@ -138,3 +138,52 @@ oauth_query_has_secret(struct req *r)
 	}
 	return false;
 }
+
+int
+oauth_form(struct req *r, struct resp *w, const struct kvlist **form)
+{
+	/* TK-11: never read a secret out of a URL, not even to refuse it. */
+	if (oauth_query_has_secret(r)) {
+		oauth_error(w, 400, "invalid_request",
+		    "Credentials and tokens belong in the body, never the "
+		    "URL.");
+		return PC_ERR_INVALID;
+	}
+	if (req_form(r, form) != 0) {
+		oauth_error(w, 400, "invalid_request",
+		    "The body must be application/x-www-form-urlencoded.");
+		return PC_ERR_INVALID;
+	}
+	return 0;
+}
+
+int
+oauth_token_request(struct req *r, struct resp *w, bool public_ok,
+    struct store_client *c, const char **token)
+{
+	const struct kvlist *form;
+	const char *hint = NULL;
+
+	*token = NULL;
+	memset(c, 0, sizeof(*c));
+	if (oauth_form(r, w, &form) != 0 ||
+	    client_authenticate(r, w, form, public_ok, c) != 0)
+		return PC_ERR_INVALID;
+	/* The hint is advisory (RFC 7009 §2.1, RFC 7662 §2.1, IR-05): read
+	 * only so that a repeated one is refused; the shape decides. */
+	if (oauth_field(form, "token", token) != 0 ||
+	    oauth_field(form, "token_type_hint", &hint) != 0) {
+		oauth_error(
+		    w, 400, "invalid_request", "A parameter is repeated.");
+		goto fail;
+	}
+	if (*token == NULL) {
+		oauth_error(w, 400, "invalid_request", "token is missing.");
+		goto fail;
+	}
+	return 0;
+fail:
+	*token = NULL;
+	store_client_clear(c);
+	return PC_ERR_INVALID;
+}

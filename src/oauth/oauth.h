@@ -41,6 +41,19 @@ bool oauth_has_word(const char *list, const char *w);
 /* TK-11: the URL's query carries a secret (client_secret, a code, a
  * token, ...): such requests are refused (400), never served. */
 bool oauth_query_has_secret(struct req *r);
+/* The form body of a token-style POST; with TK-11's check first. On
+ * failure the 400 is written. */
+int
+oauth_form(struct req *r, struct resp *w, const struct kvlist **form) PC_WUR;
+struct store_client;
+/*
+ * The shared front of /introspect and /revoke: oauth_form(), client
+ * authentication (public clients only if public_ok), exactly one token.
+ * 0 with *c (store_client_clear it) and *token; otherwise the response is
+ * written.
+ */
+int oauth_token_request(struct req *r, struct resp *w, bool public_ok,
+    struct store_client *c, const char **token) PC_WUR;
 /* Appends "?name=value" (or "&..." once b holds a '?') to the URI in b,
  * value percent-encoded except for RFC 3986 unreserved characters. */
 int oauth_query_add(struct buf *b, const char *name, const char *value) PC_WUR;

@@ -126,39 +126,15 @@ access_token(struct req *r, struct resp *w, const struct store_client *c,
 void
 oauth_revoke(struct req *r, struct resp *w)
 {
-	const struct kvlist *form;
-	const char *tok = NULL, *hint = NULL;
+	const char *tok;
 	struct store_client c;
 
-	if (oauth_query_has_secret(r)) {
-		oauth_error(w, 400, "invalid_request",
-		    "Credentials and tokens belong in the body, never the "
-		    "URL.");
-		return;
-	}
-	if (req_form(r, &form) != 0) {
-		oauth_error(w, 400, "invalid_request",
-		    "The body must be application/x-www-form-urlencoded.");
-		return;
-	}
 	/* IR-04: client authentication first, public clients by id. */
-	if (client_authenticate(r, w, form, true, &c) != 0)
+	if (oauth_token_request(r, w, true, &c, &tok) != 0)
 		return;
-	if (oauth_field(form, "token", &tok) != 0 ||
-	    oauth_field(form, "token_type_hint", &hint) != 0) {
-		oauth_error(
-		    w, 400, "invalid_request", "A parameter is repeated.");
-		goto out;
-	}
-	if (tok == NULL) {
-		oauth_error(w, 400, "invalid_request", "token is missing.");
-		goto out;
-	}
-	/* IR-05: any hint, known or not, is only a hint. */
 	if (strncmp(tok, REFRESH_PREFIX, sizeof(REFRESH_PREFIX) - 1) == 0)
 		refresh_token(r, w, &c, tok);
 	else
 		access_token(r, w, &c, tok);
-out:
 	store_client_clear(&c);
 }

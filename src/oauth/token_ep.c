@@ -445,17 +445,8 @@ oauth_token(struct req *r, struct resp *w)
 	const char *grant = NULL;
 	struct store_client c;
 
-	if (oauth_query_has_secret(r)) {
-		oauth_error(w, 400, "invalid_request",
-		    "Credentials and tokens belong in the body, never the "
-		    "URL.");
+	if (oauth_form(r, w, &form) != 0)
 		return;
-	}
-	if (req_form(r, &form) != 0) {
-		oauth_error(w, 400, "invalid_request",
-		    "The body must be application/x-www-form-urlencoded.");
-		return;
-	}
 	if (oauth_field(form, "grant_type", &grant) != 0) {
 		oauth_error(
 		    w, 400, "invalid_request", "grant_type is repeated.");

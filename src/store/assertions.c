@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 
 int
 store_assertion_jti_use(struct db *db, const char *client_id,
@@ -45,24 +46,7 @@ store_assertion_jti_use(struct db *db, const char *client_id,
 int
 store_assertion_jtis_purge(struct db *db, int64_t now, int64_t *deleted)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int64_t n = 0;
-	int r;
-
-	if (deleted != NULL)
-		*deleted = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "DELETE FROM assertion_jtis WHERE expires_at <= ? RETURNING 1",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_int64(s, 1, now)) == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			n++;
-	db_done(s);
-	if (deleted != NULL)
-		*deleted = n;
-	return r == DB_DONE ? 0 : r;
+	return store_delete_expired(db,
+	    "DELETE FROM assertion_jtis WHERE expires_at <= ? RETURNING 1", now,
+	    deleted);
 }

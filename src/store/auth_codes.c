@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 
 void
 store_auth_code_clear(struct store_auth_code *c)
@@ -184,25 +185,8 @@ store_auth_code_set_family(
 int
 store_auth_codes_purge(struct db *db, int64_t now, int64_t *deleted)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int64_t n = 0;
-	int r;
-
-	if (deleted != NULL)
-		*deleted = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "DELETE FROM auth_codes WHERE expires_at <= ? RETURNING 1",
-		 &s)) != 0)
-		return r;
 	/* Kept a day past expiry, so a late replay still finds the family. */
-	if ((r = db_bind_int64(s, 1, now - STORE_AUTH_CODE_KEEP)) == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			n++;
-	db_done(s);
-	if (deleted != NULL)
-		*deleted = n;
-	return r == DB_DONE ? 0 : r;
+	return store_delete_expired(db,
+	    "DELETE FROM auth_codes WHERE expires_at <= ? RETURNING 1",
+	    now - STORE_AUTH_CODE_KEEP, deleted);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 
 void
 store_authz_request_clear(struct store_authz_request *a)
@@ -156,23 +157,9 @@ store_authz_request_take(struct db *db, const char *id_hash, int64_t now,
 int
 store_authz_requests_purge(struct db *db, int64_t now, int64_t *deleted)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
-
-	*deleted = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "DELETE FROM authz_requests WHERE expires_at <= ? RETURNING 1",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_int64(s, 1, now)) == 0) {
-		while ((r = db_step(s)) == DB_ROW)
-			(*deleted)++;
-	}
-	db_done(s);
-	return r == DB_DONE ? 0 : r;
+	return store_delete_expired(db,
+	    "DELETE FROM authz_requests WHERE expires_at <= ? RETURNING 1", now,
+	    deleted);
 }
 
 int

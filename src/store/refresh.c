@@ -346,26 +346,8 @@ store_families_move_sid(struct db *db, const char *old_sid, const char *new_sid,
 int
 store_families_purge(struct db *db, int64_t now, int64_t *deleted)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int64_t n = 0;
-	int r;
-
-	if (deleted != NULL)
-		*deleted = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
 	/* Tokens go with their family (ON DELETE CASCADE). */
-	if ((r = db_prepare(c,
-		 "DELETE FROM token_families WHERE expires_at <= ?"
-		 " RETURNING 1",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_int64(s, 1, now)) == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			n++;
-	db_done(s);
-	if (deleted != NULL)
-		*deleted = n;
-	return r == DB_DONE ? 0 : r;
+	return store_delete_expired(db,
+	    "DELETE FROM token_families WHERE expires_at <= ? RETURNING 1", now,
+	    deleted);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_internal.h"
 
 int
 store_access_revoke(struct db *db, const char *jti, const char *client_id,
@@ -61,28 +62,11 @@ store_access_revoked(struct db *db, const char *jti, bool *revoked)
 int
 store_access_revoked_purge(struct db *db, int64_t now, int64_t *deleted)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int64_t n = 0;
-	int r;
-
-	if (deleted != NULL)
-		*deleted = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
 	/* A token past its exp is refused by exp alone. */
-	if ((r = db_prepare(c,
-		 "DELETE FROM revoked_access_tokens WHERE expires_at <= ?"
-		 " RETURNING 1",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_int64(s, 1, now)) == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			n++;
-	db_done(s);
-	if (deleted != NULL)
-		*deleted = n;
-	return r == DB_DONE ? 0 : r;
+	return store_delete_expired(db,
+	    "DELETE FROM revoked_access_tokens WHERE expires_at <= ?"
+	    " RETURNING 1",
+	    now, deleted);
 }
 
 int

@@ -30,4 +30,11 @@ int store_user_tokens_delete_user_tx(struct db_conn *c, const char *user_id,
 int store_families_revoke_user_tx(struct db_conn *c, const char *user_id,
     int64_t now, const char *why) PC_WUR;
 
+/*
+ * DS-04: runs sql, a "DELETE ... WHERE <time> <= ? RETURNING 1", with
+ * cutoff bound and counts the rows. *deleted (may be NULL) gets the count.
+ */
+int store_delete_expired(
+    struct db *db, const char *sql, int64_t cutoff, int64_t *deleted) PC_WUR;
+
 #endif
