@@ -3,6 +3,9 @@
 #   tests/tools/pg-cluster.sh start DIR   initdb + pg_ctl start in DIR; prints
 #                                          the store_url to use on stdout
 #   tests/tools/pg-cluster.sh stop DIR    stops it and removes DIR
+#   tests/tools/pg-cluster.sh halt DIR    kills the server at once (pg_ctl
+#                                          stop -m immediate), keeps its data
+#   tests/tools/pg-cluster.sh resume DIR  starts a halted cluster again
 # The server listens on a Unix socket in DIR only (no TCP), with trust
 # authentication on that socket. Run as root (as CI is), it runs as the
 # `postgres` user, which then owns DIR. fsync is off: a test cluster needs
@@ -12,7 +15,7 @@ set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|halt|resume DIR" >&2
   exit 2
 fi
 
@@ -34,6 +37,14 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+pg_start() {
+  port=$(cat "$dir/port")
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -p $port -c fsync=off -c max_connections=300" \
+    start >/dev/null ||
+    { cat "$dir/server.log" >&2; exit 1; }
+}
+
 case "$cmd" in
 start)
   mkdir -p "$dir"
@@ -50,10 +61,7 @@ start)
     { cat "$dir/initdb.log" >&2; exit 1; }
   port=$(free_port)
   echo "$port" >"$dir/port"
-  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -p $port -c fsync=off -c max_connections=200" \
-    start >/dev/null ||
-    { cat "$dir/server.log" >&2; exit 1; }
+  pg_start
   as_pg "$bindir/createdb" -h "$dir" -p "$port" -U postgres portcullis
   echo "postgresql:///portcullis?host=$dir&port=$port&user=postgres"
   ;;
@@ -65,8 +73,16 @@ stop)
   fi
   rm -rf "$dir"
   ;;
+halt)
+  dir=$(cd "$dir" && pwd)
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+  ;;
+resume)
+  dir=$(cd "$dir" && pwd)
+  pg_start
+  ;;
 *)
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|halt|resume DIR" >&2
   exit 2
   ;;
 esac
