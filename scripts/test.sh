@@ -40,25 +40,44 @@ echo "$out"
 pass=$((pass + ok)); fail=$((fail + nok))
 [ "$nok" -ne 0 ] && failed+=("pg-unit")
 
-# e2e: node's test runner against the real binary
-note "black-box tests (node --test, real binary under ASan+UBSan)"
+# e2e: node's test runner against the real binary, twice: on SQLite, then
+# on a throwaway PostgreSQL cluster where every server gets a database of its
+# own (tests/e2e/lib/pg.mjs). Files named pg_*.test.mjs start private
+# clusters themselves, so they run in the first pass only.
 export PORTCULLIS_BIN="$PWD/$build/src/portcullis"
 export PORTCULLIS_TEST_TOOLS="$PWD/$build/tests/tools"
-mapfile -t files < <(ls tests/e2e/*.test.mjs 2>/dev/null)
-if [ ${#files[@]} -gt 0 ]; then
-  out=$(node --test --test-reporter=tap --test-concurrency=2 "${files[@]}" 2>&1)
+e2e_pass() { # NAME FILES...
+  local name=$1 out rc ok nok
+  shift
+  out=$(node --test --test-reporter=tap --test-concurrency=2 "$@" 2>&1)
   rc=$?
   ok=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' <<<"$out" | tail -1)
   nok=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' <<<"$out" | tail -1)
   ok=${ok:-0}; nok=${nok:-0}
   if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then nok=1; fi
   pass=$((pass + ok)); fail=$((fail + nok))
-  printf '%-28s %3d passed, %d failed\n' "e2e" "$ok" "$nok"
+  printf '%-28s %3d passed, %d failed\n' "$name" "$ok" "$nok"
   if [ "$nok" -ne 0 ]; then
-    failed+=("e2e")
+    failed+=("$name")
     grep -nE '^\s*not ok|error:|Error|expected|actual' <<<"$out" | head -80
   fi
+}
+note "black-box tests (node --test, real binary under ASan+UBSan)"
+mapfile -t files < <(ls tests/e2e/*.test.mjs 2>/dev/null)
+[ ${#files[@]} -gt 0 ] && e2e_pass e2e "${files[@]}"
+
+note "black-box tests again, on PostgreSQL"
+mapfile -t files < <(ls tests/e2e/*.test.mjs 2>/dev/null | grep -v '/pg_')
+pgdir=$(mktemp -d /tmp/pc-pg-e2e.XXXXXX)
+chmod 0755 "$pgdir" # the postgres user must reach it when we are root
+if url=$(tests/tools/pg-cluster.sh start "$pgdir/cluster"); then
+  PORTCULLIS_TEST_PG=$url e2e_pass "e2e (pg)" "${files[@]}"
+else
+  echo "cannot start a PostgreSQL cluster"
+  fail=$((fail + 1)); failed+=("e2e (pg)")
 fi
+tests/tools/pg-cluster.sh stop "$pgdir/cluster"
+rm -rf "$pgdir"
 
 # fuzz smoke: a short bounded run of every harness
 note "fuzz smoke (libFuzzer, 10 s each)"

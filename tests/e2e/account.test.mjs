@@ -5,18 +5,13 @@
 // flood (DS-01): 503 with Retry-After, discovery still answering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startServer, stopClean } from './lib/server.mjs';
+import { startServer, stopClean, storeSql } from './lib/server.mjs';
 import { Client, addUser, auditRows, cliAt, csrfOf, GOOD_PW, OTHER_PW } from './lib/web.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function sql(srv, q) {
-  const r = spawnSync('sqlite3', [join(srv.dataDir, 'portcullis.db'), q], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
+const sql = storeSql;
 
 test('SS-05: a session idle past session_idle_timeout is signed out, server-side', async () => {
   // Times are whole seconds: 5 s leaves room for a loaded machine.

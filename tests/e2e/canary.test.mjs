@@ -5,10 +5,9 @@
 // then fails once a login row is edited (AU-05).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, stopClean } from './lib/server.mjs';
+import { startServer, stopClean, storeSql } from './lib/server.mjs';
 import { Client, auditRows, cliAt, csrfOf } from './lib/web.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -96,8 +95,7 @@ test('AU-03/AU-05: no password, cookie, CSRF or mail token of any account flow r
     const ok = cliAt(srv, ['audit', 'verify']);
     assert.equal(ok.code, 0, ok.stderr + ok.stdout);
     const seq = auditRows(srv, 1000).find((e) => e.event === 'login' && e.outcome === 'failure').seq;
-    const ed = spawnSync('sqlite3', [join(srv.dataDir, 'portcullis.db'), `UPDATE audit_log SET outcome = 'success' WHERE seq = ${seq}`], { encoding: 'utf8' });
-    assert.equal(ed.status, 0, ed.stderr);
+    storeSql(srv, `UPDATE audit_log SET outcome = 'success' WHERE seq = ${seq}`);
     const bad = cliAt(srv, ['audit', 'verify']);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout + bad.stderr, new RegExp(`\\b${seq}\\b`));

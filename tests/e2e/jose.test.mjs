@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as jose from 'jose';
-import { startServer, stopClean, TOOLS, tempDir } from './lib/server.mjs';
+import { startServer, stopClean, TOOLS, tempDir, toolEnv } from './lib/server.mjs';
 
 let srv, jwksFile, jwks;
 before(async () => {
@@ -21,7 +21,7 @@ after(async () => { await stopClean(srv); });
 function sign(alg, claims, typ) {
   const args = [srv.dataDir, alg];
   if (typ) args.push(typ);
-  const r = spawnSync(join(TOOLS, 'pc-sign'), args, { input: JSON.stringify(claims), encoding: 'utf8' });
+  const r = spawnSync(join(TOOLS, 'pc-sign'), args, { input: JSON.stringify(claims), encoding: 'utf8', env: toolEnv(srv) });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
 }
@@ -159,7 +159,7 @@ test('EdDSA and PS256 keys: rotated in, published as OKP/RSA JWKs, verified by n
     assert.ok(keys.find((k) => k.alg === 'PS256' && k.kty === 'RSA'));
     const JWKS = jose.createRemoteJWKSet(new URL(s2.url + '/jwks.json'));
     for (const alg of ['EdDSA', 'PS256']) {
-      const r = spawnSync(join(TOOLS, 'pc-sign'), [s2.dataDir, alg], { input: '{"sub":"e"}', encoding: 'utf8' });
+      const r = spawnSync(join(TOOLS, 'pc-sign'), [s2.dataDir, alg], { input: '{"sub":"e"}', encoding: 'utf8', env: toolEnv(s2) });
       assert.equal(r.status, 0, r.stderr);
       const { payload, protectedHeader } = await jose.jwtVerify(r.stdout.trim(), JWKS, { algorithms: [alg] });
       assert.equal(payload.sub, 'e');

@@ -10,7 +10,7 @@ import { startServer, stopClean, run, tempDir } from './lib/server.mjs';
 
 test('master key: created 0600 on first start in development mode', async () => {
   const dir = tempDir();
-  const srv = await startServer({ dataDir: dir, fresh: true });
+  const srv = await startServer({ dataDir: dir, fresh: true, store: 'sqlite' });
   const st = statSync(join(dir, 'master.key'));
   assert.equal(st.mode & 0o777, 0o600);
   assert.equal(statSync(join(dir, 'portcullis.db')).mode & 0o077, 0, 'store not group/world readable');

@@ -6,20 +6,15 @@
 // changes state (CF-02). Mail is read from the outbox (.eml files).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { rawRequest, parseRaw, startServer, stopClean } from './lib/server.mjs';
+import { rawRequest, parseRaw, startServer, stopClean, storeSql, storeDump } from './lib/server.mjs';
 import { Client, addUser, auditRows, csrfOf, GOOD_PW, OTHER_PW } from './lib/web.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const NEW_PW = 'lantern-orbit-saffron-glacier-7';
 
-function sql(srv, q) {
-  const r = spawnSync('sqlite3', [join(srv.dataDir, 'portcullis.db'), q], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
+const sql = storeSql;
 
 // Decoded text of every mail in the outbox, oldest first.
 function outbox(srv) {
@@ -239,7 +234,7 @@ test('RS-03: a newer link, or a password change, invalidates older reset links',
     assert.equal((await new Client(srv).get(second.slice(srv.issuer.length))).status, 400);
     // RS-02: only hashes are stored.
     const tok = new URL(second).searchParams.get('token');
-    assert.ok(!readFileSync(join(srv.dataDir, 'portcullis.db'), 'latin1').includes(tok));
+    assert.ok(!storeDump(srv).includes(tok));
   } finally { await stopClean(srv); }
 });
 

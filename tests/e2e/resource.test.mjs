@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import * as jose from 'jose';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startServer, stopClean, TOOLS } from './lib/server.mjs';
+import { startServer, stopClean, TOOLS, toolEnv } from './lib/server.mjs';
 import { GOOD_PW, OTHER_PW, addUser, auditRows, cliAt } from './lib/web.mjs';
 import { addClient as addRp, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
@@ -63,7 +63,7 @@ async function userinfo(token, { method = 'GET', query = '', headers = {}, body 
 function sign(claims, alg, typ) {
   const args = [srv.dataDir, alg];
   if (typ) args.push(typ);
-  const r = spawnSync(join(TOOLS, 'pc-sign'), args, { input: JSON.stringify(claims), encoding: 'utf8' });
+  const r = spawnSync(join(TOOLS, 'pc-sign'), args, { input: JSON.stringify(claims), encoding: 'utf8', env: toolEnv(srv) });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
 }

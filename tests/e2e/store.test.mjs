@@ -34,8 +34,10 @@ test('a store from a newer release is refused', () => {
   assert.match(r.stderr, /newer than this binary/);
 });
 
+// The SQLite file under a running server (PostgreSQL outages:
+// pg_outage.test.mjs).
 test('/readyz: 503 when the store cannot be read, /healthz stays up', async () => {
-  const srv = await startServer({ keepDataDir: true });
+  const srv = await startServer({ keepDataDir: true, store: 'sqlite' });
   assert.equal((await fetch(srv.url + '/readyz')).status, 200);
   // Corrupt the database header under the running server.
   const db = join(srv.dataDir, 'portcullis.db');

@@ -1,7 +1,8 @@
 /*
  * pc-sign DATA_DIR ALG [TYP]: signs the JSON claims on stdin with the active
  * key of ALG from the key ring in DATA_DIR (master key from DATA_DIR or
- * PORTCULLIS_MASTER_KEY), through the same signer the server uses.
+ * PORTCULLIS_MASTER_KEY) and the store in DATA_DIR or at
+ * PORTCULLIS_STORE_URL, through the same signer the server uses.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ main(int argc, char **argv)
 	json_t *claims;
 	char err[512], *tok = NULL;
 	enum jose_alg alg;
+	const char *store_url = getenv("PORTCULLIS_STORE_URL");
 	int rc = 1;
 
 	if (argc < 3) {
@@ -43,7 +45,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}
-	if (db_open("", cfg.data_dir, &db) != 0 ||
+	if (db_open(store_url != NULL ? store_url : "", cfg.data_dir, &db) !=
+		0 ||
 	    signer_open(db, mk, &cfg, false, clock_now(), &s) != 0 ||
 	    signer_sign_jwt(s, alg, argc > 3 ? argv[3] : NULL, claims,
 		clock_now(), &tok) != 0)

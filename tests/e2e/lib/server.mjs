@@ -2,11 +2,12 @@
 // temp data dir, and stops it again, checking its exit status (under ASan a
 // leak or memory error makes it non-zero).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, cpSync, existsSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, cpSync, existsSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import assert from 'node:assert/strict';
+import { SHARED as PG, createDatabase, dropDatabase, psql, parseUrl } from './pg.mjs';
 
 // A server does not keep the test process alive unless a test waits for it
 // (stop(), wait()); any that a failed test left running are killed when the
@@ -46,13 +47,34 @@ export function run(args, { env = {}, input } = {}) {
 
 // Key generation (RSA-3072) is slow under ASan: make one data dir with
 // keys per test process and copy it for each server unless asked not to.
+// On PostgreSQL (PORTCULLIS_TEST_PG) the keys live in a template database
+// that every server's own database is copied from.
 let template;
+let templateDb;
 function templateDir() {
   if (template) return template;
   template = tempDir('pc-tmpl-');
-  const r = run(['key', 'list', '--mode', 'development', '--data-dir', template]);
+  const args = ['key', 'list', '--mode', 'development', '--data-dir', template];
+  if (PG) {
+    templateDb = createDatabase(PG);
+    args.push('--store-url', templateDb);
+  }
+  const r = run(args);
   assert.equal(r.code, 0, `template key list failed: ${r.stderr}`);
   return template;
+}
+
+// Which store a server gets: the suite's PostgreSQL cluster when there is
+// one (a database of its own, kept with its data dir so a restart on the
+// same data dir finds it again), unless the test names a store itself.
+function storeFor(opts, dataDir) {
+  if (!PG || opts.store === 'sqlite' || opts.config?.store_url !== undefined) return null;
+  const saved = join(dataDir, 'pg-url');
+  if (opts.dataDir && existsSync(saved)) return readFileSync(saved, 'utf8');
+  const url = opts.fresh || opts.dataDir ? createDatabase(PG)
+    : createDatabase(PG, { template: (templateDir(), templateDb) });
+  writeFileSync(saved, url);
+  return url;
 }
 
 export function configText(settings) {
@@ -67,10 +89,12 @@ export async function startServer(opts = {}) {
     chmodSync(dataDir, 0o700);
   }
   const issuer = opts.issuer ?? `http://127.0.0.1:${port}`;
+  const storeUrl = storeFor(opts, dataDir);
   const settings = {
     mode: 'development',
     issuer,
     listen: `127.0.0.1:${port}`,
+    ...(storeUrl ? { store_url: storeUrl } : {}),
     ...(opts.config ?? {}),
   };
   const configFile = join(dataDir, 'test.conf');
@@ -100,7 +124,7 @@ export async function startServer(opts = {}) {
   const url = `http://127.0.0.1:${port}`;
   const base = opts.tls ? `https://127.0.0.1:${port}` : url;
   const server = {
-    proc, port, url: base, issuer, dataDir, configFile, logs,
+    proc, port, url: base, issuer, dataDir, configFile, logs, storeUrl,
     rawLogs: () => logs.join('\n') + '\n' + buffered,
     exited,
     wait() {
@@ -111,7 +135,10 @@ export async function startServer(opts = {}) {
       proc.ref();
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const r = await exited;
-      if (!opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.keepDataDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+        if (storeUrl) dropDatabase(storeUrl);
+      }
       return r;
     },
   };
@@ -163,4 +190,29 @@ export function parseRaw(data) {
     if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
   }
   return { status, headers, body: rest.join('\r\n\r\n') };
+}
+
+// Runs SQL straight against a server's store, bypassing Portcullis (as an
+// attacker with database access, or a test arranging a state, would): the
+// sqlite3 CLI on SQLite, psql on PostgreSQL; both print rows as a|b lines.
+export function storeSql(srv, q) {
+  if (srv.storeUrl) return psql(srv.storeUrl, q);
+  const r = spawnSync('sqlite3', [join(srv.dataDir, 'portcullis.db'), q], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+// Everything the store holds, as bytes an attacker with a copy would see:
+// the SQLite file, or a pg_dump of the server's database.
+export function storeDump(srv) {
+  if (!srv.storeUrl) return readFileSync(join(srv.dataDir, 'portcullis.db'), 'latin1');
+  const p = parseUrl(srv.storeUrl);
+  const r = spawnSync('pg_dump', ['-h', p.host, '-p', p.port, '-U', p.user, p.db], { encoding: 'latin1', maxBuffer: 1 << 28 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+// The environment a test tool (tests/tools) needs to reach a server's store.
+export function toolEnv(srv) {
+  return { ...process.env, ...(srv.storeUrl ? { PORTCULLIS_STORE_URL: srv.storeUrl } : {}) };
 }
