@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "audit/audit.h"
+#include "store_url.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -45,7 +46,7 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-audit-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || db_open("", f->dir, &f->db) != 0 ||
+	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
 	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0) {
 		free(f);
 		return -1;
@@ -86,6 +87,14 @@ static void PC_PRINTF(2, 3) tamper(struct fixture *f, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
+	if (test_store_is_pg()) {
+		struct db_conn *c;
+
+		assert_int_equal(db_conn(f->db, &c), 0);
+		if (db_exec(c, sql) != 0)
+			fail_msg("%s: failed", sql);
+		return;
+	}
 	assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
 	sqlite3_busy_timeout(h, 5000);
 	if (sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK)

@@ -21,6 +21,7 @@
 #include "crypto/crypto.h"
 #include "jose/jose.h"
 #include "oauth/oauth.h"
+#include "store_url.h"
 #include "store/db.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -41,7 +42,7 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-clients-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || db_open("", f->dir, &f->db) != 0 ||
+	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
 	    db_conn(f->db, &f->c) != 0 ||
 	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0) {
 		free(f);

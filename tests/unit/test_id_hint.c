@@ -21,6 +21,7 @@
 
 #include "crypto/crypto.h"
 #include "oauth/oauth.h"
+#include "store_url.h"
 #include "store/db.h"
 #include "store/store.h"
 
@@ -72,7 +73,7 @@ ring_open(struct ring *g, const char *issuer)
 	    masterkey_create_file(mk_path, err, sizeof(err)) != 0 ||
 	    masterkey_load(&g->cfg, false, &g->mk, &src, err, sizeof(err)) !=
 		0 ||
-	    db_open(g->cfg.store_url, g->dir, &g->db) != 0 ||
+	    test_store_open(g->dir, &g->db) != 0 ||
 	    store_migrate(g->db, &from, &to, err, sizeof(err)) != 0 ||
 	    signer_open(g->db, g->mk, &g->cfg, true, T0, &g->s) != 0) {
 		fprintf(stderr, "setup: %s\n", err);

@@ -21,6 +21,7 @@
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "jose/jose.h"
+#include "store_url.h"
 #include "store/db.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -46,7 +47,7 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-session-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || db_open("", f->dir, &f->db) != 0 ||
+	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
 	    db_conn(f->db, &f->c) != 0 ||
 	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0 ||
 	    user_create(f->db, "alice@example.com", "Alice", true, &f->alice) !=
@@ -167,11 +168,12 @@ test_session_SS03_store_holds_only_a_hash(void **state)
 	/* No column of any row holds either cookie value. */
 	assert_int_equal(db_prepare(f->c,
 			     "SELECT count(*) FROM sessions WHERE"
-			     " instr(id_hash || coalesce(user_id, '') ||"
+			     " (id_hash || coalesce(user_id, '') ||"
 			     " coalesce(ip, '') || coalesce(user_agent, '') ||"
-			     " amr, ?) > 0 OR instr(id_hash ||"
+			     " amr) LIKE '%' || ? || '%' OR (id_hash ||"
 			     " coalesce(user_id, '') || coalesce(ip, '') ||"
-			     " coalesce(user_agent, '') || amr, ?) > 0",
+			     " coalesce(user_agent, '') || amr) LIKE"
+			     " '%' || ? || '%'",
 			     &st),
 	    0);
 	assert_int_equal(db_bind_cstr(st, 1, c1), 0);
@@ -613,8 +615,12 @@ test_session_CF01_csrf_token(void **state)
 	/* The CSRF key is not stored: no column holds the token. */
 	assert_int_equal(
 	    count(f,
-		"SELECT count(*) FROM pragma_table_info('sessions')"
-		" WHERE name LIKE '%csrf%'"),
+		test_store_is_pg()
+		    ? "SELECT count(*) FROM information_schema.columns"
+		      " WHERE table_name = 'sessions'"
+		      " AND column_name LIKE '%csrf%'"
+		    : "SELECT count(*) FROM pragma_table_info('sessions')"
+		      " WHERE name LIKE '%csrf%'"),
 	    0);
 	session_clear(&s1);
 	session_clear(&s1b);

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "crypto/crypto.h"
+#include "store_url.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -80,7 +81,7 @@ setup(void **state)
 	    masterkey_create_file(f->mk_path, err, sizeof(err)) != 0 ||
 	    masterkey_load(&f->cfg, false, &f->mk, &src, err, sizeof(err)) !=
 		0 ||
-	    db_open(f->cfg.store_url, f->dir, &f->db) != 0 ||
+	    test_store_open(f->dir, &f->db) != 0 ||
 	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0 ||
 	    signer_open(f->db, f->mk, &f->cfg, true, T0, &f->s) != 0) {
 		fprintf(stderr, "setup: %s\n", err);

@@ -19,6 +19,7 @@
 
 #include "auth/auth.h"
 #include "crypto/crypto.h"
+#include "store_url.h"
 #include "store/db.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -45,7 +46,7 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-throttle-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || db_open("", f->dir, &f->db) != 0 ||
+	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
 	    db_conn(f->db, &f->c) != 0 ||
 	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0) {
 		free(f);

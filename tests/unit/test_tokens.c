@@ -19,6 +19,7 @@
 
 #include "crypto/crypto.h"
 #include "oauth/oauth.h"
+#include "store_url.h"
 #include "store/store.h"
 
 #define T0 INT64_C(2000000000)
@@ -71,7 +72,7 @@ setup(void **state)
 	    masterkey_create_file(f->mk_path, err, sizeof(err)) != 0 ||
 	    masterkey_load(&f->cfg, false, &f->mk, &src, err, sizeof(err)) !=
 		0 ||
-	    db_open(f->cfg.store_url, f->dir, &f->db) != 0 ||
+	    test_store_open(f->dir, &f->db) != 0 ||
 	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0 ||
 	    signer_open(f->db, f->mk, &f->cfg, true, T0, &f->s) != 0 ||
 	    signer_jwks(f->s, T0 + 1, &text, &len) != 0) {
