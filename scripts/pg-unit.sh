@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build-test}
 tests=(test_store test_codes test_refresh test_authz_requests test_consents
   test_audit test_bearer test_clients test_id_hint test_session test_signer
-  test_throttle test_tokens test_users test_usertoken
+  test_throttle test_tokens test_users test_usertoken test_batch
   test_client_assertion test_account_grants)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}

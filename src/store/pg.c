@@ -533,7 +533,7 @@ pg_done(struct db_stmt *st)
 
 const struct db_ops db_pg_ops = {
 	.name = "postgres",
-	.group_commit = false,
+	.group_commit = true,
 	.open = pg_open,
 	.close = pg_close,
 	.conn_open = pg_conn_open,

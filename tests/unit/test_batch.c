@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
+#include "store_url.h"
 #include "store/db.h"
 #include "store/db_internal.h"
 #include "store/store.h"
@@ -47,7 +48,7 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-batch-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || db_open("", f->dir, &f->db) != 0 ||
+	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
 	    db_conn(f->db, &f->c) != 0 ||
 	    db_exec(f->c,
 		"CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);"
@@ -323,7 +324,7 @@ static void
 test_batch_without_group_commit_runs_alone(void **state)
 {
 	struct fixture *f = *state;
-	struct db_ops alone = db_sqlite_ops;
+	struct db_ops alone = *f->db->ops;
 	const struct db_ops *saved = f->db->ops;
 	struct call k = { .db = f->db, .kind = K_INSERT };
 	struct one o = { &k, 5 };
