@@ -12,11 +12,11 @@
 // allowed host is refused with 400 "Unknown Host" (HT-04).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
-import { freePort, parseRaw, rawRequest, startServer, stopClean } from './lib/server.mjs';
+import { freePort, parseRaw, rawRequest, startServer, stopClean, tempDir } from './lib/server.mjs';
 import { startCluster, createDatabase, psql } from './lib/pg.mjs';
 import { Client, GOOD_PW, addUser, auditRows, cliAt, csrfOf } from './lib/web.mjs';
 import { addClient, authorize, authorizeParams, codeFlow, pkce, tokenRequest } from './lib/oauth.mjs';
@@ -281,13 +281,16 @@ test('JW-09: a key rotated through node A is in B\'s JWKS within signing_key_ref
   const kid = r.stdout.match(/key ([A-Za-z0-9_-]{43})/)[1];
   const t0 = Date.now();
   assert.ok(!kids0.includes(kid));
-  let seen = 0;
-  while (Date.now() - t0 < (REFRESH + 3) * 1000) {
-    if ((await jwksOf(B)).some((k) => k.kid === kid)) { seen = Date.now() - t0; break; }
+  // When the first request that got it was sent: a slow answer on a
+  // loaded machine does not count against the node.
+  let seen = -1;
+  while (Date.now() - t0 < (REFRESH + 5) * 1000) {
+    const sent = Date.now() - t0;
+    if ((await jwksOf(B)).some((k) => k.kid === kid)) { seen = sent; break; }
     await sleep(100);
   }
-  assert.ok(seen > 0, 'B never published the key');
-  assert.ok(seen <= REFRESH * 1000 + 1000, `B published the key after ${seen} ms (signing_key_refresh = ${REFRESH} s)`);
+  assert.ok(seen >= 0, 'B never published the key');
+  assert.ok(seen <= REFRESH * 1000 + 1000, `B published the key ${seen} ms after the rotation (signing_key_refresh = ${REFRESH} s)`);
   for (const k of kids0) assert.ok((await jwksOf(B)).some((x) => x.kid === k), 'the old keys stay published');
   // Once it activates, B signs with it, and A and jose accept what B signed.
   await sleep(Math.max(0, ACTIVATION * 1000 - (Date.now() - t0)) + 500);
@@ -321,8 +324,13 @@ test('nodes started together on an empty database migrate once and agree on one 
 });
 
 test('a node with another master key cannot unseal the shared keys and refuses to start', async () => {
-  // fresh: a data dir of its own, where development mode makes a new key.
+  // An empty data dir of its own, where development mode makes a new key.
   const port = await freePort();
-  await assert.rejects(startServer({ port, issuer, fresh: true, config: { store_url: store, allowed_hosts: `127.0.0.1:${port}` } }),
-    /cannot load signing keys: .*wrong master key/);
+  const dataDir = tempDir();
+  try {
+    await assert.rejects(startServer({ port, issuer, dataDir, config: { store_url: store, allowed_hosts: `127.0.0.1:${port}` } }),
+      /cannot load signing keys: .*wrong master key/);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
