@@ -176,6 +176,25 @@ test('RT-02: 20 parallel uses of one refresh token over both nodes: exactly one 
   assert.equal(Number(psql(store, "SELECT count(*) FROM token_families WHERE revoked_at IS NOT NULL AND revoke_reason = 'reuse'")) >= 1, true);
 });
 
+test('IR-06/RT-05: an access token revoked on A is refused on B; a refresh token revoked on B is dead on A', async () => {
+  const f = await codeFlow(A, spa, { email: 'alice@example.com', scope: 'openid offline_access' });
+  const revoke = (node, token) => fetch(node.url + '/revoke', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token, client_id: spa.client_id }).toString(),
+  });
+  assert.equal((await userinfo(B, f.tokens.access_token)).status, 200);
+  assert.equal((await revoke(A, f.tokens.access_token)).status, 200);
+  assert.equal((await userinfo(B, f.tokens.access_token)).status, 401, 'the deny-list is shared');
+  // The grant itself lives on: its refresh token still rotates, on B.
+  const r1 = await tokenRequest(B, spa, { grant_type: 'refresh_token', refresh_token: f.tokens.refresh_token });
+  assert.equal(r1.status, 200, JSON.stringify(r1.json));
+  assert.equal((await revoke(B, r1.json.refresh_token)).status, 200);
+  const dead = await tokenRequest(A, spa, { grant_type: 'refresh_token', refresh_token: r1.json.refresh_token });
+  assert.equal(dead.json?.error, 'invalid_grant');
+  assert.equal((await userinfo(A, r1.json.access_token)).status, 401, 'the family died with it');
+});
+
 // login() through a given node with a given client IP (the nodes trust
 // 127.0.0.1 as a proxy, so X-Forwarded-For names the client).
 function loginAt(node, email, password, ip) {
