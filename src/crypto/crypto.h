@@ -106,8 +106,10 @@ struct signer_verify_opts {
 	const char *typ; /* required typ (see jws_verify_opts) */
 };
 /*
- * Verifies a JWT we issued: signed by one of our active or retired keys
- * (never a pending or expired one), with an alg of o->algs and typ o->typ.
+ * Verifies a JWT we issued: signed by one of our pending, active or
+ * retired keys, never an expired one (a pending key verifies because
+ * another node may already sign with it; only with the public half of
+ * its unsealed private key), with an alg of o->algs and typ o->typ.
  * Errors as jws_verify_compact(); the claims are the caller's to check.
  * out->key is NULL. Free out with jws_verified_free().
  */

@@ -2,7 +2,8 @@
  * The signer: the key ring and the only code that touches private signing
  * keys (SECURITY.md JW-09). Keys come from the store; their private parts
  * are sealed with a subkey of the master key and the kid as associated
- * data. Only the active key of each algorithm is unsealed; the unsealed
+ * data. Only the active key of each algorithm is kept unsealed (a pending
+ * one is unsealed to take its public half, then dropped); the unsealed
  * bytes live in sodium_malloc memory for the moment of parsing, and the
  * parsed key in OpenSSL's secure heap (see crypto_init()).
  *
@@ -179,6 +180,53 @@ build_jwks(struct ring *g)
 	return 0;
 }
 
+/* The public half of a private key, as a key of its own. */
+static int
+public_only(EVP_PKEY *pkey, EVP_PKEY **out)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int len;
+
+	*out = NULL;
+	if ((len = i2d_PUBKEY(pkey, &der)) <= 0)
+		return PC_ERR_CRYPTO;
+	p = der;
+	*out = d2i_PUBKEY(NULL, &p, len);
+	OPENSSL_free(der);
+	return *out != NULL ? 0 : PC_ERR_CRYPTO;
+}
+
+/*
+ * A pending key verifies too: another node whose clock is ahead, or
+ * that reloaded first, may already sign with it. Its public half comes
+ * from the unsealed row (kid = thumbprint checked), never from
+ * public_jwk, so a row that was not sealed under our master key verifies
+ * nothing; its private half is dropped at once. A pending row that does
+ * not unseal is logged and left without a verification key, and fails
+ * the load only when it activates.
+ */
+static void
+pending_key(const struct signer *s, const struct store_signing_key *row,
+    struct ring_key *k)
+{
+	EVP_PKEY *pkey = NULL;
+	int r;
+
+	if ((r = unseal_key(s, row, &pkey)) == 0)
+		r = public_only(pkey, &k->vkey);
+	EVP_PKEY_free(pkey);
+	if (r != 0) {
+		struct log_line l;
+
+		log_begin(&l, LOG_ERROR, "signer.unseal_failed");
+		log_str(&l, "kid", row->kid);
+		log_str(&l, "state", "pending");
+		log_str(&l, "error", pc_strerror(r));
+		log_end(&l);
+	}
+}
+
 /* The public key that verifies what k signed, for keys that may have. */
 static int
 verify_key(struct ring_key *k)
@@ -193,7 +241,7 @@ verify_key(struct ring_key *k)
 		return 0;
 	}
 	if (k->state != SIGNER_RETIRED)
-		return 0;
+		return 0; /* pending: pending_key() */
 	if ((r = jose_json_parse(
 		 k->public_jwk, strlen(k->public_jwk), 4, &jwk)) != 0)
 		return r;
@@ -228,6 +276,8 @@ load_ring(struct signer *s, int64_t now, struct ring **out)
 	}
 	compute_states(g->keys, n, now, max_token_ttl(s->cfg), &g->next_change);
 	for (size_t i = 0; i < n && r == 0; i++) {
+		if (g->keys[i].state == SIGNER_PENDING)
+			pending_key(s, &rows[i], &g->keys[i]);
 		if (g->keys[i].state != SIGNER_ACTIVE)
 			continue;
 		if ((r = unseal_key(s, &rows[i], &g->keys[i].pkey)) != 0) {

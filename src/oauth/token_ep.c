@@ -296,6 +296,17 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	    app->db, &rg, r->now, offline ? refresh : NULL, family);
 	if (rc == 0)
 		rc = store_auth_code_set_family(app->db, ac.code_hash, family);
+	if (rc == PC_ERR_CONFLICT) {
+		/* TK-01: a replay came before the family was recorded (on
+		 * this node or another) and could not revoke it. Revoke it
+		 * here; the response below carries tokens that are already
+		 * dead, as it would had the replay come a moment later. */
+		rc =
+		    store_family_revoke(app->db, family, r->now, "code_replay");
+		if (rc == 0)
+			log_msg(LOG_WARN, "oauth.code_replay",
+			    "replayed while redeemed; family revoked");
+	}
 	if (rc != 0) {
 		store_auth_code_clear(&ac);
 		sodium_memzero(refresh, sizeof(refresh));

@@ -114,6 +114,27 @@ redeem_tx(struct db_conn *c, void *arg)
 	if (r != DB_ROW && r != DB_DONE)
 		return r < 0 ? r : PC_ERR_STORE;
 	a->took = r == DB_ROW;
+	/*
+	 * A replay marks the code before reading it. A winner that has not
+	 * yet recorded its family (family_id NULL below) then learns of the
+	 * replay from store_auth_code_set_family() and revokes the family
+	 * itself; whichever of the two row writes comes second sees the
+	 * other's, on one node or many.
+	 */
+	if (!a->took) {
+		if ((r = db_prepare(c,
+			 "UPDATE auth_codes SET replayed_at = ?"
+			 " WHERE code_hash = ? AND used_at IS NOT NULL"
+			 " AND replayed_at IS NULL",
+			 &s)) != 0)
+			return r;
+		if ((r = db_bind_int64(s, 1, a->now)) == 0 &&
+		    (r = db_bind_cstr(s, 2, a->code_hash)) == 0)
+			r = db_step(s);
+		db_done(s);
+		if (r != DB_DONE)
+			return r < 0 ? r : PC_ERR_STORE;
+	}
 	if ((r = db_prepare(c,
 		 "SELECT client_id, user_id, redirect_uri, code_challenge,"
 		 " scope, nonce, auth_time, amr, sid, created_at, expires_at,"
@@ -166,20 +187,25 @@ store_auth_code_set_family(
 {
 	struct db_conn *c;
 	struct db_stmt *s;
+	bool replayed = false;
 	int r;
 
 	if ((r = db_conn(db, &c)) != 0)
 		return r;
 	if ((r = db_prepare(c,
 		 "UPDATE auth_codes SET family_id = ? WHERE code_hash = ?"
-		 " AND family_id IS NULL RETURNING code_hash",
+		 " AND family_id IS NULL RETURNING replayed_at",
 		 &s)) != 0)
 		return r;
 	if ((r = db_bind_cstr(s, 1, family_id)) == 0 &&
 	    (r = db_bind_cstr(s, 2, code_hash)) == 0)
 		r = db_step(s);
+	if (r == DB_ROW)
+		replayed = !db_col_is_null(s, 0);
 	db_done(s);
-	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+	if (r == DB_ROW)
+		return replayed ? PC_ERR_CONFLICT : 0;
+	return r == DB_DONE ? PC_ERR_NOT_FOUND : r;
 }
 
 int

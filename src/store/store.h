@@ -429,7 +429,13 @@ store_auth_code_insert(struct db *db, const struct store_auth_code *c) PC_WUR;
  */
 int store_auth_code_redeem(struct db *db, const char *code_hash, int64_t now,
     struct store_auth_code *out) PC_WUR;
-/* Records the token family issued from a redeemed code (once). */
+/*
+ * Records the token family issued from a redeemed code (once). 0: done.
+ * PC_ERR_CONFLICT: recorded, but the code was replayed after it was
+ * redeemed and before this call (the replay found no family to revoke):
+ * revoke family_id now (TK-01). PC_ERR_NOT_FOUND: unknown code, or a
+ * family was already recorded.
+ */
 int store_auth_code_set_family(
     struct db *db, const char *code_hash, const char *family_id) PC_WUR;
 /* DS-04: deletes codes STORE_AUTH_CODE_KEEP past their expiry. */

@@ -69,6 +69,44 @@ test_codes_TK01_single_use_and_replay(void **state)
 	store_auth_code_clear(&out);
 }
 
+/*
+ * A replay between the winning redemption and the recording of its family
+ * finds no family to revoke: recording it afterwards reports the replay,
+ * so the winner revokes its own family. Without the mark, the winner's
+ * grant would outlive a replay (on one node or, more easily, across two).
+ */
+static void
+test_codes_TK01_replay_before_family_is_reported(void **state)
+{
+	struct fixture *f = *state;
+	struct store_auth_code out, again;
+	char code[CODE_LEN + 1];
+
+	issue(f, T0, code);
+	assert_int_equal(
+	    code_redeem(f->db, code, "pcc_app", RURI, VERIFIER, T0 + 1, &out),
+	    0);
+	assert_int_equal(
+	    code_redeem(f->db, code, "pcc_app", RURI, VERIFIER, T0 + 1, &again),
+	    PC_ERR_CONFLICT);
+	assert_null(again.family_id);
+	store_auth_code_clear(&again);
+	assert_int_equal(
+	    store_auth_code_set_family(f->db, out.code_hash, "fam_r"),
+	    PC_ERR_CONFLICT);
+	/* Recorded all the same: a later replay finds it. */
+	assert_int_equal(
+	    code_redeem(f->db, code, "pcc_app", RURI, VERIFIER, T0 + 2, &again),
+	    PC_ERR_CONFLICT);
+	assert_string_equal(again.family_id, "fam_r");
+	store_auth_code_clear(&again);
+	/* Once only. */
+	assert_int_equal(
+	    store_auth_code_set_family(f->db, out.code_hash, "fam_x"),
+	    PC_ERR_NOT_FOUND);
+	store_auth_code_clear(&out);
+}
+
 static void
 test_codes_TK04_TK05_bindings_burn_the_code(void **state)
 {
@@ -230,6 +268,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_codes_TK01_single_use_and_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_codes_TK01_replay_before_family_is_reported, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_codes_TK04_TK05_bindings_burn_the_code, setup,
 		    teardown),

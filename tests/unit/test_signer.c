@@ -883,6 +883,85 @@ test_signer_verify_own_tokens(void **state)
 	free(plain);
 }
 
+/*
+ * Two nodes at a rotation: node A (f->s) has activated the new key, node
+ * B's ring, loaded a second before activate_at (a clock behind, or no
+ * reload yet), still holds it as pending. B accepts what A signs with it.
+ */
+static void
+test_signer_pending_key_verifies_for_a_node_behind(void **state)
+{
+	struct fixture *f = *state;
+	struct signer *b = NULL;
+	char old[64], new[64], kid[64], *token;
+
+	kid_of(f->s, T0, JOSE_ALG_ES256, SIGNER_ACTIVE, old);
+	assert_int_equal(
+	    signer_rotate(f->db, f->mk, &f->cfg, JOSE_ALG_ES256, T0, new), 0);
+	assert_int_equal(
+	    signer_open(f->db, f->mk, &f->cfg, false, T0 + DELAY - 1, &b), 0);
+	assert_int_equal(info_at(b, T0 + DELAY - 1, new).state, SIGNER_PENDING);
+	token = sign_at(f->s, JOSE_ALG_ES256, T0 + DELAY, kid);
+	assert_string_equal(kid, new);
+	assert_int_equal(
+	    own_verify(b, T0 + DELAY - 1, token, JOSE_ALG_ES256, "at+jwt"), 0);
+	free(token);
+	/* B itself does not sign with it before activate_at. */
+	token = sign_at(b, JOSE_ALG_ES256, T0 + DELAY - 1, kid);
+	assert_string_equal(kid, old);
+	free(token);
+	signer_free(b);
+}
+
+static int
+evil_sign(void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *len)
+{
+	return jws_sign_raw(ctx, JOSE_ALG_ES256, in, n, sig, len);
+}
+
+/*
+ * A pending row that someone with write access to the store (but not the
+ * master key) planted: its own public key, a sealed part that does not
+ * unseal. The ring still loads, publishes it as before, and verifies
+ * nothing with it.
+ */
+static void
+test_signer_planted_pending_row_verifies_nothing(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *evil = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	struct store_signing_key row;
+	json_t *jwk = NULL, *claims = json_pack("{s:s}", "sub", "alice");
+	char kid[44], *token = NULL;
+
+	assert_non_null(evil);
+	assert_int_equal(jwk_thumbprint(evil, kid), 0);
+	assert_int_equal(jwk_from_pkey(evil, JOSE_ALG_ES256, kid, &jwk), 0);
+	memset(&row, 0, sizeof(row));
+	row.kid = kid;
+	row.alg = "ES256";
+	row.public_jwk = json_dumps(jwk, JSON_COMPACT);
+	row.private_sealed =
+	    "v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	row.created_at = T0;
+	row.activate_at = T0 + DELAY;
+	assert_int_equal(store_signing_key_insert(f->db, &row), 0);
+	assert_int_equal(signer_refresh(f->s, T0 + 1, true), 0);
+	assert_int_equal(info_at(f->s, T0 + 1, kid).state, SIGNER_PENDING);
+	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, kid, "at+jwt", claims,
+			     evil_sign, evil, &token),
+	    0);
+	assert_int_equal(
+	    own_verify(f->s, T0 + 1, token, JOSE_ALG_ES256, "at+jwt"),
+	    PC_ERR_VERIFY);
+	free(token);
+	free(row.public_jwk);
+	json_decref(jwk);
+	json_decref(claims);
+	EVP_PKEY_free(evil);
+}
+
 int
 main(void)
 {
@@ -905,6 +984,8 @@ main(void)
 		T(test_signer_resealed_under_other_kid_refused),
 		T(test_signer_other_master_key_refused),
 		T(test_signer_corrupt_sealed_row_refused),
+		T(test_signer_pending_key_verifies_for_a_node_behind),
+		T(test_signer_planted_pending_row_verifies_nothing),
 	};
 #undef T
 
