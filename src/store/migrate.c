@@ -38,6 +38,12 @@ read_version(struct db_conn *c, int *out)
 	return r;
 }
 
+/*
+ * Read under the write lock, so that it never races a node that is
+ * migrating (on PostgreSQL two concurrent CREATE TABLE IF NOT EXISTS can
+ * both try to create the table), and rolled back, so that it leaves no
+ * trace: an empty store stays empty.
+ */
 int
 store_schema_version(struct db *db, int *out)
 {
@@ -47,9 +53,12 @@ store_schema_version(struct db *db, int *out)
 	*out = 0;
 	if ((r = db_conn(db, &c)) != 0)
 		return r;
-	if ((r = db_exec(c, create_version_sql)) != 0)
+	if ((r = db_begin(c, true)) != 0)
 		return r;
-	return read_version(c, out);
+	if ((r = db_exec(c, create_version_sql)) == 0)
+		r = read_version(c, out);
+	db_rollback(c);
+	return r;
 }
 
 int
@@ -85,15 +94,12 @@ store_migrate(struct db *db, int *from, int *to, char *err, size_t err_len)
 		if (*from == 0 && *to == 0)
 			*from = v;
 		*to = v;
-		if (v > (int)pc_migrations_count) {
-			snprintf(err, err_len,
-			    "the store is at schema version %d, newer than "
-			    "this binary knows (%u): upgrade Portcullis",
-			    v, pc_migrations_count);
-			db_rollback(c);
-			return PC_ERR_STORE;
-		}
-		if (v == (int)pc_migrations_count) {
+		/*
+		 * Newer than this binary: a newer release migrated it. Its
+		 * migrations are additive (docs/operations.md), so this binary
+		 * keeps working on it; it must not touch the schema.
+		 */
+		if (v >= (int)pc_migrations_count) {
 			db_rollback(c);
 			return 0;
 		}

@@ -1,11 +1,13 @@
-// The store: migrations are all-or-nothing, a newer schema is refused, and
-// /readyz tells the truth about the store.
+// The store: migrations are all-or-nothing and safe while the server runs,
+// a newer schema is served unchanged, and /readyz tells the truth about
+// the store.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { openSync, writeSync, closeSync } from 'node:fs';
-import { run, tempDir, startServer, stopClean } from './lib/server.mjs';
+import { BIN, run, tempDir, startServer, stopClean } from './lib/server.mjs';
+import { addClient, tokenRequest } from './lib/oauth.mjs';
 
 const sql = (db, q) => spawnSync('sqlite3', [db, q], { encoding: 'utf8' });
 
@@ -24,14 +26,111 @@ test('a failing migration stops the server with a clear message and leaves no tr
   assert.match(m.stderr, /migration 0001_init failed/);
 });
 
-test('a store from a newer release is refused', () => {
+// SQLite by name, whatever store the suite runs on.
+const sqliteUrl = (dir) => `sqlite:${join(dir, 'portcullis.db')}`;
+const sqlAsync = (db, q) => new Promise((resolve) => {
+  const p = spawn('sqlite3', ['-cmd', '.timeout 10000', db, q], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (d) => { stderr += d; });
+  p.on('close', (code) => resolve({ code, stderr }));
+});
+const migrateAsync = (dir, env = {}) => new Promise((resolve) => {
+  const p = spawn(BIN, ['migrate', '--data-dir', dir, '--store-url', sqliteUrl(dir)],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  p.stdout.on('data', (d) => { stdout += d; });
+  p.stderr.on('data', (d) => { stderr += d; });
+  p.on('close', (code) => resolve({ code, stdout, stderr }));
+});
+const versions = (db) => sql(db, 'SELECT count(*), count(DISTINCT version), min(version), max(version) FROM schema_version').stdout.trim();
+
+// A newer release's additive migration 0015, applied as store_migrate()
+// applies one: in one write transaction with its schema_version row.
+const FUTURE = `BEGIN IMMEDIATE;
+ALTER TABLE clients ADD COLUMN software_id TEXT NULL;
+ALTER TABLE client_secrets ADD COLUMN label TEXT NOT NULL DEFAULT '';
+CREATE TABLE future_things (id TEXT NOT NULL PRIMARY KEY, created_at BIGINT NOT NULL);
+CREATE INDEX audit_log_ts ON audit_log (ts_ms);
+INSERT INTO schema_version (version, name, applied_at) VALUES (15, 'future', 0);
+COMMIT;`;
+
+test('a store from a newer release is served unchanged: migrate leaves it alone, serve starts and says so', async () => {
   const dir = tempDir();
-  assert.equal(run(['migrate', '--data-dir', dir]).code, 0);
   const db = join(dir, 'portcullis.db');
-  assert.equal(sql(db, "INSERT INTO schema_version VALUES (999, 'future', 0)").status, 0);
-  const r = run(['migrate', '--data-dir', dir]);
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /newer than this binary/);
+  assert.equal(run(['migrate', '--data-dir', dir, '--store-url', sqliteUrl(dir)]).code, 0);
+  assert.equal(sql(db, FUTURE).status, 0);
+  const r = run(['migrate', '--data-dir', dir, '--store-url', sqliteUrl(dir)]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /is at schema version 15, newer than this binary knows \(14\): left unchanged/);
+  assert.equal(versions(db), '15|15|1|15');
+  const srv = await startServer({ dataDir: dir, keepDataDir: true, config: { store_url: sqliteUrl(dir) } });
+  assert.equal((await fetch(srv.url + '/readyz')).status, 200);
+  const c = addClient(srv, { grants: 'client_credentials', scope: 'api.read' });
+  const t = await tokenRequest(srv, c, { grant_type: 'client_credentials', scope: 'api.read' });
+  assert.equal(t.status, 200, JSON.stringify(t.json));
+  assert.equal(sql(db, 'SELECT count(*) FROM clients WHERE software_id IS NULL').stdout.trim(), '1');
+  await stopClean(srv);
+  assert.match(srv.rawLogs(), /"store.schema_newer".*"version":15,"binary_version":14/);
+  assert.equal(versions(db), '15|15|1|15');
+});
+
+test('several migrate processes and a serve at once on an empty SQLite store: all succeed, each migration applied once', async () => {
+  const dir = tempDir();
+  const [ms, srv] = await Promise.all([
+    Promise.all(Array.from({ length: 4 }, () => migrateAsync(dir))),
+    startServer({ dataDir: dir, keepDataDir: true, config: { store_url: sqliteUrl(dir) } }),
+  ]);
+  for (const m of ms) assert.equal(m.code, 0, m.stderr);
+  assert.equal(versions(join(dir, 'portcullis.db')), '14|14|1|14');
+  assert.equal((await fetch(srv.url + '/readyz')).status, 200);
+  await stopClean(srv);
+});
+
+test('migrate, and a newer release\'s additive migration, while the server grants tokens: no failed request', async () => {
+  const dir = tempDir();
+  const db = join(dir, 'portcullis.db');
+  const srv = await startServer({ dataDir: dir, keepDataDir: true, config: { store_url: sqliteUrl(dir) } });
+  const c = addClient(srv, { grants: 'client_credentials', scope: 'api.read' });
+  const statuses = [];
+  let running = true;
+  const loops = Array.from({ length: 6 }, async () => {
+    while (running) {
+      try {
+        const r = await tokenRequest(srv, c, { grant_type: 'client_credentials', scope: 'api.read' });
+        statuses.push(r.status === 200 && r.json?.access_token ? 200 : r.status);
+      } catch (e) { statuses.push(`error ${e.message}`); }
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  for (const m of await Promise.all([migrateAsync(dir), migrateAsync(dir)])) assert.equal(m.code, 0, m.stderr);
+  const f = await sqlAsync(db, FUTURE);
+  assert.equal(f.code, 0, f.stderr);
+  const m = await migrateAsync(dir);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stdout, /newer than this binary knows \(14\): left unchanged/);
+  await new Promise((r) => setTimeout(r, 300));
+  running = false;
+  await Promise.all(loops);
+  const bad = statuses.filter((x) => x !== 200);
+  assert.ok(statuses.length > 20, `only ${statuses.length} requests`);
+  assert.deepEqual(bad, [], `${bad.length} of ${statuses.length} failed`);
+  await stopClean(srv);
+});
+
+test('migrate_on_start = false: serve and the CLI refuse an older store and leave it as it is', () => {
+  const dir = tempDir();
+  const db = join(dir, 'portcullis.db');
+  const env = { PORTCULLIS_MIGRATE_ON_START: 'false' };
+  let r = run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', sqliteUrl(dir), '--listen', '127.0.0.1:1'], { env });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /is at schema version 0 and this binary needs 14: run `portcullis migrate` first \(migrate_on_start = false\)/);
+  assert.equal(sql(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'").stdout.trim(), '0', 'nothing created');
+  r = run(['client', 'list', '--data-dir', dir, '--store-url', sqliteUrl(dir)], { env });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /run `portcullis migrate` first/);
+  assert.equal(run(['migrate', '--data-dir', dir, '--store-url', sqliteUrl(dir)], { env }).code, 0);
+  r = run(['client', 'list', '--data-dir', dir, '--store-url', sqliteUrl(dir)], { env });
+  assert.equal(r.code, 0, r.stderr);
 });
 
 test('/readyz: 503 when the store cannot be read, /healthz stays up', async () => {
