@@ -9,13 +9,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { BIN, run, tempDir, startServer, stopClean } from './lib/server.mjs';
-import { startCluster, createDatabase, parseUrl, psql } from './lib/pg.mjs';
+import { startCluster, createDatabase, parseUrl, psql, urlFor as urlOf } from './lib/pg.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
 
 const LATEST = 14; // src/store/migrations/0014_*.sql
 const WRITE_LOCK = "x'7046757263756c6c'::bigint"; // src/store/pg.c
-// One master key for every node of a test, as a deployment shares it.
+// One master key for every node and every CLI command (addClient() too),
+// as a deployment shares it.
 const MK = randomBytes(32).toString('hex');
+process.env.PORTCULLIS_MASTER_KEY = MK;
 const ENV = { PORTCULLIS_MASTER_KEY: MK };
 
 let cluster;
@@ -177,4 +179,38 @@ test('migrate_on_start = false: a node refuses an older schema, changes nothing,
   const srv = await node(url, { migrate_on_start: 'false' });
   assert.equal((await fetch(srv.url + '/readyz')).status, 200);
   await stopClean(srv);
+});
+
+test('a node whose role may only read and write rows (no CREATE, no UPDATE or DELETE on audit_log) serves a migrated store, and refuses an older one cleanly', async () => {
+  const url = createDatabase(cluster.url);
+  assert.equal((await migrate(url)).code, 0);
+  const role = `svc_${process.pid}`;
+  psql(url, `CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA public TO ${role};
+    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role};
+    REVOKE UPDATE, DELETE ON audit_log FROM ${role}`);
+  assert.equal(psql(url, `SELECT has_schema_privilege('${role}', 'public', 'CREATE')`), 'f');
+  const svc = url.replace('user=postgres', `user=${role}`);
+  for (const config of [{}, { migrate_on_start: 'false' }]) {
+    const srv = await node(svc, config);
+    const c = addClient(srv, { grants: 'client_credentials', scope: 'api.read' });
+    const r = await tokenRequest(srv, c, { grant_type: 'client_credentials', scope: 'api.read' });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const v = run(['audit', 'verify', '--config', srv.configFile, '--data-dir', srv.dataDir], { env: ENV });
+    assert.equal(v.code, 0, v.stderr);
+    await stopClean(srv);
+  }
+  // One migration behind: that role cannot migrate; it says so, and the
+  // store stays as it was.
+  psql(url, 'DROP TABLE authz_requests; DELETE FROM schema_version WHERE version = 14');
+  const dir = tempDir();
+  let r = run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', svc, '--listen', '127.0.0.1:1'], { env: ENV });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /migration 0014_authz_requests failed: .*permission denied.*rolled back; the store stays at version 13/s);
+  r = run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', svc, '--listen', '127.0.0.1:1'],
+    { env: { ...ENV, PORTCULLIS_MIGRATE_ON_START: 'false' } });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /schema version 13 and this binary needs 14: run `portcullis migrate` first/);
+  assert.deepEqual(versions(url), [13, 13, 1, 13]);
+  psql(url, `REASSIGN OWNED BY ${role} TO postgres; DROP OWNED BY ${role}`);
+  psql(urlOf(url, 'postgres'), `DROP ROLE ${role}`);
 });
