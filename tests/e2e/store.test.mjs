@@ -5,9 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { openSync, writeSync, closeSync, rmSync, copyFileSync } from 'node:fs';
 import { BIN, run, tempDir, startServer, stopClean } from './lib/server.mjs';
-import { addClient, tokenRequest } from './lib/oauth.mjs';
+import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
+import { addUser } from './lib/web.mjs';
 
 const sql = (db, q) => spawnSync('sqlite3', [db, q], { encoding: 'utf8' });
 
@@ -131,6 +132,46 @@ test('migrate_on_start = false: serve and the CLI refuse an older store and leav
   assert.equal(run(['migrate', '--data-dir', dir, '--store-url', sqliteUrl(dir)], { env }).code, 0);
   r = run(['client', 'list', '--data-dir', dir, '--store-url', sqliteUrl(dir)], { env });
   assert.equal(r.code, 0, r.stderr);
+});
+
+// docs/operations.md, "Restoring an older backup": an online backup taken
+// while a grant is live brings back a refresh token that was rotated
+// since; the SQL the guide gives ends it, and the session with it.
+test('a restored backup resurrects a rotated refresh token; the restore procedure of docs/operations.md ends it', async () => {
+  const dir = tempDir();
+  const db = join(dir, 'portcullis.db');
+  const opts = { dataDir: dir, keepDataDir: true, config: { store_url: sqliteUrl(dir) } };
+  let srv = await startServer(opts);
+  opts.port = srv.port; // the same issuer, and the browser's jar, across restarts
+  addUser(srv, 'restore@example.com');
+  const c = addClient(srv, { firstParty: true });
+  const f = await codeFlow(srv, c, { email: 'restore@example.com', scope: 'openid offline_access' });
+  const rt0 = f.tokens.refresh_token;
+  const backup = join(dir, 'backup.db');
+  assert.equal(sql(db, `.backup ${backup}`).status, 0, 'online backup while serving');
+  const r1 = await tokenRequest(srv, c, { grant_type: 'refresh_token', refresh_token: rt0 });
+  assert.equal(r1.status, 200);
+  await stopClean(srv);
+  // Restore: the backup in place of the store, its -wal and -shm removed.
+  for (const x of ['', '-wal', '-shm']) rmSync(db + x, { force: true });
+  copyFileSync(backup, db);
+  srv = await startServer(opts);
+  // The token rotated after the backup works again: what the guide warns of.
+  const again = await tokenRequest(srv, c, { grant_type: 'refresh_token', refresh_token: rt0 });
+  assert.equal(again.status, 200, 'a restore resurrects a used refresh token');
+  assert.equal((await f.jar.get('/account')).status, 200, 'the session is alive before the procedure');
+  await stopClean(srv);
+  // The guide's step 1, server stopped.
+  assert.equal(sql(db, `UPDATE token_families SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER),
+       revoke_reason = 'restore' WHERE revoked_at IS NULL;
+   DELETE FROM sessions;`).status, 0);
+  srv = await startServer(opts);
+  const after = await tokenRequest(srv, c, { grant_type: 'refresh_token', refresh_token: again.json.refresh_token });
+  assert.equal(after.status, 400);
+  assert.equal(after.json.error, 'invalid_grant');
+  const page = await f.jar.get('/account');
+  assert.notEqual(page.status, 200, 'the session is gone too');
+  await stopClean(srv);
 });
 
 test('/readyz: 503 when the store cannot be read, /healthz stays up', async () => {
