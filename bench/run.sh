@@ -20,6 +20,9 @@
 #   BENCH_OAUTH_DURATION  duration of each OAuth run (default BENCH_DURATION)
 #   BENCH_REFRESH_CHAINS  refresh-token chains = wrk threads = connections
 #                      of the rotation run (default 8)
+#   BENCH_PG           1 (default): the OAuth runs of portcullis again on a
+#                      throwaway PostgreSQL cluster, one node and two nodes
+#                      (bench/pg.sh); 0 skips them
 #
 # Prints the figures and the targets beside them; never fails on a figure.
 # Exits non-zero only when something could not run. Loopback only; every
@@ -71,6 +74,9 @@ LDUR_S=$(dur_s "$LOGIN_DURATION")
 # shellcheck source=bench/oauth.sh
 . "$ROOT/bench/oauth.sh"
 oauth_check
+# shellcheck source=bench/pg.sh
+. "$ROOT/bench/pg.sh"
+pg_check
 [[ $LDUR_S =~ ^[0-9]+$ && $LDUR_S -ge 1 ]] ||
 	die "BENCH_LOGIN_DURATION: cannot parse '$LOGIN_DURATION'"
 [[ $FLOOD_CONNS =~ ^[0-9]+$ && $FLOOD_CONNS -ge 2 && $FLOOD_CONNS -le 10000 ]] ||
@@ -112,6 +118,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	pg_cleanup
 	rm -rf "$TMP"
 	exit "$rc"
 }
@@ -523,6 +530,7 @@ fi
 
 # --- 4. OAuth against oidc-provider (bench/oauth.sh) -------------------------
 oauth_bench
+pg_bench
 
 # --- 6. the table ------------------------------------------------------------
 H=$(awk -v a="${RPS[hello1]}" -v b="${RPS[hello2]}" \
@@ -630,6 +638,7 @@ if [ "$LOGIN" = 1 ]; then
 	echo "token endpoint during the flood: not measured (the OAuth rows below measure it alone)"
 fi
 oauth_table
+pg_table
 echo
 echo "Targets are reported, never enforced. How to read this: bench/README.md."
 exit 0

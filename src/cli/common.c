@@ -158,11 +158,32 @@ cli_data_dir(const struct config *cfg)
 	return 0;
 }
 
+static void
+log_schema_newer(const struct db *db, int version)
+{
+	struct log_line l;
+
+	log_begin(&l, LOG_WARN, "store.schema_newer");
+	log_str(&l, "store", db_describe(db));
+	log_int(&l, "version", version);
+	log_int(&l, "binary_version", store_schema_latest());
+	log_str(&l, "note",
+	    "a newer release migrated this store; serving it unchanged");
+	log_end(&l);
+}
+
+/*
+ * A store whose schema is newer than this binary is used as it is:
+ * migrations are additive, so what this binary reads and writes is still
+ * there (docs/operations.md, "Upgrades"). An older one is migrated, or,
+ * with migrate_on_start = false, refused: then only `portcullis migrate`
+ * changes the schema.
+ */
 int
 cli_open_store(const struct config *cfg, bool migrate, struct db **out)
 {
 	char err[1024];
-	int from, to, r;
+	int from = 0, to = 0, latest = store_schema_latest(), r;
 
 	*out = NULL;
 	if (cli_data_dir(cfg) != 0)
@@ -174,13 +195,31 @@ cli_open_store(const struct config *cfg, bool migrate, struct db **out)
 	}
 	if (!migrate)
 		return 0;
-	if ((r = store_migrate(*out, &from, &to, err, sizeof(err))) != 0) {
+	if (cfg->migrate_on_start) {
+		r = store_migrate(*out, &from, &to, err, sizeof(err));
+	} else if ((r = store_schema_version(*out, &to)) != 0) {
+		snprintf(err, sizeof(err),
+		    "cannot read the schema version of %s", db_describe(*out));
+	} else if (to < latest) {
+		snprintf(err, sizeof(err),
+		    "the store %s is at schema version %d and this binary "
+		    "needs %d: run `portcullis migrate` first "
+		    "(migrate_on_start = false)",
+		    db_describe(*out), to, latest);
+		r = PC_ERR_STORE;
+	}
+	if (r != 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
-		log_msg(LOG_ERROR, "store.migrate_failed", err);
+		log_msg(LOG_ERROR,
+		    cfg->migrate_on_start ? "store.migrate_failed"
+					  : "store.schema_old",
+		    err);
 		db_close(*out);
 		*out = NULL;
 		return r;
 	}
+	if (to > latest)
+		log_schema_newer(*out, to);
 	return 0;
 }
 

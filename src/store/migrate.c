@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/db_internal.h"
 #include "store/migrations.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -17,11 +18,59 @@ store_schema_latest(void)
 	return (int)pc_migrations_count;
 }
 
+/*
+ * Whether schema_version exists, asked of the catalog: a node whose role
+ * may not create tables (PostgreSQL: no CREATE on the schema; the nodes of
+ * a cluster need only SELECT, INSERT, UPDATE and DELETE) must still read
+ * the version, and CREATE TABLE IF NOT EXISTS checks that privilege even
+ * when the table is there. The one dialect difference of the runner.
+ */
+static const char pg_exists_sql[] =
+    "SELECT to_regclass('schema_version') IS NOT NULL";
+static const char sqlite_exists_sql[] =
+    "SELECT count(*) FROM sqlite_master"
+    " WHERE type = 'table' AND name = 'schema_version'";
+
 static int
-read_version(struct db_conn *c, int *out)
+version_table_exists(struct db_conn *c, bool *out)
 {
 	struct db_stmt *s;
 	int r;
+
+	*out = false;
+	if ((r = db_prepare(c,
+		 strcmp(c->db->ops->name, "postgres") == 0 ? pg_exists_sql
+							   : sqlite_exists_sql,
+		 &s)) != 0)
+		return r;
+	r = db_step(s);
+	if (r == DB_ROW) {
+		*out = db_col_int64(s, 0) != 0;
+		r = 0;
+	} else if (r == DB_DONE) {
+		r = PC_ERR_STORE;
+	}
+	db_done(s);
+	return r;
+}
+
+/* The version (0 without a schema_version table); with create, the table
+ * is created when missing. Inside a write transaction. */
+static int
+read_version(struct db_conn *c, bool create, int *out)
+{
+	struct db_stmt *s;
+	bool exists;
+	int r;
+
+	*out = 0;
+	if ((r = version_table_exists(c, &exists)) != 0)
+		return r;
+	if (!exists) {
+		if (create)
+			return db_exec(c, create_version_sql);
+		return 0;
+	}
 
 	if ((r = db_prepare(c,
 		 "SELECT coalesce(max(version), 0) FROM schema_version", &s)) !=
@@ -38,6 +87,11 @@ read_version(struct db_conn *c, int *out)
 	return r;
 }
 
+/*
+ * Read under the write lock, so that it never races a node that is
+ * migrating (it creates schema_version in its first transaction), and
+ * rolled back: it changes nothing, and needs no privilege beyond SELECT.
+ */
 int
 store_schema_version(struct db *db, int *out)
 {
@@ -47,9 +101,11 @@ store_schema_version(struct db *db, int *out)
 	*out = 0;
 	if ((r = db_conn(db, &c)) != 0)
 		return r;
-	if ((r = db_exec(c, create_version_sql)) != 0)
+	if ((r = db_begin(c, true)) != 0)
 		return r;
-	return read_version(c, out);
+	r = read_version(c, false, out);
+	db_rollback(c);
+	return r;
 }
 
 int
@@ -75,8 +131,7 @@ store_migrate(struct db *db, int *from, int *to, char *err, size_t err_len)
 			    db_errmsg(c));
 			return r;
 		}
-		if ((r = db_exec(c, create_version_sql)) != 0 ||
-		    (r = read_version(c, &v)) != 0) {
+		if ((r = read_version(c, true, &v)) != 0) {
 			snprintf(err, err_len, "cannot read schema version: %s",
 			    db_errmsg(c));
 			db_rollback(c);
@@ -85,15 +140,12 @@ store_migrate(struct db *db, int *from, int *to, char *err, size_t err_len)
 		if (*from == 0 && *to == 0)
 			*from = v;
 		*to = v;
-		if (v > (int)pc_migrations_count) {
-			snprintf(err, err_len,
-			    "the store is at schema version %d, newer than "
-			    "this binary knows (%u): upgrade Portcullis",
-			    v, pc_migrations_count);
-			db_rollback(c);
-			return PC_ERR_STORE;
-		}
-		if (v == (int)pc_migrations_count) {
+		/*
+		 * Newer than this binary: a newer release migrated it. Its
+		 * migrations are additive (docs/operations.md), so this binary
+		 * keeps working on it; it must not touch the schema.
+		 */
+		if (v >= (int)pc_migrations_count) {
 			db_rollback(c);
 			return 0;
 		}

@@ -9,13 +9,18 @@
 
 #include "store/db.h"
 
-/* Migrations. */
+/*
+ * Migrations. The store's schema version (0 for an empty store), read
+ * under the write lock and changing nothing; the newest this binary knows.
+ */
 int store_schema_version(struct db *db, int *out) PC_WUR;
 int store_schema_latest(void);
 /*
  * Applies pending migrations, each in its own transaction together with
- * its schema_version row. On failure the failing migration leaves no trace
- * and err says why.
+ * its schema_version row, under the write lock (nodes migrating at once
+ * apply each migration once). On failure the failing migration leaves no
+ * trace and err says why. A store newer than this binary is left alone:
+ * 0, with *from = *to = its version (> store_schema_latest()).
  */
 int store_migrate(
     struct db *db, int *from, int *to, char *err, size_t err_len) PC_WUR;

@@ -21,6 +21,8 @@ struct config {
 	char *issuer;
 	char *listen;
 	char *store_url;
+	/* Commands migrate an older store (else refuse it: run migrate). */
+	bool migrate_on_start;
 	char *master_key_file;
 	char *tls_cert;
 	char *tls_key;

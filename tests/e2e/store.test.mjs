@@ -1,11 +1,16 @@
-// The store: migrations are all-or-nothing, a newer schema is refused, and
-// /readyz tells the truth about the store.
+// The store: migrations are all-or-nothing and safe while the server runs,
+// a newer schema is served unchanged, and /readyz tells the truth about
+// the store.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { openSync, writeSync, closeSync } from 'node:fs';
-import { run, tempDir, startServer, stopClean } from './lib/server.mjs';
+import { spawn, spawnSync } from 'node:child_process';
+import { openSync, writeSync, closeSync, rmSync, copyFileSync } from 'node:fs';
+import { BIN, run, tempDir, startServer, stopClean, LATEST_MIGRATION } from './lib/server.mjs';
+const LATEST = LATEST_MIGRATION.version;
+const NEXT = LATEST + 1;
+import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
+import { addUser } from './lib/web.mjs';
 
 const sql = (db, q) => spawnSync('sqlite3', [db, q], { encoding: 'utf8' });
 
@@ -24,14 +29,151 @@ test('a failing migration stops the server with a clear message and leaves no tr
   assert.match(m.stderr, /migration 0001_init failed/);
 });
 
-test('a store from a newer release is refused', () => {
+// SQLite by name, whatever store the suite runs on.
+const sqliteUrl = (dir) => `sqlite:${join(dir, 'portcullis.db')}`;
+const sqlAsync = (db, q) => new Promise((resolve) => {
+  const p = spawn('sqlite3', ['-cmd', '.timeout 10000', db, q], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (d) => { stderr += d; });
+  p.on('close', (code) => resolve({ code, stderr }));
+});
+const migrateAsync = (dir, env = {}) => new Promise((resolve) => {
+  const p = spawn(BIN, ['migrate', '--data-dir', dir, '--store-url', sqliteUrl(dir)],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  p.stdout.on('data', (d) => { stdout += d; });
+  p.stderr.on('data', (d) => { stderr += d; });
+  p.on('close', (code) => resolve({ code, stdout, stderr }));
+});
+const versions = (db) => sql(db, 'SELECT count(*), count(DISTINCT version), min(version), max(version) FROM schema_version').stdout.trim();
+
+// A newer release's next additive migration, applied as store_migrate()
+// applies one: in one write transaction with its schema_version row.
+const FUTURE = `BEGIN IMMEDIATE;
+ALTER TABLE clients ADD COLUMN software_id TEXT NULL;
+ALTER TABLE client_secrets ADD COLUMN label TEXT NOT NULL DEFAULT '';
+CREATE TABLE future_things (id TEXT NOT NULL PRIMARY KEY, created_at BIGINT NOT NULL);
+CREATE INDEX audit_log_ts ON audit_log (ts_ms);
+INSERT INTO schema_version (version, name, applied_at) VALUES (${NEXT}, 'future', 0);
+COMMIT;`;
+
+test('a store from a newer release is served unchanged: migrate leaves it alone, serve starts and says so', async () => {
   const dir = tempDir();
-  assert.equal(run(['migrate', '--data-dir', dir]).code, 0);
   const db = join(dir, 'portcullis.db');
-  assert.equal(sql(db, "INSERT INTO schema_version VALUES (999, 'future', 0)").status, 0);
-  const r = run(['migrate', '--data-dir', dir]);
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /newer than this binary/);
+  assert.equal(run(['migrate', '--data-dir', dir, '--store-url', sqliteUrl(dir)]).code, 0);
+  assert.equal(sql(db, FUTURE).status, 0);
+  const r = run(['migrate', '--data-dir', dir, '--store-url', sqliteUrl(dir)]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`is at schema version ${NEXT}, newer than this binary knows \\(${LATEST}\\): left unchanged`));
+  assert.equal(versions(db), `${NEXT}|${NEXT}|1|${NEXT}`);
+  const srv = await startServer({ dataDir: dir, keepDataDir: true, config: { store_url: sqliteUrl(dir) } });
+  assert.equal((await fetch(srv.url + '/readyz')).status, 200);
+  const c = addClient(srv, { grants: 'client_credentials', scope: 'api.read' });
+  const t = await tokenRequest(srv, c, { grant_type: 'client_credentials', scope: 'api.read' });
+  assert.equal(t.status, 200, JSON.stringify(t.json));
+  assert.equal(sql(db, 'SELECT count(*) FROM clients WHERE software_id IS NULL').stdout.trim(), '1');
+  await stopClean(srv);
+  assert.match(srv.rawLogs(), new RegExp(`"store.schema_newer".*"version":${NEXT},"binary_version":${LATEST}`));
+  assert.equal(versions(db), `${NEXT}|${NEXT}|1|${NEXT}`);
+});
+
+test('several migrate processes and a serve at once on an empty SQLite store: all succeed, each migration applied once', async () => {
+  const dir = tempDir();
+  const [ms, srv] = await Promise.all([
+    Promise.all(Array.from({ length: 4 }, () => migrateAsync(dir))),
+    startServer({ dataDir: dir, keepDataDir: true, config: { store_url: sqliteUrl(dir) } }),
+  ]);
+  for (const m of ms) assert.equal(m.code, 0, m.stderr);
+  assert.equal(versions(join(dir, 'portcullis.db')), `${LATEST}|${LATEST}|1|${LATEST}`);
+  assert.equal((await fetch(srv.url + '/readyz')).status, 200);
+  await stopClean(srv);
+});
+
+test('migrate, and a newer release\'s additive migration, while the server grants tokens: no failed request', async () => {
+  const dir = tempDir();
+  const db = join(dir, 'portcullis.db');
+  const srv = await startServer({ dataDir: dir, keepDataDir: true, config: { store_url: sqliteUrl(dir) } });
+  const c = addClient(srv, { grants: 'client_credentials', scope: 'api.read' });
+  const statuses = [];
+  let running = true;
+  const loops = Array.from({ length: 6 }, async () => {
+    while (running) {
+      try {
+        const r = await tokenRequest(srv, c, { grant_type: 'client_credentials', scope: 'api.read' });
+        statuses.push(r.status === 200 && r.json?.access_token ? 200 : r.status);
+      } catch (e) { statuses.push(`error ${e.message}`); }
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  for (const m of await Promise.all([migrateAsync(dir), migrateAsync(dir)])) assert.equal(m.code, 0, m.stderr);
+  const f = await sqlAsync(db, FUTURE);
+  assert.equal(f.code, 0, f.stderr);
+  const m = await migrateAsync(dir);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stdout, new RegExp(`newer than this binary knows \\(${LATEST}\\): left unchanged`));
+  await new Promise((r) => setTimeout(r, 300));
+  running = false;
+  await Promise.all(loops);
+  const bad = statuses.filter((x) => x !== 200);
+  assert.ok(statuses.length > 20, `only ${statuses.length} requests`);
+  assert.deepEqual(bad, [], `${bad.length} of ${statuses.length} failed`);
+  await stopClean(srv);
+});
+
+test('migrate_on_start = false: serve and the CLI refuse an older store and leave it as it is', () => {
+  const dir = tempDir();
+  const db = join(dir, 'portcullis.db');
+  const env = { PORTCULLIS_MIGRATE_ON_START: 'false' };
+  let r = run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', sqliteUrl(dir), '--listen', '127.0.0.1:1'], { env });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`is at schema version 0 and this binary needs ${LATEST}: run \`portcullis migrate\` first \\(migrate_on_start = false\\)`));
+  assert.equal(sql(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'").stdout.trim(), '0', 'nothing created');
+  r = run(['client', 'list', '--data-dir', dir, '--store-url', sqliteUrl(dir)], { env });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /run `portcullis migrate` first/);
+  assert.equal(run(['migrate', '--data-dir', dir, '--store-url', sqliteUrl(dir)], { env }).code, 0);
+  r = run(['client', 'list', '--data-dir', dir, '--store-url', sqliteUrl(dir)], { env });
+  assert.equal(r.code, 0, r.stderr);
+});
+
+// docs/operations.md, "Restoring an older backup": an online backup taken
+// while a grant is live brings back a refresh token that was rotated
+// since; the SQL the guide gives ends it, and the session with it.
+test('a restored backup resurrects a rotated refresh token; the restore procedure of docs/operations.md ends it', async () => {
+  const dir = tempDir();
+  const db = join(dir, 'portcullis.db');
+  const opts = { dataDir: dir, keepDataDir: true, config: { store_url: sqliteUrl(dir) } };
+  let srv = await startServer(opts);
+  opts.port = srv.port; // the same issuer, and the browser's jar, across restarts
+  addUser(srv, 'restore@example.com');
+  const c = addClient(srv, { firstParty: true });
+  const f = await codeFlow(srv, c, { email: 'restore@example.com', scope: 'openid offline_access' });
+  const rt0 = f.tokens.refresh_token;
+  const backup = join(dir, 'backup.db');
+  assert.equal(sql(db, `.backup ${backup}`).status, 0, 'online backup while serving');
+  const r1 = await tokenRequest(srv, c, { grant_type: 'refresh_token', refresh_token: rt0 });
+  assert.equal(r1.status, 200);
+  await stopClean(srv);
+  // Restore: the backup in place of the store, its -wal and -shm removed.
+  for (const x of ['', '-wal', '-shm']) rmSync(db + x, { force: true });
+  copyFileSync(backup, db);
+  srv = await startServer(opts);
+  // The token rotated after the backup works again: what the guide warns of.
+  const again = await tokenRequest(srv, c, { grant_type: 'refresh_token', refresh_token: rt0 });
+  assert.equal(again.status, 200, 'a restore resurrects a used refresh token');
+  assert.equal((await f.jar.get('/account')).status, 200, 'the session is alive before the procedure');
+  await stopClean(srv);
+  // The guide's step 1, server stopped.
+  assert.equal(sql(db, `UPDATE token_families SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER),
+       revoke_reason = 'restore' WHERE revoked_at IS NULL;
+   DELETE FROM sessions;`).status, 0);
+  srv = await startServer(opts);
+  const after = await tokenRequest(srv, c, { grant_type: 'refresh_token', refresh_token: again.json.refresh_token });
+  assert.equal(after.status, 400);
+  assert.equal(after.json.error, 'invalid_grant');
+  const page = await f.jar.get('/account');
+  assert.notEqual(page.status, 200, 'the session is gone too');
+  await stopClean(srv);
 });
 
 // The SQLite file under a running server (PostgreSQL outages:

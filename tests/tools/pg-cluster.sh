@@ -9,7 +9,10 @@
 # The server listens on a Unix socket in DIR only (no TCP), with trust
 # authentication on that socket. Run as root (as CI is), it runs as the
 # `postgres` user, which then owns DIR. fsync is off: a test cluster needs
-# no durability across a power cut.
+# no durability across a power cut. PG_CLUSTER_FSYNC=on (read by start and
+# resume) keeps it on, as a real deployment has it: the bench uses that, so
+# its PostgreSQL figures pay for durable commits as SQLite's
+# (synchronous=FULL) do.
 set -euo pipefail
 
 cmd=${1:-}
@@ -37,10 +40,19 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+fsync=${PG_CLUSTER_FSYNC:-off}
+case $fsync in
+on | off) ;;
+*)
+  echo "pg-cluster: PG_CLUSTER_FSYNC must be on or off" >&2
+  exit 2
+  ;;
+esac
+
 pg_start() {
   port=$(cat "$dir/port")
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -p $port -c fsync=off -c max_connections=300" \
+    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -p $port -c fsync=$fsync -c max_connections=300" \
     start >/dev/null ||
     { cat "$dir/server.log" >&2; exit 1; }
 }

@@ -2,7 +2,8 @@
 // temp data dir, and stops it again, checking its exit status (under ASan a
 // leak or memory error makes it non-zero).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, cpSync, existsSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, cpSync, existsSync, rmSync, chmodSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -14,6 +15,11 @@ import { SHARED as PG, createDatabase, dropDatabase, psql, parseUrl } from './pg
 // process exits, so a failure never hangs the run.
 const live = new Set();
 process.on('exit', () => { for (const p of live) p.kill('SIGKILL'); });
+
+// The newest migration the binary under test knows (src/store/migrations).
+const MIGRATIONS = readdirSync(fileURLToPath(new URL('../../../src/store/migrations', import.meta.url)))
+  .filter((f) => /^\d{4}_\w+\.sql$/.test(f)).sort();
+export const LATEST_MIGRATION = { version: Number(MIGRATIONS.at(-1).slice(0, 4)), name: MIGRATIONS.at(-1).slice(0, -4) };
 
 export const BIN = process.env.PORTCULLIS_BIN ?? 'build-test/src/portcullis';
 export const TOOLS = process.env.PORTCULLIS_TEST_TOOLS ?? 'build-test/tests/tools';
