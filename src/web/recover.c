@@ -134,8 +134,14 @@ static bool
 form_post(struct req *r, struct resp *w, const char *form_id, struct session *s)
 {
 	bool presented = false;
+	int rc;
 
-	if (web_session(r, s, NULL, &presented) != 0) {
+	if ((rc = web_session(r, s, NULL, &presented)) != 0 &&
+	    web_store_failed(rc)) {
+		unavailable(w);
+		return false;
+	}
+	if (rc != 0) {
 		if (presented)
 			web_audit(r, NULL, "session.unknown", "failure", NULL,
 			    NULL, NULL);
