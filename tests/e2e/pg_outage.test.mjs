@@ -295,9 +295,27 @@ test('fail closed: with PostgreSQL down every endpoint that needs the store answ
   const fresh = new Client(srv);
   const loginPage = await fresh.get('/login');
   const loginCsrf = csrfOf(loginPage.text, '/login');
+  const forgot = new Client(srv);
+  const forgotCsrf = csrfOf((await forgot.get('/forgot')).text, '/forgot');
+  assert.ok(forgotCsrf, 'forgot form');
+  // A consent page waiting for an answer (a second client: no consent yet).
+  const rp2 = addClient(srv, { name: 'Second RP', scope: 'openid offline_access' });
+  const consentJar = new Client(srv);
+  assert.equal((await consentJar.login(email)).status, 303);
+  const q = new URLSearchParams({ response_type: 'code', client_id: rp2.client_id, redirect_uri: rp2.redirectUri,
+    scope: 'openid', state: 'st', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+  const consentPage = await consentJar.get('/authorize?' + q, { headers: { 'sec-fetch-site': 'cross-site' } });
+  assert.equal(consentPage.status, 200, consentPage.text);
+  const consentCsrf = csrfOf(consentPage.text, '/authorize/consent');
+  const consentReq = /name="req" value="([^"]+)"/.exec(consentPage.text)?.[1];
+  assert.ok(consentCsrf && consentReq, 'a consent form');
+  // The account page (two sessions now: it offers to end the other).
   const account = await jar.get('/account');
   assert.equal(account.status, 200);
   const logoutCsrf = csrfOf(account.text, '/logout');
+  const passwordCsrf = csrfOf(account.text, '/account/password');
+  const sessionsCsrf = csrfOf(account.text, '/account/sessions');
+  assert.ok(logoutCsrf && passwordCsrf && sessionsCsrf, 'account forms');
   const cc = await tokenRequest(srv, svc, { grant_type: 'client_credentials', scope: 'api.read' });
   assert.equal(cc.status, 200);
   const jwksBefore = await call('/jwks.json');
@@ -325,6 +343,15 @@ test('fail closed: with PostgreSQL down every endpoint that needs the store answ
       ['GET /account', () => jar.get('/account')],
       ['GET /logout', () => jar.get('/logout')],
       ['POST /logout', () => jar.post('/logout', { csrf: logoutCsrf })],
+      ['POST /account/password', () => jar.post('/account/password', { csrf: passwordCsrf, current: GOOD_PW, new: 'another-long-pass-phrase-42' })],
+      ['POST /account/sessions', () => jar.post('/account/sessions', { csrf: sessionsCsrf, session: 'others' })],
+      ['POST /authorize/consent', () => consentJar.post('/authorize/consent', { csrf: consentCsrf, req: consentReq, decision: 'allow' })],
+      ['GET /authorize (new browser)', () => new Client(srv).get('/authorize?' + q, { headers: { 'sec-fetch-site': 'cross-site' } })],
+      ['GET /forgot', () => new Client(srv).get('/forgot')],
+      ['POST /forgot', () => forgot.post('/forgot', { csrf: forgotCsrf, email })],
+      ['GET /reset?token=', () => new Client(srv).get('/reset?token=' + 'A'.repeat(43))],
+      ['GET /reset (cookie)', () => { const c = new Client(srv); c.jar.set('reset', 'A'.repeat(43)); return c.get('/reset'); }],
+      ['GET /verify', () => new Client(srv).get('/verify?token=' + 'A'.repeat(43))],
     ];
     for (const [what, fn] of checks) {
       for (let i = 0; i < 3; i++) {
