@@ -236,7 +236,7 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 	else if (rc == 0)
 		rc = client_verify_secret(
 		    app->db, id, secret, strlen(secret), r->now);
-	if (rc == PC_ERR_STORE) {
+	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		goto out;
 	}

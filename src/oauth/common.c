@@ -33,6 +33,12 @@ oauth_unavailable(struct resp *w)
 	resp_header(w, "Retry-After", "5");
 }
 
+bool
+oauth_store_down(int rc)
+{
+	return rc == PC_ERR_STORE || rc == PC_ERR_BUSY;
+}
+
 void
 oauth_audit(struct req *r, const char *event, const char *outcome,
     const char *actor, const char *target, json_t *details)

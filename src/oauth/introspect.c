@@ -42,7 +42,7 @@ access_token(struct req *r, struct resp *w, const struct store_client *c,
 	int rc;
 
 	rc = bearer_verify(app, tok, strlen(tok), r->now, &b);
-	if (rc == PC_ERR_STORE) {
+	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		return;
 	}
@@ -73,7 +73,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	int rc;
 
 	rc = bearer_refresh_lookup(app->db, tok, r->now, &t);
-	if (rc == PC_ERR_STORE) {
+	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		return;
 	}

@@ -30,6 +30,10 @@ oauth_error(struct resp *w, int status, const char *error, const char *desc);
 /* 503 temporarily_unavailable with Retry-After: the store failed (fail
  * closed: nothing issued). */
 void oauth_unavailable(struct resp *w);
+/* Whether rc is the store failing (PC_ERR_STORE) or asking to retry
+ * (PC_ERR_BUSY: a lock timeout, deadlock or serialization failure): both
+ * answer oauth_unavailable(), never an OAuth error about the request. */
+bool oauth_store_down(int rc);
 /* An audit row with the request's IP, User-Agent and request id. */
 void oauth_audit(struct req *r, const char *event, const char *outcome,
     const char *actor, const char *target, json_t *details);

@@ -259,7 +259,7 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 		    "The code was already used; its tokens are revoked.");
 		return;
 	}
-	if (rc == PC_ERR_STORE) {
+	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		return;
 	}
@@ -370,7 +370,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		bool sub = false;
 
 		rc = bearer_refresh_lookup(app->db, token, r->now, &cur);
-		if (rc == PC_ERR_STORE) {
+		if (oauth_store_down(rc)) {
 			oauth_unavailable(w);
 			goto out;
 		}
@@ -396,7 +396,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		json_decref(d);
 		goto invalid;
 	}
-	if (rc == PC_ERR_STORE) {
+	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		goto out;
 	}

@@ -172,7 +172,7 @@ oauth_userinfo(struct req *r, struct resp *w)
 	if (find_token(r, w, &tok) != 0)
 		return;
 	rc = bearer_verify(app, tok, strlen(tok), r->now, &b);
-	if (rc == PC_ERR_STORE) {
+	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		return;
 	}

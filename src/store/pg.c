@@ -16,11 +16,19 @@
  *
  * A broken connection is reset at its next use outside a transaction (a
  * transaction that lost its connection fails; nothing of it was committed).
+ * Connection attempts are backed off pool-wide: after a failed one, no
+ * connection of this db tries again before a delay that doubles from
+ * BACKOFF_MIN_MS to BACKOFF_MAX_MS (zero again after a success), and then
+ * only one thread at a time tries. Meanwhile every use of a broken
+ * connection fails at once with PC_ERR_STORE, so no request waits on a
+ * dead server for more than one connect_timeout.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <pthread.h>
 
 #include <libpq-fe.h>
 
@@ -32,7 +40,22 @@
 /* The key of the advisory lock every write transaction takes. */
 #define WRITE_LOCK_KEY "7046757263756c6c" /* arbitrary, fixed */
 
+/* Connection attempts after a failure: 100 ms doubling up to 5 s. */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
 struct pg_conn;
+
+/*
+ * Shared by every connection of one db (db->backend): when the next
+ * connection attempt may start, and whether one is running.
+ */
+struct pg_pool {
+	pthread_mutex_t mu;
+	uint64_t next_ms;  /* monotonic; no attempt before it */
+	uint64_t delay_ms; /* the wait after the next failure; 0: none yet */
+	bool trying;	   /* one attempt at a time */
+};
 
 struct pg_stmt {
 	struct db_stmt_head head;
@@ -51,6 +74,7 @@ struct pg_conn {
 	struct db_conn base;
 	PGconn *h;
 	bool in_tx;
+	bool unset; /* connected, but the session settings failed */
 	struct pg_stmt cache[STMT_CACHE];
 	unsigned ncache;
 };
@@ -102,15 +126,87 @@ is_constraint(const PGresult *res)
 static int
 pg_open(struct db *db, const char *target)
 {
+	struct pg_pool *p = xcalloc(1, sizeof(*p));
+
 	(void)target;
-	db->backend = db; /* nothing shared beyond the URL in db->target */
+	pthread_mutex_init(&p->mu, NULL);
+	db->backend = p;
 	return 0;
 }
 
 static void
 pg_close(struct db *db)
 {
+	struct pg_pool *p = db->backend;
+
+	pthread_mutex_destroy(&p->mu);
+	free(p);
 	db->backend = NULL;
+}
+
+/*
+ * May this thread try to connect now? While the pool is healthy (no
+ * failure since the last success) every thread may. After a failure only
+ * one thread at a time may, once the delay has passed (*probe is then
+ * true). Every true must be followed by attempt_end().
+ */
+static bool
+attempt_begin(struct db *db, bool *probe)
+{
+	struct pg_pool *p = db->backend;
+	bool ok;
+
+	pthread_mutex_lock(&p->mu);
+	*probe = p->delay_ms != 0;
+	ok = !*probe || (!p->trying && clock_mono_ms() >= p->next_ms);
+	if (ok && *probe)
+		p->trying = true;
+	pthread_mutex_unlock(&p->mu);
+	return ok;
+}
+
+static void
+attempt_end(struct db *db, bool probe, bool connected)
+{
+	struct pg_pool *p = db->backend;
+
+	pthread_mutex_lock(&p->mu);
+	if (probe)
+		p->trying = false;
+	if (connected) {
+		p->delay_ms = 0;
+		p->next_ms = 0;
+	} else if (probe || p->delay_ms == 0) {
+		/* Threads that tried together while healthy and all failed
+		 * start the backoff once, not once each. */
+		p->delay_ms = p->delay_ms == 0		? BACKOFF_MIN_MS
+		    : p->delay_ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS
+							: p->delay_ms * 2;
+		p->next_ms = clock_mono_ms() + p->delay_ms;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * Connects with bounded waits. Each keyword comes before dbname (the URL),
+ * so a value the operator put in the URL wins: libpq keeps the last one.
+ * connect_timeout bounds a connection attempt (per address); the TCP
+ * keepalives and tcp_user_timeout notice a peer that vanished while a
+ * statement waits. None of them applies to a Unix socket, where a dead
+ * server refuses at once.
+ */
+static PGconn *
+connect_bounded(const char *url)
+{
+	static const char *const keys[] = { "connect_timeout", "keepalives",
+		"keepalives_idle", "keepalives_interval", "keepalives_count",
+		"tcp_user_timeout", "dbname", NULL };
+	const char *vals[] = { "5", "1", "10", "3", "3", "15000", url, NULL };
+	PGconn *h = PQconnectdbParams(keys, vals, 1);
+
+	if (h == NULL)
+		fatal("libpq: out of memory");
+	return h;
 }
 
 static int
@@ -143,24 +239,28 @@ static int
 pg_conn_open(struct db *db, struct db_conn **out)
 {
 	struct pg_conn *c;
+	bool probe;
 
+	if (!attempt_begin(db, &probe))
+		return PC_ERR_STORE; /* backing off: fail at once */
 	c = xcalloc(1, sizeof(*c));
-	c->h = PQconnectdb(db->target);
-	if (c->h == NULL)
-		fatal("libpq: out of memory");
+	c->h = connect_bounded(db->target);
 	if (PQstatus(c->h) != CONNECTION_OK) {
 		/* libpq's message names host and user, never the password. */
 		log_pg("store.open", c->h, db->describe);
 		PQfinish(c->h);
 		free(c);
+		attempt_end(db, probe, false);
 		return PC_ERR_STORE;
 	}
 	PQsetNoticeReceiver(c->h, quiet_notices, NULL);
 	if (setup_session(c) != 0) {
 		PQfinish(c->h);
 		free(c);
+		attempt_end(db, probe, false);
 		return PC_ERR_STORE;
 	}
+	attempt_end(db, probe, true);
 	*out = &c->base;
 	return 0;
 }
@@ -191,26 +291,34 @@ pg_conn_close(struct db_conn *base)
 
 /*
  * Outside a transaction, a broken connection is reset (prepared statements
- * are per session: they are prepared again on next use). Inside one it
- * stays broken until the caller rolls back: its earlier writes are gone
- * and must not be followed by later ones in autocommit.
+ * are per session: they are prepared again on next use) unless the pool
+ * is backing off, when it fails at once. Inside one it stays broken until
+ * the caller rolls back: its earlier writes are gone and must not be
+ * followed by later ones in autocommit.
  */
 static int
 ensure_conn(struct pg_conn *c)
 {
-	if (PQstatus(c->h) == CONNECTION_OK)
+	struct db *db = c->base.db;
+	bool probe;
+
+	if (PQstatus(c->h) == CONNECTION_OK && !c->unset)
 		return 0;
-	if (c->in_tx)
+	if (c->in_tx || !attempt_begin(db, &probe))
 		return PC_ERR_STORE;
 	PQreset(c->h);
 	for (unsigned i = 0; i < c->ncache; i++)
 		c->cache[i].prepared = false;
 	if (PQstatus(c->h) != CONNECTION_OK) {
-		log_pg("store.reconnect", c->h, c->base.db->describe);
+		log_pg("store.reconnect", c->h, db->describe);
+		attempt_end(db, probe, false);
 		return PC_ERR_STORE;
 	}
 	PQsetNoticeReceiver(c->h, quiet_notices, NULL);
-	if (setup_session(c) != 0)
+	/* Not used before its settings are: reset again next time. */
+	c->unset = setup_session(c) != 0;
+	attempt_end(db, probe, !c->unset);
+	if (c->unset)
 		return PC_ERR_STORE;
 	log_msg(LOG_INFO, "store.reconnect", "reconnected to PostgreSQL");
 	return 0;

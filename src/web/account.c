@@ -251,9 +251,16 @@ static bool
 signed_in(struct req *r, struct resp *w, struct session *s, char cookie[64])
 {
 	bool presented = false;
+	int rc;
 
-	if (web_session(r, s, cookie, &presented) == 0 && s->user_id != NULL)
+	if ((rc = web_session(r, s, cookie, &presented)) == 0 &&
+	    s->user_id != NULL)
 		return true;
+	if (web_store_failed(rc)) {
+		/* Not "signed out": the store cannot say (fail closed). */
+		web_unavailable(w);
+		return false;
+	}
 	if (presented)
 		web_audit(
 		    r, NULL, "session.unknown", "failure", NULL, NULL, NULL);

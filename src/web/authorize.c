@@ -586,7 +586,12 @@ web_authorize_consent(struct req *r, struct resp *w)
 
 	memset(&z, 0, sizeof(z));
 	memset(&s, 0, sizeof(s));
-	if (web_session(r, &s, NULL, NULL) != 0 || s.user_id == NULL) {
+	if ((rc = web_session(r, &s, NULL, NULL)) != 0 &&
+	    web_store_failed(rc)) {
+		unavailable_page(w);
+		goto out;
+	}
+	if (rc != 0 || s.user_id == NULL) {
 		page_message(w, 403, "Request refused",
 		    "You are not signed in anymore.", NULL, NULL);
 		goto out;

@@ -330,9 +330,16 @@ login_post(struct req *r, struct resp *w)
 	struct store_user u;
 	struct throttle_verdict v;
 	bool presented = false;
+	int rc;
 
 	l = xcalloc(1, sizeof(*l));
-	if (web_session(r, &l->pre, l->pre_cookie, &presented) != 0) {
+	if ((rc = web_session(r, &l->pre, l->pre_cookie, &presented)) != 0 &&
+	    web_store_failed(rc)) {
+		web_unavailable(w);
+		login_free(l);
+		return;
+	}
+	if (rc != 0) {
 		/* No pre-session: the form did not come from us (LG-07). */
 		if (presented)
 			web_audit(r, NULL, "session.unknown", "failure", NULL,

@@ -337,13 +337,18 @@ static void
 logout_request(struct req *r, struct resp *w, const struct rp_logout *rp)
 {
 	struct session s;
+	int rc;
 
-	if (web_session(r, &s, NULL, NULL) == 0 && s.user_id != NULL) {
+	if ((rc = web_session(r, &s, NULL, NULL)) == 0 && s.user_id != NULL) {
 		confirm_page(r, w, &s, rp);
 		session_clear(&s);
 		return;
 	}
 	session_clear(&s);
+	if (web_store_failed(rc)) {
+		web_unavailable(w);
+		return;
+	}
 	/* Nobody to sign out: back to a verified relying party at once. */
 	if (rp->have_hint && rp->uri_ok) {
 		redirect_rp(w, rp);
@@ -360,8 +365,15 @@ logout_confirmed(struct req *r, struct resp *w, const struct rp_logout *rp)
 	struct app *app = r->app;
 	struct session s;
 	char cookie[64];
+	int rc;
 
-	if (web_session(r, &s, cookie, NULL) != 0) {
+	if ((rc = web_session(r, &s, cookie, NULL)) != 0 &&
+	    web_store_failed(rc)) {
+		/* Never "signed out" while the session may live on. */
+		web_unavailable(w);
+		return;
+	}
+	if (rc != 0) {
 		/* Nothing to end; still clear whatever the browser holds. */
 		if (!web_same_origin(r)) {
 			page_message(w, 403, "Request refused",

@@ -262,6 +262,22 @@ web_session(
 	return 0;
 }
 
+bool
+web_store_failed(int rc)
+{
+	return rc != 0 && rc != PC_ERR_NOT_FOUND && rc != PC_ERR_VERIFY &&
+	    rc != PC_ERR_INVALID;
+}
+
+void
+web_unavailable(struct resp *w)
+{
+	page_message(w, 503, "Unavailable",
+	    "This is not possible right now. Please try again later.", NULL,
+	    NULL);
+	resp_header(w, "Retry-After", "5");
+}
+
 int
 web_presession(struct req *r, struct resp *w, struct session *out)
 {
@@ -271,8 +287,11 @@ web_presession(struct req *r, struct resp *w, struct session *out)
 	bool presented = false;
 	int rc;
 
-	if (web_session(r, out, NULL, &presented) == 0)
-		return 0;
+	rc = web_session(r, out, NULL, &presented);
+	/* A store failure is not "no session": a live session's cookie is
+	 * never replaced by a pre-session because a lookup failed. */
+	if (rc == 0 || web_store_failed(rc))
+		return rc;
 	if (presented)
 		web_audit(
 		    r, NULL, "session.unknown", "failure", NULL, NULL, NULL);

@@ -134,8 +134,14 @@ static bool
 form_post(struct req *r, struct resp *w, const char *form_id, struct session *s)
 {
 	bool presented = false;
+	int rc;
 
-	if (web_session(r, s, NULL, &presented) != 0) {
+	if ((rc = web_session(r, s, NULL, &presented)) != 0 &&
+	    web_store_failed(rc)) {
+		unavailable(w);
+		return false;
+	}
+	if (rc != 0) {
 		if (presented)
 			web_audit(r, NULL, "session.unknown", "failure", NULL,
 			    NULL, NULL);
@@ -380,6 +386,16 @@ invalid_link(struct resp *w, const char *again, const char *again_text)
 	    again, again_text);
 }
 
+/* A link the store did not accept: invalid, or the store failed (503). */
+static void
+link_refused(struct resp *w, int rc, const char *again, const char *again_text)
+{
+	if (web_store_failed(rc))
+		unavailable(w);
+	else
+		invalid_link(w, again, again_text);
+}
+
 void
 web_verify(struct req *r, struct resp *w)
 {
@@ -396,9 +412,9 @@ web_verify(struct req *r, struct resp *w)
 	}
 	if (r->method != HTTP_POST) {
 		/* CF-02: a mail scanner's GET changes nothing. */
-		if (usertoken_peek(app->db, t, USERTOKEN_VERIFY, r->now, &uid,
-			&email) != 0) {
-			invalid_link(w, "/login", "Sign in");
+		if ((rc = usertoken_peek(app->db, t, USERTOKEN_VERIFY, r->now,
+			 &uid, &email)) != 0) {
+			link_refused(w, rc, "/login", "Sign in");
 			return;
 		}
 		buf_init(&b, 16 * 1024);
@@ -423,9 +439,9 @@ web_verify(struct req *r, struct resp *w)
 		    "This form was not sent from this site.", NULL, NULL);
 		return;
 	}
-	if (usertoken_consume(
-		app->db, t, USERTOKEN_VERIFY, r->now, &uid, &email) != 0) {
-		invalid_link(w, "/login", "Sign in");
+	if ((rc = usertoken_consume(
+		 app->db, t, USERTOKEN_VERIFY, r->now, &uid, &email)) != 0) {
+		link_refused(w, rc, "/login", "Sign in");
 		return;
 	}
 	memset(&u, 0, sizeof(u));
@@ -646,9 +662,9 @@ rst_finish(struct req *r, struct resp *w, void *arg)
 		return;
 	}
 	/* RS-03: single use, atomically; a second use finds nothing. */
-	if (usertoken_consume(app->db, x->token, USERTOKEN_RESET, r->now, &uid,
-		&email) != 0) {
-		invalid_link(w, "/forgot", "Ask for a new link");
+	if ((rc = usertoken_consume(app->db, x->token, USERTOKEN_RESET, r->now,
+		 &uid, &email)) != 0) {
+		link_refused(w, rc, "/forgot", "Ask for a new link");
 		return;
 	}
 	memset(&u, 0, sizeof(u));
@@ -693,12 +709,13 @@ web_reset(struct req *r, struct resp *w)
 	struct pw_check chk = { PW_OK, NULL };
 	const char *pw;
 	struct rst *x;
+	int rc;
 
 	if (r->method != HTTP_POST && (t = token_param(r, false)) != NULL) {
 		/* RS-06: the token leaves the URL at once. */
-		if (usertoken_peek(app->db, t, USERTOKEN_RESET, r->now, &uid,
-			&email) != 0) {
-			invalid_link(w, "/forgot", "Ask for a new link");
+		if ((rc = usertoken_peek(app->db, t, USERTOKEN_RESET, r->now,
+			 &uid, &email)) != 0) {
+			link_refused(w, rc, "/forgot", "Ask for a new link");
 			return;
 		}
 		free(uid);
@@ -709,10 +726,13 @@ web_reset(struct req *r, struct resp *w)
 		return;
 	}
 	t = reset_cookie(r);
-	if (t == NULL ||
-	    usertoken_peek(app->db, t, USERTOKEN_RESET, r->now, &uid, &email) !=
-		0) {
+	if (t == NULL) {
 		invalid_link(w, "/forgot", "Ask for a new link");
+		return;
+	}
+	if ((rc = usertoken_peek(
+		 app->db, t, USERTOKEN_RESET, r->now, &uid, &email)) != 0) {
+		link_refused(w, rc, "/forgot", "Ask for a new link");
 		return;
 	}
 	if (r->method != HTTP_POST) {

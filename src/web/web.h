@@ -59,6 +59,14 @@ bool web_same_origin(const struct req *r);
 int web_session(struct req *r, struct session *out, char cookie[64],
     bool *presented) PC_WUR;
 /*
+ * Whether web_session()'s result is the store failing (PC_ERR_STORE,
+ * PC_ERR_BUSY, ...), not "no live session": the caller must answer 503
+ * (web_unavailable), never treat the browser as signed out.
+ */
+bool web_store_failed(int rc);
+/* 503 page with Retry-After: the store is unavailable (fail closed). */
+void web_unavailable(struct resp *w);
+/*
  * The session for a form shown to anyone (sign in, register, forgot,
  * reset): the browser's live session, or a new anonymous pre-session whose
  * cookie is set on w (LG-07). A cookie that named no live session is

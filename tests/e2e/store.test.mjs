@@ -1,16 +1,17 @@
 // The store: migrations are all-or-nothing and safe while the server runs,
-// a newer schema is served unchanged, and /readyz tells the truth about
-// the store.
+// a newer schema is served unchanged, /readyz tells the truth about the
+// store, and a busy store is a 503.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { openSync, writeSync, closeSync, rmSync, copyFileSync } from 'node:fs';
 import { BIN, run, tempDir, startServer, stopClean, LATEST_MIGRATION } from './lib/server.mjs';
-const LATEST = LATEST_MIGRATION.version;
-const NEXT = LATEST + 1;
 import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
 import { addUser } from './lib/web.mjs';
+
+const LATEST = LATEST_MIGRATION.version;
+const NEXT = LATEST + 1;
 
 const sql = (db, q) => spawnSync('sqlite3', [db, q], { encoding: 'utf8' });
 
@@ -200,5 +201,30 @@ test('/readyz: 503 when the store cannot be read, /healthz stays up', async () =
   assert.equal(r.headers.get('retry-after'), '5');
   assert.equal((await r.json()).status, 'unavailable');
   assert.equal((await fetch(srv.url + '/healthz')).status, 200);
+  await stopClean(srv);
+});
+
+test('RT-01: a store that stays busy (write lock held elsewhere) makes a refresh 503, not invalid_grant, and the token stays good', async () => {
+  const srv = await startServer({ store: 'sqlite' });
+  addUser(srv, 'busy@example.com');
+  const rp = addClient(srv, { scope: 'openid offline_access' });
+  const f = await codeFlow(srv, rp, { email: 'busy@example.com', scope: 'openid offline_access' });
+  const rt = f.tokens.refresh_token;
+  // Another process holds SQLite's write lock longer than the 5 s busy
+  // timeout: the rotation's BEGIN IMMEDIATE gets SQLITE_BUSY.
+  const holder = spawn('sqlite3', [join(srv.dataDir, 'portcullis.db')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const held = new Promise((resolve) => holder.stdout.once('data', resolve));
+  holder.stdin.write("BEGIN IMMEDIATE;\nSELECT 'locked';\n.shell sleep 8\nROLLBACK;\n.quit\n");
+  await held;
+  const done = new Promise((resolve) => holder.on('exit', resolve));
+  const r = await tokenRequest(srv, rp, { grant_type: 'refresh_token', refresh_token: rt });
+  assert.equal(r.status, 503, JSON.stringify(r.json));
+  assert.equal(r.json.error, 'temporarily_unavailable');
+  assert.ok(r.headers.get('retry-after'));
+  assert.equal(r.json.refresh_token, undefined);
+  await done;
+  // Nothing was spent: the same token rotates once the lock is gone.
+  const again = await tokenRequest(srv, rp, { grant_type: 'refresh_token', refresh_token: rt });
+  assert.equal(again.status, 200, JSON.stringify(again.json));
   await stopClean(srv);
 });

@@ -15,12 +15,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <cmocka.h>
 
 #include "store/db.h"
 #include "store/store.h"
 #include "store_url.h"
 #include "util/log.h"
+#include "util/util.h"
 
 struct fixture {
 	char dir[64];
@@ -726,6 +731,159 @@ test_store_pg_unreachable(void **state)
 	db_close(db);
 }
 
+/*
+ * A fake PostgreSQL on a Unix socket: it counts the connections libpq
+ * makes and either closes them at once (a server that refuses) or holds
+ * them open without a word (a server that hangs).
+ */
+struct fake_pg {
+	char dir[64];
+	char path[96];
+	int fd;
+	bool silent;
+	volatile bool stop;
+	volatile int accepted;
+	int held[16];
+	pthread_t th;
+};
+
+static void *
+fake_pg_run(void *arg)
+{
+	struct fake_pg *fp = arg;
+	struct pollfd p = { .fd = fp->fd, .events = POLLIN };
+
+	while (!fp->stop) {
+		int s;
+
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		if ((s = accept(fp->fd, NULL, NULL)) < 0)
+			continue;
+		if (fp->silent && fp->accepted < (int)PC_NELEM(fp->held))
+			fp->held[fp->accepted] = s;
+		else
+			close(s);
+		__atomic_add_fetch(&fp->accepted, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+static void
+fake_pg_start(struct fake_pg *fp, bool silent)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	memset(fp, 0, sizeof(*fp));
+	fp->silent = silent;
+	snprintf(fp->dir, sizeof(fp->dir), "/tmp/pc-test-fakepg-XXXXXX");
+	assert_non_null(mkdtemp(fp->dir));
+	snprintf(fp->path, sizeof(fp->path), "%s/.s.PGSQL.7", fp->dir);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", fp->path);
+	fp->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fp->fd >= 0);
+	assert_int_equal(bind(fp->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fp->fd, 16), 0);
+	assert_int_equal(pthread_create(&fp->th, NULL, fake_pg_run, fp), 0);
+}
+
+static int
+fake_pg_accepted(struct fake_pg *fp)
+{
+	usleep(50 * 1000); /* let the thread accept what is queued */
+	return __atomic_load_n(&fp->accepted, __ATOMIC_SEQ_CST);
+}
+
+static void
+fake_pg_stop(struct fake_pg *fp)
+{
+	fp->stop = true;
+	pthread_join(fp->th, NULL);
+	for (int i = 0;
+	     fp->silent && i < fp->accepted && i < (int)PC_NELEM(fp->held); i++)
+		close(fp->held[i]);
+	close(fp->fd);
+	unlink(fp->path);
+	rmdir(fp->dir);
+}
+
+static struct db *
+fake_pg_db(struct fake_pg *fp, const char *extra)
+{
+	char url[256];
+	struct db *db;
+
+	snprintf(url, sizeof(url), "postgresql:///x?host=%s&port=7%s", fp->dir,
+	    extra);
+	assert_int_equal(db_open(url, "/nonexistent", &db), 0);
+	return db;
+}
+
+/*
+ * PostgreSQL: after a failed connection attempt the pool backs off. Uses
+ * inside the delay fail at once without touching the server; the next
+ * attempt waits 100 ms, the one after 200 ms.
+ */
+static void
+test_store_pg_reconnect_backoff(void **state)
+{
+	struct fake_pg fp;
+	struct db *db;
+	struct db_conn *c = NULL;
+
+	(void)state;
+	fake_pg_start(&fp, false);
+	db = fake_pg_db(&fp, "");
+	assert_int_equal(db_conn(db, &c), PC_ERR_STORE);
+	assert_int_equal(fake_pg_accepted(&fp), 1);
+	/* Within 100 ms: no attempt. */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(db_conn(db, &c), PC_ERR_STORE);
+	assert_int_equal(fake_pg_accepted(&fp), 1);
+	usleep(120 * 1000);
+	assert_int_equal(db_conn(db, &c), PC_ERR_STORE);
+	assert_int_equal(fake_pg_accepted(&fp), 2);
+	/* The delay doubled: 100 ms later still nothing. */
+	assert_int_equal(db_conn(db, &c), PC_ERR_STORE);
+	assert_int_equal(fake_pg_accepted(&fp), 2);
+	usleep(250 * 1000);
+	assert_int_equal(db_conn(db, &c), PC_ERR_STORE);
+	assert_int_equal(fake_pg_accepted(&fp), 3);
+	assert_null(c);
+	db_close(db);
+	fake_pg_stop(&fp);
+}
+
+/*
+ * PostgreSQL: a server that accepts and then says nothing costs one
+ * connect_timeout (5 s by default; the URL's own value wins), not a hang.
+ */
+static void
+test_store_pg_connect_timeout(void **state)
+{
+	struct fake_pg fp;
+	struct db *db;
+	struct db_conn *c = NULL;
+	uint64_t t0, ms;
+
+	(void)state;
+	fake_pg_start(&fp, true);
+	db = fake_pg_db(&fp, "");
+	t0 = clock_mono_ms();
+	assert_int_equal(db_conn(db, &c), PC_ERR_STORE);
+	ms = clock_mono_ms() - t0;
+	assert_true(ms >= 4500 && ms < 9000);
+	db_close(db);
+
+	db = fake_pg_db(&fp, "&connect_timeout=2");
+	t0 = clock_mono_ms();
+	assert_int_equal(db_conn(db, &c), PC_ERR_STORE);
+	ms = clock_mono_ms() - t0;
+	assert_true(ms >= 1500 && ms < 4500);
+	db_close(db);
+	fake_pg_stop(&fp);
+}
+
 int
 main(void)
 {
@@ -750,6 +908,8 @@ main(void)
 		T(test_store_pragmas_in_force),
 		T(test_store_pragmas_on_every_connection),
 		cmocka_unit_test(test_store_db_open_urls),
+		cmocka_unit_test(test_store_pg_reconnect_backoff),
+		cmocka_unit_test(test_store_pg_connect_timeout),
 	};
 	/* The same, less SQLite's pragmas, plus the libpq specifics. */
 	const struct CMUnitTest pg_tests[] = {
@@ -773,6 +933,8 @@ main(void)
 		T(test_store_pg_reconnect),
 		cmocka_unit_test(test_store_pg_unreachable),
 		cmocka_unit_test(test_store_db_open_urls),
+		cmocka_unit_test(test_store_pg_reconnect_backoff),
+		cmocka_unit_test(test_store_pg_connect_timeout),
 	};
 #undef T
 
