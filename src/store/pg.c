@@ -24,6 +24,7 @@
  * dead server for more than one connect_timeout.
  */
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,21 @@ pg_conn_close(struct db_conn *base)
 }
 
 /*
+ * Outside a transaction nothing is owed to us, so an idle connection with
+ * anything to read (the server's "terminating connection" message, EOF,
+ * an error) belongs to a server that went away while it sat idle: a
+ * restart, a failover. Noticing it here (one poll, no wait) lets it be
+ * reset before use instead of failing the request it was taken for.
+ */
+static bool
+idle_and_quiet(PGconn *h)
+{
+	struct pollfd p = { .fd = PQsocket(h), .events = POLLIN };
+
+	return p.fd >= 0 && poll(&p, 1, 0) == 0;
+}
+
+/*
  * Outside a transaction, a broken connection is reset (prepared statements
  * are per session: they are prepared again on next use) unless the pool
  * is backing off, when it fails at once. Inside one it stays broken until
@@ -302,7 +318,8 @@ ensure_conn(struct pg_conn *c)
 	struct db *db = c->base.db;
 	bool probe;
 
-	if (PQstatus(c->h) == CONNECTION_OK && !c->unset)
+	if (PQstatus(c->h) == CONNECTION_OK && !c->unset &&
+	    (c->in_tx || idle_and_quiet(c->h)))
 		return 0;
 	if (c->in_tx || !attempt_begin(db, &probe))
 		return PC_ERR_STORE;
