@@ -38,6 +38,9 @@
 
 #define STMT_CACHE 256
 #define MAX_PARAMS 64
+/* How long a statement waits for a lock unless the operator said. */
+#define LOCK_TIMEOUT "10s"
+
 /* The key of the advisory lock every write transaction takes. */
 #define WRITE_LOCK_KEY "7046757263756c6c" /* arbitrary, fixed */
 
@@ -216,12 +219,20 @@ setup_session(struct pg_conn *c)
 	PGresult *res;
 	int r = 0;
 
-	/* Plain text, UTC, and no notices on stderr. */
+	/*
+	 * Plain text, UTC, no notices on stderr, and a bounded wait for any
+	 * lock (the write lock included): a session that holds one for long
+	 * (a stuck node, a manual psql) makes writes fail with PC_ERR_BUSY,
+	 * a 503, instead of stalling every node. An operator's own
+	 * lock_timeout (URL options, role or database default) is kept.
+	 */
 	res = PQexec(c->h,
 	    "SET client_encoding = 'UTF8';"
 	    "SET TIME ZONE 'UTC';"
-	    "SET client_min_messages = warning");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+	    "SET client_min_messages = warning;"
+	    "SELECT set_config('lock_timeout', '" LOCK_TIMEOUT "', false)"
+	    " WHERE current_setting('lock_timeout') = '0'");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_pg("store.open", c->h, "session settings");
 		r = PC_ERR_STORE;
 	}

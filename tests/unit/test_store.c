@@ -713,6 +713,47 @@ test_store_pg_reconnect(void **state)
 	assert_int_equal(query_int(f, "SELECT count(*) FROM signing_keys"), 1);
 }
 
+/*
+ * PostgreSQL: no lock wait is unbounded. Every session waits at most 10 s
+ * for a lock (the write lock included) unless the operator set their own
+ * lock_timeout, which wins; a write lock held elsewhere past it is
+ * PC_ERR_BUSY (a 503 at the endpoints), not a stall.
+ */
+static void
+test_store_pg_lock_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct db *holder, *waiter;
+	struct db_conn *hc, *wc;
+	struct db_stmt *s;
+	char url[1024];
+
+	migrate_ok(f);
+	assert_int_equal(
+	    query_int(f, "SELECT current_setting('lock_timeout') = '10s'"), 1);
+	/* The operator's value, here 300 ms, wins. */
+	snprintf(url, sizeof(url), "%s&options=-c%%20lock_timeout%%3D300ms",
+	    test_store_url());
+	assert_int_equal(db_open(test_store_url(), f->dir, &holder), 0);
+	assert_int_equal(db_open(url, f->dir, &waiter), 0);
+	assert_int_equal(db_conn(holder, &hc), 0);
+	assert_int_equal(db_conn(waiter, &wc), 0);
+	assert_int_equal(
+	    db_prepare(
+		wc, "SELECT current_setting('lock_timeout') = '300ms'", &s),
+	    0);
+	assert_int_equal(db_step(s), DB_ROW);
+	assert_int_equal(db_col_int64(s, 0), 1);
+	db_done(s);
+	assert_int_equal(db_begin(hc, true), 0); /* holds the write lock */
+	assert_int_equal(db_begin(wc, true), PC_ERR_BUSY);
+	db_rollback(hc);
+	assert_int_equal(db_begin(wc, true), 0);
+	db_rollback(wc);
+	db_close(waiter);
+	db_close(holder);
+}
+
 /* PostgreSQL: an unreachable server is PC_ERR_STORE, not a crash. */
 static void
 test_store_pg_unreachable(void **state)
@@ -931,6 +972,7 @@ main(void)
 		T(test_store_bind_and_columns),
 		T(test_store_pg_placeholders_outside_literals),
 		T(test_store_pg_reconnect),
+		T(test_store_pg_lock_timeout),
 		cmocka_unit_test(test_store_pg_unreachable),
 		cmocka_unit_test(test_store_db_open_urls),
 		cmocka_unit_test(test_store_pg_reconnect_backoff),
