@@ -752,25 +752,21 @@ signer_sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
 	return r;
 }
 
-/* Verifies against the current ring; *known: the header's kid is in it. */
+/* Verifies against the current ring. */
 static int
 verify_ring(struct signer *s, const char *token, size_t len,
-    const struct signer_verify_opts *o, const char *kid, bool *known,
-    struct jws_verified *out)
+    const struct signer_verify_opts *o, struct jws_verified *out)
 {
 	struct jws_key keys[SIGNER_VERIFY_KEYS_MAX];
 	struct jws_verify_opts vo;
 	size_t nk = 0;
 	int r;
 
-	*known = false;
 	pthread_rwlock_rdlock(&s->lock);
-	for (size_t i = 0; i < s->ring->n; i++) {
+	for (size_t i = 0; i < s->ring->n && nk < SIGNER_VERIFY_KEYS_MAX; i++) {
 		const struct ring_key *k = &s->ring->keys[i];
 
-		if (kid != NULL && strcmp(k->kid, kid) == 0)
-			*known = true;
-		if (k->vkey == NULL || nk == SIGNER_VERIFY_KEYS_MAX)
+		if (k->vkey == NULL)
 			continue;
 		keys[nk].kid = k->kid;
 		keys[nk].alg = k->alg;
@@ -788,6 +784,19 @@ verify_ring(struct signer *s, const char *token, size_t len,
 	out->key = NULL;
 	pthread_rwlock_unlock(&s->lock);
 	return r;
+}
+
+/* The ring has a row with this kid, in any state, rejected or not. */
+static bool
+ring_knows(struct signer *s, const char *kid)
+{
+	bool known = false;
+
+	pthread_rwlock_rdlock(&s->lock);
+	for (size_t i = 0; i < s->ring->n && !known; i++)
+		known = strcmp(s->ring->keys[i].kid, kid) == 0;
+	pthread_rwlock_unlock(&s->lock);
+	return known;
 }
 
 /*
@@ -859,16 +868,17 @@ signer_verify_jwt(struct signer *s, const char *token, size_t len,
     const struct signer_verify_opts *o, int64_t now, struct jws_verified *out)
 {
 	char kid[44];
-	bool known = false, shaped;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	(void)signer_refresh(s, now, false);
-	shaped = token != NULL && header_kid(token, len, kid);
-	r = verify_ring(s, token, len, o, shaped ? kid : NULL, &known, out);
-	if (r == PC_ERR_VERIFY && shaped && !known && kid_reload(s, now)) {
+	r = verify_ring(s, token, len, o, out);
+	/* Only a refused token is looked at again: is its kid new to us? */
+	if (r == PC_ERR_VERIFY && token != NULL &&
+	    header_kid(token, len, kid) && !ring_knows(s, kid) &&
+	    kid_reload(s, now)) {
 		jws_verified_free(out);
-		r = verify_ring(s, token, len, o, kid, &known, out);
+		r = verify_ring(s, token, len, o, out);
 	}
 	return r;
 }
