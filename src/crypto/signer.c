@@ -839,7 +839,8 @@ header_kid(const char *token, size_t len, char kid[44])
  * A token names a kid this node has not loaded: another node may sign
  * with a key made after our last reload. One store reload per second at
  * most, for the whole node (a flood of random kids costs the store one
- * query a second), and none while a failed reload is backing off.
+ * query a second), none while a failed reload is backing off, and none
+ * while another reload runs.
  */
 static bool
 kid_reload(struct signer *s, int64_t now)
@@ -854,10 +855,14 @@ kid_reload(struct signer *s, int64_t now)
 	backing_off = now < s->retry_at &&
 	    s->retry_at - now <= s->cfg->signing_key_refresh;
 	pthread_rwlock_unlock(&s->lock);
-	if (backing_off)
+	/*
+	 * Never wait for a reload in progress: with a slow store, waiting
+	 * would let one request a second pile up on the lock until no worker
+	 * is left.
+	 */
+	if (backing_off || pthread_mutex_trylock(&s->reload) != 0)
 		return false;
 	atomic_fetch_add(&s->kid_reloads, 1);
-	pthread_mutex_lock(&s->reload);
 	(void)reload_locked(s, now);
 	pthread_mutex_unlock(&s->reload);
 	return true;
