@@ -79,21 +79,31 @@ struct signer_key_info {
 	int64_t activate_at;
 	int64_t retired_at;   /* 0 unless retired or expired */
 	int64_t unpublish_at; /* 0 unless retired or expired */
+	bool rejected; /* failed the integrity check: no key, not published */
 };
 
 const char *signer_state_name(enum signer_key_state s);
 
 /*
  * Opens the key ring. With ensure, generates the first ES256 and RS256 keys
- * if the store has none (safe when nodes start at once).
+ * if the store has none (safe when nodes start at once). A row whose
+ * sealed key does not unseal under mk (kid as associated data), whose
+ * thumbprint is not its kid, or whose public_jwk is not the JWK of its
+ * sealed key is rejected: logged (signer.key_rejected), counted, never
+ * published, never used. PC_ERR_VERIFY when the active ES256 key (every
+ * access token needs it) is rejected, e.g. with the wrong master key; a
+ * rejected active key of another alg only makes that alg unable to sign.
  */
 int
 signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
     bool ensure, int64_t now, struct signer **out) PC_WUR;
 void signer_free(struct signer *s);
 /*
- * Reloads from the store when due (refresh interval or a key boundary).
- * On failure the current ring stays in use and the failure is logged.
+ * Reloads from the store when due (refresh interval or a key boundary);
+ * force (SIGHUP) reloads at once. On failure the last good ring stays in
+ * use, its states moved on with the clock, and the next attempt waits
+ * 1 s, 2 s, 4 s ... up to signing_key_refresh; the first failure of a
+ * streak is logged (signer.reload_failed), the recovery too.
  */
 int signer_refresh(struct signer *s, int64_t now, bool force);
 /* Signs a JWT with the active key of alg. *out is malloc'd. */
@@ -110,6 +120,8 @@ struct signer_verify_opts {
  * retired keys, never an expired one (a pending key verifies because
  * another node may already sign with it; only with the public half of
  * its unsealed private key), with an alg of o->algs and typ o->typ.
+ * A kid this node has not loaded makes one store reload and a second try,
+ * at most once a second for the whole signer (not while backing off).
  * Errors as jws_verify_compact(); the claims are the caller's to check.
  * out->key is NULL. Free out with jws_verified_free().
  */
@@ -123,6 +135,16 @@ int signer_jwks(struct signer *s, int64_t now, char **out, size_t *len) PC_WUR;
 /* Every key, with its state at now. *out is malloc'd. */
 int signer_list(struct signer *s, int64_t now, struct signer_key_info **out,
     size_t *n) PC_WUR;
+struct signer_stats {
+	size_t keys;	   /* rows in the ring */
+	size_t rejected;   /* of which failed the integrity check */
+	int64_t loaded_at; /* the last good load */
+	unsigned failures; /* failed reloads in the current streak */
+	uint64_t failures_total;
+	int64_t retry_at;     /* no reload before, unless forced; 0: none */
+	uint64_t kid_reloads; /* reloads made for an unknown kid */
+};
+void signer_stats(struct signer *s, struct signer_stats *out);
 /*
  * Generates a new key for alg, published at once, signing from
  * now + signing_key_activation_delay. kid_out gets its kid.

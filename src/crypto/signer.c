@@ -2,17 +2,28 @@
  * The signer: the key ring and the only code that touches private signing
  * keys (SECURITY.md JW-09). Keys come from the store; their private parts
  * are sealed with a subkey of the master key and the kid as associated
- * data. Only the active key of each algorithm is kept unsealed (a pending
- * one is unsealed to take its public half, then dropped); the unsealed
- * bytes live in sodium_malloc memory for the moment of parsing, and the
- * parsed key in OpenSSL's secure heap (see crypto_init()).
+ * data. Only the active key of each algorithm is kept unsealed (the other
+ * published keys are unsealed at each load to take their public half,
+ * then dropped); the unsealed bytes live in sodium_malloc memory for the
+ * moment of parsing, and the parsed key in OpenSSL's secure heap (see
+ * crypto_init()).
  *
  * A key's state is a function of the rows and the clock, so every node
  * computes the same ring: pending (published, activate_at in the future),
  * active (newest activated key of its alg), retired (superseded; published
  * until every token it signed has expired), expired (unpublished).
+ *
+ * Integrity against a store writer without the master key: a row enters
+ * the ring's key material (JWKS, verification, signing) only if its
+ * sealed part unseals under our master key with its kid as associated
+ * data, its thumbprint is its kid, its key fits its alg, and its
+ * public_jwk equals the JWK derived from the unsealed key. The published
+ * JWK is that derivation, never the row's text. A row that fails keeps
+ * its place in the timeline (so the states stay a function of the rows),
+ * carries no key, and is logged once (signer.key_rejected).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,20 +38,24 @@
 
 #define SEAL_CTX "signkeys"
 #define CLOCK_LEEWAY 60
+/* The first retry after a failed reload; it doubles up to the interval. */
+#define RETRY_FIRST 1
 
 struct ring_key {
 	char kid[64];
 	enum jose_alg alg;
 	enum signer_key_state state;
 	int64_t created_at, activate_at, retired_at, unpublish_at;
-	char *public_jwk;
-	EVP_PKEY *pkey; /* private; active keys only */
-	EVP_PKEY *vkey; /* verifies: active and retired keys */
+	bool rejected;	  /* the row failed the integrity check */
+	char *public_jwk; /* derived from the unsealed key; NULL if rejected */
+	EVP_PKEY *pkey;	  /* private; active keys only */
+	EVP_PKEY *vkey;	  /* public half: pending, active and retired keys */
 };
 
 struct ring {
 	struct ring_key *keys;
 	size_t n;
+	size_t rejected;
 	int64_t loaded_at;
 	int64_t next_change; /* INT64_MAX: none */
 	char *jwks;
@@ -54,6 +69,13 @@ struct signer {
 	pthread_rwlock_t lock;
 	pthread_mutex_t reload;
 	struct ring *ring;
+	/* Failed reloads (under lock; written with reload held too). */
+	unsigned failures; /* the current streak */
+	int64_t retry_at;  /* no store reload before this, unless forced */
+	uint64_t failures_total;
+	/* Reloads for an unknown kid: the second of the last one. */
+	_Atomic int64_t kid_reload_at;
+	_Atomic uint64_t kid_reloads;
 };
 
 const char *
@@ -89,7 +111,11 @@ max_token_ttl(const struct config *cfg)
 							 : cfg->id_token_ttl;
 }
 
-/* States from the rows (ordered by activate_at) and now. */
+/*
+ * States from the rows (ordered by activate_at) and now. Rejected rows
+ * count like the others: whether a row passes depends on the master key,
+ * the timeline must not.
+ */
 static void
 compute_states(struct ring_key *k, size_t n, int64_t now, int64_t ttl,
     int64_t *next_change)
@@ -124,9 +150,10 @@ compute_states(struct ring_key *k, size_t n, int64_t now, int64_t ttl,
 	}
 }
 
+/* *why: the step that failed ("unseal", "der" or "kid"). */
 static int
-unseal_key(
-    const struct signer *s, const struct store_signing_key *row, EVP_PKEY **out)
+unseal_key(const struct signer *s, const struct store_signing_key *row,
+    EVP_PKEY **out, const char **why)
 {
 	uint8_t *der = NULL;
 	const unsigned char *p;
@@ -136,15 +163,18 @@ unseal_key(
 	int r;
 
 	*out = NULL;
+	*why = "unseal";
 	if ((r = unseal(
 		 s->seal_key, row->kid, row->private_sealed, &der, &n)) != 0)
 		return r;
+	*why = "der";
 	p = der;
 	pkey = d2i_AutoPrivateKey(NULL, &p, (long)n);
 	sodium_free(der);
 	if (pkey == NULL)
 		return PC_ERR_CRYPTO;
 	/* The row's kid is the key's thumbprint: a swapped row fails. */
+	*why = "kid";
 	if (jwk_thumbprint(pkey, tp) != 0 || strcmp(tp, row->kid) != 0) {
 		EVP_PKEY_free(pkey);
 		return PC_ERR_VERIFY;
@@ -163,7 +193,8 @@ build_jwks(struct ring *g)
 	buf_init(&b, 1024 * 1024);
 	r |= buf_puts(&b, "{\"keys\":[");
 	for (size_t i = 0; i < g->n; i++) {
-		if (g->keys[i].state == SIGNER_EXPIRED)
+		if (g->keys[i].state == SIGNER_EXPIRED ||
+		    g->keys[i].public_jwk == NULL)
 			continue;
 		if (!first)
 			r |= buf_putc(&b, ',');
@@ -198,60 +229,76 @@ public_only(EVP_PKEY *pkey, EVP_PKEY **out)
 }
 
 /*
- * A pending key verifies too: another node whose clock is ahead, or
- * that reloaded first, may already sign with it. Its public half comes
- * from the unsealed row (kid = thumbprint checked), never from
- * public_jwk, so a row that was not sealed under our master key verifies
- * nothing; its private half is dropped at once. A pending row that does
- * not unseal is logged and left without a verification key, and fails
- * the load only when it activates.
+ * The integrity check of one row, the same for every state: the sealed
+ * part unseals under our seal key with the kid as associated data, its
+ * thumbprint is the kid, the key fits the row's alg, and the row's
+ * public_jwk is (as JSON) the JWK derived from it. On success k gets the
+ * derived JWK text, the public half as its verification key, and, when
+ * it is the active key, the private key. *why names the failed step.
  */
-static void
-pending_key(const struct signer *s, const struct store_signing_key *row,
-    struct ring_key *k)
+static int
+accept_key(const struct signer *s, const struct store_signing_key *row,
+    struct ring_key *k, const char **why)
 {
 	EVP_PKEY *pkey = NULL;
+	json_t *derived = NULL, *stored = NULL;
 	int r;
 
-	if ((r = unseal_key(s, row, &pkey)) == 0)
-		r = public_only(pkey, &k->vkey);
-	EVP_PKEY_free(pkey);
+	if ((r = unseal_key(s, row, &pkey, why)) != 0)
+		goto out;
+	*why = "alg";
+	if ((r = jwk_from_pkey(pkey, k->alg, k->kid, &derived)) != 0)
+		goto out;
+	*why = "public_jwk";
+	r = PC_ERR_VERIFY;
+	if (jose_json_parse(
+		row->public_jwk, strlen(row->public_jwk), 4, &stored) != 0 ||
+	    !json_equal(derived, stored))
+		goto out;
+	*why = "internal";
+	r = PC_ERR_INTERNAL;
+	if ((k->public_jwk =
+		    json_dumps(derived, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		goto out;
+	if ((r = public_only(pkey, &k->vkey)) != 0)
+		goto out;
+	if (k->state == SIGNER_ACTIVE) {
+		k->pkey = pkey;
+		pkey = NULL;
+	}
+	r = 0;
+out:
 	if (r != 0) {
-		struct log_line l;
-
-		log_begin(&l, LOG_ERROR, "signer.unseal_failed");
-		log_str(&l, "kid", row->kid);
-		log_str(&l, "state", "pending");
-		log_str(&l, "error", pc_strerror(r));
-		log_end(&l);
+		free(k->public_jwk);
+		k->public_jwk = NULL;
+		EVP_PKEY_free(k->vkey);
+		k->vkey = NULL;
 	}
-}
-
-/* The public key that verifies what k signed, for keys that may have. */
-static int
-verify_key(struct ring_key *k)
-{
-	json_t *jwk = NULL;
-	int r;
-
-	if (k->state == SIGNER_ACTIVE && k->pkey != NULL) {
-		if (EVP_PKEY_up_ref(k->pkey) != 1)
-			return PC_ERR_CRYPTO;
-		k->vkey = k->pkey;
-		return 0;
-	}
-	if (k->state != SIGNER_RETIRED)
-		return 0; /* pending: pending_key() */
-	if ((r = jose_json_parse(
-		 k->public_jwk, strlen(k->public_jwk), 4, &jwk)) != 0)
-		return r;
-	r = jwk_to_pkey(jwk, k->alg, &k->vkey);
-	json_decref(jwk);
+	EVP_PKEY_free(pkey);
+	json_decref(derived);
+	json_decref(stored);
 	return r;
 }
 
+static bool
+was_rejected(const struct ring *prev, const char *kid)
+{
+	for (size_t i = 0; prev != NULL && i < prev->n; i++)
+		if (strcmp(prev->keys[i].kid, kid) == 0)
+			return prev->keys[i].rejected;
+	return false;
+}
+
+/*
+ * Loads the ring from the rows. Only the store (or memory) fails a load:
+ * a row that fails the integrity check is rejected, counted, and logged
+ * when it was not already rejected by the previous ring (prev), so a
+ * planted row is logged once per node, not at every reload. Expired rows
+ * are not unsealed: they publish and verify nothing.
+ */
 static int
-load_ring(struct signer *s, int64_t now, struct ring **out)
+load_ring(
+    struct signer *s, const struct ring *prev, int64_t now, struct ring **out)
 {
 	struct store_signing_key *rows = NULL;
 	struct ring *g;
@@ -272,34 +319,97 @@ load_ring(struct signer *s, int64_t now, struct ring **out)
 		k->alg = jose_alg_parse(rows[i].alg, strlen(rows[i].alg));
 		k->created_at = rows[i].created_at;
 		k->activate_at = rows[i].activate_at;
-		k->public_jwk = xstrdup(rows[i].public_jwk);
 	}
 	compute_states(g->keys, n, now, max_token_ttl(s->cfg), &g->next_change);
-	for (size_t i = 0; i < n && r == 0; i++) {
-		if (g->keys[i].state == SIGNER_PENDING)
-			pending_key(s, &rows[i], &g->keys[i]);
-		if (g->keys[i].state != SIGNER_ACTIVE)
-			continue;
-		if ((r = unseal_key(s, &rows[i], &g->keys[i].pkey)) != 0) {
-			struct log_line l;
+	for (size_t i = 0; i < n; i++) {
+		struct ring_key *k = &g->keys[i];
+		const char *why = NULL;
+		struct log_line l;
 
-			log_begin(&l, LOG_ERROR, "signer.unseal_failed");
-			log_str(&l, "kid", rows[i].kid);
-			log_str(&l, "error", pc_strerror(r));
-			log_end(&l);
-		}
+		if (k->state == SIGNER_EXPIRED)
+			continue;
+		/* A kid longer than ours was cut by snprintf: no match. */
+		if (strcmp(k->kid, rows[i].kid) == 0 &&
+		    accept_key(s, &rows[i], k, &why) == 0)
+			continue;
+		k->rejected = true;
+		g->rejected++;
+		if (was_rejected(prev, k->kid))
+			continue;
+		log_begin(&l, LOG_ERROR, "signer.key_rejected");
+		log_str(&l, "kid", k->kid);
+		log_str(&l, "alg", rows[i].alg);
+		log_str(&l, "state", signer_state_name(k->state));
+		log_str(&l, "check", why != NULL ? why : "kid");
+		log_end(&l);
 	}
 	store_signing_keys_free(rows, n);
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = verify_key(&g->keys[i]);
-	if (r == 0)
-		r = build_jwks(g);
-	if (r != 0) {
+	if ((r = build_jwks(g)) != 0) {
 		ring_free(g);
 		return r;
 	}
 	*out = g;
 	return 0;
+}
+
+/*
+ * The ring old at now, without the store: the same keys, states computed
+ * again. A retired key past its unpublish time leaves the JWKS and stops
+ * verifying; a key that activated keeps verifying but cannot sign (its
+ * private half was never kept), so that algorithm fails closed until the
+ * store answers; a superseded active key stops signing. loaded_at is
+ * kept: the store reload stays due.
+ */
+static int
+ring_advance(
+    const struct ring *old, int64_t now, int64_t ttl, struct ring **out)
+{
+	struct ring *g = xcalloc(1, sizeof(*g));
+	int r;
+
+	*out = NULL;
+	g->keys = xcalloc(old->n, sizeof(*g->keys));
+	g->n = old->n;
+	g->rejected = old->rejected;
+	g->loaded_at = old->loaded_at;
+	for (size_t i = 0; i < old->n; i++) {
+		const struct ring_key *o = &old->keys[i];
+		struct ring_key *k = &g->keys[i];
+
+		snprintf(k->kid, sizeof(k->kid), "%s", o->kid);
+		k->alg = o->alg;
+		k->created_at = o->created_at;
+		k->activate_at = o->activate_at;
+		k->rejected = o->rejected;
+	}
+	compute_states(g->keys, g->n, now, ttl, &g->next_change);
+	for (size_t i = 0; i < g->n; i++) {
+		const struct ring_key *o = &old->keys[i];
+		struct ring_key *k = &g->keys[i];
+
+		if (k->state == SIGNER_EXPIRED || o->vkey == NULL ||
+		    o->public_jwk == NULL)
+			continue;
+		if (EVP_PKEY_up_ref(o->vkey) != 1)
+			goto fail;
+		k->vkey = o->vkey;
+		k->public_jwk = xstrdup(o->public_jwk);
+		if (k->state == SIGNER_ACTIVE && o->state == SIGNER_ACTIVE &&
+		    o->pkey != NULL) {
+			if (EVP_PKEY_up_ref(o->pkey) != 1)
+				goto fail;
+			k->pkey = o->pkey;
+		}
+	}
+	if ((r = build_jwks(g)) != 0) {
+		ring_free(g);
+		return r;
+	}
+	*out = g;
+	return 0;
+fail:
+	ring_free(g);
+	return PC_ERR_CRYPTO;
 }
 
 static int
@@ -397,6 +507,23 @@ log_key(const char *event, const struct store_signing_key *row)
 	log_end(&l);
 }
 
+/*
+ * The algorithm every token response needs: access tokens are ES256
+ * (oauth/tokens.c). A node whose active ES256 key is rejected (the wrong
+ * master key, or a row altered in the store) cannot issue anything and
+ * refuses to start; any other algorithm whose active key is rejected only
+ * fails closed for signing with that algorithm.
+ */
+static bool
+needed_key_rejected(const struct ring *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->keys[i].alg == JOSE_ALG_ES256 &&
+		    g->keys[i].state == SIGNER_ACTIVE && g->keys[i].rejected)
+			return true;
+	return false;
+}
+
 int
 signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
     bool ensure, int64_t now, struct signer **out)
@@ -413,13 +540,22 @@ signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
 	s->seal_key = seal_key_new(mk);
 	pthread_rwlock_init(&s->lock, NULL);
 	pthread_mutex_init(&s->reload, NULL);
-	if ((r = load_ring(s, now, &s->ring)) != 0)
+	atomic_init(&s->kid_reload_at, INT64_MIN);
+	atomic_init(&s->kid_reloads, 0);
+	if ((r = load_ring(s, NULL, now, &s->ring)) != 0)
 		goto fail;
+	if (needed_key_rejected(s->ring)) {
+		r = PC_ERR_VERIFY;
+		goto fail;
+	}
 	for (size_t i = 0; ensure && i < PC_NELEM(first); i++) {
 		struct store_signing_key row;
 		bool inserted, have = false;
 
-		/* Generate only what is missing: keygen (RSA) is slow. */
+		/*
+		 * Generate only what is missing: keygen (RSA) is slow. A
+		 * rejected row counts as present: no key replaces it.
+		 */
 		for (size_t k = 0; k < s->ring->n; k++)
 			have |= s->ring->keys[k].alg == first[i];
 		if (have)
@@ -437,6 +573,10 @@ signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
 	}
 	if (added && (r = signer_refresh(s, now, true)) != 0)
 		goto fail;
+	if (added && needed_key_rejected(s->ring)) {
+		r = PC_ERR_VERIFY;
+		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:
@@ -456,35 +596,125 @@ signer_free(struct signer *s)
 	free(s);
 }
 
+/* A store reload is due at now (ring and backoff read under s->lock). */
+static bool
+reload_due(const struct signer *s, int64_t now)
+{
+	const struct ring *g = s->ring;
+	int64_t every = s->cfg->signing_key_refresh;
+
+	if (!(now >= g->next_change || now >= g->loaded_at + every ||
+		now < g->loaded_at))
+		return false;
+	/* After a failure: not before retry_at (unless the clock went back). */
+	return now >= s->retry_at || s->retry_at - now > every;
+}
+
+static void
+swap_ring(struct signer *s, struct ring *g)
+{
+	struct ring *old;
+
+	pthread_rwlock_wrlock(&s->lock);
+	old = s->ring;
+	s->ring = g;
+	pthread_rwlock_unlock(&s->lock);
+	ring_free(old);
+}
+
+/* The last good ring moved on to now without the store; reload held. */
+static void
+advance_locked(struct signer *s, int64_t now)
+{
+	struct ring *g = NULL;
+
+	if (now >= s->ring->next_change &&
+	    ring_advance(s->ring, now, max_token_ttl(s->cfg), &g) == 0)
+		swap_ring(s, g);
+}
+
+/*
+ * One store reload; s->reload is held. A failure starts or extends a
+ * streak: the next attempt waits 1 s, then 2, 4, ... up to
+ * signing_key_refresh, and only the first failure of a streak is logged.
+ * Meanwhile the last good ring serves, its states moved on with the clock
+ * (ring_advance).
+ */
+static int
+reload_locked(struct signer *s, int64_t now)
+{
+	struct ring *g = NULL;
+	int64_t every = s->cfg->signing_key_refresh, delay = RETRY_FIRST;
+	unsigned failures;
+	int r;
+
+	r = load_ring(s, s->ring, now, &g);
+	if (r == 0) {
+		pthread_rwlock_wrlock(&s->lock);
+		failures = s->failures;
+		s->failures = 0;
+		s->retry_at = 0;
+		pthread_rwlock_unlock(&s->lock);
+		swap_ring(s, g);
+		if (failures > 0) {
+			struct log_line l;
+
+			log_begin(&l, LOG_INFO, "signer.reload_recovered");
+			log_int(&l, "failures", failures);
+			log_end(&l);
+		}
+		return 0;
+	}
+	pthread_rwlock_wrlock(&s->lock);
+	failures = ++s->failures;
+	s->failures_total++;
+	for (unsigned i = 1; i < failures && delay < every; i++)
+		delay *= 2;
+	if (delay > every)
+		delay = every;
+	s->retry_at = now + delay;
+	pthread_rwlock_unlock(&s->lock);
+	if (failures == 1) {
+		struct log_line l;
+
+		log_begin(&l, LOG_ERROR, "signer.reload_failed");
+		log_str(&l, "error", pc_strerror(r));
+		log_int(&l, "retry_in", delay);
+		log_end(&l);
+	}
+	advance_locked(s, now);
+	return r;
+}
+
 int
 signer_refresh(struct signer *s, int64_t now, bool force)
 {
-	struct ring *g, *old;
-	int r;
+	bool due, stale;
+	int r = 0;
 
 	pthread_rwlock_rdlock(&s->lock);
-	g = s->ring;
-	bool due = force || now >= g->next_change ||
-	    now >= g->loaded_at + s->cfg->signing_key_refresh ||
-	    now < g->loaded_at;
+	due = force || reload_due(s, now);
+	stale = now >= s->ring->next_change;
 	pthread_rwlock_unlock(&s->lock);
-	if (!due)
+	if (!due && !stale)
 		return 0;
 	/* One reloader at a time; the others keep using the current ring. */
-	if (force)
+	if (force) {
 		pthread_mutex_lock(&s->reload);
-	else if (pthread_mutex_trylock(&s->reload) != 0)
-		return 0;
-	r = load_ring(s, now, &g);
-	if (r != 0)
-		log_msg(LOG_ERROR, "signer.reload_failed", pc_strerror(r));
-	if (r == 0) {
-		pthread_rwlock_wrlock(&s->lock);
-		old = s->ring;
-		s->ring = g;
+	} else {
+		if (pthread_mutex_trylock(&s->reload) != 0)
+			return 0;
+		/* Another thread may have reloaded meanwhile. */
+		pthread_rwlock_rdlock(&s->lock);
+		due = reload_due(s, now);
+		stale = now >= s->ring->next_change;
 		pthread_rwlock_unlock(&s->lock);
-		ring_free(old);
 	}
+	/* Not due but stale: a key boundary passed while backing off. */
+	if (due)
+		r = reload_locked(s, now);
+	else if (stale)
+		advance_locked(s, now);
 	pthread_mutex_unlock(&s->reload);
 	return r;
 }
@@ -522,17 +752,16 @@ signer_sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
 	return r;
 }
 
-int
-signer_verify_jwt(struct signer *s, const char *token, size_t len,
-    const struct signer_verify_opts *o, int64_t now, struct jws_verified *out)
+/* Verifies against the current ring. */
+static int
+verify_ring(struct signer *s, const char *token, size_t len,
+    const struct signer_verify_opts *o, struct jws_verified *out)
 {
 	struct jws_key keys[SIGNER_VERIFY_KEYS_MAX];
 	struct jws_verify_opts vo;
 	size_t nk = 0;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	(void)signer_refresh(s, now, false);
 	pthread_rwlock_rdlock(&s->lock);
 	for (size_t i = 0; i < s->ring->n && nk < SIGNER_VERIFY_KEYS_MAX; i++) {
 		const struct ring_key *k = &s->ring->keys[i];
@@ -554,6 +783,108 @@ signer_verify_jwt(struct signer *s, const char *token, size_t len,
 	/* The key belongs to the ring, which may be replaced once unlocked. */
 	out->key = NULL;
 	pthread_rwlock_unlock(&s->lock);
+	return r;
+}
+
+/* The ring has a row with this kid, in any state, rejected or not. */
+static bool
+ring_knows(struct signer *s, const char *kid)
+{
+	bool known = false;
+
+	pthread_rwlock_rdlock(&s->lock);
+	for (size_t i = 0; i < s->ring->n && !known; i++)
+		known = strcmp(s->ring->keys[i].kid, kid) == 0;
+	pthread_rwlock_unlock(&s->lock);
+	return known;
+}
+
+/*
+ * The header's kid, if it has the shape of ours (a 43-character RFC 7638
+ * thumbprint); nothing of it is trusted, it only names a key to look for.
+ */
+static bool
+header_kid(const char *token, size_t len, char kid[44])
+{
+	const char *dot = memchr(token, '.', len);
+	uint8_t raw[1024];
+	size_t n = 0;
+	json_t *hdr = NULL, *v;
+	bool ok = false;
+
+	kid[0] = '\0';
+	if (dot == NULL ||
+	    b64url_decode(token, (size_t)(dot - token), raw, sizeof(raw), &n) !=
+		0 ||
+	    jose_json_parse((const char *)raw, n, 2, &hdr) != 0)
+		return false;
+	v = json_object_get(hdr, "kid");
+	if (json_is_string(v) && json_string_length(v) == 43) {
+		const char *p = json_string_value(v);
+
+		ok = true;
+		for (size_t i = 0; i < 43 && ok; i++)
+			ok = (p[i] >= 'A' && p[i] <= 'Z') ||
+			    (p[i] >= 'a' && p[i] <= 'z') ||
+			    (p[i] >= '0' && p[i] <= '9') || p[i] == '-' ||
+			    p[i] == '_';
+		if (ok)
+			memcpy(kid, p, 44);
+	}
+	json_decref(hdr);
+	return ok;
+}
+
+/*
+ * A token names a kid this node has not loaded: another node may sign
+ * with a key made after our last reload. One store reload per second at
+ * most, for the whole node (a flood of random kids costs the store one
+ * query a second), none while a failed reload is backing off, and none
+ * while another reload runs.
+ */
+static bool
+kid_reload(struct signer *s, int64_t now)
+{
+	int64_t last = atomic_load(&s->kid_reload_at);
+	bool backing_off;
+
+	if (last == now ||
+	    !atomic_compare_exchange_strong(&s->kid_reload_at, &last, now))
+		return false;
+	pthread_rwlock_rdlock(&s->lock);
+	backing_off = now < s->retry_at &&
+	    s->retry_at - now <= s->cfg->signing_key_refresh;
+	pthread_rwlock_unlock(&s->lock);
+	/*
+	 * Never wait for a reload in progress: with a slow store, waiting
+	 * would let one request a second pile up on the lock until no worker
+	 * is left.
+	 */
+	if (backing_off || pthread_mutex_trylock(&s->reload) != 0)
+		return false;
+	atomic_fetch_add(&s->kid_reloads, 1);
+	(void)reload_locked(s, now);
+	pthread_mutex_unlock(&s->reload);
+	return true;
+}
+
+int
+signer_verify_jwt(struct signer *s, const char *token, size_t len,
+    const struct signer_verify_opts *o, int64_t now, struct jws_verified *out)
+{
+	char kid[44];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	(void)signer_refresh(s, now, false);
+	r = verify_ring(s, token, len, o, out);
+	/* Only a refused token is looked at again: is its kid new to us? */
+	if (r == PC_ERR_VERIFY && token != NULL &&
+	    header_kid(token, len, kid) && !ring_knows(s, kid) &&
+	    kid_reload(s, now)) {
+		jws_verified_free(out);
+		r = verify_ring(s, token, len, o, out);
+	}
 	return r;
 }
 
@@ -600,6 +931,7 @@ signer_list(
 		v[i].alg = k->alg;
 		v[i].created_at = k->created_at;
 		v[i].activate_at = k->activate_at;
+		v[i].rejected = k->rejected;
 	}
 	*n = s->ring->n;
 	pthread_rwlock_unlock(&s->lock);
@@ -621,6 +953,21 @@ signer_list(
 	}
 	*out = v;
 	return 0;
+}
+
+void
+signer_stats(struct signer *s, struct signer_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&s->lock);
+	out->keys = s->ring->n;
+	out->rejected = s->ring->rejected;
+	out->loaded_at = s->ring->loaded_at;
+	out->failures = s->failures;
+	out->failures_total = s->failures_total;
+	out->retry_at = s->retry_at;
+	pthread_rwlock_unlock(&s->lock);
+	out->kid_reloads = atomic_load(&s->kid_reloads);
 }
 
 int

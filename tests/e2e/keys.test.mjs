@@ -1,12 +1,17 @@
 // Master key and signing keys: file permissions, sealing at rest, rotation
-// that keeps old keys published (SECURITY.md JW-09), production refusals.
+// that keeps old keys published (SECURITY.md JW-09), production refusals,
+// and rows planted or altered by someone who can write the store but
+// lacks the master key (never published, never accepted).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync, statSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { startServer, stopClean, run, tempDir } from './lib/server.mjs';
+import * as jose from 'jose';
+import { startServer, stopClean, run, tempDir, storeSql } from './lib/server.mjs';
+import { addUser } from './lib/web.mjs';
+import { addClient, codeFlow } from './lib/oauth.mjs';
 
 test('master key: created 0600 on first start in development mode', async () => {
   const dir = tempDir();
@@ -116,4 +121,84 @@ test('key rotate: bad --alg is a usage error', () => {
   const r = run(['key', 'rotate', '--alg', 'HS256', '--mode', 'development', '--data-dir', dir]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /unknown --alg/);
+});
+
+// A store writer without the master key: they can INSERT and UPDATE rows
+// in signing_keys, not seal a private key under our master key. Planted
+// rows (their own public key; a sealed part that is garbage) in each
+// state, and a genuine pending key whose public_jwk they replaced with
+// theirs: none is in /jwks.json, and a copy of a real access token
+// re-signed with their key under any of those kids is refused at
+// /userinfo, while the real one still works.
+test('store writer without the master key: planted or altered key rows are not published and sign nothing we accept', async () => {
+  const srv = await startServer({ config: { signing_key_refresh: '1' }, keepDataDir: true });
+  let restarted = false;
+  try {
+    const rp = addClient(srv, { name: 'RP', redirectUris: ['https://rp.example/cb'] });
+    addUser(srv, 'alice@example.com');
+    const real = (await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid' })).tokens.access_token;
+    const userinfo = (t) => fetch(srv.url + '/userinfo', { headers: { authorization: 'Bearer ' + t } });
+    assert.equal((await userinfo(real)).status, 200);
+    const claims = JSON.parse(Buffer.from(real.split('.')[1], 'base64url').toString());
+
+    const { publicKey, privateKey } = await jose.generateKeyPair('ES256', { extractable: true });
+    const pubJwk = await jose.exportJWK(publicKey);
+    const evilKid = await jose.calculateJwkThumbprint(pubJwk);
+    const jwkFor = (kid) => JSON.stringify({ alg: 'ES256', crv: pubJwk.crv, kid, kty: 'EC', use: 'sig', x: pubJwk.x, y: pubJwk.y });
+    const now = Math.floor(Date.now() / 1000);
+    const garbage = 'v1.' + randomBytes(120).toString('base64url');
+    // Pending (activates in an hour), and retired (activated before ours).
+    const planted = [
+      [evilKid, now + 3600],
+      [evilKid.slice(0, -4) + 'AAAA', 1],
+    ];
+    for (const [kid, at] of planted) {
+      storeSql(srv, `INSERT INTO signing_keys (kid, alg, public_jwk, private_sealed, created_at, activate_at) VALUES ('${kid}', 'ES256', '${jwkFor(kid)}', '${garbage}', ${now}, ${at})`);
+    }
+    // A genuine pending key, its public_jwk swapped for the writer's.
+    const r = run(['key', 'rotate', '--alg', 'ES256', '--config', srv.configFile, '--data-dir', srv.dataDir], );
+    assert.equal(r.code, 0, r.stderr);
+    const genuine = r.stdout.match(/key ([A-Za-z0-9_-]{43})/)[1];
+    storeSql(srv, `UPDATE signing_keys SET public_jwk = '${jwkFor(genuine)}' WHERE kid = '${genuine}'`);
+    await new Promise((res) => setTimeout(res, 1200));
+
+    const jwks = (await (await fetch(srv.url + '/jwks.json')).json()).keys;
+    const kids = jwks.map((k) => k.kid);
+    assert.equal(jwks.length, 2, JSON.stringify(kids));
+    const attacked = [...planted.map(([k]) => k), genuine];
+    for (const k of attacked) assert.ok(!kids.includes(k), `${k} published`);
+    for (const k of jwks) assert.notEqual(k.x, pubJwk.x, 'the writer\'s key is not published under any kid');
+
+    for (const kid of attacked) {
+      const forged = await new jose.SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
+        .sign(privateKey);
+      const res = await userinfo(forged);
+      assert.equal(res.status, 401, kid);
+      assert.match(res.headers.get('www-authenticate') ?? '', /invalid_token/);
+    }
+    assert.equal((await userinfo(real)).status, 200, 'our own token still works');
+    const logs = srv.rawLogs();
+    for (const k of attacked) assert.match(logs, new RegExp(`"event":"signer.key_rejected"[^\\n]*"kid":"${k}"`));
+    assert.equal(logs.split('\n').filter((l) => l.includes('signer.key_rejected')).length, attacked.length, 'logged once each, not per reload');
+    // A restart on the altered store comes up, publishes the same keys,
+    // and issues tokens (its active ES256 key is ours).
+    await stopClean(srv);
+    restarted = true;
+    const again = await startServer({ dataDir: srv.dataDir, config: { signing_key_refresh: '1' } });
+    try {
+      const k2 = (await (await fetch(again.url + '/jwks.json')).json()).keys.map((k) => k.kid);
+      assert.deepEqual(k2.sort(), kids.sort());
+      const rp2 = addClient(again, { name: 'RP 2', redirectUris: ['https://rp2.example/cb'] });
+      const t = (await codeFlow(again, rp2, { email: 'alice@example.com', scope: 'openid' })).tokens.access_token;
+      assert.equal((await fetch(again.url + '/userinfo', { headers: { authorization: 'Bearer ' + t } })).status, 200);
+    } finally {
+      await stopClean(again);
+    }
+  } finally {
+    if (!restarted) {
+      await srv.stop();
+      rmSync(srv.dataDir, { recursive: true, force: true });
+    }
+  }
 });

@@ -323,6 +323,44 @@ test('JW-09: a key rotated through node A is in B\'s JWKS within signing_key_ref
   assert.equal(jose.decodeProtectedHeader(a2.access_token).kid, kid, 'A signs with it too');
 });
 
+test('JW-03: a token signed by a key node C has not loaded yet makes C reload once, not refuse it', async () => {
+  // C reloads only every hour; D every second. A key rotated through D
+  // activates after 1 s (shorter than C's interval, which check-config
+  // warns about), so D signs with a key C has never loaded.
+  const db = createDatabase(cluster.url);
+  const [pc, pd] = [await freePort(), await freePort()];
+  const C = await startServer({ port: pc, issuer, config: { store_url: db, allowed_hosts: `127.0.0.1:${pc}`, signing_key_refresh: '1h' } });
+  const D = await startServer({ port: pd, issuer, config: { store_url: db, allowed_hosts: `127.0.0.1:${pd}`, signing_key_refresh: '1', signing_key_activation_delay: '1' } });
+  try {
+    addUser(D, 'carol@example.com');
+    const client = addClient(D, { name: 'RP on D', public: true, redirectUris: ['https://d.example/cb'] });
+    const before = (await jwksOf(C)).map((k) => k.kid);
+    const r = cliAt(D, ['key', 'rotate', '--alg', 'ES256']);
+    assert.equal(r.code, 0, r.stderr);
+    const kid = r.stdout.match(/key ([A-Za-z0-9_-]{43})/)[1];
+    await sleep(2500);
+    const at = (await codeFlow(D, client, { email: 'carol@example.com', scope: 'openid' })).tokens.access_token;
+    assert.equal(jose.decodeProtectedHeader(at).kid, kid, 'D signs with the new key');
+    assert.deepEqual((await jwksOf(C)).map((k) => k.kid), before, 'C has not loaded it');
+    assert.equal((await userinfo(C, at)).status, 200, 'C reloads on the unknown kid and accepts the token');
+    assert.ok((await jwksOf(C)).some((k) => k.kid === kid), 'and now publishes it');
+    // Random kids shaped like ours are refused (and cost at most one
+    // store reload a second; see test_signer for the count).
+    const { privateKey } = await jose.generateKeyPair('ES256');
+    const claims = JSON.parse(Buffer.from(at.split('.')[1], 'base64url').toString());
+    for (let i = 0; i < 10; i++) {
+      const fake = await new jose.SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: randomUUID().replace(/-/g, '').padEnd(43, 'A') })
+        .sign(privateKey);
+      assert.equal((await userinfo(C, fake)).status, 401);
+    }
+    assert.equal((await userinfo(C, at)).status, 200);
+  } finally {
+    const stops = await Promise.allSettled([C, D].map(stopClean));
+    for (const x of stops) if (x.status === 'rejected') throw x.reason;
+  }
+});
+
 test('nodes started together on an empty database migrate once and agree on one key per algorithm', async () => {
   const db = createDatabase(cluster.url);
   const [pc, pd] = [await freePort(), await freePort()];

@@ -53,8 +53,13 @@ cfg_set(struct config *c, const char *name, const char *value)
 		fail_msg("config_set %s: %s", name, err);
 }
 
+/*
+ * ours runs on the store under test; foreign, another deployment, always
+ * on a SQLite file of its own: on PostgreSQL the two would share one
+ * database, and ours would load (and reject) the foreign rows.
+ */
 static int
-ring_open(struct ring *g, const char *issuer)
+ring_open(struct ring *g, const char *issuer, bool foreign)
 {
 	enum masterkey_source src;
 	char err[512] = "", mk_path[128];
@@ -73,7 +78,8 @@ ring_open(struct ring *g, const char *issuer)
 	    masterkey_create_file(mk_path, err, sizeof(err)) != 0 ||
 	    masterkey_load(&g->cfg, false, &g->mk, &src, err, sizeof(err)) !=
 		0 ||
-	    test_store_open(g->dir, &g->db) != 0 ||
+	    (foreign ? db_open("", g->dir, &g->db)
+		     : test_store_open(g->dir, &g->db)) != 0 ||
 	    store_migrate(g->db, &from, &to, err, sizeof(err)) != 0 ||
 	    signer_open(g->db, g->mk, &g->cfg, true, T0, &g->s) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
@@ -107,8 +113,8 @@ setup(void **state)
 	struct db_conn *c;
 
 	unsetenv("PORTCULLIS_MASTER_KEY");
-	if (f == NULL || ring_open(&f->ours, ISSUER) != 0 ||
-	    ring_open(&f->foreign, ISSUER) != 0 ||
+	if (f == NULL || ring_open(&f->ours, ISSUER, false) != 0 ||
+	    ring_open(&f->foreign, ISSUER, true) != 0 ||
 	    db_conn(f->ours.db, &c) != 0 ||
 	    db_exec(c,
 		"INSERT INTO clients (client_id, name, is_public,"

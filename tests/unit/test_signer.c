@@ -5,7 +5,11 @@
  * follows SECURITY.md JW-09 (a new key is published before it signs, the
  * old one stays published until every token it signed has expired, then
  * leaves the JWKS). A private key row that was swapped, resealed under
- * another kid, or opened with another master key is refused.
+ * another kid, or opened with another master key is refused. Rows planted
+ * or altered by someone who can write the store but lacks the master key
+ * (any state) are never published and verify nothing. A failed reload
+ * backs off and the last good ring follows the clock; an unknown kid
+ * makes at most one reload a second.
  *
  * The clock is the `now` passed in; no test depends on the wall clock.
  */
@@ -718,14 +722,21 @@ test_signer_JW09_two_rotations(void **state)
 /* ------------------------------------------------------------------ */
 /* Tampered rows and the wrong master key */
 
-/* Private parts swapped between rows: the kid is the associated data. */
+/*
+ * Private parts swapped between rows: the kid is the associated data.
+ * Both active keys are rejected: a new node refuses to start (no ES256
+ * key, no access token), and a running one fails closed for both algs.
+ */
 static void
 test_signer_swapped_sealed_rows_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct store_signing_key *rows = NULL;
 	struct signer *s2 = (struct signer *)1;
-	size_t n = 0;
+	struct signer_stats st;
+	json_t *claims = json_object();
+	char *token = NULL, *jwks = NULL;
+	size_t n = 0, len = 0;
 
 	assert_int_equal(store_signing_keys_list(f->db, &rows, &n), 0);
 	assert_int_equal(n, 2);
@@ -738,14 +749,19 @@ test_signer_swapped_sealed_rows_refused(void **state)
 	assert_int_equal(
 	    signer_open(f->db, f->mk, &f->cfg, true, T0, &s2), PC_ERR_VERIFY);
 	assert_null(s2);
-	/* The running signer keeps its ring when a reload fails. */
-	assert_int_not_equal(signer_refresh(f->s, T0 + 1, true), 0);
-	{
-		char kid[64],
-		    *token = sign_at(f->s, JOSE_ALG_ES256, T0 + 1, kid);
-
-		free(token);
-	}
+	/* The running signer loads the ring, and can sign nothing. */
+	assert_int_equal(signer_refresh(f->s, T0 + 1, true), 0);
+	signer_stats(f->s, &st);
+	assert_int_equal(st.keys, 2);
+	assert_int_equal(st.rejected, 2);
+	assert_int_equal(signer_sign_jwt(f->s, JOSE_ALG_ES256, "at+jwt", claims,
+			     T0 + 1, &token),
+	    PC_ERR_NOT_FOUND);
+	assert_false(signer_can_sign(f->s, JOSE_ALG_RS256, T0 + 1));
+	assert_int_equal(signer_jwks(f->s, T0 + 1, &jwks, &len), 0);
+	assert_string_equal(jwks, "{\"keys\":[]}");
+	free(jwks);
+	json_decref(claims);
 	assert_int_equal(store_count(f), 2);
 }
 
@@ -754,31 +770,54 @@ test_signer_swapped_sealed_rows_refused(void **state)
  * opens, and the thumbprint check catches the mismatch. Resealing needs
  * the seal key, which the signer derives as ("signkeys", 1).
  */
+/* from's private key, resealed under to's kid, into to's row. */
+static void
+sk_reseal(const uint8_t *sk, const struct store_signing_key *from,
+    const struct store_signing_key *to, struct fixture *f)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	char *resealed = NULL;
+
+	assert_int_equal(
+	    unseal(sk, from->kid, from->private_sealed, &der, &der_len), 0);
+	assert_int_equal(seal(sk, to->kid, der, der_len, &resealed), 0);
+	sodium_free(der);
+	set_sealed(f, to->kid, resealed);
+	free(resealed);
+}
+
 static void
 test_signer_resealed_under_other_kid_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct store_signing_key *rows = NULL;
 	struct signer *s2 = (struct signer *)1;
-	uint8_t *sk = sodium_malloc(32), *der = NULL;
-	size_t n = 0, der_len = 0;
-	char *resealed = NULL;
+	uint8_t *sk = sodium_malloc(32);
+	size_t n = 0, es, rs;
 
 	assert_non_null(sk);
 	masterkey_derive(f->mk, "signkeys", 1, sk);
 	assert_int_equal(store_signing_keys_list(f->db, &rows, &n), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(
-	    unseal(sk, rows[1].kid, rows[1].private_sealed, &der, &der_len), 0);
-	assert_int_equal(seal(sk, rows[0].kid, der, der_len, &resealed), 0);
-	sodium_free(der);
-	set_sealed(f, rows[0].kid, resealed);
-	free(resealed);
-	store_signing_keys_free(rows, n);
-	sodium_free(sk);
+	/* The RS256 key resealed under the (active) ES256 kid. */
+	es = strcmp(rows[0].alg, "ES256") == 0 ? 0 : 1;
+	rs = 1 - es;
+	sk_reseal(sk, &rows[rs], &rows[es], f);
+	/* The ES256 kid is refused: no ES256 key, no start. */
 	assert_int_equal(
 	    signer_open(f->db, f->mk, &f->cfg, false, T0, &s2), PC_ERR_VERIFY);
 	assert_null(s2);
+	/* The other way round: RS256 is refused, the node starts. */
+	set_sealed(f, rows[es].kid, rows[es].private_sealed);
+	sk_reseal(sk, &rows[es], &rows[rs], f);
+	assert_int_equal(signer_open(f->db, f->mk, &f->cfg, false, T0, &s2), 0);
+	assert_true(info_at(s2, T0, rows[rs].kid).rejected);
+	assert_false(signer_can_sign(s2, JOSE_ALG_RS256, T0));
+	assert_true(signer_can_sign(s2, JOSE_ALG_ES256, T0));
+	signer_free(s2);
+	store_signing_keys_free(rows, n);
+	sodium_free(sk);
 }
 
 static void
@@ -806,18 +845,37 @@ test_signer_other_master_key_refused(void **state)
 	masterkey_free(mk2);
 }
 
-/* A corrupted sealed text (not a tampered key) is refused as well. */
+/*
+ * A corrupted sealed text (not a tampered key): the active ES256 key
+ * stops the start; the active RS256 key only stops RS256 signing.
+ */
 static void
 test_signer_corrupt_sealed_row_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct store_signing_key *rows = NULL;
 	struct signer *s2 = (struct signer *)1;
-	size_t n = 0;
+	struct verifier v;
+	char es[64], rs[64], kid[64], *token;
 
-	assert_int_equal(store_signing_keys_list(f->db, &rows, &n), 0);
-	set_sealed(f, rows[0].kid, "v1.AAAA");
-	store_signing_keys_free(rows, n);
+	kid_of(f->s, T0, JOSE_ALG_ES256, SIGNER_ACTIVE, es);
+	kid_of(f->s, T0, JOSE_ALG_RS256, SIGNER_ACTIVE, rs);
+	set_sealed(f, rs, "v1.AAAA");
+	assert_int_equal(signer_open(f->db, f->mk, &f->cfg, true, T0, &s2), 0);
+	assert_true(info_at(s2, T0, rs).rejected);
+	assert_false(info_at(s2, T0, es).rejected);
+	assert_false(signer_can_sign(s2, JOSE_ALG_RS256, T0));
+	assert_int_equal(store_count(f), 2); /* no replacement generated */
+	verifier_init(&v, s2, T0);
+	assert_int_equal(v.n, 1);
+	assert_true(verifier_has(&v, es));
+	verifier_free(&v);
+	token = sign_at(s2, JOSE_ALG_ES256, T0, kid);
+	assert_string_equal(kid, es);
+	assert_int_equal(verify_at(s2, T0, token, NULL), 0);
+	free(token);
+	signer_free(s2);
+	s2 = (struct signer *)1;
+	set_sealed(f, es, "v1.AAAA");
 	assert_true(signer_open(f->db, f->mk, &f->cfg, false, T0, &s2) < 0);
 	assert_null(s2);
 }
@@ -919,46 +977,547 @@ evil_sign(void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *len)
 	return jws_sign_raw(ctx, JOSE_ALG_ES256, in, n, sig, len);
 }
 
-/*
- * A pending row that someone with write access to the store (but not the
- * master key) planted: its own public key, a sealed part that does not
- * unseal. The ring still loads, publishes it as before, and verifies
- * nothing with it.
- */
-static void
-test_signer_planted_pending_row_verifies_nothing(void **state)
+static int
+evil_sign_ed(void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *len)
 {
-	struct fixture *f = *state;
-	EVP_PKEY *evil = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	struct store_signing_key row;
-	json_t *jwk = NULL, *claims = json_pack("{s:s}", "sub", "alice");
-	char kid[44], *token = NULL;
+	return jws_sign_raw(ctx, JOSE_ALG_EDDSA, in, n, sig, len);
+}
 
-	assert_non_null(evil);
-	assert_int_equal(jwk_thumbprint(evil, kid), 0);
-	assert_int_equal(jwk_from_pkey(evil, JOSE_ALG_ES256, kid, &jwk), 0);
-	memset(&row, 0, sizeof(row));
-	row.kid = kid;
-	row.alg = "ES256";
-	row.public_jwk = json_dumps(jwk, JSON_COMPACT);
-	row.private_sealed =
-	    "v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-	row.created_at = T0;
-	row.activate_at = T0 + DELAY;
-	assert_int_equal(store_signing_key_insert(f->db, &row), 0);
-	assert_int_equal(signer_refresh(f->s, T0 + 1, true), 0);
-	assert_int_equal(info_at(f->s, T0 + 1, kid).state, SIGNER_PENDING);
+/* ------------------------------------------------------------------ */
+/* A store writer without the master key */
+
+/* A token {"sub":"alice"} signed by evil (ES256) under kid. */
+static char *
+evil_token(EVP_PKEY *evil, const char *kid)
+{
+	json_t *claims = json_pack("{s:s}", "sub", "alice");
+	char *token = NULL;
+
 	assert_int_equal(jws_sign_compact(JOSE_ALG_ES256, kid, "at+jwt", claims,
 			     evil_sign, evil, &token),
 	    0);
+	json_decref(claims);
+	return token;
+}
+
+static char *
+jwk_text(EVP_PKEY *pkey, enum jose_alg alg, const char *kid)
+{
+	json_t *jwk = NULL;
+	char *text;
+
+	assert_int_equal(jwk_from_pkey(pkey, alg, kid, &jwk), 0);
+	text = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(jwk);
+	assert_non_null(text);
+	return text;
+}
+
+/* evil's private key sealed under a seal key that is not ours. */
+static char *
+sealed_elsewhere(EVP_PKEY *evil, const char *kid)
+{
+	uint8_t other[32], *der = NULL, *p;
+	char *out = NULL;
+	int len = i2d_PrivateKey(evil, NULL);
+
+	assert_true(len > 0);
+	der = malloc((size_t)len);
+	assert_non_null(der);
+	p = der;
+	assert_int_equal(i2d_PrivateKey(evil, &p), len);
+	randombytes_buf(other, sizeof(other));
+	assert_int_equal(seal(other, kid, der, (size_t)len, &out), 0);
+	sodium_memzero(der, (size_t)len);
+	free(der);
+	return out;
+}
+
+/* Inserts a row for evil: its own public JWK, the given sealed text. */
+static void
+plant(struct fixture *f, EVP_PKEY *evil, const char *alg, int64_t activate_at,
+    const char *sealed, char kid[44])
+{
+	struct store_signing_key row;
+
+	assert_int_equal(jwk_thumbprint(evil, kid), 0);
+	memset(&row, 0, sizeof(row));
+	row.kid = kid;
+	row.alg = (char *)alg;
+	row.public_jwk = jwk_text(evil, jose_alg_parse(alg, strlen(alg)), kid);
+	row.private_sealed = (char *)sealed;
+	row.created_at = T0;
+	row.activate_at = activate_at;
+	assert_int_equal(store_signing_key_insert(f->db, &row), 0);
+	free(row.public_jwk);
+}
+
+static void
+set_public_jwk(struct fixture *f, const char *kid, const char *jwk)
+{
+	struct db_conn *c;
+	struct db_stmt *st;
+
+	assert_int_equal(db_conn(f->db, &c), 0);
+	assert_int_equal(db_prepare(c,
+			     "UPDATE signing_keys SET public_jwk = ?"
+			     " WHERE kid = ?",
+			     &st),
+	    0);
+	assert_int_equal(db_bind_cstr(st, 1, jwk), 0);
+	assert_int_equal(db_bind_cstr(st, 2, kid), 0);
+	assert_int_equal(db_step(st), DB_DONE);
+	db_done(st);
+}
+
+static size_t
+count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+struct capture {
+	int saved, rd;
+};
+
+static void
+capture_begin(struct capture *c)
+{
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	c->saved = dup(STDERR_FILENO);
+	assert_true(c->saved >= 0);
+	assert_true(dup2(fds[1], STDERR_FILENO) >= 0);
+	close(fds[1]);
+	c->rd = fds[0];
+}
+
+/* Restores stderr; returns what was logged (malloc'd, NUL-ended). */
+static char *
+capture_end(struct capture *c)
+{
+	char chunk[4096];
+	struct buf b;
+	ssize_t n;
+
+	log_flush();
+	assert_true(dup2(c->saved, STDERR_FILENO) >= 0);
+	close(c->saved);
+	buf_init(&b, 1024 * 1024);
+	while ((n = read(c->rd, chunk, sizeof(chunk))) > 0)
+		assert_int_equal(buf_put(&b, chunk, (size_t)n), 0);
+	close(c->rd);
+	assert_int_equal(buf_putc(&b, '\0'), 0);
+	return buf_steal(&b);
+}
+
+/*
+ * Someone who can write the store but lacks the master key plants rows
+ * with their own public key, one in each state: a pending ES256 row whose
+ * sealed part is garbage, a retired ES256 row (activated before ours), an
+ * active EdDSA row whose private key is sealed properly, but under another
+ * master key. None is published, none verifies a token signed with its
+ * key, each is rejected and logged once; our keys sign and verify as
+ * before, and a node still starts.
+ */
+static void
+test_signer_store_writer_planted_rows_not_published(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *evil[3];
+	char kid[3][44], es[64], rs[64], k[64], *token, *logs, *elsewhere;
+	struct signer *s2 = NULL;
+	struct signer_stats st;
+	struct verifier v;
+	struct capture cap;
+	const int64_t now = T0 + 1;
+
+	kid_of(f->s, T0, JOSE_ALG_ES256, SIGNER_ACTIVE, es);
+	kid_of(f->s, T0, JOSE_ALG_RS256, SIGNER_ACTIVE, rs);
+	for (size_t i = 0; i < 3; i++) {
+		evil[i] = i < 2 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+				: EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		assert_non_null(evil[i]);
+	}
+	plant(f, evil[0], "ES256", T0 + DELAY,
+	    "v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	    kid[0]);
+	plant(f, evil[1], "ES256", T0 - 100, "v1.AAAA", kid[1]);
+	assert_int_equal(jwk_thumbprint(evil[2], kid[2]), 0);
+	elsewhere = sealed_elsewhere(evil[2], kid[2]);
+	plant(f, evil[2], "EdDSA", T0 - 10, elsewhere, kid[2]);
+	free(elsewhere);
+
+	capture_begin(&cap);
+	assert_int_equal(signer_refresh(f->s, now, true), 0);
+	assert_int_equal(signer_refresh(f->s, now + 1, true), 0);
+	logs = capture_end(&cap);
+	/* Logged once per node, not at every reload; no key material. */
+	assert_int_equal(count_of(logs, "signer.key_rejected"), 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(count_of(logs, kid[i]), 1);
+	assert_null(strstr(logs, "\"d\""));
+	free(logs);
+
+	assert_int_equal(info_at(f->s, now, kid[0]).state, SIGNER_PENDING);
+	assert_int_equal(info_at(f->s, now, kid[1]).state, SIGNER_RETIRED);
+	assert_int_equal(info_at(f->s, now, kid[2]).state, SIGNER_ACTIVE);
+	for (size_t i = 0; i < 3; i++)
+		assert_true(info_at(f->s, now, kid[i]).rejected);
+	assert_false(info_at(f->s, now, es).rejected);
+	signer_stats(f->s, &st);
+	assert_int_equal(st.keys, 5);
+	assert_int_equal(st.rejected, 3);
+	verifier_init(&v, f->s, now);
+	assert_int_equal(v.n, 2);
+	assert_true(verifier_has(&v, es));
+	assert_true(verifier_has(&v, rs));
+	verifier_free(&v);
+	for (size_t i = 0; i < 2; i++) {
+		token = evil_token(evil[i], kid[i]);
+		assert_int_equal(
+		    own_verify(f->s, now, token, JOSE_ALG_ES256, "at+jwt"),
+		    PC_ERR_VERIFY);
+		free(token);
+	}
+	{
+		json_t *claims = json_pack("{s:s}", "sub", "alice");
+		struct signer_verify_opts o = { NULL, 1, "at+jwt" };
+		enum jose_alg ed = JOSE_ALG_EDDSA;
+		struct jws_verified out;
+
+		token = NULL;
+		assert_int_equal(
+		    jws_sign_compact(JOSE_ALG_EDDSA, kid[2], "at+jwt", claims,
+			evil_sign_ed, evil[2], &token),
+		    0);
+		o.algs = &ed;
+		assert_int_equal(signer_verify_jwt(
+				     f->s, token, strlen(token), &o, now, &out),
+		    PC_ERR_VERIFY);
+		jws_verified_free(&out);
+		json_decref(claims);
+		free(token);
+	}
+	assert_false(signer_can_sign(f->s, JOSE_ALG_EDDSA, now));
+	/* Our keys are untouched. */
+	token = sign_at(f->s, JOSE_ALG_ES256, now, k);
+	assert_string_equal(k, es);
+	assert_int_equal(
+	    own_verify(f->s, now, token, JOSE_ALG_ES256, "at+jwt"), 0);
+	free(token);
+	/* And a node still starts on this store. */
+	assert_int_equal(signer_open(f->db, f->mk, &f->cfg, true, now, &s2), 0);
+	assert_true(signer_can_sign(s2, JOSE_ALG_ES256, now));
+	assert_true(signer_can_sign(s2, JOSE_ALG_RS256, now));
+	signer_free(s2);
+	for (size_t i = 0; i < 3; i++)
+		EVP_PKEY_free(evil[i]);
+}
+
+/*
+ * Genuine rows whose public_jwk was replaced: a retired ES256 key's by a
+ * JWK of the writer's key under the same kid (it verified from public_jwk
+ * before), the active RS256 key's by another of our keys' JWK. Both are
+ * rejected: the writer's token is refused and neither is published; RS256
+ * fails closed for signing; the active ES256 key still works.
+ */
+static void
+test_signer_store_writer_swapped_public_jwk(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *evil = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	const int64_t t1 = T0 + DELAY + 1;
+	char old[64], new[64], rs[64], kid[64], *token, *jwk;
+	struct store_signing_key *rows = NULL;
+	struct verifier v;
+	size_t n = 0;
+
+	assert_non_null(evil);
+	kid_of(f->s, T0, JOSE_ALG_ES256, SIGNER_ACTIVE, old);
+	kid_of(f->s, T0, JOSE_ALG_RS256, SIGNER_ACTIVE, rs);
+	assert_int_equal(
+	    signer_rotate(f->db, f->mk, &f->cfg, JOSE_ALG_ES256, T0, new), 0);
+	jwk = jwk_text(evil, JOSE_ALG_ES256, old);
+	set_public_jwk(f, old, jwk);
+	free(jwk);
+	assert_int_equal(store_signing_keys_list(f->db, &rows, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(rows[i].kid, new) == 0)
+			set_public_jwk(f, rs, rows[i].public_jwk);
+	store_signing_keys_free(rows, n);
+
+	assert_int_equal(signer_refresh(f->s, t1, true), 0);
+	assert_int_equal(info_at(f->s, t1, old).state, SIGNER_RETIRED);
+	assert_true(info_at(f->s, t1, old).rejected);
+	assert_true(info_at(f->s, t1, rs).rejected);
+	assert_false(info_at(f->s, t1, new).rejected);
+	token = evil_token(evil, old);
+	assert_int_equal(own_verify(f->s, t1, token, JOSE_ALG_ES256, "at+jwt"),
+	    PC_ERR_VERIFY);
+	free(token);
+	verifier_init(&v, f->s, t1);
+	assert_int_equal(v.n, 1);
+	assert_true(verifier_has(&v, new));
+	verifier_free(&v);
+	assert_false(signer_can_sign(f->s, JOSE_ALG_RS256, t1));
+	token = sign_at(f->s, JOSE_ALG_ES256, t1, kid);
+	assert_string_equal(kid, new);
+	assert_int_equal(
+	    own_verify(f->s, t1, token, JOSE_ALG_ES256, "at+jwt"), 0);
+	free(token);
+	EVP_PKEY_free(evil);
+}
+
+/* The same attack on the active ES256 key: a new node refuses to start. */
+static void
+test_signer_store_writer_swapped_active_es256_stops_start(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *evil = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	struct signer *s2 = (struct signer *)1;
+	json_t *claims = json_object();
+	char es[64], *jwk, *token = NULL;
+
+	assert_non_null(evil);
+	kid_of(f->s, T0, JOSE_ALG_ES256, SIGNER_ACTIVE, es);
+	jwk = jwk_text(evil, JOSE_ALG_ES256, es);
+	set_public_jwk(f, es, jwk);
+	free(jwk);
+	assert_int_equal(
+	    signer_open(f->db, f->mk, &f->cfg, true, T0, &s2), PC_ERR_VERIFY);
+	assert_null(s2);
+	/* A running node fails closed for ES256 (every access token). */
+	assert_int_equal(signer_refresh(f->s, T0 + 1, true), 0);
+	assert_int_equal(signer_sign_jwt(f->s, JOSE_ALG_ES256, "at+jwt", claims,
+			     T0 + 1, &token),
+	    PC_ERR_NOT_FOUND);
+	assert_null(token);
+	token = evil_token(evil, es);
 	assert_int_equal(
 	    own_verify(f->s, T0 + 1, token, JOSE_ALG_ES256, "at+jwt"),
 	    PC_ERR_VERIFY);
 	free(token);
-	free(row.public_jwk);
-	json_decref(jwk);
 	json_decref(claims);
+	EVP_PKEY_free(evil);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reloads: store down, unknown kids */
+
+static void
+store_down(struct fixture *f, bool down)
+{
+	struct db_conn *c;
+
+	assert_int_equal(db_conn(f->db, &c), 0);
+	assert_int_equal(db_exec(c,
+			     down ? "ALTER TABLE signing_keys RENAME TO "
+				    "signing_keys_away"
+				  : "ALTER TABLE signing_keys_away RENAME TO "
+				    "signing_keys"),
+	    0);
+}
+
+/*
+ * The store fails: the last good ring keeps serving, requests do not
+ * retry the store, the retries back off 1, 2, 4 ... s up to
+ * signing_key_refresh, and the streak is logged once (and its end).
+ */
+static void
+test_signer_failed_reload_backs_off(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t every = f->cfg.signing_key_refresh;
+	int64_t now = T0 + every, expect = 1;
+	struct signer_stats st;
+	struct capture cap;
+	struct verifier v;
+	char kid[64], *token, *logs;
+	unsigned attempts = 0;
+
+	assert_int_equal(every, 60);
+	log_init(LOG_INFO); /* for signer.reload_recovered */
+	capture_begin(&cap);
+	store_down(f, true);
+	assert_int_not_equal(signer_refresh(f->s, now, false), 0);
+	attempts++;
+	signer_stats(f->s, &st);
+	assert_int_equal(st.failures, 1);
+	assert_int_equal(st.retry_at, now + 1);
+	/* Many requests in that second: the last good ring, no retry. */
+	for (int i = 0; i < 50; i++) {
+		token = sign_at(f->s, JOSE_ALG_ES256, now, kid);
+		assert_int_equal(
+		    own_verify(f->s, now, token, JOSE_ALG_ES256, "at+jwt"), 0);
+		free(token);
+	}
+	verifier_init(&v, f->s, now);
+	assert_int_equal(v.n, 2);
+	verifier_free(&v);
+	signer_stats(f->s, &st);
+	assert_int_equal(st.failures_total, 1);
+	/* Each retry only at retry_at; the delay doubles up to 60 s. */
+	while (expect < every) {
+		now = st.retry_at;
+		assert_int_equal(signer_refresh(f->s, now - 1, false), 0);
+		signer_stats(f->s, &st);
+		assert_int_equal(st.failures_total, attempts);
+		assert_int_not_equal(signer_refresh(f->s, now, false), 0);
+		attempts++;
+		expect = expect * 2 > every ? every : expect * 2;
+		signer_stats(f->s, &st);
+		assert_int_equal(st.failures_total, attempts);
+		assert_int_equal(st.retry_at - now, expect);
+	}
+	assert_int_equal(attempts, 7); /* 1 2 4 8 16 32 60 */
+	store_down(f, false);
+	now = st.retry_at;
+	assert_int_equal(signer_refresh(f->s, now, false), 0);
+	logs = capture_end(&cap);
+	log_init(LOG_ERROR);
+	assert_int_equal(count_of(logs, "signer.reload_failed"), 1);
+	assert_int_equal(count_of(logs, "signer.reload_recovered"), 1);
+	free(logs);
+	signer_stats(f->s, &st);
+	assert_int_equal(st.failures, 0);
+	assert_int_equal(st.retry_at, 0);
+	assert_int_equal(st.loaded_at, now);
+}
+
+/*
+ * The store is down across key boundaries: the last good ring moves on
+ * with the clock (JW-09). At activate_at the new key cannot sign (its
+ * private half was never kept), so ES256 fails closed; the old key
+ * retires, and at its unpublish time leaves the JWKS and verifies
+ * nothing, store or no store.
+ */
+static void
+test_signer_JW09_store_down_across_boundaries(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t unpublish_at = T0 + DELAY + ID_TTL + LEEWAY;
+	char old[64], new[64], kid[64], *last;
+	struct verifier v;
+
+	kid_of(f->s, T0, JOSE_ALG_ES256, SIGNER_ACTIVE, old);
+	assert_int_equal(
+	    signer_rotate(f->db, f->mk, &f->cfg, JOSE_ALG_ES256, T0, new), 0);
+	assert_int_equal(signer_refresh(f->s, T0 + 1, true), 0);
+	last = sign_at(f->s, JOSE_ALG_ES256, T0 + DELAY - 1, kid);
+	assert_string_equal(kid, old);
+	store_down(f, true);
+	assert_false(signer_can_sign(f->s, JOSE_ALG_ES256, T0 + DELAY));
+	assert_int_equal(info_at(f->s, T0 + DELAY, old).state, SIGNER_RETIRED);
+	assert_int_equal(
+	    own_verify(f->s, T0 + DELAY, last, JOSE_ALG_ES256, "at+jwt"), 0);
+	assert_true(signer_can_sign(f->s, JOSE_ALG_RS256, T0 + DELAY));
+	verifier_init(&v, f->s, unpublish_at - 1);
+	assert_true(verifier_has(&v, old));
+	assert_true(verifier_has(&v, new));
+	verifier_free(&v);
+	verifier_init(&v, f->s, unpublish_at);
+	assert_false(verifier_has(&v, old));
+	assert_true(verifier_has(&v, new));
+	verifier_free(&v);
+	assert_int_equal(
+	    own_verify(f->s, unpublish_at, last, JOSE_ALG_ES256, "at+jwt"),
+	    PC_ERR_VERIFY);
+	free(last);
+	store_down(f, false);
+	assert_int_equal(signer_refresh(f->s, unpublish_at + 1, true), 0);
+	free(sign_at(f->s, JOSE_ALG_ES256, unpublish_at + 1, kid));
+	assert_string_equal(kid, new);
+}
+
+/*
+ * A token names a kid node B has not loaded: a key made after B's last
+ * reload that node A already signs with. B reloads once and accepts it.
+ * Random kids cost at most one reload a second; a kid B knows (even a
+ * rejected one), a kid not shaped like ours, or a backing-off reload
+ * cost none.
+ */
+static void
+test_signer_JW03_unknown_kid_reloads_once_a_second(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *evil = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	struct signer *b = NULL;
+	struct signer_stats st;
+	char new[64], kid[64], ekid[44], *token;
+
+	assert_non_null(evil);
+	assert_int_equal(signer_open(f->db, f->mk, &f->cfg, false, T0, &b), 0);
+	assert_int_equal(
+	    signer_rotate(f->db, f->mk, &f->cfg, JOSE_ALG_ES256, T0, new), 0);
+	token = sign_at(f->s, JOSE_ALG_ES256, T0 + DELAY, kid);
+	assert_string_equal(kid, new);
+	/* B's ring is 30 s old: no reload is due yet. */
+	assert_int_equal(
+	    own_verify(b, T0 + 30, token, JOSE_ALG_ES256, "at+jwt"), 0);
+	free(token);
+	signer_stats(b, &st);
+	assert_int_equal(st.kid_reloads, 1);
+	assert_int_equal(st.loaded_at, T0 + 30);
+
+	/* Random kids: one reload for the second, then none. */
+	assert_int_equal(jwk_thumbprint(evil, ekid), 0);
+	token = evil_token(evil, ekid);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(
+		    own_verify(b, T0 + 31, token, JOSE_ALG_ES256, "at+jwt"),
+		    PC_ERR_VERIFY);
+	signer_stats(b, &st);
+	assert_int_equal(st.kid_reloads, 2);
+	assert_int_equal(
+	    own_verify(b, T0 + 32, token, JOSE_ALG_ES256, "at+jwt"),
+	    PC_ERR_VERIFY);
+	signer_stats(b, &st);
+	assert_int_equal(st.kid_reloads, 3);
+	free(token);
+	/* A kid B knows: no reload would change it. */
+	plant(f, evil, "ES256", T0 + DELAY, "v1.AAAA", ekid);
+	assert_int_equal(signer_refresh(b, T0 + 33, true), 0);
+	token = evil_token(evil, ekid);
+	assert_int_equal(
+	    own_verify(b, T0 + 34, token, JOSE_ALG_ES256, "at+jwt"),
+	    PC_ERR_VERIFY);
+	free(token);
+	token = evil_token(evil, "../../dev/null");
+	assert_int_equal(
+	    own_verify(b, T0 + 35, token, JOSE_ALG_ES256, "at+jwt"),
+	    PC_ERR_VERIFY);
+	free(token);
+	signer_stats(b, &st);
+	assert_int_equal(st.kid_reloads, 3);
+	/* While a failed reload backs off, an unknown kid does not retry. */
+	store_down(f, true);
+	assert_int_not_equal(signer_refresh(b, T0 + 36, true), 0);
+	assert_int_not_equal(signer_refresh(b, T0 + 37, true), 0);
+	{
+		EVP_PKEY *e2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		char k2[44];
+
+		assert_non_null(e2);
+		assert_int_equal(jwk_thumbprint(e2, k2), 0);
+		token = evil_token(e2, k2);
+		assert_int_equal(
+		    own_verify(b, T0 + 38, token, JOSE_ALG_ES256, "at+jwt"),
+		    PC_ERR_VERIFY);
+		free(token);
+		EVP_PKEY_free(e2);
+	}
+	signer_stats(b, &st);
+	assert_int_equal(st.kid_reloads, 3);
+	assert_int_equal(st.failures_total, 2);
+	store_down(f, false);
+	signer_free(b);
 	EVP_PKEY_free(evil);
 }
 
@@ -985,7 +1544,12 @@ main(void)
 		T(test_signer_other_master_key_refused),
 		T(test_signer_corrupt_sealed_row_refused),
 		T(test_signer_pending_key_verifies_for_a_node_behind),
-		T(test_signer_planted_pending_row_verifies_nothing),
+		T(test_signer_store_writer_planted_rows_not_published),
+		T(test_signer_store_writer_swapped_public_jwk),
+		T(test_signer_store_writer_swapped_active_es256_stops_start),
+		T(test_signer_failed_reload_backs_off),
+		T(test_signer_JW09_store_down_across_boundaries),
+		T(test_signer_JW03_unknown_kid_reloads_once_a_second),
 	};
 #undef T
 
