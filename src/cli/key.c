@@ -57,11 +57,12 @@ list(struct signer *s, bool as_json)
 		char *out;
 
 		for (size_t i = 0; i < n; i++) {
-			json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}",
+			json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}",
 			    "kid", v[i].kid, "alg", jose_alg_name(v[i].alg),
 			    "state", signer_state_name(v[i].state),
 			    "created_at", (json_int_t)v[i].created_at,
-			    "activate_at", (json_int_t)v[i].activate_at);
+			    "activate_at", (json_int_t)v[i].activate_at,
+			    "rejected", v[i].rejected);
 
 			if (v[i].retired_at != 0) {
 				json_object_set_new(o, "retired_at",
@@ -76,16 +77,20 @@ list(struct signer *s, bool as_json)
 		free(out);
 		json_decref(a);
 	} else {
-		printf("%-44s %-6s %-8s %-21s %-21s\n", "KID", "ALG", "STATE",
-		    "ACTIVATE_AT", "UNPUBLISH_AT");
+		printf("%-44s %-6s %-8s %-21s %-21s %s\n", "KID", "ALG",
+		    "STATE", "ACTIVATE_AT", "UNPUBLISH_AT", "NOTE");
 		for (size_t i = 0; i < n; i++) {
 			char a[32], u[32];
 
 			iso(v[i].activate_at, a, sizeof(a));
 			iso(v[i].unpublish_at, u, sizeof(u));
-			printf("%-44s %-6s %-8s %-21s %-21s\n", v[i].kid,
+			/* A row that failed the integrity check: its sealed
+			 * key does not prove it (planted, altered, or another
+			 * master key). Not published, never used. */
+			printf("%-44s %-6s %-8s %-21s %-21s %s\n", v[i].kid,
 			    jose_alg_name(v[i].alg),
-			    signer_state_name(v[i].state), a, u);
+			    signer_state_name(v[i].state), a, u,
+			    v[i].rejected ? "REJECTED" : "");
 		}
 	}
 	free(v);

@@ -178,6 +178,11 @@ test('store writer without the master key: planted or altered key rows are not p
       assert.match(res.headers.get('www-authenticate') ?? '', /invalid_token/);
     }
     assert.equal((await userinfo(real)).status, 200, 'our own token still works');
+    // The operator sees them: key list marks each attacked row rejected.
+    const listed = JSON.parse(run(['key', 'list', '--json', '--config', srv.configFile, '--data-dir', srv.dataDir]).stdout);
+    for (const k of listed) assert.equal(k.rejected, attacked.includes(k.kid), k.kid);
+    const text = run(['key', 'list', '--config', srv.configFile, '--data-dir', srv.dataDir]).stdout;
+    for (const k of attacked) assert.match(text, new RegExp(`^${k} .* REJECTED$`, 'm'));
     const logs = srv.rawLogs();
     for (const k of attacked) assert.match(logs, new RegExp(`"event":"signer.key_rejected"[^\\n]*"kid":"${k}"`));
     assert.equal(logs.split('\n').filter((l) => l.includes('signer.key_rejected')).length, attacked.length, 'logged once each, not per reload');
