@@ -13,8 +13,15 @@ import { SHARED as PG, createDatabase, dropDatabase, psql, parseUrl } from './pg
 // A server does not keep the test process alive unless a test waits for it
 // (stop(), wait()); any that a failed test left running are killed when the
 // process exits, so a failure never hangs the run.
+// Temp dirs (data dirs, the key template) go when the process exits.
 const live = new Set();
-process.on('exit', () => { for (const p of live) p.kill('SIGKILL'); });
+const made = new Set();
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+  for (const d of made) {
+    try { rmSync(d, { recursive: true, force: true }); } catch { /* in use or gone */ }
+  }
+});
 
 // The newest migration the binary under test knows (src/store/migrations).
 const MIGRATIONS = readdirSync(fileURLToPath(new URL('../../../src/store/migrations', import.meta.url)))
@@ -37,7 +44,9 @@ export function freePort() {
 }
 
 export function tempDir(prefix = 'pc-') {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.add(d);
+  return d;
 }
 
 // Runs a CLI command to completion.
