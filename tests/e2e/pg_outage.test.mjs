@@ -90,7 +90,9 @@ async function waitReady(want, ms = 30_000) {
 before(async () => {
   cluster = startCluster();
   srv = await startServer({
-    config: { store_url: cluster.url },
+    // Registration on, and a short re-authentication window, so that the
+    // fail-closed test reaches /register and /account/reauth too.
+    config: { store_url: cluster.url, registration: 'true', reauth_window: '2s' },
   });
   // The template data dir was made on SQLite: the server makes its signing
   // keys in PostgreSQL on first start. Wait until it serves them.
@@ -316,6 +318,15 @@ test('fail closed: with PostgreSQL down every endpoint that needs the store answ
   const passwordCsrf = csrfOf(account.text, '/account/password');
   const sessionsCsrf = csrfOf(account.text, '/account/sessions');
   assert.ok(logoutCsrf && passwordCsrf && sessionsCsrf, 'account forms');
+  // Past reauth_window, ending sessions asks for the password again.
+  await new Promise((res) => setTimeout(res, 2100));
+  const reauthPage = await jar.post('/account/sessions', { csrf: sessionsCsrf, session: 'others' });
+  assert.equal(reauthPage.status, 403, reauthPage.text);
+  const reauthCsrf = csrfOf(reauthPage.text, '/account/reauth');
+  assert.ok(reauthCsrf, 'a re-authentication form');
+  const reg = new Client(srv);
+  const regCsrf = csrfOf((await reg.get('/register')).text, '/register');
+  assert.ok(regCsrf, 'a registration form');
   const cc = await tokenRequest(srv, svc, { grant_type: 'client_credentials', scope: 'api.read' });
   assert.equal(cc.status, 200);
   const jwksBefore = await call('/jwks.json');
@@ -352,6 +363,9 @@ test('fail closed: with PostgreSQL down every endpoint that needs the store answ
       ['GET /reset?token=', () => new Client(srv).get('/reset?token=' + 'A'.repeat(43))],
       ['GET /reset (cookie)', () => { const c = new Client(srv); c.jar.set('reset', 'A'.repeat(43)); return c.get('/reset'); }],
       ['GET /verify', () => new Client(srv).get('/verify?token=' + 'A'.repeat(43))],
+      ['POST /account/reauth', () => jar.post('/account/reauth', { csrf: reauthCsrf, then: 'sessions', password: GOOD_PW })],
+      ['GET /register', () => new Client(srv).get('/register')],
+      ['POST /register', () => reg.post('/register', { csrf: regCsrf, email: 'new-user@example.com', name: 'New', password: 'another-long-pass-phrase-42' })],
     ];
     for (const [what, fn] of checks) {
       for (let i = 0; i < 3; i++) {
