@@ -31,21 +31,18 @@ static const char sqlite_exists_sql[] =
     "SELECT count(*) FROM sqlite_master"
     " WHERE type = 'table' AND name = 'schema_version'";
 
+/* The one integer a query returns (it must return a row). */
 static int
-version_table_exists(struct db_conn *c, bool *out)
+query_int64(struct db_conn *c, const char *sql, int64_t *out)
 {
 	struct db_stmt *s;
 	int r;
 
-	*out = false;
-	if ((r = db_prepare(c,
-		 strcmp(c->db->ops->name, "postgres") == 0 ? pg_exists_sql
-							   : sqlite_exists_sql,
-		 &s)) != 0)
+	if ((r = db_prepare(c, sql, &s)) != 0)
 		return r;
 	r = db_step(s);
 	if (r == DB_ROW) {
-		*out = db_col_int64(s, 0) != 0;
+		*out = db_col_int64(s, 0);
 		r = 0;
 	} else if (r == DB_DONE) {
 		r = PC_ERR_STORE;
@@ -59,32 +56,24 @@ version_table_exists(struct db_conn *c, bool *out)
 static int
 read_version(struct db_conn *c, bool create, int *out)
 {
-	struct db_stmt *s;
-	bool exists;
+	int64_t v = 0;
 	int r;
 
 	*out = 0;
-	if ((r = version_table_exists(c, &exists)) != 0)
+	r = query_int64(c,
+	    strcmp(c->db->ops->name, "postgres") == 0 ? pg_exists_sql
+						      : sqlite_exists_sql,
+	    &v);
+	if (r != 0)
 		return r;
-	if (!exists) {
-		if (create)
-			return db_exec(c, create_version_sql);
-		return 0;
-	}
-
-	if ((r = db_prepare(c,
-		 "SELECT coalesce(max(version), 0) FROM schema_version", &s)) !=
+	if (v == 0)
+		return create ? db_exec(c, create_version_sql) : 0;
+	if ((r = query_int64(c,
+		 "SELECT coalesce(max(version), 0) FROM schema_version", &v)) !=
 	    0)
 		return r;
-	r = db_step(s);
-	if (r == DB_ROW) {
-		*out = (int)db_col_int64(s, 0);
-		r = 0;
-	} else if (r == DB_DONE) {
-		r = PC_ERR_STORE;
-	}
-	db_done(s);
-	return r;
+	*out = (int)v;
+	return 0;
 }
 
 /*
