@@ -173,20 +173,9 @@ run_alone(struct db *db, int (*fn)(struct db_conn *c, void *arg), void *arg)
 static int
 batch_conn(struct db *db, struct db_batcher *b)
 {
-	struct db_conn *c;
-	int r;
-
 	if (b->conn != NULL)
 		return 0;
-	if ((r = db->ops->conn_open(db, &c)) != 0)
-		return r;
-	c->db = db;
-	pthread_mutex_lock(&db->lock);
-	c->next = db->conns;
-	db->conns = c;
-	pthread_mutex_unlock(&db->lock);
-	b->conn = c;
-	return 0;
+	return db_conn_new(db, &b->conn);
 }
 
 int

@@ -110,15 +110,11 @@ db_describe(const struct db *db)
 }
 
 int
-db_conn(struct db *db, struct db_conn **out)
+db_conn_new(struct db *db, struct db_conn **out)
 {
-	struct db_conn *c = pthread_getspecific(db->key);
+	struct db_conn *c;
 	int r;
 
-	if (c != NULL) {
-		*out = c;
-		return 0;
-	}
 	if ((r = db->ops->conn_open(db, &c)) != 0)
 		return r;
 	c->db = db;
@@ -126,7 +122,21 @@ db_conn(struct db *db, struct db_conn **out)
 	c->next = db->conns;
 	db->conns = c;
 	pthread_mutex_unlock(&db->lock);
-	pthread_setspecific(db->key, c);
+	*out = c;
+	return 0;
+}
+
+int
+db_conn(struct db *db, struct db_conn **out)
+{
+	struct db_conn *c = pthread_getspecific(db->key);
+	int r;
+
+	if (c == NULL) {
+		if ((r = db_conn_new(db, &c)) != 0)
+			return r;
+		pthread_setspecific(db->key, c);
+	}
 	*out = c;
 	return 0;
 }

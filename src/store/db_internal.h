@@ -26,6 +26,10 @@ struct db {
 	struct db_batcher *batch; /* group commit (batch.c) */
 };
 
+/* db.c: opens a connection owned by db (closed by db_close()), not bound
+ * to the calling thread. */
+int db_conn_new(struct db *db, struct db_conn **out) PC_WUR;
+
 /* batch.c: set up and tear down a db's group commit. */
 void db_batch_init(struct db *db);
 void db_batch_free(struct db *db);

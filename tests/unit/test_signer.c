@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "capture.h"
 #include "crypto/crypto.h"
 #include "store_url.h"
 #include "store/store.h"
@@ -1080,42 +1081,6 @@ count_of(const char *hay, const char *needle)
 	return n;
 }
 
-struct capture {
-	int saved, rd;
-};
-
-static void
-capture_begin(struct capture *c)
-{
-	int fds[2];
-
-	assert_int_equal(pipe(fds), 0);
-	c->saved = dup(STDERR_FILENO);
-	assert_true(c->saved >= 0);
-	assert_true(dup2(fds[1], STDERR_FILENO) >= 0);
-	close(fds[1]);
-	c->rd = fds[0];
-}
-
-/* Restores stderr; returns what was logged (malloc'd, NUL-ended). */
-static char *
-capture_end(struct capture *c)
-{
-	char chunk[4096];
-	struct buf b;
-	ssize_t n;
-
-	log_flush();
-	assert_true(dup2(c->saved, STDERR_FILENO) >= 0);
-	close(c->saved);
-	buf_init(&b, 1024 * 1024);
-	while ((n = read(c->rd, chunk, sizeof(chunk))) > 0)
-		assert_int_equal(buf_put(&b, chunk, (size_t)n), 0);
-	close(c->rd);
-	assert_int_equal(buf_putc(&b, '\0'), 0);
-	return buf_steal(&b);
-}
-
 /*
  * Someone who can write the store but lacks the master key plants rows
  * with their own public key, one in each state: a pending ES256 row whose
@@ -1157,7 +1122,7 @@ test_signer_store_writer_planted_rows_not_published(void **state)
 	capture_begin(&cap);
 	assert_int_equal(signer_refresh(f->s, now, true), 0);
 	assert_int_equal(signer_refresh(f->s, now + 1, true), 0);
-	logs = capture_end(&cap);
+	logs = capture_end(&cap, NULL);
 	/* Logged once per node, not at every reload; no key material. */
 	assert_int_equal(count_of(logs, "signer.key_rejected"), 3);
 	for (size_t i = 0; i < 3; i++)
@@ -1380,7 +1345,7 @@ test_signer_failed_reload_backs_off(void **state)
 	store_down(f, false);
 	now = st.retry_at;
 	assert_int_equal(signer_refresh(f->s, now, false), 0);
-	logs = capture_end(&cap);
+	logs = capture_end(&cap, NULL);
 	log_init(LOG_ERROR);
 	assert_int_equal(count_of(logs, "signer.reload_failed"), 1);
 	assert_int_equal(count_of(logs, "signer.reload_recovered"), 1);

@@ -929,55 +929,38 @@ int
 main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+/* What both stores run; then each store's own. */
+#define BOTH_STORES \
+	T(test_store_migrate_from_empty), T(test_store_migrate_is_idempotent), \
+	    T(test_store_migrate_conflicting_table), \
+	    T(test_store_migrate_all_or_nothing), \
+	    T(test_store_migrate_leaves_newer_schema_alone), \
+	    T(test_store_migrate_leaves_latest_plus_one_alone), \
+	    T(test_store_schema_version_leaves_no_trace), \
+	    T(test_store_signing_keys_round_trip), \
+	    T(test_store_signing_key_insert_first), \
+	    T(test_store_signing_key_conflict), T(test_store_transactions), \
+	    T(test_store_db_ping), T(test_store_db_ping_fails_without_schema), \
+	    T(test_store_statement_cache_reuse), \
+	    T(test_store_connection_per_thread), \
+	    T(test_store_bind_and_columns), \
+	    cmocka_unit_test(test_store_db_open_urls), \
+	    cmocka_unit_test(test_store_pg_reconnect_backoff), \
+	    cmocka_unit_test(test_store_pg_connect_timeout)
 	const struct CMUnitTest tests[] = {
-		T(test_store_migrate_from_empty),
-		T(test_store_migrate_is_idempotent),
-		T(test_store_migrate_conflicting_table),
-		T(test_store_migrate_all_or_nothing),
-		T(test_store_migrate_leaves_newer_schema_alone),
-		T(test_store_migrate_leaves_latest_plus_one_alone),
-		T(test_store_schema_version_leaves_no_trace),
-		T(test_store_signing_keys_round_trip),
-		T(test_store_signing_key_insert_first),
-		T(test_store_signing_key_conflict),
-		T(test_store_transactions),
-		T(test_store_db_ping),
-		T(test_store_db_ping_fails_without_schema),
-		T(test_store_statement_cache_reuse),
-		T(test_store_connection_per_thread),
-		T(test_store_bind_and_columns),
+		BOTH_STORES,
 		T(test_store_pragmas_in_force),
 		T(test_store_pragmas_on_every_connection),
-		cmocka_unit_test(test_store_db_open_urls),
-		cmocka_unit_test(test_store_pg_reconnect_backoff),
-		cmocka_unit_test(test_store_pg_connect_timeout),
 	};
 	/* The same, less SQLite's pragmas, plus the libpq specifics. */
 	const struct CMUnitTest pg_tests[] = {
-		T(test_store_migrate_from_empty),
-		T(test_store_migrate_is_idempotent),
-		T(test_store_migrate_conflicting_table),
-		T(test_store_migrate_all_or_nothing),
-		T(test_store_migrate_leaves_newer_schema_alone),
-		T(test_store_migrate_leaves_latest_plus_one_alone),
-		T(test_store_schema_version_leaves_no_trace),
-		T(test_store_signing_keys_round_trip),
-		T(test_store_signing_key_insert_first),
-		T(test_store_signing_key_conflict),
-		T(test_store_transactions),
-		T(test_store_db_ping),
-		T(test_store_db_ping_fails_without_schema),
-		T(test_store_statement_cache_reuse),
-		T(test_store_connection_per_thread),
-		T(test_store_bind_and_columns),
+		BOTH_STORES,
 		T(test_store_pg_placeholders_outside_literals),
 		T(test_store_pg_reconnect),
 		T(test_store_pg_lock_timeout),
 		cmocka_unit_test(test_store_pg_unreachable),
-		cmocka_unit_test(test_store_db_open_urls),
-		cmocka_unit_test(test_store_pg_reconnect_backoff),
-		cmocka_unit_test(test_store_pg_connect_timeout),
 	};
+#undef BOTH_STORES
 #undef T
 
 	/* Errors only: the failure cases here log on purpose. */

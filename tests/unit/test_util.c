@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "capture.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -240,43 +241,7 @@ jl_str(struct jl *j, const char *key)
 }
 
 /* ------------------------------------------------------------------ */
-/* Capturing stderr around log calls. */
-
-struct capture {
-	int saved;
-	int rd;
-};
-
-static void
-capture_begin(struct capture *c)
-{
-	int fds[2];
-
-	assert_int_equal(pipe(fds), 0);
-	c->saved = dup(STDERR_FILENO);
-	assert_true(c->saved >= 0);
-	assert_true(dup2(fds[1], STDERR_FILENO) >= 0);
-	close(fds[1]);
-	c->rd = fds[0];
-}
-
-/* Restores stderr and returns what was written (malloc'd, NUL-ended). */
-static char *
-capture_end(struct capture *c, size_t *len)
-{
-	char chunk[4096];
-	struct buf b;
-	ssize_t n;
-
-	assert_true(dup2(c->saved, STDERR_FILENO) >= 0);
-	close(c->saved);
-	buf_init(&b, 1024 * 1024);
-	while ((n = read(c->rd, chunk, sizeof(chunk))) > 0)
-		assert_int_equal(buf_put(&b, chunk, (size_t)n), 0);
-	close(c->rd);
-	*len = b.len;
-	return buf_steal(&b);
-}
+/* Capturing stderr around log calls: capture.h. */
 
 /* Logs {"v": val} (len bytes) and parses the line. */
 static char *
