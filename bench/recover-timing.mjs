@@ -1,6 +1,6 @@
 // Forgot-password timing, known vs unknown address (SECURITY.md RS-01).
 //
-//   PORTCULLIS_BIN=build-rel/src/portcullis node bench/recover-timing.mjs [PAIRS] [WARMUP]
+//   PORTCULLIS_BIN=build-rel/src/portcullis node bench/recover-timing.mjs [PAIRS] [WARMUP] [alternate|random]
 //
 // Starts the binary PORTCULLIS_BIN names (build it as a release: `meson
 // setup build-rel --buildtype=release -Dtests=false && ninja -C build-rel`)
@@ -12,9 +12,13 @@
 // connection with one pre-session and its CSRF token, one request at a
 // time. The first WARMUP (default 50) pairs are not counted. The time of
 // a request is from writing it to the last byte of its answer
-// (process.hrtime). Prints one JSON line:
-//   {"ok":..,"pairs":..,"known_median_ms":..,"unknown_median_ms":..,
-//    "known_p90_ms":..,"unknown_p90_ms":..,"diff_median_ms":..,"statuses":{..}}
+// (process.hrtime). In "random" order the same requests come shuffled
+// (a fixed seed), and the medians by the previous request's kind show
+// whether work left behind by a known address slows the next answer.
+// Prints one JSON line:
+//   {"ok":..,"order":..,"pairs":..,"known_median_ms":..,"unknown_median_ms":..,
+//    "known_p90_ms":..,"unknown_p90_ms":..,"diff_median_ms":..,
+//    "after_known_median_ms":..,"after_unknown_median_ms":..,"statuses":{..}}
 // No assertion: timing depends on the machine; CI does not run this.
 import http from 'node:http';
 import { startServer } from '../tests/e2e/lib/server.mjs';
@@ -22,6 +26,7 @@ import { addUser, csrfOf } from '../tests/e2e/lib/web.mjs';
 
 const PAIRS = Number(process.argv[2] ?? 500);
 const WARMUP = Number(process.argv[3] ?? 50);
+const ORDER = process.argv[4] ?? 'alternate';
 const KNOWN = 'timing-known@example.com';
 
 const srv = await startServer({
@@ -74,17 +79,33 @@ try {
   };
   const known = [];
   const unknown = [];
+  const afterKnown = [];
+  const afterUnknown = [];
   const statuses = {};
-  for (let i = 0; i < PAIRS + WARMUP; i++) {
-    for (const [email, into] of [[KNOWN, known], [`nobody-${i}@example.com`, unknown]]) {
-      const body = new URLSearchParams({ csrf, email }).toString();
-      const r = await request('POST', '/forgot', { ...headers, 'content-length': Buffer.byteLength(body) }, body);
-      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-      if (i >= WARMUP) into.push(r.ms);
+  // The sequence: true = known address.
+  const seq = [];
+  for (let i = 0; i < PAIRS + WARMUP; i++) seq.push(true, false);
+  if (ORDER === 'random') {
+    let x = 0x2545f491;
+    const rnd = () => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) / 2 ** 32; };
+    for (let i = seq.length - 1; i > 2 * WARMUP; i--) {
+      const j = 2 * WARMUP + Math.floor(rnd() * (i - 2 * WARMUP + 1));
+      [seq[i], seq[j]] = [seq[j], seq[i]];
+    }
+  }
+  for (let i = 0; i < seq.length; i++) {
+    const email = seq[i] ? KNOWN : `nobody-${i}@example.com`;
+    const body = new URLSearchParams({ csrf, email }).toString();
+    const r = await request('POST', '/forgot', { ...headers, 'content-length': Buffer.byteLength(body) }, body);
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    if (i >= 2 * WARMUP) {
+      (seq[i] ? known : unknown).push(r.ms);
+      (seq[i - 1] ? afterKnown : afterUnknown).push(r.ms);
     }
   }
   out = {
     ok: Object.keys(statuses).every((s) => s === '200'),
+    order: ORDER,
     pairs: PAIRS,
     store: srv.storeUrl ? 'postgresql' : 'sqlite',
     known_median_ms: round(median(known)),
@@ -92,6 +113,8 @@ try {
     known_p90_ms: round(p90(known)),
     unknown_p90_ms: round(p90(unknown)),
     diff_median_ms: round(median(known) - median(unknown)),
+    after_known_median_ms: round(median(afterKnown)),
+    after_unknown_median_ms: round(median(afterUnknown)),
     statuses,
   };
 } finally {

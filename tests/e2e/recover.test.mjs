@@ -487,3 +487,17 @@ test('RS-01: mail goes only to existing accounts: never to unknown or disabled a
     assert.ok(linkIn(all[0], '/reset'));
   } finally { await stopClean(srv); }
 });
+
+test('RS-01: a server stopped with account work still queued exits cleanly (every job run or released, ASan)', async () => {
+  const srv = await startServer({ config: { mail_per_ip: 1000, mail_per_account: 1000, mail_per_account_total: 1000, shutdown_timeout: 1 } });
+  addUser(srv, 'stop@example.com');
+  const c = new Client(srv);
+  const csrf = csrfOf((await c.get('/forgot')).text, '/forgot');
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+    c.post('/forgot', { csrf, email: i % 2 ? 'stop@example.com' : `none${i}@example.com` })));
+  assert.ok(answers.every((r) => r.status === 200));
+  await stopClean(srv);
+  const ended = srv.logs.filter((l) => l.includes('"mail.request"')).length;
+  const dropped = srv.logs.map((l) => l.match(/"mail\.jobs_dropped".*"count":(\d+)/)?.[1]).filter(Boolean).map(Number);
+  assert.equal(ended + dropped.reduce((a, b) => a + b, 0), 40, 'every request\'s work ran or was released');
+});
