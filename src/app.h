@@ -15,6 +15,7 @@ struct signer;
 struct pwpool;
 struct pw_params;
 struct mailer;
+struct mail_jobs;
 
 struct app {
 	const struct config *cfg;
@@ -26,6 +27,7 @@ struct app {
 	struct pwpool *pwpool;	    /* password hashing, off the HTTP threads */
 	const struct pw_params *pw; /* Argon2id cost of new hashes */
 	struct mailer *mailer;	    /* outgoing mail, its own thread */
+	struct mail_jobs *jobs;	    /* account work after an answer (RS-01) */
 	uint8_t audit_key[32];	    /* audit chain key (audit_key()) */
 };
 

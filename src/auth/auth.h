@@ -467,11 +467,23 @@ int throttle_login_failure(struct db *db, const struct config *cfg,
  */
 int throttle_login_success(struct db *db, const char *account_key) PC_WUR;
 /*
- * RS-07: counts one mail for account_key and ip and says whether it may
- * be sent (mail_per_account, mail_per_ip per hour). Over either limit:
- * *allowed = false and nothing is counted.
+ * RS-01, RS-07: counts one request that may send mail (forgot, resend,
+ * register) against its client's mail_per_ip for this hour, for every
+ * request, known address or not, before any account-dependent work. The
+ * client is the IPv4 address, or the IPv6 /64 (one host's usual share).
+ * At the limit: *allowed = false and nothing is counted.
  */
-int throttle_mail(struct db *db, const struct config *cfg,
+int throttle_mail_ip(struct db *db, const struct config *cfg, const char *ip,
+    int64_t now, bool *allowed) PC_WUR;
+/*
+ * RS-07: counts one mail to account_key (the lower-cased email) asked for
+ * from ip: against mail_per_account for the pair (account, client), so a
+ * stranger spends only his own share of the account's mail, and against
+ * mail_per_account_total for the account over every client, which bounds
+ * mail bombing from many addresses. Both in one transaction, each only
+ * below its limit; over either, *allowed = false and nothing is counted.
+ */
+int throttle_mail_account(struct db *db, const struct config *cfg,
     const char *account_key, const char *ip, int64_t now, bool *allowed) PC_WUR;
 /*
  * DS-04: drops windows older than 2 h and unlocked account rows without a

@@ -9,6 +9,11 @@
  * failure; at n >= login_lock_after the account is locked until a
  * successful sign-in or a completed password reset.
  *
+ * Mail (RS-07): every request that may send mail counts against its
+ * client (IPv4 address or IPv6 /64) before any account work; a mail then
+ * counts against the pair (account, client) and the account over all
+ * clients, so a stranger uses up only his own share of the victim's mail.
+ *
  * Per IP, per subnet (/24, /64) and globally: failed sign-ins in the
  * current fixed hour window [floor(now / 3600) * 3600, +3600). At the
  * limit, attempts are refused until the window ends. Fixed windows let a
@@ -177,22 +182,70 @@ throttle_login_success(struct db *db, const char *account_key)
 	return store_throttle_account_reset(db, hk);
 }
 
-int
-throttle_mail(struct db *db, const struct config *cfg, const char *account_key,
-    const char *ip, int64_t now, bool *allowed)
+/*
+ * The client a mail limit counts: the IPv4 address, or the IPv6 /64 (a
+ * host usually has a whole /64, so counting single IPv6 addresses would
+ * let one host count as 2^64 clients).
+ */
+static int
+mail_client(const char *ip, char out[NETADDR_KEY_MAX])
 {
-	char hk[2 * SHA256_LEN + 1], canon[NETADDR_TEXT_MAX],
-	    subnet[NETADDR_KEY_MAX];
+	char canon[NETADDR_TEXT_MAX];
+	struct netaddr a;
+	int r;
+
+	if (ip == NULL || netaddr_parse(ip, strlen(ip), &a) != 0)
+		return PC_ERR_INVALID;
+	if ((r = netaddr_format(&a, canon, sizeof(canon))) != 0)
+		return r;
+	if (!a.v4)
+		return netaddr_subnet_key(canon, out, NETADDR_KEY_MAX);
+	memcpy(out, canon, strlen(canon) + 1);
+	return 0;
+}
+
+int
+throttle_mail_ip(struct db *db, const struct config *cfg, const char *ip,
+    int64_t now, bool *allowed)
+{
+	char client[NETADDR_KEY_MAX];
+	int r;
+
+	*allowed = false;
+	if ((r = mail_client(ip, client)) != 0)
+		return r;
+	return store_throttle_mail_ip(
+	    db, client, window_start(now), cfg->mail_per_ip, allowed);
+}
+
+static const char mail_pair_label[] = "portcullis-throttle-mail-pair-v1";
+
+int
+throttle_mail_account(struct db *db, const struct config *cfg,
+    const char *account_key, const char *ip, int64_t now, bool *allowed)
+{
+	char hk[2 * SHA256_LEN + 1], pk[2 * SHA256_LEN + 1],
+	    client[NETADDR_KEY_MAX];
+	struct buf b;
 	int r;
 
 	*allowed = false;
 	if (account_key == NULL)
 		return PC_ERR_INVALID;
-	if ((r = ip_keys(ip, canon, subnet)) != 0)
+	if ((r = mail_client(ip, client)) != 0)
 		return r;
 	account_hash(account_key, hk);
-	return store_throttle_mail(db, hk, canon, window_start(now),
-	    cfg->mail_per_account, cfg->mail_per_ip, allowed);
+	/* label NUL account NUL client: no two pairs share a key. */
+	buf_init(&b,
+	    sizeof(mail_pair_label) + strlen(account_key) + 1 + strlen(client));
+	if (buf_put(&b, mail_pair_label, sizeof(mail_pair_label)) != 0 ||
+	    buf_put(&b, account_key, strlen(account_key) + 1) != 0 ||
+	    buf_puts(&b, client) != 0)
+		fatal("throttle: mail pair key buffer");
+	hash_sha256_hex(b.p, b.len, pk);
+	buf_free(&b);
+	return store_throttle_mail_account(db, hk, pk, window_start(now),
+	    cfg->mail_per_account, cfg->mail_per_account_total, allowed);
 }
 
 int

@@ -211,7 +211,8 @@ cmd_serve(int argc, char **argv)
 	ho.threads = worker_threads(&cfg);
 	ho.tls_cert_pem = cert;
 	ho.tls_key_pem = key;
-	if (mail_start(&cfg, &app.mailer) != 0) {
+	if (mail_start(&cfg, &app.mailer) != 0 ||
+	    mail_jobs_start(&app.jobs) != 0) {
 		fprintf(stderr, "portcullis: cannot start the mail sender\n");
 		goto out;
 	}
@@ -281,6 +282,10 @@ cmd_serve(int argc, char **argv)
 	app.pwpool = NULL;
 	http_server_stop(srv, 2);
 	srv = NULL;
+	/* After the HTTP side (it submits), before the mailer and store. */
+	mail_jobs_stop(
+	    app.jobs, cfg.shutdown_timeout > 0 ? cfg.shutdown_timeout : 10);
+	app.jobs = NULL;
 	mail_stop(app.mailer);
 	app.mailer = NULL;
 	log_buffering_stop();
@@ -295,6 +300,7 @@ out:
 	}
 	if (app.pwpool != NULL)
 		pwpool_stop(app.pwpool);
+	mail_jobs_stop(app.jobs, 0);
 	if (app.mailer != NULL)
 		mail_stop(app.mailer);
 	sodium_memzero(app.audit_key, sizeof(app.audit_key));

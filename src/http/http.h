@@ -125,6 +125,10 @@ struct req {
 	void *defer_arg;
 	void (*defer_free)(void *arg);
 	void (*resume_hook)(struct req *r, http_step next);
+
+	/* Work after the answer (req_after); run by req_run_after. */
+	void (*after)(void *arg);
+	void *after_arg;
 };
 
 void req_init(struct req *r);
@@ -157,6 +161,20 @@ bool req_wants_html(const struct req *r);
 void
 req_defer(struct req *r, http_step start, void *arg, void (*free_arg)(void *));
 void req_resume(struct req *r, http_step next);
+
+/*
+ * Work that must not delay the answer (RS-01: account-dependent work
+ * behind a page that looks the same for every account). after(arg) runs
+ * exactly once when the request ends: after its response was sent (the
+ * server calls req_run_after once the request completed and was logged),
+ * or from req_free when the request ends otherwise. It runs on an HTTP
+ * thread, owns arg, and must only hand arg to another thread (or free
+ * it). A request holds one; a second call replaces nothing and runs the
+ * new after(arg) at once.
+ */
+void req_after(struct req *r, void (*after)(void *arg), void *arg);
+/* Runs the pending after-work, if any (for the server). */
+void req_run_after(struct req *r);
 
 /* How a route's responses may be cached. */
 enum resp_cache {

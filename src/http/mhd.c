@@ -686,6 +686,8 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 		log_end(&l);
 		log_set_rid(NULL);
 	}
+	/* The answer is out: now the work that must not delay it. */
+	req_run_after(&x->req);
 	if (x->conn != NULL)
 		conn_phase(x->conn, CONN_IDLE);
 	if (x->counted)

@@ -18,6 +18,7 @@ req_free(struct req *r)
 {
 	if (r == NULL)
 		return;
+	req_run_after(r);
 	kvlist_free(&r->headers);
 	kvlist_free(&r->query_params);
 	kvlist_free(&r->form);
@@ -37,6 +38,29 @@ void
 req_resume(struct req *r, http_step next)
 {
 	r->resume_hook(r, next);
+}
+
+void
+req_after(struct req *r, void (*after)(void *arg), void *arg)
+{
+	if (r->after != NULL) {
+		after(arg); /* one per request: never lose the second */
+		return;
+	}
+	r->after = after;
+	r->after_arg = arg;
+}
+
+void
+req_run_after(struct req *r)
+{
+	void (*after)(void *arg) = r->after;
+
+	if (after == NULL)
+		return;
+	r->after = NULL;
+	after(r->after_arg);
+	r->after_arg = NULL;
 }
 
 int

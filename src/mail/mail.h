@@ -105,6 +105,34 @@ int mail_enqueue(struct mailer *mr, const struct mail *m) PC_WUR;
 void mail_stop(struct mailer *mr);
 
 /*
+ * The mail work queue (RS-01): one thread that runs jobs in order, so the
+ * account-dependent work behind a request that may send mail (lookup,
+ * limits, token, audit, mail_enqueue) runs after that request was
+ * answered and takes no time on its path. At most MAIL_JOBS_MAX wait.
+ */
+#define MAIL_JOBS_MAX 1024
+
+struct mail_jobs;
+
+int mail_jobs_start(struct mail_jobs **out) PC_WUR;
+/*
+ * Queues run(arg); after it runs (or is dropped at stop) free_arg(arg) is
+ * called (free_arg may be NULL), on the queue's thread. PC_ERR_BUSY when
+ * full or stopping, PC_ERR_INVALID for a NULL q or run: then nothing was
+ * queued and the caller still owns arg.
+ */
+int mail_jobs_submit(struct mail_jobs *q, void (*run)(void *arg), void *arg,
+    void (*free_arg)(void *arg)) PC_WUR;
+/*
+ * Refuses new jobs, runs the queued ones for at most wait_s seconds (a
+ * job already running finishes), releases the rest unrun with a
+ * mail.jobs_dropped warning, joins the thread and frees q. Stop it after
+ * the HTTP server (which submits) and before the mailer and the store
+ * (which its jobs use). NULL is fine.
+ */
+void mail_jobs_stop(struct mail_jobs *q, int64_t wait_s);
+
+/*
  * Templates. token is a 43-character base64url one-time token; links are
  * built from cfg->issuer only (RS-05): issuer + "/verify?token=" and
  * issuer + "/reset?token=". ttl is the link's lifetime in seconds, said

@@ -309,13 +309,21 @@ int store_throttle_login_failure(struct db *db, const char *account_key,
 /* Deletes the account's failure row (absent is fine). */
 int store_throttle_account_reset(struct db *db, const char *account_key) PC_WUR;
 /*
- * Counts one mail against account_key and ip in the window if both counts
- * are below their limits (*allowed = true); otherwise counts nothing
- * (*allowed = false). Check and count are one atomic step.
+ * Counts one mail request from client in the window if its count is below
+ * limit (*allowed = true); otherwise counts nothing (*allowed = false).
+ * Check and count are one statement.
  */
-int store_throttle_mail(struct db *db, const char *account_key, const char *ip,
-    int64_t window_start, int64_t account_limit, int64_t ip_limit,
-    bool *allowed) PC_WUR;
+int store_throttle_mail_ip(struct db *db, const char *client,
+    int64_t window_start, int64_t limit, bool *allowed) PC_WUR;
+/*
+ * Counts one mail against pair_key (account and client) and account_key
+ * (the account over all clients) in the window if both counts are below
+ * their limits (*allowed = true); otherwise counts nothing (*allowed =
+ * false). Check and count are one atomic step.
+ */
+int store_throttle_mail_account(struct db *db, const char *account_key,
+    const char *pair_key, int64_t window_start, int64_t pair_limit,
+    int64_t account_limit, bool *allowed) PC_WUR;
 /*
  * DS-04: deletes windows with window_start < windows_before, and account
  * rows with last_failure_at < idle_before and failures < lock_after

@@ -18,6 +18,7 @@
 #define SCOPE_GLOBAL "global"
 #define SCOPE_MAIL_ACCOUNT "mail_account"
 #define SCOPE_MAIL_IP "mail_ip"
+#define SCOPE_MAIL_PAIR "mail_pair"
 #define GLOBAL_KEY "*"
 
 /* DB_DONE from a statement that changes rows is success. */
@@ -241,27 +242,53 @@ fail:
 }
 
 int
-store_throttle_mail(struct db *db, const char *account_key, const char *ip,
-    int64_t window_start, int64_t account_limit, int64_t ip_limit,
-    bool *allowed)
+store_throttle_mail_ip(struct db *db, const char *client, int64_t window_start,
+    int64_t limit, bool *allowed)
 {
 	struct db_conn *c;
 	bool counted = false;
 	int r;
 
 	*allowed = false;
-	if (!key_ok(account_key) || !key_ok(ip))
+	if (!key_ok(client))
 		return PC_ERR_INVALID;
 	if ((r = db_conn(db, &c)) != 0)
 		return r;
 	if ((r = db_begin(c, true)) != 0)
 		return r;
-	if ((r = window_add_below(c, SCOPE_MAIL_ACCOUNT, account_key,
-		 window_start, account_limit, &counted)) != 0)
+	if ((r = window_add_below(c, SCOPE_MAIL_IP, client, window_start, limit,
+		 &counted)) != 0) {
+		db_rollback(c);
+		return r;
+	}
+	if ((r = db_commit(c)) != 0)
+		return r;
+	*allowed = counted;
+	return 0;
+}
+
+int
+store_throttle_mail_account(struct db *db, const char *account_key,
+    const char *pair_key, int64_t window_start, int64_t pair_limit,
+    int64_t account_limit, bool *allowed)
+{
+	struct db_conn *c;
+	bool counted = false;
+	int r;
+
+	*allowed = false;
+	if (!key_ok(account_key) || !key_ok(pair_key))
+		return PC_ERR_INVALID;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_begin(c, true)) != 0)
+		return r;
+	if ((r = window_add_below(c, SCOPE_MAIL_PAIR, pair_key, window_start,
+		 pair_limit, &counted)) != 0)
 		goto fail;
 	if (counted &&
-	    (r = window_add_below(
-		 c, SCOPE_MAIL_IP, ip, window_start, ip_limit, &counted)) != 0)
+	    (r = window_add_below(c, SCOPE_MAIL_ACCOUNT, account_key,
+		 window_start, account_limit, &counted)) != 0)
 		goto fail;
 	if (!counted) {
 		/* Over one limit: undo the other count, send nothing. */

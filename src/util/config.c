@@ -93,6 +93,7 @@ static const struct setting settings[] = {
 	S(login_subnet_failures, K_INT, "1000", 1, 1000000),
 	S(login_global_failures, K_INT, "100000", 1, 100000000),
 	S(mail_per_account, K_INT, "3", 1, 1000),
+	S(mail_per_account_total, K_INT, "20", 1, 100000),
 	S(mail_per_ip, K_INT, "20", 1, 100000),
 	S(reset_token_ttl, K_DUR, "30m", 1, 86400),
 	S(verify_token_ttl, K_DUR, "24h", 1, 86400),

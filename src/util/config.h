@@ -71,7 +71,9 @@ struct config {
 	int64_t login_ip_failures;     /* per IP per hour (LG-04) */
 	int64_t login_subnet_failures; /* per /24 or /64 per hour */
 	int64_t login_global_failures; /* all IPs per hour */
-	int64_t mail_per_account;      /* mails per account per hour (RS-07) */
+	int64_t mail_per_account;      /* per (account, client) per hour */
+	/* mails per account per hour from all clients together */
+	int64_t mail_per_account_total;
 	int64_t mail_per_ip;	       /* mails per IP per hour */
 	int64_t reset_token_ttl;       /* seconds (RS-04) */
 	int64_t verify_token_ttl;      /* seconds */

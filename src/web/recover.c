@@ -10,9 +10,15 @@
  * token (CF-02: no change on GET). The token verifies only the exact
  * address it was sent to (RS-10) and never signs anyone in.
  *
- * Forgot (/forgot): always the same answer (RS-01); mail only to an
- * existing, enabled account, within the per-account and per-IP limits
- * (RS-07). Nothing about the account changes (RS-07).
+ * Forgot (/forgot) and resend (/verify/resend): always the same answer
+ * (RS-01). The request path does only what is the same for every address:
+ * the form checks and the per-IP mail count (every request counts, known
+ * address or not). The account work (lookup, the per-(account, IP) and
+ * per-account mail limits, token, audit row, mail) runs on the mail work
+ * queue after the answer was sent (req_after, mail_jobs), so its time
+ * never shows in the answer. Mail goes only to an existing, enabled
+ * account (and a verification link only to an unconfirmed one). Nothing
+ * about the account changes (RS-07).
  *
  * Reset (/reset): GET /reset?token= checks the token, moves it into a
  * short-lived HttpOnly cookie and answers 303 to the token-free /reset
@@ -29,6 +35,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "mail/mail.h"
 #include "store/store.h"
@@ -76,24 +83,226 @@ send_mail(struct app *app, struct mail_msg *m)
 	mail_msg_clear(m);
 }
 
-/* RS-07: whether one more mail to this account from this IP is allowed. */
-static bool
-mail_allowed(struct req *r, const char *email)
+static void
+ratelimit_audit(struct req *r, const char *what)
+{
+	json_t *d = json_pack("{s:s}", "what", what);
+
+	web_audit(r, NULL, "ratelimit", "alert", NULL, NULL, d);
+	json_decref(d);
+}
+
+/*
+ * RS-01, RS-07: counts this request against its client's mail limit, the
+ * same for every address. 0 with *ok; a store failure is an error (the
+ * caller answers 503: fail closed, no work queued).
+ */
+static int
+mail_ip_count(struct req *r, bool *ok)
 {
 	struct app *app = r->app;
-	char *key = store_email_key(email);
-	bool ok = false;
+	int rc;
 
-	if (throttle_mail(app->db, app->cfg, key, r->ip, r->now, &ok) != 0)
-		ok = false;
+	*ok = false;
+	if ((rc = throttle_mail_ip(app->db, app->cfg, r->ip, r->now, ok)) != 0)
+		return rc;
+	if (!*ok)
+		ratelimit_audit(r, "mail_ip");
+	return 0;
+}
+
+/* RS-07: one more mail to this address from this client, or not. */
+static int
+mail_account_count(struct db *db, const struct config *cfg, const char *email,
+    const char *ip, int64_t now, bool *ok)
+{
+	char *key = store_email_key(email);
+	int rc = throttle_mail_account(db, cfg, key, ip, now, ok);
+
+	free(key);
+	return rc;
+}
+
+/* ---- The account work, after the answer (RS-01) ---- */
+
+enum mailjob_kind {
+	MAILJOB_RESET,	/* forgot password */
+	MAILJOB_VERIFY, /* resend a verification link */
+};
+
+/* What the work needs from the request, copied: the request is gone. */
+struct mailjob {
+	struct app *app;
+	enum mailjob_kind kind;
+	char *email;
+	char *user_agent; /* NULL when none */
+	char ip[sizeof(((struct req *)0)->ip)];
+	char rid[sizeof(((struct req *)0)->rid)];
+	char session_hash[AUDIT_SESSION_HASH_HEX + 1]; /* "" when none */
+	int64_t now;
+};
+
+static void
+mailjob_free(void *arg)
+{
+	struct mailjob *j = arg;
+
+	free(j->email);
+	free(j->user_agent);
+	free(j);
+}
+
+static struct mailjob *
+mailjob_new(struct req *r, const struct session *s, enum mailjob_kind kind,
+    const char *email)
+{
+	struct mailjob *j = xcalloc(1, sizeof(*j));
+	const char *ua = NULL;
+
+	j->app = r->app;
+	j->kind = kind;
+	j->email = xstrdup(email);
+	if (req_header(r, "User-Agent", &ua) == 0)
+		j->user_agent = xstrdup(ua);
+	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
+	snprintf(j->rid, sizeof(j->rid), "%s", r->rid);
+	if (s != NULL && s->id_hash[0] != '\0')
+		snprintf(j->session_hash, sizeof(j->session_hash), "%.*s",
+		    AUDIT_SESSION_HASH_HEX, s->id_hash);
+	j->now = r->now;
+	return j;
+}
+
+/* web_audit for a request that has ended: the same fields, copied. */
+static void
+mailjob_audit(const struct mailjob *j, const char *event, const char *outcome,
+    const char *target, json_t *details)
+{
+	struct audit_event ev;
+	int rc;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.event = event;
+	ev.outcome = outcome;
+	ev.target = target;
+	ev.ip = j->ip;
+	ev.user_agent = j->user_agent;
+	ev.request_id = j->rid;
+	ev.session_hash = j->session_hash[0] != '\0' ? j->session_hash : NULL;
+	ev.details = details;
+	if ((rc = audit_append(j->app->db, j->app->audit_key, &ev)) != 0) {
+		struct log_line l;
+
+		log_begin(&l, LOG_ERROR, "audit.append_failed");
+		log_str(&l, "event", event);
+		log_str(&l, "error", pc_strerror(rc));
+		log_end(&l);
+	}
+}
+
+/*
+ * On the mail work queue: look the address up and, for an existing,
+ * enabled account (unconfirmed, for a verification link) within the mail
+ * limits, issue a token and queue its mail. The outcome goes to the log
+ * (mail.request, under the request's id); a failure never reaches the
+ * answer, which was sent already.
+ */
+static void
+mailjob_run(void *arg)
+{
+	struct mailjob *j = arg;
+	struct app *app = j->app;
+	enum usertoken_purpose p =
+	    j->kind == MAILJOB_RESET ? USERTOKEN_RESET : USERTOKEN_VERIFY;
+	const char *result = "queued";
+	struct store_user u;
+	struct mail_msg m;
+	struct log_line l;
+	char token[64];
+	bool ok = false;
+	int rc;
+
+	log_set_rid(j->rid);
+	memset(&u, 0, sizeof(u));
+	memset(&m, 0, sizeof(m));
+	rc = store_user_get_by_email(app->db, j->email, &u);
+	if (rc == PC_ERR_NOT_FOUND) {
+		result = "no_account";
+		goto out;
+	}
+	if (rc == 0 &&
+	    (u.disabled_at != 0 ||
+		(j->kind == MAILJOB_VERIFY && u.email_verified))) {
+		result = "not_eligible";
+		goto out;
+	}
+	if (rc != 0 ||
+	    (rc = mail_account_count(
+		 app->db, app->cfg, u.email, j->ip, j->now, &ok)) != 0) {
+		result = "failed";
+		goto out;
+	}
 	if (!ok) {
 		json_t *d = json_pack("{s:s}", "what", "mail");
 
-		web_audit(r, NULL, "ratelimit", "alert", NULL, NULL, d);
+		mailjob_audit(j, "ratelimit", "alert", NULL, d);
 		json_decref(d);
+		result = "limited";
+		goto out;
 	}
-	free(key);
-	return ok;
+	if ((rc = usertoken_issue(
+		 app->db, app->cfg, u.id, p, u.email, j->now, token)) != 0) {
+		result = "failed";
+		goto out;
+	}
+	if (j->kind == MAILJOB_RESET) {
+		mailjob_audit(
+		    j, "password.reset_request", "success", u.id, NULL);
+		rc = mail_compose_reset(
+		    app->cfg, u.email, token, usertoken_ttl(app->cfg, p), &m);
+	} else
+		rc = mail_compose_verify(
+		    app->cfg, u.email, token, usertoken_ttl(app->cfg, p), &m);
+	sodium_memzero(token, sizeof(token));
+	if (rc == 0) {
+		struct mail v = mail_msg_view(&m);
+
+		rc = app->mailer != NULL ? mail_enqueue(app->mailer, &v)
+					 : PC_ERR_UNSUPPORTED;
+	}
+	mail_msg_clear(&m);
+	if (rc != 0)
+		result = "failed";
+out:
+	log_begin(&l, rc != 0 && rc != PC_ERR_NOT_FOUND ? LOG_WARN : LOG_INFO,
+	    "mail.request");
+	log_str(&l, "kind", j->kind == MAILJOB_RESET ? "reset" : "verify");
+	log_str(&l, "result", result);
+	if (rc != 0 && rc != PC_ERR_NOT_FOUND)
+		log_str(&l, "error", pc_strerror(rc));
+	log_end(&l);
+	store_user_clear(&u);
+	log_set_rid(NULL);
+}
+
+/* When the request has ended (req_after): hand the work to its thread. */
+static void
+mailjob_submit(void *arg)
+{
+	struct mailjob *j = arg;
+	struct log_line l;
+	int rc = mail_jobs_submit(j->app->jobs, mailjob_run, j, mailjob_free);
+
+	if (rc == 0)
+		return;
+	log_set_rid(j->rid);
+	log_begin(&l, LOG_WARN, "mail.request");
+	log_str(&l, "kind", j->kind == MAILJOB_RESET ? "reset" : "verify");
+	log_str(&l, "result", "dropped");
+	log_str(&l, "error", pc_strerror(rc));
+	log_end(&l);
+	log_set_rid(NULL);
+	mailjob_free(j);
 }
 
 /* The "check your inbox" page: identical for every outcome. */
@@ -291,6 +500,8 @@ web_register(struct req *r, struct resp *w)
 	struct reg *g;
 	const char *email, *name, *pw;
 	struct pw_check chk = { PW_OK, NULL };
+	bool ok = false;
+	int rc;
 
 	if (!app->cfg->registration) {
 		page_message(w, 404, "Registration is closed",
@@ -333,10 +544,21 @@ web_register(struct req *r, struct resp *w)
 	}
 	/*
 	 * DS-03, RS-07: every registration sends one mail, so the mail limits
-	 * (per address and per IP) bound registrations too, before any
-	 * hashing. The verdict is the same for taken and new addresses.
+	 * (per IP, per address and IP, per address) bound registrations too,
+	 * before any hashing. The verdict is the same for taken and new
+	 * addresses: the address is counted whether or not it has an account.
 	 */
-	if (!mail_allowed(r, email)) {
+	if ((rc = mail_ip_count(r, &ok)) == 0 && ok) {
+		rc = mail_account_count(
+		    app->db, app->cfg, email, r->ip, r->now, &ok);
+		if (rc == 0 && !ok)
+			ratelimit_audit(r, "mail");
+	}
+	if (rc != 0) {
+		unavailable(w);
+		return;
+	}
+	if (!ok) {
 		render_register(r, w, 429,
 		    "Too many attempts from here or for this address. Please "
 		    "try again later.",
@@ -505,12 +727,9 @@ render_forgot(struct req *r, struct resp *w, int status, const char *error)
 void
 web_forgot(struct req *r, struct resp *w)
 {
-	struct app *app = r->app;
 	struct session s;
-	struct store_user u;
-	struct mail_msg m;
 	const char *email;
-	char token[64];
+	bool ok = false;
 
 	if (r->method != HTTP_POST) {
 		render_forgot(r, w, 200, NULL);
@@ -524,23 +743,15 @@ web_forgot(struct req *r, struct resp *w)
 		render_forgot(r, w, 400, "Enter a valid email address.");
 		return;
 	}
-	memset(&u, 0, sizeof(u));
-	memset(&m, 0, sizeof(m));
-	/* RS-01: every branch ends on the same page; mail is queued. */
-	if (store_user_get_by_email(app->db, email, &u) == 0 &&
-	    u.disabled_at == 0 && mail_allowed(r, u.email)) {
-		if (usertoken_issue(app->db, app->cfg, u.id, USERTOKEN_RESET,
-			u.email, r->now, token) == 0) {
-			web_audit(r, &s, "password.reset_request", "success",
-			    NULL, u.id, NULL);
-			if (mail_compose_reset(app->cfg, u.email, token,
-				usertoken_ttl(app->cfg, USERTOKEN_RESET),
-				&m) == 0)
-				send_mail(app, &m);
-			sodium_memzero(token, sizeof(token));
-		}
+	/* RS-01: the same for every address; the account work comes after. */
+	if (mail_ip_count(r, &ok) != 0) {
+		session_clear(&s);
+		unavailable(w);
+		return;
 	}
-	store_user_clear(&u);
+	if (ok)
+		req_after(r, mailjob_submit,
+		    mailjob_new(r, &s, MAILJOB_RESET, email));
 	session_clear(&s);
 	check_inbox(w,
 	    "If an account uses that address, we sent it a link to choose a "
@@ -795,30 +1006,22 @@ web_notify_password_changed(struct req *r, const char *user_id)
 void
 web_verify_resend(struct req *r, struct resp *w)
 {
-	struct app *app = r->app;
 	struct session s;
-	struct store_user u;
-	struct mail_msg m;
 	const char *email;
-	char token[64];
+	bool ok = false;
 
 	if (!form_post(r, w, FORM_RESEND, &s))
 		return;
 	email = web_field(r, "email");
-	memset(&u, 0, sizeof(u));
-	memset(&m, 0, sizeof(m));
-	if (email != NULL && user_email_valid(email) &&
-	    store_user_get_by_email(app->db, email, &u) == 0 &&
-	    !u.email_verified && u.disabled_at == 0 &&
-	    mail_allowed(r, u.email) &&
-	    usertoken_issue(app->db, app->cfg, u.id, USERTOKEN_VERIFY, u.email,
-		r->now, token) == 0) {
-		if (mail_compose_verify(app->cfg, u.email, token,
-			usertoken_ttl(app->cfg, USERTOKEN_VERIFY), &m) == 0)
-			send_mail(app, &m);
-		sodium_memzero(token, sizeof(token));
+	/* RS-01: every request counts; the account work comes after. */
+	if (mail_ip_count(r, &ok) != 0) {
+		session_clear(&s);
+		unavailable(w);
+		return;
 	}
-	store_user_clear(&u);
+	if (ok && email != NULL && user_email_valid(email))
+		req_after(r, mailjob_submit,
+		    mailjob_new(r, &s, MAILJOB_VERIFY, email));
 	session_clear(&s);
 	check_inbox(w,
 	    "If that account still needs its address confirmed, we sent it a "

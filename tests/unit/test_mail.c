@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -674,6 +675,138 @@ test_mail_queue_full_busy_and_bounded_stop(void **state)
 	free(log);
 }
 
+/* ---- The mail work queue (RS-01) ---- */
+
+struct jobs_probe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int ran;      /* jobs run, in order */
+	int freed;    /* arguments released */
+	int order_ok; /* each job saw the number it expected */
+	bool hold;    /* the first job waits while set */
+	bool holding; /* the first job is waiting */
+};
+
+struct jobs_arg {
+	struct jobs_probe *p;
+	int n;
+};
+
+static void
+jobs_run(void *arg)
+{
+	struct jobs_arg *a = arg;
+	struct jobs_probe *p = a->p;
+
+	(void)pthread_mutex_lock(&p->mu);
+	p->holding = true;
+	(void)pthread_cond_broadcast(&p->cv);
+	while (p->hold)
+		(void)pthread_cond_wait(&p->cv, &p->mu);
+	if (p->ran == a->n)
+		p->order_ok++;
+	p->ran++;
+	(void)pthread_mutex_unlock(&p->mu);
+}
+
+static void
+jobs_free(void *arg)
+{
+	struct jobs_arg *a = arg;
+
+	(void)pthread_mutex_lock(&a->p->mu);
+	a->p->freed++;
+	(void)pthread_mutex_unlock(&a->p->mu);
+	free(a);
+}
+
+static struct jobs_arg *
+jobs_arg(struct jobs_probe *p, int n)
+{
+	struct jobs_arg *a = xcalloc(1, sizeof(*a));
+
+	a->p = p;
+	a->n = n;
+	return a;
+}
+
+static void
+test_mail_jobs_run_in_order_and_release(void **state)
+{
+	struct jobs_probe p = { PTHREAD_MUTEX_INITIALIZER,
+		PTHREAD_COND_INITIALIZER, 0, 0, 0, false, false };
+	struct mail_jobs *q = NULL;
+
+	(void)state;
+	assert_int_equal(mail_jobs_start(&q), 0);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(
+		    mail_jobs_submit(q, jobs_run, jobs_arg(&p, i), jobs_free),
+		    0);
+	/* Stop runs what is queued (within its wait), then frees q. */
+	mail_jobs_stop(q, 10);
+	assert_int_equal(p.ran, 50);
+	assert_int_equal(p.order_ok, 50);
+	assert_int_equal(p.freed, 50);
+	assert_int_equal(
+	    mail_jobs_submit(NULL, jobs_run, NULL, NULL), PC_ERR_INVALID);
+	mail_jobs_stop(NULL, 0);
+}
+
+/*
+ * A job that does not finish: the queue fills (PC_ERR_BUSY at once, the
+ * caller keeps its argument), stop lets the running job finish, and releases the queued ones unrun once its wait is over: no
+ * leak (ASan), nothing run twice.
+ */
+static void
+test_mail_jobs_full_busy_and_bounded_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct jobs_probe p = { PTHREAD_MUTEX_INITIALIZER,
+		PTHREAD_COND_INITIALIZER, 0, 0, 0, true, false };
+	struct mail_jobs *q = NULL;
+	char logpath[128], *log;
+	int busy = 0, saved;
+	uint64_t t0;
+
+	snprintf(logpath, sizeof(logpath), "%s/log", f->dir);
+	saved = log_capture_begin(logpath);
+	assert_int_equal(mail_jobs_start(&q), 0);
+	assert_int_equal(
+	    mail_jobs_submit(q, jobs_run, jobs_arg(&p, 0), jobs_free), 0);
+	(void)pthread_mutex_lock(&p.mu);
+	while (!p.holding)
+		(void)pthread_cond_wait(&p.cv, &p.mu);
+	(void)pthread_mutex_unlock(&p.mu);
+	t0 = clock_mono_ms();
+	for (int i = 1; i <= MAIL_JOBS_MAX + 5; i++) {
+		struct jobs_arg *a = jobs_arg(&p, i);
+
+		if (mail_jobs_submit(q, jobs_run, a, jobs_free) ==
+		    PC_ERR_BUSY) {
+			busy++;
+			free(a);
+		}
+	}
+	assert_int_equal(busy, 5);
+	assert_true(clock_mono_ms() - t0 < 1000);
+	/* Let the stuck job go once stop has begun and its wait is over. */
+	(void)pthread_mutex_lock(&p.mu);
+	p.hold = false;
+	(void)pthread_cond_broadcast(&p.cv);
+	(void)pthread_mutex_unlock(&p.mu);
+	mail_jobs_stop(q, 0);
+	log = log_capture_end(saved, logpath);
+	(void)unlink(logpath);
+	/* Every argument released exactly once; each job ran at most once. */
+	assert_int_equal(p.freed, MAIL_JOBS_MAX + 1);
+	assert_true(p.ran >= 1 && p.ran <= MAIL_JOBS_MAX + 1);
+	assert_int_equal(p.order_ok, p.ran);
+	if (p.ran < MAIL_JOBS_MAX + 1)
+		assert_non_null(strstr(log, "\"mail.jobs_dropped\""));
+	free(log);
+}
+
 static void
 test_mail_smtp_tls_policy(void **state)
 {
@@ -884,6 +1017,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_mail_queue_full_busy_and_bounded_stop, setup,
 		    teardown),
+		cmocka_unit_test(test_mail_jobs_run_in_order_and_release),
+		cmocka_unit_test_setup_teardown(
+		    test_mail_jobs_full_busy_and_bounded_stop, setup, teardown),
 		cmocka_unit_test(test_mail_smtp_tls_policy),
 		cmocka_unit_test_setup_teardown(
 		    test_mail_smtp_delivers_to_aiosmtpd, setup, teardown),

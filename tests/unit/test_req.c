@@ -135,6 +135,39 @@ test_req_wants_html(void **state)
 	req_free(&r);
 }
 
+static void
+after_count(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* RS-01: work after the answer runs exactly once, however the request ends. */
+static void
+test_req_after_runs_once(void **state)
+{
+	struct req r;
+	int a = 0, b = 0;
+
+	(void)state;
+	req_init(&r);
+	req_after(&r, after_count, &a);
+	assert_int_equal(a, 0);
+	req_run_after(&r); /* the server, once the answer is out */
+	assert_int_equal(a, 1);
+	req_run_after(&r);
+	req_free(&r);
+	assert_int_equal(a, 1);
+	/* A request that ends otherwise still releases its work. */
+	req_init(&r);
+	req_after(&r, after_count, &b);
+	req_free(&r);
+	assert_int_equal(b, 1);
+	/* No work: nothing runs. */
+	req_init(&r);
+	req_run_after(&r);
+	req_free(&r);
+}
+
 int
 main(void)
 {
@@ -146,6 +179,7 @@ main(void)
 		cmocka_unit_test(test_req_form_needs_urlencoded_content_type),
 		cmocka_unit_test(test_req_query_and_json),
 		cmocka_unit_test(test_req_wants_html),
+		cmocka_unit_test(test_req_after_runs_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

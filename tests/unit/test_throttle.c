@@ -461,59 +461,131 @@ test_throttle_LG04_bad_input_fails_closed(void **state)
 			     f->db, &f->cfg, ALICE, "1.2.3.4, 5.6.7.8", T0),
 	    PC_ERR_INVALID);
 	assert_int_equal(
-	    throttle_mail(f->db, &f->cfg, ALICE, "x", T0, &ok), PC_ERR_INVALID);
+	    throttle_mail_ip(f->db, &f->cfg, "x", T0, &ok), PC_ERR_INVALID);
+	assert_false(ok);
+	ok = true;
+	assert_int_equal(
+	    throttle_mail_account(f->db, &f->cfg, ALICE, "x", T0, &ok),
+	    PC_ERR_INVALID);
+	assert_false(ok);
+	ok = true;
+	assert_int_equal(
+	    throttle_mail_account(f->db, &f->cfg, NULL, IP, T0, &ok),
+	    PC_ERR_INVALID);
 	assert_false(ok);
 	assert_int_equal(throttle_login_success(f->db, NULL), PC_ERR_INVALID);
 }
 
 static void
-test_throttle_RS07_mail_limits(void **state)
+test_throttle_RS07_mail_ip_counts_every_request(void **state)
 {
 	struct fixture *f = *state;
 	bool ok;
-	char key[64], ip[32];
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 20; i++) {
 		assert_int_equal(
-		    throttle_mail(f->db, &f->cfg, ALICE, IP, T0, &ok), 0);
+		    throttle_mail_ip(f->db, &f->cfg, IP, T0, &ok), 0);
 		assert_true(ok);
 	}
-	/* The 4th mail to alice within the hour, even from another IP. */
-	assert_int_equal(
-	    throttle_mail(f->db, &f->cfg, ALICE, "192.0.2.1", T0, &ok), 0);
+	assert_int_equal(throttle_mail_ip(f->db, &f->cfg, IP, T0, &ok), 0);
 	assert_false(ok);
-	/* Refused mails count nowhere. */
+	/* Refused requests count nowhere: the count stays at the limit. */
 	assert_int_equal(count(f,
 			     "SELECT count FROM throttle_windows"
-			     " WHERE scope = 'mail_account'"),
-	    3);
-	assert_int_equal(count(f,
-			     "SELECT count(*) FROM throttle_windows"
-			     " WHERE scope = 'mail_ip'"
-			     " AND key = '192.0.2.1'"),
-	    0);
-	/* Mail bombing many accounts from one IP: 20 an hour. */
-	for (int i = 0; i < 17; i++) {
-		snprintf(key, sizeof(key), "m%d@example.com", i);
+			     " WHERE scope = 'mail_ip'"),
+	    20);
+	assert_int_equal(
+	    throttle_mail_ip(f->db, &f->cfg, "198.51.100.8", T0, &ok), 0);
+	assert_true(ok);
+	/* One IPv6 host is its /64: its addresses share one count. */
+	for (int i = 0; i < 20; i++) {
+		char ip[64];
+
+		snprintf(ip, sizeof(ip), "2001:db8:1:2::%x", i + 1);
 		assert_int_equal(
-		    throttle_mail(f->db, &f->cfg, key, IP, T0, &ok), 0);
+		    throttle_mail_ip(f->db, &f->cfg, ip, T0, &ok), 0);
 		assert_true(ok);
 	}
 	assert_int_equal(
-	    throttle_mail(f->db, &f->cfg, "victim@example.com", IP, T0, &ok),
+	    throttle_mail_ip(f->db, &f->cfg, "2001:db8:1:2:ffff::1", T0, &ok),
 	    0);
 	assert_false(ok);
-	/* ... and the refusal did not use up the victim's allowance. */
+	assert_int_equal(
+	    throttle_mail_ip(f->db, &f->cfg, "2001:db8:1:3::1", T0, &ok), 0);
+	assert_true(ok);
+	/* Next hour. */
+	assert_int_equal(
+	    throttle_mail_ip(f->db, &f->cfg, IP, T0 + 3600, &ok), 0);
+	assert_true(ok);
+}
+
+static void
+test_throttle_RS07_mail_account_per_pair_and_total(void **state)
+{
+	struct fixture *f = *state;
+	bool ok;
+	char ip[32];
+
+	f->cfg.mail_per_account_total = 7;
+	/* A stranger from one IP: 3 mails to alice, then none. */
 	for (int i = 0; i < 3; i++) {
-		snprintf(ip, sizeof(ip), "192.0.2.%d", i + 10);
-		assert_int_equal(throttle_mail(f->db, &f->cfg,
-				     "victim@example.com", ip, T0, &ok),
+		assert_int_equal(
+		    throttle_mail_account(f->db, &f->cfg, ALICE, IP, T0, &ok),
 		    0);
 		assert_true(ok);
 	}
+	assert_int_equal(
+	    throttle_mail_account(f->db, &f->cfg, ALICE, IP, T0, &ok), 0);
+	assert_false(ok);
+	/* ... which leaves alice's own IP its whole share. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(throttle_mail_account(f->db, &f->cfg, ALICE,
+				     "192.0.2.1", T0, &ok),
+		    0);
+		assert_true(ok);
+	}
+	/* Other accounts from the stranger's IP are their own pairs. */
+	assert_int_equal(throttle_mail_account(
+			     f->db, &f->cfg, "bob@example.com", IP, T0, &ok),
+	    0);
+	assert_true(ok);
+	/* The account over every IP: 7 in all, then none from anywhere. */
+	assert_int_equal(
+	    throttle_mail_account(f->db, &f->cfg, ALICE, "192.0.2.2", T0, &ok),
+	    0);
+	assert_true(ok);
+	for (int i = 0; i < 3; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i + 10);
+		assert_int_equal(
+		    throttle_mail_account(f->db, &f->cfg, ALICE, ip, T0, &ok),
+		    0);
+		assert_false(ok);
+	}
+	/* Refused mails count nowhere. */
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM throttle_windows"
+			     " WHERE scope = 'mail_pair'"),
+	    4);
+	assert_int_equal(count(f,
+			     "SELECT sum(count) FROM throttle_windows"
+			     " WHERE scope = 'mail_pair'"),
+	    8);
+	assert_int_equal(count(f,
+			     "SELECT count FROM throttle_windows"
+			     " WHERE scope = 'mail_account' AND key <> ''"
+			     " ORDER BY count DESC LIMIT 1"),
+	    7);
+	/* The store keeps no email and no IP in a mail key. */
+	assert_int_equal(
+	    count(f,
+		"SELECT count(*) FROM throttle_windows"
+		" WHERE key LIKE '%example%' OR (scope <> 'mail_ip'"
+		" AND key LIKE '%192.0.2%')"),
+	    0);
 	/* Next hour. */
 	assert_int_equal(
-	    throttle_mail(f->db, &f->cfg, ALICE, IP, T0 + 3600, &ok), 0);
+	    throttle_mail_account(f->db, &f->cfg, ALICE, IP, T0 + 3600, &ok),
+	    0);
 	assert_true(ok);
 	/* Mails and sign-in failures never share a counter. */
 	allowed(f, ALICE, IP, T0);
@@ -533,11 +605,16 @@ mail_worker(void *arg)
 	for (int i = 0; i < 10; i++) {
 		bool ok = false;
 
-		if (throttle_mail(m->f->db, &m->f->cfg, ALICE, IP, T0, &ok) !=
-		    0)
+		if (throttle_mail_account(
+			m->f->db, &m->f->cfg, ALICE, IP, T0, &ok) != 0)
 			m->errors++;
 		else if (ok)
 			m->allowed++;
+		if (throttle_mail_ip(
+			m->f->db, &m->f->cfg, "192.0.2.9", T0, &ok) != 0)
+			m->errors++;
+		else if (ok)
+			m->allowed += 100;
 	}
 	return NULL;
 }
@@ -561,11 +638,16 @@ test_throttle_RS07_mail_limit_holds_under_concurrency(void **state)
 		assert_int_equal(m[i].errors, 0);
 		total += m[i].allowed;
 	}
-	assert_int_equal(total, 3);
+	/* 3 mails for the pair, 20 requests for the IP, of 80 each. */
+	assert_int_equal(total, 3 + 20 * 100);
 	assert_int_equal(count(f,
 			     "SELECT count FROM throttle_windows"
 			     " WHERE scope = 'mail_account'"),
 	    3);
+	assert_int_equal(count(f,
+			     "SELECT count FROM throttle_windows"
+			     " WHERE scope = 'mail_ip'"),
+	    20);
 }
 
 static void
@@ -578,20 +660,22 @@ test_throttle_DS04_purge(void **state)
 	fail_n(f, "old@example.com", IP, T0, 3);	    /* idle 48 h */
 	fail_n(f, "recent@example.com", IP, now - 3600, 3); /* idle 1 h */
 	fail_n(f, "locked@example.com", "192.0.2.1", T0, 100);
-	assert_int_equal(throttle_mail(f->db, &f->cfg, ALICE, IP, now, &ok), 0);
+	assert_int_equal(throttle_mail_ip(f->db, &f->cfg, IP, now, &ok), 0);
+	assert_int_equal(
+	    throttle_mail_account(f->db, &f->cfg, ALICE, IP, now, &ok), 0);
 	/* Windows: T0 (ip, subnet for two IPs; global), now - 3600 (ip,
-	 * subnet, global), now (mail_account, mail_ip). */
+	 * subnet, global), now (mail_ip, mail_pair, mail_account). */
 	assert_int_equal(throttle_purge(f->db, &f->cfg, now, &deleted), 0);
 	/* T0's 5 windows and the idle unlocked account. */
 	assert_int_equal(deleted, 6);
 	assert_int_equal(count(f, "SELECT count(*) FROM throttle_accounts"), 2);
-	assert_int_equal(count(f, "SELECT count(*) FROM throttle_windows"), 5);
+	assert_int_equal(count(f, "SELECT count(*) FROM throttle_windows"), 6);
 	assert_true(check(f, "locked@example.com", IP, now).locked);
 	/* Two hours on, the last windows go; the recent row is only 3 h
 	 * idle and stays. */
 	assert_int_equal(
 	    throttle_purge(f->db, &f->cfg, now + 7201, &deleted), 0);
-	assert_int_equal(deleted, 5);
+	assert_int_equal(deleted, 6);
 	assert_int_equal(count(f, "SELECT count(*) FROM throttle_accounts"), 2);
 	assert_int_equal(throttle_purge(f->db, &f->cfg, now + 86400, NULL), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM throttle_accounts"), 1);
@@ -637,7 +721,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_LG04_bad_input_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_throttle_RS07_mail_limits, setup, teardown),
+		    test_throttle_RS07_mail_ip_counts_every_request, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_RS07_mail_account_per_pair_and_total, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_RS07_mail_limit_holds_under_concurrency,
 		    setup, teardown),
