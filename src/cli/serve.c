@@ -165,8 +165,8 @@ cmd_serve(int argc, char **argv)
 	/* Seed jansson's hash function once, before any thread exists. */
 	json_object_seed(0);
 	app.cfg = &cfg;
-	if (cli_open_store(&cfg, true, &app.db) != 0 ||
-	    cli_open_masterkey(&cfg, &app.mk) != 0)
+	if (cli_create_store(&cfg, true, &app.db) != 0 ||
+	    cli_open_masterkey(&cfg, app.db, &app.mk) != 0)
 		goto out;
 	if ((r = cli_signer_open(
 		 app.db, app.mk, &cfg, clock_now(), &app.signer)) != 0) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
-import { startServer, stopClean, run, tempDir, storeSql } from './lib/server.mjs';
+import { startServer, stopClean, run, tempDir, storeSql, storeDir } from './lib/server.mjs';
 import { addUser } from './lib/web.mjs';
 import { addClient, codeFlow } from './lib/oauth.mjs';
 
@@ -24,7 +24,7 @@ test('master key: created 0600 on first start in development mode', async () => 
 
 test('master key: a group- or world-readable key file stops the server', async () => {
   for (const mode of [0o640, 0o604, 0o660]) {
-    const dir = tempDir();
+    const dir = storeDir();
     const r0 = run(['key', 'list', '--mode', 'development', '--data-dir', dir]);
     assert.equal(r0.code, 0, r0.stderr);
     chmodSync(join(dir, 'master.key'), mode);
@@ -55,7 +55,7 @@ test('master key: production mode never creates one and refuses to start without
 });
 
 test('master key: PORTCULLIS_MASTER_KEY works in production and a wrong key cannot unseal', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const key = randomBytes(32).toString('base64url');
   const env = { PORTCULLIS_MASTER_KEY: key };
   const r = run(['key', 'list', '--data-dir', dir], { env });
@@ -69,7 +69,7 @@ test('master key: PORTCULLIS_MASTER_KEY works in production and a wrong key cann
 });
 
 test('signing keys are sealed at rest: no private key material in the store', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   assert.equal(run(['key', 'list', '--mode', 'development', '--data-dir', dir]).code, 0);
   const db = join(dir, 'portcullis.db');
   const q = spawnSync('sqlite3', [db, 'SELECT kid, alg, public_jwk, private_sealed FROM signing_keys'], { encoding: 'utf8' });
@@ -117,7 +117,7 @@ test('JW-09: rotation publishes the new key at once and keeps the old one', asyn
 });
 
 test('key rotate: bad --alg is a usage error', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const r = run(['key', 'rotate', '--alg', 'HS256', '--mode', 'development', '--data-dir', dir]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /unknown --alg/);
