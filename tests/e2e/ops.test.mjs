@@ -10,8 +10,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { run, tempDir } from './lib/server.mjs';
-import { SHARED as PG, createDatabase, dropDatabase, psql } from './lib/pg.mjs';
+import { run, tempDir, startServer, stopClean } from './lib/server.mjs';
+import { SHARED as PG, createDatabase, dropDatabase, psql, parseUrl, urlFor } from './lib/pg.mjs';
 
 const PW = 'violet-anchor-quartz-meadow-91';
 
@@ -149,4 +149,69 @@ test('ops: on PostgreSQL an empty database is refused by read-only commands with
   } finally {
     dropDatabase(url);
   }
+});
+
+async function readyz(srv) {
+  const r = await fetch(`${srv.url}/readyz`);
+  return { status: r.status, body: await r.text() };
+}
+
+async function waitReadyz(srv, status, ms) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < ms) {
+    last = await readyz(srv);
+    if (last.status === status) return Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`/readyz did not answer ${status} within ${ms} ms: last ${last.status} ${last.body}`);
+}
+
+// Reads work, writes fail. PostgreSQL: the database goes read-only for
+// new sessions (as a failover to a standby would) and the server's
+// sessions are ended, so that it reconnects into read-only ones. SQLite:
+// as root (CI) file modes do not stop writes, and a connection keeps the
+// mode it was opened with, so a trigger (written by another process, the
+// sqlite3 CLI) makes every write to the probed table fail.
+function refuseWrites(srv, on) {
+  if (srv.storeUrl) {
+    const db = parseUrl(srv.storeUrl).db;
+    const admin = urlFor(srv.storeUrl, 'postgres');
+    psql(admin, on ? `ALTER DATABASE ${db} SET default_transaction_read_only = on` : `ALTER DATABASE ${db} RESET default_transaction_read_only`);
+    psql(admin, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${db}'`);
+    return;
+  }
+  const sqlite = (q) => {
+    const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', join(srv.dataDir, 'portcullis.db'), q], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  sqlite(on
+    ? "CREATE TRIGGER ro_i BEFORE INSERT ON health_probe BEGIN SELECT RAISE(ABORT, 'read-only'); END;" +
+      "CREATE TRIGGER ro_u BEFORE UPDATE ON health_probe BEGIN SELECT RAISE(ABORT, 'read-only'); END;"
+    : 'DROP TRIGGER ro_i; DROP TRIGGER ro_u;');
+}
+
+test('ops: /readyz answers 503 while the store refuses writes and 200 again once it takes them', async () => {
+  const srv = await startServer();
+  try {
+    await waitReadyz(srv, 200, 5000);
+    refuseWrites(srv, true);
+    // The probe runs at most every 2 s: 503 within that (and slack).
+    const down = await waitReadyz(srv, 503, 6000);
+    const r = await readyz(srv);
+    assert.equal(r.status, 503);
+    assert.match(r.body, /not writable/);
+    // Reads still work: this is not "store down".
+    assert.equal((await fetch(`${srv.url}/jwks.json`)).status, 200);
+    refuseWrites(srv, false);
+    const up = await waitReadyz(srv, 200, 6000);
+    console.log(`# 503 after ${down} ms, 200 again after ${up} ms`);
+  } finally {
+    if (srv.storeUrl) try { refuseWrites(srv, false); } catch { /* already */ }
+    await stopClean(srv);
+  }
+  // Each change logged once (the log is flushed by the stop).
+  const logs = srv.rawLogs();
+  assert.equal(logs.split('"store.unwritable"').length - 1, 1, 'the change is logged once');
+  assert.equal(logs.split('"store.writable"').length - 1, 1, 'the recovery is logged once');
 });
