@@ -9,9 +9,13 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
-import { startServer, stopClean, run, tempDir, storeSql, storeDir } from './lib/server.mjs';
+import { startServer, stopClean, run, tempDir, storeSql, storeDir, freePort } from './lib/server.mjs';
 import { addUser } from './lib/web.mjs';
 import { addClient, codeFlow } from './lib/oauth.mjs';
+
+// serve binds its address before anything else: runs that must fail later
+// get a free port (port 1 needs root and may be taken by a parallel run).
+const SPARE_PORT = await freePort();
 
 test('master key: created 0600 on first start in development mode', async () => {
   const dir = tempDir();
@@ -28,7 +32,7 @@ test('master key: a group- or world-readable key file stops the server', async (
     const r0 = run(['key', 'list', '--mode', 'development', '--data-dir', dir]);
     assert.equal(r0.code, 0, r0.stderr);
     chmodSync(join(dir, 'master.key'), mode);
-    const r = run(['serve', '--mode', 'development', '--data-dir', dir, '--listen', '127.0.0.1:1']);
+    const r = run(['serve', '--mode', 'development', '--data-dir', dir, '--listen', `127.0.0.1:${SPARE_PORT}`]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /readable or writable by group or others/);
     assert.match(r.stderr, /chmod 600/);
@@ -38,7 +42,7 @@ test('master key: a group- or world-readable key file stops the server', async (
 
 test('master key: production mode never creates one and refuses to start without it', () => {
   const dir = tempDir();
-  const r = run(['serve', '--data-dir', dir, '--listen', '127.0.0.1:1']);
+  const r = run(['serve', '--data-dir', dir, '--listen', `127.0.0.1:${SPARE_PORT}`]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /no master key/);
   assert.ok(!existsSync(join(dir, 'master.key')));

@@ -10,8 +10,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { run, tempDir, startServer, stopClean } from './lib/server.mjs';
 import { SHARED as PG, createDatabase, dropDatabase, psql, parseUrl, urlFor } from './lib/pg.mjs';
+import { Client, addUser, csrfOf } from './lib/web.mjs';
 
 const PW = 'violet-anchor-quartz-meadow-91';
 
@@ -214,4 +216,65 @@ test('ops: /readyz answers 503 while the store refuses writes and 200 again once
   const logs = srv.rawLogs();
   assert.equal(logs.split('"store.unwritable"').length - 1, 1, 'the change is logged once');
   assert.equal(logs.split('"store.writable"').length - 1, 1, 'the recovery is logged once');
+});
+
+test('ops: a listen address in use is named before anything is created', async () => {
+  const busy = net.createServer();
+  await new Promise((r) => busy.listen(0, '127.0.0.1', r));
+  const { port } = busy.address();
+  try {
+    const parent = tempDir();
+    const dir = join(parent, 'data');
+    const url = PG ? createDatabase(PG) : null;
+    try {
+      const r = run(['serve', '--mode', 'development', '--data-dir', dir, '--listen', `127.0.0.1:${port}`,
+        '--issuer', `http://127.0.0.1:${port}`, ...(url ? ['--store-url', url] : [])]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
+      assert.doesNotMatch(r.stderr, /port 0/);
+      assert.deepEqual(readdirSync(parent), [], 'a data dir, store or key was created');
+      if (url) assert.equal(psql(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), '0', 'tables were created');
+    } finally {
+      if (url) dropDatabase(url);
+    }
+  } finally {
+    busy.close();
+  }
+});
+
+// DS-01 / issue 11 item 5: the hashing pool used to be freed while
+// keep-alive connections could still bring sign-ins to it (a use after
+// free, or a 500, in the window before the HTTP server stopped). Sign-ins
+// run on many keep-alive connections, with small pauses so that some
+// connections sit idle through the drain and send after it; SIGTERM comes
+// in the middle. ASan makes any use after free a non-zero exit.
+test('DS-01: SIGTERM while sign-ins run over keep-alive connections: clean exit, no 500', async () => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const email = 'loop@example.com';
+  for (let round = 0; round < 3; round++) {
+    const srv = await startServer({ config: { pwhash_memory: '19m', pwhash_iterations: 2, shutdown_timeout: 1 } });
+    addUser(srv, email, PW);
+    const statuses = [];
+    let running = true;
+    const loops = Array.from({ length: 16 }, async () => {
+      const c = new Client(srv);
+      while (running) {
+        try {
+          const page = await c.get('/login');
+          statuses.push(page.status);
+          const csrf = page.status === 200 ? csrfOf(page.text, '/login') : null;
+          if (csrf) statuses.push((await c.post('/login', { csrf, email, password: PW })).status);
+        } catch { /* refused once the server is gone */ }
+        await sleep(Math.random() * 25);
+      }
+    });
+    await sleep(400 + round * 150);
+    const before = statuses.length;
+    await stopClean(srv); // asserts exit 0: no ASan report
+    running = false;
+    await Promise.all(loops);
+    assert.ok(before > 0, 'no request was answered before the stop');
+    assert.ok(statuses.includes(303), 'no sign-in succeeded');
+    assert.deepEqual(statuses.filter((s) => s >= 500 && s !== 503), [], 'a 5xx other than 503');
+  }
 });
