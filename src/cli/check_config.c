@@ -16,8 +16,9 @@ static const char usage[] =
     "Prints the effective configuration (secrets masked) with the source "
     "of each\nvalue, and refuses unsafe combinations: an http:// issuer "
     "that is not\nloopback, a missing or unprotected master key in "
-    "production mode, TLS\nhalf-configured. Exit status 0 when serve "
-    "would start with it.\n";
+    "production mode, TLS\nhalf-configured. When the store exists, says "
+    "whether the master key matches\nit (never creating, migrating or "
+    "writing it). Exit status 0 when serve\nwould start with it.\n";
 
 static const struct option opts[] = {
 	CLI_COMMON_OPTS,

@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { run, tempDir, startServer, stopClean } from './lib/server.mjs';
+import { run, tempDir, startServer, stopClean, freePort } from './lib/server.mjs';
 import { SHARED as PG, createDatabase, dropDatabase, psql, parseUrl, urlFor } from './lib/pg.mjs';
 import { Client, addUser, csrfOf } from './lib/web.mjs';
 
 const PW = 'violet-anchor-quartz-meadow-91';
+// For serve runs that must fail before they listen.
+const SPARE_PORT = await freePort();
 
 // A new, empty store of the suite's kind: args for every command, and SQL.
 function newStore() {
@@ -48,6 +50,7 @@ function writers(s) {
     { args: ['client', 'add', '--name', 'Evil', '--redirect-uri', 'https://evil.example/cb'] },
     { args: ['key', 'rotate', '--alg', 'ES256'] },
     { args: ['key', 'list'] },
+    { args: ['serve', '--listen', `127.0.0.1:${SPARE_PORT}`, '--issuer', `http://127.0.0.1:${SPARE_PORT}`] },
   ].map((w) => ({ ...w, args: [...w.args, ...s.args] }));
 }
 
