@@ -173,10 +173,18 @@ int pwpool_submit(struct pwpool *pool, const struct pwjob *job,
     pwpool_done_fn done, void *arg) PC_WUR;
 void pwpool_stats(struct pwpool *pool, struct pwpool_stats *out);
 /*
- * Completes every queued job with PC_ERR_BUSY (on the calling thread),
- * lets running hashes finish and deliver, joins the threads and frees the
- * pool. Submits that race with it get PC_ERR_BUSY; none may follow it.
+ * Shutdown in two steps, so that the HTTP side can stop in between
+ * (serve: drain, pwpool_shutdown, stop HTTP, pwpool_free; issue 11,
+ * item 5). pwpool_shutdown refuses every later submit (PC_ERR_BUSY, under
+ * the pool lock: atomic with respect to submits), completes every queued
+ * job with PC_ERR_BUSY on the calling thread, lets running hashes finish
+ * and deliver, and joins the threads: when it returns no callback runs
+ * any more, and submits still work (answering PC_ERR_BUSY). pwpool_free
+ * (after shutdown, or doing it) frees the pool: no submit may follow it.
+ * pwpool_stop is pwpool_free.
  */
+void pwpool_shutdown(struct pwpool *pool);
+void pwpool_free(struct pwpool *pool);
 void pwpool_stop(struct pwpool *pool);
 
 /* ---- end Hashing pool ---- */

@@ -47,7 +47,8 @@ struct pwpool {
 	struct job *head, *tail; /* FIFO of waiting jobs */
 	unsigned queued, running;
 	uint64_t rejected, expired, completed, shed;
-	bool stopping;
+	bool stopping; /* submits get PC_ERR_BUSY */
+	bool joined;   /* pwpool_shutdown has (or is) joining the threads */
 	pthread_t *workers;
 	unsigned n_workers;
 	pthread_t expirer;
@@ -413,9 +414,10 @@ pwpool_stats(struct pwpool *pool, struct pwpool_stats *out)
 }
 
 void
-pwpool_stop(struct pwpool *pool)
+pwpool_shutdown(struct pwpool *pool)
 {
 	struct job *j, *waiting;
+	bool joined;
 
 	if (pool == NULL)
 		return;
@@ -425,6 +427,8 @@ pwpool_stop(struct pwpool *pool)
 	pool->head = pool->tail = NULL;
 	pool->shed += pool->queued;
 	pool->queued = 0;
+	joined = pool->joined;
+	pool->joined = true;
 	pthread_cond_broadcast(&pool->work);
 	pthread_cond_broadcast(&pool->expiry);
 	pthread_mutex_unlock(&pool->lock);
@@ -434,13 +438,29 @@ pwpool_stop(struct pwpool *pool)
 		waiting = j->next;
 		job_finish_busy(j);
 	}
+	if (joined)
+		return;
 	for (unsigned i = 0; i < pool->n_workers; i++)
 		pthread_join(pool->workers[i], NULL);
 	if (pool->expirer_started)
 		pthread_join(pool->expirer, NULL);
+}
+
+void
+pwpool_free(struct pwpool *pool)
+{
+	if (pool == NULL)
+		return;
+	pwpool_shutdown(pool);
 	pthread_cond_destroy(&pool->work);
 	pthread_cond_destroy(&pool->expiry);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool->workers);
 	free(pool);
+}
+
+void
+pwpool_stop(struct pwpool *pool)
+{
+	pwpool_free(pool);
 }

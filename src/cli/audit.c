@@ -302,7 +302,7 @@ cmd_audit(int argc, char **argv)
 		goto out;
 	if (strcmp(sub, "tail") == 0) {
 		rc = tail(db, &af);
-	} else if (cli_open_masterkey(&cfg, &mk) == 0) {
+	} else if (cli_open_masterkey(&cfg, db, &mk) == 0) {
 		rc = verify(db, mk, af.head != NULL ? &head : NULL);
 	}
 out:

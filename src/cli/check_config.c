@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "crypto/crypto.h"
+#include "store/store.h"
 
 static const char usage[] =
     "usage: portcullis check-config [--config FILE] [--data-dir DIR] "
@@ -15,8 +16,9 @@ static const char usage[] =
     "Prints the effective configuration (secrets masked) with the source "
     "of each\nvalue, and refuses unsafe combinations: an http:// issuer "
     "that is not\nloopback, a missing or unprotected master key in "
-    "production mode, TLS\nhalf-configured. Exit status 0 when serve "
-    "would start with it.\n";
+    "production mode, TLS\nhalf-configured. When the store exists, says "
+    "whether the master key matches\nit (never creating, migrating or "
+    "writing it). Exit status 0 when serve\nwould start with it.\n";
 
 static const struct option opts[] = {
 	CLI_COMMON_OPTS,
@@ -27,8 +29,55 @@ static const struct option opts[] = {
 static void
 print_one(const char *name, const char *value, const char *source, void *arg)
 {
+	char *shown = NULL;
+
 	(void)arg;
+	/* Its password, if any, is masked as libpq reads the URL (AU-03). */
+	if (strcmp(name, "store_url") == 0)
+		value = shown = db_url_redact(value);
 	printf("%-30s = %-36s (%s)\n", name, value, source);
+	free(shown);
+}
+
+/*
+ * The master key against the store, when there is one; never creates it,
+ * migrates it or writes to it. Returns 1 when the key does not match.
+ */
+static int
+check_store(const struct config *cfg, const struct masterkey *mk)
+{
+	struct db *db = NULL;
+	int r;
+
+	if ((r = cli_peek_store(cfg, &db)) == PC_ERR_NOT_FOUND) {
+		printf("# store: none yet (serve or migrate creates it)\n");
+		return 0;
+	}
+	if (r != 0)
+		return 1;
+	r = masterkey_prove(db, mk, cfg, false, clock_now());
+	if (r == 0) {
+		printf(
+		    "# the master key matches the store %s\n", db_describe(db));
+	} else if (r == PC_ERR_NOT_FOUND) {
+		printf("# the store %s holds nothing sealed yet: the first "
+		       "command that writes seals its key check with this "
+		       "master key\n",
+		    db_describe(db));
+		r = 0;
+	} else if (r == PC_ERR_VERIFY) {
+		fprintf(stderr,
+		    "portcullis: the master key does not match the store %s "
+		    "(its sealed data was sealed under another key)\n",
+		    db_describe(db));
+	} else {
+		fprintf(stderr,
+		    "portcullis: cannot check the master key against the "
+		    "store %s: %s\n",
+		    db_describe(db), pc_strerror(r));
+	}
+	db_close(db);
+	return r == 0 ? 0 : 1;
 }
 
 int
@@ -65,6 +114,8 @@ cmd_check_config(int argc, char **argv)
 		fprintf(stderr, "portcullis: %s\n", err);
 		rc = 1;
 	}
+	if (mk != NULL && check_store(&cfg, mk) != 0)
+		rc = 1;
 	masterkey_free(mk);
 	for (int i = 0; i < 2; i++) {
 		const char *file = i == 0 ? cfg.tls_cert : cfg.tls_key;

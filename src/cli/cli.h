@@ -64,9 +64,24 @@ void cli_usage_error(const char *usage, const char *fmt, ...);
 
 struct db;
 struct masterkey;
-/* Opens the store (creating data_dir), applying migrations if asked. */
+/*
+ * Opens an existing store, applying migrations if asked. A store that is
+ * not there (no SQLite file; a database without a schema) is refused with
+ * a message naming where it was looked for: PC_ERR_NOT_FOUND.
+ */
 int cli_open_store(const struct config *cfg, bool migrate, struct db **out);
-int cli_open_masterkey(const struct config *cfg, struct masterkey **out);
+/* The same, creating data_dir and the store when missing (serve, migrate). */
+int cli_create_store(const struct config *cfg, bool migrate, struct db **out);
+/* An existing store, not migrated; PC_ERR_NOT_FOUND, silently, if none. */
+int cli_peek_store(const struct config *cfg, struct db **out);
+/*
+ * Loads the master key; with db, proves it against the store first
+ * (masterkey_prove, recording a check row in a store without one) and
+ * refuses, printing why, when it does not match. Every command that writes
+ * passes its db.
+ */
+int cli_open_masterkey(
+    const struct config *cfg, struct db *db, struct masterkey **out);
 
 int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);

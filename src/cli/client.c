@@ -814,7 +814,7 @@ cmd_client(int argc, char **argv)
 		goto out;
 	/* Changes are audited, and the audit key comes from the master key. */
 	if (strcmp(sub->name, "list") != 0 && strcmp(sub->name, "show") != 0 &&
-	    cli_open_masterkey(&cfg, &mk) != 0)
+	    cli_open_masterkey(&cfg, db, &mk) != 0)
 		goto out;
 	rc = run(db, mk, &cfg, sub, &f);
 out:

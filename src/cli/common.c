@@ -172,6 +172,68 @@ log_schema_newer(const struct db *db, int version)
 	log_end(&l);
 }
 
+/* Where the SQLite store lives, or NULL for PostgreSQL. */
+static char *
+sqlite_path(const struct config *cfg)
+{
+	const char *url = cfg->store_url;
+	size_t n;
+	char *p;
+
+	if (url != NULL && strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0')
+		return xstrdup(url + 7);
+	if (url != NULL && url[0] != '\0')
+		return NULL;
+	n = strlen(cfg->data_dir) + sizeof("/portcullis.db");
+	p = xmalloc(n);
+	snprintf(p, n, "%s/portcullis.db", cfg->data_dir);
+	return p;
+}
+
+static const char where_hint[] =
+    "point at the right one with --data-dir DIR or --store-url URL (or "
+    "PORTCULLIS_DATA_DIR, PORTCULLIS_STORE_URL, data_dir and store_url in "
+    "the --config file); `portcullis migrate` creates a new store";
+
+/*
+ * Only serve, migrate and master-key init create things: every other
+ * command refuses a store that is not there (issue 11, item 9), instead of
+ * creating an empty one that looks like every user is gone. Missing means
+ * no SQLite file, or a store (a PostgreSQL database) with no schema yet.
+ */
+static int
+store_missing(const struct config *cfg, bool quiet)
+{
+	struct stat st;
+	char *path = sqlite_path(cfg);
+
+	if (path == NULL)
+		return 0;
+	if (stat(path, &st) == 0 || errno != ENOENT) {
+		free(path);
+		return 0;
+	}
+	if (!quiet)
+		fprintf(stderr, "portcullis: there is no store at %s: %s\n",
+		    path, where_hint);
+	free(path);
+	return PC_ERR_NOT_FOUND;
+}
+
+static int
+schema_missing(const struct db *db, int version, bool quiet)
+{
+	if (version > 0)
+		return 0;
+	if (!quiet)
+		fprintf(stderr,
+		    "portcullis: the store %s has no schema (an empty "
+		    "database): run `portcullis migrate` first to set it up, "
+		    "or %s\n",
+		    db_describe(db), where_hint);
+	return PC_ERR_NOT_FOUND;
+}
+
 /*
  * A store whose schema is newer than this binary is used as it is:
  * migrations are additive, so what this binary reads and writes is still
@@ -179,19 +241,37 @@ log_schema_newer(const struct db *db, int version)
  * with migrate_on_start = false, refused: then only `portcullis migrate`
  * changes the schema.
  */
-int
-cli_open_store(const struct config *cfg, bool migrate, struct db **out)
+static int
+open_store(const struct config *cfg, bool create, bool migrate, bool quiet,
+    struct db **out)
 {
 	char err[1024];
 	int from = 0, to = 0, latest = store_schema_latest(), r;
 
 	*out = NULL;
-	if (cli_data_dir(cfg) != 0)
+	if (create && cli_data_dir(cfg) != 0)
 		return PC_ERR_IO;
+	if (!create && (r = store_missing(cfg, quiet)) != 0)
+		return r;
 	if ((r = db_open(cfg->store_url, cfg->data_dir, out)) != 0) {
 		fprintf(stderr, "portcullis: cannot open the store: %s\n",
 		    pc_strerror(r));
 		return r;
+	}
+	if (!create) {
+		if ((r = store_schema_version(*out, &to)) != 0) {
+			fprintf(stderr,
+			    "portcullis: cannot read the schema version of "
+			    "%s: %s\n",
+			    db_describe(*out), pc_strerror(r));
+		} else {
+			r = schema_missing(*out, to, quiet);
+		}
+		if (r != 0) {
+			db_close(*out);
+			*out = NULL;
+			return r;
+		}
 	}
 	if (!migrate)
 		return 0;
@@ -224,7 +304,26 @@ cli_open_store(const struct config *cfg, bool migrate, struct db **out)
 }
 
 int
-cli_open_masterkey(const struct config *cfg, struct masterkey **out)
+cli_open_store(const struct config *cfg, bool migrate, struct db **out)
+{
+	return open_store(cfg, false, migrate, false, out);
+}
+
+int
+cli_create_store(const struct config *cfg, bool migrate, struct db **out)
+{
+	return open_store(cfg, true, migrate, false, out);
+}
+
+int
+cli_peek_store(const struct config *cfg, struct db **out)
+{
+	return open_store(cfg, false, false, true, out);
+}
+
+int
+cli_open_masterkey(
+    const struct config *cfg, struct db *db, struct masterkey **out)
 {
 	enum masterkey_source src;
 	char err[1024];
@@ -242,5 +341,27 @@ cli_open_masterkey(const struct config *cfg, struct masterkey **out)
 		masterkey_path(cfg, path, sizeof(path));
 		log_msg(LOG_WARN, "masterkey.created", path);
 	}
-	return 0;
+	if (db == NULL)
+		return 0;
+	/* Nothing is written under a key the store was not sealed under. */
+	r = masterkey_prove(db, *out, cfg, true, clock_now());
+	if (r == PC_ERR_VERIFY) {
+		fprintf(stderr,
+		    "portcullis: the master key does not match the store %s "
+		    "(its sealed data was sealed under another key): check "
+		    "PORTCULLIS_MASTER_KEY or master_key_file; nothing was "
+		    "written\n",
+		    db_describe(db));
+		log_msg(LOG_ERROR, "masterkey.mismatch", db_describe(db));
+	} else if (r != 0) {
+		fprintf(stderr,
+		    "portcullis: cannot check the master key against the "
+		    "store %s: %s\n",
+		    db_describe(db), pc_strerror(r));
+	}
+	if (r != 0) {
+		masterkey_free(*out);
+		*out = NULL;
+	}
+	return r;
 }

@@ -189,7 +189,7 @@ cmd_key(int argc, char **argv)
 	if (cli_config(&f, &cfg) != 0)
 		return 1;
 	if (crypto_init() != 0 || cli_open_store(&cfg, true, &db) != 0 ||
-	    cli_open_masterkey(&cfg, &mk) != 0)
+	    cli_open_masterkey(&cfg, db, &mk) != 0)
 		goto out;
 	if ((r = cli_signer_open(db, mk, &cfg, clock_now(), &s)) != 0) {
 		fprintf(stderr, "portcullis: cannot load signing keys: %s\n",

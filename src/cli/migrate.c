@@ -35,7 +35,7 @@ cmd_migrate(int argc, char **argv)
 		return r == 1 ? 0 : r;
 	if (cli_config(&f, &cfg) != 0)
 		return 1;
-	if (cli_open_store(&cfg, false, &db) != 0)
+	if (cli_create_store(&cfg, false, &db) != 0)
 		goto out;
 	if (store_migrate(db, &before, &after, err, sizeof(err)) != 0) {
 		fprintf(stderr, "portcullis: %s\n", err);

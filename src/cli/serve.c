@@ -148,9 +148,9 @@ cmd_serve(int argc, char **argv)
 	struct pw_params pw;
 	struct pwpool_opts po;
 	char *cert = NULL, *key = NULL;
-	char err[256];
+	char err[512];
 	sigset_t set;
-	int sig = 0, r, rc = 1;
+	int sig = 0, r, rc = 1, lfd = -1;
 
 	if ((r = cli_parse(argc, argv, opts, &f, usage)) != 0)
 		return r == 1 ? 0 : r;
@@ -165,8 +165,15 @@ cmd_serve(int argc, char **argv)
 	/* Seed jansson's hash function once, before any thread exists. */
 	json_object_seed(0);
 	app.cfg = &cfg;
-	if (cli_open_store(&cfg, true, &app.db) != 0 ||
-	    cli_open_masterkey(&cfg, &app.mk) != 0)
+	/* The address first: a port in use must not leave a new store and
+	 * keys behind (issue 11, item 10). */
+	if (http_listen(&cfg, &lfd, err, sizeof(err)) != 0) {
+		fprintf(stderr, "portcullis: %s\n", err);
+		log_msg(LOG_ERROR, "http.listen", err);
+		goto out;
+	}
+	if (cli_create_store(&cfg, true, &app.db) != 0 ||
+	    cli_open_masterkey(&cfg, app.db, &app.mk) != 0)
 		goto out;
 	if ((r = cli_signer_open(
 		 app.db, app.mk, &cfg, clock_now(), &app.signer)) != 0) {
@@ -211,6 +218,7 @@ cmd_serve(int argc, char **argv)
 	ho.threads = worker_threads(&cfg);
 	ho.tls_cert_pem = cert;
 	ho.tls_key_pem = key;
+	ho.listen_fd = lfd;
 	if (mail_start(&cfg, &app.mailer) != 0 ||
 	    mail_jobs_start(&app.jobs) != 0) {
 		fprintf(stderr, "portcullis: cannot start the mail sender\n");
@@ -230,9 +238,11 @@ cmd_serve(int argc, char **argv)
 	}
 	if (log_buffering_start() != 0)
 		goto out;
+	lfd = -1; /* the server's now, whatever happens */
 	if (http_server_start(&ho, &srv) != 0) {
-		fprintf(
-		    stderr, "portcullis: cannot listen on %s\n", cfg.listen);
+		fprintf(stderr,
+		    "portcullis: cannot start the HTTP server on %s\n",
+		    cfg.listen);
 		goto out;
 	}
 	if (key != NULL) {
@@ -276,30 +286,39 @@ cmd_serve(int argc, char **argv)
 		log_str(&l, "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		log_end(&l);
 	}
-	/* Requests waiting on the pool finish (or get 503) before it stops. */
+	/*
+	 * The order keeps the pool alive while anything can reach it (issue
+	 * 11, item 5): keep-alive connections can bring new requests until
+	 * the HTTP server is stopped. Drain: no new connection, requests in
+	 * flight finish. Shutdown: the pool refuses new work (503), answers
+	 * what is queued and lets running hashes deliver, so no callback is
+	 * left to resume a connection. Stop HTTP: no handler runs any more.
+	 * Only then is the pool freed.
+	 */
 	(void)http_server_drain(srv, cfg.shutdown_timeout);
-	pwpool_stop(app.pwpool);
-	app.pwpool = NULL;
+	pwpool_shutdown(app.pwpool);
 	http_server_stop(srv, 2);
 	srv = NULL;
 	/* After the HTTP side (it submits), before the mailer and store. */
 	mail_jobs_stop(
 	    app.jobs, cfg.shutdown_timeout > 0 ? cfg.shutdown_timeout : 10);
 	app.jobs = NULL;
+	pwpool_free(app.pwpool);
+	app.pwpool = NULL;
 	mail_stop(app.mailer);
 	app.mailer = NULL;
 	log_buffering_stop();
 	log_msg(LOG_INFO, "server.stopped", "bye");
 	rc = 0;
 out:
+	if (lfd >= 0)
+		close(lfd);
 	if (srv != NULL) {
 		(void)http_server_drain(srv, 0);
-		pwpool_stop(app.pwpool);
-		app.pwpool = NULL;
+		pwpool_shutdown(app.pwpool);
 		http_server_stop(srv, 0);
 	}
-	if (app.pwpool != NULL)
-		pwpool_stop(app.pwpool);
+	pwpool_free(app.pwpool);
 	mail_jobs_stop(app.jobs, 0);
 	if (app.mailer != NULL)
 		mail_stop(app.mailer);

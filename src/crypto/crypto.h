@@ -47,6 +47,18 @@ masterkey_load(const struct config *cfg, bool create, struct masterkey **out,
 /* Creates a new key file; refuses to overwrite. */
 int masterkey_create_file(const char *path, char *err, size_t err_len) PC_WUR;
 void masterkey_free(struct masterkey *mk);
+/*
+ * Proves that mk is the key the store was sealed under, before anything
+ * writes (keycheck.c). Against the key_check row when there is one, else
+ * against the signing keys (the active ES256 key must unseal, and not
+ * every row may be rejected). With record, a store without a check row
+ * gets one sealed under mk (a new store: mk becomes its key), read back so
+ * that of nodes racing, all prove against the one row kept. 0: it matches;
+ * PC_ERR_VERIFY: it does not; PC_ERR_NOT_FOUND (only without record):
+ * the store holds nothing sealed yet; else a store error.
+ */
+int masterkey_prove(struct db *db, const struct masterkey *mk,
+    const struct config *cfg, bool record, int64_t now) PC_WUR;
 /* A purpose-bound subkey (libsodium KDF); ctx is exactly 8 characters. */
 void masterkey_derive(const struct masterkey *mk, const char ctx[8],
     uint64_t id, uint8_t out[32]);

@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -778,6 +779,49 @@ listen_addr(const struct config *cfg, struct sockaddr_storage *ss)
 }
 
 int
+http_listen(const struct config *cfg, int *fd, char *err, size_t err_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1, e;
+
+	*fd = -1;
+	if (listen_addr(cfg, &ss) != 0) {
+		snprintf(err, err_len, "cannot resolve the listen address %s",
+		    cfg->listen);
+		return PC_ERR_CONFIG;
+	}
+	len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+				       : sizeof(struct sockaddr_in);
+	*fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd < 0) {
+		snprintf(err, err_len, "cannot listen on %s: %s", cfg->listen,
+		    strerror(errno));
+		return PC_ERR_IO;
+	}
+	(void)setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(
+		    *fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(*fd, (struct sockaddr *)&ss, len) != 0) {
+		e = errno;
+		if (e == EADDRINUSE)
+			snprintf(err, err_len,
+			    "%s is already in use (another process listens "
+			    "there): stop it, or set listen (--listen) to "
+			    "another address",
+			    cfg->listen);
+		else
+			snprintf(err, err_len, "cannot listen on %s: %s",
+			    cfg->listen, strerror(e));
+		close(*fd);
+		*fd = -1;
+		return e == EADDRINUSE ? PC_ERR_BUSY : PC_ERR_IO;
+	}
+	return 0;
+}
+
+int
 http_server_start(const struct http_server_opts *o, struct http_server **out)
 {
 	const struct config *cfg = o->cfg;
@@ -788,6 +832,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	size_t pool;
 	uint8_t rnd[4];
 	const union MHD_DaemonInfo *di;
+	int fd;
 
 	*out = NULL;
 	if (listen_addr(cfg, &ss) != 0) {
@@ -797,6 +842,25 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if ((fd = o->listen_fd) < 0) {
+		char err[512];
+		int r;
+
+		if ((r = http_listen(cfg, &fd, err, sizeof(err))) != 0) {
+			log_msg(LOG_ERROR, "http.start", err);
+			return r;
+		}
+	}
+	/* Connections are taken (queued by the kernel) only from now on. */
+	if (listen(fd, SOMAXCONN) != 0) {
+		int e = errno;
+
+		log_msg(LOG_ERROR, "http.start",
+		    e == EADDRINUSE ? "the listen address is already in use"
+				    : strerror(e));
+		close(fd);
+		return e == EADDRINUSE ? PC_ERR_BUSY : PC_ERR_IO;
+	}
 	if (o->tls_cert_pem != NULL)
 		flags |= MHD_USE_TLS;
 
@@ -808,6 +872,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 			sizeof(err)) != 0) {
 			log_msg(LOG_ERROR, "http.start", err);
 			free(s);
+			close(fd);
 			return PC_ERR_CONFIG;
 		}
 	}
@@ -831,6 +896,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 		(uint64_t)cfg->http_idle_timeout * 1000) != 0) {
 		netaddr_list_free(&s->proxies);
 		free(s);
+		close(fd);
 		return PC_ERR_INTERNAL;
 	}
 	/* Room for the header block plus working space; our own 431 fires
@@ -838,8 +904,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	pool = (size_t)cfg->http_max_header * 2 + 32 * 1024;
 
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, o->threads,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_LISTEN_SOCKET,
+	    (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE, o->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned)cfg->http_max_connections_per_ip,
@@ -855,8 +921,10 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	    MHD_OPTION_HTTPS_PRIORITIES,
 	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_END);
 	if (s->d == NULL) {
-		log_msg(LOG_ERROR, "http.start",
-		    "cannot start the HTTP server (address in use?)");
+		/* The listening socket is left to MHD (which may have closed
+		 * it): the process is about to exit. */
+		log_msg(
+		    LOG_ERROR, "http.start", "cannot start the HTTP server");
 		reaper_stop(&s->reaper);
 		netaddr_list_free(&s->proxies);
 		free(s);

@@ -20,7 +20,18 @@ struct http_server_opts {
 	unsigned threads;	  /* worker threads */
 	const char *tls_cert_pem; /* NULL: plain HTTP */
 	const char *tls_key_pem;
+	int listen_fd; /* from http_listen(); http_server_start takes it
+			  over, even when it fails. -1: bind cfg->listen */
 };
+
+/*
+ * Binds a socket to cfg->listen, so that serve can do it before it creates
+ * anything (issue 11, item 10): an address in use fails here (PC_ERR_BUSY,
+ * err naming the address). It listens (accepts connections) only from
+ * http_server_start on, so nothing connects before the server is ready.
+ */
+int http_listen(
+    const struct config *cfg, int *fd, char *err, size_t err_len) PC_WUR;
 
 int http_server_start(
     const struct http_server_opts *o, struct http_server **out) PC_WUR;

@@ -13,23 +13,15 @@ db_url_is_postgres(const char *url)
 	    (strncmp(url, "postgresql://", 13) == 0 && url[13] != '\0');
 }
 
-/* scheme://host[:port]/db: no user, password or query (it may hold one). */
-static char *
-pg_describe(const char *url)
+char *
+db_url_redact(const char *url)
 {
-	const char *rest = strstr(url, "://") + 3;
-	const char *at, *end;
-	size_t scheme = (size_t)(rest - url), n;
 	char *d;
 
-	end = rest + strcspn(rest, "?#");
-	at = memchr(rest, '@', (size_t)(end - rest));
-	if (at != NULL)
-		rest = at + 1;
-	n = scheme + (size_t)(end - rest) + 1;
-	d = xmalloc(n);
-	snprintf(d, n, "%.*s%.*s", (int)scheme, url, (int)(end - rest), rest);
-	return d;
+	if (url == NULL || !db_url_is_postgres(url))
+		return xstrdup(url != NULL ? url : "");
+	d = db_pg_url_describe(url, true);
+	return d != NULL ? d : xstrdup(DB_URL_UNPARSABLE);
 }
 
 int
@@ -37,7 +29,7 @@ db_open(const char *url, const char *data_dir, struct db **out)
 {
 	const struct db_ops *ops = &db_sqlite_ops;
 	struct db *db;
-	char *target;
+	char *target, *describe = NULL;
 	int r;
 
 	*out = NULL;
@@ -49,6 +41,15 @@ db_open(const char *url, const char *data_dir, struct db **out)
 	} else if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '\0') {
 		target = xstrdup(url + 7);
 	} else if (db_url_is_postgres(url)) {
+		/* Parsed up front: a URL libpq cannot read is never shown. */
+		if ((describe = db_pg_url_describe(url, false)) == NULL) {
+			log_msg(LOG_ERROR, "store.open",
+			    "store_url is not a PostgreSQL URL that libpq can "
+			    "read (not shown: it may hold a password); "
+			    "percent-encode reserved characters such as "
+			    "@ : / ? # % in the user name and password");
+			return PC_ERR_CONFIG;
+		}
 		ops = &db_pg_ops;
 		target = xstrdup(url);
 	} else {
@@ -61,7 +62,7 @@ db_open(const char *url, const char *data_dir, struct db **out)
 	db->ops = ops;
 	db->target = target;
 	if (ops == &db_pg_ops) {
-		db->describe = pg_describe(target);
+		db->describe = describe;
 	} else {
 		size_t n = strlen(target) + 16;
 

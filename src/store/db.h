@@ -33,7 +33,15 @@ int db_open(const char *url, const char *data_dir, struct db **out) PC_WUR;
 void db_close(struct db *db);
 /* url names the PostgreSQL backend (postgres:// or postgresql://). */
 bool db_url_is_postgres(const char *url);
-const char *db_describe(const struct db *db); /* no credentials */
+/* scheme://host[:port]/db for PostgreSQL (no user, password or options). */
+const char *db_describe(const struct db *db);
+/*
+ * store_url for printing (check-config): PostgreSQL URLs as libpq reads
+ * them with every secret option (the password...) masked, or
+ * DB_URL_UNPARSABLE; other URLs as they are. Malloc'd.
+ */
+#define DB_URL_UNPARSABLE "(a PostgreSQL URL libpq cannot read: not shown)"
+char *db_url_redact(const char *url);
 
 /* The calling thread's connection. */
 int db_conn(struct db *db, struct db_conn **out) PC_WUR;
@@ -110,5 +118,7 @@ struct db_ops {
 
 extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_pg_ops;
+/* pg.c: the URL as libpq parses it, for people (db_url_redact). */
+char *db_pg_url_describe(const char *url, bool full);
 
 #endif

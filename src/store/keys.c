@@ -138,3 +138,71 @@ fail:
 	db_rollback(c);
 	return r;
 }
+
+/* --- the master-key check row (migration 0017) ----------------------- */
+
+int
+store_key_check_get(struct db *db, char **sealed)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int r;
+
+	*sealed = NULL;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_prepare(
+		 c, "SELECT sealed FROM key_check WHERE id = 1", &s)) != 0)
+		return r;
+	r = db_step(s);
+	if (r == DB_ROW)
+		*sealed = db_col_dup(s, 0);
+	db_done(s);
+	if (r == DB_ROW)
+		return 0;
+	return r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+}
+
+int
+store_key_check_put_first(struct db *db, const char *sealed, int64_t now)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int r;
+
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_prepare(c,
+		 "INSERT INTO key_check (id, sealed, created_at)"
+		 " VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING",
+		 &s)) != 0)
+		return r;
+	if ((r = db_bind_cstr(s, 1, sealed)) == 0 &&
+	    (r = db_bind_int64(s, 2, now)) == 0)
+		r = db_step(s);
+	db_done(s);
+	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
+}
+
+/* --- the readiness write probe (migration 0017) ---------------------- */
+
+int
+store_health_probe(struct db *db, int64_t now)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int r;
+
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_prepare(c,
+		 "INSERT INTO health_probe (id, probed_at) VALUES (1, ?)"
+		 " ON CONFLICT (id) DO UPDATE SET probed_at ="
+		 " excluded.probed_at",
+		 &s)) != 0)
+		return r;
+	if ((r = db_bind_int64(s, 1, now)) == 0)
+		r = db_step(s);
+	db_done(s);
+	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
+}

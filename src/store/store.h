@@ -50,6 +50,19 @@ int store_signing_key_insert_first(
     struct db *db, const struct store_signing_key *k, bool *inserted) PC_WUR;
 
 /*
+ * The master-key check (migration 0017): one value sealed under the master
+ * key, so that a store always holds something to prove the key against.
+ * get: PC_ERR_NOT_FOUND when there is no row yet. put_first inserts it
+ * unless a row is there already (nodes starting at once keep the first);
+ * read it back to know which one won.
+ */
+int store_key_check_get(struct db *db, char **sealed) PC_WUR;
+int store_key_check_put_first(
+    struct db *db, const char *sealed, int64_t now) PC_WUR;
+/* /readyz: one small write (an upsert of one row) to prove writes work. */
+int store_health_probe(struct db *db, int64_t now) PC_WUR;
+
+/*
  * Audit log (SECURITY.md AU-05). Rows are only inserted, never updated or
  * deleted. Text members are NULL for an SQL NULL; event and outcome are
  * never NULL. prev_mac and mac are 64 lower-case hex digits.

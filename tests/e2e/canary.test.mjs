@@ -5,9 +5,11 @@
 // then fails once a login row is edited (AU-05).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { startServer, stopClean, storeSql } from './lib/server.mjs';
+import { startServer, stopClean, storeSql, run, tempDir, freePort } from './lib/server.mjs';
+import { SHARED as PG, createDatabase, dropDatabase } from './lib/pg.mjs';
 import { Client, auditRows, cliAt, csrfOf } from './lib/web.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -100,4 +102,68 @@ test('AU-03/AU-05: no password, cookie, CSRF or mail token of any account flow r
     assert.equal(bad.code, 1);
     assert.match(bad.stdout + bad.stderr, new RegExp(`\\b${seq}\\b`));
   } finally { await stopClean(srv); }
+});
+
+// AU-03 for the settings that hold credentials (issue 11, item 4): the
+// PostgreSQL password in store_url, with '?' and '#' in it, raw or
+// percent-encoded, in the userinfo or as a URL option, and the SMTP
+// password in smtp_url. Every command, a server that cannot reach its
+// store and (on PostgreSQL) one that can: the canary is in no output.
+test('AU-03: store_url and smtp_url passwords never reach output, errors or logs', async () => {
+  const core = 'CANARYpw' + randomBytes(8).toString('hex');
+  const pw = `${core}?q#f`;
+  const enc = encodeURIComponent(pw);
+  const smtp = `smtp://mailer:${encodeURIComponent('CANARYsmtp' + core)}@127.0.0.1:1`;
+  const bad = [
+    `postgresql://alice:${pw}@127.0.0.1:1/db`,
+    `postgresql://alice:${enc}@127.0.0.1:1/db?sslmode=disable`,
+    `postgresql://127.0.0.1:1/db?user=alice&password=${enc}&sslpassword=${enc}`,
+    `postgres://alice:${pw}@127.0.0.1:1/db?connect_timeout=1#frag`,
+  ];
+  const env = { PORTCULLIS_MASTER_KEY: randomBytes(32).toString('hex'), PORTCULLIS_SMTP_URL: smtp, PORTCULLIS_MAIL_FROM: 'idp@example.com' };
+  const outputs = [];
+  const commands = [['check-config'], ['migrate'], ['user', 'list'], ['user', 'add', '--email', 'a@example.com', '--password-stdin'],
+    ['client', 'list'], ['key', 'list'], ['audit', 'verify'], ['audit', 'tail'],
+    ['serve', '--listen', `127.0.0.1:${await freePort()}`]];
+  for (const url of bad) {
+    for (const cmd of commands) {
+      const dir = tempDir();
+      const r = run([...cmd, '--data-dir', dir, '--store-url', url, '--mode', 'development'], { env, input: 'x\n' });
+      if (cmd[0] !== 'check-config') assert.notEqual(r.code, 0, `${cmd.join(' ')} with an unreachable store exited 0`);
+      outputs.push([`${cmd.join(' ')} ${url}`, r.stdout + r.stderr]);
+    }
+  }
+  // The same URL in a config file and PORTCULLIS_STORE_URL.
+  const dir = tempDir();
+  writeFileSync(join(dir, 'c.conf'), `store_url = ${bad[1]}\n`);
+  for (const [args, e] of [[['check-config', '--config', join(dir, 'c.conf')], {}], [['user', 'list'], { PORTCULLIS_STORE_URL: bad[2] }]]) {
+    const r = run([...args, '--data-dir', dir], { env: { ...env, ...e } });
+    outputs.push([args.join(' '), r.stdout + r.stderr]);
+  }
+  const noLeak = () => {
+    for (const [what, text] of outputs) {
+      assert.ok(!text.includes(core), `the canary password leaked in: ${what}\n${text.slice(0, 2000)}`);
+    }
+  };
+  noLeak();
+  // check-config shows where the password is, masked.
+  const cc = run(['check-config', '--data-dir', dir, '--store-url', bad[1]], { env });
+  assert.match(cc.stdout, /store_url\s+= postgresql:\/\/alice:\*{8}@127\.0\.0\.1:1\/db\?sslmode=disable/);
+  assert.match(cc.stdout, /smtp_url\s+= \*{8}/);
+  if (PG) {
+    // A working store whose URL carries the canary (trust auth ignores it).
+    const db = createDatabase(PG);
+    const good = `${db}&password=${enc}`;
+    for (const cmd of [['migrate'], ['check-config'], ['user', 'list'], ['key', 'list']]) {
+      const r = run([...cmd, '--data-dir', dir, '--store-url', good, '--mode', 'development'], { env });
+      assert.equal(r.code, 0, `${cmd.join(' ')}: ${r.stderr}`);
+      outputs.push([cmd.join(' '), r.stdout + r.stderr]);
+    }
+    const srv = await startServer({ config: { store_url: good, log_level: 'debug' }, env });
+    await fetch(`${srv.url}/readyz`);
+    await stopClean(srv);
+    outputs.push(['serve', srv.rawLogs()]);
+    dropDatabase(db);
+  }
+  noLeak();
 });

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, tempDir } from './lib/server.mjs';
+import { run, tempDir, storeDir } from './lib/server.mjs';
 
 function client(dir, args, opts) {
   return run(['client', ...args, '--mode', 'development', '--data-dir', dir], opts);
@@ -43,7 +43,7 @@ function auditRows(dir) {
 }
 
 test('client add --json: client_id and client_secret; --public: no secret', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const c = addJson(dir);
   assert.match(c.client_id, /^pcc_[A-Za-z0-9_-]{22}$/);
   assert.match(c.client_secret, /^pcs_[A-Za-z0-9_-]{43}$/);
@@ -72,7 +72,7 @@ test('client add --json: client_id and client_secret; --public: no secret', () =
 });
 
 test('list / show / update / rotate-secret / delete round trip', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const a = addJson(dir);
   const b = addJson(dir, ['--public']);
 
@@ -130,7 +130,7 @@ test('list / show / update / rotate-secret / delete round trip', () => {
 });
 
 test('TK-08 rotate-secret with client_secret_overlap 0: the old secret goes at once', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const a = addJson(dir);
   const r = client(dir, ['rotate-secret', '--id', a.client_id, '--json'],
     { env: { PORTCULLIS_CLIENT_SECRET_OVERLAP: '0' } });
@@ -139,7 +139,7 @@ test('TK-08 rotate-secret with client_secret_overlap 0: the old secret goes at o
 });
 
 test('AZ-04 a dangerous redirect URI exits 1 with a reason and creates nothing', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const bad = [
     ['javascript:alert(1)', /javascript/],
     ['data:text/html,x', /data:/],
@@ -182,7 +182,7 @@ test('AZ-04 a dangerous redirect URI exits 1 with a reason and creates nothing',
 });
 
 test('registration rules: grants, auth methods, scopes, algs exit 1 with a reason', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const cases = [
     [['--grant', 'implicit'], /grant types/],
     [['--grant', 'password'], /grant types/],
@@ -210,7 +210,7 @@ test('registration rules: grants, auth methods, scopes, algs exit 1 with a reaso
 });
 
 test('private_key_jwt: --jwks-file must hold public keys only; no secret is issued', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const good = join(dir, 'jwks.json');
   writeFileSync(good, JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1' }] }));
@@ -238,7 +238,7 @@ test('private_key_jwt: --jwks-file must hold public keys only; no secret is issu
 });
 
 test('TK-08 the secret never appears in the store file or the audit trail', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const a = addJson(dir);
   const rot = JSON.parse(client(dir, ['rotate-secret', '--id', a.client_id, '--json']).stdout);
   client(dir, ['update', '--id', a.client_id, '--name', 'Y']);
@@ -262,7 +262,7 @@ test('TK-08 the secret never appears in the store file or the audit trail', () =
 });
 
 test('AU-01: client changes are audited with the client id and the chain verifies', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const a = addJson(dir);
   assert.equal(client(dir, ['update', '--id', a.client_id, '--name', 'Z']).code, 0);
   assert.equal(client(dir, ['rotate-secret', '--id', a.client_id]).code, 0);
@@ -281,7 +281,7 @@ test('AU-01: client changes are audited with the client id and the chain verifie
 });
 
 test('a deleted client id is never given out again', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const a = addJson(dir);
   assert.equal(client(dir, ['delete', '--id', a.client_id]).code, 0);
   const b = addJson(dir);
@@ -290,7 +290,7 @@ test('a deleted client id is never given out again', () => {
 });
 
 test('usage errors exit 2', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const cases = [
     ['client'],
     ['client', 'frob'],

@@ -9,9 +9,13 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
-import { startServer, stopClean, run, tempDir, storeSql } from './lib/server.mjs';
+import { startServer, stopClean, run, tempDir, storeSql, storeDir, freePort } from './lib/server.mjs';
 import { addUser } from './lib/web.mjs';
 import { addClient, codeFlow } from './lib/oauth.mjs';
+
+// serve binds its address before anything else: runs that must fail later
+// get a free port (port 1 needs root and may be taken by a parallel run).
+const SPARE_PORT = await freePort();
 
 test('master key: created 0600 on first start in development mode', async () => {
   const dir = tempDir();
@@ -24,11 +28,11 @@ test('master key: created 0600 on first start in development mode', async () => 
 
 test('master key: a group- or world-readable key file stops the server', async () => {
   for (const mode of [0o640, 0o604, 0o660]) {
-    const dir = tempDir();
+    const dir = storeDir();
     const r0 = run(['key', 'list', '--mode', 'development', '--data-dir', dir]);
     assert.equal(r0.code, 0, r0.stderr);
     chmodSync(join(dir, 'master.key'), mode);
-    const r = run(['serve', '--mode', 'development', '--data-dir', dir, '--listen', '127.0.0.1:1']);
+    const r = run(['serve', '--mode', 'development', '--data-dir', dir, '--listen', `127.0.0.1:${SPARE_PORT}`]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /readable or writable by group or others/);
     assert.match(r.stderr, /chmod 600/);
@@ -38,7 +42,7 @@ test('master key: a group- or world-readable key file stops the server', async (
 
 test('master key: production mode never creates one and refuses to start without it', () => {
   const dir = tempDir();
-  const r = run(['serve', '--data-dir', dir, '--listen', '127.0.0.1:1']);
+  const r = run(['serve', '--data-dir', dir, '--listen', `127.0.0.1:${SPARE_PORT}`]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /no master key/);
   assert.ok(!existsSync(join(dir, 'master.key')));
@@ -55,7 +59,7 @@ test('master key: production mode never creates one and refuses to start without
 });
 
 test('master key: PORTCULLIS_MASTER_KEY works in production and a wrong key cannot unseal', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const key = randomBytes(32).toString('base64url');
   const env = { PORTCULLIS_MASTER_KEY: key };
   const r = run(['key', 'list', '--data-dir', dir], { env });
@@ -69,7 +73,7 @@ test('master key: PORTCULLIS_MASTER_KEY works in production and a wrong key cann
 });
 
 test('signing keys are sealed at rest: no private key material in the store', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   assert.equal(run(['key', 'list', '--mode', 'development', '--data-dir', dir]).code, 0);
   const db = join(dir, 'portcullis.db');
   const q = spawnSync('sqlite3', [db, 'SELECT kid, alg, public_jwk, private_sealed FROM signing_keys'], { encoding: 'utf8' });
@@ -117,7 +121,7 @@ test('JW-09: rotation publishes the new key at once and keeps the old one', asyn
 });
 
 test('key rotate: bad --alg is a usage error', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const r = run(['key', 'rotate', '--alg', 'HS256', '--mode', 'development', '--data-dir', dir]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /unknown --alg/);

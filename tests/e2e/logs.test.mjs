@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startServer, stopClean, rawRequest, tempDir, run } from './lib/server.mjs';
+import { startServer, stopClean, rawRequest, tempDir, run, storeDir } from './lib/server.mjs';
 
 test('AU-03: canary secrets never appear in the logs', async () => {
   const mk = randomBytes(32).toString('base64url');
-  const dir = tempDir();
+  const dir = storeDir();
   assert.equal(run(['key', 'list', '--data-dir', dir], { env: { PORTCULLIS_MASTER_KEY: mk } }).code, 0);
   const srv = await startServer({ dataDir: dir, config: { mode: 'production', log_level: 'debug' },
     env: { PORTCULLIS_MASTER_KEY: mk } });

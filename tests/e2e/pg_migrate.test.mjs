@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { BIN, run, tempDir, startServer, stopClean, LATEST_MIGRATION } from './lib/server.mjs';
+import { BIN, run, tempDir, startServer, stopClean, LATEST_MIGRATION, freePort } from './lib/server.mjs';
 const LATEST = LATEST_MIGRATION.version;
 const NEXT = LATEST + 1;
 const PREV = LATEST - 1;
@@ -18,6 +18,10 @@ const UNDO_LATEST = 'ALTER TABLE auth_codes DROP COLUMN replayed_at';
 assert.equal(LATEST_MIGRATION.name, '0015_code_replays', 'UNDO_LATEST undoes 0015 only: update it');
 import { startCluster, createDatabase, parseUrl, psql, urlFor as urlOf } from './lib/pg.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
+
+// serve binds its address before anything else: runs that must fail later
+// get a free port (port 1 needs root and may be taken by a parallel run).
+const SPARE_PORT = await freePort();
 
 const WRITE_LOCK = "x'7046757263756c6c'::bigint"; // src/store/pg.c
 // One master key for every node and every CLI command (addClient() too),
@@ -162,7 +166,7 @@ test('migrate, and a newer release\'s additive migration, while a node serves gr
 test('migrate_on_start = false: a node refuses an older schema, changes nothing, and starts once `portcullis migrate` ran', async () => {
   const url = createDatabase(cluster.url);
   const dir = tempDir();
-  const serve = () => run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', url, '--listen', '127.0.0.1:1'],
+  const serve = () => run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', url, '--listen', `127.0.0.1:${SPARE_PORT}`],
     { env: { ...ENV, PORTCULLIS_MIGRATE_ON_START: 'false' } });
   let r = serve();
   assert.equal(r.code, 1, r.stderr);
@@ -209,10 +213,10 @@ test('a node whose role may only read and write rows (no CREATE, no UPDATE or DE
   // store stays as it was.
   psql(url, `${UNDO_LATEST}; DELETE FROM schema_version WHERE version = ${LATEST}`);
   const dir = tempDir();
-  let r = run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', svc, '--listen', '127.0.0.1:1'], { env: ENV });
+  let r = run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', svc, '--listen', `127.0.0.1:${SPARE_PORT}`], { env: ENV });
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`migration ${LATEST_MIGRATION.name} failed: .*(permission denied|must be owner).*rolled back; the store stays at version ${PREV}`, 's'));
-  r = run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', svc, '--listen', '127.0.0.1:1'],
+  r = run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', svc, '--listen', `127.0.0.1:${SPARE_PORT}`],
     { env: { ...ENV, PORTCULLIS_MIGRATE_ON_START: 'false' } });
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`schema version ${PREV} and this binary needs ${LATEST}: run \`portcullis migrate\` first`));

@@ -6,9 +6,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { openSync, writeSync, closeSync, rmSync, copyFileSync } from 'node:fs';
-import { BIN, run, tempDir, startServer, stopClean, LATEST_MIGRATION } from './lib/server.mjs';
+import { BIN, run, tempDir, startServer, stopClean, LATEST_MIGRATION, freePort } from './lib/server.mjs';
 import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
 import { addUser } from './lib/web.mjs';
+
+// serve binds its address before anything else: runs that must fail later
+// get a free port (port 1 needs root and may be taken by a parallel run).
+const SPARE_PORT = await freePort();
 
 const LATEST = LATEST_MIGRATION.version;
 const NEXT = LATEST + 1;
@@ -20,7 +24,7 @@ test('a failing migration stops the server with a clear message and leaves no tr
   const db = join(dir, 'portcullis.db');
   // A table in the way of migration 0001.
   assert.equal(sql(db, 'CREATE TABLE signing_keys (x INT);').status, 0);
-  const r = run(['serve', '--mode', 'development', '--data-dir', dir, '--listen', '127.0.0.1:1']);
+  const r = run(['serve', '--mode', 'development', '--data-dir', dir, '--listen', `127.0.0.1:${SPARE_PORT}`]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /migration 0001_init failed: .*signing_keys.*rolled back; the store stays at version 0/);
   const t = sql(db, "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name");
@@ -125,7 +129,7 @@ test('migrate_on_start = false: serve and the CLI refuse an older store and leav
   const dir = tempDir();
   const db = join(dir, 'portcullis.db');
   const env = { PORTCULLIS_MIGRATE_ON_START: 'false' };
-  let r = run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', sqliteUrl(dir), '--listen', '127.0.0.1:1'], { env });
+  let r = run(['serve', '--mode', 'development', '--data-dir', dir, '--store-url', sqliteUrl(dir), '--listen', `127.0.0.1:${SPARE_PORT}`], { env });
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`is at schema version 0 and this binary needs ${LATEST}: run \`portcullis migrate\` first \\(migrate_on_start = false\\)`));
   assert.equal(sql(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'").stdout.trim(), '0', 'nothing created');

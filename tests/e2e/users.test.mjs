@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, run, tempDir } from './lib/server.mjs';
+import { BIN, run, tempDir, storeDir } from './lib/server.mjs';
 
 const GOOD = 'Tq7!vR2#mZp9$Lw4xK-canary';
 
@@ -38,7 +38,7 @@ function dirBytes(dir) {
 }
 
 test('OI-07 user add --json: an opaque random id, not derived from the email', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const u = addJson(dir, 'Alice.Smith@Example.com', ['--name', 'Alice', '--verified']);
   assert.match(u.id, /^usr_[A-Za-z0-9_-]{22}$/);
   assert.ok(!u.id.toLowerCase().includes('alice'));
@@ -55,7 +55,7 @@ test('OI-07 user add --json: an opaque random id, not derived from the email', (
 });
 
 test('duplicate email in another case is refused', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   addJson(dir, 'carol@example.com');
   const r = user(dir, ['add', '--email', 'CAROL@Example.COM']);
   assert.equal(r.code, 1);
@@ -64,7 +64,7 @@ test('duplicate email in another case is refused', () => {
 });
 
 test('invalid emails and usage errors exit 2', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   for (const e of ['nope', 'a@b', 'a b@c.d', '@x.y', 'a@@b.c', `${'a'.repeat(65)}@b.c`]) {
     const r = user(dir, ['add', '--email', e]);
     assert.equal(r.code, 2, e);
@@ -100,7 +100,7 @@ test('every user sub-command has --help with the common options', () => {
 });
 
 test('SS-08 list / show / disable / enable / delete round trip', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const a = addJson(dir, 'dave@example.com', ['--name', 'Dave']);
   const b = addJson(dir, 'erin@example.com');
 
@@ -140,7 +140,7 @@ test('SS-08 list / show / disable / enable / delete round trip', () => {
 });
 
 test('OI-07 a deleted user\'s email can be added again, with a new id', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const a = addJson(dir, 'frank@example.com', ['--password-stdin'], { input: `${GOOD}\n` });
   assert.equal(user(dir, ['delete', '--email', 'frank@example.com']).code, 0);
   assert.equal(sql(dir, 'SELECT count(*) FROM credentials'), '0');
@@ -151,7 +151,7 @@ test('OI-07 a deleted user\'s email can be added again, with a new id', () => {
 });
 
 test('PW-06 a weak, short or common password is refused with the reason; nothing is created', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const cases = [
     ['short', /short/i],
     ['password', /./],
@@ -180,7 +180,7 @@ test('PW-06 a weak, short or common password is refused with the reason; nothing
 });
 
 test('PW-01 a good password is stored as an Argon2id PHC string; same password, different hashes', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const a = addJson(dir, 'heidi@example.com', ['--password-stdin'], { input: `${GOOD}\n` });
   const b = addJson(dir, 'ivan@example.com', ['--password-stdin'], { input: `${GOOD}\r\n` });
   assert.equal(a.has_password, true);
@@ -195,7 +195,7 @@ test('PW-01 a good password is stored as an Argon2id PHC string; same password, 
 });
 
 test('PW-01 set-password from stdin replaces the hash; refused one keeps the old', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const a = addJson(dir, 'judy@example.com');
   const q = `SELECT secret FROM credentials WHERE user_id = '${a.id}'`;
   assert.equal(sql(dir, q), '');
@@ -218,7 +218,7 @@ test('PW-01 set-password from stdin replaces the hash; refused one keeps the old
 });
 
 test('PW-01 a password can never be given as an argument, and is never echoed', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const secret = 'Argv-Secret-9f3k2-canary';
   const attempts = [
     ['add', '--email', 'kim@example.com', '--password', secret],
@@ -254,7 +254,7 @@ function onTty(dir, args, answers) {
 }
 
 test('PW-01 the terminal prompt asks twice without echo; mismatch or empty stores no password', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   let r = onTty(dir, ['add', '--email', 'leo@example.com'], [['New password: ', GOOD], ['Repeat password: ', GOOD]]);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /added user usr_\S+ <leo@example.com> with a password/);
@@ -278,7 +278,7 @@ test('PW-01 the terminal prompt asks twice without echo; mismatch or empty store
 });
 
 test('AU-01/AU-05: user changes are audited with the user id and the chain verifies', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const u = addJson(dir, 'audited@example.com', ['--password-stdin'], { input: GOOD + '\n' });
   assert.equal(user(dir, ['disable', '--id', u.id]).code, 0);
   assert.equal(user(dir, ['enable', '--id', u.id]).code, 0);
@@ -300,7 +300,7 @@ test('AU-01/AU-05: user changes are audited with the user id and the chain verif
 });
 
 test('LG-08: a fresh store has no account at all', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const r = user(dir, ['list', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), []);

@@ -467,6 +467,55 @@ test_pwpool_stop_answers_queued(void **state)
 	coll_destroy(&c);
 }
 
+/*
+ * Issue 11, item 5: after pwpool_shutdown the pool is still there for
+ * late submits (HTTP not stopped yet): they are refused at once, their
+ * callback never runs, nothing runs any more; pwpool_free then frees.
+ */
+static void
+test_pwpool_shutdown_then_free(void **state)
+{
+	struct pw_params p = slow_params(200);
+	struct coll c;
+	struct rec r[3], late = { 0 };
+	struct pwpool *pool;
+	struct pwpool_stats st;
+
+	(void)state;
+	coll_init(&c);
+	pool = start(p, 1, 8, 60000);
+	for (int i = 0; i < 3; i++) {
+		r[i] = (struct rec){ .c = &c };
+		assert_int_equal(submit(pool, PWJOB_HASH, PW, NULL, &r[i]), 0);
+		if (i == 0)
+			wait_running(pool, 1);
+	}
+	pwpool_shutdown(pool);
+	/* Every accepted job was answered: the running one, the rest busy. */
+	assert_int_equal(seen(&c), 3);
+	assert_int_equal(r[0].r, 0);
+	assert_int_equal(r[1].r, PC_ERR_BUSY);
+	assert_int_equal(r[2].r, PC_ERR_BUSY);
+	/* Late submits are refused and never called back. */
+	late.c = &c;
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(
+		    submit(pool, PWJOB_VERIFY, PW, "$argon2id$x", &late),
+		    PC_ERR_BUSY);
+	pwpool_stats(pool, &st);
+	assert_int_equal(st.running, 0);
+	assert_int_equal(st.queued, 0);
+	assert_true(st.rejected >= 50);
+	pwpool_shutdown(pool); /* idempotent */
+	sleep_ms(20);
+	assert_int_equal(late.calls, 0);
+	assert_int_equal(seen(&c), 3);
+	pwpool_free(pool);
+	pwpool_free(NULL);
+	pwpool_shutdown(NULL);
+	coll_destroy(&c);
+}
+
 static void
 test_pwpool_ds01_settings(void **state)
 {
@@ -582,6 +631,7 @@ main(void)
 		cmocka_unit_test(test_pwpool_lg02_dummy_does_the_work),
 		cmocka_unit_test(test_pwpool_ds02_byte_cap_before_hashing),
 		cmocka_unit_test(test_pwpool_ds01_slots_honoured),
+		cmocka_unit_test(test_pwpool_shutdown_then_free),
 		cmocka_unit_test(test_pwpool_ds01_queue_full_busy),
 		cmocka_unit_test(test_pwpool_ds01_queue_timeout),
 		cmocka_unit_test(test_pwpool_stop_answers_queued),

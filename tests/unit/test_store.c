@@ -589,6 +589,15 @@ test_store_pragmas_on_every_connection(void **state)
 }
 
 static void
+d_redact_check(const char *url, const char *want)
+{
+	char *d = db_url_redact(url);
+
+	assert_string_equal(d, want);
+	free(d);
+}
+
+static void
 test_store_db_open_urls(void **state)
 {
 	struct db *db = NULL;
@@ -615,6 +624,46 @@ test_store_db_open_urls(void **state)
 	assert_int_equal(db_open("postgresql://h:5432/db", dir, &db), 0);
 	assert_string_equal(db_describe(db), "postgresql://h:5432/db");
 	db_close(db);
+	/* AU-03: libpq parses the URL; '?', '#' or '@' in it cut nothing. */
+	assert_int_equal(db_open("postgresql://u:SE%3FCR%23ET@h:5/db?sslmode="
+				 "disable",
+			     dir, &db),
+	    0);
+	assert_string_equal(db_describe(db), "postgresql://h:5/db");
+	db_close(db);
+	{
+		static const char *const urls[] = {
+			"postgresql://u:SE?CR#ET@h/db",
+			"postgresql://u:SE%3FCR%23ET@h:5/db?sslpassword=SECRET",
+			"postgresql:///db?host=/run/"
+			"pg&user=u&password=SE?CR#ET",
+			"postgres://u:SE#CRET@h/db?password=SECRET#x",
+			"postgresql://u@h/"
+			"db?password=SE%3FCRET&sslmode=require",
+		};
+
+		for (size_t i = 0; i < PC_NELEM(urls); i++) {
+			char *d = db_url_redact(urls[i]);
+
+			assert_null(strstr(d, "SE"));
+			assert_null(strstr(d, "CR"));
+			free(d);
+			if (db_open(urls[i], dir, &db) == 0) {
+				assert_null(strstr(db_describe(db), "SE"));
+				db_close(db);
+			}
+		}
+		d_redact_check(
+		    "postgresql://u:SE%3FCR%23ET@h:5/db?sslpassword=SECRET"
+		    "&sslmode=require",
+		    "postgresql://u:********@h:5/db?sslmode=require&"
+		    "sslpassword=********");
+		d_redact_check("postgresql:///db?host=/run/pg&port=6&user=u",
+		    "postgresql://u@/db?host=/run/pg&port=6");
+		d_redact_check("postgresql://u:SECRET@h/db?nosuch=SECRET",
+		    DB_URL_UNPARSABLE);
+		d_redact_check("sqlite:/x/y.db", "sqlite:/x/y.db");
+	}
 	assert_int_equal(db_open("postgres://", dir, &db), PC_ERR_CONFIG);
 	assert_null(db);
 	assert_int_equal(db_open("mysql://h/db", dir, &db), PC_ERR_CONFIG);

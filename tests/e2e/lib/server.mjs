@@ -49,6 +49,15 @@ export function tempDir(prefix = 'pc-') {
   return d;
 }
 
+// A temp data dir holding a new, migrated SQLite store: only serve and
+// migrate create a store, so CLI tests start from one made like this.
+export function storeDir(prefix = 'pc-') {
+  const d = tempDir(prefix);
+  const r = run(['migrate', '--data-dir', d, '--store-url', `sqlite:${join(d, 'portcullis.db')}`]);
+  assert.equal(r.code, 0, `migrate failed: ${r.stderr}`);
+  return d;
+}
+
 // Runs a CLI command to completion.
 export function run(args, { env = {}, input } = {}) {
   const r = spawnSync(BIN, args, {
@@ -69,13 +78,17 @@ let templateDb;
 function templateDir() {
   if (template) return template;
   template = tempDir('pc-tmpl-');
-  const args = ['key', 'list', '--mode', 'development', '--data-dir', template];
+  const common = ['--mode', 'development', '--data-dir', template];
   if (PG) {
     templateDb = createDatabase(PG);
-    args.push('--store-url', templateDb);
+    common.push('--store-url', templateDb);
   }
-  const r = run(args);
-  assert.equal(r.code, 0, `template key list failed: ${r.stderr}`);
+  // Only serve and migrate create a store; key list then makes the keys
+  // (and the master key in development mode).
+  for (const cmd of [['migrate'], ['key', 'list']]) {
+    const r = run([...cmd, ...common]);
+    assert.equal(r.code, 0, `template ${cmd.join(' ')} failed: ${r.stderr}`);
+  }
   return template;
 }
 
