@@ -307,7 +307,7 @@ out:
 	signer_free(app.signer);
 	db_close(app.db);
 	masterkey_free(app.mk);
-	free(app.discovery);
+	discovery_free(&app);
 	config_free(&cfg);
 	return rc;
 }
