@@ -6,7 +6,9 @@ TESTBUILD  ?= build-test
 FUZZBUILD  ?= build-fuzz
 DATA_DIR   ?= $(CURDIR)/data
 LISTEN     ?= 127.0.0.1:8080
-ISSUER     ?= http://$(LISTEN)
+# Empty: scripts/run.sh derives it from LISTEN (http://localhost:PORT for
+# a wildcard address such as 0.0.0.0, which no client can use).
+ISSUER     ?=
 
 .PHONY: all build run test unit e2e lint fuzz bench format clean deps test-deps
 

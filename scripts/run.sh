@@ -2,7 +2,25 @@
 # `make run`: start the server in development mode on the embedded SQLite
 # store with a data directory under the repo, and say where to go.
 set -euo pipefail
-: "${BIN:?}" "${DATA_DIR:?}" "${LISTEN:?}" "${ISSUER:?}"
+: "${BIN:?}" "${DATA_DIR:?}" "${LISTEN:?}"
+
+# The issuer is the URL clients use, so never a wildcard address: with
+# LISTEN=0.0.0.0:8080 (a container, or the LAN) it is http://localhost:8080
+# unless ISSUER names the host clients reach (ISSUER=http://portcullis:8080
+# for a docker compose service; development mode allows http:// on it with
+# a warning).
+if [ -z "${ISSUER:-}" ]; then
+  case "$LISTEN" in
+    0.0.0.0:* | "[::]:"*) ISSUER="http://localhost:${LISTEN##*:}" ;;
+    *) ISSUER="http://$LISTEN" ;;
+  esac
+fi
+# Where this script reaches the server itself (readyz).
+case "$LISTEN" in
+  0.0.0.0:*) PROBE="http://127.0.0.1:${LISTEN##*:}" ;;
+  "[::]:"*) PROBE="http://[::1]:${LISTEN##*:}" ;;
+  *) PROBE="http://$LISTEN" ;;
+esac
 
 mkdir -p "$DATA_DIR"
 chmod 700 "$DATA_DIR"
@@ -12,7 +30,11 @@ pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
 
 for _ in $(seq 1 300); do
-  if curl -fsS "$ISSUER/readyz" >/dev/null 2>&1; then break; fi
+  # The Host the server answers to is the issuer's, whatever address
+  # this probe connects to.
+  if curl -fsS -H "Host: ${ISSUER#http*://}" "$PROBE/readyz" >/dev/null 2>&1; then
+    break
+  fi
   if ! kill -0 $pid 2>/dev/null; then wait $pid; exit 1; fi
   sleep 0.1
 done
@@ -21,7 +43,7 @@ cat <<MSG
 
   Portcullis is running (development mode, SQLite in $DATA_DIR).
 
-  Issuer:     $ISSUER
+  Issuer:     $ISSUER   (listening on $LISTEN)
   Discovery:  $ISSUER/.well-known/openid-configuration
   JWKS:       $ISSUER/jwks.json
   Health:     $ISSUER/healthz   $ISSUER/readyz

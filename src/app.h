@@ -22,8 +22,13 @@ struct app {
 	struct db *db;
 	struct masterkey *mk;
 	struct signer *signer;
-	char *discovery; /* the discovery document, built at start */
-	size_t discovery_len;
+	/*
+	 * The discovery document, built at start once per set of ID token
+	 * algorithms that can sign (bit i of the index: the i-th of
+	 * discovery.c's id_token_algs has an active key); discovery_free().
+	 */
+	char *discovery[16];
+	size_t discovery_len[16];
 	struct pwpool *pwpool;	    /* password hashing, off the HTTP threads */
 	const struct pw_params *pw; /* Argon2id cost of new hashes */
 	struct mailer *mailer;	    /* outgoing mail, its own thread */

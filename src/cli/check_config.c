@@ -136,7 +136,11 @@ cmd_check_config(int argc, char **argv)
 		       "they have not fetched yet\n",
 		    (long long)cfg.signing_key_activation_delay,
 		    (long long)cfg.signing_key_refresh + 300);
-	if (!cfg.issuer_https && cfg.mode == CONFIG_MODE_PRODUCTION)
+	if (config_issuer_insecure(&cfg))
+		printf("# warning: the issuer is http:// on a host that is not "
+		       "loopback (development\n#          mode only): no "
+		       "Secure cookies, no passkeys; production refuses it\n");
+	else if (!cfg.issuer_https && cfg.mode == CONFIG_MODE_PRODUCTION)
 		printf(
 		    "# note: the issuer is http:// on loopback; browsers and "
 		    "clients elsewhere\n#       need an https:// issuer\n");

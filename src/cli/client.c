@@ -57,8 +57,11 @@ static const char usage[] =
     "               client_credentials. METHOD: client_secret_basic\n"
     "               (default), client_secret_post, private_key_jwt (needs\n"
     "               --jwks-file with public keys), none. ALG: RS256\n"
-    "               (default), ES256, EdDSA, PS256. --first-party skips\n"
-    "               the consent screen. Default scope: openid.\n"
+    "               (default), ES256, EdDSA, PS256: it needs an active\n"
+    "               signing key (portcullis key rotate --alg ALG, then\n"
+    "               wait for it to sign). --first-party skips\n"
+    "               the consent screen. Default scope: openid profile\n"
+    "               email.\n"
     "update         changes the given fields; --redirect-uri and\n"
     "               --post-logout-redirect-uri replace their whole list.\n"
     "rotate-secret  issues a new secret (printed once); the previous one\n"
@@ -563,8 +566,70 @@ secret_count(struct db *db, const char *id)
 	return n;
 }
 
+/*
+ * OI-10: the ID token algorithm given must sign now, with an active key:
+ * a pending key signs only from its activation, and until then the
+ * client's sign-ins would end in server_error at /authorize. On a store
+ * that has no ES256 or RS256 key yet, the first start makes them. 0, or
+ * 1 after saying why and what to do.
+ */
 static int
-add(struct db *db, const struct masterkey *mk, const struct client_flags *f)
+alg_can_sign(struct db *db, const struct masterkey *mk,
+    const struct config *cfg, const char *name)
+{
+	enum jose_alg alg = jose_alg_parse(name, strlen(name));
+	struct signer *s = NULL;
+	struct signer_key_info *v = NULL;
+	size_t n = 0, rows = 0;
+	int64_t now = clock_now(), from = 0;
+	char when[32];
+	bool ok;
+	int r;
+
+	if (alg == JOSE_ALG_INVALID)
+		return 0; /* client_validate() refuses it, with the list */
+	if ((r = signer_open(db, mk, cfg, false, now, &s)) != 0) {
+		fprintf(stderr, "portcullis: cannot load signing keys: %s\n",
+		    pc_strerror(r));
+		return 1;
+	}
+	ok = signer_can_sign(s, alg, now);
+	if (!ok && signer_list(s, now, &v, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].alg != alg)
+				continue;
+			rows++;
+			if (v[i].state == SIGNER_PENDING && !v[i].rejected &&
+			    (from == 0 || v[i].activate_at < from))
+				from = v[i].activate_at;
+		}
+		free(v);
+	}
+	signer_free(s);
+	if (ok ||
+	    (rows == 0 && (alg == JOSE_ALG_ES256 || alg == JOSE_ALG_RS256)))
+		return 0;
+	if (from != 0) {
+		iso(from, when, sizeof(when));
+		fprintf(stderr,
+		    "portcullis: client refused: no active %s key yet: the "
+		    "pending one signs from %s; set --id-token-alg %s after "
+		    "that\n",
+		    name, when, name);
+	} else {
+		fprintf(stderr,
+		    "portcullis: client refused: no %s signing key: add one "
+		    "with `portcullis key rotate --alg %s` (it signs after "
+		    "signing_key_activation_delay), then set --id-token-alg "
+		    "%s\n",
+		    name, name, name);
+	}
+	return 1;
+}
+
+static int
+add(struct db *db, const struct masterkey *mk, const struct config *cfg,
+    const struct client_flags *f)
 {
 	struct store_client c;
 	char secret[CLIENT_SECRET_LEN + 1];
@@ -576,6 +641,9 @@ add(struct db *db, const struct masterkey *mk, const struct client_flags *f)
 	secret[0] = '\0';
 	c.is_public = f->is_public;
 	if (apply(f, &c) != 0)
+		goto out;
+	if (f->id_token_alg != NULL &&
+	    alg_can_sign(db, mk, cfg, f->id_token_alg) != 0)
 		goto out;
 	r = client_create(db, &c, clock_now(), secret, &why);
 	if (r == PC_ERR_INVALID && why != NULL) {
@@ -615,7 +683,8 @@ out:
 }
 
 static int
-update(struct db *db, const struct masterkey *mk, const struct client_flags *f)
+update(struct db *db, const struct masterkey *mk, const struct config *cfg,
+    const struct client_flags *f)
 {
 	struct store_client c;
 	const char *why = NULL;
@@ -626,6 +695,9 @@ update(struct db *db, const struct masterkey *mk, const struct client_flags *f)
 		return 1;
 	had_secret = client_auth_method_uses_secret(c.auth_method);
 	if (apply(f, &c) != 0)
+		goto out;
+	if (f->id_token_alg != NULL &&
+	    alg_can_sign(db, mk, cfg, f->id_token_alg) != 0)
 		goto out;
 	r = client_update(db, &c, clock_now(), &why);
 	if (r == PC_ERR_INVALID && why != NULL) {
@@ -750,11 +822,11 @@ run(struct db *db, const struct masterkey *mk, const struct config *cfg,
 	int r;
 
 	if (strcmp(s, "add") == 0)
-		return add(db, mk, f);
+		return add(db, mk, cfg, f);
 	if (strcmp(s, "list") == 0)
 		return list(db, f->common.json);
 	if (strcmp(s, "update") == 0)
-		return update(db, mk, f);
+		return update(db, mk, cfg, f);
 	if (strcmp(s, "rotate-secret") == 0)
 		return rotate(db, mk, cfg, f);
 	if (find(db, f->id, &c) != 0)

@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -16,9 +17,9 @@ static const char usage[] =
     "list    every signing key with its state: pending (published, not yet "
     "signing),\n        active, retired (published until its tokens "
     "expire), expired.\n"
-    "rotate  adds a new key for ALG (ES256, RS256, PS256 or EdDSA; "
-    "default: every\n        algorithm in use). It is published in the JWKS "
-    "at once (running\n        servers pick it up within "
+    "rotate  adds a new key for ALG (ES256, RS256, PS256 or EdDSA, in any "
+    "case;\n        default: every algorithm in use). It is published in "
+    "the JWKS at\n        once (running servers pick it up within "
     "signing_key_refresh) and signs from\n        "
     "now + signing_key_activation_delay.\n";
 
@@ -97,6 +98,19 @@ list(struct signer *s, bool as_json)
 	return 0;
 }
 
+/* An algorithm name in any case ("es256", "EDDSA"), or INVALID. */
+static enum jose_alg
+alg_any_case(const char *name)
+{
+	static const enum jose_alg all[] = { JOSE_ALG_ES256, JOSE_ALG_RS256,
+		JOSE_ALG_PS256, JOSE_ALG_EDDSA };
+
+	for (size_t i = 0; i < PC_NELEM(all); i++)
+		if (strcasecmp(name, jose_alg_name(all[i])) == 0)
+			return all[i];
+	return JOSE_ALG_INVALID;
+}
+
 static int
 rotate(struct db *db, struct masterkey *mk, const struct config *cfg,
     struct signer *s, const char *alg_name)
@@ -107,7 +121,7 @@ rotate(struct db *db, struct masterkey *mk, const struct config *cfg,
 	int rc = 0;
 
 	if (alg_name != NULL) {
-		algs[0] = jose_alg_parse(alg_name, strlen(alg_name));
+		algs[0] = alg_any_case(alg_name);
 		if (algs[0] == JOSE_ALG_INVALID) {
 			fprintf(stderr,
 			    "portcullis: unknown --alg '%s' "

@@ -157,6 +157,7 @@ cmd_serve(int argc, char **argv)
 	memset(&app, 0, sizeof(app));
 	if (cli_config(&f, &cfg) != 0)
 		return 1;
+	config_log_warnings(&cfg);
 	harden_process();
 	if (crypto_init() != 0) {
 		fprintf(stderr, "portcullis: cannot initialise libsodium\n");
@@ -332,7 +333,7 @@ out:
 	signer_free(app.signer);
 	db_close(app.db);
 	masterkey_free(app.mk);
-	free(app.discovery);
+	discovery_free(&app);
 	config_free(&cfg);
 	return rc;
 }

@@ -1,9 +1,11 @@
 /*
- * portcullis user add | list | show | disable | enable | set-password |
- * delete. A password is read only from a terminal with echo off (asked
- * twice) or, with --password-stdin, from the first line of standard input;
- * never from argv. Password buffers live in sodium_malloc memory and are
- * wiped after use.
+ * portcullis user add | list | show | update | disable | enable |
+ * set-password | delete. A password is read only from a terminal with echo
+ * off (asked twice) or, with --password-stdin, from the first line of
+ * standard input; never from argv. Without a terminal and without
+ * --password-stdin, add needs --no-password to create a user without one
+ * (a piped password is never silently dropped). Password buffers live in
+ * sodium_malloc memory and are wiped after use.
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,9 +26,14 @@
 
 static const char usage[] =
     "usage: portcullis user add --email EMAIL [--name NAME] [--verified]\n"
-    "                           [--password-stdin] [--json]\n"
+    "                           [--password-stdin | --no-password] "
+    "[--json]\n"
     "       portcullis user list [--json]\n"
     "       portcullis user show (--id ID | --email EMAIL) [--json]\n"
+    "       portcullis user update (--id ID | --email EMAIL) [--name NAME]\n"
+    "                           [--new-email EMAIL] [--verified | "
+    "--unverified]\n"
+    "                           [--json]\n"
     "       portcullis user disable (--id ID | --email EMAIL)\n"
     "       portcullis user enable (--id ID | --email EMAIL)\n"
     "       portcullis user sign-out (--id ID | --email EMAIL)\n"
@@ -42,6 +49,12 @@ static const char usage[] =
     "              empty: no password) or, with --password-stdin, read from\n"
     "              the first line of standard input. It must pass the\n"
     "              password policy; a refused one creates nothing.\n"
+    "              Without a terminal, --password-stdin or --no-password\n"
+    "              (a user without a password) is required.\n"
+    "update        changes the name, the email (--new-email: it is then\n"
+    "              not verified unless --verified is given too, and reset\n"
+    "              and verification links already mailed stop working) or\n"
+    "              the email's verified state.\n"
     "set-password  sets or replaces the password, the same two ways.\n"
     "disable       the user can no longer sign in and every session ends\n"
     "              (enable undoes it).\n"
@@ -57,6 +70,9 @@ enum {
 	OPT_NAME,
 	OPT_VERIFIED,
 	OPT_PASSWORD_STDIN,
+	OPT_NO_PASSWORD,
+	OPT_NEW_EMAIL,
+	OPT_UNVERIFIED,
 };
 
 static const struct option opts[] = {
@@ -67,6 +83,9 @@ static const struct option opts[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "verified", no_argument, NULL, OPT_VERIFIED },
 	{ "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
+	{ "no-password", no_argument, NULL, OPT_NO_PASSWORD },
+	{ "new-email", required_argument, NULL, OPT_NEW_EMAIL },
+	{ "unverified", no_argument, NULL, OPT_UNVERIFIED },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -75,8 +94,11 @@ struct user_flags {
 	const char *email;
 	const char *id;
 	const char *name;
+	const char *new_email;
 	bool verified;
+	bool unverified;
 	bool password_stdin;
+	bool no_password;
 };
 
 /* Which sub-command takes which of the user options. */
@@ -86,6 +108,8 @@ struct user_flags {
 #define TAKES_VERIFIED 0x08
 #define TAKES_STDIN 0x10
 #define TAKES_JSON 0x20
+#define TAKES_NO_PW 0x40
+#define TAKES_UPDATE 0x80 /* --new-email, --unverified */
 #define TAKES_WHO (TAKES_EMAIL | TAKES_ID)
 
 struct sub {
@@ -96,9 +120,12 @@ struct sub {
 static const struct sub subs[] = {
 	{ "add",
 	    TAKES_EMAIL | TAKES_NAME | TAKES_VERIFIED | TAKES_STDIN |
-		TAKES_JSON },
+		TAKES_NO_PW | TAKES_JSON },
 	{ "list", TAKES_JSON },
 	{ "show", TAKES_WHO | TAKES_JSON },
+	{ "update",
+	    TAKES_WHO | TAKES_NAME | TAKES_VERIFIED | TAKES_UPDATE |
+		TAKES_JSON },
 	{ "disable", TAKES_WHO },
 	{ "enable", TAKES_WHO },
 	{ "sign-out", TAKES_WHO },
@@ -167,6 +194,18 @@ parse(int argc, char **argv, const struct sub *sub, struct user_flags *f)
 			need = TAKES_STDIN;
 			f->password_stdin = true;
 			break;
+		case OPT_NO_PASSWORD:
+			need = TAKES_NO_PW;
+			f->no_password = true;
+			break;
+		case OPT_NEW_EMAIL:
+			need = TAKES_UPDATE;
+			f->new_email = optarg;
+			break;
+		case OPT_UNVERIFIED:
+			need = TAKES_UPDATE;
+			f->unverified = true;
+			break;
 		case ':':
 			cli_usage_error(
 			    usage, "option %s needs a value", argv[prev]);
@@ -209,6 +248,28 @@ parse(int argc, char **argv, const struct sub *sub, struct user_flags *f)
 		cli_usage_error(usage,
 		    "--email: not a valid address (one '@', a dot in the "
 		    "domain, no spaces, at most 254 bytes)");
+		return 2;
+	}
+	if (f->new_email != NULL && !user_email_valid(f->new_email)) {
+		cli_usage_error(usage,
+		    "--new-email: not a valid address (one '@', a dot in the "
+		    "domain, no spaces, at most 254 bytes)");
+		return 2;
+	}
+	if (f->password_stdin && f->no_password) {
+		cli_usage_error(
+		    usage, "--password-stdin and --no-password conflict");
+		return 2;
+	}
+	if (f->verified && f->unverified) {
+		cli_usage_error(usage, "--verified and --unverified conflict");
+		return 2;
+	}
+	if (strcmp(sub->name, "update") == 0 && f->name == NULL &&
+	    f->new_email == NULL && !f->verified && !f->unverified) {
+		cli_usage_error(usage,
+		    "'user update' needs --name, --new-email, --verified or "
+		    "--unverified");
 		return 2;
 	}
 	if (f->name != NULL && !user_name_valid(f->name)) {
@@ -340,14 +401,19 @@ get_password(const struct user_flags *f, bool required, char **pw, size_t *len)
 			fprintf(stderr, "portcullis: the passwords differ\n");
 			goto out;
 		}
-	} else if (required) {
-		fprintf(stderr,
-		    "portcullis: standard input is not a terminal: "
-		    "use --password-stdin\n");
-		rc = 2;
+	} else if (!required && f->no_password) {
+		rc = 0; /* asked for: the account gets no password */
 		goto out;
 	} else {
-		rc = 0; /* no terminal: the account gets no password */
+		/* A password piped in without --password-stdin would be
+		 * ignored and the account created without one. */
+		fprintf(stderr,
+		    "portcullis: standard input is not a terminal: use "
+		    "--password-stdin%s\n",
+		    required ? ""
+			     : ", or --no-password for a user without a "
+			       "password");
+		rc = 2;
 		goto out;
 	}
 	*pw = a;
@@ -542,6 +608,60 @@ out:
 	return rc;
 }
 
+/* AU-01: what changed, never the addresses themselves. */
+static int
+update(struct db *db, const struct masterkey *mk, const struct user_flags *f)
+{
+	struct store_user u;
+	int verified = f->verified ? 1 : f->unverified ? 0 : -1;
+	char *id;
+	json_t *d;
+	int r, rc = 1;
+
+	if (find(db, f, &u) != 0)
+		return 1;
+	r = store_user_update(
+	    db, u.id, f->name, f->new_email, verified, clock_now());
+	if (r == PC_ERR_CONFLICT) {
+		fprintf(stderr,
+		    "portcullis: a user with the email %s already exists\n",
+		    f->new_email);
+		goto out;
+	}
+	if (r != 0) {
+		fprintf(stderr, "portcullis: cannot update the user: %s\n",
+		    pc_strerror(r));
+		goto out;
+	}
+	d = json_pack("{s:b, s:b}", "name", f->name != NULL, "email",
+	    f->new_email != NULL);
+	if (d != NULL && verified >= 0)
+		json_object_set_new(
+		    d, "email_verified", json_boolean(verified));
+	r = cli_audit(db, mk, "user.updated", u.id, d);
+	json_decref(d);
+	if (r != 0)
+		goto out;
+	/* As stored now (found maybe by the address it no longer has). */
+	id = xstrdup(u.id);
+	store_user_clear(&u);
+	r = store_user_get(db, id, &u);
+	free(id);
+	if (r != 0) {
+		fprintf(stderr, "portcullis: %s\n", pc_strerror(r));
+		goto out;
+	}
+	if (f->common.json)
+		print_json(user_json(db, &u), JSON_INDENT(2));
+	else
+		printf("updated user %s <%s>%s\n", u.id, u.email,
+		    u.email_verified ? "" : " (email not verified)");
+	rc = 0;
+out:
+	store_user_clear(&u);
+	return rc;
+}
+
 static int
 list(struct db *db, bool as_json)
 {
@@ -591,6 +711,8 @@ run(struct db *db, const struct masterkey *mk, const struct config *cfg,
 		return list(db, f->common.json);
 	if (strcmp(s, "set-password") == 0)
 		return set_password(db, mk, cfg, f);
+	if (strcmp(s, "update") == 0)
+		return update(db, mk, f);
 	if (find(db, f, &u) != 0)
 		return 1;
 	if (strcmp(s, "show") == 0) {
@@ -654,7 +776,7 @@ cmd_user(int argc, char **argv)
 			sub = &subs[i];
 	if (sub == NULL) {
 		cli_usage_error(usage,
-		    "expected 'user add', 'list', 'show', "
+		    "expected 'user add', 'list', 'show', 'update', "
 		    "'disable', 'enable', 'sign-out', 'set-password' or "
 		    "'delete'");
 		return 2;

@@ -274,6 +274,29 @@ respond_error(struct rctx *x, struct MHD_Connection *con, int status,
 	return ret;
 }
 
+/*
+ * HT-04: a Host this server does not answer to. The issuer's host is
+ * public (discovery), so the answer names it: a proxy or container setup
+ * that forwards another Host is then obvious, in the body and the log.
+ * The Host sent is not logged (AU-03: it is the client's to fill).
+ */
+static enum MHD_Result
+unknown_host(
+    struct rctx *x, struct MHD_Connection *con, const struct config *cfg)
+{
+	char desc[320];
+	struct log_line l;
+
+	snprintf(desc, sizeof(desc),
+	    "Unknown Host. This server answers to %s (others: "
+	    "allowed_hosts).",
+	    cfg->issuer_authority);
+	log_begin(&l, LOG_INFO, "http.unknown_host");
+	log_str(&l, "expected", cfg->issuer_authority);
+	log_end(&l);
+	return respond_error(x, con, 400, "invalid_request", desc, true);
+}
+
 struct hdr_walk {
 	struct kvlist *l;
 	size_t total;
@@ -457,8 +480,7 @@ on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
 	req_header(r, "Host", &host);
 	if ((x->route == NULL || !x->route->any_host) &&
 	    !config_host_allowed(s->o.cfg, host))
-		return respond_error(
-		    x, con, 400, "invalid_request", "Unknown Host.", true);
+		return unknown_host(x, con, s->o.cfg);
 	if (x->route == NULL && allowed == 0)
 		return respond_error(
 		    x, con, 404, "not_found", "No such endpoint.", false);

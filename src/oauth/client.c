@@ -252,7 +252,7 @@ client_validate(struct store_client *c, const char **why)
 	set_default(
 	    &c->auth_method, c->is_public ? "none" : "client_secret_basic");
 	set_default(&c->grant_types, "authorization_code");
-	set_default(&c->scopes, "openid");
+	set_default(&c->scopes, "openid profile email");
 	set_default(&c->id_token_alg, "RS256");
 	if (c->name == NULL)
 		return refuse(why, "a name is required");

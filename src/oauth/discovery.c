@@ -1,7 +1,8 @@
 /*
  * Discovery (RFC 8414, OpenID Connect Discovery 1.0) and the JWKS. The
- * document advertises only what is implemented; every URL comes from the
- * configured issuer, never from Host (SECURITY.md OI-10, HT-04).
+ * document advertises only what is implemented, and ID token algorithms
+ * only while a key of them signs; every URL comes from the configured
+ * issuer, never from Host (SECURITY.md OI-10, HT-04).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +45,51 @@ assertion_algs(void)
 	return json_pack("[s, s, s]", "ES256", "RS256", "PS256");
 }
 
+/* The ID token algorithms tokens.c can sign with, in advertised order. */
+static const enum jose_alg id_token_algs[] = { JOSE_ALG_RS256, JOSE_ALG_ES256,
+	JOSE_ALG_PS256, JOSE_ALG_EDDSA };
+
+_Static_assert(
+    PC_NELEM(((struct app *)0)->discovery) == 1U << PC_NELEM(id_token_algs),
+    "one discovery document per set of ID token algorithms");
+
+static json_t *
+id_token_alg_list(unsigned mask)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < PC_NELEM(id_token_algs); i++)
+		if ((mask & (1U << i)) != 0)
+			json_array_append_new(
+			    a, json_string(jose_alg_name(id_token_algs[i])));
+	return a;
+}
+
+static int build_one(struct app *app, unsigned mask);
+
 int
 discovery_build(struct app *app)
+{
+	for (unsigned m = 0; m < PC_NELEM(app->discovery); m++) {
+		int r = build_one(app, m);
+
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+void
+discovery_free(struct app *app)
+{
+	for (size_t m = 0; m < PC_NELEM(app->discovery); m++) {
+		free(app->discovery[m]);
+		app->discovery[m] = NULL;
+	}
+}
+
+static int
+build_one(struct app *app, unsigned mask)
 {
 	const char *iss = app->cfg->issuer;
 	json_t *d = json_object();
@@ -85,10 +129,11 @@ discovery_build(struct app *app)
 	json_object_set_new(d, "claims_parameter_supported", json_false());
 	json_object_set_new(
 	    d, "subject_types_supported", json_pack("[s]", "public"));
-	/* tokens.c: ID tokens with the client's alg (a key of it must exist:
-	 * /authorize refuses otherwise); access tokens ES256 (RFC 9068). */
+	/* tokens.c: ID tokens with the client's alg, advertised only while
+	 * an active key of it exists (oauth_discovery picks the document);
+	 * access tokens ES256 (RFC 9068). */
 	json_object_set_new(d, "id_token_signing_alg_values_supported",
-	    json_pack("[s, s, s, s]", "RS256", "ES256", "PS256", "EdDSA"));
+	    id_token_alg_list(mask));
 	json_object_set_new(d, "claims_supported",
 	    json_pack("[s, s, s, s, s, s, s, s, s, s, s, s, s, s]", "sub",
 		"iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid",
@@ -116,18 +161,28 @@ discovery_build(struct app *app)
 	json_decref(d);
 	if (s == NULL)
 		return PC_ERR_INTERNAL;
-	free(app->discovery);
-	app->discovery = s;
-	app->discovery_len = strlen(s);
+	free(app->discovery[mask]);
+	app->discovery[mask] = s;
+	app->discovery_len[mask] = strlen(s);
 	return 0;
 }
 
+/*
+ * The document for the keys as they are now: an algorithm is advertised
+ * while it has an active key (a pending one does not sign yet, and a
+ * client asking for it would get server_error at /authorize).
+ */
 void
 oauth_discovery(struct req *r, struct resp *w)
 {
 	const struct app *app = r->app;
+	unsigned mask = 0;
 
-	if (resp_json_raw(w, 200, app->discovery, app->discovery_len) != 0)
+	for (size_t i = 0; i < PC_NELEM(id_token_algs); i++)
+		if (signer_can_sign(app->signer, id_token_algs[i], r->now))
+			mask |= 1U << i;
+	if (resp_json_raw(
+		w, 200, app->discovery[mask], app->discovery_len[mask]) != 0)
 		resp_error(w, r, 500, "server_error", NULL);
 }
 

@@ -14,6 +14,7 @@
 
 /* Builds the discovery document from configuration only (OI-10). */
 int discovery_build(struct app *app) PC_WUR;
+void discovery_free(struct app *app);
 
 void oauth_discovery(struct req *r, struct resp *w);
 /* POST /token (src/oauth/token_ep.c). */
@@ -164,6 +165,11 @@ int scope_parse(const char *str, struct scope_set *out) PC_WUR;
 bool scope_has(const struct scope_set *s, const char *tok);
 /* Every token of a is in b. */
 bool scope_subset(const struct scope_set *a, const struct scope_set *b);
+/* The first token of a that is not in b, or NULL. */
+const char *
+scope_first_missing(const struct scope_set *a, const struct scope_set *b);
+/* "The scope 'tok' why." for an invalid_scope error_description. */
+void scope_refused_desc(const char *tok, const char *why, char *out, size_t n);
 /* Appends the tokens, single-space separated, in set order. */
 int scope_format(const struct scope_set *s, struct buf *out) PC_WUR;
 

@@ -5,6 +5,7 @@
  * token (two spaces, leading or trailing space) or more than SCOPE_MAX
  * tokens is refused (SECURITY.md AZ-10).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,23 @@ scope_subset(const struct scope_set *a, const struct scope_set *b)
 		if (!scope_has(b, a->v[i]))
 			return false;
 	return true;
+}
+
+const char *
+scope_first_missing(const struct scope_set *a, const struct scope_set *b)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (!scope_has(b, a->v[i]))
+			return a->v[i];
+	return NULL;
+}
+
+void
+scope_refused_desc(const char *tok, const char *why, char *out, size_t n)
+{
+	/* A scope token is printable ASCII without '"' or '\\' (RFC 6749
+	 * §3.3), all of it allowed in an error_description (§5.2). */
+	snprintf(out, n, "The scope '%s' %s.", tok != NULL ? tok : "?", why);
 }
 
 int

@@ -57,10 +57,22 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	/* No user: user scopes make no sense here (AZ-10 at /token). */
 	if (!scope_subset(&want, &allowed) || scope_has(&want, "openid") ||
 	    scope_has(&want, "offline_access")) {
+		char desc[SCOPE_TOKEN_MAX + 64];
+		const char *bad = scope_first_missing(&want, &allowed);
+
+		if (bad != NULL)
+			scope_refused_desc(bad,
+			    "is not allowed for this client", desc,
+			    sizeof(desc));
+		else
+			scope_refused_desc(scope_has(&want, "openid")
+				? "openid"
+				: "offline_access",
+			    "needs a user: not with client_credentials", desc,
+			    sizeof(desc));
 		scope_set_free(&want);
 		scope_set_free(&allowed);
-		oauth_error(w, 400, "invalid_scope",
-		    "A requested scope is not allowed for this client.");
+		oauth_error(w, 400, "invalid_scope", desc);
 		return;
 	}
 	scope_set_free(&allowed);
@@ -340,6 +352,8 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	struct user_grant ug;
 	struct buf granted;
 	char next[REFRESH_LEN + 1];
+	char desc[SCOPE_TOKEN_MAX + 96] =
+	    "scope may only narrow the original grant.";
 	int rc;
 
 	memset(&fam, 0, sizeof(fam));
@@ -376,13 +390,16 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		}
 		if (rc == 0 && scope_parse(cur.family.scope, &had) == 0) {
 			sub = scope_subset(&want, &had);
+			scope_refused_desc(scope_first_missing(&want, &had),
+			    "is not in the original grant (scope may only "
+			    "narrow it)",
+			    desc, sizeof(desc));
 			scope_set_free(&had);
 		}
 		if (rc == 0)
 			store_family_clear(&cur.family);
 		if (rc == 0 && !sub) {
-			oauth_error(w, 400, "invalid_scope",
-			    "scope may only narrow the original grant.");
+			oauth_error(w, 400, "invalid_scope", desc);
 			goto out;
 		}
 	}
@@ -409,12 +426,15 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 
 		if (scope_parse(fam.scope, &had) == 0) {
 			sub = scope_subset(&want, &had);
+			scope_refused_desc(scope_first_missing(&want, &had),
+			    "is not in the original grant (scope may only "
+			    "narrow it)",
+			    desc, sizeof(desc));
 			scope_set_free(&had);
 		}
 		if (!sub || scope_format(&want, &granted) != 0) {
 			buf_free(&granted);
-			oauth_error(w, 400, "invalid_scope",
-			    "scope may only narrow the original grant.");
+			oauth_error(w, 400, "invalid_scope", desc);
 			goto out;
 		}
 	} else if (buf_puts(&granted, fam.scope) != 0) {

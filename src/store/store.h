@@ -146,6 +146,17 @@ int store_user_set_name(
     struct db *db, const char *id, const char *name, int64_t now) PC_WUR;
 int store_user_set_verified(
     struct db *db, const char *id, bool verified, int64_t now) PC_WUR;
+/*
+ * An operator's change, in one transaction: name and email when not NULL,
+ * email_verified when verified is 0 or 1 (-1: unchanged). A new email
+ * clears email_verified first (verified = 1 then verifies it again) and
+ * deletes every one-time token of the user (reset and verification links
+ * went to the old address, RS-03). PC_ERR_CONFLICT: the email (any case)
+ * belongs to another user; PC_ERR_NOT_FOUND; PC_ERR_INVALID: nothing to
+ * change.
+ */
+int store_user_update(struct db *db, const char *id, const char *name,
+    const char *email, int verified, int64_t now) PC_WUR;
 /* disabled_at 0 enables the user again. */
 int store_user_set_disabled(
     struct db *db, const char *id, int64_t disabled_at, int64_t now) PC_WUR;

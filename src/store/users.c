@@ -288,6 +288,83 @@ store_user_set_verified(
 	    id, NULL, verified ? 1 : 0, false, now);
 }
 
+/* One "UPDATE users ... WHERE id = ? RETURNING id" inside c's transaction,
+ * with up to two text values bound before updated_at and the id. */
+static int
+update_in_tx(struct db_conn *c, const char *sql, const char *t1, const char *t2,
+    int64_t v, int64_t now, const char *id)
+{
+	struct db_stmt *s;
+	int r, i = 1;
+
+	if ((r = db_prepare(c, sql, &s)) != 0)
+		return r;
+	if (t1 != NULL)
+		r = db_bind_cstr(s, i++, t1);
+	else
+		r = db_bind_int64(s, i++, v);
+	if (r == 0 && t2 != NULL)
+		r = db_bind_cstr(s, i++, t2);
+	if (r == 0 && (r = db_bind_int64(s, i++, now)) == 0 &&
+	    (r = db_bind_cstr(s, i, id)) == 0)
+		r = db_step(s);
+	db_done(s);
+	if (r == DB_ROW)
+		return 0;
+	return r == DB_DONE ? PC_ERR_NOT_FOUND : r < 0 ? r : PC_ERR_STORE;
+}
+
+int
+store_user_update(struct db *db, const char *id, const char *name,
+    const char *email, int verified, int64_t now)
+{
+	struct db_conn *c;
+	char *key = NULL;
+	int r;
+
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_begin(c, true)) != 0)
+		return r;
+	if (email != NULL) {
+		/* The unique email_key makes a taken address a conflict. A
+		 * new address is not verified, and the links mailed to the
+		 * old one (reset, verification) die with it (RS-03). */
+		key = store_email_key(email);
+		r = update_in_tx(c,
+		    "UPDATE users SET email = ?, email_key = ?,"
+		    " email_verified = 0, updated_at = ? WHERE id = ?"
+		    " RETURNING id",
+		    email, key, 0, now, id);
+		free(key);
+		if (r != 0)
+			goto fail;
+		if ((r = store_user_tokens_delete_user_tx(c, id, NULL, NULL)) !=
+		    0)
+			goto fail;
+	}
+	if (name != NULL &&
+	    (r = update_in_tx(c,
+		 "UPDATE users SET name = ?, updated_at = ? WHERE id = ?"
+		 " RETURNING id",
+		 name, NULL, 0, now, id)) != 0)
+		goto fail;
+	if (verified >= 0 &&
+	    (r = update_in_tx(c,
+		 "UPDATE users SET email_verified = ?, updated_at = ?"
+		 " WHERE id = ? RETURNING id",
+		 NULL, NULL, verified, now, id)) != 0)
+		goto fail;
+	if (email == NULL && name == NULL && verified < 0) {
+		r = PC_ERR_INVALID;
+		goto fail;
+	}
+	return db_commit(c);
+fail:
+	db_rollback(c);
+	return r;
+}
+
 int
 store_user_set_disabled(
     struct db *db, const char *id, int64_t disabled_at, int64_t now)

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -297,6 +299,7 @@ int
 config_load_file(struct config *c, const char *path, char *err, size_t err_len)
 {
 	FILE *f;
+	struct stat st = { 0 };
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t got;
@@ -306,6 +309,18 @@ config_load_file(struct config *c, const char *path, char *err, size_t err_len)
 	if ((f = fopen(path, "re")) == NULL) {
 		errf(err, err_len, "cannot open config file %s: %s", path,
 		    strerror(errno));
+		return PC_ERR_CONFIG;
+	}
+	/* fopen() opens a directory for reading; getline() would then fail
+	 * and the file would read as empty: every setting at its default. */
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		errf(err, err_len,
+		    "config file %s %s: --config (or PORTCULLIS_CONFIG) "
+		    "names one file of 'name = value' lines",
+		    path,
+		    S_ISDIR(st.st_mode) ? "is a directory"
+					: "is not a regular file");
+		fclose(f);
 		return PC_ERR_CONFIG;
 	}
 	while ((got = getline(&line, &cap, f)) > 0) {
@@ -365,9 +380,149 @@ config_load_file(struct config *c, const char *path, char *err, size_t err_len)
 	return r;
 }
 
+/*
+ * PORTCULLIS_* variables that are not settings but are read on purpose:
+ * by the binary (the config file, the master key) or by the test and
+ * bench harness around it (PORTCULLIS_TEST_* too). Not warned about.
+ */
+static const char *const env_known[] = {
+	"PORTCULLIS_CONFIG",
+	"PORTCULLIS_MASTER_KEY",
+	"PORTCULLIS_BIN",
+	"PORTCULLIS_CHROMIUM",
+	"PORTCULLIS_APACHE",
+	"PORTCULLIS_APACHE_MODULES",
+	"PORTCULLIS_PYTHON",
+};
+
+/* Levenshtein distance of a and b (case-insensitive), capped at 255. */
+static unsigned
+edit_distance(const char *a, const char *b)
+{
+	unsigned row[65];
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na > 64 || nb > 64)
+		return 255;
+	for (size_t j = 0; j <= nb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= na; i++) {
+		unsigned diag = row[0];
+
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= nb; j++) {
+			unsigned up = row[j], best;
+
+			best = diag +
+			    (tolower((unsigned char)a[i - 1]) !=
+				tolower((unsigned char)b[j - 1]));
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[nb];
+}
+
+const char *
+config_closest_setting(const char *name)
+{
+	const char *best = NULL;
+	unsigned best_d = 255, limit;
+
+	for (size_t i = 0; i < PC_NELEM(settings); i++) {
+		unsigned d = edit_distance(name, settings[i].name);
+
+		if (d < best_d) {
+			best_d = d;
+			best = settings[i].name;
+		}
+	}
+	/* A typo, not another word: at most a third of the name differs. */
+	limit = (unsigned)strlen(name) / 3;
+	if (limit < 2)
+		limit = 2;
+	return best_d <= limit ? best : NULL;
+}
+
+bool
+config_env_known(const char *var)
+{
+	static const char prefix[] = "PORTCULLIS_";
+	const char *rest;
+
+	if (strncmp(var, prefix, sizeof(prefix) - 1) != 0)
+		return true; /* not ours to judge */
+	rest = var + sizeof(prefix) - 1;
+	if (strncmp(rest, "TEST_", 5) == 0)
+		return true;
+	for (size_t i = 0; i < PC_NELEM(env_known); i++)
+		if (strcmp(var, env_known[i]) == 0)
+			return true;
+	for (size_t i = 0; i < PC_NELEM(settings); i++) {
+		const char *n = settings[i].name;
+		size_t k = 0;
+
+		while (n[k] != '\0' &&
+		    rest[k] == (char)toupper((unsigned char)n[k]))
+			k++;
+		if (n[k] == '\0' && rest[k] == '\0')
+			return true;
+	}
+	return false;
+}
+
+/* A PORTCULLIS_* variable that nothing reads is most likely a typo: say
+ * so, with the closest setting (the name only; the value may be secret). */
+static void
+warn_unknown_env(void)
+{
+	extern char **environ;
+
+	for (char **e = environ; e != NULL && *e != NULL; e++) {
+		const char *eq = strchr(*e, '=');
+		char var[128], lower[128];
+		const char *near;
+		size_t n = eq != NULL ? (size_t)(eq - *e) : strlen(*e);
+		struct log_line l;
+
+		if (n >= sizeof(var) || strncmp(*e, "PORTCULLIS_", 11) != 0)
+			continue;
+		memcpy(var, *e, n);
+		var[n] = '\0';
+		if (config_env_known(var))
+			continue;
+		for (size_t i = 11; i <= n; i++)
+			lower[i - 11] = (char)tolower((unsigned char)var[i]);
+		near = config_closest_setting(lower);
+		log_begin(&l, LOG_WARN, "config.unknown_env");
+		log_str(&l, "variable", var);
+		if (near != NULL) {
+			char sug[128];
+
+			snprintf(sug, sizeof(sug), "PORTCULLIS_%s", near);
+			for (char *p = sug; *p != '\0'; p++)
+				*p = (char)toupper((unsigned char)*p);
+			log_str(&l, "did_you_mean", sug);
+			log_str(&l, "msg",
+			    "ignored: no such setting (see `portcullis "
+			    "check-config` for the list)");
+		} else {
+			log_str(&l, "msg",
+			    "ignored: no setting is named like it (see "
+			    "`portcullis check-config` for the list)");
+		}
+		log_end(&l);
+	}
+}
+
 int
 config_load_env(struct config *c, char *err, size_t err_len)
 {
+	warn_unknown_env();
 	for (size_t i = 0; i < PC_NELEM(settings); i++) {
 		char var[96];
 		const char *v;
@@ -524,10 +679,24 @@ config_finish(struct config *c, char *err, size_t err_len)
 		return r;
 	}
 	c->issuer_loopback = config_host_is_loopback(host);
-	if (!c->issuer_https && !c->issuer_loopback) {
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "[::]") == 0) {
+		errf(err, err_len,
+		    "issuer '%s': %s is an address to listen on, not one "
+		    "clients can reach; name the host they use (e.g. "
+		    "http://localhost:%u in development)",
+		    c->issuer, host, port != 0 ? (unsigned)port : 8080U);
+		free(host);
+		return r;
+	}
+	/* Production: http:// only on loopback. Development also allows a
+	 * container or LAN host name (docker compose), with a warning at
+	 * start (config_log_warnings). */
+	if (!c->issuer_https && !c->issuer_loopback &&
+	    c->mode != CONFIG_MODE_DEVELOPMENT) {
 		errf(err, err_len,
 		    "issuer '%s' uses http:// on a host that is not loopback; "
-		    "use https://",
+		    "use https:// (mode = development allows it for local "
+		    "containers)",
 		    c->issuer);
 		free(host);
 		return r;
@@ -742,4 +911,29 @@ config_each(const struct config *c,
 		}
 		fn(s->name, val, source_names[c->sources[i]], arg);
 	}
+}
+
+bool
+config_issuer_insecure(const struct config *c)
+{
+	return !c->issuer_https && !c->issuer_loopback;
+}
+
+void
+config_log_warnings(const struct config *c)
+{
+	struct log_line l;
+
+	if (!config_issuer_insecure(c))
+		return;
+	log_begin(&l, LOG_WARN, "config.insecure_issuer");
+	log_str(&l, "issuer", c->issuer);
+	log_str(&l, "msg",
+	    "DEVELOPMENT ONLY: the issuer is http:// on a host that is not "
+	    "loopback. Everything travels in clear text; cookies are not "
+	    "Secure and have no __Host- prefix; browsers allow passkeys "
+	    "(WebAuthn) only in a secure context (https:// or localhost), "
+	    "so they will not work here. Production mode refuses this "
+	    "issuer.");
+	log_end(&l);
 }

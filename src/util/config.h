@@ -120,6 +120,21 @@ void config_each(const struct config *c,
 	const char *name, const char *value, const char *source, void *arg),
     void *arg);
 
+/*
+ * The setting nearest to name (edit distance, for a typo in a
+ * PORTCULLIS_* variable), or NULL when none is close.
+ */
+const char *config_closest_setting(const char *name);
+/* Whether var is not a PORTCULLIS_* name, names a setting, or is one the
+ * binary or its test harness reads (PORTCULLIS_CONFIG, _MASTER_KEY,
+ * PORTCULLIS_TEST_*, ...). config_load_env warns about the others. */
+bool config_env_known(const char *var);
+/* An http:// issuer on a host that is not loopback (development only). */
+bool config_issuer_insecure(const struct config *c);
+/* Logs what the finished configuration allows but should not (the
+ * development-mode http:// issuer on a non-loopback host). */
+void config_log_warnings(const struct config *c);
+
 bool config_host_is_loopback(const char *host);
 /* Whether a request's Host header names this server (HT-04). */
 bool config_host_allowed(const struct config *c, const char *host);

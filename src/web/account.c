@@ -23,6 +23,7 @@
 #include "auth/auth.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/useragent.h"
 #include "web/web.h"
 
 #define FORM_SESSIONS "account-sessions"
@@ -185,7 +186,7 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	    "<th>Last seen</th><th>IP address</th><th>Browser</th><th></th>"
 	    "</tr></thead><tbody>\n");
 	for (size_t i = 0; i < n; i++) {
-		char created[32], seen[32];
+		char created[32], seen[32], ua[USERAGENT_DESC_MAX];
 		bool self = strcmp(list[i].id_hash, s->id_hash) == 0;
 
 		fmt_time(list[i].auth_time, created);
@@ -194,8 +195,9 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 		    &b, "<tr><td>%s</td><td>%s</td><td>", created, seen);
 		page_text(&b, list[i].ip != NULL ? list[i].ip : "");
 		page_puts(&b, "</td><td>");
-		page_text(
-		    &b, list[i].user_agent != NULL ? list[i].user_agent : "");
+		/* In words: the raw header is long and means little. */
+		useragent_describe(list[i].user_agent, ua, sizeof(ua));
+		page_text(&b, ua);
 		page_puts(&b, "</td><td>");
 		if (self)
 			page_puts(&b, "This session");

@@ -368,7 +368,7 @@ out:
  * may use refresh tokens (OI-09). */
 static int
 grantable_scope(const struct store_client *c, struct scope_set *want, bool *ok,
-    struct buf *out)
+    struct buf *out, const char **refused)
 {
 	struct scope_set allowed, keep;
 	int r;
@@ -386,6 +386,8 @@ grantable_scope(const struct store_client *c, struct scope_set *want, bool *ok,
 		keep.v[keep.n++] = want->v[i];
 	}
 	*ok = scope_subset(&keep, &allowed);
+	/* A token of want: it lives as long as the request. */
+	*refused = scope_first_missing(&keep, &allowed);
 	r = *ok ? scope_format(&keep, out) : 0;
 	scope_set_free(&allowed);
 	return r;
@@ -406,6 +408,7 @@ web_authorize(struct req *r, struct resp *w)
 	struct authz z;
 	struct buf scope;
 	enum az_fail f;
+	const char *refused = NULL;
 	bool matched = false, ok = false;
 	int rc;
 
@@ -454,16 +457,19 @@ web_authorize(struct req *r, struct resp *w)
 		goto out;
 	}
 	buf_init(&scope, SCOPE_STRING_MAX + 1);
-	if (grantable_scope(&z.client, &a.scope, &ok, &scope) != 0) {
+	if (grantable_scope(&z.client, &a.scope, &ok, &scope, &refused) != 0) {
 		buf_free(&scope);
 		unavailable_page(w);
 		goto out;
 	}
 	if (!ok) {
+		char desc[SCOPE_TOKEN_MAX + 64];
+
 		buf_free(&scope);
 		/* AZ-10: never beyond the client's scopes. */
-		redirect_error(r, w, &z, "invalid_scope",
-		    "A requested scope is not allowed for this client.");
+		scope_refused_desc(refused, "is not allowed for this client",
+		    desc, sizeof(desc));
+		redirect_error(r, w, &z, "invalid_scope", desc);
 		goto out;
 	}
 	z.p.scope = xstrdup(scope.len > 0 ? buf_cstr(&scope) : "");

@@ -71,9 +71,11 @@ login_free(void *arg)
  * opaque id, never a URL (AZ-03).
  */
 static void
-render_form(struct resp *w, int status, const struct session *pre,
-    const char *email, const char *error, const char *req)
+render_form(const struct req *r, struct resp *w, int status,
+    const struct session *pre, const char *email, const char *error,
+    const char *req)
 {
+	const struct app *app = r->app;
 	struct buf b;
 	char token[64];
 
@@ -102,8 +104,11 @@ render_form(struct resp *w, int status, const struct session *pre,
 	    "<input id=\"password\" name=\"password\" type=\"password\" "
 	    "required autocomplete=\"current-password\">\n"
 	    "<button type=\"submit\">Sign in</button>\n</form>\n"
-	    "<nav><a href=\"/forgot\">Forgot your password?</a>"
-	    "<a href=\"/register\">Create an account</a></nav>\n");
+	    "<nav><a href=\"/forgot\">Forgot your password?</a>");
+	/* /register exists only with registration on (a 404 otherwise). */
+	if (app->cfg->registration)
+		page_puts(&b, "<a href=\"/register\">Create an account</a>");
+	page_puts(&b, "</nav>\n");
 	page_end(&b);
 	page_send(w, status, &b);
 	sodium_memzero(token, sizeof(token));
@@ -135,7 +140,7 @@ login_get(struct req *r, struct resp *w)
 		web_redirect(w, "/account");
 		return;
 	}
-	render_form(w, 200, &s, hint, NULL, req);
+	render_form(r, w, 200, &s, hint, NULL, req);
 	free(hint);
 	session_clear(&s);
 }
@@ -232,7 +237,7 @@ login_failed(struct req *r, struct resp *w, struct login *l, const char *why)
 		log_msg(LOG_WARN, "auth.throttle", "failure not counted");
 	web_audit(r, &l->pre, "login", "failure", l->user_id, NULL, d);
 	json_decref(d);
-	render_form(w, 400, &l->pre, l->email, GENERIC_FAILURE, l->req);
+	render_form(r, w, 400, &l->pre, l->email, GENERIC_FAILURE, l->req);
 }
 
 /*
@@ -361,7 +366,7 @@ login_post(struct req *r, struct resp *w)
 	    strlen(web_field(r, "req")) <= WEB_REQ_ID_MAX)
 		l->req = xstrdup(web_field(r, "req"));
 	if (email == NULL || pw == NULL || email[0] == '\0' || pw[0] == '\0') {
-		render_form(w, 400, &l->pre, l->email,
+		render_form(r, w, 400, &l->pre, l->email,
 		    "Enter your email and your password.", l->req);
 		login_free(l);
 		return;
@@ -369,7 +374,8 @@ login_post(struct req *r, struct resp *w)
 	l->pw_len = strlen(pw);
 	if (l->pw_len > PW_MAX_BYTES) {
 		/* DS-02: refused before any hashing or normalisation. */
-		render_form(w, 400, &l->pre, l->email, GENERIC_FAILURE, l->req);
+		render_form(
+		    r, w, 400, &l->pre, l->email, GENERIC_FAILURE, l->req);
 		login_free(l);
 		return;
 	}
@@ -400,7 +406,7 @@ login_post(struct req *r, struct resp *w)
 
 		web_audit(r, &l->pre, "ratelimit", "alert", NULL, NULL, d);
 		json_decref(d);
-		render_form(w, 429, &l->pre, l->email,
+		render_form(r, w, 429, &l->pre, l->email,
 		    "Too many failed sign-ins. Wait a while and try again, or "
 		    "reset your password.",
 		    l->req);

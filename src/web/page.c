@@ -26,7 +26,7 @@ static const char style_css[] =
     "sans-serif;color:var(--fg);background:var(--bg)}\n"
     "main{max-width:34rem;margin:3rem auto;padding:2rem;background:"
     "var(--card);border:1px solid var(--line);border-radius:8px}\n"
-    "main.wide{max-width:56rem}\n"
+    "main.wide,main:has(table){max-width:56rem}\n"
     "h1{font-size:1.5rem;margin:0 0 1.25rem}\n"
     "h2{font-size:1.15rem;margin:2rem 0 .75rem}\n"
     "label{display:block;font-weight:600;margin:1rem 0 .25rem}\n"
@@ -51,7 +51,8 @@ static const char style_css[] =
     ".hint{font-size:.9rem;opacity:.8;margin:.25rem 0 0}\n"
     "table{width:100%;border-collapse:collapse;font-size:.95rem}\n"
     "th,td{text-align:left;padding:.5rem;border-bottom:1px solid "
-    "var(--line);vertical-align:top}\n"
+    "var(--line);vertical-align:top;overflow-wrap:anywhere}\n"
+    "td button.link{white-space:nowrap}\n"
     "nav{margin-top:2rem;display:flex;gap:1.5rem;flex-wrap:wrap}\n";
 
 static struct app *

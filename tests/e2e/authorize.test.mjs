@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
-import { startServer, stopClean } from './lib/server.mjs';
+import { startServer, stopClean, storeSql } from './lib/server.mjs';
 import { Client, GOOD_PW, OTHER_PW, addUser, auditRows, cliAt, csrfOf } from './lib/web.mjs';
 import { addClient, authorize, authorizeParams, codeFlow, pkce, tokenRequest } from './lib/oauth.mjs';
 
@@ -457,7 +457,11 @@ test('JW-09/OI-01: an ID token alg without a key fails before sign-in; once a ke
   const s2 = await startServer({ config: { signing_key_activation_delay: '0s', signing_key_refresh: '1s' } });
   try {
     addUser(s2, 'ed@example.com');
-    const c = addClient(s2, { name: 'Ed', firstParty: true, idTokenAlg: 'EdDSA', redirectUris: ['https://ed.example/cb'] });
+    // `client add` now refuses an alg without an active key (issue 11,
+    // first_integration.test.mjs); a client registered before that rule
+    // can still name one: /authorize must fail before sign-in.
+    const c = addClient(s2, { name: 'Ed', firstParty: true, redirectUris: ['https://ed.example/cb'] });
+    storeSql(s2, `UPDATE clients SET id_token_signed_response_alg = 'EdDSA' WHERE client_id = '${c.client_id}'`);
     const first = await start(c, {}, new Client(s2));
     assert.equal(first.status, 303);
     assert.equal(params(first.location).error, 'server_error');

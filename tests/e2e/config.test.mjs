@@ -51,9 +51,18 @@ test('check-config: masks the master key and shows where it comes from', () => {
 test('check-config refuses unsafe or invalid combinations', () => {
   const dir = tempDir();
   const dev = ['check-config', '--mode', 'development', '--data-dir', dir];
+  // Production keeps http:// to loopback; development allows it anywhere
+  // else with a warning (issue 11, dev_http_issuer.test.mjs).
+  for (const iss of ['http://idp.example.com', 'http://10.0.0.1:8080']) {
+    const r = run(['check-config', '--mode', 'production', '--data-dir', dir, '--issuer', iss]);
+    assert.notEqual(r.code, 0, iss);
+    assert.match(r.stderr, /not loopback/, iss);
+    const d = run([...dev, '--issuer', iss]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /# warning: the issuer is http:\/\/ on a host that is not\s+loopback/, iss);
+  }
   const bad = [
-    [['--issuer', 'http://idp.example.com'], /not loopback/],
-    [['--issuer', 'http://10.0.0.1:8080'], /not loopback/],
+    [['--issuer', 'http://0.0.0.0:8080'], /address to listen on/],
     [['--issuer', 'https://idp.example.com/'], /must not end with/],
     [['--issuer', 'https://idp.example.com?x=1'], /no query/],
     [['--issuer', 'https://user@idp.example.com'], /userinfo/],

@@ -22,7 +22,9 @@ function sql(dir, query) {
 }
 
 function addJson(dir, email, extra = [], opts) {
-  const r = user(dir, ['add', '--email', email, '--json', ...extra], opts);
+  // Without a terminal, a user without a password must be asked for.
+  const pw = extra.includes('--password-stdin') ? [] : ['--no-password'];
+  const r = user(dir, ['add', '--email', email, '--json', ...pw, ...extra], opts);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
@@ -57,7 +59,7 @@ test('OI-07 user add --json: an opaque random id, not derived from the email', (
 test('duplicate email in another case is refused', () => {
   const dir = storeDir();
   addJson(dir, 'carol@example.com');
-  const r = user(dir, ['add', '--email', 'CAROL@Example.COM']);
+  const r = user(dir, ['add', '--email', 'CAROL@Example.COM', '--no-password']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /already exists/);
   assert.equal(sql(dir, 'SELECT count(*) FROM users'), '1');

@@ -277,7 +277,7 @@ test_clients_validate_rules(void **state)
 	assert_int_equal(client_validate(&c, &why), 0);
 	assert_string_equal(c.auth_method, "client_secret_basic");
 	assert_string_equal(c.grant_types, "authorization_code");
-	assert_string_equal(c.scopes, "openid");
+	assert_string_equal(c.scopes, "openid profile email");
 	assert_string_equal(c.id_token_alg, "RS256");
 	store_client_clear(&c);
 	make(&c, "App", true);

@@ -650,6 +650,134 @@ test_config_finish_refuses_plain_http(void **state)
 	config_free(&c);
 }
 
+/*
+ * Issue 11 item 15: development mode serves an http:// issuer on a host
+ * that is not loopback (a docker compose service, a LAN name), flagged
+ * insecure; production keeps refusing it (test above). An unspecified
+ * address is never an issuer, in either mode.
+ */
+static void
+test_config_finish_dev_http_issuer(void **state)
+{
+	static const char *const ok[] = {
+		"http://portcullis:8080",
+		"http://portcullis.test:8080",
+		"http://id.example.com",
+		"http://10.0.0.1:8080",
+		"http://192.168.1.1",
+	};
+	static const char *const never[] = {
+		"http://0.0.0.0:8080",
+		"http://[::]:8080",
+		"http://localhost@evil.example",
+		"http://a b:8080",
+	};
+	struct config c;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < PC_NELEM(ok); i++) {
+		config_defaults(&c);
+		set_ok(&c, "mode", "development");
+		set_ok(&c, "issuer", ok[i]);
+		err[0] = '\0';
+		if (config_finish(&c, err, sizeof(err)) != 0)
+			fail_msg("dev issuer %s refused: %s", ok[i], err);
+		assert_false(c.issuer_https);
+		assert_false(c.issuer_loopback);
+		assert_true(config_issuer_insecure(&c));
+		config_free(&c);
+		/* The same in production: refused, and the error says why
+		 * and where it would be allowed. */
+		config_defaults(&c);
+		set_ok(&c, "issuer", ok[i]);
+		assert_int_equal(
+		    config_finish(&c, err, sizeof(err)), PC_ERR_CONFIG);
+		assert_non_null(strstr(err, "https://"));
+		assert_non_null(strstr(err, "development"));
+		config_free(&c);
+	}
+	for (size_t i = 0; i < PC_NELEM(never); i++) {
+		for (int dev = 0; dev < 2; dev++) {
+			config_defaults(&c);
+			if (dev)
+				set_ok(&c, "mode", "development");
+			set_ok(&c, "issuer", never[i]);
+			if (config_finish(&c, err, sizeof(err)) !=
+			    PC_ERR_CONFIG)
+				fail_msg("issuer %s accepted (dev %d)",
+				    never[i], dev);
+			config_free(&c);
+		}
+	}
+	config_defaults(&c);
+	set_ok(&c, "mode", "development");
+	set_ok(&c, "issuer", "http://0.0.0.0:8080");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), PC_ERR_CONFIG);
+	assert_non_null(strstr(err, "http://localhost:8080"));
+	config_free(&c);
+	/* Loopback http and any https are not flagged. */
+	for (int i = 0; i < 2; i++) {
+		config_defaults(&c);
+		set_ok(&c, "mode", "development");
+		set_ok(&c, "issuer",
+		    i == 0 ? "http://127.0.0.1:8080" : "https://id.example");
+		assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+		assert_false(config_issuer_insecure(&c));
+		config_free(&c);
+	}
+}
+
+/* Issue 11 item 14: --config naming a directory is refused, not read as
+ * an empty file. */
+static void
+test_config_load_file_directory(void **state)
+{
+	struct config c;
+	char err[512] = "";
+	char dir[] = "/tmp/pc-confdir-XXXXXX";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	config_defaults(&c);
+	assert_int_equal(
+	    config_load_file(&c, dir, err, sizeof(err)), PC_ERR_CONFIG);
+	assert_non_null(strstr(err, "is a directory"));
+	assert_non_null(strstr(err, dir));
+	config_free(&c);
+	rmdir(dir);
+}
+
+/* Issue 11 item 14: a typo in a PORTCULLIS_* variable names the setting
+ * it was meant to be; the project's own variables are not settings but
+ * are known. */
+static void
+test_config_env_typos(void **state)
+{
+	(void)state;
+	assert_string_equal(config_closest_setting("issur"), "issuer");
+	assert_string_equal(config_closest_setting("isuer"), "issuer");
+	assert_string_equal(config_closest_setting("sesion_idle_timeout"),
+	    "session_idle_timeout");
+	assert_string_equal(
+	    config_closest_setting("acces_token_ttl"), "access_token_ttl");
+	assert_string_equal(config_closest_setting("DATA_DIR"), "data_dir");
+	assert_null(config_closest_setting("zzzzzzzzzzzzzzzzzz"));
+	assert_null(config_closest_setting("path"));
+	assert_true(config_env_known("PORTCULLIS_ISSUER"));
+	assert_true(config_env_known("PORTCULLIS_SESSION_IDLE_TIMEOUT"));
+	assert_true(config_env_known("PORTCULLIS_MASTER_KEY"));
+	assert_true(config_env_known("PORTCULLIS_CONFIG"));
+	assert_true(config_env_known("PORTCULLIS_TEST_PG"));
+	assert_true(config_env_known("PORTCULLIS_BIN"));
+	assert_true(config_env_known("HOME"));
+	assert_false(config_env_known("PORTCULLIS_ISSUR"));
+	assert_false(config_env_known("PORTCULLIS_issuer"));
+	assert_false(config_env_known("PORTCULLIS_ISSUER_"));
+	assert_false(config_env_known("PORTCULLIS_"));
+	assert_false(config_env_known("PORTCULLIS_MASTERKEY"));
+}
+
 static void
 test_config_finish_refuses_bad_issuer(void **state)
 {
@@ -1160,6 +1288,9 @@ main(void)
 		cmocka_unit_test(test_config_env_precedence),
 		cmocka_unit_test(test_config_env_bad_value),
 		cmocka_unit_test(test_config_finish_refuses_plain_http),
+		cmocka_unit_test(test_config_finish_dev_http_issuer),
+		cmocka_unit_test(test_config_load_file_directory),
+		cmocka_unit_test(test_config_env_typos),
 		cmocka_unit_test(test_config_finish_refuses_bad_issuer),
 		cmocka_unit_test(test_config_finish_refuses_bad_listen),
 		cmocka_unit_test(test_config_finish_refuses_tls_mismatch),

@@ -237,6 +237,93 @@ test_users_SS08_disable_enable_update(void **state)
 }
 
 static void
+issue_token(struct fixture *f, const char *user_id, const char *email,
+    const char *purpose, char fill)
+{
+	struct store_user_token t;
+
+	memset(&t, 0, sizeof(t));
+	memset(t.token_hash, fill, STORE_USER_TOKEN_HASH_HEX);
+	t.user_id = (char *)user_id;
+	t.purpose = purpose;
+	t.email = (char *)email;
+	t.created_at = 100;
+	t.expires_at = 100000;
+	assert_int_equal(store_user_token_issue(f->db, &t), 0);
+}
+
+/*
+ * user update (issue 11): a new email must be unique in any case, is not
+ * verified, and kills the reset and verification links mailed to the old
+ * one (RS-03); a refused change changes nothing.
+ */
+static void
+test_users_RS03_update_email(void **state)
+{
+	struct fixture *f = *state;
+	struct store_user a, b, g;
+
+	assert_int_equal(user_create(f->db, "a@example.com", "A", true, &a), 0);
+	assert_int_equal(user_create(f->db, "b@example.com", "", false, &b), 0);
+	issue_token(f, a.id, "a@example.com", STORE_USER_TOKEN_RESET, 'a');
+	issue_token(f, a.id, "a@example.com", STORE_USER_TOKEN_VERIFY, 'b');
+	issue_token(f, b.id, "b@example.com", STORE_USER_TOKEN_RESET, 'c');
+	assert_int_equal(count(f, "SELECT count(*) FROM user_tokens"), 3);
+
+	/* Taken, in another case: a conflict, nothing changes. */
+	assert_int_equal(store_user_update(f->db, a.id, "New name",
+			     "B@Example.COM", -1, 2000),
+	    PC_ERR_CONFLICT);
+	assert_int_equal(store_user_get(f->db, a.id, &g), 0);
+	assert_string_equal(g.email, "a@example.com");
+	assert_string_equal(g.name, "A");
+	assert_true(g.email_verified);
+	store_user_clear(&g);
+	assert_int_equal(count(f, "SELECT count(*) FROM user_tokens"), 3);
+
+	/* A new address: unverified, the old links gone, b's kept. */
+	assert_int_equal(store_user_update(f->db, a.id, "New name",
+			     "New.A@Example.com", -1, 2001),
+	    0);
+	assert_int_equal(store_user_get(f->db, a.id, &g), 0);
+	assert_string_equal(g.email, "New.A@Example.com");
+	assert_string_equal(g.email_key, "new.a@example.com");
+	assert_string_equal(g.name, "New name");
+	assert_false(g.email_verified);
+	assert_int_equal(g.updated_at, 2001);
+	store_user_clear(&g);
+	assert_int_equal(count(f, "SELECT count(*) FROM user_tokens"), 1);
+	assert_int_equal(store_user_get_by_email(f->db, "a@example.com", &g),
+	    PC_ERR_NOT_FOUND);
+	assert_int_equal(
+	    store_user_get_by_email(f->db, "NEW.A@example.com", &g), 0);
+	store_user_clear(&g);
+
+	/* The old address is free again; verified with the change. */
+	assert_int_equal(
+	    store_user_update(f->db, b.id, NULL, "a@example.com", 1, 2002), 0);
+	assert_int_equal(store_user_get(f->db, b.id, &g), 0);
+	assert_string_equal(g.email, "a@example.com");
+	assert_true(g.email_verified);
+	store_user_clear(&g);
+	assert_int_equal(count(f, "SELECT count(*) FROM user_tokens"), 0);
+
+	/* Verified state alone; nothing to change; no such user. */
+	assert_int_equal(
+	    store_user_update(f->db, b.id, NULL, NULL, 0, 2003), 0);
+	assert_int_equal(store_user_get(f->db, b.id, &g), 0);
+	assert_false(g.email_verified);
+	store_user_clear(&g);
+	assert_int_equal(store_user_update(f->db, b.id, NULL, NULL, -1, 2004),
+	    PC_ERR_INVALID);
+	assert_int_equal(
+	    store_user_update(f->db, "usr_missing", "x", NULL, -1, 2005),
+	    PC_ERR_NOT_FOUND);
+	store_user_clear(&a);
+	store_user_clear(&b);
+}
+
+static void
 test_users_OI07_delete_tombstone(void **state)
 {
 	struct fixture *f = *state;
@@ -339,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_users_OI07_id_opaque_random),
 		T(test_users_create_get_list),
 		T(test_users_SS08_disable_enable_update),
+		T(test_users_RS03_update_email),
 		T(test_users_OI07_delete_tombstone),
 		T(test_users_PW01_password_hash_stored),
 		T(test_users_PW06_refused_password_stores_nothing),
