@@ -115,6 +115,7 @@ struct user_grant {
 	const char *family_id;
 	const char *refresh; /* NULL: no refresh token */
 	const char *grant;   /* for the audit */
+	bool resent;	     /* RT-02 grace: refresh is a successor resent */
 };
 
 /* The ID token's identity claims come from userinfo; only the user's
@@ -187,6 +188,8 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 	}
 	d = json_pack("{s:s, s:s, s:s, s:b}", "grant", g->grant, "jti", jti,
 	    "family", g->family_id, "refresh", g->refresh != NULL);
+	if (g->resent)
+		json_object_set_new(d, "resent", json_true());
 	oauth_audit(r, "token.issue", "success", c->client_id, g->user_id, d);
 	json_decref(d);
 	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", at, "token_type",
@@ -292,6 +295,8 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	rg.amr = ac.amr;
 	rg.sid = ac.sid;
 	rg.auth_time = ac.auth_time;
+	rg.idle = app->cfg->refresh_token_idle;
+	rg.absolute = app->cfg->refresh_token_absolute;
 	rc = refresh_issue(
 	    app->db, &rg, r->now, offline ? refresh : NULL, family);
 	if (rc == 0)
@@ -339,10 +344,16 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	struct scope_set want, had;
 	struct user_grant ug;
 	struct buf granted;
+	struct refresh_policy pol;
+	uint8_t key[32];
 	char next[REFRESH_LEN + 1];
+	bool resent = false;
 	int rc;
 
 	memset(&fam, 0, sizeof(fam));
+	memset(&pol, 0, sizeof(pol));
+	pol.idle = app->cfg->refresh_token_idle;
+	pol.reuse_interval = app->cfg->refresh_reuse_interval;
 	if (!oauth_has_word(c->grant_types, "refresh_token")) {
 		oauth_error(w, 400, "unauthorized_client",
 		    "This client may not use refresh_token.");
@@ -386,7 +397,13 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 			goto out;
 		}
 	}
-	rc = refresh_rotate(app->db, token, c->client_id, r->now, next, &fam);
+	if (pol.reuse_interval > 0) {
+		refresh_seal_key(app->mk, key);
+		pol.seal_key = key;
+	}
+	rc = refresh_rotate_ex(
+	    app->db, token, c->client_id, r->now, &pol, next, &fam, &resent);
+	sodium_memzero(key, sizeof(key));
 	if (rc == PC_ERR_CONFLICT) {
 		/* RT-01, RT-02: reuse; the whole family is revoked. */
 		json_t *d = json_pack("{s:s}", "family", fam.family_id);
@@ -396,7 +413,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		json_decref(d);
 		goto invalid;
 	}
-	if (oauth_store_down(rc)) {
+	if (oauth_store_down(rc) || rc == PC_ERR_CRYPTO) {
 		oauth_unavailable(w);
 		goto out;
 	}
@@ -436,6 +453,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ug.family_id = fam.family_id;
 	ug.refresh = next;
 	ug.grant = "refresh_token";
+	ug.resent = resent;
 	issue_user_tokens(r, w, c, &ug);
 	buf_free(&granted);
 	goto out;
