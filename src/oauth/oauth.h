@@ -34,8 +34,15 @@ void oauth_unavailable(struct resp *w);
  * (PC_ERR_BUSY: a lock timeout, deadlock or serialization failure): both
  * answer oauth_unavailable(), never an OAuth error about the request. */
 bool oauth_store_down(int rc);
-/* An audit row with the request's IP, User-Agent and request id. */
-void oauth_audit(struct req *r, const char *event, const char *outcome,
+/*
+ * An audit row with the request's IP, User-Agent and request id. 0 once
+ * the row is durable; else the error, logged (audit.append_failed). AU-01:
+ * a security event that grants or changes something answers only after
+ * its row is durable, and answers 503 issuing nothing when this fails;
+ * failure signals (client.auth failures, refused requests, alerts) are
+ * best-effort and may ignore the result.
+ */
+int oauth_audit(struct req *r, const char *event, const char *outcome,
     const char *actor, const char *target, json_t *details);
 /* One form field: absent (*out NULL, 0), present (0), or repeated
  * (PC_ERR_DUPLICATE, AZ-09). */

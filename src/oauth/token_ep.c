@@ -85,11 +85,20 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		return;
 	}
 	{
+		/* AU-01: no token leaves without its durable audit row. */
 		json_t *d = json_pack(
 		    "{s:s, s:s}", "grant", "client_credentials", "jti", jti);
+		int rc = oauth_audit(
+		    r, "token.issue", "success", c->client_id, NULL, d);
 
-		oauth_audit(r, "token.issue", "success", c->client_id, NULL, d);
 		json_decref(d);
+		if (rc != 0) {
+			sodium_memzero(jwt, strlen(jwt));
+			free(jwt);
+			buf_free(&granted);
+			oauth_unavailable(w);
+			return;
+		}
 	}
 	o = json_pack("{s:s, s:s, s:I}", "access_token", jwt, "token_type",
 	    "Bearer", "expires_in", (json_int_t)app->cfg->access_token_ttl);
@@ -132,8 +141,12 @@ live_user(struct app *app, const char *user_id)
 	return r;
 }
 
-/* Mints the access token (and ID token for openid) and answers. */
-static void
+/*
+ * Mints the access token (and ID token for openid) and answers. Nonzero:
+ * w is a 503 and nothing was issued; when the cause was the audit row
+ * (AU-01), *audit_failed is set so the caller can undo its state change.
+ */
+static int
 issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
     const struct user_grant *g)
 {
@@ -143,10 +156,11 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 	char *at = NULL, *idt = NULL, jti[TOKEN_JTI_LEN + 1];
 	bool openid;
 	json_t *o, *d;
+	int rc;
 
 	if (scope_parse(g->scope, &set) != 0) {
 		oauth_error(w, 500, "server_error", "Stored scope unusable.");
-		return;
+		return PC_ERR_INVALID;
 	}
 	openid = scope_has(&set, "openid");
 	scope_set_free(&set);
@@ -161,7 +175,7 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &at, jti) !=
 	    0) {
 		oauth_unavailable(w);
-		return;
+		return PC_ERR_CRYPTO;
 	}
 	/* OI-02: an ID token only for an OpenID request. */
 	if (openid) {
@@ -183,15 +197,27 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 			sodium_memzero(at, strlen(at));
 			free(at);
 			oauth_unavailable(w);
-			return;
+			return PC_ERR_CRYPTO;
 		}
 	}
 	d = json_pack("{s:s, s:s, s:s, s:b}", "grant", g->grant, "jti", jti,
 	    "family", g->family_id, "refresh", g->refresh != NULL);
 	if (g->resent)
 		json_object_set_new(d, "resent", json_true());
-	oauth_audit(r, "token.issue", "success", c->client_id, g->user_id, d);
+	/* AU-01: the row is durable before any token leaves, or none does. */
+	rc = oauth_audit(
+	    r, "token.issue", "success", c->client_id, g->user_id, d);
 	json_decref(d);
+	if (rc != 0) {
+		sodium_memzero(at, strlen(at));
+		free(at);
+		if (idt != NULL) {
+			sodium_memzero(idt, strlen(idt));
+			free(idt);
+		}
+		oauth_unavailable(w);
+		return PC_ERR_STORE;
+	}
 	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", at, "token_type",
 	    "Bearer", "expires_in", (json_int_t)app->cfg->access_token_ttl,
 	    "scope", g->scope);
@@ -209,6 +235,7 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 		sodium_memzero(idt, strlen(idt));
 		free(idt);
 	}
+	return 0;
 }
 
 /* RFC 6749 §4.1.3; TK-01..06. */
@@ -328,7 +355,10 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	ug.family_id = family;
 	ug.refresh = offline ? refresh : NULL;
 	ug.grant = "authorization_code";
-	issue_user_tokens(r, w, c, &ug);
+	if (issue_user_tokens(r, w, c, &ug) != 0 &&
+	    store_family_revoke(app->db, family, r->now, "not_issued") != 0)
+		/* Its tokens never left; a dead family is only tidier. */
+		log_msg(LOG_WARN, "oauth.not_issued", "family not revoked");
 	sodium_memzero(refresh, sizeof(refresh));
 	store_auth_code_clear(&ac);
 }
@@ -454,7 +484,11 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ug.refresh = next;
 	ug.grant = "refresh_token";
 	ug.resent = resent;
-	issue_user_tokens(r, w, c, &ug);
+	if (issue_user_tokens(r, w, c, &ug) != 0 && !resent &&
+	    refresh_unrotate(app->db, token, next) != 0)
+		/* AU-01: the answer was not given; the retry with the same
+		 * token should work. Undone unless the successor was used. */
+		log_msg(LOG_WARN, "oauth.not_issued", "rotation not undone");
 	buf_free(&granted);
 	goto out;
 invalid:
