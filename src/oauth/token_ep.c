@@ -484,10 +484,14 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ug.refresh = next;
 	ug.grant = "refresh_token";
 	ug.resent = resent;
+	/* AU-01: the answer was not given, so the client's retry with the
+	 * same token should work. Without the grace the rotation is undone
+	 * (unless its successor was used meanwhile); with it, nothing is
+	 * deleted (a concurrent repeat may have been answered with the
+	 * successor) and the retry within the window gets the successor. */
 	if (issue_user_tokens(r, w, c, &ug) != 0 && !resent &&
+	    pol.reuse_interval == 0 &&
 	    refresh_unrotate(app->db, token, next) != 0)
-		/* AU-01: the answer was not given; the retry with the same
-		 * token should work. Undone unless the successor was used. */
 		log_msg(LOG_WARN, "oauth.not_issued", "rotation not undone");
 	buf_free(&granted);
 	goto out;

@@ -8,8 +8,10 @@
 // 200 with its audit row or a 503 without a token.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startServer, stopClean, storeSql } from './lib/server.mjs';
-import { Client, GOOD_PW, OTHER_PW, addUser, auditRows, cliAt } from './lib/web.mjs';
+import { Client, GOOD_PW, OTHER_PW, addUser, auditRows, cliAt, csrfOf } from './lib/web.mjs';
 import { addClient, authorize, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
 let srv, rp, fp, svc;
@@ -137,6 +139,38 @@ test('AU-01: with the audit store failing, sign-in, consent, password change and
   }
   assert.equal(r.status, 503, r.text);
   assert.equal(await c.signedIn(), false);
+});
+
+// The mails in the development outbox, as text (quoted-printable undone).
+function mails() {
+  const dir = join(srv.dataDir, 'outbox');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.eml')).sort()
+    .map((f) => readFileSync(join(dir, f), 'utf8').replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))));
+}
+
+test('AU-01: a password reset whose audit row fails answers 503', async () => {
+  addUser(srv, 'reset@example.com');
+  const n = mails().length;
+  await new Client(srv).submit('/forgot', '/forgot', { email: 'reset@example.com' });
+  let link;
+  for (let end = Date.now() + 10_000; !link; await new Promise((r) => setTimeout(r, 50))) {
+    link = mails().slice(n).map((m) => m.match(/https?:\/\/[^\s]+(\/reset\?token=[A-Za-z0-9_-]{43})/)?.[1]).find(Boolean);
+    assert.ok(link || Date.now() < end, 'reset mail');
+  }
+  const c = new Client(srv);
+  assert.equal((await c.get(link)).status, 303);
+  const form = await c.get('/reset');
+  assert.equal(form.status, 200);
+  failAudit(1);
+  let r;
+  try {
+    r = await c.post('/reset', { csrf: csrfOf(form.text, '/reset'), password: 'lantern-orbit-saffron-glacier-7' });
+  } finally {
+    failAudit(0);
+  }
+  assert.equal(r.status, 503, r.text);
+  assert.doesNotMatch(r.text, /Password changed/);
 });
 
 test('AU-01: a CLI write whose audit row fails exits non-zero', () => {

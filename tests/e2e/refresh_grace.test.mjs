@@ -188,3 +188,26 @@ test('RT-04: refresh_token_idle and refresh_token_absolute set the tokens\' life
     await stopClean(s);
   }
 });
+
+test('RT-02/AU-01: with the grace on, a refresh refused because its audit row failed is answered on retry with one successor', async () => {
+  const rt0 = await start(on);
+  const trig = on.storeUrl
+    ? ['CREATE OR REPLACE FUNCTION audit_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION \'audit down\'; END $$',
+      'CREATE TRIGGER audit_fail BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_fail()']
+    : ['CREATE TRIGGER audit_fail BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, \'audit down\'); END'];
+  for (const q of trig) storeSql(on, q);
+  let refused;
+  try {
+    refused = await refresh(on, on.spa, rt0);
+  } finally {
+    storeSql(on, on.storeUrl ? 'DROP TRIGGER audit_fail ON audit_log' : 'DROP TRIGGER audit_fail');
+  }
+  assert.equal(refused.status, 503);
+  assert.equal(refused.json.refresh_token, undefined);
+  const retry = await refresh(on, on.spa, rt0);
+  assert.equal(retry.status, 200, JSON.stringify(retry.json));
+  const fam = gid(retry.json.access_token);
+  assert.equal(familyOf(on, fam).live, 1);
+  assert.equal(familyOf(on, fam).revoked, '');
+  assert.equal((await refresh(on, on.spa, retry.json.refresh_token)).status, 200);
+});
