@@ -119,12 +119,12 @@ grace_aad(const char old_hash[65], char aad[96])
 int
 refresh_rotate_ex(struct db *db, const char *token, const char *client_id,
     int64_t now, const struct refresh_policy *p,
-    char new_token_out[REFRESH_LEN + 1], struct store_family *out,
-    bool *resent)
+    char new_token_out[REFRESH_LEN + 1], struct store_family *out, bool *resent)
 {
 	struct store_rotate in;
-	char old_hash[65], new_hash[65], aad[96];
+	char old_hash[65], new_hash[65], aad[96] = "";
 	char *sealed = NULL, *back = NULL;
+	const uint8_t *key = NULL;
 	uint8_t *pt = NULL;
 	size_t n = 0;
 	int r;
@@ -148,17 +148,18 @@ refresh_rotate_ex(struct db *db, const char *token, const char *client_id,
 			r = PC_ERR_INVALID;
 			goto out;
 		}
+		key = p->seal_key;
 		grace_aad(old_hash, aad);
-		if ((r = seal(p->seal_key, aad, (const uint8_t *)new_token_out,
+		if ((r = seal(key, aad, (const uint8_t *)new_token_out,
 			 REFRESH_LEN, &sealed)) != 0)
 			goto out;
 		in.grace = p->reuse_interval;
 		in.new_sealed = sealed;
 	}
 	r = store_refresh_rotate(db, &in, out, in.grace > 0 ? &back : NULL);
-	if (r == 0 && back != NULL) {
+	if (r == 0 && back != NULL && key != NULL) {
 		/* RT-02 grace: the successor already issued, never a new one. */
-		r = unseal(p->seal_key, aad, back, &pt, &n);
+		r = unseal(key, aad, back, &pt, &n);
 		if (r == 0 && n == REFRESH_LEN &&
 		    memcmp(pt, REFRESH_PREFIX, sizeof(REFRESH_PREFIX) - 1) ==
 			0) {

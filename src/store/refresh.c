@@ -160,8 +160,8 @@ revoke_tx(
 struct rotate_arg {
 	const struct store_rotate *in;
 	struct store_family *out;
-	char *resent;	/* the sealed successor, on a grace repeat */
-	int outcome;	/* 0, PC_ERR_CONFLICT (reuse) or PC_ERR_NOT_FOUND */
+	char *resent; /* the sealed successor, on a grace repeat */
+	int outcome;  /* 0, PC_ERR_CONFLICT (reuse) or PC_ERR_NOT_FOUND */
 };
 
 /* Erases the sealed successor kept on the token whose next_hash is h. */
@@ -314,8 +314,10 @@ rotate_tx(struct db_conn *c, void *arg)
 		if ((r = insert_token(c, in->new_hash, fam, in->now, exp)) != 0)
 			return r;
 		/* The token just consumed was its predecessor's successor:
-		 * that one can no longer be resent (it is two back now). */
-		if ((r = erase_sealed_by_next(c, in->old_hash)) != 0)
+		 * that one can no longer be resent (it is two back now).
+		 * Without the grace nothing is resent, so no write is spent:
+		 * copies left from when it was on go with the purge. */
+		if (grace && (r = erase_sealed_by_next(c, in->old_hash)) != 0)
 			return r;
 		a->outcome = 0;
 		return 0;
