@@ -32,7 +32,8 @@ static void
 issue(struct fixture *f, int64_t now, char token[REFRESH_LEN + 1], char fam[48])
 {
 	struct refresh_grant g = { "pcc_app", f->alice.id,
-		"openid offline_access", "pwd", "sid0123456789abc", now - 5, 0, 0 };
+		"openid offline_access", "pwd", "sid0123456789abc", now - 5, 0,
+		0 };
 
 	assert_int_equal(refresh_issue(f->db, &g, now, token, fam), 0);
 	assert_int_equal(strlen(token), REFRESH_LEN);
@@ -238,7 +239,8 @@ rotate_g(struct fixture *f, const char *tok, const char *client, int64_t now,
 {
 	struct refresh_policy p = { 0, interval, grace_key };
 	struct store_family fam;
-	int r = refresh_rotate_ex(f->db, tok, client, now, &p, out, &fam, resent);
+	int r =
+	    refresh_rotate_ex(f->db, tok, client, now, &p, out, &fam, resent);
 
 	store_family_clear(&fam);
 	return r;
@@ -274,8 +276,7 @@ test_refresh_RT02_grace_same_successor(void **state)
 	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 3, 5, again, &resent),
 	    PC_ERR_CONFLICT);
 	assert_int_equal(again[0], '\0');
-	assert_int_equal(
-	    rotate_g(f, t2, "pcc_app", T0 + 4, 5, again, &resent),
+	assert_int_equal(rotate_g(f, t2, "pcc_app", T0 + 4, 5, again, &resent),
 	    PC_ERR_NOT_FOUND);
 }
 
@@ -290,8 +291,8 @@ test_refresh_RT02_grace_limits(void **state)
 	/* After the interval: reuse, and the sealed successor is erased. */
 	issue(f, T0, t0, fam);
 	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 1, 2, t1, &resent), 0);
-	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 3, 2, x, &resent),
-	    PC_ERR_CONFLICT);
+	assert_int_equal(
+	    rotate_g(f, t0, "pcc_app", T0 + 3, 2, x, &resent), PC_ERR_CONFLICT);
 	assert_int_equal(count_sql(f, SEALED_SQL, fam), 0);
 	assert_int_equal(rotate_g(f, t1, "pcc_app", T0 + 3, 2, x, &resent),
 	    PC_ERR_NOT_FOUND);
@@ -310,16 +311,16 @@ test_refresh_RT02_grace_limits(void **state)
 	assert_true(resent);
 	assert_string_equal(x, t2);
 	assert_int_equal(rotate_g(f, t2, "pcc_app", T0 + 2, 5, x, &resent), 0);
-	assert_int_equal(rotate_g(f, t1, "pcc_app", T0 + 2, 5, x, &resent),
-	    PC_ERR_CONFLICT);
+	assert_int_equal(
+	    rotate_g(f, t1, "pcc_app", T0 + 2, 5, x, &resent), PC_ERR_CONFLICT);
 	/* Grace off for the repeat (interval 0 now): reuse, as before. */
 	issue(f, T0, t0, fam);
 	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 1, 5, t1, &resent), 0);
 	assert_int_equal(rotate(f, t0, "pcc_app", T0 + 1, x), PC_ERR_CONFLICT);
 	/* Above the cap, or without a key: refused, nothing consumed. */
 	issue(f, T0, t0, fam);
-	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 1, 11, x, &resent),
-	    PC_ERR_INVALID);
+	assert_int_equal(
+	    rotate_g(f, t0, "pcc_app", T0 + 1, 11, x, &resent), PC_ERR_INVALID);
 	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 1, 5, t1, &resent), 0);
 	/* The purge erases sealed successors past any grace. */
 	{
