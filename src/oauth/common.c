@@ -39,13 +39,14 @@ oauth_store_down(int rc)
 	return rc == PC_ERR_STORE || rc == PC_ERR_BUSY;
 }
 
-void
+int
 oauth_audit(struct req *r, const char *event, const char *outcome,
     const char *actor, const char *target, json_t *details)
 {
 	struct app *app = r->app;
 	struct audit_event ev;
 	const char *ua = NULL;
+	int rc;
 
 	memset(&ev, 0, sizeof(ev));
 	(void)req_header(r, "User-Agent", &ua);
@@ -57,8 +58,16 @@ oauth_audit(struct req *r, const char *event, const char *outcome,
 	ev.user_agent = ua;
 	ev.request_id = r->rid;
 	ev.details = details;
-	if (audit_append(app->db, app->audit_key, &ev) != 0)
-		log_msg(LOG_ERROR, "audit.append_failed", event);
+	rc = audit_append(app->db, app->audit_key, &ev);
+	if (rc != 0) {
+		struct log_line l;
+
+		log_begin(&l, LOG_ERROR, "audit.append_failed");
+		log_str(&l, "event", event);
+		log_str(&l, "error", pc_strerror(rc));
+		log_end(&l);
+	}
+	return rc;
 }
 
 int

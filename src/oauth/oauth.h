@@ -35,8 +35,15 @@ void oauth_unavailable(struct resp *w);
  * (PC_ERR_BUSY: a lock timeout, deadlock or serialization failure): both
  * answer oauth_unavailable(), never an OAuth error about the request. */
 bool oauth_store_down(int rc);
-/* An audit row with the request's IP, User-Agent and request id. */
-void oauth_audit(struct req *r, const char *event, const char *outcome,
+/*
+ * An audit row with the request's IP, User-Agent and request id. 0 once
+ * the row is durable; else the error, logged (audit.append_failed). AU-01:
+ * a security event that grants or changes something answers only after
+ * its row is durable, and answers 503 issuing nothing when this fails;
+ * failure signals (client.auth failures, refused requests, alerts) are
+ * best-effort and may ignore the result.
+ */
+int oauth_audit(struct req *r, const char *event, const char *outcome,
     const char *actor, const char *target, json_t *details);
 /* One form field: absent (*out NULL, 0), present (0), or repeated
  * (PC_ERR_DUPLICATE, AZ-09). */
@@ -389,8 +396,11 @@ struct store_family;
 #define REFRESH_PREFIX "pcr_"
 #define REFRESH_RANDOM_LEN 43 /* base64url of 256 random bits */
 #define REFRESH_LEN (sizeof(REFRESH_PREFIX) - 1 + REFRESH_RANDOM_LEN)
-#define REFRESH_IDLE (14 * 86400)     /* s, SECURITY.md Part 2.5 */
+/* The defaults of refresh_token_idle and refresh_token_absolute
+ * (SECURITY.md Part 2.5), used when a caller passes 0. */
+#define REFRESH_IDLE (14 * 86400)     /* s */
 #define REFRESH_ABSOLUTE (30 * 86400) /* s */
+#define REFRESH_GRACE_MAX 10	      /* s: refresh_reuse_interval cap */
 
 struct refresh_grant {
 	const char *client_id;
@@ -399,6 +409,8 @@ struct refresh_grant {
 	const char *amr;
 	const char *sid; /* the session handle, for RT-05 at sign-out */
 	int64_t auth_time;
+	int64_t idle;	  /* s; 0: REFRESH_IDLE */
+	int64_t absolute; /* s; 0: REFRESH_ABSOLUTE */
 };
 
 /* A new family and its first token; family_id names the family. token
@@ -406,16 +418,46 @@ struct refresh_grant {
  * still be revoked together). */
 int refresh_issue(struct db *db, const struct refresh_grant *g, int64_t now,
     char token[REFRESH_LEN + 1], char family_id[48]) PC_WUR;
+
+/* How a rotation treats the token it issues. */
+struct refresh_policy {
+	int64_t idle; /* s; 0: REFRESH_IDLE */
+	/* RT-02 grace (refresh_reuse_interval): 0 off; else at most
+	 * REFRESH_GRACE_MAX s, and seal_key (32 bytes, a subkey of the
+	 * master key: refresh_seal_key()) seals the successor for it. */
+	int64_t reuse_interval;
+	const uint8_t *seal_key;
+};
+
+/* The subkey that seals successors kept for the grace. Wipe it. */
+void refresh_seal_key(const struct masterkey *mk, uint8_t out[32]);
+
 /*
  * Rotates token for client_id: 0 with new_token and out (the family);
  * PC_ERR_CONFLICT: reuse of a rotated token, the family is now revoked
  * (out names it, for the audit alert); PC_ERR_NOT_FOUND: malformed,
  * unknown, expired, revoked or another client's. Both errors are
- * invalid_grant.
+ * invalid_grant. With p->reuse_interval on, a repeat of the token the
+ * last rotation consumed, by the same client, within the interval and
+ * before its successor was itself used, is 0 with *resent true and
+ * new_token the successor that rotation issued (never a second one).
+ * p NULL: the defaults, grace off.
  */
+int refresh_rotate_ex(struct db *db, const char *token, const char *client_id,
+    int64_t now, const struct refresh_policy *p,
+    char new_token[REFRESH_LEN + 1], struct store_family *out,
+    bool *resent) PC_WUR;
+/* refresh_rotate_ex with the defaults (grace off). */
 int refresh_rotate(struct db *db, const char *token, const char *client_id,
     int64_t now, char new_token[REFRESH_LEN + 1],
     struct store_family *out) PC_WUR;
+/*
+ * Undoes a rotation whose answer could not be given (AU-01: its audit
+ * row failed): deletes new_token while it is unused and makes token
+ * usable again, so the client's retry works. 0, or PC_ERR_NOT_FOUND when
+ * the successor was used or is gone (nothing undone).
+ */
+int refresh_unrotate(struct db *db, const char *token, const char *new_token);
 
 /* ---- end Refresh tokens ---- */
 

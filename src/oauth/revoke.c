@@ -37,17 +37,20 @@ not_owner(struct resp *w)
 	    "The token was not issued to this client.");
 }
 
-static void
+/* AU-01: 0 once the row is durable. Only a revocation's own row is
+ * checked (its answer waits for it); failures are best-effort. */
+static int
 audit(struct req *r, const struct store_client *c, const char *type,
     const char *result, const char *target)
 {
 	json_t *d =
 	    json_pack("{s:s, s:s}", "token_type", type, "result", result);
-
-	oauth_audit(r, "token.revoke",
+	int rc = oauth_audit(r, "token.revoke",
 	    strcmp(result, "revoked") == 0 ? "success" : "failure",
 	    c->client_id, target, d);
+
 	json_decref(d);
+	return rc;
 }
 
 static void
@@ -64,13 +67,13 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		return;
 	}
 	if (rc != 0) {
-		audit(r, c, "refresh_token", "unknown", NULL);
+		(void)audit(r, c, "refresh_token", "unknown", NULL);
 		done(w);
 		return;
 	}
 	if (t.family.client_id == NULL ||
 	    strcmp(t.family.client_id, c->client_id) != 0) {
-		audit(r, c, "refresh_token", "not_owner", NULL);
+		(void)audit(r, c, "refresh_token", "not_owner", NULL);
 		not_owner(w);
 		store_family_clear(&t.family);
 		return;
@@ -82,8 +85,11 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		store_family_clear(&t.family);
 		return;
 	}
-	audit(r, c, "refresh_token", "revoked", t.family.family_id);
-	done(w);
+	/* The grant is gone either way; the answer waits for its row. */
+	if (audit(r, c, "refresh_token", "revoked", t.family.family_id) != 0)
+		oauth_unavailable(w);
+	else
+		done(w);
 	store_family_clear(&t.family);
 }
 
@@ -102,12 +108,12 @@ access_token(struct req *r, struct resp *w, const struct store_client *c,
 	}
 	if (rc != 0) {
 		/* Dead already, or never ours: nothing to do. */
-		audit(r, c, "access_token", "unknown", NULL);
+		(void)audit(r, c, "access_token", "unknown", NULL);
 		done(w);
 		return;
 	}
 	if (strcmp(b.client_id, c->client_id) != 0) {
-		audit(r, c, "access_token", "not_owner", NULL);
+		(void)audit(r, c, "access_token", "not_owner", NULL);
 		not_owner(w);
 		bearer_clear(&b);
 		return;
@@ -118,8 +124,10 @@ access_token(struct req *r, struct resp *w, const struct store_client *c,
 		bearer_clear(&b);
 		return;
 	}
-	audit(r, c, "access_token", "revoked", b.jti);
-	done(w);
+	if (audit(r, c, "access_token", "revoked", b.jti) != 0)
+		oauth_unavailable(w);
+	else
+		done(w);
 	bearer_clear(&b);
 }
 

@@ -97,11 +97,20 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		return;
 	}
 	{
+		/* AU-01: no token leaves without its durable audit row. */
 		json_t *d = json_pack(
 		    "{s:s, s:s}", "grant", "client_credentials", "jti", jti);
+		int rc = oauth_audit(
+		    r, "token.issue", "success", c->client_id, NULL, d);
 
-		oauth_audit(r, "token.issue", "success", c->client_id, NULL, d);
 		json_decref(d);
+		if (rc != 0) {
+			sodium_memzero(jwt, strlen(jwt));
+			free(jwt);
+			buf_free(&granted);
+			oauth_unavailable(w);
+			return;
+		}
 	}
 	o = json_pack("{s:s, s:s, s:I}", "access_token", jwt, "token_type",
 	    "Bearer", "expires_in", (json_int_t)app->cfg->access_token_ttl);
@@ -127,6 +136,7 @@ struct user_grant {
 	const char *family_id;
 	const char *refresh; /* NULL: no refresh token */
 	const char *grant;   /* for the audit */
+	bool resent;	     /* RT-02 grace: refresh is a successor resent */
 };
 
 /* The ID token's identity claims come from userinfo; only the user's
@@ -143,8 +153,12 @@ live_user(struct app *app, const char *user_id)
 	return r;
 }
 
-/* Mints the access token (and ID token for openid) and answers. */
-static void
+/*
+ * Mints the access token (and ID token for openid) and answers. Nonzero:
+ * w is a 503 and nothing was issued; when the cause was the audit row
+ * (AU-01), *audit_failed is set so the caller can undo its state change.
+ */
+static int
 issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
     const struct user_grant *g)
 {
@@ -154,10 +168,11 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 	char *at = NULL, *idt = NULL, jti[TOKEN_JTI_LEN + 1];
 	bool openid;
 	json_t *o, *d;
+	int rc;
 
 	if (scope_parse(g->scope, &set) != 0) {
 		oauth_error(w, 500, "server_error", "Stored scope unusable.");
-		return;
+		return PC_ERR_INVALID;
 	}
 	openid = scope_has(&set, "openid");
 	scope_set_free(&set);
@@ -172,7 +187,7 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &at, jti) !=
 	    0) {
 		oauth_unavailable(w);
-		return;
+		return PC_ERR_CRYPTO;
 	}
 	/* OI-02: an ID token only for an OpenID request. */
 	if (openid) {
@@ -194,13 +209,27 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 			sodium_memzero(at, strlen(at));
 			free(at);
 			oauth_unavailable(w);
-			return;
+			return PC_ERR_CRYPTO;
 		}
 	}
 	d = json_pack("{s:s, s:s, s:s, s:b}", "grant", g->grant, "jti", jti,
 	    "family", g->family_id, "refresh", g->refresh != NULL);
-	oauth_audit(r, "token.issue", "success", c->client_id, g->user_id, d);
+	if (g->resent)
+		json_object_set_new(d, "resent", json_true());
+	/* AU-01: the row is durable before any token leaves, or none does. */
+	rc = oauth_audit(
+	    r, "token.issue", "success", c->client_id, g->user_id, d);
 	json_decref(d);
+	if (rc != 0) {
+		sodium_memzero(at, strlen(at));
+		free(at);
+		if (idt != NULL) {
+			sodium_memzero(idt, strlen(idt));
+			free(idt);
+		}
+		oauth_unavailable(w);
+		return PC_ERR_STORE;
+	}
 	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", at, "token_type",
 	    "Bearer", "expires_in", (json_int_t)app->cfg->access_token_ttl,
 	    "scope", g->scope);
@@ -218,6 +247,7 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 		sodium_memzero(idt, strlen(idt));
 		free(idt);
 	}
+	return 0;
 }
 
 /* RFC 6749 §4.1.3; TK-01..06. */
@@ -304,6 +334,8 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	rg.amr = ac.amr;
 	rg.sid = ac.sid;
 	rg.auth_time = ac.auth_time;
+	rg.idle = app->cfg->refresh_token_idle;
+	rg.absolute = app->cfg->refresh_token_absolute;
 	rc = refresh_issue(
 	    app->db, &rg, r->now, offline ? refresh : NULL, family);
 	if (rc == 0)
@@ -335,7 +367,10 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	ug.family_id = family;
 	ug.refresh = offline ? refresh : NULL;
 	ug.grant = "authorization_code";
-	issue_user_tokens(r, w, c, &ug);
+	if (issue_user_tokens(r, w, c, &ug) != 0 &&
+	    store_family_revoke(app->db, family, r->now, "not_issued") != 0)
+		/* Its tokens never left; a dead family is only tidier. */
+		log_msg(LOG_WARN, "oauth.not_issued", "family not revoked");
 	sodium_memzero(refresh, sizeof(refresh));
 	store_auth_code_clear(&ac);
 }
@@ -351,12 +386,18 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	struct scope_set want, had;
 	struct user_grant ug;
 	struct buf granted;
+	struct refresh_policy pol;
+	uint8_t key[32];
 	char next[REFRESH_LEN + 1];
 	char desc[SCOPE_TOKEN_MAX + 96] =
 	    "scope may only narrow the original grant.";
+	bool resent = false;
 	int rc;
 
 	memset(&fam, 0, sizeof(fam));
+	memset(&pol, 0, sizeof(pol));
+	pol.idle = app->cfg->refresh_token_idle;
+	pol.reuse_interval = app->cfg->refresh_reuse_interval;
 	if (!oauth_has_word(c->grant_types, "refresh_token")) {
 		oauth_error(w, 400, "unauthorized_client",
 		    "This client may not use refresh_token.");
@@ -403,7 +444,13 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 			goto out;
 		}
 	}
-	rc = refresh_rotate(app->db, token, c->client_id, r->now, next, &fam);
+	if (pol.reuse_interval > 0) {
+		refresh_seal_key(app->mk, key);
+		pol.seal_key = key;
+	}
+	rc = refresh_rotate_ex(
+	    app->db, token, c->client_id, r->now, &pol, next, &fam, &resent);
+	sodium_memzero(key, sizeof(key));
 	if (rc == PC_ERR_CONFLICT) {
 		/* RT-01, RT-02: reuse; the whole family is revoked. */
 		json_t *d = json_pack("{s:s}", "family", fam.family_id);
@@ -413,7 +460,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		json_decref(d);
 		goto invalid;
 	}
-	if (oauth_store_down(rc)) {
+	if (oauth_store_down(rc) || rc == PC_ERR_CRYPTO) {
 		oauth_unavailable(w);
 		goto out;
 	}
@@ -456,7 +503,16 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ug.family_id = fam.family_id;
 	ug.refresh = next;
 	ug.grant = "refresh_token";
-	issue_user_tokens(r, w, c, &ug);
+	ug.resent = resent;
+	/* AU-01: the answer was not given, so the client's retry with the
+	 * same token should work. Without the grace the rotation is undone
+	 * (unless its successor was used meanwhile); with it, nothing is
+	 * deleted (a concurrent repeat may have been answered with the
+	 * successor) and the retry within the window gets the successor. */
+	if (issue_user_tokens(r, w, c, &ug) != 0 && !resent &&
+	    pol.reuse_interval == 0 &&
+	    refresh_unrotate(app->db, token, next) != 0)
+		log_msg(LOG_WARN, "oauth.not_issued", "rotation not undone");
 	buf_free(&granted);
 	goto out;
 invalid:

@@ -506,6 +506,16 @@ void store_family_clear(struct store_family *f);
  */
 int store_family_create(struct db *db, const struct store_family *f,
     const char *token_hash, int64_t token_expires_at) PC_WUR;
+/* What one rotation is asked to do. */
+struct store_rotate {
+	const char *old_hash, *new_hash, *client_id;
+	int64_t now, idle;
+	/* RT-02 grace: 0 off; else seconds, and new_sealed is the new token
+	 * sealed for it (kept on old_hash's row as next_sealed). */
+	int64_t grace;
+	const char *new_sealed;
+};
+
 /*
  * Rotation, in one write transaction: consumes old_hash when it is
  * unused, unexpired, and of a live, unexpired family of client_id, and
@@ -513,10 +523,18 @@ int store_family_create(struct db *db, const struct store_family *f,
  * family's end). 0: rotated; out is the family. PC_ERR_CONFLICT: old_hash
  * had been used before (reuse): the family is revoked and out says which.
  * PC_ERR_NOT_FOUND: unknown, expired, revoked, or another client's.
+ * With in->grace: a repeat of a used old_hash by client_id before
+ * used_at + grace, whose successor is still unused and whose family is
+ * live, is 0 with *resent set to the sealed successor (malloc'd) and
+ * nothing written; every other repeat is reuse as above (and erases the
+ * sealed successor). resent may be NULL only when in->grace is 0.
  */
-int store_refresh_rotate(struct db *db, const char *old_hash,
-    const char *new_hash, const char *client_id, int64_t now, int64_t idle,
-    struct store_family *out) PC_WUR;
+int store_refresh_rotate(struct db *db, const struct store_rotate *in,
+    struct store_family *out, char **resent) PC_WUR;
+/* Undoes a rotation: deletes new_hash while unused and clears old_hash's
+ * used_at, in one transaction. PC_ERR_NOT_FOUND: nothing undone. */
+int store_refresh_unrotate(
+    struct db *db, const char *old_hash, const char *new_hash) PC_WUR;
 /* The family, live or not. PC_ERR_NOT_FOUND when it is gone. */
 int store_family_get(
     struct db *db, const char *family_id, struct store_family *out) PC_WUR;
@@ -529,7 +547,8 @@ int store_families_revoke_sid(
  * live families follow the new session (sign-out then still ends them). */
 int store_families_move_sid(struct db *db, const char *old_sid,
     const char *new_sid, const char *user_id) PC_WUR;
-/* DS-04: deletes families past their absolute end, with their tokens. */
+/* DS-04: deletes families past their absolute end, with their tokens,
+ * and erases sealed successors older than any grace (10 s). */
 int store_families_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
 
 /* ---- end Refresh tokens ---- */

@@ -48,6 +48,13 @@ struct config {
 	int64_t rsa_key_bits;
 	int64_t access_token_ttl; /* seconds */
 	int64_t id_token_ttl;	  /* seconds */
+	/* RT-04, SECURITY.md Part 2.5: a refresh token dies after idle
+	 * unused, its family absolute after the authorization. */
+	int64_t refresh_token_idle;	/* seconds */
+	int64_t refresh_token_absolute; /* seconds */
+	/* RT-02: a repeat of the previous refresh token within this gets the
+	 * same successor; 0: off (the default), at most 10. */
+	int64_t refresh_reuse_interval; /* seconds */
 
 	int64_t pwhash_memory;	   /* bytes, Argon2id m */
 	int64_t pwhash_iterations; /* Argon2id t */

@@ -584,14 +584,24 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 	/* The new hash, and every other session ends, in one transaction. */
 	rc = store_password_set(
 	    app->db, o->s.user_id, o->hash.res.phc, o->s.id_hash, r->now);
+	/* AU-01: the change stands (undoing it would be worse), but without
+	 * its durable row the answer is a 503 and no new session cookie. */
+	if (rc == 0 &&
+	    web_audit(r, &o->s, "password.change", "success", o->s.user_id,
+		o->s.user_id, NULL) != 0) {
+		web_notify_password_changed(r, o->s.user_id);
+		page_message(w, 503, "Unavailable",
+		    "Your password was changed, but the change could not be "
+		    "recorded. Please try again later.",
+		    "/account", "Back to your account");
+		return;
+	}
 	if (rc != 0 || pwop_rotate(r, w, o) != 0) {
 		page_message(w, 503, "Unavailable",
 		    "Your password could not be changed. Please try again.",
 		    "/account", "Back to your account");
 		return;
 	}
-	web_audit(r, &o->s, "password.change", "success", o->s.user_id,
-	    o->s.user_id, NULL);
 	web_notify_password_changed(r, o->s.user_id);
 	web_redirect(w, "/account?done=password");
 }

@@ -271,9 +271,15 @@ issue_code(
 	{
 		const char *kv[] = { "code", code, "state", z->p.state };
 
-		oauth_audit(r, "authorize", "success", s->user_id,
-		    z->p.client_id, NULL);
-		redirect_back(r, w, z->p.redirect_uri, kv, PC_NELEM(kv));
+		/* AU-01: no code leaves without its durable audit row. */
+		if (oauth_audit(r, "authorize", "success", s->user_id,
+			z->p.client_id, NULL) != 0)
+			redirect_error(r, w, z, "temporarily_unavailable",
+			    "The authorization server cannot answer right "
+			    "now.");
+		else
+			redirect_back(
+			    r, w, z->p.redirect_uri, kv, PC_NELEM(kv));
 	}
 	sodium_memzero(code, sizeof(code));
 }
@@ -620,8 +626,12 @@ web_authorize_consent(struct req *r, struct resp *w)
 			goto out;
 		}
 		scope_set_free(&set);
-		web_audit(r, &s, "consent.grant", "success", s.user_id,
-		    z.p.client_id, NULL);
+		/* AU-01: the consent's row is durable before it is used. */
+		if (web_audit(r, &s, "consent.grant", "success", s.user_id,
+			z.p.client_id, NULL) != 0) {
+			unavailable_page(w);
+			goto out;
+		}
 		proceed(r, w, &z, true);
 		goto out;
 	}

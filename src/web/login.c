@@ -306,7 +306,19 @@ login_finish(struct req *r, struct resp *w, void *arg)
 		resp_header(w, "Retry-After", "5");
 		return;
 	}
-	web_audit(r, &s, "login", "success", l->user_id, NULL, NULL);
+	if (web_audit(r, &s, "login", "success", l->user_id, NULL, NULL) != 0) {
+		/* AU-01: no session without its durable audit row. */
+		if (session_revoke(app->db, cookie) != 0)
+			log_msg(LOG_WARN, "auth.login", "session not revoked");
+		sodium_memzero(cookie, sizeof(cookie));
+		session_clear(&s);
+		page_message(w, 503, "Unavailable",
+		    "Signing in is not possible right now. Please try again "
+		    "later.",
+		    NULL, NULL);
+		resp_header(w, "Retry-After", "5");
+		return;
+	}
 	if (l->pre.user_id != NULL)
 		carry_families(app, &l->pre, &s, r->now);
 	if (l->hash.res.needs_rehash)

@@ -365,6 +365,7 @@ logout_confirmed(struct req *r, struct resp *w, const struct rp_logout *rp)
 	struct app *app = r->app;
 	struct session s;
 	char cookie[64];
+	bool recorded = true;
 	int rc;
 
 	if ((rc = web_session(r, &s, cookie, NULL)) != 0 &&
@@ -398,8 +399,9 @@ logout_confirmed(struct req *r, struct resp *w, const struct rp_logout *rp)
 		    ? json_pack("{s:s}", "client_id", rp->c.client_id)
 		    : NULL;
 
-		web_audit(r, &s, "logout", "success", s.user_id,
-		    rp->have_client ? rp->c.client_id : NULL, d);
+		recorded =
+		    web_audit(r, &s, "logout", "success", s.user_id,
+			rp->have_client ? rp->c.client_id : NULL, d) == 0;
 		json_decref(d);
 	}
 	{
@@ -417,6 +419,16 @@ logout_confirmed(struct req *r, struct resp *w, const struct rp_logout *rp)
 	session_clear(&s);
 	web_clear_session_cookie(w, r);
 	resp_header(w, "Clear-Site-Data", "\"cookies\", \"storage\"");
+	if (!recorded) {
+		/* AU-01: the session is gone (taking access away never waits
+		 * for the audit), but the answer says it was not recorded. */
+		page_message(w, 503, "Unavailable",
+		    "You are signed out here, but the sign-out could not be "
+		    "recorded. Please try again later.",
+		    "/login", "Sign in");
+		resp_header(w, "Retry-After", "5");
+		return;
+	}
 	if (rp->uri_ok)
 		redirect_rp(w, rp);
 	else

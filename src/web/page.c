@@ -366,7 +366,7 @@ web_check_form(
 	return false;
 }
 
-void
+int
 web_audit(const struct req *r, const struct session *s, const char *event,
     const char *outcome, const char *actor, const char *target, json_t *details)
 {
@@ -400,6 +400,7 @@ web_audit(const struct req *r, const struct session *s, const char *event,
 		log_str(&l, "error", pc_strerror(rc));
 		log_end(&l);
 	}
+	return rc;
 }
 
 /* On a pool thread: store the answer, then back to an HTTP thread. */

@@ -894,8 +894,11 @@ rst_finish(struct req *r, struct resp *w, void *arg)
 		web_notify_password_changed(r, uid);
 	}
 	store_user_clear(&u);
-	if (rc == 0)
-		web_audit(r, NULL, "password.reset", "success", uid, uid, NULL);
+	/* AU-01: without its durable row the answer is a 503. */
+	if (rc == 0 &&
+	    web_audit(r, NULL, "password.reset", "success", uid, uid, NULL) !=
+		0)
+		rc = PC_ERR_STORE;
 	free(uid);
 	free(email);
 	if (rc != 0) {

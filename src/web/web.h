@@ -92,9 +92,14 @@ const char *web_field(struct req *r, const char *name);
 /*
  * Audit an event for this request (AU-01, AU-02): ip, user agent, request
  * id and the session's handle filled from r and s (s may be NULL).
- * details is not consumed (may be NULL). Failures are logged.
+ * details is not consumed (may be NULL). 0 once the row is durable; else
+ * the error, logged (audit.append_failed). A security event that grants
+ * or changes something (sign-in, consent, password change or reset,
+ * logout) answers only after its row is durable, and with 503 and no
+ * session cookie when this fails (docs/architecture.md, Audit log);
+ * failure signals may ignore the result.
  */
-void web_audit(const struct req *r, const struct session *s, const char *event,
+int web_audit(const struct req *r, const struct session *s, const char *event,
     const char *outcome, const char *actor, const char *target,
     json_t *details);
 

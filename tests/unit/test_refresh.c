@@ -21,6 +21,7 @@
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "oauth/oauth.h"
+#include "store/db.h"
 #include "store/store.h"
 
 #define T0 INT64_C(1800000000)
@@ -31,7 +32,8 @@ static void
 issue(struct fixture *f, int64_t now, char token[REFRESH_LEN + 1], char fam[48])
 {
 	struct refresh_grant g = { "pcc_app", f->alice.id,
-		"openid offline_access", "pwd", "sid0123456789abc", now - 5 };
+		"openid offline_access", "pwd", "sid0123456789abc", now - 5, 0,
+		0 };
 
 	assert_int_equal(refresh_issue(f->db, &g, now, token, fam), 0);
 	assert_int_equal(strlen(token), REFRESH_LEN);
@@ -205,6 +207,202 @@ test_refresh_parallel_one_wins_then_family_dies(void **state)
 	assert_int_equal(rotate(f, t, "pcc_app", T0 + 2, n), PC_ERR_CONFLICT);
 }
 
+/* One integer from the store, for checks the API does not expose. */
+static int64_t
+count_sql(struct fixture *f, const char *sql, const char *fam)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int64_t n = -1;
+
+	assert_int_equal(db_conn(f->db, &c), 0);
+	assert_int_equal(db_prepare(c, sql, &s), 0);
+	assert_int_equal(db_bind_cstr(s, 1, fam), 0);
+	if (db_step(s) == DB_ROW)
+		n = db_col_int64(s, 0);
+	db_done(s);
+	return n;
+}
+
+#define LIVE_SQL \
+	"SELECT count(*) FROM refresh_tokens WHERE family_id = ?" \
+	" AND used_at IS NULL"
+#define SEALED_SQL \
+	"SELECT count(*) FROM refresh_tokens WHERE family_id = ?" \
+	" AND next_sealed IS NOT NULL"
+
+static uint8_t grace_key[32];
+
+static int
+rotate_g(struct fixture *f, const char *tok, const char *client, int64_t now,
+    int64_t interval, char out[REFRESH_LEN + 1], bool *resent)
+{
+	struct refresh_policy p = { 0, interval, grace_key };
+	struct store_family fam;
+	int r =
+	    refresh_rotate_ex(f->db, tok, client, now, &p, out, &fam, resent);
+
+	store_family_clear(&fam);
+	return r;
+}
+
+/* RT-02 grace: the same successor within the interval, never a second. */
+static void
+test_refresh_RT02_grace_same_successor(void **state)
+{
+	struct fixture *f = *state;
+	char t0[REFRESH_LEN + 1], t1[REFRESH_LEN + 1], again[REFRESH_LEN + 1];
+	char t2[REFRESH_LEN + 1], fam[48];
+	bool resent = true;
+
+	issue(f, T0, t0, fam);
+	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 1, 5, t1, &resent), 0);
+	assert_false(resent);
+	assert_int_equal(count_sql(f, SEALED_SQL, fam), 1);
+	/* Repeats up to the last second of the window: the same t1. */
+	for (int64_t d = 1; d <= 5; d++) {
+		assert_int_equal(
+		    rotate_g(f, t0, "pcc_app", T0 + d, 5, again, &resent), 0);
+		assert_true(resent);
+		assert_string_equal(again, t1);
+	}
+	assert_int_equal(count_sql(f, LIVE_SQL, fam), 1);
+	/* t1 rotates as usual; the sealed copy of t1 goes with it. */
+	assert_int_equal(rotate_g(f, t1, "pcc_app", T0 + 3, 5, t2, &resent), 0);
+	assert_false(resent);
+	assert_string_not_equal(t2, t1);
+	assert_int_equal(count_sql(f, SEALED_SQL, fam), 1);
+	/* t0 is two back now: reuse, the family dies, t2 with it. */
+	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 3, 5, again, &resent),
+	    PC_ERR_CONFLICT);
+	assert_int_equal(again[0], '\0');
+	assert_int_equal(rotate_g(f, t2, "pcc_app", T0 + 4, 5, again, &resent),
+	    PC_ERR_NOT_FOUND);
+}
+
+static void
+test_refresh_RT02_grace_limits(void **state)
+{
+	struct fixture *f = *state;
+	char t0[REFRESH_LEN + 1], t1[REFRESH_LEN + 1], t2[REFRESH_LEN + 1];
+	char x[REFRESH_LEN + 1], fam[48];
+	bool resent = false;
+
+	/* After the interval: reuse, and the sealed successor is erased. */
+	issue(f, T0, t0, fam);
+	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 1, 2, t1, &resent), 0);
+	assert_int_equal(
+	    rotate_g(f, t0, "pcc_app", T0 + 3, 2, x, &resent), PC_ERR_CONFLICT);
+	assert_int_equal(count_sql(f, SEALED_SQL, fam), 0);
+	assert_int_equal(rotate_g(f, t1, "pcc_app", T0 + 3, 2, x, &resent),
+	    PC_ERR_NOT_FOUND);
+	/* Another client: reuse as without the grace. */
+	issue(f, T0, t0, fam);
+	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 1, 5, t1, &resent), 0);
+	assert_int_equal(rotate_g(f, t0, "pcc_other", T0 + 1, 5, x, &resent),
+	    PC_ERR_CONFLICT);
+	assert_int_equal(rotate_g(f, t1, "pcc_app", T0 + 2, 5, x, &resent),
+	    PC_ERR_NOT_FOUND);
+	/* The successor itself used: its predecessor is reuse again. */
+	issue(f, T0, t0, fam);
+	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 1, 5, t1, &resent), 0);
+	assert_int_equal(rotate_g(f, t1, "pcc_app", T0 + 1, 5, t2, &resent), 0);
+	assert_int_equal(rotate_g(f, t1, "pcc_app", T0 + 1, 5, x, &resent), 0);
+	assert_true(resent);
+	assert_string_equal(x, t2);
+	assert_int_equal(rotate_g(f, t2, "pcc_app", T0 + 2, 5, x, &resent), 0);
+	assert_int_equal(
+	    rotate_g(f, t1, "pcc_app", T0 + 2, 5, x, &resent), PC_ERR_CONFLICT);
+	/* Grace off for the repeat (interval 0 now): reuse, as before. */
+	issue(f, T0, t0, fam);
+	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 1, 5, t1, &resent), 0);
+	assert_int_equal(rotate(f, t0, "pcc_app", T0 + 1, x), PC_ERR_CONFLICT);
+	/* Above the cap, or without a key: refused, nothing consumed. */
+	issue(f, T0, t0, fam);
+	assert_int_equal(
+	    rotate_g(f, t0, "pcc_app", T0 + 1, 11, x, &resent), PC_ERR_INVALID);
+	assert_int_equal(rotate_g(f, t0, "pcc_app", T0 + 1, 5, t1, &resent), 0);
+	/* The purge erases sealed successors past any grace. */
+	{
+		int64_t n = 0;
+
+		assert_int_equal(count_sql(f, SEALED_SQL, fam), 1);
+		assert_int_equal(store_families_purge(f->db, T0 + 10, &n), 0);
+		assert_int_equal(count_sql(f, SEALED_SQL, fam), 1);
+		assert_int_equal(store_families_purge(f->db, T0 + 11, &n), 0);
+		assert_int_equal(count_sql(f, SEALED_SQL, fam), 0);
+	}
+}
+
+struct grace_race {
+	struct fixture *f;
+	const char *tok;
+	char out[REFRESH_LEN + 1];
+	bool resent;
+	int result;
+};
+
+static void *
+grace_racer(void *arg)
+{
+	struct grace_race *r = arg;
+
+	r->result =
+	    rotate_g(r->f, r->tok, "pcc_app", T0 + 1, 5, r->out, &r->resent);
+	return NULL;
+}
+
+static void
+test_refresh_RT02_grace_parallel_one_successor(void **state)
+{
+	struct fixture *f = *state;
+	char t[REFRESH_LEN + 1], fam[48];
+	struct grace_race rs[12];
+	pthread_t th[12];
+	int fresh = 0;
+
+	issue(f, T0, t, fam);
+	for (size_t i = 0; i < PC_NELEM(rs); i++) {
+		memset(&rs[i], 0, sizeof(rs[i]));
+		rs[i].f = f;
+		rs[i].tok = t;
+		rs[i].result = -1;
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, grace_racer, &rs[i]), 0);
+	}
+	for (size_t i = 0; i < PC_NELEM(rs); i++)
+		pthread_join(th[i], NULL);
+	for (size_t i = 0; i < PC_NELEM(rs); i++) {
+		assert_int_equal(rs[i].result, 0);
+		assert_string_equal(rs[i].out, rs[0].out);
+		fresh += !rs[i].resent;
+	}
+	assert_int_equal(fresh, 1);
+	assert_int_equal(count_sql(f, LIVE_SQL, fam), 1);
+}
+
+/* AU-01: a rotation whose answer could not be given is undone. */
+static void
+test_refresh_unrotate(void **state)
+{
+	struct fixture *f = *state;
+	char t0[REFRESH_LEN + 1], t1[REFRESH_LEN + 1], t2[REFRESH_LEN + 1];
+	char fam[48];
+
+	issue(f, T0, t0, fam);
+	assert_int_equal(rotate(f, t0, "pcc_app", T0 + 1, t1), 0);
+	assert_int_equal(refresh_unrotate(f->db, t0, t1), 0);
+	assert_int_equal(count_sql(f, LIVE_SQL, fam), 1);
+	/* t1 is gone; t0 works again (and is not reuse). */
+	assert_int_equal(
+	    rotate(f, t1, "pcc_app", T0 + 2, t2), PC_ERR_NOT_FOUND);
+	assert_int_equal(rotate(f, t0, "pcc_app", T0 + 2, t1), 0);
+	/* Once the successor was used, nothing is undone. */
+	assert_int_equal(rotate(f, t1, "pcc_app", T0 + 3, t2), 0);
+	assert_int_equal(refresh_unrotate(f->db, t0, t1), PC_ERR_NOT_FOUND);
+	assert_int_equal(rotate(f, t2, "pcc_app", T0 + 4, t1), 0);
+}
+
 int
 main(void)
 {
@@ -225,9 +423,19 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_refresh_parallel_one_wins_then_family_dies, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_RT02_grace_same_successor, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_RT02_grace_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_RT02_grace_parallel_one_successor, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_unrotate, setup, teardown),
 	};
 
 	if (crypto_init() != 0)
 		return 1;
+	random_bytes(grace_key, sizeof(grace_key));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
