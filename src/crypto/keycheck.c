@@ -15,7 +15,7 @@
 #define CHECK_CTX "keycheck"
 #define CHECK_AAD "portcullis key_check id=1"
 #define CHECK_TEXT "portcullis master key check v1"
-#define KEY_CHECK_SCHEMA 17 /* migration 0017 made the table */
+#define KEY_CHECK_SCHEMA 16 /* migration 0016 made the table */
 
 static void
 check_key(const struct masterkey *mk, uint8_t out[32])
@@ -83,7 +83,7 @@ masterkey_prove(struct db *db, const struct masterkey *mk,
 		if (r != PC_ERR_NOT_FOUND)
 			return r;
 	}
-	/* No check row yet: a store made before 0017, or a new one. */
+	/* No check row yet: a store made before 0016, or a new one. */
 	r = prove_by_signing_keys(db, mk, cfg, now);
 	if (r != 0 && r != PC_ERR_NOT_FOUND)
 		return r;

@@ -22,7 +22,7 @@ health_live(struct req *r, struct resp *w)
  * At most one probe per PROBE_INTERVAL_MS per node, run by whichever
  * /readyz request finds it due (never by a timer: no load while nobody
  * asks); the others use the last result. The probe upserts one row of
- * health_probe (migration 0017). The result changes are logged, once each.
+ * health_probe (migration 0016). The result changes are logged, once each.
  */
 #define PROBE_INTERVAL_MS 2000
 

@@ -139,7 +139,7 @@ fail:
 	return r;
 }
 
-/* --- the master-key check row (migration 0017) ----------------------- */
+/* --- the master-key check row (migration 0016) ----------------------- */
 
 int
 store_key_check_get(struct db *db, char **sealed)
@@ -184,7 +184,7 @@ store_key_check_put_first(struct db *db, const char *sealed, int64_t now)
 	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
 }
 
-/* --- the readiness write probe (migration 0017) ---------------------- */
+/* --- the readiness write probe (migration 0016) ---------------------- */
 
 int
 store_health_probe(struct db *db, int64_t now)

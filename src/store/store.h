@@ -50,7 +50,7 @@ int store_signing_key_insert_first(
     struct db *db, const struct store_signing_key *k, bool *inserted) PC_WUR;
 
 /*
- * The master-key check (migration 0017): one value sealed under the master
+ * The master-key check (migration 0016): one value sealed under the master
  * key, so that a store always holds something to prove the key against.
  * get: PC_ERR_NOT_FOUND when there is no row yet. put_first inserts it
  * unless a row is there already (nodes starting at once keep the first);

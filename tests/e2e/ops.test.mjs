@@ -99,7 +99,7 @@ test('AU-05: a wrong master key writes nothing on a store from before the key-ch
     const a = run(['user', 'add', '--email', 'alice@example.com', '--password-stdin', ...s.args],
       { env: { PORTCULLIS_MASTER_KEY: good }, input: PW + '\n' });
     assert.equal(a.code, 0, a.stderr);
-    // As a store migrated to 0017 by a node that never held the key.
+    // As a store migrated to 0016 by a node that never held the key.
     s.sql('DELETE FROM key_check');
     // (audit verify with the right key then records the check row.)
     assertWrongKeyWritesNothing(s, good, bad);
