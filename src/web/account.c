@@ -369,9 +369,17 @@ web_account_sessions(struct req *r, struct resp *w)
 		    strcmp(which, "others") == 0 ? "others" : "one", "count",
 		    (json_int_t)n, "token_families", (json_int_t)nf);
 
-		web_audit(r, &s, "session.revoke", "success", s.user_id,
+		rc = web_audit(r, &s, "session.revoke", "success", s.user_id,
 		    s.user_id, d);
 		json_decref(d);
+	}
+	if (rc != 0) {
+		/* AU-01: ended either way, but not answered as recorded. */
+		page_message(w, 503, "Unavailable",
+		    "The sessions were signed out, but this could not be "
+		    "recorded. Please try again later.",
+		    "/account", "Back to your account");
+		goto out;
 	}
 	web_redirect(w, "/account?done=sessions");
 out:
@@ -422,9 +430,17 @@ web_account_consents(struct req *r, struct resp *w)
 		json_t *d = json_pack("{s:s, s:I}", "client_id", client_id,
 		    "token_families", (json_int_t)nf);
 
-		web_audit(r, &s, "consent.revoke", "success", s.user_id,
+		rc = web_audit(r, &s, "consent.revoke", "success", s.user_id,
 		    client_id, d);
 		json_decref(d);
+	}
+	if (rc != 0) {
+		/* AU-01: revoked either way, but not answered as recorded. */
+		page_message(w, 503, "Unavailable",
+		    "The access was revoked, but this could not be recorded. "
+		    "Please try again later.",
+		    "/account", "Back to your account");
+		goto out;
 	}
 	web_redirect(w, "/account?done=consents");
 out:
@@ -563,12 +579,20 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 			log_msg(
 			    LOG_WARN, "auth.throttle", "success not recorded");
 		if (!o->change) {
+			/* AU-01: the renewed sign-in is durable first, or
+			 * the session is not renewed (no new cookie). */
+			if (web_audit(r, &o->s, "reauth", "success",
+				o->s.user_id, NULL, NULL) != 0) {
+				page_message(w, 503, "Unavailable",
+				    "Your password could not be confirmed "
+				    "right now. Please try again later.",
+				    "/account", "Back to your account");
+				return;
+			}
 			if (pwop_rotate(r, w, o) != 0) {
 				web_busy(r, w);
 				return;
 			}
-			web_audit(r, &o->s, "reauth", "success", o->s.user_id,
-			    NULL, NULL);
 			web_redirect(w, "/account?done=reauth");
 			return;
 		}

@@ -27,7 +27,8 @@ before(async () => {
 after(async () => { failAudit(0); await stopClean(srv); });
 
 // Makes that share (0..1) of audit_log inserts fail; 0 removes the trigger.
-function failAudit(share) {
+const failAudit = (share) => failAuditOn(srv, share);
+function failAuditOn(srv, share) {
   if (srv.storeUrl) {
     storeSql(srv, 'DROP TRIGGER IF EXISTS audit_fail ON audit_log');
     if (share <= 0) return;
@@ -139,6 +140,54 @@ test('AU-01: with the audit store failing, sign-in, consent, password change and
   }
   assert.equal(r.status, 503, r.text);
   assert.equal(await c.signedIn(), false);
+});
+
+test('AU-01: with the audit store failing, ending sessions and revoking access answer 503; access goes anyway', async () => {
+  addUser(srv, 'carol@example.com');
+  const a = new Client(srv), other = new Client(srv);
+  assert.equal((await other.login('carol@example.com')).status, 303);
+  assert.equal((await a.login('carol@example.com')).status, 303);
+  const t = await codeFlow(srv, rp, { email: 'carol@example.com', scope: 'openid offline_access', jar: a });
+  failAudit(1);
+  let end, rev;
+  try {
+    end = await a.submit('/account', '/account/sessions', { session: 'others' });
+    rev = await a.submit('/account', '/account/consents', { client_id: rp.client_id });
+  } finally {
+    failAudit(0);
+  }
+  assert.equal(end.status, 503, end.text);
+  assert.equal(rev.status, 503, rev.text);
+  // Taking access away does not wait for the audit.
+  assert.equal(await other.signedIn(), false);
+  assert.equal((await tokenRequest(srv, rp, { grant_type: 'refresh_token', refresh_token: t.tokens.refresh_token })).json.error, 'invalid_grant');
+});
+
+test('AU-01: with the audit store failing, re-authentication renews nothing', async () => {
+  const s2 = await startServer({ config: { login_delay_free: 50, reauth_window: '1s' } });
+  try {
+    addUser(s2, 'dan@example.com');
+    const a = new Client(s2), other = new Client(s2);
+    assert.equal((await other.login('dan@example.com')).status, 303);
+    assert.equal((await a.login('dan@example.com')).status, 303);
+    await new Promise((r) => setTimeout(r, 1500));
+    const ask = await a.submit('/account', '/account/sessions', { session: 'others' });
+    assert.equal(ask.status, 403, 'past the window a password is asked');
+    const sid = a.sid;
+    failAuditOn(s2, 1);
+    let re;
+    try {
+      re = await a.post('/account/reauth', { csrf: csrfOf(ask.text, '/account/reauth'), password: GOOD_PW, then: 'sessions' });
+    } finally {
+      failAuditOn(s2, 0);
+    }
+    assert.equal(re.status, 503, re.text);
+    assert.equal(sessionSet(re), false, 'no renewed session cookie');
+    assert.equal(a.sid, sid);
+    assert.equal(await other.signedIn(), true);
+  } finally {
+    await stopClean(s2);
+  }
 });
 
 // The mails in the development outbox, as text (quoted-printable undone).

@@ -174,6 +174,28 @@ test('RT-02: 20 parallel uses of one refresh token over both nodes: exactly one 
   assert.equal(Number(psql(store, "SELECT count(*) FROM token_families WHERE revoked_at IS NOT NULL AND revoke_reason = 'reuse'")) >= 1, true);
 });
 
+test('RT-02: with refresh_reuse_interval on two nodes, 20 parallel uses of one token over both: every 200 carries the same successor, one live token', async () => {
+  const [pc, pd] = [await freePort(), await freePort()];
+  const grace = (port) => startServer({ port, issuer, config: {
+    store_url: store, trusted_proxies: '127.0.0.1', refresh_reuse_interval: '5', allowed_hosts: `127.0.0.1:${port}`,
+  } });
+  const [C, D] = [await grace(pc), await grace(pd)];
+  try {
+    const f = await codeFlow(C, spa, { email: 'alice@example.com', scope: 'openid offline_access' });
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => tokenRequest(i % 2 ? D : C, spa,
+      { grant_type: 'refresh_token', refresh_token: f.tokens.refresh_token })));
+    assert.ok(rs.every((r) => r.status === 200), JSON.stringify(rs.map((r) => r.status)));
+    assert.equal(new Set(rs.map((r) => r.json.refresh_token)).size, 1, 'one successor');
+    const gid = JSON.parse(Buffer.from(rs[0].json.access_token.split('.')[1], 'base64url')).gid;
+    assert.equal(Number(psql(store, `SELECT count(*) FROM refresh_tokens WHERE family_id = '${gid}' AND used_at IS NULL`)), 1);
+    assert.equal(psql(store, `SELECT coalesce(revoke_reason, '') FROM token_families WHERE family_id = '${gid}'`).trim(), '');
+    const next = await tokenRequest(D, spa, { grant_type: 'refresh_token', refresh_token: rs[0].json.refresh_token });
+    assert.equal(next.status, 200);
+  } finally {
+    await Promise.all([C, D].map(stopClean));
+  }
+});
+
 test('IR-06/RT-05: an access token revoked on A is refused on B; a refresh token revoked on B is dead on A', async () => {
   const f = await codeFlow(A, spa, { email: 'alice@example.com', scope: 'openid offline_access' });
   const revoke = (node, token) => fetch(node.url + '/revoke', {

@@ -226,6 +226,26 @@ test_config_set_duration_ranges(void **state)
 	assert_int_equal(c.access_token_ttl, 300);
 	assert_int_equal(c.id_token_ttl, 300);
 	assert_int_equal(c.signing_key_activation_delay, 3600);
+	/* RT-02: the refresh reuse grace is off by default, at most 10 s;
+	 * RT-04: refresh lifetimes 14 d / 30 d, at most 90 d. */
+	assert_int_equal(c.refresh_reuse_interval, 0);
+	assert_int_equal(c.refresh_token_idle, 14 * 86400);
+	assert_int_equal(c.refresh_token_absolute, 30 * 86400);
+	assert_int_equal(
+	    set(&c, "refresh_reuse_interval", "11", err, sizeof(err)),
+	    PC_ERR_CONFIG);
+	assert_non_null(strstr(err, "outside [0, 10]"));
+	assert_int_equal(
+	    set(&c, "refresh_reuse_interval", "10s", err, sizeof(err)), 0);
+	assert_int_equal(c.refresh_reuse_interval, 10);
+	assert_int_equal(
+	    set(&c, "refresh_token_absolute", "91d", err, sizeof(err)),
+	    PC_ERR_CONFIG);
+	assert_int_equal(set(&c, "refresh_token_idle", "59s", err, sizeof(err)),
+	    PC_ERR_CONFIG);
+	assert_int_equal(
+	    set(&c, "refresh_token_absolute", "90d", err, sizeof(err)), 0);
+	assert_int_equal(c.refresh_token_absolute, 90 * 86400);
 	config_free(&c);
 }
 
