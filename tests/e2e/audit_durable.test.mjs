@@ -39,8 +39,13 @@ function failAuditOn(srv, share) {
   }
   storeSql(srv, 'DROP TRIGGER IF EXISTS audit_fail');
   if (share <= 0) return;
+  // RAISE in a SQLite trigger is SQLITE_CONSTRAINT, which the append
+  // retries (src/store/audit.c, APPEND_TRIES = 5) as a chain-head race:
+  // for a request to fail with probability share, each try must fail
+  // with share^(1/5). (PostgreSQL's RAISE EXCEPTION is not retried.)
+  const perTry = share >= 1 ? 1 : Math.pow(share, 1 / 5);
   storeSql(srv, `CREATE TRIGGER audit_fail BEFORE INSERT ON audit_log
-    WHEN (abs(random()) % 1000) < ${Math.round(share * 1000)}
+    WHEN (abs(random()) % 1000) < ${Math.round(perTry * 1000)}
     BEGIN SELECT RAISE(ABORT, 'audit store down'); END`);
 }
 

@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, stopClean, run, tempDir, storeSql } from './lib/server.mjs';
+import { startServer, stopClean, run, tempDir, storeDir, storeSql } from './lib/server.mjs';
 import { Client, GOOD_PW, addUser, auditRows, cliAt } from './lib/web.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test('PW-01: a password piped without --password-stdin is refused; nothing is created', () => {
-  const dir = tempDir();
+  const dir = storeDir();
   const user = (args, opts) => run(['user', ...args, '--mode', 'development', '--data-dir', dir], opts);
   let r = user(['add', '--email', 'pipe@example.com'], { input: `${GOOD_PW}\n` });
   assert.equal(r.code, 2, r.stdout + r.stderr);
