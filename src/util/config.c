@@ -311,14 +311,13 @@ config_load_file(struct config *c, const char *path, char *err, size_t err_len)
 		return PC_ERR_CONFIG;
 	}
 	/* fopen() opens a directory for reading; getline() would then fail
-	 * and the file would read as empty: every setting at its default. */
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+	 * and the file would read as empty: every setting at its default.
+	 * (A device or pipe is fine: --config /dev/null, <(...).) */
+	if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
 		errf(err, err_len,
-		    "config file %s %s: --config (or PORTCULLIS_CONFIG) "
-		    "names one file of 'name = value' lines",
-		    path,
-		    S_ISDIR(st.st_mode) ? "is a directory"
-					: "is not a regular file");
+		    "config file %s is a directory: --config (or "
+		    "PORTCULLIS_CONFIG) names one file of 'name = value' lines",
+		    path);
 		fclose(f);
 		return PC_ERR_CONFIG;
 	}
