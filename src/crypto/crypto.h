@@ -142,6 +142,10 @@ int signer_verify_jwt(struct signer *s, const char *token, size_t len,
     struct jws_verified *out) PC_WUR;
 /* An active key of alg exists: tokens of alg can be signed now. */
 bool signer_can_sign(struct signer *s, enum jose_alg alg, int64_t now);
+/* The same for n (at most 32) algorithms at once, under one lock: bit i
+ * is set when algs[i] can sign now (discovery, per request). */
+unsigned signer_can_sign_mask(
+    struct signer *s, const enum jose_alg *algs, size_t n, int64_t now);
 /* The published JWKS document; *out is malloc'd. */
 int signer_jwks(struct signer *s, int64_t now, char **out, size_t *len) PC_WUR;
 /* Every key, with its state at now. *out is malloc'd. */

@@ -903,6 +903,27 @@ signer_can_sign(struct signer *s, enum jose_alg alg, int64_t now)
 	return ok;
 }
 
+unsigned
+signer_can_sign_mask(
+    struct signer *s, const enum jose_alg *algs, size_t n, int64_t now)
+{
+	unsigned mask = 0;
+
+	(void)signer_refresh(s, now, false);
+	pthread_rwlock_rdlock(&s->lock);
+	for (size_t i = 0; i < s->ring->n; i++) {
+		const struct ring_key *k = &s->ring->keys[i];
+
+		if (k->state != SIGNER_ACTIVE || k->pkey == NULL)
+			continue;
+		for (size_t a = 0; a < n && a < 32; a++)
+			if (algs[a] == k->alg)
+				mask |= 1U << a;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return mask;
+}
+
 int
 signer_jwks(struct signer *s, int64_t now, char **out, size_t *len)
 {

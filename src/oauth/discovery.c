@@ -176,11 +176,9 @@ void
 oauth_discovery(struct req *r, struct resp *w)
 {
 	const struct app *app = r->app;
-	unsigned mask = 0;
+	unsigned mask = signer_can_sign_mask(
+	    app->signer, id_token_algs, PC_NELEM(id_token_algs), r->now);
 
-	for (size_t i = 0; i < PC_NELEM(id_token_algs); i++)
-		if (signer_can_sign(app->signer, id_token_algs[i], r->now))
-			mask |= 1U << i;
 	if (resp_json_raw(
 		w, 200, app->discovery[mask], app->discovery_len[mask]) != 0)
 		resp_error(w, r, 500, "server_error", NULL);

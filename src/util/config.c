@@ -491,8 +491,9 @@ warn_unknown_env(void)
 
 	for (char **e = environ; e != NULL && *e != NULL; e++) {
 		const char *eq = strchr(*e, '=');
-		char var[128], lower[128];
+		char var[128] = "", lower[128] = "";
 		const char *near;
+		size_t k;
 		size_t n = eq != NULL ? (size_t)(eq - *e) : strlen(*e);
 		struct log_line l;
 
@@ -502,8 +503,10 @@ warn_unknown_env(void)
 		var[n] = '\0';
 		if (config_env_known(var))
 			continue;
-		for (size_t i = 11; i <= n; i++)
-			lower[i - 11] = (char)tolower((unsigned char)var[i]);
+		k = 0;
+		for (const char *p = var + 11; *p != '\0'; p++)
+			lower[k++] = (char)tolower((unsigned char)*p);
+		lower[k] = '\0';
 		near = config_closest_setting(lower);
 		log_begin(&l, LOG_WARN, "config.unknown_env");
 		log_str(&l, "variable", var);

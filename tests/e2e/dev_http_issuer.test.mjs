@@ -2,14 +2,14 @@
 // that is not loopback (a docker compose service name) runs in development
 // mode with a loud warning, its cookies as on loopback http (no Secure, no
 // __Host- prefix, no HSTS); production mode keeps refusing it (HT-04,
-// SS-02).
+// SS-04).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, stopClean, run, tempDir, rawRequest, parseRaw, freePort } from './lib/server.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-test('HT-04/SS-02: development mode serves an http:// issuer on a container host name, with a warning and cookies as on loopback', async () => {
+test('HT-04/SS-04: development mode serves an http:// issuer on a container host name, with a warning and cookies as on loopback', async () => {
   const port = await freePort();
   const issuer = `http://portcullis.test:${port}`;
   const srv = await startServer({ port, issuer });

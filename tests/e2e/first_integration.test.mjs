@@ -2,7 +2,7 @@
 // scope is what an OpenID Connect client asks for, errors name what is
 // wrong (the refused scope, the host this server answers to), and
 // discovery advertises only the ID token algorithms that can sign now,
-// while client registration refuses one that cannot (OI-10). Runs on
+// while client registration refuses one that cannot (JW-09). Runs on
 // SQLite, and on PostgreSQL with PORTCULLIS_TEST_PG.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +23,7 @@ async function discoveryAlgs(srv) {
   return d.id_token_signing_alg_values_supported;
 }
 
-test('OI-12: a client registered without --scope gets "openid profile email"; an existing client keeps its scope', async () => {
+test('AZ-10: a client registered without --scope may ask for "openid profile email"; an existing client keeps its scope', async () => {
   const srv = await startServer();
   try {
     let r = clientAdd(srv, []);
@@ -103,7 +103,7 @@ test('HT-04: 400 Unknown Host names the host this server answers to, in the body
   }
 });
 
-test('OI-10: discovery advertises only ID token algs with an active key; client add refuses an alg that cannot sign', async () => {
+test('JW-09: discovery advertises only ID token algs with an active key; client add refuses an alg that cannot sign', async () => {
   const srv = await startServer({ config: { signing_key_activation_delay: 0, signing_key_refresh: 1 } });
   try {
     assert.deepEqual((await discoveryAlgs(srv)).sort(), ['ES256', 'RS256']);
@@ -137,7 +137,7 @@ test('OI-10: discovery advertises only ID token algs with an active key; client 
   }
 });
 
-test('OI-10: a key that is only pending does not count: client add refuses until it signs', async () => {
+test('JW-09: a key that is only pending does not count: client add refuses until it signs', async () => {
   const srv = await startServer({ config: { signing_key_activation_delay: '1h' } });
   try {
     let r = cliAt(srv, ['key', 'rotate', '--alg', 'EdDSA']);

@@ -764,6 +764,9 @@ test_config_load_file_directory(void **state)
 	    config_load_file(&c, dir, err, sizeof(err)), PC_ERR_CONFIG);
 	assert_non_null(strstr(err, "is a directory"));
 	assert_non_null(strstr(err, dir));
+	/* A device is read as usual: --config /dev/null means no settings. */
+	assert_int_equal(
+	    config_load_file(&c, "/dev/null", err, sizeof(err)), 0);
 	config_free(&c);
 	rmdir(dir);
 }

@@ -759,6 +759,13 @@ test_signer_swapped_sealed_rows_refused(void **state)
 			     T0 + 1, &token),
 	    PC_ERR_NOT_FOUND);
 	assert_false(signer_can_sign(f->s, JOSE_ALG_RS256, T0 + 1));
+	{
+		static const enum jose_alg both[] = { JOSE_ALG_RS256,
+			JOSE_ALG_ES256 };
+
+		assert_int_equal(
+		    signer_can_sign_mask(f->s, both, 2, T0 + 1), 0);
+	}
 	assert_int_equal(signer_jwks(f->s, T0 + 1, &jwks, &len), 0);
 	assert_string_equal(jwks, "{\"keys\":[]}");
 	free(jwks);
@@ -1181,6 +1188,14 @@ test_signer_store_writer_planted_rows_not_published(void **state)
 	assert_int_equal(signer_open(f->db, f->mk, &f->cfg, true, now, &s2), 0);
 	assert_true(signer_can_sign(s2, JOSE_ALG_ES256, now));
 	assert_true(signer_can_sign(s2, JOSE_ALG_RS256, now));
+	/* Discovery's view: the two that sign, not the planted EdDSA. */
+	{
+		static const enum jose_alg all[] = { JOSE_ALG_RS256,
+			JOSE_ALG_ES256, JOSE_ALG_PS256, JOSE_ALG_EDDSA };
+
+		assert_int_equal(signer_can_sign_mask(s2, all, 4, now), 0x3);
+		assert_int_equal(signer_can_sign_mask(s2, all + 2, 2, now), 0);
+	}
 	signer_free(s2);
 	for (size_t i = 0; i < 3; i++)
 		EVP_PKEY_free(evil[i]);
