@@ -14,8 +14,8 @@ const NEXT = LATEST + 1;
 const PREV = LATEST - 1;
 // Undoes the newest migration, to make a store one migration behind.
 // Update it with each new migration (the assertion says when).
-const UNDO_LATEST = 'ALTER TABLE auth_codes DROP COLUMN replayed_at';
-assert.equal(LATEST_MIGRATION.name, '0015_code_replays', 'UNDO_LATEST undoes 0015 only: update it');
+const UNDO_LATEST = 'DROP TABLE health_probe; DROP TABLE key_check';
+assert.equal(LATEST_MIGRATION.name, '0017_key_check', 'UNDO_LATEST undoes 0017 only: update it');
 import { startCluster, createDatabase, parseUrl, psql, urlFor as urlOf } from './lib/pg.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
 
