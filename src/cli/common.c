@@ -327,12 +327,24 @@ cli_open_masterkey(
 {
 	enum masterkey_source src;
 	char err[1024];
+	bool create = cfg->mode == CONFIG_MODE_DEVELOPMENT, sealed = false;
 	int r;
 
-	r = masterkey_load(cfg, cfg->mode == CONFIG_MODE_DEVELOPMENT, out, &src,
-	    err, sizeof(err));
+	/* A new key for a store sealed under another one would only be
+	 * refused below, and left behind in place of the real one. */
+	if (create && db != NULL && masterkey_store_sealed(db)) {
+		create = false;
+		sealed = true;
+	}
+	r = masterkey_load(cfg, create, out, &src, err, sizeof(err));
 	if (r != 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
+		if (r == PC_ERR_NOT_FOUND && sealed)
+			fprintf(stderr,
+			    "portcullis: the store %s holds data sealed under "
+			    "a master key, so none is created for it: restore "
+			    "its key file or set PORTCULLIS_MASTER_KEY\n",
+			    db_describe(db));
 		return r;
 	}
 	if (src == MASTERKEY_CREATED) {

@@ -59,6 +59,12 @@ void masterkey_free(struct masterkey *mk);
  */
 int masterkey_prove(struct db *db, const struct masterkey *mk,
     const struct config *cfg, bool record, int64_t now) PC_WUR;
+/*
+ * The store holds something sealed under some master key (a key_check row
+ * or signing keys); true as well when that cannot be read. Development
+ * mode creates a master key only for a store where this is false.
+ */
+bool masterkey_store_sealed(struct db *db);
 /* A purpose-bound subkey (libsodium KDF); ctx is exactly 8 characters. */
 void masterkey_derive(const struct masterkey *mk, const char ctx[8],
     uint64_t id, uint8_t out[32]);

@@ -111,3 +111,27 @@ masterkey_prove(struct db *db, const struct masterkey *mk,
 	free(sealed);
 	return r;
 }
+
+bool
+masterkey_store_sealed(struct db *db)
+{
+	struct store_signing_key *keys = NULL;
+	char *sealed = NULL;
+	size_t n = 0;
+	int r, version = 0;
+
+	if (store_schema_version(db, &version) != 0)
+		return true; /* cannot tell: do not make a new key */
+	if (version >= KEY_CHECK_SCHEMA) {
+		r = store_key_check_get(db, &sealed);
+		free(sealed);
+		if (r != PC_ERR_NOT_FOUND)
+			return true;
+	}
+	if (version == 0)
+		return false;
+	if (store_signing_keys_list(db, &keys, &n) != 0)
+		return true;
+	store_signing_keys_free(keys, n);
+	return n > 0;
+}

@@ -6,7 +6,7 @@
 // Runs on SQLite, and on PostgreSQL too when PORTCULLIS_TEST_PG is set.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -107,6 +107,26 @@ test('AU-05: a wrong master key writes nothing on a store from before the key-ch
     const r = run(['user', 'enable', '--email', 'alice@example.com', ...s.args], { env: { PORTCULLIS_MASTER_KEY: good } });
     assert.equal(r.code, 0, r.stderr);
     assert.notEqual(run(['user', 'enable', '--email', 'alice@example.com', ...s.args], { env: { PORTCULLIS_MASTER_KEY: bad } }).code, 0);
+  } finally {
+    s.drop();
+  }
+});
+
+test('AU-05: development mode makes no new master key for a store sealed under one', () => {
+  const s = newStore();
+  try {
+    assert.equal(run(['migrate', ...s.args]).code, 0);
+    assert.equal(run(['key', 'list', '--mode', 'development', ...s.args]).code, 0);
+    const before = counts(s);
+    rmSync(join(s.dir, 'master.key'));
+    for (const cmd of [['key', 'list'], ['client', 'add', '--name', 'X', '--redirect-uri', 'https://x.example/cb'],
+      ['serve', '--listen', `127.0.0.1:${SPARE_PORT}`, '--issuer', `http://127.0.0.1:${SPARE_PORT}`]]) {
+      const r = run([...cmd, '--mode', 'development', ...s.args]);
+      assert.notEqual(r.code, 0, cmd.join(' '));
+      assert.match(r.stderr, /holds data sealed under a master key, so none is created/);
+      assert.ok(!existsSync(join(s.dir, 'master.key')), `${cmd.join(' ')} made a new master key`);
+    }
+    assert.equal(counts(s), before);
   } finally {
     s.drop();
   }

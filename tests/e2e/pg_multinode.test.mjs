@@ -12,6 +12,7 @@
 // allowed host is refused with 400 "Unknown Host" (HT-04).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -401,12 +402,16 @@ test('nodes started together on an empty database migrate once and agree on one 
 });
 
 test('a node with another master key cannot unseal the shared keys and refuses to start', async () => {
-  // An empty data dir of its own, where development mode makes a new key.
+  // An empty data dir of its own: development mode makes no new key for a
+  // store sealed under one; and another key is refused before any write.
   const port = await freePort();
   const dataDir = tempDir();
   try {
     await assert.rejects(startServer({ port, issuer, dataDir, config: { store_url: store, allowed_hosts: `127.0.0.1:${port}` } }),
-      /master key does not match the store/);
+      /holds data sealed under a master key, so none is created/);
+    const other = randomBytes(32).toString('hex');
+    await assert.rejects(startServer({ port, issuer, dataDir, config: { store_url: store, allowed_hosts: `127.0.0.1:${port}` },
+      env: { PORTCULLIS_MASTER_KEY: other } }), /the master key does not match the store/);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
