@@ -467,6 +467,35 @@ int throttle_login_failure(struct db *db, const struct config *cfg,
  */
 int throttle_login_success(struct db *db, const char *account_key) PC_WUR;
 /*
+ * TK-08: client authentication. Counted per IP and per (client_id, IP),
+ * never per client_id alone, so a stranger who knows a public client_id
+ * cannot hold the application elsewhere. Only failures are counted: a
+ * good grant reads, and writes only to clear a pair that had failures.
+ */
+struct throttle_client {
+	struct throttle_verdict v;
+	int64_t window_start;
+	int64_t pair_failures; /* in this window, as the check saw them */
+	char ip[46];	       /* canonical (NETADDR_TEXT_MAX) */
+	char pair[65];	       /* hex SHA-256 naming client and IP */
+};
+
+/*
+ * Before the secret is looked at: refused (retry_after to the window's
+ * end) when ip reached client_auth_ip_failures or the pair reached
+ * client_auth_pair_failures in this hour. Counts nothing. On an error
+ * out->v says "not allowed".
+ */
+int throttle_client_check(struct db *db, const struct config *cfg,
+    const char *client_id, const char *ip, int64_t now,
+    struct throttle_client *out) PC_WUR;
+/* A failed client authentication after throttle_client_check. */
+int
+throttle_client_failure(struct db *db, const struct throttle_client *t) PC_WUR;
+/* A success: clears the pair's failures, if the check saw any. */
+int
+throttle_client_success(struct db *db, const struct throttle_client *t) PC_WUR;
+/*
  * RS-07: counts one mail for account_key and ip and says whether it may
  * be sent (mail_per_account, mail_per_ip per hour). Over either limit:
  * *allowed = false and nothing is counted.

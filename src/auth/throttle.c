@@ -29,6 +29,7 @@
 #define WINDOW THROTTLE_WINDOW
 
 static const char account_label[] = "portcullis-throttle-account-v1";
+static const char client_label[] = "portcullis-throttle-client-v1";
 
 static void
 account_hash(const char *account_key, char out[2 * SHA256_LEN + 1])
@@ -175,6 +176,73 @@ throttle_login_success(struct db *db, const char *account_key)
 		return PC_ERR_INVALID;
 	account_hash(account_key, hk);
 	return store_throttle_account_reset(db, hk);
+}
+
+/* The (client_id, IP) pair's key: a label, the id and the IP, NUL-split. */
+static void
+client_pair_hash(
+    const char *client_id, const char *canon, char out[2 * SHA256_LEN + 1])
+{
+	struct buf b;
+
+	buf_init(
+	    &b, sizeof(client_label) + strlen(client_id) + 1 + strlen(canon));
+	if (buf_put(&b, client_label, sizeof(client_label)) != 0 ||
+	    buf_put(&b, client_id, strlen(client_id) + 1) != 0 ||
+	    buf_puts(&b, canon) != 0)
+		fatal("throttle: client key buffer");
+	hash_sha256_hex(b.p, b.len, out);
+	buf_free(&b);
+}
+
+int
+throttle_client_check(struct db *db, const struct config *cfg,
+    const char *client_id, const char *ip, int64_t now,
+    struct throttle_client *out)
+{
+	char subnet[NETADDR_KEY_MAX];
+	int64_t ip_count = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->v.allowed = false;
+	out->v.retry_after = 1;
+	if (client_id == NULL)
+		return PC_ERR_INVALID;
+	_Static_assert(sizeof(out->ip) >= NETADDR_TEXT_MAX, "ip buffer");
+	_Static_assert(sizeof(out->pair) == 2 * SHA256_LEN + 1, "pair buffer");
+	if ((r = ip_keys(ip, out->ip, subnet)) != 0)
+		return r;
+	client_pair_hash(client_id, out->ip, out->pair);
+	out->window_start = window_start(now);
+	if ((r = store_throttle_client_read(db, out->ip, out->pair,
+		 out->window_start, &ip_count, &out->pair_failures)) != 0)
+		return r;
+	out->v.allowed = true;
+	out->v.retry_after = 0;
+	if (ip_count >= cfg->client_auth_ip_failures ||
+	    out->pair_failures >= cfg->client_auth_pair_failures)
+		refuse(&out->v, out->window_start + WINDOW - now);
+	return 0;
+}
+
+int
+throttle_client_failure(struct db *db, const struct throttle_client *t)
+{
+	if (t->ip[0] == '\0' || t->pair[0] == '\0')
+		return PC_ERR_INVALID;
+	return store_throttle_client_failure(
+	    db, t->ip, t->pair, t->window_start);
+}
+
+int
+throttle_client_success(struct db *db, const struct throttle_client *t)
+{
+	if (t->pair[0] == '\0')
+		return PC_ERR_INVALID;
+	if (t->pair_failures <= 0)
+		return 0; /* nothing to clear: no store write */
+	return store_throttle_client_clear(db, t->pair);
 }
 
 int

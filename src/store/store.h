@@ -309,6 +309,18 @@ int store_throttle_login_failure(struct db *db, const char *account_key,
 /* Deletes the account's failure row (absent is fine). */
 int store_throttle_account_reset(struct db *db, const char *account_key) PC_WUR;
 /*
+ * TK-08: failed client authentications in the window from ip and from the
+ * (client, ip) pair (pair_key: a hash naming both). One read transaction.
+ */
+int
+store_throttle_client_read(struct db *db, const char *ip, const char *pair_key,
+    int64_t window_start, int64_t *ip_count, int64_t *pair_count) PC_WUR;
+/* One failed client authentication: + 1 for ip and for the pair. */
+int store_throttle_client_failure(struct db *db, const char *ip,
+    const char *pair_key, int64_t window_start) PC_WUR;
+/* Deletes the pair's counts in every window (absent is fine). */
+int store_throttle_client_clear(struct db *db, const char *pair_key) PC_WUR;
+/*
  * Counts one mail against account_key and ip in the window if both counts
  * are below their limits (*allowed = true); otherwise counts nothing
  * (*allowed = false). Check and count are one atomic step.

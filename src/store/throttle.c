@@ -18,6 +18,8 @@
 #define SCOPE_GLOBAL "global"
 #define SCOPE_MAIL_ACCOUNT "mail_account"
 #define SCOPE_MAIL_IP "mail_ip"
+#define SCOPE_CLIENT_IP "client_ip"
+#define SCOPE_CLIENT_PAIR "client_pair"
 #define GLOBAL_KEY "*"
 
 /* DB_DONE from a statement that changes rows is success. */
@@ -230,6 +232,84 @@ store_throttle_account_reset(struct db *db, const char *account_key)
 		 c, "DELETE FROM throttle_accounts WHERE key = ?", &s)) != 0)
 		goto fail;
 	if ((r = db_bind_cstr(s, 1, account_key)) == 0)
+		r = db_step(s);
+	db_done(s);
+	if ((r = done_ok(r)) != 0)
+		goto fail;
+	return db_commit(c);
+fail:
+	db_rollback(c);
+	return r;
+}
+
+int
+store_throttle_client_read(struct db *db, const char *ip, const char *pair_key,
+    int64_t window_start, int64_t *ip_count, int64_t *pair_count)
+{
+	struct db_conn *c;
+	int r;
+
+	*ip_count = 0;
+	*pair_count = 0;
+	if (!key_ok(ip) || !key_ok(pair_key))
+		return PC_ERR_INVALID;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_begin(c, false)) != 0)
+		return r;
+	if ((r = window_count(
+		 c, SCOPE_CLIENT_IP, ip, window_start, ip_count)) != 0 ||
+	    (r = window_count(c, SCOPE_CLIENT_PAIR, pair_key, window_start,
+		 pair_count)) != 0) {
+		db_rollback(c);
+		*ip_count = 0;
+		*pair_count = 0;
+		return r;
+	}
+	return db_commit(c);
+}
+
+int
+store_throttle_client_failure(
+    struct db *db, const char *ip, const char *pair_key, int64_t window_start)
+{
+	struct db_conn *c;
+	int r;
+
+	if (!key_ok(ip) || !key_ok(pair_key))
+		return PC_ERR_INVALID;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_begin(c, true)) != 0)
+		return r;
+	if ((r = window_add(c, SCOPE_CLIENT_IP, ip, window_start)) != 0 ||
+	    (r = window_add(c, SCOPE_CLIENT_PAIR, pair_key, window_start)) !=
+		0) {
+		db_rollback(c);
+		return r;
+	}
+	return db_commit(c);
+}
+
+int
+store_throttle_client_clear(struct db *db, const char *pair_key)
+{
+	struct db_conn *c;
+	struct db_stmt *s;
+	int r;
+
+	if (!key_ok(pair_key))
+		return PC_ERR_INVALID;
+	if ((r = db_conn(db, &c)) != 0)
+		return r;
+	if ((r = db_begin(c, true)) != 0)
+		return r;
+	if ((r = db_prepare(c,
+		 "DELETE FROM throttle_windows WHERE scope = ? AND key = ?",
+		 &s)) != 0)
+		goto fail;
+	if ((r = db_bind_cstr(s, 1, SCOPE_CLIENT_PAIR)) == 0 &&
+	    (r = db_bind_cstr(s, 2, pair_key)) == 0)
 		r = db_step(s);
 	db_done(s);
 	if ((r = done_ok(r)) != 0)

@@ -264,8 +264,8 @@ test('TK-09: a client assertion used on A is a replay on B', async () => {
       { iss: id, sub: id, aud: issuer, iat: now, exp: now + 60, jti: randomUUID() })))
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(privateKey);
   };
-  // Refusals count toward the client's per-IP throttle (TK-08, shared
-  // with sign-ins): every request comes from its own address.
+  // Refusals count toward the per-IP and per-(client, IP) throttle
+  // (TK-08): every request comes from its own address.
   let n = 0;
   const token = async (node, a) => {
     const res = await fetch(node.url + '/token', {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRaw, rawRequest, startServer, stopClean } from './lib/server.mjs';
-import { Client, addUser, auditRows, csrfOf, GOOD_PW } from './lib/web.mjs';
+import { Client, addUser, auditRows, cliAt, csrfOf, GOOD_PW } from './lib/web.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const WRONG = 'not-the-password-at-all';
@@ -122,5 +122,115 @@ test('DS-02: a password over 1024 bytes is refused at once, before hashing, even
     // A password of exactly 1024 bytes is checked normally.
     const ok = await c.post('/login', { csrf, email: 'big@example.com', password: 'y'.repeat(1024) });
     assert.equal(ok.status, 400);
+  } finally { await stopClean(srv); }
+});
+
+// ---- TK-08: failed client authentication, per IP and per (client, IP) ----
+
+const basicAuth = (id, secret) => 'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
+
+function addService(srv, name = 'Victim') {
+  const r = cliAt(srv, ['client', 'add', '--json', '--name', name, '--redirect-uri', 'https://v.example/cb',
+    '--grant', 'client_credentials', '--scope', 'api.read']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+// POST to a client-authenticated endpoint as id:secret from ip (through
+// the trusted proxy 127.0.0.1).
+async function clientPost(srv, path, id, secret, ip, form = {}) {
+  const res = await fetch(srv.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(id, secret), 'x-forwarded-for': ip },
+    body: new URLSearchParams(form).toString(),
+  });
+  return { status: res.status, headers: res.headers, body: await res.json().catch(() => null) };
+}
+
+const grant = (srv, c, ip, secret = c.client_secret) =>
+  clientPost(srv, '/token', c.client_id, secret, ip, { grant_type: 'client_credentials' });
+
+// Three endpoints, each with the real secret from ip: all must be 200.
+async function realClientWorks(srv, c, ip) {
+  const t = await grant(srv, c, ip);
+  assert.equal(t.status, 200, `/token: ${JSON.stringify(t.body)}`);
+  const i = await clientPost(srv, '/introspect', c.client_id, c.client_secret, ip, { token: t.body.access_token });
+  assert.equal(i.status, 200, `/introspect: ${JSON.stringify(i.body)}`);
+  assert.equal(i.body.active, true);
+  const v = await clientPost(srv, '/revoke', c.client_id, c.client_secret, ip, { token: t.body.access_token });
+  assert.equal(v.status, 200, `/revoke: ${JSON.stringify(v.body)}`);
+}
+
+const TK08 = { trusted_proxies: '127.0.0.1', client_auth_pair_failures: 3, client_auth_ip_failures: 6 };
+
+test('TK-08: a stranger\'s bad secrets for a public client_id never lock the client out at /token, /introspect, /revoke from another IP', async () => {
+  const srv = await startServer({ config: TK08 });
+  try {
+    const c = addService(srv);
+    const attacker = '203.0.113.66';
+    const seen = [];
+    for (let i = 0; i < 12; i++) seen.push((await grant(srv, c, attacker, `pcs_wrong${i}`)).status);
+    // The real application, elsewhere, is untouched on every endpoint.
+    await realClientWorks(srv, c, '198.51.100.7');
+    await realClientWorks(srv, c, '198.51.100.8');
+    // Three failures per (client, IP), then that pair is refused.
+    assert.deepEqual(seen.slice(0, 3), [401, 401, 401]);
+    assert.ok(seen.slice(3).every((s) => s === 429), JSON.stringify(seen));
+    // A 429 says when to come back and never looked at the secret.
+    const held = await grant(srv, c, attacker);
+    assert.equal(held.status, 429);
+    assert.ok(Number(held.headers.get('retry-after')) >= 1);
+    assert.equal(held.body.access_token, undefined);
+  } finally { await stopClean(srv); }
+});
+
+test('TK-08: the attacker IP itself gets 429 after its per-IP limit, whatever client_id it names', async () => {
+  const srv = await startServer({ config: TK08 });
+  try {
+    const victim = addService(srv, 'Victim');
+    const own = addService(srv, 'Own');
+    const attacker = '203.0.113.70';
+    // Six failures over six different client_ids (known and unknown):
+    // no pair reaches its limit, the IP does.
+    const ids = [victim.client_id, own.client_id, 'pcc_AAAAAAAAAAAAAAAAAAAAAA', 'pcc_BBBBBBBBBBBBBBBBBBBBBB',
+      'pcc_CCCCCCCCCCCCCCCCCCCCCC', 'pcc_DDDDDDDDDDDDDDDDDDDDDD'];
+    for (const id of ids) assert.equal((await clientPost(srv, '/token', id, 'pcs_nope', attacker, { grant_type: 'client_credentials' })).status, 401);
+    // Now even a correct secret from that IP is refused...
+    const r = await grant(srv, own, attacker);
+    assert.equal(r.status, 429);
+    assert.ok(Number(r.headers.get('retry-after')) >= 1);
+    assert.equal(r.body.error, 'invalid_client');
+    // ...while both clients work from anywhere else.
+    await realClientWorks(srv, victim, '198.51.100.9');
+    assert.equal((await grant(srv, own, '198.51.100.10')).status, 200);
+  } finally { await stopClean(srv); }
+});
+
+test('TK-08: a success clears that (client, IP) pair\'s failures, so an app that mistyped its secret is not held', async () => {
+  const srv = await startServer({ config: { ...TK08, client_auth_ip_failures: 100 } });
+  try {
+    const c = addService(srv);
+    const ip = '192.0.2.44';
+    // Limit 3 per pair: two failures, a success, twice more. Without the
+    // clear the pair would reach 3 failures in the second round.
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 2; i++) assert.equal((await grant(srv, c, ip, 'pcs_typo')).status, 401, `round ${round} failure ${i}`);
+      assert.equal((await grant(srv, c, ip)).status, 200, `round ${round} success`);
+    }
+  } finally { await stopClean(srv); }
+});
+
+test('TK-08: under concurrency, a parallel burst of bad secrets never fails the real client\'s parallel grants', async () => {
+  const srv = await startServer({ config: { trusted_proxies: '127.0.0.1', client_auth_pair_failures: 5, client_auth_ip_failures: 10 } });
+  try {
+    const c = addService(srv);
+    const bad = Array.from({ length: 40 }, (_, i) => grant(srv, c, `203.0.113.${1 + (i % 2)}`, `pcs_bad${i}`));
+    const good = Array.from({ length: 10 }, (_, i) => grant(srv, c, `198.51.100.${20 + (i % 3)}`));
+    const [b, g] = await Promise.all([Promise.all(bad), Promise.all(good)]);
+    assert.deepEqual(g.map((x) => x.status), Array(10).fill(200));
+    assert.ok(b.every((x) => x.status === 401 || x.status === 429), JSON.stringify(b.map((x) => x.status)));
+    // Afterwards both attacker addresses are held, the real client is not.
+    for (const ip of ['203.0.113.1', '203.0.113.2']) assert.equal((await grant(srv, c, ip)).status, 429, ip);
+    await realClientWorks(srv, c, '198.51.100.30');
   } finally { await stopClean(srv); }
 });

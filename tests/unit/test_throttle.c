@@ -466,6 +466,103 @@ test_throttle_LG04_bad_input_fails_closed(void **state)
 	assert_int_equal(throttle_login_success(f->db, NULL), PC_ERR_INVALID);
 }
 
+/*
+ * TK-08: client authentication failures count per IP and per (client,
+ * IP), never per client alone; a success clears its pair, and writes
+ * nothing when the pair had no failures.
+ */
+static void
+test_throttle_TK08_client_pair_and_ip(void **state)
+{
+	struct fixture *f = *state;
+	struct throttle_client t;
+
+	f->cfg.client_auth_pair_failures = 3;
+	f->cfg.client_auth_ip_failures = 5;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(throttle_client_check(f->db, &f->cfg,
+				     "pcc_victim", "203.0.113.9", T0, &t),
+		    0);
+		assert_true(t.v.allowed);
+		assert_int_equal(throttle_client_failure(f->db, &t), 0);
+	}
+	/* The pair is held until the window ends... */
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_victim",
+			     "203.0.113.9", T0 + 10, &t),
+	    0);
+	assert_false(t.v.allowed);
+	assert_int_equal(t.v.retry_after, 3600 - 10);
+	/* ...the same client from elsewhere is not, nor another client from
+	 * the attacker's IP (below its IP limit). */
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_victim",
+			     "198.51.100.1", T0, &t),
+	    0);
+	assert_true(t.v.allowed);
+	assert_int_equal(t.pair_failures, 0);
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_other",
+			     "203.0.113.9", T0, &t),
+	    0);
+	assert_true(t.v.allowed);
+	/* Two more failures elsewhere from that IP: the IP is held. */
+	assert_int_equal(throttle_client_failure(f->db, &t), 0);
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_third",
+			     "203.0.113.9", T0, &t),
+	    0);
+	assert_int_equal(throttle_client_failure(f->db, &t), 0);
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_fourth",
+			     "203.0.113.9", T0, &t),
+	    0);
+	assert_false(t.v.allowed);
+	/* The next window starts clean. */
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_victim",
+			     "203.0.113.9", T0 + 3600, &t),
+	    0);
+	assert_true(t.v.allowed);
+	/* No row names the client id or the IP with it in clear. */
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM throttle_windows WHERE key "
+			     "LIKE '%pcc_%'"),
+	    0);
+}
+
+static void
+test_throttle_TK08_client_success_clears_pair(void **state)
+{
+	struct fixture *f = *state;
+	struct throttle_client t;
+
+	f->cfg.client_auth_pair_failures = 2;
+	/* A success with nothing to clear writes nothing. */
+	assert_int_equal(
+	    throttle_client_check(f->db, &f->cfg, "pcc_app", IP, T0, &t), 0);
+	assert_int_equal(throttle_client_success(f->db, &t), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM throttle_windows"), 0);
+	assert_int_equal(
+	    throttle_client_check(f->db, &f->cfg, "pcc_app", IP, T0, &t), 0);
+	assert_int_equal(throttle_client_failure(f->db, &t), 0);
+	assert_int_equal(
+	    throttle_client_check(f->db, &f->cfg, "pcc_app", IP, T0, &t), 0);
+	assert_true(t.v.allowed);
+	assert_int_equal(t.pair_failures, 1);
+	assert_int_equal(throttle_client_success(f->db, &t), 0);
+	/* The pair's count went; the IP's stays (it counts failures). */
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM throttle_windows WHERE "
+			     "scope = 'client_pair'"),
+	    0);
+	assert_int_equal(count(f,
+			     "SELECT count FROM throttle_windows WHERE "
+			     "scope = 'client_ip'"),
+	    1);
+	assert_int_equal(
+	    throttle_client_check(f->db, &f->cfg, "pcc_app", IP, T0, &t), 0);
+	assert_int_equal(t.pair_failures, 0);
+	assert_int_equal(throttle_client_check(
+			     f->db, &f->cfg, "pcc_app", "not-an-ip", T0, &t),
+	    PC_ERR_INVALID);
+	assert_false(t.v.allowed);
+}
+
 static void
 test_throttle_RS07_mail_limits(void **state)
 {
@@ -636,6 +733,11 @@ main(void)
 		    test_throttle_LG04_global_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_LG04_bad_input_fails_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_TK08_client_pair_and_ip, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_TK08_client_success_clears_pair, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_RS07_mail_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(
