@@ -81,6 +81,8 @@ struct config {
 
 	int64_t client_auth_ip_failures;   /* per IP per hour (TK-08) */
 	int64_t client_auth_pair_failures; /* per (client, IP) per hour */
+	int64_t device_cookie_lifetime;	   /* seconds (LG-03 device cookie) */
+	int64_t device_cookie_failures;	   /* per cookie, then no bypass */
 
 	unsigned char sources[96]; /* enum config_source per setting */
 

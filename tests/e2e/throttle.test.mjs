@@ -1,10 +1,16 @@
 // Online guessing, attacked: the per-account progressive delay and its
-// reset on success (LG-03), per-IP limits that forged X-Forwarded-For
-// cannot dodge (LG-04, LG-05), the account page's password forms on the
-// same throttle (PW-08, LG-09), and oversized passwords refused before any
-// hashing (DS-02).
+// reset on success (LG-03), attempts counted before the password check so
+// a concurrent burst gets no more guesses (LG-03, LG-04), device cookies
+// that keep the owner's browser out of a stranger's backoff (LG-03),
+// per-IP limits that forged X-Forwarded-For cannot dodge (LG-04, LG-05),
+// the account page's password forms on the same throttle (PW-08, LG-09),
+// oversized passwords refused before any hashing (DS-02), and client
+// authentication limited per IP and per (client, IP), never per client
+// (TK-08).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseRaw, rawRequest, startServer, stopClean } from './lib/server.mjs';
 import { Client, addUser, auditRows, cliAt, csrfOf, GOOD_PW } from './lib/web.mjs';
 
@@ -94,15 +100,22 @@ test('PW-08/LG-09: wrong current passwords on the account page count toward the 
     addUser(srv, 'acct@example.com');
     const c = new Client(srv);
     assert.equal((await c.login('acct@example.com')).status, 303);
-    // login_delay_free = 2: the 3rd failure starts the delay.
+    // login_delay_free = 2: the 3rd failure starts the account's delay...
     for (let i = 0; i < 3; i++) {
+      const r = await c.submit('/account', '/account/password', { current: WRONG, new: 'lantern-orbit-saffron-glacier-7' });
+      assert.equal(r.status, 400);
+    }
+    // ...so the sign-in form is held for any other browser.
+    assert.equal((await new Client(srv).login('acct@example.com')).status, 429);
+    // This browser has its device cookie (LG-03): it is held only after
+    // device_cookie_failures (5) wrong passwords.
+    for (let i = 0; i < 2; i++) {
       const r = await c.submit('/account', '/account/password', { current: WRONG, new: 'lantern-orbit-saffron-glacier-7' });
       assert.equal(r.status, 400);
     }
     const r = await c.submit('/account', '/account/password', { current: GOOD_PW, new: 'lantern-orbit-saffron-glacier-7' });
     assert.equal(r.status, 429);
-    // And the sign-in form is held too.
-    assert.equal((await new Client(srv).login('acct@example.com')).status, 429);
+    assert.ok(Number(r.headers.get('retry-after')) >= 1);
   } finally { await stopClean(srv); }
 });
 
@@ -232,5 +245,220 @@ test('TK-08: under concurrency, a parallel burst of bad secrets never fails the 
     // Afterwards both attacker addresses are held, the real client is not.
     for (const ip of ['203.0.113.1', '203.0.113.2']) assert.equal((await grant(srv, c, ip)).status, 429, ip);
     await realClientWorks(srv, c, '198.51.100.30');
+  } finally { await stopClean(srv); }
+});
+
+// ---- LG-03/LG-04: an attempt is counted before its password is checked ----
+
+// n browsers, each with its own sign-in form (pre-session and token),
+// ready to post at once.
+async function readyForms(srv, n, ipOf = () => undefined) {
+  return Promise.all(Array.from({ length: n }, async (_, i) => {
+    const c = new Client(srv);
+    const headers = ipOf(i) ? { 'x-forwarded-for': ipOf(i) } : {};
+    const page = await c.get('/login', { headers });
+    const csrf = csrfOf(page.text, '/login');
+    assert.ok(csrf, `form ${i}`);
+    return { c, csrf, headers };
+  }));
+}
+
+const fire = (forms, emailOf, pwOf) => Promise.all(forms.map((f, i) =>
+  f.c.post('/login', { csrf: f.csrf, email: emailOf(i), password: pwOf(i) }, { headers: f.headers })));
+
+// Cheap hashes and a patient queue: every attempt that is let through
+// must be checked, not dropped as busy.
+const FAST = { pwhash_memory: '19m', pwhash_iterations: 2, pwhash_queue_timeout: '60s' };
+
+const tally = (rs) => rs.reduce((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
+
+// How many attempts reached the password check, by the audit trail.
+const checked = (srv) => auditRows(srv, 1000).filter((e) => e.event === 'login' &&
+  (e.outcome === 'success' || e.details?.reason === 'bad_password' || e.detail?.reason === 'bad_password')).length;
+
+test('LG-03: 40 concurrent wrong passwords for one account reach the password check only login_delay_free + 1 times', async () => {
+  const srv = await startServer({ config: { ...FAST, login_delay_base: '1h', login_ip_failures: 1000 } });
+  try {
+    addUser(srv, 'burst@example.com');
+    const forms = await readyForms(srv, 40);
+    const rs = await fire(forms, () => 'burst@example.com', (i) => `${WRONG}-${i}`);
+    const t = tally(rs);
+    console.log(`# LG-03 burst of 40, one account: ${JSON.stringify(t)}; checked ${checked(srv)}`);
+    assert.deepEqual(t, { 400: 5, 429: 35 });
+    assert.equal(checked(srv), 5);
+    // The account is now delayed, also for its owner without a device.
+    assert.equal((await new Client(srv).login('burst@example.com')).status, 429);
+  } finally { await stopClean(srv); }
+});
+
+test('LG-03: 40 concurrent attempts with the right password among them: no more checks than the schedule, at most one sign-in', async () => {
+  const srv = await startServer({ config: { ...FAST, login_delay_base: '1h', login_ip_failures: 1000 } });
+  try {
+    addUser(srv, 'mixed@example.com');
+    const forms = await readyForms(srv, 40);
+    const rs = await fire(forms, () => 'mixed@example.com', (i) => (i === 2 ? GOOD_PW : `${WRONG}-${i}`));
+    const t = tally(rs);
+    console.log(`# LG-03 burst of 40 with the right password at #3: ${JSON.stringify(t)}; checked ${checked(srv)}`);
+    assert.ok((t[303] ?? 0) <= 1);
+    // A success resets the counter, so at most two rounds of the free
+    // failures get through: 5 before it, 5 after.
+    assert.ok(checked(srv) <= 10, `checked ${checked(srv)}`);
+    assert.ok((t[429] ?? 0) >= 30, JSON.stringify(t));
+  } finally { await stopClean(srv); }
+});
+
+test('LG-04: 40 concurrent sign-ins over 40 accounts from one IP reach the password check only login_ip_failures times', async () => {
+  const srv = await startServer({ config: { ...FAST, login_ip_failures: 5, login_delay_free: 99 } });
+  try {
+    const forms = await readyForms(srv, 40);
+    const rs = await fire(forms, (i) => `spray${i}@example.com`, () => WRONG);
+    const t = tally(rs);
+    console.log(`# LG-04 burst of 40 accounts from one IP: ${JSON.stringify(t)}`);
+    assert.deepEqual(t, { 400: 5, 429: 35 });
+  } finally { await stopClean(srv); }
+});
+
+// ---- LG-03: device cookies ----
+
+const NEW_PW = 'lantern-orbit-saffron-glacier-7';
+const DEV = { ...FAST, trusted_proxies: '127.0.0.1', login_delay_base: '1h' };
+const from = (ip) => ({ headers: { 'x-forwarded-for': ip } });
+const STRANGER = '203.0.113.5';
+const HOME = '192.0.2.50';
+
+// A browser that signed in to email from HOME once (so it holds a device
+// cookie) and whose session then ended.
+async function knownBrowser(srv, email, password = GOOD_PW) {
+  const c = new Client(srv);
+  const r = await c.login(email, password, from(HOME));
+  assert.equal(r.status, 303);
+  assert.ok(c.jar.get('did'), 'a device cookie was set');
+  c.sid = undefined;
+  return c;
+}
+
+// n wrong passwords for email from the stranger's address.
+async function stranger(srv, email, n) {
+  const statuses = [];
+  for (let i = 0; i < n; i++) statuses.push((await new Client(srv).login(email, `${WRONG}-${i}`, from(STRANGER))).status);
+  return statuses;
+}
+
+test('LG-03: a stranger\'s failures hold the account for others, never the owner\'s known browser (device cookie)', async () => {
+  const srv = await startServer({ config: DEV });
+  try {
+    addUser(srv, 'victim@example.com');
+    const c = new Client(srv);
+    const first = await c.login('victim@example.com', GOOD_PW, from(HOME));
+    assert.equal(first.status, 303);
+    // On loopback http like the session cookie: HttpOnly, SameSite=Lax,
+    // no Secure (and so no __Host- prefix); 256 bits; a lifetime.
+    const set = first.headers.getSetCookie().find((h) => h.startsWith('did='));
+    assert.match(set, /^did=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=7776000; HttpOnly; SameSite=Lax$/);
+    c.sid = undefined;
+    const st = await stranger(srv, 'victim@example.com', 10);
+    assert.deepEqual(st, [400, 400, 400, 400, 400, 429, 429, 429, 429, 429]);
+    // The owner's browser, from another address: signed in at once.
+    const r = await c.login('victim@example.com', GOOD_PW, from('192.0.2.51'));
+    assert.equal(r.status, 303);
+    assert.equal(await c.signedIn(), true);
+    // The same browser without its device cookie waits like anyone.
+    const bare = new Client(srv);
+    const held = await bare.login('victim@example.com', GOOD_PW, from('192.0.2.51'));
+    // (the owner's success reset the counter: make the stranger try again)
+    assert.equal(held.status, 303);
+    await stranger(srv, 'victim@example.com', 6);
+    const held2 = await new Client(srv).login('victim@example.com', GOOD_PW, from(HOME));
+    assert.equal(held2.status, 429);
+    assert.ok(Number(held2.headers.get('retry-after')) >= 1);
+    // The store keeps only hashes of device cookies.
+    const db = readFileSync(join(srv.dataDir, 'portcullis.db')).toString('latin1');
+    assert.ok(!db.includes(c.jar.get('did')), 'the cookie value is not stored');
+  } finally { await stopClean(srv); }
+});
+
+test('LG-03: a device cookie of user X does not help for user Y', async () => {
+  const srv = await startServer({ config: DEV });
+  try {
+    addUser(srv, 'x@example.com');
+    addUser(srv, 'y@example.com');
+    const c = await knownBrowser(srv, 'x@example.com');
+    await stranger(srv, 'y@example.com', 6);
+    const r = await c.login('y@example.com', GOOD_PW, from(HOME));
+    assert.equal(r.status, 429);
+    // The browser still has X's cookie, which still works for X.
+    await stranger(srv, 'x@example.com', 6);
+    assert.equal((await c.login('x@example.com', GOOD_PW, from(HOME))).status, 303);
+  } finally { await stopClean(srv); }
+});
+
+test('LG-03: after device_cookie_failures wrong passwords a device cookie no longer skips the delay', async () => {
+  const srv = await startServer({ config: { ...DEV, device_cookie_failures: 3 } });
+  try {
+    addUser(srv, 'dv@example.com');
+    const c = await knownBrowser(srv, 'dv@example.com');
+    await stranger(srv, 'dv@example.com', 6);
+    // Three wrong passwords through the device cookie are checked...
+    for (let i = 0; i < 3; i++) assert.equal((await c.login('dv@example.com', WRONG, from(HOME))).status, 400, `device failure ${i + 1}`);
+    // ...then the cookie no longer helps, even with the right password.
+    const r = await c.login('dv@example.com', GOOD_PW, from(HOME));
+    assert.equal(r.status, 429);
+    assert.ok(Number(r.headers.get('retry-after')) >= 1);
+  } finally { await stopClean(srv); }
+});
+
+test('LG-03: the lock at login_lock_after holds even for a device cookie', async () => {
+  const srv = await startServer({ config: { ...DEV, login_delay_free: 99, login_lock_after: 6 } });
+  try {
+    addUser(srv, 'lk@example.com');
+    const c = await knownBrowser(srv, 'lk@example.com');
+    const st = await stranger(srv, 'lk@example.com', 7);
+    assert.deepEqual(st, [400, 400, 400, 400, 400, 400, 429]);
+    const r = await c.login('lk@example.com', GOOD_PW, from(HOME));
+    assert.equal(r.status, 429);
+    assert.ok(auditRows(srv).some((e) => e.event === 'ratelimit' && (e.details?.locked ?? e.detail?.locked) === true));
+  } finally { await stopClean(srv); }
+});
+
+test('LG-03: "sign out all other sessions" revokes the other browsers\' device cookies, not this one\'s', async () => {
+  const srv = await startServer({ config: DEV });
+  try {
+    addUser(srv, 'so@example.com');
+    const other = await knownBrowser(srv, 'so@example.com');
+    const me = new Client(srv);
+    assert.equal((await me.login('so@example.com', GOOD_PW, from(HOME))).status, 303);
+    const r = await me.submit('/account', '/account/sessions', { session: 'others' });
+    assert.equal(r.status, 303);
+    me.sid = undefined;
+    await stranger(srv, 'so@example.com', 6);
+    assert.equal((await other.login('so@example.com', GOOD_PW, from(HOME))).status, 429, 'the other browser\'s cookie is revoked');
+    assert.equal((await me.login('so@example.com', GOOD_PW, from(HOME))).status, 303, 'this browser keeps its own');
+  } finally { await stopClean(srv); }
+});
+
+test('LG-03: a completed password reset revokes every device cookie of the account', async () => {
+  const srv = await startServer({ config: DEV });
+  try {
+    addUser(srv, 'pr@example.com');
+    const c = await knownBrowser(srv, 'pr@example.com');
+    // The reset, through the mail.
+    const outbox = () => {
+      const dir = join(srv.dataDir, 'outbox');
+      return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.eml')).map((f) => readFileSync(join(dir, f), 'utf8')) : [];
+    };
+    await new Client(srv).submit('/forgot', '/forgot', { email: 'pr@example.com' }, from(HOME));
+    let link;
+    for (let i = 0; i < 100 && !link; i++) {
+      const m = outbox().map((t) => t.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))).match(/\/reset\?token=([A-Za-z0-9_-]{43})/)).find(Boolean);
+      if (m) link = m[0]; else await sleep(50);
+    }
+    assert.ok(link, 'reset mail');
+    const b = new Client(srv);
+    assert.equal((await b.get(link)).status, 303);
+    const form = await b.get('/reset');
+    const done = await b.post('/reset', { csrf: csrfOf(form.text, '/reset'), password: NEW_PW });
+    assert.equal(done.status, 200);
+    await stranger(srv, 'pr@example.com', 6);
+    assert.equal((await c.login('pr@example.com', NEW_PW, from(HOME))).status, 429, 'the old device cookie no longer helps');
   } finally { await stopClean(srv); }
 });
