@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRaw, rawRequest, startServer, stopClean } from './lib/server.mjs';
+import { createHash } from 'node:crypto';
+import { parseRaw, rawRequest, startServer, stopClean, storeDump, storeSql } from './lib/server.mjs';
 import { Client, addUser, auditRows, cliAt, csrfOf, GOOD_PW } from './lib/web.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -371,9 +372,10 @@ test('LG-03: a stranger\'s failures hold the account for others, never the owner
     const held2 = await new Client(srv).login('victim@example.com', GOOD_PW, from(HOME));
     assert.equal(held2.status, 429);
     assert.ok(Number(held2.headers.get('retry-after')) >= 1);
-    // The store keeps only hashes of device cookies.
-    const db = readFileSync(join(srv.dataDir, 'portcullis.db')).toString('latin1');
-    assert.ok(!db.includes(c.jar.get('did')), 'the cookie value is not stored');
+    // The store keeps only the hash of a device cookie.
+    const h = createHash('sha256').update(Buffer.from(c.jar.get('did'), 'base64url')).digest('hex');
+    assert.equal(storeSql(srv, `SELECT count(*) FROM device_cookies WHERE id_hash = '${h}'`), '1');
+    assert.ok(!storeDump(srv).includes(c.jar.get('did')), 'the cookie value is not stored');
   } finally { await stopClean(srv); }
 });
 
