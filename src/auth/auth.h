@@ -453,27 +453,81 @@ struct throttle_verdict {
  * 2^(n - free - 1), login_delay_max), without overflow for any n.
  */
 int64_t throttle_delay(const struct config *cfg, int64_t failures);
+/* One sign-in attempt, from throttle_login_begin to throttle_login_end. */
+struct throttle_attempt {
+	struct throttle_verdict v;
+	bool counted; /* allowed and counted: settle it with _end */
+	bool device;  /* counted on the device cookie too (no delay) */
+	int64_t window_start;
+	char account[65];     /* hex SHA-256 of the account key */
+	char ip[46];	      /* canonical (NETADDR_TEXT_MAX) */
+	char subnet[50];      /* NETADDR_KEY_MAX */
+	char device_hash[65]; /* "" without a device cookie */
+	char user_id[40];
+};
+
 /*
- * Before any hashing (DS-02). account_key: the lower-cased email, the
+ * Before any hashing (DS-02), and counting: one store transaction checks
+ * the limits and, when allowed, counts the attempt as a failure of the
+ * account (or of the device cookie), its IP, subnet and everyone, so N
+ * concurrent attempts count as N. account_key: the lower-cased email, the
  * same key for known and unknown accounts, so responses never differ
- * (LG-01). ip: the derived client IP (netaddr_client_ip). Counts nothing.
- * Refused when the account is locked (locked = true, retry_after =
- * login_delay_max), within its delay, or when the IP, its subnet or all
- * clients reached their failure limit in this hour (retry_after = to the
- * window's end); retry_after is the longest that applies. On an error
- * out says "not allowed". PC_ERR_INVALID for a NULL key or a bad ip.
+ * (LG-01). ip: the derived client IP (netaddr_client_ip). device_hash
+ * and user_id (both or neither; may be NULL): the presented device
+ * cookie's hash and the account's user id; a live cookie of that user
+ * below device_cookie_failures skips the account's delay (not the lock).
+ * Refused (out->v) when the account is locked (locked = true,
+ * retry_after = login_delay_max), within its delay, or when the IP, its
+ * subnet or all clients reached their failure limit in this hour
+ * (retry_after = to the window's end); retry_after is the longest that
+ * applies, and nothing is counted. On an error out->v says "not
+ * allowed". PC_ERR_INVALID for a NULL key or a bad ip.
  */
-int throttle_login_check(struct db *db, const struct config *cfg,
-    const char *account_key, const char *ip, int64_t now,
-    struct throttle_verdict *out) PC_WUR;
-/* One failed sign-in: + 1 for the account, the IP, its subnet, global. */
-int throttle_login_failure(struct db *db, const struct config *cfg,
-    const char *account_key, const char *ip, int64_t now) PC_WUR;
+int throttle_login_begin(struct db *db, const struct config *cfg,
+    const char *account_key, const char *ip, const char *device_hash,
+    const char *user_id, int64_t now, struct throttle_attempt *out) PC_WUR;
 /*
- * Success resets the account counter (not the IP counters). Also called
- * after a completed password reset: that is what unlocks an account.
+ * Settles a counted attempt that was not a failure: success (the
+ * password was right) resets the account (and the device cookie's
+ * failures); !success (it was never checked, e.g. the pool was busy)
+ * takes its counts back. A failure needs no call: it is counted already.
+ */
+int throttle_login_end(
+    struct db *db, struct throttle_attempt *t, bool success) PC_WUR;
+/*
+ * Resets the account counter (not the IP counters): a completed password
+ * reset calls it, and that is what unlocks an account.
  */
 int throttle_login_success(struct db *db, const char *account_key) PC_WUR;
+/*
+ * TK-08: client authentication. Counted per IP and per (client_id, IP),
+ * never per client_id alone, so a stranger who knows a public client_id
+ * cannot hold the application elsewhere. Only failures are counted: a
+ * good grant reads, and writes only to clear a pair that had failures.
+ */
+struct throttle_client {
+	struct throttle_verdict v;
+	int64_t window_start;
+	int64_t pair_failures; /* in this window, as the check saw them */
+	char ip[46];	       /* canonical (NETADDR_TEXT_MAX) */
+	char pair[65];	       /* hex SHA-256 naming client and IP */
+};
+
+/*
+ * Before the secret is looked at: refused (retry_after to the window's
+ * end) when ip reached client_auth_ip_failures or the pair reached
+ * client_auth_pair_failures in this hour. Counts nothing. On an error
+ * out->v says "not allowed".
+ */
+int throttle_client_check(struct db *db, const struct config *cfg,
+    const char *client_id, const char *ip, int64_t now,
+    struct throttle_client *out) PC_WUR;
+/* A failed client authentication after throttle_client_check. */
+int
+throttle_client_failure(struct db *db, const struct throttle_client *t) PC_WUR;
+/* A success: clears the pair's failures, if the check saw any. */
+int
+throttle_client_success(struct db *db, const struct throttle_client *t) PC_WUR;
 /*
  * RS-01, RS-07: counts one request that may send mail (forgot, resend,
  * register) against its client's mail_per_ip for this hour, for every
@@ -494,12 +548,45 @@ int throttle_mail_ip(struct db *db, const struct config *cfg, const char *ip,
 int throttle_mail_account(struct db *db, const struct config *cfg,
     const char *account_key, const char *ip, int64_t now, bool *allowed) PC_WUR;
 /*
- * DS-04: drops windows older than 2 h and unlocked account rows without a
- * failure for max(login_delay_max, THROTTLE_ACCOUNT_IDLE). Locked rows
- * stay until throttle_login_success.
+ * DS-04: drops windows older than 2 h, unlocked account rows without a
+ * failure for max(login_delay_max, THROTTLE_ACCOUNT_IDLE) and expired
+ * device cookies. Locked rows stay until throttle_login_success.
  */
 int throttle_purge(struct db *db, const struct config *cfg, int64_t now,
     int64_t *deleted) PC_WUR;
+
+/*
+ * Device cookies (src/auth/device.c; LG-03): a browser that signed in to
+ * an account before skips that account's delay, never its lock or the IP
+ * limits. The store holds only the hex SHA-256 of the 32 random bytes.
+ */
+#define DEVICE_COOKIE_BYTES 32
+#define DEVICE_COOKIE_LEN 43 /* base64url of DEVICE_COOKIE_BYTES */
+#define DEVICE_COOKIE_HEADER_MAX 160
+#define DEVICE_COOKIES_PER_USER 32 /* the oldest beyond go */
+
+/* "__Host-did" when the issuer is https, else "did" (loopback http). */
+const char *device_cookie_name(const struct config *cfg);
+/* The record key of a cookie value; PC_ERR_INVALID unless canonical. */
+int device_cookie_hash(const char *value, char out[65]) PC_WUR;
+/*
+ * A new device cookie for user_id, live for device_cookie_lifetime;
+ * old_hash (may be NULL): the cookie this browser held before, which
+ * goes. The user keeps at most DEVICE_COOKIES_PER_USER.
+ */
+int device_cookie_issue(struct db *db, const struct config *cfg,
+    const char *user_id, const char *old_hash, int64_t now,
+    char value[DEVICE_COOKIE_LEN + 1]) PC_WUR;
+/* Its Set-Cookie value; PC_ERR_INVALID for a malformed value. */
+int device_cookie_header(
+    const struct config *cfg, const char *value, char *out, size_t n) PC_WUR;
+/*
+ * Revokes every device cookie of user_id except keep_hash (may be NULL):
+ * a password reset, a password change, signing out other sessions.
+ * *n (may be NULL) gets how many went.
+ */
+int device_cookies_revoke(struct db *db, const char *user_id,
+    const char *keep_hash, int64_t *n) PC_WUR;
 
 /* ---- end Throttling ---- */
 

@@ -20,6 +20,17 @@
  * burst of up to twice a limit straddle a boundary; the account schedule
  * above is not windowed, so that burst never helps against one account.
  *
+ * Every attempt is counted before its password is checked, in the store
+ * transaction that checks the limits (throttle_login_begin), and counts
+ * as a failure unless throttle_login_end says otherwise: N concurrent
+ * attempts count as N, on one node or many.
+ *
+ * A device cookie (LG-03; issued after a successful sign-in, bound to its
+ * user) lets its browser skip the account's delay, not the lock and not
+ * the IP limits. Its attempts count on the account as every attempt does,
+ * and on the cookie too: after device_cookie_failures of them (without a
+ * success in between) it no longer helps.
+ *
  * The account key is stored as hex SHA-256 of a label and the key the
  * caller passes (the lower-cased email), so the store keeps no typed
  * email and no password typed into the email field.
@@ -34,6 +45,7 @@
 #define WINDOW THROTTLE_WINDOW
 
 static const char account_label[] = "portcullis-throttle-account-v1";
+static const char client_label[] = "portcullis-throttle-client-v1";
 
 static void
 account_hash(const char *account_key, char out[2 * SHA256_LEN + 1])
@@ -107,68 +119,120 @@ refuse(struct throttle_verdict *v, int64_t retry_after)
 		v->retry_after = retry_after;
 }
 
-int
-throttle_login_check(struct db *db, const struct config *cfg,
-    const char *account_key, const char *ip, int64_t now,
-    struct throttle_verdict *out)
+/* The policy of LG-03 and LG-04 over what an attempt found. */
+struct decide_ctx {
+	const struct config *cfg;
+	int64_t now;
+	int64_t window_start;
+	struct throttle_verdict *v;
+};
+
+static bool
+decide(void *arg, const struct store_throttle_login *st)
 {
-	char hk[2 * SHA256_LEN + 1], canon[NETADDR_TEXT_MAX],
-	    subnet[NETADDR_KEY_MAX];
-	struct store_throttle_login st;
-	int64_t ws = window_start(now), delay, left;
-	int r;
+	struct decide_ctx *d = arg;
+	const struct config *cfg = d->cfg;
+	int64_t delay, left;
 
-	/* Fail closed: a caller that ignores r still sees a refusal. */
-	out->allowed = false;
-	out->retry_after = 1;
-	out->locked = false;
-	if (account_key == NULL)
-		return PC_ERR_INVALID;
-	if ((r = ip_keys(ip, canon, subnet)) != 0)
-		return r;
-	account_hash(account_key, hk);
-	if ((r = store_throttle_login_read(db, hk, canon, subnet, ws, &st)) !=
-	    0)
-		return r;
-
-	out->allowed = true;
-	out->retry_after = 0;
-	if (st.failures >= cfg->login_lock_after) {
-		out->locked = true;
-		refuse(out, cfg->login_delay_max);
-	} else if ((delay = throttle_delay(cfg, st.failures)) > 0) {
+	d->v->allowed = true;
+	d->v->retry_after = 0;
+	d->v->locked = false;
+	/* The lock holds for device cookies too; the delay does not. */
+	if (st->failures >= cfg->login_lock_after) {
+		d->v->locked = true;
+		refuse(d->v, cfg->login_delay_max);
+	} else if (!st->device &&
+	    (delay = throttle_delay(cfg, st->failures)) > 0) {
 		/* Never longer than the delay itself, even when another
 		 * node's clock ran ahead. */
-		left = sat_add(st.last_failure_at, delay) - now;
+		left = sat_add(st->last_failure_at, delay) - d->now;
 		if (left > delay)
 			left = delay;
 		if (left > 0)
-			refuse(out, left);
+			refuse(d->v, left);
 	}
-	left = ws + WINDOW - now;
-	if (st.ip_count >= cfg->login_ip_failures ||
-	    st.subnet_count >= cfg->login_subnet_failures ||
-	    st.global_count >= cfg->login_global_failures)
-		refuse(out, left);
+	left = d->window_start + WINDOW - d->now;
+	if (st->ip_count >= cfg->login_ip_failures ||
+	    st->subnet_count >= cfg->login_subnet_failures ||
+	    st->global_count >= cfg->login_global_failures)
+		refuse(d->v, left);
+	return d->v->allowed;
+}
+
+static void
+attempt_keys(const struct throttle_attempt *t, struct store_throttle_attempt *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->account_key = t->account;
+	a->ip = t->ip;
+	a->subnet = t->subnet;
+	a->device_hash = t->device_hash[0] != '\0' ? t->device_hash : NULL;
+	a->user_id = t->user_id[0] != '\0' ? t->user_id : NULL;
+	a->window_start = t->window_start;
+}
+
+int
+throttle_login_begin(struct db *db, const struct config *cfg,
+    const char *account_key, const char *ip, const char *device_hash,
+    const char *user_id, int64_t now, struct throttle_attempt *out)
+{
+	struct store_throttle_attempt a;
+	struct decide_ctx d;
+	bool allowed = false, device = false;
+	int r;
+
+	/* Fail closed: a caller that ignores r still sees a refusal. */
+	memset(out, 0, sizeof(*out));
+	out->v.allowed = false;
+	out->v.retry_after = 1;
+	if (account_key == NULL)
+		return PC_ERR_INVALID;
+	if ((r = ip_keys(ip, out->ip, out->subnet)) != 0)
+		return r;
+	account_hash(account_key, out->account);
+	out->window_start = window_start(now);
+	/* A device cookie only ever speaks for the user it was issued to. */
+	if (device_hash != NULL && user_id != NULL &&
+	    strlen(device_hash) == 2 * SHA256_LEN &&
+	    strlen(user_id) < sizeof(out->user_id)) {
+		memcpy(out->device_hash, device_hash, 2 * SHA256_LEN + 1);
+		memcpy(out->user_id, user_id, strlen(user_id) + 1);
+	}
+	attempt_keys(out, &a);
+	a.now = now;
+	a.device_limit = cfg->device_cookie_failures;
+	d.cfg = cfg;
+	d.now = now;
+	d.window_start = out->window_start;
+	d.v = &out->v;
+	if ((r = store_throttle_login_begin(
+		 db, &a, decide, &d, &allowed, &device)) != 0) {
+		out->v.allowed = false;
+		out->v.retry_after = 1;
+		return r;
+	}
+	out->counted = allowed;
+	out->device = device;
+	if (!allowed && out->v.allowed) {
+		/* Refused by the store without a verdict: never let through. */
+		out->v.allowed = false;
+		out->v.retry_after = 1;
+	}
 	return 0;
 }
 
 int
-throttle_login_failure(struct db *db, const struct config *cfg,
-    const char *account_key, const char *ip, int64_t now)
+throttle_login_end(struct db *db, struct throttle_attempt *t, bool success)
 {
-	char hk[2 * SHA256_LEN + 1], canon[NETADDR_TEXT_MAX],
-	    subnet[NETADDR_KEY_MAX];
+	struct store_throttle_attempt a;
 	int r;
 
-	(void)cfg; /* the schedule is applied by the check */
-	if (account_key == NULL)
-		return PC_ERR_INVALID;
-	if ((r = ip_keys(ip, canon, subnet)) != 0)
-		return r;
-	account_hash(account_key, hk);
-	return store_throttle_login_failure(
-	    db, hk, canon, subnet, now, window_start(now));
+	if (!t->counted)
+		return 0;
+	attempt_keys(t, &a);
+	if ((r = store_throttle_login_end(db, &a, t->device, success)) == 0)
+		t->counted = false;
+	return r;
 }
 
 int
@@ -180,6 +244,73 @@ throttle_login_success(struct db *db, const char *account_key)
 		return PC_ERR_INVALID;
 	account_hash(account_key, hk);
 	return store_throttle_account_reset(db, hk);
+}
+
+/* The (client_id, IP) pair's key: a label, the id and the IP, NUL-split. */
+static void
+client_pair_hash(
+    const char *client_id, const char *canon, char out[2 * SHA256_LEN + 1])
+{
+	struct buf b;
+
+	buf_init(
+	    &b, sizeof(client_label) + strlen(client_id) + 1 + strlen(canon));
+	if (buf_put(&b, client_label, sizeof(client_label)) != 0 ||
+	    buf_put(&b, client_id, strlen(client_id) + 1) != 0 ||
+	    buf_puts(&b, canon) != 0)
+		fatal("throttle: client key buffer");
+	hash_sha256_hex(b.p, b.len, out);
+	buf_free(&b);
+}
+
+int
+throttle_client_check(struct db *db, const struct config *cfg,
+    const char *client_id, const char *ip, int64_t now,
+    struct throttle_client *out)
+{
+	char subnet[NETADDR_KEY_MAX];
+	int64_t ip_count = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->v.allowed = false;
+	out->v.retry_after = 1;
+	if (client_id == NULL)
+		return PC_ERR_INVALID;
+	_Static_assert(sizeof(out->ip) >= NETADDR_TEXT_MAX, "ip buffer");
+	_Static_assert(sizeof(out->pair) == 2 * SHA256_LEN + 1, "pair buffer");
+	if ((r = ip_keys(ip, out->ip, subnet)) != 0)
+		return r;
+	client_pair_hash(client_id, out->ip, out->pair);
+	out->window_start = window_start(now);
+	if ((r = store_throttle_client_read(db, out->ip, out->pair,
+		 out->window_start, &ip_count, &out->pair_failures)) != 0)
+		return r;
+	out->v.allowed = true;
+	out->v.retry_after = 0;
+	if (ip_count >= cfg->client_auth_ip_failures ||
+	    out->pair_failures >= cfg->client_auth_pair_failures)
+		refuse(&out->v, out->window_start + WINDOW - now);
+	return 0;
+}
+
+int
+throttle_client_failure(struct db *db, const struct throttle_client *t)
+{
+	if (t->ip[0] == '\0' || t->pair[0] == '\0')
+		return PC_ERR_INVALID;
+	return store_throttle_client_failure(
+	    db, t->ip, t->pair, t->window_start);
+}
+
+int
+throttle_client_success(struct db *db, const struct throttle_client *t)
+{
+	if (t->pair[0] == '\0')
+		return PC_ERR_INVALID;
+	if (t->pair_failures <= 0)
+		return 0; /* nothing to clear: no store write */
+	return store_throttle_client_clear(db, t->pair);
 }
 
 /*
@@ -256,6 +387,6 @@ throttle_purge(
 	    ? cfg->login_delay_max
 	    : THROTTLE_ACCOUNT_IDLE;
 
-	return store_throttle_purge(
-	    db, now - 2 * WINDOW, now - idle, cfg->login_lock_after, deleted);
+	return store_throttle_purge(db, now - 2 * WINDOW, now - idle,
+	    cfg->login_lock_after, now, deleted);
 }

@@ -9,9 +9,17 @@
  * client_assertion) or none (a public client naming itself with
  * client_id, where the endpoint allows it). Two methods at once are
  * invalid_request. Every failure is invalid_client (401; with
- * WWW-Authenticate when Basic was tried), audited as client.auth, and
- * counted per client id and per IP in the store-backed throttle, which
- * answers 429 past its limits before any secret is looked at.
+ * WWW-Authenticate when Basic was tried) and audited as client.auth; a
+ * known client that used another method than its registered one is told
+ * which (client ids are public, and so is how a client authenticates).
+ *
+ * TK-08: failures are counted per IP and per (client id, IP) in the
+ * store-backed throttle, which answers 429 past either limit before any
+ * secret is looked at. Never per client id alone: anyone can name a
+ * public client id, and a per-client count would let them stop the
+ * application. Only failures are counted (a good grant reads, and writes
+ * only to clear its pair's earlier failures); the secrets are 256-bit,
+ * so there is nothing to guess across IPs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,17 +117,6 @@ basic_credentials(const struct req *r, char id[CLIENT_ID_MAX + 1],
 	return rc;
 }
 
-/* Key for the throttle: failures per client id, beside those per IP. */
-static char *
-client_key(const char *client_id)
-{
-	size_t n = strlen(client_id) + 8;
-	char *k = xmalloc(n);
-
-	snprintf(k, n, "client:%s", client_id);
-	return k;
-}
-
 static void
 unauthorized(struct resp *w, bool basic, const char *desc)
 {
@@ -137,10 +134,9 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 	const char *post_id = NULL, *post_secret = NULL, *atype = NULL,
 		   *assertion = NULL;
 	char id[CLIENT_ID_MAX + 1] = "", secret[CLIENT_SECRET_MAX + 1] = "";
-	struct throttle_verdict v;
-	char *key = NULL;
+	struct throttle_client t;
 	const char *method;
-	bool basic = false;
+	bool basic = false, wrong_method = false;
 	int rc, ret = PC_ERR_VERIFY;
 
 	memset(out, 0, sizeof(*out));
@@ -206,19 +202,18 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 		}
 	}
 
-	/* TK-08: failed client authentication is throttled, before work. */
-	key = client_key(id);
-	if (throttle_login_check(app->db, app->cfg, key, r->ip, r->now, &v) !=
+	/* TK-08: per IP and per (client, IP), before the secret. */
+	if (throttle_client_check(app->db, app->cfg, id, r->ip, r->now, &t) !=
 	    0) {
 		oauth_unavailable(w);
 		goto out;
 	}
-	if (!v.allowed) {
+	if (!t.v.allowed) {
 		char ra[24];
 
 		oauth_error(w, 429, "invalid_client",
 		    "Too many failed client authentications.");
-		snprintf(ra, sizeof(ra), "%lld", (long long)v.retry_after);
+		snprintf(ra, sizeof(ra), "%lld", (long long)t.v.retry_after);
 		resp_header(w, "Retry-After", ra);
 		goto out;
 	}
@@ -227,7 +222,8 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 		oauth_unavailable(w);
 		goto out;
 	}
-	if (rc == 0 && strcmp(out->auth_method, method) != 0)
+	wrong_method = rc == 0 && strcmp(out->auth_method, method) != 0;
+	if (wrong_method)
 		rc = PC_ERR_VERIFY;
 	else if (rc == 0 && strcmp(method, "none") == 0)
 		rc = public_ok && out->is_public ? 0 : PC_ERR_VERIFY;
@@ -242,21 +238,30 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 	}
 	if (rc != 0) {
 		json_t *d = json_pack("{s:s}", "method", method);
+		char desc[128];
 
-		if (throttle_login_failure(
-			app->db, app->cfg, key, r->ip, r->now) != 0)
+		if (throttle_client_failure(app->db, &t) != 0)
 			log_msg(LOG_WARN, "oauth.throttle", "not counted");
 		oauth_audit(r, "client.auth", "failure",
 		    client_id_valid(id) ? id : NULL, NULL, d);
 		json_decref(d);
-		unauthorized(w, basic, "Client authentication failed.");
+		/* Item 12: a known client learns its registered method. */
+		if (wrong_method)
+			snprintf(desc, sizeof(desc),
+			    "This client is registered for %s, not %s.",
+			    out->auth_method, method);
+		else
+			snprintf(desc, sizeof(desc), "%s",
+			    "Client authentication failed.");
+		unauthorized(w, basic, desc);
 		goto out;
 	}
+	if (throttle_client_success(app->db, &t) != 0)
+		log_msg(LOG_WARN, "oauth.throttle", "pair not cleared");
 	ret = 0;
 out:
 	if (ret != 0)
 		store_client_clear(out);
 	sodium_memzero(secret, sizeof(secret));
-	free(key);
 	return ret;
 }

@@ -310,28 +310,68 @@ store_user_tokens_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
 #define STORE_THROTTLE_KEY_MAX 128
 #define STORE_THROTTLE_FAILURES_CAP INT64_C(1000000000)
 
-/* One consistent read of everything a login check needs. */
+/* What a sign-in attempt found, before its own count. */
 struct store_throttle_login {
-	int64_t failures;	 /* consecutive; 0 when the account has none */
-	int64_t last_failure_at; /* 0 when failures is 0 */
-	int64_t ip_count;	 /* failures from ip in the window */
+	int64_t failures;	 /* consecutive; pending attempts included */
+	int64_t last_failure_at; /* of the latest counted attempt; 0: none */
+	int64_t ip_count;	 /* attempts from ip in the window */
 	int64_t subnet_count;	 /* ... from subnet */
 	int64_t global_count;	 /* ... from anywhere */
+	bool device;		 /* counted on a live device cookie */
 };
 
-int store_throttle_login_read(struct db *db, const char *account_key,
-    const char *ip, const char *subnet, int64_t window_start,
-    struct store_throttle_login *out) PC_WUR;
+/* One sign-in attempt's keys (all hashed or canonical by the caller). */
+struct store_throttle_attempt {
+	const char *account_key;
+	const char *ip;
+	const char *subnet;
+	const char *device_hash; /* NULL: no device cookie presented */
+	const char *user_id;	 /* the account's user (device cookies) */
+	int64_t now;
+	int64_t window_start;
+	int64_t device_limit; /* failures a device cookie may have */
+};
+
+/* The policy: true lets the attempt through (its counts stay). */
+typedef bool (*store_throttle_decide_fn)(
+    void *arg, const struct store_throttle_login *seen);
 /*
- * One failed sign-in: the account's failures + 1 (stopping at
- * STORE_THROTTLE_FAILURES_CAP) with last_failure_at = now (never moved
- * back), and + 1 on the ip, subnet and global counts of the window.
+ * LG-03, LG-04: counts one attempt before its password is checked, in
+ * the transaction that checks the limits: the account's failures and the
+ * ip, subnet and global window counts + 1, and, when device_hash names a
+ * live device cookie of user_id with failures < device_limit, that
+ * cookie's failures + 1 too (*device = true, seen->device). decide() then
+ * sees the counts from before this attempt; false rolls everything back
+ * (*allowed = false, nothing counted). When allowed, last_failure_at =
+ * now (never moved back). The attempt now counts as a failure until
+ * store_throttle_login_end.
  */
-int store_throttle_login_failure(struct db *db, const char *account_key,
-    const char *ip, const char *subnet, int64_t now,
-    int64_t window_start) PC_WUR;
+int store_throttle_login_begin(struct db *db,
+    const struct store_throttle_attempt *a, store_throttle_decide_fn decide,
+    void *arg, bool *allowed, bool *device) PC_WUR;
+/*
+ * Settles an allowed attempt that was not a failure. success: the
+ * account's row goes (and a device cookie's failures are 0 again);
+ * otherwise (the password was never checked) the attempt's own counts
+ * are taken back. The window counts go back either way: they count
+ * failures. device: what begin said.
+ */
+int store_throttle_login_end(struct db *db,
+    const struct store_throttle_attempt *a, bool device, bool success) PC_WUR;
 /* Deletes the account's failure row (absent is fine). */
 int store_throttle_account_reset(struct db *db, const char *account_key) PC_WUR;
+/*
+ * TK-08: failed client authentications in the window from ip and from the
+ * (client, ip) pair (pair_key: a hash naming both). One read transaction.
+ */
+int
+store_throttle_client_read(struct db *db, const char *ip, const char *pair_key,
+    int64_t window_start, int64_t *ip_count, int64_t *pair_count) PC_WUR;
+/* One failed client authentication: + 1 for ip and for the pair. */
+int store_throttle_client_failure(struct db *db, const char *ip,
+    const char *pair_key, int64_t window_start) PC_WUR;
+/* Deletes the pair's counts in every window (absent is fine). */
+int store_throttle_client_clear(struct db *db, const char *pair_key) PC_WUR;
 /*
  * Counts one mail request from client in the window if its count is below
  * limit (*allowed = true); otherwise counts nothing (*allowed = false).
@@ -349,12 +389,27 @@ int store_throttle_mail_account(struct db *db, const char *account_key,
     const char *pair_key, int64_t window_start, int64_t pair_limit,
     int64_t account_limit, bool *allowed) PC_WUR;
 /*
- * DS-04: deletes windows with window_start < windows_before, and account
- * rows with last_failure_at < idle_before and failures < lock_after
- * (locked rows stay until a reset). *deleted (may be NULL) gets the count.
+ * DS-04: deletes windows with window_start < windows_before, account rows
+ * with last_failure_at < idle_before and failures < lock_after (locked
+ * rows stay until a reset), and device cookies with expires_at <= now.
+ * *deleted (may be NULL) gets the count.
  */
-int store_throttle_purge(struct db *db, int64_t windows_before,
-    int64_t idle_before, int64_t lock_after, int64_t *deleted) PC_WUR;
+int
+store_throttle_purge(struct db *db, int64_t windows_before, int64_t idle_before,
+    int64_t lock_after, int64_t now, int64_t *deleted) PC_WUR;
+
+/*
+ * Device cookies (LG-03; src/auth/device.c). Adds id_hash for user_id
+ * (live until expires_at) and, in the same transaction, deletes old_hash
+ * (may be NULL: the cookie the browser held before) and the user's
+ * oldest cookies beyond max_per_user.
+ */
+int store_device_cookie_add(struct db *db, const char *id_hash,
+    const char *user_id, int64_t now, int64_t expires_at, int64_t max_per_user,
+    const char *old_hash) PC_WUR;
+/* Deletes user_id's device cookies except keep_hash (may be NULL). */
+int store_device_cookies_revoke(struct db *db, const char *user_id,
+    const char *keep_hash, int64_t *n) PC_WUR;
 
 /* ---- end Throttling ---- */
 

@@ -105,6 +105,10 @@ static const struct setting settings[] = {
 	SECRET(smtp_url, ""),
 	S(mail_from, K_STR, "", 0, 0),
 	S(client_secret_overlap, K_DUR, "24h", 0, 30 * 86400),
+	S(client_auth_ip_failures, K_INT, "100", 1, 1000000),
+	S(client_auth_pair_failures, K_INT, "10", 1, 10000),
+	S(device_cookie_lifetime, K_DUR, "90d", 3600, 400 * 86400),
+	S(device_cookie_failures, K_INT, "5", 1, 100),
 };
 #undef S
 #undef SECRET

@@ -88,7 +88,12 @@ struct config {
 	char *mail_from;	       /* "": no-reply@<issuer host> */
 	int64_t client_secret_overlap; /* seconds both secrets work */
 
-	unsigned char sources[64]; /* enum config_source per setting */
+	int64_t client_auth_ip_failures;   /* per IP per hour (TK-08) */
+	int64_t client_auth_pair_failures; /* per (client, IP) per hour */
+	int64_t device_cookie_lifetime;	   /* seconds (LG-03 device cookie) */
+	int64_t device_cookie_failures;	   /* per cookie, then no bypass */
+
+	unsigned char sources[96]; /* enum config_source per setting */
 
 	/* Derived by config_finish(). */
 	char *issuer_scheme;

@@ -4,7 +4,8 @@
  * ended session end with it, RT-05), the applications they allowed (list
  * and revoke: the consent goes and every token of that grant dies, RT-05),
  * change password (current password required, PW-08; other sessions end),
- * sign out (SS-06).
+ * sign out (SS-06). Signing out all other sessions and a password change
+ * also revoke the device cookies of every other browser (LG-03).
  *
  * Sensitive changes need a recent sign-in (SS-09): ending other sessions
  * asks for the password again when the session's auth_time is older than
@@ -364,6 +365,16 @@ web_account_sessions(struct req *r, struct resp *w)
 		    "/account", "Back to your account");
 		goto out;
 	}
+	if (strcmp(which, "others") == 0) {
+		/* "Sign out everywhere else": the other browsers' device
+		 * cookies go too (LG-03); this browser's stays. */
+		char dev[65];
+		bool mine = web_device_hash(r, dev);
+
+		if (device_cookies_revoke(
+			app->db, s.user_id, mine ? dev : NULL, NULL) != 0)
+			log_msg(LOG_WARN, "auth.device", "device cookies kept");
+	}
 	{
 		json_t *d = json_pack("{s:s, s:I, s:I}", "which",
 		    strcmp(which, "others") == 0 ? "others" : "one", "count",
@@ -462,8 +473,10 @@ struct pwop {
 	bool change;  /* password change (else re-authentication) */
 	bool hashing; /* stage two of a change */
 	char then[16];
-	char *account_key;    /* the throttle's key: lower-cased email */
-	struct web_hash hash; /* the pool's answer */
+	char *account_key; /* the throttle's key: lower-cased email */
+	char device[65];   /* this browser's device cookie hash, or "" */
+	struct throttle_attempt t; /* counted before the hash (LG-03) */
+	struct web_hash hash;	   /* the pool's answer */
 };
 
 static void
@@ -552,6 +565,10 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 	int rc;
 
 	if (o->hash.res.r == PC_ERR_BUSY) {
+		/* Never checked: the attempt does not count. */
+		if (!o->hashing &&
+		    throttle_login_end(app->db, &o->t, false) != 0)
+			log_msg(LOG_WARN, "auth.throttle", "busy not undone");
 		web_busy(r, w);
 		return;
 	}
@@ -563,10 +580,7 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 			web_audit(r, &o->s, "reauth", "failure", o->s.user_id,
 			    NULL, d);
 			json_decref(d);
-			if (throttle_login_failure(app->db, app->cfg,
-				o->account_key, r->ip, r->now) != 0)
-				log_msg(LOG_WARN, "auth.throttle",
-				    "failure not counted");
+			/* Counted as a failure before the hash already. */
 			if (o->change)
 				render_account(r, w, &o->s, 400,
 				    "Your current password is not correct.");
@@ -575,7 +589,7 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 				    "That password is not correct.", o->then);
 			return;
 		}
-		if (throttle_login_success(app->db, o->account_key) != 0)
+		if (throttle_login_end(app->db, &o->t, true) != 0)
 			log_msg(
 			    LOG_WARN, "auth.throttle", "success not recorded");
 		if (!o->change) {
@@ -608,6 +622,12 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 	/* The new hash, and every other session ends, in one transaction. */
 	rc = store_password_set(
 	    app->db, o->s.user_id, o->hash.res.phc, o->s.id_hash, r->now);
+	/* Like the other sessions, the other browsers' device cookies go
+	 * (LG-03); this browser's stays. */
+	if (rc == 0 &&
+	    device_cookies_revoke(app->db, o->s.user_id,
+		o->device[0] != '\0' ? o->device : NULL, NULL) != 0)
+		log_msg(LOG_WARN, "auth.device", "device cookies kept");
 	/* AU-01: the change stands (undoing it would be worse), but without
 	 * its durable row the answer is a 503 and no new session cookie. */
 	if (rc == 0 &&
@@ -662,39 +682,46 @@ pwop_begin(
 		pwop_free(o);
 		return NULL;
 	}
-	/* PW-08, LG-09: the same throttle as the sign-in form. */
-	{
-		struct store_user u;
-		struct throttle_verdict v;
-
-		memset(&u, 0, sizeof(u));
-		if (store_user_get(app->db, o->s.user_id, &u) != 0 ||
-		    (o->account_key = store_email_key(u.email)) == NULL ||
-		    throttle_login_check(app->db, app->cfg, o->account_key,
-			r->ip, r->now, &v) != 0) {
-			store_user_clear(&u);
-			web_busy(r, w);
-			pwop_free(o);
-			return NULL;
-		}
-		store_user_clear(&u);
-		if (!v.allowed) {
-			char ra[24];
-
-			page_message(w, 429, "Too many attempts",
-			    "Too many wrong passwords. Wait a while and try "
-			    "again.",
-			    "/account", "Back to your account");
-			snprintf(
-			    ra, sizeof(ra), "%lld", (long long)v.retry_after);
-			resp_header(w, "Retry-After", ra);
-			pwop_free(o);
-			return NULL;
-		}
-	}
 	if (store_password_get(app->db, o->s.user_id, &o->phc) != 0)
 		o->phc = NULL; /* dummy work, then "not correct" */
 	return o;
+}
+
+/*
+ * PW-08, LG-09: the same throttle as the sign-in form, counted right
+ * before the hash; this browser's device cookie counts as on the sign-in
+ * form, so a stranger's failures never hold the owner here either. false:
+ * w is the answer already.
+ */
+static bool
+pwop_count(struct req *r, struct resp *w, struct pwop *o)
+{
+	struct app *app = r->app;
+	struct store_user u;
+
+	memset(&u, 0, sizeof(u));
+	(void)web_device_hash(r, o->device);
+	if (store_user_get(app->db, o->s.user_id, &u) != 0 ||
+	    (o->account_key = store_email_key(u.email)) == NULL ||
+	    throttle_login_begin(app->db, app->cfg, o->account_key, r->ip,
+		o->device[0] != '\0' ? o->device : NULL, o->s.user_id, r->now,
+		&o->t) != 0) {
+		store_user_clear(&u);
+		web_busy(r, w);
+		return false;
+	}
+	store_user_clear(&u);
+	if (!o->t.v.allowed) {
+		char ra[24];
+
+		page_message(w, 429, "Too many attempts",
+		    "Too many wrong passwords. Wait a while and try again.",
+		    "/account", "Back to your account");
+		snprintf(ra, sizeof(ra), "%lld", (long long)o->t.v.retry_after);
+		resp_header(w, "Retry-After", ra);
+		return false;
+	}
+	return true;
 }
 
 void
@@ -705,6 +732,10 @@ web_account_reauth(struct req *r, struct resp *w)
 	if (o == NULL)
 		return;
 	snprintf(o->then, sizeof(o->then), "sessions");
+	if (!pwop_count(r, w, o)) {
+		pwop_free(o);
+		return;
+	}
 	req_defer(r, pwop_start, o, pwop_free);
 }
 
@@ -744,6 +775,10 @@ web_account_password(struct req *r, struct resp *w)
 	o->next = secure_copy(nw, o->next_len);
 	if (o->next == NULL) {
 		web_busy(r, w);
+		pwop_free(o);
+		return;
+	}
+	if (!pwop_count(r, w, o)) {
 		pwop_free(o);
 		return;
 	}

@@ -4,12 +4,16 @@
  * GET /login gives the browser a pre-session (a session record without a
  * user) whose CSRF token the form carries (LG-07). POST /login, in order,
  * before any hashing (DS-02): same origin and the pre-session's token
- * (CF-01, LG-07), the password's byte cap, then the throttle; then the
+ * (CF-01, LG-07), the password's byte cap, then the throttle, which
+ * counts the attempt as a failure in the same store transaction that
+ * checks the limits (LG-03, LG-04: a burst of N counts as N); then the
  * hashing pool verifies the password, or runs the same work against a
  * dummy hash when the account is unknown, disabled or has no password
  * (LG-02), so every failure looks and takes the same (LG-01). Success
- * replaces the pre-session with a new session id (SS-01) and answers 303
- * (LG-06).
+ * settles the attempt (the account's counter resets), replaces the
+ * pre-session with a new session id (SS-01), gives the browser a device
+ * cookie for the account when it has none (LG-03: that browser then skips
+ * the account's delay) and answers 303 (LG-06).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +37,15 @@ struct login {
 	char *email; /* as typed */
 	char *pw;    /* sodium_malloc; wiped at the end */
 	size_t pw_len;
-	char *account_key;    /* lower-cased email: the throttle's key */
-	char *user_id;	      /* NULL: unknown account */
-	char *phc;	      /* the stored hash, for a rehash */
-	bool usable;	      /* known, enabled, with a password */
-	bool verified;	      /* the account's email is verified */
-	char *req;	      /* a pending authorization request's id */
-	struct web_hash hash; /* the pool's answer */
+	char *account_key; /* lower-cased email: the throttle's key */
+	char *user_id;	   /* NULL: unknown account */
+	char *phc;	   /* the stored hash, for a rehash */
+	bool usable;	   /* known, enabled, with a password */
+	bool verified;	   /* the account's email is verified */
+	char *req;	   /* a pending authorization request's id */
+	char device[65];   /* the presented device cookie's hash, or "" */
+	struct throttle_attempt t; /* counted before the hash (LG-03) */
+	struct web_hash hash;	   /* the pool's answer */
 };
 
 static void
@@ -228,13 +234,10 @@ start_rehash(struct app *app, const struct login *l)
 static void
 login_failed(struct req *r, struct resp *w, struct login *l, const char *why)
 {
-	struct app *app = r->app;
 	json_t *d = json_pack("{s:s}", "reason", why);
 
-	/* LG-03, LG-04: every failure counts, known account or not. */
-	if (throttle_login_failure(
-		app->db, app->cfg, l->account_key, r->ip, r->now) != 0)
-		log_msg(LOG_WARN, "auth.throttle", "failure not counted");
+	/* LG-03, LG-04: the attempt was counted as a failure before the
+	 * hash, known account or not; nothing to undo. */
 	web_audit(r, &l->pre, "login", "failure", l->user_id, NULL, d);
 	json_decref(d);
 	render_form(r, w, 400, &l->pre, l->email, GENERIC_FAILURE, l->req);
@@ -267,6 +270,27 @@ carry_families(struct app *app, const struct session *old,
 		log_msg(LOG_WARN, "auth.login", "old session's tokens kept");
 }
 
+/*
+ * LG-03: this browser now knows the account. A browser whose device
+ * cookie already counted for this account keeps it; otherwise it gets a
+ * new one, and the one it held before (another account's, or one past
+ * its failure limit) goes.
+ */
+static void
+issue_device_cookie(struct req *r, struct resp *w, const struct login *l)
+{
+	struct app *app = r->app;
+	char value[DEVICE_COOKIE_LEN + 1];
+
+	if (device_cookie_issue(app->db, app->cfg, l->user_id,
+		l->device[0] != '\0' ? l->device : NULL, r->now, value) != 0) {
+		log_msg(LOG_WARN, "auth.device", "device cookie not issued");
+		return;
+	}
+	web_set_device_cookie(w, r, value);
+	sodium_memzero(value, sizeof(value));
+}
+
 static void
 login_finish(struct req *r, struct resp *w, void *arg)
 {
@@ -278,6 +302,9 @@ login_finish(struct req *r, struct resp *w, void *arg)
 	int rc;
 
 	if (l->hash.res.r == PC_ERR_BUSY) {
+		/* Never checked: the attempt does not count. */
+		if (throttle_login_end(app->db, &l->t, false) != 0)
+			log_msg(LOG_WARN, "auth.throttle", "busy not undone");
 		web_busy(r, w);
 		return;
 	}
@@ -288,7 +315,7 @@ login_finish(struct req *r, struct resp *w, void *arg)
 				       : "bad_password");
 		return;
 	}
-	if (throttle_login_success(app->db, l->account_key) != 0)
+	if (throttle_login_end(app->db, &l->t, true) != 0)
 		log_msg(LOG_WARN, "auth.throttle", "success not recorded");
 	if (!l->verified) {
 		/* The password was right: only its owner learns this. */
@@ -325,6 +352,8 @@ login_finish(struct req *r, struct resp *w, void *arg)
 		start_rehash(app, l);
 	web_set_session_cookie(w, r, cookie);
 	sodium_memzero(cookie, sizeof(cookie));
+	if (!l->t.device)
+		issue_device_cookie(r, w, l);
 	{
 		/* Back to the application's request, if it is still live. */
 		char loc[96];
@@ -345,7 +374,6 @@ login_post(struct req *r, struct resp *w)
 	struct login *l;
 	const char *email, *pw;
 	struct store_user u;
-	struct throttle_verdict v;
 	bool presented = false;
 	int rc;
 
@@ -399,34 +427,6 @@ login_post(struct req *r, struct resp *w)
 	}
 	memcpy(l->pw, pw, l->pw_len + 1);
 
-	/* LG-03, LG-04 before any hashing (DS-02). */
-	l->account_key = store_email_key(email);
-	if (throttle_login_check(
-		app->db, app->cfg, l->account_key, r->ip, r->now, &v) != 0) {
-		page_message(w, 503, "Unavailable",
-		    "Signing in is not possible right now. Please try again "
-		    "later.",
-		    NULL, NULL);
-		resp_header(w, "Retry-After", "5");
-		login_free(l);
-		return;
-	}
-	if (!v.allowed) {
-		char ra[24];
-		json_t *d = json_pack(
-		    "{s:s, s:b}", "what", "login", "locked", v.locked);
-
-		web_audit(r, &l->pre, "ratelimit", "alert", NULL, NULL, d);
-		json_decref(d);
-		render_form(r, w, 429, &l->pre, l->email,
-		    "Too many failed sign-ins. Wait a while and try again, or "
-		    "reset your password.",
-		    l->req);
-		snprintf(ra, sizeof(ra), "%lld", (long long)v.retry_after);
-		resp_header(w, "Retry-After", ra);
-		login_free(l);
-		return;
-	}
 	memset(&u, 0, sizeof(u));
 	if (user_email_valid(email) &&
 	    store_user_get_by_email(app->db, email, &u) == 0) {
@@ -436,6 +436,40 @@ login_post(struct req *r, struct resp *w)
 		    store_password_get(app->db, u.id, &l->phc) == 0)
 			l->usable = true;
 		store_user_clear(&u);
+	}
+	/*
+	 * LG-03, LG-04 before any hashing (DS-02): checked and counted in one
+	 * step. A device cookie only counts for the account it was issued to
+	 * (and a refusal reads the same for known and unknown accounts).
+	 */
+	l->account_key = store_email_key(email);
+	(void)web_device_hash(r, l->device);
+	if (throttle_login_begin(app->db, app->cfg, l->account_key, r->ip,
+		l->device[0] != '\0' ? l->device : NULL, l->user_id, r->now,
+		&l->t) != 0) {
+		page_message(w, 503, "Unavailable",
+		    "Signing in is not possible right now. Please try again "
+		    "later.",
+		    NULL, NULL);
+		resp_header(w, "Retry-After", "5");
+		login_free(l);
+		return;
+	}
+	if (!l->t.v.allowed) {
+		char ra[24];
+		json_t *d = json_pack(
+		    "{s:s, s:b}", "what", "login", "locked", l->t.v.locked);
+
+		web_audit(r, &l->pre, "ratelimit", "alert", NULL, NULL, d);
+		json_decref(d);
+		render_form(r, w, 429, &l->pre, l->email,
+		    "Too many failed sign-ins. Wait a while and try again, or "
+		    "reset your password.",
+		    l->req);
+		snprintf(ra, sizeof(ra), "%lld", (long long)l->t.v.retry_after);
+		resp_header(w, "Retry-After", ra);
+		login_free(l);
+		return;
 	}
 	req_defer(r, login_start, l, login_free);
 }

@@ -890,6 +890,9 @@ rst_finish(struct req *r, struct resp *w, void *arg)
 		if (throttle_login_success(app->db, key) != 0)
 			log_msg(
 			    LOG_WARN, "auth.throttle", "reset not recorded");
+		/* LG-03: every device cookie of the account goes. */
+		if (device_cookies_revoke(app->db, uid, NULL, NULL) != 0)
+			log_msg(LOG_WARN, "auth.device", "device cookies kept");
 		free(key);
 		web_notify_password_changed(r, uid);
 	}

@@ -79,6 +79,15 @@ web_set_session_cookie(struct resp *w, const struct req *r, const char *value);
 void web_clear_session_cookie(struct resp *w, const struct req *r);
 
 /*
+ * LG-03 device cookies (src/web/device.c): the hash of the device cookie
+ * the browser presents (false: none, malformed or repeated), and
+ * Set-Cookie for a new one.
+ */
+bool web_device_hash(struct req *r, char out[65]);
+void
+web_set_device_cookie(struct resp *w, const struct req *r, const char *value);
+
+/*
  * CF-01 for a form POST in a session: same origin, and the form's "csrf"
  * field is this session's token for form_id. On failure the response is a
  * 403 page, the failure is audited, and false is returned: the caller

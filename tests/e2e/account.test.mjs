@@ -202,7 +202,9 @@ test('DS-01: a login flood gets 503 + Retry-After past the pool, and discovery k
       const p = await c.get('/login');
       clients.push([c, csrfOf(p.text, '/login')]);
     }
-    const flood = clients.map(([c, csrf]) => c.post('/login', { csrf, email: 'flood@example.com', password: 'wrong-password-in-a-flood' }));
+    // One account each: the per-account throttle counts attempts before
+    // they reach the pool (LG-03), so one account would see only 5.
+    const flood = clients.map(([c, csrf], i) => c.post('/login', { csrf, email: `flood${i}@example.com`, password: 'wrong-password-in-a-flood' }));
     // While hashes are queued, metadata is answered at once.
     const t = Date.now();
     const d = await fetch(srv.url + '/.well-known/openid-configuration');

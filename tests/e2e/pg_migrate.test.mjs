@@ -14,8 +14,8 @@ const NEXT = LATEST + 1;
 const PREV = LATEST - 1;
 // Undoes the newest migration, to make a store one migration behind.
 // Update it with each new migration (the assertion says when).
-const UNDO_LATEST = 'ALTER TABLE refresh_tokens DROP COLUMN next_sealed; ALTER TABLE refresh_tokens DROP COLUMN next_hash';
-assert.equal(LATEST_MIGRATION.name, '0017_refresh_grace', 'UNDO_LATEST undoes 0017 only: update it');
+const UNDO_LATEST = 'DROP TABLE device_cookies';
+assert.equal(LATEST_MIGRATION.name, '0018_device_cookies', 'UNDO_LATEST undoes 0018 only: update it');
 import { startCluster, createDatabase, parseUrl, psql, urlFor as urlOf } from './lib/pg.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
 

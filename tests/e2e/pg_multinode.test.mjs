@@ -239,6 +239,24 @@ test('LG-03: failed sign-ins alternating between A and B count once: the delay s
   assert.equal((await loginAt(A, 'bruno@example.com', GOOD_PW, next())).status, 429);
 });
 
+test('LG-03: 40 sign-ins sent at once over both nodes for one account reach the password check only login_delay_free + 1 times', async () => {
+  addUser(A, 'burst@example.com');
+  // Every attempt from its own address (only the account counter binds),
+  // each with its own sign-in form, half on A and half on B.
+  const forms = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+    const node = i % 2 ? B : A;
+    const headers = { 'x-forwarded-for': `198.18.7.${i + 1}` };
+    const c = new Client(node);
+    const page = await c.get('/login', { headers });
+    return { c, headers, csrf: csrfOf(page.text, '/login') };
+  }));
+  const rs = await Promise.all(forms.map((f, i) =>
+    f.c.post('/login', { csrf: f.csrf, email: 'burst@example.com', password: `${WRONG}-${i}` }, { headers: f.headers })));
+  const t = rs.reduce((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
+  console.log(`# LG-03 two nodes, burst of 40 for one account: ${JSON.stringify(t)}`);
+  assert.deepEqual(t, { 400: 5, 429: 35 });
+});
+
 test('LG-04: the per-IP failure limit counts across nodes', async () => {
   addUser(A, 'ivy@example.com');
   const ip = '198.51.100.7';
@@ -287,8 +305,8 @@ test('TK-09: a client assertion used on A is a replay on B', async () => {
       { iss: id, sub: id, aud: issuer, iat: now, exp: now + 60, jti: randomUUID() })))
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(privateKey);
   };
-  // Refusals count toward the client's per-IP throttle (TK-08, shared
-  // with sign-ins): every request comes from its own address.
+  // Refusals count toward the per-IP and per-(client, IP) throttle
+  // (TK-08): every request comes from its own address.
   let n = 0;
   const token = async (node, a) => {
     const res = await fetch(node.url + '/token', {

@@ -34,7 +34,7 @@ function addClient(name, jwks, extra = []) {
 before(async () => {
   // Many refusals against one client on purpose: keep the TK-08 throttle
   // out of the way (it is tested in token.test.mjs).
-  srv = await startServer({ config: { login_delay_free: 99, login_ip_failures: 1000 } });
+  srv = await startServer({ config: { client_auth_pair_failures: 10000, client_auth_ip_failures: 1000000 } });
   keys = {
     ES256: await keyPair('ES256', 'es'),
     RS256: await keyPair('RS256', 'rs'),

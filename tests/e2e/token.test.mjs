@@ -70,6 +70,25 @@ test('TK-07: client_secret_post is refused for a client registered for Basic, an
   assert.equal(both.body.error, 'invalid_request');
 });
 
+test('TK-07: a known client using another method than its registered one is told which; an unknown client is not', async () => {
+  const post = await token({ grant_type: 'client_credentials', client_id: svc.client_id, client_secret: 'pcs_whatever' });
+  assert.equal(post.status, 401);
+  assert.equal(post.body.error, 'invalid_client');
+  assert.match(post.body.error_description, /registered for client_secret_basic, not client_secret_post/);
+  const none = await token({ grant_type: 'client_credentials', client_id: svc.client_id });
+  assert.equal(none.status, 401);
+  assert.match(none.body.error_description, /registered for client_secret_basic/);
+  // The right method with a wrong secret, or an unknown client: generic.
+  const wrong = await token({ grant_type: 'client_credentials' }, { authorization: basic(svc.client_id, 'pcs_whatever') });
+  assert.equal(wrong.body.error_description, 'Client authentication failed.');
+  const unknown = await token({ grant_type: 'client_credentials', client_id: 'pcc_AAAAAAAAAAAAAAAAAAAAAA', client_secret: 'pcs_x' });
+  assert.equal(unknown.status, 401);
+  assert.equal(unknown.body.error_description, 'Client authentication failed.');
+  assert.doesNotMatch(JSON.stringify(unknown.body), /client_secret_basic|client_secret_post|registered/);
+  // A success clears this (client, IP) pair's failures again.
+  assert.equal((await token({ grant_type: 'client_credentials' }, { authorization: basic(svc.client_id, svc.client_secret) })).status, 200);
+});
+
 test('TK-08: wrong secret, unknown client, malformed Basic, a public client: 401 invalid_client with WWW-Authenticate; no token', async () => {
   const cases = [
     { authorization: basic(svc.client_id, svc.client_secret.slice(0, -1) + (svc.client_secret.endsWith('A') ? 'B' : 'A')) },
@@ -111,9 +130,10 @@ test('AZ-10/TK: scope beyond the client, user scopes, unknown or repeated parame
   assert.equal(r.body.error, 'unauthorized_client');
 });
 
-test('TK-08: repeated failed client authentication is throttled (429 + Retry-After) without checking the secret', async () => {
+test('TK-08: repeated failed client authentication from one IP is throttled for that (client, IP) pair (429 + Retry-After) without checking the secret', async () => {
   const c = addClient(['--name', 'Victim', '--redirect-uri', 'https://v.example/cb', '--grant', 'client_credentials', '--scope', 'api.read']);
-  for (let i = 0; i < 4; i++) {
+  // client_auth_pair_failures defaults to 10 (other IPs: throttle.test.mjs).
+  for (let i = 0; i < 10; i++) {
     const r = await token({ grant_type: 'client_credentials' }, { authorization: basic(c.client_id, 'pcs_wrong' + i) });
     assert.equal(r.status, 401);
   }

@@ -93,26 +93,50 @@ count(struct fixture *f, const char *sql)
 	return v;
 }
 
+/*
+ * n failed sign-ins at now, whatever the limits say: attempts counted
+ * through throttle_login_begin under a configuration that lets every one
+ * through (so the schedule tests can set up any history).
+ */
 static void
 fail_n(struct fixture *f, const char *key, const char *ip, int64_t now, int n)
 {
-	for (int i = 0; i < n; i++)
-		assert_int_equal(
-		    throttle_login_failure(f->db, &f->cfg, key, ip, now), 0);
+	struct config open = f->cfg;
+	struct throttle_attempt t;
+
+	open.login_delay_free = INT64_MAX;
+	open.login_lock_after = INT64_MAX;
+	open.login_ip_failures = INT64_MAX;
+	open.login_subnet_failures = INT64_MAX;
+	open.login_global_failures = INT64_MAX;
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(throttle_login_begin(f->db, &open, key, ip,
+				     NULL, NULL, now, &t),
+		    0);
+		assert_true(t.v.allowed);
+		assert_true(t.counted);
+	}
 }
 
+/* What an attempt would get; when allowed, its count is taken back. */
 static struct throttle_verdict
 check(struct fixture *f, const char *key, const char *ip, int64_t now)
 {
-	struct throttle_verdict v;
+	struct throttle_attempt t;
 
 	assert_int_equal(
-	    throttle_login_check(f->db, &f->cfg, key, ip, now, &v), 0);
-	if (v.allowed)
-		assert_int_equal(v.retry_after, 0);
-	else
-		assert_true(v.retry_after >= 1);
-	return v;
+	    throttle_login_begin(f->db, &f->cfg, key, ip, NULL, NULL, now, &t),
+	    0);
+	if (t.v.allowed) {
+		assert_int_equal(t.v.retry_after, 0);
+		assert_true(t.counted);
+		assert_int_equal(throttle_login_end(f->db, &t, false), 0);
+		assert_false(t.counted);
+	} else {
+		assert_true(t.v.retry_after >= 1);
+		assert_false(t.counted);
+	}
+	return t.v;
 }
 
 static void
@@ -175,13 +199,13 @@ test_throttle_LG03_fifth_failure_delays_then_doubles_and_caps(void **state)
 		assert_int_equal(throttle_delay(&f->cfg, n), d);
 	}
 	/* The account is throttled, not the whole IP. */
-	fail_n(f, ALICE, IP, t, 1);
-	refused(f, ALICE, IP, t, 3600);
-	allowed(f, "bob@example.com", IP, t);
+	fail_n(f, ALICE, IP, t + 3600, 1);
+	refused(f, ALICE, IP, t + 3600, 3600);
+	allowed(f, "bob@example.com", IP, t + 3600);
 }
 
 static void
-test_throttle_LG03_check_counts_nothing(void **state)
+test_throttle_LG03_refusal_counts_nothing(void **state)
 {
 	struct fixture *f = *state;
 
@@ -443,23 +467,26 @@ static void
 test_throttle_LG04_bad_input_fails_closed(void **state)
 {
 	struct fixture *f = *state;
-	struct throttle_verdict v;
+	struct throttle_attempt t;
 	bool ok = true;
 
+	assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE, "unknown",
+			     NULL, NULL, T0, &t),
+	    PC_ERR_INVALID);
+	assert_false(t.v.allowed);
+	assert_false(t.counted);
+	assert_int_equal(throttle_login_begin(
+			     f->db, &f->cfg, ALICE, NULL, NULL, NULL, T0, &t),
+	    PC_ERR_INVALID);
+	assert_false(t.v.allowed);
 	assert_int_equal(
-	    throttle_login_check(f->db, &f->cfg, ALICE, "unknown", T0, &v),
+	    throttle_login_begin(f->db, &f->cfg, NULL, IP, NULL, NULL, T0, &t),
 	    PC_ERR_INVALID);
-	assert_false(v.allowed);
-	assert_int_equal(
-	    throttle_login_check(f->db, &f->cfg, ALICE, NULL, T0, &v),
+	assert_false(t.v.allowed);
+	assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE,
+			     "1.2.3.4, 5.6.7.8", NULL, NULL, T0, &t),
 	    PC_ERR_INVALID);
-	assert_false(v.allowed);
-	assert_int_equal(throttle_login_check(f->db, &f->cfg, NULL, IP, T0, &v),
-	    PC_ERR_INVALID);
-	assert_false(v.allowed);
-	assert_int_equal(throttle_login_failure(
-			     f->db, &f->cfg, ALICE, "1.2.3.4, 5.6.7.8", T0),
-	    PC_ERR_INVALID);
+	assert_false(t.v.allowed);
 	assert_int_equal(
 	    throttle_mail_ip(f->db, &f->cfg, "x", T0, &ok), PC_ERR_INVALID);
 	assert_false(ok);
@@ -474,6 +501,346 @@ test_throttle_LG04_bad_input_fails_closed(void **state)
 	    PC_ERR_INVALID);
 	assert_false(ok);
 	assert_int_equal(throttle_login_success(f->db, NULL), PC_ERR_INVALID);
+	assert_int_equal(count(f, "SELECT count(*) FROM throttle_windows"), 0);
+}
+
+/*
+ * LG-03: the attempt is counted before its password is checked, so
+ * attempts that have not finished yet already count: the 6th of six at
+ * once is refused although none has failed yet.
+ */
+static void
+test_throttle_LG03_attempts_count_before_the_check(void **state)
+{
+	struct fixture *f = *state;
+	struct throttle_attempt t[6];
+
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE, IP,
+				     NULL, NULL, T0, &t[i]),
+		    0);
+		assert_true(t[i].v.allowed);
+	}
+	assert_int_equal(throttle_login_begin(
+			     f->db, &f->cfg, ALICE, IP, NULL, NULL, T0, &t[5]),
+	    0);
+	assert_false(t[5].v.allowed);
+	assert_int_equal(t[5].v.retry_after, 30);
+	assert_int_equal(count(f, "SELECT failures FROM throttle_accounts"), 5);
+	assert_int_equal(count(f,
+			     "SELECT count FROM throttle_windows"
+			     " WHERE scope = 'ip'"),
+	    5);
+	/* One was never checked (the pool was busy): it is taken back. */
+	assert_int_equal(throttle_login_end(f->db, &t[4], false), 0);
+	assert_int_equal(count(f, "SELECT failures FROM throttle_accounts"), 4);
+	assert_int_equal(count(f,
+			     "SELECT count FROM throttle_windows"
+			     " WHERE scope = 'ip'"),
+	    4);
+	/* Settling twice changes nothing. */
+	assert_int_equal(throttle_login_end(f->db, &t[4], false), 0);
+	assert_int_equal(count(f, "SELECT failures FROM throttle_accounts"), 4);
+	/* One was right: the account starts again, the IP keeps the three
+	 * failures, and the success itself is not one. */
+	assert_int_equal(throttle_login_end(f->db, &t[0], true), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM throttle_accounts"), 0);
+	assert_int_equal(count(f,
+			     "SELECT count FROM throttle_windows"
+			     " WHERE scope = 'ip'"),
+	    3);
+	allowed(f, ALICE, IP, T0);
+}
+
+/* The per-IP window counts attempts in flight too. */
+static void
+test_throttle_LG04_ip_counts_attempts_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct throttle_attempt t;
+	char key[64];
+
+	f->cfg.login_ip_failures = 3;
+	for (int i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "user%d@example.com", i);
+		assert_int_equal(throttle_login_begin(f->db, &f->cfg, key, IP,
+				     NULL, NULL, T0, &t),
+		    0);
+		assert_true(t.v.allowed);
+	}
+	refused(f, "fresh@example.com", IP, T0, 3600);
+	/* A success gives its slot back: the window counts failures. */
+	assert_int_equal(throttle_login_end(f->db, &t, true), 0);
+	allowed(f, "fresh@example.com", IP, T0);
+}
+
+struct login_race {
+	struct fixture *f;
+	const char *device; /* NULL or a device cookie hash */
+	const char *user_id;
+	int allowed, errors;
+};
+
+static void *
+login_worker(void *arg)
+{
+	struct login_race *m = arg;
+
+	for (int i = 0; i < 10; i++) {
+		struct throttle_attempt t;
+
+		if (throttle_login_begin(m->f->db, &m->f->cfg, ALICE, IP,
+			m->device, m->user_id, T0, &t) != 0)
+			m->errors++;
+		else if (t.v.allowed)
+			m->allowed++;
+	}
+	return NULL;
+}
+
+/*
+ * LG-03 under concurrency: 8 threads, each with its own store connection
+ * (like separate nodes), 80 attempts at once: exactly login_delay_free + 1
+ * get through; with a device cookie, exactly device_cookie_failures.
+ */
+static void
+test_throttle_LG03_concurrent_attempts_count_as_many(void **state)
+{
+	struct fixture *f = *state;
+	struct login_race m[8];
+	pthread_t th[8];
+	int total = 0;
+
+	for (size_t i = 0; i < PC_NELEM(th); i++) {
+		m[i] = (struct login_race){ f, NULL, NULL, 0, 0 };
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, login_worker, &m[i]), 0);
+	}
+	for (size_t i = 0; i < PC_NELEM(th); i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(m[i].errors, 0);
+		total += m[i].allowed;
+	}
+	assert_int_equal(total, 5);
+	assert_int_equal(count(f, "SELECT failures FROM throttle_accounts"), 5);
+	assert_int_equal(count(f,
+			     "SELECT count FROM throttle_windows"
+			     " WHERE scope = 'global'"),
+	    5);
+}
+
+/*
+ * LG-03 device cookies: only a live cookie of the account's own user
+ * skips the delay (never the lock), it has its own failure limit, a
+ * success resets it, revoking and expiry end it, and only its hash is
+ * stored.
+ */
+static void
+test_throttle_LG03_device_cookie(void **state)
+{
+	struct fixture *f = *state;
+	struct store_user alice, bob;
+	char v[DEVICE_COOKIE_LEN + 1], h[65], bad[65];
+	struct throttle_attempt t;
+	int64_t n = 0;
+
+	assert_int_equal(
+	    user_create(f->db, "alice@example.com", "Alice", true, &alice), 0);
+	assert_int_equal(
+	    user_create(f->db, "bob@example.com", "Bob", true, &bob), 0);
+	f->cfg.device_cookie_failures = 2;
+	assert_int_equal(
+	    device_cookie_issue(f->db, &f->cfg, alice.id, NULL, T0, v), 0);
+	assert_int_equal(strlen(v), DEVICE_COOKIE_LEN);
+	assert_int_equal(device_cookie_hash(v, h), 0);
+	assert_int_equal(device_cookie_hash("short", bad), PC_ERR_INVALID);
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM device_cookies WHERE "
+			     "id_hash = user_id OR id_hash LIKE '%-%'"),
+	    0);
+	/* A stranger holds Alice's account. */
+	fail_n(f, ALICE, "203.0.113.5", T0, 6);
+	refused(f, ALICE, IP, T0 + 1, 59);
+	/* Alice's cookie, for Alice: through, counted on both. */
+	assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE, IP, h,
+			     alice.id, T0 + 1, &t),
+	    0);
+	assert_true(t.v.allowed);
+	assert_true(t.device);
+	assert_int_equal(count(f, "SELECT failures FROM device_cookies"), 1);
+	assert_int_equal(count(f, "SELECT failures FROM throttle_accounts"), 7);
+	/* The same cookie for Bob's account (another user): no help. */
+	fail_n(f, "bob@example.com", "203.0.113.5", T0, 6);
+	assert_int_equal(throttle_login_begin(f->db, &f->cfg, "bob@example.com",
+			     IP, h, bob.id, T0 + 1, &t),
+	    0);
+	assert_false(t.v.allowed);
+	assert_false(t.device);
+	/* A second failure uses up the cookie's limit of 2. */
+	assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE, IP, h,
+			     alice.id, T0 + 1, &t),
+	    0);
+	assert_true(t.v.allowed);
+	assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE, IP, h,
+			     alice.id, T0 + 1, &t),
+	    0);
+	assert_false(t.v.allowed);
+	assert_false(t.device);
+	/* Used up, it stays so; the sign-in page replaces it on the next
+	 * success. */
+	assert_int_equal(throttle_login_success(f->db, ALICE), 0);
+	assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE, IP, h,
+			     alice.id, T0 + 2, &t),
+	    0);
+	assert_true(t.v.allowed);
+	assert_false(t.device);
+	assert_int_equal(throttle_login_end(f->db, &t, true), 0);
+	assert_int_equal(
+	    device_cookie_issue(f->db, &f->cfg, alice.id, h, T0, v), 0);
+	assert_int_equal(device_cookie_hash(v, h), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM device_cookies"), 1);
+	/* A success through the cookie resets its failures. */
+	assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE, IP, h,
+			     alice.id, T0 + 2, &t),
+	    0);
+	assert_true(t.device);
+	assert_int_equal(count(f, "SELECT failures FROM device_cookies"), 1);
+	assert_int_equal(throttle_login_end(f->db, &t, true), 0);
+	assert_int_equal(count(f, "SELECT failures FROM device_cookies"), 0);
+	/* The lock holds for the cookie too. */
+	fail_n(f, ALICE, "203.0.113.5", T0 + 3, 100);
+	assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE, IP, h,
+			     alice.id, T0 + 3, &t),
+	    0);
+	assert_false(t.v.allowed);
+	assert_true(t.v.locked);
+	assert_int_equal(throttle_login_success(f->db, ALICE), 0);
+	/* Revoked (keeping another) and expired cookies no longer count. */
+	{
+		char v2[DEVICE_COOKIE_LEN + 1], h2[65];
+
+		assert_int_equal(
+		    device_cookie_issue(f->db, &f->cfg, alice.id, NULL, T0, v2),
+		    0);
+		assert_int_equal(device_cookie_hash(v2, h2), 0);
+		assert_int_equal(
+		    device_cookies_revoke(f->db, alice.id, h2, &n), 0);
+		assert_int_equal(n, 1);
+		fail_n(f, ALICE, "203.0.113.5", T0 + 4, 6);
+		assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE, IP,
+				     h, alice.id, T0 + 4, &t),
+		    0);
+		assert_false(t.v.allowed);
+		assert_int_equal(throttle_login_begin(f->db, &f->cfg, ALICE, IP,
+				     h2, alice.id, T0 + 4, &t),
+		    0);
+		assert_true(t.v.allowed);
+		/* Past its lifetime the purge takes it. */
+		assert_int_equal(throttle_purge(f->db, &f->cfg,
+				     T0 + f->cfg.device_cookie_lifetime, NULL),
+		    0);
+		assert_int_equal(
+		    count(f, "SELECT count(*) FROM device_cookies"), 0);
+	}
+	store_user_clear(&alice);
+	store_user_clear(&bob);
+}
+
+/*
+ * TK-08: client authentication failures count per IP and per (client,
+ * IP), never per client alone; a success clears its pair, and writes
+ * nothing when the pair had no failures.
+ */
+static void
+test_throttle_TK08_client_pair_and_ip(void **state)
+{
+	struct fixture *f = *state;
+	struct throttle_client t;
+
+	f->cfg.client_auth_pair_failures = 3;
+	f->cfg.client_auth_ip_failures = 5;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(throttle_client_check(f->db, &f->cfg,
+				     "pcc_victim", "203.0.113.9", T0, &t),
+		    0);
+		assert_true(t.v.allowed);
+		assert_int_equal(throttle_client_failure(f->db, &t), 0);
+	}
+	/* The pair is held until the window ends... */
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_victim",
+			     "203.0.113.9", T0 + 10, &t),
+	    0);
+	assert_false(t.v.allowed);
+	assert_int_equal(t.v.retry_after, 3600 - 10);
+	/* ...the same client from elsewhere is not, nor another client from
+	 * the attacker's IP (below its IP limit). */
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_victim",
+			     "198.51.100.1", T0, &t),
+	    0);
+	assert_true(t.v.allowed);
+	assert_int_equal(t.pair_failures, 0);
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_other",
+			     "203.0.113.9", T0, &t),
+	    0);
+	assert_true(t.v.allowed);
+	/* Two more failures elsewhere from that IP: the IP is held. */
+	assert_int_equal(throttle_client_failure(f->db, &t), 0);
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_third",
+			     "203.0.113.9", T0, &t),
+	    0);
+	assert_int_equal(throttle_client_failure(f->db, &t), 0);
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_fourth",
+			     "203.0.113.9", T0, &t),
+	    0);
+	assert_false(t.v.allowed);
+	/* The next window starts clean. */
+	assert_int_equal(throttle_client_check(f->db, &f->cfg, "pcc_victim",
+			     "203.0.113.9", T0 + 3600, &t),
+	    0);
+	assert_true(t.v.allowed);
+	/* No row names the client id or the IP with it in clear. */
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM throttle_windows WHERE key "
+			     "LIKE '%pcc_%'"),
+	    0);
+}
+
+static void
+test_throttle_TK08_client_success_clears_pair(void **state)
+{
+	struct fixture *f = *state;
+	struct throttle_client t;
+
+	f->cfg.client_auth_pair_failures = 2;
+	/* A success with nothing to clear writes nothing. */
+	assert_int_equal(
+	    throttle_client_check(f->db, &f->cfg, "pcc_app", IP, T0, &t), 0);
+	assert_int_equal(throttle_client_success(f->db, &t), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM throttle_windows"), 0);
+	assert_int_equal(
+	    throttle_client_check(f->db, &f->cfg, "pcc_app", IP, T0, &t), 0);
+	assert_int_equal(throttle_client_failure(f->db, &t), 0);
+	assert_int_equal(
+	    throttle_client_check(f->db, &f->cfg, "pcc_app", IP, T0, &t), 0);
+	assert_true(t.v.allowed);
+	assert_int_equal(t.pair_failures, 1);
+	assert_int_equal(throttle_client_success(f->db, &t), 0);
+	/* The pair's count went; the IP's stays (it counts failures). */
+	assert_int_equal(count(f,
+			     "SELECT count(*) FROM throttle_windows WHERE "
+			     "scope = 'client_pair'"),
+	    0);
+	assert_int_equal(count(f,
+			     "SELECT count FROM throttle_windows WHERE "
+			     "scope = 'client_ip'"),
+	    1);
+	assert_int_equal(
+	    throttle_client_check(f->db, &f->cfg, "pcc_app", IP, T0, &t), 0);
+	assert_int_equal(t.pair_failures, 0);
+	assert_int_equal(throttle_client_check(
+			     f->db, &f->cfg, "pcc_app", "not-an-ip", T0, &t),
+	    PC_ERR_INVALID);
+	assert_false(t.v.allowed);
 }
 
 static void
@@ -689,7 +1056,7 @@ main(void)
 		    test_throttle_LG03_fifth_failure_delays_then_doubles_and_caps,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_throttle_LG03_check_counts_nothing, setup, teardown),
+		    test_throttle_LG03_refusal_counts_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_LG03_success_resets_account_not_ip, setup,
 		    teardown),
@@ -725,6 +1092,22 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_RS07_mail_account_per_pair_and_total, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_LG03_attempts_count_before_the_check, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_LG04_ip_counts_attempts_in_flight, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_LG03_concurrent_attempts_count_as_many, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_LG03_device_cookie, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_TK08_client_pair_and_ip, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_TK08_client_success_clears_pair, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_RS07_mail_limit_holds_under_concurrency,
