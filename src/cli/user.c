@@ -592,6 +592,10 @@ set_password(struct db *db, const struct masterkey *mk,
 		rc = password_refused(&check);
 		goto out;
 	}
+	/* An operator's reset, like the web's: no browser stays a known
+	 * device of the account (LG-03). */
+	if (r == 0)
+		r = device_cookies_revoke(db, u.id, NULL, NULL);
 	if (r != 0) {
 		fprintf(stderr, "portcullis: cannot set the password: %s\n",
 		    pc_strerror(r));
@@ -736,8 +740,10 @@ run(struct db *db, const struct masterkey *mk, const struct config *cfg,
 	} else if (strcmp(s, "sign-out") == 0) {
 		int64_t n = 0;
 
-		/* SS-07: an operator ends any user's sessions. */
+		/* SS-07: an operator ends any user's sessions, and (LG-03)
+		 * the browsers they came from are no longer known devices. */
 		if ((r = store_sessions_delete_user(db, u.id, NULL, &n)) == 0 &&
+		    (r = device_cookies_revoke(db, u.id, NULL, NULL)) == 0 &&
 		    (r = cli_audit(db, mk, "session.revoke", u.id, NULL)) == 0)
 			printf("ended %lld session%s of user %s\n",
 			    (long long)n, n == 1 ? "" : "s", u.id);

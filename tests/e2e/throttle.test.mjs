@@ -464,3 +464,22 @@ test('LG-03: a completed password reset revokes every device cookie of the accou
     assert.equal((await c.login('pr@example.com', NEW_PW, from(HOME))).status, 429, 'the old device cookie no longer helps');
   } finally { await stopClean(srv); }
 });
+
+test('LG-03: the CLI\'s `user sign-out` and `user set-password` revoke every device cookie of the account', async () => {
+  const srv = await startServer({ config: DEV });
+  try {
+    addUser(srv, 'cli-out@example.com');
+    addUser(srv, 'cli-pw@example.com');
+    const out = await knownBrowser(srv, 'cli-out@example.com');
+    const pw = await knownBrowser(srv, 'cli-pw@example.com');
+    const id = (email) => JSON.parse(cliAt(srv, ['user', 'show', '--email', email, '--json']).stdout).id;
+    let r = cliAt(srv, ['user', 'sign-out', '--id', id('cli-out@example.com')]);
+    assert.equal(r.code, 0, r.stderr);
+    r = cliAt(srv, ['user', 'set-password', '--id', id('cli-pw@example.com'), '--password-stdin'], { input: `${NEW_PW}\n` });
+    assert.equal(r.code, 0, r.stderr);
+    await stranger(srv, 'cli-out@example.com', 6);
+    await stranger(srv, 'cli-pw@example.com', 6);
+    assert.equal((await out.login('cli-out@example.com', GOOD_PW, from(HOME))).status, 429, 'sign-out: the old device cookie no longer helps');
+    assert.equal((await pw.login('cli-pw@example.com', NEW_PW, from(HOME))).status, 429, 'set-password: the old device cookie no longer helps');
+  } finally { await stopClean(srv); }
+});
