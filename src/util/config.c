@@ -759,6 +759,17 @@ config_finish(struct config *c, char *err, size_t err_len)
 		errf(err, err_len, "data_dir must not be empty");
 		return r;
 	}
+	/* RS-07: a total at or below the per-client share lets one client
+	 * use up the account's whole mail budget, the owner's included. */
+	if (c->mail_per_account_total <= c->mail_per_account) {
+		errf(err, err_len,
+		    "mail_per_account_total (%lld) must be above "
+		    "mail_per_account (%lld): otherwise one client can use up "
+		    "every mail of an account",
+		    (long long)c->mail_per_account_total,
+		    (long long)c->mail_per_account);
+		return r;
+	}
 	{
 		/* LG-05: a bad list must stop start-up, not trust nobody. */
 		struct netaddr_list tp;

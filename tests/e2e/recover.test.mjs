@@ -489,7 +489,7 @@ test('RS-01: mail goes only to existing accounts: never to unknown or disabled a
 });
 
 test('RS-01: a server stopped with account work still queued exits cleanly (every job run or released, ASan)', async () => {
-  const srv = await startServer({ config: { mail_per_ip: 1000, mail_per_account: 1000, mail_per_account_total: 1000, shutdown_timeout: 1 } });
+  const srv = await startServer({ config: { mail_per_ip: 1000, mail_per_account: 1000, mail_per_account_total: 2000, shutdown_timeout: 1 } });
   addUser(srv, 'stop@example.com');
   const c = new Client(srv);
   const csrf = csrfOf((await c.get('/forgot')).text, '/forgot');

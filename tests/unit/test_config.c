@@ -126,6 +126,25 @@ test_config_defaults(void **state)
 	assert_null(c.issuer);
 }
 
+/* RS-07: a total mail budget at or below the per-client share is refused:
+ * with it, one client could use up every mail of an account. */
+static void
+test_config_RS07_mail_total_above_share(void **state)
+{
+	struct config c;
+	char err[256] = "";
+
+	(void)state;
+	config_defaults(&c);
+	set_ok(&c, "mail_per_account", "5");
+	set_ok(&c, "mail_per_account_total", "5");
+	assert_int_not_equal(config_finish(&c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "mail_per_account_total"));
+	set_ok(&c, "mail_per_account_total", "6");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	config_free(&c);
+}
+
 static void
 test_config_set_durations(void **state)
 {
@@ -1324,6 +1343,7 @@ main(void)
 		cmocka_unit_test(test_config_host_is_loopback),
 		cmocka_unit_test(test_config_HT04_host_exact_https),
 		cmocka_unit_test(test_config_HT04_host_default_port_both_ways),
+		cmocka_unit_test(test_config_RS07_mail_total_above_share),
 		cmocka_unit_test(test_config_HT04_host_nondefault_port),
 		cmocka_unit_test(test_config_HT04_allowed_hosts_list),
 		cmocka_unit_test(
