@@ -164,37 +164,25 @@ struct rotate_arg {
 	int outcome;  /* 0, PC_ERR_CONFLICT (reuse) or PC_ERR_NOT_FOUND */
 };
 
-/* Erases the sealed successor kept on the token whose next_hash is h. */
+/*
+ * Erases the sealed successors kept on the tokens that match: by_family
+ * false, the one whose next_hash is key (its successor was rotated);
+ * true, every one of family key (a revoked family resends nothing).
+ */
 static int
-erase_sealed_by_next(struct db_conn *c, const char *h)
+erase_sealed(struct db_conn *c, bool by_family, const char *key)
 {
 	struct db_stmt *s;
 	int r;
 
 	if ((r = db_prepare(c,
-		 "UPDATE refresh_tokens SET next_sealed = NULL"
-		 " WHERE next_hash = ? AND next_sealed IS NOT NULL",
+		 by_family ? "UPDATE refresh_tokens SET next_sealed = NULL"
+			     " WHERE family_id = ? AND next_sealed IS NOT NULL"
+			   : "UPDATE refresh_tokens SET next_sealed = NULL"
+			     " WHERE next_hash = ? AND next_sealed IS NOT NULL",
 		 &s)) != 0)
 		return r;
-	if ((r = db_bind_cstr(s, 1, h)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
-}
-
-/* A revoked family resends nothing: every sealed successor in it goes. */
-static int
-erase_sealed_family(struct db_conn *c, const char *family_id)
-{
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c,
-		 "UPDATE refresh_tokens SET next_sealed = NULL"
-		 " WHERE family_id = ? AND next_sealed IS NOT NULL",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, family_id)) == 0)
+	if ((r = db_bind_cstr(s, 1, key)) == 0)
 		r = db_step(s);
 	db_done(s);
 	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
@@ -317,7 +305,7 @@ rotate_tx(struct db_conn *c, void *arg)
 		 * that one can no longer be resent (it is two back now).
 		 * Without the grace nothing is resent, so no write is spent:
 		 * copies left from when it was on go with the purge. */
-		if (grace && (r = erase_sealed_by_next(c, in->old_hash)) != 0)
+		if (grace && (r = erase_sealed(c, false, in->old_hash)) != 0)
 			return r;
 		a->outcome = 0;
 		return 0;
@@ -357,7 +345,7 @@ rotate_tx(struct db_conn *c, void *arg)
 	}
 	store_family_clear(out);
 	if ((r = revoke_tx(c, fam, in->now, "reuse")) != 0 ||
-	    (r = erase_sealed_family(c, fam)) != 0 ||
+	    (r = erase_sealed(c, true, fam)) != 0 ||
 	    (r = load_family(c, fam, out)) != 0)
 		goto out;
 	a->outcome = PC_ERR_CONFLICT;
