@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "store/db_internal.h"
+#include "store/q.h"
 #include "store/store_internal.h"
 #include "util/log.h"
 
@@ -272,22 +273,5 @@ int
 store_delete_expired(
     struct db *db, const char *sql, int64_t cutoff, int64_t *deleted)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int64_t n = 0;
-	int r;
-
-	if (deleted != NULL)
-		*deleted = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c, sql, &s)) != 0)
-		return r;
-	if ((r = db_bind_int64(s, 1, cutoff)) == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			n++;
-	db_done(s);
-	if (deleted != NULL)
-		*deleted = n;
-	return r == DB_DONE ? 0 : r;
+	return store_exec(db, sql, Q_ARGS(QA_INT(cutoff)), deleted);
 }

@@ -16,6 +16,22 @@ buf_init(struct buf *b, size_t max)
 }
 
 void
+pc_freezero(void *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, n);
+	free(p);
+}
+
+void
+pc_freezero_str(char *s)
+{
+	if (s != NULL)
+		pc_freezero(s, strlen(s));
+}
+
+void
 buf_free(struct buf *b)
 {
 	if (b == NULL)

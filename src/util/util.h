@@ -44,6 +44,18 @@ char *xstrndup(const char *s, size_t n);
 PC_NORETURN void fatal(const char *fmt, ...) PC_PRINTF(1, 2);
 
 /*
+ * Wipe, then free: for anything that held a secret (a key, a password, a
+ * token). pc_freezero() wipes n bytes at p; pc_freezero_str() wipes a
+ * NUL-terminated string up to its NUL. Both accept NULL.
+ */
+void pc_freezero(void *p, size_t n);
+void pc_freezero_str(char *s);
+
+/* Digest sizes, named once: a SHA-256 in bytes and in hex digits. */
+#define PC_SHA256_LEN 32
+#define PC_SHA256_HEX_LEN 64 /* without the NUL */
+
+/*
  * A growable byte buffer with a mandatory maximum. Growing past the
  * maximum is an input error (PC_ERR_TOO_LARGE), never an allocation.
  * The contents are wiped when the buffer is freed or reset.
