@@ -1,7 +1,7 @@
 /*
  * The master-key proof (issue 11, item 6): before anything writes, the
  * master key in hand must be the one the store's sealed data was sealed
- * under. docs/architecture.md, "Master key, sealing and the key ring".
+ * under. docs/decisions/0020-master-key-sealing-and-the-key-ring.md.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -105,7 +105,7 @@ const char *web_field(struct req *r, const char *name);
  * the error, logged (audit.append_failed). A security event that grants
  * or changes something (sign-in, consent, password change or reset,
  * logout) answers only after its row is durable, and with 503 and no
- * session cookie when this fails (docs/architecture.md, Audit log);
+ * session cookie when this fails (docs/decisions/0023-audit-log.md);
  * failure signals may ignore the result.
  */
 int web_audit(const struct req *r, const struct session *s, const char *event,
