@@ -7,40 +7,30 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/q.h"
 #include "store/store_internal.h"
 
 int
 store_assertion_jti_use(struct db *db, const char *client_id,
     const char *jti_hash, int64_t expires_at, int64_t now)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
 	int r;
 
 	if (client_id == NULL || jti_hash == NULL)
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
 	/*
 	 * A row comes back only when this call inserted it, or took over a
 	 * row that had already expired but was not purged yet.
 	 */
-	if ((r = db_prepare(c,
-		 "INSERT INTO assertion_jtis (client_id, jti_hash, expires_at)"
-		 " VALUES (?, ?, ?) ON CONFLICT (client_id, jti_hash) DO"
-		 " UPDATE SET expires_at = excluded.expires_at"
-		 " WHERE assertion_jtis.expires_at <= ? RETURNING 1",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, client_id)) == 0 &&
-	    (r = db_bind_cstr(s, 2, jti_hash)) == 0 &&
-	    (r = db_bind_int64(s, 3, expires_at)) == 0 &&
-	    (r = db_bind_int64(s, 4, now)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r == DB_ROW)
-		return 0;
-	return r == DB_DONE ? PC_ERR_CONFLICT : r;
+	r = store_one(db,
+	    "INSERT INTO assertion_jtis (client_id, jti_hash, expires_at)"
+	    " VALUES (?, ?, ?) ON CONFLICT (client_id, jti_hash) DO"
+	    " UPDATE SET expires_at = excluded.expires_at"
+	    " WHERE assertion_jtis.expires_at <= ? RETURNING 1",
+	    Q_ARGS(QA_TEXT(client_id), QA_TEXT(jti_hash), QA_INT(expires_at),
+		QA_INT(now)),
+	    Q_NOCOLS);
+	return r == PC_ERR_NOT_FOUND ? PC_ERR_CONFLICT : r;
 }
 
 int

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/q.h"
 
 static void
 free_strv(char **v, size_t n)
@@ -46,286 +47,223 @@ store_clients_free(struct store_client *v, size_t n)
 	" grant_types, scopes, id_token_signed_response_alg, first_party," \
 	" jwks, created_at, updated_at"
 
-static void
-read_client(struct db_stmt *s, struct store_client *c)
-{
-	c->client_id = db_col_dup(s, 0);
-	c->name = db_col_dup(s, 1);
-	c->is_public = db_col_int64(s, 2) != 0;
-	c->auth_method = db_col_dup(s, 3);
-	c->grant_types = db_col_dup(s, 4);
-	c->scopes = db_col_dup(s, 5);
-	c->id_token_alg = db_col_dup(s, 6);
-	c->first_party = db_col_int64(s, 7) != 0;
-	c->jwks = db_col_dup_null(s, 8);
-	c->created_at = db_col_int64(s, 9);
-	c->updated_at = db_col_int64(s, 10);
-}
+/* The columns of CLIENT_COLS into c. */
+#define CLIENT_READ(c) \
+	Q_COLS(QC_DUP(&(c)->client_id), QC_DUP(&(c)->name), \
+	    QC_BOOL(&(c)->is_public), QC_DUP(&(c)->auth_method), \
+	    QC_DUP(&(c)->grant_types), QC_DUP(&(c)->scopes), \
+	    QC_DUP(&(c)->id_token_alg), QC_BOOL(&(c)->first_party), \
+	    QC_DUP_NULL(&(c)->jwks), QC_INT(&(c)->created_at), \
+	    QC_INT(&(c)->updated_at))
 
-/* DB_DONE from a statement that changes rows is success. */
-static int
-done_ok(int r)
-{
-	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
-}
-
-/* DB_ROW means a row matched; DB_DONE means none did. */
-static int
-row_ok(int r)
-{
-	return r == DB_ROW ? 0
-	    : r == DB_DONE ? PC_ERR_NOT_FOUND
-	    : r < 0	   ? r
-			   : PC_ERR_STORE;
-}
-
-static int
-exists(struct db_conn *c, const char *id, bool *out)
-{
-	struct db_stmt *s;
-	int r;
-
-	*out = false;
-	if ((r = db_prepare(c,
-		 "SELECT 1 FROM deleted_clients WHERE client_id = ?"
-		 " UNION ALL SELECT 1 FROM clients WHERE client_id = ?",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, id)) == 0 &&
-	    (r = db_bind_cstr(s, 2, id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r == DB_ROW)
-		*out = true;
-	return r == DB_ROW || r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
-}
+/* The values bound for name .. updated_at, in this order. */
+#define CLIENT_META(c) \
+	QA_TEXT((c)->name), QA_TEXT((c)->auth_method), \
+	    QA_TEXT((c)->grant_types), QA_TEXT((c)->scopes), \
+	    QA_TEXT((c)->id_token_alg), QA_INT((c)->first_party ? 1 : 0), \
+	    QA_TEXT((c)->jwks), QA_INT((c)->updated_at)
 
 static int
 put_uris(
     struct db_conn *c, const char *id, const char *kind, char **v, size_t n)
 {
-	struct db_stmt *s;
 	int r;
 
-	for (size_t i = 0; i < n; i++) {
-		if ((r = db_prepare(c,
+	for (size_t i = 0; i < n; i++)
+		if ((r = q_exec(c,
 			 "INSERT INTO client_redirect_uris (client_id, kind,"
 			 " uri) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-			 &s)) != 0)
+			 Q_ARGS(QA_TEXT(id), QA_TEXT(kind), QA_TEXT(v[i])),
+			 NULL)) != 0)
 			return r;
-		if ((r = db_bind_cstr(s, 1, id)) == 0 &&
-		    (r = db_bind_cstr(s, 2, kind)) == 0 &&
-		    (r = db_bind_cstr(s, 3, v[i])) == 0)
-			r = db_step(s);
-		db_done(s);
-		if ((r = done_ok(r)) != 0)
-			return r;
-	}
 	return 0;
+}
+
+/* Both kinds of a client's URIs, as given (replacing what was there). */
+static int
+put_all_uris(struct db_conn *conn, const struct store_client *c)
+{
+	int r;
+
+	if ((r = put_uris(conn, c->client_id, "login", c->redirect_uris,
+		 c->n_redirect_uris)) != 0)
+		return r;
+	return put_uris(conn, c->client_id, "post_logout", c->post_logout_uris,
+	    c->n_post_logout_uris);
 }
 
 static int
 put_secret(struct db_conn *c, const char *id, const char *hash, int64_t now)
 {
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c,
-		 "INSERT INTO client_secrets (client_id, secret_hash,"
-		 " created_at, expires_at) VALUES (?, ?, ?, NULL)",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, id)) == 0 &&
-	    (r = db_bind_cstr(s, 2, hash)) == 0 &&
-	    (r = db_bind_int64(s, 3, now)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return done_ok(r);
+	return q_exec(c,
+	    "INSERT INTO client_secrets (client_id, secret_hash,"
+	    " created_at, expires_at) VALUES (?, ?, ?, NULL)",
+	    Q_ARGS(QA_TEXT(id), QA_TEXT(hash), QA_INT(now)), NULL);
 }
 
-/* Runs sql with the client id as its only parameter. */
-static int
-exec_id(struct db_conn *c, const char *sql, const char *id)
-{
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c, sql, &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return done_ok(r);
-}
+struct insert {
+	const struct store_client *c;
+	const char *secret_hash;
+};
 
 static int
-bind_meta(struct db_stmt *s, int i, const struct store_client *c)
+insert_tx(struct db_conn *conn, void *arg)
 {
+	const struct insert *a = arg;
+	const struct store_client *c = a->c;
 	int r;
 
-	if ((r = db_bind_cstr(s, i++, c->name)) != 0 ||
-	    (r = db_bind_cstr(s, i++, c->auth_method)) != 0 ||
-	    (r = db_bind_cstr(s, i++, c->grant_types)) != 0 ||
-	    (r = db_bind_cstr(s, i++, c->scopes)) != 0 ||
-	    (r = db_bind_cstr(s, i++, c->id_token_alg)) != 0 ||
-	    (r = db_bind_int64(s, i++, c->first_party ? 1 : 0)) != 0)
-		return r;
-	r = c->jwks != NULL ? db_bind_cstr(s, i++, c->jwks)
-			    : db_bind_null(s, i++);
+	/* Issue 4: a deleted client's id never names another client. */
+	r = q_one(conn,
+	    "SELECT 1 FROM deleted_clients WHERE client_id = ?"
+	    " UNION ALL SELECT 1 FROM clients WHERE client_id = ?",
+	    Q_ARGS(QA_TEXT(c->client_id), QA_TEXT(c->client_id)), Q_NOCOLS);
 	if (r == 0)
-		r = db_bind_int64(s, i, c->updated_at);
-	return r;
+		return PC_ERR_CONFLICT;
+	if (r != PC_ERR_NOT_FOUND)
+		return r;
+	if ((r = q_exec(conn,
+		 "INSERT INTO clients (client_id, is_public, created_at,"
+		 " name, token_endpoint_auth_method, grant_types, scopes,"
+		 " id_token_signed_response_alg, first_party, jwks,"
+		 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		 Q_ARGS(QA_TEXT(c->client_id), QA_INT(c->is_public ? 1 : 0),
+		     QA_INT(c->created_at), CLIENT_META(c)),
+		 NULL)) != 0 ||
+	    (r = put_all_uris(conn, c)) != 0)
+		return r;
+	if (a->secret_hash != NULL)
+		return put_secret(
+		    conn, c->client_id, a->secret_hash, c->created_at);
+	return 0;
 }
 
 int
 store_client_insert(
     struct db *db, const struct store_client *c, const char *secret_hash)
 {
-	struct db_conn *conn;
-	struct db_stmt *s;
-	bool taken;
-	int r;
+	struct insert a = { c, secret_hash };
 
-	if ((r = db_conn(db, &conn)) != 0)
-		return r;
-	if ((r = db_begin(conn, true)) != 0)
-		return r;
-	if ((r = exists(conn, c->client_id, &taken)) != 0)
-		goto fail;
-	if (taken) {
-		r = PC_ERR_CONFLICT;
-		goto fail;
-	}
-	if ((r = db_prepare(conn,
-		 "INSERT INTO clients (client_id, is_public, created_at,"
-		 " name, token_endpoint_auth_method, grant_types, scopes,"
-		 " id_token_signed_response_alg, first_party, jwks,"
-		 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, c->client_id)) == 0 &&
-	    (r = db_bind_int64(s, 2, c->is_public ? 1 : 0)) == 0 &&
-	    (r = db_bind_int64(s, 3, c->created_at)) == 0 &&
-	    (r = bind_meta(s, 4, c)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if ((r = done_ok(r)) != 0 ||
-	    (r = put_uris(conn, c->client_id, "login", c->redirect_uris,
-		 c->n_redirect_uris)) != 0 ||
-	    (r = put_uris(conn, c->client_id, "post_logout",
-		 c->post_logout_uris, c->n_post_logout_uris)) != 0)
-		goto fail;
-	if (secret_hash != NULL &&
-	    (r = put_secret(conn, c->client_id, secret_hash, c->created_at)) !=
-		0)
-		goto fail;
-	return db_commit(conn);
-fail:
-	db_rollback(conn);
-	return r;
+	return store_tx(db, insert_tx, &a);
+}
+
+struct uris {
+	struct store_client *c;
+	size_t cap_login, cap_post;
+};
+
+static int
+uri_row(struct db_stmt *s, void *arg)
+{
+	struct uris *u = arg;
+	struct store_client *c = u->c;
+	char kind[8];
+	char **p;
+
+	q_read(s, Q_COLS(QC_FIXED(kind)));
+	if (strcmp(kind, "login") == 0)
+		p = Q_GROW(c->redirect_uris, c->n_redirect_uris, u->cap_login);
+	else
+		p = Q_GROW(
+		    c->post_logout_uris, c->n_post_logout_uris, u->cap_post);
+	*p = db_col_dup(s, 1);
+	return 0;
 }
 
 static int
-read_uris(struct db_conn *conn, struct store_client *c)
+read_uris(struct db *db, struct store_client *c)
 {
-	struct db_stmt *s;
-	size_t cap_l = 0, cap_p = 0;
-	int r;
+	struct uris u = { c, 0, 0 };
 
-	if ((r = db_prepare(conn,
-		 "SELECT kind, uri FROM client_redirect_uris"
-		 " WHERE client_id = ? ORDER BY kind, uri",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, c->client_id)) != 0) {
-		db_done(s);
-		return r;
-	}
-	while ((r = db_step(s)) == DB_ROW) {
-		size_t len;
-		const char *kind = db_col_text(s, 0, &len);
-		bool login =
-		    kind != NULL && len == 5 && memcmp(kind, "login", 5) == 0;
-		char ***v = login ? &c->redirect_uris : &c->post_logout_uris;
-		size_t *n =
-		    login ? &c->n_redirect_uris : &c->n_post_logout_uris;
-		size_t *cap = login ? &cap_l : &cap_p;
-
-		if (*n == *cap) {
-			*cap = *cap == 0 ? 4 : *cap * 2;
-			*v = xrealloc(*v, *cap * sizeof(**v));
-		}
-		(*v)[(*n)++] = db_col_dup(s, 1);
-	}
-	db_done(s);
-	return done_ok(r);
+	return store_all(db,
+	    "SELECT kind, uri FROM client_redirect_uris"
+	    " WHERE client_id = ? ORDER BY kind, uri",
+	    Q_ARGS(QA_TEXT(c->client_id)), uri_row, &u);
 }
 
 int
 store_client_get(struct db *db, const char *client_id, struct store_client *out)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
+	if ((r = store_one(db,
 		 "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?",
-		 &s)) != 0)
+		 Q_ARGS(QA_TEXT(client_id)), CLIENT_READ(out))) != 0)
 		return r;
-	if ((r = db_bind_cstr(s, 1, client_id)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW)
-		read_client(s, out);
-	db_done(s);
-	if ((r = row_ok(r)) != 0)
-		return r;
-	if ((r = read_uris(c, out)) != 0)
+	if ((r = read_uris(db, out)) != 0)
 		store_client_clear(out);
 	return r;
+}
+
+struct client_list {
+	struct store_client *v;
+	size_t len, cap;
+};
+
+static int
+list_row(struct db_stmt *s, void *arg)
+{
+	struct client_list *l = arg;
+	struct store_client *c = Q_GROW(l->v, l->len, l->cap);
+
+	q_read(s, CLIENT_READ(c));
+	return 0;
 }
 
 int
 store_clients_list(struct db *db, struct store_client **out, size_t *n)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	struct store_client *v = NULL;
-	size_t len = 0, cap = 0;
+	struct client_list l = { 0 };
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "SELECT " CLIENT_COLS
-		 " FROM clients ORDER BY created_at, client_id",
-		 &s)) != 0)
-		return r;
-	while ((r = db_step(s)) == DB_ROW) {
-		if (len == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		memset(&v[len], 0, sizeof(v[len]));
-		read_client(s, &v[len++]);
-	}
-	db_done(s);
-	if (r != DB_DONE) {
-		store_clients_free(v, len);
-		return r < 0 ? r : PC_ERR_STORE;
-	}
+	r = store_all(db,
+	    "SELECT " CLIENT_COLS
+	    " FROM clients ORDER BY created_at, client_id",
+	    Q_NOARGS, list_row, &l);
 	/* After the cursor is closed: one statement at a time per address. */
-	for (size_t i = 0; i < len; i++)
-		if ((r = read_uris(c, &v[i])) != 0) {
-			store_clients_free(v, len);
-			return r;
-		}
-	*out = v;
-	*n = len;
+	for (size_t i = 0; r == 0 && i < l.len; i++)
+		r = read_uris(db, &l.v[i]);
+	if (r != 0) {
+		store_clients_free(l.v, l.len);
+		return r;
+	}
+	*out = l.v;
+	*n = l.len;
+	return 0;
+}
+
+struct update {
+	const struct store_client *c;
+	bool drop_secrets;
+};
+
+static int
+update_tx(struct db_conn *conn, void *arg)
+{
+	const struct update *a = arg;
+	const struct store_client *c = a->c;
+	int r;
+
+	if ((r = q_one(conn,
+		 "UPDATE clients SET name = ?, token_endpoint_auth_method = ?,"
+		 " grant_types = ?, scopes = ?,"
+		 " id_token_signed_response_alg = ?, first_party = ?,"
+		 " jwks = ?, updated_at = ? WHERE client_id = ?"
+		 " RETURNING client_id",
+		 Q_ARGS(CLIENT_META(c), QA_TEXT(c->client_id)), Q_NOCOLS)) != 0)
+		return r;
+	if ((r = q_exec(conn,
+		 "DELETE FROM client_redirect_uris WHERE client_id = ?",
+		 Q_ARGS(QA_TEXT(c->client_id)), NULL)) != 0 ||
+	    (r = put_all_uris(conn, c)) != 0)
+		return r;
+	if (a->drop_secrets)
+		return q_exec(conn,
+		    "DELETE FROM client_secrets WHERE client_id = ?",
+		    Q_ARGS(QA_TEXT(c->client_id)), NULL);
 	return 0;
 }
 
@@ -333,179 +271,129 @@ int
 store_client_update(
     struct db *db, const struct store_client *c, bool drop_secrets)
 {
-	struct db_conn *conn;
-	struct db_stmt *s;
+	struct update a = { c, drop_secrets };
+
+	return store_tx(db, update_tx, &a);
+}
+
+struct delete
+{
+	const char *client_id;
+	int64_t now;
+};
+
+static int
+delete_tx(struct db_conn *c, void *arg)
+{
+	const struct delete *a = arg;
 	int r;
 
-	if ((r = db_conn(db, &conn)) != 0)
-		return r;
-	if ((r = db_begin(conn, true)) != 0)
-		return r;
-	if ((r = db_prepare(conn,
-		 "UPDATE clients SET name = ?, token_endpoint_auth_method = ?,"
-		 " grant_types = ?, scopes = ?,"
-		 " id_token_signed_response_alg = ?, first_party = ?,"
-		 " jwks = ?, updated_at = ? WHERE client_id = ?"
-		 " RETURNING client_id",
-		 &s)) != 0)
-		goto fail;
-	if ((r = bind_meta(s, 1, c)) == 0 &&
-	    (r = db_bind_cstr(s, 9, c->client_id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if ((r = row_ok(r)) != 0)
-		goto fail;
-	if ((r = exec_id(conn,
+	/* Children first, explicitly: no reliance on ON DELETE CASCADE. */
+	if ((r = q_exec(c, "DELETE FROM client_secrets WHERE client_id = ?",
+		 Q_ARGS(QA_TEXT(a->client_id)), NULL)) != 0 ||
+	    (r = q_exec(c,
 		 "DELETE FROM client_redirect_uris WHERE client_id = ?",
-		 c->client_id)) != 0 ||
-	    (r = put_uris(conn, c->client_id, "login", c->redirect_uris,
-		 c->n_redirect_uris)) != 0 ||
-	    (r = put_uris(conn, c->client_id, "post_logout",
-		 c->post_logout_uris, c->n_post_logout_uris)) != 0)
-		goto fail;
-	if (drop_secrets &&
-	    (r = exec_id(conn, "DELETE FROM client_secrets WHERE client_id = ?",
-		 c->client_id)) != 0)
-		goto fail;
-	return db_commit(conn);
-fail:
-	db_rollback(conn);
-	return r;
+		 Q_ARGS(QA_TEXT(a->client_id)), NULL)) != 0 ||
+	    (r = q_one(c,
+		 "DELETE FROM clients WHERE client_id = ? RETURNING client_id",
+		 Q_ARGS(QA_TEXT(a->client_id)), Q_NOCOLS)) != 0)
+		return r;
+	return q_exec(c,
+	    "INSERT INTO deleted_clients (client_id, deleted_at) VALUES (?, ?)",
+	    Q_ARGS(QA_TEXT(a->client_id), QA_INT(a->now)), NULL);
 }
 
 int
 store_client_delete(struct db *db, const char *client_id, int64_t now)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
+	struct delete a = { client_id, now };
 
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	/* Children first, explicitly: no reliance on ON DELETE CASCADE. */
-	if ((r = exec_id(c, "DELETE FROM client_secrets WHERE client_id = ?",
-		 client_id)) != 0 ||
-	    (r = exec_id(c,
-		 "DELETE FROM client_redirect_uris WHERE client_id = ?",
-		 client_id)) != 0)
-		goto fail;
-	if ((r = db_prepare(c,
-		 "DELETE FROM clients WHERE client_id = ? RETURNING client_id",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, client_id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if ((r = row_ok(r)) != 0)
-		goto fail;
-	if ((r = db_prepare(c,
-		 "INSERT INTO deleted_clients (client_id, deleted_at)"
-		 " VALUES (?, ?)",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, client_id)) == 0 &&
-	    (r = db_bind_int64(s, 2, now)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	return store_tx(db, delete_tx, &a);
+}
+
+struct secrets {
+	struct store_client_secret *out;
+	size_t *n;
+};
+
+static int
+secret_row(struct db_stmt *s, void *arg)
+{
+	struct secrets *a = arg;
+	struct store_client_secret *o;
+
+	/* Rows past the most the caller takes are not read. */
+	if (*a->n >= STORE_CLIENT_SECRETS_MAX)
+		return 0;
+	o = &a->out[*a->n];
+	q_read(s,
+	    Q_COLS(QC_EXACT(o->hash), QC_INT(&o->created_at),
+		QC_INT(&o->expires_at)));
+	/* A hash not of its exact length is no secret to check against. */
+	if (o->hash[0] == '\0')
+		memset(o, 0, sizeof(*o));
+	else
+		(*a->n)++;
+	return 0;
 }
 
 int
 store_client_secrets_get(struct db *db, const char *client_id, int64_t now,
     struct store_client_secret out[STORE_CLIENT_SECRETS_MAX], size_t *n)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
+	struct secrets a = { out, n };
 
 	*n = 0;
 	memset(out, 0, STORE_CLIENT_SECRETS_MAX * sizeof(*out));
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "SELECT secret_hash, created_at, expires_at"
-		 " FROM client_secrets WHERE client_id = ?"
-		 " AND (expires_at IS NULL OR expires_at > ?)"
-		 " ORDER BY created_at DESC, secret_hash",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, client_id)) == 0 &&
-	    (r = db_bind_int64(s, 2, now)) == 0) {
-		while ((r = db_step(s)) == DB_ROW &&
-		    *n < STORE_CLIENT_SECRETS_MAX) {
-			size_t len;
-			const char *h = db_col_text(s, 0, &len);
-			struct store_client_secret *o = &out[*n];
+	return store_all(db,
+	    "SELECT secret_hash, created_at, expires_at"
+	    " FROM client_secrets WHERE client_id = ?"
+	    " AND (expires_at IS NULL OR expires_at > ?)"
+	    " ORDER BY created_at DESC, secret_hash",
+	    Q_ARGS(QA_TEXT(client_id), QA_INT(now)), secret_row, &a);
+}
 
-			if (h == NULL || len != STORE_CLIENT_SECRET_HASH_HEX)
-				continue;
-			memcpy(o->hash, h, len);
-			o->hash[len] = '\0';
-			o->created_at = db_col_int64(s, 1);
-			o->expires_at =
-			    db_col_is_null(s, 2) ? 0 : db_col_int64(s, 2);
-			(*n)++;
-		}
-	}
-	db_done(s);
-	return r == DB_ROW || r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
+struct rotate {
+	const char *client_id, *new_hash;
+	int64_t now, old_expires_at;
+};
+
+static int
+rotate_tx(struct db_conn *c, void *arg)
+{
+	const struct rotate *a = arg;
+	int r;
+
+	if ((r = q_one(c,
+		 "UPDATE clients SET updated_at = ? WHERE client_id = ?"
+		 " RETURNING client_id",
+		 Q_ARGS(QA_INT(a->now), QA_TEXT(a->client_id)), Q_NOCOLS)) != 0)
+		return r;
+	/* At most two rows: the previous overlap secret goes now. */
+	if ((r = q_exec(c,
+		 "DELETE FROM client_secrets WHERE client_id = ?"
+		 " AND expires_at IS NOT NULL",
+		 Q_ARGS(QA_TEXT(a->client_id)), NULL)) != 0)
+		return r;
+	if (a->old_expires_at <= a->now)
+		r = q_exec(c, "DELETE FROM client_secrets WHERE client_id = ?",
+		    Q_ARGS(QA_TEXT(a->client_id)), NULL);
+	else
+		r = q_exec(c,
+		    "UPDATE client_secrets SET expires_at = ?"
+		    " WHERE client_id = ? AND expires_at IS NULL",
+		    Q_ARGS(QA_INT(a->old_expires_at), QA_TEXT(a->client_id)),
+		    NULL);
+	if (r != 0)
+		return r;
+	return put_secret(c, a->client_id, a->new_hash, a->now);
 }
 
 int
 store_client_secret_rotate(struct db *db, const char *client_id,
     const char *new_hash, int64_t now, int64_t old_expires_at)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
+	struct rotate a = { client_id, new_hash, now, old_expires_at };
 
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "UPDATE clients SET updated_at = ? WHERE client_id = ?"
-		 " RETURNING client_id",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_int64(s, 1, now)) == 0 &&
-	    (r = db_bind_cstr(s, 2, client_id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if ((r = row_ok(r)) != 0)
-		goto fail;
-	/* At most two rows: the previous overlap secret goes now. */
-	if ((r = exec_id(c,
-		 "DELETE FROM client_secrets WHERE client_id = ?"
-		 " AND expires_at IS NOT NULL",
-		 client_id)) != 0)
-		goto fail;
-	if (old_expires_at <= now)
-		r = exec_id(c, "DELETE FROM client_secrets WHERE client_id = ?",
-		    client_id);
-	else {
-		if ((r = db_prepare(c,
-			 "UPDATE client_secrets SET expires_at = ?"
-			 " WHERE client_id = ? AND expires_at IS NULL",
-			 &s)) != 0)
-			goto fail;
-		if ((r = db_bind_int64(s, 1, old_expires_at)) == 0 &&
-		    (r = db_bind_cstr(s, 2, client_id)) == 0)
-			r = db_step(s);
-		db_done(s);
-		r = done_ok(r);
-	}
-	if (r != 0 || (r = put_secret(c, client_id, new_hash, now)) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	return store_tx(db, rotate_tx, &a);
 }

@@ -1,3 +1,8 @@
+/*
+ * db: the backend-neutral front of the store (db.h). Opens a store from
+ * its URL, hands each thread its own connection and dispatches every
+ * call to the backend chosen at open (sqlite.c or pg.c).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,14 +181,11 @@ db_rollback(struct db_conn *c)
 int
 db_ping(struct db_conn *c)
 {
-	struct db_stmt *s;
-	int r;
+	int64_t n;
+	int r = q_one(c, "SELECT count(*) FROM schema_version", Q_NOARGS,
+	    Q_COLS(QC_INT(&n)));
 
-	if ((r = db_prepare(c, "SELECT count(*) FROM schema_version", &s)) != 0)
-		return r;
-	r = db_step(s);
-	db_done(s);
-	return r == DB_ROW ? 0 : r < 0 ? r : PC_ERR_STORE;
+	return r == PC_ERR_NOT_FOUND ? PC_ERR_STORE : r;
 }
 
 int

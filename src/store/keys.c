@@ -1,7 +1,13 @@
+/*
+ * Signing keys (sealed private halves, public JWKs, activation times),
+ * the master-key check row and the readiness write probe: what the
+ * signer and the health endpoint keep in the store.
+ */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
+#include "store/q.h"
 
 void
 store_signing_key_clear(struct store_signing_key *k)
@@ -21,72 +27,58 @@ store_signing_keys_free(struct store_signing_key *v, size_t n)
 	free(v);
 }
 
+struct key_list {
+	struct store_signing_key *v;
+	size_t len, cap;
+};
+
+static int
+list_row(struct db_stmt *s, void *arg)
+{
+	struct key_list *l = arg;
+	struct store_signing_key *k = Q_GROW(l->v, l->len, l->cap);
+
+	q_read(s,
+	    Q_COLS(QC_DUP(&k->kid), QC_DUP(&k->alg), QC_DUP(&k->public_jwk),
+		QC_DUP(&k->private_sealed), QC_INT(&k->created_at),
+		QC_INT(&k->activate_at)));
+	return 0;
+}
+
 int
 store_signing_keys_list(
     struct db *db, struct store_signing_key **out, size_t *n)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	struct store_signing_key *v = NULL;
-	size_t len = 0, cap = 0;
+	struct key_list l = { 0 };
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "SELECT kid, alg, public_jwk, private_sealed,"
-		 " created_at, activate_at FROM signing_keys"
-		 " ORDER BY activate_at, created_at, kid",
-		 &s)) != 0)
-		return r;
-	while ((r = db_step(s)) == DB_ROW) {
-		struct store_signing_key *k;
-
-		if (len == cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		k = &v[len++];
-		k->kid = db_col_dup(s, 0);
-		k->alg = db_col_dup(s, 1);
-		k->public_jwk = db_col_dup(s, 2);
-		k->private_sealed = db_col_dup(s, 3);
-		k->created_at = db_col_int64(s, 4);
-		k->activate_at = db_col_int64(s, 5);
-	}
-	db_done(s);
-	if (r != DB_DONE) {
-		store_signing_keys_free(v, len);
+	r = store_all(db,
+	    "SELECT kid, alg, public_jwk, private_sealed,"
+	    " created_at, activate_at FROM signing_keys"
+	    " ORDER BY activate_at, created_at, kid",
+	    Q_NOARGS, list_row, &l);
+	if (r != 0) {
+		store_signing_keys_free(l.v, l.len);
 		return r;
 	}
-	*out = v;
-	*n = len;
+	*out = l.v;
+	*n = l.len;
 	return 0;
 }
 
 static int
 insert(struct db_conn *c, const struct store_signing_key *k)
 {
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c,
-		 "INSERT INTO signing_keys (kid, alg, "
-		 "public_jwk, private_sealed, created_at, activate_at) "
-		 "VALUES (?, ?, ?, ?, ?, ?)",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, k->kid)) == 0 &&
-	    (r = db_bind_cstr(s, 2, k->alg)) == 0 &&
-	    (r = db_bind_cstr(s, 3, k->public_jwk)) == 0 &&
-	    (r = db_bind_cstr(s, 4, k->private_sealed)) == 0 &&
-	    (r = db_bind_int64(s, 5, k->created_at)) == 0 &&
-	    (r = db_bind_int64(s, 6, k->activate_at)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
+	return q_exec(c,
+	    "INSERT INTO signing_keys (kid, alg, "
+	    "public_jwk, private_sealed, created_at, activate_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?)",
+	    Q_ARGS(QA_TEXT(k->kid), QA_TEXT(k->alg), QA_TEXT(k->public_jwk),
+		QA_TEXT(k->private_sealed), QA_INT(k->created_at),
+		QA_INT(k->activate_at)),
+	    NULL);
 }
 
 int
@@ -100,43 +92,32 @@ store_signing_key_insert(struct db *db, const struct store_signing_key *k)
 	return insert(c, k);
 }
 
+/* 1: inserted; 0: a key of that alg was there already. */
+static int
+insert_first_tx(struct db_conn *c, void *arg)
+{
+	const struct store_signing_key *k = arg;
+	int64_t exists = 0;
+	int r;
+
+	if ((r = q_one(c, "SELECT count(*) FROM signing_keys WHERE alg = ?",
+		 Q_ARGS(QA_TEXT(k->alg)), Q_COLS(QC_INT(&exists)))) != 0)
+		return r == PC_ERR_NOT_FOUND ? PC_ERR_STORE : r;
+	if (exists > 0)
+		return 0;
+	if ((r = insert(c, k)) != 0)
+		return r;
+	return 1;
+}
+
 int
 store_signing_key_insert_first(
     struct db *db, const struct store_signing_key *k, bool *inserted)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r, exists;
+	int r = store_tx(db, insert_first_tx, (void *)k);
 
-	*inserted = false;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "SELECT count(*) FROM signing_keys WHERE alg = ?", &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, k->alg)) == 0)
-		r = db_step(s);
-	exists = r == DB_ROW && db_col_int64(s, 0) > 0;
-	db_done(s);
-	if (r != DB_ROW) {
-		r = r < 0 ? r : PC_ERR_STORE;
-		goto fail;
-	}
-	if (!exists) {
-		if ((r = insert(c, k)) != 0)
-			goto fail;
-		*inserted = true;
-	}
-	if ((r = db_commit(c)) != 0) {
-		*inserted = false;
-		return r;
-	}
-	return 0;
-fail:
-	db_rollback(c);
-	return r;
+	*inserted = r == 1;
+	return r < 0 ? r : 0;
 }
 
 /* --- the master-key check row (migration 0016) ----------------------- */
@@ -144,44 +125,18 @@ fail:
 int
 store_key_check_get(struct db *db, char **sealed)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
-
 	*sealed = NULL;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(
-		 c, "SELECT sealed FROM key_check WHERE id = 1", &s)) != 0)
-		return r;
-	r = db_step(s);
-	if (r == DB_ROW)
-		*sealed = db_col_dup(s, 0);
-	db_done(s);
-	if (r == DB_ROW)
-		return 0;
-	return r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+	return store_one(db, "SELECT sealed FROM key_check WHERE id = 1",
+	    Q_NOARGS, Q_COLS(QC_DUP(sealed)));
 }
 
 int
 store_key_check_put_first(struct db *db, const char *sealed, int64_t now)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "INSERT INTO key_check (id, sealed, created_at)"
-		 " VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, sealed)) == 0 &&
-	    (r = db_bind_int64(s, 2, now)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
+	return store_exec(db,
+	    "INSERT INTO key_check (id, sealed, created_at)"
+	    " VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING",
+	    Q_ARGS(QA_TEXT(sealed), QA_INT(now)), NULL);
 }
 
 /* --- the readiness write probe (migration 0016) ---------------------- */
@@ -189,20 +144,9 @@ store_key_check_put_first(struct db *db, const char *sealed, int64_t now)
 int
 store_health_probe(struct db *db, int64_t now)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "INSERT INTO health_probe (id, probed_at) VALUES (1, ?)"
-		 " ON CONFLICT (id) DO UPDATE SET probed_at ="
-		 " excluded.probed_at",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_int64(s, 1, now)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
+	return store_exec(db,
+	    "INSERT INTO health_probe (id, probed_at) VALUES (1, ?)"
+	    " ON CONFLICT (id) DO UPDATE SET probed_at ="
+	    " excluded.probed_at",
+	    Q_ARGS(QA_INT(now)), NULL);
 }

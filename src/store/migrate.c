@@ -1,9 +1,15 @@
+/*
+ * The schema migration runner: applies src/store/migrations/NNNN_*.sql in
+ * order, one transaction per migration under the write lock, so nodes
+ * that start together never apply one twice; and reads the version.
+ */
 #include <stdio.h>
 #include <string.h>
 
 #include "store/db_internal.h"
 #include "store/migrations.h"
 #include "store/store.h"
+#include "store/q.h"
 #include "util/log.h"
 
 static const char create_version_sql[] =
@@ -31,26 +37,6 @@ static const char sqlite_exists_sql[] =
     "SELECT count(*) FROM sqlite_master"
     " WHERE type = 'table' AND name = 'schema_version'";
 
-/* The one integer a query returns (it must return a row). */
-static int
-query_int64(struct db_conn *c, const char *sql, int64_t *out)
-{
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c, sql, &s)) != 0)
-		return r;
-	r = db_step(s);
-	if (r == DB_ROW) {
-		*out = db_col_int64(s, 0);
-		r = 0;
-	} else if (r == DB_DONE) {
-		r = PC_ERR_STORE;
-	}
-	db_done(s);
-	return r;
-}
-
 /* The version (0 without a schema_version table); with create, the table
  * is created when missing. Inside a write transaction. */
 static int
@@ -60,48 +46,112 @@ read_version(struct db_conn *c, bool create, int *out)
 	int r;
 
 	*out = 0;
-	r = query_int64(c,
+	r = q_one(c,
 	    strcmp(c->db->ops->name, "postgres") == 0 ? pg_exists_sql
 						      : sqlite_exists_sql,
-	    &v);
+	    Q_NOARGS, Q_COLS(QC_INT(&v)));
 	if (r != 0)
-		return r;
+		return r == PC_ERR_NOT_FOUND ? PC_ERR_STORE : r;
 	if (v == 0)
 		return create ? db_exec(c, create_version_sql) : 0;
-	if ((r = query_int64(c,
-		 "SELECT coalesce(max(version), 0) FROM schema_version", &v)) !=
-	    0)
-		return r;
+	r = q_one(c, "SELECT coalesce(max(version), 0) FROM schema_version",
+	    Q_NOARGS, Q_COLS(QC_INT(&v)));
+	if (r != 0)
+		return r == PC_ERR_NOT_FOUND ? PC_ERR_STORE : r;
 	*out = (int)v;
 	return 0;
 }
 
+static int
+version_tx(struct db_conn *c, void *arg)
+{
+	return read_version(c, false, arg);
+}
+
 /*
  * Read under the write lock, so that it never races a node that is
- * migrating (it creates schema_version in its first transaction), and
- * rolled back: it changes nothing, and needs no privilege beyond SELECT.
+ * migrating (it creates schema_version in its first transaction). It
+ * writes nothing, so its commit keeps nothing, and it needs no privilege
+ * beyond SELECT.
  */
 int
 store_schema_version(struct db *db, int *out)
 {
-	struct db_conn *c;
-	int r;
-
 	*out = 0;
-	if ((r = db_conn(db, &c)) != 0)
+	return store_tx(db, version_tx, out);
+}
+
+/* How far one step of store_migrate() got. */
+enum step_stage {
+	STEP_NOT_RUN = 0, /* BEGIN failed: step_tx never ran */
+	STEP_FAILED,	  /* step_tx failed and wrote why into err */
+	STEP_CURRENT,	  /* nothing to apply */
+	STEP_APPLIED,	  /* m applied; only the COMMIT can still fail */
+};
+
+struct step {
+	enum step_stage stage;
+	const struct migration *m;
+	int *from, *to;
+	char *err;
+	size_t err_len;
+};
+
+/*
+ * Applies the next migration, if any, with its schema_version row, in the
+ * caller's transaction (one per migration). Any failure rolls it back.
+ */
+static int
+step_tx(struct db_conn *c, void *arg)
+{
+	struct step *a = arg;
+	int r, v = 0;
+
+	a->stage = STEP_FAILED;
+	if ((r = read_version(c, true, &v)) != 0) {
+		snprintf(a->err, a->err_len, "cannot read schema version: %s",
+		    db_errmsg(c));
 		return r;
-	if ((r = db_begin(c, true)) != 0)
+	}
+	if (*a->from == 0 && *a->to == 0)
+		*a->from = v;
+	*a->to = v;
+	/*
+	 * Newer than this binary: a newer release migrated it. Its
+	 * migrations are additive (docs/operations.md), so this binary
+	 * keeps working on it; it must not touch the schema.
+	 */
+	if (v >= (int)pc_migrations_count) {
+		a->stage = STEP_CURRENT;
+		return 0;
+	}
+	a->m = &pc_migrations[v];
+	if ((r = db_exec(c, a->m->sql)) != 0) {
+		snprintf(a->err, a->err_len,
+		    "migration %04d_%s failed: %s (rolled back; the "
+		    "store stays at version %d)",
+		    a->m->version, a->m->name, db_errmsg(c), v);
 		return r;
-	r = read_version(c, false, out);
-	db_rollback(c);
-	return r;
+	}
+	if ((r = q_exec(c,
+		 "INSERT INTO schema_version "
+		 "(version, name, applied_at) VALUES (?, ?, ?)",
+		 Q_ARGS(QA_INT(a->m->version), QA_TEXT(a->m->name),
+		     QA_INT(clock_now())),
+		 NULL)) != 0) {
+		snprintf(a->err, a->err_len, "cannot record migration: %s",
+		    db_errmsg(c));
+		return r;
+	}
+	a->stage = STEP_APPLIED;
+	return 0;
 }
 
 int
 store_migrate(struct db *db, int *from, int *to, char *err, size_t err_len)
 {
 	struct db_conn *c;
-	int r, v = 0;
+	int r;
 
 	err[0] = '\0';
 	if ((r = db_conn(db, &c)) != 0) {
@@ -111,70 +161,32 @@ store_migrate(struct db *db, int *from, int *to, char *err, size_t err_len)
 	}
 	*from = *to = 0;
 	for (;;) {
-		const struct migration *m;
-		struct db_stmt *s;
+		struct step a = { STEP_NOT_RUN, NULL, from, to, err, err_len };
 
 		/* The write lock serializes nodes migrating at once. */
-		if ((r = db_begin(c, true)) != 0) {
+		r = store_tx(db, step_tx, &a);
+		switch (a.stage) {
+		case STEP_NOT_RUN:
 			snprintf(err, err_len, "cannot lock the store: %s",
 			    db_errmsg(c));
 			return r;
+		case STEP_FAILED: return r;
+		case STEP_CURRENT: return 0; /* it wrote nothing to keep */
+		case STEP_APPLIED: break;
 		}
-		if ((r = read_version(c, true, &v)) != 0) {
-			snprintf(err, err_len, "cannot read schema version: %s",
-			    db_errmsg(c));
-			db_rollback(c);
-			return r;
-		}
-		if (*from == 0 && *to == 0)
-			*from = v;
-		*to = v;
-		/*
-		 * Newer than this binary: a newer release migrated it. Its
-		 * migrations are additive (docs/operations.md), so this binary
-		 * keeps working on it; it must not touch the schema.
-		 */
-		if (v >= (int)pc_migrations_count) {
-			db_rollback(c);
-			return 0;
-		}
-		m = &pc_migrations[v];
-		if ((r = db_exec(c, m->sql)) != 0) {
-			snprintf(err, err_len,
-			    "migration %04d_%s failed: %s (rolled back; the "
-			    "store stays at version %d)",
-			    m->version, m->name, db_errmsg(c), v);
-			db_rollback(c);
-			return r;
-		}
-		if ((r = db_prepare(c,
-			 "INSERT INTO schema_version "
-			 "(version, name, applied_at) VALUES (?, ?, ?)",
-			 &s)) != 0) {
+		if (r != 0) {
 			snprintf(err, err_len, "cannot record migration: %s",
 			    db_errmsg(c));
-			db_rollback(c);
 			return r;
-		}
-		if ((r = db_bind_int64(s, 1, m->version)) == 0 &&
-		    (r = db_bind_cstr(s, 2, m->name)) == 0 &&
-		    (r = db_bind_int64(s, 3, clock_now())) == 0)
-			r = db_step(s);
-		db_done(s);
-		if (r != DB_DONE || (r = db_commit(c)) != 0) {
-			snprintf(err, err_len, "cannot record migration: %s",
-			    db_errmsg(c));
-			db_rollback(c);
-			return r < 0 ? r : PC_ERR_STORE;
 		}
 		{
 			struct log_line l;
 
 			log_begin(&l, LOG_INFO, "store.migrated");
-			log_int(&l, "version", m->version);
-			log_str(&l, "name", m->name);
+			log_int(&l, "version", a.m->version);
+			log_str(&l, "name", a.m->name);
 			log_end(&l);
 		}
-		*to = m->version;
+		*to = a.m->version;
 	}
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/q.h"
 #include "store/store_internal.h"
 
 #define SESSION_COLS \
@@ -32,39 +33,13 @@ store_sessions_free(struct store_session *v, size_t n)
 	free(v);
 }
 
-static void
-read_session(struct db_stmt *s, struct store_session *out)
-{
-	size_t len;
-	const char *p = db_col_text(s, 0, &len);
-
-	memset(out, 0, sizeof(*out));
-	if (p != NULL && len == STORE_SESSION_HASH_HEX)
-		memcpy(out->id_hash, p, len);
-	out->user_id = db_col_dup_null(s, 1);
-	out->created_at = db_col_int64(s, 2);
-	out->last_seen_at = db_col_int64(s, 3);
-	out->auth_time = db_col_int64(s, 4);
-	out->expires_at = db_col_int64(s, 5);
-	out->ip = db_col_dup_null(s, 6);
-	out->user_agent = db_col_dup_null(s, 7);
-	out->amr = db_col_dup_null(s, 8);
-	if (out->amr == NULL)
-		out->amr = xstrdup("");
-}
-
-static int
-bind_opt(struct db_stmt *s, int idx, const char *v)
-{
-	return v != NULL ? db_bind_cstr(s, idx, v) : db_bind_null(s, idx);
-}
-
-/* DB_DONE from a statement that changes rows is success. */
-static int
-done_ok(int r)
-{
-	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
-}
+/* The columns of SESSION_COLS into out (amr: SQL NULL gives ""). */
+#define SESSION_READ(out) \
+	Q_COLS(QC_EXACT((out)->id_hash), QC_DUP_NULL(&(out)->user_id), \
+	    QC_INT(&(out)->created_at), QC_INT(&(out)->last_seen_at), \
+	    QC_INT(&(out)->auth_time), QC_INT(&(out)->expires_at), \
+	    QC_DUP_NULL(&(out)->ip), QC_DUP_NULL(&(out)->user_agent), \
+	    QC_DUP(&(out)->amr))
 
 static bool
 hash_ok(const char *h)
@@ -76,367 +51,345 @@ hash_ok(const char *h)
 static int
 insert(struct db_conn *c, const struct store_session *ss)
 {
-	struct db_stmt *s;
 	int r;
 
 	if (!hash_ok(ss->id_hash))
 		return PC_ERR_INVALID;
-	if ((r = db_prepare(c,
-		 "INSERT INTO sessions (" SESSION_COLS ")"
-		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-		 " ON CONFLICT (id_hash) DO NOTHING RETURNING id_hash",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, ss->id_hash)) == 0 &&
-	    (r = bind_opt(s, 2, ss->user_id)) == 0 &&
-	    (r = db_bind_int64(s, 3, ss->created_at)) == 0 &&
-	    (r = db_bind_int64(s, 4, ss->last_seen_at)) == 0 &&
-	    (r = db_bind_int64(s, 5, ss->auth_time)) == 0 &&
-	    (r = db_bind_int64(s, 6, ss->expires_at)) == 0 &&
-	    (r = bind_opt(s, 7, ss->ip)) == 0 &&
-	    (r = bind_opt(s, 8, ss->user_agent)) == 0 &&
-	    (r = db_bind_cstr(s, 9, ss->amr != NULL ? ss->amr : "")) == 0)
-		r = db_step(s);
-	db_done(s);
+	r = q_one(c,
+	    "INSERT INTO sessions (" SESSION_COLS ")"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT (id_hash) DO NOTHING RETURNING id_hash",
+	    Q_ARGS(QA_TEXT(ss->id_hash), QA_TEXT(ss->user_id),
+		QA_INT(ss->created_at), QA_INT(ss->last_seen_at),
+		QA_INT(ss->auth_time), QA_INT(ss->expires_at), QA_TEXT(ss->ip),
+		QA_TEXT(ss->user_agent),
+		QA_TEXT(ss->amr != NULL ? ss->amr : "")),
+	    Q_NOCOLS);
 	/* No row back: the id_hash was taken (a 2^-256 event, or a bug). */
-	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_CONFLICT : r;
+	return r == PC_ERR_NOT_FOUND ? PC_ERR_CONFLICT : r;
 }
 
 static int
 delete_one(struct db_conn *c, const char *id_hash)
 {
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c,
-		 "DELETE FROM sessions WHERE id_hash = ? RETURNING id_hash",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, id_hash)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+	return q_one(c,
+	    "DELETE FROM sessions WHERE id_hash = ? RETURNING id_hash",
+	    Q_ARGS(QA_TEXT(id_hash)), Q_NOCOLS);
 }
 
 int
 store_sessions_delete_user_tx(struct db_conn *c, const char *user_id,
     const char *except_hash, int64_t *deleted)
 {
-	struct db_stmt *s;
-	int64_t n = 0;
-	int r;
-
 	if (except_hash != NULL)
-		r = db_prepare(c,
+		return q_exec(c,
 		    "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?"
 		    " RETURNING id_hash",
-		    &s);
-	else
-		r = db_prepare(c,
-		    "DELETE FROM sessions WHERE user_id = ? RETURNING id_hash",
-		    &s);
-	if (r != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, user_id)) == 0 && except_hash != NULL)
-		r = db_bind_cstr(s, 2, except_hash);
-	if (r == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			n++;
-	db_done(s);
-	if (deleted != NULL)
-		*deleted = n;
-	return done_ok(r);
+		    Q_ARGS(QA_TEXT(user_id), QA_TEXT(except_hash)), deleted);
+	return q_exec(c,
+	    "DELETE FROM sessions WHERE user_id = ? RETURNING id_hash",
+	    Q_ARGS(QA_TEXT(user_id)), deleted);
+}
+
+static int
+insert_tx(struct db_conn *c, void *arg)
+{
+	return insert(c, arg);
 }
 
 int
 store_session_insert(struct db *db, const struct store_session *ss)
 {
-	struct db_conn *c;
-	int r;
-
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = insert(c, ss)) != 0) {
-		db_rollback(c);
-		return r;
-	}
-	return db_commit(c);
+	return store_tx(db, insert_tx, (void *)ss);
 }
 
 int
 store_session_get(struct db *db, const char *id_hash, struct store_session *out)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
-
 	memset(out, 0, sizeof(*out));
 	if (!hash_ok(id_hash))
 		return PC_ERR_NOT_FOUND;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "SELECT " SESSION_COLS " FROM sessions WHERE id_hash = ?",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, id_hash)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW)
-		read_session(s, out);
-	db_done(s);
-	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+	return store_one(db,
+	    "SELECT " SESSION_COLS " FROM sessions WHERE id_hash = ?",
+	    Q_ARGS(QA_TEXT(id_hash)), SESSION_READ(out));
 }
 
 int
 store_session_touch(struct db *db, const char *id_hash, int64_t now)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
+	struct store_session cur;
+	int r = store_one(db,
+	    "UPDATE sessions SET last_seen_at = ?"
+	    " WHERE id_hash = ? AND last_seen_at < ? RETURNING id_hash",
+	    Q_ARGS(QA_INT(now), QA_TEXT(id_hash), QA_INT(now)), Q_NOCOLS);
 
-	if ((r = db_conn(db, &c)) != 0)
+	if (r != PC_ERR_NOT_FOUND)
 		return r;
-	if ((r = db_prepare(c,
-		 "UPDATE sessions SET last_seen_at = ?"
-		 " WHERE id_hash = ? AND last_seen_at < ? RETURNING id_hash",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_int64(s, 1, now)) == 0 &&
-	    (r = db_bind_cstr(s, 2, id_hash)) == 0 &&
-	    (r = db_bind_int64(s, 3, now)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r == DB_ROW)
-		return 0;
-	if (r != DB_DONE)
-		return r < 0 ? r : PC_ERR_STORE;
 	/* Nothing updated: already as fresh (a parallel request), or gone. */
-	{
-		struct store_session cur;
+	r = store_session_get(db, id_hash, &cur);
+	store_session_clear(&cur);
+	return r;
+}
 
-		r = store_session_get(db, id_hash, &cur);
-		store_session_clear(&cur);
-		return r;
-	}
+static int
+delete_tx(struct db_conn *c, void *arg)
+{
+	return delete_one(c, arg);
 }
 
 int
 store_session_delete(struct db *db, const char *id_hash)
 {
-	struct db_conn *c;
-	int r;
-
 	if (!hash_ok(id_hash))
 		return PC_ERR_NOT_FOUND;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = delete_one(c, id_hash)) != 0) {
-		db_rollback(c);
-		return r;
-	}
-	return db_commit(c);
+	return store_tx(db, delete_tx, (void *)id_hash);
 }
 
-/* DS-04: keeps the user's newest max sessions, deleting older ones. */
+struct replace {
+	const char *old_hash;
+	const struct store_session *ss;
+	int64_t max_per_user, max_pre_ip;
+};
+
 static int
-cap_user(struct db_conn *c, const char *user_id, int64_t max)
+replace_tx(struct db_conn *c, void *arg)
 {
-	struct db_stmt *st;
+	const struct replace *a = arg;
+	const struct store_session *ss = a->ss;
 	int r;
 
-	if ((r = db_prepare(c,
-		 "DELETE FROM sessions WHERE user_id = ? AND id_hash NOT IN"
-		 " (SELECT id_hash FROM sessions WHERE user_id = ?"
-		 " ORDER BY created_at DESC, id_hash DESC LIMIT ?)",
-		 &st)) != 0)
+	if (a->old_hash != NULL && (r = delete_one(c, a->old_hash)) != 0 &&
+	    r != PC_ERR_NOT_FOUND)
 		return r;
-	if ((r = db_bind_cstr(st, 1, user_id)) == 0 &&
-	    (r = db_bind_cstr(st, 2, user_id)) == 0 &&
-	    (r = db_bind_int64(st, 3, max)) == 0)
-		r = db_step(st);
-	db_done(st);
-	return r == DB_DONE ? 0 : r;
-}
-
-/* DS-04: keeps the newest max pre-sessions of one IP. */
-static int
-cap_pre_ip(struct db_conn *c, const char *ip, int64_t max)
-{
-	struct db_stmt *st;
-	int r;
-
-	if ((r = db_prepare(c,
-		 "DELETE FROM sessions WHERE user_id IS NULL AND ip = ?"
-		 " AND id_hash NOT IN (SELECT id_hash FROM sessions"
-		 " WHERE user_id IS NULL AND ip = ?"
-		 " ORDER BY created_at DESC, id_hash DESC LIMIT ?)",
-		 &st)) != 0)
+	if ((r = insert(c, ss)) != 0)
 		return r;
-	if ((r = db_bind_cstr(st, 1, ip)) == 0 &&
-	    (r = db_bind_cstr(st, 2, ip)) == 0 &&
-	    (r = db_bind_int64(st, 3, max)) == 0)
-		r = db_step(st);
-	db_done(st);
-	return r == DB_DONE ? 0 : r;
+	/* DS-04: keeps the user's newest max sessions, deleting older ones. */
+	if (ss->user_id != NULL && a->max_per_user > 0)
+		return q_exec(c,
+		    "DELETE FROM sessions WHERE user_id = ? AND id_hash NOT IN"
+		    " (SELECT id_hash FROM sessions WHERE user_id = ?"
+		    " ORDER BY created_at DESC, id_hash DESC LIMIT ?)",
+		    Q_ARGS(QA_TEXT(ss->user_id), QA_TEXT(ss->user_id),
+			QA_INT(a->max_per_user)),
+		    NULL);
+	/* DS-04: keeps the newest max pre-sessions of one IP. */
+	if (ss->user_id == NULL && ss->ip != NULL && a->max_pre_ip > 0)
+		return q_exec(c,
+		    "DELETE FROM sessions WHERE user_id IS NULL AND ip = ?"
+		    " AND id_hash NOT IN (SELECT id_hash FROM sessions"
+		    " WHERE user_id IS NULL AND ip = ?"
+		    " ORDER BY created_at DESC, id_hash DESC LIMIT ?)",
+		    Q_ARGS(QA_TEXT(ss->ip), QA_TEXT(ss->ip),
+			QA_INT(a->max_pre_ip)),
+		    NULL);
+	return 0;
 }
 
 int
 store_session_replace(struct db *db, const char *old_hash,
     const struct store_session *ss, int64_t max_per_user, int64_t max_pre_ip)
 {
-	struct db_conn *c;
-	int r;
+	struct replace a = { old_hash, ss, max_per_user, max_pre_ip };
 
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if (old_hash != NULL && (r = delete_one(c, old_hash)) != 0 &&
-	    r != PC_ERR_NOT_FOUND)
-		goto fail;
-	if ((r = insert(c, ss)) != 0)
-		goto fail;
-	if (ss->user_id != NULL && max_per_user > 0 &&
-	    (r = cap_user(c, ss->user_id, max_per_user)) != 0)
-		goto fail;
-	if (ss->user_id == NULL && ss->ip != NULL && max_pre_ip > 0 &&
-	    (r = cap_pre_ip(c, ss->ip, max_pre_ip)) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	return store_tx(db, replace_tx, &a);
+}
+
+struct delete_user {
+	const char *user_id, *except_hash;
+	int64_t *deleted;
+};
+
+static int
+delete_user_tx(struct db_conn *c, void *arg)
+{
+	const struct delete_user *a = arg;
+
+	return store_sessions_delete_user_tx(
+	    c, a->user_id, a->except_hash, a->deleted);
 }
 
 int
 store_sessions_delete_user(struct db *db, const char *user_id,
     const char *except_hash, int64_t *deleted)
 {
-	struct db_conn *c;
-	int r;
+	struct delete_user a = { user_id, except_hash, deleted };
 
 	if (deleted != NULL)
 		*deleted = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = store_sessions_delete_user_tx(
-		 c, user_id, except_hash, deleted)) != 0) {
-		db_rollback(c);
-		return r;
-	}
-	return db_commit(c);
+	return store_tx(db, delete_user_tx, &a);
+}
+
+struct session_list {
+	struct store_session *v;
+	size_t len, cap;
+};
+
+static int
+list_row(struct db_stmt *s, void *arg)
+{
+	struct session_list *l = arg;
+	struct store_session *ss = Q_GROW(l->v, l->len, l->cap);
+
+	q_read(s, SESSION_READ(ss));
+	return 0;
 }
 
 int
 store_sessions_list_user(
     struct db *db, const char *user_id, struct store_session **out, size_t *n)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	struct store_session *v = NULL;
-	size_t len = 0, cap = 0;
+	struct session_list l = { 0 };
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	if ((r = db_conn(db, &c)) != 0)
+	r = store_all(db,
+	    "SELECT " SESSION_COLS " FROM sessions WHERE user_id = ?"
+	    " ORDER BY last_seen_at DESC, created_at DESC, id_hash",
+	    Q_ARGS(QA_TEXT(user_id)), list_row, &l);
+	if (r != 0) {
+		store_sessions_free(l.v, l.len);
 		return r;
-	if ((r = db_prepare(c,
-		 "SELECT " SESSION_COLS " FROM sessions WHERE user_id = ?"
-		 " ORDER BY last_seen_at DESC, created_at DESC, id_hash",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, user_id)) == 0)
-		while ((r = db_step(s)) == DB_ROW) {
-			if (len == cap) {
-				cap = cap == 0 ? 8 : cap * 2;
-				v = xrealloc(v, cap * sizeof(*v));
-			}
-			read_session(s, &v[len++]);
-		}
-	db_done(s);
-	if (r != DB_DONE) {
-		store_sessions_free(v, len);
-		return r < 0 ? r : PC_ERR_STORE;
 	}
-	*out = v;
-	*n = len;
+	*out = l.v;
+	*n = l.len;
 	return 0;
+}
+
+struct purge {
+	int64_t now, idle, n;
+};
+
+static int
+purge_tx(struct db_conn *c, void *arg)
+{
+	struct purge *a = arg;
+
+	return q_exec(c,
+	    "DELETE FROM sessions WHERE expires_at <= ?"
+	    " OR last_seen_at <= ? RETURNING id_hash",
+	    Q_ARGS(QA_INT(a->now), QA_INT(a->now - a->idle)), &a->n);
 }
 
 int
 store_sessions_purge(struct db *db, int64_t now, int64_t idle, int64_t *deleted)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int64_t n = 0;
+	struct purge a = { now, idle, 0 };
 	int r;
 
 	if (deleted != NULL)
 		*deleted = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "DELETE FROM sessions WHERE expires_at <= ?"
-		 " OR last_seen_at <= ? RETURNING id_hash",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_int64(s, 1, now)) == 0 &&
-	    (r = db_bind_int64(s, 2, now - idle)) == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			n++;
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	if ((r = db_commit(c)) != 0)
+	if ((r = store_tx(db, purge_tx, &a)) != 0)
 		return r;
 	if (deleted != NULL)
-		*deleted = n;
+		*deleted = a.n;
 	return 0;
-fail:
-	db_rollback(c);
-	return r;
+}
+
+struct disable {
+	const char *user_id;
+	int64_t now;
+};
+
+static int
+disable_tx(struct db_conn *c, void *arg)
+{
+	const struct disable *a = arg;
+	int r;
+
+	if ((r = q_one(c,
+		 "UPDATE users SET disabled_at = ?, updated_at = ?"
+		 " WHERE id = ? RETURNING id",
+		 Q_ARGS(QA_INT(a->now), QA_INT(a->now), QA_TEXT(a->user_id)),
+		 Q_NOCOLS)) != 0)
+		return r;
+	if ((r = store_sessions_delete_user_tx(c, a->user_id, NULL, NULL)) != 0)
+		return r;
+	return store_families_revoke_user_tx(c, a->user_id, a->now, "disabled");
 }
 
 int
 store_user_disable_and_revoke(struct db *db, const char *user_id, int64_t now)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
+	struct disable a = { user_id, now };
+
+	return store_tx(db, disable_tx, &a);
+}
+
+/*
+ * Ends sessions of a user from the account page (RT-05), with the token
+ * families they started, in one transaction so nothing is left
+ * half-ended. A family dies with revoked_at; bearer_verify() then refuses
+ * its access tokens through their gid.
+ */
+struct end {
+	const char *user_id, *only_hash, *keep_hash;
+	int64_t now, ns, nf;
+};
+
+static int
+end_tx(struct db_conn *c, void *arg)
+{
+	struct end *a = arg;
 	int r;
 
-	if ((r = db_conn(db, &c)) != 0)
+	/* Families carry sid: the first 16 hex of the session's id hash. */
+	if (a->only_hash != NULL)
+		r = q_exec(c,
+		    "UPDATE token_families SET revoked_at = ?,"
+		    " revoke_reason = 'session_ended'"
+		    " WHERE user_id = ? AND revoked_at IS NULL AND sid IN"
+		    " (SELECT substr(id_hash, 1, 16) FROM sessions"
+		    " WHERE user_id = ? AND id_hash <> ? AND id_hash = ?)"
+		    " RETURNING family_id",
+		    Q_ARGS(QA_INT(a->now), QA_TEXT(a->user_id),
+			QA_TEXT(a->user_id), QA_TEXT(a->keep_hash),
+			QA_TEXT(a->only_hash)),
+		    &a->nf);
+	else
+		r = q_exec(c,
+		    "UPDATE token_families SET revoked_at = ?,"
+		    " revoke_reason = 'session_ended'"
+		    " WHERE user_id = ? AND revoked_at IS NULL AND sid IN"
+		    " (SELECT substr(id_hash, 1, 16) FROM sessions"
+		    " WHERE user_id = ? AND id_hash <> ?)"
+		    " RETURNING family_id",
+		    Q_ARGS(QA_INT(a->now), QA_TEXT(a->user_id),
+			QA_TEXT(a->user_id), QA_TEXT(a->keep_hash)),
+		    &a->nf);
+	if (r != 0)
 		return r;
-	if ((r = db_begin(c, true)) != 0)
+	if (a->only_hash != NULL)
+		return q_exec(c,
+		    "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?"
+		    " AND id_hash = ? RETURNING id_hash",
+		    Q_ARGS(QA_TEXT(a->user_id), QA_TEXT(a->keep_hash),
+			QA_TEXT(a->only_hash)),
+		    &a->ns);
+	return q_exec(c,
+	    "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?"
+	    " RETURNING id_hash",
+	    Q_ARGS(QA_TEXT(a->user_id), QA_TEXT(a->keep_hash)), &a->ns);
+}
+
+int
+store_sessions_end(struct db *db, const char *user_id, const char *only_hash,
+    const char *keep_hash, int64_t now, int64_t *ended, int64_t *families)
+{
+	struct end a = { user_id, only_hash, keep_hash, now, 0, 0 };
+	int r;
+
+	if (ended != NULL)
+		*ended = 0;
+	if (families != NULL)
+		*families = 0;
+	if (user_id == NULL || keep_hash == NULL)
+		return PC_ERR_INVALID;
+	if ((r = store_tx(db, end_tx, &a)) != 0)
 		return r;
-	if ((r = db_prepare(c,
-		 "UPDATE users SET disabled_at = ?, updated_at = ?"
-		 " WHERE id = ? RETURNING id",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_int64(s, 1, now)) == 0 &&
-	    (r = db_bind_int64(s, 2, now)) == 0 &&
-	    (r = db_bind_cstr(s, 3, user_id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r != DB_ROW) {
-		r = r == DB_DONE ? PC_ERR_NOT_FOUND : r < 0 ? r : PC_ERR_STORE;
-		goto fail;
-	}
-	if ((r = store_sessions_delete_user_tx(c, user_id, NULL, NULL)) != 0 ||
-	    (r = store_families_revoke_user_tx(c, user_id, now, "disabled")) !=
-		0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	if (ended != NULL)
+		*ended = a.ns;
+	if (families != NULL)
+		*families = a.nf;
+	return only_hash != NULL && a.ns == 0 ? PC_ERR_NOT_FOUND : 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/q.h"
 #include "store/store_internal.h"
 
 void
@@ -44,143 +45,78 @@ store_email_key(const char *email)
 	"id, email, email_key, email_verified, name, created_at," \
 	" updated_at, disabled_at"
 
-static void
-read_user(struct db_stmt *s, struct store_user *u)
-{
-	u->id = db_col_dup(s, 0);
-	u->email = db_col_dup(s, 1);
-	u->email_key = db_col_dup(s, 2);
-	u->email_verified = db_col_int64(s, 3) != 0;
-	u->name = db_col_dup(s, 4);
-	u->created_at = db_col_int64(s, 5);
-	u->updated_at = db_col_int64(s, 6);
-	u->disabled_at = db_col_is_null(s, 7) ? 0 : db_col_int64(s, 7);
-}
-
-/* DB_DONE from a statement that changes rows is success. */
-static int
-done_ok(int r)
-{
-	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
-}
-
-static int
-tombstoned(struct db_conn *c, const char *id, bool *out)
-{
-	struct db_stmt *s;
-	int r;
-
-	*out = false;
-	if ((r = db_prepare(
-		 c, "SELECT 1 FROM deleted_users WHERE id = ?", &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r == DB_ROW)
-		*out = true;
-	return r == DB_ROW || r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
-}
+/* The columns of USER_COLS, read into u (disabled_at: SQL NULL gives 0). */
+#define USER_READ(u) \
+	Q_COLS(QC_DUP(&(u)->id), QC_DUP(&(u)->email), QC_DUP(&(u)->email_key), \
+	    QC_BOOL(&(u)->email_verified), QC_DUP(&(u)->name), \
+	    QC_INT(&(u)->created_at), QC_INT(&(u)->updated_at), \
+	    QC_INT(&(u)->disabled_at))
 
 static int
 put_password(
     struct db_conn *c, const char *user_id, const char *phc, int64_t now)
 {
-	struct db_stmt *s;
+	return q_exec(c,
+	    "INSERT INTO credentials (user_id, kind, secret,"
+	    " created_at, updated_at) VALUES (?, 'password', ?, ?, ?)"
+	    " ON CONFLICT (user_id, kind) DO UPDATE SET"
+	    " secret = excluded.secret, updated_at = excluded.updated_at",
+	    Q_ARGS(QA_TEXT(user_id), QA_TEXT(phc), QA_INT(now), QA_INT(now)),
+	    NULL);
+}
+
+struct insert_arg {
+	const struct store_user *u;
+	const char *password_phc;
+};
+
+static int
+insert_tx(struct db_conn *c, void *arg)
+{
+	const struct insert_arg *a = arg;
+	const struct store_user *u = a->u;
+	char *key;
 	int r;
 
-	if ((r = db_prepare(c,
-		 "INSERT INTO credentials (user_id, kind, secret,"
-		 " created_at, updated_at) VALUES (?, 'password', ?, ?, ?)"
-		 " ON CONFLICT (user_id, kind) DO UPDATE SET"
-		 " secret = excluded.secret, updated_at = excluded.updated_at",
-		 &s)) != 0)
+	/* OI-07: a deleted user's id never comes back. */
+	r = q_one(c, "SELECT 1 FROM deleted_users WHERE id = ?",
+	    Q_ARGS(QA_TEXT(u->id)), Q_NOCOLS);
+	if (r == 0)
+		return PC_ERR_CONFLICT;
+	if (r != PC_ERR_NOT_FOUND)
 		return r;
-	if ((r = db_bind_cstr(s, 1, user_id)) == 0 &&
-	    (r = db_bind_cstr(s, 2, phc)) == 0 &&
-	    (r = db_bind_int64(s, 3, now)) == 0 &&
-	    (r = db_bind_int64(s, 4, now)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return done_ok(r);
+	key = store_email_key(u->email);
+	r = q_exec(c,
+	    "INSERT INTO users (" USER_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    Q_ARGS(QA_TEXT(u->id), QA_TEXT(u->email), QA_TEXT(key),
+		QA_INT(u->email_verified ? 1 : 0),
+		QA_TEXT(u->name != NULL ? u->name : ""), QA_INT(u->created_at),
+		QA_INT(u->updated_at),
+		QA_INT_IF(u->disabled_at != 0, u->disabled_at)),
+	    NULL);
+	free(key);
+	if (r != 0)
+		return r;
+	if (a->password_phc != NULL)
+		return put_password(c, u->id, a->password_phc, u->created_at);
+	return 0;
 }
 
 int
 store_user_insert(
     struct db *db, const struct store_user *u, const char *password_phc)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	char *key = NULL;
-	bool dead;
-	int r;
+	struct insert_arg a = { u, password_phc };
 
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = tombstoned(c, u->id, &dead)) != 0)
-		goto fail;
-	if (dead) {
-		r = PC_ERR_CONFLICT;
-		goto fail;
-	}
-	if ((r = db_prepare(c,
-		 "INSERT INTO users (" USER_COLS ")"
-		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		 &s)) != 0)
-		goto fail;
-	key = store_email_key(u->email);
-	if ((r = db_bind_cstr(s, 1, u->id)) == 0 &&
-	    (r = db_bind_cstr(s, 2, u->email)) == 0 &&
-	    (r = db_bind_cstr(s, 3, key)) == 0 &&
-	    (r = db_bind_int64(s, 4, u->email_verified ? 1 : 0)) == 0 &&
-	    (r = db_bind_cstr(s, 5, u->name != NULL ? u->name : "")) == 0 &&
-	    (r = db_bind_int64(s, 6, u->created_at)) == 0 &&
-	    (r = db_bind_int64(s, 7, u->updated_at)) == 0) {
-		r = u->disabled_at != 0 ? db_bind_int64(s, 8, u->disabled_at)
-					: db_bind_null(s, 8);
-		if (r == 0)
-			r = db_step(s);
-	}
-	db_done(s);
-	free(key);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	if (password_phc != NULL &&
-	    (r = put_password(c, u->id, password_phc, u->created_at)) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
-}
-
-static int
-get_one(struct db *db, const char *sql, const char *arg, struct store_user *out)
-{
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c, sql, &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, arg)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW)
-		read_user(s, out);
-	db_done(s);
-	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+	return store_tx(db, insert_tx, &a);
 }
 
 int
 store_user_get(struct db *db, const char *id, struct store_user *out)
 {
-	return get_one(
-	    db, "SELECT " USER_COLS " FROM users WHERE id = ?", id, out);
+	memset(out, 0, sizeof(*out));
+	return store_one(db, "SELECT " USER_COLS " FROM users WHERE id = ?",
+	    Q_ARGS(QA_TEXT(id)), USER_READ(out));
 }
 
 int
@@ -188,320 +124,254 @@ store_user_get_by_email(
     struct db *db, const char *email, struct store_user *out)
 {
 	char *key = store_email_key(email);
-	int r = get_one(db,
-	    "SELECT " USER_COLS " FROM users WHERE email_key = ?", key, out);
+	int r;
 
+	memset(out, 0, sizeof(*out));
+	r = store_one(db, "SELECT " USER_COLS " FROM users WHERE email_key = ?",
+	    Q_ARGS(QA_TEXT(key)), USER_READ(out));
 	free(key);
 	return r;
+}
+
+struct user_list {
+	struct store_user *v;
+	size_t len, cap;
+};
+
+static int
+list_row(struct db_stmt *s, void *arg)
+{
+	struct user_list *l = arg;
+	struct store_user *u = Q_GROW(l->v, l->len, l->cap);
+
+	q_read(s, USER_READ(u));
+	return 0;
 }
 
 int
 store_users_list(struct db *db, struct store_user **out, size_t *n)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	struct store_user *v = NULL;
-	size_t len = 0, cap = 0;
+	struct user_list l = { 0 };
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	if ((r = db_conn(db, &c)) != 0)
+	r = store_all(db,
+	    "SELECT " USER_COLS " FROM users ORDER BY created_at, id", Q_NOARGS,
+	    list_row, &l);
+	if (r != 0) {
+		store_users_free(l.v, l.len);
 		return r;
-	if ((r = db_prepare(c,
-		 "SELECT " USER_COLS " FROM users ORDER BY created_at, id",
-		 &s)) != 0)
-		return r;
-	while ((r = db_step(s)) == DB_ROW) {
-		if (len == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		read_user(s, &v[len++]);
 	}
-	db_done(s);
-	if (r != DB_DONE) {
-		store_users_free(v, len);
-		return r < 0 ? r : PC_ERR_STORE;
-	}
-	*out = v;
-	*n = len;
+	*out = l.v;
+	*n = l.len;
 	return 0;
 }
 
+struct update_arg {
+	const char *sql;
+	const struct q_arg *args;
+};
+
+static int
+update_tx(struct db_conn *c, void *arg)
+{
+	const struct update_arg *a = arg;
+
+	return q_one(c, a->sql, a->args, Q_NOCOLS);
+}
+
 /*
- * Runs one UPDATE of users whose last placeholder is the id, in its own
- * transaction; PC_ERR_NOT_FOUND when no such user. RETURNING tells whether
- * a row matched, on both backends.
+ * One "UPDATE users ... WHERE id = ? RETURNING id" in its own transaction:
+ * PC_ERR_NOT_FOUND when no such user (RETURNING tells whether a row
+ * matched, on both backends).
  */
 static int
-update_user(struct db *db, const char *sql, const char *id, const char *text,
-    int64_t v, bool v_null, int64_t now)
+update_alone(struct db *db, const char *sql, const struct q_arg *args)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r, i = 1;
+	struct update_arg a = { sql, args };
 
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = db_prepare(c, sql, &s)) != 0)
-		goto fail;
-	if (text != NULL)
-		r = db_bind_cstr(s, i++, text);
-	else if (v_null)
-		r = db_bind_null(s, i++);
-	else
-		r = db_bind_int64(s, i++, v);
-	if (r == 0 && (r = db_bind_int64(s, i++, now)) == 0 &&
-	    (r = db_bind_cstr(s, i, id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r != DB_ROW) {
-		r = r == DB_DONE ? PC_ERR_NOT_FOUND : r < 0 ? r : PC_ERR_STORE;
-		goto fail;
-	}
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	return store_tx(db, update_tx, &a);
 }
 
 int
 store_user_set_name(
     struct db *db, const char *id, const char *name, int64_t now)
 {
-	return update_user(db,
+	return update_alone(db,
 	    "UPDATE users SET name = ?, updated_at = ? WHERE id = ?"
 	    " RETURNING id",
-	    id, name, 0, false, now);
+	    Q_ARGS(QA_TEXT(name), QA_INT(now), QA_TEXT(id)));
 }
 
 int
 store_user_set_verified(
     struct db *db, const char *id, bool verified, int64_t now)
 {
-	return update_user(db,
+	return update_alone(db,
 	    "UPDATE users SET email_verified = ?, updated_at = ?"
 	    " WHERE id = ? RETURNING id",
-	    id, NULL, verified ? 1 : 0, false, now);
+	    Q_ARGS(QA_INT(verified ? 1 : 0), QA_INT(now), QA_TEXT(id)));
 }
 
-/* One "UPDATE users ... WHERE id = ? RETURNING id" inside c's transaction,
- * with up to two text values bound before updated_at and the id. */
-static int
-update_in_tx(struct db_conn *c, const char *sql, const char *t1, const char *t2,
-    int64_t v, int64_t now, const char *id)
-{
-	struct db_stmt *s;
-	int r, i = 1;
+struct user_update {
+	const char *id, *name, *email;
+	int verified;
+	int64_t now;
+};
 
-	if ((r = db_prepare(c, sql, &s)) != 0)
+static int
+user_update_tx(struct db_conn *c, void *arg)
+{
+	const struct user_update *a = arg;
+	int r;
+
+	if (a->email != NULL) {
+		/* The unique email_key makes a taken address a conflict. A
+		 * new address is not verified, and the links mailed to the
+		 * old one (reset, verification) die with it (RS-03). */
+		char *key = store_email_key(a->email);
+
+		r = q_one(c,
+		    "UPDATE users SET email = ?, email_key = ?,"
+		    " email_verified = 0, updated_at = ? WHERE id = ?"
+		    " RETURNING id",
+		    Q_ARGS(QA_TEXT(a->email), QA_TEXT(key), QA_INT(a->now),
+			QA_TEXT(a->id)),
+		    Q_NOCOLS);
+		free(key);
+		if (r != 0)
+			return r;
+		if ((r = store_user_tokens_delete_user_tx(
+			 c, a->id, NULL, NULL)) != 0)
+			return r;
+	}
+	if (a->name != NULL &&
+	    (r = q_one(c,
+		 "UPDATE users SET name = ?, updated_at = ? WHERE id = ?"
+		 " RETURNING id",
+		 Q_ARGS(QA_TEXT(a->name), QA_INT(a->now), QA_TEXT(a->id)),
+		 Q_NOCOLS)) != 0)
 		return r;
-	if (t1 != NULL)
-		r = db_bind_cstr(s, i++, t1);
-	else
-		r = db_bind_int64(s, i++, v);
-	if (r == 0 && t2 != NULL)
-		r = db_bind_cstr(s, i++, t2);
-	if (r == 0 && (r = db_bind_int64(s, i++, now)) == 0 &&
-	    (r = db_bind_cstr(s, i, id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r == DB_ROW)
-		return 0;
-	return r == DB_DONE ? PC_ERR_NOT_FOUND : r < 0 ? r : PC_ERR_STORE;
+	if (a->verified >= 0 &&
+	    (r = q_one(c,
+		 "UPDATE users SET email_verified = ?, updated_at = ?"
+		 " WHERE id = ? RETURNING id",
+		 Q_ARGS(QA_INT(a->verified), QA_INT(a->now), QA_TEXT(a->id)),
+		 Q_NOCOLS)) != 0)
+		return r;
+	if (a->email == NULL && a->name == NULL && a->verified < 0)
+		return PC_ERR_INVALID;
+	return 0;
 }
 
 int
 store_user_update(struct db *db, const char *id, const char *name,
     const char *email, int verified, int64_t now)
 {
-	struct db_conn *c;
-	char *key = NULL;
-	int r;
+	struct user_update a = { id, name, email, verified, now };
 
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if (email != NULL) {
-		/* The unique email_key makes a taken address a conflict. A
-		 * new address is not verified, and the links mailed to the
-		 * old one (reset, verification) die with it (RS-03). */
-		key = store_email_key(email);
-		r = update_in_tx(c,
-		    "UPDATE users SET email = ?, email_key = ?,"
-		    " email_verified = 0, updated_at = ? WHERE id = ?"
-		    " RETURNING id",
-		    email, key, 0, now, id);
-		free(key);
-		if (r != 0)
-			goto fail;
-		if ((r = store_user_tokens_delete_user_tx(c, id, NULL, NULL)) !=
-		    0)
-			goto fail;
-	}
-	if (name != NULL &&
-	    (r = update_in_tx(c,
-		 "UPDATE users SET name = ?, updated_at = ? WHERE id = ?"
-		 " RETURNING id",
-		 name, NULL, 0, now, id)) != 0)
-		goto fail;
-	if (verified >= 0 &&
-	    (r = update_in_tx(c,
-		 "UPDATE users SET email_verified = ?, updated_at = ?"
-		 " WHERE id = ? RETURNING id",
-		 NULL, NULL, verified, now, id)) != 0)
-		goto fail;
-	if (email == NULL && name == NULL && verified < 0) {
-		r = PC_ERR_INVALID;
-		goto fail;
-	}
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	return store_tx(db, user_update_tx, &a);
 }
 
 int
 store_user_set_disabled(
     struct db *db, const char *id, int64_t disabled_at, int64_t now)
 {
-	return update_user(db,
+	return update_alone(db,
 	    "UPDATE users SET disabled_at = ?, updated_at = ?"
 	    " WHERE id = ? RETURNING id",
-	    id, NULL, disabled_at, disabled_at == 0, now);
+	    Q_ARGS(QA_INT_IF(disabled_at != 0, disabled_at), QA_INT(now),
+		QA_TEXT(id)));
+}
+
+struct password_set {
+	const char *user_id, *phc, *keep_session_hash;
+	int64_t now;
+};
+
+static int
+password_set_tx(struct db_conn *c, void *arg)
+{
+	const struct password_set *a = arg;
+	int r;
+
+	if ((r = q_one(c,
+		 "UPDATE users SET updated_at = ? WHERE id = ? RETURNING id",
+		 Q_ARGS(QA_INT(a->now), QA_TEXT(a->user_id)), Q_NOCOLS)) != 0)
+		return r;
+	if ((r = put_password(c, a->user_id, a->phc, a->now)) != 0)
+		return r;
+	/* A new password ends the user's other sessions (SS-07, RS-08). */
+	if ((r = store_sessions_delete_user_tx(
+		 c, a->user_id, a->keep_session_hash, NULL)) != 0)
+		return r;
+	/* ... and its outstanding reset links (RS-03). */
+	if ((r = store_user_tokens_delete_user_tx(
+		 c, a->user_id, STORE_USER_TOKEN_RESET, NULL)) != 0)
+		return r;
+	/* ... and its refresh tokens (RT-05). */
+	return store_families_revoke_user_tx(
+	    c, a->user_id, a->now, "password_change");
 }
 
 int
 store_password_set(struct db *db, const char *user_id, const char *phc,
     const char *keep_session_hash, int64_t now)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
+	struct password_set a = { user_id, phc, keep_session_hash, now };
 
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "UPDATE users SET updated_at = ? WHERE id = ? RETURNING id",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_int64(s, 1, now)) == 0 &&
-	    (r = db_bind_cstr(s, 2, user_id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r != DB_ROW) {
-		r = r == DB_DONE ? PC_ERR_NOT_FOUND : r < 0 ? r : PC_ERR_STORE;
-		goto fail;
-	}
-	if ((r = put_password(c, user_id, phc, now)) != 0)
-		goto fail;
-	/* A new password ends the user's other sessions (SS-07, RS-08). */
-	if ((r = store_sessions_delete_user_tx(
-		 c, user_id, keep_session_hash, NULL)) != 0)
-		goto fail;
-	/* ... and its outstanding reset links (RS-03). */
-	if ((r = store_user_tokens_delete_user_tx(
-		 c, user_id, STORE_USER_TOKEN_RESET, NULL)) != 0)
-		goto fail;
-	/* ... and its refresh tokens (RT-05). */
-	if ((r = store_families_revoke_user_tx(
-		 c, user_id, now, "password_change")) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	return store_tx(db, password_set_tx, &a);
 }
 
 int
 store_password_get(struct db *db, const char *user_id, char **out)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
-
 	*out = NULL;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "SELECT secret FROM credentials"
-		 " WHERE user_id = ? AND kind = 'password'",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, user_id)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW)
-		*out = db_col_dup(s, 0);
-	db_done(s);
-	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+	return store_one(db,
+	    "SELECT secret FROM credentials"
+	    " WHERE user_id = ? AND kind = 'password'",
+	    Q_ARGS(QA_TEXT(user_id)), Q_COLS(QC_DUP(out)));
 }
 
 int
 store_password_rehash(struct db *db, const char *user_id, const char *old_phc,
     const char *new_phc, int64_t now)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
+	/* Compare-and-swap: a password set meanwhile is never overwritten. */
+	return store_one(db,
+	    "UPDATE credentials SET secret = ?, updated_at = ?"
+	    " WHERE user_id = ? AND kind = 'password' AND secret = ?"
+	    " RETURNING user_id",
+	    Q_ARGS(QA_TEXT(new_phc), QA_INT(now), QA_TEXT(user_id),
+		QA_TEXT(old_phc)),
+	    Q_NOCOLS);
+}
+
+struct user_delete {
+	const char *id;
+	int64_t now;
+};
+
+static int
+user_delete_tx(struct db_conn *c, void *arg)
+{
+	const struct user_delete *a = arg;
 	int r;
 
-	if ((r = db_conn(db, &c)) != 0)
+	/* Credentials go with the row (ON DELETE CASCADE). */
+	if ((r = q_one(c, "DELETE FROM users WHERE id = ? RETURNING id",
+		 Q_ARGS(QA_TEXT(a->id)), Q_NOCOLS)) != 0)
 		return r;
-	/* Compare-and-swap: a password set meanwhile is never overwritten. */
-	if ((r = db_prepare(c,
-		 "UPDATE credentials SET secret = ?, updated_at = ?"
-		 " WHERE user_id = ? AND kind = 'password' AND secret = ?"
-		 " RETURNING user_id",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, new_phc)) == 0 &&
-	    (r = db_bind_int64(s, 2, now)) == 0 &&
-	    (r = db_bind_cstr(s, 3, user_id)) == 0 &&
-	    (r = db_bind_cstr(s, 4, old_phc)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+	return q_exec(c,
+	    "INSERT INTO deleted_users (id, deleted_at) VALUES (?, ?)",
+	    Q_ARGS(QA_TEXT(a->id), QA_INT(a->now)), NULL);
 }
 
 int
 store_user_delete(struct db *db, const char *id, int64_t now)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
+	struct user_delete a = { id, now };
 
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	/* Credentials go with the row (ON DELETE CASCADE). */
-	if ((r = db_prepare(
-		 c, "DELETE FROM users WHERE id = ? RETURNING id", &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r != DB_ROW) {
-		r = r == DB_DONE ? PC_ERR_NOT_FOUND : r < 0 ? r : PC_ERR_STORE;
-		goto fail;
-	}
-	if ((r = db_prepare(c,
-		 "INSERT INTO deleted_users (id, deleted_at) VALUES (?, ?)",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, id)) == 0 &&
-	    (r = db_bind_int64(s, 2, now)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	return store_tx(db, user_delete_tx, &a);
 }
