@@ -696,7 +696,7 @@ int store_refresh_get(
 /* ---- Pending authorization requests (store/authz_requests.c) ---- */
 
 struct store_authz_request {
-	char id_hash[65]; /* hex SHA-256 of the opaque id */
+	char id_hash[PC_SHA256_HEX_LEN + 1]; /* hex SHA-256 of the opaque id */
 	char *client_id;
 	char *redirect_uri;
 	char *state; /* NULL: none */
