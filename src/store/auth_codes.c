@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "store/store.h"
+#include "store/q.h"
 #include "store/store_internal.h"
 
 void
@@ -31,56 +30,18 @@ store_auth_code_clear(struct store_auth_code *c)
 int
 store_auth_code_insert(struct db *db, const struct store_auth_code *c)
 {
-	struct db_conn *conn;
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_conn(db, &conn)) != 0)
-		return r;
-	if ((r = db_prepare(conn,
-		 "INSERT INTO auth_codes (code_hash, client_id, user_id,"
-		 " redirect_uri, code_challenge, scope, nonce, auth_time, amr,"
-		 " sid, created_at, expires_at)"
-		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, c->code_hash)) == 0 &&
-	    (r = db_bind_cstr(s, 2, c->client_id)) == 0 &&
-	    (r = db_bind_cstr(s, 3, c->user_id)) == 0 &&
-	    (r = db_bind_cstr(s, 4, c->redirect_uri)) == 0 &&
-	    (r = db_bind_cstr(s, 5, c->code_challenge)) == 0 &&
-	    (r = db_bind_cstr(s, 6, c->scope)) == 0 &&
-	    (r = c->nonce != NULL ? db_bind_cstr(s, 7, c->nonce)
-				  : db_bind_null(s, 7)) == 0 &&
-	    (r = db_bind_int64(s, 8, c->auth_time)) == 0 &&
-	    (r = db_bind_cstr(s, 9, c->amr != NULL ? c->amr : "")) == 0 &&
-	    (r = c->sid != NULL ? db_bind_cstr(s, 10, c->sid)
-				: db_bind_null(s, 10)) == 0 &&
-	    (r = db_bind_int64(s, 11, c->created_at)) == 0 &&
-	    (r = db_bind_int64(s, 12, c->expires_at)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r;
-}
-
-static void
-from_row(struct db_stmt *s, const char *hash, struct store_auth_code *out)
-{
-	memset(out, 0, sizeof(*out));
-	snprintf(out->code_hash, sizeof(out->code_hash), "%s", hash);
-	out->client_id = db_col_dup(s, 0);
-	out->user_id = db_col_dup(s, 1);
-	out->redirect_uri = db_col_dup(s, 2);
-	out->code_challenge = db_col_dup(s, 3);
-	out->scope = db_col_dup(s, 4);
-	out->nonce = db_col_dup_null(s, 5);
-	out->auth_time = db_col_int64(s, 6);
-	out->amr = db_col_dup(s, 7);
-	out->sid = db_col_dup_null(s, 8);
-	out->created_at = db_col_int64(s, 9);
-	out->expires_at = db_col_int64(s, 10);
-	out->used_at = db_col_is_null(s, 11) ? 0 : db_col_int64(s, 11);
-	out->family_id = db_col_dup_null(s, 12);
+	return store_exec(db,
+	    "INSERT INTO auth_codes (code_hash, client_id, user_id,"
+	    " redirect_uri, code_challenge, scope, nonce, auth_time, amr,"
+	    " sid, created_at, expires_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    Q_ARGS(QA_TEXT(c->code_hash), QA_TEXT(c->client_id),
+		QA_TEXT(c->user_id), QA_TEXT(c->redirect_uri),
+		QA_TEXT(c->code_challenge), QA_TEXT(c->scope),
+		QA_TEXT(c->nonce), QA_INT(c->auth_time),
+		QA_TEXT(c->amr != NULL ? c->amr : ""), QA_TEXT(c->sid),
+		QA_INT(c->created_at), QA_INT(c->expires_at)),
+	    NULL);
 }
 
 struct redeem_arg {
@@ -95,25 +56,20 @@ static int
 redeem_tx(struct db_conn *c, void *arg)
 {
 	struct redeem_arg *a = arg;
-	struct db_stmt *s;
+	struct store_auth_code *out = a->out;
 	int r;
 
-	store_auth_code_clear(a->out);
+	store_auth_code_clear(out);
 	a->took = false;
 	/* The winner marks it used; everyone else finds used_at set. */
-	if ((r = db_prepare(c,
-		 "UPDATE auth_codes SET used_at = ? WHERE code_hash = ?"
-		 " AND used_at IS NULL AND expires_at > ? RETURNING code_hash",
-		 &s)) != 0)
+	r = q_one(c,
+	    "UPDATE auth_codes SET used_at = ? WHERE code_hash = ?"
+	    " AND used_at IS NULL AND expires_at > ? RETURNING code_hash",
+	    Q_ARGS(QA_INT(a->now), QA_TEXT(a->code_hash), QA_INT(a->now)),
+	    Q_NOCOLS);
+	if (r != 0 && r != PC_ERR_NOT_FOUND)
 		return r;
-	if ((r = db_bind_int64(s, 1, a->now)) == 0 &&
-	    (r = db_bind_cstr(s, 2, a->code_hash)) == 0 &&
-	    (r = db_bind_int64(s, 3, a->now)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r != DB_ROW && r != DB_DONE)
-		return r < 0 ? r : PC_ERR_STORE;
-	a->took = r == DB_ROW;
+	a->took = r == 0;
 	/*
 	 * A replay marks the code before reading it. A winner that has not
 	 * yet recorded its family (family_id NULL below) then learns of the
@@ -121,35 +77,33 @@ redeem_tx(struct db_conn *c, void *arg)
 	 * itself; whichever of the two row writes comes second sees the
 	 * other's, on one node or many.
 	 */
-	if (!a->took) {
-		if ((r = db_prepare(c,
-			 "UPDATE auth_codes SET replayed_at = ?"
-			 " WHERE code_hash = ? AND used_at IS NOT NULL"
-			 " AND replayed_at IS NULL",
-			 &s)) != 0)
-			return r;
-		if ((r = db_bind_int64(s, 1, a->now)) == 0 &&
-		    (r = db_bind_cstr(s, 2, a->code_hash)) == 0)
-			r = db_step(s);
-		db_done(s);
-		if (r != DB_DONE)
-			return r < 0 ? r : PC_ERR_STORE;
-	}
-	if ((r = db_prepare(c,
-		 "SELECT client_id, user_id, redirect_uri, code_challenge,"
-		 " scope, nonce, auth_time, amr, sid, created_at, expires_at,"
-		 " used_at, family_id FROM auth_codes WHERE code_hash = ?",
-		 &s)) != 0)
+	if (!a->took &&
+	    (r = q_exec(c,
+		 "UPDATE auth_codes SET replayed_at = ?"
+		 " WHERE code_hash = ? AND used_at IS NOT NULL"
+		 " AND replayed_at IS NULL",
+		 Q_ARGS(QA_INT(a->now), QA_TEXT(a->code_hash)), NULL)) != 0)
 		return r;
-	if ((r = db_bind_cstr(s, 1, a->code_hash)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW)
-		from_row(s, a->code_hash, a->out);
-	db_done(s);
-	if (r != DB_ROW && r != DB_DONE) {
-		store_auth_code_clear(a->out);
-		return r < 0 ? r : PC_ERR_STORE;
+	/* used_at NULL (unused) reads as 0. */
+	r = q_one(c,
+	    "SELECT client_id, user_id, redirect_uri, code_challenge,"
+	    " scope, nonce, auth_time, amr, sid, created_at, expires_at,"
+	    " used_at, family_id FROM auth_codes WHERE code_hash = ?",
+	    Q_ARGS(QA_TEXT(a->code_hash)),
+	    Q_COLS(QC_DUP(&out->client_id), QC_DUP(&out->user_id),
+		QC_DUP(&out->redirect_uri), QC_DUP(&out->code_challenge),
+		QC_DUP(&out->scope), QC_DUP_NULL(&out->nonce),
+		QC_INT(&out->auth_time), QC_DUP(&out->amr),
+		QC_DUP_NULL(&out->sid), QC_INT(&out->created_at),
+		QC_INT(&out->expires_at), QC_INT(&out->used_at),
+		QC_DUP_NULL(&out->family_id)));
+	if (r == PC_ERR_NOT_FOUND)
+		return 0; /* unknown: out stays empty */
+	if (r != 0) {
+		store_auth_code_clear(out);
+		return r;
 	}
+	snprintf(out->code_hash, sizeof(out->code_hash), "%s", a->code_hash);
 	return 0;
 }
 
@@ -185,27 +139,17 @@ int
 store_auth_code_set_family(
     struct db *db, const char *code_hash, const char *family_id)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	bool replayed = false;
+	bool unreplayed = false;
 	int r;
 
-	if ((r = db_conn(db, &c)) != 0)
+	r = store_one(db,
+	    "UPDATE auth_codes SET family_id = ? WHERE code_hash = ?"
+	    " AND family_id IS NULL RETURNING replayed_at",
+	    Q_ARGS(QA_TEXT(family_id), QA_TEXT(code_hash)),
+	    Q_COLS(QC_ISNULL(&unreplayed)));
+	if (r != 0)
 		return r;
-	if ((r = db_prepare(c,
-		 "UPDATE auth_codes SET family_id = ? WHERE code_hash = ?"
-		 " AND family_id IS NULL RETURNING replayed_at",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, family_id)) == 0 &&
-	    (r = db_bind_cstr(s, 2, code_hash)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW)
-		replayed = !db_col_is_null(s, 0);
-	db_done(s);
-	if (r == DB_ROW)
-		return replayed ? PC_ERR_CONFLICT : 0;
-	return r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+	return unreplayed ? 0 : PC_ERR_CONFLICT;
 }
 
 int

@@ -93,7 +93,8 @@ q_cols_free(const struct q_col *cols)
 	for (const struct q_col *d = cols; d != NULL && d->kind != QC_END_;
 	     d++) {
 		if (d->kind == QC_DUP_ || d->kind == QC_DUP_NULL_) {
-			free(*d->dup);
+			/* A column may hold a secret (a sealed token). */
+			pc_freezero_str(*d->dup);
 			*d->dup = NULL;
 		}
 	}

@@ -149,7 +149,7 @@ int q_all(struct db_conn *c, const char *sql, const struct q_arg *args,
 
 /* Reads the current row's columns into cols (in a q_all() row function). */
 void q_read(struct db_stmt *s, const struct q_col *cols);
-/* Frees and NULLs what q_read() allocated into cols. */
+/* Wipes, frees and NULLs what q_read() allocated into cols. */
 void q_cols_free(const struct q_col *cols);
 
 /* The same on the calling thread's connection, outside any transaction. */

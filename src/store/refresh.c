@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "store/store.h"
+#include "store/q.h"
 #include "store/store_internal.h"
 
 void
@@ -25,34 +24,16 @@ store_family_clear(struct store_family *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* A NOT NULL text column into a fixed buffer. */
-static void
-col_copy(struct db_stmt *s, int col, char *out, size_t n)
-{
-	const char *t = db_col_text(s, col, NULL);
-
-	snprintf(out, n, "%s", t != NULL ? t : "");
-}
-
 static int
 insert_token(struct db_conn *c, const char *hash, const char *family_id,
     int64_t now, int64_t expires_at)
 {
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c,
-		 "INSERT INTO refresh_tokens (token_hash, family_id,"
-		 " created_at, expires_at) VALUES (?, ?, ?, ?)",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, hash)) == 0 &&
-	    (r = db_bind_cstr(s, 2, family_id)) == 0 &&
-	    (r = db_bind_int64(s, 3, now)) == 0 &&
-	    (r = db_bind_int64(s, 4, expires_at)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r;
+	return q_exec(c,
+	    "INSERT INTO refresh_tokens (token_hash, family_id,"
+	    " created_at, expires_at) VALUES (?, ?, ?, ?)",
+	    Q_ARGS(QA_TEXT(hash), QA_TEXT(family_id), QA_INT(now),
+		QA_INT(expires_at)),
+	    NULL);
 }
 
 struct create_arg {
@@ -66,29 +47,19 @@ family_create_tx(struct db_conn *c, void *arg)
 {
 	const struct create_arg *a = arg;
 	const struct store_family *f = a->f;
-	struct db_stmt *s;
 	int r;
 
-	if ((r = db_prepare(c,
+	if ((r = q_exec(c,
 		 "INSERT INTO token_families (family_id, client_id, user_id,"
 		 " scope, auth_time, amr, sid, created_at, expires_at)"
 		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		 &s)) != 0)
+		 Q_ARGS(QA_TEXT(f->family_id), QA_TEXT(f->client_id),
+		     QA_TEXT(f->user_id), QA_TEXT(f->scope),
+		     QA_INT(f->auth_time),
+		     QA_TEXT(f->amr != NULL ? f->amr : ""), QA_TEXT(f->sid),
+		     QA_INT(f->created_at), QA_INT(f->expires_at)),
+		 NULL)) != 0)
 		return r;
-	if ((r = db_bind_cstr(s, 1, f->family_id)) == 0 &&
-	    (r = db_bind_cstr(s, 2, f->client_id)) == 0 &&
-	    (r = db_bind_cstr(s, 3, f->user_id)) == 0 &&
-	    (r = db_bind_cstr(s, 4, f->scope)) == 0 &&
-	    (r = db_bind_int64(s, 5, f->auth_time)) == 0 &&
-	    (r = db_bind_cstr(s, 6, f->amr != NULL ? f->amr : "")) == 0 &&
-	    (r = f->sid != NULL ? db_bind_cstr(s, 7, f->sid)
-				: db_bind_null(s, 7)) == 0 &&
-	    (r = db_bind_int64(s, 8, f->created_at)) == 0 &&
-	    (r = db_bind_int64(s, 9, f->expires_at)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r != DB_DONE)
-		return r < 0 ? r : PC_ERR_STORE;
 	if (a->token_hash == NULL)
 		return 0;
 	return insert_token(
@@ -104,57 +75,45 @@ store_family_create(struct db *db, const struct store_family *f,
 	return db_batch(db, family_create_tx, &a);
 }
 
+/* One family by id, for q_one() or store_one(); revoked_at NULL reads 0. */
+#define FAMILY_SQL \
+	"SELECT client_id, user_id, scope, auth_time, amr, sid," \
+	" created_at, expires_at, revoked_at, revoke_reason" \
+	" FROM token_families WHERE family_id = ?"
+#define FAMILY_COLS(o) \
+	Q_COLS(QC_DUP(&(o)->client_id), QC_DUP(&(o)->user_id), \
+	    QC_DUP(&(o)->scope), QC_INT(&(o)->auth_time), QC_DUP(&(o)->amr), \
+	    QC_DUP_NULL(&(o)->sid), QC_INT(&(o)->created_at), \
+	    QC_INT(&(o)->expires_at), QC_INT(&(o)->revoked_at), \
+	    QC_DUP_NULL(&(o)->revoke_reason))
+
+/* The family's id into out, once its row was read. */
+static int
+family_found(int r, const char *family_id, struct store_family *out)
+{
+	if (r == 0)
+		snprintf(
+		    out->family_id, sizeof(out->family_id), "%s", family_id);
+	return r;
+}
+
 static int
 load_family(struct db_conn *c, const char *family_id, struct store_family *out)
 {
-	struct db_stmt *s;
-	int r;
-
 	memset(out, 0, sizeof(*out));
-	if ((r = db_prepare(c,
-		 "SELECT client_id, user_id, scope, auth_time, amr, sid,"
-		 " created_at, expires_at, revoked_at, revoke_reason"
-		 " FROM token_families WHERE family_id = ?",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, family_id)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW) {
-		snprintf(
-		    out->family_id, sizeof(out->family_id), "%s", family_id);
-		out->client_id = db_col_dup(s, 0);
-		out->user_id = db_col_dup(s, 1);
-		out->scope = db_col_dup(s, 2);
-		out->auth_time = db_col_int64(s, 3);
-		out->amr = db_col_dup(s, 4);
-		out->sid = db_col_dup_null(s, 5);
-		out->created_at = db_col_int64(s, 6);
-		out->expires_at = db_col_int64(s, 7);
-		out->revoked_at = db_col_is_null(s, 8) ? 0 : db_col_int64(s, 8);
-		out->revoke_reason = db_col_dup_null(s, 9);
-	}
-	db_done(s);
-	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_NOT_FOUND : r;
+	return family_found(
+	    q_one(c, FAMILY_SQL, Q_ARGS(QA_TEXT(family_id)), FAMILY_COLS(out)),
+	    family_id, out);
 }
 
 static int
 revoke_tx(
     struct db_conn *c, const char *family_id, int64_t now, const char *why)
 {
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c,
-		 "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
-		 " WHERE family_id = ? AND revoked_at IS NULL",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_int64(s, 1, now)) == 0 &&
-	    (r = db_bind_cstr(s, 2, why)) == 0 &&
-	    (r = db_bind_cstr(s, 3, family_id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r;
+	return q_exec(c,
+	    "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
+	    " WHERE family_id = ? AND revoked_at IS NULL",
+	    Q_ARGS(QA_INT(now), QA_TEXT(why), QA_TEXT(family_id)), NULL);
 }
 
 struct rotate_arg {
@@ -172,41 +131,25 @@ struct rotate_arg {
 static int
 erase_sealed(struct db_conn *c, bool by_family, const char *key)
 {
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c,
-		 by_family ? "UPDATE refresh_tokens SET next_sealed = NULL"
-			     " WHERE family_id = ? AND next_sealed IS NOT NULL"
-			   : "UPDATE refresh_tokens SET next_sealed = NULL"
-			     " WHERE next_hash = ? AND next_sealed IS NOT NULL",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, key)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
+	return q_exec(c,
+	    by_family ? "UPDATE refresh_tokens SET next_sealed = NULL"
+			" WHERE family_id = ? AND next_sealed IS NOT NULL"
+		      : "UPDATE refresh_tokens SET next_sealed = NULL"
+			" WHERE next_hash = ? AND next_sealed IS NOT NULL",
+	    Q_ARGS(QA_TEXT(key)), NULL);
 }
 
 /* Whether the token h is in the store, unused and unexpired. */
 static int
 token_live(struct db_conn *c, const char *h, int64_t now, bool *live)
 {
-	struct db_stmt *s;
-	int r;
+	int r = q_one(c,
+	    "SELECT 1 FROM refresh_tokens WHERE token_hash = ?"
+	    " AND used_at IS NULL AND expires_at > ?",
+	    Q_ARGS(QA_TEXT(h), QA_INT(now)), Q_NOCOLS);
 
-	*live = false;
-	if ((r = db_prepare(c,
-		 "SELECT 1 FROM refresh_tokens WHERE token_hash = ?"
-		 " AND used_at IS NULL AND expires_at > ?",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, h)) == 0 &&
-	    (r = db_bind_int64(s, 2, now)) == 0)
-		r = db_step(s);
-	*live = r == DB_ROW;
-	db_done(s);
-	return r == DB_ROW || r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
+	*live = r == 0;
+	return r == PC_ERR_NOT_FOUND ? 0 : r;
 }
 
 /*
@@ -257,7 +200,6 @@ rotate_tx(struct db_conn *c, void *arg)
 	struct rotate_arg *a = arg;
 	const struct store_rotate *in = a->in;
 	struct store_family *out = a->out;
-	struct db_stmt *s;
 	char fam[STORE_FAMILY_ID_MAX] = "";
 	char *next_hash = NULL, *sealed = NULL;
 	int64_t used_at = 0, exp;
@@ -270,31 +212,20 @@ rotate_tx(struct db_conn *c, void *arg)
 	a->outcome = PC_ERR_NOT_FOUND;
 	/* Consume: only a live token of a live family of this client. Under
 	 * the grace the successor is kept, sealed, on the consumed row. */
-	if ((r = db_prepare(c,
-		 "UPDATE refresh_tokens SET used_at = ?, next_hash = ?,"
-		 " next_sealed = ? WHERE token_hash = ?"
-		 " AND used_at IS NULL AND expires_at > ? AND family_id IN"
-		 " (SELECT family_id FROM token_families WHERE client_id = ?"
-		 " AND revoked_at IS NULL AND expires_at > ?)"
-		 " RETURNING family_id",
-		 &s)) != 0)
+	r = q_one(c,
+	    "UPDATE refresh_tokens SET used_at = ?, next_hash = ?,"
+	    " next_sealed = ? WHERE token_hash = ?"
+	    " AND used_at IS NULL AND expires_at > ? AND family_id IN"
+	    " (SELECT family_id FROM token_families WHERE client_id = ?"
+	    " AND revoked_at IS NULL AND expires_at > ?)"
+	    " RETURNING family_id",
+	    Q_ARGS(QA_INT(in->now), QA_TEXT(grace ? in->new_hash : NULL),
+		QA_TEXT(grace ? in->new_sealed : NULL), QA_TEXT(in->old_hash),
+		QA_INT(in->now), QA_TEXT(in->client_id), QA_INT(in->now)),
+	    Q_COLS(QC_FIXED(fam)));
+	if (r != 0 && r != PC_ERR_NOT_FOUND)
 		return r;
-	if ((r = db_bind_int64(s, 1, in->now)) == 0 &&
-	    (r = grace ? db_bind_cstr(s, 2, in->new_hash)
-		       : db_bind_null(s, 2)) == 0 &&
-	    (r = grace ? db_bind_cstr(s, 3, in->new_sealed)
-		       : db_bind_null(s, 3)) == 0 &&
-	    (r = db_bind_cstr(s, 4, in->old_hash)) == 0 &&
-	    (r = db_bind_int64(s, 5, in->now)) == 0 &&
-	    (r = db_bind_cstr(s, 6, in->client_id)) == 0 &&
-	    (r = db_bind_int64(s, 7, in->now)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW)
-		col_copy(s, 0, fam, sizeof(fam));
-	db_done(s);
-	if (r != DB_ROW && r != DB_DONE)
-		return r < 0 ? r : PC_ERR_STORE;
-	if (r == DB_ROW) {
+	if (r == 0) {
 		if ((r = load_family(c, fam, out)) != 0)
 			return r;
 		exp = in->now + in->idle < out->expires_at ? in->now + in->idle
@@ -311,27 +242,16 @@ rotate_tx(struct db_conn *c, void *arg)
 		return 0;
 	}
 	/* Not consumable. A used token presented again is reuse (RT-02),
-	 * unless the grace covers this repeat. */
-	if ((r = db_prepare(c,
-		 "SELECT family_id, used_at, next_hash, next_sealed"
-		 " FROM refresh_tokens WHERE token_hash = ?",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, in->old_hash)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW) {
-		col_copy(s, 0, fam, sizeof(fam));
-		used_at = db_col_is_null(s, 1) ? 0 : db_col_int64(s, 1);
-		next_hash = db_col_dup_null(s, 2);
-		sealed = db_col_dup_null(s, 3);
-	}
-	db_done(s);
-	if (r != DB_ROW && r != DB_DONE) {
-		r = r < 0 ? r : PC_ERR_STORE;
-		goto out;
-	}
-	r = 0;
-	if (used_at == 0)
+	 * unless the grace covers this repeat. used_at NULL reads 0. */
+	r = q_one(c,
+	    "SELECT family_id, used_at, next_hash, next_sealed"
+	    " FROM refresh_tokens WHERE token_hash = ?",
+	    Q_ARGS(QA_TEXT(in->old_hash)),
+	    Q_COLS(QC_FIXED(fam), QC_INT(&used_at), QC_DUP_NULL(&next_hash),
+		QC_DUP_NULL(&sealed)));
+	if (r == PC_ERR_NOT_FOUND)
+		r = 0;
+	if (r != 0 || used_at == 0)
 		goto out;
 	if ((r = load_family(c, fam, out)) != 0)
 		goto out;
@@ -351,10 +271,7 @@ rotate_tx(struct db_conn *c, void *arg)
 	a->outcome = PC_ERR_CONFLICT;
 out:
 	free(next_hash);
-	if (sealed != NULL) {
-		sodium_memzero(sealed, strlen(sealed));
-		free(sealed);
-	}
+	pc_freezero_str(sealed);
 	return r;
 }
 
@@ -393,33 +310,21 @@ static int
 unrotate_tx(struct db_conn *c, void *arg)
 {
 	struct unrotate_arg *a = arg;
-	struct db_stmt *s;
 	int r;
 
 	a->outcome = PC_ERR_NOT_FOUND;
-	if ((r = db_prepare(c,
-		 "DELETE FROM refresh_tokens WHERE token_hash = ?"
-		 " AND used_at IS NULL RETURNING 1",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, a->new_hash)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r == DB_DONE)
-		return 0;
-	if (r != DB_ROW)
-		return r < 0 ? r : PC_ERR_STORE;
-	if ((r = db_prepare(c,
+	r = q_one(c,
+	    "DELETE FROM refresh_tokens WHERE token_hash = ?"
+	    " AND used_at IS NULL RETURNING 1",
+	    Q_ARGS(QA_TEXT(a->new_hash)), Q_NOCOLS);
+	if (r != 0)
+		return r == PC_ERR_NOT_FOUND ? 0 : r;
+	if ((r = q_exec(c,
 		 "UPDATE refresh_tokens SET used_at = NULL, next_hash = NULL,"
 		 " next_sealed = NULL WHERE token_hash = ?"
 		 " AND used_at IS NOT NULL",
-		 &s)) != 0)
+		 Q_ARGS(QA_TEXT(a->old_hash)), NULL)) != 0)
 		return r;
-	if ((r = db_bind_cstr(s, 1, a->old_hash)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r != DB_DONE)
-		return r < 0 ? r : PC_ERR_STORE;
 	a->outcome = 0;
 	return 0;
 }
@@ -437,114 +342,64 @@ store_refresh_unrotate(
 int
 store_family_get(struct db *db, const char *family_id, struct store_family *out)
 {
-	struct db_conn *c;
-	int r;
-
 	memset(out, 0, sizeof(*out));
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	return load_family(c, family_id, out);
+	return family_found(store_one(db, FAMILY_SQL,
+				Q_ARGS(QA_TEXT(family_id)), FAMILY_COLS(out)),
+	    family_id, out);
 }
 
 int
 store_family_revoke(
     struct db *db, const char *family_id, int64_t now, const char *why)
 {
-	struct db_conn *c;
-	int r;
-
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	return revoke_tx(c, family_id, now, why);
+	return store_exec(db,
+	    "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
+	    " WHERE family_id = ? AND revoked_at IS NULL",
+	    Q_ARGS(QA_INT(now), QA_TEXT(why), QA_TEXT(family_id)), NULL);
 }
 
 int
 store_families_revoke_user_tx(
     struct db_conn *c, const char *user_id, int64_t now, const char *why)
 {
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c,
-		 "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
-		 " WHERE user_id = ? AND revoked_at IS NULL",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_int64(s, 1, now)) == 0 &&
-	    (r = db_bind_cstr(s, 2, why)) == 0 &&
-	    (r = db_bind_cstr(s, 3, user_id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r;
+	return q_exec(c,
+	    "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
+	    " WHERE user_id = ? AND revoked_at IS NULL",
+	    Q_ARGS(QA_INT(now), QA_TEXT(why), QA_TEXT(user_id)), NULL);
 }
 
 int
 store_families_revoke_sid(
     struct db *db, const char *sid, int64_t now, const char *why)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
-		 " WHERE sid = ? AND revoked_at IS NULL",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_int64(s, 1, now)) == 0 &&
-	    (r = db_bind_cstr(s, 2, why)) == 0 &&
-	    (r = db_bind_cstr(s, 3, sid)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r;
+	return store_exec(db,
+	    "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
+	    " WHERE sid = ? AND revoked_at IS NULL",
+	    Q_ARGS(QA_INT(now), QA_TEXT(why), QA_TEXT(sid)), NULL);
 }
 
 int
 store_families_move_sid(struct db *db, const char *old_sid, const char *new_sid,
     const char *user_id)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "UPDATE token_families SET sid = ? WHERE sid = ?"
-		 " AND user_id = ? AND revoked_at IS NULL",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, new_sid)) == 0 &&
-	    (r = db_bind_cstr(s, 2, old_sid)) == 0 &&
-	    (r = db_bind_cstr(s, 3, user_id)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return r == DB_DONE ? 0 : r;
+	return store_exec(db,
+	    "UPDATE token_families SET sid = ? WHERE sid = ?"
+	    " AND user_id = ? AND revoked_at IS NULL",
+	    Q_ARGS(QA_TEXT(new_sid), QA_TEXT(old_sid), QA_TEXT(user_id)), NULL);
 }
 
 int
 store_families_purge(struct db *db, int64_t now, int64_t *deleted)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
 	int r;
 
 	/* Sealed successors past any grace (at most 10 s) are erased, for
 	 * the tokens whose successor nobody rotated or repeated since. */
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_prepare(c,
+	if ((r = store_exec(db,
 		 "UPDATE refresh_tokens SET next_sealed = NULL"
 		 " WHERE next_sealed IS NOT NULL AND used_at <= ?",
-		 &s)) != 0)
+		 Q_ARGS(QA_INT(now - 10)), NULL)) != 0)
 		return r;
-	if ((r = db_bind_int64(s, 1, now - 10)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r != DB_DONE)
-		return r < 0 ? r : PC_ERR_STORE;
 	/* Tokens go with their family (ON DELETE CASCADE). */
 	return store_delete_expired(db,
 	    "DELETE FROM token_families WHERE expires_at <= ? RETURNING 1", now,

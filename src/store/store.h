@@ -492,7 +492,7 @@ int store_client_secret_rotate(struct db *db, const char *client_id,
 #define STORE_AUTH_CODE_KEEP 86400 /* s a used code is kept past expiry */
 
 struct store_auth_code {
-	char code_hash[65]; /* hex SHA-256 of the code's 32 bytes */
+	char code_hash[PC_SHA256_HEX_LEN + 1]; /* hex SHA-256 of the code */
 	char *client_id;
 	char *user_id;
 	char *redirect_uri;
@@ -696,7 +696,7 @@ int store_refresh_get(
 /* ---- Pending authorization requests (store/authz_requests.c) ---- */
 
 struct store_authz_request {
-	char id_hash[65]; /* hex SHA-256 of the opaque id */
+	char id_hash[PC_SHA256_HEX_LEN + 1]; /* hex SHA-256 of the opaque id */
 	char *client_id;
 	char *redirect_uri;
 	char *state; /* NULL: none */

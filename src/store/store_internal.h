@@ -1,6 +1,7 @@
 /*
- * Shared between store modules, inside a transaction the caller holds;
- * not part of the store's public interface.
+ * Shared between store modules, not part of the store's public interface.
+ * The *_tx functions run on the caller's connection, inside a transaction
+ * the caller holds (a store_tx() or db_batch() callback).
  */
 #ifndef PC_STORE_INTERNAL_H
 #define PC_STORE_INTERNAL_H
@@ -11,7 +12,7 @@
 
 /*
  * Deletes a user's sessions, except the one whose id hash is except_hash
- * (NULL: all). *deleted, if not NULL, gets the count.
+ * (NULL: all). *deleted, if not NULL, gets the count. (store/sessions.c)
  */
 int store_sessions_delete_user_tx(struct db_conn *c, const char *user_id,
     const char *except_hash, int64_t *deleted) PC_WUR;
@@ -33,6 +34,7 @@ int store_families_revoke_user_tx(struct db_conn *c, const char *user_id,
 /*
  * DS-04: runs sql, a "DELETE ... WHERE <time> <= ? RETURNING 1", with
  * cutoff bound and counts the rows. *deleted (may be NULL) gets the count.
+ * (store/db.c)
  */
 int store_delete_expired(
     struct db *db, const char *sql, int64_t cutoff, int64_t *deleted) PC_WUR;

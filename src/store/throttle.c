@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/q.h"
 
 #define SCOPE_IP "ip"
 #define SCOPE_SUBNET "subnet"
@@ -30,12 +31,12 @@
 #define SCOPE_CLIENT_PAIR "client_pair"
 #define GLOBAL_KEY "*"
 
-/* DB_DONE from a statement that changes rows is success. */
-static int
-done_ok(int r)
-{
-	return r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
-}
+/*
+ * What a transaction function returns to have store_tx() roll back a
+ * decision (a refused attempt, a mail over a limit) rather than a store
+ * failure; the caller tells the two apart by a flag the function set.
+ */
+#define UNDO PC_ERR_PERM
 
 static bool
 key_ok(const char *k)
@@ -44,27 +45,34 @@ key_ok(const char *k)
 	    strnlen(k, STORE_THROTTLE_KEY_MAX + 1) <= STORE_THROTTLE_KEY_MAX;
 }
 
+/* One statement as a write transaction of its own (store_tx). */
+struct exec_arg {
+	const char *sql;
+	const struct q_arg *args;
+	int64_t *rows;
+};
+
+static int
+exec_tx(struct db_conn *c, void *arg)
+{
+	const struct exec_arg *e = arg;
+
+	return q_exec(c, e->sql, e->args, e->rows);
+}
+
 static int
 window_count(struct db_conn *c, const char *scope, const char *key,
     int64_t window_start, int64_t *out)
 {
-	struct db_stmt *s;
 	int r;
 
 	*out = 0;
-	if ((r = db_prepare(c,
-		 "SELECT count FROM throttle_windows"
-		 " WHERE scope = ? AND key = ? AND window_start = ?",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, scope)) == 0 &&
-	    (r = db_bind_cstr(s, 2, key)) == 0 &&
-	    (r = db_bind_int64(s, 3, window_start)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW)
-		*out = db_col_int64(s, 0);
-	db_done(s);
-	return r == DB_ROW || r == DB_DONE ? 0 : r < 0 ? r : PC_ERR_STORE;
+	r = q_one(c,
+	    "SELECT count FROM throttle_windows"
+	    " WHERE scope = ? AND key = ? AND window_start = ?",
+	    Q_ARGS(QA_TEXT(scope), QA_TEXT(key), QA_INT(window_start)),
+	    Q_COLS(QC_INT(out)));
+	return r == PC_ERR_NOT_FOUND ? 0 : r;
 }
 
 /* count + 1 for (scope, key, window_start), unconditionally. */
@@ -72,23 +80,13 @@ static int
 window_add(
     struct db_conn *c, const char *scope, const char *key, int64_t window_start)
 {
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c,
-		 "INSERT INTO throttle_windows (scope, key, window_start, "
-		 "count)"
-		 " VALUES (?, ?, ?, 1)"
-		 " ON CONFLICT (scope, key, window_start)"
-		 " DO UPDATE SET count = throttle_windows.count + 1",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, scope)) == 0 &&
-	    (r = db_bind_cstr(s, 2, key)) == 0 &&
-	    (r = db_bind_int64(s, 3, window_start)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return done_ok(r);
+	return q_exec(c,
+	    "INSERT INTO throttle_windows (scope, key, window_start, "
+	    "count)"
+	    " VALUES (?, ?, ?, 1)"
+	    " ON CONFLICT (scope, key, window_start)"
+	    " DO UPDATE SET count = throttle_windows.count + 1",
+	    Q_ARGS(QA_TEXT(scope), QA_TEXT(key), QA_INT(window_start)), NULL);
 }
 
 /*
@@ -99,32 +97,23 @@ static int
 window_add_below(struct db_conn *c, const char *scope, const char *key,
     int64_t window_start, int64_t limit, bool *counted)
 {
-	struct db_stmt *s;
 	int r;
 
 	*counted = false;
 	if (limit < 1)
 		return 0; /* the insert path would count past a zero limit */
-	if ((r = db_prepare(c,
-		 "INSERT INTO throttle_windows (scope, key, window_start, "
-		 "count)"
-		 " VALUES (?, ?, ?, 1)"
-		 " ON CONFLICT (scope, key, window_start)"
-		 " DO UPDATE SET count = throttle_windows.count + 1"
-		 " WHERE throttle_windows.count < ? RETURNING count",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, scope)) == 0 &&
-	    (r = db_bind_cstr(s, 2, key)) == 0 &&
-	    (r = db_bind_int64(s, 3, window_start)) == 0 &&
-	    (r = db_bind_int64(s, 4, limit)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r == DB_ROW) {
-		*counted = true;
-		return 0;
-	}
-	return done_ok(r);
+	r = q_one(c,
+	    "INSERT INTO throttle_windows (scope, key, window_start, "
+	    "count)"
+	    " VALUES (?, ?, ?, 1)"
+	    " ON CONFLICT (scope, key, window_start)"
+	    " DO UPDATE SET count = throttle_windows.count + 1"
+	    " WHERE throttle_windows.count < ? RETURNING count",
+	    Q_ARGS(QA_TEXT(scope), QA_TEXT(key), QA_INT(window_start),
+		QA_INT(limit)),
+	    Q_NOCOLS);
+	*counted = r == 0;
+	return r == PC_ERR_NOT_FOUND ? 0 : r;
 }
 
 /* count + 1 for (scope, key, window_start); *before gets the old count. */
@@ -132,27 +121,23 @@ static int
 window_bump(struct db_conn *c, const char *scope, const char *key,
     int64_t window_start, int64_t *before)
 {
-	struct db_stmt *s;
+	int64_t count = 0;
 	int r;
 
 	*before = 0;
-	if ((r = db_prepare(c,
-		 "INSERT INTO throttle_windows (scope, key, window_start, "
-		 "count)"
-		 " VALUES (?, ?, ?, 1)"
-		 " ON CONFLICT (scope, key, window_start)"
-		 " DO UPDATE SET count = throttle_windows.count + 1"
-		 " RETURNING count",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, scope)) == 0 &&
-	    (r = db_bind_cstr(s, 2, key)) == 0 &&
-	    (r = db_bind_int64(s, 3, window_start)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW)
-		*before = db_col_int64(s, 0) - 1;
-	db_done(s);
-	return r == DB_ROW ? 0 : r < 0 ? r : PC_ERR_STORE;
+	r = q_one(c,
+	    "INSERT INTO throttle_windows (scope, key, window_start, "
+	    "count)"
+	    " VALUES (?, ?, ?, 1)"
+	    " ON CONFLICT (scope, key, window_start)"
+	    " DO UPDATE SET count = throttle_windows.count + 1"
+	    " RETURNING count",
+	    Q_ARGS(QA_TEXT(scope), QA_TEXT(key), QA_INT(window_start)),
+	    Q_COLS(QC_INT(&count)));
+	if (r == 0)
+		*before = count - 1;
+	/* The upsert always returns its row. */
+	return r == PC_ERR_NOT_FOUND ? PC_ERR_STORE : r;
 }
 
 /* count - 1 for (scope, key, window_start), never below 0. */
@@ -160,21 +145,11 @@ static int
 window_drop(
     struct db_conn *c, const char *scope, const char *key, int64_t window_start)
 {
-	struct db_stmt *s;
-	int r;
-
-	if ((r = db_prepare(c,
-		 "UPDATE throttle_windows SET count = count - 1"
-		 " WHERE scope = ? AND key = ? AND window_start = ?"
-		 " AND count > 0",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, scope)) == 0 &&
-	    (r = db_bind_cstr(s, 2, key)) == 0 &&
-	    (r = db_bind_int64(s, 3, window_start)) == 0)
-		r = db_step(s);
-	db_done(s);
-	return done_ok(r);
+	return q_exec(c,
+	    "UPDATE throttle_windows SET count = count - 1"
+	    " WHERE scope = ? AND key = ? AND window_start = ?"
+	    " AND count > 0",
+	    Q_ARGS(QA_TEXT(scope), QA_TEXT(key), QA_INT(window_start)), NULL);
 }
 
 static bool
@@ -192,27 +167,16 @@ attempt_ok(const struct store_throttle_attempt *a)
 static int
 device_bump(struct db_conn *c, const struct store_throttle_attempt *a, bool *ok)
 {
-	struct db_stmt *s;
-	int r;
+	int r = q_one(c,
+	    "UPDATE device_cookies SET failures = failures + 1"
+	    " WHERE id_hash = ? AND user_id = ? AND expires_at > ?"
+	    " AND failures < ? RETURNING failures",
+	    Q_ARGS(QA_TEXT(a->device_hash), QA_TEXT(a->user_id), QA_INT(a->now),
+		QA_INT(a->device_limit)),
+	    Q_NOCOLS);
 
-	*ok = false;
-	if ((r = db_prepare(c,
-		 "UPDATE device_cookies SET failures = failures + 1"
-		 " WHERE id_hash = ? AND user_id = ? AND expires_at > ?"
-		 " AND failures < ? RETURNING failures",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, a->device_hash)) == 0 &&
-	    (r = db_bind_cstr(s, 2, a->user_id)) == 0 &&
-	    (r = db_bind_int64(s, 3, a->now)) == 0 &&
-	    (r = db_bind_int64(s, 4, a->device_limit)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if (r == DB_ROW) {
-		*ok = true;
-		return 0;
-	}
-	return done_ok(r);
+	*ok = r == 0;
+	return r == PC_ERR_NOT_FOUND ? 0 : r;
 }
 
 /* The account's failures + 1; seen gets what was there before. */
@@ -220,63 +184,54 @@ static int
 account_seen(struct db_conn *c, const struct store_throttle_attempt *a,
     struct store_throttle_login *seen)
 {
-	struct db_stmt *s;
-	int r;
-
 	/* The failure count stops at a cap instead of overflowing. */
-	if ((r = db_prepare(c,
-		 "INSERT INTO throttle_accounts (key, failures, "
-		 "last_failure_at) VALUES (?, 1, 0)"
-		 " ON CONFLICT (key) DO UPDATE SET failures = CASE"
-		 " WHEN throttle_accounts.failures < ?"
-		 " THEN throttle_accounts.failures + 1"
-		 " ELSE throttle_accounts.failures END"
-		 " RETURNING failures, last_failure_at",
-		 &s)) != 0)
-		return r;
-	if ((r = db_bind_cstr(s, 1, a->account_key)) == 0 &&
-	    (r = db_bind_int64(s, 2, STORE_THROTTLE_FAILURES_CAP)) == 0)
-		r = db_step(s);
-	if (r == DB_ROW) {
-		seen->failures = db_col_int64(s, 0);
-		seen->last_failure_at = db_col_int64(s, 1);
-		/* What the attempt found, before its own count. */
-		if (seen->failures < STORE_THROTTLE_FAILURES_CAP)
-			seen->failures--;
-	}
-	db_done(s);
-	return r == DB_ROW ? 0 : r < 0 ? r : PC_ERR_STORE;
+	int r = q_one(c,
+	    "INSERT INTO throttle_accounts (key, failures, "
+	    "last_failure_at) VALUES (?, 1, 0)"
+	    " ON CONFLICT (key) DO UPDATE SET failures = CASE"
+	    " WHEN throttle_accounts.failures < ?"
+	    " THEN throttle_accounts.failures + 1"
+	    " ELSE throttle_accounts.failures END"
+	    " RETURNING failures, last_failure_at",
+	    Q_ARGS(
+		QA_TEXT(a->account_key), QA_INT(STORE_THROTTLE_FAILURES_CAP)),
+	    Q_COLS(QC_INT(&seen->failures), QC_INT(&seen->last_failure_at)));
+
+	/* What the attempt found, before its own count. */
+	if (r == 0 && seen->failures < STORE_THROTTLE_FAILURES_CAP)
+		seen->failures--;
+	/* The upsert always returns its row. */
+	return r == PC_ERR_NOT_FOUND ? PC_ERR_STORE : r;
 }
 
-int
-store_throttle_login_begin(struct db *db,
-    const struct store_throttle_attempt *a, store_throttle_decide_fn decide,
-    void *arg, bool *allowed, bool *device)
+struct begin_arg {
+	const struct store_throttle_attempt *a;
+	store_throttle_decide_fn decide;
+	void *arg;
+	bool device;  /* the device cookie's count was taken */
+	bool refused; /* decide() said no: UNDO */
+};
+
+/*
+ * Rows always taken in the same order (device, ip, subnet, global,
+ * account): on SQLite the write lock is held from the start; on PostgreSQL
+ * each upsert locks its row until the commit, so concurrent attempts on
+ * any node queue up and each sees the counts of those before it, pending
+ * ones included.
+ */
+static int
+login_begin_tx(struct db_conn *c, void *arg)
 {
+	struct begin_arg *b = arg;
+	const struct store_throttle_attempt *a = b->a;
 	struct store_throttle_login seen;
-	struct db_conn *c;
-	struct db_stmt *s;
 	int r;
 
-	*allowed = false;
-	*device = false;
 	memset(&seen, 0, sizeof(seen));
-	if (!attempt_ok(a) || decide == NULL)
-		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
+	b->device = false;
+	if (a->device_hash != NULL && (r = device_bump(c, a, &b->device)) != 0)
 		return r;
-	/*
-	 * One write transaction, rows always taken in the same order (device,
-	 * ip, subnet, global, account): on SQLite the write lock is held from
-	 * the start; on PostgreSQL each upsert locks its row until the commit,
-	 * so concurrent attempts on any node queue up and each sees the counts
-	 * of those before it, pending ones included.
-	 */
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if (a->device_hash != NULL && (r = device_bump(c, a, device)) != 0)
-		goto fail;
-	seen.device = *device;
+	seen.device = b->device;
 	if ((r = window_bump(
 		 c, SCOPE_IP, a->ip, a->window_start, &seen.ip_count)) != 0 ||
 	    (r = window_bump(c, SCOPE_SUBNET, a->subnet, a->window_start,
@@ -284,240 +239,238 @@ store_throttle_login_begin(struct db *db,
 	    (r = window_bump(c, SCOPE_GLOBAL, GLOBAL_KEY, a->window_start,
 		 &seen.global_count)) != 0 ||
 	    (r = account_seen(c, a, &seen)) != 0)
-		goto fail;
-	if (!decide(arg, &seen)) {
-		/* Refused: nothing is counted. */
-		db_rollback(c);
-		*device = false;
-		return 0;
-	}
-	{
-		/* last_failure_at never moves back: a node whose clock lags
-		 * cannot shorten a delay another node set. */
-		if ((r = db_prepare(c,
-			 "UPDATE throttle_accounts SET last_failure_at = CASE"
-			 " WHEN last_failure_at > ? THEN last_failure_at"
-			 " ELSE ? END WHERE key = ?",
-			 &s)) != 0)
-			goto fail;
-		if ((r = db_bind_int64(s, 1, a->now)) == 0 &&
-		    (r = db_bind_int64(s, 2, a->now)) == 0 &&
-		    (r = db_bind_cstr(s, 3, a->account_key)) == 0)
-			r = db_step(s);
-		db_done(s);
-		if ((r = done_ok(r)) != 0)
-			goto fail;
-	}
-	if ((r = db_commit(c)) != 0) {
-		*device = false;
 		return r;
+	if (!b->decide(b->arg, &seen)) {
+		/* Refused: nothing is counted. */
+		b->refused = true;
+		return UNDO;
 	}
+	/* last_failure_at never moves back: a node whose clock lags cannot
+	 * shorten a delay another node set. */
+	return q_exec(c,
+	    "UPDATE throttle_accounts SET last_failure_at = CASE"
+	    " WHEN last_failure_at > ? THEN last_failure_at"
+	    " ELSE ? END WHERE key = ?",
+	    Q_ARGS(QA_INT(a->now), QA_INT(a->now), QA_TEXT(a->account_key)),
+	    NULL);
+}
+
+int
+store_throttle_login_begin(struct db *db,
+    const struct store_throttle_attempt *a, store_throttle_decide_fn decide,
+    void *arg, bool *allowed, bool *device)
+{
+	struct begin_arg b = { a, decide, arg, false, false };
+	int r;
+
+	*allowed = false;
+	*device = false;
+	if (!attempt_ok(a) || decide == NULL)
+		return PC_ERR_INVALID;
+	/* One write transaction: the counts, the decision, the commit. */
+	r = store_tx(db, login_begin_tx, &b);
+	if (b.refused)
+		return 0;
+	if (r != 0)
+		return r;
+	*device = b.device;
 	*allowed = true;
 	return 0;
-fail:
-	db_rollback(c);
-	*device = false;
-	return r;
+}
+
+struct end_arg {
+	const struct store_throttle_attempt *a;
+	bool device, success;
+};
+
+/* The same row order as login_begin_tx. */
+static int
+login_end_tx(struct db_conn *c, void *arg)
+{
+	const struct end_arg *e = arg;
+	const struct store_throttle_attempt *a = e->a;
+	int r;
+
+	if (e->device &&
+	    (r = q_exec(c,
+		 e->success ? "UPDATE device_cookies SET failures = 0"
+			      " WHERE id_hash = ?"
+			    : "UPDATE device_cookies SET failures ="
+			      " failures - 1 WHERE id_hash = ?"
+			      " AND failures > 0",
+		 Q_ARGS(QA_TEXT(a->device_hash)), NULL)) != 0)
+		return r;
+	if ((r = window_drop(c, SCOPE_IP, a->ip, a->window_start)) != 0 ||
+	    (r = window_drop(c, SCOPE_SUBNET, a->subnet, a->window_start)) !=
+		0 ||
+	    (r = window_drop(c, SCOPE_GLOBAL, GLOBAL_KEY, a->window_start)) !=
+		0)
+		return r;
+	if ((r = q_exec(c,
+		 e->success ? "DELETE FROM throttle_accounts WHERE key = ?"
+			    : "UPDATE throttle_accounts SET failures ="
+			      " failures - 1 WHERE key = ?"
+			      " AND failures > 0",
+		 Q_ARGS(QA_TEXT(a->account_key)), NULL)) != 0)
+		return r;
+	if (e->success)
+		return 0;
+	/* An attempt taken back leaves no empty row behind. */
+	return q_exec(c,
+	    "DELETE FROM throttle_accounts WHERE key = ?"
+	    " AND failures <= 0",
+	    Q_ARGS(QA_TEXT(a->account_key)), NULL);
 }
 
 int
 store_throttle_login_end(struct db *db, const struct store_throttle_attempt *a,
     bool device, bool success)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
+	struct end_arg e = { a, device, success };
 
 	if (!attempt_ok(a) || (device && a->device_hash == NULL))
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	/* The same row order as store_throttle_login_begin. */
-	if (device) {
-		if ((r = db_prepare(c,
-			 success ? "UPDATE device_cookies SET failures = 0"
-				   " WHERE id_hash = ?"
-				 : "UPDATE device_cookies SET failures ="
-				   " failures - 1 WHERE id_hash = ?"
-				   " AND failures > 0",
-			 &s)) != 0)
-			goto fail;
-		if ((r = db_bind_cstr(s, 1, a->device_hash)) == 0)
-			r = db_step(s);
-		db_done(s);
-		if ((r = done_ok(r)) != 0)
-			goto fail;
-	}
-	if ((r = window_drop(c, SCOPE_IP, a->ip, a->window_start)) != 0 ||
-	    (r = window_drop(c, SCOPE_SUBNET, a->subnet, a->window_start)) !=
-		0 ||
-	    (r = window_drop(c, SCOPE_GLOBAL, GLOBAL_KEY, a->window_start)) !=
-		0)
-		goto fail;
-	{
-		if ((r = db_prepare(c,
-			 success ? "DELETE FROM throttle_accounts WHERE key = ?"
-				 : "UPDATE throttle_accounts SET failures ="
-				   " failures - 1 WHERE key = ?"
-				   " AND failures > 0",
-			 &s)) != 0)
-			goto fail;
-		if ((r = db_bind_cstr(s, 1, a->account_key)) == 0)
-			r = db_step(s);
-		db_done(s);
-		if ((r = done_ok(r)) != 0)
-			goto fail;
-	}
-	if (!success) {
-		/* An attempt taken back leaves no empty row behind. */
-		if ((r = db_prepare(c,
-			 "DELETE FROM throttle_accounts WHERE key = ?"
-			 " AND failures <= 0",
-			 &s)) != 0)
-			goto fail;
-		if ((r = db_bind_cstr(s, 1, a->account_key)) == 0)
-			r = db_step(s);
-		db_done(s);
-		if ((r = done_ok(r)) != 0)
-			goto fail;
-	}
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	return store_tx(db, login_end_tx, &e);
 }
 
 int
 store_throttle_account_reset(struct db *db, const char *account_key)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
+	struct exec_arg e = { "DELETE FROM throttle_accounts WHERE key = ?",
+		Q_ARGS(QA_TEXT(account_key)), NULL };
 
 	if (!key_ok(account_key))
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
+	return store_tx(db, exec_tx, &e);
+}
+
+struct client_arg {
+	const char *ip, *pair_key;
+	int64_t window_start;
+	int64_t *ip_count, *pair_count;
+};
+
+/* Both counts from one snapshot. */
+static int
+client_read_tx(struct db_conn *c, void *arg)
+{
+	const struct client_arg *a = arg;
+	int r;
+
+	if ((r = window_count(
+		 c, SCOPE_CLIENT_IP, a->ip, a->window_start, a->ip_count)) != 0)
 		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = db_prepare(
-		 c, "DELETE FROM throttle_accounts WHERE key = ?", &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, account_key)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	return window_count(
+	    c, SCOPE_CLIENT_PAIR, a->pair_key, a->window_start, a->pair_count);
 }
 
 int
 store_throttle_client_read(struct db *db, const char *ip, const char *pair_key,
     int64_t window_start, int64_t *ip_count, int64_t *pair_count)
 {
-	struct db_conn *c;
+	struct client_arg a = { ip, pair_key, window_start, ip_count,
+		pair_count };
 	int r;
 
 	*ip_count = 0;
 	*pair_count = 0;
 	if (!key_ok(ip) || !key_ok(pair_key))
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, false)) != 0)
-		return r;
-	if ((r = window_count(
-		 c, SCOPE_CLIENT_IP, ip, window_start, ip_count)) != 0 ||
-	    (r = window_count(c, SCOPE_CLIENT_PAIR, pair_key, window_start,
-		 pair_count)) != 0) {
-		db_rollback(c);
+	if ((r = store_read_tx(db, client_read_tx, &a)) != 0) {
 		*ip_count = 0;
 		*pair_count = 0;
-		return r;
 	}
-	return db_commit(c);
+	return r;
+}
+
+static int
+client_failure_tx(struct db_conn *c, void *arg)
+{
+	const struct client_arg *a = arg;
+	int r;
+
+	if ((r = window_add(c, SCOPE_CLIENT_IP, a->ip, a->window_start)) != 0)
+		return r;
+	return window_add(c, SCOPE_CLIENT_PAIR, a->pair_key, a->window_start);
 }
 
 int
 store_throttle_client_failure(
     struct db *db, const char *ip, const char *pair_key, int64_t window_start)
 {
-	struct db_conn *c;
-	int r;
+	struct client_arg a = { ip, pair_key, window_start, NULL, NULL };
 
 	if (!key_ok(ip) || !key_ok(pair_key))
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = window_add(c, SCOPE_CLIENT_IP, ip, window_start)) != 0 ||
-	    (r = window_add(c, SCOPE_CLIENT_PAIR, pair_key, window_start)) !=
-		0) {
-		db_rollback(c);
-		return r;
-	}
-	return db_commit(c);
+	return store_tx(db, client_failure_tx, &a);
 }
 
 int
 store_throttle_client_clear(struct db *db, const char *pair_key)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
+	struct exec_arg e = {
+		"DELETE FROM throttle_windows WHERE scope = ? AND key = ?",
+		Q_ARGS(QA_TEXT(SCOPE_CLIENT_PAIR), QA_TEXT(pair_key)), NULL
+	};
 
 	if (!key_ok(pair_key))
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
+	return store_tx(db, exec_tx, &e);
+}
+
+/* The mail counts to take, in order, all or none. */
+struct mail_arg {
+	const char *scope[2], *key[2];
+	int64_t limit[2];
+	int n;
+	int64_t window_start;
+	bool over; /* one was at its limit: UNDO */
+};
+
+static int
+mail_tx(struct db_conn *c, void *arg)
+{
+	struct mail_arg *m = arg;
+	bool counted = false;
+	int r;
+
+	for (int i = 0; i < m->n; i++) {
+		if ((r = window_add_below(c, m->scope[i], m->key[i],
+			 m->window_start, m->limit[i], &counted)) != 0)
+			return r;
+		if (!counted) {
+			/* Over one limit: undo the other count, send nothing. */
+			m->over = true;
+			return UNDO;
+		}
+	}
+	return 0;
+}
+
+static int
+mail_count(struct db *db, struct mail_arg *m, bool *allowed)
+{
+	int r = store_tx(db, mail_tx, m);
+
+	if (m->over)
+		return 0;
+	if (r != 0)
 		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "DELETE FROM throttle_windows WHERE scope = ? AND key = ?",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, SCOPE_CLIENT_PAIR)) == 0 &&
-	    (r = db_bind_cstr(s, 2, pair_key)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	*allowed = true;
+	return 0;
 }
 
 int
 store_throttle_mail_ip(struct db *db, const char *client, int64_t window_start,
     int64_t limit, bool *allowed)
 {
-	struct db_conn *c;
-	bool counted = false;
-	int r;
+	struct mail_arg m = { { SCOPE_MAIL_IP }, { client }, { limit }, 1,
+		window_start, false };
 
 	*allowed = false;
 	if (!key_ok(client))
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = window_add_below(c, SCOPE_MAIL_IP, client, window_start, limit,
-		 &counted)) != 0) {
-		db_rollback(c);
-		return r;
-	}
-	if ((r = db_commit(c)) != 0)
-		return r;
-	*allowed = counted;
-	return 0;
+	return mail_count(db, &m, allowed);
 }
 
 int
@@ -525,191 +478,130 @@ store_throttle_mail_account(struct db *db, const char *account_key,
     const char *pair_key, int64_t window_start, int64_t pair_limit,
     int64_t account_limit, bool *allowed)
 {
-	struct db_conn *c;
-	bool counted = false;
-	int r;
+	struct mail_arg m = { { SCOPE_MAIL_PAIR, SCOPE_MAIL_ACCOUNT },
+		{ pair_key, account_key }, { pair_limit, account_limit }, 2,
+		window_start, false };
 
 	*allowed = false;
 	if (!key_ok(account_key) || !key_ok(pair_key))
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
+	return mail_count(db, &m, allowed);
+}
+
+struct purge_arg {
+	int64_t windows_before, idle_before, lock_after, now;
+	int64_t n;
+};
+
+static int
+purge_tx(struct db_conn *c, void *arg)
+{
+	struct purge_arg *p = arg;
+	int64_t k = 0;
+	int r;
+
+	p->n = 0;
+	if ((r = q_exec(c,
+		 "DELETE FROM throttle_windows WHERE window_start < ?"
+		 " RETURNING window_start",
+		 Q_ARGS(QA_INT(p->windows_before)), &k)) != 0)
 		return r;
-	if ((r = db_begin(c, true)) != 0)
+	p->n += k;
+	if ((r = q_exec(c,
+		 "DELETE FROM throttle_accounts"
+		 " WHERE last_failure_at < ? AND failures < ? RETURNING key",
+		 Q_ARGS(QA_INT(p->idle_before), QA_INT(p->lock_after)), &k)) !=
+	    0)
 		return r;
-	if ((r = window_add_below(c, SCOPE_MAIL_PAIR, pair_key, window_start,
-		 pair_limit, &counted)) != 0)
-		goto fail;
-	if (counted &&
-	    (r = window_add_below(c, SCOPE_MAIL_ACCOUNT, account_key,
-		 window_start, account_limit, &counted)) != 0)
-		goto fail;
-	if (!counted) {
-		/* Over one limit: undo the other count, send nothing. */
-		db_rollback(c);
-		return 0;
-	}
-	if ((r = db_commit(c)) != 0)
+	p->n += k;
+	if ((r = q_exec(c,
+		 "DELETE FROM device_cookies WHERE expires_at <= ?"
+		 " RETURNING id_hash",
+		 Q_ARGS(QA_INT(p->now)), &k)) != 0)
 		return r;
-	*allowed = true;
+	p->n += k;
 	return 0;
-fail:
-	db_rollback(c);
-	return r;
 }
 
 int
 store_throttle_purge(struct db *db, int64_t windows_before, int64_t idle_before,
     int64_t lock_after, int64_t now, int64_t *deleted)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int64_t n = 0;
+	struct purge_arg p = { windows_before, idle_before, lock_after, now,
+		0 };
 	int r;
 
 	if (deleted != NULL)
 		*deleted = 0;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "DELETE FROM throttle_windows WHERE window_start < ?"
-		 " RETURNING window_start",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_int64(s, 1, windows_before)) == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			n++;
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	if ((r = db_prepare(c,
-		 "DELETE FROM throttle_accounts"
-		 " WHERE last_failure_at < ? AND failures < ? RETURNING key",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_int64(s, 1, idle_before)) == 0 &&
-	    (r = db_bind_int64(s, 2, lock_after)) == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			n++;
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	if ((r = db_prepare(c,
-		 "DELETE FROM device_cookies WHERE expires_at <= ?"
-		 " RETURNING id_hash",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_int64(s, 1, now)) == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			n++;
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	if ((r = db_commit(c)) != 0)
-		return r;
-	if (deleted != NULL)
-		*deleted = n;
-	return 0;
-fail:
-	db_rollback(c);
+	if ((r = store_tx(db, purge_tx, &p)) == 0 && deleted != NULL)
+		*deleted = p.n;
 	return r;
+}
+
+struct cookie_arg {
+	const char *id_hash, *user_id, *old_hash;
+	int64_t now, expires_at, max_per_user;
+};
+
+static int
+cookie_add_tx(struct db_conn *c, void *arg)
+{
+	const struct cookie_arg *a = arg;
+	int r;
+
+	if (a->old_hash != NULL &&
+	    (r = q_exec(c, "DELETE FROM device_cookies WHERE id_hash = ?",
+		 Q_ARGS(QA_TEXT(a->old_hash)), NULL)) != 0)
+		return r;
+	if ((r = q_exec(c,
+		 "INSERT INTO device_cookies (id_hash, user_id, failures,"
+		 " created_at, expires_at) VALUES (?, ?, 0, ?, ?)",
+		 Q_ARGS(QA_TEXT(a->id_hash), QA_TEXT(a->user_id),
+		     QA_INT(a->now), QA_INT(a->expires_at)),
+		 NULL)) != 0)
+		return r;
+	return q_exec(c,
+	    "DELETE FROM device_cookies WHERE user_id = ? AND id_hash"
+	    " NOT IN (SELECT id_hash FROM device_cookies WHERE"
+	    " user_id = ? ORDER BY created_at DESC, id_hash LIMIT ?)",
+	    Q_ARGS(QA_TEXT(a->user_id), QA_TEXT(a->user_id),
+		QA_INT(a->max_per_user)),
+	    NULL);
 }
 
 int
 store_device_cookie_add(struct db *db, const char *id_hash, const char *user_id,
     int64_t now, int64_t expires_at, int64_t max_per_user, const char *old_hash)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
-	int r;
+	struct cookie_arg a = { id_hash, user_id, old_hash, now, expires_at,
+		max_per_user };
 
 	if (!key_ok(id_hash) || !key_ok(user_id) ||
 	    (old_hash != NULL && !key_ok(old_hash)) || max_per_user < 1)
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if (old_hash != NULL) {
-		if ((r = db_prepare(c,
-			 "DELETE FROM device_cookies WHERE id_hash = ?", &s)) !=
-		    0)
-			goto fail;
-		if ((r = db_bind_cstr(s, 1, old_hash)) == 0)
-			r = db_step(s);
-		db_done(s);
-		if ((r = done_ok(r)) != 0)
-			goto fail;
-	}
-	if ((r = db_prepare(c,
-		 "INSERT INTO device_cookies (id_hash, user_id, failures,"
-		 " created_at, expires_at) VALUES (?, ?, 0, ?, ?)",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, id_hash)) == 0 &&
-	    (r = db_bind_cstr(s, 2, user_id)) == 0 &&
-	    (r = db_bind_int64(s, 3, now)) == 0 &&
-	    (r = db_bind_int64(s, 4, expires_at)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	if ((r = db_prepare(c,
-		 "DELETE FROM device_cookies WHERE user_id = ? AND id_hash"
-		 " NOT IN (SELECT id_hash FROM device_cookies WHERE"
-		 " user_id = ? ORDER BY created_at DESC, id_hash LIMIT ?)",
-		 &s)) != 0)
-		goto fail;
-	if ((r = db_bind_cstr(s, 1, user_id)) == 0 &&
-	    (r = db_bind_cstr(s, 2, user_id)) == 0 &&
-	    (r = db_bind_int64(s, 3, max_per_user)) == 0)
-		r = db_step(s);
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return r;
+	return store_tx(db, cookie_add_tx, &a);
 }
 
 int
 store_device_cookies_revoke(
     struct db *db, const char *user_id, const char *keep_hash, int64_t *n)
 {
-	struct db_conn *c;
-	struct db_stmt *s;
 	int64_t k = 0;
+	/* "" is never a hash: with no keep_hash every cookie goes. */
+	struct exec_arg e = {
+		"DELETE FROM device_cookies WHERE user_id = ? AND id_hash <> ?"
+		" RETURNING id_hash",
+		Q_ARGS(QA_TEXT(user_id),
+		    QA_TEXT(keep_hash != NULL ? keep_hash : "")),
+		&k
+	};
 	int r;
 
 	if (n != NULL)
 		*n = 0;
 	if (!key_ok(user_id) || (keep_hash != NULL && !key_ok(keep_hash)))
 		return PC_ERR_INVALID;
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin(c, true)) != 0)
-		return r;
-	if ((r = db_prepare(c,
-		 "DELETE FROM device_cookies WHERE user_id = ? AND id_hash <> ?"
-		 " RETURNING id_hash",
-		 &s)) != 0)
-		goto fail;
-	/* "" is never a hash: with no keep_hash every cookie goes. */
-	if ((r = db_bind_cstr(s, 1, user_id)) == 0 &&
-	    (r = db_bind_cstr(s, 2, keep_hash != NULL ? keep_hash : "")) == 0)
-		while ((r = db_step(s)) == DB_ROW)
-			k++;
-	db_done(s);
-	if ((r = done_ok(r)) != 0)
-		goto fail;
-	if ((r = db_commit(c)) != 0)
-		return r;
-	if (n != NULL)
+	if ((r = store_tx(db, exec_tx, &e)) == 0 && n != NULL)
 		*n = k;
-	return 0;
-fail:
-	db_rollback(c);
 	return r;
 }
