@@ -34,14 +34,14 @@ store_audit_rows_free(struct store_audit_row *v, size_t n)
 }
 
 static void
-col_mac(struct db_stmt *s, int col, char out[STORE_AUDIT_MAC_HEX + 1])
+col_mac(struct db_stmt *s, int col, char out[PC_SHA256_HEX_LEN + 1])
 {
 	size_t len = 0;
 	const char *p = db_col_text(s, col, &len);
 
 	/* Anything but 64 characters reads as "": it can never verify. */
 	out[0] = '\0';
-	if (p != NULL && len == STORE_AUDIT_MAC_HEX) {
+	if (p != NULL && len == PC_SHA256_HEX_LEN) {
 		memcpy(out, p, len);
 		out[len] = '\0';
 	}
@@ -55,14 +55,14 @@ bind_opt(struct db_stmt *s, int idx, const char *v)
 
 /* The last (seq, mac), or (0, 64 zeros) for an empty log. */
 static int
-last_link(struct db_conn *c, int64_t *seq, char mac[STORE_AUDIT_MAC_HEX + 1])
+last_link(struct db_conn *c, int64_t *seq, char mac[PC_SHA256_HEX_LEN + 1])
 {
 	struct db_stmt *s;
 	int r;
 
 	*seq = 0;
-	memset(mac, '0', STORE_AUDIT_MAC_HEX);
-	mac[STORE_AUDIT_MAC_HEX] = '\0';
+	memset(mac, '0', PC_SHA256_HEX_LEN);
+	mac[PC_SHA256_HEX_LEN] = '\0';
 	if ((r = db_prepare(c,
 		 "SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1",
 		 &s)) != 0)

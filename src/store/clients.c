@@ -444,7 +444,7 @@ store_client_secrets_get(struct db *db, const char *client_id, int64_t now,
 			const char *h = db_col_text(s, 0, &len);
 			struct store_client_secret *o = &out[*n];
 
-			if (h == NULL || len != STORE_CLIENT_SECRET_HASH_HEX)
+			if (h == NULL || len != PC_SHA256_HEX_LEN)
 				continue;
 			memcpy(o->hash, h, len);
 			o->hash[len] = '\0';

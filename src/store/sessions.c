@@ -39,7 +39,7 @@ read_session(struct db_stmt *s, struct store_session *out)
 	const char *p = db_col_text(s, 0, &len);
 
 	memset(out, 0, sizeof(*out));
-	if (p != NULL && len == STORE_SESSION_HASH_HEX)
+	if (p != NULL && len == PC_SHA256_HEX_LEN)
 		memcpy(out->id_hash, p, len);
 	out->user_id = db_col_dup_null(s, 1);
 	out->created_at = db_col_int64(s, 2);
@@ -70,7 +70,7 @@ static bool
 hash_ok(const char *h)
 {
 	return h != NULL &&
-	    strnlen(h, STORE_SESSION_HASH_HEX + 1) == STORE_SESSION_HASH_HEX;
+	    strnlen(h, PC_SHA256_HEX_LEN + 1) == PC_SHA256_HEX_LEN;
 }
 
 static int

@@ -26,8 +26,7 @@ static bool
 hash_ok(const char *h)
 {
 	return h != NULL &&
-	    strnlen(h, STORE_USER_TOKEN_HASH_HEX + 1) ==
-	    STORE_USER_TOKEN_HASH_HEX;
+	    strnlen(h, PC_SHA256_HEX_LEN + 1) == PC_SHA256_HEX_LEN;
 }
 
 static bool
@@ -53,7 +52,7 @@ read_token(struct db_stmt *s, struct store_user_token *out)
 	const char *p = db_col_text(s, 0, &len);
 
 	memset(out, 0, sizeof(*out));
-	if (p != NULL && len == STORE_USER_TOKEN_HASH_HEX)
+	if (p != NULL && len == PC_SHA256_HEX_LEN)
 		memcpy(out->token_hash, p, len);
 	out->user_id = db_col_dup(s, 1);
 	p = db_col_text(s, 2, &len);
