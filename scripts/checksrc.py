@@ -324,7 +324,7 @@ def parse_layers(meson_text):
             kw = re.match(r"(\w+)\s*:\s*(.*)$", a, re.S)
             if kw is None:
                 srcs += value(a)
-            elif kw.group(1) == "dependencies":
+            elif kw.group(1) in ("dependencies", "link_with"):
                 deps += value(kw.group(2))
         libs.append((name, srcs, deps))
     for m in re.finditer(r"^\s*(\w+)\s*=\s*declare_dependency\(", text, re.M):
@@ -332,9 +332,8 @@ def parse_layers(meson_text):
         for a in args:
             kw = re.match(r"link_with\s*:\s*(.*)$", a, re.S)
             if kw:
-                for v in value(kw.group(1)):
-                    if v in lib_of_var:
-                        dep_to_lib[m.group(1)] = lib_of_var[v]
+                dep_to_lib[m.group(1)] = [lib_of_var[v] for v in value(kw.group(1))
+                                          if v in lib_of_var]
     rows = []
     for name, srcs, deps in libs:
         folders = []
@@ -346,9 +345,9 @@ def parse_layers(meson_text):
                     folders.append(f)
         pcs = []
         for d in deps:
-            lib = dep_to_lib.get(d)
-            if lib and lib not in pcs:
-                pcs.append(lib)
+            for lib in dep_to_lib.get(d, [lib_of_var[d]] if d in lib_of_var else []):
+                if lib not in pcs:
+                    pcs.append(lib)
         rows.append((name, folders, pcs))
     return rows
 

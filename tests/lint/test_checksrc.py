@@ -291,6 +291,16 @@ class CheckSrcTest(unittest.TestCase):
         self.assertFinding("docs/architecture.md:8: layers-table: pc_util: folders util/, "
                            "src/meson.build says util/ base/")
 
+    def test_layers_link_with_list_and_direct(self):
+        self.t.edit("src/meson.build", "top_lib =",
+                    "both_dep = declare_dependency(link_with: [util_lib, core_lib])\n"
+                    "new_lib = static_library('pc_new', 'new/x.c', dependencies: [both_dep],\n"
+                    "  link_with: top_lib)\ntop_lib =")
+        self.t.edit("docs/architecture.md", "<!-- layers:end -->",
+                    "| `pc_new` | `new/` | `pc_util`, `pc_core` |\n<!-- layers:end -->")
+        self.assertFinding("docs/architecture.md:11: layers-table: pc_new: depends on pc_util, pc_core, "
+                           "src/meson.build says pc_util, pc_core, pc_top")
+
     def test_layers_stale_row(self):
         self.t.edit("docs/architecture.md", "<!-- layers:end -->",
                     "| `pc_gone` | `gone/` | — |\n<!-- layers:end -->")
