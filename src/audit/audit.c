@@ -13,7 +13,7 @@
 
 #define VERIFY_PAGE 512
 
-static const char zero_mac[AUDIT_MAC_HEX + 1] =
+static const char zero_mac[PC_SHA256_HEX_LEN + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
 void
@@ -26,7 +26,7 @@ void
 audit_session_hash(
     const char *sid, size_t sid_len, char out[AUDIT_SESSION_HASH_HEX + 1])
 {
-	uint8_t h[SHA256_LEN];
+	uint8_t h[PC_SHA256_LEN];
 
 	hash_sha256(sid, sid_len, h);
 	hex_encode(h, AUDIT_SESSION_HASH_HEX / 2, out);
@@ -65,7 +65,7 @@ mac_field(crypto_auth_hmacsha256_state *st, const char *s)
 
 static void
 row_mac(const uint8_t key[32], const struct store_audit_row *row,
-    char out[AUDIT_MAC_HEX + 1])
+    char out[PC_SHA256_HEX_LEN + 1])
 {
 	crypto_auth_hmacsha256_state st;
 	uint8_t mac[crypto_auth_hmacsha256_BYTES];
@@ -179,8 +179,9 @@ audit_fault_name(enum audit_fault f)
 static bool
 mac_eq(const char *a, const char *b)
 {
-	return strlen(a) == AUDIT_MAC_HEX && strlen(b) == AUDIT_MAC_HEX &&
-	    sodium_memcmp(a, b, AUDIT_MAC_HEX) == 0;
+	return strlen(a) == PC_SHA256_HEX_LEN &&
+	    strlen(b) == PC_SHA256_HEX_LEN &&
+	    sodium_memcmp(a, b, PC_SHA256_HEX_LEN) == 0;
 }
 
 static int
@@ -231,7 +232,7 @@ static int
 check_row(const uint8_t key[32], const struct audit_head *expect,
     const struct store_audit_row *row, struct audit_verify_result *out)
 {
-	char mac[AUDIT_MAC_HEX + 1];
+	char mac[PC_SHA256_HEX_LEN + 1];
 	int64_t want = out->head.seq + 1;
 
 	if (row->seq < 1)

@@ -21,7 +21,6 @@
 #include "store/db.h"
 #include "util/util.h"
 
-#define AUDIT_MAC_HEX 64
 #define AUDIT_FIELD_MAX 512	 /* text columns are cut to this many bytes */
 #define AUDIT_USER_AGENT_MAX 256 /* ... and the user agent to this many */
 #define AUDIT_DETAILS_MAX 2048	 /* larger details become {"truncated":true} */
@@ -59,7 +58,7 @@ int audit_append(
 /* A chain head, as exported: the last seq and its mac. */
 struct audit_head {
 	int64_t seq;
-	char mac[AUDIT_MAC_HEX + 1];
+	char mac[PC_SHA256_HEX_LEN + 1]; /* hex HMAC-SHA-256 */
 };
 
 enum audit_fault {

@@ -39,7 +39,7 @@ device_cookie_name(const struct config *cfg)
 }
 
 int
-device_cookie_hash(const char *value, char out[2 * SHA256_LEN + 1])
+device_cookie_hash(const char *value, char out[PC_SHA256_HEX_LEN + 1])
 {
 	uint8_t raw[DEVICE_COOKIE_BYTES];
 	size_t len;
@@ -69,7 +69,7 @@ device_cookie_issue(struct db *db, const struct config *cfg,
     char value[DEVICE_COOKIE_LEN + 1])
 {
 	uint8_t raw[DEVICE_COOKIE_BYTES];
-	char h[2 * SHA256_LEN + 1];
+	char h[PC_SHA256_HEX_LEN + 1];
 	int r;
 
 	value[0] = '\0';
@@ -91,7 +91,7 @@ int
 device_cookie_header(
     const struct config *cfg, const char *value, char *out, size_t n)
 {
-	char h[2 * SHA256_LEN + 1];
+	char h[PC_SHA256_HEX_LEN + 1];
 	int w;
 
 	if (n > 0)

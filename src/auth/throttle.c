@@ -48,7 +48,7 @@ static const char account_label[] = "portcullis-throttle-account-v1";
 static const char client_label[] = "portcullis-throttle-client-v1";
 
 static void
-account_hash(const char *account_key, char out[2 * SHA256_LEN + 1])
+account_hash(const char *account_key, char out[PC_SHA256_HEX_LEN + 1])
 {
 	struct buf b;
 
@@ -193,9 +193,9 @@ throttle_login_begin(struct db *db, const struct config *cfg,
 	out->window_start = window_start(now);
 	/* A device cookie only ever speaks for the user it was issued to. */
 	if (device_hash != NULL && user_id != NULL &&
-	    strlen(device_hash) == 2 * SHA256_LEN &&
+	    strlen(device_hash) == PC_SHA256_HEX_LEN &&
 	    strlen(user_id) < sizeof(out->user_id)) {
-		memcpy(out->device_hash, device_hash, 2 * SHA256_LEN + 1);
+		memcpy(out->device_hash, device_hash, PC_SHA256_HEX_LEN + 1);
 		memcpy(out->user_id, user_id, strlen(user_id) + 1);
 	}
 	attempt_keys(out, &a);
@@ -238,7 +238,7 @@ throttle_login_end(struct db *db, struct throttle_attempt *t, bool success)
 int
 throttle_login_success(struct db *db, const char *account_key)
 {
-	char hk[2 * SHA256_LEN + 1];
+	char hk[PC_SHA256_HEX_LEN + 1];
 
 	if (account_key == NULL)
 		return PC_ERR_INVALID;
@@ -249,7 +249,7 @@ throttle_login_success(struct db *db, const char *account_key)
 /* The (client_id, IP) pair's key: a label, the id and the IP, NUL-split. */
 static void
 client_pair_hash(
-    const char *client_id, const char *canon, char out[2 * SHA256_LEN + 1])
+    const char *client_id, const char *canon, char out[PC_SHA256_HEX_LEN + 1])
 {
 	struct buf b;
 
@@ -278,7 +278,8 @@ throttle_client_check(struct db *db, const struct config *cfg,
 	if (client_id == NULL)
 		return PC_ERR_INVALID;
 	_Static_assert(sizeof(out->ip) >= NETADDR_TEXT_MAX, "ip buffer");
-	_Static_assert(sizeof(out->pair) == 2 * SHA256_LEN + 1, "pair buffer");
+	_Static_assert(
+	    sizeof(out->pair) == PC_SHA256_HEX_LEN + 1, "pair buffer");
 	if ((r = ip_keys(ip, out->ip, subnet)) != 0)
 		return r;
 	client_pair_hash(client_id, out->ip, out->pair);
@@ -355,7 +356,7 @@ int
 throttle_mail_account(struct db *db, const struct config *cfg,
     const char *account_key, const char *ip, int64_t now, bool *allowed)
 {
-	char hk[2 * SHA256_LEN + 1], pk[2 * SHA256_LEN + 1],
+	char hk[PC_SHA256_HEX_LEN + 1], pk[PC_SHA256_HEX_LEN + 1],
 	    client[NETADDR_KEY_MAX];
 	struct buf b;
 	int r;

@@ -62,7 +62,7 @@ is_b64url(char c)
  * bytes they carry. Nothing else reaches the store.
  */
 static bool
-token_hash(const char *v, char out[2 * SHA256_LEN + 1])
+token_hash(const char *v, char out[PC_SHA256_HEX_LEN + 1])
 {
 	uint8_t raw[USERTOKEN_BYTES];
 	size_t len;
@@ -135,7 +135,7 @@ int
 usertoken_peek(struct db *db, const char *token, enum usertoken_purpose p,
     int64_t now, char **user_id, char **email)
 {
-	char h[2 * SHA256_LEN + 1];
+	char h[PC_SHA256_HEX_LEN + 1];
 	struct store_user_token t;
 	const char *purpose = purpose_name(p);
 	int r;
@@ -165,7 +165,7 @@ int
 usertoken_consume(struct db *db, const char *token, enum usertoken_purpose p,
     int64_t now, char **user_id, char **email)
 {
-	char h[2 * SHA256_LEN + 1];
+	char h[PC_SHA256_HEX_LEN + 1];
 	struct store_user_token t;
 	const char *purpose = purpose_name(p);
 	int r;

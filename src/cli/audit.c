@@ -108,7 +108,7 @@ parse_head(const char *s, struct audit_head *h)
 
 	if (str_split(str_from(s), ':', &head, &tail) != 0 ||
 	    str_to_int64(head, 1, INT64_MAX, &h->seq) != 0 ||
-	    tail.len != AUDIT_MAC_HEX)
+	    tail.len != PC_SHA256_HEX_LEN)
 		return PC_ERR_INVALID;
 	for (size_t i = 0; i < tail.len; i++) {
 		char ch = tail.p[i];
@@ -116,8 +116,8 @@ parse_head(const char *s, struct audit_head *h)
 		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
 			return PC_ERR_INVALID;
 	}
-	memcpy(h->mac, tail.p, AUDIT_MAC_HEX);
-	h->mac[AUDIT_MAC_HEX] = '\0';
+	memcpy(h->mac, tail.p, PC_SHA256_HEX_LEN);
+	h->mac[PC_SHA256_HEX_LEN] = '\0';
 	return 0;
 }
 

@@ -20,9 +20,8 @@ int crypto_init(void) PC_WUR; /* libsodium, OpenSSL secure heap */
 
 void random_bytes(void *p, size_t n);
 
-#define SHA256_LEN 32
-void hash_sha256(const void *in, size_t n, uint8_t out[SHA256_LEN]);
-void hash_sha256_hex(const void *in, size_t n, char out[2 * SHA256_LEN + 1]);
+void hash_sha256(const void *in, size_t n, uint8_t out[PC_SHA256_LEN]);
+void hash_sha256_hex(const void *in, size_t n, char out[PC_SHA256_HEX_LEN + 1]);
 
 /* The master key: 32 bytes in sodium_malloc memory. */
 struct masterkey;

@@ -1,3 +1,8 @@
+/*
+ * The master key: loaded from a file (created on first start with mode
+ * 0600) or the environment, kept in guarded memory, and the root from which
+ * every sealing and MAC key is derived (masterkey_derive()).
+ */
 #include <sys/stat.h>
 
 #include <errno.h>

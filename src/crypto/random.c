@@ -1,3 +1,7 @@
+/*
+ * Start-up of the crypto libraries (libsodium, OpenSSL's secure heap for
+ * private keys) and the one source of random bytes, the CSPRNG.
+ */
 #include <openssl/crypto.h>
 #include <sodium.h>
 

@@ -1,3 +1,8 @@
+/*
+ * Sealing: authenticated encryption (XChaCha20-Poly1305) of small secrets
+ * stored in the database, such as private signing keys and refresh
+ * successors, as "v1." text bound to its row by the associated data.
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,6 +1,8 @@
 /*
  * The signer: the key ring and the only code that touches private signing
- * keys (SECURITY.md JW-09). Keys come from the store; their private parts
+ * keys (SECURITY.md JW-09), with signer_ring.c (the ring built from the
+ * rows, and new keys); this file holds the signer's life, signing,
+ * verifying, reloads and rotation. Keys come from the store; their private parts
  * are sealed with a subkey of the master key and the kid as associated
  * data. Only the active key of each algorithm is kept unsealed (the other
  * published keys are unsealed at each load to take their public half,
@@ -29,500 +31,13 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 
-#include "crypto/crypto.h"
-#include "store/store.h"
+#include "crypto/signer_internal.h"
 #include "util/log.h"
 
-#define SEAL_CTX "signkeys"
-#define CLOCK_LEEWAY 60
 /* The first retry after a failed reload; it doubles up to the interval. */
 #define RETRY_FIRST 1
-
-struct ring_key {
-	char kid[64];
-	enum jose_alg alg;
-	enum signer_key_state state;
-	int64_t created_at, activate_at, retired_at, unpublish_at;
-	bool rejected;	  /* the row failed the integrity check */
-	char *public_jwk; /* derived from the unsealed key; NULL if rejected */
-	EVP_PKEY *pkey;	  /* private; active keys only */
-	EVP_PKEY *vkey;	  /* public half: pending, active and retired keys */
-};
-
-struct ring {
-	struct ring_key *keys;
-	size_t n;
-	size_t rejected;
-	int64_t loaded_at;
-	int64_t next_change; /* INT64_MAX: none */
-	char *jwks;
-	size_t jwks_len;
-};
-
-struct signer {
-	struct db *db;
-	const struct config *cfg;
-	uint8_t *seal_key; /* sodium_malloc, 32 bytes */
-	pthread_rwlock_t lock;
-	pthread_mutex_t reload;
-	struct ring *ring;
-	/* Failed reloads (under lock; written with reload held too). */
-	unsigned failures; /* the current streak */
-	int64_t retry_at;  /* no store reload before this, unless forced */
-	uint64_t failures_total;
-	/* Reloads for an unknown kid: the second of the last one. */
-	_Atomic int64_t kid_reload_at;
-	_Atomic uint64_t kid_reloads;
-};
-
-const char *
-signer_state_name(enum signer_key_state s)
-{
-	switch (s) {
-	case SIGNER_PENDING: return "pending";
-	case SIGNER_ACTIVE: return "active";
-	case SIGNER_RETIRED: return "retired";
-	default: return "expired";
-	}
-}
-
-static void
-ring_free(struct ring *g)
-{
-	if (g == NULL)
-		return;
-	for (size_t i = 0; i < g->n; i++) {
-		free(g->keys[i].public_jwk);
-		EVP_PKEY_free(g->keys[i].pkey);
-		EVP_PKEY_free(g->keys[i].vkey);
-	}
-	free(g->keys);
-	free(g->jwks);
-	free(g);
-}
-
-static int64_t
-max_token_ttl(const struct config *cfg)
-{
-	return cfg->access_token_ttl > cfg->id_token_ttl ? cfg->access_token_ttl
-							 : cfg->id_token_ttl;
-}
-
-/*
- * States from the rows (ordered by activate_at) and now. Rejected rows
- * count like the others: whether a row passes depends on the master key,
- * the timeline must not.
- */
-static void
-compute_states(struct ring_key *k, size_t n, int64_t now, int64_t ttl,
-    int64_t *next_change)
-{
-	*next_change = INT64_MAX;
-	for (size_t i = 0; i < n; i++) {
-		const struct ring_key *succ = NULL;
-
-		for (size_t j = i + 1; j < n; j++) {
-			if (k[j].alg == k[i].alg && k[j].activate_at <= now) {
-				succ = &k[j];
-				break;
-			}
-		}
-		k[i].retired_at = k[i].unpublish_at = 0;
-		if (k[i].activate_at > now) {
-			k[i].state = SIGNER_PENDING;
-			if (k[i].activate_at < *next_change)
-				*next_change = k[i].activate_at;
-		} else if (succ != NULL) {
-			k[i].retired_at = succ->activate_at;
-			k[i].unpublish_at =
-			    succ->activate_at + ttl + CLOCK_LEEWAY;
-			k[i].state = now < k[i].unpublish_at ? SIGNER_RETIRED
-							     : SIGNER_EXPIRED;
-			if (k[i].state == SIGNER_RETIRED &&
-			    k[i].unpublish_at < *next_change)
-				*next_change = k[i].unpublish_at;
-		} else {
-			k[i].state = SIGNER_ACTIVE;
-		}
-	}
-}
-
-/* *why: the step that failed ("unseal", "der" or "kid"). */
-static int
-unseal_key(const struct signer *s, const struct store_signing_key *row,
-    EVP_PKEY **out, const char **why)
-{
-	uint8_t *der = NULL;
-	const unsigned char *p;
-	size_t n = 0;
-	EVP_PKEY *pkey = NULL;
-	char tp[44];
-	int r;
-
-	*out = NULL;
-	*why = "unseal";
-	if ((r = unseal(
-		 s->seal_key, row->kid, row->private_sealed, &der, &n)) != 0)
-		return r;
-	*why = "der";
-	p = der;
-	pkey = d2i_AutoPrivateKey(NULL, &p, (long)n);
-	sodium_free(der);
-	if (pkey == NULL)
-		return PC_ERR_CRYPTO;
-	/* The row's kid is the key's thumbprint: a swapped row fails. */
-	*why = "kid";
-	if (jwk_thumbprint(pkey, tp) != 0 || strcmp(tp, row->kid) != 0) {
-		EVP_PKEY_free(pkey);
-		return PC_ERR_VERIFY;
-	}
-	*out = pkey;
-	return 0;
-}
-
-static int
-build_jwks(struct ring *g)
-{
-	struct buf b;
-	bool first = true;
-	int r = 0;
-
-	buf_init(&b, 1024 * 1024);
-	r |= buf_puts(&b, "{\"keys\":[");
-	for (size_t i = 0; i < g->n; i++) {
-		if (g->keys[i].state == SIGNER_EXPIRED ||
-		    g->keys[i].public_jwk == NULL)
-			continue;
-		if (!first)
-			r |= buf_putc(&b, ',');
-		r |= buf_puts(&b, g->keys[i].public_jwk);
-		first = false;
-	}
-	r |= buf_puts(&b, "]}");
-	if (r != 0) {
-		buf_free(&b);
-		return PC_ERR_TOO_LARGE;
-	}
-	g->jwks_len = b.len;
-	g->jwks = buf_steal(&b);
-	return 0;
-}
-
-/* The public half of a private key, as a key of its own. */
-static int
-public_only(EVP_PKEY *pkey, EVP_PKEY **out)
-{
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	int len;
-
-	*out = NULL;
-	if ((len = i2d_PUBKEY(pkey, &der)) <= 0)
-		return PC_ERR_CRYPTO;
-	p = der;
-	*out = d2i_PUBKEY(NULL, &p, len);
-	OPENSSL_free(der);
-	return *out != NULL ? 0 : PC_ERR_CRYPTO;
-}
-
-/*
- * The integrity check of one row, the same for every state: the sealed
- * part unseals under our seal key with the kid as associated data, its
- * thumbprint is the kid, the key fits the row's alg, and the row's
- * public_jwk is (as JSON) the JWK derived from it. On success k gets the
- * derived JWK text, the public half as its verification key, and, when
- * it is the active key, the private key. *why names the failed step.
- */
-static int
-accept_key(const struct signer *s, const struct store_signing_key *row,
-    struct ring_key *k, const char **why)
-{
-	EVP_PKEY *pkey = NULL;
-	json_t *derived = NULL, *stored = NULL;
-	int r;
-
-	if ((r = unseal_key(s, row, &pkey, why)) != 0)
-		goto out;
-	*why = "alg";
-	if ((r = jwk_from_pkey(pkey, k->alg, k->kid, &derived)) != 0)
-		goto out;
-	*why = "public_jwk";
-	r = PC_ERR_VERIFY;
-	if (jose_json_parse(
-		row->public_jwk, strlen(row->public_jwk), 4, &stored) != 0 ||
-	    !json_equal(derived, stored))
-		goto out;
-	*why = "internal";
-	r = PC_ERR_INTERNAL;
-	if ((k->public_jwk =
-		    json_dumps(derived, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
-		goto out;
-	if ((r = public_only(pkey, &k->vkey)) != 0)
-		goto out;
-	if (k->state == SIGNER_ACTIVE) {
-		k->pkey = pkey;
-		pkey = NULL;
-	}
-	r = 0;
-out:
-	if (r != 0) {
-		free(k->public_jwk);
-		k->public_jwk = NULL;
-		EVP_PKEY_free(k->vkey);
-		k->vkey = NULL;
-	}
-	EVP_PKEY_free(pkey);
-	json_decref(derived);
-	json_decref(stored);
-	return r;
-}
-
-static bool
-was_rejected(const struct ring *prev, const char *kid)
-{
-	for (size_t i = 0; prev != NULL && i < prev->n; i++)
-		if (strcmp(prev->keys[i].kid, kid) == 0)
-			return prev->keys[i].rejected;
-	return false;
-}
-
-/*
- * Loads the ring from the rows. Only the store (or memory) fails a load:
- * a row that fails the integrity check is rejected, counted, and logged
- * when it was not already rejected by the previous ring (prev), so a
- * planted row is logged once per node, not at every reload. Expired rows
- * are not unsealed: they publish and verify nothing.
- */
-static int
-load_ring(
-    struct signer *s, const struct ring *prev, int64_t now, struct ring **out)
-{
-	struct store_signing_key *rows = NULL;
-	struct ring *g;
-	size_t n = 0;
-	int r;
-
-	*out = NULL;
-	if ((r = store_signing_keys_list(s->db, &rows, &n)) != 0)
-		return r;
-	g = xcalloc(1, sizeof(*g));
-	g->keys = xcalloc(n, sizeof(*g->keys));
-	g->n = n;
-	g->loaded_at = now;
-	for (size_t i = 0; i < n; i++) {
-		struct ring_key *k = &g->keys[i];
-
-		snprintf(k->kid, sizeof(k->kid), "%s", rows[i].kid);
-		k->alg = jose_alg_parse(rows[i].alg, strlen(rows[i].alg));
-		k->created_at = rows[i].created_at;
-		k->activate_at = rows[i].activate_at;
-	}
-	compute_states(g->keys, n, now, max_token_ttl(s->cfg), &g->next_change);
-	for (size_t i = 0; i < n; i++) {
-		struct ring_key *k = &g->keys[i];
-		const char *why = NULL;
-		struct log_line l;
-
-		if (k->state == SIGNER_EXPIRED)
-			continue;
-		/* A kid longer than ours was cut by snprintf: no match. */
-		if (strcmp(k->kid, rows[i].kid) == 0 &&
-		    accept_key(s, &rows[i], k, &why) == 0)
-			continue;
-		k->rejected = true;
-		g->rejected++;
-		if (was_rejected(prev, k->kid))
-			continue;
-		log_begin(&l, LOG_ERROR, "signer.key_rejected");
-		log_str(&l, "kid", k->kid);
-		log_str(&l, "alg", rows[i].alg);
-		log_str(&l, "state", signer_state_name(k->state));
-		log_str(&l, "check", why != NULL ? why : "kid");
-		log_end(&l);
-	}
-	store_signing_keys_free(rows, n);
-	if ((r = build_jwks(g)) != 0) {
-		ring_free(g);
-		return r;
-	}
-	*out = g;
-	return 0;
-}
-
-/*
- * The ring old at now, without the store: the same keys, states computed
- * again. A retired key past its unpublish time leaves the JWKS and stops
- * verifying; a key that activated keeps verifying but cannot sign (its
- * private half was never kept), so that algorithm fails closed until the
- * store answers; a superseded active key stops signing. loaded_at is
- * kept: the store reload stays due.
- */
-static int
-ring_advance(
-    const struct ring *old, int64_t now, int64_t ttl, struct ring **out)
-{
-	struct ring *g = xcalloc(1, sizeof(*g));
-	int r;
-
-	*out = NULL;
-	g->keys = xcalloc(old->n, sizeof(*g->keys));
-	g->n = old->n;
-	g->rejected = old->rejected;
-	g->loaded_at = old->loaded_at;
-	for (size_t i = 0; i < old->n; i++) {
-		const struct ring_key *o = &old->keys[i];
-		struct ring_key *k = &g->keys[i];
-
-		snprintf(k->kid, sizeof(k->kid), "%s", o->kid);
-		k->alg = o->alg;
-		k->created_at = o->created_at;
-		k->activate_at = o->activate_at;
-		k->rejected = o->rejected;
-	}
-	compute_states(g->keys, g->n, now, ttl, &g->next_change);
-	for (size_t i = 0; i < g->n; i++) {
-		const struct ring_key *o = &old->keys[i];
-		struct ring_key *k = &g->keys[i];
-
-		if (k->state == SIGNER_EXPIRED || o->vkey == NULL ||
-		    o->public_jwk == NULL)
-			continue;
-		if (EVP_PKEY_up_ref(o->vkey) != 1)
-			goto fail;
-		k->vkey = o->vkey;
-		k->public_jwk = xstrdup(o->public_jwk);
-		if (k->state == SIGNER_ACTIVE && o->state == SIGNER_ACTIVE &&
-		    o->pkey != NULL) {
-			if (EVP_PKEY_up_ref(o->pkey) != 1)
-				goto fail;
-			k->pkey = o->pkey;
-		}
-	}
-	if ((r = build_jwks(g)) != 0) {
-		ring_free(g);
-		return r;
-	}
-	*out = g;
-	return 0;
-fail:
-	ring_free(g);
-	return PC_ERR_CRYPTO;
-}
-
-static int
-generate(enum jose_alg alg, int64_t bits, EVP_PKEY **out)
-{
-	*out = NULL;
-	switch (alg) {
-	case JOSE_ALG_ES256:
-		*out = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-		break;
-	case JOSE_ALG_RS256:
-	case JOSE_ALG_PS256:
-		*out = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
-		break;
-	case JOSE_ALG_EDDSA:
-		*out = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-		break;
-	default: return PC_ERR_INVALID;
-	}
-	return *out != NULL ? 0 : PC_ERR_CRYPTO;
-}
-
-/* A new key as a store row: kid = RFC 7638 thumbprint. */
-static int
-new_key_row(const uint8_t seal_key[32], const struct config *cfg,
-    enum jose_alg alg, int64_t now, int64_t activate_at,
-    struct store_signing_key *row)
-{
-	EVP_PKEY *pkey = NULL;
-	json_t *jwk = NULL;
-	unsigned char *der = NULL, *p;
-	int len, r;
-	char kid[44];
-
-	memset(row, 0, sizeof(*row));
-	if ((r = generate(alg, cfg->rsa_key_bits, &pkey)) != 0)
-		return r;
-	if ((r = jwk_thumbprint(pkey, kid)) != 0 ||
-	    (r = jwk_from_pkey(pkey, alg, kid, &jwk)) != 0)
-		goto out;
-	if ((len = i2d_PrivateKey(pkey, NULL)) <= 0) {
-		r = PC_ERR_CRYPTO;
-		goto out;
-	}
-	if ((der = sodium_malloc((size_t)len)) == NULL)
-		fatal("sodium_malloc failed");
-	p = der;
-	if (i2d_PrivateKey(pkey, &p) != len) {
-		r = PC_ERR_CRYPTO;
-		goto out;
-	}
-	if ((r = seal(seal_key, kid, der, (size_t)len, &row->private_sealed)) !=
-	    0)
-		goto out;
-	row->kid = xstrdup(kid);
-	row->alg = xstrdup(jose_alg_name(alg));
-	row->public_jwk = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
-	if (row->public_jwk == NULL) {
-		r = PC_ERR_INTERNAL;
-		goto out;
-	}
-	row->created_at = now;
-	row->activate_at = activate_at;
-	r = 0;
-out:
-	if (der != NULL)
-		sodium_free(der);
-	json_decref(jwk);
-	EVP_PKEY_free(pkey);
-	if (r != 0)
-		store_signing_key_clear(row);
-	return r;
-}
-
-static uint8_t *
-seal_key_new(const struct masterkey *mk)
-{
-	uint8_t *k = sodium_malloc(32);
-
-	if (k == NULL)
-		fatal("sodium_malloc failed");
-	masterkey_derive(mk, SEAL_CTX, 1, k);
-	return k;
-}
-
-static void
-log_key(const char *event, const struct store_signing_key *row)
-{
-	struct log_line l;
-
-	log_begin(&l, LOG_INFO, event);
-	log_str(&l, "kid", row->kid);
-	log_str(&l, "alg", row->alg);
-	log_int(&l, "activate_at", row->activate_at);
-	log_end(&l);
-}
-
-/*
- * The algorithm every token response needs: access tokens are ES256
- * (oauth/tokens.c). A node whose active ES256 key is rejected (the wrong
- * master key, or a row altered in the store) cannot issue anything and
- * refuses to start; any other algorithm whose active key is rejected only
- * fails closed for signing with that algorithm.
- */
-static bool
-needed_key_rejected(const struct ring *g)
-{
-	for (size_t i = 0; i < g->n; i++)
-		if (g->keys[i].alg == JOSE_ALG_ES256 &&
-		    g->keys[i].state == SIGNER_ACTIVE && g->keys[i].rejected)
-			return true;
-	return false;
-}
 
 int
 signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
@@ -537,14 +52,14 @@ signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
 	s = xcalloc(1, sizeof(*s));
 	s->db = db;
 	s->cfg = cfg;
-	s->seal_key = seal_key_new(mk);
+	s->seal_key = signer_seal_key_new(mk);
 	pthread_rwlock_init(&s->lock, NULL);
 	pthread_mutex_init(&s->reload, NULL);
 	atomic_init(&s->kid_reload_at, INT64_MIN);
 	atomic_init(&s->kid_reloads, 0);
-	if ((r = load_ring(s, NULL, now, &s->ring)) != 0)
+	if ((r = signer_ring_load(s, NULL, now, &s->ring)) != 0)
 		goto fail;
-	if (needed_key_rejected(s->ring)) {
+	if (signer_needed_key_rejected(s->ring)) {
 		r = PC_ERR_VERIFY;
 		goto fail;
 	}
@@ -560,12 +75,12 @@ signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
 			have |= s->ring->keys[k].alg == first[i];
 		if (have)
 			continue;
-		if ((r = new_key_row(
+		if ((r = signer_key_row_new(
 			 s->seal_key, cfg, first[i], now, now, &row)) != 0)
 			goto fail;
 		r = store_signing_key_insert_first(db, &row, &inserted);
 		if (r == 0 && inserted)
-			log_key("signer.key_created", &row);
+			signer_log_key("signer.key_created", &row);
 		added = true;
 		store_signing_key_clear(&row);
 		if (r != 0)
@@ -573,7 +88,7 @@ signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
 	}
 	if (added && (r = signer_refresh(s, now, true)) != 0)
 		goto fail;
-	if (added && needed_key_rejected(s->ring)) {
+	if (added && signer_needed_key_rejected(s->ring)) {
 		r = PC_ERR_VERIFY;
 		goto fail;
 	}
@@ -589,7 +104,7 @@ signer_free(struct signer *s)
 {
 	if (s == NULL)
 		return;
-	ring_free(s->ring);
+	signer_ring_free(s->ring);
 	sodium_free(s->seal_key);
 	pthread_rwlock_destroy(&s->lock);
 	pthread_mutex_destroy(&s->reload);
@@ -619,7 +134,7 @@ swap_ring(struct signer *s, struct ring *g)
 	old = s->ring;
 	s->ring = g;
 	pthread_rwlock_unlock(&s->lock);
-	ring_free(old);
+	signer_ring_free(old);
 }
 
 /* The last good ring moved on to now without the store; reload held. */
@@ -629,7 +144,8 @@ advance_locked(struct signer *s, int64_t now)
 	struct ring *g = NULL;
 
 	if (now >= s->ring->next_change &&
-	    ring_advance(s->ring, now, max_token_ttl(s->cfg), &g) == 0)
+	    signer_ring_advance(
+		s->ring, now, signer_max_token_ttl(s->cfg), &g) == 0)
 		swap_ring(s, g);
 }
 
@@ -638,7 +154,7 @@ advance_locked(struct signer *s, int64_t now)
  * streak: the next attempt waits 1 s, then 2, 4, ... up to
  * signing_key_refresh, and only the first failure of a streak is logged.
  * Meanwhile the last good ring serves, its states moved on with the clock
- * (ring_advance).
+ * (signer_ring_advance).
  */
 static int
 reload_locked(struct signer *s, int64_t now)
@@ -648,7 +164,7 @@ reload_locked(struct signer *s, int64_t now)
 	unsigned failures;
 	int r;
 
-	r = load_ring(s, s->ring, now, &g);
+	r = signer_ring_load(s, s->ring, now, &g);
 	if (r == 0) {
 		pthread_rwlock_wrlock(&s->lock);
 		failures = s->failures;
@@ -964,7 +480,8 @@ signer_list(
 			tmp[i].alg = v[i].alg;
 			tmp[i].activate_at = v[i].activate_at;
 		}
-		compute_states(tmp, *n, now, max_token_ttl(s->cfg), &next);
+		signer_compute_states(
+		    tmp, *n, now, signer_max_token_ttl(s->cfg), &next);
 		for (size_t i = 0; i < *n; i++) {
 			v[i].state = tmp[i].state;
 			v[i].retired_at = tmp[i].retired_at;
@@ -996,17 +513,17 @@ signer_rotate(struct db *db, const struct masterkey *mk,
     const struct config *cfg, enum jose_alg alg, int64_t now, char kid_out[64])
 {
 	struct store_signing_key row;
-	uint8_t *sk = seal_key_new(mk);
+	uint8_t *sk = signer_seal_key_new(mk);
 	int r;
 
-	r = new_key_row(
+	r = signer_key_row_new(
 	    sk, cfg, alg, now, now + cfg->signing_key_activation_delay, &row);
 	sodium_free(sk);
 	if (r != 0)
 		return r;
 	if ((r = store_signing_key_insert(db, &row)) == 0) {
 		snprintf(kid_out, 64, "%s", row.kid);
-		log_key("signer.key_rotated", &row);
+		signer_log_key("signer.key_rotated", &row);
 	}
 	store_signing_key_clear(&row);
 	return r;

@@ -15,15 +15,9 @@
 static void
 kv_wipe(struct kv *kv)
 {
-	if (kv->name != NULL) {
-		sodium_memzero(kv->name, kv->name_len);
-		free(kv->name);
-	}
-	if (kv->value != NULL) {
-		/* Values carry passwords and codes: wipe before release. */
-		sodium_memzero(kv->value, kv->value_len);
-		free(kv->value);
-	}
+	pc_freezero(kv->name, kv->name_len);
+	/* Values carry passwords and codes: wipe before release. */
+	pc_freezero(kv->value, kv->value_len);
 	kv->name = kv->value = NULL;
 	kv->name_len = kv->value_len = 0;
 }
@@ -188,10 +182,8 @@ form_field(struct str in, size_t max, char **outp, size_t *out_len)
 	p = NULL;
 	r = 0;
 out:
-	if (p != NULL) {
-		sodium_memzero(p, n + 1);
-		free(p);
-	}
+	if (p != NULL)
+		pc_freezero(p, n + 1);
 	return r;
 }
 
@@ -242,10 +234,7 @@ form_parse(const char *s, size_t len, const struct http_limits *lim,
 	l.n = l.cap = 0;
 	r = 0;
 out:
-	if (dname != NULL) {
-		sodium_memzero(dname, dname_len);
-		free(dname);
-	}
+	pc_freezero(dname, dname_len);
 	kvlist_free(&l);
 	return r;
 }

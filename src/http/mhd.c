@@ -1,12 +1,15 @@
 /*
- * The libmicrohttpd adapter: the only file that includes <microhttpd.h>.
+ * The libmicrohttpd adapter (pc_mhd, the only library that includes
+ * <microhttpd.h>): the callbacks and the server's life. The checks on the
+ * request head are in mhd_head.c; every response leaves through
+ * mhd_respond.c.
  *
  * Per request, in order: the URI-log callback sees the raw request target
  * and creates the request context; the first access-handler call (headers
  * complete) applies every cap and check that needs no body (header count
  * and size, smuggling, Host allowlist, route, method, Content-Length);
  * body calls append under the route's cap; the final call runs the
- * handler. Every response, errors included, leaves through respond(),
+ * handler. Every response, errors included, leaves through mhd_respond(),
  * which adds the security headers (SECURITY.md HT-01..03, CF-04).
  */
 #include <sys/socket.h>
@@ -27,70 +30,9 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
-#include "http/conn.h"
-#include "http/server.h"
+#include "http/mhd_internal.h"
 #include "util/log.h"
 #include "util/netaddr.h"
-
-#define MAX_TARGET 8192 /* request-target bytes */
-
-/*
- * Public metadata (discovery, JWKS) is the same bytes for everyone until a
- * key changes: its whole response, headers included, is built once and
- * queued again while the body stays equal. libmicrohttpd counts the
- * references, so a replaced response lives until its last send is done.
- */
-#define PUBLIC_CACHE_SLOTS 8
-
-struct public_cache {
-	const struct route *route;
-	char *body;
-	size_t len;
-	const char *content_type;
-	struct MHD_Response *mr;
-};
-
-struct http_server {
-	pthread_mutex_t cache_mu;
-	struct public_cache cache[PUBLIC_CACHE_SLOTS];
-	struct MHD_Daemon *d;
-	struct http_server_opts o;
-	struct http_limits limits;
-	struct reaper reaper;
-	struct netaddr_list proxies; /* trusted_proxies (LG-05) */
-	char csp[256];
-	char hsts[64];
-	char rid_prefix[10];
-	_Atomic uint64_t rid_seq;
-	_Atomic int inflight;
-	_Atomic bool stopping;
-	bool quiesced;
-	uint16_t port;
-};
-
-/* One request. */
-struct rctx {
-	struct http_server *srv;
-	struct conn *conn;
-	struct MHD_Connection *con;
-	struct req req;
-	struct resp w; /* the handler's response, kept across deferral */
-	_Atomic(http_step) next; /* set by req_resume */
-	void *arg;		 /* the deferred request's state */
-	void (*arg_free)(void *arg);
-	const struct route *route;
-	char *target;
-	size_t target_len;
-	uint64_t start_ms;
-	int status;
-	size_t sent;
-	bool headers_done;
-	bool responded;
-	bool target_too_long;
-	bool counted;
-	bool w_init;
-	bool suspended;
-};
 
 static void
 make_rid(struct http_server *s, char *out, size_t n)
@@ -108,419 +50,6 @@ make_rid(struct http_server *s, char *out, size_t n)
 		seq >>= 4;
 	}
 	out[p + 13] = '\0';
-}
-
-/* Headers that every response carries. */
-static void
-security_headers(struct http_server *s, struct MHD_Response *mr,
-    enum resp_cache cache, const char *rid)
-{
-	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(mr, "X-Frame-Options", "DENY");
-	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(mr, "Content-Security-Policy", s->csp);
-	MHD_add_response_header(
-	    mr, "Cross-Origin-Opener-Policy", "same-origin");
-	if (s->hsts[0] != '\0')
-		MHD_add_response_header(
-		    mr, "Strict-Transport-Security", s->hsts);
-	if (cache == RESP_PUBLIC_SHORT) {
-		MHD_add_response_header(
-		    mr, "Cache-Control", "public, max-age=300");
-		/* Public metadata: any origin, never with credentials. */
-		MHD_add_response_header(mr, "Access-Control-Allow-Origin", "*");
-	} else {
-		MHD_add_response_header(mr, "Cache-Control", "no-store");
-		MHD_add_response_header(mr, "Pragma", "no-cache");
-	}
-	if (rid != NULL && rid[0] != '\0')
-		MHD_add_response_header(mr, "X-Request-Id", rid);
-}
-
-/* Response bodies may carry tokens: wiped before release. */
-struct body {
-	size_t len;
-	char *p;
-};
-
-static void
-free_body(void *cls)
-{
-	struct body *b = cls;
-
-	sodium_memzero(b->p, b->len);
-	free(b->p);
-	free(b);
-}
-
-/* Sends w; the only way a response leaves. */
-static void
-finish(struct rctx *x, int status, size_t len)
-{
-	x->status = status;
-	x->sent = len;
-	x->responded = true;
-	if (x->conn != NULL)
-		conn_phase(x->conn, CONN_BUSY);
-}
-
-/* Queues a cached public response when w is one; *done says whether. */
-static enum MHD_Result
-respond_cached(
-    struct rctx *x, struct MHD_Connection *con, struct resp *w, bool *done)
-{
-	struct http_server *s = x->srv;
-	struct public_cache *slot = NULL;
-	struct MHD_Response *mr = NULL, *old = NULL;
-	enum MHD_Result ret;
-	size_t len = w->body.len;
-
-	*done = false;
-	if (x->route == NULL || w->cache != RESP_PUBLIC_SHORT ||
-	    w->status != 200 || w->nheaders != 0 || w->close ||
-	    atomic_load(&s->stopping))
-		return MHD_YES;
-	pthread_mutex_lock(&s->cache_mu);
-	for (size_t i = 0; i < PUBLIC_CACHE_SLOTS && slot == NULL; i++) {
-		if (s->cache[i].route == x->route || s->cache[i].route == NULL)
-			slot = &s->cache[i];
-	}
-	if (slot == NULL) {
-		pthread_mutex_unlock(&s->cache_mu);
-		return MHD_YES;
-	}
-	if (slot->mr == NULL || slot->len != len ||
-	    slot->content_type != w->content_type ||
-	    (len > 0 && memcmp(slot->body, w->body.p, len) != 0)) {
-		mr = MHD_create_response_from_buffer(
-		    len, w->body.p, MHD_RESPMEM_MUST_COPY);
-		if (mr == NULL) {
-			pthread_mutex_unlock(&s->cache_mu);
-			return MHD_YES;
-		}
-		if (len > 0 && w->content_type != NULL)
-			MHD_add_response_header(
-			    mr, "Content-Type", w->content_type);
-		security_headers(s, mr, RESP_PUBLIC_SHORT, NULL);
-		old = slot->mr;
-		free(slot->body);
-		slot->route = x->route;
-		slot->body = xmalloc(len + 1);
-		if (len > 0)
-			memcpy(slot->body, w->body.p, len);
-		slot->len = len;
-		slot->content_type = w->content_type;
-		slot->mr = mr;
-	}
-	mr = slot->mr;
-	ret = MHD_queue_response(con, 200, mr);
-	pthread_mutex_unlock(&s->cache_mu);
-	if (old != NULL)
-		MHD_destroy_response(old);
-	finish(x, 200, len);
-	*done = true;
-	return ret;
-}
-
-static enum MHD_Result
-respond(struct rctx *x, struct MHD_Connection *con, struct resp *w)
-{
-	struct http_server *s = x->srv;
-	struct MHD_Response *mr;
-	enum MHD_Result ret;
-	size_t len = w->body.len;
-	struct body *body;
-	bool done;
-
-	ret = respond_cached(x, con, w, &done);
-	if (done)
-		return ret;
-	body = xmalloc(sizeof(*body));
-	body->len = len;
-	body->p = buf_steal(&w->body);
-	mr = MHD_create_response_from_buffer_with_free_callback_cls(
-	    len, body->p, free_body, body);
-	if (mr == NULL) {
-		free_body(body);
-		return MHD_NO;
-	}
-	if (len > 0 && w->content_type != NULL)
-		MHD_add_response_header(mr, "Content-Type", w->content_type);
-	security_headers(
-	    s, mr, x->route != NULL ? w->cache : RESP_NO_STORE, x->req.rid);
-	for (size_t i = 0; i < w->nheaders; i++)
-		MHD_add_response_header(
-		    mr, w->headers[i].name, w->headers[i].value);
-	if (w->close || atomic_load(&s->stopping))
-		MHD_add_response_header(mr, "Connection", "close");
-	ret = MHD_queue_response(con, (unsigned)w->status, mr);
-	MHD_destroy_response(mr);
-	finish(x, w->status, len);
-	return ret;
-}
-
-static enum MHD_Result
-respond_error(struct rctx *x, struct MHD_Connection *con, int status,
-    const char *error, const char *desc, bool close)
-{
-	struct resp w;
-	enum MHD_Result ret;
-
-	resp_init(&w);
-	resp_error(&w, &x->req, status, error, desc);
-	w.close = close;
-	ret = respond(x, con, &w);
-	resp_free(&w);
-	return ret;
-}
-
-/*
- * HT-04: a Host this server does not answer to. The issuer's host is
- * public (discovery), so the answer names it: a proxy or container setup
- * that forwards another Host is then obvious, in the body and the log.
- * The Host sent is not logged (AU-03: it is the client's to fill).
- */
-static enum MHD_Result
-unknown_host(
-    struct rctx *x, struct MHD_Connection *con, const struct config *cfg)
-{
-	char desc[320];
-	struct log_line l;
-
-	snprintf(desc, sizeof(desc),
-	    "Unknown Host. This server answers to %s (others: "
-	    "allowed_hosts).",
-	    cfg->issuer_authority);
-	log_begin(&l, LOG_INFO, "http.unknown_host");
-	log_str(&l, "expected", cfg->issuer_authority);
-	log_end(&l);
-	return respond_error(x, con, 400, "invalid_request", desc, true);
-}
-
-struct hdr_walk {
-	struct kvlist *l;
-	size_t total;
-	size_t max_total;
-	size_t max_count;
-	bool too_big;
-	bool bad;
-};
-
-static enum MHD_Result
-collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
-{
-	struct hdr_walk *h = cls;
-	struct kv *kv;
-
-	(void)kind;
-	h->total += key_size + value_size + 4;
-	if (h->total > h->max_total || h->l->n >= h->max_count) {
-		h->too_big = true;
-		return MHD_NO;
-	}
-	/* CR, LF, NUL or other controls in a header: refuse (HT-07). */
-	for (size_t i = 0; i < value_size; i++) {
-		unsigned char c = (unsigned char)value[i];
-
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			h->bad = true;
-			return MHD_NO;
-		}
-	}
-	if (memchr(key, '\0', key_size) != NULL || key_size == 0) {
-		h->bad = true;
-		return MHD_NO;
-	}
-	if (h->l->n == h->l->cap) {
-		h->l->cap = h->l->cap == 0 ? 16 : h->l->cap * 2;
-		h->l->v = xrealloc(h->l->v, h->l->cap * sizeof(struct kv));
-	}
-	kv = &h->l->v[h->l->n++];
-	kv->name = xstrndup(key, key_size);
-	kv->name_len = key_size;
-	kv->value = xstrndup(value == NULL ? "" : value, value_size);
-	kv->value_len = value_size;
-	return MHD_YES;
-}
-
-static size_t
-header_count(const struct req *r, const char *name)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < r->headers.n; i++)
-		n += strcasecmp(r->headers.v[i].name, name) == 0;
-	return n;
-}
-
-static void
-peer_ip(struct MHD_Connection *con, char *out, size_t n)
-{
-	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr *sa;
-
-	snprintf(out, n, "unknown");
-	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || (sa = ci->client_addr) == NULL)
-		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    out, (socklen_t)n);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		    out, (socklen_t)n);
-}
-
-/*
- * The client's address (LG-05): the TCP peer, unless the peer is a trusted
- * proxy; then the right-most X-Forwarded-For hop that is not itself
- * trusted. From anyone else the header is ignored.
- */
-static void
-client_ip(struct http_server *s, struct MHD_Connection *con, struct req *r)
-{
-	char peer[48];
-	struct buf xff;
-	bool any = false;
-
-	peer_ip(con, peer, sizeof(peer));
-	snprintf(r->ip, sizeof(r->ip), "%s", peer);
-	if (s->proxies.n == 0)
-		return;
-	/*
-	 * Repeated X-Forwarded-For headers are one list, in order (RFC 9110
-	 * §5.3), so a client cannot hide behind its proxy by sending two.
-	 */
-	buf_init(&xff, (size_t)s->o.cfg->http_max_header + 1);
-	for (size_t i = 0; i < r->headers.n; i++) {
-		if (strcasecmp(r->headers.v[i].name, "X-Forwarded-For") != 0)
-			continue;
-		if ((any && buf_puts(&xff, ", ") != 0) ||
-		    buf_puts(&xff, r->headers.v[i].value) != 0) {
-			buf_free(&xff);
-			return; /* cannot happen: the header block is capped */
-		}
-		any = true;
-	}
-	if (netaddr_client_ip(&s->proxies, peer, any ? buf_cstr(&xff) : NULL,
-		r->ip, sizeof(r->ip)) != 0)
-		snprintf(r->ip, sizeof(r->ip), "%s", peer);
-	buf_free(&xff);
-}
-
-/* Everything decided from the request head, before any body byte. */
-static enum MHD_Result
-on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
-{
-	struct http_server *s = x->srv;
-	struct req *r = &x->req;
-	struct hdr_walk hw = { &r->headers, 0, 0, 0, false, false };
-	const char *host = NULL, *cl = NULL, *te = NULL;
-	unsigned allowed = 0;
-	size_t max_body;
-	struct str target;
-	const char *q;
-
-	x->headers_done = true;
-	if (x->conn != NULL)
-		conn_phase(x->conn, CONN_BODY);
-	r->method = http_method_parse(method);
-	r->method_name = method;
-
-	hw.max_total = (size_t)s->o.cfg->http_max_header;
-	hw.max_count = (size_t)s->o.cfg->http_max_headers;
-	MHD_get_connection_values_n(con, MHD_HEADER_KIND, collect_header, &hw);
-	if (hw.too_big)
-		return respond_error(x, con, 431,
-		    "request_header_fields_too_large",
-		    "The request headers are too large.", true);
-	if (hw.bad)
-		return respond_error(x, con, 400, "invalid_request",
-		    "Malformed request header.", true);
-	if (x->target_too_long)
-		return respond_error(x, con, 414, "invalid_request",
-		    "The request target is too long.", true);
-	client_ip(s, con, r);
-
-	/* Smuggling: one framing, stated once (HT-07). */
-	if (header_count(r, "Content-Length") > 1 ||
-	    header_count(r, "Transfer-Encoding") > 1 ||
-	    header_count(r, "Host") > 1)
-		return respond_error(x, con, 400, "invalid_request",
-		    "Repeated framing or Host header.", true);
-	req_header(r, "Content-Length", &cl);
-	req_header(r, "Transfer-Encoding", &te);
-	if (cl != NULL && te != NULL)
-		return respond_error(x, con, 400, "invalid_request",
-		    "Both Content-Length and Transfer-Encoding.", true);
-	if (te != NULL && strcasecmp(te, "chunked") != 0)
-		return respond_error(x, con, 400, "invalid_request",
-		    "Unsupported Transfer-Encoding.", true);
-	req_header(r, "Content-Type", &r->content_type);
-
-	/* The raw request target: origin-form only, no fragment. */
-	target.p = x->target;
-	target.len = x->target_len;
-	if (target.len == 0 || target.p[0] != '/' ||
-	    memchr(target.p, '#', target.len) != NULL)
-		return respond_error(x, con, 400, "invalid_request",
-		    "Malformed request target.", true);
-	q = memchr(target.p, '?', target.len);
-	r->path.p = target.p;
-	r->path.len = q != NULL ? (size_t)(q - target.p) : target.len;
-	if (q != NULL) {
-		r->query.p = q + 1;
-		r->query.len = target.len - r->path.len - 1;
-	}
-
-	x->route = router_match(s->o.router, r->path, r->method, &allowed);
-	req_header(r, "Host", &host);
-	if ((x->route == NULL || !x->route->any_host) &&
-	    !config_host_allowed(s->o.cfg, host))
-		return unknown_host(x, con, s->o.cfg);
-	if (x->route == NULL && allowed == 0)
-		return respond_error(
-		    x, con, 404, "not_found", "No such endpoint.", false);
-	if (x->route == NULL) {
-		struct resp w;
-		char allow[96];
-		enum MHD_Result ret;
-
-		router_allow_header(allowed, allow, sizeof(allow));
-		resp_init(&w);
-		resp_error(&w, r, 405, "method_not_allowed",
-		    "Method not allowed for this endpoint.");
-		resp_header(&w, "Allow", allow);
-		ret = respond(x, con, &w);
-		resp_free(&w);
-		return ret;
-	}
-
-	/* Body caps before reading a byte (HT-05). */
-	max_body = x->route->max_body == ROUTE_BODY_DEFAULT
-	    ? (size_t)s->o.cfg->http_max_body
-	    : x->route->max_body;
-	if (cl != NULL) {
-		int64_t n;
-
-		if (str_to_int64(str_from(cl), 0, INT64_MAX, &n) != 0)
-			return respond_error(x, con, 400, "invalid_request",
-			    "Malformed Content-Length.", true);
-		if (n > 0 && max_body == 0)
-			return respond_error(x, con, 400, "invalid_request",
-			    "This endpoint takes no request body.", true);
-		if ((uint64_t)n > max_body)
-			return respond_error(x, con, 413, "invalid_request",
-			    "The request body is too large.", true);
-	} else if (te != NULL && max_body == 0) {
-		return respond_error(x, con, 400, "invalid_request",
-		    "This endpoint takes no request body.", true);
-	}
-	r->body.max = max_body;
-	return MHD_YES;
 }
 
 /* req_resume: may run on any thread (the hashing pool's). */
@@ -571,7 +100,7 @@ run_step(struct rctx *x, struct MHD_Connection *con, http_step step)
 		start(r, &x->w, x->arg);
 		return MHD_YES;
 	}
-	ret = respond(x, con, &x->w);
+	ret = mhd_respond(x, con, &x->w);
 	resp_free(&x->w);
 	x->w_init = false;
 	return ret;
@@ -591,7 +120,7 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url,
 		return MHD_NO; /* the URI-log callback always sets it */
 	log_set_rid(x->req.rid);
 	if (!x->headers_done) {
-		enum MHD_Result ret = on_headers(x, con, method);
+		enum MHD_Result ret = mhd_on_headers(x, con, method);
 
 		log_set_rid(NULL);
 		return ret;
@@ -606,7 +135,7 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url,
 		}
 		if (buf_put(&x->req.body, upload_data, n) != 0) {
 			enum MHD_Result ret =
-			    respond_error(x, con, 413, "invalid_request",
+			    mhd_respond_error(x, con, 413, "invalid_request",
 				"The request body is too large.", true);
 
 			log_set_rid(NULL);
@@ -628,7 +157,7 @@ access_handler(void *cls, struct MHD_Connection *con, const char *url,
 				resp_free(&x->w);
 				x->w_init = false;
 			}
-			ret = respond_error(x, con, 500, "server_error",
+			ret = mhd_respond_error(x, con, 500, "server_error",
 			    "Internal error.", true);
 		}
 		log_set_rid(NULL);

@@ -1,3 +1,8 @@
+/*
+ * The connection reaper: a thread that closes connections stuck too long
+ * in one phase (request line and headers, body, keep-alive idle), so a slow
+ * client cannot hold a connection slot forever (slowloris).
+ */
 #include <sys/socket.h>
 
 #include <errno.h>

@@ -1,3 +1,9 @@
+/*
+ * The request object handlers see (struct req, http.h): headers, query,
+ * form, cookies and JSON body parsed on first use, and the hooks for
+ * deferred work (a handler that waits for a password hash) and for work
+ * after the response.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -159,9 +165,8 @@ req_cookies(struct req *r, const struct kvlist **out)
 					    kv->value_len);
 					continue;
 				}
-				sodium_memzero(kv->value, kv->value_len);
 				free(kv->name);
-				free(kv->value);
+				pc_freezero(kv->value, kv->value_len);
 			}
 			free(one.v);
 			if (rc != 0) {

@@ -1,3 +1,8 @@
+/*
+ * The response object handlers fill (struct resp, http.h): status, headers
+ * and a bounded body, with helpers for JSON, HTML, redirects and the fixed
+ * error bodies (no internals in them, SECURITY.md HT-09).
+ */
 #include <stdio.h>
 #include <string.h>
 

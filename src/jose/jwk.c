@@ -269,7 +269,7 @@ jwk_thumbprint(EVP_PKEY *pkey, char out[44])
 		goto out;
 	r = PC_ERR_CRYPTO;
 	if (EVP_Digest(b.p, b.len, md, &md_len, EVP_sha256(), NULL) != 1 ||
-	    md_len != 32)
+	    md_len != PC_SHA256_LEN)
 		goto out;
 	b64url_encode(md, md_len, out);
 	r = 0;

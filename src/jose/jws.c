@@ -185,10 +185,7 @@ jws_sign_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in, size_t n,
 out:
 	if (r != 0)
 		ERR_clear_error();
-	if (tmp != NULL) {
-		sodium_memzero(tmp, cap);
-		free(tmp);
-	}
+	pc_freezero(tmp, cap);
 	EVP_MD_CTX_free(md);
 	return r;
 }
@@ -258,15 +255,6 @@ dump_compact(const json_t *v, char **out, size_t *len)
 	return 0;
 }
 
-static void
-free_wiped(char *s, size_t n)
-{
-	if (s == NULL)
-		return;
-	sodium_memzero(s, n);
-	free(s);
-}
-
 int
 jws_sign_compact(enum jose_alg alg, const char *kid, const char *typ,
     const json_t *payload, jws_sign_fn fn, void *ctx, char **out)
@@ -316,8 +304,8 @@ jws_sign_compact(enum jose_alg alg, const char *kid, const char *typ,
 	*out = buf_steal(&b);
 	r = 0;
 out:
-	free_wiped(hs, hs_len);
-	free_wiped(ps, ps_len);
+	pc_freezero(hs, hs_len);
+	pc_freezero(ps, ps_len);
 	json_decref(hdr);
 	buf_free(&b);
 	return r;
@@ -504,14 +492,8 @@ jws_verify_compact(const char *token, size_t len,
 out:
 	json_decref(hdr);
 	json_decref(payload);
-	if (hb != NULL) {
-		sodium_memzero(hb, hb_len);
-		free(hb);
-	}
-	if (pb != NULL) {
-		sodium_memzero(pb, pb_len);
-		free(pb);
-	}
+	pc_freezero(hb, hb_len);
+	pc_freezero(pb, pb_len);
 	free(sb);
 	return r;
 }

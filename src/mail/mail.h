@@ -62,14 +62,12 @@ int mail_check(const struct mail *m) PC_WUR;
  * MIME-Version, Content-Type text/plain; charset=utf-8,
  * Content-Transfer-Encoding quoted-printable, Auto-Submitted:
  * auto-generated. now is the Date. *out is malloc'd; free it with
- * mail_wipe_free(*out).
+ * pc_freezero_str(*out).
  */
 int mail_format(const struct config *cfg, const struct mail *m, int64_t now,
     char **out, size_t *out_len) PC_WUR;
 /* The From address in force: mail_from, or no-reply@<issuer host>. */
 int mail_from_addr(const struct config *cfg, char *out, size_t n) PC_WUR;
-/* Wipes a NUL-terminated string and frees it (NULL is fine). */
-void mail_wipe_free(char *s);
 
 /*
  * How an smtp_url is reached: *use_ssl gets CURLUSESSL_ALL (smtps://,

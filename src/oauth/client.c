@@ -310,8 +310,7 @@ client_validate(struct store_client *c, const char **why)
 
 /* A new secret into out and the hex SHA-256 of its bytes into hash. */
 static void
-secret_new(char out[CLIENT_SECRET_LEN + 1],
-    char hash[STORE_CLIENT_SECRET_HASH_HEX + 1])
+secret_new(char out[CLIENT_SECRET_LEN + 1], char hash[PC_SHA256_HEX_LEN + 1])
 {
 	uint8_t raw[CLIENT_SECRET_BYTES];
 
@@ -327,7 +326,7 @@ client_create(struct db *db, struct store_client *c, int64_t now,
     char secret[CLIENT_SECRET_LEN + 1], const char **why)
 {
 	char id[CLIENT_ID_LEN + 1];
-	char hash[STORE_CLIENT_SECRET_HASH_HEX + 1];
+	char hash[PC_SHA256_HEX_LEN + 1];
 	bool with_secret;
 	int r;
 
@@ -373,7 +372,7 @@ client_rotate_secret(struct db *db, const char *client_id,
     char out_secret[CLIENT_SECRET_LEN + 1])
 {
 	struct store_client c;
-	char hash[STORE_CLIENT_SECRET_HASH_HEX + 1];
+	char hash[PC_SHA256_HEX_LEN + 1];
 	int r;
 
 	out_secret[0] = '\0';
@@ -401,7 +400,7 @@ client_verify_secret(struct db *db, const char *client_id, const char *secret,
 {
 	struct store_client_secret v[STORE_CLIENT_SECRETS_MAX];
 	uint8_t raw[CLIENT_SECRET_BYTES + 1];
-	char hash[STORE_CLIENT_SECRET_HASH_HEX + 1];
+	char hash[PC_SHA256_HEX_LEN + 1];
 	size_t n = 0, raw_len = 0;
 	int match = 0, r;
 
@@ -425,8 +424,7 @@ client_verify_secret(struct db *db, const char *client_id, const char *secret,
 	}
 	/* Every candidate is compared: no early exit on a match. */
 	for (size_t i = 0; i < n; i++)
-		match |= sodium_memcmp(hash, v[i].hash,
-			     STORE_CLIENT_SECRET_HASH_HEX) == 0;
+		match |= sodium_memcmp(hash, v[i].hash, PC_SHA256_HEX_LEN) == 0;
 	sodium_memzero(hash, sizeof(hash));
 	sodium_memzero(v, sizeof(v));
 	return match ? 0 : PC_ERR_VERIFY;

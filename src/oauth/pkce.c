@@ -29,7 +29,7 @@ pkce_method_ok(const char *method)
 bool
 pkce_challenge_valid(const char *challenge)
 {
-	uint8_t raw[SHA256_LEN];
+	uint8_t raw[PC_SHA256_LEN];
 	char back[PKCE_CHALLENGE_LEN + 1];
 	size_t n = 0;
 
@@ -39,7 +39,7 @@ pkce_challenge_valid(const char *challenge)
 	/* Canonical base64url of exactly 32 bytes: decode, re-encode. */
 	if (b64url_decode(
 		challenge, PKCE_CHALLENGE_LEN, raw, sizeof(raw), &n) != 0 ||
-	    n != SHA256_LEN)
+	    n != PC_SHA256_LEN)
 		return false;
 	b64url_encode(raw, n, back);
 	return memcmp(back, challenge, PKCE_CHALLENGE_LEN) == 0;
@@ -64,7 +64,7 @@ pkce_verifier_valid(const char *verifier)
 bool
 pkce_verify(const char *verifier, const char *challenge)
 {
-	uint8_t digest[SHA256_LEN];
+	uint8_t digest[PC_SHA256_LEN];
 	char expect[PKCE_CHALLENGE_LEN + 1];
 	bool ok;
 

@@ -59,8 +59,8 @@ append_tx(struct db_conn *c, void *arg)
 	    Q_NOARGS, Q_COLS(QC_INT(&last), QC_EXACT(row->prev_mac)));
 	if (r == PC_ERR_NOT_FOUND) {
 		last = 0;
-		memset(row->prev_mac, '0', STORE_AUDIT_MAC_HEX);
-		row->prev_mac[STORE_AUDIT_MAC_HEX] = '\0';
+		memset(row->prev_mac, '0', PC_SHA256_HEX_LEN);
+		row->prev_mac[PC_SHA256_HEX_LEN] = '\0';
 		r = 0;
 	}
 	if (r != 0)

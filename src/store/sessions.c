@@ -45,7 +45,7 @@ static bool
 hash_ok(const char *h)
 {
 	return h != NULL &&
-	    strnlen(h, STORE_SESSION_HASH_HEX + 1) == STORE_SESSION_HASH_HEX;
+	    strnlen(h, PC_SHA256_HEX_LEN + 1) == PC_SHA256_HEX_LEN;
 }
 
 static int

@@ -67,7 +67,6 @@ int store_health_probe(struct db *db, int64_t now) PC_WUR;
  * deleted. Text members are NULL for an SQL NULL; event and outcome are
  * never NULL. prev_mac and mac are 64 lower-case hex digits.
  */
-#define STORE_AUDIT_MAC_HEX 64
 struct store_audit_row {
 	int64_t seq;
 	int64_t ts_ms;
@@ -80,8 +79,8 @@ struct store_audit_row {
 	char *request_id;
 	char *session_hash;
 	char *details;
-	char prev_mac[STORE_AUDIT_MAC_HEX + 1];
-	char mac[STORE_AUDIT_MAC_HEX + 1];
+	char prev_mac[PC_SHA256_HEX_LEN + 1];
+	char mac[PC_SHA256_HEX_LEN + 1];
 };
 
 void store_audit_row_clear(struct store_audit_row *row);
@@ -186,9 +185,8 @@ int store_user_delete(struct db *db, const char *id, int64_t now) PC_WUR;
  * 32-byte session id; the id itself is never stored (SS-03). user_id is
  * NULL for a pre-session. ip and user_agent may be NULL.
  */
-#define STORE_SESSION_HASH_HEX 64
 struct store_session {
-	char id_hash[STORE_SESSION_HASH_HEX + 1];
+	char id_hash[PC_SHA256_HEX_LEN + 1];
 	char *user_id; /* NULL: pre-session */
 	int64_t created_at;
 	int64_t last_seen_at;
@@ -257,11 +255,10 @@ int store_user_disable_and_revoke(
  * random bytes; the token itself is never stored. email is the exact
  * address the token was sent to. purpose points to one of the constants.
  */
-#define STORE_USER_TOKEN_HASH_HEX 64
 #define STORE_USER_TOKEN_RESET "reset"
 #define STORE_USER_TOKEN_VERIFY "verify"
 struct store_user_token {
-	char token_hash[STORE_USER_TOKEN_HASH_HEX + 1];
+	char token_hash[PC_SHA256_HEX_LEN + 1];
 	char *user_id;
 	const char *purpose; /* STORE_USER_TOKEN_RESET or _VERIFY */
 	char *email;
@@ -438,11 +435,10 @@ struct store_client {
 	size_t n_post_logout_uris;
 };
 
-/* Hex SHA-256 of a client secret's 32 random bytes. */
-#define STORE_CLIENT_SECRET_HASH_HEX 64
 #define STORE_CLIENT_SECRETS_MAX 2
+/* Hex SHA-256 of a client secret's 32 random bytes. */
 struct store_client_secret {
-	char hash[STORE_CLIENT_SECRET_HASH_HEX + 1];
+	char hash[PC_SHA256_HEX_LEN + 1];
 	int64_t created_at;
 	int64_t expires_at; /* 0: the current secret */
 };

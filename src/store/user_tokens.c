@@ -27,8 +27,8 @@ static bool
 hash_ok(const char *h)
 {
 	return h != NULL &&
-	    strnlen(h, STORE_USER_TOKEN_HASH_HEX + 1) ==
-	    STORE_USER_TOKEN_HASH_HEX;
+	    strnlen(h, PC_SHA256_HEX_LEN + 1) ==
+	    PC_SHA256_HEX_LEN;
 }
 
 static bool

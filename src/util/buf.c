@@ -1,3 +1,8 @@
+/*
+ * Growable byte buffers with a hard maximum (struct buf, util.h), and the
+ * one wipe-then-free helper, pc_freezero(): everything that held a secret
+ * is released through it, so no path forgets the wipe.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,10 +41,7 @@ buf_free(struct buf *b)
 {
 	if (b == NULL)
 		return;
-	if (b->p != NULL) {
-		sodium_memzero(b->p, b->cap);
-		free(b->p);
-	}
+	pc_freezero(b->p, b->cap);
 	b->p = NULL;
 	b->len = 0;
 	b->cap = 0;
@@ -74,8 +76,7 @@ buf_reserve(struct buf *b, size_t n)
 	np = xmalloc(ncap);
 	if (b->p != NULL) {
 		memcpy(np, b->p, b->len);
-		sodium_memzero(b->p, b->cap);
-		free(b->p);
+		pc_freezero(b->p, b->cap);
 	}
 	b->p = np;
 	b->cap = ncap;

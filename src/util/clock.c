@@ -1,3 +1,8 @@
+/*
+ * Time for the whole program: wall-clock seconds and milliseconds for
+ * expiries stored in the database, and a monotonic clock for deadlines and
+ * timeouts inside one process, which wall-clock jumps must not move.
+ */
 #include <time.h>
 
 #include "util/util.h"

@@ -1,3 +1,8 @@
+/*
+ * The project's error codes (PC_ERR_*, util.h) as text, and the allocation
+ * wrappers that abort on failure: an out-of-memory process stops rather
+ * than run on with half-built state.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,9 @@
+/*
+ * Structured logging: one line of key=value pairs per event, values
+ * escaped so a request cannot forge a line, the request id attached per
+ * thread, and optional per-thread buffering flushed by a background thread
+ * so logging does not serialise the workers.
+ */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

@@ -1,3 +1,8 @@
+/*
+ * Borrowed string slices (struct str, util.h): comparison, prefix tests and
+ * splitting without copying or NUL-terminating, for the parsers of headers,
+ * forms and settings.
+ */
 #include <string.h>
 #include <strings.h>
 

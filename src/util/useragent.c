@@ -1,3 +1,8 @@
+/*
+ * A short description of a User-Agent header ("Firefox on Windows") for the
+ * account page's list of sessions and devices: a few known tokens, never
+ * the raw header, so the page shows nothing a client made up.
+ */
 #include <stdio.h>
 #include <string.h>
 

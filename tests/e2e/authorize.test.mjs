@@ -88,7 +88,7 @@ test('AZ-02/AZ-09: unknown client, missing or repeated client_id/redirect_uri: a
   }
 });
 
-test('AZ-05/AZ-06/AZ-07/AZ-08/AZ-09/AZ-10/AZ-12: errors after the match go back with error, state byte for byte, and iss', async () => {
+test('AZ-05/AZ-06/AZ-07/AZ-08/AZ-09/AZ-10/AZ-12/DS-05: errors after the match go back with error, state byte for byte, and iss', async () => {
   const state = 'St/+?&=%20 "é"~';
   const cases = [
     [{ params: { code_challenge: undefined } }, 'invalid_request', /challenge required/],

@@ -173,7 +173,7 @@ test_audit_chain_verifies(void **state)
 	    "0000000000000000000000000000000000000000000000000000000000000000");
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(v[i].seq, (int64_t)i + 1);
-		assert_int_equal(strlen(v[i].mac), AUDIT_MAC_HEX);
+		assert_int_equal(strlen(v[i].mac), PC_SHA256_HEX_LEN);
 		if (i > 0)
 			assert_string_equal(v[i].prev_mac, v[i - 1].mac);
 		assert_string_equal(

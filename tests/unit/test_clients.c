@@ -478,7 +478,7 @@ test_clients_TK08_secret_shown_once_stored_hashed(void **state)
 	struct store_client c;
 	struct db_stmt *s;
 	char secret[CLIENT_SECRET_LEN + 1];
-	char hex[2 * SHA256_LEN + 1];
+	char hex[PC_SHA256_HEX_LEN + 1];
 	uint8_t raw[CLIENT_SECRET_BYTES + 1];
 	size_t raw_len;
 	const char *why;

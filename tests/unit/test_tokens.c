@@ -215,7 +215,7 @@ test_tokens_id_token_claims_and_at_hash(void **state)
 		T0 - 30, "n-0S6_WzA2Mj", NULL, "pwd", "ab12cd34ef56ab78", at,
 		extra, 1 };
 	char *jwt = NULL, expect[64];
-	uint8_t d[SHA256_LEN];
+	uint8_t d[PC_SHA256_LEN];
 	json_t *c;
 
 	assert_int_equal(token_mint_id(f->s, &f->cfg, &in, T0 + 5, &jwt), 0);

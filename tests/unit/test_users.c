@@ -243,7 +243,7 @@ issue_token(struct fixture *f, const char *user_id, const char *email,
 	struct store_user_token t;
 
 	memset(&t, 0, sizeof(t));
-	memset(t.token_hash, fill, STORE_USER_TOKEN_HASH_HEX);
+	memset(t.token_hash, fill, PC_SHA256_HEX_LEN);
 	t.user_id = (char *)user_id;
 	t.purpose = purpose;
 	t.email = (char *)email;
