@@ -28,7 +28,7 @@
 #include <sodium.h>
 
 #include "http/conn.h"
-#include "http/server.h"
+#include "http/httpd.h"
 #include "util/log.h"
 #include "util/netaddr.h"
 
