@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "oauth/oauth.h"
+#include "oauth/proto.h"
 
 void
 scope_set_free(struct scope_set *s)
