@@ -1,6 +1,6 @@
 /*
  * oauth/domain: the OAuth domain functions that hold state or keys —
- * clients, codes,
+ * clients, the authorization flow and its pending requests, codes,
  * refresh-token families, consents, access and ID tokens, and the checks
  * of tokens we issued. Handlers (oauth.h, web/) call these, never
  * store_* directly; the pure protocol checks they build on are in
@@ -374,5 +374,97 @@ int bearer_refresh_lookup(struct db *db, const char *token, int64_t now,
     struct bearer_refresh *out) PC_WUR;
 
 /* ---- end Access and refresh token checks ---- */
+
+/* ---- The authorization flow (src/oauth/authz.c; AZ-01..05, AZ-10,
+ * OI-05, OI-06, OI-09, CF-03) ---- */
+
+#define AUTHZ_PENDING_TTL 900 /* s to sign in and consent */
+#define AUTHZ_ID_LEN 43	      /* base64url of 256 random bits */
+#define AUTHZ_LOCATION_MAX 96 /* "/authorize/resume?req=" + the id */
+
+struct session;
+
+/* An authorization request being served: from the query, or saved. */
+struct authz {
+	struct store_client client;
+	struct store_authz_request p;
+	char id[AUTHZ_ID_LEN + 1]; /* the opaque id; "" until saved */
+};
+void authz_clear(struct authz *z);
+
+/* What a flow step asks the handler to answer. */
+enum authz_status {
+	AUTHZ_OK = 0,
+	AUTHZ_PAGE,	   /* an error page, never a redirect: e->why */
+	AUTHZ_REDIRECT,	   /* e->error to the matched redirect_uri */
+	AUTHZ_UNAVAILABLE, /* the store failed: 503, nothing answered */
+};
+struct authz_error {
+	const char *error; /* AUTHZ_REDIRECT: the RFC 6749 code */
+	const char *why;   /* the page text or error_description */
+	char buf[SCOPE_TOKEN_MAX + 64];
+};
+
+/*
+ * Everything /authorize decides before the user: the client (unknown:
+ * a page, AZ-02), redirect_uri matched exactly against its list (else a
+ * page, AZ-01), then az_parse()'s redirectable error f, the code grant,
+ * the grantable scope (AZ-10, OI-09), a signing key for the ID token
+ * alg, and id_token_hint (OI-06). AUTHZ_OK: z holds the request to
+ * proceed with (prompt=select_account turned into prompt=login).
+ * z->p.client_id, redirect_uri and state are set for any
+ * AUTHZ_REDIRECT. authz_clear(z) afterwards, whatever the result.
+ */
+enum authz_status authz_begin(struct app *app, const struct az_request *a,
+    enum az_fail f, int64_t now, struct authz *z, struct authz_error *e);
+/* OI-05: with max_age (>= 0; -1: none), a sign-in is required unless s
+ * (NULL: none) is a user's session that signed in at most max_age
+ * seconds ago; max_age=0 always requires one (prompt=login). */
+void authz_max_age(
+    struct authz *z, int64_t max_age, const struct session *s, int64_t now);
+/*
+ * Loads a saved request by the id the browser carries, with its client,
+ * and matches its redirect_uri again (the client may have changed while
+ * the user signed in). AUTHZ_OK, AUTHZ_PAGE or AUTHZ_UNAVAILABLE.
+ */
+enum authz_status authz_load(struct app *app, const char *id_value, int64_t now,
+    struct authz *z, struct authz_error *e);
+/* Saves z (once) under a new opaque id (AZ-03: the browser carries only
+ * the id), counted against the client IP's pre-session cap. */
+int authz_save(
+    struct app *app, struct authz *z, const char *ip, int64_t now) PC_WUR;
+/* Takes (deletes) the saved request, if z was saved: 0, or
+ * PC_ERR_NOT_FOUND when another answer already took it (CF-03). Before
+ * an error answer the result may be ignored (the request dies anyway). */
+int authz_take(struct app *app, struct authz *z, int64_t now);
+/* Whether s (NULL or without user: nobody signed in) may answer z without
+ * a new sign-in: prompt=login and a request that needed a sign-in are
+ * answered only by the session that signed in for it (OI-05); a hint
+ * for another user needs one too (OI-06). */
+bool authz_needs_login(const struct authz *z, const struct session *s);
+/* *need: user_id must consent first (CF-03): a client not first-party
+ * whose remembered consent misses a scope, or prompt=consent. */
+int authz_needs_consent(struct app *app, const struct authz *z,
+    const char *user_id, bool *need) PC_WUR;
+/* Remembers that user_id allowed z's scopes to its client. */
+int authz_consent_grant(struct app *app, const struct authz *z,
+    const char *user_id, int64_t now) PC_WUR;
+/* A code for z bound to the session s (its user, sid, amr, auth_time). */
+int authz_code(struct app *app, const struct authz *z, const struct session *s,
+    int64_t now, char code[CODE_LEN + 1]) PC_WUR;
+/*
+ * After a sign-in made for the pending request id_value: records s as
+ * the session that signed in for it and gives the local URL to resume
+ * it. PC_ERR_INVALID or PC_ERR_NOT_FOUND when there is no such request.
+ */
+int
+authz_login_done(struct app *app, const char *id_value, const struct session *s,
+    int64_t now, char location[AUTHZ_LOCATION_MAX]) PC_WUR;
+/* 0 when id_value names a live pending request; *login_hint (malloc'd,
+ * may be NULL) is its login_hint. */
+int authz_pending(struct app *app, const char *id_value, int64_t now,
+    char **login_hint) PC_WUR;
+
+/* ---- end The authorization flow ---- */
 
 #endif

@@ -73,6 +73,17 @@ scope_first_missing(const struct scope_set *a, const struct scope_set *b);
 void scope_refused_desc(const char *tok, const char *why, char *out, size_t n);
 /* Appends the tokens, single-space separated, in set order. */
 int scope_format(const struct scope_set *s, struct buf *out) PC_WUR;
+/*
+ * What an authorization request may be granted (AZ-10, OI-09): want
+ * without offline_access unless allowed (the client's scope string) has
+ * it and may_refresh (the client may use refresh tokens). *ok: every
+ * token left is in allowed; then out gets them (scope_format). *refused
+ * is the first token left that is not allowed (NULL when *ok; it points
+ * into want). PC_ERR_INTERNAL when allowed does not parse.
+ */
+int scope_grantable(const char *allowed, bool may_refresh,
+    const struct scope_set *want, bool *ok, struct buf *out,
+    const char **refused) PC_WUR;
 
 /* ---- end Scopes ---- */
 
