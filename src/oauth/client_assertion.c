@@ -318,7 +318,7 @@ client_assertion_verify(struct app *app, const struct store_client *c,
 	struct jws_verified v = { 0 };
 	struct keyset ks;
 	const json_t *jti;
-	char jti_hash[2 * SHA256_LEN + 1];
+	char jti_hash[PC_SHA256_HEX_LEN + 1];
 	const char *why = NULL;
 	int64_t until = 0;
 	size_t len;
