@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "mail/mail.h"
-#include "http/server.h"
+#include "http/httpd.h"
 #include "oauth/oauth.h"
 #include "server/server.h"
 #include "store/store.h"

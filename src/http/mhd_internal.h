@@ -16,7 +16,7 @@
 #include <microhttpd.h>
 
 #include "http/conn.h"
-#include "http/server.h"
+#include "http/httpd.h"
 #include "util/netaddr.h"
 
 #define MAX_TARGET 8192 /* request-target bytes */

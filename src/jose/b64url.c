@@ -14,7 +14,7 @@
 
 #include <sodium.h>
 
-#include "jose/jose.h"
+#include "jose/b64url.h"
 
 /* All ones when lo <= c <= hi, else zero; c, lo and hi are below 2^16. */
 static unsigned

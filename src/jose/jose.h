@@ -18,15 +18,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "jose/b64url.h" /* base64url without padding (RFC 7515 §2) */
 #include "util/util.h"
-
-/* base64url without padding (RFC 7515 §2). */
-size_t b64url_encoded_len(size_t n); /* without the NUL */
-/* out must hold b64url_encoded_len(n) + 1 bytes; NUL-terminated. */
-void b64url_encode(const uint8_t *in, size_t n, char *out);
-/* Strict: no padding, no whitespace, canonical trailing bits. */
-int b64url_decode(const char *in, size_t n, uint8_t *out, size_t out_cap,
-    size_t *out_len) PC_WUR;
 
 enum jose_alg {
 	JOSE_ALG_INVALID = 0,

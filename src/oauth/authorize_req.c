@@ -16,23 +16,7 @@
  */
 #include <string.h>
 
-#include "oauth/oauth.h"
-
-/* Exactly one, or absent; PC_ERR_DUPLICATE when repeated. */
-static int
-one(const struct kvlist *l, const char *name, const char **out)
-{
-	const struct kv *kv = NULL;
-	int r = kvlist_get(l, name, &kv);
-
-	*out = NULL;
-	if (r == PC_ERR_NOT_FOUND)
-		return 0;
-	if (r != 0)
-		return r;
-	*out = kv->value;
-	return 0;
-}
+#include "oauth/proto.h"
 
 static enum az_fail
 fail(struct az_request *a, enum az_fail f, const char *error,
@@ -106,10 +90,10 @@ az_parse(const struct kvlist *q, struct az_request *a)
 	a->max_age = -1;
 
 	/* 1. Who to answer, and where: an error page until both are known. */
-	if (one(q, "client_id", &a->client_id) != 0)
+	if (oauth_field(q, "client_id", &a->client_id) != 0)
 		return fail(a, AZ_FAIL_PAGE, "invalid_request",
 		    "client_id is repeated.");
-	if (one(q, "redirect_uri", &a->redirect_uri) != 0)
+	if (oauth_field(q, "redirect_uri", &a->redirect_uri) != 0)
 		return fail(a, AZ_FAIL_PAGE, "invalid_request",
 		    "redirect_uri is repeated.");
 	if (a->client_id == NULL || a->client_id[0] == '\0')
@@ -127,7 +111,7 @@ az_parse(const struct kvlist *q, struct az_request *a)
 		    "redirect_uri is too long.");
 
 	/* 2. From here on, errors go back to the (matched) redirect_uri. */
-	if (one(q, "state", &a->state) != 0) {
+	if (oauth_field(q, "state", &a->state) != 0) {
 		a->state = NULL;
 		return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
 		    "state is repeated.");
@@ -145,14 +129,14 @@ az_parse(const struct kvlist *q, struct az_request *a)
 	for (size_t i = 0; i < PC_NELEM(singles); i++) {
 		const char *v;
 
-		if (one(q, singles[i], &v) != 0)
+		if (oauth_field(q, singles[i], &v) != 0)
 			return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
 			    "A parameter is repeated.");
 	}
-	(void)one(q, "response_type", &rt);
-	(void)one(q, "request", &req);
-	(void)one(q, "request_uri", &req_uri);
-	(void)one(q, "response_mode", &mode);
+	(void)oauth_field(q, "response_type", &rt);
+	(void)oauth_field(q, "request", &req);
+	(void)oauth_field(q, "request_uri", &req_uri);
+	(void)oauth_field(q, "response_mode", &mode);
 	if (req != NULL)
 		return fail(a, AZ_FAIL_REDIRECT, "request_not_supported",
 		    "Request objects are not supported.");
@@ -169,14 +153,14 @@ az_parse(const struct kvlist *q, struct az_request *a)
 		return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
 		    "Only response_mode=query is supported.");
 
-	(void)one(q, "scope", &scope);
+	(void)oauth_field(q, "scope", &scope);
 	if (scope_parse(scope != NULL ? scope : "", &a->scope) != 0)
 		return fail(a, AZ_FAIL_REDIRECT, "invalid_scope",
 		    "scope is malformed.");
 
 	/* AZ-06, AZ-07: PKCE S256 for every client. */
-	(void)one(q, "code_challenge", &a->code_challenge);
-	(void)one(q, "code_challenge_method", &method);
+	(void)oauth_field(q, "code_challenge", &a->code_challenge);
+	(void)oauth_field(q, "code_challenge_method", &method);
 	if (a->code_challenge == NULL)
 		return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
 		    "code challenge required.");
@@ -188,21 +172,21 @@ az_parse(const struct kvlist *q, struct az_request *a)
 		return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
 		    "code_challenge is malformed.");
 
-	(void)one(q, "nonce", &a->nonce);
+	(void)oauth_field(q, "nonce", &a->nonce);
 	if (a->nonce != NULL && strlen(a->nonce) > AZ_NONCE_MAX)
 		return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
 		    "nonce is too long.");
-	(void)one(q, "prompt", &prompt);
+	(void)oauth_field(q, "prompt", &prompt);
 	if (prompt != NULL && parse_prompt(prompt, &a->prompt) != 0)
 		return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
 		    "prompt is not valid.");
-	(void)one(q, "max_age", &max_age);
+	(void)oauth_field(q, "max_age", &max_age);
 	if (max_age != NULL &&
 	    str_to_int64(str_from(max_age), 0, INT32_MAX, &a->max_age) != 0)
 		return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
 		    "max_age is not valid.");
-	(void)one(q, "login_hint", &a->login_hint);
-	(void)one(q, "id_token_hint", &a->id_token_hint);
+	(void)oauth_field(q, "login_hint", &a->login_hint);
+	(void)oauth_field(q, "id_token_hint", &a->id_token_hint);
 	if (a->login_hint != NULL && strlen(a->login_hint) > AZ_HINT_MAX)
 		a->login_hint = NULL; /* a hint, not a requirement */
 	return AZ_OK;

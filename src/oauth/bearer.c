@@ -197,7 +197,7 @@ out:
 
 /* Shape first, then the hash of the raw bytes, as oauth/refresh.c does. */
 static bool
-refresh_hash(const char *token, char hash[65])
+refresh_hash(const char *token, char hash[PC_SHA256_HEX_LEN + 1])
 {
 	uint8_t raw[32];
 	char back[REFRESH_RANDOM_LEN + 1];
@@ -227,7 +227,7 @@ bearer_refresh_lookup(
     struct db *db, const char *token, int64_t now, struct bearer_refresh *out)
 {
 	struct store_refresh t;
-	char hash[65];
+	char hash[PC_SHA256_HEX_LEN + 1];
 	int r;
 
 	memset(out, 0, sizeof(*out));

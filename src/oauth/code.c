@@ -75,7 +75,7 @@ code_redeem(struct db *db, const char *code, const char *client_id,
     struct store_auth_code *out)
 {
 	uint8_t raw[32];
-	char hash[65];
+	char hash[PC_SHA256_HEX_LEN + 1];
 	int r;
 
 	memset(out, 0, sizeof(*out));

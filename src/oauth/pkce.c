@@ -2,15 +2,16 @@
  * PKCE (RFC 7636) with S256 only (SECURITY.md AZ-06, AZ-07, TK-03): the
  * challenge is BASE64URL(SHA-256(verifier)), exactly 43 characters; the
  * verifier is 43..128 unreserved characters. "plain" and every other
- * method are refused.
+ * method are refused. SHA-256 and the constant-time comparison come
+ * from libsodium directly (as crypto/hash.c's do), so this pure check
+ * links without the store or OpenSSL (oauth/proto.h).
  */
 #include <string.h>
 
 #include <sodium.h>
 
-#include "crypto/crypto.h"
-#include "jose/jose.h"
-#include "oauth/oauth.h"
+#include "jose/b64url.h"
+#include "oauth/proto.h"
 
 static bool
 unreserved(char c)
@@ -70,7 +71,8 @@ pkce_verify(const char *verifier, const char *challenge)
 
 	if (!pkce_verifier_valid(verifier) || !pkce_challenge_valid(challenge))
 		return false;
-	hash_sha256(verifier, strlen(verifier), digest);
+	crypto_hash_sha256(
+	    digest, (const unsigned char *)verifier, strlen(verifier));
 	b64url_encode(digest, sizeof(digest), expect);
 	ok = sodium_memcmp(expect, challenge, PKCE_CHALLENGE_LEN) == 0;
 	sodium_memzero(digest, sizeof(digest));

@@ -16,7 +16,7 @@
  */
 #include <string.h>
 
-#include "oauth/oauth.h"
+#include "oauth/proto.h"
 
 static bool
 is_alpha(char c)

@@ -24,7 +24,7 @@
 
 /* A fresh token: the value to hand out and the hash to store. */
 static void
-new_token(char token[REFRESH_LEN + 1], char hash[65])
+new_token(char token[REFRESH_LEN + 1], char hash[PC_SHA256_HEX_LEN + 1])
 {
 	uint8_t raw[32];
 
@@ -37,7 +37,7 @@ new_token(char token[REFRESH_LEN + 1], char hash[65])
 
 /* Shape first, then the hash of the raw bytes; false if malformed. */
 static bool
-token_hash(const char *token, char hash[65])
+token_hash(const char *token, char hash[PC_SHA256_HEX_LEN + 1])
 {
 	uint8_t raw[32];
 	char back[REFRESH_RANDOM_LEN + 1];
@@ -65,7 +65,7 @@ refresh_issue(struct db *db, const struct refresh_grant *g, int64_t now,
     char token[REFRESH_LEN + 1], char family_id[48])
 {
 	struct store_family f;
-	char hash[65], jti[TOKEN_JTI_LEN + 1];
+	char hash[PC_SHA256_HEX_LEN + 1], jti[TOKEN_JTI_LEN + 1];
 	int r;
 
 	if (token != NULL)
@@ -111,7 +111,7 @@ refresh_seal_key(const struct masterkey *mk, uint8_t out[32])
 
 /* The sealed successor is bound to the hash of the token it succeeds. */
 static void
-grace_aad(const char old_hash[65], char aad[96])
+grace_aad(const char old_hash[PC_SHA256_HEX_LEN + 1], char aad[96])
 {
 	snprintf(aad, 96, "pc-refresh-next-v1:%s", old_hash);
 }
@@ -122,7 +122,8 @@ refresh_rotate_ex(struct db *db, const char *token, const char *client_id,
     char new_token_out[REFRESH_LEN + 1], struct store_family *out, bool *resent)
 {
 	struct store_rotate in;
-	char old_hash[65], new_hash[65], aad[96] = "";
+	char old_hash[PC_SHA256_HEX_LEN + 1], new_hash[PC_SHA256_HEX_LEN + 1],
+	    aad[96] = "";
 	char *sealed = NULL, *back = NULL;
 	const uint8_t *key = NULL;
 	uint8_t *pt = NULL;
@@ -199,7 +200,7 @@ refresh_rotate(struct db *db, const char *token, const char *client_id,
 int
 refresh_unrotate(struct db *db, const char *token, const char *new_tok)
 {
-	char old_hash[65], new_hash[65];
+	char old_hash[PC_SHA256_HEX_LEN + 1], new_hash[PC_SHA256_HEX_LEN + 1];
 	int r = PC_ERR_NOT_FOUND;
 
 	if (token_hash(token, old_hash) && token_hash(new_tok, new_hash))

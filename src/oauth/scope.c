@@ -3,13 +3,14 @@
  * scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). Parsed into a small set in
  * order of first appearance, duplicates folded; anything else, an empty
  * token (two spaces, leading or trailing space) or more than SCOPE_MAX
- * tokens is refused (SECURITY.md AZ-10).
+ * tokens is refused (SECURITY.md AZ-10). scope_grantable() narrows a
+ * request to what a client may be granted.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "oauth/oauth.h"
+#include "oauth/proto.h"
 
 void
 scope_set_free(struct scope_set *s)
@@ -107,5 +108,33 @@ scope_format(const struct scope_set *s, struct buf *out)
 		if (r == 0)
 			r = buf_puts(out, s->v[i]);
 	}
+	return r;
+}
+
+int
+scope_grantable(const char *allowed_str, bool may_refresh,
+    const struct scope_set *want, bool *ok, struct buf *out,
+    const char **refused)
+{
+	struct scope_set allowed, keep;
+	int r;
+
+	*ok = false;
+	*refused = NULL;
+	if (scope_parse(allowed_str, &allowed) != 0)
+		return PC_ERR_INTERNAL;
+	memset(&keep, 0, sizeof(keep));
+	for (size_t i = 0; i < want->n; i++) {
+		/* OI-09: ignored unless the client may refresh. */
+		if (strcmp(want->v[i], "offline_access") == 0 &&
+		    (!scope_has(&allowed, "offline_access") || !may_refresh))
+			continue;
+		keep.v[keep.n++] = want->v[i];
+	}
+	*ok = scope_subset(&keep, &allowed);
+	/* A token of want: it lives as long as the request. */
+	*refused = scope_first_missing(&keep, &allowed);
+	r = *ok ? scope_format(&keep, out) : 0;
+	scope_set_free(&allowed);
 	return r;
 }

@@ -1,3 +1,9 @@
+/*
+ * The health endpoints: GET /healthz (the process answers) and GET
+ * /readyz (this node's store answers a read and took a write recently),
+ * for load balancers and orchestrators. Neither needs credentials; a
+ * 503 says only whether the store is down or not writable.
+ */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "oauth/oauth.h"
+#include "oauth/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

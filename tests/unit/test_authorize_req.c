@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
-#include "crypto/crypto.h"
-#include "oauth/oauth.h"
+#include "oauth/proto.h"
 
 #define CH "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 #define GOOD \
@@ -195,7 +195,7 @@ main(void)
 		cmocka_unit_test(test_az_prompt_scope_max_age),
 	};
 
-	if (crypto_init() != 0)
+	if (sodium_init() < 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

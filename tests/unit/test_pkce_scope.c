@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
-#include "crypto/crypto.h"
-#include "oauth/oauth.h"
+#include "oauth/proto.h"
 
 /* RFC 7636 Appendix B. */
 static const char rfc_verifier[] =
@@ -164,7 +164,7 @@ main(void)
 		cmocka_unit_test(test_scope_caps),
 	};
 
-	if (crypto_init() != 0)
+	if (sodium_init() < 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

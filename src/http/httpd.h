@@ -1,9 +1,12 @@
 /*
- * The HTTP server: libmicrohttpd with its internal epoll thread pool. This
- * header has no libmicrohttpd types; mhd.c is the only user of them.
+ * http/httpd: the HTTP daemon — bind the listening socket, start
+ * libmicrohttpd with its internal epoll thread pool, drain and stop it
+ * (implemented in src/http/mhd.c). This header has no libmicrohttpd types;
+ * mhd.c is the only user of them. What the daemon serves (the route table,
+ * health endpoints) is src/server/server.h.
  */
-#ifndef PC_HTTP_SERVER_H
-#define PC_HTTP_SERVER_H
+#ifndef PC_HTTP_HTTPD_H
+#define PC_HTTP_HTTPD_H
 
 #include <stdbool.h>
 #include <stdint.h>
