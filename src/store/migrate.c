@@ -62,23 +62,35 @@ read_version(struct db_conn *c, bool create, int *out)
 	return 0;
 }
 
+struct version {
+	int v;
+	bool read; /* read_version() succeeded */
+};
+
 static int
 version_tx(struct db_conn *c, void *arg)
 {
-	return read_version(c, false, arg);
+	struct version *a = arg;
+	int r = read_version(c, false, &a->v);
+
+	a->read = r == 0;
+	return r;
 }
 
 /*
  * Read under the write lock, so that it never races a node that is
  * migrating (it creates schema_version in its first transaction). It
- * writes nothing, so its commit keeps nothing, and it needs no privilege
- * beyond SELECT.
+ * writes nothing and needs no privilege beyond SELECT; its commit keeps
+ * nothing, so once the version is read a failing commit changes nothing.
  */
 int
 store_schema_version(struct db *db, int *out)
 {
-	*out = 0;
-	return store_tx(db, version_tx, out);
+	struct version a = { 0, false };
+	int r = store_tx(db, version_tx, &a);
+
+	*out = a.read ? a.v : 0;
+	return a.read ? 0 : r;
 }
 
 /* How far one step of store_migrate() got. */
