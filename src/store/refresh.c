@@ -106,13 +106,16 @@ load_family(struct db_conn *c, const char *family_id, struct store_family *out)
 	    family_id, out);
 }
 
+/* Revokes the live families whose column col is the third argument. */
+#define REVOKE_FAMILIES_BY(col) \
+	"UPDATE token_families SET revoked_at = ?, revoke_reason = ?" \
+	" WHERE " col " = ? AND revoked_at IS NULL"
+
 static int
 revoke_tx(
     struct db_conn *c, const char *family_id, int64_t now, const char *why)
 {
-	return q_exec(c,
-	    "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
-	    " WHERE family_id = ? AND revoked_at IS NULL",
+	return q_exec(c, REVOKE_FAMILIES_BY("family_id"),
 	    Q_ARGS(QA_INT(now), QA_TEXT(why), QA_TEXT(family_id)), NULL);
 }
 
@@ -352,9 +355,7 @@ int
 store_family_revoke(
     struct db *db, const char *family_id, int64_t now, const char *why)
 {
-	return store_exec(db,
-	    "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
-	    " WHERE family_id = ? AND revoked_at IS NULL",
+	return store_exec(db, REVOKE_FAMILIES_BY("family_id"),
 	    Q_ARGS(QA_INT(now), QA_TEXT(why), QA_TEXT(family_id)), NULL);
 }
 
@@ -362,9 +363,7 @@ int
 store_families_revoke_user_tx(
     struct db_conn *c, const char *user_id, int64_t now, const char *why)
 {
-	return q_exec(c,
-	    "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
-	    " WHERE user_id = ? AND revoked_at IS NULL",
+	return q_exec(c, REVOKE_FAMILIES_BY("user_id"),
 	    Q_ARGS(QA_INT(now), QA_TEXT(why), QA_TEXT(user_id)), NULL);
 }
 
@@ -372,9 +371,7 @@ int
 store_families_revoke_sid(
     struct db *db, const char *sid, int64_t now, const char *why)
 {
-	return store_exec(db,
-	    "UPDATE token_families SET revoked_at = ?, revoke_reason = ?"
-	    " WHERE sid = ? AND revoked_at IS NULL",
+	return store_exec(db, REVOKE_FAMILIES_BY("sid"),
 	    Q_ARGS(QA_INT(now), QA_TEXT(why), QA_TEXT(sid)), NULL);
 }
 

@@ -75,17 +75,18 @@ window_count(struct db_conn *c, const char *scope, const char *key,
 	return r == PC_ERR_NOT_FOUND ? 0 : r;
 }
 
+/* count + 1 for (scope, key, window_start); the three below add to it. */
+#define WINDOW_ADD \
+	"INSERT INTO throttle_windows (scope, key, window_start, count)" \
+	" VALUES (?, ?, ?, 1) ON CONFLICT (scope, key, window_start)" \
+	" DO UPDATE SET count = throttle_windows.count + 1"
+
 /* count + 1 for (scope, key, window_start), unconditionally. */
 static int
 window_add(
     struct db_conn *c, const char *scope, const char *key, int64_t window_start)
 {
-	return q_exec(c,
-	    "INSERT INTO throttle_windows (scope, key, window_start, "
-	    "count)"
-	    " VALUES (?, ?, ?, 1)"
-	    " ON CONFLICT (scope, key, window_start)"
-	    " DO UPDATE SET count = throttle_windows.count + 1",
+	return q_exec(c, WINDOW_ADD,
 	    Q_ARGS(QA_TEXT(scope), QA_TEXT(key), QA_INT(window_start)), NULL);
 }
 
@@ -103,12 +104,7 @@ window_add_below(struct db_conn *c, const char *scope, const char *key,
 	if (limit < 1)
 		return 0; /* the insert path would count past a zero limit */
 	r = q_one(c,
-	    "INSERT INTO throttle_windows (scope, key, window_start, "
-	    "count)"
-	    " VALUES (?, ?, ?, 1)"
-	    " ON CONFLICT (scope, key, window_start)"
-	    " DO UPDATE SET count = throttle_windows.count + 1"
-	    " WHERE throttle_windows.count < ? RETURNING count",
+	    WINDOW_ADD " WHERE throttle_windows.count < ? RETURNING count",
 	    Q_ARGS(QA_TEXT(scope), QA_TEXT(key), QA_INT(window_start),
 		QA_INT(limit)),
 	    Q_NOCOLS);
@@ -125,13 +121,7 @@ window_bump(struct db_conn *c, const char *scope, const char *key,
 	int r;
 
 	*before = 0;
-	r = q_one(c,
-	    "INSERT INTO throttle_windows (scope, key, window_start, "
-	    "count)"
-	    " VALUES (?, ?, ?, 1)"
-	    " ON CONFLICT (scope, key, window_start)"
-	    " DO UPDATE SET count = throttle_windows.count + 1"
-	    " RETURNING count",
+	r = q_one(c, WINDOW_ADD " RETURNING count",
 	    Q_ARGS(QA_TEXT(scope), QA_TEXT(key), QA_INT(window_start)),
 	    Q_COLS(QC_INT(&count)));
 	if (r == 0)
