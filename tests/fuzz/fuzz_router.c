@@ -22,12 +22,18 @@
  * user, @CSRF:form@ that session's token for the form id, @EMAIL@ and
  * @PW@ the user's address and password, @CLIENT@ / @SECRET@ / @BASIC@ a
  * confidential client's id, secret and Basic credentials, @PUB@ a public
- * client's id, @AT@ an access token for the user.
+ * client's id, @AT@ and @RT@ an access and a refresh token of a user
+ * grant (made through /token), @CODE@ a fresh authorization code for the
+ * confidential client at https://app.example.com/cb whose PKCE verifier
+ * is @VERIFIER@.
  *
  * Argon2id: the config holds the smallest costs config_finish and
  * pw_params_from_config accept; the hashing pool and app->pw then take
  * libsodium's floor (t = 1, 8 KiB) through struct pw_params, the
  * parameter they already take, so a sign-in costs microseconds.
+ *
+ * FUZZ_ROUTER_TRACE=1 in the environment prints each request's status,
+ * to see how far a corpus gets (run it with -runs=0 over the corpus).
  *
  * Promises checked besides "no crash, leak or hang": every request gets a
  * status in 100..599, never a 5xx other than 503 (a deliberate "try
@@ -64,6 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define USER_EMAIL "fuzz@example.com"
 #define USER_PW "correct horse battery staple fuzz"
 #define REDIRECT "https://app.example.com/cb"
+/* RFC 7636 appendix B: a verifier and its S256 challenge. */
+#define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 static struct config cfg;
 static struct app app;
@@ -72,15 +81,18 @@ static struct http_limits lim;
 static char dir[64];
 static bool ready;
 static int64_t base_now;
+static bool trace; /* FUZZ_ROUTER_TRACE=1: print each request's status */
 static uint64_t execs;
 
 static char user_id[USER_ID_LEN + 1];
+static char user_phc[PW_PHC_MAX]; /* USER_PW's hash, put back after a change */
 static char sid[64];
 static char client_id[CLIENT_ID_LEN + 1], secret[CLIENT_SECRET_LEN + 1];
 static char basic[256];
 static char pub_id[CLIENT_ID_LEN + 1];
-static char *at_token;
+static char *at_token, *rt_token;
 static int64_t at_made;
+static char code_buf[CODE_LEN + 1];
 
 static const char *const ips[] = { "192.0.2.1", "192.0.2.77", "2001:db8::1",
 	"198.51.100.9" };
@@ -109,6 +121,7 @@ cleanup(void)
 	pwpool_free(app.pwpool);
 	mail_stop(app.mailer);
 	free(at_token);
+	free(rt_token);
 	signer_free(app.signer);
 	db_close(app.db);
 	masterkey_free(app.mk);
@@ -182,11 +195,14 @@ setup(void)
 	json_object_seed(0);
 	log_init(LOG_ERROR);
 	unsetenv("PORTCULLIS_MASTER_KEY");
-	snprintf(dir, sizeof(dir), "/tmp/pc-fuzz-router-XXXXXX");
+	/* tmpfs when there is one: no disk I/O per write or commit. */
+	snprintf(dir, sizeof(dir), "%s/pc-fuzz-router-XXXXXX",
+	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		fail("mkdtemp");
 	atexit(cleanup);
 	base_now = clock_now();
+	trace = getenv("FUZZ_ROUTER_TRACE") != NULL;
 	config_defaults(&cfg);
 	set("data_dir", dir);
 	set("issuer", "https://id.example.com");
@@ -239,6 +255,7 @@ setup(void)
 	    user_create_with_hash(
 		app.db, USER_EMAIL, "Fuzz User", true, phc, base_now, &u) != 0)
 		fail("user");
+	memcpy(user_phc, phc, sizeof(user_phc));
 	snprintf(user_id, sizeof(user_id), "%s", u.id);
 	store_user_clear(&u);
 	make_clients(base_now);
@@ -260,24 +277,97 @@ live_session(int64_t now, struct session *s)
 		fail("session_create");
 }
 
+static const struct route *parse(char *t, size_t n, struct req *r);
+static void run(const struct route *rt, struct req *r, struct resp *w);
+
+/* A new code for the confidential client, redeemable with VERIFIER. */
+static bool
+new_code(int64_t now, char code[CODE_LEN + 1])
+{
+	const struct code_grant g = { client_id, user_id, REDIRECT, CHALLENGE,
+		"openid profile email offline_access", "n-0", "pwd", NULL,
+		now };
+
+	return code_issue(app.db, &g, now, code) == 0;
+}
+
+/*
+ * A user grant as a client gets it: a code redeemed at the real /token,
+ * so the access token names a live token family (/userinfo wants one) and
+ * the refresh token is genuine.
+ */
+static void
+new_grant(int64_t now)
+{
+	char code[CODE_LEN + 1], *text = NULL;
+	const struct route *rt;
+	struct req r;
+	struct resp w;
+	json_t *doc;
+	int n;
+
+	free(at_token);
+	free(rt_token);
+	at_token = rt_token = NULL;
+	if (!new_code(now, code))
+		return;
+	n = asprintf(&text,
+	    "POST /token\nHost: id.example.com\n"
+	    "Authorization: Basic %s\n"
+	    "Content-Type: application/x-www-form-urlencoded\n\n"
+	    "grant_type=authorization_code&code=%s&redirect_uri=%s"
+	    "&code_verifier=%s",
+	    basic, code, "https%3A%2F%2Fapp.example.com%2Fcb", VERIFIER);
+	if (n < 0)
+		fail("asprintf");
+	req_init(&r);
+	r.limits = &lim;
+	r.app = &app;
+	r.now = now;
+	snprintf(r.ip, sizeof(r.ip), "%s", ips[0]);
+	resp_init(&w);
+	if ((rt = parse(text, (size_t)n, &r)) != NULL) {
+		run(rt, &r, &w);
+		if (w.status == 200 &&
+		    (doc = json_loadb((const char *)w.body.p, w.body.len, 0,
+			 NULL)) != NULL) {
+			const char *a = json_string_value(
+				       json_object_get(doc, "access_token")),
+				   *t = json_string_value(
+				       json_object_get(doc, "refresh_token"));
+
+			at_token = a != NULL ? xstrdup(a) : NULL;
+			rt_token = t != NULL ? xstrdup(t) : NULL;
+			json_decref(doc);
+		}
+	}
+	at_made = now;
+	resp_free(&w);
+	req_free(&r);
+	free(text);
+}
+
+/* The user's access token: the last one while it is fresh and live. */
 static const char *
 access_token(int64_t now)
 {
-	struct token_access_in in = { user_id, NULL, NULL,
-		"openid profile email", 0, NULL, "pwd", NULL };
-	char jti[TOKEN_JTI_LEN + 1];
+	struct bearer b;
 
-	if (at_token != NULL && now - at_made < 60)
+	if (at_token != NULL && now - at_made < 60 &&
+	    bearer_verify(&app, at_token, strlen(at_token), now, &b) == 0) {
+		bearer_clear(&b);
 		return at_token;
-	free(at_token);
-	at_token = NULL;
-	in.client_id = client_id;
-	in.aud = cfg.issuer;
-	in.auth_time = now;
-	if (token_mint_access(app.signer, &cfg, &in, now, &at_token, jti) != 0)
-		fail("token_mint_access");
-	at_made = now;
-	return at_token;
+	}
+	new_grant(now);
+	return at_token != NULL ? at_token : "";
+}
+
+/* A refresh token is used once: each one comes with a new grant. */
+static const char *
+refresh_token(int64_t now)
+{
+	new_grant(now);
+	return rt_token != NULL ? rt_token : "";
 }
 
 /* The input with every placeholder replaced. */
@@ -330,6 +420,12 @@ expand(const uint8_t *p, size_t n, int64_t now, struct buf *out)
 			v = pub_id;
 		} else if (strcmp(name, "AT") == 0) {
 			v = access_token(now);
+		} else if (strcmp(name, "RT") == 0) {
+			v = refresh_token(now);
+		} else if (strcmp(name, "CODE") == 0) {
+			v = new_code(now, code_buf) ? code_buf : "";
+		} else if (strcmp(name, "VERIFIER") == 0) {
+			v = VERIFIER;
 		}
 		if (v == NULL) {
 			if (buf_putc(out, '@') != 0)
@@ -425,6 +521,9 @@ check(const struct req *r, const struct resp *w)
 {
 	bool location = false;
 
+	if (trace)
+		fprintf(stderr, "fuzz_router: %s %.*s -> %d\n", r->method_name,
+		    (int)r->path.len, r->path.p, w->status);
 	if (w->status < 100 || w->status > 599 ||
 	    (w->status >= 500 && w->status != 503)) {
 		fprintf(stderr, "%s %.*s: status %d\n", r->method_name,
@@ -452,7 +551,7 @@ check(const struct req *r, const struct resp *w)
 /*
  * Parses the expanded text into r as mhd.c's on_headers would, and
  * returns the route; NULL when the server would answer before any
- * handler (400, 404, 405, 413, 421, 431).
+ * handler (400, 404, 405, 413, 431).
  */
 static const struct route *
 parse(char *t, size_t n, struct req *r)
@@ -544,7 +643,7 @@ parse(char *t, size_t n, struct req *r)
 	if (rt == NULL)
 		return NULL; /* 404 or 405 */
 	if (!rt->any_host && !config_host_allowed(&cfg, host))
-		return NULL; /* 421 */
+		return NULL; /* 400 Unknown Host */
 	max_body = rt->max_body == ROUTE_BODY_DEFAULT
 	    ? (size_t)cfg.http_max_body
 	    : rt->max_body;
@@ -631,6 +730,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		w.cache = rt->cache;
 		run(rt, &r, &w);
 		check(&r, &w);
+		/* A changed or reset password is put back, so that @PW@ keeps
+		 * signing in (sessions are made again when needed). */
+		if (r.method == HTTP_POST && w.status == 303 &&
+		    (str_eq_cstr(r.path, "/account/password") ||
+			str_eq_cstr(r.path, "/reset")) &&
+		    store_password_set(app.db, user_id, user_phc, NULL, now) !=
+			0)
+			fail("store_password_set");
 		resp_free(&w);
 		req_run_after(&r);
 	}
