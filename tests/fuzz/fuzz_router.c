@@ -279,6 +279,7 @@ live_session(int64_t now, struct session *s)
 
 static const struct route *parse(char *t, size_t n, struct req *r);
 static void run(const struct route *rt, struct req *r, struct resp *w);
+static void check(const struct req *r, const struct resp *w);
 
 /* A new code for the confidential client, redeemable with VERIFIER. */
 static bool
@@ -328,6 +329,7 @@ new_grant(int64_t now)
 	resp_init(&w);
 	if ((rt = parse(text, (size_t)n, &r)) != NULL) {
 		run(rt, &r, &w);
+		check(&r, &w);
 		if (w.status == 200 &&
 		    (doc = json_loadb((const char *)w.body.p, w.body.len, 0,
 			 NULL)) != NULL) {
