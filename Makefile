@@ -9,6 +9,8 @@ LISTEN     ?= 127.0.0.1:8080
 # Empty: scripts/run.sh derives it from LISTEN (http://localhost:PORT for
 # a wildcard address such as 0.0.0.0, which no client can use).
 ISSUER     ?=
+# Seconds per harness for `make fuzz` (FUZZ_SECONDS=30 make fuzz).
+FUZZ_SECONDS ?= 600
 
 .PHONY: all build run test unit e2e lint fuzz bench format clean deps test-deps
 
@@ -45,7 +47,7 @@ $(FUZZBUILD)/build.ninja:
 
 fuzz: test-deps $(FUZZBUILD)/build.ninja
 	ninja -C $(FUZZBUILD)
-	scripts/fuzz.sh 120
+	FUZZ_BUILD=$(FUZZBUILD) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: test-deps build
 	@bench/run.sh $(BUILD)

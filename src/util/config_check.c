@@ -91,6 +91,8 @@ split_hostport(struct str s, char **host, uint16_t *port, bool need_port)
 	return 0;
 }
 
+static bool host_syntax_ok(const char *h);
+
 int
 config_finish(struct config *c, char *err, size_t err_len)
 {
@@ -187,6 +189,14 @@ config_finish(struct config *c, char *err, size_t err_len)
 	c->issuer_authority = str_dup(auth);
 	for (char *p = c->issuer_authority; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
+	/* HT-04: requests name the issuer in their Host header; an issuer
+	 * host the Host check refuses ("a[b", "[zz]") would make the server
+	 * refuse every request for itself. Found by fuzz_config. */
+	if (!host_syntax_ok(c->issuer_authority)) {
+		config_errf(err, err_len, "issuer '%s': bad host or port",
+		    c->issuer);
+		return r;
+	}
 
 	if (split_hostport(str_from(c->listen), &c->listen_host,
 		&c->listen_port, true) != 0) {

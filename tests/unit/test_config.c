@@ -851,6 +851,11 @@ test_config_finish_refuses_bad_issuer(void **state)
 		"https://id_example.com",
 		"https://[::1",
 		"https://[::1]x",
+		/* Found by fuzz_config: hosts the Host check (HT-04) refuses,
+		 * so the server would answer no request for its issuer. */
+		"https://id.example.c[m",
+		"https://a]b",
+		"https://[fuzz]",
 	};
 	struct config c;
 	char err[512];
