@@ -237,7 +237,7 @@ issue_code(
 {
 	struct app *app = r->app;
 	struct code_grant g;
-	char code[CODE_LEN + 1], sid[17];
+	char code[CODE_LEN + 1], sid[SESSION_SID_LEN + 1];
 	int rc;
 
 	if (!take(app, z, r->now, &rc)) {
@@ -250,8 +250,7 @@ issue_code(
 			unavailable_page(w);
 		return;
 	}
-	memcpy(sid, s->id_hash, 16);
-	sid[16] = '\0';
+	session_sid(s, sid);
 	memset(&g, 0, sizeof(g));
 	g.client_id = z->p.client_id;
 	g.user_id = s->user_id;
@@ -306,8 +305,7 @@ proceed(struct req *r, struct resp *w, struct authz *z, bool consented)
 	need_login = !signed_in;
 	if (signed_in && (z->p.prompt & AZ_PROMPT_LOGIN) != 0)
 		/* Only the sign-in made for this very request counts. */
-		need_login = z->p.login_sid == NULL ||
-		    strncmp(z->p.login_sid, s.id_hash, 16) != 0;
+		need_login = !session_has_sid(&s, z->p.login_sid);
 	/* OI-06: never for another user than the hinted one. */
 	if (signed_in && z->p.hint_sub != NULL &&
 	    strcmp(z->p.hint_sub, s.user_id) != 0)
@@ -656,13 +654,12 @@ web_authorize_login_done(struct req *r, const char *req_value,
     const struct session *s, char location[96])
 {
 	struct app *app = r->app;
-	char id[PENDING_ID_LEN + 1], hash[65], sid[17];
+	char id[PENDING_ID_LEN + 1], hash[65], sid[SESSION_SID_LEN + 1];
 	int rc;
 
 	if (!parse_id(req_value, id, hash))
 		return PC_ERR_INVALID;
-	memcpy(sid, s->id_hash, 16);
-	sid[16] = '\0';
+	session_sid(s, sid);
 	rc = store_authz_request_set_login(app->db, hash, sid, r->now);
 	if (rc == 0)
 		snprintf(location, 96, "/authorize/resume?req=%s", id);

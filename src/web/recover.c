@@ -38,7 +38,6 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "mail/mail.h"
-#include "store/store.h"
 #include "util/log.h"
 #include "web/web.h"
 
@@ -116,7 +115,7 @@ static int
 mail_account_count(struct db *db, const struct config *cfg, const char *email,
     const char *ip, int64_t now, bool *ok)
 {
-	char *key = store_email_key(email);
+	char *key = user_email_key(email);
 	int rc = throttle_mail_account(db, cfg, key, ip, now, ok);
 
 	free(key);
@@ -138,7 +137,7 @@ struct mailjob {
 	char *user_agent; /* NULL when none */
 	char ip[sizeof(((struct req *)0)->ip)];
 	char rid[sizeof(((struct req *)0)->rid)];
-	char session_hash[AUDIT_SESSION_HASH_HEX + 1]; /* "" when none */
+	char session_hash[SESSION_SID_LEN + 1]; /* the sid; "" when none */
 	int64_t now;
 };
 
@@ -166,9 +165,7 @@ mailjob_new(struct req *r, const struct session *s, enum mailjob_kind kind,
 		j->user_agent = xstrdup(ua);
 	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
 	snprintf(j->rid, sizeof(j->rid), "%s", r->rid);
-	if (s != NULL && s->id_hash[0] != '\0')
-		snprintf(j->session_hash, sizeof(j->session_hash), "%.*s",
-		    AUDIT_SESSION_HASH_HEX, s->id_hash);
+	session_sid(s, j->session_hash);
 	j->now = r->now;
 	return j;
 }
@@ -215,7 +212,7 @@ mailjob_run(void *arg)
 	enum usertoken_purpose p =
 	    j->kind == MAILJOB_RESET ? USERTOKEN_RESET : USERTOKEN_VERIFY;
 	const char *result = "queued";
-	struct store_user u;
+	struct user u;
 	struct mail_msg m;
 	struct log_line l;
 	char token[64];
@@ -223,16 +220,14 @@ mailjob_run(void *arg)
 	int rc;
 
 	log_set_rid(j->rid);
-	memset(&u, 0, sizeof(u));
 	memset(&m, 0, sizeof(m));
-	rc = store_user_get_by_email(app->db, j->email, &u);
+	rc = user_find_by_email(app->db, j->email, &u);
 	if (rc == PC_ERR_NOT_FOUND) {
 		result = "no_account";
 		goto out;
 	}
 	if (rc == 0 &&
-	    (u.disabled_at != 0 ||
-		(j->kind == MAILJOB_VERIFY && u.email_verified))) {
+	    (u.disabled || (j->kind == MAILJOB_VERIFY && u.email_verified))) {
 		result = "not_eligible";
 		goto out;
 	}
@@ -281,7 +276,7 @@ out:
 	if (rc != 0 && rc != PC_ERR_NOT_FOUND)
 		log_str(&l, "error", pc_strerror(rc));
 	log_end(&l);
-	store_user_clear(&u);
+	user_clear(&u);
 	log_set_rid(NULL);
 }
 
@@ -447,7 +442,7 @@ reg_finish(struct req *r, struct resp *w, void *arg)
 {
 	struct app *app = r->app;
 	struct reg *g = arg;
-	struct store_user u;
+	char id[USER_ID_LEN + 1];
 	struct mail_msg m;
 	char token[64];
 	int rc;
@@ -460,10 +455,9 @@ reg_finish(struct req *r, struct resp *w, void *arg)
 		unavailable(w);
 		return;
 	}
-	memset(&u, 0, sizeof(u));
 	memset(&m, 0, sizeof(m));
 	rc = user_create_with_hash(
-	    app->db, g->email, g->name, false, g->hash.res.phc, r->now, &u);
+	    app->db, g->email, g->name, false, g->hash.res.phc, r->now, id);
 	if (rc == PC_ERR_CONFLICT) {
 		/* LG-01: the same page; the owner learns it by mail. */
 		web_audit(
@@ -475,17 +469,15 @@ reg_finish(struct req *r, struct resp *w, void *arg)
 		unavailable(w);
 		return;
 	} else {
-		web_audit(
-		    r, NULL, "user.register", "success", u.id, u.id, NULL);
-		if (usertoken_issue(app->db, app->cfg, u.id, USERTOKEN_VERIFY,
-			u.email, r->now, token) == 0) {
-			if (mail_compose_verify(app->cfg, u.email, token,
+		web_audit(r, NULL, "user.register", "success", id, id, NULL);
+		if (usertoken_issue(app->db, app->cfg, id, USERTOKEN_VERIFY,
+			g->email, r->now, token) == 0) {
+			if (mail_compose_verify(app->cfg, g->email, token,
 				usertoken_ttl(app->cfg, USERTOKEN_VERIFY),
 				&m) == 0)
 				send_mail(app, &m);
 			sodium_memzero(token, sizeof(token));
 		}
-		store_user_clear(&u);
 	}
 	check_inbox(w,
 	    "We sent a message to the address you gave. Follow its link to "
@@ -624,7 +616,6 @@ web_verify(struct req *r, struct resp *w)
 	struct app *app = r->app;
 	const char *t = token_param(r, r->method == HTTP_POST);
 	char *uid = NULL, *email = NULL;
-	struct store_user u;
 	struct buf b;
 	int rc;
 
@@ -661,32 +652,13 @@ web_verify(struct req *r, struct resp *w)
 		    "This form was not sent from this site.", NULL, NULL);
 		return;
 	}
-	if ((rc = usertoken_consume(
-		 app->db, t, USERTOKEN_VERIFY, r->now, &uid, &email)) != 0) {
+	/* RS-10: single use, and only for the address it was sent to. */
+	if ((rc = usertoken_verify_email(app->db, t, r->now, &uid)) != 0) {
 		link_refused(w, rc, "/login", "Sign in");
 		return;
 	}
-	memset(&u, 0, sizeof(u));
-	rc = store_user_get(app->db, uid, &u);
-	/* RS-10: only the exact address the link was sent to. */
-	if (rc == 0 && strcmp(u.email, email) == 0)
-		rc = store_user_set_verified(app->db, uid, true, r->now);
-	else if (rc == 0)
-		rc = PC_ERR_NOT_FOUND;
-	if (rc == 0)
-		web_audit(
-		    r, NULL, "user.email_verified", "success", uid, uid, NULL);
-	store_user_clear(&u);
+	web_audit(r, NULL, "user.email_verified", "success", uid, uid, NULL);
 	free(uid);
-	free(email);
-	if (rc == PC_ERR_NOT_FOUND) {
-		invalid_link(w, "/login", "Sign in");
-		return;
-	}
-	if (rc != 0) {
-		unavailable(w);
-		return;
-	}
 	page_message(w, 200, "Email confirmed",
 	    "Thank you: your email address is confirmed. You can sign in now.",
 	    "/login", "Sign in");
@@ -860,8 +832,7 @@ rst_finish(struct req *r, struct resp *w, void *arg)
 {
 	struct app *app = r->app;
 	struct rst *x = arg;
-	char *uid = NULL, *email = NULL, *key;
-	struct store_user u;
+	char *uid = NULL, *email = NULL;
 	int rc;
 
 	if (x->hash.res.r == PC_ERR_BUSY) {
@@ -878,25 +849,11 @@ rst_finish(struct req *r, struct resp *w, void *arg)
 		link_refused(w, rc, "/forgot", "Ask for a new link");
 		return;
 	}
-	memset(&u, 0, sizeof(u));
-	/* RS-08: every session ends with the old password. */
-	rc = store_password_set(app->db, uid, x->hash.res.phc, NULL, r->now);
-	if (rc == 0 && store_user_get(app->db, uid, &u) == 0) {
-		/* The link proved the mailbox: the address is verified. */
-		if (!u.email_verified && strcmp(u.email, email) == 0 &&
-		    store_user_set_verified(app->db, uid, true, r->now) != 0)
-			log_msg(LOG_WARN, "auth.reset", "not marked verified");
-		key = store_email_key(u.email);
-		if (throttle_login_success(app->db, key) != 0)
-			log_msg(
-			    LOG_WARN, "auth.throttle", "reset not recorded");
-		/* LG-03: every device cookie of the account goes. */
-		if (device_cookies_revoke(app->db, uid, NULL, NULL) != 0)
-			log_msg(LOG_WARN, "auth.device", "device cookies kept");
-		free(key);
+	/* RS-08: every session and device cookie ends with the old
+	 * password; the account is unlocked (LG-04). */
+	rc = user_password_reset(app->db, uid, email, x->hash.res.phc, r->now);
+	if (rc == 0)
 		web_notify_password_changed(r, uid);
-	}
-	store_user_clear(&u);
 	/* AU-01: without its durable row the answer is a 503. */
 	if (rc == 0 &&
 	    web_audit(r, NULL, "password.reset", "success", uid, uid, NULL) !=
@@ -922,7 +879,7 @@ web_reset(struct req *r, struct resp *w)
 	const char *t;
 	char *uid = NULL, *email = NULL;
 	struct session s;
-	struct store_user u;
+	struct user u;
 	struct pw_check chk = { PW_OK, NULL };
 	const char *pw;
 	struct rst *x;
@@ -962,7 +919,7 @@ web_reset(struct req *r, struct resp *w)
 	pw = web_field(r, "password");
 	memset(&u, 0, sizeof(u));
 	if (pw == NULL || strlen(pw) > PW_MAX_BYTES ||
-	    store_user_get(app->db, uid, &u) != 0 ||
+	    user_get(app->db, uid, &u) != 0 ||
 	    user_pw_check(u.email, u.name, pw, strlen(pw), &chk) != 0 ||
 	    chk.verdict != PW_OK) {
 		render_reset(r, w, 400,
@@ -970,10 +927,10 @@ web_reset(struct req *r, struct resp *w)
 			? chk.message
 			: "Choose a password of at least 15 characters.",
 		    email);
-		store_user_clear(&u);
+		user_clear(&u);
 		goto out;
 	}
-	store_user_clear(&u);
+	user_clear(&u);
 	x = xcalloc(1, sizeof(*x));
 	memcpy(x->token, t, USERTOKEN_LEN + 1);
 	x->pw_len = strlen(pw);
@@ -996,15 +953,14 @@ void
 web_notify_password_changed(struct req *r, const char *user_id)
 {
 	struct app *app = r->app;
-	struct store_user u;
+	struct user u;
 	struct mail_msg m;
 
-	memset(&u, 0, sizeof(u));
 	memset(&m, 0, sizeof(m));
-	if (store_user_get(app->db, user_id, &u) == 0 &&
+	if (user_get(app->db, user_id, &u) == 0 &&
 	    mail_compose_password_changed(app->cfg, u.email, r->now, &m) == 0)
 		send_mail(app, &m);
-	store_user_clear(&u);
+	user_clear(&u);
 }
 
 /* ---- Resend a verification link (from the sign-in page) ---- */

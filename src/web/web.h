@@ -83,7 +83,7 @@ void web_clear_session_cookie(struct resp *w, const struct req *r);
  * the browser presents (false: none, malformed or repeated), and
  * Set-Cookie for a new one.
  */
-bool web_device_hash(struct req *r, char out[65]);
+bool web_device_hash(struct req *r, char out[PC_SHA256_HEX_LEN + 1]);
 void
 web_set_device_cookie(struct resp *w, const struct req *r, const char *value);
 
