@@ -156,7 +156,8 @@ int web_authorize_login_done(struct req *r, const char *req_value,
 int web_authorize_pending(
     struct req *r, const char *req_value, char **login_hint) PC_WUR;
 
-/* ---- Registration, verification, reset (src/web/recover.c) ---- */
+/* ---- Registration, verification (src/web/register.c), forgot and reset
+ * (src/web/reset.c), what they share (src/web/recover.c, recover.h) ---- */
 
 void web_register(struct req *r, struct resp *w);
 void web_verify(struct req *r, struct resp *w);
