@@ -481,15 +481,14 @@ pwop_free(void *arg)
 	if (o == NULL)
 		return;
 	session_clear(&o->s);
-	sodium_memzero(o->cookie, sizeof(o->cookie));
 	pc_freezero_str(o->phc);
 	free(o->account_key);
 	if (o->cur != NULL)
 		sodium_free(o->cur);
 	if (o->next != NULL)
 		sodium_free(o->next);
-	sodium_memzero(&o->hash.res, sizeof(o->hash.res));
-	free(o);
+	/* The session cookie, the pool's answer (a PHC string): wiped. */
+	pc_freezero(o, sizeof(*o));
 }
 
 static char *

@@ -55,7 +55,6 @@ login_free(void *arg)
 	if (l == NULL)
 		return;
 	session_clear(&l->pre);
-	sodium_memzero(l->pre_cookie, sizeof(l->pre_cookie));
 	free(l->email);
 	free(l->account_key);
 	if (l->pw != NULL)
@@ -63,8 +62,8 @@ login_free(void *arg)
 	free(l->user_id);
 	free(l->req);
 	pc_freezero_str(l->phc);
-	sodium_memzero(&l->hash.res, sizeof(l->hash.res));
-	free(l);
+	/* The session cookie, the pool's answer (a PHC string): wiped. */
+	pc_freezero(l, sizeof(*l));
 }
 
 /*
