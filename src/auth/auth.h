@@ -192,6 +192,7 @@ void pwpool_stop(struct pwpool *pool);
 /* ---- Users (src/auth/user.c; SECURITY.md OI-07, SS-08) ---- */
 
 struct db;
+struct session;
 struct store_user;
 
 /*
@@ -245,10 +246,12 @@ int user_pw_check(const char *email, const char *name, const char *pw,
     size_t pw_len, struct pw_check *check) PC_WUR;
 /*
  * Creates a user whose password was already judged and hashed (phc, from
- * the hashing pool). PC_ERR_INVALID, PC_ERR_CONFLICT as user_create.
+ * the hashing pool); id gets the new user's id. PC_ERR_INVALID,
+ * PC_ERR_CONFLICT as user_create.
  */
 int user_create_with_hash(struct db *db, const char *email, const char *name,
-    bool verified, const char *phc, int64_t now, struct store_user *out) PC_WUR;
+    bool verified, const char *phc, int64_t now,
+    char id[USER_ID_LEN + 1]) PC_WUR;
 /* Sets or replaces the password; refusals as above. */
 int
 user_set_password(struct db *db, const struct pw_params *p, const char *user_id,
@@ -256,6 +259,62 @@ user_set_password(struct db *db, const struct pw_params *p, const char *user_id,
 /* PC_ERR_NOT_FOUND for an unknown id. */
 int user_disable(struct db *db, const char *user_id, int64_t now) PC_WUR;
 int user_enable(struct db *db, const char *user_id, int64_t now) PC_WUR;
+
+/*
+ * A user as the pages show and judge it: the handlers' copy of the
+ * account, so they never hold a store row (user_clear frees it).
+ */
+struct user {
+	char *id;
+	char *email; /* as entered */
+	char *name;  /* "" when none */
+	bool email_verified;
+	bool disabled;
+};
+
+void user_clear(struct user *u);
+/* The user with this id. PC_ERR_NOT_FOUND when there is none. */
+int user_get(struct db *db, const char *user_id, struct user *out) PC_WUR;
+/* The user an email names, in any letter case. PC_ERR_NOT_FOUND. */
+int
+user_find_by_email(struct db *db, const char *email, struct user *out) PC_WUR;
+/*
+ * The account key of an email (ASCII lower-cased copy, caller frees):
+ * what uniqueness and the sign-in and mail throttles count by, the same
+ * for known and unknown addresses (LG-01).
+ */
+char *user_email_key(const char *email);
+/* The stored PHC string to verify a password against (caller wipes and
+ * frees). PC_ERR_NOT_FOUND when the user has no password. */
+int user_password_phc(struct db *db, const char *user_id, char **phc) PC_WUR;
+/*
+ * PW-02, after a good sign-in: new_phc replaces the hash only while it is
+ * still old_phc (a password set meanwhile wins); sessions stay.
+ * PC_ERR_NOT_FOUND when the hash changed or is gone.
+ */
+int user_password_upgrade(struct db *db, const char *user_id,
+    const char *old_phc, const char *new_phc, int64_t now) PC_WUR;
+/*
+ * PW-08, the account page's password change by the signed-in session s:
+ * in one transaction phc becomes the password and every other session of
+ * the user ends (s stays); then the device cookies of every other browser
+ * go (LG-03; keep_device, may be NULL, is this browser's cookie hash; a
+ * failure there is logged, the change stands). Returns the change's
+ * result.
+ */
+int user_password_change(struct db *db, const struct session *s,
+    const char *phc, const char *keep_device, int64_t now) PC_WUR;
+/*
+ * A completed password reset (the reset link was consumed for user_id,
+ * sent to the address sent_to): in one transaction phc becomes the
+ * password and every session of the user ends (RS-08). Then, each logged
+ * and not undone on failure: the address is marked verified when it is
+ * still sent_to (the link proved the mailbox), the sign-in throttle of the
+ * account is reset (which is what unlocks it, LG-04) and every device
+ * cookie of the account goes (LG-03). Returns the change's result.
+ */
+int user_password_reset(struct db *db, const char *user_id, const char *sent_to,
+    const char *phc, int64_t now) PC_WUR;
 
 /* ---- end Users ---- */
 
@@ -280,8 +339,8 @@ int user_enable(struct db *db, const char *user_id, int64_t now) PC_WUR;
 #define SESSION_COOKIE_HEADER_MAX 160
 
 struct session {
-	char id_hash[65]; /* hex SHA-256 of the id: log/audit handle */
-	char *user_id;	  /* NULL: pre-session (LG-07) */
+	char id_hash[PC_SHA256_HEX_LEN + 1]; /* hex SHA-256 of the id */
+	char *user_id;			     /* NULL: pre-session (LG-07) */
 	int64_t created_at;
 	int64_t last_seen_at;
 	int64_t auth_time;  /* 0 for a pre-session */
@@ -365,6 +424,56 @@ int session_cookie_header(const struct config *cfg, const char *value,
 int session_cookie_clear_header(
     const struct config *cfg, char *out, size_t n) PC_WUR;
 
+/*
+ * The sid: a session's public name, written once here. It is the first
+ * SESSION_SID_LEN hex digits of the session's id hash (SHA-256 of the 32
+ * id bytes), so it names the session without opening it. It is the ID
+ * Token's "sid" claim (front- and back-channel logout), the session a
+ * refresh-token family was issued from (RT-05) and the audit log's
+ * session handle (AU-02). out is "" when s is NULL or has no id. (The
+ * store matches families to sessions by the same rule in SQL:
+ * substr(id_hash, 1, 16).)
+ */
+#define SESSION_SID_LEN 16
+void session_sid(const struct session *s, char out[SESSION_SID_LEN + 1]);
+/* Whether sid (may be NULL) is s's sid. */
+bool session_has_sid(const struct session *s, const char *sid);
+
+/* One of a user's sessions as the account page lists it. */
+struct session_info {
+	char id_hash[PC_SHA256_HEX_LEN + 1]; /* names it in "sign out" */
+	int64_t auth_time;
+	int64_t last_seen_at;
+	char *ip;	  /* NULL: none */
+	char *user_agent; /* NULL: none */
+};
+
+/* user_id's sessions, most recently seen first (free with
+ * session_infos_free). */
+int session_list_user(struct db *db, const char *user_id,
+    struct session_info **out, size_t *n) PC_WUR;
+void session_infos_free(struct session_info *v, size_t n);
+/*
+ * SS-07, RT-05: the signed-in session s ends the other sessions of its
+ * user (only the one whose id hash is only_hash, when not NULL; never s
+ * itself) and, in the same transaction, the refresh-token families issued
+ * from them. *ended and *families (may be NULL) get the counts.
+ * PC_ERR_NOT_FOUND when only_hash named no other session of the user.
+ */
+int session_end_others(struct db *db, const struct session *s,
+    const char *only_hash, int64_t now, int64_t *ended,
+    int64_t *families) PC_WUR;
+/* RT-05, sign-out: revokes the refresh-token families issued from s. */
+int session_revoke_tokens(
+    struct db *db, const struct session *s, int64_t now) PC_WUR;
+/*
+ * RT-05, a sign-in over the signed-in session old that replaced it with
+ * s: the live token families issued from old follow s when it is the same
+ * user (signing out still ends them); another user's are revoked.
+ */
+int session_carry_tokens(struct db *db, const struct session *old,
+    const struct session *s, int64_t now) PC_WUR;
+
 /* ---- end Sessions ---- */
 
 /* ---- One-time user tokens (src/auth/usertoken.c; SECURITY.md RS-02..04,
@@ -427,6 +536,15 @@ int usertoken_revoke_user(
     struct db *db, const char *user_id, enum usertoken_purpose p) PC_WUR;
 /* Deletes every expired token. *deleted may be NULL. */
 int usertoken_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
+/*
+ * RS-10, /verify: consumes a verification token and marks the address
+ * verified, only while the account's address is still the one the link
+ * was sent to. *user_id (malloc'd; NULL on failure) names the account.
+ * PC_ERR_NOT_FOUND for a token that is unknown, used, expired or for an
+ * address the account no longer has; else 0 or a store error.
+ */
+int usertoken_verify_email(
+    struct db *db, const char *token, int64_t now, char **user_id) PC_WUR;
 
 /* ---- end One-time user tokens ---- */
 
@@ -459,10 +577,10 @@ struct throttle_attempt {
 	bool counted; /* allowed and counted: settle it with _end */
 	bool device;  /* counted on the device cookie too (no delay) */
 	int64_t window_start;
-	char account[65];     /* hex SHA-256 of the account key */
-	char ip[46];	      /* canonical (NETADDR_TEXT_MAX) */
-	char subnet[50];      /* NETADDR_KEY_MAX */
-	char device_hash[65]; /* "" without a device cookie */
+	char account[PC_SHA256_HEX_LEN + 1]; /* hex SHA-256 of the key */
+	char ip[46];			     /* canonical (NETADDR_TEXT_MAX) */
+	char subnet[50];		     /* NETADDR_KEY_MAX */
+	char device_hash[PC_SHA256_HEX_LEN + 1]; /* "": no device cookie */
 	char user_id[40];
 };
 
@@ -510,7 +628,7 @@ struct throttle_client {
 	int64_t window_start;
 	int64_t pair_failures; /* in this window, as the check saw them */
 	char ip[46];	       /* canonical (NETADDR_TEXT_MAX) */
-	char pair[65];	       /* hex SHA-256 naming client and IP */
+	char pair[PC_SHA256_HEX_LEN + 1]; /* hex SHA-256: client and IP */
 };
 
 /*
@@ -568,7 +686,8 @@ int throttle_purge(struct db *db, const struct config *cfg, int64_t now,
 /* "__Host-did" when the issuer is https, else "did" (loopback http). */
 const char *device_cookie_name(const struct config *cfg);
 /* The record key of a cookie value; PC_ERR_INVALID unless canonical. */
-int device_cookie_hash(const char *value, char out[65]) PC_WUR;
+int
+device_cookie_hash(const char *value, char out[PC_SHA256_HEX_LEN + 1]) PC_WUR;
 /*
  * A new device cookie for user_id, live for device_cookie_lifetime;
  * old_hash (may be NULL): the cookie this browser held before, which

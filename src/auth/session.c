@@ -97,7 +97,7 @@ derive_csrf_key(const uint8_t raw[SESSION_ID_BYTES], uint8_t key[32])
 
 /* The id's record handle: hex SHA-256 of the 32 bytes. */
 static void
-id_hash(const uint8_t raw[SESSION_ID_BYTES], char out[65])
+id_hash(const uint8_t raw[SESSION_ID_BYTES], char out[PC_SHA256_HEX_LEN + 1])
 {
 	hash_sha256_hex(raw, SESSION_ID_BYTES, out);
 }
@@ -223,7 +223,7 @@ session_rotate(struct db *db, const struct config *cfg, const char *old_cookie,
     int64_t now, char new_cookie[64], struct session *out)
 {
 	uint8_t raw[SESSION_ID_BYTES];
-	char old_hash[65];
+	char old_hash[PC_SHA256_HEX_LEN + 1];
 	int r;
 
 	/* Nothing to delete for a missing or malformed old cookie. */
@@ -253,7 +253,7 @@ session_lookup(struct db *db, const char *cookie, int64_t now,
     const struct config *cfg, struct session *out)
 {
 	uint8_t raw[SESSION_ID_BYTES];
-	char h[65];
+	char h[PC_SHA256_HEX_LEN + 1];
 	struct store_session ss;
 	int r;
 
@@ -293,7 +293,7 @@ int
 session_revoke(struct db *db, const char *cookie)
 {
 	uint8_t raw[SESSION_ID_BYTES];
-	char h[65];
+	char h[PC_SHA256_HEX_LEN + 1];
 	int r;
 
 	if (!parse_cookie(cookie, raw))
@@ -310,7 +310,7 @@ session_revoke_user(
     struct db *db, const char *user_id, const char *except_cookie)
 {
 	uint8_t raw[SESSION_ID_BYTES];
-	char h[65];
+	char h[PC_SHA256_HEX_LEN + 1];
 	bool keep = false;
 	int r;
 
@@ -443,4 +443,109 @@ int
 session_cookie_clear_header(const struct config *cfg, char *out, size_t n)
 {
 	return cookie_header(cfg, "", 0, out, n);
+}
+
+/* ---- The sid, and what a signed-in user does with their sessions ---- */
+
+void
+session_sid(const struct session *s, char out[SESSION_SID_LEN + 1])
+{
+	_Static_assert(SESSION_SID_LEN <= PC_SHA256_HEX_LEN, "a prefix");
+
+	out[0] = '\0';
+	if (s == NULL || strnlen(s->id_hash, SESSION_SID_LEN) < SESSION_SID_LEN)
+		return;
+	memcpy(out, s->id_hash, SESSION_SID_LEN);
+	out[SESSION_SID_LEN] = '\0';
+}
+
+bool
+session_has_sid(const struct session *s, const char *sid)
+{
+	char mine[SESSION_SID_LEN + 1];
+
+	session_sid(s, mine);
+	return sid != NULL && mine[0] != '\0' && strcmp(mine, sid) == 0;
+}
+
+int
+session_list_user(
+    struct db *db, const char *user_id, struct session_info **out, size_t *n)
+{
+	struct store_session *v = NULL;
+	size_t count = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = store_sessions_list_user(db, user_id, &v, &count)) != 0)
+		return r;
+	if (count > 0) {
+		*out = xcalloc(count, sizeof(**out));
+		for (size_t i = 0; i < count; i++) {
+			struct session_info *e = &(*out)[i];
+
+			memcpy(e->id_hash, v[i].id_hash, sizeof(e->id_hash));
+			e->auth_time = v[i].auth_time;
+			e->last_seen_at = v[i].last_seen_at;
+			/* Ownership of the strings moves to the copy. */
+			e->ip = v[i].ip;
+			e->user_agent = v[i].user_agent;
+			v[i].ip = NULL;
+			v[i].user_agent = NULL;
+		}
+	}
+	*n = count;
+	store_sessions_free(v, count);
+	return 0;
+}
+
+void
+session_infos_free(struct session_info *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].ip);
+		free(v[i].user_agent);
+	}
+	free(v);
+}
+
+int
+session_end_others(struct db *db, const struct session *s,
+    const char *only_hash, int64_t now, int64_t *ended, int64_t *families)
+{
+	if (s->user_id == NULL || s->id_hash[0] == '\0')
+		return PC_ERR_INVALID;
+	return store_sessions_end(
+	    db, s->user_id, only_hash, s->id_hash, now, ended, families);
+}
+
+int
+session_revoke_tokens(struct db *db, const struct session *s, int64_t now)
+{
+	char sid[SESSION_SID_LEN + 1];
+
+	session_sid(s, sid);
+	if (sid[0] == '\0')
+		return PC_ERR_INVALID;
+	return store_families_revoke_sid(db, sid, now, "logout");
+}
+
+int
+session_carry_tokens(struct db *db, const struct session *old,
+    const struct session *s, int64_t now)
+{
+	char old_sid[SESSION_SID_LEN + 1], new_sid[SESSION_SID_LEN + 1];
+
+	session_sid(old, old_sid);
+	session_sid(s, new_sid);
+	if (old_sid[0] == '\0' || new_sid[0] == '\0' || old->user_id == NULL ||
+	    s->user_id == NULL)
+		return PC_ERR_INVALID;
+	if (strcmp(old->user_id, s->user_id) == 0 &&
+	    store_families_move_sid(db, old_sid, new_sid, s->user_id) == 0)
+		return 0;
+	return store_families_revoke_sid(db, old_sid, now, "logout");
 }

@@ -1,6 +1,7 @@
 /*
  * Users: email syntax, opaque ids, creation with an optional password,
- * password changes and disabling. The id becomes the OIDC sub (OI-07):
+ * the handlers' view of a user (struct user), password changes, resets
+ * and upgrades, and disabling. The id becomes the OIDC sub (OI-07):
  * "usr_" + 22 base64url characters of 128 random bits, never derived from
  * the email and never reused (the store keeps tombstones of deleted ids).
  */
@@ -13,6 +14,7 @@
 #include "crypto/crypto.h"
 #include "jose/jose.h"
 #include "store/store.h"
+#include "util/log.h"
 
 bool
 user_email_valid(const char *email)
@@ -147,13 +149,11 @@ out:
 
 int
 user_create_with_hash(struct db *db, const char *email, const char *name,
-    bool verified, const char *phc, int64_t now, struct store_user *out)
+    bool verified, const char *phc, int64_t now, char id[USER_ID_LEN + 1])
 {
 	struct store_user u;
-	char id[USER_ID_LEN + 1];
-	int r;
 
-	memset(out, 0, sizeof(*out));
+	id[0] = '\0';
 	if (name == NULL)
 		name = "";
 	if (!user_email_valid(email) || !user_name_valid(name))
@@ -167,9 +167,7 @@ user_create_with_hash(struct db *db, const char *email, const char *name,
 		.created_at = now,
 		.updated_at = now,
 	};
-	if ((r = store_user_insert(db, &u, phc)) != 0)
-		return r;
-	return store_user_get(db, id, out);
+	return store_user_insert(db, &u, phc);
 }
 
 int
@@ -216,4 +214,135 @@ int
 user_enable(struct db *db, const char *user_id, int64_t now)
 {
 	return store_user_set_disabled(db, user_id, 0, now);
+}
+
+/* ---- The handlers' view of a user, and their password operations ---- */
+
+void
+user_clear(struct user *u)
+{
+	free(u->id);
+	free(u->email);
+	free(u->name);
+	memset(u, 0, sizeof(*u));
+}
+
+/* Moves the row's strings into out. */
+static void
+from_store(struct store_user *su, struct user *out)
+{
+	out->id = su->id;
+	out->email = su->email;
+	out->name = su->name != NULL ? su->name : xstrdup("");
+	out->email_verified = su->email_verified;
+	out->disabled = su->disabled_at != 0;
+	su->id = su->email = su->name = NULL;
+	store_user_clear(su);
+}
+
+int
+user_get(struct db *db, const char *user_id, struct user *out)
+{
+	struct store_user su;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&su, 0, sizeof(su));
+	if (user_id == NULL)
+		return PC_ERR_NOT_FOUND;
+	if ((r = store_user_get(db, user_id, &su)) != 0) {
+		store_user_clear(&su);
+		return r;
+	}
+	from_store(&su, out);
+	return 0;
+}
+
+int
+user_find_by_email(struct db *db, const char *email, struct user *out)
+{
+	struct store_user su;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&su, 0, sizeof(su));
+	if (email == NULL)
+		return PC_ERR_NOT_FOUND;
+	if ((r = store_user_get_by_email(db, email, &su)) != 0) {
+		store_user_clear(&su);
+		return r;
+	}
+	from_store(&su, out);
+	return 0;
+}
+
+char *
+user_email_key(const char *email)
+{
+	return store_email_key(email);
+}
+
+int
+user_password_phc(struct db *db, const char *user_id, char **phc)
+{
+	*phc = NULL;
+	return store_password_get(db, user_id, phc);
+}
+
+int
+user_password_upgrade(struct db *db, const char *user_id, const char *old_phc,
+    const char *new_phc, int64_t now)
+{
+	return store_password_rehash(db, user_id, old_phc, new_phc, now);
+}
+
+int
+user_password_change(struct db *db, const struct session *s, const char *phc,
+    const char *keep_device, int64_t now)
+{
+	int r;
+
+	if (s->user_id == NULL || s->id_hash[0] == '\0')
+		return PC_ERR_INVALID;
+	/* The new hash, and every other session ends, in one transaction. */
+	if ((r = store_password_set(db, s->user_id, phc, s->id_hash, now)) != 0)
+		return r;
+	/* Like the other sessions, the other browsers' device cookies go
+	 * (LG-03); this browser's stays. */
+	if (device_cookies_revoke(db, s->user_id, keep_device, NULL) != 0)
+		log_msg(LOG_WARN, "auth.device", "device cookies kept");
+	return 0;
+}
+
+int
+user_password_reset(struct db *db, const char *user_id, const char *sent_to,
+    const char *phc, int64_t now)
+{
+	struct store_user u;
+	char *key;
+	int r;
+
+	/* RS-08: every session ends with the old password. */
+	if ((r = store_password_set(db, user_id, phc, NULL, now)) != 0)
+		return r;
+	memset(&u, 0, sizeof(u));
+	if (store_user_get(db, user_id, &u) != 0) {
+		store_user_clear(&u);
+		return 0;
+	}
+	/* The link proved the mailbox: the address is verified. */
+	if (!u.email_verified && sent_to != NULL &&
+	    strcmp(u.email, sent_to) == 0 &&
+	    store_user_set_verified(db, user_id, true, now) != 0)
+		log_msg(LOG_WARN, "auth.reset", "not marked verified");
+	/* LG-04: a completed reset is what unlocks the account. */
+	key = store_email_key(u.email);
+	if (throttle_login_success(db, key) != 0)
+		log_msg(LOG_WARN, "auth.throttle", "reset not recorded");
+	free(key);
+	/* LG-03: every device cookie of the account goes. */
+	if (device_cookies_revoke(db, user_id, NULL, NULL) != 0)
+		log_msg(LOG_WARN, "auth.device", "device cookies kept");
+	store_user_clear(&u);
+	return 0;
 }

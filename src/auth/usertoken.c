@@ -200,3 +200,32 @@ usertoken_purge(struct db *db, int64_t now, int64_t *deleted)
 {
 	return store_user_tokens_purge(db, now, deleted);
 }
+
+int
+usertoken_verify_email(
+    struct db *db, const char *token, int64_t now, char **user_id)
+{
+	struct store_user u;
+	char *uid = NULL, *email = NULL;
+	int r;
+
+	*user_id = NULL;
+	if ((r = usertoken_consume(
+		 db, token, USERTOKEN_VERIFY, now, &uid, &email)) != 0)
+		return r;
+	memset(&u, 0, sizeof(u));
+	r = store_user_get(db, uid, &u);
+	/* RS-10: only the exact address the link was sent to. */
+	if (r == 0 && strcmp(u.email, email) == 0)
+		r = store_user_set_verified(db, uid, true, now);
+	else if (r == 0)
+		r = PC_ERR_NOT_FOUND;
+	store_user_clear(&u);
+	free(email);
+	if (r != 0) {
+		free(uid);
+		return r;
+	}
+	*user_id = uid;
+	return 0;
+}

@@ -262,8 +262,7 @@ authz_needs_login(const struct authz *z, const struct session *s)
 		return true;
 	if ((z->p.prompt & AZ_PROMPT_LOGIN) != 0)
 		/* Only the sign-in made for this very request counts. */
-		need = z->p.login_sid == NULL ||
-		    strncmp(z->p.login_sid, s->id_hash, 16) != 0;
+		need = !session_has_sid(s, z->p.login_sid);
 	/* OI-06: never for another user than the hinted one. */
 	if (z->p.hint_sub != NULL && strcmp(z->p.hint_sub, s->user_id) != 0)
 		need = true;
@@ -310,10 +309,9 @@ authz_code(struct app *app, const struct authz *z, const struct session *s,
     int64_t now, char code[CODE_LEN + 1])
 {
 	struct code_grant g;
-	char sid[17];
+	char sid[SESSION_SID_LEN + 1];
 
-	memcpy(sid, s->id_hash, 16);
-	sid[16] = '\0';
+	session_sid(s, sid);
 	memset(&g, 0, sizeof(g));
 	g.client_id = z->p.client_id;
 	g.user_id = s->user_id;
@@ -331,13 +329,13 @@ int
 authz_login_done(struct app *app, const char *id_value, const struct session *s,
     int64_t now, char location[AUTHZ_LOCATION_MAX])
 {
-	char id[AUTHZ_ID_LEN + 1], hash[PC_SHA256_HEX_LEN + 1], sid[17];
+	char id[AUTHZ_ID_LEN + 1], hash[PC_SHA256_HEX_LEN + 1],
+	    sid[SESSION_SID_LEN + 1];
 	int rc;
 
 	if (!parse_id(id_value, id, hash))
 		return PC_ERR_INVALID;
-	memcpy(sid, s->id_hash, 16);
-	sid[16] = '\0';
+	session_sid(s, sid);
 	rc = store_authz_request_set_login(app->db, hash, sid, now);
 	if (rc == 0)
 		snprintf(location, AUTHZ_LOCATION_MAX,

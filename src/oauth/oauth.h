@@ -88,4 +88,44 @@ int client_authenticate(struct req *r, struct resp *w,
 
 /* ---- end Shared ---- */
 
+/* ---- Pages: grants and clients for src/web/ (src/oauth/grants.c) ---- */
+
+/* A grant the user gave: a consent, and the name of its client. */
+struct consent_entry {
+	char *client_id;
+	char *client_name; /* NULL: the client has none */
+	char *scope;
+	int64_t granted_at;
+};
+
+/*
+ * The account page's "Applications you allowed": user_id's consents,
+ * newest first, each with its client's name; a consent whose client was
+ * deleted meanwhile is left out. Free with consent_entries_free.
+ */
+int consent_list_user(struct db *db, const char *user_id,
+    struct consent_entry **out, size_t *n) PC_WUR;
+void consent_entries_free(struct consent_entry *v, size_t n);
+/*
+ * "Revoke access" (RT-05): the user's consent for client_id goes and
+ * every token family of that user and client is revoked, in one
+ * transaction. *families (may be NULL): how many. PC_ERR_NOT_FOUND when
+ * there was neither consent nor live family.
+ */
+int consent_revoke_user(struct db *db, const char *user_id,
+    const char *client_id, int64_t now, int64_t *families) PC_WUR;
+/*
+ * The registered client an untrusted client_id names (RP-Initiated
+ * Logout). PC_ERR_NOT_FOUND for a malformed or unknown id; client_clear
+ * it afterwards.
+ */
+int client_find(
+    struct db *db, const char *client_id, struct store_client *out) PC_WUR;
+void client_clear(struct store_client *c);
+/* AZ-03: uri is, byte for byte, one of c's post-logout redirect URIs. */
+bool client_post_logout_uri_registered(
+    const struct store_client *c, const char *uri);
+
+/* ---- end Pages ---- */
+
 #endif

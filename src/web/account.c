@@ -22,7 +22,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
-#include "store/store.h"
+#include "oauth/oauth.h"
 #include "util/log.h"
 #include "util/useragent.h"
 #include "web/web.h"
@@ -102,8 +102,8 @@ notice_for(struct req *r)
 
 /* The applications the user allowed, each with "Revoke access". */
 static void
-render_consents(struct app *app, struct buf *b, const struct session *s,
-    const struct store_consent *v, size_t n)
+render_consents(struct buf *b, const struct session *s,
+    const struct consent_entry *v, size_t n)
 {
 	page_puts(b, "<h2>Applications you allowed</h2>\n");
 	if (n == 0) {
@@ -116,23 +116,19 @@ render_consents(struct app *app, struct buf *b, const struct session *s,
 	    "<table><thead><tr><th>Application</th><th>Access</th>"
 	    "<th>Since</th><th></th></tr></thead><tbody>\n");
 	for (size_t i = 0; i < n; i++) {
-		struct store_client c;
 		char since[32];
 
-		memset(&c, 0, sizeof(c));
-		/* A client deleted meanwhile takes its consent with it. */
-		if (store_client_get(app->db, v[i].client_id, &c) != 0)
-			continue;
 		fmt_time(v[i].granted_at, since);
 		page_puts(b, "<tr><td>");
-		page_text(b, c.name != NULL ? c.name : v[i].client_id);
+		page_text(b,
+		    v[i].client_name != NULL ? v[i].client_name
+					     : v[i].client_id);
 		page_puts(b, "</td><td>");
 		page_text(b, v[i].scope);
 		page_printf(b, "</td><td>%s</td><td>", since);
 		button_form(b, s, "/account/consents", FORM_CONSENTS,
 		    "client_id", v[i].client_id, "Revoke access", true);
 		page_puts(b, "</td></tr>\n");
-		store_client_clear(&c);
 	}
 	page_puts(b, "</tbody></table>\n");
 }
@@ -142,20 +138,19 @@ render_account(struct req *r, struct resp *w, const struct session *s,
     int status, const char *error)
 {
 	struct app *app = r->app;
-	struct store_user u;
-	struct store_session *list = NULL;
-	struct store_consent *consents = NULL;
+	struct user u;
+	struct session_info *list = NULL;
+	struct consent_entry *consents = NULL;
 	size_t n = 0, nc = 0;
 	struct buf b;
 	char token[64];
 	const char *notice = error == NULL ? notice_for(r) : NULL;
 
-	memset(&u, 0, sizeof(u));
-	if (store_user_get(app->db, s->user_id, &u) != 0 ||
-	    store_sessions_list_user(app->db, s->user_id, &list, &n) != 0 ||
-	    store_consents_list(app->db, s->user_id, &consents, &nc) != 0) {
-		store_user_clear(&u);
-		store_sessions_free(list, n);
+	if (user_get(app->db, s->user_id, &u) != 0 ||
+	    session_list_user(app->db, s->user_id, &list, &n) != 0 ||
+	    consent_list_user(app->db, s->user_id, &consents, &nc) != 0) {
+		user_clear(&u);
+		session_infos_free(list, n);
 		page_message(w, 503, "Unavailable",
 		    "Your account cannot be shown right now. Please try again "
 		    "later.",
@@ -172,7 +167,7 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	page_puts(&b, "<p>Signed in as <strong>");
 	page_text(&b, u.email);
 	page_puts(&b, "</strong>");
-	if (u.name != NULL && u.name[0] != '\0') {
+	if (u.name[0] != '\0') {
 		page_puts(&b, " (");
 		page_text(&b, u.name);
 		page_puts(&b, ")");
@@ -212,7 +207,7 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 		button_form(&b, s, "/account/sessions", FORM_SESSIONS,
 		    "session", "others", "Sign out all other sessions", false);
 
-	render_consents(app, &b, s, consents, nc);
+	render_consents(&b, s, consents, nc);
 
 	page_puts(&b, "<h2>Change your password</h2>\n");
 	if (session_csrf_token(s, FORM_PASSWORD, token) == 0) {
@@ -244,9 +239,9 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	page_puts(&b, "</nav>\n");
 	page_end(&b);
 	page_send(w, status, &b);
-	store_user_clear(&u);
-	store_sessions_free(list, n);
-	store_consents_free(consents, nc);
+	user_clear(&u);
+	session_infos_free(list, n);
+	consent_entries_free(consents, nc);
 }
 
 /* The signed-in session, or a 303 to /login (and false). */
@@ -351,9 +346,8 @@ web_account_sessions(struct req *r, struct resp *w)
 	 * families issued from them are revoked in the same transaction
 	 * (RT-05).
 	 */
-	rc = store_sessions_end(app->db, s.user_id,
-	    strcmp(which, "others") == 0 ? NULL : which, s.id_hash, r->now, &n,
-	    &nf);
+	rc = session_end_others(app->db, &s,
+	    strcmp(which, "others") == 0 ? NULL : which, r->now, &n, &nf);
 	if (rc == PC_ERR_NOT_FOUND) {
 		render_account(
 		    r, w, &s, 400, "That session has already ended.");
@@ -368,7 +362,7 @@ web_account_sessions(struct req *r, struct resp *w)
 	if (strcmp(which, "others") == 0) {
 		/* "Sign out everywhere else": the other browsers' device
 		 * cookies go too (LG-03); this browser's stays. */
-		char dev[65];
+		char dev[PC_SHA256_HEX_LEN + 1];
 		bool mine = web_device_hash(r, dev);
 
 		if (device_cookies_revoke(
@@ -424,7 +418,7 @@ web_account_consents(struct req *r, struct resp *w)
 		render_account(r, w, &s, 400, "Choose an application.");
 		goto out;
 	}
-	rc = store_consent_revoke(app->db, s.user_id, client_id, r->now, &nf);
+	rc = consent_revoke_user(app->db, s.user_id, client_id, r->now, &nf);
 	if (rc == PC_ERR_NOT_FOUND) {
 		render_account(r, w, &s, 400,
 		    "That application's access was already revoked.");
@@ -474,7 +468,7 @@ struct pwop {
 	bool hashing; /* stage two of a change */
 	char then[16];
 	char *account_key; /* the throttle's key: lower-cased email */
-	char device[65];   /* this browser's device cookie hash, or "" */
+	char device[PC_SHA256_HEX_LEN + 1]; /* this browser's cookie hash */
 	struct throttle_attempt t; /* counted before the hash (LG-03) */
 	struct web_hash hash;	   /* the pool's answer */
 };
@@ -487,18 +481,14 @@ pwop_free(void *arg)
 	if (o == NULL)
 		return;
 	session_clear(&o->s);
-	sodium_memzero(o->cookie, sizeof(o->cookie));
-	if (o->phc != NULL) {
-		sodium_memzero(o->phc, strlen(o->phc));
-		free(o->phc);
-	}
+	pc_freezero_str(o->phc);
 	free(o->account_key);
 	if (o->cur != NULL)
 		sodium_free(o->cur);
 	if (o->next != NULL)
 		sodium_free(o->next);
-	sodium_memzero(&o->hash.res, sizeof(o->hash.res));
-	free(o);
+	/* The session cookie, the pool's answer (a PHC string): wiped. */
+	pc_freezero(o, sizeof(*o));
 }
 
 static char *
@@ -619,15 +609,10 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 		web_busy(r, w);
 		return;
 	}
-	/* The new hash, and every other session ends, in one transaction. */
-	rc = store_password_set(
-	    app->db, o->s.user_id, o->hash.res.phc, o->s.id_hash, r->now);
-	/* Like the other sessions, the other browsers' device cookies go
-	 * (LG-03); this browser's stays. */
-	if (rc == 0 &&
-	    device_cookies_revoke(app->db, o->s.user_id,
-		o->device[0] != '\0' ? o->device : NULL, NULL) != 0)
-		log_msg(LOG_WARN, "auth.device", "device cookies kept");
+	/* The new hash; every other session and every other browser's
+	 * device cookie end (PW-08, LG-03). */
+	rc = user_password_change(app->db, &o->s, o->hash.res.phc,
+	    o->device[0] != '\0' ? o->device : NULL, r->now);
 	/* AU-01: the change stands (undoing it would be worse), but without
 	 * its durable row the answer is a 503 and no new session cookie. */
 	if (rc == 0 &&
@@ -682,7 +667,7 @@ pwop_begin(
 		pwop_free(o);
 		return NULL;
 	}
-	if (store_password_get(app->db, o->s.user_id, &o->phc) != 0)
+	if (user_password_phc(app->db, o->s.user_id, &o->phc) != 0)
 		o->phc = NULL; /* dummy work, then "not correct" */
 	return o;
 }
@@ -697,20 +682,19 @@ static bool
 pwop_count(struct req *r, struct resp *w, struct pwop *o)
 {
 	struct app *app = r->app;
-	struct store_user u;
+	struct user u;
 
-	memset(&u, 0, sizeof(u));
 	(void)web_device_hash(r, o->device);
-	if (store_user_get(app->db, o->s.user_id, &u) != 0 ||
-	    (o->account_key = store_email_key(u.email)) == NULL ||
+	if (user_get(app->db, o->s.user_id, &u) != 0 ||
+	    (o->account_key = user_email_key(u.email)) == NULL ||
 	    throttle_login_begin(app->db, app->cfg, o->account_key, r->ip,
 		o->device[0] != '\0' ? o->device : NULL, o->s.user_id, r->now,
 		&o->t) != 0) {
-		store_user_clear(&u);
+		user_clear(&u);
 		web_busy(r, w);
 		return false;
 	}
-	store_user_clear(&u);
+	user_clear(&u);
 	if (!o->t.v.allowed) {
 		char ra[24];
 
@@ -745,7 +729,7 @@ web_account_password(struct req *r, struct resp *w)
 	struct app *app = r->app;
 	struct pwop *o = pwop_begin(r, w, FORM_PASSWORD, "current");
 	const char *nw;
-	struct store_user u;
+	struct user u;
 	struct pw_check chk = { PW_OK, NULL };
 
 	if (o == NULL)
@@ -758,19 +742,18 @@ web_account_password(struct req *r, struct resp *w)
 		return;
 	}
 	/* PW-03..06 before any hashing: the reason is shown. */
-	memset(&u, 0, sizeof(u));
-	if (store_user_get(app->db, o->s.user_id, &u) != 0 ||
+	if (user_get(app->db, o->s.user_id, &u) != 0 ||
 	    user_pw_check(u.email, u.name, nw, strlen(nw), &chk) != 0 ||
 	    chk.verdict != PW_OK) {
 		render_account(r, w, &o->s, 400,
 		    chk.verdict != PW_OK && chk.message != NULL
 			? chk.message
 			: "The new password cannot be used.");
-		store_user_clear(&u);
+		user_clear(&u);
 		pwop_free(o);
 		return;
 	}
-	store_user_clear(&u);
+	user_clear(&u);
 	o->next_len = strlen(nw);
 	o->next = secure_copy(nw, o->next_len);
 	if (o->next == NULL) {

@@ -7,11 +7,10 @@
 
 #include <sodium.h>
 
-#include "store/store.h"
 #include "web/web.h"
 
 bool
-web_device_hash(struct req *r, char out[65])
+web_device_hash(struct req *r, char out[PC_SHA256_HEX_LEN + 1])
 {
 	const struct app *app = r->app;
 	const struct kvlist *cookies;

@@ -23,7 +23,6 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
-#include "store/store.h"
 #include "util/log.h"
 #include "web/web.h"
 
@@ -43,7 +42,7 @@ struct login {
 	bool usable;	   /* known, enabled, with a password */
 	bool verified;	   /* the account's email is verified */
 	char *req;	   /* a pending authorization request's id */
-	char device[65];   /* the presented device cookie's hash, or "" */
+	char device[PC_SHA256_HEX_LEN + 1]; /* the device cookie's hash, "" */
 	struct throttle_attempt t; /* counted before the hash (LG-03) */
 	struct web_hash hash;	   /* the pool's answer */
 };
@@ -56,19 +55,15 @@ login_free(void *arg)
 	if (l == NULL)
 		return;
 	session_clear(&l->pre);
-	sodium_memzero(l->pre_cookie, sizeof(l->pre_cookie));
 	free(l->email);
 	free(l->account_key);
 	if (l->pw != NULL)
 		sodium_free(l->pw);
 	free(l->user_id);
 	free(l->req);
-	if (l->phc != NULL) {
-		sodium_memzero(l->phc, strlen(l->phc));
-		free(l->phc);
-	}
-	sodium_memzero(&l->hash.res, sizeof(l->hash.res));
-	free(l);
+	pc_freezero_str(l->phc);
+	/* The session cookie, the pool's answer (a PHC string): wiped. */
+	pc_freezero(l, sizeof(*l));
 }
 
 /*
@@ -206,12 +201,11 @@ rehash_done(const struct pwjob_result *res, void *arg)
 	struct rehash *h = arg;
 
 	if (res->r == 0 &&
-	    store_password_rehash(
+	    user_password_upgrade(
 		h->db, h->user_id, h->old_phc, res->phc, clock_now()) == 0)
 		log_msg(LOG_INFO, "auth.rehash", "password hash upgraded");
 	free(h->user_id);
-	sodium_memzero(h->old_phc, strlen(h->old_phc));
-	free(h->old_phc);
+	pc_freezero_str(h->old_phc);
 	free(h);
 }
 
@@ -226,7 +220,7 @@ start_rehash(struct app *app, const struct login *l)
 	h->old_phc = xstrdup(l->phc);
 	if (pwpool_submit(app->pwpool, &job, rehash_done, h) != 0) {
 		free(h->user_id);
-		free(h->old_phc);
+		pc_freezero_str(h->old_phc);
 		free(h);
 	}
 }
@@ -241,33 +235,6 @@ login_failed(struct req *r, struct resp *w, struct login *l, const char *why)
 	web_audit(r, &l->pre, "login", "failure", l->user_id, NULL, d);
 	json_decref(d);
 	render_form(r, w, 400, &l->pre, l->email, GENERIC_FAILURE, l->req);
-}
-
-/*
- * Signing in over a signed-in session (re-authentication for an
- * application) replaced it. RT-05: the refresh tokens issued from it
- * follow the new session when it is the same user, so signing out still
- * ends them; another user's end with the session they came from.
- */
-static void
-carry_families(struct app *app, const struct session *old,
-    const struct session *s, int64_t now)
-{
-	char old_sid[17], new_sid[17];
-	int rc;
-
-	memcpy(old_sid, old->id_hash, 16);
-	old_sid[16] = '\0';
-	memcpy(new_sid, s->id_hash, 16);
-	new_sid[16] = '\0';
-	if (strcmp(old->user_id, s->user_id) == 0)
-		rc = store_families_move_sid(
-		    app->db, old_sid, new_sid, s->user_id);
-	else
-		rc = 1;
-	if (rc != 0 &&
-	    store_families_revoke_sid(app->db, old_sid, now, "logout") != 0)
-		log_msg(LOG_WARN, "auth.login", "old session's tokens kept");
 }
 
 /*
@@ -346,8 +313,16 @@ login_finish(struct req *r, struct resp *w, void *arg)
 		resp_header(w, "Retry-After", "5");
 		return;
 	}
-	if (l->pre.user_id != NULL)
-		carry_families(app, &l->pre, &s, r->now);
+	/*
+	 * Signing in over a signed-in session (re-authentication for an
+	 * application) replaced it. RT-05: the refresh tokens issued from it
+	 * follow the new session when it is the same user, so signing out
+	 * still ends them; another user's end with the session they came
+	 * from.
+	 */
+	if (l->pre.user_id != NULL &&
+	    session_carry_tokens(app->db, &l->pre, &s, r->now) != 0)
+		log_msg(LOG_WARN, "auth.login", "old session's tokens kept");
 	if (l->hash.res.needs_rehash)
 		start_rehash(app, l);
 	web_set_session_cookie(w, r, cookie);
@@ -373,7 +348,7 @@ login_post(struct req *r, struct resp *w)
 	struct app *app = r->app;
 	struct login *l;
 	const char *email, *pw;
-	struct store_user u;
+	struct user u;
 	bool presented = false;
 	int rc;
 
@@ -427,22 +402,21 @@ login_post(struct req *r, struct resp *w)
 	}
 	memcpy(l->pw, pw, l->pw_len + 1);
 
-	memset(&u, 0, sizeof(u));
 	if (user_email_valid(email) &&
-	    store_user_get_by_email(app->db, email, &u) == 0) {
+	    user_find_by_email(app->db, email, &u) == 0) {
 		l->user_id = xstrdup(u.id);
 		l->verified = u.email_verified;
-		if (u.disabled_at == 0 &&
-		    store_password_get(app->db, u.id, &l->phc) == 0)
+		if (!u.disabled &&
+		    user_password_phc(app->db, u.id, &l->phc) == 0)
 			l->usable = true;
-		store_user_clear(&u);
+		user_clear(&u);
 	}
 	/*
 	 * LG-03, LG-04 before any hashing (DS-02): checked and counted in one
 	 * step. A device cookie only counts for the account it was issued to
 	 * (and a refusal reads the same for known and unknown accounts).
 	 */
-	l->account_key = store_email_key(email);
+	l->account_key = user_email_key(email);
 	(void)web_device_hash(r, l->device);
 	if (throttle_login_begin(app->db, app->cfg, l->account_key, r->ip,
 		l->device[0] != '\0' ? l->device : NULL, l->user_id, r->now,

@@ -28,8 +28,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "auth/auth.h"
 #include "oauth/oauth.h"
-#include "store/store.h"
 #include "util/log.h"
 #include "web/web.h"
 
@@ -53,7 +53,7 @@ static void
 rp_clear(struct rp_logout *rp)
 {
 	id_hint_clear(&rp->h);
-	store_client_clear(&rp->c);
+	client_clear(&rp->c);
 	memset(rp, 0, sizeof(*rp));
 }
 
@@ -138,8 +138,7 @@ rp_parse(
 		const char *id =
 		    rp->have_hint ? rp->h.client_id : rp->client_id;
 
-		rc = client_id_valid(id) ? store_client_get(app->db, id, &rp->c)
-					 : PC_ERR_NOT_FOUND;
+		rc = client_find(app->db, id, &rp->c);
 		if (rc == PC_ERR_NOT_FOUND) {
 			audit_refused(r, rp, "unknown-client");
 			refuse(w, 400,
@@ -158,9 +157,7 @@ rp_parse(
 		return PC_ERR_INVALID;
 	}
 	if (rp->uri != NULL && rp->have_client) {
-		for (size_t i = 0; i < rp->c.n_post_logout_uris; i++)
-			if (strcmp(rp->c.post_logout_uris[i], rp->uri) == 0)
-				rp->uri_ok = true;
+		rp->uri_ok = client_post_logout_uri_registered(&rp->c, rp->uri);
 		if (!rp->uri_ok) {
 			audit_refused(r, rp, "unregistered-post-logout-uri");
 			refuse(w, 400,
@@ -276,7 +273,7 @@ confirm_page(struct req *r, struct resp *w, const struct session *s,
     const struct rp_logout *rp)
 {
 	struct app *app = r->app;
-	struct store_user u;
+	struct user u;
 	struct buf b;
 	char token[64];
 	bool other = rp->have_hint && strcmp(rp->h.sub, s->user_id) != 0;
@@ -288,7 +285,7 @@ confirm_page(struct req *r, struct resp *w, const struct session *s,
 		return;
 	}
 	/* Only to show who is signed in: without it the page still works. */
-	if (store_user_get(app->db, s->user_id, &u) != 0)
+	if (user_get(app->db, s->user_id, &u) != 0)
 		memset(&u, 0, sizeof(u));
 	buf_init(&b, 64 * 1024);
 	page_begin(&b, "Sign out?");
@@ -329,7 +326,7 @@ confirm_page(struct req *r, struct resp *w, const struct session *s,
 	page_end(&b);
 	page_send(w, 200, &b);
 	sodium_memzero(token, sizeof(token));
-	store_user_clear(&u);
+	user_clear(&u);
 }
 
 /* GET /logout, or a relying party's POST: never changes anything. */
@@ -404,17 +401,9 @@ logout_confirmed(struct req *r, struct resp *w, const struct rp_logout *rp)
 			rp->have_client ? rp->c.client_id : NULL, d) == 0;
 		json_decref(d);
 	}
-	{
-		/* RT-05: refresh tokens issued from this session end too. */
-		char sid[17];
-
-		memcpy(sid, s.id_hash, 16);
-		sid[16] = '\0';
-		if (store_families_revoke_sid(app->db, sid, r->now, "logout") !=
-		    0)
-			log_msg(LOG_WARN, "auth.logout",
-			    "refresh tokens not revoked");
-	}
+	/* RT-05: refresh tokens issued from this session end too. */
+	if (session_revoke_tokens(app->db, &s, r->now) != 0)
+		log_msg(LOG_WARN, "auth.logout", "refresh tokens not revoked");
 	sodium_memzero(cookie, sizeof(cookie));
 	session_clear(&s);
 	web_clear_session_cookie(w, r);

@@ -372,16 +372,15 @@ web_audit(const struct req *r, const struct session *s, const char *event,
 {
 	struct app *app = app_of(r);
 	struct audit_event ev;
-	char sh[AUDIT_SESSION_HASH_HEX + 1] = "";
+	char sh[SESSION_SID_LEN + 1];
 	const char *ua = NULL;
 	int rc;
 
+	_Static_assert(SESSION_SID_LEN == AUDIT_SESSION_HASH_HEX,
+	    "the audit log's session handle is the sid");
 	memset(&ev, 0, sizeof(ev));
 	(void)req_header(r, "User-Agent", &ua);
-	if (s != NULL && s->id_hash[0] != '\0') {
-		memcpy(sh, s->id_hash, AUDIT_SESSION_HASH_HEX);
-		sh[AUDIT_SESSION_HASH_HEX] = '\0';
-	}
+	session_sid(s, sh);
 	ev.event = event;
 	ev.outcome = outcome;
 	ev.actor = actor;

@@ -83,7 +83,7 @@ void web_clear_session_cookie(struct resp *w, const struct req *r);
  * the browser presents (false: none, malformed or repeated), and
  * Set-Cookie for a new one.
  */
-bool web_device_hash(struct req *r, char out[65]);
+bool web_device_hash(struct req *r, char out[PC_SHA256_HEX_LEN + 1]);
 void
 web_set_device_cookie(struct resp *w, const struct req *r, const char *value);
 
@@ -156,7 +156,8 @@ int web_authorize_login_done(struct req *r, const char *req_value,
 int web_authorize_pending(
     struct req *r, const char *req_value, char **login_hint) PC_WUR;
 
-/* ---- Registration, verification, reset (src/web/recover.c) ---- */
+/* ---- Registration, verification (src/web/register.c), forgot and reset
+ * (src/web/reset.c), what they share (src/web/recover.c, recover.h) ---- */
 
 void web_register(struct req *r, struct resp *w);
 void web_verify(struct req *r, struct resp *w);

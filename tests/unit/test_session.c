@@ -4,8 +4,9 @@
  * malformed ids never adopted (SS-02), idle and absolute timeouts on a
  * driven clock with now < limit only (SS-05, SS-10), revocation of one,
  * all and all-but-current (SS-07), disabling revokes (SS-08), CSRF tokens
- * bound to session and form (CF-01), cookie attributes (SS-04) and the
- * purge of expired sessions (DS-04).
+ * bound to session and form (CF-01), cookie attributes (SS-04), the
+ * purge of expired sessions (DS-04) and the sid derived in one place
+ * (RT-05, AU-02).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -816,6 +817,78 @@ test_session_config_settings(void **state)
 	config_free(&c);
 }
 
+/*
+ * The sid (RT-05 token families, the ID Token's sid, AU-02's session
+ * handle) is written once, in session_sid: the first 16 hex digits of
+ * SHA-256 of the 32 id bytes. A known id gives a known sid; it names its
+ * session only, and a rotated session has another.
+ */
+static void
+test_session_RT05_sid_is_written_once(void **state)
+{
+	struct fixture *f = *state;
+	/* The id of 32 zero bytes: SHA-256 66687aad f862bd77 ... */
+	static const char zero_cookie[] =
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	struct store_session ss;
+	struct session s, t, rot;
+	char sid[SESSION_SID_LEN + 1], sid2[SESSION_SID_LEN + 1];
+	char sids[64][SESSION_SID_LEN + 1];
+	char cookie[64];
+
+	memset(&ss, 0, sizeof(ss));
+	snprintf(ss.id_hash, sizeof(ss.id_hash), "%s",
+	    "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925");
+	ss.user_id = f->alice.id;
+	ss.created_at = ss.last_seen_at = ss.auth_time = T0;
+	ss.expires_at = T0 + SESSION_ABSOLUTE;
+	ss.amr = "pwd";
+	assert_int_equal(store_session_insert(f->db, &ss), 0);
+	assert_int_equal(
+	    session_lookup(f->db, zero_cookie, T0, &f->cfg, &s), 0);
+	session_sid(&s, sid);
+	assert_string_equal(sid, "66687aadf862bd77");
+	assert_true(session_has_sid(&s, "66687aadf862bd77"));
+	assert_false(session_has_sid(&s, "66687aadf862bd7"));
+	assert_false(session_has_sid(&s, "66687aadf862bd776"));
+	assert_false(session_has_sid(&s, NULL));
+	assert_false(session_has_sid(&s, ""));
+
+	/* No session, no id: no sid (never a prefix of garbage). */
+	session_sid(NULL, sid2);
+	assert_string_equal(sid2, "");
+	memset(&t, 0, sizeof(t));
+	session_sid(&t, sid2);
+	assert_string_equal(sid2, "");
+	assert_false(session_has_sid(&t, ""));
+
+	/* Fresh sessions: lower-case hex, never shared. */
+	for (size_t i = 0; i < PC_NELEM(sids); i++) {
+		assert_int_equal(session_create(f->db, NULL, f->bob.id, NULL,
+				     NULL, "pwd", T0, cookie, &t),
+		    0);
+		session_sid(&t, sids[i]);
+		assert_int_equal(strlen(sids[i]), SESSION_SID_LEN);
+		assert_int_equal(
+		    strspn(sids[i], "0123456789abcdef"), SESSION_SID_LEN);
+		assert_int_equal(
+		    strncmp(sids[i], t.id_hash, SESSION_SID_LEN), 0);
+		assert_false(session_has_sid(&s, sids[i]));
+		for (size_t k = 0; k < i; k++)
+			assert_string_not_equal(sids[i], sids[k]);
+		session_clear(&t);
+	}
+	/* SS-01: a rotated session is another session, with another sid. */
+	assert_int_equal(session_rotate(f->db, NULL, zero_cookie, f->alice.id,
+			     NULL, NULL, "pwd", T0 + 1, cookie, &rot),
+	    0);
+	session_sid(&rot, sid2);
+	assert_string_not_equal(sid, sid2);
+	assert_false(session_has_sid(&rot, sid));
+	session_clear(&rot);
+	session_clear(&s);
+}
+
 int
 main(void)
 {
@@ -859,6 +932,8 @@ main(void)
 		    test_session_DS04_per_user_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_session_DS04_presessions_per_ip, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_session_RT05_sid_is_written_once, setup, teardown),
 		cmocka_unit_test(test_session_config_settings),
 	};
 
