@@ -100,8 +100,7 @@ adopt(uint8_t *res, uint8_t *buf, size_t buf_cap, size_t n)
 		memcpy(p, res, n);
 		p[n] = '\0';
 	}
-	sodium_memzero(res, n);
-	free(res);
+	pc_freezero(res, n);
 	secure_free(buf, buf_cap);
 	return p;
 }

@@ -64,8 +64,7 @@ job_free(struct job *j)
 		sodium_memzero(j->pw, j->pw_len + 1);
 		sodium_free(j->pw);
 	}
-	sodium_memzero(j, sizeof(*j));
-	free(j);
+	pc_freezero(j, sizeof(*j));
 }
 
 /* Completes j with r (no hashing) and frees it; called without the lock. */

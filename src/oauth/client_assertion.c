@@ -85,8 +85,7 @@ payload_untrusted(const char *assertion, json_t **out)
 	}
 	r = 0;
 out:
-	sodium_memzero(raw, seg_len);
-	free(raw);
+	pc_freezero(raw, seg_len);
 	return r;
 }
 

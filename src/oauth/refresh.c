@@ -172,15 +172,13 @@ refresh_rotate_ex(struct db *db, const char *token, const char *client_id,
 		}
 		if (pt != NULL)
 			sodium_free(pt);
-		sodium_memzero(back, strlen(back));
-		free(back);
+		pc_freezero_str(back);
 		if (r != 0)
 			store_family_clear(out);
 	}
 out:
 	if (sealed != NULL) {
-		sodium_memzero(sealed, strlen(sealed));
-		free(sealed);
+		pc_freezero_str(sealed);
 	}
 	sodium_memzero(old_hash, sizeof(old_hash));
 	sodium_memzero(new_hash, sizeof(new_hash));

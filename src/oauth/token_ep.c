@@ -105,8 +105,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 
 		json_decref(d);
 		if (rc != 0) {
-			sodium_memzero(jwt, strlen(jwt));
-			free(jwt);
+			pc_freezero_str(jwt);
 			buf_free(&granted);
 			oauth_unavailable(w);
 			return;
@@ -120,8 +119,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	if (resp_json(w, 200, o) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	json_decref(o);
-	sodium_memzero(jwt, strlen(jwt));
-	free(jwt);
+	pc_freezero_str(jwt);
 	buf_free(&granted);
 }
 
@@ -206,8 +204,7 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 		id.access_token = at;
 		if (token_mint_id(app->signer, app->cfg, &id, r->now, &idt) !=
 		    0) {
-			sodium_memzero(at, strlen(at));
-			free(at);
+			pc_freezero_str(at);
 			oauth_unavailable(w);
 			return PC_ERR_CRYPTO;
 		}
@@ -221,11 +218,9 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 	    r, "token.issue", "success", c->client_id, g->user_id, d);
 	json_decref(d);
 	if (rc != 0) {
-		sodium_memzero(at, strlen(at));
-		free(at);
+		pc_freezero_str(at);
 		if (idt != NULL) {
-			sodium_memzero(idt, strlen(idt));
-			free(idt);
+			pc_freezero_str(idt);
 		}
 		oauth_unavailable(w);
 		return PC_ERR_STORE;
@@ -241,11 +236,9 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 	if (resp_json(w, 200, o) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	json_decref(o);
-	sodium_memzero(at, strlen(at));
-	free(at);
+	pc_freezero_str(at);
 	if (idt != NULL) {
-		sodium_memzero(idt, strlen(idt));
-		free(idt);
+		pc_freezero_str(idt);
 	}
 	return 0;
 }
