@@ -1,3 +1,9 @@
+/*
+ * portcullis serve: parses the options, then starts the server: store,
+ * master key, signing keys, password-hashing pool, mail, the HTTP server
+ * and, once a minute, the purge of expired rows; waits for SIGTERM or
+ * SIGINT (SIGHUP reloads the signing keys) and stops them in order.
+ */
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -32,17 +38,7 @@ static const char usage[] =
     "Runs the server: applies pending migrations (with migrate_on_start = "
     "false,\nrefuses an older store instead), loads (or, on first start, "
     "creates) the\nsigning keys and serves until SIGTERM or SIGINT, then "
-    "finishes requests in\nflight (shutdown_timeout) and exits.\n"
-    "\n"
-    "  --issuer URL        the issuer; every URL the server emits starts "
-    "with it\n"
-    "  --listen HOST:PORT  address to listen on\n";
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTS,
-	CLI_SERVE_OPTS,
-	{ NULL, 0, NULL, 0 },
-};
+    "finishes requests in\nflight (shutdown_timeout) and exits.\n";
 
 /* No core files and no ptrace by other users: the process holds keys. */
 static void
@@ -137,11 +133,10 @@ worker_threads(const struct config *cfg)
 	return n < 8 ? 8 : n > 64 ? 64 : (unsigned)n;
 }
 
-int
-cmd_serve(int argc, char **argv)
+static int
+serve(struct cli_ctx *c)
 {
-	struct config cfg;
-	struct cli_flags f;
+	const struct config *cfg = &c->cfg;
 	struct app app;
 	struct http_server_opts ho;
 	struct http_server *srv = NULL;
@@ -152,32 +147,24 @@ cmd_serve(int argc, char **argv)
 	sigset_t set;
 	int sig = 0, r, rc = 1, lfd = -1;
 
-	if ((r = cli_parse(argc, argv, opts, &f, usage)) != 0)
-		return r == 1 ? 0 : r;
 	memset(&app, 0, sizeof(app));
-	if (cli_config(&f, &cfg) != 0)
-		return 1;
-	config_log_warnings(&cfg);
+	config_log_warnings(cfg);
 	harden_process();
-	if (crypto_init() != 0) {
-		fprintf(stderr, "portcullis: cannot initialise libsodium\n");
-		goto out;
-	}
 	/* Seed jansson's hash function once, before any thread exists. */
 	json_object_seed(0);
-	app.cfg = &cfg;
+	app.cfg = cfg;
 	/* The address first: a port in use must not leave a new store and
 	 * keys behind (issue 11, item 10). */
-	if (http_listen(&cfg, &lfd, err, sizeof(err)) != 0) {
+	if (http_listen(cfg, &lfd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
 		log_msg(LOG_ERROR, "http.listen", err);
 		goto out;
 	}
-	if (cli_create_store(&cfg, true, &app.db) != 0 ||
-	    cli_open_masterkey(&cfg, app.db, &app.mk) != 0)
+	if (cli_create_store(cfg, true, &app.db) != 0 ||
+	    cli_open_masterkey(cfg, app.db, &app.mk) != 0)
 		goto out;
 	if ((r = cli_signer_open(
-		 app.db, app.mk, &cfg, clock_now(), &app.signer)) != 0) {
+		 app.db, app.mk, cfg, clock_now(), &app.signer)) != 0) {
 		fprintf(stderr, "portcullis: cannot load signing keys: %s%s\n",
 		    pc_strerror(r),
 		    r == PC_ERR_VERIFY ? " (wrong master key?)" : "");
@@ -187,15 +174,15 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	audit_key(app.mk, app.audit_key);
 	/* Password hashing runs in its own pool (DS-01). */
-	if (pw_params_from_config(&cfg, &pw, err, sizeof(err)) != 0 ||
-	    pwpool_opts_from_config(&cfg, &pw, &po, err, sizeof(err)) != 0) {
+	if (pw_params_from_config(cfg, &pw, err, sizeof(err)) != 0 ||
+	    pwpool_opts_from_config(cfg, &pw, &po, err, sizeof(err)) != 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
 		goto out;
 	}
 	app.pw = &pw;
-	if (cfg.tls_cert[0] != '\0') {
-		cert = read_pem(cfg.tls_cert);
-		key = read_pem(cfg.tls_key);
+	if (cfg->tls_cert[0] != '\0') {
+		cert = read_pem(cfg->tls_cert);
+		key = read_pem(cfg->tls_key);
 		if (cert == NULL || key == NULL) {
 			fprintf(stderr,
 			    "portcullis: cannot read tls_cert or "
@@ -213,14 +200,14 @@ cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	memset(&ho, 0, sizeof(ho));
-	ho.cfg = &cfg;
+	ho.cfg = cfg;
 	ho.router = &server_router;
 	ho.app = &app;
-	ho.threads = worker_threads(&cfg);
+	ho.threads = worker_threads(cfg);
 	ho.tls_cert_pem = cert;
 	ho.tls_key_pem = key;
 	ho.listen_fd = lfd;
-	if (mail_start(&cfg, &app.mailer) != 0 ||
+	if (mail_start(cfg, &app.mailer) != 0 ||
 	    mail_jobs_start(&app.jobs) != 0) {
 		fprintf(stderr, "portcullis: cannot start the mail sender\n");
 		goto out;
@@ -243,7 +230,7 @@ cmd_serve(int argc, char **argv)
 	if (http_server_start(&ho, &srv) != 0) {
 		fprintf(stderr,
 		    "portcullis: cannot start the HTTP server on %s\n",
-		    cfg.listen);
+		    cfg->listen);
 		goto out;
 	}
 	if (key != NULL) {
@@ -255,15 +242,15 @@ cmd_serve(int argc, char **argv)
 		struct log_line l;
 
 		log_begin(&l, LOG_INFO, "server.started");
-		log_str(&l, "issuer", cfg.issuer);
-		log_str(&l, "listen", cfg.listen);
+		log_str(&l, "issuer", cfg->issuer);
+		log_str(&l, "listen", cfg->listen);
 		log_int(&l, "port", http_server_port(srv));
 		log_int(&l, "threads", ho.threads);
 		log_int(&l, "pwhash_slots", po.slots);
 		log_str(&l, "store", db_describe(app.db));
 		log_str(&l, "mode",
-		    cfg.mode == CONFIG_MODE_DEVELOPMENT ? "development"
-							: "production");
+		    cfg->mode == CONFIG_MODE_DEVELOPMENT ? "development"
+							 : "production");
 		log_end(&l);
 	}
 	purge(&app);
@@ -296,13 +283,13 @@ cmd_serve(int argc, char **argv)
 	 * left to resume a connection. Stop HTTP: no handler runs any more.
 	 * Only then is the pool freed.
 	 */
-	(void)http_server_drain(srv, cfg.shutdown_timeout);
+	(void)http_server_drain(srv, cfg->shutdown_timeout);
 	pwpool_shutdown(app.pwpool);
 	http_server_stop(srv, 2);
 	srv = NULL;
 	/* After the HTTP side (it submits), before the mailer and store. */
 	mail_jobs_stop(
-	    app.jobs, cfg.shutdown_timeout > 0 ? cfg.shutdown_timeout : 10);
+	    app.jobs, cfg->shutdown_timeout > 0 ? cfg->shutdown_timeout : 10);
 	app.jobs = NULL;
 	pwpool_free(app.pwpool);
 	app.pwpool = NULL;
@@ -334,6 +321,31 @@ out:
 	db_close(app.db);
 	masterkey_free(app.mk);
 	discovery_free(&app);
-	config_free(&cfg);
 	return rc;
+}
+
+static const struct cli_opt opts[] = {
+	{ .name = "issuer",
+	    .value = "URL",
+	    .help = "the issuer; every URL the server emits starts with it",
+	    .setting = "issuer",
+	    .override = true },
+	{ .name = "listen",
+	    .value = "HOST:PORT",
+	    .help = "address to listen on",
+	    .setting = "listen",
+	    .override = true },
+	{ .name = NULL },
+};
+
+static const struct cli_sub subs[] = {
+	{ .name = NULL, .opts = opts, .run = serve },
+};
+
+static const struct cli_cmd cmd = { "serve", usage, subs, PC_NELEM(subs) };
+
+int
+cmd_serve(int argc, char **argv)
+{
+	return cli_main(&cmd, argc, argv);
 }
