@@ -1,8 +1,8 @@
 /*
  * portcullis serve: parses the options, then starts the server: store,
  * master key, signing keys, password-hashing pool, mail, the HTTP server
- * and, once a minute, the purge of expired rows; waits for SIGTERM or
- * SIGINT (SIGHUP reloads the signing keys) and stops them in order.
+ * and the purge of expired rows (src/server/purge.c); waits for SIGTERM
+ * or SIGINT (SIGHUP reloads the signing keys) and stops them in order.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -73,43 +73,6 @@ read_pem(const char *path)
 	return buf_steal(&b);
 }
 
-/*
- * DS-04: everything that expires is deleted once a minute, each kind on
- * its own (one failing does not keep the others), one log line for all.
- */
-static void
-purge(struct app *app)
-{
-	static const char *const names[] = { "sessions", "tokens", "counters",
-		"codes", "token_families", "assertion_jtis", "revoked_jtis",
-		"authz_requests" };
-	struct db *db = app->db;
-	int64_t now = clock_now(), n[PC_NELEM(names)] = { 0 }, total = 0;
-	const int rc[PC_NELEM(names)] = {
-		session_purge(db, app->cfg, now, &n[0]),
-		usertoken_purge(db, now, &n[1]),
-		throttle_purge(db, app->cfg, now, &n[2]),
-		store_auth_codes_purge(db, now, &n[3]),
-		store_families_purge(db, now, &n[4]),
-		store_assertion_jtis_purge(db, now, &n[5]),
-		store_access_revoked_purge(db, now, &n[6]),
-		store_authz_requests_purge(db, now, &n[7]),
-	};
-	struct log_line l;
-
-	for (size_t i = 0; i < PC_NELEM(names); i++) {
-		if (rc[i] != 0)
-			log_msg(LOG_WARN, "store.purge", names[i]);
-		total += n[i];
-	}
-	if (total == 0)
-		return;
-	log_begin(&l, LOG_INFO, "store.purge");
-	for (size_t i = 0; i < PC_NELEM(names); i++)
-		log_int(&l, names[i], n[i]);
-	log_end(&l);
-}
-
 static void
 warmed(const struct pwjob_result *res, void *arg)
 {
@@ -138,6 +101,7 @@ serve(struct cli_ctx *c)
 {
 	const struct config *cfg = &c->cfg;
 	struct app app;
+	struct server_purge *purge = NULL;
 	struct http_server_opts ho;
 	struct http_server *srv = NULL;
 	struct pw_params pw;
@@ -253,20 +217,20 @@ serve(struct cli_ctx *c)
 							 : "production");
 		log_end(&l);
 	}
-	purge(&app);
+	if (server_purge_start(&app, &purge) != 0) {
+		fprintf(stderr, "portcullis: cannot start the purge\n");
+		goto out;
+	}
 	for (;;) {
-		struct timespec ts = { 60, 0 };
-
-		sig = sigtimedwait(&set, NULL, &ts);
-		if (sig < 0) {
-			purge(&app);
+		if (sigwait(&set, &sig) != 0)
 			continue;
-		}
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (sig == SIGHUP)
 			(void)signer_refresh(app.signer, clock_now(), true);
 	}
+	server_purge_stop(purge);
+	purge = NULL;
 	{
 		struct log_line l;
 
@@ -299,6 +263,7 @@ serve(struct cli_ctx *c)
 	log_msg(LOG_INFO, "server.stopped", "bye");
 	rc = 0;
 out:
+	server_purge_stop(purge);
 	if (lfd >= 0)
 		close(lfd);
 	if (srv != NULL) {

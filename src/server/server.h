@@ -10,4 +10,14 @@ extern const struct router server_router;
 void health_live(struct req *r, struct resp *w);
 void health_ready(struct req *r, struct resp *w);
 
+/*
+ * The purge of expired rows (DS-04, src/server/purge.c): a thread that
+ * purges at once and then every minute, on app's store, until stopped.
+ * Start it with signals blocked in the caller or not: it blocks them
+ * itself. Stop waits for a purge in progress; NULL is a no-op.
+ */
+struct server_purge;
+int server_purge_start(struct app *app, struct server_purge **out);
+void server_purge_stop(struct server_purge *p);
+
 #endif
