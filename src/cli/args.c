@@ -42,6 +42,21 @@ static const struct cli_opt common_opts[] = {
 	{ .name = NULL },
 };
 
+/* serve and check-config: the settings a server is most often run with. */
+const struct cli_opt cli_server_opts[] = {
+	{ .name = "issuer",
+	    .value = "URL",
+	    .help = "the issuer; every URL the server emits starts with it",
+	    .setting = "issuer",
+	    .override = true },
+	{ .name = "listen",
+	    .value = "HOST:PORT",
+	    .help = "address to listen on",
+	    .setting = "listen",
+	    .override = true },
+	{ .name = NULL },
+};
+
 /* Longest unknown option name shown in an error. */
 #define NAME_SHOWN_MAX 32
 

@@ -141,22 +141,8 @@ run(struct cli_ctx *c)
 	return rc;
 }
 
-static const struct cli_opt opts[] = {
-	{ .name = "issuer",
-	    .value = "URL",
-	    .help = "the issuer; every URL the server emits starts with it",
-	    .setting = "issuer",
-	    .override = true },
-	{ .name = "listen",
-	    .value = "HOST:PORT",
-	    .help = "address to listen on",
-	    .setting = "listen",
-	    .override = true },
-	{ .name = NULL },
-};
-
 static const struct cli_sub subs[] = {
-	{ .name = NULL, .opts = opts, .run = run },
+	{ .name = NULL, .opts = cli_server_opts, .run = run },
 };
 
 static const struct cli_cmd cmd = { "check-config", usage, subs,

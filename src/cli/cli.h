@@ -39,6 +39,9 @@ struct cli_opt {
 	const char *setting; /* the configuration setting it sets, if any */
 };
 
+/* --issuer and --listen, the options of serve and check-config. */
+extern const struct cli_opt cli_server_opts[];
+
 struct cli_ctx;
 
 /* What cli_main opens for a sub-command before its handler runs. */

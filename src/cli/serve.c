@@ -84,22 +84,8 @@ out:
 	return rc;
 }
 
-static const struct cli_opt opts[] = {
-	{ .name = "issuer",
-	    .value = "URL",
-	    .help = "the issuer; every URL the server emits starts with it",
-	    .setting = "issuer",
-	    .override = true },
-	{ .name = "listen",
-	    .value = "HOST:PORT",
-	    .help = "address to listen on",
-	    .setting = "listen",
-	    .override = true },
-	{ .name = NULL },
-};
-
 static const struct cli_sub subs[] = {
-	{ .name = NULL, .opts = opts, .run = serve },
+	{ .name = NULL, .opts = cli_server_opts, .run = serve },
 };
 
 static const struct cli_cmd cmd = { "serve", usage, subs, PC_NELEM(subs) };
