@@ -1,8 +1,8 @@
 /*
- * The purge of expired rows (DS-04), part of the running server: a thread
- * of its own deletes everything that expires once at start and then once
- * a minute, each kind on its own (one failing does not keep the others),
- * with one log line for all. Every node runs it; the deletes are
+ * The purge of expired rows (DS-04), part of the running server: it
+ * deletes everything that expires once at start (on the starting thread)
+ * and then once a minute on a thread of its own; each kind on its own
+ * (one failing does not keep the others), one log line for all. Every node runs it; the deletes are
  * idempotent, so nodes purging at once only repeat each other's work.
  */
 #include <pthread.h>
@@ -67,7 +67,6 @@ purge_main(void *arg)
 	struct timespec at;
 
 	for (;;) {
-		purge(p->app);
 		clock_gettime(CLOCK_MONOTONIC, &at);
 		at.tv_sec += PURGE_INTERVAL_S;
 		pthread_mutex_lock(&p->lock);
@@ -79,6 +78,7 @@ purge_main(void *arg)
 			return NULL;
 		}
 		pthread_mutex_unlock(&p->lock);
+		purge(p->app);
 	}
 }
 
@@ -90,6 +90,13 @@ server_purge_start(struct app *app, struct server_purge **out)
 	sigset_t all, old;
 	int e;
 
+	/*
+	 * The first purge runs here, on the caller's thread and its store
+	 * connection, already open: as quick as it was before the purge had
+	 * a thread, where a new thread would first open a connection of its
+	 * own. Then every PURGE_INTERVAL_S on the thread.
+	 */
+	purge(app);
 	p->app = app;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);

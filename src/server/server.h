@@ -20,8 +20,9 @@ void health_ready(struct req *r, struct resp *w);
 int server_run(struct app *app, int lfd);
 
 /*
- * The purge of expired rows (DS-04, src/server/purge.c): a thread that
- * purges at once and then every minute, on app's store, until stopped.
+ * The purge of expired rows (DS-04, src/server/purge.c): purges once on
+ * the calling thread, then starts a thread that purges every minute on
+ * app's store until stopped.
  * Start it with signals blocked in the caller or not: it blocks them
  * itself. Stop waits for a purge in progress; NULL is a no-op.
  */
