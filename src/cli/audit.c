@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -33,72 +32,6 @@ static const char usage[] =
     "the chain still\n        reaches a head exported earlier (the "
     "\"head seq S mac M\" it printed),\n        which also catches rows "
     "deleted from the end.\n";
-
-enum {
-	OPT_HEAD = 0x300,
-};
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTS,
-	{ "json", no_argument, NULL, CLI_OPT_JSON },
-	{ "head", required_argument, NULL, OPT_HEAD },
-	{ NULL, 0, NULL, 0 },
-};
-
-struct audit_flags {
-	struct cli_flags f;
-	int64_t n;
-	const char *head;
-};
-
-/* Like cli_parse, plus -n and --head. 0, 1 (help printed) or 2. */
-static int
-parse(int argc, char **argv, struct audit_flags *af)
-{
-	int c;
-
-	memset(af, 0, sizeof(*af));
-	af->n = TAIL_DEFAULT;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:n:", opts, NULL)) != -1) {
-		switch (c) {
-		case CLI_OPT_CONFIG: af->f.config = optarg; break;
-		case CLI_OPT_DATA_DIR: af->f.data_dir = optarg; break;
-		case CLI_OPT_STORE_URL: af->f.store_url = optarg; break;
-		case CLI_OPT_MODE: af->f.mode = optarg; break;
-		case CLI_OPT_JSON: af->f.json = true; break;
-		case CLI_OPT_HELP: af->f.help = true; break;
-		case OPT_HEAD: af->head = optarg; break;
-		case 'n':
-			if (str_to_int64(
-				str_from(optarg), 1, TAIL_MAX, &af->n) != 0) {
-				cli_usage_error(usage,
-				    "-n wants a number from 1 to %d", TAIL_MAX);
-				return 2;
-			}
-			break;
-		case ':':
-			cli_usage_error(
-			    usage, "option %s needs a value", argv[optind - 1]);
-			return 2;
-		default:
-			cli_usage_error(
-			    usage, "unknown option '%s'", argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (af->f.help) {
-		fputs(usage, stdout);
-		return 1;
-	}
-	if (optind < argc) {
-		cli_usage_error(
-		    usage, "unexpected argument '%s'", argv[optind]);
-		return 2;
-	}
-	return 0;
-}
 
 /* "SEQ:MAC" as printed by verify. */
 static int
@@ -145,18 +78,6 @@ put_text(const char *s, int width)
 }
 
 static void
-iso_ms(int64_t ms, char *out, size_t n)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char s[32];
-
-	gmtime_r(&t, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, n, "%s.%03dZ", s, (int)(ms % 1000));
-}
-
-static void
 json_opt(json_t *o, const char *k, const char *v)
 {
 	json_object_set_new(o, k, v != NULL ? json_string(v) : json_null());
@@ -166,9 +87,9 @@ static void
 print_json(const struct store_audit_row *r)
 {
 	json_t *o = json_object();
-	char ts[48], *line;
+	char ts[CLI_TIME_MAX];
 
-	iso_ms(r->ts_ms, ts, sizeof(ts));
+	cli_time(ts, r->ts_ms, true);
 	json_object_set_new(o, "seq", json_integer(r->seq));
 	json_object_set_new(o, "ts_ms", json_integer(r->ts_ms));
 	json_object_set_new(o, "time", json_string(ts));
@@ -191,36 +112,55 @@ print_json(const struct store_audit_row *r)
 	}
 	json_opt(o, "prev_mac", r->prev_mac);
 	json_opt(o, "mac", r->mac);
-	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (line != NULL)
-		printf("%s\n", line);
-	free(line);
-	json_decref(o);
+	cli_json_print(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+/* -n: 1 to TAIL_MAX, default TAIL_DEFAULT. */
+static int
+tail_count(const struct cli_ctx *c, int64_t *n)
+{
+	const char *v = cli_get(c, "n");
+
+	*n = TAIL_DEFAULT;
+	return v != NULL ? str_to_int64(str_from(v), 1, TAIL_MAX, n) : 0;
 }
 
 static int
-tail(struct db *db, const struct audit_flags *af)
+tail_check(const struct cli_ctx *c)
+{
+	int64_t n;
+
+	if (tail_count(c, &n) != 0)
+		return cli_usage(c, "-n wants a number from 1 to %d", TAIL_MAX);
+	return 0;
+}
+
+static int
+tail(struct cli_ctx *c)
 {
 	struct store_audit_row *v = NULL;
+	bool as_json = cli_has(c, "json");
 	size_t n = 0;
+	int64_t want;
 	int r;
 
-	if ((r = store_audit_tail(db, (size_t)af->n, &v, &n)) != 0) {
+	(void)tail_count(c, &want);
+	if ((r = store_audit_tail(c->db, (size_t)want, &v, &n)) != 0) {
 		fprintf(stderr, "portcullis: cannot read the audit log: %s\n",
 		    pc_strerror(r));
 		return 1;
 	}
-	if (!af->f.json)
+	if (!as_json)
 		printf("%-6s %-24s %-20s %-8s %-12s %-44s %s\n", "SEQ", "TIME",
 		    "EVENT", "OUTCOME", "ACTOR", "TARGET", "IP");
 	for (size_t i = 0; i < n; i++) {
-		char ts[48];
+		char ts[CLI_TIME_MAX];
 
-		if (af->f.json) {
+		if (as_json) {
 			print_json(&v[i]);
 			continue;
 		}
-		iso_ms(v[i].ts_ms, ts, sizeof(ts));
+		cli_time(ts, v[i].ts_ms, true);
 		printf("%-6" PRId64 " %-24s ", v[i].seq, ts);
 		put_text(v[i].event, 20);
 		put_text(v[i].outcome, 8);
@@ -234,14 +174,29 @@ tail(struct db *db, const struct audit_flags *af)
 }
 
 static int
-verify(struct db *db, const struct masterkey *mk, const struct audit_head *h)
+verify_check(const struct cli_ctx *c)
+{
+	struct audit_head h;
+	const char *v = cli_get(c, "head");
+
+	if (v != NULL && parse_head(v, &h) != 0)
+		return cli_usage(c, "--head wants SEQ:MAC (64 hex digits)");
+	return 0;
+}
+
+static int
+verify(struct cli_ctx *c)
 {
 	struct audit_verify_result res;
+	struct audit_head h;
+	const char *head = cli_get(c, "head");
 	uint8_t key[32];
 	int r;
 
-	audit_key(mk, key);
-	r = audit_verify(db, key, h, &res);
+	if (head != NULL && parse_head(head, &h) != 0)
+		return 2; /* verify_check said why */
+	audit_key(c->mk, key);
+	r = audit_verify(c->db, key, head != NULL ? &h : NULL, &res);
 	sodium_memzero(key, sizeof(key));
 	if (r == 0) {
 		printf("audit log OK: %lld rows, head seq %lld mac %s\n",
@@ -260,56 +215,42 @@ verify(struct db *db, const struct masterkey *mk, const struct audit_head *h)
 	return 1;
 }
 
+static const struct cli_opt tail_opts[] = {
+	{ .name = "n",
+	    .value = "N",
+	    .help = "how many events, the last ones (1 to 100000; default "
+		    "20)" },
+	{ .name = "json", .help = "one JSON object per line" },
+	{ .name = NULL },
+};
+
+static const struct cli_opt verify_opts[] = {
+	{ .name = "head",
+	    .value = "SEQ:MAC",
+	    .help = "a head printed by an earlier verify, which the chain "
+		    "must still reach" },
+	{ .name = NULL },
+};
+
+static const struct cli_sub subs[] = {
+	{ .name = "tail",
+	    .opts = tail_opts,
+	    .start = CLI_START_STORE,
+	    .check = tail_check,
+	    .run = tail },
+	{ .name = "verify",
+	    .opts = verify_opts,
+	    .start = CLI_START_MASTERKEY,
+	    .check = verify_check,
+	    .run = verify },
+};
+
+static const struct cli_cmd cmd = { "audit", usage, subs, PC_NELEM(subs) };
+
 int
 cmd_audit(int argc, char **argv)
 {
-	struct audit_flags af;
-	struct audit_head head;
-	struct config cfg;
-	struct db *db = NULL;
-	struct masterkey *mk = NULL;
-	const char *sub;
-	int r, rc = 1;
-
-	if (argc < 2 ||
-	    (strcmp(argv[1], "tail") != 0 && strcmp(argv[1], "verify") != 0)) {
-		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-			fputs(usage, stdout);
-			return 0;
-		}
-		cli_usage_error(
-		    usage, "expected 'audit tail' or 'audit verify'");
-		return 2;
-	}
-	sub = argv[1];
-	if ((r = parse(argc - 1, argv + 1, &af)) != 0)
-		return r == 1 ? 0 : r;
-	if (strcmp(sub, "verify") == 0 && af.f.json) {
-		cli_usage_error(usage, "--json is for 'audit tail'");
-		return 2;
-	}
-	if (strcmp(sub, "tail") == 0 && af.head != NULL) {
-		cli_usage_error(usage, "--head is for 'audit verify'");
-		return 2;
-	}
-	if (af.head != NULL && parse_head(af.head, &head) != 0) {
-		cli_usage_error(usage, "--head wants SEQ:MAC (64 hex digits)");
-		return 2;
-	}
-	if (cli_config(&af.f, &cfg) != 0)
-		return 1;
-	if (crypto_init() != 0 || cli_open_store(&cfg, true, &db) != 0)
-		goto out;
-	if (strcmp(sub, "tail") == 0) {
-		rc = tail(db, &af);
-	} else if (cli_open_masterkey(&cfg, db, &mk) == 0) {
-		rc = verify(db, mk, af.head != NULL ? &head : NULL);
-	}
-out:
-	db_close(db);
-	masterkey_free(mk);
-	config_free(&cfg);
-	return rc;
+	return cli_main(&cmd, argc, argv);
 }
 
 /* --- events written by CLI commands -------------------------------- */

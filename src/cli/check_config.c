@@ -1,3 +1,8 @@
+/*
+ * portcullis check-config: prints the effective configuration with the
+ * source of each value (secrets masked) and refuses what serve would
+ * refuse; with a store present, says whether the master key matches it.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +24,6 @@ static const char usage[] =
     "production mode, TLS\nhalf-configured. When the store exists, says "
     "whether the master key matches\nit (never creating, migrating or "
     "writing it). Exit status 0 when serve\nwould start with it.\n";
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTS,
-	CLI_SERVE_OPTS,
-	{ NULL, 0, NULL, 0 },
-};
 
 static void
 print_one(const char *name, const char *value, const char *source, void *arg)
@@ -80,33 +79,26 @@ check_store(const struct config *cfg, const struct masterkey *mk)
 	return r == 0 ? 0 : 1;
 }
 
-int
-cmd_check_config(int argc, char **argv)
+static int
+run(struct cli_ctx *c)
 {
-	struct config cfg;
-	struct cli_flags f;
+	const struct config *cfg = &c->cfg;
 	struct masterkey *mk = NULL;
 	enum masterkey_source src;
 	char err[1024], path[4096];
 	bool env = getenv("PORTCULLIS_MASTER_KEY") != NULL;
 	int r, rc = 0;
 
-	if ((r = cli_parse(argc, argv, opts, &f, usage)) != 0)
-		return r == 1 ? 0 : r;
-	if (cli_config(&f, &cfg) != 0)
-		return 1;
-	if (crypto_init() != 0)
-		return 1;
 	printf("# config file: %s\n",
-	    cfg.config_file != NULL ? cfg.config_file : "(none)");
-	config_each(&cfg, print_one, NULL);
-	masterkey_path(&cfg, path, sizeof(path));
-	r = masterkey_load(&cfg, false, &mk, &src, err, sizeof(err));
+	    cfg->config_file != NULL ? cfg->config_file : "(none)");
+	config_each(cfg, print_one, NULL);
+	masterkey_path(cfg, path, sizeof(path));
+	r = masterkey_load(cfg, false, &mk, &src, err, sizeof(err));
 	if (r == 0) {
 		printf("%-30s = %-36s (%s)\n", "master_key", "********",
 		    src == MASTERKEY_ENV ? "env PORTCULLIS_MASTER_KEY" : path);
 	} else if (r == PC_ERR_NOT_FOUND && !env &&
-	    cfg.mode == CONFIG_MODE_DEVELOPMENT) {
+	    cfg->mode == CONFIG_MODE_DEVELOPMENT) {
 		printf("%-30s = %-36s (%s)\n", "master_key",
 		    "(created on first start)", path);
 	} else {
@@ -114,11 +106,11 @@ cmd_check_config(int argc, char **argv)
 		fprintf(stderr, "portcullis: %s\n", err);
 		rc = 1;
 	}
-	if (mk != NULL && check_store(&cfg, mk) != 0)
+	if (mk != NULL && check_store(cfg, mk) != 0)
 		rc = 1;
 	masterkey_free(mk);
 	for (int i = 0; i < 2; i++) {
-		const char *file = i == 0 ? cfg.tls_cert : cfg.tls_key;
+		const char *file = i == 0 ? cfg->tls_cert : cfg->tls_key;
 
 		if (file[0] != '\0' && access(file, R_OK) != 0) {
 			fprintf(stderr, "portcullis: cannot read %s %s\n",
@@ -129,23 +121,35 @@ cmd_check_config(int argc, char **argv)
 	/* A key must be in every verifier's JWKS before it signs: nodes
 	 * refresh every signing_key_refresh and clients cache the JWKS for
 	 * up to 300 s. */
-	if (cfg.signing_key_activation_delay < cfg.signing_key_refresh + 300)
+	if (cfg->signing_key_activation_delay < cfg->signing_key_refresh + 300)
 		printf("# warning: signing_key_activation_delay (%llds) is "
 		       "shorter than signing_key_refresh + the JWKS max-age "
 		       "(%llds): verifiers may see tokens signed by a key "
 		       "they have not fetched yet\n",
-		    (long long)cfg.signing_key_activation_delay,
-		    (long long)cfg.signing_key_refresh + 300);
-	if (config_issuer_insecure(&cfg))
+		    (long long)cfg->signing_key_activation_delay,
+		    (long long)cfg->signing_key_refresh + 300);
+	if (config_issuer_insecure(cfg))
 		printf("# warning: the issuer is http:// on a host that is not "
 		       "loopback (development\n#          mode only): no "
 		       "Secure cookies, no passkeys; production refuses it\n");
-	else if (!cfg.issuer_https && cfg.mode == CONFIG_MODE_PRODUCTION)
+	else if (!cfg->issuer_https && cfg->mode == CONFIG_MODE_PRODUCTION)
 		printf(
 		    "# note: the issuer is http:// on loopback; browsers and "
 		    "clients elsewhere\n#       need an https:// issuer\n");
 	if (rc == 0)
 		printf("# configuration OK\n");
-	config_free(&cfg);
 	return rc;
+}
+
+static const struct cli_sub subs[] = {
+	{ .name = NULL, .opts = cli_server_opts, .run = run },
+};
+
+static const struct cli_cmd cmd = { "check-config", usage, subs,
+	PC_NELEM(subs) };
+
+int
+cmd_check_config(int argc, char **argv)
+{
+	return cli_main(&cmd, argc, argv);
 }

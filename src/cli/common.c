@@ -1,7 +1,12 @@
+/*
+ * Start-up shared by every command: the configuration from the options,
+ * file and environment; the data directory; the store (opened, created or
+ * peeked at, and migrated); the master key, proven against the store; and
+ * cli_start(), which opens what a sub-command's table entry asks for.
+ */
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,60 +17,6 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/util.h"
-
-void
-cli_usage_error(const char *usage, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("portcullis: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n\n%s", usage);
-}
-
-int
-cli_parse(int argc, char **argv, const struct option *opts, struct cli_flags *f,
-    const char *usage)
-{
-	int c;
-
-	memset(f, 0, sizeof(*f));
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
-		switch (c) {
-		case CLI_OPT_CONFIG: f->config = optarg; break;
-		case CLI_OPT_DATA_DIR: f->data_dir = optarg; break;
-		case CLI_OPT_STORE_URL: f->store_url = optarg; break;
-		case CLI_OPT_ISSUER: f->issuer = optarg; break;
-		case CLI_OPT_LISTEN: f->listen = optarg; break;
-		case CLI_OPT_MODE: f->mode = optarg; break;
-		case CLI_OPT_ALG: f->alg = optarg; break;
-		case CLI_OPT_JSON: f->json = true; break;
-		case CLI_OPT_HELP: f->help = true; break;
-		case ':':
-			cli_usage_error(
-			    usage, "option %s needs a value", argv[optind - 1]);
-			return 2;
-		default:
-			cli_usage_error(
-			    usage, "unknown option '%s'", argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (f->help) {
-		fputs(usage, stdout);
-		return 1;
-	}
-	if (optind < argc) {
-		cli_usage_error(
-		    usage, "unexpected argument '%s'", argv[optind]);
-		return 2;
-	}
-	return 0;
-}
 
 static int
 flag(struct config *cfg, const char *name, const char *v)
@@ -82,10 +33,12 @@ flag(struct config *cfg, const char *name, const char *v)
 }
 
 int
-cli_config(const struct cli_flags *f, struct config *cfg)
+cli_config(const struct cli_ctx *c, struct config *cfg)
 {
-	const char *file =
-	    f->config != NULL ? f->config : getenv("PORTCULLIS_CONFIG");
+	const char *file = cli_get(c, "config");
+
+	if (file == NULL)
+		file = getenv("PORTCULLIS_CONFIG");
 	char err[512];
 	enum log_level lvl;
 
@@ -101,12 +54,11 @@ cli_config(const struct cli_flags *f, struct config *cfg)
 		fprintf(stderr, "portcullis: environment: %s\n", err);
 		goto fail;
 	}
-	if (flag(cfg, "data_dir", f->data_dir) != 0 ||
-	    flag(cfg, "store_url", f->store_url) != 0 ||
-	    flag(cfg, "issuer", f->issuer) != 0 ||
-	    flag(cfg, "listen", f->listen) != 0 ||
-	    flag(cfg, "mode", f->mode) != 0)
-		goto fail;
+	/* The options that set a setting (--data-dir, --issuer, ...). */
+	for (size_t i = 0; i < c->n_hits; i++)
+		if (c->hits[i].opt->setting != NULL &&
+		    flag(cfg, c->hits[i].opt->setting, c->hits[i].value) != 0)
+			goto fail;
 	if (config_finish(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr,
 		    "portcullis: unsafe or invalid configuration: "
@@ -376,4 +328,42 @@ cli_open_masterkey(
 		*out = NULL;
 	}
 	return r;
+}
+
+int
+cli_start(struct cli_ctx *c, unsigned start)
+{
+	int r;
+
+	if ((start &
+		(CLI_START_STORE | CLI_START_MASTERKEY | CLI_START_SIGNER)) ==
+	    0)
+		return 0;
+	if (cli_open_store(&c->cfg, true, &c->db) != 0)
+		return 1;
+	if ((start & (CLI_START_MASTERKEY | CLI_START_SIGNER)) != 0 &&
+	    cli_open_masterkey(&c->cfg, c->db, &c->mk) != 0)
+		return 1;
+	if ((start & CLI_START_SIGNER) != 0 &&
+	    (r = cli_signer_open(
+		 c->db, c->mk, &c->cfg, clock_now(), &c->signer)) != 0) {
+		fprintf(stderr, "portcullis: cannot load signing keys: %s\n",
+		    pc_strerror(r));
+		return 1;
+	}
+	return 0;
+}
+
+void
+cli_stop(struct cli_ctx *c)
+{
+	signer_free(c->signer);
+	c->signer = NULL;
+	masterkey_free(c->mk);
+	c->mk = NULL;
+	db_close(c->db);
+	c->db = NULL;
+	if (c->have_cfg)
+		config_free(&c->cfg);
+	c->have_cfg = false;
 }

@@ -1,7 +1,10 @@
+/*
+ * portcullis key list | rotate: the signing keys and their states, and a
+ * new key that is published at once and signs after the activation delay.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -23,30 +26,11 @@ static const char usage[] =
     "signing_key_refresh) and signs from\n        "
     "now + signing_key_activation_delay.\n";
 
-static const struct option opts[] = {
-	CLI_COMMON_OPTS,
-	{ "json", no_argument, NULL, CLI_OPT_JSON },
-	{ "alg", required_argument, NULL, CLI_OPT_ALG },
-	{ NULL, 0, NULL, 0 },
-};
-
-static void
-iso(int64_t t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0) {
-		snprintf(out, n, "-");
-		return;
-	}
-	gmtime_r(&tt, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int
-list(struct signer *s, bool as_json)
+list(struct cli_ctx *c)
 {
+	struct signer *s = c->signer;
+	bool as_json = cli_has(c, "json");
 	struct signer_key_info *v = NULL;
 	size_t n = 0;
 	int64_t now = clock_now();
@@ -55,7 +39,6 @@ list(struct signer *s, bool as_json)
 		return 1;
 	if (as_json) {
 		json_t *a = json_array();
-		char *out;
 
 		for (size_t i = 0; i < n; i++) {
 			json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}",
@@ -65,26 +48,22 @@ list(struct signer *s, bool as_json)
 			    "activate_at", (json_int_t)v[i].activate_at,
 			    "rejected", v[i].rejected);
 
-			if (v[i].retired_at != 0) {
-				json_object_set_new(o, "retired_at",
-				    json_integer(v[i].retired_at));
-				json_object_set_new(o, "unpublish_at",
-				    json_integer(v[i].unpublish_at));
-			}
+			/* null while the key has not been retired */
+			json_object_set_new(
+			    o, "retired_at", cli_json_time(v[i].retired_at));
+			json_object_set_new(o, "unpublish_at",
+			    cli_json_time(v[i].unpublish_at));
 			json_array_append_new(a, o);
 		}
-		out = json_dumps(a, JSON_INDENT(2));
-		printf("%s\n", out != NULL ? out : "[]");
-		free(out);
-		json_decref(a);
+		cli_json_print(a, JSON_INDENT(2));
 	} else {
 		printf("%-44s %-6s %-8s %-21s %-21s %s\n", "KID", "ALG",
 		    "STATE", "ACTIVATE_AT", "UNPUBLISH_AT", "NOTE");
 		for (size_t i = 0; i < n; i++) {
-			char a[32], u[32];
+			char a[CLI_TIME_MAX], u[CLI_TIME_MAX];
 
-			iso(v[i].activate_at, a, sizeof(a));
-			iso(v[i].unpublish_at, u, sizeof(u));
+			cli_time(a, v[i].activate_at, false);
+			cli_time(u, v[i].unpublish_at, false);
 			/* A row that failed the integrity check: its sealed
 			 * key does not prove it (planted, altered, or another
 			 * master key). Not published, never used. */
@@ -112,9 +91,13 @@ alg_any_case(const char *name)
 }
 
 static int
-rotate(struct db *db, struct masterkey *mk, const struct config *cfg,
-    struct signer *s, const char *alg_name)
+rotate(struct cli_ctx *c)
 {
+	struct db *db = c->db;
+	struct masterkey *mk = c->mk;
+	const struct config *cfg = &c->cfg;
+	struct signer *s = c->signer;
+	const char *alg_name = cli_get(c, "alg");
 	enum jose_alg algs[4];
 	size_t nalgs = 0;
 	int64_t now = clock_now();
@@ -173,49 +156,34 @@ rotate(struct db *db, struct masterkey *mk, const struct config *cfg,
 	return rc;
 }
 
+static const struct cli_opt list_opts[] = {
+	{ .name = "json", .help = "one JSON array" },
+	{ .name = NULL },
+};
+
+static const struct cli_opt rotate_opts[] = {
+	{ .name = "alg",
+	    .value = "ALG",
+	    .help = "ES256, RS256, PS256 or EdDSA, in any case (default: "
+		    "every algorithm in use)" },
+	{ .name = NULL },
+};
+
+static const struct cli_sub subs[] = {
+	{ .name = "list",
+	    .opts = list_opts,
+	    .start = CLI_START_SIGNER,
+	    .run = list },
+	{ .name = "rotate",
+	    .opts = rotate_opts,
+	    .start = CLI_START_SIGNER,
+	    .run = rotate },
+};
+
+static const struct cli_cmd cmd = { "key", usage, subs, PC_NELEM(subs) };
+
 int
 cmd_key(int argc, char **argv)
 {
-	struct config cfg;
-	struct cli_flags f;
-	struct db *db = NULL;
-	struct masterkey *mk = NULL;
-	struct signer *s = NULL;
-	const char *sub;
-	int r, rc = 1;
-
-	if (argc < 2 ||
-	    (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "rotate") != 0)) {
-		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-			fputs(usage, stdout);
-			return 0;
-		}
-		cli_usage_error(usage, "expected 'key list' or 'key rotate'");
-		return 2;
-	}
-	sub = argv[1];
-	if ((r = cli_parse(argc - 1, argv + 1, opts, &f, usage)) != 0)
-		return r == 1 ? 0 : r;
-	if (f.alg != NULL && strcmp(sub, "list") == 0) {
-		cli_usage_error(usage, "--alg is for 'key rotate'");
-		return 2;
-	}
-	if (cli_config(&f, &cfg) != 0)
-		return 1;
-	if (crypto_init() != 0 || cli_open_store(&cfg, true, &db) != 0 ||
-	    cli_open_masterkey(&cfg, db, &mk) != 0)
-		goto out;
-	if ((r = cli_signer_open(db, mk, &cfg, clock_now(), &s)) != 0) {
-		fprintf(stderr, "portcullis: cannot load signing keys: %s\n",
-		    pc_strerror(r));
-		goto out;
-	}
-	rc = strcmp(sub, "list") == 0 ? list(s, f.json)
-				      : rotate(db, mk, &cfg, s, f.alg);
-out:
-	signer_free(s);
-	db_close(db);
-	masterkey_free(mk);
-	config_free(&cfg);
-	return rc;
+	return cli_main(&cmd, argc, argv);
 }

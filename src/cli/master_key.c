@@ -1,3 +1,7 @@
+/*
+ * portcullis master-key init: creates the master key file, refusing to
+ * overwrite one (losing it loses every sealed secret).
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,42 +16,32 @@ static const char usage[] =
     "file: losing the master key\nloses every sealed secret. Back it up "
     "apart from the store. The key never\nappears on standard output.\n";
 
-static const struct option opts[] = {
-	CLI_COMMON_OPTS,
-	{ NULL, 0, NULL, 0 },
+static int
+init(struct cli_ctx *c)
+{
+	char path[4096], err[1024];
+
+	if (cli_data_dir(&c->cfg) != 0)
+		return 1;
+	masterkey_path(&c->cfg, path, sizeof(path));
+	if (masterkey_create_file(path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "portcullis: %s\n", err);
+		return 1;
+	}
+	printf("created %s (mode 0600)\n", path);
+	return 0;
+}
+
+static const struct cli_opt no_opts[] = { { .name = NULL } };
+
+static const struct cli_sub subs[] = {
+	{ .name = "init", .opts = no_opts, .run = init },
 };
+
+static const struct cli_cmd cmd = { "master-key", usage, subs, PC_NELEM(subs) };
 
 int
 cmd_master_key(int argc, char **argv)
 {
-	struct config cfg;
-	struct cli_flags f;
-	char path[4096], err[1024];
-	int r;
-
-	if (argc < 2 || strcmp(argv[1], "init") != 0) {
-		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-			fputs(usage, stdout);
-			return 0;
-		}
-		cli_usage_error(usage, "expected 'master-key init'");
-		return 2;
-	}
-	if ((r = cli_parse(argc - 1, argv + 1, opts, &f, usage)) != 0)
-		return r == 1 ? 0 : r;
-	if (cli_config(&f, &cfg) != 0)
-		return 1;
-	if (crypto_init() != 0 || cli_data_dir(&cfg) != 0) {
-		config_free(&cfg);
-		return 1;
-	}
-	masterkey_path(&cfg, path, sizeof(path));
-	if (masterkey_create_file(path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "portcullis: %s\n", err);
-		config_free(&cfg);
-		return 1;
-	}
-	printf("created %s (mode 0600)\n", path);
-	config_free(&cfg);
-	return 0;
+	return cli_main(&cmd, argc, argv);
 }

@@ -1,3 +1,7 @@
+/*
+ * portcullis migrate: applies pending store migrations and says where the
+ * schema stands. The one command besides serve that creates a store.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,25 +21,14 @@ static const char usage[] =
     "alone. serve and the other commands also migrate\nwhen they open "
     "the store, unless migrate_on_start = false.\n";
 
-static const struct option opts[] = {
-	CLI_COMMON_OPTS,
-	{ NULL, 0, NULL, 0 },
-};
-
-int
-cmd_migrate(int argc, char **argv)
+static int
+run(struct cli_ctx *c)
 {
-	struct config cfg;
-	struct cli_flags f;
 	struct db *db = NULL;
 	char err[1024];
-	int r, rc = 1, before = 0, after = 0, latest = store_schema_latest();
+	int rc = 1, before = 0, after = 0, latest = store_schema_latest();
 
-	if ((r = cli_parse(argc, argv, opts, &f, usage)) != 0)
-		return r == 1 ? 0 : r;
-	if (cli_config(&f, &cfg) != 0)
-		return 1;
-	if (cli_create_store(&cfg, false, &db) != 0)
+	if (cli_create_store(&c->cfg, false, &db) != 0)
 		goto out;
 	if (store_migrate(db, &before, &after, err, sizeof(err)) != 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
@@ -55,6 +48,19 @@ cmd_migrate(int argc, char **argv)
 	rc = 0;
 out:
 	db_close(db);
-	config_free(&cfg);
 	return rc;
+}
+
+static const struct cli_opt no_opts[] = { { .name = NULL } };
+
+static const struct cli_sub subs[] = {
+	{ .name = NULL, .opts = no_opts, .run = run },
+};
+
+static const struct cli_cmd cmd = { "migrate", usage, subs, PC_NELEM(subs) };
+
+int
+cmd_migrate(int argc, char **argv)
+{
+	return cli_main(&cmd, argc, argv);
 }

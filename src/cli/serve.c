@@ -1,24 +1,22 @@
+/*
+ * portcullis serve: parses the options, hardens the process, listens,
+ * opens the store, the master key and the signing keys (the CLI's
+ * start-up, with its messages), then hands over to server_run()
+ * (src/server/run.c), which runs the server until SIGTERM or SIGINT.
+ */
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "app.h"
-#include "audit/audit.h"
-#include "auth/auth.h"
 #include "cli/cli.h"
 #include "crypto/crypto.h"
-#include "mail/mail.h"
 #include "http/httpd.h"
-#include "oauth/oauth.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -32,17 +30,7 @@ static const char usage[] =
     "Runs the server: applies pending migrations (with migrate_on_start = "
     "false,\nrefuses an older store instead), loads (or, on first start, "
     "creates) the\nsigning keys and serves until SIGTERM or SIGINT, then "
-    "finishes requests in\nflight (shutdown_timeout) and exits.\n"
-    "\n"
-    "  --issuer URL        the issuer; every URL the server emits starts "
-    "with it\n"
-    "  --listen HOST:PORT  address to listen on\n";
-
-static const struct option opts[] = {
-	CLI_COMMON_OPTS,
-	CLI_SERVE_OPTS,
-	{ NULL, 0, NULL, 0 },
-};
+    "finishes requests in\nflight (shutdown_timeout) and exits.\n";
 
 /* No core files and no ptrace by other users: the process holds keys. */
 static void
@@ -54,286 +42,56 @@ harden_process(void)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-static char *
-read_pem(const char *path)
+static int
+serve(struct cli_ctx *c)
 {
-	FILE *f = fopen(path, "re");
-	struct buf b;
-	char chunk[4096];
-	size_t n;
-
-	if (f == NULL)
-		return NULL;
-	buf_init(&b, 1024 * 1024);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_put(&b, chunk, n) != 0) {
-			buf_free(&b);
-			fclose(f);
-			return NULL;
-		}
-	}
-	fclose(f);
-	sodium_memzero(chunk, sizeof(chunk));
-	return buf_steal(&b);
-}
-
-/*
- * DS-04: everything that expires is deleted once a minute, each kind on
- * its own (one failing does not keep the others), one log line for all.
- */
-static void
-purge(struct app *app)
-{
-	static const char *const names[] = { "sessions", "tokens", "counters",
-		"codes", "token_families", "assertion_jtis", "revoked_jtis",
-		"authz_requests" };
-	struct db *db = app->db;
-	int64_t now = clock_now(), n[PC_NELEM(names)] = { 0 }, total = 0;
-	const int rc[PC_NELEM(names)] = {
-		session_purge(db, app->cfg, now, &n[0]),
-		usertoken_purge(db, now, &n[1]),
-		throttle_purge(db, app->cfg, now, &n[2]),
-		store_auth_codes_purge(db, now, &n[3]),
-		store_families_purge(db, now, &n[4]),
-		store_assertion_jtis_purge(db, now, &n[5]),
-		store_access_revoked_purge(db, now, &n[6]),
-		store_authz_requests_purge(db, now, &n[7]),
-	};
-	struct log_line l;
-
-	for (size_t i = 0; i < PC_NELEM(names); i++) {
-		if (rc[i] != 0)
-			log_msg(LOG_WARN, "store.purge", names[i]);
-		total += n[i];
-	}
-	if (total == 0)
-		return;
-	log_begin(&l, LOG_INFO, "store.purge");
-	for (size_t i = 0; i < PC_NELEM(names); i++)
-		log_int(&l, names[i], n[i]);
-	log_end(&l);
-}
-
-static void
-warmed(const struct pwjob_result *res, void *arg)
-{
-	(void)res;
-	(void)arg;
-}
-
-static unsigned
-worker_threads(const struct config *cfg)
-{
-	long n;
-
-	if (cfg->http_threads > 0)
-		return (unsigned)cfg->http_threads;
-	/*
-	 * Auto: 4 per CPU, 8 to 64. Requests mostly wait on the store's
-	 * durable commit, and waiting threads are what group commit batches.
-	 */
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	n = n > 0 ? 4 * n : 8;
-	return n < 8 ? 8 : n > 64 ? 64 : (unsigned)n;
-}
-
-int
-cmd_serve(int argc, char **argv)
-{
-	struct config cfg;
-	struct cli_flags f;
+	const struct config *cfg = &c->cfg;
 	struct app app;
-	struct http_server_opts ho;
-	struct http_server *srv = NULL;
-	struct pw_params pw;
-	struct pwpool_opts po;
-	char *cert = NULL, *key = NULL;
 	char err[512];
-	sigset_t set;
-	int sig = 0, r, rc = 1, lfd = -1;
+	int r, rc = 1, lfd = -1;
 
-	if ((r = cli_parse(argc, argv, opts, &f, usage)) != 0)
-		return r == 1 ? 0 : r;
 	memset(&app, 0, sizeof(app));
-	if (cli_config(&f, &cfg) != 0)
-		return 1;
-	config_log_warnings(&cfg);
+	config_log_warnings(cfg);
 	harden_process();
-	if (crypto_init() != 0) {
-		fprintf(stderr, "portcullis: cannot initialise libsodium\n");
-		goto out;
-	}
 	/* Seed jansson's hash function once, before any thread exists. */
 	json_object_seed(0);
-	app.cfg = &cfg;
+	app.cfg = cfg;
 	/* The address first: a port in use must not leave a new store and
 	 * keys behind (issue 11, item 10). */
-	if (http_listen(&cfg, &lfd, err, sizeof(err)) != 0) {
+	if (http_listen(cfg, &lfd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
 		log_msg(LOG_ERROR, "http.listen", err);
 		goto out;
 	}
-	if (cli_create_store(&cfg, true, &app.db) != 0 ||
-	    cli_open_masterkey(&cfg, app.db, &app.mk) != 0)
+	if (cli_create_store(cfg, true, &app.db) != 0 ||
+	    cli_open_masterkey(cfg, app.db, &app.mk) != 0)
 		goto out;
 	if ((r = cli_signer_open(
-		 app.db, app.mk, &cfg, clock_now(), &app.signer)) != 0) {
+		 app.db, app.mk, cfg, clock_now(), &app.signer)) != 0) {
 		fprintf(stderr, "portcullis: cannot load signing keys: %s%s\n",
 		    pc_strerror(r),
 		    r == PC_ERR_VERIFY ? " (wrong master key?)" : "");
 		goto out;
 	}
-	if (discovery_build(&app) != 0)
-		goto out;
-	audit_key(app.mk, app.audit_key);
-	/* Password hashing runs in its own pool (DS-01). */
-	if (pw_params_from_config(&cfg, &pw, err, sizeof(err)) != 0 ||
-	    pwpool_opts_from_config(&cfg, &pw, &po, err, sizeof(err)) != 0) {
-		fprintf(stderr, "portcullis: %s\n", err);
-		goto out;
-	}
-	app.pw = &pw;
-	if (cfg.tls_cert[0] != '\0') {
-		cert = read_pem(cfg.tls_cert);
-		key = read_pem(cfg.tls_key);
-		if (cert == NULL || key == NULL) {
-			fprintf(stderr,
-			    "portcullis: cannot read tls_cert or "
-			    "tls_key\n");
-			goto out;
-		}
-	}
-
-	/* Every thread inherits this mask; main waits for the signal. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-
-	memset(&ho, 0, sizeof(ho));
-	ho.cfg = &cfg;
-	ho.router = &server_router;
-	ho.app = &app;
-	ho.threads = worker_threads(&cfg);
-	ho.tls_cert_pem = cert;
-	ho.tls_key_pem = key;
-	ho.listen_fd = lfd;
-	if (mail_start(&cfg, &app.mailer) != 0 ||
-	    mail_jobs_start(&app.jobs) != 0) {
-		fprintf(stderr, "portcullis: cannot start the mail sender\n");
-		goto out;
-	}
-	if (pwpool_start(&po, &app.pwpool) != 0) {
-		fprintf(stderr, "portcullis: cannot start the hashing pool\n");
-		goto out;
-	}
-	{
-		/* The unknown-account dummy hash is made now, on the pool,
-		 * not by the first sign-in (LG-02), and not before ready. */
-		struct pwjob warm = { PWJOB_DUMMY, "warm-up", 7, NULL };
-
-		if (pwpool_submit(app.pwpool, &warm, warmed, NULL) != 0)
-			log_msg(LOG_WARN, "auth.warmup", "not queued");
-	}
-	if (log_buffering_start() != 0)
-		goto out;
-	lfd = -1; /* the server's now, whatever happens */
-	if (http_server_start(&ho, &srv) != 0) {
-		fprintf(stderr,
-		    "portcullis: cannot start the HTTP server on %s\n",
-		    cfg.listen);
-		goto out;
-	}
-	if (key != NULL) {
-		sodium_memzero(key, strlen(key));
-		free(key);
-		key = NULL;
-	}
-	{
-		struct log_line l;
-
-		log_begin(&l, LOG_INFO, "server.started");
-		log_str(&l, "issuer", cfg.issuer);
-		log_str(&l, "listen", cfg.listen);
-		log_int(&l, "port", http_server_port(srv));
-		log_int(&l, "threads", ho.threads);
-		log_int(&l, "pwhash_slots", po.slots);
-		log_str(&l, "store", db_describe(app.db));
-		log_str(&l, "mode",
-		    cfg.mode == CONFIG_MODE_DEVELOPMENT ? "development"
-							: "production");
-		log_end(&l);
-	}
-	purge(&app);
-	for (;;) {
-		struct timespec ts = { 60, 0 };
-
-		sig = sigtimedwait(&set, NULL, &ts);
-		if (sig < 0) {
-			purge(&app);
-			continue;
-		}
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		if (sig == SIGHUP)
-			(void)signer_refresh(app.signer, clock_now(), true);
-	}
-	{
-		struct log_line l;
-
-		log_begin(&l, LOG_INFO, "server.stopping");
-		log_str(&l, "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		log_end(&l);
-	}
-	/*
-	 * The order keeps the pool alive while anything can reach it (issue
-	 * 11, item 5): keep-alive connections can bring new requests until
-	 * the HTTP server is stopped. Drain: no new connection, requests in
-	 * flight finish. Shutdown: the pool refuses new work (503), answers
-	 * what is queued and lets running hashes deliver, so no callback is
-	 * left to resume a connection. Stop HTTP: no handler runs any more.
-	 * Only then is the pool freed.
-	 */
-	(void)http_server_drain(srv, cfg.shutdown_timeout);
-	pwpool_shutdown(app.pwpool);
-	http_server_stop(srv, 2);
-	srv = NULL;
-	/* After the HTTP side (it submits), before the mailer and store. */
-	mail_jobs_stop(
-	    app.jobs, cfg.shutdown_timeout > 0 ? cfg.shutdown_timeout : 10);
-	app.jobs = NULL;
-	pwpool_free(app.pwpool);
-	app.pwpool = NULL;
-	mail_stop(app.mailer);
-	app.mailer = NULL;
-	log_buffering_stop();
-	log_msg(LOG_INFO, "server.stopped", "bye");
-	rc = 0;
+	rc = server_run(&app, lfd);
+	lfd = -1; /* server_run's, whatever happened */
 out:
 	if (lfd >= 0)
 		close(lfd);
-	if (srv != NULL) {
-		(void)http_server_drain(srv, 0);
-		pwpool_shutdown(app.pwpool);
-		http_server_stop(srv, 0);
-	}
-	pwpool_free(app.pwpool);
-	mail_jobs_stop(app.jobs, 0);
-	if (app.mailer != NULL)
-		mail_stop(app.mailer);
-	sodium_memzero(app.audit_key, sizeof(app.audit_key));
-	log_buffering_stop();
-	if (key != NULL) {
-		sodium_memzero(key, strlen(key));
-		free(key);
-	}
-	free(cert);
 	signer_free(app.signer);
 	db_close(app.db);
 	masterkey_free(app.mk);
-	discovery_free(&app);
-	config_free(&cfg);
 	return rc;
+}
+
+static const struct cli_sub subs[] = {
+	{ .name = NULL, .opts = cli_server_opts, .run = serve },
+};
+
+static const struct cli_cmd cmd = { "serve", usage, subs, PC_NELEM(subs) };
+
+int
+cmd_serve(int argc, char **argv)
+{
+	return cli_main(&cmd, argc, argv);
 }

@@ -10,4 +10,24 @@ extern const struct router server_router;
 void health_live(struct req *r, struct resp *w);
 void health_ready(struct req *r, struct resp *w);
 
+/*
+ * Runs the server (src/server/run.c) on app, whose cfg, db, mk and signer
+ * are open, and the listening socket lfd (taken over, closed on every
+ * path): starts everything, serves until SIGTERM or SIGINT, stops it all.
+ * app's other members are the server's. 0 after a clean stop, else 1
+ * after saying why on stderr. The caller then closes db, mk and signer.
+ */
+int server_run(struct app *app, int lfd);
+
+/*
+ * The purge of expired rows (DS-04, src/server/purge.c): purges once on
+ * the calling thread, then starts a thread that purges every minute on
+ * app's store until stopped.
+ * Start it with signals blocked in the caller or not: it blocks them
+ * itself. Stop waits for a purge in progress; NULL is a no-op.
+ */
+struct server_purge;
+int server_purge_start(struct app *app, struct server_purge **out);
+void server_purge_stop(struct server_purge *p);
+
 #endif

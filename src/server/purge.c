@@ -1,0 +1,135 @@
+/*
+ * The purge of expired rows (DS-04), part of the running server: it
+ * deletes everything that expires once at start (on the starting thread)
+ * and then once a minute on a thread of its own; each kind on its own
+ * (one failing does not keep the others), one log line for all. Every node runs it; the deletes are
+ * idempotent, so nodes purging at once only repeat each other's work.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "server/server.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define PURGE_INTERVAL_S 60
+
+struct server_purge {
+	struct app *app;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* on CLOCK_MONOTONIC */
+	bool stop;
+};
+
+static void
+purge(struct app *app)
+{
+	static const char *const names[] = { "sessions", "tokens", "counters",
+		"codes", "token_families", "assertion_jtis", "revoked_jtis",
+		"authz_requests" };
+	struct db *db = app->db;
+	int64_t now = clock_now(), n[PC_NELEM(names)] = { 0 }, total = 0;
+	const int rc[PC_NELEM(names)] = {
+		session_purge(db, app->cfg, now, &n[0]),
+		usertoken_purge(db, now, &n[1]),
+		throttle_purge(db, app->cfg, now, &n[2]),
+		store_auth_codes_purge(db, now, &n[3]),
+		store_families_purge(db, now, &n[4]),
+		store_assertion_jtis_purge(db, now, &n[5]),
+		store_access_revoked_purge(db, now, &n[6]),
+		store_authz_requests_purge(db, now, &n[7]),
+	};
+	struct log_line l;
+
+	for (size_t i = 0; i < PC_NELEM(names); i++) {
+		if (rc[i] != 0)
+			log_msg(LOG_WARN, "store.purge", names[i]);
+		total += n[i];
+	}
+	if (total == 0)
+		return;
+	log_begin(&l, LOG_INFO, "store.purge");
+	for (size_t i = 0; i < PC_NELEM(names); i++)
+		log_int(&l, names[i], n[i]);
+	log_end(&l);
+}
+
+static void *
+purge_main(void *arg)
+{
+	struct server_purge *p = arg;
+	struct timespec at;
+
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &at);
+		at.tv_sec += PURGE_INTERVAL_S;
+		pthread_mutex_lock(&p->lock);
+		while (!p->stop &&
+		    pthread_cond_timedwait(&p->wake, &p->lock, &at) == 0)
+			;
+		if (p->stop) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&p->lock);
+		purge(p->app);
+	}
+}
+
+int
+server_purge_start(struct app *app, struct server_purge **out)
+{
+	struct server_purge *p = xcalloc(1, sizeof(*p));
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	int e;
+
+	/*
+	 * The first purge runs here, on the caller's thread and its store
+	 * connection, already open: as quick as it was before the purge had
+	 * a thread, where a new thread would first open a connection of its
+	 * own. Then every PURGE_INTERVAL_S on the thread.
+	 */
+	purge(app);
+	p->app = app;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	/* Signals belong to the main thread (serve's sigwait). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&p->thread, NULL, purge_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		pthread_cond_destroy(&p->wake);
+		pthread_mutex_destroy(&p->lock);
+		free(p);
+		*out = NULL;
+		return PC_ERR_INTERNAL;
+	}
+	*out = p;
+	return 0;
+}
+
+void
+server_purge_stop(struct server_purge *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}

@@ -1,0 +1,237 @@
+/*
+ * The running server: from an app whose store, master key and signing
+ * keys are open (the CLI's serve opens them) and a listening socket, it
+ * builds the discovery documents, starts the password-hashing pool, the
+ * mail sender, the HTTP server and the purge of expired rows, waits for
+ * SIGTERM or SIGINT (SIGHUP reloads the signing keys), and stops them in
+ * an order that leaves nothing running against what is freed.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "crypto/crypto.h"
+#include "http/httpd.h"
+#include "mail/mail.h"
+#include "oauth/oauth.h"
+#include "server/server.h"
+#include "store/store.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/util.h"
+
+static char *
+read_pem(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	struct buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	buf_init(&b, 1024 * 1024);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_put(&b, chunk, n) != 0) {
+			buf_free(&b);
+			fclose(f);
+			return NULL;
+		}
+	}
+	fclose(f);
+	sodium_memzero(chunk, sizeof(chunk));
+	return buf_steal(&b);
+}
+
+static void
+warmed(const struct pwjob_result *res, void *arg)
+{
+	(void)res;
+	(void)arg;
+}
+
+static unsigned
+worker_threads(const struct config *cfg)
+{
+	long n;
+
+	if (cfg->http_threads > 0)
+		return (unsigned)cfg->http_threads;
+	/*
+	 * Auto: 4 per CPU, 8 to 64. Requests mostly wait on the store's
+	 * durable commit, and waiting threads are what group commit batches.
+	 */
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	n = n > 0 ? 4 * n : 8;
+	return n < 8 ? 8 : n > 64 ? 64 : (unsigned)n;
+}
+
+int
+server_run(struct app *app, int lfd)
+{
+	const struct config *cfg = app->cfg;
+	struct server_purge *purge = NULL;
+	struct http_server_opts ho;
+	struct http_server *srv = NULL;
+	/* app->pw points here while the server runs. */
+	struct pw_params *pw = xcalloc(1, sizeof(*pw));
+	struct pwpool_opts po;
+	char *cert = NULL, *key = NULL;
+	char err[512];
+	sigset_t set;
+	int sig = 0, rc = 1;
+
+	if (discovery_build(app) != 0)
+		goto out;
+	audit_key(app->mk, app->audit_key);
+	/* Password hashing runs in its own pool (DS-01). */
+	if (pw_params_from_config(cfg, pw, err, sizeof(err)) != 0 ||
+	    pwpool_opts_from_config(cfg, pw, &po, err, sizeof(err)) != 0) {
+		fprintf(stderr, "portcullis: %s\n", err);
+		goto out;
+	}
+	app->pw = pw;
+	if (cfg->tls_cert[0] != '\0') {
+		cert = read_pem(cfg->tls_cert);
+		key = read_pem(cfg->tls_key);
+		if (cert == NULL || key == NULL) {
+			fprintf(stderr,
+			    "portcullis: cannot read tls_cert or "
+			    "tls_key\n");
+			goto out;
+		}
+	}
+
+	/* Every thread inherits this mask; main waits for the signal. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	memset(&ho, 0, sizeof(ho));
+	ho.cfg = cfg;
+	ho.router = &server_router;
+	ho.app = app;
+	ho.threads = worker_threads(cfg);
+	ho.tls_cert_pem = cert;
+	ho.tls_key_pem = key;
+	ho.listen_fd = lfd;
+	if (mail_start(cfg, &app->mailer) != 0 ||
+	    mail_jobs_start(&app->jobs) != 0) {
+		fprintf(stderr, "portcullis: cannot start the mail sender\n");
+		goto out;
+	}
+	if (pwpool_start(&po, &app->pwpool) != 0) {
+		fprintf(stderr, "portcullis: cannot start the hashing pool\n");
+		goto out;
+	}
+	{
+		/* The unknown-account dummy hash is made now, on the pool,
+		 * not by the first sign-in (LG-02), and not before ready. */
+		struct pwjob warm = { PWJOB_DUMMY, "warm-up", 7, NULL };
+
+		if (pwpool_submit(app->pwpool, &warm, warmed, NULL) != 0)
+			log_msg(LOG_WARN, "auth.warmup", "not queued");
+	}
+	if (log_buffering_start() != 0)
+		goto out;
+	lfd = -1; /* the server's now, whatever happens */
+	if (http_server_start(&ho, &srv) != 0) {
+		fprintf(stderr,
+		    "portcullis: cannot start the HTTP server on %s\n",
+		    cfg->listen);
+		goto out;
+	}
+	pc_freezero_str(key);
+	key = NULL;
+	{
+		struct log_line l;
+
+		log_begin(&l, LOG_INFO, "server.started");
+		log_str(&l, "issuer", cfg->issuer);
+		log_str(&l, "listen", cfg->listen);
+		log_int(&l, "port", http_server_port(srv));
+		log_int(&l, "threads", ho.threads);
+		log_int(&l, "pwhash_slots", po.slots);
+		log_str(&l, "store", db_describe(app->db));
+		log_str(&l, "mode",
+		    cfg->mode == CONFIG_MODE_DEVELOPMENT ? "development"
+							 : "production");
+		log_end(&l);
+	}
+	if (server_purge_start(app, &purge) != 0) {
+		fprintf(stderr, "portcullis: cannot start the purge\n");
+		goto out;
+	}
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGHUP)
+			(void)signer_refresh(app->signer, clock_now(), true);
+	}
+	server_purge_stop(purge);
+	purge = NULL;
+	{
+		struct log_line l;
+
+		log_begin(&l, LOG_INFO, "server.stopping");
+		log_str(&l, "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		log_end(&l);
+	}
+	/*
+	 * The order keeps the pool alive while anything can reach it (issue
+	 * 11, item 5): keep-alive connections can bring new requests until
+	 * the HTTP server is stopped. Drain: no new connection, requests in
+	 * flight finish. Shutdown: the pool refuses new work (503), answers
+	 * what is queued and lets running hashes deliver, so no callback is
+	 * left to resume a connection. Stop HTTP: no handler runs any more.
+	 * Only then is the pool freed.
+	 */
+	(void)http_server_drain(srv, cfg->shutdown_timeout);
+	pwpool_shutdown(app->pwpool);
+	http_server_stop(srv, 2);
+	srv = NULL;
+	/* After the HTTP side (it submits), before the mailer and store. */
+	mail_jobs_stop(
+	    app->jobs, cfg->shutdown_timeout > 0 ? cfg->shutdown_timeout : 10);
+	app->jobs = NULL;
+	pwpool_free(app->pwpool);
+	app->pwpool = NULL;
+	mail_stop(app->mailer);
+	app->mailer = NULL;
+	log_buffering_stop();
+	log_msg(LOG_INFO, "server.stopped", "bye");
+	rc = 0;
+out:
+	server_purge_stop(purge);
+	if (lfd >= 0)
+		close(lfd);
+	if (srv != NULL) {
+		(void)http_server_drain(srv, 0);
+		pwpool_shutdown(app->pwpool);
+		http_server_stop(srv, 0);
+	}
+	pwpool_free(app->pwpool);
+	mail_jobs_stop(app->jobs, 0);
+	if (app->mailer != NULL)
+		mail_stop(app->mailer);
+	sodium_memzero(app->audit_key, sizeof(app->audit_key));
+	log_buffering_stop();
+	pc_freezero_str(key);
+	free(cert);
+	discovery_free(app);
+	app->pw = NULL;
+	free(pw);
+	return rc;
+}
