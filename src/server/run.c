@@ -142,6 +142,15 @@ server_run(struct app *app, int lfd)
 		if (pwpool_submit(app->pwpool, &warm, warmed, NULL) != 0)
 			log_msg(LOG_WARN, "auth.warmup", "not queued");
 	}
+	/*
+	 * The first purge runs before the server answers (DS-04): it is done
+	 * by the time "server.started" is logged, so nothing it does races
+	 * the first requests.
+	 */
+	if (server_purge_start(app, &purge) != 0) {
+		fprintf(stderr, "portcullis: cannot start the purge\n");
+		goto out;
+	}
 	if (log_buffering_start() != 0)
 		goto out;
 	lfd = -1; /* the server's now, whatever happens */
@@ -167,10 +176,6 @@ server_run(struct app *app, int lfd)
 		    cfg->mode == CONFIG_MODE_DEVELOPMENT ? "development"
 							 : "production");
 		log_end(&l);
-	}
-	if (server_purge_start(app, &purge) != 0) {
-		fprintf(stderr, "portcullis: cannot start the purge\n");
-		goto out;
 	}
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
