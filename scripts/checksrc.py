@@ -464,6 +464,25 @@ def check_controls(root, rep, exempt_out):
                     "(e2e 'XX-NN: ...', unit test_..._XXNN_...)" % cid)
 
 
+# -------------------------------------------------------- domain-boundary
+
+STORE_CALL_RE = re.compile(r"(?<![A-Za-z0-9_])(store_[a-z0-9_]+|db_[a-z0-9_]+|q_[a-z0-9_]+)\s*\(")
+STORE_INCLUDE_RE = re.compile(r'#\s*include\s*"store/')
+
+
+def check_boundary(root, rep):
+    """Pages call the domain (auth/, oauth/), never the store."""
+    for rel in source_files(root, ["src/web"], C_EXT):
+        raw = read(root, rel)
+        for m in STORE_INCLUDE_RE.finditer(raw):
+            rep.add(rel, line_of(raw, m.start()), "domain-boundary",
+                    "src/web/ includes a store header: call a domain function in auth/ or oauth/")
+        code = strip_c(raw)
+        for m in STORE_CALL_RE.finditer(code):
+            rep.add(rel, line_of(code, m.start()), "domain-boundary",
+                    "src/web/ calls %s(): call a domain function in auth/ or oauth/" % m.group(1))
+
+
 # ------------------------------------------------------------------- main
 
 
@@ -474,6 +493,7 @@ def run(root):
     check_wipe(root, rep)
     check_digest(root, rep)
     check_layers(root, rep)
+    check_boundary(root, rep)
     check_controls(root, rep, exempt)
     return rep, exempt
 

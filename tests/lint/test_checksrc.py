@@ -225,6 +225,25 @@ class CheckSrcTest(unittest.TestCase):
         self.t.write("src/util/label.c", "/* util */\nint x;\n")
         self.assertFinding("src/util/label.c:1: opening-comment: the opening comment must say")
 
+    # domain-boundary
+    def test_web_calls_store(self):
+        self.t.write("src/web/p.c", c_file(
+            "void\ng(void)\n{\n\t(void)store_user_get(0, 0, 0);\n}\n"))
+        self.assertFinding("src/web/p.c:7: domain-boundary: src/web/ calls store_user_get()")
+
+    def test_web_includes_store(self):
+        self.t.write("src/web/p.c", c_file('#include "store/store.h"\n'))
+        self.assertFinding("src/web/p.c:4: domain-boundary: src/web/ includes a store header")
+
+    def test_web_store_in_comment_or_other_name_passes(self):
+        self.t.write("src/web/p.c", c_file(
+            "/* store_user_get() is not called here */\n"
+            "void\ng(void)\n{\n\tweb_store_failed();\n}\n"))
+        self.t.write("src/auth/a.c", c_file(
+            "void\ng(void)\n{\n\t(void)store_user_get(0, 0, 0);\n}\n"))
+        lines, _ = self.t.findings()
+        self.assertEqual(lines, [])
+
     # wipe-free
     def test_wipe_then_free(self):
         self.t.write("src/http/w.c", c_file(
