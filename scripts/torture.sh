@@ -4,7 +4,9 @@
 # suite 'store', each mode (error: the Nth store call fails with
 # PC_ERR_STORE; busy: with PC_ERR_BUSY) and each backend (SQLite, and
 # PostgreSQL on a throwaway cluster), it replays the test alone for N = 1,
-# 2, ... until a run completes without the fault firing. tests/unit/fault.c
+# 2, ... K, where a first run that fails nothing (PC_FAULT_N=0) counted K
+# store calls: a run with N = K + 1 would complete without the fault
+# firing. tests/unit/fault.c
 # checks each injected failure (the injected error reached the caller, no
 # partial write, no transaction left open) and ASan/LSan check memory; any
 # other end of a run (a check failed, a leak, a crash, a hang, a test that

@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -76,6 +77,7 @@ static struct {
 	long target; /* the call to fail; 0: count only */
 	int code;    /* PC_ERR_STORE or PC_ERR_BUSY */
 	const char *mode;
+	const char *broken;
 	atomic_long count;
 	atomic_int active; /* threads inside a store call */
 	atomic_bool fired;
@@ -177,28 +179,80 @@ w_commit(struct db_conn *c)
 	const struct db_ops *in = inner_of(c->db->ops);
 
 	if (hit("commit", NULL)) {
-		in->rollback(c); /* what a failed COMMIT does */
+		/* What a failed COMMIT does, unless the checker is being
+		 * checked (PC_FAULT_BROKEN, see fault_init()). */
+		if (F.broken == NULL)
+			in->rollback(c);
+		else if (strcmp(F.broken, "commit") == 0)
+			(void)in->commit(c);
 		return F.code;
 	}
 	return in->commit(c);
 }
 
+/*
+ * A write statement (INSERT, UPDATE, DELETE, with or without RETURNING)
+ * does all its work in its first step on both backends; its later steps
+ * only hand out the RETURNING rows already made, and cannot fail short of
+ * the autocommit COMMIT at the end, which would undo the statement. So
+ * only a write's first step is failed (failing a later one and then
+ * letting the reset commit would fake a partial write no store can make);
+ * a read's every step can fail (SQLite reads pages as it goes).
+ */
+#define STMTS_MAX 512
+static _Thread_local struct stmt_state {
+	const void *s;
+	bool write, stepped;
+} stmts[STMTS_MAX];
+static _Thread_local int nstmts;
+
+static struct stmt_state *
+stmt_state(const void *s)
+{
+	for (int i = 0; i < nstmts; i++)
+		if (stmts[i].s == s)
+			return &stmts[i];
+	if (nstmts == STMTS_MAX)
+		return NULL;
+	stmts[nstmts] = (struct stmt_state){ .s = s };
+	return &stmts[nstmts++];
+}
+
+static bool
+is_write(const char *sql)
+{
+	sql += strspn(sql, " \t\n");
+	return strncasecmp(sql, "SELECT", 6) != 0 &&
+	    strncasecmp(sql, "WITH", 4) != 0;
+}
+
 static int
 w_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
 {
+	struct stmt_state *st;
 	int r;
 
 	if (hit("prepare", sql))
 		return F.code;
-	if ((r = inner_of(c->db->ops)->prepare(c, sql, out)) == 0)
+	if ((r = inner_of(c->db->ops)->prepare(c, sql, out)) == 0) {
 		STMT_OPS(*out) = &F.wrapped;
+		if ((st = stmt_state(*out)) != NULL) {
+			st->write = is_write(sql);
+			st->stepped = false;
+		}
+	}
 	return r;
 }
 
 static int
 w_step(struct db_stmt *s)
 {
-	if (hit("step", s))
+	struct stmt_state *st = stmt_state(s);
+	bool later = st != NULL && st->stepped;
+
+	if (st != NULL)
+		st->stepped = true;
+	if (!(later && st->write) && hit("step", s))
 		return F.code;
 	return inner_of(STMT_OPS(s))->step(s);
 }
@@ -242,6 +296,10 @@ w_col_is_null(struct db_stmt *s, int col)
 static void
 w_done(struct db_stmt *s)
 {
+	struct stmt_state *st = stmt_state(s);
+
+	if (st != NULL)
+		st->stepped = false;
 	inner_of(STMT_OPS(s))->done(s);
 }
 
@@ -663,6 +721,12 @@ fault_init(void)
 	F.target = strtol(n, NULL, 10);
 	F.mode = m != NULL && strcmp(m, "busy") == 0 ? "busy" : "error";
 	F.code = strcmp(F.mode, "busy") == 0 ? PC_ERR_BUSY : PC_ERR_STORE;
+	/*
+	 * To see the checks fail (they must): PC_FAULT_BROKEN=commit makes an
+	 * injected commit failure commit anyway (a write reported as failed:
+	 * "partial write"); =open leaves its transaction open.
+	 */
+	F.broken = getenv("PC_FAULT_BROKEN");
 	if (F.target == 0 && tr != NULL && tr[0] != '\0' &&
 	    (trace = fopen(tr, "w")) == NULL) {
 		perror(tr);
