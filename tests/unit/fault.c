@@ -19,9 +19,11 @@
  *   fault_leave(). Only calls inside such a bracket count, so a test's own
  *   raw SQL (set-up rows, tampering, counting) is never failed, and a
  *   domain function (user_create...) is covered through the store calls it
- *   makes. Only while exactly one thread is inside a store call: the
- *   concurrent phases of a test (group commit, racing writers) do not
- *   count, so "the call that hit the fault" is always well defined.
+ *   makes. Only while one thread is inside a store call, and has been
+ *   alone since that call began: the concurrent phases of a test (group
+ *   commit, racing writers) do not count, so "the call that hit the fault"
+ *   is always well defined and no other thread's write is taken for its
+ *   own. Once a fault fired, other threads wait at the boundary.
  * - Entering the outermost store call with a fault still to come, the
  *   committed rows of every table of every attached store are read through
  *   a separate native connection (sqlite3 or libpq). When that call returns
@@ -79,7 +81,8 @@ static struct {
 	const char *mode;
 	const char *broken;
 	atomic_long count;
-	atomic_int active; /* threads inside a store call */
+	atomic_int active;   /* threads inside a store call */
+	atomic_long entries; /* outermost store calls begun, by any thread */
 	atomic_bool fired;
 	const char *op; /* the failed call's kind */
 	pthread_t fired_by;
@@ -92,6 +95,8 @@ static struct {
 } F;
 
 static _Thread_local int depth;
+static _Thread_local long my_entry; /* F.entries when this call began */
+static _Thread_local bool alone;    /* no other thread inside at its start */
 static _Thread_local const char *outer; /* the outermost store call */
 /* What the current outer call did so far, for the trace's signatures. */
 #define SEEN_MAX 64
@@ -133,8 +138,10 @@ hit(const char *op, const void *key)
 {
 	long n;
 
-	if (!F.on || depth == 0 || atomic_load(&F.active) != 1 ||
-	    atomic_load(&F.fired))
+	/* Alone, and alone since this call began (its snapshot): no other
+	 * thread's write can be mistaken for this call's. */
+	if (!F.on || depth == 0 || !alone || atomic_load(&F.active) != 1 ||
+	    atomic_load(&F.entries) != my_entry || atomic_load(&F.fired))
 		return false;
 	n = atomic_fetch_add(&F.count, 1) + 1;
 	if (trace != NULL)
@@ -644,10 +651,17 @@ fault_enter(const char *fn)
 {
 	if (!F.on || depth++ != 0)
 		return;
+	/* Once a fault fired, other threads wait at the boundary until its
+	 * call settles (and ends the process): nothing they write can blur
+	 * the check of its rows. They hold no store lock here. */
+	while (
+	    atomic_load(&F.fired) && !pthread_equal(F.fired_by, pthread_self()))
+		pause();
+	my_entry = atomic_fetch_add(&F.entries, 1) + 1;
 	outer = fn;
 	nseen = 0;
-	if (atomic_fetch_add(&F.active, 1) != 0 || F.target == 0 ||
-	    atomic_load(&F.fired))
+	alone = atomic_fetch_add(&F.active, 1) == 0;
+	if (!alone || F.target == 0 || atomic_load(&F.fired))
 		return;
 	for (size_t i = 0; i < F.ndbs; i++) {
 		free(F.dbs[i].before);
