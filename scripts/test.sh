@@ -52,10 +52,10 @@ pass=$((pass + ok)); fail=$((fail + nok))
 [ "$nok" -ne 0 ] && failed+=("pg-unit")
 
 # fault injection: every store-level test, its distinct failure points
-# sampled (1 in TORTURE_EVERY, fixed seed, error and busy alternating), on
-# SQLite and PostgreSQL. `make torture` runs them all.
+# sampled (1 in TORTURE_EVERY, default 40, fixed seed, error and busy
+# alternating), on SQLite and PostgreSQL. `make torture` runs them all.
 note "fault injection, bounded (scripts/torture.sh)"
-out=$(scripts/torture.sh --unique --every "${TORTURE_EVERY:-20}" --mode alternate "$build" 2>&1); rc=$?
+out=$(scripts/torture.sh --unique --every "${TORTURE_EVERY:-40}" --mode alternate "$build" 2>&1); rc=$?
 ok=$(sed -nE 's/^torture +([0-9]+) passed, ([0-9]+) failed$/\1/p' <<<"$out")
 nok=$(sed -nE 's/^torture +([0-9]+) passed, ([0-9]+) failed$/\2/p' <<<"$out")
 ok=${ok:-0}; nok=${nok:-0}
