@@ -12,7 +12,7 @@ ISSUER     ?=
 # Seconds per harness for `make fuzz` (FUZZ_SECONDS=30 make fuzz).
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build run test unit e2e lint fuzz bench format clean deps test-deps
+.PHONY: all build run test torture unit e2e lint fuzz bench format clean deps test-deps
 
 all: build
 
@@ -38,6 +38,15 @@ $(TESTBUILD)/build.ninja:
 test: test-deps $(TESTBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
 	@scripts/test.sh $(TESTBUILD)
+
+# Fault injection, exhaustive: every store-level unit test replayed with
+# its Nth store call failing, for every N, as error and as busy, on SQLite
+# and PostgreSQL (scripts/torture.sh; `make test` runs a sampled pass).
+# Long: TORTURE_ARGS=--unique keeps one N per distinct failure point.
+TORTURE_ARGS ?=
+torture: test-deps $(TESTBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	@scripts/torture.sh $(TORTURE_ARGS) $(TESTBUILD)
 
 lint: test-deps $(TESTBUILD)/build.ninja
 	@scripts/lint.sh $(TESTBUILD)

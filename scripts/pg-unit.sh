@@ -2,15 +2,23 @@
 # Runs the store-level unit tests against PostgreSQL: starts a throwaway
 # cluster (tests/tools/pg-cluster.sh), runs each binary with
 # PORTCULLIS_TEST_STORE_URL pointing at it, stops and removes the cluster.
+# The binaries are those of Meson's suite 'store' (tests/unit/meson.build,
+# store_tests), as `meson introspect --tests` lists them.
 # Prints one line per binary and a closing "N passed, N failed" line.
 #   scripts/pg-unit.sh [BUILD_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-test}
-tests=(test_store test_codes test_refresh test_authz_requests test_consents
-  test_audit test_bearer test_clients test_id_hint test_session test_signer
-  test_throttle test_tokens test_users test_usertoken test_batch
-  test_client_assertion test_account_grants)
+mapfile -t tests < <(meson introspect --tests "$build" 2>/dev/null | python3 -c '
+import json, os, sys
+for t in json.load(sys.stdin):
+    if any(s == "store" or s.endswith(":store") for s in t["suite"]):
+        print(os.path.basename(t["cmd"][0]))' | sort -u)
+if [ ${#tests[@]} -eq 0 ]; then
+  echo "pg-unit: no tests in Meson's suite 'store' of $build"
+  printf '%-28s %3d passed, %d failed\n' "pg-unit" 0 1
+  exit 1
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every suite against the sanitizer build and prints one closing line,
-# "N passed, N failed", summing them all: unit (cmocka), e2e (node --test),
-# fuzz smoke (libFuzzer), lint (clang-tidy, cppcheck, clang-format).
+# "N passed, N failed", summing them all: unit (cmocka, on SQLite then the
+# store-level ones on PostgreSQL), fault injection (a bounded pass of
+# scripts/torture.sh), e2e (node --test), fuzz smoke (libFuzzer), lint
+# (clang-tidy, cppcheck, clang-format).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-test}
@@ -16,6 +18,15 @@ note() { printf '\n== %s\n' "$*"; }
 
 # unit: each cmocka binary speaks TAP
 note "unit tests (cmocka, ASan+UBSan)"
+# Meson refuses an unlisted tests/unit/test_*.c at configuration; one added
+# since the build directory was configured has no binary yet: a failure.
+for src in tests/unit/test_*.c; do
+  name=$(basename "$src" .c)
+  if [ ! -x "$build/tests/unit/$name" ]; then
+    echo "$name: no binary in $build (reconfigure: meson setup --reconfigure $build)"
+    fail=$((fail + 1)); failed+=("$name")
+  fi
+done
 for t in "$build"/tests/unit/test_*; do
   [ -f "$t" ] && [ -x "$t" ] || continue
   name=$(basename "$t")
@@ -39,6 +50,19 @@ if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then nok=1; fi
 echo "$out"
 pass=$((pass + ok)); fail=$((fail + nok))
 [ "$nok" -ne 0 ] && failed+=("pg-unit")
+
+# fault injection: every store-level test, its distinct failure points
+# sampled (1 in TORTURE_EVERY, default 40, fixed seed, error and busy
+# alternating), on SQLite and PostgreSQL. `make torture` runs them all.
+note "fault injection, bounded (scripts/torture.sh)"
+out=$(scripts/torture.sh --unique --every "${TORTURE_EVERY:-40}" --mode alternate "$build" 2>&1); rc=$?
+ok=$(sed -nE 's/^torture +([0-9]+) passed, ([0-9]+) failed$/\1/p' <<<"$out")
+nok=$(sed -nE 's/^torture +([0-9]+) passed, ([0-9]+) failed$/\2/p' <<<"$out")
+ok=${ok:-0}; nok=${nok:-0}
+if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then nok=1; fi
+echo "$out" | tail -80
+pass=$((pass + ok)); fail=$((fail + nok))
+[ "$nok" -ne 0 ] && failed+=("torture")
 
 # e2e: node's test runner against the real binary, twice: on SQLite, then
 # on a throwaway PostgreSQL cluster where every server gets a database of its

@@ -12,7 +12,7 @@
 
 #include "auth/auth.h"
 #include "store/store.h"
-#include "store_url.h"
+#include "store_fixture.h"
 
 struct fixture {
 	char dir[64];
@@ -25,14 +25,10 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct db_conn *c;
-	char err[256];
-	int from, to;
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-oauth-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
-	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0 ||
+	if (store_fixture_new(f->dir, true, &f->db) != 0 ||
 	    user_create(f->db, "alice@example.com", "Alice", true, &f->alice) !=
 		0 ||
 	    db_conn(f->db, &c) != 0 ||
@@ -53,18 +49,10 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	static const char *const files[] = { "portcullis.db",
-		"portcullis.db-wal", "portcullis.db-shm" };
 	struct fixture *f = *state;
-	char path[128];
 
 	store_user_clear(&f->alice);
-	db_close(f->db);
-	for (size_t i = 0; i < PC_NELEM(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		(void)unlink(path);
-	}
-	if (rmdir(f->dir) != 0)
+	if (store_fixture_close(f->dir, f->db) != 0)
 		return -1;
 	free(f);
 	return 0;

@@ -23,7 +23,7 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
-#include "store_url.h"
+#include "store_fixture.h"
 #include "store/db.h"
 #include "store/db_internal.h"
 #include "store/store.h"
@@ -47,8 +47,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-batch-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
+	if (store_fixture_new(f->dir, false, &f->db) != 0 ||
 	    db_conn(f->db, &f->c) != 0 ||
 	    db_exec(f->c,
 		"CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);"
@@ -65,18 +64,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	static const char *const files[] = { "portcullis.db",
-		"portcullis.db-wal", "portcullis.db-shm",
-		"portcullis.db-journal" };
 	struct fixture *f = *state;
-	char path[128];
 
-	db_close(f->db);
-	for (size_t i = 0; i < PC_NELEM(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		(void)unlink(path);
-	}
-	(void)rmdir(f->dir);
+	(void)store_fixture_close(f->dir, f->db);
 	free(f);
 	return 0;
 }

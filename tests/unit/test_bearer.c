@@ -27,7 +27,7 @@
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "oauth/oauth.h"
-#include "store_url.h"
+#include "store_fixture.h"
 #include "store/store.h"
 #include "util/config.h"
 
@@ -94,13 +94,11 @@ setup(void **state)
 	enum masterkey_source src;
 	struct db_conn *c;
 	char err[512] = "";
-	int from, to;
 
 	if (f == NULL)
 		return -1;
 	unsetenv("PORTCULLIS_MASTER_KEY");
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-bearer-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (store_fixture_dir(f->dir) != 0) {
 		free(f);
 		return -1;
 	}
@@ -114,8 +112,7 @@ setup(void **state)
 	    masterkey_create_file(f->mk_path, err, sizeof(err)) != 0 ||
 	    masterkey_load(&f->cfg, false, &f->mk, &src, err, sizeof(err)) !=
 		0 ||
-	    test_store_open(f->dir, &f->db) != 0 ||
-	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0 ||
+	    store_fixture_open(f->dir, true, &f->db) != 0 ||
 	    signer_open(f->db, f->mk, &f->cfg, true, T0, &f->s) != 0 ||
 	    load_es_pub(f) != 0 ||
 	    user_create(f->db, "alice@example.com", "Alice", true, &f->alice) !=
@@ -147,23 +144,15 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	static const char *const files[] = { "portcullis.db",
-		"portcullis.db-wal", "portcullis.db-shm", "master.key" };
 	struct fixture *f = *state;
-	char path[192];
 
 	EVP_PKEY_free(f->es_pub);
 	EVP_PKEY_free(f->evil);
 	store_user_clear(&f->alice);
 	signer_free(f->s);
-	db_close(f->db);
 	masterkey_free(f->mk);
 	config_free(&f->cfg);
-	for (size_t i = 0; i < PC_NELEM(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		(void)unlink(path);
-	}
-	(void)rmdir(f->dir);
+	(void)store_fixture_close(f->dir, f->db);
 	free(f);
 	return 0;
 }

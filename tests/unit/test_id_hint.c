@@ -21,7 +21,7 @@
 
 #include "crypto/crypto.h"
 #include "oauth/oauth.h"
-#include "store_url.h"
+#include "store_fixture.h"
 #include "store/db.h"
 #include "store/store.h"
 
@@ -65,8 +65,7 @@ ring_open(struct ring *g, const char *issuer, bool foreign)
 	char err[512] = "", mk_path[128];
 	int from, to;
 
-	snprintf(g->dir, sizeof(g->dir), "/tmp/pc-test-idhint-XXXXXX");
-	if (mkdtemp(g->dir) == NULL)
+	if (store_fixture_dir(g->dir) != 0)
 		return -1;
 	snprintf(mk_path, sizeof(mk_path), "%s/master.key", g->dir);
 	config_defaults(&g->cfg);
@@ -78,9 +77,9 @@ ring_open(struct ring *g, const char *issuer, bool foreign)
 	    masterkey_create_file(mk_path, err, sizeof(err)) != 0 ||
 	    masterkey_load(&g->cfg, false, &g->mk, &src, err, sizeof(err)) !=
 		0 ||
-	    (foreign ? db_open("", g->dir, &g->db)
-		     : test_store_open(g->dir, &g->db)) != 0 ||
-	    store_migrate(g->db, &from, &to, err, sizeof(err)) != 0 ||
+	    (foreign ? db_open("", g->dir, &g->db) != 0 ||
+			store_migrate(g->db, &from, &to, err, sizeof(err)) != 0
+		     : store_fixture_open(g->dir, true, &g->db) != 0) ||
 	    signer_open(g->db, g->mk, &g->cfg, true, T0, &g->s) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
@@ -91,19 +90,10 @@ ring_open(struct ring *g, const char *issuer, bool foreign)
 static void
 ring_close(struct ring *g)
 {
-	static const char *const files[] = { "portcullis.db",
-		"portcullis.db-wal", "portcullis.db-shm", "master.key" };
-	char path[192];
-
 	signer_free(g->s);
-	db_close(g->db);
 	masterkey_free(g->mk);
 	config_free(&g->cfg);
-	for (size_t i = 0; i < PC_NELEM(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", g->dir, files[i]);
-		(void)unlink(path);
-	}
-	(void)rmdir(g->dir);
+	(void)store_fixture_close(g->dir, g->db);
 }
 
 static int

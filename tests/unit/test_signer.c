@@ -28,7 +28,7 @@
 
 #include "capture.h"
 #include "crypto/crypto.h"
-#include "store_url.h"
+#include "store_fixture.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -62,13 +62,11 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	enum masterkey_source src;
 	char err[512] = "", num[32];
-	int from, to;
 
 	if (f == NULL)
 		return -1;
 	unsetenv("PORTCULLIS_MASTER_KEY");
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-signer-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (store_fixture_dir(f->dir) != 0) {
 		free(f);
 		return -1;
 	}
@@ -86,8 +84,7 @@ setup(void **state)
 	    masterkey_create_file(f->mk_path, err, sizeof(err)) != 0 ||
 	    masterkey_load(&f->cfg, false, &f->mk, &src, err, sizeof(err)) !=
 		0 ||
-	    test_store_open(f->dir, &f->db) != 0 ||
-	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0 ||
+	    store_fixture_open(f->dir, true, &f->db) != 0 ||
 	    signer_open(f->db, f->mk, &f->cfg, true, T0, &f->s) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
@@ -99,21 +96,12 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	static const char *const files[] = { "portcullis.db",
-		"portcullis.db-wal", "portcullis.db-shm", "master.key",
-		"other.key" };
 	struct fixture *f = *state;
-	char path[192];
 
 	signer_free(f->s);
-	db_close(f->db);
 	masterkey_free(f->mk);
 	config_free(&f->cfg);
-	for (size_t i = 0; i < PC_NELEM(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		(void)unlink(path);
-	}
-	if (rmdir(f->dir) != 0)
+	if (store_fixture_close(f->dir, f->db) != 0)
 		return -1;
 	free(f);
 	return 0;

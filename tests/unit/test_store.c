@@ -23,7 +23,7 @@
 
 #include "store/db.h"
 #include "store/store.h"
-#include "store_url.h"
+#include "store_fixture.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -40,8 +40,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-store-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
+	if (store_fixture_new(f->dir, false, &f->db) != 0 ||
 	    db_conn(f->db, &f->c) != 0) {
 		free(f);
 		return -1;
@@ -53,18 +52,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	static const char *const files[] = { "portcullis.db",
-		"portcullis.db-wal", "portcullis.db-shm",
-		"portcullis.db-journal" };
 	struct fixture *f = *state;
-	char path[128];
 
-	db_close(f->db);
-	for (size_t i = 0; i < PC_NELEM(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		(void)unlink(path);
-	}
-	if (rmdir(f->dir) != 0)
+	if (store_fixture_close(f->dir, f->db) != 0)
 		return -1;
 	free(f);
 	return 0;

@@ -19,7 +19,7 @@
 
 #include "auth/auth.h"
 #include "crypto/crypto.h"
-#include "store_url.h"
+#include "store_fixture.h"
 #include "store/db.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -40,15 +40,11 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char err[256];
-	int from, to;
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-throttle-XXXXXX");
-	if (mkdtemp(f->dir) == NULL || test_store_open(f->dir, &f->db) != 0 ||
-	    db_conn(f->db, &f->c) != 0 ||
-	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0) {
+	if (store_fixture_new(f->dir, true, &f->db) != 0 ||
+	    db_conn(f->db, &f->c) != 0) {
 		free(f);
 		return -1;
 	}
@@ -62,19 +58,10 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	static const char *const files[] = { "portcullis.db",
-		"portcullis.db-wal", "portcullis.db-shm",
-		"portcullis.db-journal" };
 	struct fixture *f = *state;
-	char path[128];
 
 	config_free(&f->cfg);
-	db_close(f->db);
-	for (size_t i = 0; i < PC_NELEM(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		(void)unlink(path);
-	}
-	if (rmdir(f->dir) != 0)
+	if (store_fixture_close(f->dir, f->db) != 0)
 		return -1;
 	free(f);
 	return 0;

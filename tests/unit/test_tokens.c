@@ -19,7 +19,7 @@
 
 #include "crypto/crypto.h"
 #include "oauth/oauth.h"
-#include "store_url.h"
+#include "store_fixture.h"
 #include "store/store.h"
 
 #define T0 INT64_C(2000000000)
@@ -53,13 +53,11 @@ setup(void **state)
 	char err[512] = "", *text = NULL;
 	size_t len, i;
 	json_t *jwk;
-	int from, to;
 
 	if (f == NULL)
 		return -1;
 	unsetenv("PORTCULLIS_MASTER_KEY");
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pc-test-tokens-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (store_fixture_dir(f->dir) != 0)
 		return -1;
 	snprintf(f->mk_path, sizeof(f->mk_path), "%s/master.key", f->dir);
 	config_defaults(&f->cfg);
@@ -72,8 +70,7 @@ setup(void **state)
 	    masterkey_create_file(f->mk_path, err, sizeof(err)) != 0 ||
 	    masterkey_load(&f->cfg, false, &f->mk, &src, err, sizeof(err)) !=
 		0 ||
-	    test_store_open(f->dir, &f->db) != 0 ||
-	    store_migrate(f->db, &from, &to, err, sizeof(err)) != 0 ||
+	    store_fixture_open(f->dir, true, &f->db) != 0 ||
 	    signer_open(f->db, f->mk, &f->cfg, true, T0, &f->s) != 0 ||
 	    signer_jwks(f->s, T0 + 1, &text, &len) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
@@ -102,23 +99,15 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	static const char *const files[] = { "portcullis.db",
-		"portcullis.db-wal", "portcullis.db-shm", "master.key" };
 	struct fixture *f = *state;
-	char path[192];
 
 	for (size_t i = 0; i < f->nkeys; i++)
 		EVP_PKEY_free(f->keys[i].pkey);
 	json_decref(f->jwks);
 	signer_free(f->s);
-	db_close(f->db);
 	masterkey_free(f->mk);
 	config_free(&f->cfg);
-	for (size_t i = 0; i < PC_NELEM(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		(void)unlink(path);
-	}
-	(void)rmdir(f->dir);
+	(void)store_fixture_close(f->dir, f->db);
 	free(f);
 	return 0;
 }
