@@ -187,7 +187,7 @@ setup(void)
 	char err[512] = "", phc[PW_PHC_MAX];
 	struct masterkey *mk = NULL;
 	enum masterkey_source src;
-	struct store_user u;
+	char id[USER_ID_LEN + 1];
 	int from, to;
 
 	if (crypto_init() != 0)
@@ -253,11 +253,10 @@ setup(void)
 
 	if (pw_hash(&pw, USER_PW, strlen(USER_PW), phc) != 0 ||
 	    user_create_with_hash(
-		app.db, USER_EMAIL, "Fuzz User", true, phc, base_now, &u) != 0)
+		app.db, USER_EMAIL, "Fuzz User", true, phc, base_now, id) != 0)
 		fail("user");
 	memcpy(user_phc, phc, sizeof(user_phc));
-	snprintf(user_id, sizeof(user_id), "%s", u.id);
-	store_user_clear(&u);
+	snprintf(user_id, sizeof(user_id), "%s", id);
 	make_clients(base_now);
 	ready = true;
 }
