@@ -250,9 +250,7 @@ add(struct cli_ctx *ctx)
 	/* AU-01; never the secret. */
 	d = json_pack("{s:s, s:b, s:s}", "name", c.name, "public", c.is_public,
 	    "token_endpoint_auth_method", c.auth_method);
-	r = cli_audit(db, ctx->mk, "client.created", c.client_id, d);
-	json_decref(d);
-	if (r != 0)
+	if (cli_audit(db, ctx->mk, "client.created", c.client_id, d) != 0)
 		goto out;
 	if (cli_has(ctx, "json")) {
 		cli_json_print_secret(cli_client_json(&c, -1), JSON_COMPACT,
@@ -336,9 +334,8 @@ rotate(struct cli_ctx *ctx)
 	}
 	d = json_pack(
 	    "{s:I}", "overlap_seconds", (json_int_t)cfg->client_secret_overlap);
-	r = cli_audit(db, ctx->mk, "client.secret_rotated", c.client_id, d);
-	json_decref(d);
-	if (r != 0)
+	if (cli_audit(db, ctx->mk, "client.secret_rotated", c.client_id, d) !=
+	    0)
 		goto out;
 	if (cli_has(ctx, "json")) {
 		int64_t until = now + cfg->client_secret_overlap;

@@ -275,9 +275,7 @@ update(struct cli_ctx *c)
 	if (d != NULL && verified >= 0)
 		json_object_set_new(
 		    d, "email_verified", json_boolean(verified));
-	r = cli_audit(db, c->mk, "user.updated", u.id, d);
-	json_decref(d);
-	if (r != 0)
+	if (cli_audit(db, c->mk, "user.updated", u.id, d) != 0)
 		goto out;
 	/* As stored now (found maybe by the address it no longer has). */
 	id = xstrdup(u.id);
