@@ -272,6 +272,7 @@ cli_audit(struct db *db, const struct masterkey *mk, const char *event,
 	audit_key(mk, key);
 	r = audit_append(db, key, &ev);
 	sodium_memzero(key, sizeof(key));
+	json_decref(details);
 	if (r != 0) {
 		fprintf(stderr, "portcullis: cannot write the audit log: %s\n",
 		    pc_strerror(r));
@@ -321,7 +322,6 @@ cli_signer_open(struct db *db, const struct masterkey *mk,
 			d = json_pack("{s:s, s:I}", "alg", after[i].alg,
 			    "activate_at", (json_int_t)after[i].activate_at);
 			(void)cli_audit(db, mk, "key.created", after[i].kid, d);
-			json_decref(d);
 		}
 	}
 out:

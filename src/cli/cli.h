@@ -182,7 +182,7 @@ int cmd_audit(int argc, char **argv);
 
 /*
  * Audit log (src/cli/audit.c). cli_audit writes one "success" event with
- * actor "cli"; details is not consumed. cli_signer_open is signer_open
+ * actor "cli"; it takes details (json_decref'd, NULL allowed). cli_signer_open is signer_open
  * with ensure, recording "key.created" for keys it generated.
  */
 int cli_audit(struct db *db, const struct masterkey *mk, const char *event,

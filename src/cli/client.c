@@ -195,6 +195,40 @@ alg_ok(const struct cli_ctx *ctx)
 	    cli_client_alg_can_sign(ctx->db, ctx->mk, &ctx->cfg, alg) == 0;
 }
 
+/*
+ * What client_create or client_update said, for the operator: the rule a
+ * refused client broke, or the error. Returns r.
+ */
+static int
+report(int r, const char *why, const char *doing)
+{
+	if (r == PC_ERR_INVALID && why != NULL)
+		fprintf(stderr, "portcullis: client refused: %s\n", why);
+	else if (r != 0)
+		fprintf(stderr, "portcullis: cannot %s the client: %s\n", doing,
+		    pc_strerror(r));
+	return r;
+}
+
+/* A new secret, in text: shown this once, as only its hash is kept. */
+static void
+print_secret(const char *secret)
+{
+	printf("client_secret: %s\n"
+	       "(shown once: it is stored only as a hash)\n",
+	    secret);
+}
+
+/* The end of add and rotate-secret: the secret wiped, the client freed. */
+static int
+finish(
+    int rc, char secret[static CLIENT_SECRET_LEN + 1], struct store_client *c)
+{
+	sodium_memzero(secret, CLIENT_SECRET_LEN + 1);
+	store_client_clear(c);
+	return rc;
+}
+
 static int
 add(struct cli_ctx *ctx)
 {
@@ -211,21 +245,12 @@ add(struct cli_ctx *ctx)
 	if (apply(ctx, &c) != 0 || !alg_ok(ctx))
 		goto out;
 	r = client_create(db, &c, clock_now(), secret, &why);
-	if (r == PC_ERR_INVALID && why != NULL) {
-		fprintf(stderr, "portcullis: client refused: %s\n", why);
+	if (report(r, why, "add") != 0)
 		goto out;
-	}
-	if (r != 0) {
-		fprintf(stderr, "portcullis: cannot add the client: %s\n",
-		    pc_strerror(r));
-		goto out;
-	}
 	/* AU-01; never the secret. */
 	d = json_pack("{s:s, s:b, s:s}", "name", c.name, "public", c.is_public,
 	    "token_endpoint_auth_method", c.auth_method);
-	r = cli_audit(db, ctx->mk, "client.created", c.client_id, d);
-	json_decref(d);
-	if (r != 0)
+	if (cli_audit(db, ctx->mk, "client.created", c.client_id, d) != 0)
 		goto out;
 	if (cli_has(ctx, "json")) {
 		cli_json_print_secret(cli_client_json(&c, -1), JSON_COMPACT,
@@ -235,16 +260,12 @@ add(struct cli_ctx *ctx)
 		    c.is_public ? "public" : "confidential", c.client_id,
 		    c.name);
 		if (secret[0] != '\0')
-			printf("client_secret: %s\n"
-			       "(shown once: it is stored only as a hash)\n",
-			    secret);
+			print_secret(secret);
 	}
 	fflush(stdout);
 	rc = 0;
 out:
-	sodium_memzero(secret, sizeof(secret));
-	store_client_clear(&c);
-	return rc;
+	return finish(rc, secret, &c);
 }
 
 static int
@@ -262,15 +283,8 @@ update(struct cli_ctx *ctx)
 	if (apply(ctx, &c) != 0 || !alg_ok(ctx))
 		goto out;
 	r = client_update(db, &c, clock_now(), &why);
-	if (r == PC_ERR_INVALID && why != NULL) {
-		fprintf(stderr, "portcullis: client refused: %s\n", why);
+	if (report(r, why, "update") != 0)
 		goto out;
-	}
-	if (r != 0) {
-		fprintf(stderr, "portcullis: cannot update the client: %s\n",
-		    pc_strerror(r));
-		goto out;
-	}
 	if (cli_audit(db, ctx->mk, "client.updated", c.client_id, NULL) != 0)
 		goto out;
 	if (cli_has(ctx, "json"))
@@ -320,9 +334,8 @@ rotate(struct cli_ctx *ctx)
 	}
 	d = json_pack(
 	    "{s:I}", "overlap_seconds", (json_int_t)cfg->client_secret_overlap);
-	r = cli_audit(db, ctx->mk, "client.secret_rotated", c.client_id, d);
-	json_decref(d);
-	if (r != 0)
+	if (cli_audit(db, ctx->mk, "client.secret_rotated", c.client_id, d) !=
+	    0)
 		goto out;
 	if (cli_has(ctx, "json")) {
 		int64_t until = now + cfg->client_secret_overlap;
@@ -334,17 +347,13 @@ rotate(struct cli_ctx *ctx)
 		char t[CLI_TIME_MAX];
 
 		cli_time(t, now + cfg->client_secret_overlap, false);
-		printf("client_secret: %s\n"
-		       "(shown once: it is stored only as a hash)\n"
-		       "the previous secret works until %s\n",
-		    secret, t);
+		print_secret(secret);
+		printf("the previous secret works until %s\n", t);
 	}
 	fflush(stdout);
 	rc = 0;
 out:
-	sodium_memzero(secret, sizeof(secret));
-	store_client_clear(&c);
-	return rc;
+	return finish(rc, secret, &c);
 }
 
 static int

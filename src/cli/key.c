@@ -148,7 +148,6 @@ rotate(struct cli_ctx *c)
 			(json_int_t)cfg->signing_key_activation_delay);
 		if (cli_audit(db, mk, "key.rotated", kid, d) != 0)
 			rc = 1;
-		json_decref(d);
 		printf("added %s key %s, signing from now + %llds\n",
 		    jose_alg_name(algs[i]), kid,
 		    (long long)cfg->signing_key_activation_delay);

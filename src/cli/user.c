@@ -124,6 +124,40 @@ password_refused(const struct pw_check *check)
 	return 1;
 }
 
+/*
+ * The password (src/cli/user_password.c: none when !required and the
+ * operator gave none) and, for one, the hashing parameters from the
+ * configuration. 0, or the exit status with nothing left to free.
+ */
+static int
+password_and_params(struct cli_ctx *c, bool required, char **pw, size_t *pw_len,
+    struct pw_params *p)
+{
+	char err[512];
+	int rc;
+
+	if ((rc = cli_user_password(c, required, pw, pw_len)) != 0)
+		return rc;
+	if (*pw != NULL &&
+	    pw_params_from_config(&c->cfg, p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "portcullis: %s\n", err);
+		sodium_free(*pw);
+		*pw = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+/* The end of add and set-password: the password wiped, the user freed. */
+static int
+finish(int rc, char *pw, struct store_user *u)
+{
+	if (pw != NULL)
+		sodium_free(pw); /* zeroes */
+	store_user_clear(u);
+	return rc;
+}
+
 static int
 add(struct cli_ctx *c)
 {
@@ -131,20 +165,14 @@ add(struct cli_ctx *c)
 	struct store_user u;
 	struct pw_params p;
 	struct pw_check check = { PW_OK, NULL };
-	char err[512];
 	char *pw = NULL;
 	size_t pw_len = 0;
 	int r, rc;
 
 	memset(&u, 0, sizeof(u));
-	if ((rc = cli_user_password(c, false, &pw, &pw_len)) != 0)
+	if ((rc = password_and_params(c, false, &pw, &pw_len, &p)) != 0)
 		return rc;
 	rc = 1;
-	if (pw != NULL &&
-	    pw_params_from_config(&c->cfg, &p, err, sizeof(err)) != 0) {
-		fprintf(stderr, "portcullis: %s\n", err);
-		goto out;
-	}
 	r = user_create_with_password(db, pw != NULL ? &p : NULL,
 	    cli_get(c, "email"), cli_get(c, "name"), cli_has(c, "verified"), pw,
 	    pw_len, &check, &u);
@@ -172,10 +200,7 @@ add(struct cli_ctx *c)
 		    pw != NULL ? " with a password" : " without a password");
 	rc = 0;
 out:
-	if (pw != NULL)
-		sodium_free(pw);
-	store_user_clear(&u);
-	return rc;
+	return finish(rc, pw, &u);
 }
 
 static int
@@ -185,20 +210,15 @@ set_password(struct cli_ctx *c)
 	struct store_user u;
 	struct pw_params p;
 	struct pw_check check = { PW_OK, NULL };
-	char err[512];
 	char *pw = NULL;
 	size_t pw_len = 0;
 	int r, rc;
 
 	if (find(c, &u) != 0)
 		return 1;
-	if ((rc = cli_user_password(c, true, &pw, &pw_len)) != 0)
+	if ((rc = password_and_params(c, true, &pw, &pw_len, &p)) != 0)
 		goto out;
 	rc = 1;
-	if (pw_params_from_config(&c->cfg, &p, err, sizeof(err)) != 0) {
-		fprintf(stderr, "portcullis: %s\n", err);
-		goto out;
-	}
 	r = user_set_password(db, &p, u.id, pw, pw_len, &check);
 	if (r == PC_ERR_INVALID && check.verdict != PW_OK) {
 		rc = password_refused(&check);
@@ -218,10 +238,7 @@ set_password(struct cli_ctx *c)
 	printf("password set for %s\n", u.id);
 	rc = 0;
 out:
-	if (pw != NULL)
-		sodium_free(pw);
-	store_user_clear(&u);
-	return rc;
+	return finish(rc, pw, &u);
 }
 
 /* AU-01: what changed, never the addresses themselves. */
@@ -258,9 +275,7 @@ update(struct cli_ctx *c)
 	if (d != NULL && verified >= 0)
 		json_object_set_new(
 		    d, "email_verified", json_boolean(verified));
-	r = cli_audit(db, c->mk, "user.updated", u.id, d);
-	json_decref(d);
-	if (r != 0)
+	if (cli_audit(db, c->mk, "user.updated", u.id, d) != 0)
 		goto out;
 	/* As stored now (found maybe by the address it no longer has). */
 	id = xstrdup(u.id);

@@ -168,6 +168,17 @@ store_users_list(struct db *db, struct store_user **out, size_t *n)
 	return 0;
 }
 
+/*
+ * The one-column changes, alone (store_user_set_*) or together in
+ * store_user_update: one statement each, written once. RETURNING tells
+ * whether the user exists.
+ */
+#define SET_NAME_SQL \
+	"UPDATE users SET name = ?, updated_at = ? WHERE id = ? RETURNING id"
+#define SET_VERIFIED_SQL \
+	"UPDATE users SET email_verified = ?, updated_at = ?" \
+	" WHERE id = ? RETURNING id"
+
 struct update_arg {
 	const char *sql;
 	const struct q_arg *args;
@@ -198,19 +209,15 @@ int
 store_user_set_name(
     struct db *db, const char *id, const char *name, int64_t now)
 {
-	return update_alone(db,
-	    "UPDATE users SET name = ?, updated_at = ? WHERE id = ?"
-	    " RETURNING id",
-	    Q_ARGS(QA_TEXT(name), QA_INT(now), QA_TEXT(id)));
+	return update_alone(
+	    db, SET_NAME_SQL, Q_ARGS(QA_TEXT(name), QA_INT(now), QA_TEXT(id)));
 }
 
 int
 store_user_set_verified(
     struct db *db, const char *id, bool verified, int64_t now)
 {
-	return update_alone(db,
-	    "UPDATE users SET email_verified = ?, updated_at = ?"
-	    " WHERE id = ? RETURNING id",
+	return update_alone(db, SET_VERIFIED_SQL,
 	    Q_ARGS(QA_INT(verified ? 1 : 0), QA_INT(now), QA_TEXT(id)));
 }
 
@@ -247,16 +254,12 @@ user_update_tx(struct db_conn *c, void *arg)
 			return r;
 	}
 	if (a->name != NULL &&
-	    (r = q_one(c,
-		 "UPDATE users SET name = ?, updated_at = ? WHERE id = ?"
-		 " RETURNING id",
+	    (r = q_one(c, SET_NAME_SQL,
 		 Q_ARGS(QA_TEXT(a->name), QA_INT(a->now), QA_TEXT(a->id)),
 		 Q_NOCOLS)) != 0)
 		return r;
 	if (a->verified >= 0 &&
-	    (r = q_one(c,
-		 "UPDATE users SET email_verified = ?, updated_at = ?"
-		 " WHERE id = ? RETURNING id",
+	    (r = q_one(c, SET_VERIFIED_SQL,
 		 Q_ARGS(QA_INT(a->verified), QA_INT(a->now), QA_TEXT(a->id)),
 		 Q_NOCOLS)) != 0)
 		return r;
