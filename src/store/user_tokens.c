@@ -27,8 +27,7 @@ static bool
 hash_ok(const char *h)
 {
 	return h != NULL &&
-	    strnlen(h, PC_SHA256_HEX_LEN + 1) ==
-	    PC_SHA256_HEX_LEN;
+	    strnlen(h, PC_SHA256_HEX_LEN + 1) == PC_SHA256_HEX_LEN;
 }
 
 static bool

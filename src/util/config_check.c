@@ -193,8 +193,8 @@ config_finish(struct config *c, char *err, size_t err_len)
 	 * host the Host check refuses ("a[b", "[zz]") would make the server
 	 * refuse every request for itself. Found by fuzz_config. */
 	if (!host_syntax_ok(c->issuer_authority)) {
-		config_errf(err, err_len, "issuer '%s': bad host or port",
-		    c->issuer);
+		config_errf(
+		    err, err_len, "issuer '%s': bad host or port", c->issuer);
 		return r;
 	}
 

@@ -1024,8 +1024,7 @@ sealed_elsewhere(EVP_PKEY *evil, const char *kid)
 	assert_int_equal(i2d_PrivateKey(evil, &p), len);
 	randombytes_buf(other, sizeof(other));
 	assert_int_equal(seal(other, kid, der, (size_t)len, &out), 0);
-	sodium_memzero(der, (size_t)len);
-	free(der);
+	pc_freezero(der, (size_t)len);
 	return out;
 }
 
