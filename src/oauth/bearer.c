@@ -195,33 +195,6 @@ out:
 	return r;
 }
 
-/* Shape first, then the hash of the raw bytes, as oauth/refresh.c does. */
-static bool
-refresh_hash(const char *token, char hash[PC_SHA256_HEX_LEN + 1])
-{
-	uint8_t raw[32];
-	char back[REFRESH_RANDOM_LEN + 1];
-	size_t n = 0;
-	bool ok;
-
-	if (token == NULL || strnlen(token, REFRESH_LEN + 1) != REFRESH_LEN ||
-	    memcmp(token, REFRESH_PREFIX, sizeof(REFRESH_PREFIX) - 1) != 0)
-		return false;
-	token += sizeof(REFRESH_PREFIX) - 1;
-	if (b64url_decode(token, REFRESH_RANDOM_LEN, raw, sizeof(raw), &n) !=
-		0 ||
-	    n != sizeof(raw))
-		return false;
-	/* Canonical encoding only: one token, one spelling. */
-	b64url_encode(raw, sizeof(raw), back);
-	ok = memcmp(back, token, REFRESH_RANDOM_LEN) == 0;
-	if (ok)
-		hash_sha256_hex(raw, sizeof(raw), hash);
-	sodium_memzero(raw, sizeof(raw));
-	sodium_memzero(back, sizeof(back));
-	return ok;
-}
-
 int
 bearer_refresh_lookup(
     struct db *db, const char *token, int64_t now, struct bearer_refresh *out)
@@ -231,7 +204,7 @@ bearer_refresh_lookup(
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (!refresh_hash(token, hash))
+	if (!refresh_token_hash(token, hash))
 		return PC_ERR_NOT_FOUND;
 	r = store_refresh_get(db, hash, &t);
 	sodium_memzero(hash, sizeof(hash));

@@ -44,6 +44,15 @@ int
 oauth_audit(struct req *r, const char *event, const char *outcome,
     const char *actor, const char *target, json_t *details)
 {
+	return oauth_audit_session(
+	    r, NULL, event, outcome, actor, target, details);
+}
+
+int
+oauth_audit_session(const struct req *r, const char *session_hash,
+    const char *event, const char *outcome, const char *actor,
+    const char *target, json_t *details)
+{
 	struct app *app = r->app;
 	struct audit_event ev;
 	const char *ua = NULL;
@@ -58,6 +67,7 @@ oauth_audit(struct req *r, const char *event, const char *outcome,
 	ev.ip = r->ip;
 	ev.user_agent = ua;
 	ev.request_id = r->rid;
+	ev.session_hash = session_hash;
 	ev.details = details;
 	rc = audit_append(app->db, app->audit_key, &ev);
 	if (rc != 0) {

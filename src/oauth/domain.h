@@ -219,6 +219,12 @@ struct store_family;
 #define REFRESH_PREFIX "pcr_"
 #define REFRESH_RANDOM_LEN 43 /* base64url of 256 random bits */
 #define REFRESH_LEN (sizeof(REFRESH_PREFIX) - 1 + REFRESH_RANDOM_LEN)
+/*
+ * The store key of a refresh token: the hex SHA-256 of its 32 random
+ * bytes, after checking its shape and that its base64url is canonical (one
+ * token, one spelling). false if the token is malformed.
+ */
+bool refresh_token_hash(const char *token, char hash[PC_SHA256_HEX_LEN + 1]);
 /* The defaults of refresh_token_idle and refresh_token_absolute
  * (SECURITY.md Part 2.5), used when a caller passes 0. */
 #define REFRESH_IDLE (14 * 86400)     /* s */

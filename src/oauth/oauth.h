@@ -61,6 +61,10 @@ bool oauth_store_down(int rc);
  */
 int oauth_audit(struct req *r, const char *event, const char *outcome,
     const char *actor, const char *target, json_t *details);
+/* The same, with the audit log's session handle (NULL: none). */
+int oauth_audit_session(const struct req *r, const char *session_hash,
+    const char *event, const char *outcome, const char *actor,
+    const char *target, json_t *details);
 /* TK-11: the URL's query carries a secret (client_secret, a code, a
  * token, ...): such requests are refused (400), never served. */
 bool oauth_query_has_secret(struct req *r);

@@ -35,9 +35,8 @@ new_token(char token[REFRESH_LEN + 1], char hash[PC_SHA256_HEX_LEN + 1])
 	sodium_memzero(raw, sizeof(raw));
 }
 
-/* Shape first, then the hash of the raw bytes; false if malformed. */
-static bool
-token_hash(const char *token, char hash[PC_SHA256_HEX_LEN + 1])
+bool
+refresh_token_hash(const char *token, char hash[PC_SHA256_HEX_LEN + 1])
 {
 	uint8_t raw[32];
 	char back[REFRESH_RANDOM_LEN + 1];
@@ -52,11 +51,13 @@ token_hash(const char *token, char hash[PC_SHA256_HEX_LEN + 1])
 		0 ||
 	    n != sizeof(raw))
 		return false;
+	/* Canonical encoding only: one token, one spelling. */
 	b64url_encode(raw, sizeof(raw), back);
 	ok = memcmp(back, token, REFRESH_RANDOM_LEN) == 0;
 	if (ok)
 		hash_sha256_hex(raw, sizeof(raw), hash);
 	sodium_memzero(raw, sizeof(raw));
+	sodium_memzero(back, sizeof(back));
 	return ok;
 }
 
@@ -134,7 +135,7 @@ refresh_rotate_ex(struct db *db, const char *token, const char *client_id,
 	new_token_out[0] = '\0';
 	if (resent != NULL)
 		*resent = false;
-	if (client_id == NULL || !token_hash(token, old_hash))
+	if (client_id == NULL || !refresh_token_hash(token, old_hash))
 		return PC_ERR_NOT_FOUND;
 	memset(&in, 0, sizeof(in));
 	in.old_hash = old_hash;
@@ -201,7 +202,8 @@ refresh_unrotate(struct db *db, const char *token, const char *new_tok)
 	char old_hash[PC_SHA256_HEX_LEN + 1], new_hash[PC_SHA256_HEX_LEN + 1];
 	int r = PC_ERR_NOT_FOUND;
 
-	if (token_hash(token, old_hash) && token_hash(new_tok, new_hash))
+	if (refresh_token_hash(token, old_hash) &&
+	    refresh_token_hash(new_tok, new_hash))
 		r = store_refresh_unrotate(db, old_hash, new_hash);
 	sodium_memzero(old_hash, sizeof(old_hash));
 	sodium_memzero(new_hash, sizeof(new_hash));

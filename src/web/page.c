@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
+#include "oauth/oauth.h"
 #include "util/log.h"
 #include "web/web.h"
 
@@ -370,36 +371,13 @@ int
 web_audit(const struct req *r, const struct session *s, const char *event,
     const char *outcome, const char *actor, const char *target, json_t *details)
 {
-	struct app *app = app_of(r);
-	struct audit_event ev;
 	char sh[SESSION_SID_LEN + 1];
-	const char *ua = NULL;
-	int rc;
 
 	_Static_assert(SESSION_SID_LEN == AUDIT_SESSION_HASH_HEX,
 	    "the audit log's session handle is the sid");
-	memset(&ev, 0, sizeof(ev));
-	(void)req_header(r, "User-Agent", &ua);
 	session_sid(s, sh);
-	ev.event = event;
-	ev.outcome = outcome;
-	ev.actor = actor;
-	ev.target = target;
-	ev.ip = r->ip;
-	ev.user_agent = ua;
-	ev.request_id = r->rid;
-	ev.session_hash = sh[0] != '\0' ? sh : NULL;
-	ev.details = details;
-	rc = audit_append(app->db, app->audit_key, &ev);
-	if (rc != 0) {
-		struct log_line l;
-
-		log_begin(&l, LOG_ERROR, "audit.append_failed");
-		log_str(&l, "event", event);
-		log_str(&l, "error", pc_strerror(rc));
-		log_end(&l);
-	}
-	return rc;
+	return oauth_audit_session(r, sh[0] != '\0' ? sh : NULL, event, outcome,
+	    actor, target, details);
 }
 
 /* On a pool thread: store the answer, then back to an HTTP thread. */
