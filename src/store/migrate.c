@@ -80,8 +80,9 @@ version_tx(struct db_conn *c, void *arg)
 /*
  * Read under the write lock, so that it never races a node that is
  * migrating (it creates schema_version in its first transaction). It
- * writes nothing and needs no privilege beyond SELECT; its commit keeps
- * nothing, so once the version is read a failing commit changes nothing.
+ * writes nothing and needs no privilege beyond SELECT. Its commit keeps
+ * nothing, but a commit that fails is a store that fails: the caller gets
+ * the error, as from every store call (the fault injection checks it).
  */
 int
 store_schema_version(struct db *db, int *out)
@@ -89,8 +90,9 @@ store_schema_version(struct db *db, int *out)
 	struct version a = { 0, false };
 	int r = store_tx(db, version_tx, &a);
 
-	*out = a.read ? a.v : 0;
-	return a.read ? 0 : r;
+	/* A failed COMMIT is reported like any store failure. */
+	*out = a.read && r == 0 ? a.v : 0;
+	return r;
 }
 
 /* How far one step of store_migrate() got. */
@@ -183,7 +185,14 @@ store_migrate(struct db *db, int *from, int *to, char *err, size_t err_len)
 			    db_errmsg(c));
 			return r;
 		case STEP_FAILED: return r;
-		case STEP_CURRENT: return 0; /* it wrote nothing to keep */
+		case STEP_CURRENT:
+			/* Nothing to keep, but a failed COMMIT is still a
+			 * store that failed: say so, as every store call does. */
+			if (r != 0)
+				snprintf(err, err_len,
+				    "cannot end the schema check: %s",
+				    db_errmsg(c));
+			return r;
 		case STEP_APPLIED: break;
 		}
 		if (r != 0) {
