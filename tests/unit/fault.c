@@ -43,7 +43,6 @@
  *   runner (scripts/torture.sh) replays each test for N = 1, 2, ... until
  *   then. PC_FAULT_TEST names one cmocka test (a filter) to replay alone.
  */
-#include <ftw.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +55,7 @@
 #include <sqlite3.h>
 
 #include "fault.h"
+#include "store_fixture.h"
 #include "store/db_internal.h"
 #include "store/store.h"
 
@@ -592,15 +592,6 @@ open_transaction(struct attached *a)
 	}
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 release_all(void)
 {
@@ -611,7 +602,7 @@ release_all(void)
 			PQfinish(a->pgc);
 		db_close(a->db);
 		if (a->dir != NULL)
-			(void)nftw(a->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+			(void)store_fixture_close(a->dir, NULL);
 		free(a->dir);
 		free(a->before);
 	}
