@@ -14,11 +14,15 @@
  * Fail closed: a function's result is returned only once the commit that
  * holds its writes is durable; when the commit (or BEGIN) fails, every
  * caller of that batch gets the failure, never its function's result.
+ *
+ * Savepoints, like BEGIN and COMMIT in the backends, are cached prepared
+ * statements (the query layer, q.h): never parsed again per call.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/db_internal.h"
+#include "store/q.h"
 #include "util/log.h"
 
 #define BATCH_MAX 64
@@ -86,20 +90,28 @@ take(struct db_batcher *b, size_t max, size_t *n)
 	return first;
 }
 
+/* A statement of the batch's own (a cached prepared statement, never
+ * parsed again): 0 or the store's error. */
+static int
+run_sql(struct db_conn *c, const char *sql)
+{
+	return q_exec(c, sql, Q_NOARGS, NULL);
+}
+
 /* fn inside its own savepoint: a failing fn rolls back only itself. */
 static int
 run_one(struct db_conn *c, struct batch_req *q)
 {
 	int r;
 
-	if ((r = db_exec(c, "SAVEPOINT pc_batch")) != 0) {
+	if ((r = run_sql(c, "SAVEPOINT pc_batch")) != 0) {
 		q->result = r;
 		return 0; /* nothing of it was done; the batch goes on */
 	}
 	q->result = q->fn(c, q->arg);
-	if (q->result < 0 && (r = db_exec(c, "ROLLBACK TO pc_batch")) != 0)
+	if (q->result < 0 && (r = run_sql(c, "ROLLBACK TO pc_batch")) != 0)
 		return r; /* its writes cannot be undone: the batch fails */
-	return db_exec(c, "RELEASE pc_batch");
+	return run_sql(c, "RELEASE pc_batch");
 }
 
 /* Runs one batch on b->conn, which only the leader touches. */

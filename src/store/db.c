@@ -188,6 +188,38 @@ db_ping(struct db_conn *c)
 	return r == PC_ERR_NOT_FOUND ? PC_ERR_STORE : r;
 }
 
+/* Fibonacci hashing of the address: literals are 1-byte aligned, so all
+ * of its bits count; the top bits of the product pick the bucket. */
+static unsigned
+stmt_bucket(const char *sql)
+{
+	uint64_t h = (uint64_t)(uintptr_t)sql * UINT64_C(0x9E3779B97F4A7C15);
+
+	return (unsigned)(h >> 32) % DB_STMT_BUCKETS;
+}
+
+int
+db_stmt_find(const struct db_stmt_index *ix, const char *sql)
+{
+	for (unsigned i = stmt_bucket(sql);; i = (i + 1) % DB_STMT_BUCKETS) {
+		if (ix->key[i] == sql)
+			return ix->slot[i];
+		if (ix->key[i] == NULL)
+			return -1; /* half empty at most: always ends */
+	}
+}
+
+void
+db_stmt_add(struct db_stmt_index *ix, const char *sql, unsigned slot)
+{
+	unsigned i = stmt_bucket(sql);
+
+	while (ix->key[i] != NULL)
+		i = (i + 1) % DB_STMT_BUCKETS;
+	ix->key[i] = sql;
+	ix->slot[i] = (uint16_t)slot;
+}
+
 int
 db_prepare(struct db_conn *c, const char *sql, struct db_stmt **out)
 {

@@ -3,8 +3,28 @@
 #define PC_DB_INTERNAL_H
 
 #include <pthread.h>
+#include <stdint.h>
 
 #include "store/db.h"
+
+/*
+ * A backend's per-connection statement cache holds at most DB_STMT_CACHE
+ * statements (SQL literals: a finite set). Its index maps the literal's
+ * address to the statement's slot by open addressing over twice as many
+ * buckets, so a lookup costs a hash and a probe or two, not a scan.
+ */
+#define DB_STMT_CACHE 256
+#define DB_STMT_BUCKETS (2 * DB_STMT_CACHE)
+
+struct db_stmt_index {
+	const char *key[DB_STMT_BUCKETS]; /* NULL: empty */
+	uint16_t slot[DB_STMT_BUCKETS];
+};
+
+/* db.c: the slot of sql, or -1. */
+int db_stmt_find(const struct db_stmt_index *ix, const char *sql);
+/* db.c: records sql at slot (sql not yet in ix, fewer than DB_STMT_CACHE). */
+void db_stmt_add(struct db_stmt_index *ix, const char *sql, unsigned slot);
 
 struct db_conn {
 	struct db *db;

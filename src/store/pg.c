@@ -36,7 +36,6 @@
 #include "store/db_internal.h"
 #include "util/log.h"
 
-#define STMT_CACHE 256
 #define MAX_PARAMS 64
 /* How long a statement waits for a lock unless the operator said. */
 #define LOCK_TIMEOUT "10s"
@@ -79,8 +78,9 @@ struct pg_conn {
 	PGconn *h;
 	bool in_tx;
 	bool unset; /* connected, but the session settings failed */
-	struct pg_stmt cache[STMT_CACHE];
+	struct pg_stmt cache[DB_STMT_CACHE];
 	unsigned ncache;
+	struct db_stmt_index index;
 };
 
 static void
@@ -387,6 +387,110 @@ pg_exec(struct db_conn *base, const char *sql)
 	return run((struct pg_conn *)base, sql, NULL);
 }
 
+/*
+ * Transaction control: named prepared statements of this session, from
+ * the statement cache like any query (the extended protocol prepares
+ * BEGIN, COMMIT, SAVEPOINT...), so the server never parses them again.
+ * A write BEGIN is two statements (BEGIN, then the write lock): they go
+ * in one round trip, pipelined, as the one multi-statement simple query
+ * before them did.
+ */
+#define TX_MAX 2
+
+static int
+pg_prepare(struct db_conn *base, const char *sql, struct db_stmt **out);
+
+static const char *const begin_write[] = {
+	"BEGIN ISOLATION LEVEL READ COMMITTED",
+	"SELECT pg_advisory_xact_lock(x'" WRITE_LOCK_KEY "'::bigint)",
+};
+static const char *const begin_read[] = {
+	"BEGIN ISOLATION LEVEL REPEATABLE READ",
+};
+
+/* One statement's result: 0 or its error (logged unless a constraint). */
+static int
+tx_result(struct pg_conn *c, PGresult *res, const struct pg_stmt *s,
+    const char *expect_tag)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		if (st != PGRES_PIPELINE_ABORTED && !is_constraint(res))
+			log_pg("store.exec", c->h, s->sql);
+		return map_result(c->h, res);
+	}
+	if (expect_tag != NULL && strcmp(PQcmdStatus(res), expect_tag) != 0)
+		return PC_ERR_STORE; /* e.g. COMMIT of an aborted transaction */
+	return 0;
+}
+
+/* n > 1 prepared statements in one pipeline: the first error, or 0. */
+static int
+tx_pipeline(struct pg_conn *c, struct pg_stmt *const *s, int n)
+{
+	PGresult *res;
+	bool ok = PQenterPipelineMode(c->h) == 1;
+	int r = 0, e;
+
+	for (int i = 0; ok && i < n; i++)
+		ok = PQsendQueryPrepared(
+			 c->h, s[i]->name, 0, NULL, NULL, NULL, 0) == 1;
+	ok = ok && PQpipelineSync(c->h) == 1;
+	for (int i = 0; ok && i < n; i++) {
+		/* Each statement's result, then a NULL that ends it. */
+		if ((res = PQgetResult(c->h)) == NULL) {
+			ok = false;
+			break;
+		}
+		e = tx_result(c, res, s[i], NULL);
+		r = r != 0 ? r : e;
+		do
+			PQclear(res);
+		while ((res = PQgetResult(c->h)) != NULL);
+	}
+	if (ok) {
+		res = PQgetResult(c->h);
+		ok = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		PQclear(res);
+	}
+	if (!ok || PQexitPipelineMode(c->h) != 1) {
+		/* Out of step with the server: reset before its next use. */
+		log_pg("store.exec", c->h, "pipeline");
+		c->unset = true;
+		return r != 0 ? r : PC_ERR_STORE;
+	}
+	return r;
+}
+
+static int
+tx_run(
+    struct pg_conn *c, const char *const *sqls, int n, const char *expect_tag)
+{
+	struct pg_stmt *s[TX_MAX];
+	struct db_stmt *st;
+	PGresult *res;
+	int r;
+
+	for (int i = 0; i < n; i++) {
+		if ((r = pg_prepare(&c->base, sqls[i], &st)) != 0)
+			return r;
+		s[i] = (struct pg_stmt *)(void *)st;
+	}
+	if (n > 1)
+		return tx_pipeline(c, s, n);
+	res = PQexecPrepared(c->h, s[0]->name, 0, NULL, NULL, NULL, 0);
+	r = tx_result(c, res, s[0], expect_tag);
+	PQclear(res);
+	return r;
+}
+
+static int
+tx_one(struct pg_conn *c, const char *sql, const char *expect_tag)
+{
+	return tx_run(c, &sql, 1, expect_tag);
+}
+
 static int
 pg_begin(struct db_conn *base, bool write)
 {
@@ -394,18 +498,14 @@ pg_begin(struct db_conn *base, bool write)
 	int r;
 
 	if (write)
-		r = run(c,
-		    "BEGIN ISOLATION LEVEL READ COMMITTED;"
-		    "SELECT pg_advisory_xact_lock(x'" WRITE_LOCK_KEY
-		    "'::bigint)",
-		    NULL);
+		r = tx_run(c, begin_write, 2, NULL);
 	else
-		r = run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", NULL);
+		r = tx_run(c, begin_read, 1, NULL);
 	if (r == 0)
 		c->in_tx = true;
 	else if (PQstatus(c->h) == CONNECTION_OK &&
 	    PQtransactionStatus(c->h) != PQTRANS_IDLE)
-		(void)run(c, "ROLLBACK", NULL);
+		(void)tx_one(c, "ROLLBACK", NULL);
 	return r;
 }
 
@@ -419,10 +519,10 @@ pg_commit(struct db_conn *base)
 		c->in_tx = false;
 		return PC_ERR_STORE;
 	}
-	r = run(c, "COMMIT", "COMMIT");
+	r = tx_one(c, "COMMIT", "COMMIT");
 	if (r != 0 && PQstatus(c->h) == CONNECTION_OK &&
 	    PQtransactionStatus(c->h) != PQTRANS_IDLE)
-		(void)run(c, "ROLLBACK", NULL);
+		(void)tx_one(c, "ROLLBACK", NULL);
 	c->in_tx = false;
 	return r;
 }
@@ -434,7 +534,7 @@ pg_rollback(struct db_conn *base)
 
 	if (PQstatus(c->h) == CONNECTION_OK &&
 	    PQtransactionStatus(c->h) != PQTRANS_IDLE)
-		(void)run(c, "ROLLBACK", NULL);
+		(void)tx_one(c, "ROLLBACK", NULL);
 	c->in_tx = false;
 }
 
@@ -507,21 +607,19 @@ pg_prepare(struct db_conn *base, const char *sql, struct db_stmt **out)
 {
 	struct pg_conn *c = (struct pg_conn *)base;
 	struct pg_stmt *s = NULL;
-	int r;
+	int i, r;
 
 	if ((r = ensure_conn(c)) != 0)
 		return r;
-	for (unsigned i = 0; i < c->ncache; i++) {
-		if (c->cache[i].sql == sql) {
-			s = &c->cache[i];
-			break;
-		}
-	}
-	if (s == NULL) {
+	if ((i = db_stmt_find(&c->index, sql)) >= 0) {
+		s = &c->cache[i];
+		if (!s->prepared && (r = prepare_on_server(c, s)) != 0)
+			return r;
+	} else {
 		/* Statements are string literals, so the set is finite. */
-		if (c->ncache == STMT_CACHE)
+		if (c->ncache == DB_STMT_CACHE)
 			fatal("store: more than %d distinct statements",
-			    STMT_CACHE);
+			    DB_STMT_CACHE);
 		s = &c->cache[c->ncache];
 		memset(s, 0, sizeof(*s));
 		s->head.ops = &db_pg_ops;
@@ -530,9 +628,7 @@ pg_prepare(struct db_conn *base, const char *sql, struct db_stmt **out)
 		snprintf(s->name, sizeof(s->name), "pc%u", c->ncache);
 		if ((r = prepare_on_server(c, s)) != 0)
 			return r;
-		c->ncache++;
-	} else if (!s->prepared && (r = prepare_on_server(c, s)) != 0) {
-		return r;
+		db_stmt_add(&c->index, sql, c->ncache++);
 	}
 	*out = (struct db_stmt *)(void *)s;
 	return 0;
@@ -689,86 +785,3 @@ const struct db_ops db_pg_ops = {
 	.col_is_null = pg_col_is_null,
 	.done = pg_done,
 };
-
-/* --- the URL, for people: never its credentials (AU-03) ------------ */
-
-static const char *
-opt_val(const PQconninfoOption *o, const char *kw)
-{
-	for (; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, kw) == 0)
-			return o->val != NULL && o->val[0] != '\0' ? o->val
-								   : NULL;
-	return NULL;
-}
-
-/*
- * libpq's own parser (PQconninfoParse) reads the URL, so what is shown is
- * what libpq will use: a '?', '#' or '@' in a password cannot shift the
- * cut into the credentials. Every option libpq marks secret (dispchar
- * '*': password, sslpassword, ...) is masked; without full only the
- * scheme, host, port and database are kept (no user, no options).
- * NULL when libpq cannot parse the URL (then nothing of it is shown:
- * its error message may quote the password).
- */
-char *
-db_pg_url_describe(const char *url, bool full)
-{
-	const char *rest = strstr(url, "://");
-	PQconninfoOption *opts, *o;
-	char *errmsg = NULL;
-	const char *host, *port, *db, *user;
-	struct buf b;
-	bool host_is_path, q = false;
-	int r = 0;
-
-	if (rest == NULL)
-		return NULL;
-	opts = PQconninfoParse(url, &errmsg);
-	PQfreemem(errmsg);
-	if (opts == NULL)
-		return NULL;
-	host = opt_val(opts, "host");
-	port = opt_val(opts, "port");
-	db = opt_val(opts, "dbname");
-	user = opt_val(opts, "user");
-	host_is_path = host != NULL && host[0] == '/';
-	buf_init(&b, 64 * 1024);
-	r |= buf_put(&b, url, (size_t)(rest - url) + 3);
-	if (full && user != NULL) {
-		r |= buf_puts(&b, user);
-		if (opt_val(opts, "password") != NULL)
-			r |= buf_puts(&b, ":********");
-		r |= buf_putc(&b, '@');
-	}
-	if (host != NULL && !host_is_path)
-		r |= buf_puts(&b, host);
-	if (port != NULL && !host_is_path)
-		r |= buf_printf(&b, ":%s", port);
-	r |= buf_putc(&b, '/');
-	if (db != NULL)
-		r |= buf_puts(&b, db);
-	if (host_is_path) {
-		r |= buf_printf(&b, "?host=%s", host);
-		q = true;
-		if (port != NULL)
-			r |= buf_printf(&b, "&port=%s", port);
-	}
-	for (o = opts; full && o->keyword != NULL; o++) {
-		if (o->val == NULL || strcmp(o->keyword, "host") == 0 ||
-		    strcmp(o->keyword, "port") == 0 ||
-		    strcmp(o->keyword, "dbname") == 0 ||
-		    strcmp(o->keyword, "user") == 0 ||
-		    strcmp(o->keyword, "password") == 0)
-			continue;
-		r |= buf_printf(&b, "%c%s=%s", q ? '&' : '?', o->keyword,
-		    o->dispchar[0] == '*' ? "********" : o->val);
-		q = true;
-	}
-	PQconninfoFree(opts);
-	if (r != 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_steal(&b);
-}

@@ -11,7 +11,6 @@
 #include "store/db_internal.h"
 #include "util/log.h"
 
-#define STMT_CACHE 256
 #define BUSY_TIMEOUT_MS 5000
 
 struct sq_stmt {
@@ -24,8 +23,9 @@ struct sq_stmt {
 struct sq_conn {
 	struct db_conn base;
 	sqlite3 *h;
-	struct sq_stmt cache[STMT_CACHE];
+	struct sq_stmt cache[DB_STMT_CACHE];
 	unsigned ncache;
+	struct db_stmt_index index;
 };
 
 static int
@@ -136,18 +136,74 @@ sq_exec(struct db_conn *base, const char *sql)
 }
 
 static int
+sq_prepare(struct db_conn *base, const char *sql, struct db_stmt **out)
+{
+	struct sq_conn *c = (struct sq_conn *)base;
+	struct sq_stmt *s = NULL;
+	int rc, i = db_stmt_find(&c->index, sql);
+
+	if (i >= 0) {
+		*out = (struct db_stmt *)(void *)&c->cache[i];
+		return 0;
+	}
+	/* Statements are string literals, so the set is finite. */
+	if (c->ncache == DB_STMT_CACHE)
+		fatal("store: more than %d distinct statements", DB_STMT_CACHE);
+	s = &c->cache[c->ncache];
+	memset(s, 0, sizeof(*s));
+	rc = sqlite3_prepare_v3(
+	    c->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, NULL);
+	if (rc != SQLITE_OK) {
+		log_sqlite("store.prepare", c->h, sql);
+		return map_rc(rc) == 0 ? PC_ERR_STORE : map_rc(rc);
+	}
+	s->head.ops = &db_sqlite_ops;
+	s->sql = sql;
+	s->conn = c;
+	db_stmt_add(&c->index, sql, c->ncache++);
+	*out = (struct db_stmt *)(void *)s;
+	return 0;
+}
+
+/*
+ * Transaction control, from the statement cache like any query: prepared
+ * once per connection, never parsed again (sqlite3_exec would parse
+ * "BEGIN" and "COMMIT" on every call). Not logged here: a busy BEGIN or a
+ * failed COMMIT is the caller's to report, as with sqlite3_exec.
+ */
+static int
+sq_run(struct sq_conn *c, const char *sql)
+{
+	struct db_stmt *st;
+	struct sq_stmt *s;
+	int r, rc;
+
+	if ((r = sq_prepare(&c->base, sql, &st)) != 0)
+		return r;
+	s = (struct sq_stmt *)(void *)st;
+	rc = sqlite3_step(s->st);
+	sqlite3_reset(s->st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	return map_rc(rc) == 0 ? PC_ERR_STORE : map_rc(rc);
+}
+
+static int
 sq_begin(struct db_conn *base, bool write)
 {
-	return sq_exec(base, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	struct sq_conn *c = (struct sq_conn *)base;
+
+	return sq_run(c, write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
 static int
 sq_commit(struct db_conn *base)
 {
-	int r = sq_exec(base, "COMMIT");
+	struct sq_conn *c = (struct sq_conn *)base;
+	int r = sq_run(c, "COMMIT");
 
-	if (r != 0)
-		sq_exec(base, "ROLLBACK");
+	if (r != 0 && !sqlite3_get_autocommit(c->h))
+		(void)sq_run(c, "ROLLBACK");
 	return r;
 }
 
@@ -157,39 +213,7 @@ sq_rollback(struct db_conn *base)
 	struct sq_conn *c = (struct sq_conn *)base;
 
 	if (!sqlite3_get_autocommit(c->h))
-		(void)sq_exec(base, "ROLLBACK");
-}
-
-static int
-sq_prepare(struct db_conn *base, const char *sql, struct db_stmt **out)
-{
-	struct sq_conn *c = (struct sq_conn *)base;
-	struct sq_stmt *s = NULL;
-	int rc;
-
-	for (unsigned i = 0; i < c->ncache; i++) {
-		if (c->cache[i].sql == sql) {
-			*out = (struct db_stmt *)(void *)&c->cache[i];
-			return 0;
-		}
-	}
-	/* Statements are string literals, so the set is finite. */
-	if (c->ncache == STMT_CACHE)
-		fatal("store: more than %d distinct statements", STMT_CACHE);
-	s = &c->cache[c->ncache++];
-	memset(s, 0, sizeof(*s));
-	rc = sqlite3_prepare_v3(
-	    c->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, NULL);
-	if (rc != SQLITE_OK) {
-		log_sqlite("store.prepare", c->h, sql);
-		c->ncache--;
-		return map_rc(rc) == 0 ? PC_ERR_STORE : map_rc(rc);
-	}
-	s->head.ops = &db_sqlite_ops;
-	s->sql = sql;
-	s->conn = c;
-	*out = (struct db_stmt *)(void *)s;
-	return 0;
+		(void)sq_run(c, "ROLLBACK");
 }
 
 static int

@@ -336,6 +336,52 @@ test_batch_without_group_commit_runs_alone(void **state)
 	assert_int_equal(count_rows(f->c), 1);
 }
 
+/*
+ * Transaction control is prepared once per connection and never parsed
+ * again (0048): after one batch, the batch connection holds BEGIN, its
+ * savepoint, RELEASE and COMMIT as prepared statements (SQLite's
+ * sqlite_stmt, PostgreSQL's pg_prepared_statements), where a statement
+ * run through exec would have been parsed and dropped.
+ */
+static int
+count_prepared(struct db_conn *c, void *arg)
+{
+	int64_t *n = arg;
+	struct db_stmt *s;
+	int r;
+
+	if (c->db->ops->name[0] == 'p')
+		r = db_prepare(c,
+		    "SELECT count(*) FROM pg_prepared_statements WHERE"
+		    " statement IN ('BEGIN ISOLATION LEVEL READ COMMITTED',"
+		    " 'COMMIT', 'SAVEPOINT pc_batch', 'RELEASE pc_batch')",
+		    &s);
+	else
+		r = db_prepare(c,
+		    "SELECT count(*) FROM sqlite_stmt WHERE sql IN"
+		    " ('BEGIN IMMEDIATE', 'COMMIT', 'SAVEPOINT pc_batch',"
+		    " 'RELEASE pc_batch')",
+		    &s);
+	if (r != 0)
+		return r;
+	if ((r = db_step(s)) == DB_ROW)
+		*n = db_col_int64(s, 0);
+	db_done(s);
+	return r == DB_ROW ? 0 : PC_ERR_STORE;
+}
+
+static void
+test_batch_transaction_control_is_prepared(void **state)
+{
+	struct fixture *f = *state;
+	int64_t n = -1;
+
+	/* The first batch prepares; the second sees all four. */
+	assert_int_equal(db_batch(f->db, count_prepared, &n), 0);
+	assert_int_equal(db_batch(f->db, count_prepared, &n), 0);
+	assert_int_equal(n, 4);
+}
+
 struct auditor {
 	struct db *db;
 	const uint8_t *key;
@@ -400,6 +446,7 @@ main(void)
 		T(test_batch_failing_fn_rolls_back_only_itself),
 		T(test_batch_commit_failure_reaches_every_caller),
 		T(test_batch_without_group_commit_runs_alone),
+		T(test_batch_transaction_control_is_prepared),
 		T(test_batch_AU05_concurrent_audit_chain_verifies),
 	};
 #undef T
