@@ -15,9 +15,22 @@
  * holds its writes is durable; when the commit (or BEGIN) fails, every
  * caller of that batch gets the failure, never its function's result.
  *
- * Savepoints, like BEGIN and COMMIT in the backends, are cached prepared
- * statements (the query layer, q.h): never parsed again per call.
+ * Wake-ups: each waiting caller sleeps on a semaphore of its own. A leader
+ * that has committed hands the lead to the caller at the head of the queue
+ * (if any) first, so the next batch starts at once, then wakes exactly the
+ * callers of its own batch. Every caller is woken at most once (to take
+ * its result, or to lead the batch that will hold its result), and a
+ * caller never wakes for a batch that is not its own (a broadcast to all
+ * waiters at every batch end woke each of them once per batch ahead).
+ * Its result and state are written before the sem_post that wakes it, and
+ * nothing of a request is touched after that post: the caller may return
+ * (its request lived on its stack) the moment it wakes.
+ *
+ * Savepoints and transaction control are cached prepared statements (the
+ * query layer, q.h), never parsed per call.
  */
+#include <errno.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,19 +40,26 @@
 
 #define BATCH_MAX 64
 
+enum req_state {
+	REQ_QUEUED,
+	REQ_LEAD, /* the lead was handed to it: run the next batch */
+	REQ_DONE  /* result is final */
+};
+
 struct batch_req {
 	int (*fn)(struct db_conn *c, void *arg);
 	void *arg;
 	int result;
-	bool done;
+	enum req_state state;
+	pthread_t thread;
+	sem_t wake; /* posted once: REQ_LEAD or REQ_DONE */
 	struct batch_req *next;
 };
 
 struct db_batcher {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct batch_req *head, **tail;
-	bool running;	  /* a leader holds the batch connection */
+	bool running;	  /* a leader holds (or was handed) the batch */
 	pthread_t leader; /* valid while running */
 	struct db_conn *conn;
 };
@@ -50,7 +70,6 @@ db_batch_init(struct db *db)
 	struct db_batcher *b = xcalloc(1, sizeof(*b));
 
 	pthread_mutex_init(&b->mu, NULL);
-	pthread_cond_init(&b->cv, NULL);
 	b->tail = &b->head;
 	db->batch = b;
 }
@@ -63,7 +82,6 @@ db_batch_free(struct db *db)
 
 	if (b == NULL)
 		return;
-	pthread_cond_destroy(&b->cv);
 	pthread_mutex_destroy(&b->mu);
 	free(b);
 	db->batch = NULL;
@@ -90,8 +108,7 @@ take(struct db_batcher *b, size_t max, size_t *n)
 	return first;
 }
 
-/* A statement of the batch's own (a cached prepared statement, never
- * parsed again): 0 or the store's error. */
+/* A statement of the batch's own: 0 or the store's error. */
 static int
 run_sql(struct db_conn *c, const char *sql)
 {
@@ -114,9 +131,46 @@ run_one(struct db_conn *c, struct batch_req *q)
 	return run_sql(c, "RELEASE pc_batch");
 }
 
+/*
+ * Ends a batch: every request of list gets r (when the batch failed) or
+ * keeps its function's result; the lead passes to the head of the queue,
+ * if any; then the callers of list other than self are woken. self (the
+ * leader's own request) is not posted: its caller is the one running here.
+ */
+static void
+finish(struct db_batcher *b, struct batch_req *list, int r,
+    const struct batch_req *self)
+{
+	struct batch_req *q, *next, *heir;
+
+	pthread_mutex_lock(&b->mu);
+	for (q = list; q != NULL; q = q->next) {
+		if (r != 0)
+			q->result = r;
+		q->state = REQ_DONE;
+	}
+	heir = b->head;
+	if (heir != NULL) {
+		/* Still running: a newcomer queues behind the heir. */
+		heir->state = REQ_LEAD;
+		b->leader = heir->thread;
+	} else {
+		b->running = false;
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (heir != NULL)
+		sem_post(&heir->wake);
+	for (q = list; q != NULL; q = next) {
+		next = q->next; /* q may be gone once posted */
+		if (q != self)
+			sem_post(&q->wake);
+	}
+}
+
 /* Runs one batch on b->conn, which only the leader touches. */
 static void
-lead(struct db_batcher *b, struct batch_req *list, size_t n)
+lead(struct db_batcher *b, struct batch_req *list, size_t n,
+    const struct batch_req *self)
 {
 	struct batch_req *q, *more;
 	struct db_conn *c = b->conn;
@@ -153,15 +207,7 @@ out:
 		log_int(&l, "calls", (int64_t)n);
 		log_end(&l);
 	}
-	pthread_mutex_lock(&b->mu);
-	for (q = list; q != NULL; q = q->next) {
-		if (r != 0)
-			q->result = r;
-		q->done = true;
-	}
-	b->running = false;
-	pthread_cond_broadcast(&b->cv);
-	pthread_mutex_unlock(&b->mu);
+	finish(b, list, r, self);
 }
 
 /* Without group commit (or its connection): fn in a transaction of its own. */
@@ -190,6 +236,15 @@ batch_conn(struct db *db, struct db_batcher *b)
 	return db_conn_new(db, &b->conn);
 }
 
+/* Sleeps until this request is posted (once). */
+static void
+await(struct batch_req *me)
+{
+	while (sem_wait(&me->wake) != 0)
+		if (errno != EINTR)
+			fatal("db_batch: sem_wait");
+}
+
 int
 db_batch(struct db *db, int (*fn)(struct db_conn *c, void *arg), void *arg)
 {
@@ -201,38 +256,34 @@ db_batch(struct db *db, int (*fn)(struct db_conn *c, void *arg), void *arg)
 
 	if (b == NULL || !db->ops->group_commit)
 		return run_alone(db, fn, arg);
+	me.thread = pthread_self();
+	if (sem_init(&me.wake, 0, 0) != 0)
+		fatal("db_batch: sem_init");
 	pthread_mutex_lock(&b->mu);
-	if (b->running && pthread_equal(b->leader, pthread_self())) {
+	if (b->running && pthread_equal(b->leader, me.thread)) {
 		/* A batch function may not batch again: it would wait on itself. */
 		pthread_mutex_unlock(&b->mu);
 		fatal("db_batch: called from inside a batch");
 	}
 	*b->tail = &me;
 	b->tail = &me.next;
-	while (!me.done) {
-		if (b->running) {
-			pthread_cond_wait(&b->cv, &b->mu);
-			continue;
-		}
-		b->running = true;
-		b->leader = pthread_self();
-		if ((r = batch_conn(db, b)) != 0) {
-			/* No connection: fail this batch's callers, closed. */
-			list = take(b, BATCH_MAX, &n);
-			for (struct batch_req *q = list; q != NULL;
-			     q = q->next) {
-				q->result = r;
-				q->done = true;
-			}
-			b->running = false;
-			pthread_cond_broadcast(&b->cv);
-			continue;
-		}
-		list = take(b, BATCH_MAX, &n);
+	if (b->running) {
 		pthread_mutex_unlock(&b->mu);
-		lead(b, list, n);
+		await(&me);
+		if (me.state == REQ_DONE)
+			goto done;
+		/* REQ_LEAD: running was kept true for us; we are the head. */
 		pthread_mutex_lock(&b->mu);
 	}
+	b->running = true;
+	b->leader = me.thread;
+	list = take(b, BATCH_MAX, &n); /* me first: the queue's head */
 	pthread_mutex_unlock(&b->mu);
+	if ((r = batch_conn(db, b)) != 0)
+		finish(b, list, r, &me); /* no connection: fail closed */
+	else
+		lead(b, list, n, &me);
+done:
+	sem_destroy(&me.wake);
 	return me.result;
 }

@@ -139,6 +139,9 @@ struct call {
 	int n; /* calls, ids id .. id + n - 1 */
 	pthread_t caller, ran_on;
 	int results[PER_THREAD];
+	/* Its row was committed when db_batch() returned (seen from the
+	 * caller's own connection, never the batch's). */
+	bool visible[PER_THREAD];
 };
 
 static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -182,11 +185,15 @@ caller(void *arg)
 {
 	struct call *k = arg;
 
+	struct db_conn *own = NULL;
+
 	k->caller = pthread_self();
 	for (int i = 0; i < k->n; i++) {
 		struct one o = { k, k->id + i };
 
 		k->results[i] = db_batch(k->db, fn, &o);
+		if (own != NULL || db_conn(k->db, &own) == 0)
+			k->visible[i] = has_id(own, k->id + i);
 	}
 	return NULL;
 }
@@ -229,12 +236,54 @@ test_batch_many_threads_each_get_their_result(void **state)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 	for (int i = 0; i < NTHREADS; i++) {
 		for (int j = 0; j < PER_THREAD; j++) {
-			/* Each caller gets its own function's result. */
+			/* Each caller gets its own function's result, and
+			 * only once the commit that holds it is done. */
 			assert_int_equal(k[i].results[j], k[i].id + j);
+			assert_true(k[i].visible[j]);
 			assert_true(has_id(f->c, k[i].id + j));
 		}
 	}
 	assert_int_equal(count_rows(f->c), NTHREADS * PER_THREAD);
+}
+
+/*
+ * More callers queued than one batch takes (BATCH_MAX, 64): the batch
+ * after the held one takes 64, the rest lead or join later batches; the
+ * lead is handed on until the queue is empty. Every caller gets its own
+ * result, committed before it returns, and nobody is left waiting.
+ */
+#define NQUEUE 100
+
+static void
+test_batch_long_queue_each_woken_after_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct call hold, *k = calloc(NQUEUE, sizeof(*k));
+	pthread_t th, t[NQUEUE];
+	int shared = 0;
+
+	assert_non_null(k);
+	start_holder(f, &hold, &th);
+	for (int i = 0; i < NQUEUE; i++) {
+		k[i].db = f->db;
+		k[i].kind = K_INSERT;
+		k[i].id = 100 + i;
+		k[i].n = 1;
+		assert_int_equal(pthread_create(&t[i], NULL, caller, &k[i]), 0);
+	}
+	assert_int_equal(pthread_join(th, NULL), 0);
+	for (int i = 0; i < NQUEUE; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(hold.results[0], 1);
+	for (int i = 0; i < NQUEUE; i++) {
+		assert_int_equal(k[i].results[0], 100 + i);
+		assert_true(k[i].visible[0]);
+		if (!pthread_equal(k[i].ran_on, k[i].caller))
+			shared++;
+	}
+	assert_true(shared > 0);
+	assert_int_equal(count_rows(f->c), 1 + NQUEUE);
+	free(k);
 }
 
 static void
@@ -443,6 +492,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_batch_many_threads_each_get_their_result),
+		T(test_batch_long_queue_each_woken_after_commit),
 		T(test_batch_failing_fn_rolls_back_only_itself),
 		T(test_batch_commit_failure_reaches_every_caller),
 		T(test_batch_without_group_commit_runs_alone),
