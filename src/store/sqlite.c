@@ -12,15 +12,6 @@
 #include "util/log.h"
 
 #define BUSY_TIMEOUT_MS 5000
-/*
- * Reads of the database file through a memory map of its first 256 MiB
- * (docs/decisions/0048): a page SQLite needs again after another
- * connection's write (every write invalidates every other connection's
- * page cache) is the OS page cache's, not a pread() and a copy. Address
- * space only, per connection; beyond it SQLite reads with pread() as
- * before. Writes still go through write(); the WAL is never mapped.
- */
-#define MMAP_SIZE "268435456"
 
 struct sq_stmt {
 	struct db_stmt_head head;
@@ -92,8 +83,7 @@ sq_conn_open(struct db *db, struct db_conn **out)
 				      "PRAGMA synchronous=FULL;"
 				      "PRAGMA foreign_keys=ON;"
 				      "PRAGMA secure_delete=ON;"
-				      "PRAGMA trusted_schema=OFF;"
-				      "PRAGMA mmap_size=" MMAP_SIZE ";";
+				      "PRAGMA trusted_schema=OFF;";
 	struct sq_conn *c;
 	int rc;
 

@@ -540,8 +540,6 @@ test_store_pragmas_in_force(void **state)
 	assert_int_equal(query_int(f, "PRAGMA synchronous"), 2); /* FULL */
 	assert_int_equal(query_int(f, "PRAGMA secure_delete"), 1);
 	assert_int_equal(query_int(f, "PRAGMA trusted_schema"), 0);
-	/* Reads through a memory map (0048); writes still use write(). */
-	assert_int_equal(query_int(f, "PRAGMA mmap_size"), 256 << 20);
 }
 
 /* Every connection, not only the first, runs with the pragmas. */
