@@ -1,7 +1,10 @@
 /*
  * The SQLite backend: one connection per thread (SQLITE_OPEN_NOMUTEX),
  * WAL, busy_timeout, foreign keys on, synchronous=FULL so a response is
- * never sent before its write is durable.
+ * never sent before its write is durable. Reads use pread(), never a
+ * memory map (mmap_size=0 even where SQLite was built with another
+ * default): in WAL mode every read transaction after a write unmaps and
+ * maps again, which costs more than the reads (docs/decisions/0048).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +86,8 @@ sq_conn_open(struct db *db, struct db_conn **out)
 				      "PRAGMA synchronous=FULL;"
 				      "PRAGMA foreign_keys=ON;"
 				      "PRAGMA secure_delete=ON;"
-				      "PRAGMA trusted_schema=OFF;";
+				      "PRAGMA trusted_schema=OFF;"
+				      "PRAGMA mmap_size=0;";
 	struct sq_conn *c;
 	int rc;
 

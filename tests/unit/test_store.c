@@ -540,6 +540,8 @@ test_store_pragmas_in_force(void **state)
 	assert_int_equal(query_int(f, "PRAGMA synchronous"), 2); /* FULL */
 	assert_int_equal(query_int(f, "PRAGMA secure_delete"), 1);
 	assert_int_equal(query_int(f, "PRAGMA trusted_schema"), 0);
+	/* No memory map, whatever SQLite's build default (0048). */
+	assert_int_equal(query_int(f, "PRAGMA mmap_size"), 0);
 }
 
 /* Every connection, not only the first, runs with the pragmas. */
