@@ -240,6 +240,8 @@ sign_cb(void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *sig_len)
 {
 	const struct ring_key *k = ctx;
 
+	if (k->pool != NULL)
+		return jws_sign_pool_sign(k->pool, in, n, sig, sig_len);
 	return jws_sign_raw(k->pkey, k->alg, in, n, sig, sig_len);
 }
 

@@ -67,6 +67,18 @@ int jws_sign_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in, size_t n,
 int jws_verify_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in,
     size_t n, const uint8_t *sig, size_t sig_len) PC_WUR;
 
+/*
+ * Prepared signing contexts for one key, shared by threads (issue 13):
+ * NULL for anything but a P-256 key used for ES256 (sign those with
+ * jws_sign_raw). The pool holds its own reference to the key.
+ */
+struct jws_sign_pool;
+struct jws_sign_pool *jws_sign_pool_new(EVP_PKEY *pkey, enum jose_alg alg);
+void jws_sign_pool_free(struct jws_sign_pool *p);
+/* As jws_sign_raw with the pool's key and ES256. */
+int jws_sign_pool_sign(struct jws_sign_pool *p, const uint8_t *in, size_t n,
+    uint8_t *sig, size_t *sig_len) PC_WUR;
+
 /* Signs the signing input; the signer (crypto/) holds the private key. */
 typedef int (*jws_sign_fn)(
     void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *sig_len);
