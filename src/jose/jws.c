@@ -402,38 +402,71 @@ int
 jws_sign_compact(enum jose_alg alg, const char *kid, const char *typ,
     const json_t *payload, jws_sign_fn fn, void *ctx, char **out)
 {
-	struct buf b;
-	json_t *hdr = NULL;
-	char *hs = NULL, *ps = NULL;
-	size_t hs_len = 0, ps_len = 0, sig_len;
+	char *ps = NULL;
+	size_t ps_len = 0;
+	int r;
+
+	*out = NULL;
+	if (!json_is_object(payload))
+		return PC_ERR_INVALID;
+	if ((r = dump_compact(payload, &ps, &ps_len)) != 0)
+		return r;
+	r = jws_sign_compact_raw(alg, kid, typ, ps, ps_len, fn, ctx, out);
+	pc_freezero(ps, ps_len);
+	return r;
+}
+
+/* {"alg":...,"kid":...,"typ":...}, written without a jansson object. */
+static int
+header_json(struct buf *h, enum jose_alg alg, const char *kid, const char *typ)
+{
+	const char *name = jose_alg_name(alg);
+	int r;
+
+	if ((r = buf_putc(h, '{')) != 0 ||
+	    (r = jose_json_put_member(h, true, "alg")) != 0 ||
+	    (r = jose_json_put_str(h, name, strlen(name))) != 0)
+		return r;
+	if (kid != NULL &&
+	    ((r = jose_json_put_member(h, false, "kid")) != 0 ||
+		(r = jose_json_put_str(h, kid, strlen(kid))) != 0))
+		return r;
+	if (typ != NULL &&
+	    ((r = jose_json_put_member(h, false, "typ")) != 0 ||
+		(r = jose_json_put_str(h, typ, strlen(typ))) != 0))
+		return r;
+	return buf_putc(h, '}');
+}
+
+int
+jws_sign_compact_raw(enum jose_alg alg, const char *kid, const char *typ,
+    const char *payload, size_t payload_len, jws_sign_fn fn, void *ctx,
+    char **out)
+{
+	struct buf b, h;
+	size_t sig_len;
 	uint8_t sig[JWS_SIG_MAX];
-	int r = PC_ERR_INVALID, bad = 0;
+	int r = PC_ERR_INVALID;
 
 	buf_init(&b, JWS_SIGN_MAX_LEN);
+	buf_init(&h, JWS_KID_MAX * 2 + 128);
 	*out = NULL;
-	if (jose_alg_name(alg) == NULL || fn == NULL ||
-	    !json_is_object(payload))
+	if (jose_alg_name(alg) == NULL || fn == NULL || payload == NULL ||
+	    payload_len == 0 || payload[0] != '{')
 		goto out;
 	/* A kid our own verifier would refuse is not issued. */
 	if (kid != NULL && strlen(kid) > JWS_KID_MAX)
 		goto out;
-	r = PC_ERR_INTERNAL;
-	if ((hdr = json_object()) == NULL)
+	if ((r = header_json(&h, alg, kid, typ)) != 0)
 		goto out;
-	r = PC_ERR_INVALID;
-	bad |= json_object_set_new(hdr, "alg", json_string(jose_alg_name(alg)));
-	if (kid != NULL)
-		bad |= json_object_set_new(hdr, "kid", json_string(kid));
-	if (typ != NULL)
-		bad |= json_object_set_new(hdr, "typ", json_string(typ));
-	if (bad != 0)
+	/* One allocation for an ES256 token: header, payload, signature. */
+	if ((r = buf_reserve(&b,
+		 b64url_encoded_len(h.len) + b64url_encoded_len(payload_len) +
+		     b64url_encoded_len(JWS_ES256_LEN) + 2)) != 0)
 		goto out;
-	if ((r = dump_compact(hdr, &hs, &hs_len)) != 0 ||
-	    (r = dump_compact(payload, &ps, &ps_len)) != 0)
-		goto out;
-	if ((r = put_b64(&b, (const uint8_t *)hs, hs_len)) != 0 ||
+	if ((r = put_b64(&b, h.p, h.len)) != 0 ||
 	    (r = buf_putc(&b, '.')) != 0 ||
-	    (r = put_b64(&b, (const uint8_t *)ps, ps_len)) != 0)
+	    (r = put_b64(&b, (const uint8_t *)payload, payload_len)) != 0)
 		goto out;
 	sig_len = sizeof(sig);
 	if ((r = fn(ctx, b.p, b.len, sig, &sig_len)) != 0)
@@ -447,9 +480,7 @@ jws_sign_compact(enum jose_alg alg, const char *kid, const char *typ,
 	*out = buf_steal(&b);
 	r = 0;
 out:
-	pc_freezero(hs, hs_len);
-	pc_freezero(ps, ps_len);
-	json_decref(hdr);
+	buf_free(&h);
 	buf_free(&b);
 	return r;
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1940,6 +1941,73 @@ test_jws_pool_threads(void **state)
 	jws_sign_pool_free(p);
 }
 
+/*
+ * The JSON writer (issue 13) writes what jansson's compact dump writes,
+ * byte for byte, for strings that try to end the value early, and refuses
+ * what json_string() refuses (not UTF-8).
+ */
+static void
+test_json_writer_as_jansson(void **state)
+{
+	static const char *const vals[] = {
+		"",
+		"plain",
+		"a\"b",
+		"\\",
+		"x\",\"admin\":true,\"y\":\"",
+		"\n\r\t\b\f\x01\x1f\x7f",
+		"</script>",
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
+	};
+	static const char *const bad[] = { "\xff", "\xc0\xaf", "\xe2\x82",
+		"\xed\xa0\x80", "a\x80" };
+	static const int64_t ints[] = { 0, 1, -1, 300, INT64_MAX, INT64_MIN };
+	struct buf b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		json_t *o = json_pack("{s:s}", "k", vals[i]);
+		char *want = json_dumps(o, JSON_COMPACT);
+
+		buf_init(&b, 1024);
+		assert_int_equal(buf_putc(&b, '{'), 0);
+		assert_int_equal(jose_json_put_member(&b, true, "k"), 0);
+		assert_int_equal(
+		    jose_json_put_str(&b, vals[i], strlen(vals[i])), 0);
+		assert_int_equal(buf_putc(&b, '}'), 0);
+		assert_string_equal(buf_cstr(&b), want);
+		free(want);
+		json_decref(o);
+		buf_free(&b);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_null(json_string(bad[i]));
+		buf_init(&b, 1024);
+		assert_int_equal(jose_json_put_str(&b, bad[i], strlen(bad[i])),
+		    PC_ERR_INVALID);
+		buf_free(&b);
+	}
+	/* An embedded NUL (from a length, not strlen) is escaped. */
+	buf_init(&b, 1024);
+	assert_int_equal(jose_json_put_str(&b, "a\0b", 3), 0);
+	assert_string_equal(buf_cstr(&b), "\"a\\u0000b\"");
+	buf_free(&b);
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "%" PRId64, ints[i]);
+		buf_init(&b, 64);
+		assert_int_equal(jose_json_put_int(&b, ints[i]), 0);
+		assert_string_equal(buf_cstr(&b), want);
+		buf_free(&b);
+	}
+	/* The cap holds: a value past the buffer's maximum is refused. */
+	buf_init(&b, 8);
+	assert_int_equal(
+	    jose_json_put_str(&b, "0123456789", 10), PC_ERR_TOO_LARGE);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -1989,6 +2057,7 @@ main(void)
 		cmocka_unit_test(test_jws_pool_es256_signs),
 		cmocka_unit_test(test_jws_pool_other_keys_refused),
 		cmocka_unit_test(test_jws_pool_threads),
+		cmocka_unit_test(test_json_writer_as_jansson),
 	};
 
 	if (sodium_init() < 0)
