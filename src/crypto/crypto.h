@@ -126,6 +126,9 @@ int signer_refresh(struct signer *s, int64_t now, bool force);
 /* Signs a JWT with the active key of alg. *out is malloc'd. */
 int signer_sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
     const json_t *claims, int64_t now, char **out) PC_WUR;
+/* The same with the claims already serialized (a JSON object). */
+int signer_sign_jwt_raw(struct signer *s, enum jose_alg alg, const char *typ,
+    const char *claims, size_t len, int64_t now, char **out) PC_WUR;
 #define SIGNER_VERIFY_KEYS_MAX 16
 struct signer_verify_opts {
 	const enum jose_alg *algs; /* allowed for this kind of token */

@@ -240,12 +240,16 @@ sign_cb(void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *sig_len)
 {
 	const struct ring_key *k = ctx;
 
+	if (k->pool != NULL)
+		return jws_sign_pool_sign(k->pool, in, n, sig, sig_len);
 	return jws_sign_raw(k->pkey, k->alg, in, n, sig, sig_len);
 }
 
-int
-signer_sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
-    const json_t *claims, int64_t now, char **out)
+/* Signs with the active key of alg: claims (a json_t) or raw (serialized). */
+static int
+sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
+    const json_t *claims, const char *raw, size_t raw_len, int64_t now,
+    char **out)
 {
 	const struct ring_key *k = NULL;
 	int r;
@@ -261,11 +265,36 @@ signer_sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
 	}
 	if (k == NULL)
 		r = PC_ERR_NOT_FOUND;
-	else
+	else if (claims != NULL)
 		r = jws_sign_compact(alg, k->kid, typ, claims, sign_cb,
 		    (void *)(uintptr_t)k, out);
+	else
+		r = jws_sign_compact_raw(alg, k->kid, typ, raw, raw_len,
+		    sign_cb, (void *)(uintptr_t)k, out);
 	pthread_rwlock_unlock(&s->lock);
 	return r;
+}
+
+int
+signer_sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
+    const json_t *claims, int64_t now, char **out)
+{
+	if (claims == NULL) {
+		*out = NULL;
+		return PC_ERR_INVALID;
+	}
+	return sign_jwt(s, alg, typ, claims, NULL, 0, now, out);
+}
+
+int
+signer_sign_jwt_raw(struct signer *s, enum jose_alg alg, const char *typ,
+    const char *claims, size_t len, int64_t now, char **out)
+{
+	if (claims == NULL) {
+		*out = NULL;
+		return PC_ERR_INVALID;
+	}
+	return sign_jwt(s, alg, typ, NULL, claims, len, now, out);
 }
 
 /* Verifies against the current ring. */

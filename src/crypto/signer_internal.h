@@ -25,6 +25,8 @@ struct ring_key {
 	char *public_jwk; /* derived from the unsealed key; NULL if rejected */
 	EVP_PKEY *pkey;	  /* private; active keys only */
 	EVP_PKEY *vkey;	  /* public half: pending, active and retired keys */
+	/* Prepared ES256 signing contexts of pkey; NULL: jws_sign_raw. */
+	struct jws_sign_pool *pool;
 };
 
 struct ring {

@@ -37,6 +37,7 @@ signer_ring_free(struct ring *g)
 		return;
 	for (size_t i = 0; i < g->n; i++) {
 		free(g->keys[i].public_jwk);
+		jws_sign_pool_free(g->keys[i].pool);
 		EVP_PKEY_free(g->keys[i].pkey);
 		EVP_PKEY_free(g->keys[i].vkey);
 	}
@@ -205,6 +206,7 @@ accept_key(const struct signer *s, const struct store_signing_key *row,
 		goto out;
 	if (k->state == SIGNER_ACTIVE) {
 		k->pkey = pkey;
+		k->pool = jws_sign_pool_new(pkey, k->alg);
 		pkey = NULL;
 	}
 	r = 0;
@@ -341,6 +343,7 @@ signer_ring_advance(
 			if (EVP_PKEY_up_ref(o->pkey) != 1)
 				goto fail;
 			k->pkey = o->pkey;
+			k->pool = jws_sign_pool_new(k->pkey, k->alg);
 		}
 	}
 	if ((r = build_jwks(g)) != 0) {

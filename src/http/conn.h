@@ -27,6 +27,10 @@ struct conn {
 	_Atomic int phase;
 	_Atomic uint64_t since_ms; /* monotonic, start of phase */
 	bool killed;
+	/* The TCP peer's address as text, formatted on the connection's first
+	 * request (a keep-alive connection keeps its peer). Only the
+	 * connection's own libmicrohttpd thread touches it. */
+	char peer[48];
 };
 
 struct reaper {

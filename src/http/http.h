@@ -202,6 +202,12 @@ void resp_free(struct resp *w);
 void resp_header(struct resp *w, const char *name, const char *value);
 /* Serializes obj (compact) as the body; consumes no reference. */
 int resp_json(struct resp *w, int status, const json_t *obj) PC_WUR;
+/*
+ * The body, emptied, for a JSON response of status written in place (the
+ * token response, issue 13); the caller writes one whole JSON value with
+ * escaped strings (jose_json_put_*).
+ */
+struct buf *resp_json_begin(struct resp *w, int status);
 /* A body that is already JSON text. */
 int
 resp_json_raw(struct resp *w, int status, const char *json, size_t len) PC_WUR;

@@ -124,14 +124,27 @@ peer_ip(struct MHD_Connection *con, char *out, size_t n)
  * trusted. From anyone else the header is ignored.
  */
 static void
-client_ip(struct http_server *s, struct MHD_Connection *con, struct req *r)
+client_ip(struct http_server *s, struct MHD_Connection *con, struct conn *c,
+    struct req *r)
 {
-	char peer[48];
+	char own[48];
+	const char *peer = own;
 	struct buf xff;
 	bool any = false;
+	size_t n;
 
-	peer_ip(con, peer, sizeof(peer));
-	snprintf(r->ip, sizeof(r->ip), "%s", peer);
+	if (c != NULL && c->peer[0] != '\0') {
+		peer = c->peer;
+	} else {
+		peer_ip(con, own, sizeof(own));
+		if (c != NULL)
+			memcpy(c->peer, own, sizeof(c->peer));
+	}
+	n = strlen(peer);
+	if (n >= sizeof(r->ip))
+		n = sizeof(r->ip) - 1;
+	memcpy(r->ip, peer, n);
+	r->ip[n] = '\0';
 	if (s->proxies.n == 0)
 		return;
 	/*
@@ -187,7 +200,7 @@ mhd_on_headers(struct rctx *x, struct MHD_Connection *con, const char *method)
 	if (x->target_too_long)
 		return mhd_respond_error(x, con, 414, "invalid_request",
 		    "The request target is too long.", true);
-	client_ip(s, con, r);
+	client_ip(s, con, x->conn, r);
 
 	/* Smuggling: one framing, stated once (HT-07). */
 	if (header_count(r, "Content-Length") > 1 ||

@@ -58,6 +58,16 @@ int jwk_to_pkey(const json_t *jwk, enum jose_alg alg, EVP_PKEY **out) PC_WUR;
 /* RFC 7638 thumbprint (SHA-256, base64url): 43 characters + NUL. */
 int jwk_thumbprint(EVP_PKEY *pkey, char out[44]) PC_WUR;
 
+/*
+ * A JSON writer for fixed-shape objects (json.c): a string value with
+ * quotes, escaped as jansson's compact dump escapes it (PC_ERR_INVALID when
+ * s is not UTF-8); a member name with its ":" (and the "," before it unless
+ * first); an integer.
+ */
+int jose_json_put_str(struct buf *b, const char *s, size_t n) PC_WUR;
+int jose_json_put_member(struct buf *b, bool first, const char *name) PC_WUR;
+int jose_json_put_int(struct buf *b, int64_t v) PC_WUR;
+
 /* Signatures in JOSE form (ES256: 64-byte R||S). */
 #define JWS_SIG_MAX 1024
 #define JWS_MAX_LEN 8192 /* SECURITY.md Part 2.8 */
@@ -66,6 +76,18 @@ int jws_sign_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in, size_t n,
     uint8_t *sig, size_t *sig_len) PC_WUR;
 int jws_verify_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in,
     size_t n, const uint8_t *sig, size_t sig_len) PC_WUR;
+
+/*
+ * Prepared signing contexts for one key, shared by threads (issue 13):
+ * NULL for anything but a P-256 key used for ES256 (sign those with
+ * jws_sign_raw). The pool holds its own reference to the key.
+ */
+struct jws_sign_pool;
+struct jws_sign_pool *jws_sign_pool_new(EVP_PKEY *pkey, enum jose_alg alg);
+void jws_sign_pool_free(struct jws_sign_pool *p);
+/* As jws_sign_raw with the pool's key and ES256. */
+int jws_sign_pool_sign(struct jws_sign_pool *p, const uint8_t *in, size_t n,
+    uint8_t *sig, size_t *sig_len) PC_WUR;
 
 /* Signs the signing input; the signer (crypto/) holds the private key. */
 typedef int (*jws_sign_fn)(
@@ -77,6 +99,10 @@ typedef int (*jws_sign_fn)(
  */
 int jws_sign_compact(enum jose_alg alg, const char *kid, const char *typ,
     const json_t *payload, jws_sign_fn fn, void *ctx, char **out) PC_WUR;
+/* The same with the payload already serialized: a JSON object, UTF-8. */
+int jws_sign_compact_raw(enum jose_alg alg, const char *kid, const char *typ,
+    const char *payload, size_t payload_len, jws_sign_fn fn, void *ctx,
+    char **out) PC_WUR;
 
 /* A verification key: exactly one algorithm per key (JW-02). */
 struct jws_key {

@@ -9,6 +9,7 @@
  * verifies.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -22,6 +23,8 @@
 #include "jose/jose.h"
 
 #define JWS_ES256_LEN 64 /* R || S, 32 bytes each (RFC 7518 §3.4) */
+/* DER ECDSA-Sig-Value of P-256: SEQUENCE of two INTEGERs <= 33 bytes. */
+#define JWS_ES256_DER_MAX 72
 #define JWS_EDDSA_LEN 64
 #define JWS_PSS_SALT_LEN 32 /* the hash length (RFC 7518 §3.5) */
 #define JWS_KID_MAX 256
@@ -190,6 +193,146 @@ out:
 	return r;
 }
 
+/*
+ * Prepared ES256 signing contexts for one key (issue 13). Setting up a
+ * digest-sign context per token (fetching SHA-256 and the ECDSA method by
+ * name, checking the key's curve, duplicating the key context) cost about
+ * as much CPU as the signature itself. A pool keeps contexts initialised
+ * for signing once and lends one to a thread per signature: an
+ * EVP_PKEY_CTX is not safe for two signatures at once, so a context is
+ * only ever in one thread's hands; every signature still draws its own
+ * nonce. The pool holds a reference to the key; freeing the pool (with the
+ * key ring) frees the contexts and so drops the private key.
+ */
+#define JWS_POOL_MAX 32
+
+struct jws_sign_ctx {
+	EVP_PKEY_CTX *pctx;
+	EVP_MD_CTX *mctx;
+};
+
+struct jws_sign_pool {
+	pthread_mutex_t mu;
+	EVP_PKEY *pkey;
+	EVP_MD *sha256;
+	size_t n; /* idle contexts in idle[0..n) */
+	struct jws_sign_ctx idle[JWS_POOL_MAX];
+};
+
+struct jws_sign_pool *
+jws_sign_pool_new(EVP_PKEY *pkey, enum jose_alg alg)
+{
+	struct jws_sign_pool *p;
+
+	/* Only ES256: an RSA signature costs a hundred times its set-up. */
+	if (alg != JOSE_ALG_ES256 || !jose_alg_key_ok(alg, pkey))
+		return NULL;
+	p = xcalloc(1, sizeof(*p));
+	if ((p->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    EVP_PKEY_up_ref(pkey) != 1) {
+		ERR_clear_error();
+		EVP_MD_free(p->sha256);
+		free(p);
+		return NULL;
+	}
+	p->pkey = pkey;
+	pthread_mutex_init(&p->mu, NULL);
+	return p;
+}
+
+static void
+sign_ctx_free(struct jws_sign_ctx *c)
+{
+	EVP_PKEY_CTX_free(c->pctx);
+	EVP_MD_CTX_free(c->mctx);
+	c->pctx = NULL;
+	c->mctx = NULL;
+}
+
+void
+jws_sign_pool_free(struct jws_sign_pool *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		sign_ctx_free(&p->idle[i]);
+	pthread_mutex_destroy(&p->mu);
+	EVP_MD_free(p->sha256);
+	EVP_PKEY_free(p->pkey);
+	free(p);
+}
+
+/* An idle context, or a new one. */
+static int
+pool_take(struct jws_sign_pool *p, struct jws_sign_ctx *c)
+{
+	c->pctx = NULL;
+	c->mctx = NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->n > 0)
+		*c = p->idle[--p->n];
+	pthread_mutex_unlock(&p->mu);
+	if (c->pctx != NULL)
+		return 0;
+	if ((c->mctx = EVP_MD_CTX_new()) == NULL ||
+	    (c->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, p->pkey, NULL)) ==
+		NULL ||
+	    EVP_PKEY_sign_init(c->pctx) != 1) {
+		sign_ctx_free(c);
+		return PC_ERR_CRYPTO;
+	}
+	return 0;
+}
+
+/* Back to the pool after a good signature; a full pool frees it. */
+static void
+pool_give(struct jws_sign_pool *p, struct jws_sign_ctx *c)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->n < JWS_POOL_MAX) {
+		p->idle[p->n++] = *c;
+		c->pctx = NULL;
+		c->mctx = NULL;
+	}
+	pthread_mutex_unlock(&p->mu);
+	sign_ctx_free(c);
+}
+
+int
+jws_sign_pool_sign(struct jws_sign_pool *p, const uint8_t *in, size_t n,
+    uint8_t *sig, size_t *sig_len)
+{
+	struct jws_sign_ctx c;
+	uint8_t digest[PC_SHA256_LEN], der[JWS_ES256_DER_MAX];
+	unsigned int dlen = 0;
+	size_t len = sizeof(der);
+	int r = PC_ERR_INVALID;
+
+	*sig_len = 0;
+	if (p == NULL || (in == NULL && n != 0))
+		return r;
+	if ((r = pool_take(p, &c)) != 0)
+		goto out;
+	r = PC_ERR_CRYPTO;
+	if (EVP_DigestInit_ex2(c.mctx, p->sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(c.mctx, in, n) != 1 ||
+	    EVP_DigestFinal_ex(c.mctx, digest, &dlen) != 1 ||
+	    dlen != sizeof(digest) ||
+	    EVP_PKEY_sign(c.pctx, der, &len, digest, sizeof(digest)) != 1 ||
+	    (r = ecdsa_der_to_jose(der, len, sig)) != 0) {
+		/* A context that failed is not lent again. */
+		sign_ctx_free(&c);
+		goto out;
+	}
+	*sig_len = JWS_ES256_LEN;
+	pool_give(p, &c);
+out:
+	if (r != 0)
+		ERR_clear_error();
+	sodium_memzero(digest, sizeof(digest));
+	return r;
+}
+
 int
 jws_verify_raw(EVP_PKEY *pkey, enum jose_alg alg, const uint8_t *in, size_t n,
     const uint8_t *sig, size_t sig_len)
@@ -259,38 +402,71 @@ int
 jws_sign_compact(enum jose_alg alg, const char *kid, const char *typ,
     const json_t *payload, jws_sign_fn fn, void *ctx, char **out)
 {
-	struct buf b;
-	json_t *hdr = NULL;
-	char *hs = NULL, *ps = NULL;
-	size_t hs_len = 0, ps_len = 0, sig_len;
+	char *ps = NULL;
+	size_t ps_len = 0;
+	int r;
+
+	*out = NULL;
+	if (!json_is_object(payload))
+		return PC_ERR_INVALID;
+	if ((r = dump_compact(payload, &ps, &ps_len)) != 0)
+		return r;
+	r = jws_sign_compact_raw(alg, kid, typ, ps, ps_len, fn, ctx, out);
+	pc_freezero(ps, ps_len);
+	return r;
+}
+
+/* {"alg":...,"kid":...,"typ":...}, written without a jansson object. */
+static int
+header_json(struct buf *h, enum jose_alg alg, const char *kid, const char *typ)
+{
+	const char *name = jose_alg_name(alg);
+	int r;
+
+	if ((r = buf_putc(h, '{')) != 0 ||
+	    (r = jose_json_put_member(h, true, "alg")) != 0 ||
+	    (r = jose_json_put_str(h, name, strlen(name))) != 0)
+		return r;
+	if (kid != NULL &&
+	    ((r = jose_json_put_member(h, false, "kid")) != 0 ||
+		(r = jose_json_put_str(h, kid, strlen(kid))) != 0))
+		return r;
+	if (typ != NULL &&
+	    ((r = jose_json_put_member(h, false, "typ")) != 0 ||
+		(r = jose_json_put_str(h, typ, strlen(typ))) != 0))
+		return r;
+	return buf_putc(h, '}');
+}
+
+int
+jws_sign_compact_raw(enum jose_alg alg, const char *kid, const char *typ,
+    const char *payload, size_t payload_len, jws_sign_fn fn, void *ctx,
+    char **out)
+{
+	struct buf b, h;
+	size_t sig_len;
 	uint8_t sig[JWS_SIG_MAX];
-	int r = PC_ERR_INVALID, bad = 0;
+	int r = PC_ERR_INVALID;
 
 	buf_init(&b, JWS_SIGN_MAX_LEN);
+	buf_init(&h, JWS_KID_MAX * 2 + 128);
 	*out = NULL;
-	if (jose_alg_name(alg) == NULL || fn == NULL ||
-	    !json_is_object(payload))
+	if (jose_alg_name(alg) == NULL || fn == NULL || payload == NULL ||
+	    payload_len == 0 || payload[0] != '{')
 		goto out;
 	/* A kid our own verifier would refuse is not issued. */
 	if (kid != NULL && strlen(kid) > JWS_KID_MAX)
 		goto out;
-	r = PC_ERR_INTERNAL;
-	if ((hdr = json_object()) == NULL)
+	if ((r = header_json(&h, alg, kid, typ)) != 0)
 		goto out;
-	r = PC_ERR_INVALID;
-	bad |= json_object_set_new(hdr, "alg", json_string(jose_alg_name(alg)));
-	if (kid != NULL)
-		bad |= json_object_set_new(hdr, "kid", json_string(kid));
-	if (typ != NULL)
-		bad |= json_object_set_new(hdr, "typ", json_string(typ));
-	if (bad != 0)
+	/* One allocation for an ES256 token: header, payload, signature. */
+	if ((r = buf_reserve(&b,
+		 b64url_encoded_len(h.len) + b64url_encoded_len(payload_len) +
+		     b64url_encoded_len(JWS_ES256_LEN) + 2)) != 0)
 		goto out;
-	if ((r = dump_compact(hdr, &hs, &hs_len)) != 0 ||
-	    (r = dump_compact(payload, &ps, &ps_len)) != 0)
-		goto out;
-	if ((r = put_b64(&b, (const uint8_t *)hs, hs_len)) != 0 ||
+	if ((r = put_b64(&b, h.p, h.len)) != 0 ||
 	    (r = buf_putc(&b, '.')) != 0 ||
-	    (r = put_b64(&b, (const uint8_t *)ps, ps_len)) != 0)
+	    (r = put_b64(&b, (const uint8_t *)payload, payload_len)) != 0)
 		goto out;
 	sig_len = sizeof(sig);
 	if ((r = fn(ctx, b.p, b.len, sig, &sig_len)) != 0)
@@ -304,9 +480,7 @@ jws_sign_compact(enum jose_alg alg, const char *kid, const char *typ,
 	*out = buf_steal(&b);
 	r = 0;
 out:
-	pc_freezero(hs, hs_len);
-	pc_freezero(ps, ps_len);
-	json_decref(hdr);
+	buf_free(&h);
 	buf_free(&b);
 	return r;
 }

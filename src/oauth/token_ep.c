@@ -20,9 +20,39 @@
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "crypto/crypto.h"
+#include "jose/jose.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
 #include "util/log.h"
+
+/*
+ * {"access_token":...,"token_type":"Bearer","expires_in":...[,"scope":...]}
+ * written straight into the response body, which is wiped when released
+ * (a jansson object and its serialisation were two more copies of the
+ * token, freed unwiped, and most of the JSON cost of a grant).
+ */
+static int
+cc_response(struct resp *w, const char *at, int64_t ttl, const char *scope)
+{
+	struct buf *b = resp_json_begin(w, 200);
+	int r;
+
+	if ((r = buf_reserve(b,
+		 strlen(at) + (scope != NULL ? strlen(scope) : 0) + 96)) != 0 ||
+	    (r = buf_putc(b, '{')) != 0 ||
+	    (r = jose_json_put_member(b, true, "access_token")) != 0 ||
+	    (r = jose_json_put_str(b, at, strlen(at))) != 0 ||
+	    (r = jose_json_put_member(b, false, "token_type")) != 0 ||
+	    (r = jose_json_put_str(b, "Bearer", 6)) != 0 ||
+	    (r = jose_json_put_member(b, false, "expires_in")) != 0 ||
+	    (r = jose_json_put_int(b, ttl)) != 0)
+		return r;
+	if (scope != NULL &&
+	    ((r = jose_json_put_member(b, false, "scope")) != 0 ||
+		(r = jose_json_put_str(b, scope, strlen(scope))) != 0))
+		return r;
+	return buf_putc(b, '}');
+}
 
 static void
 client_credentials(struct req *r, struct resp *w, const struct store_client *c,
@@ -34,7 +64,6 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	const char *scope = NULL;
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	struct buf granted;
-	json_t *o;
 
 	if (!oauth_has_word(c->grant_types, "client_credentials")) {
 		oauth_error(w, 400, "unauthorized_client",
@@ -111,14 +140,9 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 			return;
 		}
 	}
-	o = json_pack("{s:s, s:s, s:I}", "access_token", jwt, "token_type",
-	    "Bearer", "expires_in", (json_int_t)app->cfg->access_token_ttl);
-	if (granted.len > 0)
-		json_object_set_new(
-		    o, "scope", json_string(buf_cstr(&granted)));
-	if (resp_json(w, 200, o) != 0)
+	if (cc_response(w, jwt, app->cfg->access_token_ttl,
+		granted.len > 0 ? buf_cstr(&granted) : NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
-	json_decref(o);
 	pc_freezero_str(jwt);
 	buf_free(&granted);
 }

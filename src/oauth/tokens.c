@@ -84,38 +84,111 @@ set_str(json_t *o, const char *k, const char *v)
 		json_object_set_new(o, k, json_string(v));
 }
 
+/* ,"k":"v" when v is set (set_str's rule for the JSON writer). */
+static int
+put_str(struct buf *b, const char *k, const char *v)
+{
+	int r;
+
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	if ((r = jose_json_put_member(b, false, k)) != 0)
+		return r;
+	return jose_json_put_str(b, v, strlen(v));
+}
+
+static int
+put_int(struct buf *b, const char *k, int64_t v)
+{
+	int r;
+
+	if ((r = jose_json_put_member(b, false, k)) != 0)
+		return r;
+	return jose_json_put_int(b, v);
+}
+
+/* ,"amr":["pwd","otp"] from "pwd otp". */
+static int
+put_amr(struct buf *b, const char *amr)
+{
+	const char *p = amr, *e;
+	bool first = true;
+	int r;
+
+	if ((r = jose_json_put_member(b, false, "amr")) != 0 ||
+	    (r = buf_putc(b, '[')) != 0)
+		return r;
+	while (*p != '\0') {
+		e = strchr(p, ' ');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (e > p) {
+			if ((!first && (r = buf_putc(b, ',')) != 0) ||
+			    (r = jose_json_put_str(b, p, (size_t)(e - p))) != 0)
+				return r;
+			first = false;
+		}
+		p = *e == ' ' ? e + 1 : e;
+	}
+	return buf_putc(b, ']');
+}
+
+/*
+ * The claims, written in place rather than built as a jansson object and
+ * serialised (issue 13): the same members in the same order, every string
+ * escaped by the JSON writer, which refuses what jansson would refuse.
+ */
+static int
+access_claims(struct buf *b, const struct config *cfg,
+    const struct token_access_in *in, int64_t now, const char *jti)
+{
+	int r;
+
+	if ((r = buf_putc(b, '{')) != 0 ||
+	    (r = jose_json_put_member(b, true, "iss")) != 0 ||
+	    (r = jose_json_put_str(b, cfg->issuer, strlen(cfg->issuer))) != 0 ||
+	    (r = put_str(
+		 b, "sub", in->sub != NULL ? in->sub : in->client_id)) != 0 ||
+	    (r = put_str(b, "aud", in->aud)) != 0 ||
+	    (r = put_str(b, "client_id", in->client_id)) != 0 ||
+	    (r = jose_json_put_member(b, false, "scope")) != 0 ||
+	    (r = jose_json_put_str(b, in->scope, strlen(in->scope))) != 0 ||
+	    (r = put_int(b, "iat", now)) != 0 ||
+	    (r = put_int(b, "exp", now + cfg->access_token_ttl)) != 0 ||
+	    (r = put_str(b, "jti", jti)) != 0)
+		return r;
+	if (in->auth_time > 0 &&
+	    (r = put_int(b, "auth_time", in->auth_time)) != 0)
+		return r;
+	if ((r = put_str(b, "acr", in->acr)) != 0)
+		return r;
+	if (in->amr != NULL && in->amr[0] != '\0' &&
+	    (r = put_amr(b, in->amr)) != 0)
+		return r;
+	if ((r = put_str(b, "gid", in->grant_id)) != 0)
+		return r;
+	return buf_putc(b, '}');
+}
+
 int
 token_mint_access(struct signer *s, const struct config *cfg,
     const struct token_access_in *in, int64_t now, char **jwt,
     char jti[TOKEN_JTI_LEN + 1])
 {
-	json_t *c = json_object();
+	struct buf c;
 	int r;
 
 	*jwt = NULL;
-	if (in->client_id == NULL || in->aud == NULL || in->scope == NULL) {
-		json_decref(c);
+	if (in->client_id == NULL || in->aud == NULL || in->scope == NULL ||
+	    cfg->issuer == NULL)
 		return PC_ERR_INVALID;
-	}
 	token_jti_new(jti);
-	set_str(c, "iss", cfg->issuer);
-	set_str(c, "sub", in->sub != NULL ? in->sub : in->client_id);
-	set_str(c, "aud", in->aud);
-	set_str(c, "client_id", in->client_id);
-	json_object_set_new(c, "scope", json_string(in->scope));
-	json_object_set_new(c, "iat", json_integer(now));
-	json_object_set_new(
-	    c, "exp", json_integer(now + cfg->access_token_ttl));
-	json_object_set_new(c, "jti", json_string(jti));
-	if (in->auth_time > 0)
-		json_object_set_new(
-		    c, "auth_time", json_integer(in->auth_time));
-	set_str(c, "acr", in->acr);
-	if (in->amr != NULL && in->amr[0] != '\0')
-		json_object_set_new(c, "amr", amr_array(in->amr));
-	set_str(c, "gid", in->grant_id);
-	r = signer_sign_jwt(s, JOSE_ALG_ES256, "at+jwt", c, now, jwt);
-	json_decref(c);
+	buf_init(&c, 4 * JWS_MAX_LEN);
+	if ((r = buf_reserve(&c, 512)) == 0 &&
+	    (r = access_claims(&c, cfg, in, now, jti)) == 0)
+		r = signer_sign_jwt_raw(s, JOSE_ALG_ES256, "at+jwt",
+		    (const char *)c.p, c.len, now, jwt);
+	buf_free(&c);
 	return r;
 }
 

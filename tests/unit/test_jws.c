@@ -9,12 +9,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -1828,6 +1830,184 @@ test_json_JW08_strict(void **state)
 	assert_int_equal(JP("{\"a\":1} /* c */", 4), PC_ERR_INVALID);
 }
 
+/*
+ * The prepared-context pool (issue 13): its signatures verify, every one
+ * draws its own nonce (a reused context must not repeat k: two equal
+ * signatures over different inputs would leak the key), and it serves
+ * only P-256 keys for ES256.
+ */
+static void
+test_jws_pool_es256_signs(void **state)
+{
+	struct jws_sign_pool *p = jws_sign_pool_new(k_ec, JOSE_ALG_ES256);
+	uint8_t sig[4][JWS_SIG_MAX];
+	size_t len;
+	char in[32];
+
+	(void)state;
+	assert_non_null(p);
+	for (int i = 0; i < 4; i++) {
+		snprintf(in, sizeof(in), "a.b%d", i % 2);
+		len = 0;
+		assert_int_equal(jws_sign_pool_sign(p, (const uint8_t *)in,
+				     strlen(in), sig[i], &len),
+		    0);
+		assert_int_equal(len, 64);
+		assert_int_equal(
+		    jws_verify_raw(k_ec, JOSE_ALG_ES256, (const uint8_t *)in,
+			strlen(in), sig[i], len),
+		    0);
+		/* Not a signature by another key, nor of another input. */
+		assert_int_equal(
+		    jws_verify_raw(k_ec2, JOSE_ALG_ES256, (const uint8_t *)in,
+			strlen(in), sig[i], len),
+		    PC_ERR_VERIFY);
+		assert_int_equal(jws_verify_raw(k_ec, JOSE_ALG_ES256,
+				     (const uint8_t *)"a.c", 3, sig[i], len),
+		    PC_ERR_VERIFY);
+	}
+	/* Fresh R every time, even for the same input. */
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			assert_memory_not_equal(sig[i], sig[j], 32);
+	jws_sign_pool_free(p);
+	jws_sign_pool_free(NULL);
+}
+
+static void
+test_jws_pool_other_keys_refused(void **state)
+{
+	uint8_t sig[JWS_SIG_MAX];
+	size_t len = 1;
+
+	(void)state;
+	assert_null(jws_sign_pool_new(NULL, JOSE_ALG_ES256));
+	assert_null(jws_sign_pool_new(k_rsa, JOSE_ALG_ES256));
+	assert_null(jws_sign_pool_new(k_ed, JOSE_ALG_ES256));
+	assert_null(jws_sign_pool_new(k_ec, JOSE_ALG_RS256));
+	assert_null(jws_sign_pool_new(k_rsa, JOSE_ALG_RS256));
+	assert_null(jws_sign_pool_new(k_ed, JOSE_ALG_EDDSA));
+	assert_int_not_equal(
+	    jws_sign_pool_sign(NULL, (const uint8_t *)"a.b", 3, sig, &len), 0);
+	assert_int_equal(len, 0);
+}
+
+#define POOL_THREADS 4
+#define POOL_ROUNDS 25
+
+struct pool_run {
+	struct jws_sign_pool *p;
+	int id, bad;
+};
+
+static void *
+pool_worker(void *arg)
+{
+	struct pool_run *w = arg;
+	uint8_t sig[JWS_SIG_MAX];
+	size_t len;
+	char in[64];
+
+	for (int i = 0; i < POOL_ROUNDS; i++) {
+		snprintf(in, sizeof(in), "t%d.r%d", w->id, i);
+		if (jws_sign_pool_sign(w->p, (const uint8_t *)in, strlen(in),
+			sig, &len) != 0 ||
+		    jws_verify_raw(k_ec, JOSE_ALG_ES256, (const uint8_t *)in,
+			strlen(in), sig, len) != 0)
+			w->bad++;
+	}
+	return NULL;
+}
+
+/* Threads share one pool: no context is in two signatures at once. */
+static void
+test_jws_pool_threads(void **state)
+{
+	struct jws_sign_pool *p = jws_sign_pool_new(k_ec, JOSE_ALG_ES256);
+	struct pool_run w[POOL_THREADS];
+	pthread_t t[POOL_THREADS];
+
+	(void)state;
+	assert_non_null(p);
+	for (int i = 0; i < POOL_THREADS; i++) {
+		w[i] = (struct pool_run){ p, i, 0 };
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, pool_worker, &w[i]), 0);
+	}
+	for (int i = 0; i < POOL_THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].bad, 0);
+	}
+	jws_sign_pool_free(p);
+}
+
+/*
+ * The JSON writer (issue 13) writes what jansson's compact dump writes,
+ * byte for byte, for strings that try to end the value early, and refuses
+ * what json_string() refuses (not UTF-8).
+ */
+static void
+test_json_writer_as_jansson(void **state)
+{
+	static const char *const vals[] = {
+		"",
+		"plain",
+		"a\"b",
+		"\\",
+		"x\",\"admin\":true,\"y\":\"",
+		"\n\r\t\b\f\x01\x1f\x7f",
+		"</script>",
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
+	};
+	static const char *const bad[] = { "\xff", "\xc0\xaf", "\xe2\x82",
+		"\xed\xa0\x80", "a\x80" };
+	static const int64_t ints[] = { 0, 1, -1, 300, INT64_MAX, INT64_MIN };
+	struct buf b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		json_t *o = json_pack("{s:s}", "k", vals[i]);
+		char *want = json_dumps(o, JSON_COMPACT);
+
+		buf_init(&b, 1024);
+		assert_int_equal(buf_putc(&b, '{'), 0);
+		assert_int_equal(jose_json_put_member(&b, true, "k"), 0);
+		assert_int_equal(
+		    jose_json_put_str(&b, vals[i], strlen(vals[i])), 0);
+		assert_int_equal(buf_putc(&b, '}'), 0);
+		assert_string_equal(buf_cstr(&b), want);
+		free(want);
+		json_decref(o);
+		buf_free(&b);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_null(json_string(bad[i]));
+		buf_init(&b, 1024);
+		assert_int_equal(jose_json_put_str(&b, bad[i], strlen(bad[i])),
+		    PC_ERR_INVALID);
+		buf_free(&b);
+	}
+	/* An embedded NUL (from a length, not strlen) is escaped. */
+	buf_init(&b, 1024);
+	assert_int_equal(jose_json_put_str(&b, "a\0b", 3), 0);
+	assert_string_equal(buf_cstr(&b), "\"a\\u0000b\"");
+	buf_free(&b);
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "%" PRId64, ints[i]);
+		buf_init(&b, 64);
+		assert_int_equal(jose_json_put_int(&b, ints[i]), 0);
+		assert_string_equal(buf_cstr(&b), want);
+		buf_free(&b);
+	}
+	/* The cap holds: a value past the buffer's maximum is refused. */
+	buf_init(&b, 8);
+	assert_int_equal(
+	    jose_json_put_str(&b, "0123456789", 10), PC_ERR_TOO_LARGE);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -1874,6 +2054,10 @@ main(void)
 		cmocka_unit_test(test_json_JW08_depth_cap),
 		cmocka_unit_test(test_json_deep_input_refused_fast),
 		cmocka_unit_test(test_json_JW08_strict),
+		cmocka_unit_test(test_jws_pool_es256_signs),
+		cmocka_unit_test(test_jws_pool_other_keys_refused),
+		cmocka_unit_test(test_jws_pool_threads),
+		cmocka_unit_test(test_json_writer_as_jansson),
 	};
 
 	if (sodium_init() < 0)

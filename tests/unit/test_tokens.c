@@ -183,6 +183,53 @@ test_tokens_access_rfc9068(void **state)
 	assert_null(jwt);
 }
 
+/*
+ * The claims are written by the JSON writer, not jansson (issue 13):
+ * values with quotes, backslashes and control characters stay values (no
+ * member injected, strict JSON), and a value that is not UTF-8 is refused
+ * rather than silently dropped from the token.
+ */
+static void
+test_tokens_access_claims_escaped(void **state)
+{
+	struct fixture *f = *state;
+	static const char sub[] = "usr_\",\"admin\":true,\"x\":\"";
+	static const char scope[] = "a\\b \"c\" \x01";
+	struct token_access_in in = { sub, "pcc_app", "https://api.example",
+		scope, T0 - 30, "urn:x\"y", "pwd o\"tp\n", "fam_\\" };
+	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
+	json_t *c, *amr;
+
+	assert_int_equal(
+	    token_mint_access(f->s, &f->cfg, &in, T0 + 5, &jwt, jti), 0);
+	c = verify(f, jwt, JOSE_ALG_ES256, "at+jwt");
+	assert_non_null(c);
+	assert_string_equal(str(c, "sub"), sub);
+	assert_string_equal(str(c, "scope"), scope);
+	assert_string_equal(str(c, "acr"), "urn:x\"y");
+	assert_string_equal(str(c, "gid"), "fam_\\");
+	assert_null(json_object_get(c, "admin"));
+	assert_null(json_object_get(c, "x"));
+	/* iss sub aud client_id scope iat exp jti auth_time acr amr gid */
+	assert_int_equal(json_object_size(c), 12);
+	amr = json_object_get(c, "amr");
+	assert_int_equal(json_array_size(amr), 2);
+	assert_string_equal(
+	    json_string_value(json_array_get(amr, 1)), "o\"tp\n");
+	json_decref(c);
+	free(jwt);
+	/* Not UTF-8: no token, rather than a token without the claim. */
+	in.scope = "api.read \xff";
+	assert_int_not_equal(
+	    token_mint_access(f->s, &f->cfg, &in, T0 + 5, &jwt, jti), 0);
+	assert_null(jwt);
+	in.scope = "api.read";
+	in.acr = "\xc0\xaf";
+	assert_int_not_equal(
+	    token_mint_access(f->s, &f->cfg, &in, T0 + 5, &jwt, jti), 0);
+	assert_null(jwt);
+}
+
 static void
 test_tokens_jti_unique(void **state)
 {
@@ -260,6 +307,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_tokens_access_rfc9068, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tokens_access_claims_escaped, setup, teardown),
 		cmocka_unit_test(test_tokens_jti_unique),
 		cmocka_unit_test_setup_teardown(
 		    test_tokens_id_token_claims_and_at_hash, setup, teardown),
