@@ -2,7 +2,10 @@
 # OAuth against npm oidc-provider (issue 4), sourced by bench/run.sh, which
 # provides say, die, free_port, jget, start_pc, stop_pc, cpu_ticks, to_ms,
 # forget, PIDS, TMP, DATA, BIN, BUILD, ROOT, DURATION, CONNS, WRK_THREADS and
-# NCPU. Defines oauth_bench (the runs) and oauth_table (the rows).
+# NCPU, and for targets_table CPU, RPS, HR, VER_RATE, LOGIN, pct_of_h, pct,
+# ge, le and mib. Defines oauth_bench (the runs), oauth_table (the rows),
+# targets_table (the issue 13 targets, printed last) and failed_runs (the
+# closing banner of failed runs, and run.sh's exit status).
 #
 # Side by side, on loopback, one server at a time:
 #   client_credentials grants/s   POST /token, client_secret_basic
@@ -10,7 +13,8 @@
 #                                 BENCH_REFRESH_CHAINS chains (-t N -c N)
 #   introspections/s              POST /introspect (theirs:
 #                                 /token/introspection) of a valid token
-# and the raw single-thread ES256 signing rate (bench/es256rate.c).
+# ours also with RSA-2048, ES256 and no ID tokens on refresh, and the
+# single-thread signature rates (bench/es256rate.c).
 # See bench/README.md, "OAuth against oidc-provider".
 # shellcheck disable=SC2059  # the table's printf formats are constants
 # shellcheck disable=SC2153  # NCPU, HZ: set by run.sh
@@ -172,10 +176,11 @@ lock_start() {
 	EOF
 }
 
-# lock_end: waits for the sampler's result (the loop ends with the run);
-# sets LOCK_WSECS (waiter-seconds: mean waiters x the loop's duration) and
-# LOCK_TICKS (the sampler backend's own CPU), then ends the session.
-lock_end() {
+# lock_result: waits for the sampler's result (the loop ends with the
+# run); sets LOCK_WSECS (waiter-seconds: mean waiters x the loop's
+# duration) and LOCK_TICKS (the sampler backend's CPU so far). The session
+# stays open (its backend alive) until lock_close.
+lock_result() {
 	local l=""
 	for _ in $(seq 500); do
 		l=$(grep -m1 'lock-samples' "$LOCK_OUT" 2>/dev/null) && break
@@ -189,6 +194,9 @@ lock_end() {
 		if ($i == "seconds") s = $(i + 1) }
 		printf "%.6f", (n > 0 ? w / n * s : 0) }' <<<"$l")
 	LOCK_TICKS=$(cpu_ticks "$LOCK_BACKEND")
+}
+
+lock_close() {
 	exec {LOCK_FD}>&-
 	wait "$LOCK_PID" || true
 	forget "$LOCK_PID"
@@ -233,8 +241,9 @@ m_end() {
 	OCSW[$M_NAME]=$(awk -v c="$((cs1 - M_CS0))" -v n="$sent" \
 		'BEGIN { if (n > 0) printf "%.2f", c / n; else print "-" }')
 	if [ -n "${M_PGURL:-}" ]; then
-		lock_end
+		lock_result
 		db1=$(pg_ticks)
+		lock_close
 		ODB[$M_NAME]=$(awk -v t="$((db1 - M_DB0 - (LOCK_TICKS - M_LT0)))" \
 			-v hz="$HZ" -v n="$sent" \
 			'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "-" }')
@@ -408,7 +417,7 @@ oauth_ours() {
 	say "portcullis: OAuth server"
 	# The sign-in flood before this ran on the same data dir from the same
 	# IP; its failure windows would throttle the seeding sign-ins here.
-	start_pc oauth true $((ODUR_S * 8 + 300)) "$OAUTH_CONF"
+	start_pc oauth true $(((ODUR_S + OWARM_S) * 8 + 600)) "$OAUTH_CONF"
 	printf 'mode = development\n' >"$conf"
 	new_client bench
 	auth=$(basic_auth "$NC_ID" "$NC_SEC")
@@ -476,7 +485,7 @@ oauth_rsa2048() {
 	printf 'mode = development\nrsa_key_bits = 2048\n' >"$conf"
 	OCLI=(--config "$conf" --data-dir "$DATA" --mode development)
 	say "portcullis: OAuth server with rsa_key_bits = 2048 (fresh data dir)"
-	start_pc oauth2048 true $((ODUR_S * 3 + 180)) "rsa_key_bits = 2048
+	start_pc oauth2048 true $(((ODUR_S + OWARM_S) * 2 + 300)) "rsa_key_bits = 2048
 $OAUTH_CONF"
 	n=$(curl -s "http://127.0.0.1:$PC_PORT/jwks.json" | node -e '
 	  let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{
@@ -689,66 +698,68 @@ oauth_table() {
 # floor = the bare hello's server CPU per request under the same wrk load.
 targets_table() {
 	[ "$OAUTH" = 1 ] || return 0
-	local X='%-44s %11s   %-24s %s\n' floor at v lbl k id b p m
+	# label, value, unit (µs is 3 bytes, shown as 2 columns), verdict, bound
+	local X='%-44s %9s %-2s   %-9s %s\n' floor at v lbl k id b p m sig
 	floor=${CPU[hello]}
 	at=$(sig_us jwt)
 	# tline LABEL NAME VALUE_US BOUND_US BOUND_TEXT
 	tline() {
 		if [ -z "${ORATE[$2]:-}" ]; then
-			printf "$X" "$1" "-" "$5" "not measured: ${RT_SKIP[$2]:-not run}"
+			printf "$X" "$1" "-" "" "-" "not measured: ${RT_SKIP[$2]:-not run}"
 		elif [ -n "${OFAIL[$2]:-}" ]; then
-			printf "$X" "$1" "$3 µs" "$5" "NO RESULT (the run failed)"
+			printf "$X" "$1" "$3" µs "NO RESULT" "$5 (the run failed)"
 		else
-			printf "$X" "$1" "$3 µs" "$5" "$(verdict "$(le "$3" "$4")")"
+			printf "$X" "$1" "$3" µs "$(verdict "$(le "$3" "$4")")" "$5"
 		fi
 	}
 	echo
-	echo "issue 13 targets (this run; floor = bare libmicrohttpd hello, server CPU per request"
-	echo "         under wrk -t$WRK_THREADS -c$CONNS: $floor µs; signatures: the table above)"
+	echo "issue 13 targets (this run; floor = the bare libmicrohttpd hello's server CPU per"
+	echo "         request under wrk -t$WRK_THREADS -c$CONNS: $floor µs; signatures: the table above)"
 	echo
-	printf "$X" target measured bound verdict
-	tline "client_credentials CPU per grant (SQLite)" cc_ours \
-		"${OCPU[cc_ours]:-}" 60 "<= 60 µs"
+	printf "$X" target measured '' verdict bound
 	b=$(awk -v f="$floor" -v s="$at" 'BEGIN { printf "%.1f", 1.5 * (f + s) }')
-	printf '%-44s %11s   %s\n' "  (1.5 x (floor + one ES256 JWT signature)" "$b µs)" ""
-	printf '%-44s %11s   %s\n' "  grants/s, portcullis / oidc-provider" \
-		"$(ratio "${ORATE[cc_ours]:-}" "${ORATE[cc_theirs]:-}")" \
-		"(${ORATE[cc_ours]:--} / ${ORATE[cc_theirs]:--})$([ -z "${OFAIL[cc_ours]:-}${OFAIL[cc_theirs]:-}" ] || echo ' NO RESULT: a side failed')"
-	printf '%-44s %11s\n' "  context switches per grant" "${OCSW[cc_ours]:--}"
+	tline "client_credentials CPU per grant (SQLite)" cc_ours \
+		"${OCPU[cc_ours]:-}" 60 "<= 60 µs (1.5 x (floor + ES256 JWT) here: $b µs)"
+	m="(${ORATE[cc_ours]:--} / ${ORATE[cc_theirs]:--} grants/s)"
+	[ -z "${OFAIL[cc_ours]:-}${OFAIL[cc_theirs]:-}" ] || m+=" NO RESULT: a side failed"
+	printf "$X" "  grants/s, portcullis / oidc-provider" \
+		"$(ratio "${ORATE[cc_ours]:-}" "${ORATE[cc_theirs]:-}")" "" "" "$m"
+	printf "$X" "  context switches per grant" "${OCSW[cc_ours]:--}" "" "" ""
 	for k in rt_ours rt_2048 rt_es rt_noid; do
 		case $k in
-		rt_ours) lbl="RSA-3072 (default)" id=$(sig_us rs3072) ;;
-		rt_2048) lbl="RSA-2048" id=$(sig_us rs2048) ;;
-		rt_es) lbl="ES256 ID token" id=$at ;;
-		rt_noid) lbl="no ID token" id=0 ;;
+		rt_ours) lbl="RSA-3072 (default)" id=$(sig_us rs3072) sig=" + RS256-3072" ;;
+		rt_2048) lbl="RSA-2048" id=$(sig_us rs2048) sig=" + RS256-2048" ;;
+		rt_es) lbl="ES256 ID token" id=$at sig=" + ES256" ;;
+		rt_noid) lbl="no ID token" id=0 sig="" ;;
 		esac
 		b=$(awk -v f="$floor" -v a="$at" -v i="$id" 'BEGIN { printf "%.0f", 1.5 * (f + a + i) }')
 		tline "refresh CPU per rotation, $lbl" "$k" "${OCPU[$k]:-}" "$b" \
-			"<= $b µs"
+			"<= $b µs = 1.5 x (floor + ES256$sig)"
 	done
-	printf '%-44s %s\n' "  (bound: 1.5 x (floor + ES256 access token + the ID token's signature))" ""
 	b=$(awk -v f="$floor" -v v="$(sig_us es256v)" 'BEGIN { printf "%.1f", 1.5 * (f + v) }')
 	tline "introspection CPU per call" in_ours "${OCPU[in_ours]:-}" "$b" \
-		"<= $b µs (1.5 x (floor + ES256 verify))"
+		"<= $b µs = 1.5 x (floor + ES256 verify)"
 	p=$(pct_of_h "${RPS[disc]}")
-	printf "$X" "discovery, % of the bare hello" "$p %" ">= 80 %" "$(verdict "$(ge "$p" 80)")"
+	printf "$X" "discovery req/s, of the bare hello's" "$p" % "$(verdict "$(ge "$p" 80)")" ">= 80 %"
 	if [ "$LOGIN" = 1 ]; then
 		p=$(pct "$VER_RATE" "$HR")
-		printf "$X" "login (verifications), % of raw Argon2id" "$p %" ">= 90 %" \
-			"$(verdict "$(ge "$p" 90)")"
+		printf "$X" "login verifications/s, of raw Argon2id" "$p" % \
+			"$(verdict "$(ge "$p" 90)")" ">= 90 %"
 	else
-		printf "$X" "login (verifications), % of raw Argon2id" "-" ">= 90 %" \
-			"not measured (BENCH_LOGIN=0)"
+		printf "$X" "login verifications/s, of raw Argon2id" "-" "" "-" \
+			">= 90 %: not measured (BENCH_LOGIN=0)"
 	fi
 	if [ "$PG" = 1 ] && [ -n "${ORATE[cc_pg1]:-}" ]; then
+		echo "PostgreSQL (reported; per request: server CPU + database CPU, lock wait per write,"
+		echo "         context switches of the server):"
 		for k in cc_pg1 cc_pg2 rt_pg1 rt_pg2; do
 			case $k in
-			cc_pg1) lbl="PostgreSQL grant, 1 node" ;;
-			cc_pg2) lbl="PostgreSQL grant, 2 nodes" ;;
-			rt_pg1) lbl="PostgreSQL rotation, 1 node" ;;
-			rt_pg2) lbl="PostgreSQL rotation, 2 nodes" ;;
+			cc_pg1) lbl="  grant, 1 node" ;;
+			cc_pg2) lbl="  grant, 2 nodes" ;;
+			rt_pg1) lbl="  rotation, 1 node" ;;
+			rt_pg2) lbl="  rotation, 2 nodes" ;;
 			esac
-			m="server ${OCPU[$k]:--} µs + database ${ODB[$k]:--} µs CPU; lock wait ${OLOCK[$k]:--} µs/write; ${OCSW[$k]:--} ctxsw"
+			m="${OCPU[$k]:--} + ${ODB[$k]:--} µs CPU, lock wait ${OLOCK[$k]:--} µs, ${OCSW[$k]:--} ctxsw"
 			[ -z "${OFAIL[$k]:-}" ] || m+="; NO RESULT (the run failed)"
 			printf '%-44s %s\n' "$lbl" "$m"
 		done

@@ -144,7 +144,7 @@ pg_bench() {
 	# owrk and owrk2 measure the cluster's CPU and its lock waits too.
 	# shellcheck disable=SC2034  # read by m_begin (oauth.sh)
 	M_PGURL=$url
-	keep=$((ODUR_S * 8 + 300))
+	keep=$(((ODUR_S + OWARM_S) * 6 + 600))
 
 	# Both nodes use $DATA for the master key only (the SQLite runs'
 	# key, created by the first start); the store is PostgreSQL.
@@ -226,14 +226,14 @@ pg_table() {
 	printf "$D" 'per request' SQLite 'PG 1 node' 'PG 2 nodes (both)'
 	for k in cc rt; do
 		case $k in cc) lbl=client_credentials ;; rt) lbl=refresh ;; esac
-		printf "$D" "$lbl, p99" "${OP99[${k}_ours]:--} ms" \
-			"${OP99[${k}_pg1]:--} ms" "${OP99[${k}_pg2]:--} ms"
-		printf "$D" "  server CPU" "${OCPU[${k}_ours]:--} µs" \
-			"${OCPU[${k}_pg1]:--} µs" "${OCPU[${k}_pg2]:--} µs"
-		printf "$D" "  database CPU (PostgreSQL processes)" "" \
-			"${ODB[${k}_pg1]:--} µs" "${ODB[${k}_pg2]:--} µs"
-		printf "$D" "  lock wait per write" "" \
-			"${OLOCK[${k}_pg1]:--} µs" "${OLOCK[${k}_pg2]:--} µs"
+		printf "$D" "$lbl: p99, ms" "${OP99[${k}_ours]:--}" \
+			"${OP99[${k}_pg1]:--}" "${OP99[${k}_pg2]:--}"
+		printf "$D" "  server CPU, µs" "${OCPU[${k}_ours]:--}" \
+			"${OCPU[${k}_pg1]:--}" "${OCPU[${k}_pg2]:--}"
+		printf "$D" "  database CPU, µs" "" \
+			"${ODB[${k}_pg1]:--}" "${ODB[${k}_pg2]:--}"
+		printf "$D" "  lock wait per write, µs" "" \
+			"${OLOCK[${k}_pg1]:--}" "${OLOCK[${k}_pg2]:--}"
 		printf "$D" "  context switches (server)" "${OCSW[${k}_ours]:--}" \
 			"${OCSW[${k}_pg1]:--}" "${OCSW[${k}_pg2]:--}"
 	done
