@@ -412,7 +412,7 @@ login_global_failures = 100000000"
 declare -A RT_SKIP
 
 oauth_ours() {
-	local conf=$TMP/oauth-cli.conf r st auth at
+	local conf=$TMP/oauth-cli.conf r st auth at help
 	OCLI=(--config "$conf" --data-dir "$DATA" --mode development)
 	say "portcullis: OAuth server"
 	# The sign-in flood before this ran on the same data dir from the same
@@ -466,7 +466,8 @@ oauth_ours() {
 	# the access tokens), and without an ID token on refresh (OIDC Core
 	# §12.2), when this build has the client setting.
 	rt_config rt_es "ES256 ID token" bench-rtes --id-token-alg ES256
-	if "$BIN" client add --help 2>&1 | grep -q -- '--no-id-token-on-refresh'; then
+	help=$("$BIN" client add --help 2>&1) || true
+	if [[ $help == *--no-id-token-on-refresh* ]]; then
 		rt_config rt_noid "no ID token" bench-rtno --no-id-token-on-refresh
 	else
 		RT_SKIP[rt_noid]="'portcullis client add --help' of this build has no --no-id-token-on-refresh"
