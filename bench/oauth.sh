@@ -354,7 +354,8 @@ oprofile() {
 	wait "$w" || true
 	forget "$w"
 	PROFILE_TOP=$(perf report -i "$pf" --no-children --sort symbol --stdio \
-		-g none 2>/dev/null | grep -E '^ +[0-9.]+%' | head -25) || true
+		-g none 2>/dev/null | grep -E '^ +[0-9.]+%' | head -25 |
+		sed -E 's/([[:space:]]+-)+[[:space:]]*$//') || true
 	[ -n "$PROFILE_TOP" ] ||
 		PROFILE_TOP="(perf record failed: $(head -c 300 "$TMP/perf.err"))"
 }
