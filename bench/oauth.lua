@@ -19,8 +19,13 @@
 --          the chain (counted as "dead"; its later requests send the old
 --          token and count as bad).
 --
--- done() prints "ok N", "bad N", "dead N" and "status CODE COUNT" lines,
--- summed over the threads; run.sh reads them.
+-- done() prints "ok N", "bad N", "dead N", "sent N" and "status CODE COUNT"
+-- lines, summed over the threads; run.sh reads them. "sent" counts the
+-- requests written (request() is called once per request wrk writes, on
+-- every connection): with the requests still in flight when wrk stops it
+-- is the exact number of requests the server was given, which run.sh
+-- divides the server's CPU time by (wrk's own "requests" counts only the
+-- completed ones).
 
 local mode = os.getenv("OAUTH_MODE") or "post"
 local auth = os.getenv("OAUTH_AUTH") or ""
@@ -53,7 +58,7 @@ local fixed
 local current
 
 function init(args)
-  ok, bad, dead = 0, 0, 0
+  ok, bad, dead, sent = 0, 0, 0, 0
   if mode == "refresh" then
     local f = assert(io.open(tokens_file, "r"), "OAUTH_TOKENS: cannot open")
     local i = 0
@@ -69,6 +74,7 @@ function init(args)
 end
 
 function request()
+  sent = sent + 1
   if mode == "refresh" then
     return wrk.format("POST", nil, headers,
       "grant_type=refresh_token&refresh_token=" .. urlencode(current))
@@ -98,9 +104,10 @@ end
 local codes = { 200, 400, 401, 403, 404, 429, 500, 503 }
 
 function done(summary, latency, requests)
-  local t_ok, t_bad, t_dead, st = 0, 0, 0, {}
+  local t_ok, t_bad, t_dead, t_sent, st = 0, 0, 0, 0, {}
   for _, t in ipairs(threads) do
     t_ok = t_ok + (t:get("ok") or 0)
+    t_sent = t_sent + (t:get("sent") or 0)
     t_bad = t_bad + (t:get("bad") or 0)
     t_dead = t_dead + (t:get("dead") or 0)
     for _, c in ipairs(codes) do
@@ -108,7 +115,8 @@ function done(summary, latency, requests)
       if v then st[c] = (st[c] or 0) + v end
     end
   end
-  io.write(string.format("ok %d\nbad %d\ndead %d\n", t_ok, t_bad, t_dead))
+  io.write(string.format("ok %d\nbad %d\ndead %d\nsent %d\n", t_ok, t_bad,
+    t_dead, t_sent))
   for c, v in pairs(st) do
     io.write(string.format("status %d %d\n", c, v))
   end

@@ -43,7 +43,7 @@ pg_cleanup() {
 # ORATE[NAME] is the sum of the two rates, OP99 the larger p99, OCPU the
 # two servers' CPU over both runs' requests.
 owrk2() {
-	local name=$1 pa=$2 ida=$3 pb=$4 idb=$5 t=$6 c=$7 s w1 w2 t0 t1
+	local name=$1 pa=$2 ida=$3 pb=$4 idb=$5 t=$6 c=$7 s w1 w2
 	local tokens=${OAUTH_TOKENS:-} off=0
 	if [ "$OWARM_S" -gt 0 ]; then
 		say "warm-up: 2 x wrk -t$t -c$c -d$OAUTH_WARMUP POST /token ($name)"
@@ -63,7 +63,7 @@ owrk2() {
 		off=$t
 	fi
 	say "2 x wrk -t$t -c$c -d$OAUTH_DURATION -s bench/oauth.lua POST /token ($name)"
-	t0=$(($(cpu_ticks "$ida") + $(cpu_ticks "$idb")))
+	m_begin "$name" "$ida" "$idb"
 	OAUTH_TOKENS=$tokens.a OAUTH_OFFSET=$off wrk -t"$t" -c"$c" \
 		-d"$OAUTH_DURATION" --latency --timeout 10s -s bench/oauth.lua \
 		"http://127.0.0.1:$pa/token" >"$TMP/wrk-$name.a" 2>&1 &
@@ -77,34 +77,30 @@ owrk2() {
 	wait "$w2" || die "wrk failed: $(cat "$TMP/wrk-$name.b")"
 	forget "$w1"
 	forget "$w2"
-	t1=$(($(cpu_ticks "$ida") + $(cpu_ticks "$idb")))
-	local rate=0 p99=0 n=0 ok=0 bad=0 dead=0 errs=0 f o secs
+	local rate=0 p99=0 ok=0 bad=0 dead=0 errs=0 sent=0 f o b d n e secs
 	for s in a b; do
 		f=$TMP/wrk-$name.$s
-		o=$(awk '$1 == "ok" { print $2 }' "$f")
-		secs=$(awk '/ requests in / { sub(/s,$/, "", $4); print $4 }' "$f")
-		if [ -z "$o" ] || [ -z "$secs" ]; then
+		read -r o b d n e secs _ < <(wrk_counts "$f") ||
 			die "cannot parse wrk output: $(cat "$f")"
-		fi
 		rate=$(awk -v r="$rate" -v n="$o" -v s="$secs" \
 			'BEGIN { printf "%.0f", r + (s > 0 ? n / s : 0) }')
 		p99=$(awk -v a="$p99" -v b="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$f")")" \
 			'BEGIN { print (b + 0 > a + 0) ? b : a }')
-		n=$((n + $(awk '/ requests in / { print $1 }' "$f")))
 		ok=$((ok + o))
-		bad=$((bad + $(awk '$1 == "bad" { print $2 }' "$f")))
-		dead=$((dead + $(awk '$1 == "dead" { print $2 }' "$f")))
-		errs=$((errs + $(awk '/Socket errors/ { gsub(/,/, "");
-			n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$f")))
+		bad=$((bad + b))
+		dead=$((dead + d))
+		sent=$((sent + n))
+		errs=$((errs + e))
 	done
+	m_end "$sent" "$ok"
 	ORATE[$name]=$rate
 	OP99[$name]=$p99
-	OCPU[$name]=$(awk -v t="$((t1 - t0))" -v hz="$HZ" -v n="$n" \
-		'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }')
 	ONOTE[$name]="$ok ok"
 	[ "$bad" = 0 ] || ONOTE[$name]+=", $bad failed"
 	[ "$dead" = 0 ] || ONOTE[$name]+=", $dead chains died"
 	[ "$errs" = 0 ] || ONOTE[$name]+=", $errs socket errors"
+	ONOTE[$name]+=" of $sent sent"
+	o_check "$name" "$ok" "$bad" "$dead" "$sent" "$errs"
 }
 
 # pg_seed PORT CID SECRET N FILE: N refresh tokens from real flows on the
@@ -145,7 +141,10 @@ pg_bench() {
 	PG_SYNC=$(psql -X -A -t -d "$url" -c 'SHOW synchronous_commit')
 	printf 'mode = development\nstore_url = %s\n' "$url" >"$conf"
 	PG_CLI=(--config "$conf" --data-dir "$DATA" --mode development)
-	keep=$((ODUR_S * 8 + 300))
+	# owrk and owrk2 measure the cluster's CPU and its lock waits too.
+	# shellcheck disable=SC2034  # read by m_begin (oauth.sh)
+	M_PGURL=$url
+	keep=$(((ODUR_S + OWARM_S) * 6 + 600))
 
 	# Both nodes use $DATA for the master key only (the SQLite runs'
 	# key, created by the first start); the store is PostgreSQL.
@@ -193,7 +192,7 @@ pg_bench() {
 	PG_CHAINS2=$((half_k * 2))
 	OAUTH_MODE=refresh OAUTH_TOKENS=$TMP/rt-pg2 \
 		owrk2 rt_pg2 "$p1" "$id1" "$p2" "$id2" "$half_k" "$half_k"
-	unset OAUTH_AUTH
+	unset OAUTH_AUTH M_PGURL
 
 	PC_NODE=$n2
 	stop_pc
@@ -224,15 +223,26 @@ pg_table() {
 		"(2 nodes: 2 x $((PG_CHAINS2 / 2)) chains)"
 	echo
 	local D='%-38s %21s %21s %21s\n'
-	printf "$D" 'p99 / server CPU per request' SQLite 'PG 1 node' 'PG 2 nodes (both)'
+	printf "$D" 'per request' SQLite 'PG 1 node' 'PG 2 nodes (both)'
 	for k in cc rt; do
 		case $k in cc) lbl=client_credentials ;; rt) lbl=refresh ;; esac
-		printf "$D" "$lbl" \
-			"${OP99[${k}_ours]:--} ms ${OCPU[${k}_ours]:--} µs" \
-			"${OP99[${k}_pg1]:--} ms ${OCPU[${k}_pg1]:--} µs" \
-			"${OP99[${k}_pg2]:--} ms ${OCPU[${k}_pg2]:--} µs"
+		printf "$D" "$lbl: p99, ms" "${OP99[${k}_ours]:--}" \
+			"${OP99[${k}_pg1]:--}" "${OP99[${k}_pg2]:--}"
+		printf "$D" "  server CPU, µs" "${OCPU[${k}_ours]:--}" \
+			"${OCPU[${k}_pg1]:--}" "${OCPU[${k}_pg2]:--}"
+		printf "$D" "  database CPU, µs" "" \
+			"${ODB[${k}_pg1]:--}" "${ODB[${k}_pg2]:--}"
+		printf "$D" "  lock wait per write, µs" "" \
+			"${OLOCK[${k}_pg1]:--}" "${OLOCK[${k}_pg2]:--}"
+		printf "$D" "  context switches (server)" "${OCSW[${k}_ours]:--}" \
+			"${OCSW[${k}_pg1]:--}" "${OCSW[${k}_pg2]:--}"
 	done
-	echo "(CPU per request: portcullis only; PostgreSQL's own CPU is not counted)"
+	echo "(server CPU: portcullis, both nodes on 2 nodes; database CPU: every process of the"
+	echo " throwaway cluster, the lock sampler's own backend taken out; lock wait: backends"
+	echo " waiting on a heavyweight lock, sampled every 10 ms, x time / successful writes)"
+	for k in cc_pg1 rt_pg1 cc_pg2 rt_pg2; do
+		[ -z "${OFAIL[$k]:-}" ] || banner "PostgreSQL $k" "$k"
+	done
 	for k in cc_pg1 rt_pg1 cc_pg2 rt_pg2; do
 		case ${ONOTE[$k]:-} in *failed* | *died* | *socket*)
 			echo "warning: $k: ${ONOTE[$k]}" ;;

@@ -24,9 +24,15 @@
 #                      throwaway PostgreSQL cluster, one node and two nodes
 #                      (bench/pg.sh); 0 skips them
 #
+#   BENCH_PROFILE      1: perf record -g of portcullis during one more
+#                      client_credentials run; prints its top 25 symbols
+#
 # Prints the figures and the targets beside them; never fails on a figure.
-# Exits non-zero only when something could not run. Loopback only; every
-# process it starts is stopped on exit.
+# Exits non-zero only when something could not run, including an OAuth run
+# with a failing side (no successful response, a dead refresh chain, more
+# than 1% failed requests): the table says so in a banner and the script
+# exits 1 after printing everything. Loopback only; every process it
+# starts is stopped on exit.
 # shellcheck disable=SC2059  # the table's printf formats are constants
 set -euo pipefail
 
@@ -542,7 +548,7 @@ CPU[hello]=$(awk -v a="${CPU[hello1]}" -v b="${CPU[hello2]}" \
 	'BEGIN { printf "%.1f", (a + b) / 2 }')
 pct_of_h() { awk -v a="$1" -v b="$H" 'BEGIN { printf "%.1f", 100 * a / b }'; }
 mib() { awk -v k="$1" 'BEGIN { if (k == "") print "-"; else printf "%.1f MiB", k / 1024 }'; }
-ok() { if [ "$1" = 1 ]; then echo ok; else echo MISS; fi; }
+ok() { if [ "$1" = 1 ]; then echo PASS; else echo FAIL; fi; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 >= b + 0) ? 1 : 0 }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 <= b + 0) ? 1 : 0 }'; }
 
@@ -639,6 +645,10 @@ if [ "$LOGIN" = 1 ]; then
 fi
 oauth_table
 pg_table
+targets_table
 echo
 echo "Targets are reported, never enforced. How to read this: bench/README.md."
+# A side-by-side run with a failing side is not a result: said loudly, and
+# the exit status says it too (after everything was printed).
+failed_runs || exit 1
 exit 0

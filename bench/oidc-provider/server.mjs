@@ -25,13 +25,21 @@
 //   required for every client (as ours), access and ID tokens live 5 min
 //   (our access_token_ttl and id_token_ttl defaults), ID tokens RS256 with
 //   an RSA-3072 key (ours: RS256, RSA-3072).
-// - the default in-memory adapter: no durable writes (ours: SQLite).
+// - an in-memory adapter: no durable writes (ours: SQLite). It is the
+//   package's own MemoryAdapter on an unbounded Map with the same per-entry
+//   expiry, not its default storage: that is an LRU of 1000 entries, which
+//   a few seconds of rotations overflow, silently dropping the grants,
+//   sessions and refresh tokens seeded for the measured chains (every
+//   rotation of the measured run then answered invalid_grant: "0 ok,
+//   22895 failed, 8 chains died"). A real deployment's Redis or SQL
+//   adapter does not evict live tokens either.
 // - devInteractions (its built-in login and consent pages, any login
 //   accepted) are how bench/refresh-seed.mjs obtains refresh tokens through a
 //   real authorization-code flow.
 import crypto from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 const port = Number(process.argv[2]);
 const readyFile = process.argv[3];
@@ -65,7 +73,37 @@ const clientMeta = (c) => ({
   scope: 'openid offline_access api.read',
 });
 
+// The storage interface MemoryAdapter expects (get, set with maxAge,
+// delete), without a size bound: entries leave only when they expire or
+// are deleted. Expired entries are dropped when read, as in the package's
+// LRU; tokens here live 5 min to 1 day, longer than any bench run.
+class Store {
+  #m = new Map();
+
+  get(key) {
+    const e = this.#m.get(key);
+    if (e === undefined) return undefined;
+    if (e.expiry !== undefined && e.expiry <= Date.now()) {
+      this.#m.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  set(key, value, { maxAge } = {}) {
+    const expiry = typeof maxAge === 'number' && Number.isFinite(maxAge) ? Date.now() + maxAge : undefined;
+    this.#m.set(key, { value, expiry });
+    return this;
+  }
+
+  delete(key) {
+    return this.#m.delete(key);
+  }
+}
+const store = new Store();
+
 const provider = new Provider(issuer, {
+  adapter: (model) => new MemoryAdapter(model, store, 15), // 15 s: its default clockTolerance
   clients: Object.values(clients).map(clientMeta),
   jwks: { keys: [ec, rsa] },
   cookies: { keys: [secret()] },
