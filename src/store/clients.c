@@ -10,6 +10,7 @@
 
 #include "store/store.h"
 #include "store/q.h"
+#include "store/store_internal.h"
 
 static void
 free_strv(char **v, size_t n)
@@ -121,6 +122,8 @@ insert_tx(struct db_conn *conn, void *arg)
 	if (r == 0)
 		return PC_ERR_CONFLICT;
 	if (r != PC_ERR_NOT_FOUND)
+		return r;
+	if ((r = store_versions_clients_tx(conn)) != 0)
 		return r;
 	if ((r = q_exec(conn,
 		 "INSERT INTO clients (client_id, is_public, created_at,"
@@ -253,7 +256,8 @@ update_tx(struct db_conn *conn, void *arg)
 		 " id_token_signed_response_alg = ?, first_party = ?,"
 		 " jwks = ?, updated_at = ? WHERE client_id = ?"
 		 " RETURNING client_id",
-		 Q_ARGS(CLIENT_META(c), QA_TEXT(c->client_id)), Q_NOCOLS)) != 0)
+		 Q_ARGS(CLIENT_META(c), QA_TEXT(c->client_id)), Q_NOCOLS)) != 0 ||
+	    (r = store_versions_clients_tx(conn)) != 0)
 		return r;
 	if ((r = q_exec(conn,
 		 "DELETE FROM client_redirect_uris WHERE client_id = ?",
@@ -288,6 +292,8 @@ delete_tx(struct db_conn *c, void *arg)
 	const struct delete *a = arg;
 	int r;
 
+	if ((r = store_versions_clients_tx(c)) != 0)
+		return r;
 	/* Children first, explicitly: no reliance on ON DELETE CASCADE. */
 	if ((r = q_exec(c, "DELETE FROM client_secrets WHERE client_id = ?",
 		 Q_ARGS(QA_TEXT(a->client_id)), NULL)) != 0 ||
@@ -367,7 +373,8 @@ rotate_tx(struct db_conn *c, void *arg)
 	if ((r = q_one(c,
 		 "UPDATE clients SET updated_at = ? WHERE client_id = ?"
 		 " RETURNING client_id",
-		 Q_ARGS(QA_INT(a->now), QA_TEXT(a->client_id)), Q_NOCOLS)) != 0)
+		 Q_ARGS(QA_INT(a->now), QA_TEXT(a->client_id)), Q_NOCOLS)) != 0 ||
+	    (r = store_versions_clients_tx(c)) != 0)
 		return r;
 	/* At most two rows: the previous overlap secret goes now. */
 	if ((r = q_exec(c,
