@@ -303,8 +303,7 @@ throttle_client_check_at(struct db *db, const struct config *cfg,
 	 * any node, so there is no row to read: both counts are 0. The same
 	 * comparisons follow (a limit of 0 still refuses).
 	 */
-	if ((failure_window == NULL ||
-		*failure_window >= out->window_start) &&
+	if ((failure_window == NULL || *failure_window >= out->window_start) &&
 	    (r = store_throttle_client_read(db, out->ip, out->pair,
 		 out->window_start, &ip_count, &out->pair_failures)) != 0)
 		return r;

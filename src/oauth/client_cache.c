@@ -33,7 +33,7 @@
 #define BUCKETS 2048 /* power of two, >= 2 * CLIENT_CACHE_ENTRIES */
 
 struct entry {
-	struct entry *chain;	   /* same bucket */
+	struct entry *chain;	     /* same bucket */
 	struct entry *newer, *older; /* LRU list */
 	int64_t version;
 	size_t bytes;

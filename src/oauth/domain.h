@@ -170,8 +170,8 @@ void client_cache_free(struct client_cache *cc);
  * while nothing was committed since this thread last read them). cc may
  * be NULL (no cache: always read).
  */
-int client_cache_versions(struct client_cache *cc, struct db *db,
-    struct store_versions *out) PC_WUR;
+int client_cache_versions(
+    struct client_cache *cc, struct db *db, struct store_versions *out) PC_WUR;
 /*
  * Client id as of versions v: from the cache while its entry was read at
  * v->clients, else from the store (then cached). out gets a copy (the

@@ -3,7 +3,9 @@
  * change is one transaction; a deleted client's id goes to
  * deleted_clients and is refused by every later insert, so an id never
  * names a different client (issue 4). Only SHA-256 hashes of secrets are
- * stored (TK-08).
+ * stored (TK-08). Every write bumps the 'clients' cache version in its
+ * transaction (store_versions_clients_tx; decision 0049), so the client
+ * caches of every node see it at their next request.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -250,14 +252,15 @@ update_tx(struct db_conn *conn, void *arg)
 	const struct store_client *c = a->c;
 	int r;
 
+	if ((r = store_versions_clients_tx(conn)) != 0)
+		return r;
 	if ((r = q_one(conn,
 		 "UPDATE clients SET name = ?, token_endpoint_auth_method = ?,"
 		 " grant_types = ?, scopes = ?,"
 		 " id_token_signed_response_alg = ?, first_party = ?,"
 		 " jwks = ?, updated_at = ? WHERE client_id = ?"
 		 " RETURNING client_id",
-		 Q_ARGS(CLIENT_META(c), QA_TEXT(c->client_id)), Q_NOCOLS)) != 0 ||
-	    (r = store_versions_clients_tx(conn)) != 0)
+		 Q_ARGS(CLIENT_META(c), QA_TEXT(c->client_id)), Q_NOCOLS)) != 0)
 		return r;
 	if ((r = q_exec(conn,
 		 "DELETE FROM client_redirect_uris WHERE client_id = ?",
@@ -370,11 +373,12 @@ rotate_tx(struct db_conn *c, void *arg)
 	const struct rotate *a = arg;
 	int r;
 
+	if ((r = store_versions_clients_tx(c)) != 0)
+		return r;
 	if ((r = q_one(c,
 		 "UPDATE clients SET updated_at = ? WHERE client_id = ?"
 		 " RETURNING client_id",
-		 Q_ARGS(QA_INT(a->now), QA_TEXT(a->client_id)), Q_NOCOLS)) != 0 ||
-	    (r = store_versions_clients_tx(c)) != 0)
+		 Q_ARGS(QA_INT(a->now), QA_TEXT(a->client_id)), Q_NOCOLS)) != 0)
 		return r;
 	/* At most two rows: the previous overlap secret goes now. */
 	if ((r = q_exec(c,

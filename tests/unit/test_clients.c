@@ -725,8 +725,8 @@ test_clients_TK07_cache_sees_own_writes(void **state)
 	assert_true(v.clients != v2.clients);
 	assert_int_equal(
 	    client_cache_get(cc, f->db, &v, c.client_id, &g, s, &n), 0);
-	assert_int_equal(client_secret_match(s1, strlen(s1), s, n, 1100),
-	    PC_ERR_VERIFY);
+	assert_int_equal(
+	    client_secret_match(s1, strlen(s1), s, n, 1100), PC_ERR_VERIFY);
 	assert_int_equal(client_secret_match(s2, strlen(s2), s, n, 1100), 0);
 	store_client_clear(&g);
 	/* An update: the new registration at the next read. */

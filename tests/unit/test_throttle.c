@@ -812,9 +812,9 @@ test_throttle_TK08_fast_path_sees_own_failures(void **state)
 	assert_int_equal(store_versions_read(f->db, owner, &v), 0);
 	assert_true(v.failure_window < T0 - T0 % 3600);
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(throttle_client_check_at(f->db, &f->cfg,
-				     "pcc_app", "203.0.113.5", T0,
-				     &v.failure_window, &t),
+		assert_int_equal(
+		    throttle_client_check_at(f->db, &f->cfg, "pcc_app",
+			"203.0.113.5", T0, &v.failure_window, &t),
 		    0);
 		assert_true(t.v.allowed);
 		assert_int_equal(throttle_client_failure(f->db, &t), 0);
