@@ -84,6 +84,17 @@ client_cache_free(struct client_cache *cc)
 	free(cc);
 }
 
+size_t
+client_cache_count(struct client_cache *cc)
+{
+	size_t n;
+
+	pthread_mutex_lock(&cc->lock);
+	n = cc->count;
+	pthread_mutex_unlock(&cc->lock);
+	return n;
+}
+
 int
 client_cache_versions(
     struct client_cache *cc, struct db *db, struct store_versions *out)

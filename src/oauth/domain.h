@@ -165,6 +165,8 @@ int client_secret_match(const char *secret, size_t secret_len,
 struct client_cache;
 struct client_cache *client_cache_new(void);
 void client_cache_free(struct client_cache *cc);
+/* How many clients it holds now (for tests and metrics). */
+size_t client_cache_count(struct client_cache *cc);
 /*
  * The versions for this request: one store read at most (none on SQLite
  * while nothing was committed since this thread last read them). cc may

@@ -752,6 +752,57 @@ test_clients_TK07_cache_sees_own_writes(void **state)
 	client_cache_free(cc);
 }
 
+/*
+ * Decision 0049: the cache holds at most CLIENT_CACHE_ENTRIES clients
+ * (the least recently used go), and a client id that does not exist
+ * never takes a place, however many are tried.
+ */
+static void
+test_clients_TK07_cache_bounded_no_misses(void **state)
+{
+	struct fixture *f = *state;
+	struct client_cache *cc = client_cache_new();
+	struct store_versions v;
+	struct store_client g;
+	struct store_client_secret s[STORE_CLIENT_SECRETS_MAX];
+	char id[32];
+	size_t n = 0;
+	const int total = CLIENT_CACHE_ENTRIES + 76;
+
+	/* More clients than the bound, in one statement. */
+	assert_int_equal(db_exec(f->c,
+			     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+			     " SELECT i + 1 FROM n WHERE i < 1100)"
+			     " INSERT INTO clients (client_id, is_public,"
+			     " created_at, name, token_endpoint_auth_method,"
+			     " grant_types, scopes,"
+			     " id_token_signed_response_alg, first_party,"
+			     " jwks, updated_at) SELECT 'pcc_bound' || i, 0,"
+			     " 1, 'B', 'client_secret_basic',"
+			     " 'client_credentials', 'api', 'RS256', 0,"
+			     " NULL, 1 FROM n"),
+	    0);
+	assert_int_equal(total, 1100);
+	assert_int_equal(client_cache_versions(cc, f->db, &v), 0);
+	for (int i = 1; i <= total; i++) {
+		snprintf(id, sizeof(id), "pcc_bound%d", i);
+		assert_int_equal(
+		    client_cache_get(cc, f->db, &v, id, &g, s, &n), 0);
+		assert_string_equal(g.client_id, id);
+		store_client_clear(&g);
+		assert_true(client_cache_count(cc) <= CLIENT_CACHE_ENTRIES);
+	}
+	assert_int_equal(client_cache_count(cc), CLIENT_CACHE_ENTRIES);
+	/* Unknown ids: found nowhere, cached nowhere, nothing evicted. */
+	for (int i = 0; i < 200; i++) {
+		snprintf(id, sizeof(id), "pcc_nobody%d", i);
+		assert_int_equal(client_cache_get(cc, f->db, &v, id, &g, s, &n),
+		    PC_ERR_NOT_FOUND);
+	}
+	assert_int_equal(client_cache_count(cc), CLIENT_CACHE_ENTRIES);
+	client_cache_free(cc);
+}
+
 int
 main(void)
 {
@@ -769,6 +820,7 @@ main(void)
 		T(test_clients_TK08_verify_refuses_near_misses),
 		T(test_clients_delete_tombstone),
 		T(test_clients_TK07_cache_sees_own_writes),
+		T(test_clients_TK07_cache_bounded_no_misses),
 	};
 #undef T
 
