@@ -34,6 +34,8 @@ struct app {
 	struct mailer *mailer;	    /* outgoing mail, its own thread */
 	struct mail_jobs *jobs;	    /* account work after an answer (RS-01) */
 	uint8_t audit_key[32];	    /* audit chain key (audit_key()) */
+	/* client records (oauth/client_cache.c); NULL: read every time */
+	struct client_cache *client_cache;
 };
 
 #endif

@@ -640,6 +640,14 @@ struct throttle_client {
 int throttle_client_check(struct db *db, const struct config *cfg,
     const char *client_id, const char *ip, int64_t now,
     struct throttle_client *out) PC_WUR;
+/*
+ * The same, given failure_window (struct store_versions, read by the
+ * caller for this request; NULL: unknown): when it is below the current
+ * window no failure can be counted there, and the check reads nothing.
+ */
+int throttle_client_check_at(struct db *db, const struct config *cfg,
+    const char *client_id, const char *ip, int64_t now,
+    const int64_t *failure_window, struct throttle_client *out) PC_WUR;
 /* A failed client authentication after throttle_client_check. */
 int
 throttle_client_failure(struct db *db, const struct throttle_client *t) PC_WUR;

@@ -20,6 +20,12 @@
  * burst of up to twice a limit straddle a boundary; the account schedule
  * above is not windowed, so that burst never helps against one account.
  *
+ * TK-08 (client authentication) counts failures per IP and per (client,
+ * IP) in the same windows. Its check reads nothing when the cache version
+ * 'client_auth_failure_window' (src/store/versions.c), read once per grant
+ * with the client cache's, is below the current window: every counted
+ * failure raises it in the transaction that counts it, on any node.
+ *
  * Every attempt is counted before its password is checked, in the store
  * transaction that checks the limits (throttle_login_begin), and counts
  * as a failure unless throttle_login_end says otherwise: N concurrent
@@ -268,6 +274,14 @@ throttle_client_check(struct db *db, const struct config *cfg,
     const char *client_id, const char *ip, int64_t now,
     struct throttle_client *out)
 {
+	return throttle_client_check_at(db, cfg, client_id, ip, now, NULL, out);
+}
+
+int
+throttle_client_check_at(struct db *db, const struct config *cfg,
+    const char *client_id, const char *ip, int64_t now,
+    const int64_t *failure_window, struct throttle_client *out)
+{
 	char subnet[NETADDR_KEY_MAX];
 	int64_t ip_count = 0;
 	int r;
@@ -284,7 +298,13 @@ throttle_client_check(struct db *db, const struct config *cfg,
 		return r;
 	client_pair_hash(client_id, out->ip, out->pair);
 	out->window_start = window_start(now);
-	if ((r = store_throttle_client_read(db, out->ip, out->pair,
+	/*
+	 * Decision 0049: no failure was counted in this window or later by
+	 * any node, so there is no row to read: both counts are 0. The same
+	 * comparisons follow (a limit of 0 still refuses).
+	 */
+	if ((failure_window == NULL || *failure_window >= out->window_start) &&
+	    (r = store_throttle_client_read(db, out->ip, out->pair,
 		 out->window_start, &ip_count, &out->pair_failures)) != 0)
 		return r;
 	out->v.allowed = true;

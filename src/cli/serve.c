@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "http/httpd.h"
+#include "oauth/oauth.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -73,12 +74,14 @@ serve(struct cli_ctx *c)
 		    r == PC_ERR_VERIFY ? " (wrong master key?)" : "");
 		goto out;
 	}
+	app.client_cache = client_cache_new();
 	rc = server_run(&app, lfd);
 	lfd = -1; /* server_run's, whatever happened */
 out:
 	if (lfd >= 0)
 		close(lfd);
 	signer_free(app.signer);
+	client_cache_free(app.client_cache);
 	db_close(app.db);
 	masterkey_free(app.mk);
 	return rc;

@@ -395,17 +395,15 @@ client_rotate_secret(struct db *db, const char *client_id,
 }
 
 int
-client_verify_secret(struct db *db, const char *client_id, const char *secret,
-    size_t secret_len, int64_t now)
+client_secret_match(const char *secret, size_t secret_len,
+    const struct store_client_secret *v, size_t n, int64_t now)
 {
-	struct store_client_secret v[STORE_CLIENT_SECRETS_MAX];
 	uint8_t raw[CLIENT_SECRET_BYTES + 1];
 	char hash[PC_SHA256_HEX_LEN + 1];
-	size_t n = 0, raw_len = 0;
-	int match = 0, r;
+	size_t raw_len = 0;
+	int match = 0;
 
-	if (client_id == NULL || secret == NULL ||
-	    secret_len != CLIENT_SECRET_LEN ||
+	if (secret == NULL || secret_len != CLIENT_SECRET_LEN ||
 	    memcmp(secret, CLIENT_SECRET_PREFIX,
 		sizeof(CLIENT_SECRET_PREFIX) - 1) != 0)
 		return PC_ERR_VERIFY;
@@ -418,14 +416,33 @@ client_verify_secret(struct db *db, const char *client_id, const char *secret,
 	}
 	hash_sha256_hex(raw, CLIENT_SECRET_BYTES, hash);
 	sodium_memzero(raw, sizeof(raw));
-	if ((r = store_client_secrets_get(db, client_id, now, v, &n)) != 0) {
-		sodium_memzero(hash, sizeof(hash));
-		return r == PC_ERR_NOT_FOUND ? PC_ERR_VERIFY : r;
+	/*
+	 * Every candidate is compared: no early exit on a match. One past
+	 * its expiry (0: the current secret) is compared and not counted,
+	 * so the time taken does not say which expired.
+	 */
+	for (size_t i = 0; i < n && i < STORE_CLIENT_SECRETS_MAX; i++) {
+		int eq = sodium_memcmp(hash, v[i].hash, PC_SHA256_HEX_LEN) == 0;
+
+		match |= eq & (v[i].expires_at == 0 || v[i].expires_at > now);
 	}
-	/* Every candidate is compared: no early exit on a match. */
-	for (size_t i = 0; i < n; i++)
-		match |= sodium_memcmp(hash, v[i].hash, PC_SHA256_HEX_LEN) == 0;
 	sodium_memzero(hash, sizeof(hash));
-	sodium_memzero(v, sizeof(v));
 	return match ? 0 : PC_ERR_VERIFY;
+}
+
+int
+client_verify_secret(struct db *db, const char *client_id, const char *secret,
+    size_t secret_len, int64_t now)
+{
+	struct store_client_secret v[STORE_CLIENT_SECRETS_MAX];
+	size_t n = 0;
+	int r;
+
+	if (client_id == NULL)
+		return PC_ERR_VERIFY;
+	if ((r = store_client_secrets_get(db, client_id, now, v, &n)) != 0)
+		return r == PC_ERR_NOT_FOUND ? PC_ERR_VERIFY : r;
+	r = client_secret_match(secret, secret_len, v, n, now);
+	sodium_memzero(v, sizeof(v));
+	return r;
 }

@@ -20,6 +20,12 @@
  * application. Only failures are counted (a good grant reads, and writes
  * only to clear its pair's earlier failures); the secrets are 256-bit,
  * so there is nothing to guess across IPs.
+ *
+ * Decision 0049: the client and its secret hashes come from the per-node
+ * client cache (client_cache.c), checked against the store's 'clients'
+ * version on every request, and the TK-08 check reads the store only
+ * when a client-auth failure was counted in the current window: one
+ * store statement per request (none on SQLite while nothing committed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,11 +141,15 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 		   *assertion = NULL;
 	char id[CLIENT_ID_MAX + 1] = "", secret[CLIENT_SECRET_MAX + 1] = "";
 	struct throttle_client t;
+	struct store_versions ver;
+	struct store_client_secret sec[STORE_CLIENT_SECRETS_MAX];
+	size_t n_sec = 0;
 	const char *method;
 	bool basic = false, wrong_method = false;
 	int rc, ret = PC_ERR_VERIFY;
 
 	memset(out, 0, sizeof(*out));
+	memset(sec, 0, sizeof(sec));
 	if (oauth_field(form, "client_id", &post_id) != 0 ||
 	    oauth_field(form, "client_secret", &post_secret) != 0 ||
 	    oauth_field(form, "client_assertion_type", &atype) != 0 ||
@@ -202,9 +212,17 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 		}
 	}
 
+	/*
+	 * Decision 0049: the versions the client cache and the throttle go
+	 * by, one read for both; an error here is 503, never a stale cache.
+	 */
+	if (client_cache_versions(app->client_cache, app->db, &ver) != 0) {
+		oauth_unavailable(w);
+		goto out;
+	}
 	/* TK-08: per IP and per (client, IP), before the secret. */
-	if (throttle_client_check(app->db, app->cfg, id, r->ip, r->now, &t) !=
-	    0) {
+	if (throttle_client_check_at(app->db, app->cfg, id, r->ip, r->now,
+		&ver.failure_window, &t) != 0) {
 		oauth_unavailable(w);
 		goto out;
 	}
@@ -217,7 +235,8 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 		resp_header(w, "Retry-After", ra);
 		goto out;
 	}
-	rc = store_client_get(app->db, id, out);
+	rc = client_cache_get(
+	    app->client_cache, app->db, &ver, id, out, sec, &n_sec);
 	if (rc != 0 && rc != PC_ERR_NOT_FOUND) {
 		oauth_unavailable(w);
 		goto out;
@@ -230,8 +249,8 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 	else if (rc == 0 && strcmp(method, "private_key_jwt") == 0)
 		rc = client_assertion_verify(app, out, assertion, r->now);
 	else if (rc == 0)
-		rc = client_verify_secret(
-		    app->db, id, secret, strlen(secret), r->now);
+		rc = client_secret_match(
+		    secret, strlen(secret), sec, n_sec, r->now);
 	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		goto out;
@@ -263,5 +282,6 @@ out:
 	if (ret != 0)
 		store_client_clear(out);
 	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(sec, sizeof(sec));
 	return ret;
 }

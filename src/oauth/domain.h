@@ -146,6 +146,45 @@ int client_rotate_secret(struct db *db, const char *client_id,
  */
 int client_verify_secret(struct db *db, const char *client_id,
     const char *secret, size_t secret_len, int64_t now) PC_WUR;
+/*
+ * The same against hashes already read (v[0..n), expires_at 0: current):
+ * only those with expires_at 0 or > now count, and every one is compared.
+ */
+int client_secret_match(const char *secret, size_t secret_len,
+    const struct store_client_secret *v, size_t n, int64_t now) PC_WUR;
+
+/*
+ * The per-node client cache (src/oauth/client_cache.c; decision 0049):
+ * client records and their secret hashes, checked against the store's
+ * 'clients' version (struct store_versions) on every use. At most
+ * CLIENT_CACHE_ENTRIES clients and CLIENT_CACHE_BYTES of their data; past
+ * either the least recently used goes. Misses are not cached.
+ */
+#define CLIENT_CACHE_ENTRIES 1024
+#define CLIENT_CACHE_BYTES (8u << 20)
+struct client_cache;
+struct client_cache *client_cache_new(void);
+void client_cache_free(struct client_cache *cc);
+/* How many clients it holds now (for tests and metrics). */
+size_t client_cache_count(struct client_cache *cc);
+/*
+ * The versions for this request: one store read at most (none on SQLite
+ * while nothing was committed since this thread last read them). cc may
+ * be NULL (no cache: always read).
+ */
+int client_cache_versions(
+    struct client_cache *cc, struct db *db, struct store_versions *out) PC_WUR;
+/*
+ * Client id as of versions v: from the cache while its entry was read at
+ * v->clients, else from the store (then cached). out gets a copy (the
+ * caller's to store_client_clear()); for a secret-using client, secrets
+ * gets every stored hash with its expiry (*n of them; wipe after use).
+ * PC_ERR_NOT_FOUND: no such client (not cached). cc NULL: store only.
+ */
+int client_cache_get(struct client_cache *cc, struct db *db,
+    const struct store_versions *v, const char *id, struct store_client *out,
+    struct store_client_secret secrets[STORE_CLIENT_SECRETS_MAX],
+    size_t *n) PC_WUR;
 
 /* private_key_jwt (src/oauth/client_assertion.c; RFC 7523, TK-09). */
 #define CLIENT_ASSERTION_ID_MAX 128

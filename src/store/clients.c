@@ -3,13 +3,16 @@
  * change is one transaction; a deleted client's id goes to
  * deleted_clients and is refused by every later insert, so an id never
  * names a different client (issue 4). Only SHA-256 hashes of secrets are
- * stored (TK-08).
+ * stored (TK-08). Every write bumps the 'clients' cache version in its
+ * transaction (store_versions_clients_tx; decision 0049), so the client
+ * caches of every node see it at their next request.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
 #include "store/q.h"
+#include "store/store_internal.h"
 
 static void
 free_strv(char **v, size_t n)
@@ -121,6 +124,8 @@ insert_tx(struct db_conn *conn, void *arg)
 	if (r == 0)
 		return PC_ERR_CONFLICT;
 	if (r != PC_ERR_NOT_FOUND)
+		return r;
+	if ((r = store_versions_clients_tx(conn)) != 0)
 		return r;
 	if ((r = q_exec(conn,
 		 "INSERT INTO clients (client_id, is_public, created_at,"
@@ -247,6 +252,8 @@ update_tx(struct db_conn *conn, void *arg)
 	const struct store_client *c = a->c;
 	int r;
 
+	if ((r = store_versions_clients_tx(conn)) != 0)
+		return r;
 	if ((r = q_one(conn,
 		 "UPDATE clients SET name = ?, token_endpoint_auth_method = ?,"
 		 " grant_types = ?, scopes = ?,"
@@ -288,6 +295,8 @@ delete_tx(struct db_conn *c, void *arg)
 	const struct delete *a = arg;
 	int r;
 
+	if ((r = store_versions_clients_tx(c)) != 0)
+		return r;
 	/* Children first, explicitly: no reliance on ON DELETE CASCADE. */
 	if ((r = q_exec(c, "DELETE FROM client_secrets WHERE client_id = ?",
 		 Q_ARGS(QA_TEXT(a->client_id)), NULL)) != 0 ||
@@ -364,6 +373,8 @@ rotate_tx(struct db_conn *c, void *arg)
 	const struct rotate *a = arg;
 	int r;
 
+	if ((r = store_versions_clients_tx(c)) != 0)
+		return r;
 	if ((r = q_one(c,
 		 "UPDATE clients SET updated_at = ? WHERE client_id = ?"
 		 " RETURNING client_id",

@@ -483,6 +483,27 @@ int store_client_secret_rotate(struct db *db, const char *client_id,
 
 /* ---- end Clients ---- */
 
+/* ---- Cache versions (store/versions.c; migration 0019; TK-07, TK-08) ---- */
+
+struct store_versions {
+	int64_t clients; /* + 1 with every client or secret write */
+	/* The latest throttle window with a counted client-auth failure
+	 * (-1: none); below the current window, TK-08 has nothing to count. */
+	int64_t failure_window;
+};
+
+/*
+ * Both versions in one statement. owner, when not 0, names the caller's
+ * cache for one lifetime of db (unique in this process): on SQLite the
+ * read is then skipped while PRAGMA data_version on this thread's
+ * connection and this process's write generation have not moved since
+ * this thread last read for the same owner. Any error: nothing is known.
+ */
+int store_versions_read(
+    struct db *db, uint64_t owner, struct store_versions *out) PC_WUR;
+
+/* ---- end Cache versions ---- */
+
 /* ---- Authorization codes (store/auth_codes.c; TK-01, TK-02) ---- */
 
 #define STORE_AUTH_CODE_KEEP 86400 /* s a used code is kept past expiry */

@@ -39,4 +39,16 @@ int store_families_revoke_user_tx(struct db_conn *c, const char *user_id,
 int store_delete_expired(
     struct db *db, const char *sql, int64_t cutoff, int64_t *deleted) PC_WUR;
 
+/*
+ * Decision 0049: + 1 on the 'clients' version, in the caller's transaction
+ * (every client, URI or secret write). (store/versions.c)
+ */
+int store_versions_clients_tx(struct db_conn *c) PC_WUR;
+
+/*
+ * TK-08: raises 'client_auth_failure_window' to window_start, in the
+ * transaction that counts a client-auth failure. (store/versions.c)
+ */
+int store_versions_failure_tx(struct db_conn *c, int64_t window_start) PC_WUR;
+
 #endif

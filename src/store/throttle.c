@@ -20,6 +20,7 @@
 
 #include "store/store.h"
 #include "store/q.h"
+#include "store/store_internal.h"
 
 #define SCOPE_IP "ip"
 #define SCOPE_SUBNET "subnet"
@@ -379,7 +380,9 @@ client_failure_tx(struct db_conn *c, void *arg)
 	const struct client_arg *a = arg;
 	int r;
 
-	if ((r = window_add(c, SCOPE_CLIENT_IP, a->ip, a->window_start)) != 0)
+	/* Decision 0049: the fast path of the check sees this count. */
+	if ((r = store_versions_failure_tx(c, a->window_start)) != 0 ||
+	    (r = window_add(c, SCOPE_CLIENT_IP, a->ip, a->window_start)) != 0)
 		return r;
 	return window_add(c, SCOPE_CLIENT_PAIR, a->pair_key, a->window_start);
 }

@@ -685,6 +685,124 @@ test_clients_id_opaque_random(void **state)
 	assert_false(client_id_valid(NULL));
 }
 
+/*
+ * Decision 0049 (TK-07, TK-08): the client cache sees every write at the
+ * next read, also the writes this very thread made on its own connection
+ * (which SQLite's data_version does not report: the process generation
+ * does), and never caches a miss.
+ */
+static void
+test_clients_TK07_cache_sees_own_writes(void **state)
+{
+	struct fixture *f = *state;
+	struct client_cache *cc = client_cache_new();
+	struct store_versions v, v2;
+	struct store_client c, g;
+	struct store_client_secret s[STORE_CLIENT_SECRETS_MAX];
+	char s1[CLIENT_SECRET_LEN + 1], s2[CLIENT_SECRET_LEN + 1];
+	size_t n = 0;
+	const char *why;
+
+	make(&c, "Cached", false);
+	assert_int_equal(client_create(f->db, &c, 1000, s1, &why), 0);
+	assert_int_equal(client_cache_versions(cc, f->db, &v), 0);
+	assert_int_equal(
+	    client_cache_get(cc, f->db, &v, c.client_id, &g, s, &n), 0);
+	assert_string_equal(g.name, "Cached");
+	assert_int_equal(n, 1);
+	assert_int_equal(client_secret_match(s1, strlen(s1), s, n, 1000), 0);
+	store_client_clear(&g);
+	/* Nothing written: the same versions, a hit. */
+	assert_int_equal(client_cache_versions(cc, f->db, &v2), 0);
+	assert_int_equal(v2.clients, v.clients);
+	assert_int_equal(
+	    client_cache_get(cc, f->db, &v2, c.client_id, &g, s, &n), 0);
+	store_client_clear(&g);
+	/* Rotation with overlap 0 on this thread: the old secret goes. */
+	assert_int_equal(
+	    client_rotate_secret(f->db, c.client_id, 0, 1100, s2), 0);
+	assert_int_equal(client_cache_versions(cc, f->db, &v), 0);
+	assert_true(v.clients != v2.clients);
+	assert_int_equal(
+	    client_cache_get(cc, f->db, &v, c.client_id, &g, s, &n), 0);
+	assert_int_equal(
+	    client_secret_match(s1, strlen(s1), s, n, 1100), PC_ERR_VERIFY);
+	assert_int_equal(client_secret_match(s2, strlen(s2), s, n, 1100), 0);
+	store_client_clear(&g);
+	/* An update: the new registration at the next read. */
+	free(c.name);
+	c.name = xstrdup("Renamed");
+	assert_int_equal(client_update(f->db, &c, 1200, &why), 0);
+	assert_int_equal(client_cache_versions(cc, f->db, &v), 0);
+	assert_int_equal(
+	    client_cache_get(cc, f->db, &v, c.client_id, &g, s, &n), 0);
+	assert_string_equal(g.name, "Renamed");
+	store_client_clear(&g);
+	/* Deleted: not found at once. */
+	assert_int_equal(store_client_delete(f->db, c.client_id, 1300), 0);
+	assert_int_equal(client_cache_versions(cc, f->db, &v), 0);
+	assert_int_equal(
+	    client_cache_get(cc, f->db, &v, c.client_id, &g, s, &n),
+	    PC_ERR_NOT_FOUND);
+	assert_int_equal(n, 0);
+	assert_int_equal(client_cache_get(cc, f->db, &v,
+			     "pcc_AAAAAAAAAAAAAAAAAAAAAA", &g, s, &n),
+	    PC_ERR_NOT_FOUND);
+	store_client_clear(&c);
+	client_cache_free(cc);
+}
+
+/*
+ * Decision 0049: the cache holds at most CLIENT_CACHE_ENTRIES clients
+ * (the least recently used go), and a client id that does not exist
+ * never takes a place, however many are tried.
+ */
+static void
+test_clients_TK07_cache_bounded_no_misses(void **state)
+{
+	struct fixture *f = *state;
+	struct client_cache *cc = client_cache_new();
+	struct store_versions v;
+	struct store_client g;
+	struct store_client_secret s[STORE_CLIENT_SECRETS_MAX];
+	char id[32];
+	size_t n = 0;
+	const int total = CLIENT_CACHE_ENTRIES + 76;
+
+	/* More clients than the bound, in one statement. */
+	assert_int_equal(db_exec(f->c,
+			     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+			     " SELECT i + 1 FROM n WHERE i < 1100)"
+			     " INSERT INTO clients (client_id, is_public,"
+			     " created_at, name, token_endpoint_auth_method,"
+			     " grant_types, scopes,"
+			     " id_token_signed_response_alg, first_party,"
+			     " jwks, updated_at) SELECT 'pcc_bound' || i, 0,"
+			     " 1, 'B', 'client_secret_basic',"
+			     " 'client_credentials', 'api', 'RS256', 0,"
+			     " NULL, 1 FROM n"),
+	    0);
+	assert_int_equal(total, 1100);
+	assert_int_equal(client_cache_versions(cc, f->db, &v), 0);
+	for (int i = 1; i <= total; i++) {
+		snprintf(id, sizeof(id), "pcc_bound%d", i);
+		assert_int_equal(
+		    client_cache_get(cc, f->db, &v, id, &g, s, &n), 0);
+		assert_string_equal(g.client_id, id);
+		store_client_clear(&g);
+		assert_true(client_cache_count(cc) <= CLIENT_CACHE_ENTRIES);
+	}
+	assert_int_equal(client_cache_count(cc), CLIENT_CACHE_ENTRIES);
+	/* Unknown ids: found nowhere, cached nowhere, nothing evicted. */
+	for (int i = 0; i < 200; i++) {
+		snprintf(id, sizeof(id), "pcc_nobody%d", i);
+		assert_int_equal(client_cache_get(cc, f->db, &v, id, &g, s, &n),
+		    PC_ERR_NOT_FOUND);
+	}
+	assert_int_equal(client_cache_count(cc), CLIENT_CACHE_ENTRIES);
+	client_cache_free(cc);
+}
+
 int
 main(void)
 {
@@ -701,6 +819,8 @@ main(void)
 		T(test_clients_TK08_rotation_overlap_then_expiry),
 		T(test_clients_TK08_verify_refuses_near_misses),
 		T(test_clients_delete_tombstone),
+		T(test_clients_TK07_cache_sees_own_writes),
+		T(test_clients_TK07_cache_bounded_no_misses),
 	};
 #undef T
 

@@ -792,6 +792,48 @@ test_throttle_TK08_client_pair_and_ip(void **state)
 	    0);
 }
 
+/*
+ * Decision 0049: the TK-08 check reads nothing while no failure was
+ * counted in its window, and a failure counted on this very thread (whose
+ * SQLite connection's data_version does not move for its own commits) is
+ * seen by the next check all the same.
+ */
+static void
+test_throttle_TK08_fast_path_sees_own_failures(void **state)
+{
+	static uint64_t owner = 1000; /* one per store this process opens */
+	struct fixture *f = *state;
+	struct store_versions v;
+	struct throttle_client t;
+
+	owner++;
+	f->cfg.client_auth_pair_failures = 2;
+	f->cfg.client_auth_ip_failures = 50;
+	assert_int_equal(store_versions_read(f->db, owner, &v), 0);
+	assert_true(v.failure_window < T0 - T0 % 3600);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(
+		    throttle_client_check_at(f->db, &f->cfg, "pcc_app",
+			"203.0.113.5", T0, &v.failure_window, &t),
+		    0);
+		assert_true(t.v.allowed);
+		assert_int_equal(throttle_client_failure(f->db, &t), 0);
+		assert_int_equal(store_versions_read(f->db, owner, &v), 0);
+		assert_int_equal(v.failure_window, t.window_start);
+	}
+	assert_int_equal(throttle_client_check_at(f->db, &f->cfg, "pcc_app",
+			     "203.0.113.5", T0 + 1, &v.failure_window, &t),
+	    0);
+	assert_false(t.v.allowed);
+	/* A limit of 0 refuses on the fast path too. */
+	f->cfg.client_auth_ip_failures = 0;
+	v.failure_window = -1;
+	assert_int_equal(throttle_client_check_at(f->db, &f->cfg, "pcc_x",
+			     "198.51.100.5", T0, &v.failure_window, &t),
+	    0);
+	assert_false(t.v.allowed);
+}
+
 static void
 test_throttle_TK08_client_success_clears_pair(void **state)
 {
@@ -1093,6 +1135,9 @@ main(void)
 		    test_throttle_LG03_device_cookie, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_TK08_client_pair_and_ip, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_TK08_fast_path_sees_own_failures, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_TK08_client_success_clears_pair, setup,
 		    teardown),
