@@ -135,6 +135,7 @@ struct user_grant {
 	const char *refresh; /* NULL: no refresh token */
 	const char *grant;   /* for the audit */
 	bool resent;	     /* RT-02 grace: refresh is a successor resent */
+	bool no_id_token;    /* the client's refresh without an ID token */
 };
 
 /* The ID token's identity claims come from userinfo; only the user's
@@ -187,8 +188,9 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 		oauth_unavailable(w);
 		return PC_ERR_CRYPTO;
 	}
-	/* OI-02: an ID token only for an OpenID request. */
-	if (openid) {
+	/* OI-02: an ID token only for an OpenID request; on refresh only
+	 * if the client wants it again (OIDC Core §12.2). */
+	if (openid && !g->no_id_token) {
 		struct token_id_in id;
 		enum jose_alg alg =
 		    jose_alg_parse(c->id_token_alg, strlen(c->id_token_alg));
@@ -497,6 +499,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ug.refresh = next;
 	ug.grant = "refresh_token";
 	ug.resent = resent;
+	ug.no_id_token = !c->id_token_on_refresh;
 	/* AU-01: the answer was not given, so the client's retry with the
 	 * same token should work. Without the grace the rotation is undone
 	 * (unless its successor was used meanwhile); with it, nothing is

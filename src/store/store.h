@@ -426,6 +426,10 @@ struct store_client {
 	char *scopes;
 	char *id_token_alg; /* id_token_signed_response_alg */
 	bool first_party;
+	/* A refresh of an openid grant re-issues the ID token (OIDC Core
+	 * §12.2 makes it optional). The store's default is true; a client
+	 * built from zero says false unless it sets it. */
+	bool id_token_on_refresh;
 	char *jwks;
 	int64_t created_at;
 	int64_t updated_at;
