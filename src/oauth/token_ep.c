@@ -484,10 +484,6 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		oauth_error(w, 500, "server_error", "Internal error.");
 		goto out;
 	}
-	if (live_user(app, fam.user_id) != 0) {
-		buf_free(&granted);
-		goto invalid;
-	}
 	memset(&ug, 0, sizeof(ug));
 	ug.user_id = fam.user_id;
 	ug.scope = granted.len > 0 ? buf_cstr(&granted) : "";

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
-import { startServer, stopClean } from './lib/server.mjs';
+import { startServer, stopClean, storeSql } from './lib/server.mjs';
 import { addUser, cliAt } from './lib/web.mjs';
 import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
@@ -124,4 +124,19 @@ test('client add|update with --id-token-on-refresh and --no-id-token-on-refresh 
     assert.match(r.stderr, /--id-token-on-refresh and --no-id-token-on-refresh conflict/);
   }
   assert.equal(JSON.parse(show(on).stdout).id_token_on_refresh, true, 'nothing changed');
+});
+
+test('RT-05: a refresh for a user disabled behind the server\'s back (family not revoked) is invalid_grant and consumes nothing', async () => {
+  addUser(srv, 'bob@example.com');
+  for (const client of [on, off]) {
+    const t = (await codeFlow(srv, client, { email: 'bob@example.com', scope: 'openid offline_access' })).tokens;
+    storeSql(srv, "UPDATE users SET disabled_at = 1 WHERE email = 'bob@example.com'");
+    const r = await refresh(client, t.refresh_token);
+    assert.equal(r.status, 400, JSON.stringify(r.json));
+    assert.equal(r.json.error, 'invalid_grant');
+    storeSql(srv, "UPDATE users SET disabled_at = NULL WHERE email = 'bob@example.com'");
+    // The refused refresh did not use the token up (no reuse afterwards).
+    const again = await refresh(client, t.refresh_token);
+    assert.equal(again.status, 200, JSON.stringify(again.json));
+  }
 });
