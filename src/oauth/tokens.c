@@ -97,7 +97,14 @@ token_mint_access(struct signer *s, const struct config *cfg,
 		json_decref(c);
 		return PC_ERR_INVALID;
 	}
-	token_jti_new(jti);
+	if (in->jti == NULL)
+		token_jti_new(jti);
+	else if (strlen(in->jti) == TOKEN_JTI_LEN)
+		memcpy(jti, in->jti, TOKEN_JTI_LEN + 1);
+	else {
+		json_decref(c);
+		return PC_ERR_INVALID;
+	}
 	set_str(c, "iss", cfg->issuer);
 	set_str(c, "sub", in->sub != NULL ? in->sub : in->client_id);
 	set_str(c, "aud", in->aud);

@@ -12,6 +12,8 @@
 #include "store/q.h"
 #include "store/store_internal.h"
 
+#define ROTATE_TRIES 3
+
 void
 store_family_clear(struct store_family *f)
 {
@@ -248,6 +250,10 @@ rotate_tx(struct db_conn *c, void *arg)
 		 * copies left from when it was on go with the purge. */
 		if (grace && (r = erase_sealed(c, false, in->old_hash)) != 0)
 			return r;
+		/* AU-01: its audit row, in this same commit. */
+		if (in->audit != NULL &&
+		    (r = in->audit(c, in->audit_arg, out, false)) != 0)
+			return r;
 		a->outcome = 0;
 		return 0;
 	}
@@ -268,6 +274,9 @@ rotate_tx(struct db_conn *c, void *arg)
 	if ((r = grace_ok(c, in, used_at, next_hash, sealed, out, &ok)) != 0)
 		goto out;
 	if (ok) {
+		if (in->audit != NULL &&
+		    (r = in->audit(c, in->audit_arg, out, true)) != 0)
+			goto out;
 		a->resent = sealed;
 		sealed = NULL;
 		a->outcome = 0;
@@ -297,8 +306,15 @@ store_refresh_rotate(struct db *db, const struct store_rotate *in,
 		*resent = NULL;
 	if (in->grace > 0 && (resent == NULL || in->new_sealed == NULL))
 		return PC_ERR_INVALID;
-	/* out is only good once the batch holding its writes committed. */
-	r = db_batch(db, rotate_tx, &a);
+	/* out is only good once the batch holding its writes committed. A
+	 * store conflict (never reuse, which is a.outcome) rolled everything
+	 * back: the rotation is tried again, then reported as busy. */
+	for (int i = 0; i < ROTATE_TRIES; i++) {
+		r = db_batch(db, rotate_tx, &a);
+		if (r != PC_ERR_CONFLICT)
+			break;
+		r = PC_ERR_BUSY;
+	}
 	if (r != 0 || a.outcome == PC_ERR_NOT_FOUND) {
 		store_family_clear(out);
 		free(a.resent);
