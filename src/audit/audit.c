@@ -122,39 +122,57 @@ outcome_ok(const char *s)
 	    strcmp(s, "alert") == 0;
 }
 
-int
-audit_append(struct db *db, const uint8_t key[32], const struct audit_event *ev)
+/* The row for ev, without seq and macs; cleared by the caller. */
+static int
+row_build(const struct audit_event *ev, struct store_audit_row *row)
 {
-	struct store_audit_row row;
-	int r;
-
+	memset(row, 0, sizeof(*row));
 	if (ev->event == NULL || ev->event[0] == '\0' || ev->outcome == NULL ||
 	    !outcome_ok(ev->outcome) ||
 	    (ev->details != NULL && !json_is_object(ev->details)))
 		return PC_ERR_INVALID;
-	memset(&row, 0, sizeof(row));
-	row.ts_ms = ev->ts_ms != 0 ? ev->ts_ms : clock_now_ms();
-	row.event = capped(ev->event, AUDIT_FIELD_MAX);
-	row.outcome = xstrdup(ev->outcome);
-	row.actor = capped(ev->actor, AUDIT_FIELD_MAX);
-	row.target = capped(ev->target, AUDIT_FIELD_MAX);
-	row.ip = capped(ev->ip, AUDIT_FIELD_MAX);
-	row.user_agent = capped(ev->user_agent, AUDIT_USER_AGENT_MAX);
-	row.request_id = capped(ev->request_id, AUDIT_FIELD_MAX);
-	row.session_hash = capped(ev->session_hash, AUDIT_FIELD_MAX);
+	row->ts_ms = ev->ts_ms != 0 ? ev->ts_ms : clock_now_ms();
+	row->event = capped(ev->event, AUDIT_FIELD_MAX);
+	row->outcome = xstrdup(ev->outcome);
+	row->actor = capped(ev->actor, AUDIT_FIELD_MAX);
+	row->target = capped(ev->target, AUDIT_FIELD_MAX);
+	row->ip = capped(ev->ip, AUDIT_FIELD_MAX);
+	row->user_agent = capped(ev->user_agent, AUDIT_USER_AGENT_MAX);
+	row->request_id = capped(ev->request_id, AUDIT_FIELD_MAX);
+	row->session_hash = capped(ev->session_hash, AUDIT_FIELD_MAX);
 	if (ev->details != NULL) {
-		row.details = json_dumps(ev->details, JSON_COMPACT);
-		if (row.details == NULL) {
-			r = PC_ERR_INVALID;
-			goto out;
-		}
-		if (strlen(row.details) > AUDIT_DETAILS_MAX) {
-			free(row.details);
-			row.details = xstrdup("{\"truncated\":true}");
+		row->details = json_dumps(ev->details, JSON_COMPACT);
+		if (row->details == NULL)
+			return PC_ERR_INVALID;
+		if (strlen(row->details) > AUDIT_DETAILS_MAX) {
+			free(row->details);
+			row->details = xstrdup("{\"truncated\":true}");
 		}
 	}
-	r = store_audit_append(db, &row, append_mac, (void *)key);
-out:
+	return 0;
+}
+
+int
+audit_append(struct db *db, const uint8_t key[32], const struct audit_event *ev)
+{
+	struct store_audit_row row;
+	int r = row_build(ev, &row);
+
+	if (r == 0)
+		r = store_audit_append(db, &row, append_mac, (void *)key);
+	store_audit_row_clear(&row);
+	return r;
+}
+
+int
+audit_append_tx(
+    struct db_conn *c, const uint8_t key[32], const struct audit_event *ev)
+{
+	struct store_audit_row row;
+	int r = row_build(ev, &row);
+
+	if (r == 0)
+		r = store_audit_append_tx(c, &row, append_mac, (void *)key);
 	store_audit_row_clear(&row);
 	return r;
 }

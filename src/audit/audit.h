@@ -54,6 +54,11 @@ void audit_session_hash(
 
 int audit_append(
     struct db *db, const uint8_t key[32], const struct audit_event *ev) PC_WUR;
+/* The same event, appended inside the caller's write transaction (c, as
+ * given to a db_batch() function): durable with the caller's writes, in
+ * the same commit, or not at all. */
+int audit_append_tx(struct db_conn *c, const uint8_t key[32],
+    const struct audit_event *ev) PC_WUR;
 
 /* A chain head, as exported: the last seq and its mac. */
 struct audit_head {

@@ -28,7 +28,7 @@ static const char usage[] =
     "                             [--first-party] [--auth-method METHOD]\n"
     "                             [--post-logout-redirect-uri URI ...]\n"
     "                             [--id-token-alg ALG] [--jwks-file FILE]\n"
-    "                             [--json]\n"
+    "                             [--no-id-token-on-refresh] [--json]\n"
     "       portcullis client list [--json]\n"
     "       portcullis client show --id CLIENT_ID [--json]\n"
     "       portcullis client update --id CLIENT_ID [--name NAME]\n"
@@ -38,7 +38,10 @@ static const char usage[] =
     "                             [--auth-method METHOD] [--id-token-alg "
     "ALG]\n"
     "                             [--post-logout-redirect-uri URI ...]\n"
-    "                             [--jwks-file FILE] [--json]\n"
+    "                             [--jwks-file FILE]\n"
+    "                             [--id-token-on-refresh | "
+    "--no-id-token-on-refresh]\n"
+    "                             [--json]\n"
     "       portcullis client rotate-secret --id CLIENT_ID [--json]\n"
     "       portcullis client delete --id CLIENT_ID\n"
     "\n"
@@ -58,7 +61,9 @@ static const char usage[] =
     "               signing key (portcullis key rotate --alg ALG, then\n"
     "               wait for it to sign). --first-party skips\n"
     "               the consent screen. Default scope: openid profile\n"
-    "               email.\n"
+    "               email. --no-id-token-on-refresh: a refresh answers\n"
+    "               without an ID token (OIDC Core 12.2), saving its\n"
+    "               signature; the default re-issues it.\n"
     "update         changes the given fields; --redirect-uri and\n"
     "               --post-logout-redirect-uri replace their whole list.\n"
     "rotate-secret  issues a new secret (printed once); the previous one\n"
@@ -149,6 +154,10 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		c->first_party = true;
 	if (cli_has(ctx, "no-first-party"))
 		c->first_party = false;
+	if (cli_has(ctx, "id-token-on-refresh"))
+		c->id_token_on_refresh = true;
+	if (cli_has(ctx, "no-id-token-on-refresh"))
+		c->id_token_on_refresh = false;
 	if (jwks_file != NULL) {
 		free(c->jwks);
 		c->jwks = NULL;
@@ -242,6 +251,7 @@ add(struct cli_ctx *ctx)
 	memset(&c, 0, sizeof(c));
 	secret[0] = '\0';
 	c.is_public = cli_has(ctx, "public");
+	c.id_token_on_refresh = true; /* the store's default */
 	if (apply(ctx, &c) != 0 || !alg_ok(ctx))
 		goto out;
 	r = client_create(db, &c, clock_now(), secret, &why);
@@ -422,13 +432,25 @@ static int delete (struct cli_ctx *ctx)
 	return r == 0 ? 0 : 1;
 }
 
+/* add and update: a flag and its negation together are refused. */
+static int
+check_meta(const struct cli_ctx *ctx)
+{
+	if (cli_has(ctx, "id-token-on-refresh") &&
+	    cli_has(ctx, "no-id-token-on-refresh"))
+		return cli_usage(ctx,
+		    "--id-token-on-refresh and --no-id-token-on-refresh "
+		    "conflict");
+	return 0;
+}
+
 static int
 check_update(const struct cli_ctx *ctx)
 {
 	if (cli_has(ctx, "first-party") && cli_has(ctx, "no-first-party"))
 		return cli_usage(
 		    ctx, "--first-party and --no-first-party conflict");
-	return 0;
+	return check_meta(ctx);
 }
 
 /* What add and update share: the client's metadata. */
@@ -463,6 +485,10 @@ check_update(const struct cli_ctx *ctx)
 	    { .name = "jwks-file", \
 		    .value = "FILE", \
 		    .help = "public keys for private_key_jwt (a JWKS)" }, \
+	    { .name = "id-token-on-refresh", \
+		    .help = "a refresh re-issues the ID token (default)" }, \
+	    { .name = "no-id-token-on-refresh", \
+		    .help = "a refresh answers without an ID token" }, \
 	{ \
 		.name = "json", .help = "print the client as JSON" \
 	}
@@ -507,7 +533,7 @@ static const struct cli_opt id_opts[] = { ID_OPT, { .name = NULL } };
 
 /* Reading needs the store; a change is audited, under the master key. */
 static const struct cli_sub subs[] = {
-	{ "add", add_opts, CLI_START_MASTERKEY, NULL, add },
+	{ "add", add_opts, CLI_START_MASTERKEY, check_meta, add },
 	{ "list", list_opts, CLI_START_STORE, NULL, list },
 	{ "show", id_json_opts, CLI_START_STORE, NULL, show },
 	{ "update", update_opts, CLI_START_MASTERKEY, check_update, update },

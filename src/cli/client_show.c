@@ -92,12 +92,13 @@ cli_client_json(const struct store_client *c, json_int_t secrets)
 		if (*p == ' ')
 			p++;
 	}
-	o = json_pack("{s:s, s:s, s:b, s:s, s:o, s:s, s:s, s:b, s:b, s:o, "
-		      "s:o, s:o, s:o}",
+	o = json_pack("{s:s, s:s, s:b, s:s, s:o, s:s, s:s, s:b, s:b, s:b, "
+		      "s:o, s:o, s:o, s:o}",
 	    "client_id", c->client_id, "name", c->name, "public", c->is_public,
 	    "token_endpoint_auth_method", c->auth_method, "grant_types", grants,
 	    "scope", c->scopes, "id_token_signed_response_alg", c->id_token_alg,
-	    "first_party", c->first_party, "has_jwks", c->jwks != NULL,
+	    "first_party", c->first_party, "id_token_on_refresh",
+	    c->id_token_on_refresh, "has_jwks", c->jwks != NULL,
 	    "redirect_uris", strv_json(c->redirect_uris, c->n_redirect_uris),
 	    "post_logout_redirect_uris",
 	    strv_json(c->post_logout_uris, c->n_post_logout_uris), "created_at",
@@ -124,14 +125,16 @@ cli_client_print(const struct store_client *c, size_t secrets)
 
 	cli_time(t, c->created_at, false);
 	printf("%-27s %s\n%-27s %s\n%-27s %s\n%-27s %s\n%-27s %s\n"
-	       "%-27s %s\n%-27s %s\n%-27s %s\n%-27s %s\n%-27s %zu\n",
+	       "%-27s %s\n%-27s %s\n%-27s %s\n%-27s %s\n%-27s %s\n"
+	       "%-27s %zu\n",
 	    "client_id:", c->client_id, "name:", c->name,
 	    "type:", c->is_public ? "public" : "confidential",
 	    "token_endpoint_auth_method:", c->auth_method,
 	    "grant_types:", c->grant_types, "scope:", c->scopes,
 	    "id_token_alg:", c->id_token_alg,
-	    "first_party:", c->first_party ? "yes" : "no", "created_at:", t,
-	    "active_secrets:", secrets);
+	    "first_party:", c->first_party ? "yes" : "no",
+	    "id_token_on_refresh:", c->id_token_on_refresh ? "yes" : "no",
+	    "created_at:", t, "active_secrets:", secrets);
 	print_uris("redirect_uris:", c->redirect_uris, c->n_redirect_uris);
 	print_uris("post_logout_redirect_uris:", c->post_logout_uris,
 	    c->n_post_logout_uris);

@@ -47,6 +47,9 @@ struct token_access_in {
 	 * revoking the family kills the token (TK-01, IR-06, RT-05). NULL
 	 * for client_credentials (and then there is no user). */
 	const char *grant_id;
+	/* The jti to use (token_jti_new(), made before the audit row that
+	 * names it); NULL: a new one. */
+	const char *jti;
 };
 
 /* An RFC 9068 access token (typ at+jwt, ES256, exp = now +
@@ -295,6 +298,11 @@ struct refresh_policy {
 	 * master key: refresh_seal_key()) seals the successor for it. */
 	int64_t reuse_interval;
 	const uint8_t *seal_key;
+	/* AU-01: the audit row, written in the rotation's transaction (see
+	 * struct store_rotate); NULL: none. */
+	int (*audit)(struct db_conn *c, void *arg, const struct store_family *f,
+	    bool resent);
+	void *audit_arg;
 };
 
 /* The subkey that seals successors kept for the grace. Wipe it. */

@@ -143,6 +143,10 @@ refresh_rotate_ex(struct db *db, const char *token, const char *client_id,
 	in.client_id = client_id;
 	in.now = now;
 	in.idle = p != NULL && p->idle > 0 ? p->idle : REFRESH_IDLE;
+	if (p != NULL) {
+		in.audit = p->audit;
+		in.audit_arg = p->audit_arg;
+	}
 	new_token(new_token_out, new_hash);
 	if (p != NULL && p->reuse_interval > 0) {
 		if (p->reuse_interval > REFRESH_GRACE_MAX ||

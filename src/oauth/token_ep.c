@@ -159,6 +159,8 @@ struct user_grant {
 	const char *refresh; /* NULL: no refresh token */
 	const char *grant;   /* for the audit */
 	bool resent;	     /* RT-02 grace: refresh is a successor resent */
+	bool no_id_token;    /* the client's refresh without an ID token */
+	const char *jti;     /* the access token's, already audited; or NULL */
 };
 
 /* The ID token's identity claims come from userinfo; only the user's
@@ -206,13 +208,15 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 	in.auth_time = g->auth_time;
 	in.amr = g->amr;
 	in.grant_id = g->family_id;
+	in.jti = g->jti;
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &at, jti) !=
 	    0) {
 		oauth_unavailable(w);
 		return PC_ERR_CRYPTO;
 	}
-	/* OI-02: an ID token only for an OpenID request. */
-	if (openid) {
+	/* OI-02: an ID token only for an OpenID request; on refresh only
+	 * if the client wants it again (OIDC Core §12.2). */
+	if (openid && !g->no_id_token) {
 		struct token_id_in id;
 		enum jose_alg alg =
 		    jose_alg_parse(c->id_token_alg, strlen(c->id_token_alg));
@@ -233,14 +237,16 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 			return PC_ERR_CRYPTO;
 		}
 	}
-	d = json_pack("{s:s, s:s, s:s, s:b}", "grant", g->grant, "jti", jti,
-	    "family", g->family_id, "refresh", g->refresh != NULL);
-	if (g->resent)
-		json_object_set_new(d, "resent", json_true());
-	/* AU-01: the row is durable before any token leaves, or none does. */
-	rc = oauth_audit(
-	    r, "token.issue", "success", c->client_id, g->user_id, d);
-	json_decref(d);
+	/* AU-01: the row is durable before any token leaves, or none does
+	 * (a refresh wrote it in its rotation's commit: g->jti). */
+	rc = 0;
+	if (g->jti == NULL) {
+		d = json_pack("{s:s, s:s, s:s, s:b}", "grant", g->grant, "jti",
+		    jti, "family", g->family_id, "refresh", g->refresh != NULL);
+		rc = oauth_audit(
+		    r, "token.issue", "success", c->client_id, g->user_id, d);
+		json_decref(d);
+	}
 	if (rc != 0) {
 		pc_freezero_str(at);
 		if (idt != NULL) {
@@ -392,6 +398,50 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	store_auth_code_clear(&ac);
 }
 
+/* What a rotation's audit row says besides the family (AU-01). */
+struct refresh_audit {
+	const struct req *r;
+	const char *client_id;
+	const char *user_agent;
+	const char *jti; /* of the access token to be minted */
+};
+
+/*
+ * The token.issue row of a refresh, written by the rotation's own
+ * transaction (struct store_rotate's audit hook), possibly on the group
+ * commit's leader thread: it reads only what arg holds.
+ */
+static int
+refresh_audit_tx(
+    struct db_conn *c, void *arg, const struct store_family *f, bool resent)
+{
+	const struct refresh_audit *a = arg;
+	const struct app *app = a->r->app;
+	struct audit_event ev;
+	json_t *d = json_pack("{s:s, s:s, s:s, s:b}", "grant", "refresh_token",
+	    "jti", a->jti, "family", f->family_id, "refresh", 1);
+	int rc;
+
+	if (d == NULL)
+		return PC_ERR_INVALID;
+	if (resent)
+		json_object_set_new(d, "resent", json_true());
+	memset(&ev, 0, sizeof(ev));
+	ev.event = "token.issue";
+	ev.outcome = "success";
+	ev.actor = a->client_id;
+	ev.target = f->user_id;
+	ev.ip = a->r->ip;
+	ev.user_agent = a->user_agent;
+	ev.request_id = a->r->rid;
+	ev.details = d;
+	rc = audit_append_tx(c, app->audit_key, &ev);
+	json_decref(d);
+	if (rc != 0)
+		log_msg(LOG_ERROR, "audit.append_failed", pc_strerror(rc));
+	return rc;
+}
+
 /* RFC 6749 §6; RT-01..05. */
 static void
 refresh_token(struct req *r, struct resp *w, const struct store_client *c,
@@ -404,8 +454,9 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	struct user_grant ug;
 	struct buf granted;
 	struct refresh_policy pol;
+	struct refresh_audit ra;
 	uint8_t key[32];
-	char next[REFRESH_LEN + 1];
+	char next[REFRESH_LEN + 1], jti[TOKEN_JTI_LEN + 1];
 	char desc[SCOPE_TOKEN_MAX + 96] =
 	    "scope may only narrow the original grant.";
 	bool resent = false;
@@ -465,6 +516,16 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		refresh_seal_key(app->mk, key);
 		pol.seal_key = key;
 	}
+	/* AU-01 in the rotation's one commit: the row names the access
+	 * token's jti, chosen now and minted once the rotation is durable. */
+	token_jti_new(jti);
+	memset(&ra, 0, sizeof(ra));
+	ra.r = r;
+	ra.client_id = c->client_id;
+	ra.jti = jti;
+	(void)req_header(r, "User-Agent", &ra.user_agent);
+	pol.audit = refresh_audit_tx;
+	pol.audit_arg = &ra;
 	rc = refresh_rotate_ex(
 	    app->db, token, c->client_id, r->now, &pol, next, &fam, &resent);
 	sodium_memzero(key, sizeof(key));
@@ -506,10 +567,6 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		oauth_error(w, 500, "server_error", "Internal error.");
 		goto out;
 	}
-	if (live_user(app, fam.user_id) != 0) {
-		buf_free(&granted);
-		goto invalid;
-	}
 	memset(&ug, 0, sizeof(ug));
 	ug.user_id = fam.user_id;
 	ug.scope = granted.len > 0 ? buf_cstr(&granted) : "";
@@ -521,6 +578,8 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ug.refresh = next;
 	ug.grant = "refresh_token";
 	ug.resent = resent;
+	ug.no_id_token = !c->id_token_on_refresh;
+	ug.jti = jti;
 	/* AU-01: the answer was not given, so the client's retry with the
 	 * same token should work. Without the grace the rotation is undone
 	 * (unless its successor was used meanwhile); with it, nothing is

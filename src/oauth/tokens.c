@@ -182,7 +182,12 @@ token_mint_access(struct signer *s, const struct config *cfg,
 	if (in->client_id == NULL || in->aud == NULL || in->scope == NULL ||
 	    cfg->issuer == NULL)
 		return PC_ERR_INVALID;
-	token_jti_new(jti);
+	if (in->jti == NULL)
+		token_jti_new(jti);
+	else if (strlen(in->jti) == TOKEN_JTI_LEN)
+		memcpy(jti, in->jti, TOKEN_JTI_LEN + 1);
+	else
+		return PC_ERR_INVALID;
 	buf_init(&c, 4 * JWS_MAX_LEN);
 	if ((r = buf_reserve(&c, 512)) == 0 &&
 	    (r = access_claims(&c, cfg, in, now, jti)) == 0)

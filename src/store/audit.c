@@ -84,6 +84,17 @@ append_tx(struct db_conn *c, void *arg)
 }
 
 int
+store_audit_append_tx(struct db_conn *c, struct store_audit_row *row,
+    store_audit_mac_fn mac, void *arg)
+{
+	struct append_arg a = { row, mac, arg };
+
+	if (row->event == NULL || row->outcome == NULL)
+		return PC_ERR_INVALID;
+	return append_tx(c, &a);
+}
+
+int
 store_audit_append(struct db *db, struct store_audit_row *row,
     store_audit_mac_fn mac, void *arg)
 {

@@ -12,6 +12,8 @@
 #include "store/q.h"
 #include "store/store_internal.h"
 
+#define ROTATE_TRIES 3
+
 void
 store_family_clear(struct store_family *f)
 {
@@ -161,7 +163,7 @@ token_live(struct db_conn *c, const char *h, int64_t now, bool *live)
  * immediately previous token qualifies (its successor is still unused:
  * after the successor was rotated it is an older token), only within the
  * interval, only for the family's own client, only while the family
- * lives. out is the family. Reads only.
+ * and its user live. out is the family. Reads only.
  */
 static int
 grace_ok(struct db_conn *c, const struct store_rotate *in, int64_t used_at,
@@ -183,10 +185,13 @@ grace_ok(struct db_conn *c, const struct store_rotate *in, int64_t used_at,
 	 * to a DPoP key, the repeat must also prove the same key as the
 	 * rotation that issued the successor; a different or missing proof
 	 * is reuse. Compare the bound jkt here. */
-	if ((r = token_live(c, next_hash, in->now, &live)) != 0)
+	if ((r = token_live(c, next_hash, in->now, &live)) != 0 || !live)
 		return r;
-	*ok = live;
-	return 0;
+	/* RT-05: never for a user who is gone or disabled. */
+	r = q_one(c, "SELECT 1 FROM users WHERE id = ? AND disabled_at IS NULL",
+	    Q_ARGS(QA_TEXT(out->user_id)), Q_NOCOLS);
+	*ok = r == 0;
+	return r == PC_ERR_NOT_FOUND ? 0 : r;
 }
 
 /*
@@ -213,14 +218,18 @@ rotate_tx(struct db_conn *c, void *arg)
 	free(a->resent);
 	a->resent = NULL;
 	a->outcome = PC_ERR_NOT_FOUND;
-	/* Consume: only a live token of a live family of this client. Under
-	 * the grace the successor is kept, sealed, on the consumed row. */
+	/* Consume: only a live token of a live family of this client, whose
+	 * user exists and is not disabled (RT-05; checked here rather than by
+	 * a read of its own). Under the grace the successor is kept, sealed,
+	 * on the consumed row. */
 	r = q_one(c,
 	    "UPDATE refresh_tokens SET used_at = ?, next_hash = ?,"
 	    " next_sealed = ? WHERE token_hash = ?"
 	    " AND used_at IS NULL AND expires_at > ? AND family_id IN"
-	    " (SELECT family_id FROM token_families WHERE client_id = ?"
-	    " AND revoked_at IS NULL AND expires_at > ?)"
+	    " (SELECT f.family_id FROM token_families f"
+	    " JOIN users u ON u.id = f.user_id WHERE f.client_id = ?"
+	    " AND f.revoked_at IS NULL AND f.expires_at > ?"
+	    " AND u.disabled_at IS NULL)"
 	    " RETURNING family_id",
 	    Q_ARGS(QA_INT(in->now), QA_TEXT(grace ? in->new_hash : NULL),
 		QA_TEXT(grace ? in->new_sealed : NULL), QA_TEXT(in->old_hash),
@@ -240,6 +249,10 @@ rotate_tx(struct db_conn *c, void *arg)
 		 * Without the grace nothing is resent, so no write is spent:
 		 * copies left from when it was on go with the purge. */
 		if (grace && (r = erase_sealed(c, false, in->old_hash)) != 0)
+			return r;
+		/* AU-01: its audit row, in this same commit. */
+		if (in->audit != NULL &&
+		    (r = in->audit(c, in->audit_arg, out, false)) != 0)
 			return r;
 		a->outcome = 0;
 		return 0;
@@ -261,6 +274,9 @@ rotate_tx(struct db_conn *c, void *arg)
 	if ((r = grace_ok(c, in, used_at, next_hash, sealed, out, &ok)) != 0)
 		goto out;
 	if (ok) {
+		if (in->audit != NULL &&
+		    (r = in->audit(c, in->audit_arg, out, true)) != 0)
+			goto out;
 		a->resent = sealed;
 		sealed = NULL;
 		a->outcome = 0;
@@ -290,8 +306,15 @@ store_refresh_rotate(struct db *db, const struct store_rotate *in,
 		*resent = NULL;
 	if (in->grace > 0 && (resent == NULL || in->new_sealed == NULL))
 		return PC_ERR_INVALID;
-	/* out is only good once the batch holding its writes committed. */
-	r = db_batch(db, rotate_tx, &a);
+	/* out is only good once the batch holding its writes committed. A
+	 * store conflict (never reuse, which is a.outcome) rolled everything
+	 * back: the rotation is tried again, then reported as busy. */
+	for (int i = 0; i < ROTATE_TRIES; i++) {
+		r = db_batch(db, rotate_tx, &a);
+		if (r != PC_ERR_CONFLICT)
+			break;
+		r = PC_ERR_BUSY;
+	}
 	if (r != 0 || a.outcome == PC_ERR_NOT_FOUND) {
 		store_family_clear(out);
 		free(a.resent);

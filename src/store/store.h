@@ -98,6 +98,11 @@ typedef int (*store_audit_mac_fn)(void *arg, struct store_audit_row *row);
  */
 int store_audit_append(struct db *db, struct store_audit_row *row,
     store_audit_mac_fn mac, void *arg) PC_WUR;
+/* The same link, inside a write transaction the caller holds (c, as given
+ * to a db_batch() function): the row is durable with the caller's writes
+ * or not at all. Not retried: a lost race fails the caller's transaction. */
+int store_audit_append_tx(struct db_conn *c, struct store_audit_row *row,
+    store_audit_mac_fn mac, void *arg) PC_WUR;
 /* Up to limit rows with seq >= from_seq, in seq order. */
 int store_audit_list(struct db *db, int64_t from_seq, size_t limit,
     struct store_audit_row **out, size_t *n) PC_WUR;
@@ -426,6 +431,10 @@ struct store_client {
 	char *scopes;
 	char *id_token_alg; /* id_token_signed_response_alg */
 	bool first_party;
+	/* A refresh of an openid grant re-issues the ID token (OIDC Core
+	 * §12.2 makes it optional). The store's default is true; a client
+	 * built from zero says false unless it sets it. */
+	bool id_token_on_refresh;
 	char *jwks;
 	int64_t created_at;
 	int64_t updated_at;
@@ -586,6 +595,14 @@ struct store_rotate {
 	 * sealed for it (kept on old_hash's row as next_sealed). */
 	int64_t grace;
 	const char *new_sealed;
+	/* AU-01: when not NULL, called in the rotation's own transaction
+	 * once it rotated (resent: a grace repeat gets the successor again)
+	 * to write the audit row there, so the rotation and its row are
+	 * durable together, in one commit, or not at all. Nonzero: the
+	 * rotation is rolled back and store_refresh_rotate fails with it. */
+	int (*audit)(struct db_conn *c, void *arg, const struct store_family *f,
+	    bool resent);
+	void *audit_arg;
 };
 
 /*

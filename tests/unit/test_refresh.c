@@ -4,7 +4,8 @@
  * its newest token (RT-02), one winner among concurrent uses and the
  * family revoked after, bound to the client, idle and absolute limits,
  * revoked by a password change, a disable and sign-out of its session
- * (RT-05), only hashes stored.
+ * (RT-05), only hashes stored, and the audit row of a rotation written
+ * in its own transaction (AU-01).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "oauth/oauth.h"
@@ -237,7 +239,8 @@ static int
 rotate_g(struct fixture *f, const char *tok, const char *client, int64_t now,
     int64_t interval, char out[REFRESH_LEN + 1], bool *resent)
 {
-	struct refresh_policy p = { 0, interval, grace_key };
+	struct refresh_policy p = { .reuse_interval = interval,
+		.seal_key = grace_key };
 	struct store_family fam;
 	int r =
 	    refresh_rotate_ex(f->db, tok, client, now, &p, out, &fam, resent);
@@ -403,6 +406,97 @@ test_refresh_unrotate(void **state)
 	assert_int_equal(rotate(f, t2, "pcc_app", T0 + 4, t1), 0);
 }
 
+/* The audit hook of a rotation: what it saw, and whether it fails. */
+struct hook {
+	int calls, fail, resent;
+	char family[STORE_FAMILY_ID_MAX];
+};
+
+/* Appends an audit row (target: the family) in the rotation's
+ * transaction, then fails if told to. */
+static int
+hook_fn(
+    struct db_conn *c, void *arg, const struct store_family *fam, bool resent)
+{
+	static const uint8_t key[32] = { 1 };
+	struct hook *h = arg;
+	struct audit_event ev;
+	int r;
+
+	h->calls++;
+	h->resent += resent ? 1 : 0;
+	snprintf(h->family, sizeof(h->family), "%s", fam->family_id);
+	memset(&ev, 0, sizeof(ev));
+	ev.event = "token.issue";
+	ev.outcome = "success";
+	ev.target = fam->family_id;
+	r = audit_append_tx(c, key, &ev);
+	return r != 0 ? r : h->fail;
+}
+
+#define HOOK_ROWS_SQL "SELECT count(*) FROM audit_log WHERE target = ?"
+
+static int
+rotate_h(struct fixture *f, const char *tok, int64_t now, int64_t interval,
+    struct hook *h, char out[REFRESH_LEN + 1], bool *resent)
+{
+	struct refresh_policy p = { .reuse_interval = interval,
+		.seal_key = grace_key,
+		.audit = hook_fn,
+		.audit_arg = h };
+	struct store_family fam;
+	int r = refresh_rotate_ex(
+	    f->db, tok, "pcc_app", now, &p, out, &fam, resent);
+
+	store_family_clear(&fam);
+	return r;
+}
+
+/*
+ * AU-01: the audit row is written by the rotation's own transaction. A
+ * failing row undoes the rotation (the token stays usable, no successor);
+ * a good one commits with it. Reuse and refusals write none.
+ */
+static void
+test_refresh_AU01_audit_in_rotation(void **state)
+{
+	struct fixture *f = *state;
+	char t0[REFRESH_LEN + 1], t1[REFRESH_LEN + 1], t2[REFRESH_LEN + 1];
+	char fam[48];
+	struct hook h = { 0, PC_ERR_STORE, 0, "" };
+	bool resent = false;
+
+	issue(f, T0, t0, fam);
+	assert_int_equal(
+	    rotate_h(f, t0, T0 + 1, 0, &h, t1, &resent), PC_ERR_STORE);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(count_sql(f, HOOK_ROWS_SQL, fam), 0);
+	assert_int_equal(count_sql(f, LIVE_SQL, fam), 1);
+	h.fail = 0;
+	assert_int_equal(rotate_h(f, t0, T0 + 2, 0, &h, t1, &resent), 0);
+	assert_int_equal(h.calls, 2);
+	assert_string_equal(h.family, fam);
+	assert_int_equal(count_sql(f, HOOK_ROWS_SQL, fam), 1);
+	assert_int_equal(count_sql(f, LIVE_SQL, fam), 1);
+	/* Reuse revokes the family and writes no issue row. */
+	assert_int_equal(
+	    rotate_h(f, t0, T0 + 3, 0, &h, t2, &resent), PC_ERR_CONFLICT);
+	assert_int_equal(h.calls, 2);
+	assert_int_equal(count_sql(f, HOOK_ROWS_SQL, fam), 1);
+	/* Under the grace a resend is audited too, in its transaction. */
+	issue(f, T0, t0, fam);
+	assert_int_equal(rotate_h(f, t0, T0 + 1, 5, &h, t1, &resent), 0);
+	assert_false(resent);
+	h.fail = PC_ERR_STORE;
+	assert_int_equal(
+	    rotate_h(f, t0, T0 + 2, 5, &h, t2, &resent), PC_ERR_STORE);
+	h.fail = 0;
+	assert_int_equal(rotate_h(f, t0, T0 + 3, 5, &h, t2, &resent), 0);
+	assert_true(resent);
+	assert_string_equal(t1, t2);
+	assert_int_equal(h.resent, 2);
+}
+
 int
 main(void)
 {
@@ -432,6 +526,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_refresh_unrotate, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refresh_AU01_audit_in_rotation, setup, teardown),
 	};
 
 	if (crypto_init() != 0)

@@ -139,7 +139,7 @@ test_tokens_access_rfc9068(void **state)
 	struct fixture *f = *state;
 	struct token_access_in in = { "usr_alice", "pcc_app",
 		"https://api.example", "openid profile", T0 - 30, NULL, "pwd",
-		"fam_abc" };
+		"fam_abc", NULL };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	json_t *c;
 
