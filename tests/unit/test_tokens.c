@@ -196,7 +196,7 @@ test_tokens_access_claims_escaped(void **state)
 	static const char sub[] = "usr_\",\"admin\":true,\"x\":\"";
 	static const char scope[] = "a\\b \"c\" \x01";
 	struct token_access_in in = { sub, "pcc_app", "https://api.example",
-		scope, T0 - 30, "urn:x\"y", "pwd o\"tp\n", "fam_\\" };
+		scope, T0 - 30, "urn:x\"y", "pwd o\"tp\n", "fam_\\", NULL };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	json_t *c, *amr;
 
