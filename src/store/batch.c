@@ -15,16 +15,17 @@
  * holds its writes is durable; when the commit (or BEGIN) fails, every
  * caller of that batch gets the failure, never its function's result.
  *
- * Wake-ups: each waiting caller sleeps on a semaphore of its own. A leader
- * that has committed hands the lead to the caller at the head of the queue
- * (if any) first, so the next batch starts at once, then wakes exactly the
- * callers of its own batch. Every caller is woken at most once (to take
- * its result, or to lead the batch that will hold its result), and a
- * caller never wakes for a batch that is not its own (a broadcast to all
- * waiters at every batch end woke each of them once per batch ahead).
- * Its result and state are written before the sem_post that wakes it, and
- * nothing of a request is touched after that post: the caller may return
- * (its request lived on its stack) the moment it wakes.
+ * Wake-ups: each waiting caller sleeps on a semaphore of its own, and a
+ * batch end wakes only the callers of that batch and, as a hint, the
+ * caller at the head of the queue (a broadcast to all waiters at every
+ * batch end woke each of them once per batch ahead). The lead is free
+ * again at once: a caller that arrives before the hinted one has woken
+ * leads and takes the queue with it (no hand-off latency); the hinted
+ * one then finds itself taken and sleeps until its batch is done. So a
+ * caller wakes once, or twice when its hint lost that race.
+ * Every post is counted under the mutex (hints, done_posted) and a
+ * caller consumes all of its posts before it returns: its request lives
+ * on its stack, and no post may reach it after.
  *
  * Savepoints and transaction control are cached prepared statements (the
  * query layer, q.h), never parsed per call.
@@ -40,26 +41,22 @@
 
 #define BATCH_MAX 64
 
-enum req_state {
-	REQ_QUEUED,
-	REQ_LEAD, /* the lead was handed to it: run the next batch */
-	REQ_DONE  /* result is final */
-};
-
 struct batch_req {
 	int (*fn)(struct db_conn *c, void *arg);
 	void *arg;
 	int result;
-	enum req_state state;
-	pthread_t thread;
-	sem_t wake; /* posted once: REQ_LEAD or REQ_DONE */
+	bool taken;	  /* in a batch (no longer queued) */
+	bool done;	  /* result is final */
+	bool done_posted; /* the batch's end posts it once */
+	int hints;	  /* posts as the queue's head, each once */
+	sem_t wake;
 	struct batch_req *next;
 };
 
 struct db_batcher {
 	pthread_mutex_t mu;
 	struct batch_req *head, **tail;
-	bool running;	  /* a leader holds (or was handed) the batch */
+	bool running;	  /* a leader holds the batch connection */
 	pthread_t leader; /* valid while running */
 	struct db_conn *conn;
 };
@@ -95,6 +92,7 @@ take(struct db_batcher *b, size_t max, size_t *n)
 
 	*n = 0;
 	while (r != NULL && *n < max) {
+		r->taken = true;
 		last = r;
 		r = r->next;
 		(*n)++;
@@ -133,33 +131,31 @@ run_one(struct db_conn *c, struct batch_req *q)
 
 /*
  * Ends a batch: every request of list gets r (when the batch failed) or
- * keeps its function's result; the lead passes to the head of the queue,
- * if any; then the callers of list other than self are woken. self (the
- * leader's own request) is not posted: its caller is the one running here.
+ * keeps its function's result; the lead is free again and the head of the
+ * queue, if any, is hinted (posted under the mutex); then the callers of
+ * list other than self are posted. self (the leader's own request) is not
+ * posted: its caller is the one running here.
  */
 static void
-finish(struct db_batcher *b, struct batch_req *list, int r,
-    const struct batch_req *self)
+finish(
+    struct db_batcher *b, struct batch_req *list, int r, struct batch_req *self)
 {
-	struct batch_req *q, *next, *heir;
+	struct batch_req *q, *next, *head;
 
 	pthread_mutex_lock(&b->mu);
 	for (q = list; q != NULL; q = q->next) {
 		if (r != 0)
 			q->result = r;
-		q->state = REQ_DONE;
+		q->done = true;
+		q->done_posted = q != self;
 	}
-	heir = b->head;
-	if (heir != NULL) {
-		/* Still running: a newcomer queues behind the heir. */
-		heir->state = REQ_LEAD;
-		b->leader = heir->thread;
-	} else {
-		b->running = false;
+	b->running = false;
+	head = b->head;
+	if (head != NULL && head != self) {
+		head->hints++;
+		sem_post(&head->wake);
 	}
 	pthread_mutex_unlock(&b->mu);
-	if (heir != NULL)
-		sem_post(&heir->wake);
 	for (q = list; q != NULL; q = next) {
 		next = q->next; /* q may be gone once posted */
 		if (q != self)
@@ -170,7 +166,7 @@ finish(struct db_batcher *b, struct batch_req *list, int r,
 /* Runs one batch on b->conn, which only the leader touches. */
 static void
 lead(struct db_batcher *b, struct batch_req *list, size_t n,
-    const struct batch_req *self)
+    struct batch_req *self)
 {
 	struct batch_req *q, *more;
 	struct db_conn *c = b->conn;
@@ -236,7 +232,7 @@ batch_conn(struct db *db, struct db_batcher *b)
 	return db_conn_new(db, &b->conn);
 }
 
-/* Sleeps until this request is posted (once). */
+/* Sleeps until this request is posted. */
 static void
 await(struct batch_req *me)
 {
@@ -251,39 +247,47 @@ db_batch(struct db *db, int (*fn)(struct db_conn *c, void *arg), void *arg)
 	struct db_batcher *b = db->batch;
 	struct batch_req me = { .fn = fn, .arg = arg };
 	struct batch_req *list;
+	int consumed = 0, owed;
 	size_t n;
 	int r;
 
 	if (b == NULL || !db->ops->group_commit)
 		return run_alone(db, fn, arg);
-	me.thread = pthread_self();
 	if (sem_init(&me.wake, 0, 0) != 0)
 		fatal("db_batch: sem_init");
 	pthread_mutex_lock(&b->mu);
-	if (b->running && pthread_equal(b->leader, me.thread)) {
+	if (b->running && pthread_equal(b->leader, pthread_self())) {
 		/* A batch function may not batch again: it would wait on itself. */
 		pthread_mutex_unlock(&b->mu);
 		fatal("db_batch: called from inside a batch");
 	}
 	*b->tail = &me;
 	b->tail = &me.next;
-	if (b->running) {
+	while (!me.done) {
+		if (b->running || me.taken) {
+			/* Woken by its batch's end or as the queue's head. */
+			pthread_mutex_unlock(&b->mu);
+			await(&me);
+			consumed++;
+			pthread_mutex_lock(&b->mu);
+			continue;
+		}
+		b->running = true;
+		b->leader = pthread_self();
+		list = take(b, BATCH_MAX, &n); /* the oldest first */
 		pthread_mutex_unlock(&b->mu);
-		await(&me);
-		if (me.state == REQ_DONE)
-			goto done;
-		/* REQ_LEAD: running was kept true for us; we are the head. */
+		if ((r = batch_conn(db, b)) != 0)
+			finish(
+			    b, list, r, &me); /* no connection: fail closed */
+		else
+			lead(b, list, n, &me);
 		pthread_mutex_lock(&b->mu);
 	}
-	b->running = true;
-	b->leader = me.thread;
-	list = take(b, BATCH_MAX, &n); /* me first: the queue's head */
+	owed = me.hints + (me.done_posted ? 1 : 0);
 	pthread_mutex_unlock(&b->mu);
-	if ((r = batch_conn(db, b)) != 0)
-		finish(b, list, r, &me); /* no connection: fail closed */
-	else
-		lead(b, list, n, &me);
-done:
+	/* Every post made to it, before its stack goes. */
+	for (; consumed < owed; consumed++)
+		await(&me);
 	sem_destroy(&me.wake);
 	return me.result;
 }
