@@ -31,7 +31,9 @@ static const char usage[] =
     "edited,\n        deleted or reordered (exit 1). --head checks that "
     "the chain still\n        reaches a head exported earlier (the "
     "\"head seq S mac M\" it printed),\n        which also catches rows "
-    "deleted from the end.\n";
+    "deleted from the end. Rows not chained yet\n        (pending, "
+    "PostgreSQL) must carry their own valid mac (exit 1 if not);\n        "
+    "any older than 60 s is a warning (exit 3): no node chains them.\n";
 
 /* "SEQ:MAC" as printed by verify. */
 static int
@@ -201,12 +203,29 @@ verify(struct cli_ctx *c)
 	if (r == 0) {
 		printf("audit log OK: %lld rows, head seq %lld mac %s\n",
 		    (long long)res.rows, (long long)res.head.seq, res.head.mac);
-		return 0;
+		if (res.pending > 0)
+			printf("pending: %lld rows not chained yet, their own "
+			       "macs verify\n",
+			    (long long)res.pending);
+		if (res.pending_stale == 0)
+			return 0;
+		printf("WARNING: %lld pending rows older than %d s: no node "
+		       "has chained them (is a node running?)\n",
+		    (long long)res.pending_stale,
+		    AUDIT_PENDING_GRACE_MS / 1000);
+		log_msg(LOG_WARN, "audit.verify_stale_pending",
+		    "pending audit rows are not being chained");
+		return 3;
 	}
 	if (r == PC_ERR_VERIFY) {
-		printf("audit log BROKEN at seq %lld: %s (%lld rows verified "
-		       "before it)\n",
-		    (long long)res.bad_seq, res.reason, (long long)res.rows);
+		if (res.fault == AUDIT_FAULT_PENDING)
+			printf("audit log BROKEN: %s (%lld rows verified)\n",
+			    res.reason, (long long)res.rows);
+		else
+			printf("audit log BROKEN at seq %lld: %s (%lld rows "
+			       "verified before it)\n",
+			    (long long)res.bad_seq, res.reason,
+			    (long long)res.rows);
 		log_msg(LOG_ERROR, "audit.verify_failed", res.reason);
 		return 1;
 	}
