@@ -26,7 +26,9 @@ static const char usage[] =
     "[--data-dir DIR]\n"
     "\n"
     "tail    the last N audit events (default 20), oldest first, as a "
-    "table or,\n        with --json, one JSON object per line.\n"
+    "table or,\n        with --json, one JSON object per line. Events not "
+    "chained yet\n        (pending) come last, with no seq (\"-\", "
+    "null).\n"
     "verify  walks the whole hash chain and names the first row that was "
     "edited,\n        deleted or reordered (exit 1). --head checks that "
     "the chain still\n        reaches a head exported earlier (the "
@@ -92,7 +94,11 @@ print_json(const struct store_audit_row *r)
 	char ts[CLI_TIME_MAX];
 
 	cli_time(ts, r->ts_ms, true);
-	json_object_set_new(o, "seq", json_integer(r->seq));
+	/* A pending row has no seq yet: null, and its pending id. */
+	json_object_set_new(
+	    o, "seq", r->id[0] == '\0' ? json_integer(r->seq) : json_null());
+	if (r->id[0] != '\0')
+		json_object_set_new(o, "pending_id", json_string(r->id));
 	json_object_set_new(o, "ts_ms", json_integer(r->ts_ms));
 	json_object_set_new(o, "time", json_string(ts));
 	json_opt(o, "event", r->event);
@@ -163,7 +169,10 @@ tail(struct cli_ctx *c)
 			continue;
 		}
 		cli_time(ts, v[i].ts_ms, true);
-		printf("%-6" PRId64 " %-24s ", v[i].seq, ts);
+		if (v[i].id[0] != '\0')
+			printf("%-6s %-24s ", "-", ts); /* pending */
+		else
+			printf("%-6" PRId64 " %-24s ", v[i].seq, ts);
 		put_text(v[i].event, 20);
 		put_text(v[i].outcome, 8);
 		put_text(v[i].actor, 12);

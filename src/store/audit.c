@@ -160,32 +160,84 @@ store_audit_list(struct db *db, int64_t from_seq, size_t limit,
 	    &rs, out, n);
 }
 
+static int read_pending(struct db_stmt *s, void *arg);
+
+struct tail_arg {
+	size_t limit;
+	struct rows chained, pending;
+};
+
+/* One snapshot: a row moving from pending to the chain meanwhile is seen
+ * once, where it was. */
+static int
+tail_tx(struct db_conn *c, void *arg)
+{
+	struct tail_arg *a = arg;
+	int r;
+
+	if ((r = q_all(c,
+		 "SELECT seq, ts_ms, event, outcome, actor, target, ip,"
+		 " user_agent, request_id, session_hash, details, prev_mac, mac"
+		 " FROM audit_log ORDER BY seq DESC LIMIT ?",
+		 Q_ARGS(QA_INT(a->limit)), read_row, &a->chained)) != 0)
+		return r;
+	return q_all(c,
+	    "SELECT id, ts_ms, event, outcome, actor, target, ip, user_agent,"
+	    " request_id, session_hash, details, mac FROM audit_pending"
+	    " ORDER BY ts_ms DESC, id DESC LIMIT ?",
+	    Q_ARGS(QA_INT(a->limit)), read_pending, &a->pending);
+}
+
+static void
+reverse(struct store_audit_row *v, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		struct store_audit_row t = v[i];
+
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+}
+
 int
 store_audit_tail(
     struct db *db, size_t limit, struct store_audit_row **out, size_t *n)
 {
-	struct rows rs = { NULL, 0, 0 };
+	struct tail_arg a = { limit, { NULL, 0, 0 }, { NULL, 0, 0 } };
+	size_t np, nc;
 	int r;
 
 	*out = NULL;
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	if ((r = rows_done(store_all(db,
-			       "SELECT seq, ts_ms, event, outcome, actor,"
-			       " target, ip, user_agent, request_id,"
-			       " session_hash, details, prev_mac, mac"
-			       " FROM audit_log ORDER BY seq DESC LIMIT ?",
-			       Q_ARGS(QA_INT(limit)), read_row, &rs),
-		 &rs, out, n)) != 0)
+	if ((r = store_read_tx(db, tail_tx, &a)) != 0) {
+		store_audit_rows_free(a.chained.v, a.chained.n);
+		store_audit_rows_free(a.pending.v, a.pending.n);
 		return r;
-	/* Newest first from the query; callers want seq order. */
-	for (size_t i = 0; i < *n / 2; i++) {
-		struct store_audit_row t = (*out)[i];
-
-		(*out)[i] = (*out)[*n - 1 - i];
-		(*out)[*n - 1 - i] = t;
 	}
+	/* Newest first from the queries; callers want chain order, the
+	 * pending rows (not linked yet) after the chained ones. */
+	reverse(a.chained.v, a.chained.n);
+	reverse(a.pending.v, a.pending.n);
+	np = a.pending.n;
+	nc = np >= limit	       ? 0
+	    : a.chained.n < limit - np ? a.chained.n
+				       : limit - np;
+	for (size_t i = 0; i < a.chained.n - nc; i++)
+		store_audit_row_clear(&a.chained.v[i]);
+	for (size_t i = 0; i < np; i++) {
+		struct store_audit_row *row =
+		    Q_GROW(a.chained.v, a.chained.n, a.chained.cap);
+
+		*row = a.pending.v[i];
+	}
+	free(a.pending.v);
+	if (nc + np > 0)
+		memmove(a.chained.v, a.chained.v + (a.chained.n - nc - np),
+		    (nc + np) * sizeof(*a.chained.v));
+	*out = a.chained.v;
+	*n = nc + np;
 	return 0;
 }
 

@@ -106,7 +106,8 @@ int store_audit_append(struct db *db, struct store_audit_row *row,
 /* Up to limit rows with seq >= from_seq, in seq order. */
 int store_audit_list(struct db *db, int64_t from_seq, size_t limit,
     struct store_audit_row **out, size_t *n) PC_WUR;
-/* The last limit rows, in seq order. */
+/* The last limit rows: chained ones in seq order, then pending ones (seq
+ * 0, id set) in the order the chainer will link them, from one snapshot. */
 int store_audit_tail(struct db *db, size_t limit, struct store_audit_row **out,
     size_t *n) PC_WUR;
 int store_audit_count(struct db *db, int64_t *out) PC_WUR;

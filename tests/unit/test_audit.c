@@ -548,6 +548,24 @@ test_audit_AU05_pending_rows_verify_then_chain(void **state)
 	assert_int_equal(res.rows, 2);
 	assert_int_equal(res.pending, 3);
 	assert_int_equal(res.pending_stale, 0);
+	/* tail: the last chained rows, then the pending ones in order. */
+	assert_int_equal(store_audit_tail(f->db, 4, &v, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(v[0].seq, 2);
+	assert_string_equal(v[0].id, "");
+	for (size_t i = 1; i < n; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "t-%zu", i - 1);
+		assert_int_equal(v[i].seq, 0);
+		assert_int_equal(strlen(v[i].id), STORE_AUDIT_ID_HEX);
+		assert_string_equal(v[i].target, want);
+	}
+	store_audit_rows_free(v, n);
+	assert_int_equal(store_audit_tail(f->db, 2, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[1].target, "t-2");
+	store_audit_rows_free(v, n);
 	assert_int_equal(audit_chain(f->db, f->key, &chained), 0);
 	assert_int_equal(chained, 3);
 	assert_int_equal(pending_count(f), 0);
