@@ -7,10 +7,7 @@
  * transaction-scoped advisory lock, so write transactions are serialized
  * across every connection and node, as SQLite's BEGIN IMMEDIATE serializes
  * them: read-then-write code written for SQLite (the audit chain's next
- * seq, migrations) keeps its meaning. db_begin_write() also opens write
- * transactions without that lock (DB_WRITE_UNLOCKED: pending audit rows)
- * and ones that only try a lock of their own (DB_WRITE_SINGLETON: the
- * audit chainer, decision 0051). A read transaction is REPEATABLE
+ * seq, migrations) keeps its meaning. A read transaction is REPEATABLE
  * READ (one snapshot, like SQLite's). A statement outside a transaction
  * runs alone under READ COMMITTED: a single conditional UPDATE (e.g.
  * "... SET used_at = ? WHERE ... AND used_at IS NULL") re-checks its WHERE
@@ -45,9 +42,8 @@
 #define LOCK_TIMEOUT "10s"
 
 /* The key of the advisory lock every write transaction takes. */
-#define WRITE_LOCK_KEY "7046757263756c6c" /* arbitrary, fixed */
-/* The key of the lock of DB_WRITE_SINGLETON transactions (the chainer). */
-#define SINGLETON_LOCK_KEY "7063636861696e72" /* arbitrary, fixed */
+#define WRITE_LOCK_KEY "7046757263756c6c"     /* arbitrary, fixed */
+#define SINGLETON_LOCK_KEY "7063636861696e72" /* DB_WRITE_SINGLETON's */
 
 /* Connection attempts after a failure: 100 ms doubling up to 5 s. */
 #define BACKOFF_MIN_MS 100
@@ -393,48 +389,29 @@ pg_exec(struct db_conn *base, const char *sql)
 }
 
 static int
-pg_prepare(struct db_conn *base, const char *sql, struct db_stmt **out);
-static int pg_step(struct db_stmt *st);
-static void pg_done(struct db_stmt *st);
-
-/* DB_WRITE_SINGLETON: the try-lock, inside the open transaction. */
-static int
-try_singleton(struct pg_conn *c)
-{
-	struct db_stmt *s;
-	int r;
-
-	if ((r = pg_prepare(&c->base,
-		 "SELECT 1 WHERE "
-		 "pg_try_advisory_xact_lock(x'" SINGLETON_LOCK_KEY "'::bigint)",
-		 &s)) != 0)
-		return r;
-	r = pg_step(s);
-	pg_done(s);
-	return r == DB_ROW ? 0 : r == DB_DONE ? PC_ERR_BUSY : r;
-}
-
-static int
 pg_begin_write(struct db_conn *base, enum db_write mode)
 {
 	struct pg_conn *c = (struct pg_conn *)base;
-	int r;
+	PGresult *res;
+	int r = run(c,
+	    mode == DB_WRITE_LOCKED
+		? "BEGIN ISOLATION LEVEL READ COMMITTED;SELECT "
+		  "pg_advisory_xact_lock(x'" WRITE_LOCK_KEY "'::bigint)"
+		: "BEGIN ISOLATION LEVEL READ COMMITTED",
+	    NULL);
 
-	if (mode == DB_WRITE_LOCKED)
-		r = run(c,
-		    "BEGIN ISOLATION LEVEL READ COMMITTED;"
-		    "SELECT pg_advisory_xact_lock(x'" WRITE_LOCK_KEY
-		    "'::bigint)",
-		    NULL);
-	else
-		r = run(c, "BEGIN ISOLATION LEVEL READ COMMITTED", NULL);
-	if (r == 0) {
-		c->in_tx = true;
-		if (mode != DB_WRITE_SINGLETON || (r = try_singleton(c)) == 0)
-			return 0;
-		c->in_tx = false;
+	if (r == 0 && mode == DB_WRITE_SINGLETON) { /* never waits */
+		res = PQexec(c->h,
+		    "SELECT pg_try_advisory_xact_lock(x'" SINGLETON_LOCK_KEY
+		    "'::bigint)");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			r = map_result(c->h, res);
+		else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+			r = PC_ERR_BUSY;
+		PQclear(res);
 	}
-	if (PQstatus(c->h) == CONNECTION_OK &&
+	c->in_tx = r == 0;
+	if (r != 0 && PQstatus(c->h) == CONNECTION_OK &&
 	    PQtransactionStatus(c->h) != PQTRANS_IDLE)
 		(void)run(c, "ROLLBACK", NULL);
 	return r;
