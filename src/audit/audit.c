@@ -2,6 +2,7 @@
  * The audit log's hash chain: canonical row encoding, HMAC-SHA-256 links,
  * append and verify. See audit.h for the construction.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "audit/audit.h"
 #include "store/store.h"
+#include "util/log.h"
 
 #define VERIFY_PAGE 512
 
@@ -89,7 +91,51 @@ row_mac(const uint8_t key[32], const struct store_audit_row *row,
 	sodium_memzero(&st, sizeof(st));
 }
 
+/* A pending row's own mac: the chain mac's encoding with the id in place
+ * of (prev_mac, seq), under its own label, so neither passes for the
+ * other. */
+static void
+pending_mac(const uint8_t key[32], const struct store_audit_row *row,
+    char out[PC_SHA256_HEX_LEN + 1])
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t mac[crypto_auth_hmacsha256_BYTES];
+
+	crypto_auth_hmacsha256_init(&st, key, 32);
+	mac_field(&st, "pc-audit-pending-v1");
+	mac_field(&st, row->id);
+	mac_u64(&st, (uint64_t)row->ts_ms);
+	mac_field(&st, row->event);
+	mac_field(&st, row->outcome);
+	mac_field(&st, row->actor);
+	mac_field(&st, row->target);
+	mac_field(&st, row->ip);
+	mac_field(&st, row->user_agent);
+	mac_field(&st, row->request_id);
+	mac_field(&st, row->session_hash);
+	mac_field(&st, row->details);
+	crypto_auth_hmacsha256_final(&st, mac);
+	hex_encode(mac, sizeof(mac), out);
+	sodium_memzero(&st, sizeof(st));
+}
+
 /* --- append --------------------------------------------------------- */
+
+/* Pending rows appended by this process (the start of their ids). */
+static _Atomic uint64_t pending_count;
+
+/* The process's chainer (audit_set_chainer()). */
+static struct {
+	void (*_Atomic wake)(void *arg);
+	void *_Atomic arg;
+} chainer;
+
+void
+audit_set_chainer(void (*wake)(void *arg), void *arg)
+{
+	atomic_store(&chainer.arg, arg);
+	atomic_store(&chainer.wake, wake);
+}
 
 /* A copy cut to at most max bytes, never inside a UTF-8 sequence. */
 static char *
@@ -122,9 +168,9 @@ outcome_ok(const char *s)
 	    strcmp(s, "alert") == 0;
 }
 
-/* The row for ev, without seq and macs; cleared by the caller. */
+/* The row of ev, cut to the caps; 0 or PC_ERR_INVALID (row cleared). */
 static int
-row_build(const struct audit_event *ev, struct store_audit_row *row)
+build_row(const struct audit_event *ev, struct store_audit_row *row)
 {
 	memset(row, 0, sizeof(*row));
 	if (ev->event == NULL || ev->event[0] == '\0' || ev->outcome == NULL ||
@@ -142,8 +188,10 @@ row_build(const struct audit_event *ev, struct store_audit_row *row)
 	row->session_hash = capped(ev->session_hash, AUDIT_FIELD_MAX);
 	if (ev->details != NULL) {
 		row->details = json_dumps(ev->details, JSON_COMPACT);
-		if (row->details == NULL)
+		if (row->details == NULL) {
+			store_audit_row_clear(row);
 			return PC_ERR_INVALID;
+		}
 		if (strlen(row->details) > AUDIT_DETAILS_MAX) {
 			free(row->details);
 			row->details = xstrdup("{\"truncated\":true}");
@@ -152,28 +200,143 @@ row_build(const struct audit_event *ev, struct store_audit_row *row)
 	return 0;
 }
 
+/* The pending row of ev: its fresh id and its own mac. */
+static int
+build_pending_row(const uint8_t key[32], const struct audit_event *ev,
+    struct store_audit_row *row)
+{
+	uint8_t id[STORE_AUDIT_ID_HEX / 2];
+	uint64_t k;
+	int r;
+
+	if ((r = build_row(ev, row)) != 0)
+		return r;
+	/* A per-process count, then random bytes: rows of one millisecond
+	 * chain in the order this process appended them, and ids of
+	 * different processes never collide. */
+	k = atomic_fetch_add(&pending_count, 1);
+	for (int i = 7; i >= 0; i--, k >>= 8)
+		id[i] = (uint8_t)(k & 0xff);
+	randombytes_buf(id + 8, sizeof(id) - 8);
+	hex_encode(id, sizeof(id), row->id);
+	pending_mac(key, row, row->mac);
+	return 0;
+}
+
 int
-audit_append(struct db *db, const uint8_t key[32], const struct audit_event *ev)
+audit_append_pending(
+    struct db *db, const uint8_t key[32], const struct audit_event *ev)
 {
 	struct store_audit_row row;
-	int r = row_build(ev, &row);
+	int r;
 
-	if (r == 0)
-		r = store_audit_append(db, &row, append_mac, (void *)key);
+	if ((r = build_pending_row(key, ev, &row)) != 0)
+		return r;
+	r = store_audit_append_pending(db, &row);
 	store_audit_row_clear(&row);
 	return r;
 }
 
 int
+audit_append(struct db *db, const uint8_t key[32], const struct audit_event *ev)
+{
+	struct store_audit_row row;
+	void (*wake)(void *arg);
+	int r;
+
+	if (!store_audit_chains_inline(db)) {
+		if ((r = audit_append_pending(db, key, ev)) != 0)
+			return r;
+		/* Durable: the chain can wait for the chainer. */
+		if ((wake = atomic_load(&chainer.wake)) != NULL)
+			wake(atomic_load(&chainer.arg));
+		else if (audit_chain(db, key, NULL) != 0)
+			log_msg(LOG_INFO, "audit.chain_later",
+			    "the row stays pending for a node's chainer");
+		return 0;
+	}
+	if ((r = build_row(ev, &row)) != 0)
+		return r;
+	r = store_audit_append(db, &row, append_mac, (void *)key);
+	store_audit_row_clear(&row);
+	return r;
+}
+
+/*
+ * Inside the caller's write transaction. Where appends chain inline
+ * (SQLite) the row is the next link; elsewhere (PostgreSQL) it is a
+ * pending row in the caller's transaction, and the chainer is woken now:
+ * it waits a moment to gather rows, and a row whose transaction commits
+ * after that is linked by its next run (every second at the latest).
+ */
+int
 audit_append_tx(
     struct db_conn *c, const uint8_t key[32], const struct audit_event *ev)
 {
 	struct store_audit_row row;
-	int r = row_build(ev, &row);
+	void (*wake)(void *arg);
+	int r;
 
-	if (r == 0)
+	if (!store_audit_tx_chains_inline(c)) {
+		if ((r = build_pending_row(key, ev, &row)) == 0)
+			r = store_audit_append_pending_tx(c, &row);
+		store_audit_row_clear(&row);
+		if (r == 0 && (wake = atomic_load(&chainer.wake)) != NULL)
+			wake(atomic_load(&chainer.arg));
+		return r;
+	}
+	if ((r = build_row(ev, &row)) == 0)
 		r = store_audit_append_tx(c, &row, append_mac, (void *)key);
 	store_audit_row_clear(&row);
+	return r;
+}
+
+/* --- the chainer ---------------------------------------------------- */
+
+#define CHAIN_PAGE 256
+#define CHAIN_PAGES_MAX 64 /* per call; the next call goes on */
+
+static bool mac_eq(const char *a, const char *b);
+
+static int
+link_row(void *arg, struct store_audit_row *row)
+{
+	char want[PC_SHA256_HEX_LEN + 1];
+
+	pending_mac(arg, row, want);
+	if (!mac_eq(want, row->mac)) {
+		struct log_line l;
+
+		/* Never chained: the chain would vouch for a forgery. */
+		log_begin(&l, LOG_ERROR, "audit.pending_forged");
+		log_str(&l, "id", row->id);
+		log_end(&l);
+		return 1;
+	}
+	row_mac(arg, row, row->mac);
+	return 0;
+}
+
+int
+audit_chain(struct db *db, const uint8_t key[32], int64_t *chained)
+{
+	int64_t ts = INT64_MIN;
+	char id[STORE_AUDIT_ID_HEX + 1] = "";
+	size_t read = 0, n = 0;
+	int r = 0;
+
+	if (chained != NULL)
+		*chained = 0;
+	for (int page = 0; page < CHAIN_PAGES_MAX; page++) {
+		r = store_audit_chain(
+		    db, &ts, id, CHAIN_PAGE, link_row, (void *)key, &read, &n);
+		if (r != 0)
+			break;
+		if (chained != NULL)
+			*chained += (int64_t)n;
+		if (read < CHAIN_PAGE)
+			break;
+	}
 	return r;
 }
 
@@ -190,6 +353,7 @@ audit_fault_name(enum audit_fault f)
 	case AUDIT_FAULT_TRUNCATED: return "truncated";
 	case AUDIT_FAULT_HEAD: return "head";
 	case AUDIT_FAULT_EXTRA: return "extra";
+	case AUDIT_FAULT_PENDING: return "pending";
 	}
 	return "unknown";
 }
@@ -240,6 +404,12 @@ broken(struct audit_verify_result *out, enum audit_fault f, int64_t seq)
 		    "a row with seq %lld comes before seq 1: row inserted",
 		    (long long)seq);
 		break;
+	case AUDIT_FAULT_PENDING:
+		snprintf(out->reason, sizeof(out->reason),
+		    "pending row %s forged or edited: its mac does not verify "
+		    "(or wrong master key)",
+		    out->bad_pending);
+		break;
 	case AUDIT_FAULT_NONE: break;
 	}
 	return PC_ERR_VERIFY;
@@ -271,6 +441,46 @@ check_row(const uint8_t key[32], const struct audit_head *expect,
 	return 0;
 }
 
+/* Every pending row's own mac; counts them and the stale ones. */
+static int
+verify_pending(
+    struct db *db, const uint8_t key[32], struct audit_verify_result *out)
+{
+	struct store_audit_row *v = NULL;
+	char mac[PC_SHA256_HEX_LEN + 1], id[STORE_AUDIT_ID_HEX + 1] = "";
+	int64_t ts = INT64_MIN, now = clock_now_ms();
+	size_t n = 0;
+	int r = 0;
+
+	do {
+		if ((r = store_audit_pending_list(
+			 db, ts, id, VERIFY_PAGE, &v, &n)) != 0)
+			return r;
+		for (size_t i = 0; i < n && r == 0; i++) {
+			pending_mac(key, &v[i], mac);
+			if (!mac_eq(mac, v[i].mac)) {
+				memcpy(out->bad_pending, v[i].id,
+				    sizeof(out->bad_pending));
+				r = broken(out, AUDIT_FAULT_PENDING, 0);
+				break;
+			}
+			out->pending++;
+			if (out->pending_oldest_ms == 0 ||
+			    v[i].ts_ms < out->pending_oldest_ms)
+				out->pending_oldest_ms = v[i].ts_ms;
+			if (now - v[i].ts_ms > AUDIT_PENDING_GRACE_MS)
+				out->pending_stale++;
+		}
+		if (n > 0) {
+			ts = v[n - 1].ts_ms;
+			memcpy(id, v[n - 1].id, sizeof(id));
+		}
+		store_audit_rows_free(v, n);
+		/* A malformed id reads as "": stop rather than loop on it. */
+	} while (r == 0 && n == VERIFY_PAGE && id[0] != '\0');
+	return r;
+}
+
 int
 audit_verify(struct db *db, const uint8_t key[32],
     const struct audit_head *expect, struct audit_verify_result *out)
@@ -295,5 +505,5 @@ audit_verify(struct db *db, const uint8_t key[32],
 	}
 	if (expect != NULL && out->head.seq < expect->seq)
 		return broken(out, AUDIT_FAULT_TRUNCATED, out->head.seq + 1);
-	return 0;
+	return verify_pending(db, key, out);
 }

@@ -8,6 +8,17 @@
  * audit_verify() walks the chain and names the first row that was edited,
  * deleted or moved; exporting the head (last seq and mac) elsewhere lets a
  * later verify also catch rows deleted from the end.
+ *
+ * On PostgreSQL (decision 0051) audit_append() does not take the chain's
+ * global lock: it inserts the row unchained into audit_pending with its
+ * own mac, pmac = HMAC-SHA-256(K, "pc-audit-pending-v1" || id ||
+ * encode(row)), durable before it returns, and wakes the chainer.
+ * audit_chain() (one at a time across every node) links pending rows in
+ * (ts_ms, id) order: it checks each pmac, gives the row the next seq and
+ * its chain mac, and moves it into audit_log. A pending row cannot be
+ * forged or edited without K; it can be deleted (or a copy taken earlier
+ * inserted again) by someone who can write the table, which nothing
+ * detects until it is chained. SQLite appends chain at once, as before.
  */
 #ifndef PC_AUDIT_H
 #define PC_AUDIT_H
@@ -19,6 +30,7 @@
 
 #include "crypto/crypto.h"
 #include "store/db.h"
+#include "store/store.h"
 #include "util/util.h"
 
 #define AUDIT_FIELD_MAX 512	 /* text columns are cut to this many bytes */
@@ -56,9 +68,36 @@ int audit_append(
     struct db *db, const uint8_t key[32], const struct audit_event *ev) PC_WUR;
 /* The same event, appended inside the caller's write transaction (c, as
  * given to a db_batch() function): durable with the caller's writes, in
- * the same commit, or not at all. */
+ * the same commit, or not at all. Chained there where appends chain
+ * inline (SQLite); a pending row for the chainer elsewhere (PostgreSQL). */
 int audit_append_tx(struct db_conn *c, const uint8_t key[32],
     const struct audit_event *ev) PC_WUR;
+
+/*
+ * The pending half of audit_append() on its own, whatever the backend
+ * (PostgreSQL's appends; tests of the pending path on SQLite): the row is
+ * durable in audit_pending on 0; wakes no chainer.
+ */
+int audit_append_pending(
+    struct db *db, const uint8_t key[32], const struct audit_event *ev) PC_WUR;
+
+/*
+ * The chainer of this process: called after every pending row is durable
+ * (it must only signal, never block). With none set, audit_append() runs
+ * one audit_chain() itself after a pending row (the CLI). Set it before
+ * any append runs and clear it (NULL) after the last.
+ */
+void audit_set_chainer(void (*wake)(void *arg), void *arg);
+/*
+ * Links every pending row it can (see above) and returns 0 with *chained
+ * (may be NULL) the rows linked, PC_ERR_BUSY when another chainer runs
+ * (it links them), or the store's error. A row whose pending mac does not
+ * verify stays pending and is logged (audit.pending_forged).
+ */
+int audit_chain(struct db *db, const uint8_t key[32], int64_t *chained) PC_WUR;
+/* Pending rows older than this are a warning of audit verify: the chainer
+ * runs after every append and every second on every node. */
+#define AUDIT_PENDING_GRACE_MS 60000
 
 /* A chain head, as exported: the last seq and its mac. */
 struct audit_head {
@@ -74,22 +113,29 @@ enum audit_fault {
 	AUDIT_FAULT_TRUNCATED, /* rows up to the expected head are gone */
 	AUDIT_FAULT_HEAD,      /* the row at the expected head differs */
 	AUDIT_FAULT_EXTRA,     /* a row with seq < 1: inserted */
+	AUDIT_FAULT_PENDING,   /* a pending row's own mac does not verify */
 };
 
 struct audit_verify_result {
 	int64_t rows;	 /* rows checked */
 	int64_t bad_seq; /* first bad seq; 0 when the chain is intact */
 	enum audit_fault fault;
-	char reason[192];	/* for operators; "" when intact */
-	struct audit_head head; /* last good row: (0, 64 zeros) when empty */
+	char reason[192];	   /* for operators; "" when intact */
+	struct audit_head head;	   /* last good row: (0, 64 zeros) when empty */
+	int64_t pending;	   /* pending rows whose own mac verifies */
+	int64_t pending_stale;	   /* ... of them older than the grace */
+	int64_t pending_oldest_ms; /* the oldest one's ts_ms; 0: none */
+	char bad_pending[STORE_AUDIT_ID_HEX + 1]; /* AUDIT_FAULT_PENDING */
 };
 
 const char *audit_fault_name(enum audit_fault f);
 /*
- * Walks every row in seq order. Returns 0 when the chain is intact (and,
- * with expect, reaches expect->seq with expect->mac), PC_ERR_VERIFY with
- * out saying where and why when it is not, or another PC_ERR_* when the
- * store fails.
+ * Walks every row in seq order, then every pending row. Returns 0 when the
+ * chain is intact (and, with expect, reaches expect->seq with expect->mac)
+ * and every pending row's own mac verifies (out->pending counts them,
+ * out->pending_stale those older than AUDIT_PENDING_GRACE_MS now),
+ * PC_ERR_VERIFY with out saying where and why when not, or another
+ * PC_ERR_* when the store fails.
  */
 int audit_verify(struct db *db, const uint8_t key[32],
     const struct audit_head *expect, struct audit_verify_result *out) PC_WUR;

@@ -26,12 +26,16 @@ static const char usage[] =
     "[--data-dir DIR]\n"
     "\n"
     "tail    the last N audit events (default 20), oldest first, as a "
-    "table or,\n        with --json, one JSON object per line.\n"
+    "table or,\n        with --json, one JSON object per line. Events not "
+    "chained yet\n        (pending) come last, with no seq (\"-\", "
+    "null).\n"
     "verify  walks the whole hash chain and names the first row that was "
     "edited,\n        deleted or reordered (exit 1). --head checks that "
     "the chain still\n        reaches a head exported earlier (the "
     "\"head seq S mac M\" it printed),\n        which also catches rows "
-    "deleted from the end.\n";
+    "deleted from the end. Rows not chained yet\n        (pending, "
+    "PostgreSQL) must carry their own valid mac (exit 1 if not);\n        "
+    "any older than 60 s is a warning (exit 3): no node chains them.\n";
 
 /* "SEQ:MAC" as printed by verify. */
 static int
@@ -90,7 +94,11 @@ print_json(const struct store_audit_row *r)
 	char ts[CLI_TIME_MAX];
 
 	cli_time(ts, r->ts_ms, true);
-	json_object_set_new(o, "seq", json_integer(r->seq));
+	/* A pending row has no seq yet: null, and its pending id. */
+	json_object_set_new(
+	    o, "seq", r->id[0] == '\0' ? json_integer(r->seq) : json_null());
+	if (r->id[0] != '\0')
+		json_object_set_new(o, "pending_id", json_string(r->id));
 	json_object_set_new(o, "ts_ms", json_integer(r->ts_ms));
 	json_object_set_new(o, "time", json_string(ts));
 	json_opt(o, "event", r->event);
@@ -161,7 +169,10 @@ tail(struct cli_ctx *c)
 			continue;
 		}
 		cli_time(ts, v[i].ts_ms, true);
-		printf("%-6" PRId64 " %-24s ", v[i].seq, ts);
+		if (v[i].id[0] != '\0')
+			printf("%-6s %-24s ", "-", ts); /* pending */
+		else
+			printf("%-6" PRId64 " %-24s ", v[i].seq, ts);
 		put_text(v[i].event, 20);
 		put_text(v[i].outcome, 8);
 		put_text(v[i].actor, 12);
@@ -201,12 +212,29 @@ verify(struct cli_ctx *c)
 	if (r == 0) {
 		printf("audit log OK: %lld rows, head seq %lld mac %s\n",
 		    (long long)res.rows, (long long)res.head.seq, res.head.mac);
-		return 0;
+		if (res.pending > 0)
+			printf("pending: %lld rows not chained yet, their own "
+			       "macs verify\n",
+			    (long long)res.pending);
+		if (res.pending_stale == 0)
+			return 0;
+		printf("WARNING: %lld pending rows older than %d s: no node "
+		       "has chained them (is a node running?)\n",
+		    (long long)res.pending_stale,
+		    AUDIT_PENDING_GRACE_MS / 1000);
+		log_msg(LOG_WARN, "audit.verify_stale_pending",
+		    "pending audit rows are not being chained");
+		return 3;
 	}
 	if (r == PC_ERR_VERIFY) {
-		printf("audit log BROKEN at seq %lld: %s (%lld rows verified "
-		       "before it)\n",
-		    (long long)res.bad_seq, res.reason, (long long)res.rows);
+		if (res.fault == AUDIT_FAULT_PENDING)
+			printf("audit log BROKEN: %s (%lld rows verified)\n",
+			    res.reason, (long long)res.rows);
+		else
+			printf("audit log BROKEN at seq %lld: %s (%lld rows "
+			       "verified before it)\n",
+			    (long long)res.bad_seq, res.reason,
+			    (long long)res.rows);
 		log_msg(LOG_ERROR, "audit.verify_failed", res.reason);
 		return 1;
 	}

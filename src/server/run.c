@@ -78,6 +78,7 @@ server_run(struct app *app, int lfd)
 {
 	const struct config *cfg = app->cfg;
 	struct server_purge *purge = NULL;
+	struct server_chainer *chainer = NULL;
 	struct http_server_opts ho;
 	struct http_server *srv = NULL;
 	/* app->pw points here while the server runs. */
@@ -151,6 +152,10 @@ server_run(struct app *app, int lfd)
 		fprintf(stderr, "portcullis: cannot start the purge\n");
 		goto out;
 	}
+	if (server_chainer_start(app, &chainer) != 0) {
+		fprintf(stderr, "portcullis: cannot start the audit chainer\n");
+		goto out;
+	}
 	if (log_buffering_start() != 0)
 		goto out;
 	lfd = -1; /* the server's now, whatever happens */
@@ -211,6 +216,9 @@ server_run(struct app *app, int lfd)
 	mail_jobs_stop(
 	    app->jobs, cfg->shutdown_timeout > 0 ? cfg->shutdown_timeout : 10);
 	app->jobs = NULL;
+	/* Nothing appends any more (requests and jobs are done). */
+	server_chainer_stop(chainer);
+	chainer = NULL;
 	pwpool_free(app->pwpool);
 	app->pwpool = NULL;
 	mail_stop(app->mailer);
@@ -229,6 +237,7 @@ out:
 	}
 	pwpool_free(app->pwpool);
 	mail_jobs_stop(app->jobs, 0);
+	server_chainer_stop(chainer);
 	if (app->mailer != NULL)
 		mail_stop(app->mailer);
 	sodium_memzero(app->audit_key, sizeof(app->audit_key));

@@ -30,4 +30,15 @@ struct server_purge;
 int server_purge_start(struct app *app, struct server_purge **out);
 void server_purge_stop(struct server_purge *p);
 
+/*
+ * The audit chainer (decision 0051, src/server/chainer.c): on PostgreSQL
+ * a thread that links pending audit rows into the chain after every append
+ * (audit_set_chainer()) and every second; *out NULL and nothing to run on
+ * SQLite. Stop it after the last request that may append (it runs one
+ * last pass, then clears the hook); NULL is a no-op.
+ */
+struct server_chainer;
+int server_chainer_start(struct app *app, struct server_chainer **out);
+void server_chainer_stop(struct server_chainer *ch);
+
 #endif

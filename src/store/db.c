@@ -167,6 +167,14 @@ db_begin(struct db_conn *c, bool write)
 }
 
 int
+db_begin_write(struct db_conn *c, enum db_write mode)
+{
+	if (c->db->ops->begin_write == NULL)
+		return c->db->ops->begin(c, true);
+	return c->db->ops->begin_write(c, mode);
+}
+
+int
 db_commit(struct db_conn *c)
 {
 	return c->db->ops->commit(c);

@@ -51,6 +51,24 @@ const char *db_errmsg(struct db_conn *c);
 int db_exec(struct db_conn *c, const char *sql) PC_WUR;
 /* write: take the write lock up front (no upgrade deadlocks). */
 int db_begin(struct db_conn *c, bool write) PC_WUR;
+/*
+ * How a write transaction is serialized against other writers. SQLite has
+ * one writer at a time whatever the mode (BEGIN IMMEDIATE); on PostgreSQL:
+ * DB_WRITE_LOCKED is db_begin(c, true), serialized with every other
+ * DB_WRITE_LOCKED transaction of every node (the global advisory lock);
+ * DB_WRITE_UNLOCKED takes no lock beyond the rows it writes (for writes
+ * that read nothing another writer changes, e.g. an insert under a fresh
+ * random key); DB_WRITE_SINGLETON runs only when no other
+ * DB_WRITE_SINGLETON transaction runs on any node, and fails at once with
+ * PC_ERR_BUSY instead of waiting when one does (the audit chainer,
+ * decision 0051).
+ */
+enum db_write {
+	DB_WRITE_LOCKED,
+	DB_WRITE_UNLOCKED,
+	DB_WRITE_SINGLETON,
+};
+int db_begin_write(struct db_conn *c, enum db_write mode) PC_WUR;
 int db_commit(struct db_conn *c) PC_WUR;
 void db_rollback(struct db_conn *c);
 int db_ping(struct db_conn *c) PC_WUR;
@@ -102,6 +120,8 @@ struct db_ops {
 	const char *(*errmsg)(struct db_conn *c);
 	int (*exec)(struct db_conn *c, const char *sql);
 	int (*begin)(struct db_conn *c, bool write);
+	/* NULL: every mode is begin(c, true) (one writer at a time). */
+	int (*begin_write)(struct db_conn *c, enum db_write mode);
 	int (*commit)(struct db_conn *c);
 	void (*rollback)(struct db_conn *c);
 	int (*prepare)(
@@ -120,5 +140,8 @@ extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_pg_ops;
 /* pg.c: the URL as libpq parses it, for people (db_url_redact). */
 char *db_pg_url_describe(const char *url, bool full);
+/* pg_text.c: '?' -> $1..$n; the number of parameters, or -1 past
+ * max_params. *out is the new text (free()). */
+int db_pg_translate(const char *sql, int max_params, char **out);
 
 #endif

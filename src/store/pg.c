@@ -41,7 +41,8 @@
 #define LOCK_TIMEOUT "10s"
 
 /* The key of the advisory lock every write transaction takes. */
-#define WRITE_LOCK_KEY "7046757263756c6c" /* arbitrary, fixed */
+#define WRITE_LOCK_KEY "7046757263756c6c"     /* arbitrary, fixed */
+#define SINGLETON_LOCK_KEY "7063636861696e72" /* DB_WRITE_SINGLETON's */
 
 /* Connection attempts after a failure: 100 ms doubling up to 5 s. */
 #define BACKOFF_MIN_MS 100
@@ -492,15 +493,39 @@ tx_one(struct pg_conn *c, const char *sql, const char *expect_tag)
 }
 
 static int
+pg_begin_write(struct db_conn *base, enum db_write mode)
+{
+	struct pg_conn *c = (struct pg_conn *)base;
+	PGresult *res;
+	int r = mode == DB_WRITE_LOCKED ? tx_run(c, begin_write, 2, NULL)
+					: tx_one(c, begin_write[0], NULL);
+
+	if (r == 0 && mode == DB_WRITE_SINGLETON) { /* never waits */
+		res = PQexec(c->h,
+		    "SELECT pg_try_advisory_xact_lock(x'" SINGLETON_LOCK_KEY
+		    "'::bigint)");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			r = map_result(c->h, res);
+		else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+			r = PC_ERR_BUSY;
+		PQclear(res);
+	}
+	c->in_tx = r == 0;
+	if (r != 0 && PQstatus(c->h) == CONNECTION_OK &&
+	    PQtransactionStatus(c->h) != PQTRANS_IDLE)
+		(void)tx_one(c, "ROLLBACK", NULL);
+	return r;
+}
+
+static int
 pg_begin(struct db_conn *base, bool write)
 {
 	struct pg_conn *c = (struct pg_conn *)base;
 	int r;
 
 	if (write)
-		r = tx_run(c, begin_write, 2, NULL);
-	else
-		r = tx_run(c, begin_read, 1, NULL);
+		return pg_begin_write(base, DB_WRITE_LOCKED);
+	r = tx_run(c, begin_read, 1, NULL);
 	if (r == 0)
 		c->in_tx = true;
 	else if (PQstatus(c->h) == CONNECTION_OK &&
@@ -538,46 +563,6 @@ pg_rollback(struct db_conn *base)
 	c->in_tx = false;
 }
 
-/*
- * '?' -> $1..$n outside '...' literals, "..." identifiers and -- comments.
- * Returns the number of parameters, or -1 when there are too many.
- */
-static int
-translate(const char *sql, char **out)
-{
-	size_t n = strlen(sql), cap = n * 4 + 1, o = 0;
-	char *p = xmalloc(cap);
-	char quote = 0;
-	int np = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char ch = sql[i];
-
-		if (quote == '-') {
-			if (ch == '\n')
-				quote = 0;
-		} else if (quote != 0) {
-			if (ch == quote)
-				quote = 0; /* a doubled quote reopens next */
-		} else if (ch == '\'' || ch == '"') {
-			quote = ch;
-		} else if (ch == '-' && sql[i + 1] == '-') {
-			quote = '-';
-		} else if (ch == '?') {
-			if (++np > MAX_PARAMS) {
-				free(p);
-				return -1;
-			}
-			o += (size_t)snprintf(p + o, cap - o, "$%d", np);
-			continue;
-		}
-		p[o++] = ch;
-	}
-	p[o] = '\0';
-	*out = p;
-	return np;
-}
-
 static int
 prepare_on_server(struct pg_conn *c, struct pg_stmt *s)
 {
@@ -585,7 +570,7 @@ prepare_on_server(struct pg_conn *c, struct pg_stmt *s)
 	char *text;
 	int np, r = 0;
 
-	if ((np = translate(s->sql, &text)) < 0) {
+	if ((np = db_pg_translate(s->sql, MAX_PARAMS, &text)) < 0) {
 		log_msg(LOG_ERROR, "store.prepare", "too many parameters");
 		return PC_ERR_INTERNAL;
 	}
@@ -773,6 +758,7 @@ const struct db_ops db_pg_ops = {
 	.errmsg = pg_errmsg,
 	.exec = pg_exec,
 	.begin = pg_begin,
+	.begin_write = pg_begin_write,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.prepare = pg_prepare,

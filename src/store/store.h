@@ -62,6 +62,8 @@ int store_key_check_put_first(
 /* /readyz: one small write (an upsert of one row) to prove writes work. */
 int store_health_probe(struct db *db, int64_t now) PC_WUR;
 
+#define STORE_AUDIT_ID_HEX 32 /* a pending row's id: 16 random bytes */
+
 /*
  * Audit log (SECURITY.md AU-05). Rows are only inserted, never updated or
  * deleted. Text members are NULL for an SQL NULL; event and outcome are
@@ -81,6 +83,9 @@ struct store_audit_row {
 	char *details;
 	char prev_mac[PC_SHA256_HEX_LEN + 1];
 	char mac[PC_SHA256_HEX_LEN + 1];
+	/* A pending row (audit_pending): its id; seq 0, prev_mac "", and mac
+	 * is the row's own pending mac. "" for a chained row. */
+	char id[STORE_AUDIT_ID_HEX + 1];
 };
 
 void store_audit_row_clear(struct store_audit_row *row);
@@ -106,10 +111,55 @@ int store_audit_append_tx(struct db_conn *c, struct store_audit_row *row,
 /* Up to limit rows with seq >= from_seq, in seq order. */
 int store_audit_list(struct db *db, int64_t from_seq, size_t limit,
     struct store_audit_row **out, size_t *n) PC_WUR;
-/* The last limit rows, in seq order. */
+/* The last limit rows: chained ones in seq order, then pending ones (seq
+ * 0, id set) in the order the chainer will link them, from one snapshot. */
 int store_audit_tail(struct db *db, size_t limit, struct store_audit_row **out,
     size_t *n) PC_WUR;
 int store_audit_count(struct db *db, int64_t *out) PC_WUR;
+
+/*
+ * Pending audit rows (decision 0051). Where writers are not serialized
+ * anyway (PostgreSQL), an audit row is first inserted unchained into
+ * audit_pending, under row->id with row->mac its own pending mac, in a
+ * write transaction that takes no global lock (DB_WRITE_UNLOCKED); the
+ * chainer later moves it into the chain. true where an append chains in
+ * its own transaction instead (SQLite: one writer at a time, so the chain
+ * costs no extra wait there).
+ */
+bool store_audit_chains_inline(struct db *db);
+/* The same for the db of c (a connection a db_batch() function holds). */
+bool store_audit_tx_chains_inline(struct db_conn *c);
+/* Inserts a pending row (id and mac set by the caller); durable on 0. */
+int store_audit_append_pending(
+    struct db *db, const struct store_audit_row *row) PC_WUR;
+/* The same inside the caller's write transaction: durable with it. */
+int store_audit_append_pending_tx(
+    struct db_conn *c, const struct store_audit_row *row) PC_WUR;
+/*
+ * The chainer's check and link for one pending row: seq and prev_mac are
+ * set; returns 0 with row->mac the chain mac to chain it, 1 to leave it
+ * pending (its pending mac does not verify), or a negative PC_ERR_*.
+ */
+typedef int (*store_audit_link_fn)(void *arg, struct store_audit_row *row);
+/*
+ * One chainer step, in one DB_WRITE_SINGLETON transaction: up to limit
+ * pending rows after the cursor (*after_ts, after_id; start with
+ * INT64_MIN and ""), in (ts_ms, id) order, each for which link() returns
+ * 0 inserted into audit_log as the next link and deleted from
+ * audit_pending. *read gets the rows read, *chained those chained, and the
+ * cursor moves past the last row read. PC_ERR_BUSY at once when another
+ * chainer runs (on any node); a conflict (a writer of an older version
+ * took the same seq) rolls the step back and is returned.
+ */
+int store_audit_chain(struct db *db, int64_t *after_ts,
+    char after_id[STORE_AUDIT_ID_HEX + 1], size_t limit,
+    store_audit_link_fn link, void *arg, size_t *read, size_t *chained) PC_WUR;
+/* Up to limit pending rows after the cursor, in (ts_ms, id) order. */
+int
+store_audit_pending_list(struct db *db, int64_t after_ts, const char *after_id,
+    size_t limit, struct store_audit_row **out, size_t *n) PC_WUR;
+/* Whether any row is pending (one cheap read). */
+int store_audit_pending_any(struct db *db, bool *out) PC_WUR;
 
 /*
  * Users (src/store/users.c). id is the OIDC sub: opaque, immutable, never

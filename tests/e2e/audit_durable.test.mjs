@@ -30,11 +30,12 @@ after(async () => { failAudit(0); await stopClean(srv); });
 const failAudit = (share) => failAuditOn(srv, share);
 function failAuditOn(srv, share) {
   if (srv.storeUrl) {
-    storeSql(srv, 'DROP TRIGGER IF EXISTS audit_fail ON audit_log');
+    // PostgreSQL's appends insert into audit_pending (decision 0051).
+    storeSql(srv, 'DROP TRIGGER IF EXISTS audit_fail ON audit_pending');
     if (share <= 0) return;
     storeSql(srv, `CREATE OR REPLACE FUNCTION audit_fail() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF random() < ${share} THEN RAISE EXCEPTION 'audit store down'; END IF; RETURN NEW; END $$`);
-    storeSql(srv, 'CREATE TRIGGER audit_fail BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_fail()');
+    storeSql(srv, 'CREATE TRIGGER audit_fail BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION audit_fail()');
     return;
   }
   storeSql(srv, 'DROP TRIGGER IF EXISTS audit_fail');
@@ -50,7 +51,9 @@ function failAuditOn(srv, share) {
 }
 
 const issued = (r) => r.status === 200 && typeof r.json?.access_token === 'string';
-const count = (event) => Number(storeSql(srv, `SELECT count(*) FROM audit_log WHERE event = '${event}'`));
+// Chained or still pending (PostgreSQL, decision 0051), in one snapshot.
+const count = (event) => Number(storeSql(srv, `SELECT (SELECT count(*) FROM audit_log WHERE event = '${event}')
+  + (SELECT count(*) FROM audit_pending WHERE event = '${event}')`));
 const sessionSet = (r) => r.headers.getSetCookie().some((c) => /^(__Host-)?sid=[^;]+/.test(c) && !/max-age=0/i.test(c));
 
 test('AU-01: with the audit store failing, grants answer 503 and carry no token; a refused refresh stays usable', async () => {

@@ -193,14 +193,14 @@ test('RT-02/AU-01: with the grace on, a refresh refused because its audit row fa
   const rt0 = await start(on);
   const trig = on.storeUrl
     ? ['CREATE OR REPLACE FUNCTION audit_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION \'audit down\'; END $$',
-      'CREATE TRIGGER audit_fail BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_fail()']
+      'CREATE TRIGGER audit_fail BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION audit_fail()']
     : ['CREATE TRIGGER audit_fail BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, \'audit down\'); END'];
   for (const q of trig) storeSql(on, q);
   let refused;
   try {
     refused = await refresh(on, on.spa, rt0);
   } finally {
-    storeSql(on, on.storeUrl ? 'DROP TRIGGER audit_fail ON audit_log' : 'DROP TRIGGER audit_fail');
+    storeSql(on, on.storeUrl ? 'DROP TRIGGER audit_fail ON audit_pending' : 'DROP TRIGGER audit_fail');
   }
   assert.equal(refused.status, 503);
   assert.equal(refused.json.refresh_token, undefined);

@@ -195,6 +195,17 @@ w_begin(struct db_conn *c, bool write)
 }
 
 static int
+w_begin_write(struct db_conn *c, enum db_write mode)
+{
+	const struct db_ops *in = inner_of(c->db->ops);
+
+	if (hit("begin", NULL))
+		return F.code;
+	return in->begin_write != NULL ? in->begin_write(c, mode)
+				       : in->begin(c, true);
+}
+
+static int
 w_commit(struct db_conn *c)
 {
 	const struct db_ops *in = inner_of(c->db->ops);
@@ -339,6 +350,7 @@ wrap_ops(const struct db_ops *in)
 	*w = *in; /* name, group_commit, open/close... as they are */
 	w->exec = w_exec;
 	w->begin = w_begin;
+	w->begin_write = w_begin_write;
 	w->commit = w_commit;
 	w->prepare = w_prepare;
 	w->step = w_step;

@@ -124,6 +124,7 @@ expect_ok(struct fixture *f, int64_t rows)
 	assert_int_equal(res.bad_seq, 0);
 	assert_int_equal(res.rows, rows);
 	assert_int_equal(res.head.seq, rows);
+	assert_int_equal(res.pending, 0);
 }
 
 static void
@@ -487,6 +488,273 @@ test_audit_AU05_concurrent_appends_gap_free(void **state)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 		assert_int_equal(w[i].failures, 0);
 	}
+	/* On PostgreSQL a row whose own chain pass found another running
+	 * may still be pending: the chainer runs afterwards. */
+	assert_int_equal(audit_chain(f->db, f->key, NULL), 0);
+	expect_ok(f, THREADS * PER_THREAD);
+}
+
+/* --- pending rows (decision 0051) ------------------------------------ */
+
+static void
+pending_n(struct fixture *f, int n, int64_t ts_ms)
+{
+	for (int i = 0; i < n; i++) {
+		char target[32];
+		struct audit_event ev = {
+			.event = "oauth.token",
+			.outcome = "success",
+			.actor = "client-1",
+			.target = target,
+			.request_id = "req-p",
+			.ts_ms = ts_ms,
+		};
+
+		snprintf(target, sizeof(target), "t-%d", i);
+		assert_int_equal(audit_append_pending(f->db, f->key, &ev), 0);
+	}
+}
+
+static int64_t
+pending_count(struct fixture *f)
+{
+	struct store_audit_row *v = NULL;
+	size_t n = 0;
+
+	assert_int_equal(
+	    store_audit_pending_list(f->db, INT64_MIN, "", 1000, &v, &n), 0);
+	store_audit_rows_free(v, n);
+	return (int64_t)n;
+}
+
+/* Pending rows verify as pending, then the chainer links them in order. */
+static void
+test_audit_AU05_pending_rows_verify_then_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct audit_verify_result res;
+	struct store_audit_row *v = NULL;
+	size_t n = 0;
+	int64_t chained = 0;
+	bool any = true;
+
+	assert_int_equal(store_audit_pending_any(f->db, &any), 0);
+	assert_false(any);
+	append_n(f, 2);
+	pending_n(f, 3, 0);
+	assert_int_equal(store_audit_pending_any(f->db, &any), 0);
+	assert_true(any);
+	assert_int_equal(audit_verify(f->db, f->key, NULL, &res), 0);
+	assert_int_equal(res.rows, 2);
+	assert_int_equal(res.pending, 3);
+	assert_int_equal(res.pending_stale, 0);
+	/* tail: the last chained rows, then the pending ones in order. */
+	assert_int_equal(store_audit_tail(f->db, 4, &v, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(v[0].seq, 2);
+	assert_string_equal(v[0].id, "");
+	for (size_t i = 1; i < n; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "t-%zu", i - 1);
+		assert_int_equal(v[i].seq, 0);
+		assert_int_equal(strlen(v[i].id), STORE_AUDIT_ID_HEX);
+		assert_string_equal(v[i].target, want);
+	}
+	store_audit_rows_free(v, n);
+	assert_int_equal(store_audit_tail(f->db, 2, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[1].target, "t-2");
+	store_audit_rows_free(v, n);
+	assert_int_equal(audit_chain(f->db, f->key, &chained), 0);
+	assert_int_equal(chained, 3);
+	assert_int_equal(pending_count(f), 0);
+	expect_ok(f, 5);
+	assert_int_equal(store_audit_list(f->db, 3, 10, &v, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "t-%zu", i);
+		assert_string_equal(v[i].event, "oauth.token");
+		assert_string_equal(v[i].target, want);
+		assert_string_equal(v[i].request_id, "req-p");
+		assert_null(v[i].ip);
+	}
+	store_audit_rows_free(v, n);
+	/* Nothing left: a second pass links nothing. */
+	assert_int_equal(audit_chain(f->db, f->key, &chained), 0);
+	assert_int_equal(chained, 0);
+}
+
+/* Every column of a pending row is under its own mac (AU-05). */
+static void
+test_audit_AU05_edited_pending_row_detected(void **state)
+{
+	static const char *const edits[] = {
+		"ts_ms = ts_ms + 1",
+		"event = 'oauth.tokem'",
+		"outcome = 'failure'",
+		"actor = 'client-2'",
+		"target = NULL",
+		"ip = '198.51.100.7'",
+		"request_id = 'req-q'",
+		"details = '{}'",
+		"id = 'ffffffffffffffffffffffffffffffff'",
+		"mac = " FLIP("mac"),
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < PC_NELEM(edits); i++) {
+		struct audit_verify_result res;
+		int64_t chained = -1;
+
+		tamper(f, "DELETE FROM audit_pending");
+		pending_n(f, 1, 0);
+		tamper(f, "UPDATE audit_pending SET %s", edits[i]);
+		if (audit_verify(f->db, f->key, NULL, &res) != PC_ERR_VERIFY ||
+		    res.fault != AUDIT_FAULT_PENDING)
+			fail_msg("%s: not detected", edits[i]);
+		assert_int_equal(strlen(res.bad_pending), STORE_AUDIT_ID_HEX);
+		assert_non_null(strstr(res.reason, res.bad_pending));
+		/* The chainer never vouches for it: it stays pending. */
+		assert_int_equal(audit_chain(f->db, f->key, &chained), 0);
+		assert_int_equal(chained, 0);
+		assert_int_equal(pending_count(f), 1);
+	}
+	assert_int_equal(store_audit_count(f->db, &(int64_t){ 0 }), 0);
+}
+
+/* A row inserted without the key, and a good row after it (AU-05). */
+static void
+test_audit_AU05_forged_pending_row_detected(void **state)
+{
+	struct fixture *f = *state;
+	struct audit_verify_result res;
+	int64_t chained = 0;
+
+	tamper(f,
+	    "INSERT INTO audit_pending (id, ts_ms, event, outcome, mac)"
+	    " VALUES ('00000000000000000000000000000001', 1, 'user.login',"
+	    " 'success', '%064d')",
+	    0);
+	pending_n(f, 2, 0);
+	assert_int_equal(
+	    audit_verify(f->db, f->key, NULL, &res), PC_ERR_VERIFY);
+	assert_int_equal(res.fault, AUDIT_FAULT_PENDING);
+	assert_string_equal(
+	    res.bad_pending, "00000000000000000000000000000001");
+	/* The good rows are chained past it; it stays for the operator. */
+	assert_int_equal(audit_chain(f->db, f->key, &chained), 0);
+	assert_int_equal(chained, 2);
+	assert_int_equal(pending_count(f), 1);
+	assert_int_equal(
+	    audit_verify(f->db, f->key, NULL, &res), PC_ERR_VERIFY);
+	assert_int_equal(res.rows, 2);
+	/* A chain mac is no pending mac: a chained row copied into the
+	 * pending table does not verify there. */
+	tamper(f, "DELETE FROM audit_pending");
+	tamper(f,
+	    "INSERT INTO audit_pending (id, ts_ms, event, outcome, actor,"
+	    " target, request_id, mac) SELECT '%032d', ts_ms, event, outcome,"
+	    " actor, target, request_id, mac FROM audit_log WHERE seq = 1",
+	    2);
+	assert_int_equal(
+	    audit_verify(f->db, f->key, NULL, &res), PC_ERR_VERIFY);
+	assert_int_equal(res.fault, AUDIT_FAULT_PENDING);
+}
+
+/* Rows nobody chained for longer than the grace: a warning (AU-05). */
+static void
+test_audit_AU05_stale_pending_rows_counted(void **state)
+{
+	struct fixture *f = *state;
+	struct audit_verify_result res;
+	int64_t old = clock_now_ms() - AUDIT_PENDING_GRACE_MS - 5000;
+
+	pending_n(f, 2, old);
+	pending_n(f, 1, 0);
+	assert_int_equal(audit_verify(f->db, f->key, NULL, &res), 0);
+	assert_int_equal(res.pending, 3);
+	assert_int_equal(res.pending_stale, 2);
+	assert_int_equal(res.pending_oldest_ms, old);
+	/* Chained in ts order: the old ones first. */
+	assert_int_equal(audit_chain(f->db, f->key, NULL), 0);
+	expect_ok(f, 3);
+	{
+		struct store_audit_row *v = NULL;
+		size_t n = 0;
+
+		assert_int_equal(store_audit_list(f->db, 1, 10, &v, &n), 0);
+		assert_int_equal(n, 3);
+		assert_int_equal(v[0].ts_ms, old);
+		assert_int_equal(v[1].ts_ms, old);
+		assert_true(v[2].ts_ms > old);
+		store_audit_rows_free(v, n);
+	}
+}
+
+struct racer {
+	struct fixture *f;
+	int failures;
+	volatile bool *stop;
+};
+
+static void *
+pending_appender(void *arg)
+{
+	struct racer *w = arg;
+
+	for (int i = 0; i < PER_THREAD; i++) {
+		struct audit_event ev = {
+			.event = "oauth.token",
+			.outcome = "success",
+		};
+
+		if (audit_append_pending(w->f->db, w->f->key, &ev) != 0)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void *
+chainer(void *arg)
+{
+	struct racer *w = arg;
+
+	while (!*w->stop) {
+		int r = audit_chain(w->f->db, w->f->key, NULL);
+
+		if (r != 0 && r != PC_ERR_BUSY)
+			w->failures++;
+	}
+	return NULL;
+}
+
+/* Appenders and two chainers at once: one gap-free chain (AU-05). */
+static void
+test_audit_AU05_concurrent_chainers_gap_free(void **state)
+{
+	struct fixture *f = *state;
+	struct racer w[THREADS + 2];
+	pthread_t t[THREADS + 2];
+	volatile bool stop = false;
+
+	for (int i = 0; i < THREADS + 2; i++) {
+		w[i] = (struct racer){ f, 0, &stop };
+		assert_int_equal(
+		    pthread_create(&t[i], NULL,
+			i < THREADS ? pending_appender : chainer, &w[i]),
+		    0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	stop = true;
+	for (int i = THREADS; i < THREADS + 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (int i = 0; i < THREADS + 2; i++)
+		assert_int_equal(w[i].failures, 0);
+	assert_int_equal(audit_chain(f->db, f->key, NULL), 0);
 	expect_ok(f, THREADS * PER_THREAD);
 }
 
@@ -509,6 +777,11 @@ main(void)
 		T(test_audit_fields_capped),
 		cmocka_unit_test(test_audit_session_hash),
 		T(test_audit_AU05_concurrent_appends_gap_free),
+		T(test_audit_AU05_pending_rows_verify_then_chain),
+		T(test_audit_AU05_edited_pending_row_detected),
+		T(test_audit_AU05_forged_pending_row_detected),
+		T(test_audit_AU05_stale_pending_rows_counted),
+		T(test_audit_AU05_concurrent_chainers_gap_free),
 	};
 #undef T
 

@@ -434,7 +434,10 @@ hook_fn(
 	return r != 0 ? r : h->fail;
 }
 
-#define HOOK_ROWS_SQL "SELECT count(*) FROM audit_log WHERE target = ?"
+/* Chained (SQLite) or pending for the chainer (PostgreSQL). */
+#define HOOK_ROWS_SQL \
+	"SELECT count(*) FROM (SELECT target FROM audit_log UNION ALL" \
+	" SELECT target FROM audit_pending) AS a WHERE target = ?"
 
 static int
 rotate_h(struct fixture *f, const char *tok, int64_t now, int64_t interval,

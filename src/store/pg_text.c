@@ -1,8 +1,12 @@
 /*
- * The PostgreSQL store URL, for people: what db_describe() and
+ * PostgreSQL text that needs no connection, split from pg.c (which keeps
+ * the connections): the store URL for people (what db_describe() and
  * check-config print, read by libpq's own parser and never with its
- * credentials (AU-03). Split from pg.c, which keeps the connections.
+ * credentials: AU-03), and the store's statements in PostgreSQL's
+ * placeholder syntax.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -89,4 +93,45 @@ db_pg_url_describe(const char *url, bool full)
 		return NULL;
 	}
 	return buf_steal(&b);
+}
+
+/*
+ * '?' -> $1..$n outside '...' literals, "..." identifiers and -- comments.
+ * Returns the number of parameters, or -1 when there are more than
+ * max_params.
+ */
+int
+db_pg_translate(const char *sql, int max_params, char **out)
+{
+	size_t n = strlen(sql), cap = n * 4 + 1, o = 0;
+	char *p = xmalloc(cap);
+	char quote = 0;
+	int np = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = sql[i];
+
+		if (quote == '-') {
+			if (ch == '\n')
+				quote = 0;
+		} else if (quote != 0) {
+			if (ch == quote)
+				quote = 0; /* a doubled quote reopens next */
+		} else if (ch == '\'' || ch == '"') {
+			quote = ch;
+		} else if (ch == '-' && sql[i + 1] == '-') {
+			quote = '-';
+		} else if (ch == '?') {
+			if (++np > max_params) {
+				free(p);
+				return -1;
+			}
+			o += (size_t)snprintf(p + o, cap - o, "$%d", np);
+			continue;
+		}
+		p[o++] = ch;
+	}
+	p[o] = '\0';
+	*out = p;
+	return np;
 }
