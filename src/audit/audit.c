@@ -65,30 +65,41 @@ mac_field(crypto_auth_hmacsha256_state *st, const char *s)
 	crypto_auth_hmacsha256_update(st, (const uint8_t *)s, n);
 }
 
+/* The columns both macs cover, after their label and position (ts_ms
+ * to details), then the mac itself as hex; wipes the state. */
+static void
+mac_columns(crypto_auth_hmacsha256_state *st, const struct store_audit_row *row,
+    char out[PC_SHA256_HEX_LEN + 1])
+{
+	uint8_t mac[crypto_auth_hmacsha256_BYTES];
+
+	mac_u64(st, (uint64_t)row->ts_ms);
+	mac_field(st, row->event);
+	mac_field(st, row->outcome);
+	mac_field(st, row->actor);
+	mac_field(st, row->target);
+	mac_field(st, row->ip);
+	mac_field(st, row->user_agent);
+	mac_field(st, row->request_id);
+	mac_field(st, row->session_hash);
+	mac_field(st, row->details);
+	crypto_auth_hmacsha256_final(st, mac);
+	hex_encode(mac, sizeof(mac), out);
+	sodium_memzero(st, sizeof(*st));
+	sodium_memzero(mac, sizeof(mac));
+}
+
 static void
 row_mac(const uint8_t key[32], const struct store_audit_row *row,
     char out[PC_SHA256_HEX_LEN + 1])
 {
 	crypto_auth_hmacsha256_state st;
-	uint8_t mac[crypto_auth_hmacsha256_BYTES];
 
 	crypto_auth_hmacsha256_init(&st, key, 32);
 	mac_field(&st, "pc-audit-v1");
 	mac_field(&st, row->prev_mac);
 	mac_u64(&st, (uint64_t)row->seq);
-	mac_u64(&st, (uint64_t)row->ts_ms);
-	mac_field(&st, row->event);
-	mac_field(&st, row->outcome);
-	mac_field(&st, row->actor);
-	mac_field(&st, row->target);
-	mac_field(&st, row->ip);
-	mac_field(&st, row->user_agent);
-	mac_field(&st, row->request_id);
-	mac_field(&st, row->session_hash);
-	mac_field(&st, row->details);
-	crypto_auth_hmacsha256_final(&st, mac);
-	hex_encode(mac, sizeof(mac), out);
-	sodium_memzero(&st, sizeof(st));
+	mac_columns(&st, row, out);
 }
 
 /* A pending row's own mac: the chain mac's encoding with the id in place
@@ -99,24 +110,11 @@ pending_mac(const uint8_t key[32], const struct store_audit_row *row,
     char out[PC_SHA256_HEX_LEN + 1])
 {
 	crypto_auth_hmacsha256_state st;
-	uint8_t mac[crypto_auth_hmacsha256_BYTES];
 
 	crypto_auth_hmacsha256_init(&st, key, 32);
 	mac_field(&st, "pc-audit-pending-v1");
 	mac_field(&st, row->id);
-	mac_u64(&st, (uint64_t)row->ts_ms);
-	mac_field(&st, row->event);
-	mac_field(&st, row->outcome);
-	mac_field(&st, row->actor);
-	mac_field(&st, row->target);
-	mac_field(&st, row->ip);
-	mac_field(&st, row->user_agent);
-	mac_field(&st, row->request_id);
-	mac_field(&st, row->session_hash);
-	mac_field(&st, row->details);
-	crypto_auth_hmacsha256_final(&st, mac);
-	hex_encode(mac, sizeof(mac), out);
-	sodium_memzero(&st, sizeof(st));
+	mac_columns(&st, row, out);
 }
 
 /* --- append --------------------------------------------------------- */

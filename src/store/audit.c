@@ -282,27 +282,6 @@ store_audit_tx_chains_inline(struct db_conn *c)
 	return store_audit_chains_inline(c->db);
 }
 
-/* store_tx() with the write mode given (it takes DB_WRITE_LOCKED). */
-static int
-write_tx(struct db *db, enum db_write mode,
-    int (*fn)(struct db_conn *c, void *arg), void *arg)
-{
-	struct db_conn *c;
-	int r, cr;
-
-	if ((r = db_conn(db, &c)) != 0)
-		return r;
-	if ((r = db_begin_write(c, mode)) != 0)
-		return r < 0 ? r : PC_ERR_STORE;
-	if ((r = fn(c, arg)) < 0) {
-		db_rollback(c);
-		return r;
-	}
-	if ((cr = db_commit(c)) != 0)
-		return cr < 0 ? cr : PC_ERR_STORE;
-	return r;
-}
-
 static int
 pending_insert_tx(struct db_conn *c, void *arg)
 {
@@ -346,7 +325,8 @@ store_audit_append_pending(struct db *db, const struct store_audit_row *row)
 		return PC_ERR_INVALID;
 	/* No lock: the row's key is fresh and random, and nothing it writes
 	 * depends on what another writer wrote (the chainer links it). */
-	return write_tx(db, DB_WRITE_UNLOCKED, pending_insert_tx, (void *)row);
+	return store_tx_mode(
+	    db, DB_WRITE_UNLOCKED, pending_insert_tx, (void *)row);
 }
 
 static int
@@ -502,7 +482,7 @@ store_audit_chain(struct db *db, int64_t *after_ts,
 	*read = *chained = 0;
 	if (limit == 0)
 		return 0;
-	r = write_tx(db, DB_WRITE_SINGLETON, chain_tx, &a);
+	r = store_tx_mode(db, DB_WRITE_SINGLETON, chain_tx, &a);
 	if (r != 0) {
 		/* Rolled back: the cursor stays where it was. */
 		*after_ts = ts;

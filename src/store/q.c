@@ -210,12 +210,19 @@ store_all(struct db *db, const char *sql, const struct q_arg *args,
 int
 store_tx(struct db *db, int (*fn)(struct db_conn *c, void *arg), void *arg)
 {
+	return store_tx_mode(db, DB_WRITE_LOCKED, fn, arg);
+}
+
+int
+store_tx_mode(struct db *db, enum db_write mode,
+    int (*fn)(struct db_conn *c, void *arg), void *arg)
+{
 	struct db_conn *c;
 	int r, cr;
 
 	if ((r = db_conn(db, &c)) != 0)
 		return r;
-	if ((r = db_begin(c, true)) != 0)
+	if ((r = db_begin_write(c, mode)) != 0)
 		return r < 0 ? r : PC_ERR_STORE;
 	if ((r = fn(c, arg)) < 0) {
 		db_rollback(c);

@@ -168,6 +168,10 @@ int store_all(struct db *db, const char *sql, const struct q_arg *args,
  */
 int store_tx(
     struct db *db, int (*fn)(struct db_conn *c, void *arg), void *arg) PC_WUR;
+/* The same with the write mode given (db_begin_write(); store_tx() is
+ * DB_WRITE_LOCKED): the audit's pending rows and its chainer. */
+int store_tx_mode(struct db *db, enum db_write mode,
+    int (*fn)(struct db_conn *c, void *arg), void *arg) PC_WUR;
 
 /*
  * A read transaction (one consistent snapshot across statements); fn's
