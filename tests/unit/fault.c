@@ -183,22 +183,31 @@ w_exec(struct db_conn *c, const char *sql)
  */
 static void snapshot_all(bool at_call);
 
-static int
-w_begin(struct db_conn *c, bool write)
+static void
+migrate_snapshot(void)
 {
 	if (F.target > 0 && depth > 0 && alone && !atomic_load(&F.fired) &&
 	    outer != NULL && strcmp(outer, "store_migrate") == 0)
 		snapshot_all(false);
+}
+
+static int
+w_begin(struct db_conn *c, bool write)
+{
+	migrate_snapshot();
 	if (hit("begin", NULL))
 		return F.code;
 	return inner_of(c->db->ops)->begin(c, write);
 }
 
+/* Every write transaction begins here (store_tx() included), so the
+ * migration snapshot is taken here as in w_begin(). */
 static int
 w_begin_write(struct db_conn *c, enum db_write mode)
 {
 	const struct db_ops *in = inner_of(c->db->ops);
 
+	migrate_snapshot();
 	if (hit("begin", NULL))
 		return F.code;
 	return in->begin_write != NULL ? in->begin_write(c, mode)
