@@ -23,6 +23,8 @@ static const char usage[] =
     "                   set-password, delete: see user --help)\n"
     "  client add       register an OAuth client (client list, show,\n"
     "                   update, rotate-secret, delete: see client --help)\n"
+    "  resource add     register an API that accepts our tokens (resource\n"
+    "                   list, show, delete: see resource --help)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -71,6 +73,8 @@ main(int argc, char **argv)
 		return cmd_user(argc - 1, argv + 1);
 	if (strcmp(cmd, "client") == 0)
 		return cmd_client(argc - 1, argv + 1);
+	if (strcmp(cmd, "resource") == 0)
+		return cmd_resource(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

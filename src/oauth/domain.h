@@ -50,9 +50,12 @@ struct token_access_in {
 	/* The jti to use (token_jti_new(), made before the audit row that
 	 * names it); NULL: a new one. */
 	const char *jti;
+	/* Lifetime in seconds; 0: access_token_ttl (machine tokens from a
+	 * token exchange live exchange_token_ttl: issue 14). */
+	int64_t ttl;
 };
 
-/* An RFC 9068 access token (typ at+jwt, ES256, exp = now +
+/* An RFC 9068 access token (typ at+jwt, ES256, exp = now + in->ttl or
  * access_token_ttl); jti gets its id. *jwt is malloc'd. */
 int token_mint_access(struct signer *s, const struct config *cfg,
     const struct token_access_in *in, int64_t now, char **jwt,
@@ -112,7 +115,8 @@ int client_jwks_check(const char *jwks, size_t len, const char **why) PC_WUR;
  * Fills defaults into c (auth_method: none for public clients, else
  * client_secret_basic; grant_types "authorization_code"; scopes "openid";
  * id_token_alg "RS256"), then checks every field: name text <= 256 bytes;
- * grant types from authorization_code, refresh_token, client_credentials;
+ * grant types from authorization_code, refresh_token, client_credentials
+ * (or none: a confidential client that only introspects);
  * public clients use "none" and no client_credentials; private_key_jwt
  * needs jwks and nothing else takes one; scope tokens of printable ASCII
  * without '"' or '\'; alg RS256, ES256, EdDSA or PS256; every URI passes

@@ -25,35 +25,6 @@
 #include "store/store.h"
 #include "util/log.h"
 
-/*
- * {"access_token":...,"token_type":"Bearer","expires_in":...[,"scope":...]}
- * written straight into the response body, which is wiped when released
- * (a jansson object and its serialisation were two more copies of the
- * token, freed unwiped, and most of the JSON cost of a grant).
- */
-static int
-cc_response(struct resp *w, const char *at, int64_t ttl, const char *scope)
-{
-	struct buf *b = resp_json_begin(w, 200);
-	int r;
-
-	if ((r = buf_reserve(b,
-		 strlen(at) + (scope != NULL ? strlen(scope) : 0) + 96)) != 0 ||
-	    (r = buf_putc(b, '{')) != 0 ||
-	    (r = jose_json_put_member(b, true, "access_token")) != 0 ||
-	    (r = jose_json_put_str(b, at, strlen(at))) != 0 ||
-	    (r = jose_json_put_member(b, false, "token_type")) != 0 ||
-	    (r = jose_json_put_str(b, "Bearer", 6)) != 0 ||
-	    (r = jose_json_put_member(b, false, "expires_in")) != 0 ||
-	    (r = jose_json_put_int(b, ttl)) != 0)
-		return r;
-	if (scope != NULL &&
-	    ((r = jose_json_put_member(b, false, "scope")) != 0 ||
-		(r = jose_json_put_str(b, scope, strlen(scope))) != 0))
-		return r;
-	return buf_putc(b, '}');
-}
-
 static void
 client_credentials(struct req *r, struct resp *w, const struct store_client *c,
     const struct kvlist *form)
@@ -70,6 +41,11 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		    "This client may not use client_credentials.");
 		return;
 	}
+	/* TX-04, RFC 8707: a resource makes a token for it (aud = the
+	 * resource, scope within it); without one, as always (aud = us). */
+	if (machine_cc_resource(r, w, c, form, NULL, c->scopes) !=
+	    MACHINE_TARGET_NONE)
+		return;
 	if (oauth_field(form, "scope", &scope) != 0) {
 		oauth_error(w, 400, "invalid_request", "scope is repeated.");
 		return;
@@ -140,8 +116,8 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 			return;
 		}
 	}
-	if (cc_response(w, jwt, app->cfg->access_token_ttl,
-		granted.len > 0 ? buf_cstr(&granted) : NULL) != 0)
+	if (token_response_write(w, jwt, app->cfg->access_token_ttl,
+		granted.len > 0 ? buf_cstr(&granted) : NULL, false) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 	buf_free(&granted);

@@ -139,7 +139,7 @@ test_tokens_access_rfc9068(void **state)
 	struct fixture *f = *state;
 	struct token_access_in in = { "usr_alice", "pcc_app",
 		"https://api.example", "openid profile", T0 - 30, NULL, "pwd",
-		"fam_abc", NULL };
+		"fam_abc", NULL, 0 };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	json_t *c;
 
@@ -196,7 +196,7 @@ test_tokens_access_claims_escaped(void **state)
 	static const char sub[] = "usr_\",\"admin\":true,\"x\":\"";
 	static const char scope[] = "a\\b \"c\" \x01";
 	struct token_access_in in = { sub, "pcc_app", "https://api.example",
-		scope, T0 - 30, "urn:x\"y", "pwd o\"tp\n", "fam_\\", NULL };
+		scope, T0 - 30, "urn:x\"y", "pwd o\"tp\n", "fam_\\", NULL, 0 };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	json_t *c, *amr;
 
