@@ -393,6 +393,7 @@ struct bearer {
 	char *scope; /* "" when none */
 	char *jti;
 	char *gid; /* the token family; NULL: client_credentials */
+	char *aud; /* when a single string (ours always are); else NULL */
 	int64_t exp;
 	int64_t iat;
 	int64_t auth_time; /* 0: none */
@@ -413,6 +414,14 @@ void bearer_clear(struct bearer *b);
  */
 int bearer_verify(struct app *app, const char *token, size_t len, int64_t now,
     struct bearer *out) PC_WUR;
+/*
+ * The same for audience aud instead of the issuer (TX-04: a token minted
+ * for a resource is refused wherever another audience is required, so
+ * /userinfo refuses it); aud NULL accepts any single audience (a string
+ * aud, in out->aud): /introspect and /revoke decide by it themselves.
+ */
+int bearer_verify_aud(struct app *app, const char *token, size_t len,
+    const char *aud, int64_t now, struct bearer *out) PC_WUR;
 
 /* What a refresh token is, read without consuming it. */
 struct bearer_refresh {

@@ -5,12 +5,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
-import { startServer, stopClean } from './lib/server.mjs';
-import { auditRows, cliAt } from './lib/web.mjs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startServer, stopClean, TOOLS, toolEnv } from './lib/server.mjs';
+import { addUser, auditRows, cliAt } from './lib/web.mjs';
+import { addClient as addRp, codeFlow } from './lib/oauth.mjs';
 
 const API = 'https://api.example.com';
 const OTHER_API = 'https://other.example.com/v1';
-let srv, svc, res, other, plain, jwks;
+let srv, svc, res, other, plain, jwks, userToken;
 
 function cli(args) {
   const r = cliAt(srv, args);
@@ -53,6 +56,9 @@ before(async () => {
     '--grant', 'client_credentials', '--scope', 'orders:read']);
   res = cliJson(['resource', 'add', '--id', API, '--scope', 'orders:read orders:write', '--name', 'Orders API']);
   other = cliJson(['resource', 'add', '--id', OTHER_API, '--scope', 'stock:read orders:read']);
+  const rp = addRp(srv, { name: 'RP', redirectUris: ['https://rp.example/cb'] });
+  addUser(srv, 'alice@example.com', undefined, ['--verified', '--name', 'Alice']);
+  userToken = (await codeFlow(srv, rp, { email: 'alice@example.com', scope: 'openid' })).tokens.access_token;
 });
 after(async () => { await stopClean(srv); });
 
@@ -221,4 +227,120 @@ test('TX-04: a scope outside the resource or the client is invalid_scope; none i
   const r = await cc(none, { resource: API });
   assert.equal(r.status, 400);
   assert.equal(r.body.error, 'invalid_scope');
+});
+
+// Signs claims with the server's own key ring (tests/tools/pc-sign).
+function sign(claims) {
+  const r = spawnSync(join(TOOLS, 'pc-sign'), [srv.dataDir, 'ES256', 'at+jwt'],
+    { input: JSON.stringify(claims), encoding: 'utf8', env: toolEnv(srv) });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+
+function assertInactive(r, what) {
+  assert.equal(r.status, 200, what);
+  assert.deepEqual(r.body, { active: false }, what);
+  assert.equal(r.headers.get('cache-control'), 'no-store', what);
+}
+
+async function userinfo(token) {
+  const r = await fetch(srv.url + '/userinfo', { headers: { authorization: 'Bearer ' + token } });
+  return { status: r.status, challenge: r.headers.get('www-authenticate') ?? '', body: await r.text() };
+}
+
+test('TX-04: a token minted for a resource is refused at /userinfo (its audience is the resource, not us)', async () => {
+  // The user's own token works; the same grant with aud = a resource, signed
+  // by our own key, is refused: /userinfo requires aud = the issuer.
+  assert.equal((await userinfo(userToken)).status, 200);
+  const forUs = claimsOf(userToken);
+  const forApi = sign({ ...forUs, aud: API, jti: forUs.jti + 'x' });
+  const u = await userinfo(forApi);
+  assert.equal(u.status, 401, u.body);
+  assert.match(u.challenge, /error="invalid_token"/);
+  assert.match(JSON.parse(u.body).error_description, /invalid, expired or revoked/);
+  // And a real client_credentials token for the resource.
+  const t = await resourceToken(svc, API, 'orders:read');
+  const v = await userinfo(t.access_token);
+  assert.equal(v.status, 401);
+  assert.match(JSON.parse(v.body).error_description, /invalid, expired or revoked/);
+});
+
+test('TX-04, IR-02: the resource\'s client introspects the tokens minted for its resource, whoever got them', async () => {
+  const t = await resourceToken(svc, API, 'orders:read');
+  const c = claimsOf(t.access_token);
+  const r = await introspect(res, t.access_token);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  assert.deepEqual(r.body, {
+    active: true, scope: 'orders:read', client_id: svc.client_id, sub: svc.client_id,
+    token_type: 'Bearer', exp: c.exp, iat: c.iat, iss: srv.issuer, aud: API, jti: c.jti,
+  });
+  // Another client's tokens for the same resource too.
+  const p = await resourceToken(plain, API);
+  const rp = await introspect(res, p.access_token);
+  assert.equal(rp.body.active, true);
+  assert.equal(rp.body.client_id, plain.client_id);
+});
+
+test('IR-02, TX-04: a resource learns nothing about tokens for another audience', async () => {
+  const forOther = (await resourceToken(svc, OTHER_API)).access_token;
+  assertInactive(await introspect(res, forOther), 'another resource\'s token');
+  // ... and the other resource sees its own, not ours.
+  assert.equal((await introspect(other, forOther)).body.active, true);
+  const forApi = (await resourceToken(svc, API)).access_token;
+  assertInactive(await introspect(other, forApi), 'the first resource\'s token');
+  // Tokens for us: a client's own and a user's.
+  const own = await cc(svc, { scope: 'orders:read' });
+  assertInactive(await introspect(res, own.body.access_token), 'a token for the issuer');
+  assertInactive(await introspect(res, userToken), 'a user\'s token');
+  // A forged audience: signed by us, aud = the resource, but an array with another.
+  const claims = claimsOf(forApi);
+  assertInactive(await introspect(res, sign({ ...claims, aud: [API, OTHER_API] })), 'two audiences');
+  // An API key's shape is no token we know.
+  assertInactive(await introspect(res, 'pck_sa_0123456789abcdef_' + 'A'.repeat(49)), 'pck_');
+});
+
+test('IR-02, TX-04: a plain client cannot see a resource token, not even one it obtained', async () => {
+  const forApi = (await resourceToken(svc, API)).access_token;
+  assertInactive(await introspect(svc, forApi), 'its own token for a resource');
+  assertInactive(await introspect(plain, forApi), 'another client\'s token for a resource');
+  // Its own token for us, as before.
+  const own = await cc(svc, { scope: 'orders:read' });
+  const r = await introspect(svc, own.body.access_token);
+  assert.equal(r.body.active, true);
+  assert.equal(r.body.aud, srv.issuer);
+  assert.equal(r.body.sub, undefined);
+});
+
+test('IR-01: a resource\'s client must authenticate; a wrong secret learns nothing', async () => {
+  const t = (await resourceToken(svc, API)).access_token;
+  const bad = { client_id: res.client_id, client_secret: res.client_secret.slice(0, -2) + (res.client_secret.endsWith('xx') ? 'yy' : 'xx') };
+  const r = await introspect(bad, t);
+  assert.equal(r.status, 401);
+  assert.equal(r.body.error, 'invalid_client');
+  assert.equal(r.body.active, undefined);
+  const anon = await post('/introspect', { token: t });
+  assert.equal(anon.status, 401);
+});
+
+test('TX-04: the client revokes its resource token; the resource sees it dead', async () => {
+  const t = (await resourceToken(svc, API)).access_token;
+  assert.equal((await introspect(res, t)).body.active, true);
+  // Another client cannot revoke it.
+  const no = await post('/revoke', { token: t }, auth(plain));
+  assert.notEqual(no.status, 200);
+  assert.equal((await introspect(res, t)).body.active, true);
+  const r = await post('/revoke', { token: t }, auth(svc));
+  assert.equal(r.status, 200, r.text);
+  assertInactive(await introspect(res, t), 'revoked');
+});
+
+test('TX-04: a deleted resource\'s client learns nothing more', async () => {
+  const tmp = cliJson(['resource', 'add', '--id', 'https://gone.example', '--scope', 'orders:read']);
+  const t = (await resourceToken(svc, 'https://gone.example')).access_token;
+  assert.equal((await introspect(tmp, t)).body.active, true);
+  cli(['resource', 'delete', '--id', 'https://gone.example']);
+  assertInactive(await introspect(tmp, t), 'after delete');
 });
