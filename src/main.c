@@ -23,6 +23,8 @@ static const char usage[] =
     "                   set-password, delete: see user --help)\n"
     "  client add       register an OAuth client (client list, show,\n"
     "                   update, rotate-secret, delete: see client --help)\n"
+    "  service-account add  a machine principal (service-account list,\n"
+    "                   show, update, disable, enable, delete)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -71,6 +73,8 @@ main(int argc, char **argv)
 		return cmd_user(argc - 1, argv + 1);
 	if (strcmp(cmd, "client") == 0)
 		return cmd_client(argc - 1, argv + 1);
+	if (strcmp(cmd, "service-account") == 0)
+		return cmd_service_account(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }
