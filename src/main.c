@@ -25,6 +25,8 @@ static const char usage[] =
     "                   update, rotate-secret, delete: see client --help)\n"
     "  service-account add  a machine principal (service-account list,\n"
     "                   show, update, disable, enable, delete)\n"
+    "  group add        a group of users and service accounts (group\n"
+    "                   list, show, delete, member add, member remove)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -75,6 +77,8 @@ main(int argc, char **argv)
 		return cmd_client(argc - 1, argv + 1);
 	if (strcmp(cmd, "service-account") == 0)
 		return cmd_service_account(argc - 1, argv + 1);
+	if (strcmp(cmd, "group") == 0)
+		return cmd_group(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

@@ -199,6 +199,13 @@ int group_names_of(
  */
 int machine_principal_live(struct db *db, const char *sub,
     const char *credential_id, int64_t now) PC_WUR;
+/*
+ * The same for a token issued at iat (bearer_verify calls this one): also
+ * dead when issued at or before the service account's last disable, so
+ * enabling it again does not bring back what the disable revoked.
+ */
+int machine_token_live(struct db *db, const char *sub,
+    const char *credential_id, int64_t iat, int64_t now) PC_WUR;
 
 /* ---- end Liveness ---- */
 

@@ -205,8 +205,8 @@ bearer_verify(struct app *app, const char *token, size_t len, int64_t now,
 	if (out->gid != NULL && (r = check_family(app->db, out, now)) != 0)
 		goto out;
 	if (machine_token(out) &&
-	    (r = machine_principal_live(
-		 app->db, out->sub, out->client_id, now)) != 0)
+	    (r = machine_token_live(
+		 app->db, out->sub, out->client_id, out->iat, now)) != 0)
 		goto out;
 	r = 0;
 out:

@@ -337,14 +337,14 @@ static int
 bound_exists(struct db *db, const struct store_client *c, const char **why)
 {
 	const char *dummy;
-	int64_t e, d;
+	struct store_sa_state st;
 	int r;
 
 	if (why == NULL)
 		why = &dummy;
 	if (c->service_account_id == NULL)
 		return 0;
-	r = store_service_account_state(db, c->service_account_id, &e, &d);
+	r = store_service_account_state(db, c->service_account_id, &st);
 	if (r == PC_ERR_NOT_FOUND)
 		return refuse(why, "the service account does not exist");
 	return r;

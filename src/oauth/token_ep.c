@@ -248,16 +248,19 @@ live_user(struct app *app, const char *user_id)
  * w is a 503 and nothing was issued; when the cause was the audit row
  * (AU-01), *audit_failed is set so the caller can undo its state change.
  */
+static int issue_user_tokens_with(struct req *r, struct resp *w,
+    const struct store_client *c, const struct user_grant *g, bool openid,
+    char *const *groups, size_t ngroups);
+
 static int
 issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
     const struct user_grant *g)
 {
 	struct app *app = r->app;
-	struct token_access_in in;
 	struct scope_set set;
-	char *at = NULL, *idt = NULL, jti[TOKEN_JTI_LEN + 1];
-	bool openid;
-	json_t *o, *d;
+	char **groups = NULL;
+	size_t ngroups = 0;
+	bool openid, with_groups;
 	int rc;
 
 	if (scope_parse(g->scope, &set) != 0) {
@@ -265,7 +268,32 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 		return PC_ERR_INVALID;
 	}
 	openid = scope_has(&set, "openid");
+	with_groups = scope_has(&set, "groups");
 	scope_set_free(&set);
+	/* Issue 14: the user's groups, by name, as of now. */
+	if (with_groups &&
+	    group_names_of(app->db, g->user_id, &groups, &ngroups) != 0) {
+		oauth_unavailable(w);
+		return PC_ERR_STORE;
+	}
+	rc = issue_user_tokens_with(r, w, c, g, openid,
+	    with_groups ? (groups != NULL ? groups : (char *[]){ NULL }) : NULL,
+	    ngroups);
+	store_strv_free(groups, ngroups);
+	return rc;
+}
+
+static int
+issue_user_tokens_with(struct req *r, struct resp *w,
+    const struct store_client *c, const struct user_grant *g, bool openid,
+    char *const *groups, size_t ngroups)
+{
+	struct app *app = r->app;
+	struct token_access_in in;
+	char *at = NULL, *idt = NULL, jti[TOKEN_JTI_LEN + 1];
+	json_t *o, *d;
+	int rc;
+
 	memset(&in, 0, sizeof(in));
 	in.sub = g->user_id;
 	in.client_id = c->client_id;
@@ -275,6 +303,8 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 	in.amr = g->amr;
 	in.grant_id = g->family_id;
 	in.jti = g->jti;
+	in.groups = groups;
+	in.ngroups = ngroups;
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &at, jti) !=
 	    0) {
 		oauth_unavailable(w);
@@ -296,6 +326,8 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 		id.amr = g->amr;
 		id.sid = g->sid;
 		id.access_token = at;
+		id.groups = groups;
+		id.ngroups = ngroups;
 		if (token_mint_id(app->signer, app->cfg, &id, r->now, &idt) !=
 		    0) {
 			pc_freezero_str(at);

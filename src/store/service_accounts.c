@@ -43,7 +43,7 @@ store_service_accounts_free(struct store_service_account *v, size_t n)
 
 #define SA_COLS \
 	"id, name, description, owner_id, scopes, resources, expires_at," \
-	" disabled_at, created_at, updated_at"
+	" disabled_at, tokens_revoked_at, created_at, updated_at"
 
 /* The columns of SA_COLS into sa (SQL NULL times read as 0). */
 #define SA_READ(sa) \
@@ -51,7 +51,8 @@ store_service_accounts_free(struct store_service_account *v, size_t n)
 	    QC_DUP(&(sa)->description), QC_DUP_NULL(&(sa)->owner_id), \
 	    QC_DUP(&(sa)->scopes), QC_DUP(&(sa)->resources), \
 	    QC_INT(&(sa)->expires_at), QC_INT(&(sa)->disabled_at), \
-	    QC_INT(&(sa)->created_at), QC_INT(&(sa)->updated_at))
+	    QC_INT(&(sa)->tokens_revoked_at), QC_INT(&(sa)->created_at), \
+	    QC_INT(&(sa)->updated_at))
 
 /* The values bound for name .. updated_at (not id, created_at). */
 #define SA_META(sa) \
@@ -169,10 +170,15 @@ disable_tx(struct db_conn *c, void *arg)
 {
 	const struct disable *a = arg;
 
+	if (a->disabled_at == 0)
+		return q_one(c,
+		    "UPDATE service_accounts SET disabled_at = NULL,"
+		    " updated_at = ? WHERE id = ? RETURNING id",
+		    Q_ARGS(QA_INT(a->now), QA_TEXT(a->id)), Q_NOCOLS);
 	return q_one(c,
-	    "UPDATE service_accounts SET disabled_at = ?, updated_at = ?"
-	    " WHERE id = ? RETURNING id",
-	    Q_ARGS(QA_INT_IF(a->disabled_at != 0, a->disabled_at),
+	    "UPDATE service_accounts SET disabled_at = ?,"
+	    " tokens_revoked_at = ?, updated_at = ? WHERE id = ? RETURNING id",
+	    Q_ARGS(QA_INT(a->disabled_at), QA_INT(a->disabled_at),
 		QA_INT(a->now), QA_TEXT(a->id)),
 	    Q_NOCOLS);
 }
@@ -188,15 +194,15 @@ store_service_account_set_disabled(
 
 int
 store_service_account_state(
-    struct db *db, const char *id, int64_t *expires_at, int64_t *disabled_at)
+    struct db *db, const char *id, struct store_sa_state *out)
 {
-	*expires_at = 0;
-	*disabled_at = 0;
+	memset(out, 0, sizeof(*out));
 	return store_one(db,
-	    "SELECT expires_at, disabled_at FROM service_accounts"
-	    " WHERE id = ?",
+	    "SELECT expires_at, disabled_at, tokens_revoked_at"
+	    " FROM service_accounts WHERE id = ?",
 	    Q_ARGS(QA_TEXT(id)),
-	    Q_COLS(QC_INT(expires_at), QC_INT(disabled_at)));
+	    Q_COLS(QC_INT(&out->expires_at), QC_INT(&out->disabled_at),
+		QC_INT(&out->tokens_revoked_at)));
 }
 
 struct strv {

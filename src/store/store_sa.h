@@ -29,6 +29,7 @@ struct store_service_account {
 	char *resources;
 	int64_t expires_at;
 	int64_t disabled_at;
+	int64_t tokens_revoked_at; /* the last disable: older tokens stay dead */
 	int64_t created_at;
 	int64_t updated_at;
 };
@@ -53,15 +54,21 @@ int store_service_accounts_list(
  */
 int store_service_account_update(
     struct db *db, const struct store_service_account *sa) PC_WUR;
-/* disabled_at 0 enables it again. PC_ERR_NOT_FOUND: no such account. */
+/*
+ * disabled_at 0 enables it again; disabling also sets tokens_revoked_at
+ * (kept when enabling). PC_ERR_NOT_FOUND: no such account.
+ */
 int store_service_account_set_disabled(
     struct db *db, const char *id, int64_t disabled_at, int64_t now) PC_WUR;
-/*
- * The liveness read (src/machine/live.c): expires_at and disabled_at of
- * id (0 when not set), one indexed row. PC_ERR_NOT_FOUND: no such account.
- */
-int store_service_account_state(struct db *db, const char *id,
-    int64_t *expires_at, int64_t *disabled_at) PC_WUR;
+/* What the liveness check reads (src/machine/live.c); 0 when not set. */
+struct store_sa_state {
+	int64_t expires_at;
+	int64_t disabled_at;
+	int64_t tokens_revoked_at;
+};
+/* One indexed row. PC_ERR_NOT_FOUND: no such account. */
+int store_service_account_state(
+    struct db *db, const char *id, struct store_sa_state *out) PC_WUR;
 /*
  * Deletes the account in one transaction: its group memberships, the
  * clients bound to it (with their URIs and secrets, tombstoned like any

@@ -165,7 +165,7 @@ mint(struct fixture *f, const char *sub, const char *client, const char *gid,
     const char *scope, int64_t now, char jti[TOKEN_JTI_LEN + 1])
 {
 	struct token_access_in in = { sub, client, ISS, scope, 0, NULL, "pwd",
-		gid, NULL };
+		gid, NULL, NULL, 0 };
 	char *jwt = NULL, j[TOKEN_JTI_LEN + 1];
 
 	assert_int_equal(
@@ -519,7 +519,7 @@ test_bearer_JW06_id_token_is_no_bearer(void **state)
 {
 	struct fixture *f = *state;
 	struct token_id_in in = { f->alice.id, "pcc_app", JOSE_ALG_ES256, T0,
-		NULL, NULL, "pwd", NULL, NULL, NULL, 0 };
+		NULL, NULL, "pwd", NULL, NULL, NULL, 0, NULL, 0 };
 	char *jwt = NULL, *at;
 	json_t *c;
 
@@ -771,6 +771,11 @@ test_bearer_SS08_service_account_liveness(void **state)
 	assert_int_equal(check(f, jwt, T0 + 4), PC_ERR_VERIFY);
 	assert_int_equal(
 	    service_account_set_disabled(f->db, id, false, T0 + 5), 0);
+	/* A disable revokes: enabled again, the old token stays dead; one
+	 * issued after it is alive. */
+	assert_int_equal(check(f, jwt, T0 + 6), PC_ERR_VERIFY);
+	free(jwt);
+	jwt = mint(f, id, "pcc_app", NULL, "api.read", T0 + 6, NULL);
 	assert_int_equal(check(f, jwt, T0 + 6), 0);
 	/* Expired: dead from expires_at on, though the token is not. */
 	free(short_lived);

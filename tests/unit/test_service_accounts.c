@@ -120,7 +120,7 @@ test_sa_names_unique_and_ids_never_reused(void **state)
 	struct store_service_account a, b, copy;
 	struct sa_fields in = { .name = "a" };
 	const char *why = NULL;
-	int64_t e = 0, d = 0;
+	struct store_sa_state st;
 
 	sa_new(f, "a", "", &a);
 	sa_new(f, "b", "", &b);
@@ -136,7 +136,7 @@ test_sa_names_unique_and_ids_never_reused(void **state)
 	assert_int_equal(
 	    service_account_delete(f->db, a.id, T0, NULL, NULL), 0);
 	assert_int_equal(
-	    store_service_account_state(f->db, a.id, &e, &d), PC_ERR_NOT_FOUND);
+	    store_service_account_state(f->db, a.id, &st), PC_ERR_NOT_FOUND);
 	assert_int_equal(service_account_delete(f->db, a.id, T0, NULL, NULL),
 	    PC_ERR_NOT_FOUND);
 	assert_int_equal(
@@ -159,22 +159,33 @@ test_sa_disable_enable_state(void **state)
 {
 	struct fixture *f = *state;
 	struct store_service_account sa;
-	int64_t e = -1, d = -1;
+	struct store_sa_state st;
 
 	sa_new(f, "d", "x", &sa);
-	assert_int_equal(store_service_account_state(f->db, sa.id, &e, &d), 0);
-	assert_int_equal(e, 0);
-	assert_int_equal(d, 0);
+	assert_int_equal(store_service_account_state(f->db, sa.id, &st), 0);
+	assert_int_equal(st.expires_at, 0);
+	assert_int_equal(st.disabled_at, 0);
+	assert_int_equal(st.tokens_revoked_at, 0);
 	assert_int_equal(machine_principal_live(f->db, sa.id, NULL, T0), 0);
 	assert_int_equal(
 	    service_account_set_disabled(f->db, sa.id, true, T0 + 5), 0);
-	assert_int_equal(store_service_account_state(f->db, sa.id, &e, &d), 0);
-	assert_int_equal(d, T0 + 5);
+	assert_int_equal(store_service_account_state(f->db, sa.id, &st), 0);
+	assert_int_equal(st.disabled_at, T0 + 5);
+	assert_int_equal(st.tokens_revoked_at, T0 + 5);
 	assert_int_equal(
 	    machine_principal_live(f->db, sa.id, NULL, T0 + 6), PC_ERR_VERIFY);
 	assert_int_equal(
 	    service_account_set_disabled(f->db, sa.id, false, T0 + 7), 0);
 	assert_int_equal(machine_principal_live(f->db, sa.id, NULL, T0 + 8), 0);
+	/* Enabled again, the revocation stays: tokens from before it are
+	 * dead, tokens issued after it alive. */
+	assert_int_equal(store_service_account_state(f->db, sa.id, &st), 0);
+	assert_int_equal(st.disabled_at, 0);
+	assert_int_equal(st.tokens_revoked_at, T0 + 5);
+	assert_int_equal(machine_token_live(f->db, sa.id, NULL, T0 + 5, T0 + 8),
+	    PC_ERR_VERIFY);
+	assert_int_equal(
+	    machine_token_live(f->db, sa.id, NULL, T0 + 8, T0 + 8), 0);
 	assert_int_equal(service_account_set_disabled(
 			     f->db, "svc_AAAAAAAAAAAAAAAAAAAAAA", true, T0),
 	    PC_ERR_NOT_FOUND);

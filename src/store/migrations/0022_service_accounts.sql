@@ -8,8 +8,10 @@
 -- space-separated RFC 8707 resource URIs it may get tokens for ('' = any
 -- registered resource, within its scopes). owner_id is a user ("usr_") or
 -- a group ("grp_") answerable for it, or NULL. expires_at NULL: no expiry;
--- disabled_at NULL: enabled. Checked by src/machine/service_account.c
--- before they get here.
+-- disabled_at NULL: enabled. tokens_revoked_at: the last time it was
+-- disabled; a token issued at or before it stays dead after enabling again
+-- (SS-08: a disable revokes, it does not pause). Checked by
+-- src/machine/service_account.c before they get here.
 CREATE TABLE service_accounts (
     id TEXT NOT NULL PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -19,6 +21,7 @@ CREATE TABLE service_accounts (
     resources TEXT NOT NULL DEFAULT '',
     expires_at BIGINT NULL,
     disabled_at BIGINT NULL,
+    tokens_revoked_at BIGINT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
