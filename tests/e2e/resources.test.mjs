@@ -133,6 +133,9 @@ test('resource add: refused URIs, scopes and clients create nothing', () => {
 
 test('resource delete: gone, audited; its client stays', async () => {
   const tmp = cliJson(['resource', 'add', '--id', 'https://tmp.example', '--scope', 'orders:read']);
+  const other2 = cliJson(['resource', 'add', '--id', 'https://tmp2.example', '--scope', 'orders:read']);
+  assert.deepEqual(cliJson(['resource', 'delete', '--id', 'https://tmp2.example']),
+    { id: 'https://tmp2.example', deleted: true, client_id: other2.client_id });
   const out = cli(['resource', 'delete', '--id', 'https://tmp.example']);
   assert.match(out, /stays/);
   assert.equal(cliAt(srv, ['resource', 'show', '--id', 'https://tmp.example']).code, 1);
