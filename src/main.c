@@ -23,6 +23,8 @@ static const char usage[] =
     "                   set-password, delete: see user --help)\n"
     "  client add       register an OAuth client (client list, show,\n"
     "                   update, rotate-secret, delete: see client --help)\n"
+    "  api-key add      create an API key (api-key list, show, rotate,\n"
+    "                   revoke: see api-key --help)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -71,6 +73,8 @@ main(int argc, char **argv)
 		return cmd_user(argc - 1, argv + 1);
 	if (strcmp(cmd, "client") == 0)
 		return cmd_client(argc - 1, argv + 1);
+	if (strcmp(cmd, "api-key") == 0)
+		return cmd_api_key(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }
