@@ -4,7 +4,7 @@
  * The whole key is printed once, by add and rotate; then only the SHA-256
  * of its secret exists (AK-01). Every other output, the audit log and the
  * logs name a key by its public id "key_…" only. Changes are audited with
- * the CLI's actor ("cli").
+ * the CLI's actor ("cli"). revoke-leaked is src/cli/api_key_leaked.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,7 @@ static const char usage[] =
     "       portcullis api-key rotate --id key_… [--overlap DURATION] "
     "[--json]\n"
     "       portcullis api-key revoke --id key_…\n"
+    "       portcullis api-key revoke-leaked [FILE|-] [--json]\n"
     "\n"
     "Every sub-command also takes --config FILE, --data-dir DIR,\n"
     "--store-url URL, --mode MODE and --help.\n"
@@ -41,7 +42,13 @@ static const char usage[] =
     "               lifetime), printed once; the old key keeps working for\n"
     "               --overlap (default api_key_rotate_overlap, 24h), never\n"
     "               past its own expiry. 0: the old key stops at once.\n"
-    "revoke         ends a key at once, on every node.\n";
+    "revoke         ends a key at once, on every node.\n"
+    "revoke-leaked  reads a text (FILE, or standard input for - or\n"
+    "               nothing), finds every string in the API-key format,\n"
+    "               revokes those that are keys of this server (their\n"
+    "               secret matches), mails their owners and prints the\n"
+    "               key ids it revoked. A look-alike (right format and\n"
+    "               checksum, unknown secret) revokes nothing.\n";
 
 /* "90d", "12h", "30m", "3600s", "2w" or seconds; > 0 (0 allowed with
  * zero_ok). -1 on anything else. */
@@ -382,6 +389,15 @@ static const struct cli_opt rotate_opts[] = {
 
 static const struct cli_opt revoke_opts[] = { ID_OPT, { .name = NULL } };
 
+static const struct cli_opt leaked_opts[] = {
+	{ .name = "file",
+	    .value = "FILE|-",
+	    .help = "the text to scan; - or none: standard input",
+	    .operand = true },
+	JSON_OPT,
+	{ .name = NULL },
+};
+
 /* Reading needs the store; a change is audited, under the master key. */
 static const struct cli_sub subs[] = {
 	{ "add", add_opts, CLI_START_MASTERKEY, check_add, add },
@@ -389,6 +405,8 @@ static const struct cli_sub subs[] = {
 	{ "show", show_opts, CLI_START_STORE, NULL, show },
 	{ "rotate", rotate_opts, CLI_START_MASTERKEY, check_rotate, rotate },
 	{ "revoke", revoke_opts, CLI_START_MASTERKEY, NULL, revoke },
+	{ "revoke-leaked", leaked_opts, CLI_START_MASTERKEY, NULL,
+	    cli_api_key_revoke_leaked },
 };
 
 static const struct cli_cmd cmd = { "api-key", usage, subs, PC_NELEM(subs) };

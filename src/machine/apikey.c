@@ -391,24 +391,36 @@ apikey_live(struct db *db, const char *public_id, int64_t now)
 
 int
 apikey_revoke_exposed(struct db *db, const char *key, size_t len, int64_t now,
-    const char *reason, char public_id[APIKEY_PUBLIC_ID_LEN + 1], bool *revoked)
+    const char *reason, char public_id[APIKEY_PUBLIC_ID_LEN + 1],
+    enum apikey_exposure *found, char **owner_id)
 {
 	struct apikey_parts parts;
 	struct store_api_key k;
+	bool changed = false;
 	int r;
 
 	public_id[0] = '\0';
-	*revoked = false;
+	*found = APIKEY_EXPOSED_NOT_A_KEY;
+	if (owner_id != NULL)
+		*owner_id = NULL;
 	if (apikey_parse(key, len, &parts) != 0)
 		return 0;
 	apikey_public_id(parts.key_id, public_id);
 	r = match(db, &parts, &k);
 	apikey_parts_wipe(&parts);
-	if (r == PC_ERR_VERIFY)
-		return 0; /* a look-alike: the secret is not ours */
+	if (r == PC_ERR_VERIFY) {
+		*found = APIKEY_EXPOSED_UNKNOWN; /* the secret is not ours */
+		return 0;
+	}
 	if (r != 0)
 		return r;
-	r = store_api_key_revoke(db, k.key_id, now, reason, revoked);
+	r = store_api_key_revoke(db, k.key_id, now, reason, &changed);
+	if (r == 0) {
+		*found =
+		    changed ? APIKEY_EXPOSED_REVOKED : APIKEY_EXPOSED_ALREADY;
+		if (owner_id != NULL)
+			*owner_id = xstrdup(k.owner_id);
+	}
 	store_api_key_clear(&k);
 	return r;
 }

@@ -237,17 +237,60 @@ int apikey_verify(struct db *db, const struct config *cfg, const char *key,
  * key_ part). 0, PC_ERR_VERIFY, PC_ERR_STORE.
  */
 int apikey_live(struct db *db, const char *public_id, int64_t now) PC_WUR;
+/* What apikey_revoke_exposed found. */
+enum apikey_exposure {
+	APIKEY_EXPOSED_NOT_A_KEY = 0, /* format or checksum fails */
+	APIKEY_EXPOSED_UNKNOWN,	      /* a look-alike: not a secret of ours */
+	APIKEY_EXPOSED_REVOKED,	      /* ours, revoked by this call */
+	APIKEY_EXPOSED_ALREADY,	      /* ours, revoked before */
+};
+
 /*
  * A key seen where it must not be (AK-06: a URL; revoke-leaked: a
- * paste): if it parses and its secret matches a key that is not revoked
- * (expired or not), revoke it with reason. *revoked says whether this
- * call revoked it; public_id gets the key id whenever the text parsed
- * ("" otherwise). A look-alike (right format, unknown secret) revokes
- * nothing. PC_ERR_STORE when the store cannot answer.
+ * paste): if it parses and its secret matches one of our keys, that key
+ * is revoked with reason (expired or not: it is compromised). public_id
+ * gets the key id whenever the text parsed ("" otherwise); owner_id (may
+ * be NULL) the owner of a key of ours (free it), else NULL. A look-alike
+ * (right format and checksum, unknown secret) revokes nothing. 0, or
+ * PC_ERR_STORE when the store cannot answer.
  */
 int apikey_revoke_exposed(struct db *db, const char *key, size_t len,
     int64_t now, const char *reason, char public_id[APIKEY_PUBLIC_ID_LEN + 1],
-    bool *revoked) PC_WUR;
+    enum apikey_exposure *found, char **owner_id) PC_WUR;
+
+/* ---- API key leaks (src/machine/apikey_leak.c) ---- */
+
+/* One key found in a leaked text. */
+struct apikey_leak_hit {
+	char id[APIKEY_PUBLIC_ID_LEN + 1];
+	enum apikey_exposure found; /* UNKNOWN, REVOKED or ALREADY */
+	char *owner_id;		    /* ours (REVOKED, ALREADY); else NULL */
+};
+
+struct apikey_leak_report {
+	struct apikey_leak_hit *v; /* each key id once, in text order */
+	size_t n;
+	size_t checksum_failed; /* candidates whose checksum fails */
+};
+
+/*
+ * Scans the len bytes of text (apikey_scan) and revokes, with reason
+ * "leaked", every key of ours found in it (apikey_revoke_exposed). out
+ * lists what was found (apikey_leak_report_free it, error or not). 0, or
+ * the store's error: then out holds what was done before it.
+ */
+int apikey_revoke_leaked(struct db *db, const char *text, size_t len,
+    int64_t now, struct apikey_leak_report *out) PC_WUR;
+void apikey_leak_report_free(struct apikey_leak_report *r);
+/*
+ * Whom to tell about owner_id's keys: a user's own address; for a
+ * service account, its owning user's, or every user member of its owning
+ * group. *out / *n: malloc'd addresses (apikey_addresses_free), possibly
+ * none (a deleted owner, no owner).
+ */
+int apikey_owner_addresses(
+    struct db *db, const char *owner_id, char ***out, size_t *n) PC_WUR;
+void apikey_addresses_free(char **v, size_t n);
 
 /* ---- end API keys ---- */
 

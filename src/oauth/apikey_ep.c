@@ -32,12 +32,14 @@ on_candidate(const char *p, size_t n, void *arg)
 	struct url_scan *s = arg;
 	struct app *app = s->r->app;
 	char id[APIKEY_PUBLIC_ID_LEN + 1];
+	enum apikey_exposure found = APIKEY_EXPOSED_NOT_A_KEY;
 	struct log_line l;
-	bool revoked = false;
+	bool revoked;
 	int rc;
 
 	rc = apikey_revoke_exposed(
-	    app->db, p, n, s->r->now, "url_exposed", id, &revoked);
+	    app->db, p, n, s->r->now, "url_exposed", id, &found, NULL);
+	revoked = found == APIKEY_EXPOSED_REVOKED;
 	if (id[0] == '\0')
 		return 0; /* the checksum fails: not a key of this format */
 	s->any = true;

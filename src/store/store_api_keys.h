@@ -75,6 +75,16 @@ int store_api_key_rotate(struct db *db, const char *old_id,
 int store_api_key_touch(struct db *db, const char *key_id, int64_t now,
     const char *ip, int64_t min_interval, bool *written) PC_WUR;
 
+/*
+ * AK-03 (src/store/throttle.c, next to the other counters): failed
+ * API-key authentications from ip (canonical) in the fixed window that
+ * starts at window_start. read: one read transaction; failure: + 1.
+ */
+int store_throttle_apikey_read(
+    struct db *db, const char *ip, int64_t window_start, int64_t *count) PC_WUR;
+int store_throttle_apikey_failure(
+    struct db *db, const char *ip, int64_t window_start) PC_WUR;
+
 /* ---- end API keys ---- */
 
 #endif

@@ -325,8 +325,8 @@ test_apikey_AK06_revoke_exposed(void **state)
 	struct store_api_key k, g;
 	struct apikey_parts p;
 	char key[APIKEY_MAX_LEN + 1], alike[APIKEY_MAX_LEN + 1];
-	char id[APIKEY_PUBLIC_ID_LEN + 1];
-	bool revoked = true;
+	char id[APIKEY_PUBLIC_ID_LEN + 1], *owner = NULL;
+	enum apikey_exposure found;
 
 	make(f, "orders:read", 0, key, &k);
 	/* Same key id, a secret that is not the key's: nothing happens. */
@@ -335,22 +335,31 @@ test_apikey_AK06_revoke_exposed(void **state)
 	assert_int_equal(apikey_format(&p, alike), 0);
 	apikey_parts_wipe(&p);
 	assert_int_equal(apikey_revoke_exposed(f->db, alike, strlen(alike), T0,
-			     "url", id, &revoked),
+			     "url", id, &found, &owner),
 	    0);
-	assert_false(revoked);
+	assert_int_equal(found, APIKEY_EXPOSED_UNKNOWN);
+	assert_null(owner);
 	assert_int_equal(store_api_key_get(f->db, k.key_id, &g), 0);
 	assert_int_equal(g.revoked_at, 0);
 	store_api_key_clear(&g);
 	/* Not a key at all: no id. */
-	assert_int_equal(
-	    apikey_revoke_exposed(f->db, "pck_x", 5, T0, "url", id, &revoked),
+	assert_int_equal(apikey_revoke_exposed(
+			     f->db, "pck_x", 5, T0, "url", id, &found, NULL),
 	    0);
 	assert_string_equal(id, "");
+	assert_int_equal(found, APIKEY_EXPOSED_NOT_A_KEY);
 	/* The key itself. */
 	assert_int_equal(apikey_revoke_exposed(f->db, key, strlen(key), T0 + 1,
-			     "url", id, &revoked),
+			     "url", id, &found, &owner),
 	    0);
-	assert_true(revoked);
+	assert_int_equal(found, APIKEY_EXPOSED_REVOKED);
+	assert_string_equal(owner, f->alice.id);
+	free(owner);
+	/* Seen again: ours, revoked before; the first reason stays. */
+	assert_int_equal(apikey_revoke_exposed(f->db, key, strlen(key), T0 + 2,
+			     "leaked", id, &found, NULL),
+	    0);
+	assert_int_equal(found, APIKEY_EXPOSED_ALREADY);
 	assert_memory_equal(id + 4, k.key_id, APIKEY_ID_CHARS);
 	assert_int_equal(store_api_key_get(f->db, k.key_id, &g), 0);
 	assert_int_equal(g.revoked_at, T0 + 1);
