@@ -23,6 +23,10 @@ static const char usage[] =
     "                   set-password, delete: see user --help)\n"
     "  client add       register an OAuth client (client list, show,\n"
     "                   update, rotate-secret, delete: see client --help)\n"
+    "  service-account add  a machine principal (service-account list,\n"
+    "                   show, update, disable, enable, delete)\n"
+    "  group add        a group of users and service accounts (group\n"
+    "                   list, show, delete, member add, member remove)\n"
     "  api-key add      create an API key (api-key list, show, rotate,\n"
     "                   revoke: see api-key --help)\n"
     "\n"
@@ -73,6 +77,10 @@ main(int argc, char **argv)
 		return cmd_user(argc - 1, argv + 1);
 	if (strcmp(cmd, "client") == 0)
 		return cmd_client(argc - 1, argv + 1);
+	if (strcmp(cmd, "service-account") == 0)
+		return cmd_service_account(argc - 1, argv + 1);
+	if (strcmp(cmd, "group") == 0)
+		return cmd_group(argc - 1, argv + 1);
 	if (strcmp(cmd, "api-key") == 0)
 		return cmd_api_key(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
