@@ -50,34 +50,16 @@ static const char usage[] =
     "               key ids it revoked. A look-alike (right format and\n"
     "               checksum, unknown secret) revokes nothing.\n";
 
-/* "90d", "12h", "30m", "3600s", "2w" or seconds; > 0 (0 allowed with
- * zero_ok). -1 on anything else. */
+/* machine_duration_parse's durations ("90d", "12h", ...); "0" too with
+ * zero_ok. -1 on anything else. */
 static int64_t
 duration(const char *s, bool zero_ok)
 {
-	char *end = NULL;
-	long long v;
-	int64_t mult = 1;
+	int64_t v = 0;
 
-	if (s == NULL || s[0] < '0' || s[0] > '9')
-		return -1;
-	v = strtoll(s, &end, 10);
-	if (end == s || v < 0 || v > 100LL * 365 * 86400)
-		return -1;
-	switch (*end) {
-	case '\0':
-	case 's': break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
-	case 'w': mult = 7 * 86400; break;
-	default: return -1;
-	}
-	if (*end != '\0' && end[1] != '\0')
-		return -1;
-	if (v == 0 && !zero_ok)
-		return -1;
-	return (int64_t)v * mult;
+	if (zero_ok && s != NULL && strcmp(s, "0") == 0)
+		return 0;
+	return machine_duration_parse(s, &v) == 0 ? v : -1;
 }
 
 static json_t *

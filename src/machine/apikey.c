@@ -35,24 +35,11 @@ set_why(const char **why, const char *text)
 }
 
 /* Whether the owner may hold keys now: alive (exists, not disabled, not
- * expired). 0, PC_ERR_VERIFY, or a store error. */
+ * expired; machine_principal_live). 0, PC_ERR_VERIFY, PC_ERR_STORE. */
 static int
 owner_live(struct db *db, const char *owner_id, int64_t now)
 {
-	struct store_user u;
-	int r;
-
-	(void)now;
-	if (principal_kind(owner_id) != PRINCIPAL_USER)
-		return PC_ERR_VERIFY; /* service accounts: with h-sa's store */
-	r = store_user_get(db, owner_id, &u);
-	if (r == PC_ERR_NOT_FOUND)
-		return PC_ERR_VERIFY;
-	if (r != 0)
-		return PC_ERR_STORE;
-	r = u.disabled_at != 0 ? PC_ERR_VERIFY : 0;
-	store_user_clear(&u);
-	return r;
+	return machine_principal_live(db, owner_id, NULL, now);
 }
 
 static bool
@@ -71,9 +58,45 @@ name_ok(const char *s)
 	return true;
 }
 
+/*
+ * AK-04: a service account's key carries only scopes the account may
+ * have (its own and its groups'), and only for a resource it may reach.
+ */
+static int
+check_sa(struct db *db, const struct apikey_request *rq,
+    const struct scope_set *want, const char **why)
+{
+	struct store_service_account sa;
+	struct scope_set allowed;
+	const char *missing;
+	int r;
+
+	if ((r = store_service_account_get(db, rq->owner_id, &sa)) != 0)
+		return r == PC_ERR_NOT_FOUND ? PC_ERR_INVALID : r;
+	if (rq->resource_id != NULL &&
+	    !service_account_resource_allowed(&sa, rq->resource_id)) {
+		set_why(why, "the service account may not reach that resource");
+		store_service_account_clear(&sa);
+		return PC_ERR_INVALID;
+	}
+	r = service_account_scopes(db, &sa, &allowed);
+	store_service_account_clear(&sa);
+	if (r != 0) {
+		scope_set_free(&allowed);
+		return r;
+	}
+	missing = scope_first_missing(want, &allowed);
+	if (missing != NULL) {
+		set_why(why, "a scope is not among the service account's");
+		r = PC_ERR_INVALID;
+	}
+	scope_set_free(&allowed);
+	return r;
+}
+
 /* The scopes a key may carry for its owner (and resource). */
 static int
-check_scopes(const struct apikey_request *rq, const char **why)
+check_scopes(struct db *db, const struct apikey_request *rq, const char **why)
 {
 	struct scope_set want;
 	int r = 0;
@@ -91,6 +114,8 @@ check_scopes(const struct apikey_request *rq, const char **why)
 		set_why(
 		    why, "openid and offline_access are not API-key scopes");
 		r = PC_ERR_INVALID;
+	} else if (principal_kind(rq->owner_id) == PRINCIPAL_SERVICE_ACCOUNT) {
+		r = check_sa(db, rq, &want, why);
 	}
 	scope_set_free(&want);
 	return r;
@@ -131,7 +156,7 @@ check_request(struct db *db, const struct config *cfg,
 		set_why(why, "no resource is registered under that URI");
 		return PC_ERR_INVALID;
 	}
-	return check_scopes(rq, why);
+	return check_scopes(db, rq, why);
 }
 
 /* A new row and key for owner; out's strings are the caller's. */

@@ -6,7 +6,10 @@
  * those whose checksum fails, and revokes every one whose secret matches
  * a key of ours. The format and the checksum are public, so a look-alike
  * revokes nothing: only the secret's hash decides. The owners to tell
- * are resolved here too (apikey_owner_addresses).
+ * are resolved here too (apikey_owner_addresses): a user; for a service
+ * account, its owning user, or every user member of its owning group,
+ * at most ADDRESSES_MAX; an account without an owner has nobody (the
+ * CLI says so, and the audit log has the revocation).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -85,27 +88,67 @@ apikey_revoke_leaked(struct db *db, const char *text, size_t len, int64_t now,
 	return s.rc;
 }
 
+#define ADDRESSES_MAX 50 /* mails about one owner's keys */
+
+/* Appends user_id's address (a deleted user has none). */
+static int
+add_user(struct db *db, const char *user_id, char ***v, size_t *n, size_t *cap)
+{
+	struct store_user u;
+	char **slot;
+	int r;
+
+	if (principal_kind(user_id) != PRINCIPAL_USER || *n >= ADDRESSES_MAX)
+		return 0;
+	r = store_user_get(db, user_id, &u);
+	if (r == PC_ERR_NOT_FOUND)
+		return 0;
+	if (r != 0)
+		return r;
+	slot = Q_GROW(*v, *n, *cap);
+	*slot = xstrdup(u.email);
+	store_user_clear(&u);
+	return 0;
+}
+
 int
 apikey_owner_addresses(
     struct db *db, const char *owner_id, char ***out, size_t *n)
 {
-	struct store_user u;
+	struct store_service_account sa;
+	char **members = NULL;
+	size_t cap = 0, n_members = 0;
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	if (principal_kind(owner_id) != PRINCIPAL_USER)
-		return 0; /* service accounts: with h-sa's owners */
-	r = store_user_get(db, owner_id, &u);
+	if (principal_kind(owner_id) == PRINCIPAL_USER)
+		return add_user(db, owner_id, out, n, &cap);
+	if (principal_kind(owner_id) != PRINCIPAL_SERVICE_ACCOUNT)
+		return 0;
+	r = store_service_account_get(db, owner_id, &sa);
 	if (r == PC_ERR_NOT_FOUND)
 		return 0; /* deleted: nobody to tell */
 	if (r != 0)
 		return r;
-	*out = xmalloc(sizeof(**out));
-	(*out)[0] = xstrdup(u.email);
-	*n = 1;
-	store_user_clear(&u);
-	return 0;
+	/* The owning user; or every user in the owning group (a group
+	 * owns as a team: each member may be the one who acts). */
+	if (sa.owner_id == NULL || sa.owner_id[0] == '\0')
+		r = 0;
+	else if (principal_kind(sa.owner_id) == PRINCIPAL_USER)
+		r = add_user(db, sa.owner_id, out, n, &cap);
+	else if ((r = store_group_members(
+		      db, sa.owner_id, &members, &n_members)) == 0)
+		for (size_t i = 0; r == 0 && i < n_members; i++)
+			r = add_user(db, members[i], out, n, &cap);
+	store_strv_free(members, n_members);
+	store_service_account_clear(&sa);
+	if (r != 0) {
+		apikey_addresses_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return r;
 }
 
 void

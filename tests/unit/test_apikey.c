@@ -368,6 +368,132 @@ test_apikey_AK06_revoke_exposed(void **state)
 	store_api_key_clear(&k);
 }
 
+/* A service account owned by alice (or by group grp when not NULL). */
+static void
+sa_new(struct fixture *f, const char *scopes, const char *owner,
+    struct store_service_account *out)
+{
+	struct sa_fields in = { .name = "ci-bot",
+		.scopes = scopes,
+		.owner_id = owner != NULL ? owner : f->alice.id };
+	const char *why = NULL;
+
+	assert_int_equal(service_account_create(f->db, &in, T0, out, &why), 0);
+}
+
+/*
+ * AK-04: a service account's key holds only scopes the account may have
+ * (its own and its groups'); SS-08: disabling or deleting the account
+ * kills its keys at once, and deleting it revokes their rows.
+ */
+static void
+test_apikey_AK04_SS08_service_account_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct store_service_account sa;
+	struct store_group g;
+	struct store_api_key k, got;
+	struct apikey_request rq = { .scopes = "orders:read" };
+	char key[APIKEY_MAX_LEN + 1], id[APIKEY_PUBLIC_ID_LEN + 1];
+	enum apikey_refusal why;
+	const char *w = NULL;
+	char **clients = NULL;
+	size_t n = 0;
+
+	sa_new(f, "orders:read", NULL, &sa);
+	rq.owner_id = sa.id;
+	assert_int_equal(apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), 0);
+	assert_memory_equal(key, "pck_sa_", 7);
+	assert_string_equal(k.kind, "sa");
+	apikey_public_id(k.key_id, id);
+	store_api_key_clear(&k);
+	/* More than the account holds: refused... */
+	rq.scopes = "orders:read orders:write";
+	assert_int_equal(
+	    apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), PC_ERR_INVALID);
+	assert_non_null(w);
+	/* ...until a group of the account grants it. */
+	assert_int_equal(
+	    group_create(f->db, "writers", NULL, "orders:write", T0, &g, &w),
+	    0);
+	assert_int_equal(group_member_add(f->db, g.id, sa.id, T0, NULL, &w), 0);
+	assert_int_equal(apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), 0);
+	store_api_key_clear(&k);
+	store_group_clear(&g);
+	/* Disabled: every key of it is dead at the next request. */
+	assert_int_equal(verify(f, key, T0 + 1, &why), 0);
+	assert_int_equal(machine_principal_live(f->db, sa.id, id, T0 + 1), 0);
+	assert_int_equal(
+	    service_account_set_disabled(f->db, sa.id, true, T0 + 2), 0);
+	assert_int_equal(verify(f, key, T0 + 3, &why), PC_ERR_VERIFY);
+	assert_int_equal(why, APIKEY_OWNER_DEAD);
+	assert_int_equal(
+	    machine_principal_live(f->db, sa.id, id, T0 + 3), PC_ERR_VERIFY);
+	assert_int_equal(apikey_create(f->db, &cfg, &rq, T0 + 3, &k, key, &w),
+	    PC_ERR_INVALID);
+	/* Deleted: its keys' rows are revoked. */
+	assert_int_equal(
+	    service_account_delete(f->db, sa.id, T0 + 4, &clients, &n), 0);
+	store_strv_free(clients, n);
+	assert_int_equal(apikey_get(f->db, id, &got), 0);
+	assert_int_equal(got.revoked_at, T0 + 4);
+	assert_string_equal(got.revoke_reason, "owner deleted");
+	store_api_key_clear(&got);
+	store_service_account_clear(&sa);
+}
+
+/* Whom revoke-leaked tells: the user; an account's owning user, or every
+ * user of its owning group. */
+static void
+test_apikey_owner_addresses(void **state)
+{
+	struct fixture *f = *state;
+	struct store_service_account sa;
+	struct store_group g;
+	struct store_user bob;
+	char **to = NULL;
+	size_t n = 0;
+	const char *w = NULL;
+
+	assert_int_equal(
+	    apikey_owner_addresses(f->db, f->alice.id, &to, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(to[0], "alice@example.com");
+	apikey_addresses_free(to, n);
+	sa_new(f, "a", NULL, &sa);
+	assert_int_equal(apikey_owner_addresses(f->db, sa.id, &to, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(to[0], "alice@example.com");
+	apikey_addresses_free(to, n);
+	store_service_account_clear(&sa);
+	assert_int_equal(
+	    user_create(f->db, "bob@example.com", "Bob", true, &bob), 0);
+	assert_int_equal(
+	    group_create(f->db, "team", NULL, NULL, T0, &g, &w), 0);
+	assert_int_equal(
+	    group_member_add(f->db, g.id, f->alice.id, T0, NULL, &w), 0);
+	assert_int_equal(
+	    group_member_add(f->db, g.id, bob.id, T0, NULL, &w), 0);
+	{
+		struct sa_fields in = {
+			.name = "team-bot", .scopes = "a", .owner_id = g.id
+		};
+
+		assert_int_equal(
+		    service_account_create(f->db, &in, T0, &sa, &w), 0);
+	}
+	assert_int_equal(apikey_owner_addresses(f->db, sa.id, &to, &n), 0);
+	assert_int_equal(n, 2);
+	apikey_addresses_free(to, n);
+	store_service_account_clear(&sa);
+	store_group_clear(&g);
+	store_user_clear(&bob);
+	assert_int_equal(apikey_owner_addresses(
+			     f->db, "svc_AAAAAAAAAAAAAAAAAAAAAA", &to, &n),
+	    0);
+	assert_int_equal(n, 0);
+}
+
 int
 main(void)
 {
@@ -386,6 +512,11 @@ main(void)
 		    test_apikey_AK05_rotate_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_apikey_AK06_revoke_exposed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_apikey_AK04_SS08_service_account_keys, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_apikey_owner_addresses, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
