@@ -9,7 +9,7 @@
  * alg none, HMAC, unknown kids and token-supplied keys), the claims (iss,
  * aud: the issuer at /userinfo, the caller's resource or any single one at
  * /introspect and /revoke (TX-04); exp with no leeway, a plausible iat),
- * the deny-list of revoked jtis, and for a user grant its token family
+ * the deny-list of revoked jtis, for a user grant its token family
  * (revoking the family kills every access token issued from it), and for
  * a machine principal its liveness (src/machine/live.c: a disabled,
  * expired or deleted service account, key or trust kills its tokens at
