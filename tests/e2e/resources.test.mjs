@@ -383,3 +383,18 @@ test('TX-04, AK-08: a client bound to a service account gets the account\'s toke
   assert.equal(r.status, 400);
   assert.equal(r.body.access_token, undefined);
 });
+
+test('IR-02, TX-04: a client bound to a resource learns nothing about its own grants any more', async () => {
+  const app = addRp(srv, { name: 'App', redirectUris: ['https://app.example/cb'] });
+  const t = (await codeFlow(srv, app, { email: 'alice@example.com', scope: 'openid offline_access' })).tokens;
+  assert.ok(t.refresh_token);
+  // A plain client: its own tokens, as before.
+  assert.equal((await introspect(app, t.access_token)).body.active, true);
+  assert.equal((await introspect(app, t.refresh_token)).body.active, true);
+  // Bound to a resource, it sees that resource's tokens and nothing else.
+  cliJson(['resource', 'add', '--id', 'https://bound.example', '--scope', 'orders:read', '--client', app.client_id]);
+  assertInactive(await introspect(app, t.access_token), 'its own access token');
+  assertInactive(await introspect(app, t.refresh_token), 'its own refresh token');
+  const forIt = (await resourceToken(svc, 'https://bound.example')).access_token;
+  assert.equal((await introspect(app, forIt)).body.active, true);
+});
