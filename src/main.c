@@ -23,6 +23,9 @@ static const char usage[] =
     "                   set-password, delete: see user --help)\n"
     "  client add       register an OAuth client (client list, show,\n"
     "                   update, rotate-secret, delete: see client --help)\n"
+    "  federation add   trust a workload issuer (federation list, show,\n"
+    "                   delete, rule add, rule remove: see federation "
+    "--help)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -71,6 +74,8 @@ main(int argc, char **argv)
 		return cmd_user(argc - 1, argv + 1);
 	if (strcmp(cmd, "client") == 0)
 		return cmd_client(argc - 1, argv + 1);
+	if (strcmp(cmd, "federation") == 0)
+		return cmd_federation(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

@@ -468,5 +468,7 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 
 /* The OAuth tables. */
 #include "store/store_oauth.h"
+/* Workload federation (issue 14). */
+#include "store/store_federation.h"
 
 #endif

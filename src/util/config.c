@@ -117,6 +117,14 @@ static const struct setting settings[] = {
 	S(client_auth_pair_failures, K_INT, "10", 1, 10000),
 	S(device_cookie_lifetime, K_DUR, "90d", 3600, 400 * 86400),
 	S(device_cookie_failures, K_INT, "5", 1, 100),
+	S(outbound_ca_file, K_STR, "", 0, 0),
+	S(outbound_allow_networks, K_STR, "", 0, 0),
+	S(outbound_allow_ports, K_STR, "", 0, 0),
+	S(outbound_connect_timeout, K_DUR, "5s", 1, 60),
+	S(outbound_timeout, K_DUR, "10s", 1, 120),
+	S(outbound_max_size, K_SIZE, "256k", 1024, 4 * 1024 * 1024),
+	S(jwks_cache_ttl, K_DUR, "5m", 60, 86400),
+	S(jwks_refetch_interval, K_DUR, "60", 1, 3600),
 };
 #undef S
 #undef SECRET
