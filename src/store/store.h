@@ -468,6 +468,8 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 
 /* The OAuth tables. */
 #include "store/store_oauth.h"
+/* Service accounts and groups (issue 14). */
+#include "store/store_sa.h"
 /* Workload federation (issue 14). */
 #include "store/store_federation.h"
 
