@@ -303,6 +303,7 @@ struct wif_match {
 	char trust_id[PRINCIPAL_ID_MAX + 1];
 	char service_account_id[PRINCIPAL_ID_MAX + 1];
 	char *scopes; /* the rule's; NULL: no narrowing */
+	char *subject; /* the token's sub, for the audit row */
 	int64_t rule_no;
 	char jti_hash[PC_SHA256_HEX_LEN + 1];
 	int64_t accept_until; /* exp + leeway: the replay row's life */

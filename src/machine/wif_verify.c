@@ -449,6 +449,7 @@ wif_match_clear(struct wif_match *m)
 	if (m == NULL)
 		return;
 	free(m->scopes);
+	free(m->subject);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -559,6 +560,7 @@ wif_verify(struct db *db, const struct config *cfg, const char *token,
 	snprintf(out->service_account_id, sizeof(out->service_account_id), "%s",
 	    rule->service_account_id);
 	out->scopes = rule->scopes != NULL ? xstrdup(rule->scopes) : NULL;
+	out->subject = xstrdup(str_member(v.payload, "sub"));
 	out->rule_no = rule->rule_no;
 	hash_sha256_hex(str_member(v.payload, "jti"),
 	    strlen(str_member(v.payload, "jti")), out->jti_hash);

@@ -730,6 +730,27 @@ test_federation_store_failure_is_store_error(void **state)
 	    PC_ERR_STORE);
 }
 
+static void
+test_federation_TX05_liveness_follows_the_trust(void **state)
+{
+	struct tc *t = *state;
+	struct sa_fields in = { .name = "deployer", .scopes = "orders:read" };
+	struct store_service_account sa;
+	const char *why = NULL;
+
+	assert_int_equal(service_account_create(t->db, &in, T0, &sa, &why), 0);
+	/* A token minted through the trust lives while both do. */
+	assert_int_equal(
+	    machine_token_live(t->db, sa.id, t->trust_id, T0, T0), 0);
+	assert_int_equal(machine_principal_live(
+			     t->db, sa.id, "wif_CCCCCCCCCCCCCCCCCCCCCC", T0),
+	    PC_ERR_VERIFY);
+	assert_int_equal(store_wif_trust_delete(t->db, t->trust_id), 0);
+	assert_int_equal(machine_token_live(t->db, sa.id, t->trust_id, T0, T0),
+	    PC_ERR_VERIFY);
+	store_service_account_clear(&sa);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tc_setup, tc_teardown)
 
 int
@@ -748,6 +769,7 @@ main(void)
 		T(test_federation_store_trusts),
 		T(test_federation_store_jti_cache),
 		T(test_federation_store_failure_is_store_error),
+		T(test_federation_TX05_liveness_follows_the_trust),
 	};
 
 	if (sodium_init() < 0)
