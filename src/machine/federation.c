@@ -209,6 +209,7 @@ int
 wif_rule_add(struct db *db, const char *trust_id, struct store_wif_rule *rule,
     int64_t now, int64_t *rule_no, const char **why)
 {
+	struct store_service_account sa;
 	struct scope_set s;
 	const char *p = rule->sub_pattern;
 	size_t n = p != NULL ? strnlen(p, WIF_PATTERN_MAX + 1) : 0;
@@ -240,6 +241,14 @@ wif_rule_add(struct db *db, const char *trust_id, struct store_wif_rule *rule,
 		*why = "the rule must name a service account (svc_...)";
 		return PC_ERR_INVALID;
 	}
+	r = store_service_account_get(db, rule->service_account_id, &sa);
+	store_service_account_clear(&sa);
+	if (r == PC_ERR_NOT_FOUND) {
+		*why = "no such service account";
+		return PC_ERR_INVALID;
+	}
+	if (r != 0)
+		return r;
 	if (rule->scopes != NULL) {
 		if (scope_parse(rule->scopes, &s) != 0 || s.n == 0) {
 			*why = "the scope must be space-separated scope tokens";

@@ -285,7 +285,8 @@ int wif_trust_add(struct db *db, const struct fetch_policy *p,
 /*
  * Appends a rule: sub_pattern 1..256 bytes, no control characters, not
  * only '*'; claims NULL or a JSON object of at most WIF_CLAIMS_MAX
- * string members (not iss, sub, aud, exp, nbf, iat, jti); a svc_ id;
+ * string members (not iss, sub, aud, exp, nbf, iat, jti); an existing
+ * service account;
  * scopes NULL or valid scope tokens. PC_ERR_INVALID with *why,
  * PC_ERR_NOT_FOUND for an unknown trust, or a store error.
  */

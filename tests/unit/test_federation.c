@@ -29,8 +29,10 @@
 #define T0 INT64_C(1800000000)
 #define ISS "https://token.actions.example.com"
 #define AUD "https://id.example.com"
-#define SVC "svc_AAAAAAAAAAAAAAAAAAAAAA"
-#define SVC2 "svc_BBBBBBBBBBBBBBBBBBBBBB"
+/* The two service accounts tc_setup makes. */
+static char svc1[PRINCIPAL_ID_MAX + 1], svc2[PRINCIPAL_ID_MAX + 1];
+#define SVC svc1
+#define SVC2 svc2
 
 static EVP_PKEY *k_ec, *k_rs, *k_evil;
 static char *jwks_text;
@@ -107,6 +109,16 @@ tc_setup(void **state)
 	t->cfg.jwks_refetch_interval = 60;
 	if (fetch_policy_init(&t->cfg, &t->p, err, sizeof(err)) != 0)
 		return -1;
+	for (int i = 0; i < 2; i++) {
+		struct sa_fields in = { .name = i == 0 ? "api" : "web",
+			.scopes = "orders:read orders:write" };
+		struct store_service_account sa;
+
+		if (service_account_create(t->db, &in, T0, &sa, &why) != 0)
+			return -1;
+		snprintf(i == 0 ? svc1 : svc2, sizeof(svc1), "%s", sa.id);
+		store_service_account_clear(&sa);
+	}
 	memset(&tr, 0, sizeof(tr));
 	tr.issuer = xstrdup(ISS);
 	tr.jwks = xstrdup(jwks_text);
@@ -608,6 +620,10 @@ test_federation_add_checks(void **state)
 	r.claims = NULL;
 	free(r.service_account_id);
 	r.service_account_id = xstrdup("usr_AAAAAAAAAAAAAAAAAAAAAA");
+	assert_int_equal(wif_rule_add(t->db, t->trust_id, &r, T0, &no, &why),
+	    PC_ERR_INVALID);
+	free(r.service_account_id);
+	r.service_account_id = xstrdup("svc_CCCCCCCCCCCCCCCCCCCCCC");
 	assert_int_equal(wif_rule_add(t->db, t->trust_id, &r, T0, &no, &why),
 	    PC_ERR_INVALID);
 	free(r.service_account_id);
