@@ -525,7 +525,7 @@ wif_verify(struct db *db, const struct config *cfg, const char *token,
 		goto out;
 	if (t.jwks != NULL) {
 		jwks = xstrdup(t.jwks);
-	} else if ((r = jwks_get(cfg, &t, JWKS_ANY, now, &jwks)) != 0) {
+	} else if (jwks_get(cfg, &t, JWKS_ANY, now, &jwks) != 0) {
 		*why = "the issuer's JWKS cannot be fetched";
 		r = PC_ERR_IO;
 		goto out;
