@@ -274,8 +274,8 @@ struct store_wif_rule;
 struct fetch_policy {
 	struct netaddr_list allow; /* special-purpose ranges allowed */
 	uint16_t ports[NETADDR_PORTS_MAX];
-	size_t n_ports; /* 0: 443 only */
-	char *ca_file;	/* NULL: the system's CAs */
+	size_t n_ports;		       /* 0: 443 only */
+	char *ca_file;		       /* NULL: the system's CAs */
 	long connect_timeout, timeout; /* seconds */
 	size_t max_size;	       /* bytes of a body */
 };
@@ -334,9 +334,9 @@ int wif_trust_add(struct db *db, const struct fetch_policy *p,
  * scopes NULL or valid scope tokens. PC_ERR_INVALID with *why,
  * PC_ERR_NOT_FOUND for an unknown trust, or a store error.
  */
-int wif_rule_add(struct db *db, const char *trust_id,
-    struct store_wif_rule *rule, int64_t now, int64_t *rule_no,
-    const char **why) PC_WUR;
+int
+wif_rule_add(struct db *db, const char *trust_id, struct store_wif_rule *rule,
+    int64_t now, int64_t *rule_no, const char **why) PC_WUR;
 /* The pattern language of rules: '*' matches any run of characters
  * (also none), everything else itself; the whole sub must match. */
 bool wif_sub_match(const char *pattern, const char *sub);
@@ -347,7 +347,7 @@ bool wif_claims_match(const json_t *claims, const json_t *payload);
 struct wif_match {
 	char trust_id[PRINCIPAL_ID_MAX + 1];
 	char service_account_id[PRINCIPAL_ID_MAX + 1];
-	char *scopes; /* the rule's; NULL: no narrowing */
+	char *scopes;  /* the rule's; NULL: no narrowing */
 	char *subject; /* the token's sub, for the audit row */
 	int64_t rule_no;
 	char jti_hash[PC_SHA256_HEX_LEN + 1];
@@ -370,7 +370,8 @@ void wif_match_clear(struct wif_match *m);
 int wif_verify(struct db *db, const struct config *cfg, const char *token,
     size_t len, int64_t now, struct wif_match *out, const char **why) PC_WUR;
 /* TX-05: 0 the first time, PC_ERR_VERIFY for a replay, or a store error. */
-int wif_jti_consume(struct db *db, const struct wif_match *m, int64_t now) PC_WUR;
+int
+wif_jti_consume(struct db *db, const struct wif_match *m, int64_t now) PC_WUR;
 /* wif_ liveness: 0 while the trust is configured, PC_ERR_VERIFY once
  * deleted, PC_ERR_STORE when the store fails. */
 int wif_trust_live(struct db *db, const char *trust_id) PC_WUR;

@@ -212,7 +212,8 @@ machine_cc_resource(struct req *r, struct resp *w, const struct store_client *c,
  * service account its first matching rule names. The token authenticates
  * the caller: no client authentication. Writes the response.
  */
-void exchange_workload(struct req *r, struct resp *w, const struct kvlist *form);
+void
+exchange_workload(struct req *r, struct resp *w, const struct kvlist *form);
 
 /* ---- end Workload token exchange ---- */
 

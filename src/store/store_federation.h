@@ -31,7 +31,7 @@ struct store_wif_trust {
 	char *jwks;	/* inline JWKS, or NULL */
 	char *jwks_uri; /* https URL, or NULL (exactly one is set) */
 	char *audience;
-	char *algs; /* space-separated JOSE names */
+	char *algs;	      /* space-separated JOSE names */
 	int64_t max_lifetime; /* seconds */
 	int64_t created_at;
 	struct store_wif_rule *rules; /* by rule_no */
@@ -71,8 +71,8 @@ int store_wif_rule_remove(
  * hex) for the trust, until expires_at, in one atomic statement: 0 when
  * new (or its earlier row had expired), PC_ERR_CONFLICT for a replay.
  */
-int store_wif_jti_use(struct db *db, const char *trust_id,
-    const char *jti_hash, int64_t expires_at, int64_t now) PC_WUR;
+int store_wif_jti_use(struct db *db, const char *trust_id, const char *jti_hash,
+    int64_t expires_at, int64_t now) PC_WUR;
 /* DS-04: deletes replay rows with expires_at <= now. */
 int store_wif_jtis_purge(struct db *db, int64_t now, int64_t *deleted) PC_WUR;
 
