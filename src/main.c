@@ -19,6 +19,7 @@ static const char usage[] =
     "  master-key init  create the master key file\n"
     "  audit tail       the last audit events\n"
     "  audit verify     check the audit log's hash chain\n"
+    "  audit query      what a principal did and got, when, from where\n"
     "  user add         create a user (user list, show, disable, enable,\n"
     "                   set-password, delete: see user --help)\n"
     "  client add       register an OAuth client (client list, show,\n"

@@ -468,5 +468,7 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 
 /* The OAuth tables. */
 #include "store/store_oauth.h"
+/* The audit log read by principal (TX-07). */
+#include "store/store_audit_query.h"
 
 #endif
