@@ -179,6 +179,7 @@ int cmd_master_key(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_client(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_access(int argc, char **argv);
 
 /*
  * Audit log (src/cli/audit.c). cli_audit writes one "success" event with

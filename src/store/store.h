@@ -470,5 +470,7 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_oauth.h"
 /* The audit log read by principal (TX-07). */
 #include "store/store_audit_query.h"
+/* What the inventory reads that no other module lists. */
+#include "store/store_inventory.h"
 
 #endif

@@ -1,13 +1,15 @@
 // The inventory and the audit query (issue 14, item 7; SECURITY.md TX-07):
-// `portcullis audit query --principal ID` answers what a credential or
-// principal got, when and from where, in a time window, oldest first,
-// bounded; on PostgreSQL it includes rows the chainer has not linked yet.
+// `portcullis access report` lists every principal with its credentials
+// and flags what needs action; `portcullis audit query --principal ID`
+// answers what a credential or principal got, when and from where, in a
+// time window, oldest first, bounded; on PostgreSQL it includes rows the
+// chainer has not linked yet.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startServer, stopClean } from './lib/server.mjs';
 import { SHARED as PG, parseUrl, psql } from './lib/pg.mjs';
-import { cliAt } from './lib/web.mjs';
+import { cliAt, addUser } from './lib/web.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -163,4 +165,72 @@ test('TX-07: on PostgreSQL audit query shows the rows the chainer has not linked
   } finally {
     await release();
   }
+});
+
+function report(srv) {
+  const r = cliAt(srv, ['access', 'report', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+const principalOf = (rep, id) => {
+  const p = rep.principals.find((x) => x.id === id);
+  assert.ok(p, `${id} in the report`);
+  return p;
+};
+
+test('access report: a disabled user and its password are flagged; a used client has its last use; a rotated secret\'s end is flagged as expiring', async () => {
+  const srv = await server();
+  const alice = addUser(srv, 'alice@example.com');
+  const bob = addUser(srv, 'bob@example.com');
+  assert.equal(cliAt(srv, ['user', 'disable', '--id', bob.id]).code, 0);
+  const svc = addClient(srv, { name: 'Svc', grants: 'client_credentials', scope: 'api.read' });
+  const before = Math.floor(Date.now() / 1000);
+  assert.equal((await grant(srv, svc)).status, 200);
+  const rot = addClient(srv, { name: 'Rotated', grants: 'client_credentials', scope: 'api.read' });
+  const rs = cliAt(srv, ['client', 'rotate-secret', '--id', rot.client_id, '--json']);
+  assert.equal(rs.code, 0, rs.stderr);
+
+  const rep = report(srv);
+  assert.deepEqual(Object.keys(rep), ['generated_at', 'thresholds', 'principals', 'summary']);
+  assert.deepEqual(rep.thresholds, { unused_days: 30, expiring_days: 14, scope_window_days: 30 });
+
+  const a = principalOf(rep, alice.id);
+  assert.equal(a.kind, 'user');
+  assert.equal(a.name, 'alice@example.com');
+  assert.deepEqual(a.flags, []);
+  assert.deepEqual(a.credentials.map((c) => [c.kind, c.id, c.flags]), [['password', alice.id, []]]);
+
+  const b = principalOf(rep, bob.id);
+  assert.deepEqual(b.flags, ['disabled']);
+  assert.equal(typeof b.disabled_at, 'number');
+  assert.deepEqual(b.credentials[0].flags, ['owner_disabled']);
+
+  const s = principalOf(rep, svc.client_id);
+  assert.equal(s.kind, 'client');
+  assert.equal(s.credentials.length, 1);
+  const sc = s.credentials[0];
+  assert.equal(sc.kind, 'client_secret');
+  assert.equal(sc.scopes, 'api.read');
+  assert.ok(sc.last_used_at >= before, 'last use from its token.issue');
+  assert.deepEqual(sc.flags, ['no_expiry']);
+
+  const r = principalOf(rep, rot.client_id);
+  const prev = r.credentials.find((c) => c.expires_at !== null);
+  const cur = r.credentials.find((c) => c.expires_at === null);
+  assert.ok(prev && cur, 'both secrets of the overlap are listed');
+  assert.deepEqual(prev.flags, ['expiring']);
+  assert.deepEqual(cur.flags, ['no_expiry']);
+
+  assert.equal(rep.summary.disabled, 1);
+  assert.equal(rep.summary.owner_disabled, 1);
+  assert.ok(rep.summary.expiring >= 1);
+
+  // The table says the same for a person.
+  const t = cliAt(srv, ['access', 'report']);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^access report at \S+Z: \d+ principals, \d+ credentials$/m);
+  assert.match(t.stdout, new RegExp(`^user ${bob.id} "bob@example.com"  \\[disabled\\]$`, 'm'));
+  assert.match(t.stdout, new RegExp(`^  password +${bob.id} .*\\[owner_disabled\\]$`, 'm'));
+  assert.match(t.stdout, /^needs action: .*1 disabled, 1 owner_disabled/m);
 });
