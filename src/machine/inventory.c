@@ -125,7 +125,7 @@ add_users(struct db *db, struct inventory *inv)
 			c = add_credential(p, "password", v[i].id, NULL, NULL);
 			c->created_at = pw[j].created_at;
 			if ((r = store_audit_actor_last(
-				 db, v[i].id, "login", &ms)) != 0)
+				 db, v[i].id, NULL, "login", &ms)) != 0)
 				goto out;
 			c->last_used_at = ms / 1000;
 		}
@@ -260,14 +260,14 @@ credential_use(struct db *db, struct inventory_credential *c, int64_t now)
 		return 0; /* sign-ins, read with the user */
 	if (c->last_used_at == 0) {
 		if ((r = store_audit_actor_last(
-			 db, c->id, "token.issue", &ms)) != 0)
+			 db, c->id, NULL, "token.issue", &ms)) != 0)
 			return r;
 		c->last_used_at = ms / 1000;
 	}
 	memset(&u, 0, sizeof(u));
 	if (c->scopes != NULL && scope_parse(c->scopes, &u.allowed) != 0)
 		memset(&u.allowed, 0, sizeof(u.allowed));
-	r = store_audit_actor_details(db, c->id, "token.issue",
+	r = store_audit_actor_details(db, c->id, NULL, "token.issue",
 	    (now - INVENTORY_SCOPE_DAYS * DAY) * 1000, scope_row, &u);
 	if (r == 0 && u.rows > 0) {
 		struct scope_set unused = { .n = 0 };

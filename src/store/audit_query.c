@@ -183,42 +183,68 @@ details_row(struct db_stmt *s, void *arg)
 }
 
 int
-store_audit_actor_details(struct db *db, const char *actor, const char *event,
-    int64_t since_ms, store_audit_details_fn fn, void *arg)
+store_audit_actor_details(struct db *db, const char *actor, const char *target,
+    const char *event, int64_t since_ms, store_audit_details_fn fn, void *arg)
 {
 	struct details_arg a = { fn, arg };
 
-	/* The (actor, ts_ms, seq) range of one credential; event and outcome
-	 * are checked on the rows it holds. */
+	/* The (actor, ts_ms, seq) range of one credential; the rest is
+	 * checked on the rows it holds. Two texts: an untyped "? IS NULL"
+	 * does not carry to PostgreSQL. */
+	if (target == NULL)
+		return store_all(db,
+		    "SELECT details FROM audit_log WHERE actor = ?"
+		    " AND ts_ms >= ? AND event = ? AND outcome = 'success'"
+		    " AND details IS NOT NULL ORDER BY ts_ms, seq",
+		    Q_ARGS(QA_TEXT(actor), QA_INT(since_ms), QA_TEXT(event)),
+		    details_row, &a);
 	return store_all(db,
 	    "SELECT details FROM audit_log WHERE actor = ? AND ts_ms >= ?"
-	    " AND event = ? AND outcome = 'success' AND details IS NOT NULL"
-	    " ORDER BY ts_ms, seq",
-	    Q_ARGS(QA_TEXT(actor), QA_INT(since_ms), QA_TEXT(event)),
+	    " AND event = ? AND outcome = 'success' AND target = ?"
+	    " AND details IS NOT NULL ORDER BY ts_ms, seq",
+	    Q_ARGS(QA_TEXT(actor), QA_INT(since_ms), QA_TEXT(event),
+		QA_TEXT(target)),
 	    details_row, &a);
 }
 
-int
-store_audit_actor_last(
-    struct db *db, const char *actor, const char *event, int64_t *ts_ms)
+/* The newest ts_ms of the rows the two texts select (0: none). */
+static int
+newest(struct db *db, const char *in_log, const char *in_pending,
+    const struct q_arg *args, int64_t *ts_ms)
 {
 	int64_t chained = 0, pending = 0;
 	int r;
 
 	*ts_ms = 0;
-	/* Backwards along (actor, ts_ms, seq) to the newest match. */
-	r = store_one(db,
-	    "SELECT ts_ms FROM audit_log WHERE actor = ? AND event = ?"
-	    " AND outcome = 'success' ORDER BY ts_ms DESC, seq DESC LIMIT 1",
-	    Q_ARGS(QA_TEXT(actor), QA_TEXT(event)), Q_COLS(QC_INT(&chained)));
+	r = store_one(db, in_log, args, Q_COLS(QC_INT(&chained)));
 	if (r != 0 && r != PC_ERR_NOT_FOUND)
 		return r;
-	r = store_one(db,
-	    "SELECT COALESCE(MAX(ts_ms), 0) FROM audit_pending"
-	    " WHERE actor = ? AND event = ? AND outcome = 'success'",
-	    Q_ARGS(QA_TEXT(actor), QA_TEXT(event)), Q_COLS(QC_INT(&pending)));
+	r = store_one(db, in_pending, args, Q_COLS(QC_INT(&pending)));
 	if (r != 0)
 		return r == PC_ERR_NOT_FOUND ? PC_ERR_STORE : r;
 	*ts_ms = chained > pending ? chained : pending;
 	return 0;
+}
+
+int
+store_audit_actor_last(struct db *db, const char *actor, const char *target,
+    const char *event, int64_t *ts_ms)
+{
+	/* Backwards along (actor, ts_ms, seq) to the newest match. */
+	if (target == NULL)
+		return newest(db,
+		    "SELECT ts_ms FROM audit_log WHERE actor = ? AND event = ?"
+		    " AND outcome = 'success'"
+		    " ORDER BY ts_ms DESC, seq DESC LIMIT 1",
+		    "SELECT COALESCE(MAX(ts_ms), 0) FROM audit_pending"
+		    " WHERE actor = ? AND event = ? AND outcome = 'success'",
+		    Q_ARGS(QA_TEXT(actor), QA_TEXT(event)), ts_ms);
+	return newest(db,
+	    "SELECT ts_ms FROM audit_log WHERE actor = ? AND event = ?"
+	    " AND outcome = 'success' AND target = ?"
+	    " ORDER BY ts_ms DESC, seq DESC LIMIT 1",
+	    "SELECT COALESCE(MAX(ts_ms), 0) FROM audit_pending"
+	    " WHERE actor = ? AND event = ? AND outcome = 'success'"
+	    " AND target = ?",
+	    Q_ARGS(QA_TEXT(actor), QA_TEXT(event), QA_TEXT(target)), ts_ms);
 }

@@ -43,19 +43,22 @@ int store_audit_query(struct db *db, const struct store_audit_filter *f,
  * negative return stops the walk and is returned. */
 typedef int (*store_audit_details_fn)(void *arg, const char *details);
 /*
- * Every chained row with actor = actor, event = event, outcome "success"
- * and ts_ms >= since_ms that has details, oldest first, streamed to fn
- * (no row is kept). The inventory's "scopes used" per credential.
+ * Every chained row with actor = actor (and target = target unless it is
+ * NULL), event = event, outcome "success" and ts_ms >= since_ms that has
+ * details, oldest first, streamed to fn (no row is kept). The inventory's
+ * "scopes used" per credential (a workload trust serves several service
+ * accounts: the target tells them apart).
  */
-int
-store_audit_actor_details(struct db *db, const char *actor, const char *event,
-    int64_t since_ms, store_audit_details_fn fn, void *arg) PC_WUR;
+int store_audit_actor_details(struct db *db, const char *actor,
+    const char *target, const char *event, int64_t since_ms,
+    store_audit_details_fn fn, void *arg) PC_WUR;
 /*
- * The ts_ms of the newest row with actor = actor, event = event and
- * outcome "success", chained or pending; 0 when there is none.
+ * The ts_ms of the newest row with actor = actor (and target = target
+ * unless NULL), event = event and outcome "success", chained or pending;
+ * 0 when there is none.
  */
-int store_audit_actor_last(
-    struct db *db, const char *actor, const char *event, int64_t *ts_ms) PC_WUR;
+int store_audit_actor_last(struct db *db, const char *actor, const char *target,
+    const char *event, int64_t *ts_ms) PC_WUR;
 
 /* ---- end Audit query ---- */
 

@@ -302,7 +302,7 @@ test_audit_query_actor_details_and_last(void **state)
 	int calls = 0;
 
 	assert_int_equal(
-	    store_audit_actor_last(f->db, KEY, "token.issue", &last), 0);
+	    store_audit_actor_last(f->db, KEY, NULL, "token.issue", &last), 0);
 	assert_int_equal(last, 0);
 	add(f, false, 0, "token.issue", KEY, SA, "{\"scope\":\"a\"}");
 	add(f, false, 1000, "token.issue", KEY, SA, "{\"scope\":\"b\"}");
@@ -311,26 +311,54 @@ test_audit_query_actor_details_and_last(void **state)
 	add(f, false, 3000, "token.issue", OTHER, SA, "{\"scope\":\"y\"}");
 	add(f, false, 4000, "token.issue", SA, KEY, "{\"scope\":\"z\"}");
 	add(f, false, 5000, "token.issue", KEY, SA, "{\"scope\":\"c\"}");
-	assert_int_equal(store_audit_actor_details(
-			     f->db, KEY, "token.issue", T0 + 1000, collect, &s),
+	add(f, false, 6000, "token.issue", KEY, OTHER, "{\"scope\":\"w\"}");
+	assert_int_equal(store_audit_actor_details(f->db, KEY, NULL,
+			     "token.issue", T0 + 1000, collect, &s),
 	    0);
-	assert_int_equal(s.n, 2);
+	assert_int_equal(s.n, 3);
 	assert_string_equal(s.d[0], "{\"scope\":\"b\"}");
 	assert_string_equal(s.d[1], "{\"scope\":\"c\"}");
-	assert_int_equal(store_audit_actor_details(f->db, KEY, "token.issue",
-			     INT64_MIN, stop_early, &calls),
+	assert_string_equal(s.d[2], "{\"scope\":\"w\"}");
+	/* One target's rows (a workload trust serving several accounts). */
+	s.n = 0;
+	assert_int_equal(store_audit_actor_details(f->db, KEY, SA,
+			     "token.issue", T0 + 1000, collect, &s),
+	    0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.d[1], "{\"scope\":\"c\"}");
+	s.n = 0;
+	assert_int_equal(store_audit_actor_details(f->db, KEY, OTHER,
+			     "token.issue", INT64_MIN, collect, &s),
+	    0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.d[0], "{\"scope\":\"w\"}");
+	assert_int_equal(
+	    store_audit_actor_last(f->db, KEY, SA, "token.issue", &last), 0);
+	assert_int_equal(last, T0 + 5000);
+	assert_int_equal(store_audit_actor_last(
+			     f->db, KEY, "svc_nobody", "token.issue", &last),
+	    0);
+	assert_int_equal(last, 0);
+	assert_int_equal(store_audit_actor_details(f->db, KEY, NULL,
+			     "token.issue", INT64_MIN, stop_early, &calls),
 	    PC_ERR_INVALID);
 	assert_int_equal(calls, 2);
 	assert_int_equal(
-	    store_audit_actor_last(f->db, KEY, "token.issue", &last), 0);
-	assert_int_equal(last, T0 + 5000);
+	    store_audit_actor_last(f->db, KEY, NULL, "token.issue", &last), 0);
+	assert_int_equal(last, T0 + 6000);
 	/* A newer pending row counts. */
 	add(f, true, 9000, "token.issue", KEY, SA, NULL);
 	assert_int_equal(
-	    store_audit_actor_last(f->db, KEY, "token.issue", &last), 0);
+	    store_audit_actor_last(f->db, KEY, NULL, "token.issue", &last), 0);
 	assert_int_equal(last, T0 + 9000);
 	assert_int_equal(
-	    store_audit_actor_last(f->db, KEY, "api_key.use", &last), 0);
+	    store_audit_actor_last(f->db, KEY, SA, "token.issue", &last), 0);
+	assert_int_equal(last, T0 + 9000);
+	assert_int_equal(
+	    store_audit_actor_last(f->db, KEY, OTHER, "token.issue", &last), 0);
+	assert_int_equal(last, T0 + 6000);
+	assert_int_equal(
+	    store_audit_actor_last(f->db, KEY, NULL, "api_key.use", &last), 0);
 	assert_int_equal(last, T0 + 2000);
 }
 
