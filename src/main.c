@@ -24,6 +24,10 @@ static const char usage[] =
     "                   set-password, delete: see user --help)\n"
     "  client add       register an OAuth client (client list, show,\n"
     "                   update, rotate-secret, delete: see client --help)\n"
+    "  service-account add  a machine principal (service-account list,\n"
+    "                   show, update, disable, enable, delete)\n"
+    "  group add        a group of users and service accounts (group\n"
+    "                   list, show, delete, member add, member remove)\n"
     "  access report    every principal and credential, and what needs "
     "action\n"
     "\n"
@@ -74,6 +78,10 @@ main(int argc, char **argv)
 		return cmd_user(argc - 1, argv + 1);
 	if (strcmp(cmd, "client") == 0)
 		return cmd_client(argc - 1, argv + 1);
+	if (strcmp(cmd, "service-account") == 0)
+		return cmd_service_account(argc - 1, argv + 1);
+	if (strcmp(cmd, "group") == 0)
+		return cmd_group(argc - 1, argv + 1);
 	if (strcmp(cmd, "access") == 0)
 		return cmd_access(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);

@@ -179,6 +179,8 @@ int cmd_master_key(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_client(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_service_account(int argc, char **argv);
+int cmd_group(int argc, char **argv);
 int cmd_access(int argc, char **argv);
 
 /*

@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "crypto/crypto.h"
+#include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
 
@@ -28,7 +29,8 @@ static const char usage[] =
     "                             [--first-party] [--auth-method METHOD]\n"
     "                             [--post-logout-redirect-uri URI ...]\n"
     "                             [--id-token-alg ALG] [--jwks-file FILE]\n"
-    "                             [--no-id-token-on-refresh] [--json]\n"
+    "                             [--no-id-token-on-refresh]\n"
+    "                             [--service-account svc_...] [--json]\n"
     "       portcullis client list [--json]\n"
     "       portcullis client show --id CLIENT_ID [--json]\n"
     "       portcullis client update --id CLIENT_ID [--name NAME]\n"
@@ -41,6 +43,8 @@ static const char usage[] =
     "                             [--jwks-file FILE]\n"
     "                             [--id-token-on-refresh | "
     "--no-id-token-on-refresh]\n"
+    "                             [--service-account svc_... | "
+    "--no-service-account]\n"
     "                             [--json]\n"
     "       portcullis client rotate-secret --id CLIENT_ID [--json]\n"
     "       portcullis client delete --id CLIENT_ID\n"
@@ -64,6 +68,11 @@ static const char usage[] =
     "               email. --no-id-token-on-refresh: a refresh answers\n"
     "               without an ID token (OIDC Core 12.2), saving its\n"
     "               signature; the default re-issues it.\n"
+    "               --service-account: a confidential client whose\n"
+    "               client_credentials tokens are the service account's\n"
+    "               (sub = svc_..., AK-08); private_key_jwt is the\n"
+    "               preferred method. Default grant client_credentials,\n"
+    "               default scope the account's.\n"
     "update         changes the given fields; --redirect-uri and\n"
     "               --post-logout-redirect-uri replace their whole list.\n"
     "rotate-secret  issues a new secret (printed once); the previous one\n"
@@ -154,6 +163,13 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		c->first_party = true;
 	if (cli_has(ctx, "no-first-party"))
 		c->first_party = false;
+	if (cli_has(ctx, "service-account"))
+		set_str(
+		    &c->service_account_id, cli_get(ctx, "service-account"));
+	if (cli_has(ctx, "no-service-account")) {
+		free(c->service_account_id);
+		c->service_account_id = NULL;
+	}
 	if (cli_has(ctx, "id-token-on-refresh"))
 		c->id_token_on_refresh = true;
 	if (cli_has(ctx, "no-id-token-on-refresh"))
@@ -238,6 +254,35 @@ finish(
 	return rc;
 }
 
+/*
+ * AK-08: a client bound to a service account gets, unless told otherwise,
+ * the grant it is for (client_credentials) and the account's scopes.
+ */
+static int
+bound_defaults(const struct cli_ctx *ctx, struct store_client *c)
+{
+	struct store_service_account sa;
+	int r;
+
+	if (c->service_account_id == NULL)
+		return 0;
+	if (cli_get(ctx, "grant") == NULL)
+		set_str(&c->grant_types, "client_credentials");
+	if (cli_get(ctx, "scope") != NULL ||
+	    principal_kind(c->service_account_id) != PRINCIPAL_SERVICE_ACCOUNT)
+		return 0; /* client_create says what is wrong with the id */
+	r = store_service_account_get(ctx->db, c->service_account_id, &sa);
+	if (r == PC_ERR_NOT_FOUND)
+		return 0;
+	if (r != 0) {
+		fprintf(stderr, "portcullis: %s\n", pc_strerror(r));
+		return 1;
+	}
+	set_str(&c->scopes, sa.scopes);
+	store_service_account_clear(&sa);
+	return 0;
+}
+
 static int
 add(struct cli_ctx *ctx)
 {
@@ -252,14 +297,15 @@ add(struct cli_ctx *ctx)
 	secret[0] = '\0';
 	c.is_public = cli_has(ctx, "public");
 	c.id_token_on_refresh = true; /* the store's default */
-	if (apply(ctx, &c) != 0 || !alg_ok(ctx))
+	if (apply(ctx, &c) != 0 || !alg_ok(ctx) || bound_defaults(ctx, &c) != 0)
 		goto out;
 	r = client_create(db, &c, clock_now(), secret, &why);
 	if (report(r, why, "add") != 0)
 		goto out;
 	/* AU-01; never the secret. */
-	d = json_pack("{s:s, s:b, s:s}", "name", c.name, "public", c.is_public,
-	    "token_endpoint_auth_method", c.auth_method);
+	d = json_pack("{s:s, s:b, s:s, s:s?}", "name", c.name, "public",
+	    c.is_public, "token_endpoint_auth_method", c.auth_method,
+	    "service_account", c.service_account_id);
 	if (cli_audit(db, ctx->mk, "client.created", c.client_id, d) != 0)
 		goto out;
 	if (cli_has(ctx, "json")) {
@@ -295,7 +341,9 @@ update(struct cli_ctx *ctx)
 	r = client_update(db, &c, clock_now(), &why);
 	if (report(r, why, "update") != 0)
 		goto out;
-	if (cli_audit(db, ctx->mk, "client.updated", c.client_id, NULL) != 0)
+	if (cli_audit(db, ctx->mk, "client.updated", c.client_id,
+		json_pack("{s:s?}", "service_account", c.service_account_id)) !=
+	    0)
 		goto out;
 	if (cli_has(ctx, "json"))
 		cli_json_print(cli_client_json(&c,
@@ -450,6 +498,10 @@ check_update(const struct cli_ctx *ctx)
 	if (cli_has(ctx, "first-party") && cli_has(ctx, "no-first-party"))
 		return cli_usage(
 		    ctx, "--first-party and --no-first-party conflict");
+	if (cli_has(ctx, "service-account") &&
+	    cli_has(ctx, "no-service-account"))
+		return cli_usage(
+		    ctx, "--service-account and --no-service-account conflict");
 	return check_meta(ctx);
 }
 
@@ -489,6 +541,10 @@ check_update(const struct cli_ctx *ctx)
 		    .help = "a refresh re-issues the ID token (default)" }, \
 	    { .name = "no-id-token-on-refresh", \
 		    .help = "a refresh answers without an ID token" }, \
+	    { .name = "service-account", \
+		    .value = "svc_...", \
+		    .help = "its client_credentials tokens are the service " \
+			    "account's (sub = svc_...)" }, \
 	{ \
 		.name = "json", .help = "print the client as JSON" \
 	}
@@ -519,6 +575,8 @@ static const struct cli_opt update_opts[] = {
 	ID_OPT,
 	{ .name = "name", .value = "NAME", .help = "the client's name" },
 	{ .name = "no-first-party", .help = "show the consent screen" },
+	{ .name = "no-service-account",
+	    .help = "no longer bound to a service account" },
 	META_OPTS,
 	{ .name = NULL },
 };

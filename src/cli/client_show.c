@@ -104,6 +104,11 @@ cli_client_json(const struct store_client *c, json_int_t secrets)
 	    strv_json(c->post_logout_uris, c->n_post_logout_uris), "created_at",
 	    cli_json_time(c->created_at), "updated_at",
 	    cli_json_time(c->updated_at));
+	if (o != NULL)
+		json_object_set_new(o, "service_account_id",
+		    c->service_account_id != NULL
+			? json_string(c->service_account_id)
+			: json_null());
 	if (o != NULL && secrets >= 0)
 		json_object_set_new(o, "active_secrets", json_integer(secrets));
 	return o;
@@ -135,6 +140,8 @@ cli_client_print(const struct store_client *c, size_t secrets)
 	    "first_party:", c->first_party ? "yes" : "no",
 	    "id_token_on_refresh:", c->id_token_on_refresh ? "yes" : "no",
 	    "created_at:", t, "active_secrets:", secrets);
+	if (c->service_account_id != NULL)
+		printf("%-27s %s\n", "service_account:", c->service_account_id);
 	print_uris("redirect_uris:", c->redirect_uris, c->n_redirect_uris);
 	print_uris("post_logout_redirect_uris:", c->post_logout_uris,
 	    c->n_post_logout_uris);

@@ -54,6 +54,161 @@ const char *principal_prefix(enum principal_kind kind);
 
 /* ---- end Principal ids ---- */
 
+/* ---- Service accounts (src/machine/service_account.c) ---- */
+
+struct db;
+struct scope_set;
+struct store_service_account;
+
+#define SA_NAME_MAX 64 /* [A-Za-z0-9._-], starting with one of [A-Za-z0-9] */
+#define SA_DESCRIPTION_MAX 256 /* printable text, no control characters */
+#define SA_RESOURCES_MAX 16    /* resource URIs of one service account */
+#define SA_RESOURCE_URI_MAX 2048
+#define SA_EXPIRES_MIN 60		    /* --expires bounds, seconds */
+#define SA_EXPIRES_MAX (10 * 366 * 86400LL) /* ten years */
+
+/*
+ * What add and update set. add: NULL or unset members take the default
+ * (no description, owner, scopes or resources; no expiry). update: NULL
+ * or unset members are left alone; owner_id "" removes the owner,
+ * set_expires with expires_in 0 removes the expiry.
+ */
+struct sa_fields {
+	const char *name;
+	const char *description;
+	const char *owner_id; /* an existing usr_ or grp_ */
+	const char *scopes;   /* scope syntax (RFC 6749 3.3), no openid or
+				 offline_access: there is no user */
+	const char *const *resources; /* RFC 8707 URIs */
+	size_t n_resources;
+	bool set_resources;
+	int64_t expires_in; /* seconds from now */
+	bool set_expires;
+};
+
+/*
+ * A name as service accounts and groups take it. Pure.
+ */
+bool machine_name_valid(const char *name);
+/*
+ * "90d", "12h", "30m", "3600s", "2w" or a plain number of seconds into
+ * *out. PC_ERR_INVALID for anything else, for 0 and on overflow. Pure.
+ */
+int machine_duration_parse(const char *s, int64_t *out) PC_WUR;
+/*
+ * Whether uri may be a resource of a service account (RFC 8707 2):
+ * absolute https (http only to 127.0.0.1 / [::1] / localhost), a host,
+ * no fragment, query, userinfo, space or control character. Pure.
+ */
+bool machine_resource_uri_valid(const char *uri);
+
+/*
+ * Creates a service account with a new svc_ id into *out (clear it). 0;
+ * PC_ERR_INVALID with *why (static text) for a field that breaks a rule
+ * or an owner that does not exist; PC_ERR_CONFLICT when the name is
+ * taken; a store error.
+ */
+int service_account_create(struct db *db, const struct sa_fields *f,
+    int64_t now, struct store_service_account *out, const char **why) PC_WUR;
+/*
+ * Changes the given fields of id; *out gets the account as stored.
+ * PC_ERR_NOT_FOUND for no such account; otherwise as create.
+ */
+int
+service_account_update(struct db *db, const char *id, const struct sa_fields *f,
+    int64_t now, struct store_service_account *out, const char **why) PC_WUR;
+/*
+ * Disables (SS-08 for machines: its tokens die at their next check, see
+ * machine_principal_live; its clients get no new ones) or enables it.
+ * PC_ERR_NOT_FOUND for no such account.
+ */
+int service_account_set_disabled(
+    struct db *db, const char *id, bool disabled, int64_t now) PC_WUR;
+/*
+ * Deletes it for good (its id never comes back): its memberships and the
+ * clients bound to it go in the same transaction; *clients / *n (may be
+ * NULL; store_strv_free) name the clients deleted. PC_ERR_NOT_FOUND.
+ */
+int service_account_delete(struct db *db, const char *id, int64_t now,
+    char ***clients, size_t *n) PC_WUR;
+/* Whether sa may get tokens at now: not disabled, not expired. Pure. */
+bool
+service_account_usable(const struct store_service_account *sa, int64_t now);
+/*
+ * The scopes sa's tokens may carry: its own and those of every group it
+ * belongs to (a union; at most SCOPE_MAX, the rest are not granted). out
+ * is empty on error (scope_set_free it either way).
+ */
+int service_account_scopes(struct db *db,
+    const struct store_service_account *sa, struct scope_set *out) PC_WUR;
+/* Whether sa may get a token for resource uri: its list has it, or its
+ * list is empty (any registered resource, within its scopes). Pure. */
+bool service_account_resource_allowed(
+    const struct store_service_account *sa, const char *uri);
+
+/* ---- end Service accounts ---- */
+
+/* ---- Groups (src/machine/group.c) ---- */
+
+struct store_group;
+
+#define GROUP_NAME_MAX SA_NAME_MAX
+#define GROUP_CLAIM_MAX 64 /* groups named in one "groups" claim */
+
+/*
+ * A new group with a new grp_ id into *out (store_group_clear it).
+ * PC_ERR_INVALID with *why; PC_ERR_CONFLICT when the name is taken.
+ */
+int group_create(struct db *db, const char *name, const char *description,
+    const char *scopes, int64_t now, struct store_group *out,
+    const char **why) PC_WUR;
+/*
+ * Adds member_id, an existing user or service account, to group_id.
+ * *added (may be NULL) false: it was a member already. PC_ERR_INVALID with
+ * *why for an id that is neither; PC_ERR_NOT_FOUND for a group or member
+ * that does not exist.
+ */
+int group_member_add(struct db *db, const char *group_id, const char *member_id,
+    int64_t now, bool *added, const char **why) PC_WUR;
+/* PC_ERR_NOT_FOUND when member_id is not in group_id. */
+int group_member_remove(
+    struct db *db, const char *group_id, const char *member_id) PC_WUR;
+/* PC_ERR_NOT_FOUND; PC_ERR_CONFLICT while it owns a service account. */
+int group_delete(struct db *db, const char *id, int64_t now) PC_WUR;
+/*
+ * The names of the groups member_id belongs to, sorted, at most
+ * GROUP_CLAIM_MAX (the "groups" claim). store_strv_free(*names, *n).
+ */
+int group_names_of(
+    struct db *db, const char *member_id, char ***names, size_t *n) PC_WUR;
+
+/* ---- end Groups ---- */
+
+/* ---- Liveness (src/machine/live.c) ---- */
+
+/*
+ * Whether a token issued to principal sub through credential_id is still
+ * alive at now, checked at every verification at our endpoints
+ * (bearer_verify; SS-08 for machines). sub: a service account (exists,
+ * not disabled, not expired) or a user (exists, not disabled).
+ * credential_id (may be NULL: the principal alone, e.g. an owner): an
+ * API key (key_), a workload trust (wif_), or else the client the token
+ * was issued to (nothing more to check: the principal carries it). 0 alive, PC_ERR_VERIFY dead or
+ * not a principal we know, PC_ERR_STORE when the store cannot answer
+ * (fail closed: 503).
+ */
+int machine_principal_live(struct db *db, const char *sub,
+    const char *credential_id, int64_t now) PC_WUR;
+/*
+ * The same for a token issued at iat (bearer_verify calls this one): also
+ * dead when issued at or before the service account's last disable, so
+ * enabling it again does not bring back what the disable revoked.
+ */
+int machine_token_live(struct db *db, const char *sub,
+    const char *credential_id, int64_t iat, int64_t now) PC_WUR;
+
+/* ---- end Liveness ---- */
+
 /* ---- Inventory (src/machine/inventory.c) ---- */
 
 struct db;

@@ -9,8 +9,10 @@
  * alg none, HMAC, unknown kids and token-supplied keys), the claims (iss,
  * aud, exp with no leeway, a plausible iat), the deny-list of revoked
  * jtis, and for a user grant its token family (revoking the family kills
- * every access token issued from it). Nothing about a refused token is
- * told to the caller beyond PC_ERR_VERIFY.
+ * every access token issued from it), and for a machine principal its
+ * liveness (src/machine/live.c: a disabled, expired or deleted service
+ * account, key or trust kills its tokens at once). Nothing about a
+ * refused token is told to the caller beyond PC_ERR_VERIFY.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 
 #include "crypto/crypto.h"
 #include "jose/jose.h"
+#include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -157,6 +160,20 @@ check_family(struct db *db, const struct bearer *b, int64_t now)
 	return r;
 }
 
+/*
+ * SS-08 for machines: a token whose principal is a service account, or
+ * that was obtained through an API key or a workload trust, lives only
+ * while they do (machine_principal_live: one indexed read).
+ */
+static bool
+machine_token(const struct bearer *b)
+{
+	enum principal_kind c = principal_kind(b->client_id);
+
+	return principal_kind(b->sub) == PRINCIPAL_SERVICE_ACCOUNT ||
+	    c == PRINCIPAL_API_KEY || c == PRINCIPAL_WORKLOAD;
+}
+
 int
 bearer_verify(struct app *app, const char *token, size_t len, int64_t now,
     struct bearer *out)
@@ -186,6 +203,10 @@ bearer_verify(struct app *app, const char *token, size_t len, int64_t now,
 		goto out;
 	}
 	if (out->gid != NULL && (r = check_family(app->db, out, now)) != 0)
+		goto out;
+	if (machine_token(out) &&
+	    (r = machine_token_live(
+		 app->db, out->sub, out->client_id, out->iat, now)) != 0)
 		goto out;
 	r = 0;
 out:

@@ -17,7 +17,9 @@
 
 #include "crypto/crypto.h"
 #include "jose/jose.h"
+#include "machine/machine.h"
 #include "oauth/oauth.h"
+#include "store/store.h"
 
 static const char *const grant_types[] = { "authorization_code",
 	"refresh_token", "client_credentials" };
@@ -240,6 +242,8 @@ set_default(char **field, const char *v)
 		*field = xstrdup(v);
 }
 
+static int bound_ok(const struct store_client *c, const char **why);
+
 int
 client_validate(struct store_client *c, const char **why)
 {
@@ -305,7 +309,45 @@ client_validate(struct store_client *c, const char **why)
 	    c->n_redirect_uris == 0)
 		return refuse(
 		    why, "authorization_code needs at least one redirect URI");
+	return bound_ok(c, why);
+}
+
+/* AK-08: a credential of a service account, which signs no one in. */
+static int
+bound_ok(const struct store_client *c, const char **why)
+{
+	if (c->service_account_id == NULL)
+		return 0;
+	if (principal_kind(c->service_account_id) != PRINCIPAL_SERVICE_ACCOUNT)
+		return refuse(why,
+		    "the service account must be a service account id "
+		    "(svc_...)");
+	if (c->is_public)
+		return refuse(
+		    why, "a public client cannot act for a service account");
+	if (strcmp(c->grant_types, "client_credentials") != 0)
+		return refuse(why,
+		    "a client bound to a service account uses "
+		    "client_credentials only");
 	return 0;
+}
+
+/* The bound service account must exist when the binding is written. */
+static int
+bound_exists(struct db *db, const struct store_client *c, const char **why)
+{
+	const char *dummy;
+	struct store_sa_state st;
+	int r;
+
+	if (why == NULL)
+		why = &dummy;
+	if (c->service_account_id == NULL)
+		return 0;
+	r = store_service_account_state(db, c->service_account_id, &st);
+	if (r == PC_ERR_NOT_FOUND)
+		return refuse(why, "the service account does not exist");
+	return r;
 }
 
 /* A new secret into out and the hex SHA-256 of its bytes into hash. */
@@ -331,7 +373,8 @@ client_create(struct db *db, struct store_client *c, int64_t now,
 	int r;
 
 	secret[0] = '\0';
-	if ((r = client_validate(c, why)) != 0)
+	if ((r = client_validate(c, why)) != 0 ||
+	    (r = bound_exists(db, c, why)) != 0)
 		return r;
 	with_secret = client_auth_method_uses_secret(c->auth_method);
 	/* 128 random bits: a collision (or tombstone hit) is retried once. */
@@ -359,7 +402,8 @@ client_update(
 {
 	int r;
 
-	if ((r = client_validate(c, why)) != 0)
+	if ((r = client_validate(c, why)) != 0 ||
+	    (r = bound_exists(db, c, why)) != 0)
 		return r;
 	c->updated_at = now;
 	return store_client_update(

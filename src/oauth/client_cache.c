@@ -140,7 +140,8 @@ client_copy(
 {
 	size_t b = 0;
 	const char *const s[] = { src->client_id, src->name, src->auth_method,
-		src->grant_types, src->scopes, src->id_token_alg, src->jwks };
+		src->grant_types, src->scopes, src->id_token_alg, src->jwks,
+		src->service_account_id };
 
 	*dst = *src;
 	dst->client_id = dup_or_null(src->client_id);
@@ -150,6 +151,7 @@ client_copy(
 	dst->scopes = dup_or_null(src->scopes);
 	dst->id_token_alg = dup_or_null(src->id_token_alg);
 	dst->jwks = dup_or_null(src->jwks);
+	dst->service_account_id = dup_or_null(src->service_account_id);
 	dst->redirect_uris =
 	    dup_strv(src->redirect_uris, src->n_redirect_uris, &b);
 	dst->post_logout_uris =

@@ -108,8 +108,8 @@ build_one(struct app *app, unsigned mask)
 	json_object_set_new(d, "end_session_endpoint", url(iss, "/logout"));
 	/* The authorization endpoint (src/web/authorize.c). */
 	json_object_set_new(d, "scopes_supported",
-	    json_pack("[s, s, s, s]", "openid", "profile", "email",
-		"offline_access"));
+	    json_pack("[s, s, s, s, s]", "openid", "profile", "email",
+		"offline_access", "groups"));
 	json_object_set_new(
 	    d, "response_types_supported", json_pack("[s]", "code"));
 	json_object_set_new(
@@ -135,9 +135,10 @@ build_one(struct app *app, unsigned mask)
 	json_object_set_new(d, "id_token_signing_alg_values_supported",
 	    id_token_alg_list(mask));
 	json_object_set_new(d, "claims_supported",
-	    json_pack("[s, s, s, s, s, s, s, s, s, s, s, s, s, s]", "sub",
+	    json_pack("[s, s, s, s, s, s, s, s, s, s, s, s, s, s, s]", "sub",
 		"iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid",
-		"at_hash", "email", "email_verified", "name", "updated_at"));
+		"at_hash", "email", "email_verified", "name", "updated_at",
+		"groups"));
 	/*
 	 * Client authentication (client_auth.c): /token and /revoke also take
 	 * public clients ("none"); introspection does not (IR-01).

@@ -50,6 +50,10 @@ struct token_access_in {
 	/* The jti to use (token_jti_new(), made before the audit row that
 	 * names it); NULL: a new one. */
 	const char *jti;
+	/* The "groups" claim (group names; the "groups" scope): NULL, no
+	 * claim; else ngroups names (0: an empty array). */
+	char *const *groups;
+	size_t ngroups;
 };
 
 /* An RFC 9068 access token (typ at+jwt, ES256, exp = now +
@@ -75,6 +79,8 @@ struct token_id_in {
 	const char *access_token;	 /* for at_hash; NULL: omitted */
 	const struct token_claim *extra; /* string claims by scope */
 	size_t nextra;
+	char *const *groups; /* as in token_access_in */
+	size_t ngroups;
 };
 
 /* An ID token (typ JWT, exp = now + id_token_ttl). *jwt is malloc'd. */

@@ -21,6 +21,7 @@
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "jose/jose.h"
+#include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -54,6 +55,57 @@ cc_response(struct resp *w, const char *at, int64_t ttl, const char *scope)
 	return buf_putc(b, '}');
 }
 
+/*
+ * AK-08: a client bound to a service account obtains the account's tokens
+ * (sub = svc_...), within client scopes ∩ (the account's scopes ∪ its
+ * groups'): allowed is narrowed to that, *sub gets the account's id.
+ * A disabled, expired or deleted account answers invalid_grant (RFC 6749
+ * 5.2: for client_credentials the client's credentials are the grant,
+ * and it is the grant that is revoked; the client authenticated fine, so
+ * invalid_client would send its operator rotating keys for nothing).
+ * -1 once the error is written.
+ */
+static int
+bound_account(struct req *r, struct resp *w, const struct store_client *c,
+    struct scope_set *allowed, char **sub)
+{
+	struct app *app = r->app;
+	struct store_service_account sa;
+	struct scope_set granted;
+	size_t k = 0;
+	int rc;
+
+	*sub = NULL;
+	rc = store_service_account_get(app->db, c->service_account_id, &sa);
+	if (rc == PC_ERR_NOT_FOUND ||
+	    (rc == 0 && !service_account_usable(&sa, r->now))) {
+		if (rc == 0)
+			store_service_account_clear(&sa);
+		oauth_error(w, 400, "invalid_grant",
+		    "The service account is disabled, expired or deleted.");
+		return -1;
+	}
+	if (rc == 0 &&
+	    (rc = service_account_scopes(app->db, &sa, &granted)) != 0)
+		store_service_account_clear(&sa);
+	if (rc != 0) {
+		oauth_unavailable(w);
+		return -1;
+	}
+	for (size_t i = 0; i < allowed->n; i++) {
+		if (scope_has(&granted, allowed->v[i]))
+			allowed->v[k++] = allowed->v[i];
+		else
+			free(allowed->v[i]);
+	}
+	allowed->n = k;
+	scope_set_free(&granted);
+	*sub = sa.id;
+	sa.id = NULL;
+	store_service_account_clear(&sa);
+	return 0;
+}
+
 static void
 client_credentials(struct req *r, struct resp *w, const struct store_client *c,
     const struct kvlist *form)
@@ -62,7 +114,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	struct scope_set want, allowed;
 	struct token_access_in in;
 	const char *scope = NULL;
-	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
+	char *jwt = NULL, *sub = NULL, jti[TOKEN_JTI_LEN + 1];
 	struct buf granted;
 
 	if (!oauth_has_word(c->grant_types, "client_credentials")) {
@@ -78,7 +130,13 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		oauth_error(w, 500, "server_error", "Client scopes unusable.");
 		return;
 	}
+	if (c->service_account_id != NULL &&
+	    bound_account(r, w, c, &allowed, &sub) != 0) {
+		scope_set_free(&allowed);
+		return;
+	}
 	if (scope_parse(scope != NULL ? scope : "", &want) != 0) {
+		free(sub);
 		scope_set_free(&allowed);
 		oauth_error(w, 400, "invalid_scope", "scope is malformed.");
 		return;
@@ -101,6 +159,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 			    sizeof(desc));
 		scope_set_free(&want);
 		scope_set_free(&allowed);
+		free(sub);
 		oauth_error(w, 400, "invalid_scope", desc);
 		return;
 	}
@@ -109,33 +168,39 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	if (scope_format(&want, &granted) != 0) {
 		scope_set_free(&want);
 		buf_free(&granted);
+		free(sub);
 		oauth_error(w, 500, "server_error", "Internal error.");
 		return;
 	}
 	scope_set_free(&want);
 	memset(&in, 0, sizeof(in));
+	in.sub = sub; /* NULL: the client itself */
 	in.client_id = c->client_id;
 	in.aud = app->cfg->issuer;
 	in.scope = granted.len > 0 ? buf_cstr(&granted) : "";
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &jwt, jti) !=
 	    0) {
 		buf_free(&granted);
+		free(sub);
 		oauth_error(w, 503, "temporarily_unavailable",
 		    "Tokens cannot be issued right now.");
 		resp_header(w, "Retry-After", "5");
 		return;
 	}
 	{
-		/* AU-01: no token leaves without its durable audit row. */
-		json_t *d = json_pack(
-		    "{s:s, s:s}", "grant", "client_credentials", "jti", jti);
+		/* AU-01: no token leaves without its durable audit row. For
+		 * a service account: actor the client, target the account,
+		 * with the scope (TX-07). */
+		json_t *d = json_pack("{s:s, s:s, s:s}", "grant",
+		    "client_credentials", "jti", jti, "scope", in.scope);
 		int rc = oauth_audit(
-		    r, "token.issue", "success", c->client_id, NULL, d);
+		    r, "token.issue", "success", c->client_id, sub, d);
 
 		json_decref(d);
 		if (rc != 0) {
 			pc_freezero_str(jwt);
 			buf_free(&granted);
+			free(sub);
 			oauth_unavailable(w);
 			return;
 		}
@@ -145,6 +210,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 	buf_free(&granted);
+	free(sub);
 }
 
 /* What the tokens of a user grant are issued for. */
@@ -182,16 +248,19 @@ live_user(struct app *app, const char *user_id)
  * w is a 503 and nothing was issued; when the cause was the audit row
  * (AU-01), *audit_failed is set so the caller can undo its state change.
  */
+static int issue_user_tokens_with(struct req *r, struct resp *w,
+    const struct store_client *c, const struct user_grant *g, bool openid,
+    char *const *groups, size_t ngroups);
+
 static int
 issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
     const struct user_grant *g)
 {
 	struct app *app = r->app;
-	struct token_access_in in;
 	struct scope_set set;
-	char *at = NULL, *idt = NULL, jti[TOKEN_JTI_LEN + 1];
-	bool openid;
-	json_t *o, *d;
+	char **groups = NULL;
+	size_t ngroups = 0;
+	bool openid, with_groups;
 	int rc;
 
 	if (scope_parse(g->scope, &set) != 0) {
@@ -199,7 +268,32 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 		return PC_ERR_INVALID;
 	}
 	openid = scope_has(&set, "openid");
+	with_groups = scope_has(&set, "groups");
 	scope_set_free(&set);
+	/* Issue 14: the user's groups, by name, as of now. */
+	if (with_groups &&
+	    group_names_of(app->db, g->user_id, &groups, &ngroups) != 0) {
+		oauth_unavailable(w);
+		return PC_ERR_STORE;
+	}
+	rc = issue_user_tokens_with(r, w, c, g, openid,
+	    with_groups ? (groups != NULL ? groups : (char *[]){ NULL }) : NULL,
+	    ngroups);
+	store_strv_free(groups, ngroups);
+	return rc;
+}
+
+static int
+issue_user_tokens_with(struct req *r, struct resp *w,
+    const struct store_client *c, const struct user_grant *g, bool openid,
+    char *const *groups, size_t ngroups)
+{
+	struct app *app = r->app;
+	struct token_access_in in;
+	char *at = NULL, *idt = NULL, jti[TOKEN_JTI_LEN + 1];
+	json_t *o, *d;
+	int rc;
+
 	memset(&in, 0, sizeof(in));
 	in.sub = g->user_id;
 	in.client_id = c->client_id;
@@ -209,6 +303,8 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 	in.amr = g->amr;
 	in.grant_id = g->family_id;
 	in.jti = g->jti;
+	in.groups = groups;
+	in.ngroups = ngroups;
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &at, jti) !=
 	    0) {
 		oauth_unavailable(w);
@@ -230,6 +326,8 @@ issue_user_tokens(struct req *r, struct resp *w, const struct store_client *c,
 		id.amr = g->amr;
 		id.sid = g->sid;
 		id.access_token = at;
+		id.groups = groups;
+		id.ngroups = ngroups;
 		if (token_mint_id(app->signer, app->cfg, &id, r->now, &idt) !=
 		    0) {
 			pc_freezero_str(at);

@@ -133,6 +133,22 @@ put_amr(struct buf *b, const char *amr)
 	return buf_putc(b, ']');
 }
 
+/* ,"groups":["a","b"] (issue 14: group names, the "groups" scope). */
+static int
+put_groups(struct buf *b, char *const *v, size_t n)
+{
+	int r;
+
+	if ((r = jose_json_put_member(b, false, "groups")) != 0 ||
+	    (r = buf_putc(b, '[')) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if ((i > 0 && (r = buf_putc(b, ',')) != 0) ||
+		    (r = jose_json_put_str(b, v[i], strlen(v[i]))) != 0)
+			return r;
+	return buf_putc(b, ']');
+}
+
 /*
  * The claims, written in place rather than built as a jansson object and
  * serialised (issue 13): the same members in the same order, every string
@@ -166,6 +182,9 @@ access_claims(struct buf *b, const struct config *cfg,
 	    (r = put_amr(b, in->amr)) != 0)
 		return r;
 	if ((r = put_str(b, "gid", in->grant_id)) != 0)
+		return r;
+	if (in->groups != NULL &&
+	    (r = put_groups(b, in->groups, in->ngroups)) != 0)
 		return r;
 	return buf_putc(b, '}');
 }
@@ -233,6 +252,13 @@ token_mint_id(struct signer *s, const struct config *cfg,
 	}
 	for (size_t i = 0; in->extra != NULL && i < in->nextra; i++)
 		set_str(c, in->extra[i].name, in->extra[i].value);
+	if (in->groups != NULL) {
+		json_t *g = json_array();
+
+		for (size_t i = 0; i < in->ngroups; i++)
+			json_array_append_new(g, json_string(in->groups[i]));
+		json_object_set_new(c, "groups", g);
+	}
 	r = signer_sign_jwt(s, in->alg, "JWT", c, now, jwt);
 	json_decref(c);
 	return r;

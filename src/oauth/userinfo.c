@@ -8,7 +8,8 @@
  * allow it; it ends up in logs and Referer headers). Only user tokens
  * with the openid scope are served; the claims are the ones the granted
  * scopes cover, from what the users table holds: sub always; email and
- * email_verified for "email"; name and updated_at for "profile".
+ * email_verified for "email"; name and updated_at for "profile"; the
+ * names of the user's groups for "groups" (issue 14).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
 
@@ -138,7 +140,8 @@ find_token(struct req *r, struct resp *w, const char **tok)
 }
 
 static void
-render(struct resp *w, const struct bearer *b, const struct store_user *u)
+render(struct resp *w, const struct bearer *b, const struct store_user *u,
+    char **groups, size_t ngroups)
 {
 	json_t *o = json_object();
 
@@ -154,6 +157,13 @@ render(struct resp *w, const struct bearer *b, const struct store_user *u)
 		json_object_set_new(
 		    o, "email_verified", json_boolean(u->email_verified));
 	}
+	if (oauth_has_word(b->scope, "groups")) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < ngroups; i++)
+			json_array_append_new(a, json_string(groups[i]));
+		json_object_set_new(o, "groups", a);
+	}
 	if (resp_json(w, 200, o) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	json_decref(o);
@@ -166,6 +176,8 @@ oauth_userinfo(struct req *r, struct resp *w)
 	struct bearer b;
 	struct store_user u;
 	const char *tok = NULL;
+	char **groups = NULL;
+	size_t ngroups = 0;
 	int rc;
 
 	memset(&u, 0, sizeof(u));
@@ -203,8 +215,15 @@ oauth_userinfo(struct req *r, struct resp *w)
 		    "The access token is invalid, expired or revoked.", NULL);
 		goto out;
 	}
-	render(w, &b, &u);
+	/* The groups as of now, like every other claim here. */
+	if (oauth_has_word(b.scope, "groups") &&
+	    group_names_of(app->db, u.id, &groups, &ngroups) != 0) {
+		oauth_unavailable(w);
+		goto out;
+	}
+	render(w, &b, &u, groups, ngroups);
 out:
+	store_strv_free(groups, ngroups);
 	store_user_clear(&u);
 	bearer_clear(&b);
 }

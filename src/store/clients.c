@@ -32,6 +32,7 @@ store_client_clear(struct store_client *c)
 	free(c->scopes);
 	free(c->id_token_alg);
 	free(c->jwks);
+	free(c->service_account_id);
 	free_strv(c->redirect_uris, c->n_redirect_uris);
 	free_strv(c->post_logout_uris, c->n_post_logout_uris);
 	memset(c, 0, sizeof(*c));
@@ -48,7 +49,8 @@ store_clients_free(struct store_client *v, size_t n)
 #define CLIENT_COLS \
 	"client_id, name, is_public, token_endpoint_auth_method," \
 	" grant_types, scopes, id_token_signed_response_alg, first_party," \
-	" jwks, created_at, updated_at, id_token_on_refresh"
+	" jwks, created_at, updated_at, id_token_on_refresh," \
+	" service_account_id"
 
 /* The columns of CLIENT_COLS into c. */
 #define CLIENT_READ(c) \
@@ -57,15 +59,17 @@ store_clients_free(struct store_client *v, size_t n)
 	    QC_DUP(&(c)->grant_types), QC_DUP(&(c)->scopes), \
 	    QC_DUP(&(c)->id_token_alg), QC_BOOL(&(c)->first_party), \
 	    QC_DUP_NULL(&(c)->jwks), QC_INT(&(c)->created_at), \
-	    QC_INT(&(c)->updated_at), QC_BOOL(&(c)->id_token_on_refresh))
+	    QC_INT(&(c)->updated_at), QC_BOOL(&(c)->id_token_on_refresh), \
+	    QC_DUP_NULL(&(c)->service_account_id))
 
-/* The values bound for name .. id_token_on_refresh, in this order. */
+/* The values bound for name .. service_account_id, in this order. */
 #define CLIENT_META(c) \
 	QA_TEXT((c)->name), QA_TEXT((c)->auth_method), \
 	    QA_TEXT((c)->grant_types), QA_TEXT((c)->scopes), \
 	    QA_TEXT((c)->id_token_alg), QA_INT((c)->first_party ? 1 : 0), \
 	    QA_TEXT((c)->jwks), QA_INT((c)->updated_at), \
-	    QA_INT((c)->id_token_on_refresh ? 1 : 0)
+	    QA_INT((c)->id_token_on_refresh ? 1 : 0), \
+	    QA_TEXT((c)->service_account_id)
 
 static int
 put_uris(
@@ -132,8 +136,8 @@ insert_tx(struct db_conn *conn, void *arg)
 		 "INSERT INTO clients (client_id, is_public, created_at,"
 		 " name, token_endpoint_auth_method, grant_types, scopes,"
 		 " id_token_signed_response_alg, first_party, jwks,"
-		 " updated_at, id_token_on_refresh)"
-		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		 " updated_at, id_token_on_refresh, service_account_id)"
+		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		 Q_ARGS(QA_TEXT(c->client_id), QA_INT(c->is_public ? 1 : 0),
 		     QA_INT(c->created_at), CLIENT_META(c)),
 		 NULL)) != 0 ||
@@ -260,8 +264,8 @@ update_tx(struct db_conn *conn, void *arg)
 		 "UPDATE clients SET name = ?, token_endpoint_auth_method = ?,"
 		 " grant_types = ?, scopes = ?,"
 		 " id_token_signed_response_alg = ?, first_party = ?,"
-		 " jwks = ?, updated_at = ?, id_token_on_refresh = ?"
-		 " WHERE client_id = ?"
+		 " jwks = ?, updated_at = ?, id_token_on_refresh = ?,"
+		 " service_account_id = ? WHERE client_id = ?"
 		 " RETURNING client_id",
 		 Q_ARGS(CLIENT_META(c), QA_TEXT(c->client_id)), Q_NOCOLS)) != 0)
 		return r;

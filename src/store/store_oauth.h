@@ -35,6 +35,9 @@ struct store_client {
 	 * built from zero says false unless it sets it. */
 	bool id_token_on_refresh;
 	char *jwks;
+	/* The service account whose tokens it obtains with
+	 * client_credentials (sub = this id; AK-08), or NULL. */
+	char *service_account_id;
 	int64_t created_at;
 	int64_t updated_at;
 	char **redirect_uris;

@@ -109,6 +109,8 @@ scope_text(const char *s)
 		return "See your email address";
 	if (strcmp(s, "offline_access") == 0)
 		return "Stay connected while you are away (refresh tokens)";
+	if (strcmp(s, "groups") == 0)
+		return "See the names of the groups you belong to";
 	return NULL;
 }
 

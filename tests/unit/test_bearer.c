@@ -6,8 +6,9 @@
  * future (JW-04, TK-13), wrong iss or aud (JW-05, TK-12), an ID token
  * used as a bearer (JW-06), a tampered payload (JW-07), oversized and
  * malformed tokens (JW-08), a revoked jti (IR-04), a revoked, unknown or
- * foreign family (TK-01, IR-06, RT-05), and a failing store (503, never
- * a pass). Plus the read-only refresh-token lookup.
+ * foreign family (TK-01, IR-06, RT-05), a disabled, expired or deleted
+ * service account and a dead credential (SS-08 for machines), and a
+ * failing store (503, never a pass). Plus the read-only refresh-token lookup.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +27,7 @@
 
 #include "auth/auth.h"
 #include "crypto/crypto.h"
+#include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store_fixture.h"
 #include "store/store.h"
@@ -163,7 +165,7 @@ mint(struct fixture *f, const char *sub, const char *client, const char *gid,
     const char *scope, int64_t now, char jti[TOKEN_JTI_LEN + 1])
 {
 	struct token_access_in in = { sub, client, ISS, scope, 0, NULL, "pwd",
-		gid, NULL };
+		gid, NULL, NULL, 0 };
 	char *jwt = NULL, j[TOKEN_JTI_LEN + 1];
 
 	assert_int_equal(
@@ -517,7 +519,7 @@ test_bearer_JW06_id_token_is_no_bearer(void **state)
 {
 	struct fixture *f = *state;
 	struct token_id_in in = { f->alice.id, "pcc_app", JOSE_ALG_ES256, T0,
-		NULL, NULL, "pwd", NULL, NULL, NULL, 0 };
+		NULL, NULL, "pwd", NULL, NULL, NULL, 0, NULL, 0 };
 	char *jwt = NULL, *at;
 	json_t *c;
 
@@ -733,6 +735,102 @@ test_bearer_store_failure_fails_closed(void **state)
 	free(jwt);
 }
 
+/* A service account for the liveness tests, its id into id. */
+static void
+new_sa(struct fixture *f, const char *name, int64_t expires_in,
+    char id[PRINCIPAL_ID_LEN + 1])
+{
+	struct sa_fields in = { .name = name,
+		.scopes = "api.read",
+		.expires_in = expires_in,
+		.set_expires = expires_in != 0 };
+	struct store_service_account sa;
+	const char *why = NULL;
+
+	assert_int_equal(service_account_create(f->db, &in, T0, &sa, &why), 0);
+	snprintf(id, PRINCIPAL_ID_LEN + 1, "%s", sa.id);
+	store_service_account_clear(&sa);
+}
+
+static void
+test_bearer_SS08_service_account_liveness(void **state)
+{
+	struct fixture *f = *state;
+	char id[PRINCIPAL_ID_LEN + 1], old[PRINCIPAL_ID_LEN + 1];
+	char *jwt, *short_lived, *other, *keyed, *wif;
+
+	new_sa(f, "bearer-live", 0, id);
+	new_sa(f, "bearer-expiring", 3600, old);
+	jwt = mint(f, id, "pcc_app", NULL, "api.read", T0 + 1, NULL);
+	short_lived = mint(f, old, "pcc_app", NULL, "api.read", T0 + 1, NULL);
+	assert_int_equal(check(f, jwt, T0 + 2), 0);
+	assert_int_equal(check(f, short_lived, T0 + 2), 0);
+	/* Disabled: dead at the next check; enabled: alive again. */
+	assert_int_equal(
+	    service_account_set_disabled(f->db, id, true, T0 + 3), 0);
+	assert_int_equal(check(f, jwt, T0 + 4), PC_ERR_VERIFY);
+	assert_int_equal(
+	    service_account_set_disabled(f->db, id, false, T0 + 5), 0);
+	/* A disable revokes: enabled again, the old token stays dead; one
+	 * issued after it is alive. */
+	assert_int_equal(check(f, jwt, T0 + 6), PC_ERR_VERIFY);
+	free(jwt);
+	jwt = mint(f, id, "pcc_app", NULL, "api.read", T0 + 6, NULL);
+	assert_int_equal(check(f, jwt, T0 + 6), 0);
+	/* Expired: dead from expires_at on, though the token is not. */
+	free(short_lived);
+	short_lived =
+	    mint(f, old, "pcc_app", NULL, "api.read", T0 + 3500, NULL);
+	assert_int_equal(check(f, short_lived, T0 + 3599), 0);
+	assert_int_equal(check(f, short_lived, T0 + 3600), PC_ERR_VERIFY);
+	/* Deleted: dead for good. */
+	assert_int_equal(
+	    service_account_delete(f->db, id, T0 + 7, NULL, NULL), 0);
+	assert_int_equal(check(f, jwt, T0 + 8), PC_ERR_VERIFY);
+	/* A service account that never existed. */
+	other = mint(f, "svc_AAAAAAAAAAAAAAAAAAAAAA", "pcc_app", NULL,
+	    "api.read", T0 + 1, NULL);
+	assert_int_equal(check(f, other, T0 + 2), PC_ERR_VERIFY);
+	/* Credentials whose liveness is not known yet (key_, wif_) are
+	 * refused, never waved through, even for a live user. */
+	keyed = mint(f, f->alice.id, "key_0123456789abcdef", NULL, "api.read",
+	    T0 + 1, NULL);
+	wif = mint(f, old, "wif_AAAAAAAAAAAAAAAAAAAAAA", NULL, "api.read",
+	    T0 + 1, NULL);
+	assert_int_equal(check(f, keyed, T0 + 2), PC_ERR_VERIFY);
+	assert_int_equal(check(f, wif, T0 + 2), PC_ERR_VERIFY);
+	free(jwt);
+	free(short_lived);
+	free(other);
+	free(keyed);
+	free(wif);
+}
+
+static void
+test_bearer_SS08_liveness_store_failure_fails_closed(void **state)
+{
+	struct fixture *f = *state;
+	char id[PRINCIPAL_ID_LEN + 1];
+	char *jwt;
+	struct db_conn *c;
+
+	new_sa(f, "bearer-outage", 0, id);
+	jwt = mint(f, id, "pcc_app", NULL, "api.read", T0 + 1, NULL);
+	assert_int_equal(check(f, jwt, T0 + 2), 0);
+	assert_int_equal(db_conn(f->db, &c), 0);
+	assert_int_equal(db_exec(c,
+			     "ALTER TABLE service_accounts RENAME TO "
+			     "service_accounts_gone"),
+	    0);
+	assert_int_equal(check(f, jwt, T0 + 2), PC_ERR_STORE);
+	assert_int_equal(db_exec(c,
+			     "ALTER TABLE service_accounts_gone RENAME TO "
+			     "service_accounts"),
+	    0);
+	assert_int_equal(check(f, jwt, T0 + 2), 0);
+	free(jwt);
+}
+
 static void
 test_bearer_refresh_lookup(void **state)
 {
@@ -800,6 +898,9 @@ main(void)
 		cmocka_unit_test(test_bearer_IR06_family),
 		cmocka_unit_test(test_bearer_store_failure_fails_closed),
 		cmocka_unit_test(test_bearer_refresh_lookup),
+		cmocka_unit_test(test_bearer_SS08_service_account_liveness),
+		cmocka_unit_test(
+		    test_bearer_SS08_liveness_store_failure_fails_closed),
 	};
 
 	if (crypto_init() != 0)

@@ -139,7 +139,7 @@ test_tokens_access_rfc9068(void **state)
 	struct fixture *f = *state;
 	struct token_access_in in = { "usr_alice", "pcc_app",
 		"https://api.example", "openid profile", T0 - 30, NULL, "pwd",
-		"fam_abc", NULL };
+		"fam_abc", NULL, NULL, 0 };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	json_t *c;
 
@@ -196,7 +196,8 @@ test_tokens_access_claims_escaped(void **state)
 	static const char sub[] = "usr_\",\"admin\":true,\"x\":\"";
 	static const char scope[] = "a\\b \"c\" \x01";
 	struct token_access_in in = { sub, "pcc_app", "https://api.example",
-		scope, T0 - 30, "urn:x\"y", "pwd o\"tp\n", "fam_\\", NULL };
+		scope, T0 - 30, "urn:x\"y", "pwd o\"tp\n", "fam_\\", NULL, NULL,
+		0 };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	json_t *c, *amr;
 
@@ -249,7 +250,7 @@ test_tokens_id_token_claims_and_at_hash(void **state)
 	struct token_claim extra[] = { { "email", "alice@example.com" } };
 	struct token_id_in in = { "usr_alice", "pcc_app", JOSE_ALG_RS256,
 		T0 - 30, "n-0S6_WzA2Mj", NULL, "pwd", "ab12cd34ef56ab78", at,
-		extra, 1 };
+		extra, 1, NULL, 0 };
 	char *jwt = NULL, expect[64];
 	uint8_t d[PC_SHA256_LEN];
 	json_t *c;
@@ -287,6 +288,56 @@ test_tokens_id_token_claims_and_at_hash(void **state)
 	assert_null(jwt);
 }
 
+/* Issue 14: the "groups" claim, an array of names, escaped; absent when
+ * not asked for (NULL), an empty array for a user in no group. */
+static void
+test_tokens_groups_claim(void **state)
+{
+	struct fixture *f = *state;
+	char *names[] = { "billing", "ops\",\"admin" };
+	struct token_access_in in = { "usr_alice", "pcc_app",
+		"https://api.example", "openid groups", 0, NULL, "pwd",
+		"fam_abc", NULL, names, 2 };
+	struct token_id_in id = { "usr_alice", "pcc_app", JOSE_ALG_ES256, 0,
+		NULL, NULL, "pwd", NULL, NULL, NULL, 0, names, 2 };
+	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
+	json_t *c, *g;
+
+	assert_int_equal(
+	    token_mint_access(f->s, &f->cfg, &in, T0 + 5, &jwt, jti), 0);
+	c = verify(f, jwt, JOSE_ALG_ES256, "at+jwt");
+	assert_non_null(c);
+	g = json_object_get(c, "groups");
+	assert_int_equal(json_array_size(g), 2);
+	assert_string_equal(json_string_value(json_array_get(g, 0)), "billing");
+	assert_string_equal(
+	    json_string_value(json_array_get(g, 1)), "ops\",\"admin");
+	assert_null(json_object_get(c, "admin"));
+	json_decref(c);
+	free(jwt);
+	assert_int_equal(token_mint_id(f->s, &f->cfg, &id, T0 + 5, &jwt), 0);
+	c = verify(f, jwt, JOSE_ALG_ES256, "JWT");
+	assert_non_null(c);
+	assert_int_equal(json_array_size(json_object_get(c, "groups")), 2);
+	json_decref(c);
+	free(jwt);
+	in.ngroups = 0;
+	assert_int_equal(
+	    token_mint_access(f->s, &f->cfg, &in, T0 + 5, &jwt, jti), 0);
+	c = verify(f, jwt, JOSE_ALG_ES256, "at+jwt");
+	assert_true(json_is_array(json_object_get(c, "groups")));
+	assert_int_equal(json_array_size(json_object_get(c, "groups")), 0);
+	json_decref(c);
+	free(jwt);
+	in.groups = NULL;
+	assert_int_equal(
+	    token_mint_access(f->s, &f->cfg, &in, T0 + 5, &jwt, jti), 0);
+	c = verify(f, jwt, JOSE_ALG_ES256, "at+jwt");
+	assert_null(json_object_get(c, "groups"));
+	json_decref(c);
+	free(jwt);
+}
+
 static void
 test_tokens_at_hash_algs(void **state)
 {
@@ -313,6 +364,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_tokens_id_token_claims_and_at_hash, setup, teardown),
 		cmocka_unit_test(test_tokens_at_hash_algs),
+		cmocka_unit_test_setup_teardown(
+		    test_tokens_groups_claim, setup, teardown),
 	};
 
 	if (crypto_init() != 0)
