@@ -172,8 +172,30 @@ add_client_creds(struct db *db, struct inventory_principal *p,
 	return 0;
 }
 
-/* Clients that act for themselves (a client bound to a service account
- * is that account's credential). */
+/* Service accounts (before the clients, which may be bound to one). */
+static int
+add_service_accounts(struct db *db, struct inventory *inv)
+{
+	struct store_service_account *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = store_service_accounts_list(db, &v, &n)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct inventory_principal *p = add_principal(
+		    inv, "service_account", v[i].id, v[i].name, v[i].owner_id);
+
+		p->created_at = v[i].created_at;
+		p->expires_at = v[i].expires_at;
+		p->disabled_at = v[i].disabled_at;
+	}
+	store_service_accounts_free(v, n);
+	return 0;
+}
+
+/* Clients: one bound to a service account is that account's credential
+ * (AK-08); any other acts for itself and is a principal of its own. */
 static int
 add_clients(struct db *db, struct inventory *inv)
 {
@@ -184,10 +206,16 @@ add_clients(struct db *db, struct inventory *inv)
 	if ((r = store_clients_list(db, &v, &n)) != 0)
 		return r;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		struct inventory_principal *p = add_principal(
-		    inv, "client", v[i].client_id, v[i].name, NULL);
+		const char *sa = v[i].service_account_id;
+		struct inventory_principal *p =
+		    sa != NULL ? find(inv, sa) : NULL;
 
-		p->created_at = v[i].created_at;
+		if (p == NULL) {
+			/* Bound to an account that is gone: its owner. */
+			p = add_principal(
+			    inv, "client", v[i].client_id, v[i].name, sa);
+			p->created_at = v[i].created_at;
+		}
 		r = add_client_creds(db, p, &v[i], inv->now);
 	}
 	store_clients_free(v, n);
@@ -391,7 +419,9 @@ inventory_build(struct db *db, int64_t now, struct inventory *out)
 
 	memset(out, 0, sizeof(*out));
 	out->now = now;
-	if ((r = add_users(db, out)) != 0 || (r = add_clients(db, out)) != 0)
+	if ((r = add_users(db, out)) != 0 ||
+	    (r = add_service_accounts(db, out)) != 0 ||
+	    (r = add_clients(db, out)) != 0)
 		goto fail;
 	for (size_t i = 0; i < out->n; i++)
 		for (size_t j = 0; j < out->v[i].n_creds; j++)

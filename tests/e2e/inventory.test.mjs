@@ -106,6 +106,59 @@ test('TX-07: audit query returns a client\'s token issues between two times, old
   for (const l of lines.slice(1)) assert.match(l, new RegExp(`^\\d+\\s+\\S+Z\\s+token\\.issue\\s+success\\s+${svc.client_id}\\s+-\\s+127\\.0\\.0\\.1\\s.*"grant":"client_credentials"`));
 });
 
+function serviceAccount(srv, name, extra = []) {
+  const r = cliAt(srv, ['service-account', 'add', '--name', name, '--scope', 'api.read', ...extra, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+function boundClient(srv, sa, name = 'bound') {
+  return addClient(srv, { name, grants: 'client_credentials', scope: 'api.read',
+    extra: ['--service-account', sa.id] });
+}
+
+test('TX-07: audit query returns a service account\'s token issues between two times, through each of its clients, and its own changes', async () => {
+  const srv = await server();
+  const sa = serviceAccount(srv, 'billing');
+  const c1 = boundClient(srv, sa, 'billing-a');
+  const c2 = boundClient(srv, sa, 'billing-b');
+  const stranger = addClient(srv, { name: 'Other', grants: 'client_credentials', scope: 'api.read' });
+  assert.equal((await grant(srv, c1)).status, 200);
+  const t1 = await mark();
+  const jtis = [];
+  for (const c of [c1, c2, c1]) {
+    const r = await grant(srv, c);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const claims = JSON.parse(Buffer.from(r.json.access_token.split('.')[1], 'base64url'));
+    assert.equal(claims.sub, sa.id);
+    jtis.push(claims.jti);
+    assert.equal((await grant(srv, stranger)).status, 200);
+  }
+  const t2 = await mark();
+  assert.equal((await grant(srv, c2)).status, 200);
+
+  const q = query(srv, ['--principal', sa.id, '--since', new Date(t1).toISOString(),
+    '--until', new Date(t2).toISOString(), '--json']);
+  assert.equal(q.code, 0, q.stderr);
+  assert.deepEqual(q.rows.map((r) => [r.event, r.actor, r.target, r.details.jti]),
+    [['token.issue', c1.client_id, sa.id, jtis[0]], ['token.issue', c2.client_id, sa.id, jtis[1]],
+      ['token.issue', c1.client_id, sa.id, jtis[2]]]);
+  for (const r of q.rows) {
+    assert.equal(r.details.scope, 'api.read');
+    assert.equal(r.ip, '127.0.0.1');
+  }
+  // Without a window: its creation by the CLI first, all five grants;
+  // nothing of the stranger.
+  const all = query(srv, ['--principal', sa.id, '--json']);
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal(all.rows[0].event, 'service_account.create');
+  assert.equal(all.rows.filter((r) => r.event === 'token.issue').length, 5);
+  assert.ok(all.rows.every((r) => r.actor !== stranger.client_id && r.target !== stranger.client_id));
+  // One client's view: what it obtained for the account.
+  const one = query(srv, ['--principal', c2.client_id, '--since', new Date(t1).toISOString(), '--json']);
+  assert.deepEqual(one.rows.filter((r) => r.event === 'token.issue').map((r) => r.target), [sa.id, sa.id]);
+});
+
 test('TX-07: audit query refuses what it cannot answer with a usage error', async () => {
   const srv = await server();
   for (const [args, msg] of [
@@ -178,6 +231,36 @@ const principalOf = (rep, id) => {
   assert.ok(p, `${id} in the report`);
   return p;
 };
+
+test('access report: a service account lists its bound clients as credentials; disabling it flags them, a disabled owner flags the account, an expiry within 14 days is flagged', async () => {
+  const srv = await server();
+  const owner = addUser(srv, 'owner@example.com');
+  const sa = serviceAccount(srv, 'deployer', ['--owner', owner.id]);
+  const soon = serviceAccount(srv, 'shortlived', ['--expires', '5d']);
+  const c = boundClient(srv, sa, 'deployer-ci');
+  assert.equal((await grant(srv, c)).status, 200);
+  assert.equal(cliAt(srv, ['user', 'disable', '--id', owner.id]).code, 0);
+
+  let rep = report(srv);
+  let p = principalOf(rep, sa.id);
+  assert.equal(p.kind, 'service_account');
+  assert.equal(p.name, 'deployer');
+  assert.equal(p.owner, owner.id);
+  assert.deepEqual(p.flags, ['owner_disabled']);
+  assert.equal(p.credentials.length, 1);
+  assert.equal(p.credentials[0].id, c.client_id);
+  assert.equal(p.credentials[0].owner, sa.id);
+  assert.equal(p.credentials[0].used_scopes, 'api.read');
+  assert.deepEqual(p.credentials[0].flags, ['no_expiry']);
+  assert.ok(!rep.principals.some((x) => x.id === c.client_id), 'a bound client is not a principal of its own');
+  assert.deepEqual(principalOf(rep, soon.id).flags, ['expiring']);
+
+  assert.equal(cliAt(srv, ['service-account', 'disable', '--id', sa.id]).code, 0);
+  rep = report(srv);
+  p = principalOf(rep, sa.id);
+  assert.deepEqual(p.flags, ['disabled', 'owner_disabled']);
+  assert.deepEqual(p.credentials[0].flags, ['owner_disabled', 'no_expiry']);
+});
 
 test('access report: a disabled user and its password are flagged; a used client has its last use; a rotated secret\'s end is flagged as expiring', async () => {
   const srv = await server();

@@ -267,6 +267,85 @@ test_inventory_disabled_owner_and_password(void **state)
 }
 
 static void
+service_account(
+    struct fixture *f, const char *id, const char *owner, int64_t expires_at)
+{
+	struct store_service_account sa = {
+		.id = (char *)id,
+		.name = (char *)id + 4,
+		.description = (char *)"",
+		.owner_id = (char *)owner,
+		.scopes = (char *)"api.read",
+		.resources = (char *)"",
+		.expires_at = expires_at,
+		.created_at = NOW - 10 * DAY,
+		.updated_at = NOW - 10 * DAY,
+	};
+
+	assert_int_equal(store_service_account_insert(f->db, &sa), 0);
+}
+
+/* A service account with its owner's state, its expiry, and the clients
+ * bound to it as its credentials (dead while it is disabled). */
+static void
+test_inventory_service_accounts(void **state)
+{
+	struct fixture *f = *state;
+	struct inventory inv;
+	const struct inventory_principal *p;
+	struct store_client c;
+
+	user(f, "usr_carol", "carol@example.com", NOW - 100 * DAY);
+	user(f, "usr_gone", "gone@example.com", NOW - 100 * DAY);
+	assert_int_equal(
+	    store_user_set_disabled(f->db, "usr_carol", NOW - DAY, NOW - DAY),
+	    0);
+	service_account(f, "svc_ownerdisabled", "usr_carol", 0);
+	service_account(f, "svc_ownergone", "usr_gone", 0);
+	service_account(f, "svc_expiring", NULL, NOW + 5 * DAY);
+	service_account(f, "svc_disabled", NULL, 0);
+	assert_int_equal(store_user_delete(f->db, "usr_gone", NOW), 0);
+	assert_int_equal(store_service_account_set_disabled(
+			     f->db, "svc_disabled", NOW - DAY, NOW - DAY),
+	    0);
+	client(f, "pcc_bound", "api.read", NOW - DAY);
+	assert_int_equal(store_client_get(f->db, "pcc_bound", &c), 0);
+	free(c.service_account_id);
+	c.service_account_id = xstrdup("svc_disabled");
+	assert_int_equal(store_client_update(f->db, &c, false), 0);
+	store_client_clear(&c);
+	event(f, NOW - DAY, "token.issue", "pcc_bound",
+	    "{\"grant\":\"client_credentials\",\"scope\":\"api.read\"}");
+
+	assert_int_equal(inventory_build(f->db, NOW, &inv), 0);
+	p = principal(&inv, "svc_ownerdisabled");
+	assert_string_equal(p->kind, "service_account");
+	assert_string_equal(p->name, "ownerdisabled");
+	assert_string_equal(p->owner, "usr_carol");
+	assert_int_equal(p->flags, INVENTORY_OWNER_DISABLED);
+	assert_int_equal(p->n_creds, 0);
+	p = principal(&inv, "svc_ownergone");
+	assert_int_equal(p->flags, INVENTORY_OWNER_MISSING);
+	p = principal(&inv, "svc_expiring");
+	assert_int_equal(p->flags, INVENTORY_EXPIRING);
+	assert_int_equal(p->expires_at, NOW + 5 * DAY);
+	/* The bound client is the account's credential, not a principal. */
+	p = principal(&inv, "svc_disabled");
+	assert_int_equal(p->flags, INVENTORY_DISABLED);
+	assert_int_equal(p->n_creds, 1);
+	assert_string_equal(p->creds[0].kind, "client_secret");
+	assert_string_equal(p->creds[0].id, "pcc_bound");
+	assert_string_equal(p->creds[0].owner, "svc_disabled");
+	assert_int_equal(p->creds[0].last_used_at, NOW - DAY);
+	assert_string_equal(p->creds[0].used_scopes, "api.read");
+	assert_int_equal(
+	    p->creds[0].flags, INVENTORY_OWNER_DISABLED | INVENTORY_NO_EXPIRY);
+	for (size_t i = 0; i < inv.n; i++)
+		assert_string_not_equal(inv.v[i].id, "pcc_bound");
+	inventory_free(&inv);
+}
+
+static void
 test_inventory_flag_names(void **state)
 {
 	(void)state;
@@ -288,6 +367,7 @@ main(void)
 		T(test_inventory_expiry_flags),
 		T(test_inventory_scopes_broader_than_used),
 		T(test_inventory_disabled_owner_and_password),
+		T(test_inventory_service_accounts),
 		cmocka_unit_test(test_inventory_flag_names),
 	};
 #undef T
