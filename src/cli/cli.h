@@ -181,6 +181,7 @@ int cmd_client(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_service_account(int argc, char **argv);
 int cmd_group(int argc, char **argv);
+int cmd_resource(int argc, char **argv);
 int cmd_access(int argc, char **argv);
 
 /*

@@ -470,6 +470,8 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_oauth.h"
 /* Service accounts and groups (issue 14). */
 #include "store/store_sa.h"
+/* Resources (issue 14). */
+#include "store/store_resources.h"
 /* The audit log read by principal (TX-07). */
 #include "store/store_audit_query.h"
 /* What the inventory reads that no other module lists. */
