@@ -93,14 +93,15 @@ static json_t *
 credential_json(const struct inventory_credential *c)
 {
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-			 "s:o}",
+			 "s:o, s:o}",
 	    "kind", c->kind, "id", c->id, "owner", c->owner, "created_at",
 	    cli_json_time(c->created_at), "expires_at",
 	    cli_json_time(c->expires_at), "last_used_at",
 	    cli_json_time(c->last_used_at), "scopes", opt_str(c->scopes),
 	    "resource", opt_str(c->resource), "used_scopes",
 	    opt_str(c->used_scopes), "unused_scopes", opt_str(c->unused_scopes),
-	    "flags", flags_json(c->flags));
+	    "use_tracked", json_boolean(!c->use_untracked), "flags",
+	    flags_json(c->flags));
 }
 
 static json_t *
@@ -157,7 +158,10 @@ print_credential(const struct inventory_credential *c, bool other_owner)
 
 	cli_time(cr, c->created_at, false);
 	cli_time(ex, c->expires_at, false);
-	cli_time(lu, c->last_used_at, false);
+	if (c->use_untracked)
+		snprintf(lu, sizeof(lu), "untracked");
+	else
+		cli_time(lu, c->last_used_at, false);
 	printf("  %-16s ", c->kind);
 	put(c->id);
 	printf("  created %s  expires %s  last used %s", cr, ex, lu);

@@ -168,6 +168,10 @@ add_client_creds(struct db *db, struct inventory_principal *p,
 
 		c->created_at = sec[i].created_at;
 		c->expires_at = sec[i].expires_at;
+		/* No grant type: a resource server's client, which only
+		 * introspects (unaudited, per request). */
+		c->use_untracked =
+		    cl->grant_types == NULL || cl->grant_types[0] == '\0';
 	}
 	return 0;
 }
@@ -355,7 +359,7 @@ credential_flags(struct inventory *inv, struct inventory_principal *p,
 	/* Unused: neither made nor used in the window (a new one is not). */
 	if (since < c->created_at)
 		since = c->created_at;
-	if (now - since >= INVENTORY_UNUSED_DAYS * DAY)
+	if (!c->use_untracked && now - since >= INVENTORY_UNUSED_DAYS * DAY)
 		c->flags |= INVENTORY_UNUSED;
 	/* A shared secret without an end; a private key stays with its
 	 * holder and a password follows the password policy. */

@@ -298,6 +298,9 @@ struct inventory_credential {
 	char *used_scopes;
 	char *unused_scopes;
 	unsigned flags;
+	/* Its use leaves no audit row (a resource server's client, which
+	 * only introspects): never "unused" for want of one. */
+	bool use_untracked;
 };
 
 /*

@@ -159,6 +159,29 @@ test_inventory_unused_and_last_use(void **state)
 	inventory_free(&inv);
 }
 
+/* A resource server's client only introspects, which leaves no audit
+ * row: its last use is unknown, never "unused". */
+static void
+test_inventory_introspection_client_untracked(void **state)
+{
+	struct fixture *f = *state;
+	struct inventory inv;
+	const struct inventory_principal *p;
+	struct store_client c;
+
+	client(f, C_OLD, "api.read", NOW - 40 * DAY);
+	assert_int_equal(store_client_get(f->db, C_OLD, &c), 0);
+	free(c.grant_types);
+	c.grant_types = xstrdup("");
+	assert_int_equal(store_client_update(f->db, &c, false), 0);
+	store_client_clear(&c);
+	assert_int_equal(inventory_build(f->db, NOW, &inv), 0);
+	p = principal(&inv, C_OLD);
+	assert_true(p->creds[0].use_untracked);
+	assert_int_equal(p->creds[0].flags, INVENTORY_NO_EXPIRY);
+	inventory_free(&inv);
+}
+
 /* A secret that never ends is flagged; the previous secret of a rotation
  * ends, soon (expiring) or already (gone from the list). */
 static void
@@ -364,6 +387,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_inventory_unused_and_last_use),
+		T(test_inventory_introspection_client_untracked),
 		T(test_inventory_expiry_flags),
 		T(test_inventory_scopes_broader_than_used),
 		T(test_inventory_disabled_owner_and_password),
