@@ -92,10 +92,10 @@ opt_str(const char *s)
 static json_t *
 credential_json(const struct inventory_credential *c)
 {
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-			 "s:o, s:o}",
-	    "kind", c->kind, "id", c->id, "owner", c->owner, "created_at",
-	    cli_json_time(c->created_at), "expires_at",
+	return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, "
+			 "s:o, s:o, s:o}",
+	    "kind", c->kind, "id", c->id, "label", opt_str(c->label), "owner",
+	    c->owner, "created_at", cli_json_time(c->created_at), "expires_at",
 	    cli_json_time(c->expires_at), "last_used_at",
 	    cli_json_time(c->last_used_at), "scopes", opt_str(c->scopes),
 	    "resource", opt_str(c->resource), "used_scopes",
@@ -164,6 +164,11 @@ print_credential(const struct inventory_credential *c, bool other_owner)
 		cli_time(lu, c->last_used_at, false);
 	printf("  %-16s ", c->kind);
 	put(c->id);
+	if (c->label != NULL) {
+		fputs(" \"", stdout);
+		put(c->label);
+		putchar('"');
+	}
 	printf("  created %s  expires %s  last used %s", cr, ex, lu);
 	put_flags(c->flags);
 	putchar('\n');

@@ -72,7 +72,7 @@ add_principal(struct inventory *inv, const char *kind, const char *id,
 
 static struct inventory_credential *
 add_credential(struct inventory_principal *p, const char *kind, const char *id,
-    const char *scopes, const char *resource)
+    const char *label, const char *scopes, const char *resource)
 {
 	struct inventory_credential *c;
 
@@ -80,6 +80,7 @@ add_credential(struct inventory_principal *p, const char *kind, const char *id,
 	c = &p->creds[p->n_creds++];
 	c->kind = kind;
 	c->id = xstrdup(id);
+	c->label = dup_or_null(label);
 	c->owner = xstrdup(p->id);
 	c->scopes = dup_or_null(scopes);
 	c->resource = dup_or_null(resource);
@@ -122,7 +123,8 @@ add_users(struct db *db, struct inventory *inv)
 
 			if (strcmp(pw[j].user_id, v[i].id) != 0)
 				continue;
-			c = add_credential(p, "password", v[i].id, NULL, NULL);
+			c = add_credential(
+			    p, "password", v[i].id, NULL, NULL, NULL);
 			c->created_at = pw[j].created_at;
 			if ((r = store_audit_actor_last(
 				 db, v[i].id, NULL, "login", &ms)) != 0)
@@ -146,16 +148,16 @@ add_client_creds(struct db *db, struct inventory_principal *p,
 	int r;
 
 	if (cl->is_public) {
-		add_credential(
-		    p, "public_client", cl->client_id, cl->scopes, NULL)
+		add_credential(p, "public_client", cl->client_id, cl->name,
+		    cl->scopes, NULL)
 		    ->created_at = cl->created_at;
 		return 0;
 	}
 	if (cl->jwks != NULL) {
 		/* private_key_jwt: the registered public keys; the key set
 		 * changes with `client update`. */
-		add_credential(
-		    p, "private_key_jwt", cl->client_id, cl->scopes, NULL)
+		add_credential(p, "private_key_jwt", cl->client_id, cl->name,
+		    cl->scopes, NULL)
 		    ->created_at = cl->updated_at;
 		return 0;
 	}
@@ -163,8 +165,8 @@ add_client_creds(struct db *db, struct inventory_principal *p,
 	    0)
 		return r;
 	for (size_t i = 0; i < ns; i++) {
-		struct inventory_credential *c = add_credential(
-		    p, "client_secret", cl->client_id, cl->scopes, NULL);
+		struct inventory_credential *c = add_credential(p,
+		    "client_secret", cl->client_id, cl->name, cl->scopes, NULL);
 
 		c->created_at = sec[i].created_at;
 		c->expires_at = sec[i].expires_at;
@@ -392,6 +394,7 @@ static void
 credential_free(struct inventory_credential *c)
 {
 	free(c->id);
+	free(c->label);
 	free(c->owner);
 	free(c->scopes);
 	free(c->resource);

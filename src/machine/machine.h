@@ -289,6 +289,7 @@ const char *inventory_flag_name(unsigned bit);
 struct inventory_credential {
 	const char *kind;
 	char *id;
+	char *label; /* which one, for a person (NULL: none) */
 	char *owner;
 	int64_t created_at;
 	int64_t expires_at;

@@ -249,6 +249,7 @@ test('access report: a service account lists its bound clients as credentials; d
   assert.deepEqual(p.flags, ['owner_disabled']);
   assert.equal(p.credentials.length, 1);
   assert.equal(p.credentials[0].id, c.client_id);
+  assert.equal(p.credentials[0].label, 'deployer-ci');
   assert.equal(p.credentials[0].owner, sa.id);
   assert.equal(p.credentials[0].used_scopes, 'api.read');
   assert.deepEqual(p.credentials[0].flags, ['no_expiry']);

@@ -358,6 +358,7 @@ test_inventory_service_accounts(void **state)
 	assert_int_equal(p->n_creds, 1);
 	assert_string_equal(p->creds[0].kind, "client_secret");
 	assert_string_equal(p->creds[0].id, "pcc_bound");
+	assert_string_equal(p->creds[0].label, "svc");
 	assert_string_equal(p->creds[0].owner, "svc_disabled");
 	assert_int_equal(p->creds[0].last_used_at, NOW - DAY);
 	assert_string_equal(p->creds[0].used_scopes, "api.read");
