@@ -111,12 +111,12 @@ principal_json(const struct inventory_principal *p)
 
 	for (size_t i = 0; i < p->n_creds; i++)
 		json_array_append_new(creds, credential_json(&p->creds[i]));
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o}",
 	    "kind", p->kind, "id", p->id, "name", opt_str(p->name), "owner",
 	    opt_str(p->owner), "created_at", cli_json_time(p->created_at),
 	    "expires_at", cli_json_time(p->expires_at), "disabled_at",
-	    cli_json_time(p->disabled_at), "flags", flags_json(p->flags),
-	    "credentials", creds);
+	    cli_json_time(p->disabled_at), "missing", p->missing, "flags",
+	    flags_json(p->flags), "credentials", creds);
 }
 
 static json_t *
@@ -218,6 +218,8 @@ print_text(const struct inventory *inv)
 		if (p->expires_at != 0)
 			printf(
 			    " expires %s", cli_time(ex, p->expires_at, false));
+		if (p->missing)
+			fputs(" (gone: only its credentials are left)", stdout);
 		put_flags(p->flags);
 		putchar('\n');
 		if (p->n_creds == 0)

@@ -96,6 +96,30 @@ find(struct inventory *inv, const char *id)
 	return NULL;
 }
 
+/*
+ * The principal a credential belongs to: the one listed, or, when its
+ * owner is not stored (gone), one added as missing, so that the
+ * credential is still reported (and flagged).
+ */
+static struct inventory_principal *
+holder(struct inventory *inv, const char *id)
+{
+	struct inventory_principal *p = find(inv, id);
+	const char *kind;
+
+	if (p != NULL)
+		return p;
+	switch (principal_kind(id)) {
+	case PRINCIPAL_USER: kind = "user"; break;
+	case PRINCIPAL_SERVICE_ACCOUNT: kind = "service_account"; break;
+	case PRINCIPAL_CLIENT: kind = "client"; break;
+	default: kind = "unknown"; break;
+	}
+	p = add_principal(inv, kind, id, NULL, NULL);
+	p->missing = true;
+	return p;
+}
+
 /* --- sources ---------------------------------------------------------- */
 
 /* Users, each with its password (its last use: the newest sign-in). */
@@ -213,13 +237,13 @@ add_clients(struct db *db, struct inventory *inv)
 		return r;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const char *sa = v[i].service_account_id;
-		struct inventory_principal *p =
-		    sa != NULL ? find(inv, sa) : NULL;
+		struct inventory_principal *p;
 
-		if (p == NULL) {
-			/* Bound to an account that is gone: its owner. */
+		if (sa != NULL) {
+			p = holder(inv, sa);
+		} else {
 			p = add_principal(
-			    inv, "client", v[i].client_id, v[i].name, sa);
+			    inv, "client", v[i].client_id, v[i].name, NULL);
 			p->created_at = v[i].created_at;
 		}
 		r = add_client_creds(db, p, &v[i], inv->now);
@@ -286,22 +310,26 @@ scopes_text(const struct scope_set *s)
 static int
 credential_use(struct db *db, struct inventory_credential *c, int64_t now)
 {
+	const char *target = NULL;
 	struct scope_use u;
 	int64_t ms = 0;
 	int r;
 
 	if (strcmp(c->kind, "password") == 0)
 		return 0; /* sign-ins, read with the user */
+	/* A trust mints for several accounts: its rows for this one. */
+	if (strcmp(c->kind, "workload") == 0)
+		target = c->owner;
 	if (c->last_used_at == 0) {
 		if ((r = store_audit_actor_last(
-			 db, c->id, NULL, "token.issue", &ms)) != 0)
+			 db, c->id, target, "token.issue", &ms)) != 0)
 			return r;
 		c->last_used_at = ms / 1000;
 	}
 	memset(&u, 0, sizeof(u));
 	if (c->scopes != NULL && scope_parse(c->scopes, &u.allowed) != 0)
 		memset(&u.allowed, 0, sizeof(u.allowed));
-	r = store_audit_actor_details(db, c->id, NULL, "token.issue",
+	r = store_audit_actor_details(db, c->id, target, "token.issue",
 	    (now - INVENTORY_SCOPE_DAYS * DAY) * 1000, scope_row, &u);
 	if (r == 0 && u.rows > 0) {
 		struct scope_set unused = { .n = 0 };
@@ -367,14 +395,12 @@ credential_flags(struct inventory *inv, struct inventory_principal *p,
 	 * holder and a password follows the password policy. */
 	if (strcmp(c->kind, "client_secret") == 0 && c->expires_at == 0)
 		c->flags |= INVENTORY_NO_EXPIRY;
-	if (strcmp(c->owner, p->id) == 0) {
-		/* Held by p: p's state is its owner's state. */
-		if (p->disabled_at != 0 ||
-		    (p->expires_at != 0 && p->expires_at <= now))
-			c->flags |= INVENTORY_OWNER_DISABLED;
-	} else {
-		c->flags |= owner_flags(inv, c->owner);
-	}
+	/* Its owner is p, the principal it obtains tokens for. */
+	if (p->missing)
+		c->flags |= INVENTORY_OWNER_MISSING;
+	else if (p->disabled_at != 0 ||
+	    (p->expires_at != 0 && p->expires_at <= now))
+		c->flags |= INVENTORY_OWNER_DISABLED;
 }
 
 static void

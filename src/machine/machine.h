@@ -317,6 +317,8 @@ struct inventory_principal {
 	int64_t created_at;
 	int64_t expires_at;
 	int64_t disabled_at;
+	bool missing; /* not stored (a key's owner that is gone): only its
+			 credentials are, flagged owner_missing */
 	unsigned flags;
 	struct inventory_credential *creds;
 	size_t n_creds, cap_creds;

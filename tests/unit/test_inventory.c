@@ -367,6 +367,23 @@ test_inventory_service_accounts(void **state)
 	for (size_t i = 0; i < inv.n; i++)
 		assert_string_not_equal(inv.v[i].id, "pcc_bound");
 	inventory_free(&inv);
+
+	/* A credential whose principal is gone is still reported. */
+	assert_int_equal(store_client_get(f->db, "pcc_bound", &c), 0);
+	free(c.service_account_id);
+	c.service_account_id = xstrdup("svc_GGGGGGGGGGGGGGGGGGGGGG");
+	assert_int_equal(store_client_update(f->db, &c, false), 0);
+	store_client_clear(&c);
+	assert_int_equal(inventory_build(f->db, NOW, &inv), 0);
+	p = principal(&inv, "svc_GGGGGGGGGGGGGGGGGGGGGG");
+	assert_true(p->missing);
+	assert_string_equal(p->kind, "service_account");
+	assert_int_equal(p->n_creds, 1);
+	assert_int_equal(
+	    p->creds[0].flags, INVENTORY_OWNER_MISSING | INVENTORY_NO_EXPIRY);
+	assert_false(principal(&inv, "svc_disabled")->missing);
+	assert_int_equal(principal(&inv, "svc_disabled")->n_creds, 0);
+	inventory_free(&inv);
 }
 
 static void
