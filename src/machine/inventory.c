@@ -252,6 +252,38 @@ add_clients(struct db *db, struct inventory *inv)
 	return r;
 }
 
+/*
+ * API keys: each live key is a credential of its owner, a service account
+ * or a person (a personal key). A revoked key is dead for good and not
+ * listed; an expired one is, flagged, until it is removed.
+ */
+static int
+add_api_keys(struct db *db, struct inventory *inv)
+{
+	struct store_api_key *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = apikey_list(db, NULL, &v, &n)) != 0)
+		return r;
+	/* The store lists newest first; the report, oldest first. */
+	for (size_t i = n; i-- > 0;) {
+		struct inventory_credential *c;
+		char id[APIKEY_PUBLIC_ID_LEN + 1];
+
+		if (v[i].revoked_at != 0)
+			continue;
+		apikey_public_id(v[i].key_id, id);
+		c = add_credential(holder(inv, v[i].owner_id), "api_key", id,
+		    v[i].name, v[i].scopes, v[i].resource_id);
+		c->created_at = v[i].created_at;
+		c->expires_at = v[i].expires_at;
+		c->last_used_at = v[i].last_used_at;
+	}
+	store_api_keys_free(v, n);
+	return 0;
+}
+
 /* --- use, from the audit log -------------------------------------------- */
 
 struct scope_use {
@@ -454,7 +486,7 @@ inventory_build(struct db *db, int64_t now, struct inventory *out)
 	out->now = now;
 	if ((r = add_users(db, out)) != 0 ||
 	    (r = add_service_accounts(db, out)) != 0 ||
-	    (r = add_clients(db, out)) != 0)
+	    (r = add_clients(db, out)) != 0 || (r = add_api_keys(db, out)) != 0)
 		goto fail;
 	for (size_t i = 0; i < out->n; i++)
 		for (size_t j = 0; j < out->v[i].n_creds; j++)

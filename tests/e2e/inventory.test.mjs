@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { startServer, stopClean } from './lib/server.mjs';
+import { startServer, stopClean, storeSql } from './lib/server.mjs';
 import { SHARED as PG, parseUrl, psql } from './lib/pg.mjs';
 import { cliAt, addUser } from './lib/web.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
@@ -261,6 +261,53 @@ test('access report: a service account lists its bound clients as credentials; d
   p = principalOf(rep, sa.id);
   assert.deepEqual(p.flags, ['disabled', 'owner_disabled']);
   assert.deepEqual(p.credentials[0].flags, ['owner_disabled', 'no_expiry']);
+});
+
+function apiKey(srv, owner, extra = []) {
+  const r = cliAt(srv, ['api-key', 'add', '--owner', owner, '--scope', 'api.read', ...extra, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test('access report: flags an expiring key, an unused key and a disabled owner\'s key; a revoked key is gone from it', async () => {
+  const srv = await server();
+  const sa = serviceAccount(srv, 'keyholder');
+  const dora = addUser(srv, 'dora@example.com');
+  const expiring = apiKey(srv, sa.id, ['--expires', '5d', '--name', 'short']);
+  const unused = apiKey(srv, sa.id, ['--name', 'forgotten']);
+  const fresh = apiKey(srv, sa.id, ['--name', 'fresh']);
+  const revoked = apiKey(srv, sa.id, ['--name', 'revoked']);
+  const personal = apiKey(srv, dora.id, ['--name', 'laptop']);
+  assert.equal(cliAt(srv, ['api-key', 'revoke', '--id', revoked.id]).code, 0);
+  assert.equal(cliAt(srv, ['user', 'disable', '--id', dora.id]).code, 0);
+  // Forty days old and never used: arranged in the store, as time cannot
+  // pass in a test.
+  const keyId = unused.id.slice(4);
+  storeSql(srv, `UPDATE api_keys SET created_at = created_at - ${40 * 86400} WHERE key_id = '${keyId}'`);
+
+  const rep = report(srv);
+  const keys = Object.fromEntries(principalOf(rep, sa.id).credentials.map((c) => [c.id, c]));
+  assert.deepEqual(Object.keys(keys).sort(), [expiring.id, unused.id, fresh.id].sort());
+  assert.equal(keys[expiring.id].kind, 'api_key');
+  assert.equal(keys[expiring.id].label, 'short');
+  assert.equal(keys[expiring.id].scopes, 'api.read');
+  assert.equal(keys[expiring.id].expires_at, expiring.expires_at);
+  assert.deepEqual(keys[expiring.id].flags, ['expiring']);
+  assert.deepEqual(keys[unused.id].flags, ['unused']);
+  assert.deepEqual(keys[fresh.id].flags, []);
+  const d = principalOf(rep, dora.id);
+  assert.deepEqual(d.flags, ['disabled']);
+  const laptop = d.credentials.find((c) => c.id === personal.id);
+  assert.deepEqual(laptop.flags, ['owner_disabled']);
+  assert.equal(rep.summary.expiring, 1);
+  assert.equal(rep.summary.unused, 1);
+
+  const t = cliAt(srv, ['access', 'report']);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, new RegExp(`^  api_key +${expiring.id} "short" .*\\[expiring\\]$`, 'm'));
+  assert.match(t.stdout, new RegExp(`^  api_key +${unused.id} "forgotten" .*\\[unused\\]$`, 'm'));
+  assert.match(t.stdout, new RegExp(`^  api_key +${personal.id} "laptop" .*\\[owner_disabled\\]$`, 'm'));
+  assert.doesNotMatch(t.stdout, new RegExp(revoked.id));
 });
 
 test('access report: a disabled user and its password are flagged; a used client has its last use; a rotated secret\'s end is flagged as expiring', async () => {

@@ -386,6 +386,95 @@ test_inventory_service_accounts(void **state)
 	inventory_free(&inv);
 }
 
+/* An API key of owner, made 40 days ago, last used at `used`. */
+static void
+api_key(struct fixture *f, const char *key_id, const char *owner,
+    int64_t expires_at, int64_t used, bool revoked)
+{
+	struct store_api_key k = {
+		.owner_id = (char *)owner,
+		.name = (char *)"ci",
+		.scopes = (char *)"api.read",
+		.created_at = NOW - 40 * DAY,
+		.expires_at = expires_at,
+	};
+	bool changed = false, written = false;
+
+	snprintf(k.key_id, sizeof(k.key_id), "%s", key_id);
+	snprintf(k.kind, sizeof(k.kind), "%s",
+	    strncmp(owner, "svc_", 4) == 0 ? "sa" : "usr");
+	memset(k.secret_hash, 'c', PC_SHA256_HEX_LEN);
+	k.secret_hash[0] = key_id[0];
+	assert_int_equal(store_api_key_insert(f->db, &k), 0);
+	if (used != 0)
+		assert_int_equal(store_api_key_touch(f->db, key_id, used,
+				     "192.0.2.1", 0, &written),
+		    0);
+	if (revoked)
+		assert_int_equal(store_api_key_revoke(f->db, key_id, NOW - DAY,
+				     "test", &changed),
+		    0);
+}
+
+/* API keys: a credential of their owner (a service account or a
+ * person), flagged expiring, expired, unused, owner disabled or gone; a
+ * revoked key is not listed. */
+static void
+test_inventory_api_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct inventory inv;
+	const struct inventory_principal *p;
+
+	user(f, "usr_dave", "dave@example.com", NOW - 100 * DAY);
+	assert_int_equal(
+	    store_user_set_disabled(f->db, "usr_dave", NOW - DAY, NOW - DAY),
+	    0);
+	service_account(f, "svc_keys", NULL, 0);
+	api_key(f, "AAAAAAAAAAAAAAAA", "svc_keys", NOW + 5 * DAY,
+	    NOW - 40 * DAY, false);
+	api_key(f, "BBBBBBBBBBBBBBBB", "svc_keys", NOW + 60 * DAY,
+	    NOW - 2 * DAY, false);
+	api_key(f, "CCCCCCCCCCCCCCCC", "svc_keys", NOW + 60 * DAY, 0, true);
+	api_key(
+	    f, "DDDDDDDDDDDDDDDD", "svc_keys", NOW - DAY, NOW - 2 * DAY, false);
+	api_key(f, "EEEEEEEEEEEEEEEE", "usr_dave", NOW + 60 * DAY, NOW - DAY,
+	    false);
+	api_key(f, "FFFFFFFFFFFFFFFF", "usr_HHHHHHHHHHHHHHHHHHHHHH",
+	    NOW + 60 * DAY, NOW - DAY, false);
+	assert_int_equal(inventory_build(f->db, NOW, &inv), 0);
+	p = principal(&inv, "svc_keys");
+	assert_int_equal(p->n_creds, 3); /* not the revoked one */
+	assert_string_equal(p->creds[0].kind, "api_key");
+	assert_string_equal(p->creds[0].label, "ci");
+	assert_string_equal(p->creds[0].scopes, "api.read");
+	for (size_t i = 0; i < p->n_creds; i++) {
+		const struct inventory_credential *c = &p->creds[i];
+
+		assert_string_equal(c->owner, "svc_keys");
+		if (strcmp(c->id, "key_AAAAAAAAAAAAAAAA") == 0) {
+			assert_int_equal(c->last_used_at, NOW - 40 * DAY);
+			assert_int_equal(
+			    c->flags, INVENTORY_EXPIRING | INVENTORY_UNUSED);
+		} else if (strcmp(c->id, "key_BBBBBBBBBBBBBBBB") == 0) {
+			assert_int_equal(c->flags, 0);
+		} else {
+			assert_string_equal(c->id, "key_DDDDDDDDDDDDDDDD");
+			assert_int_equal(c->flags, INVENTORY_EXPIRED);
+		}
+	}
+	p = principal(&inv, "usr_dave");
+	assert_int_equal(p->n_creds, 2); /* password and personal key */
+	assert_string_equal(p->creds[1].id, "key_EEEEEEEEEEEEEEEE");
+	assert_int_equal(p->creds[1].flags, INVENTORY_OWNER_DISABLED);
+	p = principal(&inv, "usr_HHHHHHHHHHHHHHHHHHHHHH");
+	assert_true(p->missing);
+	assert_string_equal(p->kind, "user");
+	assert_int_equal(p->creds[0].flags, INVENTORY_OWNER_MISSING);
+	assert_int_equal(inventory_count(&inv, INVENTORY_EXPIRING), 1);
+	inventory_free(&inv);
+}
+
 static void
 test_inventory_flag_names(void **state)
 {
@@ -410,6 +499,7 @@ main(void)
 		T(test_inventory_scopes_broader_than_used),
 		T(test_inventory_disabled_owner_and_password),
 		T(test_inventory_service_accounts),
+		T(test_inventory_api_keys),
 		cmocka_unit_test(test_inventory_flag_names),
 	};
 #undef T
