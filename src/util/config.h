@@ -98,6 +98,12 @@ struct config {
 	int64_t device_cookie_lifetime;	   /* seconds (LG-03 device cookie) */
 	int64_t device_cookie_failures;	   /* per cookie, then no bypass */
 
+	/* API keys (issue 14, AK-05, AK-03; src/machine/apikey.c). */
+	int64_t api_key_default_ttl; /* seconds when --expires is not given */
+	int64_t api_key_max_ttl;     /* seconds, at most one year */
+	int64_t api_key_rotate_overlap; /* seconds the old key keeps working */
+	int64_t api_key_use_interval;	/* last_used_at granularity, seconds */
+	int64_t api_key_ip_failures;	/* failed key auths per IP per hour */
 	/* Outbound https fetches (DS-05; src/machine/fetch.c): a private CA,
 	 * the private networks and ports allowed besides public :443. */
 	char *outbound_ca_file;		  /* "": the system's CAs */

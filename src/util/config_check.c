@@ -261,6 +261,15 @@ config_finish(struct config *c, char *err, size_t err_len)
 		    (long long)c->mail_per_account);
 		return r;
 	}
+	/* AK-05: the default must itself be a lifetime a key may have. */
+	if (c->api_key_default_ttl > c->api_key_max_ttl) {
+		config_errf(err, err_len,
+		    "api_key_default_ttl (%lld s) must not be above "
+		    "api_key_max_ttl (%lld s)",
+		    (long long)c->api_key_default_ttl,
+		    (long long)c->api_key_max_ttl);
+		return r;
+	}
 	{
 		/* LG-05: a bad list must stop start-up, not trust nobody. */
 		struct netaddr_list tp;
