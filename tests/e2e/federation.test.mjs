@@ -257,6 +257,18 @@ test('JW-03, DS-05: an unknown kid refetches the JWKS at most once per interval'
   assert.equal(hits, before + 1, 'no refetch for the made-up kids');
 });
 
+test('TX-05: client credentials sent along with a workload token are refused as ambiguous', async () => {
+  const t = await platformToken();
+  let r = await exchange(t, {}, { authorization: 'Basic ' + Buffer.from('pcc_x:secret').toString('base64') });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid_request');
+  r = await exchange(t, { client_id: res.client_id, client_secret: res.client_secret });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid_request');
+  // Refused before the token was looked at: it is still unspent.
+  assert.equal((await exchange(t)).status, 200);
+});
+
 test('invalid_target: the resource is required and must be registered', async () => {
   let r = await exchange(await platformToken(), { resource: undefined });
   assert.equal(r.status, 400);
