@@ -176,7 +176,7 @@ add(struct cli_ctx *ctx)
 		t.jwks_uri = xstrdup(cli_get(ctx, "jwks-uri"));
 	if (file != NULL && cli_client_read_jwks(file, &t.jwks) != 0)
 		goto out;
-	r = wif_trust_add(ctx->db, &p, &t, clock_now(), &why);
+	r = wif_trust_add(ctx->db, &p, ctx->cfg.issuer, &t, clock_now(), &why);
 	if (r != 0) {
 		if (why != NULL)
 			fprintf(stderr, "portcullis: trust refused: %s\n", why);

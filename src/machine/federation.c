@@ -121,7 +121,8 @@ out:
 
 int
 wif_trust_add(struct db *db, const struct fetch_policy *p,
-    struct store_wif_trust *t, int64_t now, const char **why)
+    const char *own_issuer, struct store_wif_trust *t, int64_t now,
+    const char **why)
 {
 	enum jose_alg algs[4];
 	size_t nalgs;
@@ -132,6 +133,11 @@ wif_trust_add(struct db *db, const struct fetch_policy *p,
 	if (!https_url_ok(t->issuer)) {
 		*why = "the issuer must be an https URL (at most 512 bytes, no "
 		       "userinfo or fragment)";
+		return PC_ERR_INVALID;
+	}
+	/* Our own tokens are never subject tokens of this path (TX-05). */
+	if (own_issuer != NULL && strcmp(t->issuer, own_issuer) == 0) {
+		*why = "the issuer is this server itself";
 		return PC_ERR_INVALID;
 	}
 	if ((t->jwks == NULL) == (t->jwks_uri == NULL)) {

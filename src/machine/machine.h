@@ -556,7 +556,8 @@ int fetch_get(const struct fetch_policy *p, const char *url, char **body,
 #define WIF_CLAIMS_MAX 16
 
 /*
- * Adds a trust (t->trust_id is set here): issuer an https URL; exactly
+ * Adds a trust (t->trust_id is set here): issuer an https URL, not
+ * own_issuer (this server: our tokens are never subject tokens); exactly
  * one of jwks (a public JWKS, each key usable with one of algs) and
  * jwks_uri (fetch_url_check); audience non-empty; algs a space-separated
  * subset of ES256 RS256 PS256 EdDSA; max_lifetime in
@@ -564,7 +565,8 @@ int fetch_get(const struct fetch_policy *p, const char *url, char **body,
  * when the issuer is taken, or a store error.
  */
 int wif_trust_add(struct db *db, const struct fetch_policy *p,
-    struct store_wif_trust *t, int64_t now, const char **why) PC_WUR;
+    const char *own_issuer, struct store_wif_trust *t, int64_t now,
+    const char **why) PC_WUR;
 /*
  * Appends a rule: sub_pattern 1..256 bytes, no control characters, not
  * only '*'; claims NULL or a JSON object of at most WIF_CLAIMS_MAX

@@ -104,6 +104,21 @@ slot_find(const char *trust_id, const char *uri)
 	return free_slot;
 }
 
+/* A JSON object with a "keys" array: worth caching. */
+static bool
+jwks_shaped(const char *body, size_t len)
+{
+	json_t *doc = NULL;
+	bool ok;
+
+	if (len == 0 || len > JWKS_MAX ||
+	    jose_json_parse(body, len, 8, &doc) != 0)
+		return false;
+	ok = json_is_object(doc) && json_is_array(json_object_get(doc, "keys"));
+	json_decref(doc);
+	return ok;
+}
+
 enum jwks_want {
 	JWKS_ANY,     /* a usable set */
 	JWKS_NEW_KID, /* the set lacks the token's kid: refetch if allowed */
@@ -156,6 +171,9 @@ jwks_get(const struct config *cfg, const struct store_wif_trust *t,
 		r = fetch_get(&p, t->jwks_uri, &body, &len);
 		fetch_policy_free(&p);
 	}
+	/* A body that is no key set does not replace a good one. */
+	if (r == 0 && !jwks_shaped(body, len))
+		r = PC_ERR_INVALID;
 
 	pthread_mutex_lock(&cache_mu);
 	/* The slot may have been reused meanwhile: find it again. */

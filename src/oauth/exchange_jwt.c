@@ -60,6 +60,15 @@ bad_grant(struct resp *w)
 	    w, 400, "invalid_grant", "The subject token is not acceptable.");
 }
 
+/* Whether the form carries name at all (once or more). */
+static bool
+given(const struct kvlist *form, const char *name)
+{
+	const struct kv *kv;
+
+	return kvlist_get(form, name, &kv) != PC_ERR_NOT_FOUND;
+}
+
 /* rule scopes ∩ what the service account may have, as a scope string. */
 static int
 allowed_scopes(struct db *db, const struct store_service_account *sa,
@@ -102,7 +111,7 @@ exchange_workload(struct req *r, struct resp *w, const struct kvlist *form)
 	struct machine_grant g;
 	struct buf allowed, granted;
 	const char *tok = NULL, *scope = NULL, *actor = NULL, *want = NULL,
-		   *why = NULL;
+		   *why = NULL, *hdr = NULL;
 	json_t *details = NULL;
 	int rc;
 
@@ -117,6 +126,17 @@ exchange_workload(struct req *r, struct resp *w, const struct kvlist *form)
 	    oauth_field(form, "requested_token_type", &want) != 0) {
 		oauth_error(
 		    w, 400, "invalid_request", "A parameter is repeated.");
+		goto out;
+	}
+	/* The subject token authenticates the caller; client credentials
+	 * beside it make the request ambiguous (whose token is it?). */
+	if (req_header(r, "Authorization", &hdr) != PC_ERR_NOT_FOUND ||
+	    given(form, "client_id") || given(form, "client_secret") ||
+	    given(form, "client_assertion") ||
+	    given(form, "client_assertion_type")) {
+		oauth_error(w, 400, "invalid_request",
+		    "A workload token authenticates itself: send no client "
+		    "credentials with it.");
 		goto out;
 	}
 	if (tok == NULL || tok[0] == '\0') {

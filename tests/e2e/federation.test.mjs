@@ -66,6 +66,10 @@ before(async () => {
       hits++;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ keys: published }));
+    } else if (req.url === '/broken') {
+      hits++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('<html>maintenance</html>');
     } else if (req.url === '/redirect') {
       hits++;
       res.writeHead(302, { location: `https://127.0.0.1:${jwksPort}/jwks` });
@@ -253,6 +257,18 @@ test('JW-03, DS-05: an unknown kid refetches the JWKS at most once per interval'
   assert.equal(hits, before + 1, 'no refetch for the made-up kids');
 });
 
+test('TX-05: client credentials sent along with a workload token are refused as ambiguous', async () => {
+  const t = await platformToken();
+  let r = await exchange(t, {}, { authorization: 'Basic ' + Buffer.from('pcc_x:secret').toString('base64') });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid_request');
+  r = await exchange(t, { client_id: res.client_id, client_secret: res.client_secret });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid_request');
+  // Refused before the token was looked at: it is still unspent.
+  assert.equal((await exchange(t)).status, 200);
+});
+
 test('invalid_target: the resource is required and must be registered', async () => {
   let r = await exchange(await platformToken(), { resource: undefined });
   assert.equal(r.status, 400);
@@ -292,6 +308,18 @@ test('DS-05: a jwks_uri on a private address is never fetched without the allow-
     assert.match(other.rawLogs(), /fetch.refused.*DS-05/);
   } finally {
     await stopClean(other);
+  }
+});
+
+test('DS-05: a JWKS that cannot be read, or a redirect, fails closed with 503', async () => {
+  for (const [path, iss] of [['broken', 'https://broken.example.test'], ['redirect', 'https://moved.example.test']]) {
+    const w = JSON.parse(cli(['federation', 'add', '--issuer', iss, '--jwks-uri', `https://127.0.0.1:${jwksPort}/${path}`, '--json'])).id;
+    cli(['federation', 'rule', 'add', '--trust', w, '--sub', 'repo:acme/*', '--service-account', svc]);
+    const before = hits;
+    const r = await exchange(await platformToken({ claims: { iss } }));
+    assert.equal(r.status, 503, `${path}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.access_token, undefined);
+    assert.equal(hits, before + 1, `${path}: one request, the redirect not followed`);
   }
 });
 

@@ -125,7 +125,7 @@ tc_setup(void **state)
 	tr.audience = xstrdup(AUD);
 	tr.algs = xstrdup("ES256 RS256");
 	tr.max_lifetime = 600;
-	if (wif_trust_add(t->db, &t->p, &tr, T0, &why) != 0)
+	if (wif_trust_add(t->db, &t->p, AUD, &tr, T0, &why) != 0)
 		return -1;
 	snprintf(t->trust_id, sizeof(t->trust_id), "%s", tr.trust_id);
 	store_wif_trust_clear(&tr);
@@ -556,38 +556,42 @@ test_federation_add_checks(void **state)
 	tr.algs = xstrdup("ES256");
 	tr.max_lifetime = 600;
 	assert_int_equal(
-	    wif_trust_add(t->db, &t->p, &tr, T0, &why), PC_ERR_INVALID);
+	    wif_trust_add(t->db, &t->p, AUD, &tr, T0, &why), PC_ERR_INVALID);
+	free(tr.issuer);
+	tr.issuer = xstrdup(AUD); /* this server itself */
+	assert_int_equal(
+	    wif_trust_add(t->db, &t->p, AUD, &tr, T0, &why), PC_ERR_INVALID);
 	free(tr.issuer);
 	tr.issuer = xstrdup("https://k8s.example.com");
 	/* none and HS* are no algorithm at all. */
 	free(tr.algs);
 	tr.algs = xstrdup("none");
 	assert_int_equal(
-	    wif_trust_add(t->db, &t->p, &tr, T0, &why), PC_ERR_INVALID);
+	    wif_trust_add(t->db, &t->p, AUD, &tr, T0, &why), PC_ERR_INVALID);
 	free(tr.algs);
 	tr.algs = xstrdup("HS256");
 	assert_int_equal(
-	    wif_trust_add(t->db, &t->p, &tr, T0, &why), PC_ERR_INVALID);
+	    wif_trust_add(t->db, &t->p, AUD, &tr, T0, &why), PC_ERR_INVALID);
 	free(tr.algs);
 	tr.algs = xstrdup("ES256");
 	/* A JWKS with private material (JW-09). */
 	free(tr.jwks);
 	tr.jwks = xstrdup("{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"}]}");
 	assert_int_equal(
-	    wif_trust_add(t->db, &t->p, &tr, T0, &why), PC_ERR_INVALID);
+	    wif_trust_add(t->db, &t->p, AUD, &tr, T0, &why), PC_ERR_INVALID);
 	/* A jwks_uri that is not https, or on a port not allowed. */
 	free(tr.jwks);
 	tr.jwks = NULL;
 	tr.jwks_uri = xstrdup("http://k8s.example.com/jwks");
 	assert_int_equal(
-	    wif_trust_add(t->db, &t->p, &tr, T0, &why), PC_ERR_INVALID);
+	    wif_trust_add(t->db, &t->p, AUD, &tr, T0, &why), PC_ERR_INVALID);
 	free(tr.jwks_uri);
 	tr.jwks_uri = xstrdup("https://k8s.example.com:6443/jwks");
 	assert_int_equal(
-	    wif_trust_add(t->db, &t->p, &tr, T0, &why), PC_ERR_INVALID);
+	    wif_trust_add(t->db, &t->p, AUD, &tr, T0, &why), PC_ERR_INVALID);
 	tr.max_lifetime = 10;
 	assert_int_equal(
-	    wif_trust_add(t->db, &t->p, &tr, T0, &why), PC_ERR_INVALID);
+	    wif_trust_add(t->db, &t->p, AUD, &tr, T0, &why), PC_ERR_INVALID);
 	/* The same issuer twice. */
 	free(tr.jwks_uri);
 	tr.jwks_uri = xstrdup("https://k8s.example.com/jwks");
@@ -595,7 +599,7 @@ test_federation_add_checks(void **state)
 	free(tr.issuer);
 	tr.issuer = xstrdup(ISS);
 	assert_int_equal(
-	    wif_trust_add(t->db, &t->p, &tr, T0, &why), PC_ERR_CONFLICT);
+	    wif_trust_add(t->db, &t->p, AUD, &tr, T0, &why), PC_ERR_CONFLICT);
 	store_wif_trust_clear(&tr);
 
 	/* Rules: '*' alone, reserved claims, a non-account, bad scope. */
