@@ -56,8 +56,9 @@ access_token(struct req *r, struct resp *w, const struct store_client *c,
 	    1, "scope", b.scope, "client_id", b.client_id, "token_type",
 	    "Bearer", "exp", (json_int_t)b.exp, "iat", (json_int_t)b.iat, "iss",
 	    app->cfg->issuer, "aud", app->cfg->issuer, "jti", b.jti);
-	/* A client's own token has no user to name. */
-	if (o != NULL && b.gid != NULL)
+	/* A client's own token has no principal but the client to name; a
+	 * user's or a service account's token names it (issue 14). */
+	if (o != NULL && strcmp(b.sub, b.client_id) != 0)
 		json_object_set_new(o, "sub", json_string(b.sub));
 	reply(w, o);
 	bearer_clear(&b);
