@@ -465,6 +465,11 @@ test_groups_membership_and_scopes(void **state)
 	assert_int_equal(store_groups_list(f->db, &v, &n), 0);
 	assert_int_equal(n, 1);
 	store_groups_free(v, n);
+	/* Deleting a user drops its memberships too. */
+	assert_int_equal(store_user_delete(f->db, f->alice.id, T0), 0);
+	assert_int_equal(store_group_members(f->db, h.id, &members, &n), 0);
+	assert_int_equal(n, 0);
+	store_strv_free(members, n);
 	store_group_clear(&g);
 	store_group_clear(&h);
 	store_service_account_clear(&sa);
