@@ -27,6 +27,8 @@ static const char usage[] =
     "                   show, update, disable, enable, delete)\n"
     "  group add        a group of users and service accounts (group\n"
     "                   list, show, delete, member add, member remove)\n"
+    "  resource add     register an API that accepts our tokens (resource\n"
+    "                   list, show, delete: see resource --help)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -79,6 +81,8 @@ main(int argc, char **argv)
 		return cmd_service_account(argc - 1, argv + 1);
 	if (strcmp(cmd, "group") == 0)
 		return cmd_group(argc - 1, argv + 1);
+	if (strcmp(cmd, "resource") == 0)
+		return cmd_resource(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

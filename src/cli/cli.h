@@ -181,6 +181,7 @@ int cmd_client(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_service_account(int argc, char **argv);
 int cmd_group(int argc, char **argv);
+int cmd_resource(int argc, char **argv);
 
 /*
  * Audit log (src/cli/audit.c). cli_audit writes one "success" event with

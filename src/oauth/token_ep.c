@@ -27,35 +27,6 @@
 #include "util/log.h"
 
 /*
- * {"access_token":...,"token_type":"Bearer","expires_in":...[,"scope":...]}
- * written straight into the response body, which is wiped when released
- * (a jansson object and its serialisation were two more copies of the
- * token, freed unwiped, and most of the JSON cost of a grant).
- */
-static int
-cc_response(struct resp *w, const char *at, int64_t ttl, const char *scope)
-{
-	struct buf *b = resp_json_begin(w, 200);
-	int r;
-
-	if ((r = buf_reserve(b,
-		 strlen(at) + (scope != NULL ? strlen(scope) : 0) + 96)) != 0 ||
-	    (r = buf_putc(b, '{')) != 0 ||
-	    (r = jose_json_put_member(b, true, "access_token")) != 0 ||
-	    (r = jose_json_put_str(b, at, strlen(at))) != 0 ||
-	    (r = jose_json_put_member(b, false, "token_type")) != 0 ||
-	    (r = jose_json_put_str(b, "Bearer", 6)) != 0 ||
-	    (r = jose_json_put_member(b, false, "expires_in")) != 0 ||
-	    (r = jose_json_put_int(b, ttl)) != 0)
-		return r;
-	if (scope != NULL &&
-	    ((r = jose_json_put_member(b, false, "scope")) != 0 ||
-		(r = jose_json_put_str(b, scope, strlen(scope))) != 0))
-		return r;
-	return buf_putc(b, '}');
-}
-
-/*
  * AK-08: a client bound to a service account obtains the account's tokens
  * (sub = svc_...), within client scopes ∩ (the account's scopes ∪ its
  * groups'): allowed is narrowed to that, *sub gets the account's id.
@@ -67,8 +38,9 @@ cc_response(struct resp *w, const char *at, int64_t ttl, const char *scope)
  */
 static int
 bound_account(struct req *r, struct resp *w, const struct store_client *c,
-    struct scope_set *allowed, char **sub)
+    const struct kvlist *form, struct scope_set *allowed, char **sub)
 {
+	const char *res = NULL;
 	struct app *app = r->app;
 	struct store_service_account sa;
 	struct scope_set granted;
@@ -83,6 +55,16 @@ bound_account(struct req *r, struct resp *w, const struct store_client *c,
 			store_service_account_clear(&sa);
 		oauth_error(w, 400, "invalid_grant",
 		    "The service account is disabled, expired or deleted.");
+		return -1;
+	}
+	/* Its resources, when it has a list, bound what it may ask for (a
+	 * repeated resource is machine_target()'s invalid_target). */
+	if (rc == 0 && oauth_field(form, "resource", &res) == 0 &&
+	    res != NULL && !service_account_resource_allowed(&sa, res)) {
+		store_service_account_clear(&sa);
+		oauth_error(w, 400, "invalid_target",
+		    "The service account may not get tokens for this "
+		    "resource.");
 		return -1;
 	}
 	if (rc == 0 &&
@@ -122,17 +104,43 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		    "This client may not use client_credentials.");
 		return;
 	}
-	if (oauth_field(form, "scope", &scope) != 0) {
-		oauth_error(w, 400, "invalid_request", "scope is repeated.");
-		return;
-	}
 	if (scope_parse(c->scopes, &allowed) != 0) {
 		oauth_error(w, 500, "server_error", "Client scopes unusable.");
 		return;
 	}
 	if (c->service_account_id != NULL &&
-	    bound_account(r, w, c, &allowed, &sub) != 0) {
+	    bound_account(r, w, c, form, &allowed, &sub) != 0) {
 		scope_set_free(&allowed);
+		return;
+	}
+	/* TX-04, RFC 8707: a resource makes a token for it (aud = the
+	 * resource, scope within it); without one, as always (aud = us).
+	 * A bound client's token is the account's either way (AK-08). */
+	{
+		struct buf narrowed;
+		int t;
+
+		buf_init(&narrowed, SCOPE_STRING_MAX + 1);
+		if (sub != NULL && scope_format(&allowed, &narrowed) != 0) {
+			buf_free(&narrowed);
+			scope_set_free(&allowed);
+			free(sub);
+			oauth_error(w, 500, "server_error", "Internal error.");
+			return;
+		}
+		t = machine_cc_resource(r, w, c, form, sub,
+		    sub != NULL ? buf_cstr(&narrowed) : c->scopes);
+		buf_free(&narrowed);
+		if (t != MACHINE_TARGET_NONE) {
+			scope_set_free(&allowed);
+			free(sub);
+			return;
+		}
+	}
+	if (oauth_field(form, "scope", &scope) != 0) {
+		scope_set_free(&allowed);
+		free(sub);
+		oauth_error(w, 400, "invalid_request", "scope is repeated.");
 		return;
 	}
 	if (scope_parse(scope != NULL ? scope : "", &want) != 0) {
@@ -173,8 +181,22 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		return;
 	}
 	scope_set_free(&want);
+	/* AK-08: a service account's token, minted, audited and answered
+	 * like every machine token (aud = us: no resource was named). */
+	if (sub != NULL) {
+		struct machine_grant g;
+
+		memset(&g, 0, sizeof(g));
+		g.sub = sub;
+		g.credential_id = c->client_id;
+		g.scope = granted.len > 0 ? buf_cstr(&granted) : "";
+		g.grant = "client_credentials";
+		machine_token_issue(r, w, &g);
+		buf_free(&granted);
+		free(sub);
+		return;
+	}
 	memset(&in, 0, sizeof(in));
-	in.sub = sub; /* NULL: the client itself */
 	in.client_id = c->client_id;
 	in.aud = app->cfg->issuer;
 	in.scope = granted.len > 0 ? buf_cstr(&granted) : "";
@@ -188,13 +210,11 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		return;
 	}
 	{
-		/* AU-01: no token leaves without its durable audit row. For
-		 * a service account: actor the client, target the account,
-		 * with the scope (TX-07). */
+		/* AU-01: no token leaves without its durable audit row. */
 		json_t *d = json_pack("{s:s, s:s, s:s}", "grant",
 		    "client_credentials", "jti", jti, "scope", in.scope);
 		int rc = oauth_audit(
-		    r, "token.issue", "success", c->client_id, sub, d);
+		    r, "token.issue", "success", c->client_id, NULL, d);
 
 		json_decref(d);
 		if (rc != 0) {
@@ -205,8 +225,8 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 			return;
 		}
 	}
-	if (cc_response(w, jwt, app->cfg->access_token_ttl,
-		granted.len > 0 ? buf_cstr(&granted) : NULL) != 0)
+	if (token_response_write(w, jwt, app->cfg->access_token_ttl,
+		granted.len > 0 ? buf_cstr(&granted) : NULL, false) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 	buf_free(&granted);

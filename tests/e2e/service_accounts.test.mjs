@@ -325,3 +325,27 @@ test('SS-08: two nodes: a service account disabled through one node is dead on b
     for (const s of stops) if (s.status === 'rejected') throw s.reason;
   }
 });
+
+test('AK-08: a bound client asks for a resource: aud is exactly it, scopes within the account; one outside the account\'s list is invalid_target', async () => {
+  const api = `https://orders-${Date.now()}.example.com`;
+  const other = `https://billing-${Date.now()}.example.com`;
+  ok(srv, ['resource', 'add', '--id', api, '--scope', 'orders:read orders:write', '--json']);
+  ok(srv, ['resource', 'add', '--id', other, '--scope', 'orders:read', '--json']);
+  const sa = ok(srv, ['service-account', 'add', '--json', '--name', 'res-bot', '--scope', 'orders:read', '--resource', api]);
+  const client = await boundClient(srv, sa.id, 'res-bot-key', ['--scope', 'orders:read orders:write']);
+  const config = await rp(srv, client);
+  const t = await oidc.clientCredentialsGrant(config, { resource: api });
+  const jwks = jose.createRemoteJWKSet(new URL(srv.url + '/jwks.json'));
+  const { payload } = await jose.jwtVerify(t.access_token, jwks, { issuer: srv.issuer, typ: 'at+jwt', audience: api });
+  assert.equal(payload.aud, api);
+  assert.equal(payload.sub, sa.id);
+  assert.equal(payload.scope, 'orders:read', 'orders:write is the client\'s, not the account\'s');
+  const w = await grantError(config, { resource: api, scope: 'orders:write' });
+  assert.equal(w.error, 'invalid_scope');
+  const r = await grantError(config, { resource: other });
+  assert.equal(r.status, 400);
+  assert.equal(r.error, 'invalid_target');
+  // Disabled: the resource path is refused too.
+  ok(srv, ['service-account', 'disable', '--id', sa.id]);
+  assert.equal((await grantError(config, { resource: api })).error, 'invalid_grant');
+});
