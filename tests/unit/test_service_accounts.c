@@ -258,9 +258,11 @@ test_sa_domain_rules(void **state)
 	struct store_service_account sa;
 	const char *why;
 	int64_t d;
+	/* 65 characters: one more than SA_NAME_MAX. */
+	static const char too_long[] =
+	    "01234567890123456789012345678901234567890123456789012345678901234";
 	static const char *const bad_names[] = { "", "-x", "a b", "é", "a/b",
-		"0123456789012345678901234567890123456789012345678901234"
-		"5678901234" };
+		too_long };
 	static const char *const bad_scopes[] = { "openid", "a offline_access",
 		"a  b", " a", "a\"b" };
 	static const char *const bad_res[] = { "http://api.example.com",
