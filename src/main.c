@@ -29,6 +29,11 @@ static const char usage[] =
     "                   list, show, delete, member add, member remove)\n"
     "  resource add     register an API that accepts our tokens (resource\n"
     "                   list, show, delete: see resource --help)\n"
+    "  api-key add      create an API key (api-key list, show, rotate,\n"
+    "                   revoke: see api-key --help)\n"
+    "  federation add   trust a workload issuer (federation list, show,\n"
+    "                   delete, rule add, rule remove: see federation "
+    "--help)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -83,6 +88,10 @@ main(int argc, char **argv)
 		return cmd_group(argc - 1, argv + 1);
 	if (strcmp(cmd, "resource") == 0)
 		return cmd_resource(argc - 1, argv + 1);
+	if (strcmp(cmd, "api-key") == 0)
+		return cmd_api_key(argc - 1, argv + 1);
+	if (strcmp(cmd, "federation") == 0)
+		return cmd_federation(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

@@ -655,6 +655,28 @@ throttle_client_failure(struct db *db, const struct throttle_client *t) PC_WUR;
 int
 throttle_client_success(struct db *db, const struct throttle_client *t) PC_WUR;
 /*
+ * AK-03: API keys that authenticate themselves (the token exchange).
+ * Counted per IP only and failures only: never per key (a stranger could
+ * then stop a key's owner), and keys presented to a resource server that
+ * introspects them are not counted against that server's IP (strangers'
+ * bad keys would lock the resource out). Like TK-08: check before the
+ * key is looked at (reads), count a failure after (one write); a success
+ * writes nothing.
+ */
+struct throttle_apikey {
+	struct throttle_verdict v;
+	int64_t window_start;
+	char ip[46]; /* canonical (NETADDR_TEXT_MAX) */
+};
+
+/* Refused (retry_after to the window's end) when ip reached
+ * api_key_ip_failures in this hour. Counts nothing. */
+int throttle_apikey_check(struct db *db, const struct config *cfg,
+    const char *ip, int64_t now, struct throttle_apikey *out) PC_WUR;
+/* A failed key authentication after throttle_apikey_check. */
+int
+throttle_apikey_failure(struct db *db, const struct throttle_apikey *t) PC_WUR;
+/*
  * RS-01, RS-07: counts one request that may send mail (forgot, resend,
  * register) against its client's mail_per_ip for this hour, for every
  * request, known address or not, before any account-dependent work. The

@@ -334,6 +334,39 @@ throttle_client_success(struct db *db, const struct throttle_client *t)
 	return store_throttle_client_clear(db, t->pair);
 }
 
+int
+throttle_apikey_check(struct db *db, const struct config *cfg, const char *ip,
+    int64_t now, struct throttle_apikey *out)
+{
+	char subnet[NETADDR_KEY_MAX];
+	int64_t count = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->v.allowed = false;
+	out->v.retry_after = 1;
+	_Static_assert(sizeof(out->ip) >= NETADDR_TEXT_MAX, "ip buffer");
+	if ((r = ip_keys(ip, out->ip, subnet)) != 0)
+		return r;
+	out->window_start = window_start(now);
+	if ((r = store_throttle_apikey_read(
+		 db, out->ip, out->window_start, &count)) != 0)
+		return r;
+	out->v.allowed = true;
+	out->v.retry_after = 0;
+	if (count >= cfg->api_key_ip_failures)
+		refuse(&out->v, out->window_start + WINDOW - now);
+	return 0;
+}
+
+int
+throttle_apikey_failure(struct db *db, const struct throttle_apikey *t)
+{
+	if (t->ip[0] == '\0')
+		return PC_ERR_INVALID;
+	return store_throttle_apikey_failure(db, t->ip, t->window_start);
+}
+
 /*
  * The client a mail limit counts: the IPv4 address, or the IPv6 /64 (a
  * host usually has a whole /64, so counting single IPv6 addresses would

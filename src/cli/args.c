@@ -186,6 +186,8 @@ parse_one(struct cli_ctx *c, int argc, char **argv, int *i)
 			inline_v = name + 1;
 		o = opt_find(c->sub, name, len);
 	}
+	if (o != NULL && o->operand)
+		o = NULL; /* a bare argument, never --name */
 	if (o == NULL)
 		return not_here(c, dash, name, len);
 	if (o->value == NULL && inline_v != NULL)
@@ -215,6 +217,23 @@ parse_one(struct cli_ctx *c, int argc, char **argv, int *i)
 	return 0;
 }
 
+/* A bare argument into the sub-command's operand, if it has one not
+ * given yet; -1 otherwise. */
+static int
+take_operand(struct cli_ctx *c, const char *tok)
+{
+	for (const struct cli_opt *o = c->sub->opts; o != NULL && o->name;
+	     o++) {
+		if (!o->operand || count(c, o) > 0)
+			continue;
+		c->hits[c->n_hits].opt = o;
+		c->hits[c->n_hits].value = tok;
+		c->n_hits++;
+		return 0;
+	}
+	return -1;
+}
+
 /* 0, 1 when --help was given, or 2 after a usage error. */
 static int
 parse(struct cli_ctx *c, int argc, char **argv)
@@ -232,8 +251,12 @@ parse(struct cli_ctx *c, int argc, char **argv)
 			i++;
 			break;
 		}
-		if (tok[0] != '-' || tok[1] == '\0')
-			break;
+		if (tok[0] != '-' || tok[1] == '\0') {
+			if (take_operand(c, tok) != 0)
+				break;
+			i++;
+			continue;
+		}
 		if ((r = parse_one(c, argc, argv, &i)) != 0)
 			return r;
 	}
@@ -308,9 +331,11 @@ help_opts(const struct cli_opt *o)
 {
 	for (; o != NULL && o->name != NULL; o++) {
 		char left[64];
-		int n = snprintf(left, sizeof(left), "%s%s%s%s", dashes(o),
-		    o->name, o->value != NULL ? " " : "",
-		    o->value != NULL ? o->value : "");
+		int n = o->operand
+		    ? snprintf(left, sizeof(left), "[%s]", o->value)
+		    : snprintf(left, sizeof(left), "%s%s%s%s", dashes(o),
+			  o->name, o->value != NULL ? " " : "",
+			  o->value != NULL ? o->value : "");
 
 		if (n >= 26)
 			printf("  %s\n  %-26s %s\n", left, "", o->help);

@@ -37,6 +37,9 @@ struct cli_opt {
 	bool override;	     /* given again, the last one wins */
 	bool required;	     /* "'client show' needs --id" */
 	const char *setting; /* the configuration setting it sets, if any */
+	/* Not an option but the sub-command's one bare argument ("-" too):
+	 * "api-key revoke-leaked FILE". Read with cli_get(c, name). */
+	bool operand;
 };
 
 /* --issuer and --listen, the options of serve and check-config. */
@@ -182,6 +185,10 @@ int cmd_audit(int argc, char **argv);
 int cmd_service_account(int argc, char **argv);
 int cmd_group(int argc, char **argv);
 int cmd_resource(int argc, char **argv);
+int cmd_api_key(int argc, char **argv);
+/* api-key revoke-leaked (src/cli/api_key_leaked.c). */
+int cli_api_key_revoke_leaked(struct cli_ctx *c);
+int cmd_federation(int argc, char **argv);
 
 /*
  * Audit log (src/cli/audit.c). cli_audit writes one "success" event with

@@ -241,6 +241,10 @@ struct route {
 struct router {
 	const struct route *routes;
 	size_t n;
+	/* Runs before every route's handler (not before a deferred step);
+	 * true when it wrote the response, and the handler is skipped.
+	 * NULL: none. (AK-06: src/oauth/apikey_ep.c.) */
+	bool (*guard)(struct req *r, struct resp *w);
 };
 
 /*

@@ -83,9 +83,12 @@ run_step(struct rctx *x, struct MHD_Connection *con, http_step step)
 		x->w_init = true;
 	}
 	r->resume_hook = resume_hook;
-	if (step == NULL)
-		x->route->handler(r, &x->w);
-	else
+	if (step == NULL) {
+		const struct router *rt = x->srv->o.router;
+
+		if (rt->guard == NULL || !rt->guard(r, &x->w))
+			x->route->handler(r, &x->w);
+	} else
 		step(r, &x->w, x->arg);
 	if (r->defer_start != NULL) {
 		start = r->defer_start;

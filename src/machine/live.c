@@ -64,12 +64,14 @@ credential_live(struct db *db, const char *credential_id, int64_t now)
 		return 0;
 	switch (principal_kind(credential_id)) {
 	case PRINCIPAL_API_KEY:
-		/* h-key: exists, not revoked, not past expires_at. Until
-		 * then no key_ token exists: refuse. */
-		return PC_ERR_VERIFY;
+		/* Exists, not revoked, not past expires_at, owner alive
+		 * (src/machine/apikey.c): a revoked key's exchanged tokens
+		 * die at their next check (AK-05). */
+		return apikey_live(db, credential_id, now);
 	case PRINCIPAL_WORKLOAD:
-		/* h-fed: the trust is still configured. Until then: refuse. */
-		return PC_ERR_VERIFY;
+		/* The trust is still configured: deleting it kills every
+		 * token minted through it at once. */
+		return wif_trust_live(db, credential_id);
 	default:
 		/* A client (the token's client_id, signed by us): a bound
 		 * client's tokens live with their service account, and

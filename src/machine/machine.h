@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "util/util.h"
 
 /* ---- Principal ids (src/machine/principal.c) ---- */
@@ -252,5 +254,369 @@ int resource_list(struct db *db, struct store_resource **out, size_t *n) PC_WUR;
 int resource_delete(struct db *db, const char *uri) PC_WUR;
 
 /* ---- end Resources ---- */
+/* ---- API key format (src/machine/apikey_format.c) ---- */
+
+/*
+ * The API key format (SECURITY.md Part 2.7, AK-01, AK-02):
+ *
+ *	pck_<sa|usr>_<16 base62 key id>_<43 base62 secret><6 base62 check>
+ *
+ * base62 is the alphabet 0-9A-Za-z (in that order: '0' is 0, 'A' is 10,
+ * 'a' is 36). The check is the CRC32 (zlib's crc32(), the IEEE
+ * polynomial) of every character before it, written as a big-endian
+ * base62 number of exactly 6 digits ('0'-padded; 62^6 > 2^32). The key id
+ * is not secret ("key_" + it is the key's public id); the secret is drawn
+ * uniformly per character by rejection sampling from the CSPRNG, 43
+ * characters carrying 43 * log2(62) = 256.03 bits. Only the hex SHA-256
+ * of the secret's 43 characters is ever stored.
+ *
+ * Secret scanners match it with
+ *	pck_(sa|usr)_[0-9A-Za-z]{16}_[0-9A-Za-z]{49}
+ * bounded by characters that are not alphanumeric (or the text's ends).
+ */
+enum apikey_kind {
+	APIKEY_NONE = 0,
+	APIKEY_SA,  /* "sa": owned by a service account */
+	APIKEY_USR, /* "usr": a personal key, owned by a user */
+};
+
+#define APIKEY_PREFIX "pck_"
+#define APIKEY_ID_CHARS 16
+#define APIKEY_SECRET_CHARS 43
+#define APIKEY_CHECK_CHARS 6
+/* "pck_usr_" + id + "_" + secret + check */
+#define APIKEY_MAX_LEN \
+	(8 + APIKEY_ID_CHARS + 1 + APIKEY_SECRET_CHARS + APIKEY_CHECK_CHARS)
+/* The public id: "key_" + the 16-character key id. */
+#define APIKEY_PUBLIC_ID_LEN (4 + APIKEY_ID_CHARS)
+
+/* A key taken apart. secret is a secret: wipe it (apikey_parts_wipe). */
+struct apikey_parts {
+	enum apikey_kind kind;
+	char key_id[APIKEY_ID_CHARS + 1];
+	char secret[APIKEY_SECRET_CHARS + 1];
+};
+
+/*
+ * Strict parse of exactly len bytes: prefix, type tag, lengths, alphabet
+ * and checksum must all be right, else PC_ERR_INVALID (out wiped). Pure:
+ * no store access, so a malformed key is refused before any (AK-03).
+ */
+int apikey_parse(const char *s, size_t len, struct apikey_parts *out) PC_WUR;
+/*
+ * A new key of kind: a fresh key id and secret; out gets both, key the
+ * whole key (APIKEY_MAX_LEN + 1 bytes). PC_ERR_INVALID for a bad kind.
+ */
+int apikey_generate(enum apikey_kind kind, struct apikey_parts *out,
+    char key[APIKEY_MAX_LEN + 1]) PC_WUR;
+/* The whole key for parts (checksum computed); PC_ERR_INVALID when a part
+ * has the wrong length or alphabet. */
+int apikey_format(
+    const struct apikey_parts *parts, char key[APIKEY_MAX_LEN + 1]) PC_WUR;
+/* The 6-character check of the n bytes at s (NUL-terminated out). */
+void apikey_checksum(const char *s, size_t n, char out[APIKEY_CHECK_CHARS + 1]);
+/*
+ * Base62 characters from random bytes by rejection: a byte b < 248
+ * (4 * 62) gives the digit b % 62, uniformly; 248..255 are dropped.
+ * Writes at most want characters to out from the n bytes; returns how
+ * many it wrote.
+ */
+size_t apikey_base62_from_bytes(
+    const uint8_t *bytes, size_t n, char *out, size_t want);
+/* The hex SHA-256 of a secret (what the store keeps). */
+void apikey_secret_hash(const char secret[APIKEY_SECRET_CHARS + 1],
+    char out[PC_SHA256_HEX_LEN + 1]);
+/* "key_" + the key id. */
+void apikey_public_id(
+    const char key_id[APIKEY_ID_CHARS + 1], char out[APIKEY_PUBLIC_ID_LEN + 1]);
+/* The key id inside a public id "key_…", or PC_ERR_INVALID. */
+int apikey_id_from_public(
+    const char *public_id, char key_id[APIKEY_ID_CHARS + 1]) PC_WUR;
+void apikey_parts_wipe(struct apikey_parts *p);
+const char *apikey_kind_tag(enum apikey_kind kind); /* "sa", "usr" or "" */
+
+/*
+ * Calls found(p, n, arg) for every candidate in the len bytes of text:
+ * a match of the scanner regex above, not preceded or followed by an
+ * alphanumeric character. Candidates are not checked (checksum, ...):
+ * give them to apikey_parse(). A non-zero return from found stops the
+ * scan and is returned; otherwise 0.
+ */
+int apikey_scan(const char *text, size_t len,
+    int (*found)(const char *p, size_t n, void *arg), void *arg);
+
+/* ---- end API key format ---- */
+
+/* ---- API keys (src/machine/apikey.c) ---- */
+
+struct db;
+struct config;
+struct store_api_key;
+
+#define APIKEY_NAME_MAX 128 /* printable text */
+
+/* What apikey_create makes. */
+struct apikey_request {
+	const char *owner_id;	 /* a live svc_ or usr_ */
+	const char *scopes;	 /* at least one scope */
+	const char *resource_id; /* NULL: none (any resource, within scope) */
+	const char *name;	 /* NULL: "" */
+	int64_t ttl;		 /* seconds; 0: api_key_default_ttl */
+};
+
+/*
+ * Creates a key for rq (AK-01, AK-04, AK-05): a live owner, scopes it may
+ * hold, a registered resource (if any), an expiry within
+ * api_key_max_ttl. out gets the stored row (store_api_key_clear it), key
+ * the whole key (shown once; wipe it). PC_ERR_INVALID with *why (static
+ * text) for a request that breaks a rule.
+ */
+int apikey_create(struct db *db, const struct config *cfg,
+    const struct apikey_request *rq, int64_t now, struct store_api_key *out,
+    char key[APIKEY_MAX_LEN + 1], const char **why) PC_WUR;
+/* The key with public id "key_…"; PC_ERR_NOT_FOUND (also for an id that
+ * is not one). */
+int apikey_get(
+    struct db *db, const char *public_id, struct store_api_key *out) PC_WUR;
+/* Every key, or owner_id's; store_api_keys_free. */
+int apikey_list(struct db *db, const char *owner_id, struct store_api_key **out,
+    size_t *n) PC_WUR;
+/* Revokes public_id (reason: "operator", "owner", "leaked", ...);
+ * *changed false when it was revoked already. PC_ERR_NOT_FOUND. */
+int apikey_revoke(struct db *db, const char *public_id, int64_t now,
+    const char *reason, bool *changed) PC_WUR;
+/*
+ * Overlapping rotation (AK-05): a successor with the same owner, name,
+ * scopes and resource and a fresh lifetime of the old key's length
+ * (capped by api_key_max_ttl); the old key then ends at now + overlap
+ * (never later than its own expiry). overlap < 0: api_key_rotate_overlap.
+ * PC_ERR_NOT_FOUND for a key that is missing, revoked, expired or
+ * rotated already; PC_ERR_INVALID with *why for a dead owner.
+ */
+int
+apikey_rotate(struct db *db, const struct config *cfg, const char *public_id,
+    int64_t overlap, int64_t now, struct store_api_key *out,
+    char key[APIKEY_MAX_LEN + 1], const char **why) PC_WUR;
+
+/* Why apikey_verify refused, for logs and tests only: every refusal looks
+ * the same to the presenter. */
+enum apikey_refusal {
+	APIKEY_OK = 0,
+	APIKEY_MALFORMED, /* format or checksum: no store access was made */
+	APIKEY_UNKNOWN,	  /* no such key id, or the secret does not match */
+	APIKEY_REVOKED,
+	APIKEY_EXPIRED,
+	APIKEY_OWNER_DEAD,
+};
+
+/* What a successful verification learned. */
+struct apikey_use {
+	enum apikey_refusal refusal;
+	/* The use was recorded (last_used_at, at most once per
+	 * api_key_use_interval) and is the key's first of this UTC day:
+	 * the caller audits api_key.use. */
+	bool audit_use;
+};
+
+/*
+ * AK-03: the presented key (len bytes) is parsed and its checksum checked
+ * first; a malformed one is refused before any store access. Then the
+ * row is read by key id and the SHA-256 of the secret compared in
+ * constant time (sodium_memcmp); a revoked or expired key or a dead owner
+ * is refused. 0 with *out the row (store_api_key_clear it);
+ * PC_ERR_VERIFY for every refusal (use->refusal says which, for logs);
+ * PC_ERR_STORE when the store cannot answer. ip (may be NULL) is
+ * recorded as last_used_ip.
+ */
+int apikey_verify(struct db *db, const struct config *cfg, const char *key,
+    size_t len, const char *ip, int64_t now, struct store_api_key *out,
+    struct apikey_use *use) PC_WUR;
+/*
+ * Whether the key with public id "key_…" is alive at now: exists, not
+ * revoked, not past expires_at, owner alive (machine_principal_live's
+ * key_ part). 0, PC_ERR_VERIFY, PC_ERR_STORE.
+ */
+int apikey_live(struct db *db, const char *public_id, int64_t now) PC_WUR;
+/* What apikey_revoke_exposed found. */
+enum apikey_exposure {
+	APIKEY_EXPOSED_NOT_A_KEY = 0, /* format or checksum fails */
+	APIKEY_EXPOSED_UNKNOWN,	      /* a look-alike: not a secret of ours */
+	APIKEY_EXPOSED_REVOKED,	      /* ours, revoked by this call */
+	APIKEY_EXPOSED_ALREADY,	      /* ours, revoked before */
+};
+
+/*
+ * A key seen where it must not be (AK-06: a URL; revoke-leaked: a
+ * paste): if it parses and its secret matches one of our keys, that key
+ * is revoked with reason (expired or not: it is compromised). public_id
+ * gets the key id whenever the text parsed ("" otherwise); owner_id (may
+ * be NULL) the owner of a key of ours (free it), else NULL. A look-alike
+ * (right format and checksum, unknown secret) revokes nothing. 0, or
+ * PC_ERR_STORE when the store cannot answer.
+ */
+int apikey_revoke_exposed(struct db *db, const char *key, size_t len,
+    int64_t now, const char *reason, char public_id[APIKEY_PUBLIC_ID_LEN + 1],
+    enum apikey_exposure *found, char **owner_id) PC_WUR;
+
+/* ---- API key leaks (src/machine/apikey_leak.c) ---- */
+
+/* One key found in a leaked text. */
+struct apikey_leak_hit {
+	char id[APIKEY_PUBLIC_ID_LEN + 1];
+	enum apikey_exposure found; /* UNKNOWN, REVOKED or ALREADY */
+	char *owner_id;		    /* ours (REVOKED, ALREADY); else NULL */
+};
+
+struct apikey_leak_report {
+	struct apikey_leak_hit *v; /* each key id once, in text order */
+	size_t n;
+	size_t checksum_failed; /* candidates whose checksum fails */
+};
+
+/*
+ * Scans the len bytes of text (apikey_scan) and revokes, with reason
+ * "leaked", every key of ours found in it (apikey_revoke_exposed). out
+ * lists what was found (apikey_leak_report_free it, error or not). 0, or
+ * the store's error: then out holds what was done before it.
+ */
+int apikey_revoke_leaked(struct db *db, const char *text, size_t len,
+    int64_t now, struct apikey_leak_report *out) PC_WUR;
+void apikey_leak_report_free(struct apikey_leak_report *r);
+/*
+ * Whom to tell about owner_id's keys: a user's own address; for a
+ * service account, its owning user's, or every user member of its owning
+ * group. *out / *n: malloc'd addresses (apikey_addresses_free), possibly
+ * none (a deleted owner, no owner).
+ */
+int apikey_owner_addresses(
+    struct db *db, const char *owner_id, char ***out, size_t *n) PC_WUR;
+void apikey_addresses_free(char **v, size_t n);
+
+/* ---- end API keys ---- */
+
+/* ---- Workload federation (src/machine/fetch.c, federation.c) ---- */
+
+struct config;
+struct db;
+struct netaddr;
+struct store_wif_trust;
+struct store_wif_rule;
+
+#include "util/netaddr.h"
+
+/*
+ * Outbound https fetches under SECURITY.md DS-05 (fetch.c): the policy is
+ * built from the settings outbound_allow_networks, outbound_allow_ports,
+ * outbound_ca_file, outbound_connect_timeout, outbound_timeout and
+ * outbound_max_size.
+ */
+struct fetch_policy {
+	struct netaddr_list allow; /* special-purpose ranges allowed */
+	uint16_t ports[NETADDR_PORTS_MAX];
+	size_t n_ports;		       /* 0: 443 only */
+	char *ca_file;		       /* NULL: the system's CAs */
+	long connect_timeout, timeout; /* seconds */
+	size_t max_size;	       /* bytes of a body */
+};
+
+int fetch_policy_init(const struct config *cfg, struct fetch_policy *p,
+    char *err, size_t err_len) PC_WUR;
+void fetch_policy_free(struct fetch_policy *p);
+/* Whether a is special-purpose: loopback, private, link-local,
+ * unspecified, multicast, shared, reserved, documentation, or an IPv6 form
+ * that embeds an IPv4 address (IPv4-mapped ones are read as IPv4). */
+bool fetch_addr_special(const struct netaddr *a);
+/* port is 443, or in outbound_allow_ports when that list is set. */
+bool fetch_port_allowed(const struct fetch_policy *p, unsigned port);
+/* The port is allowed and a is not special or lies in the allow-list. */
+bool fetch_addr_allowed(
+    const struct fetch_policy *p, const struct netaddr *a, unsigned port);
+/* Whether url may be fetched at all (https, no userinfo or fragment, an
+ * allowed port): 0, or PC_ERR_INVALID with *why (may be NULL) set. The
+ * address is checked at fetch time. */
+int fetch_url_check(
+    const struct fetch_policy *p, const char *url, const char **why) PC_WUR;
+/*
+ * GET url under the policy: *body (malloc'd, NUL-terminated) and *len on
+ * status 200. PC_ERR_INVALID (URL refused), PC_ERR_PERM (no allowed
+ * address, or the connection went elsewhere), PC_ERR_TOO_LARGE, PC_ERR_IO
+ * (DNS, connect, TLS, timeout, status), PC_ERR_INTERNAL.
+ */
+int fetch_get(const struct fetch_policy *p, const char *url, char **body,
+    size_t *len) PC_WUR;
+
+/* Clock skew allowed on external tokens (JW-04: at most 60 s). */
+#define WIF_LEEWAY 30
+#define WIF_MAX_LIFETIME_DEFAULT 3600
+#define WIF_MAX_LIFETIME_MIN 60
+#define WIF_MAX_LIFETIME_MAX 86400
+#define WIF_ALGS_DEFAULT "ES256 RS256 PS256 EdDSA"
+#define WIF_SUB_MAX 512
+#define WIF_JTI_MAX 256
+#define WIF_CLAIMS_MAX 16
+
+/*
+ * Adds a trust (t->trust_id is set here): issuer an https URL; exactly
+ * one of jwks (a public JWKS, each key usable with one of algs) and
+ * jwks_uri (fetch_url_check); audience non-empty; algs a space-separated
+ * subset of ES256 RS256 PS256 EdDSA; max_lifetime in
+ * WIF_MAX_LIFETIME_MIN..MAX. PC_ERR_INVALID with *why, PC_ERR_CONFLICT
+ * when the issuer is taken, or a store error.
+ */
+int wif_trust_add(struct db *db, const struct fetch_policy *p,
+    struct store_wif_trust *t, int64_t now, const char **why) PC_WUR;
+/*
+ * Appends a rule: sub_pattern 1..256 bytes, no control characters, not
+ * only '*'; claims NULL or a JSON object of at most WIF_CLAIMS_MAX
+ * string members (not iss, sub, aud, exp, nbf, iat, jti); an existing
+ * service account;
+ * scopes NULL or valid scope tokens. PC_ERR_INVALID with *why,
+ * PC_ERR_NOT_FOUND for an unknown trust, or a store error.
+ */
+int
+wif_rule_add(struct db *db, const char *trust_id, struct store_wif_rule *rule,
+    int64_t now, int64_t *rule_no, const char **why) PC_WUR;
+/* The pattern language of rules: '*' matches any run of characters
+ * (also none), everything else itself; the whole sub must match. */
+bool wif_sub_match(const char *pattern, const char *sub);
+/* Every member of claims (an object of strings) equals payload's. */
+bool wif_claims_match(const json_t *claims, const json_t *payload);
+
+/* What a verified subject token maps to. */
+struct wif_match {
+	char trust_id[PRINCIPAL_ID_MAX + 1];
+	char service_account_id[PRINCIPAL_ID_MAX + 1];
+	char *scopes;  /* the rule's; NULL: no narrowing */
+	char *subject; /* the token's sub, for the audit row */
+	int64_t rule_no;
+	char jti_hash[PC_SHA256_HEX_LEN + 1];
+	int64_t accept_until; /* exp + leeway: the replay row's life */
+};
+void wif_match_clear(struct wif_match *m);
+
+/*
+ * Verifies a workload's subject token (SECURITY.md JW-01..08, TX-05): the
+ * trust is the one whose issuer is the token's iss; its keys (inline, or
+ * its jwks_uri fetched under DS-05 and cached for jwks_cache_ttl; an
+ * unknown kid refetches at most once per jwks_refetch_interval) and algs
+ * only; typ absent or JWT; aud contains the trust's audience; exp
+ * required, not past (WIF_LEEWAY), nbf and iat not ahead, lifetime at
+ * most the trust's; sub and jti required; the first rule that matches.
+ * Does not consume the jti (wif_jti_consume). 0; PC_ERR_VERIFY for any
+ * token refused (*why says why, for the log only); PC_ERR_STORE or
+ * PC_ERR_IO when the store or the JWKS is unavailable (fail closed).
+ */
+int wif_verify(struct db *db, const struct config *cfg, const char *token,
+    size_t len, int64_t now, struct wif_match *out, const char **why) PC_WUR;
+/* TX-05: 0 the first time, PC_ERR_VERIFY for a replay, or a store error. */
+int
+wif_jti_consume(struct db *db, const struct wif_match *m, int64_t now) PC_WUR;
+/* wif_ liveness: 0 while the trust is configured, PC_ERR_VERIFY once
+ * deleted, PC_ERR_STORE when the store fails. */
+int wif_trust_live(struct db *db, const char *trust_id) PC_WUR;
+/* Forgets every cached JWKS (tests, and a trust's deletion). */
+void wif_jwks_cache_clear(void);
+
+/* ---- end Workload federation ---- */
 
 #endif

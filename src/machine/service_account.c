@@ -364,6 +364,22 @@ service_account_delete(
 			*n = 0;
 		return PC_ERR_NOT_FOUND;
 	}
+	/* Its API keys' rows are revoked first (the keys die with the
+	 * account through the liveness check anyway; the rows then say so
+	 * in the inventory). A failure here deletes nothing. */
+	{
+		int64_t revoked = 0;
+		int r = store_api_keys_revoke_owner(
+		    db, id, now, "owner deleted", &revoked);
+
+		if (r != 0) {
+			if (clients != NULL)
+				*clients = NULL;
+			if (n != NULL)
+				*n = 0;
+			return r;
+		}
+	}
 	return store_service_account_delete(db, id, now, clients, n);
 }
 

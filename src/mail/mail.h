@@ -147,4 +147,17 @@ int mail_compose_already_registered(
 int mail_compose_password_changed(const struct config *cfg, const char *to,
     int64_t when, struct mail_msg *out) PC_WUR;
 
+/*
+ * API keys (issue 14): the owner's notice that keys (key_ids, their
+ * public ids, never a key) were found leaked and revoked
+ * (api-key revoke-leaked), and a user's notice that a personal key was
+ * created on the account page (AK-07).
+ */
+int mail_compose_api_key_leaked(const struct config *cfg, const char *to,
+    const char *owner_id, const char *const *key_ids, size_t n, int64_t when,
+    struct mail_msg *out) PC_WUR;
+int mail_compose_api_key_created(const struct config *cfg, const char *to,
+    const char *key_id, int64_t expires_at, int64_t when,
+    struct mail_msg *out) PC_WUR;
+
 #endif

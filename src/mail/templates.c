@@ -190,3 +190,73 @@ mail_compose_password_changed(const struct config *cfg, const char *to,
 	}
 	return finish(to, "Your password was changed", &b, out);
 }
+
+/* API keys (issue 14; AK-06, AK-07): only key ids, never a key. */
+
+int
+mail_compose_api_key_leaked(const struct config *cfg, const char *to,
+    const char *owner_id, const char *const *key_ids, size_t n, int64_t when,
+    struct mail_msg *out)
+{
+	char at[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+	struct buf b;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (n == 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		return PC_ERR_INVALID;
+	r = buf_printf(&b,
+	    "Hello,\n\n"
+	    "on %s, %zu API key%s of %s at %s %s found in a text that was "
+	    "reported as leaked (a paste, a log or a repository), and %s "
+	    "revoked:\n\n",
+	    at, n, n == 1 ? "" : "s", owner_id, site(cfg),
+	    n == 1 ? "was" : "were", n == 1 ? "it was" : "they were");
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = buf_printf(&b, "  %s\n", key_ids[i]);
+	if (r == 0)
+		r = buf_printf(&b,
+		    "\nA revoked key no longer works. Create a new key for "
+		    "whatever used it, keep it out of code, logs and URLs, and "
+		    "tell your administrator where the leak came from.\n");
+	if (r != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(to, "API keys of yours were leaked and revoked", &b, out);
+}
+
+int
+mail_compose_api_key_created(const struct config *cfg, const char *to,
+    const char *key_id, int64_t expires_at, int64_t when, struct mail_msg *out)
+{
+	char at[32], until[32];
+	time_t t = (time_t)when, e = (time_t)expires_at;
+	struct tm tm;
+	struct buf b;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0 ||
+	    gmtime_r(&e, &tm) == NULL ||
+	    strftime(until, sizeof(until), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		return PC_ERR_INVALID;
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "a personal API key (%s, valid until %s) was created for your "
+		 "account at %s on %s.\n\n"
+		 "If you did this, there is nothing to do. If you did not, "
+		 "revoke it on your account page at %s/account, change your "
+		 "password and tell your administrator.\n",
+		 key_id, until, site(cfg), at, cfg->issuer)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(to, "A personal API key was created", &b, out);
+}

@@ -202,5 +202,33 @@ machine_cc_resource(struct req *r, struct resp *w, const struct store_client *c,
     const struct kvlist *form, const char *sub, const char *allowed) PC_WUR;
 
 /* ---- end Machine tokens ---- */
+/* ---- API keys at the endpoints (src/oauth/apikey_ep.c; AK-03, AK-06) ---- */
+
+/*
+ * AK-06, run before every route's handler (server_router's guard): a
+ * query string that carries a string in the API-key format with a valid
+ * checksum is answered 400 invalid_request, and a key whose secret
+ * matches a key of ours that is not revoked yet is revoked as
+ * compromised (audit api_key.url_exposed; logs carry only the key id).
+ * A look-alike revokes nothing. true when it answered (the handler is
+ * then skipped); 503 when the store could not say.
+ */
+bool oauth_apikey_url_guard(struct req *r, struct resp *w);
+
+/* ---- end API keys at the endpoints ---- */
+
+/* ---- Workload token exchange (src/oauth/exchange_jwt.c; issue 14) ---- */
+
+/*
+ * RFC 8693 token exchange with subject_token_type
+ * urn:ietf:params:oauth:token-type:jwt: a workload's platform token from a
+ * trusted issuer (portcullis federation) for an access token of the
+ * service account its first matching rule names. The token authenticates
+ * the caller: no client authentication. Writes the response.
+ */
+void
+exchange_workload(struct req *r, struct resp *w, const struct kvlist *form);
+
+/* ---- end Workload token exchange ---- */
 
 #endif

@@ -58,4 +58,7 @@ static const struct route routes[] = {
 	    RESP_NO_STORE, false },
 };
 
-const struct router server_router = { routes, PC_NELEM(routes) };
+/* AK-06: an API key in any route's query string is refused (and, if
+ * live, revoked) before the route's handler runs. */
+const struct router server_router = { routes, PC_NELEM(routes),
+	oauth_apikey_url_guard };

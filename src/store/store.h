@@ -472,5 +472,9 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_sa.h"
 /* Resources (issue 14). */
 #include "store/store_resources.h"
+/* API keys (issue 14). */
+#include "store/store_api_keys.h"
+/* Workload federation (issue 14). */
+#include "store/store_federation.h"
 
 #endif

@@ -30,6 +30,7 @@
 #define SCOPE_MAIL_PAIR "mail_pair"
 #define SCOPE_CLIENT_IP "client_ip"
 #define SCOPE_CLIENT_PAIR "client_pair"
+#define SCOPE_APIKEY_IP "apikey_ip"
 #define GLOBAL_KEY "*"
 
 /*
@@ -409,6 +410,56 @@ store_throttle_client_clear(struct db *db, const char *pair_key)
 	if (!key_ok(pair_key))
 		return PC_ERR_INVALID;
 	return store_tx(db, exec_tx, &e);
+}
+
+/* AK-03: failed API-key authentications per IP (store_api_keys.h). */
+struct apikey_arg {
+	const char *ip;
+	int64_t window_start;
+	int64_t *count;
+};
+
+static int
+apikey_read_tx(struct db_conn *c, void *arg)
+{
+	const struct apikey_arg *a = arg;
+
+	return window_count(
+	    c, SCOPE_APIKEY_IP, a->ip, a->window_start, a->count);
+}
+
+int
+store_throttle_apikey_read(
+    struct db *db, const char *ip, int64_t window_start, int64_t *count)
+{
+	struct apikey_arg a = { ip, window_start, count };
+	int r;
+
+	*count = 0;
+	if (!key_ok(ip))
+		return PC_ERR_INVALID;
+	if ((r = store_read_tx(db, apikey_read_tx, &a)) != 0)
+		*count = 0;
+	return r;
+}
+
+static int
+apikey_failure_tx(struct db_conn *c, void *arg)
+{
+	const struct apikey_arg *a = arg;
+
+	return window_add(c, SCOPE_APIKEY_IP, a->ip, a->window_start);
+}
+
+int
+store_throttle_apikey_failure(
+    struct db *db, const char *ip, int64_t window_start)
+{
+	struct apikey_arg a = { ip, window_start, NULL };
+
+	if (!key_ok(ip))
+		return PC_ERR_INVALID;
+	return store_tx(db, apikey_failure_tx, &a);
 }
 
 /* The mail counts to take, in order, all or none. */

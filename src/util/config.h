@@ -98,6 +98,23 @@ struct config {
 	int64_t device_cookie_lifetime;	   /* seconds (LG-03 device cookie) */
 	int64_t device_cookie_failures;	   /* per cookie, then no bypass */
 
+	/* API keys (issue 14, AK-05, AK-03; src/machine/apikey.c). */
+	int64_t api_key_default_ttl; /* seconds when --expires is not given */
+	int64_t api_key_max_ttl;     /* seconds, at most one year */
+	int64_t api_key_rotate_overlap; /* seconds the old key keeps working */
+	int64_t api_key_use_interval;	/* last_used_at granularity, seconds */
+	int64_t api_key_ip_failures;	/* failed key auths per IP per hour */
+	/* Outbound https fetches (DS-05; src/machine/fetch.c): a private CA,
+	 * the private networks and ports allowed besides public :443. */
+	char *outbound_ca_file;		  /* "": the system's CAs */
+	char *outbound_allow_networks;	  /* comma-separated CIDRs */
+	char *outbound_allow_ports;	  /* comma-separated; "": 443 only */
+	int64_t outbound_connect_timeout; /* seconds */
+	int64_t outbound_timeout;	  /* seconds, whole fetch */
+	int64_t outbound_max_size;	  /* bytes of a response body */
+	int64_t jwks_cache_ttl;		  /* seconds a fetched JWKS is used */
+	int64_t jwks_refetch_interval;	  /* seconds between refetches */
+
 	unsigned char sources[96]; /* enum config_source per setting */
 
 	/* Derived by config_finish(). */

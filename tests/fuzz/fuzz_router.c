@@ -479,10 +479,13 @@ run(const struct route *rt, struct req *r, struct resp *w)
 	for (;;) {
 		http_step start;
 
-		if (step == NULL)
-			rt->handler(r, w);
-		else
+		if (step == NULL) {
+			if (server_router.guard == NULL ||
+			    !server_router.guard(r, w))
+				rt->handler(r, w);
+		} else {
 			step(r, w, arg);
+		}
 		if (r->defer_start == NULL)
 			break;
 		start = r->defer_start;

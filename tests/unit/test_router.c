@@ -28,7 +28,7 @@ static const struct route routes[] = {
 	{ .path = "/", .methods = HTTP_GET, .handler = h_dummy },
 };
 
-static const struct router rt = { routes, PC_NELEM(routes) };
+static const struct router rt = { routes, PC_NELEM(routes), NULL };
 
 static const struct route *
 match(const char *path, enum http_method m, unsigned *allowed)
@@ -154,7 +154,7 @@ test_router_HT07_trace_never_matches(void **state)
 		    .methods = HTTP_GET | HTTP_OTHER,
 		    .handler = h_dummy },
 	};
-	static const struct router ort = { odd, PC_NELEM(odd) };
+	static const struct router ort = { odd, PC_NELEM(odd), NULL };
 	char allow[64];
 	unsigned allowed;
 
@@ -221,7 +221,7 @@ test_router_embedded_nul_not_truncated(void **state)
 static void
 test_router_empty_table(void **state)
 {
-	static const struct router empty = { NULL, 0 };
+	static const struct router empty = { NULL, 0, NULL };
 	unsigned allowed = 1;
 
 	assert_null(router_match(&empty, str_from("/"), HTTP_GET, &allowed));

@@ -793,6 +793,58 @@ test_throttle_TK08_client_pair_and_ip(void **state)
 }
 
 /*
+ * AK-03: failed API-key authentications count per IP only, failures
+ * only; a check counts nothing; another IP is never held.
+ */
+static void
+test_throttle_AK03_apikey_per_ip(void **state)
+{
+	struct fixture *f = *state;
+	struct throttle_apikey t;
+
+	f->cfg.api_key_ip_failures = 3;
+	for (int i = 0; i < 5; i++) {
+		/* Checks alone (successes) count nothing. */
+		assert_int_equal(throttle_apikey_check(
+				     f->db, &f->cfg, "203.0.113.9", T0, &t),
+		    0);
+		assert_true(t.v.allowed);
+	}
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(throttle_apikey_check(
+				     f->db, &f->cfg, "203.0.113.9", T0, &t),
+		    0);
+		assert_true(t.v.allowed);
+		assert_int_equal(throttle_apikey_failure(f->db, &t), 0);
+	}
+	assert_int_equal(
+	    throttle_apikey_check(f->db, &f->cfg, "203.0.113.9", T0 + 10, &t),
+	    0);
+	assert_false(t.v.allowed);
+	assert_int_equal(t.v.retry_after, 3600 - 10);
+	/* Another IP, and the client-auth limit of the same IP, are free. */
+	assert_int_equal(
+	    throttle_apikey_check(f->db, &f->cfg, "198.51.100.1", T0, &t), 0);
+	assert_true(t.v.allowed);
+	{
+		struct throttle_client c;
+
+		assert_int_equal(throttle_client_check(f->db, &f->cfg,
+				     "pcc_app", "203.0.113.9", T0, &c),
+		    0);
+		assert_true(c.v.allowed);
+	}
+	/* The next window starts clean; bad input fails closed. */
+	assert_int_equal(
+	    throttle_apikey_check(f->db, &f->cfg, "203.0.113.9", T0 + 3600, &t),
+	    0);
+	assert_true(t.v.allowed);
+	assert_int_not_equal(
+	    throttle_apikey_check(f->db, &f->cfg, "not-an-ip", T0, &t), 0);
+	assert_false(t.v.allowed);
+}
+
+/*
  * Decision 0049: the TK-08 check reads nothing while no failure was
  * counted in its window, and a failure counted on this very thread (whose
  * SQLite connection's data_version does not move for its own commits) is
@@ -1141,6 +1193,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_TK08_client_success_clears_pair, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_throttle_AK03_apikey_per_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_throttle_RS07_mail_limit_holds_under_concurrency,
 		    setup, teardown),
