@@ -203,7 +203,6 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &jwt, jti) !=
 	    0) {
 		buf_free(&granted);
-		free(sub);
 		oauth_error(w, 503, "temporarily_unavailable",
 		    "Tokens cannot be issued right now.");
 		resp_header(w, "Retry-After", "5");
@@ -220,7 +219,6 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		if (rc != 0) {
 			pc_freezero_str(jwt);
 			buf_free(&granted);
-			free(sub);
 			oauth_unavailable(w);
 			return;
 		}
@@ -230,7 +228,6 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 	buf_free(&granted);
-	free(sub);
 }
 
 /* What the tokens of a user grant are issued for. */
