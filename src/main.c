@@ -19,6 +19,7 @@ static const char usage[] =
     "  master-key init  create the master key file\n"
     "  audit tail       the last audit events\n"
     "  audit verify     check the audit log's hash chain\n"
+    "  audit query      what a principal did and got, when, from where\n"
     "  user add         create a user (user list, show, disable, enable,\n"
     "                   set-password, delete: see user --help)\n"
     "  client add       register an OAuth client (client list, show,\n"
@@ -34,6 +35,8 @@ static const char usage[] =
     "  federation add   trust a workload issuer (federation list, show,\n"
     "                   delete, rule add, rule remove: see federation "
     "--help)\n"
+    "  access report    every principal and credential, and what needs "
+    "action\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -92,6 +95,8 @@ main(int argc, char **argv)
 		return cmd_api_key(argc - 1, argv + 1);
 	if (strcmp(cmd, "federation") == 0)
 		return cmd_federation(argc - 1, argv + 1);
+	if (strcmp(cmd, "access") == 0)
+		return cmd_access(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }
