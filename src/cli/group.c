@@ -40,14 +40,15 @@ static const char usage[] =
     "         owns a service account); its id is never given out again.\n";
 
 static json_t *
-group_json(const struct store_group *g, char **members, size_t n)
+group_json(
+    const struct store_group *g, char **members, size_t n, bool with_members)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", g->id,
 	    "name", g->name, "description", g->description, "scope", g->scopes,
 	    "created_at", cli_json_time(g->created_at), "updated_at",
 	    cli_json_time(g->updated_at));
 
-	if (o != NULL && members != NULL) {
+	if (o != NULL && with_members) {
 		json_t *a = json_array();
 
 		for (size_t i = 0; i < n; i++)
@@ -92,7 +93,7 @@ add(struct cli_ctx *ctx)
 		return 1;
 	}
 	if (cli_has(ctx, "json"))
-		cli_json_print(group_json(&g, NULL, 0), JSON_COMPACT);
+		cli_json_print(group_json(&g, NULL, 0, false), JSON_COMPACT);
 	else
 		printf("added group %s (%s)\n", g.id, g.name);
 	store_group_clear(&g);
@@ -112,7 +113,8 @@ list(struct cli_ctx *ctx)
 		json_t *a = json_array();
 
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, group_json(&v[i], NULL, 0));
+			json_array_append_new(
+			    a, group_json(&v[i], NULL, 0, false));
 		cli_json_print(a, JSON_INDENT(2));
 	} else {
 		printf("%-26s %-24s %s\n", "ID", "NAME", "SCOPE");
@@ -143,7 +145,7 @@ show(struct cli_ctx *ctx)
 		return failed(r, NULL, "group");
 	}
 	if (cli_has(ctx, "json")) {
-		cli_json_print(group_json(&g, m, n), JSON_INDENT(2));
+		cli_json_print(group_json(&g, m, n, true), JSON_INDENT(2));
 	} else {
 		printf("%-13s %s\n%-13s %s\n%-13s %s\n%-13s %s\n", "id:", g.id,
 		    "name:", g.name, "description:",

@@ -68,8 +68,10 @@ words_json(const char *s)
 	return a;
 }
 
+/* clients: the bound clients' ids (show), or NULL with n 0 (no list). */
 static json_t *
-sa_json(const struct store_service_account *sa, char **clients, size_t n)
+sa_json(const struct store_service_account *sa, char **clients, size_t n,
+    bool with_clients)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:b,"
 			      " s:o, s:o}",
@@ -81,7 +83,7 @@ sa_json(const struct store_service_account *sa, char **clients, size_t n)
 	    "created_at", cli_json_time(sa->created_at), "updated_at",
 	    cli_json_time(sa->updated_at));
 
-	if (o != NULL && clients != NULL) {
+	if (o != NULL && with_clients) {
 		json_t *a = json_array();
 
 		for (size_t i = 0; i < n; i++)
@@ -186,7 +188,7 @@ add(struct cli_ctx *ctx)
 		return 1;
 	}
 	if (cli_has(ctx, "json"))
-		cli_json_print(sa_json(&sa, NULL, 0), JSON_COMPACT);
+		cli_json_print(sa_json(&sa, NULL, 0, false), JSON_COMPACT);
 	else
 		printf("added service account %s (%s)\n", sa.id, sa.name);
 	store_service_account_clear(&sa);
@@ -214,7 +216,7 @@ update(struct cli_ctx *ctx)
 		return 1;
 	}
 	if (cli_has(ctx, "json"))
-		cli_json_print(sa_json(&sa, NULL, 0), JSON_COMPACT);
+		cli_json_print(sa_json(&sa, NULL, 0, false), JSON_COMPACT);
 	else
 		printf("updated service account %s\n", sa.id);
 	store_service_account_clear(&sa);
@@ -254,7 +256,7 @@ show(struct cli_ctx *ctx)
 		return refused(r, NULL, "read");
 	}
 	if (cli_has(ctx, "json"))
-		cli_json_print(sa_json(&sa, clients, n), JSON_INDENT(2));
+		cli_json_print(sa_json(&sa, clients, n, true), JSON_INDENT(2));
 	else
 		sa_print(&sa, clients, n);
 	store_strv_free(clients, n);
@@ -275,7 +277,8 @@ list(struct cli_ctx *ctx)
 		json_t *a = json_array();
 
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, sa_json(&v[i], NULL, 0));
+			json_array_append_new(
+			    a, sa_json(&v[i], NULL, 0, false));
 		cli_json_print(a, JSON_INDENT(2));
 	} else {
 		printf("%-26s %-9s %-26s %s\n", "ID", "STATE", "OWNER", "NAME");

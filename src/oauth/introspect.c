@@ -95,10 +95,12 @@ access_token(struct req *r, struct resp *w, const struct store_client *c,
 	    1, "scope", b.scope, "client_id", b.client_id, "token_type",
 	    "Bearer", "exp", (json_int_t)b.exp, "iat", (json_int_t)b.iat, "iss",
 	    app->cfg->issuer, "aud", b.aud, "jti", b.jti);
-	/* A client's own token has no user to name; a resource is told
-	 * whom the token speaks for. */
+	/* A client's own token has no principal but the client to name; a
+	 * user's or a service account's token names it (issue 14), and a
+	 * resource is told whom the token speaks for. */
 	if (o != NULL &&
-	    (b.gid != NULL || strcmp(b.aud, app->cfg->issuer) != 0))
+	    (strcmp(b.sub, b.client_id) != 0 ||
+		strcmp(b.aud, app->cfg->issuer) != 0))
 		json_object_set_new(o, "sub", json_string(b.sub));
 	reply(w, o);
 	bearer_clear(&b);

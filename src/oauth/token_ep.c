@@ -38,8 +38,9 @@
  */
 static int
 bound_account(struct req *r, struct resp *w, const struct store_client *c,
-    struct scope_set *allowed, char **sub)
+    const struct kvlist *form, struct scope_set *allowed, char **sub)
 {
+	const char *res = NULL;
 	struct app *app = r->app;
 	struct store_service_account sa;
 	struct scope_set granted;
@@ -54,6 +55,16 @@ bound_account(struct req *r, struct resp *w, const struct store_client *c,
 			store_service_account_clear(&sa);
 		oauth_error(w, 400, "invalid_grant",
 		    "The service account is disabled, expired or deleted.");
+		return -1;
+	}
+	/* Its resources, when it has a list, bound what it may ask for (a
+	 * repeated resource is machine_target()'s invalid_target). */
+	if (rc == 0 && oauth_field(form, "resource", &res) == 0 &&
+	    res != NULL && !service_account_resource_allowed(&sa, res)) {
+		store_service_account_clear(&sa);
+		oauth_error(w, 400, "invalid_target",
+		    "The service account may not get tokens for this "
+		    "resource.");
 		return -1;
 	}
 	if (rc == 0 &&
@@ -102,7 +113,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		return;
 	}
 	if (c->service_account_id != NULL &&
-	    bound_account(r, w, c, &allowed, &sub) != 0) {
+	    bound_account(r, w, c, form, &allowed, &sub) != 0) {
 		scope_set_free(&allowed);
 		return;
 	}
@@ -153,34 +164,44 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		return;
 	}
 	scope_set_free(&want);
+	/* AK-08: a service account's token, minted, audited and answered
+	 * like every machine token (aud = us: no resource was named). */
+	if (sub != NULL) {
+		struct machine_grant g;
+
+		memset(&g, 0, sizeof(g));
+		g.sub = sub;
+		g.credential_id = c->client_id;
+		g.scope = granted.len > 0 ? buf_cstr(&granted) : "";
+		g.grant = "client_credentials";
+		machine_token_issue(r, w, &g);
+		buf_free(&granted);
+		free(sub);
+		return;
+	}
 	memset(&in, 0, sizeof(in));
-	in.sub = sub; /* NULL: the client itself */
 	in.client_id = c->client_id;
 	in.aud = app->cfg->issuer;
 	in.scope = granted.len > 0 ? buf_cstr(&granted) : "";
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &jwt, jti) !=
 	    0) {
 		buf_free(&granted);
-		free(sub);
 		oauth_error(w, 503, "temporarily_unavailable",
 		    "Tokens cannot be issued right now.");
 		resp_header(w, "Retry-After", "5");
 		return;
 	}
 	{
-		/* AU-01: no token leaves without its durable audit row. For
-		 * a service account: actor the client, target the account,
-		 * with the scope (TX-07). */
+		/* AU-01: no token leaves without its durable audit row. */
 		json_t *d = json_pack("{s:s, s:s, s:s}", "grant",
 		    "client_credentials", "jti", jti, "scope", in.scope);
 		int rc = oauth_audit(
-		    r, "token.issue", "success", c->client_id, sub, d);
+		    r, "token.issue", "success", c->client_id, NULL, d);
 
 		json_decref(d);
 		if (rc != 0) {
 			pc_freezero_str(jwt);
 			buf_free(&granted);
-			free(sub);
 			oauth_unavailable(w);
 			return;
 		}
@@ -190,7 +211,6 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 	buf_free(&granted);
-	free(sub);
 }
 
 /* What the tokens of a user grant are issued for. */

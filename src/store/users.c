@@ -366,6 +366,10 @@ user_delete_tx(struct db_conn *c, void *arg)
 	if ((r = q_one(c, "DELETE FROM users WHERE id = ? RETURNING id",
 		 Q_ARGS(QA_TEXT(a->id)), Q_NOCOLS)) != 0)
 		return r;
+	/* Group memberships (issue 14: member_id has no foreign key). */
+	if ((r = q_exec(c, "DELETE FROM group_members WHERE member_id = ?",
+		 Q_ARGS(QA_TEXT(a->id)), NULL)) != 0)
+		return r;
 	return q_exec(c,
 	    "INSERT INTO deleted_users (id, deleted_at) VALUES (?, ?)",
 	    Q_ARGS(QA_TEXT(a->id), QA_INT(a->now)), NULL);

@@ -862,8 +862,8 @@ test_bearer_SS08_service_account_liveness(void **state)
 	other = mint(f, "svc_AAAAAAAAAAAAAAAAAAAAAA", "pcc_app", NULL,
 	    "api.read", T0 + 1, NULL);
 	assert_int_equal(check(f, other, T0 + 2), PC_ERR_VERIFY);
-	/* Credentials whose liveness is not known yet (key_, wif_) are
-	 * refused, never waved through, even for a live user. */
+	/* A key or workload trust that does not exist kills the token,
+	 * even for a live user or account: never waved through. */
 	keyed = mint(f, f->alice.id, "key_0123456789abcdef", NULL, "api.read",
 	    T0 + 1, NULL);
 	wif = mint(f, old, "wif_AAAAAAAAAAAAAAAAAAAAAA", NULL, "api.read",

@@ -258,9 +258,11 @@ test_sa_domain_rules(void **state)
 	struct store_service_account sa;
 	const char *why;
 	int64_t d;
+	/* 65 characters: one more than SA_NAME_MAX. */
+	static const char too_long[] =
+	    "01234567890123456789012345678901234567890123456789012345678901234";
 	static const char *const bad_names[] = { "", "-x", "a b", "é", "a/b",
-		"0123456789012345678901234567890123456789012345678901234"
-		"5678901234" };
+		too_long };
 	static const char *const bad_scopes[] = { "openid", "a offline_access",
 		"a  b", " a", "a\"b" };
 	static const char *const bad_res[] = { "http://api.example.com",
@@ -465,6 +467,11 @@ test_groups_membership_and_scopes(void **state)
 	assert_int_equal(store_groups_list(f->db, &v, &n), 0);
 	assert_int_equal(n, 1);
 	store_groups_free(v, n);
+	/* Deleting a user drops its memberships too. */
+	assert_int_equal(store_user_delete(f->db, f->alice.id, T0), 0);
+	assert_int_equal(store_group_members(f->db, h.id, &members, &n), 0);
+	assert_int_equal(n, 0);
+	store_strv_free(members, n);
 	store_group_clear(&g);
 	store_group_clear(&h);
 	store_service_account_clear(&sa);
