@@ -27,6 +27,8 @@ static const char usage[] =
     "                   show, update, disable, enable, delete)\n"
     "  group add        a group of users and service accounts (group\n"
     "                   list, show, delete, member add, member remove)\n"
+    "  resource add     register an API that accepts our tokens (resource\n"
+    "                   list, show, delete: see resource --help)\n"
     "  api-key add      create an API key (api-key list, show, rotate,\n"
     "                   revoke: see api-key --help)\n"
     "\n"
@@ -81,6 +83,8 @@ main(int argc, char **argv)
 		return cmd_service_account(argc - 1, argv + 1);
 	if (strcmp(cmd, "group") == 0)
 		return cmd_group(argc - 1, argv + 1);
+	if (strcmp(cmd, "resource") == 0)
+		return cmd_resource(argc - 1, argv + 1);
 	if (strcmp(cmd, "api-key") == 0)
 		return cmd_api_key(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);

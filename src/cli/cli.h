@@ -184,6 +184,7 @@ int cmd_client(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_service_account(int argc, char **argv);
 int cmd_group(int argc, char **argv);
+int cmd_resource(int argc, char **argv);
 int cmd_api_key(int argc, char **argv);
 /* api-key revoke-leaked (src/cli/api_key_leaked.c). */
 int cli_api_key_revoke_leaked(struct cli_ctx *c);

@@ -49,8 +49,12 @@ signer_ring_free(struct ring *g)
 int64_t
 signer_max_token_ttl(const struct config *cfg)
 {
-	return cfg->access_token_ttl > cfg->id_token_ttl ? cfg->access_token_ttl
-							 : cfg->id_token_ttl;
+	int64_t t = cfg->access_token_ttl > cfg->id_token_ttl
+	    ? cfg->access_token_ttl
+	    : cfg->id_token_ttl;
+
+	/* Exchanged machine tokens (issue 14) may outlive both. */
+	return cfg->exchange_token_ttl > t ? cfg->exchange_token_ttl : t;
 }
 
 /*

@@ -208,6 +208,50 @@ int machine_token_live(struct db *db, const char *sub,
     const char *credential_id, int64_t iat, int64_t now) PC_WUR;
 
 /* ---- end Liveness ---- */
+/* ---- Resources (src/machine/resource.c; issue 14 item 2, RFC 8707) ---- */
+
+#include "store/store_resources.h"
+
+#define RESOURCE_URI_MAX 512 /* bytes: it travels as the aud claim */
+#define RESOURCE_NAME_MAX 256
+
+/*
+ * Whether uri may name a resource: the issuer's rules (config_url_split:
+ * https://, or http:// only to a loopback host; printable ASCII, no
+ * query, fragment or userinfo), a host[:port] that parses, lower-case
+ * scheme and host (one resource, one spelling: aud is compared byte for
+ * byte), no dot segment, at most RESOURCE_URI_MAX bytes. 0, or
+ * PC_ERR_INVALID with *why (static text).
+ */
+int resource_uri_check(const char *uri, const char **why) PC_WUR;
+/*
+ * The scopes a resource knows: a scope string (scope_parse) of at least
+ * one scope, without openid or offline_access (they are about a user, not
+ * an API). 0, or PC_ERR_INVALID with *why.
+ */
+int resource_scopes_check(const char *scopes, const char **why) PC_WUR;
+/*
+ * Checks r (id, name: defaults to the id, scopes; client_id when not NULL
+ * must name a confidential client not bound to another resource), sets
+ * its times and stores it. PC_ERR_INVALID with *why; PC_ERR_CONFLICT when
+ * the id is taken or the client is bound elsewhere; PC_ERR_NOT_FOUND when
+ * the client does not exist.
+ */
+int resource_create(struct db *db, struct store_resource *r, int64_t now,
+    const char **why) PC_WUR;
+/* The resource uri names; PC_ERR_NOT_FOUND for an unknown or malformed
+ * one. store_resource_clear it. */
+int
+resource_get(struct db *db, const char *uri, struct store_resource *out) PC_WUR;
+/* The resource client_id introspects for (PC_ERR_NOT_FOUND: a plain
+ * client). */
+int resource_for_client(
+    struct db *db, const char *client_id, struct store_resource *out) PC_WUR;
+int resource_list(struct db *db, struct store_resource **out, size_t *n) PC_WUR;
+/* PC_ERR_NOT_FOUND when absent. Its client stays (the CLI says so). */
+int resource_delete(struct db *db, const char *uri) PC_WUR;
+
+/* ---- end Resources ---- */
 /* ---- API key format (src/machine/apikey_format.c) ---- */
 
 /*

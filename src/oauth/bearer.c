@@ -7,12 +7,14 @@
  * An access token is alive only while every check passes: the signature
  * (ES256 by one of our published keys, typ at+jwt: the JWS layer refuses
  * alg none, HMAC, unknown kids and token-supplied keys), the claims (iss,
- * aud, exp with no leeway, a plausible iat), the deny-list of revoked
- * jtis, and for a user grant its token family (revoking the family kills
- * every access token issued from it), and for a machine principal its
- * liveness (src/machine/live.c: a disabled, expired or deleted service
- * account, key or trust kills its tokens at once). Nothing about a
- * refused token is told to the caller beyond PC_ERR_VERIFY.
+ * aud: the issuer at /userinfo, the caller's resource or any single one at
+ * /introspect and /revoke (TX-04); exp with no leeway, a plausible iat),
+ * the deny-list of revoked jtis, for a user grant its token family
+ * (revoking the family kills every access token issued from it), and for
+ * a machine principal its liveness (src/machine/live.c: a disabled,
+ * expired or deleted service account, key or trust kills its tokens at
+ * once). Nothing about a refused token is told to the caller beyond
+ * PC_ERR_VERIFY.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ bearer_clear(struct bearer *b)
 	free(b->scope);
 	free(b->jti);
 	free(b->gid);
+	free(b->aud);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -94,10 +97,14 @@ aud_has(const json_t *aud, const char *want)
 	return false;
 }
 
-/* The claims of a verified token into out; PC_ERR_VERIFY if any is off. */
+/*
+ * The claims of a verified token into out; PC_ERR_VERIFY if any is off.
+ * aud: the audience the token must be for (TX-04); NULL: any single one
+ * (then out->aud says which).
+ */
 static int
-check_claims(
-    const struct config *cfg, const json_t *c, int64_t now, struct bearer *out)
+check_claims(const struct config *cfg, const json_t *c, const char *aud,
+    int64_t now, struct bearer *out)
 {
 	const json_t *iss = json_object_get(c, "iss");
 	int r;
@@ -105,8 +112,12 @@ check_claims(
 	if (!json_is_string(iss) ||
 	    strcmp(json_string_value(iss), cfg->issuer) != 0)
 		return PC_ERR_VERIFY;
-	if (!aud_has(json_object_get(c, "aud"), cfg->issuer))
+	if (aud != NULL ? !aud_has(json_object_get(c, "aud"), aud)
+			: !json_is_string(json_object_get(c, "aud")))
 		return PC_ERR_VERIFY;
+	if (json_is_string(json_object_get(c, "aud")) &&
+	    (r = claim_str(c, "aud", true, &out->aud)) != 0)
+		return r;
 	if ((r = claim_int(c, "exp", true, &out->exp)) != 0 ||
 	    (r = claim_int(c, "iat", true, &out->iat)) != 0 ||
 	    (r = claim_int(c, "auth_time", false, &out->auth_time)) != 0)
@@ -178,6 +189,13 @@ int
 bearer_verify(struct app *app, const char *token, size_t len, int64_t now,
     struct bearer *out)
 {
+	return bearer_verify_aud(app, token, len, app->cfg->issuer, now, out);
+}
+
+int
+bearer_verify_aud(struct app *app, const char *token, size_t len,
+    const char *aud, int64_t now, struct bearer *out)
+{
 	static const enum jose_alg algs[] = { JOSE_ALG_ES256 };
 	const struct signer_verify_opts o = { algs, PC_NELEM(algs), "at+jwt" };
 	struct jws_verified v;
@@ -192,7 +210,7 @@ bearer_verify(struct app *app, const char *token, size_t len, int64_t now,
 		r = PC_ERR_VERIFY;
 		goto out;
 	}
-	if ((r = check_claims(app->cfg, v.payload, now, out)) != 0)
+	if ((r = check_claims(app->cfg, v.payload, aud, now, out)) != 0)
 		goto out;
 	if (store_access_revoked(app->db, out->jti, &revoked) != 0) {
 		r = PC_ERR_STORE;

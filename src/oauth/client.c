@@ -276,11 +276,18 @@ client_validate(struct store_client *c, const char **why)
 		    c->is_public ? "a public client uses auth method none"
 				 : "a confidential client cannot use auth "
 				   "method none");
-	if (!list_ok(c->grant_types, grant_types, PC_NELEM(grant_types),
+	/* No grant type at all: a resource server's credentials, used only
+	 * at /introspect (issue 14: confidential only, checked below). */
+	if (c->grant_types[0] != '\0' &&
+	    !list_ok(c->grant_types, grant_types, PC_NELEM(grant_types),
 		CLIENT_SCOPES_MAX))
 		return refuse(why,
 		    "grant types must be distinct values of "
 		    "authorization_code, refresh_token, client_credentials");
+	if (c->is_public && c->grant_types[0] == '\0')
+		return refuse(why,
+		    "a client without grant types only introspects: it must "
+		    "be confidential");
 	if (c->is_public && has_token(c->grant_types, "client_credentials"))
 		return refuse(
 		    why, "a public client cannot use client_credentials");

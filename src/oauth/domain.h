@@ -54,9 +54,12 @@ struct token_access_in {
 	 * claim; else ngroups names (0: an empty array). */
 	char *const *groups;
 	size_t ngroups;
+	/* Lifetime in seconds; 0: access_token_ttl (machine tokens from a
+	 * token exchange live exchange_token_ttl: issue 14). */
+	int64_t ttl;
 };
 
-/* An RFC 9068 access token (typ at+jwt, ES256, exp = now +
+/* An RFC 9068 access token (typ at+jwt, ES256, exp = now + in->ttl or
  * access_token_ttl); jti gets its id. *jwt is malloc'd. */
 int token_mint_access(struct signer *s, const struct config *cfg,
     const struct token_access_in *in, int64_t now, char **jwt,
@@ -118,7 +121,8 @@ int client_jwks_check(const char *jwks, size_t len, const char **why) PC_WUR;
  * Fills defaults into c (auth_method: none for public clients, else
  * client_secret_basic; grant_types "authorization_code"; scopes "openid";
  * id_token_alg "RS256"), then checks every field: name text <= 256 bytes;
- * grant types from authorization_code, refresh_token, client_credentials;
+ * grant types from authorization_code, refresh_token, client_credentials
+ * (or none: a confidential client that only introspects);
  * public clients use "none" and no client_credentials; private_key_jwt
  * needs jwks and nothing else takes one; scope tokens of printable ASCII
  * without '"' or '\'; alg RS256, ES256, EdDSA or PS256; every URI passes
@@ -395,6 +399,7 @@ struct bearer {
 	char *scope; /* "" when none */
 	char *jti;
 	char *gid; /* the token family; NULL: client_credentials */
+	char *aud; /* when a single string (ours always are); else NULL */
 	int64_t exp;
 	int64_t iat;
 	int64_t auth_time; /* 0: none */
@@ -415,6 +420,14 @@ void bearer_clear(struct bearer *b);
  */
 int bearer_verify(struct app *app, const char *token, size_t len, int64_t now,
     struct bearer *out) PC_WUR;
+/*
+ * The same for audience aud instead of the issuer (TX-04: a token minted
+ * for a resource is refused wherever another audience is required, so
+ * /userinfo refuses it); aud NULL accepts any single audience (a string
+ * aud, in out->aud): /introspect and /revoke decide by it themselves.
+ */
+int bearer_verify_aud(struct app *app, const char *token, size_t len,
+    const char *aud, int64_t now, struct bearer *out) PC_WUR;
 
 /* What a refresh token is, read without consuming it. */
 struct bearer_refresh {

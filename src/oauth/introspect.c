@@ -3,10 +3,11 @@
  * IR-02, IR-03, IR-06).
  *
  * Only a confidential client that authenticates may ask (IR-01: public
- * clients cannot), and only about its own tokens: a token issued to
- * another client is reported exactly as a dead one, {"active":false} with
- * no other member (IR-02), so introspection is no oracle for tokens a
- * caller merely found. token_type_hint is not needed: refresh tokens
+ * clients cannot), and only about its own tokens — or, for the client of
+ * a registered resource (issue 14, TX-04), about the tokens minted for
+ * that resource, whoever obtained them: any other token is reported
+ * exactly as a dead one, {"active":false} with no other member (IR-02),
+ * so introspection is no oracle for tokens a caller merely found. token_type_hint is not needed: refresh tokens
  * carry REFRESH_PREFIX, everything else is tried as an access token.
  * Responses are no-store (the route says so: IR-03).
  */
@@ -14,9 +15,13 @@
 
 #include <jansson.h>
 
+#include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
 #include "util/config.h"
+
+/* An API key's prefix (SECURITY.md Part 2.7). */
+#define KEY_PREFIX "pck_"
 
 static void
 reply(struct resp *w, json_t *o)
@@ -32,32 +37,68 @@ inactive(struct resp *w)
 	reply(w, json_pack("{s:b}", "active", 0));
 }
 
+/*
+ * Whether caller c may learn about access token b (IR-02, TX-04): a
+ * client bound to a resource (resources.client_id) about the tokens whose
+ * aud is that resource, and nothing else; any other client about its own
+ * tokens for us (aud the issuer). The store is asked only when the token
+ * could be the caller's to see. 0 with *ok, or PC_ERR_STORE.
+ */
+static int
+may_see(struct app *app, const struct store_client *c, const struct bearer *b,
+    bool *ok)
+{
+	struct store_resource res;
+	bool for_us = b->aud != NULL && strcmp(b->aud, app->cfg->issuer) == 0;
+	int rc;
+
+	*ok = false;
+	if (b->aud == NULL ||
+	    (for_us && strcmp(b->client_id, c->client_id) != 0))
+		return 0;
+	rc = resource_for_client(app->db, c->client_id, &res);
+	if (rc == PC_ERR_NOT_FOUND) {
+		*ok = for_us;
+		return 0;
+	}
+	if (rc != 0)
+		return PC_ERR_STORE;
+	*ok = strcmp(res.id, b->aud) == 0;
+	store_resource_clear(&res);
+	return 0;
+}
+
 static void
 access_token(struct req *r, struct resp *w, const struct store_client *c,
     const char *tok)
 {
 	struct app *app = r->app;
 	struct bearer b;
+	bool ok = false;
 	json_t *o;
 	int rc;
 
-	rc = bearer_verify(app, tok, strlen(tok), r->now, &b);
-	if (oauth_store_down(rc)) {
-		oauth_unavailable(w);
-		return;
-	}
-	if (rc != 0 || strcmp(b.client_id, c->client_id) != 0) {
-		if (rc == 0)
-			bearer_clear(&b);
-		inactive(w);
+	/* Any audience of ours; may_see() decides whose it is to know. */
+	rc = bearer_verify_aud(app, tok, strlen(tok), NULL, r->now, &b);
+	if (rc == 0)
+		rc = may_see(app, c, &b, &ok);
+	if (rc != 0 || !ok) {
+		/* b is empty or filled: clearing it is right either way. */
+		bearer_clear(&b);
+		if (oauth_store_down(rc))
+			oauth_unavailable(w);
+		else
+			inactive(w);
 		return;
 	}
 	o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "active",
 	    1, "scope", b.scope, "client_id", b.client_id, "token_type",
 	    "Bearer", "exp", (json_int_t)b.exp, "iat", (json_int_t)b.iat, "iss",
-	    app->cfg->issuer, "aud", app->cfg->issuer, "jti", b.jti);
-	/* A client's own token has no user to name. */
-	if (o != NULL && b.gid != NULL)
+	    app->cfg->issuer, "aud", b.aud, "jti", b.jti);
+	/* A client's own token has no user to name; a resource is told
+	 * whom the token speaks for. */
+	if (o != NULL &&
+	    (b.gid != NULL || strcmp(b.aud, app->cfg->issuer) != 0))
 		json_object_set_new(o, "sub", json_string(b.sub));
 	reply(w, o);
 	bearer_clear(&b);
@@ -107,6 +148,10 @@ oauth_introspect(struct req *r, struct resp *w)
 		return;
 	if (strncmp(tok, REFRESH_PREFIX, sizeof(REFRESH_PREFIX) - 1) == 0)
 		refresh_token(r, w, &c, tok);
+	else if (strncmp(tok, KEY_PREFIX, sizeof(KEY_PREFIX) - 1) == 0)
+		/* API keys (issue 14, AK rows) are answered here by the key
+		 * branch; without it a key is no token we know: inactive. */
+		inactive(w);
 	else
 		access_token(r, w, &c, tok);
 	store_client_clear(&c);

@@ -132,6 +132,76 @@ bool client_post_logout_uri_registered(
 
 /* ---- end Pages ---- */
 
+/* ---- Machine tokens (src/oauth/machine_token.c; issue 14, TX-04) ---- */
+
+struct store_resource;
+
+/* What one access token for a machine principal is minted for. */
+struct machine_grant {
+	/* The principal, the token's sub: svc_... or usr_... (a personal
+	 * key); NULL: the credential itself (a plain client). */
+	const char *sub;
+	/* The credential that obtained it, the token's client_id: pcc_...,
+	 * key_... or wif_...; the audit row's actor. Required. */
+	const char *credential_id;
+	const char *resource; /* the aud; NULL: the issuer */
+	const char *scope;    /* already decided; NULL or "": none */
+	int64_t ttl;	      /* s; 0: access_token_ttl */
+	const char *grant;    /* for the audit: "client_credentials", ... */
+	bool exchange;	      /* RFC 8693: the answer has issued_token_type */
+	json_t *details;      /* more audit details (borrowed); NULL: none */
+};
+
+/*
+ * Mints the RFC 9068 access token for g (aud = g->resource or the
+ * issuer), writes its token.issue audit row (actor g->credential_id,
+ * target g->sub, details {grant, resource, scope, jti} and g->details)
+ * and, once that row is durable (AU-01), the token response (no refresh
+ * token). Any failure answers 503 and no token leaves.
+ */
+void machine_token_issue(
+    struct req *r, struct resp *w, const struct machine_grant *g);
+/*
+ * The token response {"access_token", ["issued_token_type",]
+ * "token_type":"Bearer", "expires_in"[, "scope"]}, written straight into
+ * w's body (wiped when released). scope NULL: no scope member.
+ */
+int token_response_write(struct resp *w, const char *at, int64_t ttl,
+    const char *scope, bool exchange) PC_WUR;
+
+#define MACHINE_TARGET_NONE 1
+/*
+ * The registered resource a token request names (RFC 8707 §2): the
+ * resource parameter, or with audience (token exchange) the audience
+ * parameter instead. 0 with *out (store_resource_clear it);
+ * MACHINE_TARGET_NONE when neither is given (nothing written); -1 with the
+ * response written: 400 invalid_target for several values, both
+ * parameters, or one that is not a registered resource; 503 when the
+ * store is down.
+ */
+int machine_target(struct req *r, struct resp *w, const struct kvlist *form,
+    bool audience, struct store_resource *out) PC_WUR;
+/*
+ * The scope of a token for a resource: requested (NULL or "": none)
+ * must lie within allowed (what the credential may have) and within
+ * resource_scopes; none requested is all of allowed ∩ resource_scopes,
+ * which must not be empty. 0 with granted filled; -1 with the response
+ * written (400 invalid_scope naming the first refused scope).
+ */
+int machine_scope(struct resp *w, const char *requested, const char *allowed,
+    const char *resource_scopes, struct buf *granted) PC_WUR;
+/*
+ * client_credentials with a resource parameter (TX-04): sub (NULL: the
+ * client) and allowed (the scopes the client may have) are the caller's
+ * decision. MACHINE_TARGET_NONE when the request names no resource
+ * (nothing written: the caller goes on as without); otherwise 0 with the
+ * response written, a token for that resource or the error.
+ */
+int
+machine_cc_resource(struct req *r, struct resp *w, const struct store_client *c,
+    const struct kvlist *form, const char *sub, const char *allowed) PC_WUR;
+
+/* ---- end Machine tokens ---- */
 /* ---- API keys at the endpoints (src/oauth/apikey_ep.c; AK-03, AK-06) ---- */
 
 /*

@@ -101,7 +101,8 @@ access_token(struct req *r, struct resp *w, const struct store_client *c,
 	struct bearer b;
 	int rc;
 
-	rc = bearer_verify(app, tok, strlen(tok), r->now, &b);
+	/* Its own tokens for any audience (TX-04: resources too). */
+	rc = bearer_verify_aud(app, tok, strlen(tok), NULL, r->now, &b);
 	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		return;

@@ -27,35 +27,6 @@
 #include "util/log.h"
 
 /*
- * {"access_token":...,"token_type":"Bearer","expires_in":...[,"scope":...]}
- * written straight into the response body, which is wiped when released
- * (a jansson object and its serialisation were two more copies of the
- * token, freed unwiped, and most of the JSON cost of a grant).
- */
-static int
-cc_response(struct resp *w, const char *at, int64_t ttl, const char *scope)
-{
-	struct buf *b = resp_json_begin(w, 200);
-	int r;
-
-	if ((r = buf_reserve(b,
-		 strlen(at) + (scope != NULL ? strlen(scope) : 0) + 96)) != 0 ||
-	    (r = buf_putc(b, '{')) != 0 ||
-	    (r = jose_json_put_member(b, true, "access_token")) != 0 ||
-	    (r = jose_json_put_str(b, at, strlen(at))) != 0 ||
-	    (r = jose_json_put_member(b, false, "token_type")) != 0 ||
-	    (r = jose_json_put_str(b, "Bearer", 6)) != 0 ||
-	    (r = jose_json_put_member(b, false, "expires_in")) != 0 ||
-	    (r = jose_json_put_int(b, ttl)) != 0)
-		return r;
-	if (scope != NULL &&
-	    ((r = jose_json_put_member(b, false, "scope")) != 0 ||
-		(r = jose_json_put_str(b, scope, strlen(scope))) != 0))
-		return r;
-	return buf_putc(b, '}');
-}
-
-/*
  * AK-08: a client bound to a service account obtains the account's tokens
  * (sub = svc_...), within client scopes ∩ (the account's scopes ∪ its
  * groups'): allowed is narrowed to that, *sub gets the account's id.
@@ -122,10 +93,6 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		    "This client may not use client_credentials.");
 		return;
 	}
-	if (oauth_field(form, "scope", &scope) != 0) {
-		oauth_error(w, 400, "invalid_request", "scope is repeated.");
-		return;
-	}
 	if (scope_parse(c->scopes, &allowed) != 0) {
 		oauth_error(w, 500, "server_error", "Client scopes unusable.");
 		return;
@@ -133,6 +100,36 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	if (c->service_account_id != NULL &&
 	    bound_account(r, w, c, &allowed, &sub) != 0) {
 		scope_set_free(&allowed);
+		return;
+	}
+	/* TX-04, RFC 8707: a resource makes a token for it (aud = the
+	 * resource, scope within it); without one, as always (aud = us).
+	 * A bound client's token is the account's either way (AK-08). */
+	{
+		struct buf narrowed;
+		int t;
+
+		buf_init(&narrowed, SCOPE_STRING_MAX + 1);
+		if (sub != NULL && scope_format(&allowed, &narrowed) != 0) {
+			buf_free(&narrowed);
+			scope_set_free(&allowed);
+			free(sub);
+			oauth_error(w, 500, "server_error", "Internal error.");
+			return;
+		}
+		t = machine_cc_resource(r, w, c, form, sub,
+		    sub != NULL ? buf_cstr(&narrowed) : c->scopes);
+		buf_free(&narrowed);
+		if (t != MACHINE_TARGET_NONE) {
+			scope_set_free(&allowed);
+			free(sub);
+			return;
+		}
+	}
+	if (oauth_field(form, "scope", &scope) != 0) {
+		scope_set_free(&allowed);
+		free(sub);
+		oauth_error(w, 400, "invalid_request", "scope is repeated.");
 		return;
 	}
 	if (scope_parse(scope != NULL ? scope : "", &want) != 0) {
@@ -205,8 +202,8 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 			return;
 		}
 	}
-	if (cc_response(w, jwt, app->cfg->access_token_ttl,
-		granted.len > 0 ? buf_cstr(&granted) : NULL) != 0)
+	if (token_response_write(w, jwt, app->cfg->access_token_ttl,
+		granted.len > 0 ? buf_cstr(&granted) : NULL, false) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 	buf_free(&granted);

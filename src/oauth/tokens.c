@@ -170,7 +170,8 @@ access_claims(struct buf *b, const struct config *cfg,
 	    (r = jose_json_put_member(b, false, "scope")) != 0 ||
 	    (r = jose_json_put_str(b, in->scope, strlen(in->scope))) != 0 ||
 	    (r = put_int(b, "iat", now)) != 0 ||
-	    (r = put_int(b, "exp", now + cfg->access_token_ttl)) != 0 ||
+	    (r = put_int(b, "exp",
+		 now + (in->ttl > 0 ? in->ttl : cfg->access_token_ttl))) != 0 ||
 	    (r = put_str(b, "jti", jti)) != 0)
 		return r;
 	if (in->auth_time > 0 &&

@@ -470,6 +470,8 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_oauth.h"
 /* Service accounts and groups (issue 14). */
 #include "store/store_sa.h"
+/* Resources (issue 14). */
+#include "store/store_resources.h"
 /* API keys (issue 14). */
 #include "store/store_api_keys.h"
 

@@ -117,6 +117,7 @@ static const struct setting settings[] = {
 	S(client_auth_pair_failures, K_INT, "10", 1, 10000),
 	S(device_cookie_lifetime, K_DUR, "90d", 3600, 400 * 86400),
 	S(device_cookie_failures, K_INT, "5", 1, 100),
+	S(exchange_token_ttl, K_DUR, "300", 60, 3600),
 	S(api_key_default_ttl, K_DUR, "90d", 3600, 365 * 86400),
 	S(api_key_max_ttl, K_DUR, "365d", 3600, 365 * 86400),
 	S(api_key_rotate_overlap, K_DUR, "24h", 0, 30 * 86400),

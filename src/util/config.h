@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/util.h"
+
 enum config_mode {
 	CONFIG_MODE_PRODUCTION = 0,
 	CONFIG_MODE_DEVELOPMENT
@@ -48,6 +50,9 @@ struct config {
 	int64_t rsa_key_bits;
 	int64_t access_token_ttl; /* seconds */
 	int64_t id_token_ttl;	  /* seconds */
+	/* Access tokens for machine principals from a token exchange (API
+	 * key, workload federation; issue 14): seconds, 60..3600. */
+	int64_t exchange_token_ttl;
 	/* RT-04, SECURITY.md Part 2.5: a refresh token dies after idle
 	 * unused, its family absolute after the authorization. */
 	int64_t refresh_token_idle;	/* seconds */
@@ -155,6 +160,28 @@ bool config_issuer_insecure(const struct config *c);
 void config_log_warnings(const struct config *c);
 
 bool config_host_is_loopback(const char *host);
+/*
+ * The shape the issuer is checked for, shared with every identifier held
+ * to the same rules (RFC 8707 resources, src/machine/resource.c):
+ * "https://" or "http://" (*https says which), no character outside
+ * printable ASCII and none of space ? # @ \ " < > (so no query, fragment
+ * or userinfo); *authority is what precedes the first '/' after the
+ * scheme, *path the rest ("" when none). Points into url.
+ */
+enum config_url_err {
+	CONFIG_URL_OK = 0,
+	CONFIG_URL_SCHEME, /* neither https:// nor http:// */
+	CONFIG_URL_CHARS,  /* a character the rules refuse */
+};
+enum config_url_err config_url_split(
+    const char *url, bool *https, struct str *authority, struct str *path);
+/*
+ * Splits "host:port" or "[v6]:port" (host: letters, digits, '.', '-',
+ * or a bracketed literal; port 1..65535, absent: 0 unless need_port).
+ * 0 with *host malloc'd, or PC_ERR_INVALID.
+ */
+int config_split_hostport(
+    struct str s, char **host, uint16_t *port, bool need_port);
 /* Whether a request's Host header names this server (HT-04). */
 bool config_host_allowed(const struct config *c, const char *host);
 

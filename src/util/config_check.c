@@ -41,9 +41,8 @@ config_host_is_loopback(const char *host)
 	return false;
 }
 
-/* Splits "host:port" or "[v6]:port"; port may be absent (0). */
-static int
-split_hostport(struct str s, char **host, uint16_t *port, bool need_port)
+int
+config_split_hostport(struct str s, char **host, uint16_t *port, bool need_port)
 {
 	struct str h, p = STR_NULL;
 	int64_t n = 0;
@@ -91,15 +90,51 @@ split_hostport(struct str s, char **host, uint16_t *port, bool need_port)
 	return 0;
 }
 
+enum config_url_err
+config_url_split(
+    const char *url, bool *https, struct str *authority, struct str *path)
+{
+	struct str u = str_from(url), rest;
+	const char *slash;
+
+	*authority = *path = STR_NULL;
+	if (str_has_prefix(u, "https://")) {
+		*https = true;
+		rest.p = u.p + 8;
+		rest.len = u.len - 8;
+	} else if (str_has_prefix(u, "http://")) {
+		*https = false;
+		rest.p = u.p + 7;
+		rest.len = u.len - 7;
+	} else {
+		return CONFIG_URL_SCHEME;
+	}
+	for (size_t i = 0; i < u.len; i++) {
+		unsigned char ch = (unsigned char)u.p[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' ||
+		    ch == '@' || ch == '\\' || ch == '"' || ch == '<' ||
+		    ch == '>')
+			return CONFIG_URL_CHARS;
+	}
+	slash = rest.len > 0 ? memchr(rest.p, '/', rest.len) : NULL;
+	authority->p = rest.p;
+	authority->len = slash != NULL ? (size_t)(slash - rest.p) : rest.len;
+	if (slash != NULL) {
+		path->p = slash;
+		path->len = rest.len - authority->len;
+	}
+	return CONFIG_URL_OK;
+}
+
 static bool host_syntax_ok(const char *h);
 
 int
 config_finish(struct config *c, char *err, size_t err_len)
 {
-	struct str iss = str_from(c->issuer), rest, auth, path = STR_NULL;
+	struct str auth, path;
 	char *host = NULL;
 	uint16_t port = 0;
-	const char *slash;
 	enum log_level lvl;
 	int r = PC_ERR_CONFIG;
 
@@ -108,38 +143,18 @@ config_finish(struct config *c, char *err, size_t err_len)
 	free(c->listen_host);
 	c->issuer_scheme = c->issuer_authority = c->listen_host = NULL;
 
-	if (str_has_prefix(iss, "https://")) {
-		c->issuer_https = true;
-		rest.p = iss.p + 8;
-		rest.len = iss.len - 8;
-	} else if (str_has_prefix(iss, "http://")) {
-		c->issuer_https = false;
-		rest.p = iss.p + 7;
-		rest.len = iss.len - 7;
-	} else {
+	switch (config_url_split(c->issuer, &c->issuer_https, &auth, &path)) {
+	case CONFIG_URL_OK: break;
+	case CONFIG_URL_SCHEME:
 		config_errf(err, err_len,
 		    "issuer '%s' must start with https://", c->issuer);
 		return r;
-	}
-	for (size_t i = 0; i < iss.len; i++) {
-		unsigned char ch = (unsigned char)iss.p[i];
-
-		if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' ||
-		    ch == '@' || ch == '\\' || ch == '"' || ch == '<' ||
-		    ch == '>') {
-			config_errf(err, err_len,
-			    "issuer '%s': no query, fragment, userinfo, spaces "
-			    "or non-ASCII characters",
-			    c->issuer);
-			return r;
-		}
-	}
-	slash = rest.len > 0 ? memchr(rest.p, '/', rest.len) : NULL;
-	auth.p = rest.p;
-	auth.len = slash != NULL ? (size_t)(slash - rest.p) : rest.len;
-	if (slash != NULL) {
-		path.p = slash;
-		path.len = rest.len - auth.len;
+	case CONFIG_URL_CHARS:
+		config_errf(err, err_len,
+		    "issuer '%s': no query, fragment, userinfo, spaces "
+		    "or non-ASCII characters",
+		    c->issuer);
+		return r;
 	}
 	if (path.len > 0 && path.p[path.len - 1] == '/') {
 		config_errf(err, err_len, "issuer '%s' must not end with '/'",
@@ -155,7 +170,7 @@ config_finish(struct config *c, char *err, size_t err_len)
 		    c->issuer);
 		return r;
 	}
-	if (split_hostport(auth, &host, &port, false) != 0) {
+	if (config_split_hostport(auth, &host, &port, false) != 0) {
 		config_errf(
 		    err, err_len, "issuer '%s': bad host or port", c->issuer);
 		return r;
@@ -198,7 +213,7 @@ config_finish(struct config *c, char *err, size_t err_len)
 		return r;
 	}
 
-	if (split_hostport(str_from(c->listen), &c->listen_host,
+	if (config_split_hostport(str_from(c->listen), &c->listen_host,
 		&c->listen_port, true) != 0) {
 		config_errf(
 		    err, err_len, "listen '%s': expected HOST:PORT", c->listen);

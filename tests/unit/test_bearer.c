@@ -165,7 +165,7 @@ mint(struct fixture *f, const char *sub, const char *client, const char *gid,
     const char *scope, int64_t now, char jti[TOKEN_JTI_LEN + 1])
 {
 	struct token_access_in in = { sub, client, ISS, scope, 0, NULL, "pwd",
-		gid, NULL, NULL, 0 };
+		gid, NULL, NULL, 0, 0 };
 	char *jwt = NULL, j[TOKEN_JTI_LEN + 1];
 
 	assert_int_equal(

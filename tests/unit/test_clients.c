@@ -288,7 +288,14 @@ test_clients_validate_rules(void **state)
 	BAD(grant_types, "authorization_code  refresh_token", false);
 	BAD(grant_types, " authorization_code", false);
 	BAD(grant_types, "authorization_code ", false);
-	BAD(grant_types, "", false);
+	/* No grant type: a resource server's introspection-only client
+	 * (issue 14), confidential only. */
+	BAD(grant_types, "", true);
+	make(&c, "Resource server", false);
+	free(c.grant_types);
+	c.grant_types = dup_or_null("");
+	assert_int_equal(client_validate(&c, &why), 0);
+	store_client_clear(&c);
 	BAD(grant_types, "authorization_code client_credentials", true);
 	BAD(auth_method, "client_secret_jwt", false);
 	BAD(auth_method, "none", false);

@@ -1227,7 +1227,7 @@ struct each_row {
 };
 
 struct each_ctx {
-	struct each_row rows[64];
+	struct each_row rows[128];
 	size_t n;
 };
 
