@@ -456,6 +456,33 @@ int apikey_revoke_exposed(struct db *db, const char *key, size_t len,
     int64_t now, const char *reason, char public_id[APIKEY_PUBLIC_ID_LEN + 1],
     enum apikey_exposure *found, char **owner_id) PC_WUR;
 
+/* ---- API key scopes (src/machine/apikey_scope.c; AK-04) ---- */
+
+struct scope_set;
+
+/*
+ * What a new key may hold (apikey_create calls it): at least one scope,
+ * not openid or offline_access; with a resource, a registered one, and
+ * scopes among the resource's. A service account's key: scopes among the
+ * account's own and its groups', a resource the account may reach. A
+ * personal key: without a resource, each scope must be one a registered
+ * resource offers (what its owner could consent to somewhere).
+ * PC_ERR_INVALID with *why; a store error.
+ */
+int apikey_scopes_check(
+    struct db *db, const struct apikey_request *rq, const char **why) PC_WUR;
+/*
+ * The scopes key k (a live one) may use at the resource resource_id now:
+ * its own, for a service account's key within what the account may hold
+ * now (its groups may have changed since), within resource_scopes. out
+ * may be empty. PC_ERR_VERIFY when k is confined to another resource or
+ * its account may no longer reach this one; a store error. scope_set_free
+ * out either way.
+ */
+int apikey_usable_scopes(struct db *db, const struct store_api_key *k,
+    const char *resource_id, const char *resource_scopes,
+    struct scope_set *out) PC_WUR;
+
 /* ---- API keys for pages (src/machine/apikey_view.c) ---- */
 
 /* A key as the account page shows it (pages never see store rows). */
