@@ -710,6 +710,14 @@ oauth_token(struct req *r, struct resp *w)
 		    w, 400, "invalid_request", "grant_type is repeated.");
 		return;
 	}
+	/* RFC 8693: the subject token may authenticate itself, so the
+	 * exchange decides about client authentication (exchange.c). */
+	if (grant != NULL &&
+	    strcmp(grant, "urn:ietf:params:oauth:grant-type:token-exchange") ==
+		0) {
+		oauth_token_exchange(r, w, form);
+		return;
+	}
 	if (client_authenticate(r, w, form, true, &c) != 0)
 		return;
 	if (grant == NULL)
