@@ -10,7 +10,12 @@ import { startServer, stopClean } from './lib/server.mjs';
 import { Client, addUser, auditRows, cliAt, csrfOf, GOOD_PW } from './lib/web.mjs';
 
 let srv;
-before(async () => { srv = await startServer({ config: { reauth_window: '4s', pwhash_memory: '19m', pwhash_iterations: '2' } }); });
+before(async () => {
+  srv = await startServer({ config: { reauth_window: '4s', pwhash_memory: '19m', pwhash_iterations: '2' } });
+  // A personal key holds only scopes some registered resource offers.
+  const r = cliAt(srv, ['resource', 'add', '--id', 'https://api.example.com', '--scope', 'orders:read a']);
+  assert.equal(r.code, 0, r.stderr);
+});
 after(async () => { await stopClean(srv); });
 
 function keysOf(owner) {
