@@ -3,6 +3,9 @@
 --   OAUTH_MODE=post OAUTH_AUTH='Basic ...' OAUTH_BODY='grant_type=...' \
 --   OAUTH_EXPECT='"access_token"' wrk -s bench/oauth.lua http://HOST/token
 --
+--   OAUTH_MODE=post OAUTH_AUTH= OAUTH_BODY='grant_type=...token-exchange...' \
+--   OAUTH_EXPECT='"access_token"' wrk -s bench/oauth.lua http://HOST/token
+--
 --   OAUTH_MODE=refresh OAUTH_AUTH='Basic ...' OAUTH_TOKENS=FILE \
 --   [OAUTH_OFFSET=K] wrk -t N -c N -s bench/oauth.lua http://HOST/token
 --
@@ -50,10 +53,12 @@ function setup(thread)
 end
 
 local headers = {
-  ["Authorization"] = auth,
   ["Content-Type"] = "application/x-www-form-urlencoded",
   ["Accept"] = "application/json",
 }
+-- No OAUTH_AUTH: no Authorization header at all (an API-key exchange,
+-- where the key in the body is the credential).
+if auth ~= "" then headers["Authorization"] = auth end
 local fixed
 local current
 

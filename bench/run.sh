@@ -20,6 +20,8 @@
 #   BENCH_OAUTH_DURATION  duration of each OAuth run (default BENCH_DURATION)
 #   BENCH_REFRESH_CHAINS  refresh-token chains = wrk threads = connections
 #                      of the rotation run (default 8)
+#   BENCH_APIKEY       1 (default): API-key exchanges and introspections
+#                      (bench/apikey.sh; needs BENCH_OAUTH=1); 0 skips them
 #   BENCH_PG           1 (default): the OAuth runs of portcullis again on a
 #                      throwaway PostgreSQL cluster, one node and two nodes
 #                      (bench/pg.sh); 0 skips them
@@ -80,6 +82,8 @@ LDUR_S=$(dur_s "$LOGIN_DURATION")
 # shellcheck source=bench/oauth.sh
 . "$ROOT/bench/oauth.sh"
 oauth_check
+# shellcheck source=bench/apikey.sh
+. "$ROOT/bench/apikey.sh"
 # shellcheck source=bench/pg.sh
 . "$ROOT/bench/pg.sh"
 pg_check
@@ -536,6 +540,7 @@ fi
 
 # --- 4. OAuth against oidc-provider (bench/oauth.sh) -------------------------
 oauth_bench
+apikey_bench
 pg_bench
 
 # --- 6. the table ------------------------------------------------------------
@@ -646,6 +651,7 @@ fi
 oauth_table
 pg_table
 targets_table
+apikey_table
 echo
 echo "Targets are reported, never enforced. How to read this: bench/README.md."
 # A side-by-side run with a failing side is not a result: said loudly, and

@@ -19,6 +19,7 @@ static const char usage[] =
     "  master-key init  create the master key file\n"
     "  audit tail       the last audit events\n"
     "  audit verify     check the audit log's hash chain\n"
+    "  audit query      what a principal did and got, when, from where\n"
     "  user add         create a user (user list, show, disable, enable,\n"
     "                   set-password, delete: see user --help)\n"
     "  client add       register an OAuth client (client list, show,\n"
@@ -31,6 +32,11 @@ static const char usage[] =
     "                   list, show, delete: see resource --help)\n"
     "  api-key add      create an API key (api-key list, show, rotate,\n"
     "                   revoke: see api-key --help)\n"
+    "  federation add   trust a workload issuer (federation list, show,\n"
+    "                   delete, rule add, rule remove: see federation "
+    "--help)\n"
+    "  access report    every principal and credential, and what needs "
+    "action\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -87,6 +93,10 @@ main(int argc, char **argv)
 		return cmd_resource(argc - 1, argv + 1);
 	if (strcmp(cmd, "api-key") == 0)
 		return cmd_api_key(argc - 1, argv + 1);
+	if (strcmp(cmd, "federation") == 0)
+		return cmd_federation(argc - 1, argv + 1);
+	if (strcmp(cmd, "access") == 0)
+		return cmd_access(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

@@ -1,6 +1,6 @@
 /*
- * portcullis audit tail | verify, and the helpers the other commands use
- * to write audit events (SECURITY.md AU-01, AU-05).
+ * portcullis audit tail | verify | query, and the helpers the other
+ * commands use to write audit events (SECURITY.md AU-01, AU-05, TX-07).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,11 +18,17 @@
 
 #define TAIL_DEFAULT 20
 #define TAIL_MAX 100000
+#define QUERY_DEFAULT 1000
+#define QUERY_MAX 100000
 
 static const char usage[] =
     "usage: portcullis audit tail [-n N] [--json] [--config FILE] "
     "[--data-dir DIR]\n"
     "       portcullis audit verify [--head SEQ:MAC] [--config FILE] "
+    "[--data-dir DIR]\n"
+    "       portcullis audit query --principal ID [--since T] [--until T] "
+    "[--limit N]\n"
+    "                              [--json] [--config FILE] "
     "[--data-dir DIR]\n"
     "\n"
     "tail    the last N audit events (default 20), oldest first, as a "
@@ -35,7 +41,16 @@ static const char usage[] =
     "\"head seq S mac M\" it printed),\n        which also catches rows "
     "deleted from the end. Rows not chained yet\n        (pending, "
     "PostgreSQL) must carry their own valid mac (exit 1 if not);\n        "
-    "any older than 60 s is a warning (exit 3): no node chains them.\n";
+    "any older than 60 s is a warning (exit 3): no node chains them.\n"
+    "query   what a principal (svc_, key_, pcc_, wif_, usr_ id; any actor "
+    "or\n        target) did and got: the events where it is the actor "
+    "or the\n        target, oldest first, with time, outcome, IP, user "
+    "agent and\n        details; events not chained yet (pending) "
+    "included. T is an RFC 3339\n        time (2026-12-05T22:00:00Z, "
+    "or with an offset) or unix seconds;\n        the window is since <= "
+    "time < until. At most --limit events\n        (default 1000); "
+    "when more match, a note on stderr says where to\n        go on "
+    "(exit 0).\n";
 
 /* "SEQ:MAC" as printed by verify. */
 static int
@@ -243,6 +258,119 @@ verify(struct cli_ctx *c)
 	return 1;
 }
 
+/* --principal: what an actor or target column can hold. */
+static bool
+principal_ok(const char *p)
+{
+	return p != NULL && p[0] != '\0' && strlen(p) <= AUDIT_FIELD_MAX &&
+	    str_is_text(str_from(p));
+}
+
+/* The window and the limit, from the options; 0 or a usage message. */
+static int
+query_args(
+    const struct cli_ctx *c, struct store_audit_filter *f, const char **why)
+{
+	const char *since = cli_get(c, "since"), *until = cli_get(c, "until");
+	const char *limit = cli_get(c, "limit");
+	int64_t n = QUERY_DEFAULT;
+
+	f->principal = cli_get(c, "principal");
+	f->since_ms = INT64_MIN;
+	f->until_ms = INT64_MAX;
+	*why = NULL;
+	if (!principal_ok(f->principal))
+		*why = "--principal wants an id (printable text, at most 512 "
+		       "bytes)";
+	else if (since != NULL && clock_parse_time(since, &f->since_ms) != 0)
+		*why = "--since wants an RFC 3339 time (2026-12-05T22:00:00Z) "
+		       "or unix seconds";
+	else if (until != NULL && clock_parse_time(until, &f->until_ms) != 0)
+		*why = "--until wants an RFC 3339 time (2026-12-05T22:00:00Z) "
+		       "or unix seconds";
+	else if (f->since_ms >= f->until_ms)
+		*why = "--since must be before --until";
+	else if (limit != NULL &&
+	    str_to_int64(str_from(limit), 1, QUERY_MAX, &n) != 0)
+		*why = "--limit wants a number from 1 to 100000";
+	f->limit = (size_t)n;
+	return *why == NULL ? 0 : PC_ERR_INVALID;
+}
+
+static int
+query_check(const struct cli_ctx *c)
+{
+	struct store_audit_filter f;
+	const char *why;
+
+	if (query_args(c, &f, &why) != 0)
+		return cli_usage(c, "%s", why);
+	return 0;
+}
+
+/* One row of the table: details as compact JSON text, escaped. */
+static void
+query_print_row(const struct store_audit_row *r)
+{
+	char ts[CLI_TIME_MAX];
+
+	cli_time(ts, r->ts_ms, true);
+	if (r->id[0] != '\0')
+		printf("%-6s %-24s ", "-", ts); /* pending */
+	else
+		printf("%-6" PRId64 " %-24s ", r->seq, ts);
+	put_text(r->event, 24);
+	put_text(r->outcome, 8);
+	put_text(r->actor, 26);
+	put_text(r->target, 26);
+	put_text(r->ip, 15);
+	put_text(r->user_agent, 20);
+	put_text(r->details, 0);
+	putchar('\n');
+}
+
+static int
+query(struct cli_ctx *c)
+{
+	struct store_audit_filter f;
+	struct store_audit_row *v = NULL;
+	const char *why;
+	bool as_json = cli_has(c, "json"), more = false;
+	size_t n = 0;
+	int r;
+
+	if (query_args(c, &f, &why) != 0)
+		return 2; /* query_check said why */
+	if ((r = store_audit_query(c->db, &f, &v, &n, &more)) != 0) {
+		fprintf(stderr, "portcullis: cannot read the audit log: %s\n",
+		    pc_strerror(r));
+		return 1;
+	}
+	if (!as_json)
+		printf("%-6s %-24s %-24s %-8s %-26s %-26s %-15s %-20s %s\n",
+		    "SEQ", "TIME", "EVENT", "OUTCOME", "ACTOR", "TARGET", "IP",
+		    "USER-AGENT", "DETAILS");
+	for (size_t i = 0; i < n; i++) {
+		if (as_json)
+			print_json(&v[i]);
+		else
+			query_print_row(&v[i]);
+	}
+	if (more) {
+		char ts[CLI_TIME_MAX];
+
+		/* On stderr: --json output stays one event a line. */
+		cli_time(ts, v[n - 1].ts_ms, true);
+		fprintf(stderr,
+		    "portcullis: more events match; these are the first %zu. "
+		    "Go on with --since %s (events at that instant are shown "
+		    "again) or raise --limit.\n",
+		    n, ts);
+	}
+	store_audit_rows_free(v, n);
+	return 0;
+}
+
 static const struct cli_opt tail_opts[] = {
 	{ .name = "n",
 	    .value = "N",
@@ -260,6 +388,26 @@ static const struct cli_opt verify_opts[] = {
 	{ .name = NULL },
 };
 
+static const struct cli_opt query_opts[] = {
+	{ .name = "principal",
+	    .value = "ID",
+	    .required = true,
+	    .help = "the principal: events where it is the actor or the "
+		    "target" },
+	{ .name = "since",
+	    .value = "T",
+	    .help = "from this time on (RFC 3339 or unix seconds)" },
+	{ .name = "until",
+	    .value = "T",
+	    .help = "before this time (RFC 3339 or unix seconds)" },
+	{ .name = "limit",
+	    .value = "N",
+	    .help = "at most N events, the oldest (1 to 100000; default "
+		    "1000)" },
+	{ .name = "json", .help = "one JSON object per line" },
+	{ .name = NULL },
+};
+
 static const struct cli_sub subs[] = {
 	{ .name = "tail",
 	    .opts = tail_opts,
@@ -271,6 +419,11 @@ static const struct cli_sub subs[] = {
 	    .start = CLI_START_MASTERKEY,
 	    .check = verify_check,
 	    .run = verify },
+	{ .name = "query",
+	    .opts = query_opts,
+	    .start = CLI_START_STORE,
+	    .check = query_check,
+	    .run = query },
 };
 
 static const struct cli_cmd cmd = { "audit", usage, subs, PC_NELEM(subs) };

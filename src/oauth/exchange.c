@@ -6,7 +6,7 @@
  *
  *   ...:token-type:api_key (ours)  an API key -> exchange_api_key() here
  *   urn:ietf:params:oauth:token-type:jwt   a trusted workload's token
- *                                  (h-fed: exchange_workload(), exchange_jwt.c)
+ *                                  -> exchange_workload() (exchange_jwt.c)
  *   urn:ietf:params:oauth:token-type:access_token  delegation (issue 15):
  *                                  not supported yet, 400 invalid_request
  *
@@ -255,17 +255,20 @@ oauth_token_exchange(struct req *r, struct resp *w, const struct kvlist *form)
 		    ") is not supported yet.");
 		return;
 	}
-	if (strcmp(type, TT_API_KEY) != 0) {
+	if (strcmp(type, TT_API_KEY) != 0 && strcmp(type, TT_JWT) != 0) {
 		oauth_error(w, 400, "invalid_request",
 		    "Unsupported subject_token_type.");
 		return;
 	}
-	/* The key authenticates itself: a client as well is ambiguous. */
+	/* Both authenticate themselves: a client as well is ambiguous. */
 	if (has_client_credentials(r, form)) {
 		oauth_error(w, 400, "invalid_request",
 		    "The subject token authenticates this request: send no "
 		    "client credentials with it.");
 		return;
 	}
-	exchange_api_key(r, w, form);
+	if (strcmp(type, TT_JWT) == 0)
+		exchange_workload(r, w, form);
+	else
+		exchange_api_key(r, w, form);
 }

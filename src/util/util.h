@@ -121,5 +121,13 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
 int64_t clock_now(void);      /* unix seconds */
 int64_t clock_now_ms(void);   /* unix milliseconds */
 uint64_t clock_mono_ms(void); /* monotonic milliseconds */
+/*
+ * A time an operator typed, into unix milliseconds: unix seconds (digits
+ * only) or an RFC 3339 date-time, "2026-12-05T22:00:00Z", with optional
+ * fraction (".5", milliseconds kept) and "Z" or a numeric offset
+ * ("+01:00"). Years 1970 to 9999; no leap second (:60). PC_ERR_INVALID
+ * for anything else.
+ */
+int clock_parse_time(const char *s, int64_t *ms) PC_WUR;
 
 #endif

@@ -1081,6 +1081,56 @@ test_util_AU04_log_many_fields(void **state)
 	free(out);
 }
 
+static void
+test_util_clock_parse_time(void **state)
+{
+	int64_t ms;
+
+	(void)state;
+	assert_int_equal(clock_parse_time("0", &ms), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(clock_parse_time("1764972000", &ms), 0);
+	assert_int_equal(ms, 1764972000000);
+	assert_int_equal(clock_parse_time("2025-12-05T22:00:00Z", &ms), 0);
+	assert_int_equal(ms, 1764972000000);
+	assert_int_equal(clock_parse_time("2025-12-05t22:00:00z", &ms), 0);
+	assert_int_equal(ms, 1764972000000);
+	assert_int_equal(clock_parse_time("2025-12-05T22:00:00.5Z", &ms), 0);
+	assert_int_equal(ms, 1764972000500);
+	assert_int_equal(
+	    clock_parse_time("2025-12-05T22:00:00.123456789Z", &ms), 0);
+	assert_int_equal(ms, 1764972000123);
+	assert_int_equal(clock_parse_time("2025-12-05T23:30:00+01:30", &ms), 0);
+	assert_int_equal(ms, 1764972000000);
+	assert_int_equal(clock_parse_time("2025-12-05T20:00:00-02:00", &ms), 0);
+	assert_int_equal(ms, 1764972000000);
+	assert_int_equal(clock_parse_time("2024-02-29T00:00:00Z", &ms), 0);
+	assert_int_equal(ms, 1709164800000);
+	assert_int_equal(clock_parse_time("2000-03-01T00:00:00Z", &ms), 0);
+	assert_int_equal(ms, 951868800000);
+	assert_int_equal(clock_parse_time("1970-01-01T00:00:00Z", &ms), 0);
+	assert_int_equal(ms, 0);
+	assert_int_equal(clock_parse_time("9999-12-31T23:59:59Z", &ms), 0);
+	assert_int_equal(ms, 253402300799000);
+
+	static const char *const bad[] = { "", "-1", "1.5", "253402300800",
+		"99999999999999999999", "2025-12-05", "2025-12-05T22:00:00",
+		"2025-12-05 22:00:00Z", "2025-12-05T22:00Z",
+		"2025-13-05T22:00:00Z", "2025-00-05T22:00:00Z",
+		"2025-02-29T00:00:00Z", "1900-02-29T00:00:00Z",
+		"2025-04-31T00:00:00Z", "2025-12-05T24:00:00Z",
+		"2025-12-05T22:60:00Z", "2025-12-05T22:00:60Z",
+		"2025-12-05T22:00:00.Z", "2025-12-05T22:00:00+0100",
+		"2025-12-05T22:00:00+24:00", "2025-12-05T22:00:00Zjunk",
+		"1969-12-31T23:59:59Z", "1970-01-01T00:30:00+01:00",
+		"+2025-12-05T22:00:00Z", "2025-1-05T22:00:00Z", " 1" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (clock_parse_time(bad[i], &ms) != PC_ERR_INVALID)
+			fail_msg("accepted \"%s\"", bad[i]);
+	assert_int_equal(clock_parse_time(NULL, &ms), PC_ERR_INVALID);
+}
+
 int
 main(void)
 {
@@ -1105,6 +1155,7 @@ main(void)
 		cmocka_unit_test(test_util_str_is_utf8_rejects),
 		cmocka_unit_test(test_util_str_is_text),
 		cmocka_unit_test(test_util_hex_encode),
+		cmocka_unit_test(test_util_clock_parse_time),
 		cmocka_unit_test(test_util_strerror_covers_codes),
 		cmocka_unit_test(test_util_AU04_log_line_shape),
 		cmocka_unit_test(test_util_AU04_log_level_filter),
