@@ -204,8 +204,10 @@ user_disable(struct db *db, const char *user_id, int64_t now)
 {
 	/*
 	 * SS-08: disabling revokes the user's sessions at once, in the same
-	 * transaction as the disabled_at change. Refresh tokens and API keys
-	 * join this transaction when they exist.
+	 * transaction as the disabled_at change. The user's API keys (and
+	 * the tokens exchanged from them) die through the liveness check,
+	 * which asks whether the owner is disabled at every use
+	 * (machine_principal_live), so no row needs changing here.
 	 */
 	return store_user_disable_and_revoke(db, user_id, now);
 }

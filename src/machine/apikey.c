@@ -58,69 +58,6 @@ name_ok(const char *s)
 	return true;
 }
 
-/*
- * AK-04: a service account's key carries only scopes the account may
- * have (its own and its groups'), and only for a resource it may reach.
- */
-static int
-check_sa(struct db *db, const struct apikey_request *rq,
-    const struct scope_set *want, const char **why)
-{
-	struct store_service_account sa;
-	struct scope_set allowed;
-	const char *missing;
-	int r;
-
-	if ((r = store_service_account_get(db, rq->owner_id, &sa)) != 0)
-		return r == PC_ERR_NOT_FOUND ? PC_ERR_INVALID : r;
-	if (rq->resource_id != NULL &&
-	    !service_account_resource_allowed(&sa, rq->resource_id)) {
-		set_why(why, "the service account may not reach that resource");
-		store_service_account_clear(&sa);
-		return PC_ERR_INVALID;
-	}
-	r = service_account_scopes(db, &sa, &allowed);
-	store_service_account_clear(&sa);
-	if (r != 0) {
-		scope_set_free(&allowed);
-		return r;
-	}
-	missing = scope_first_missing(want, &allowed);
-	if (missing != NULL) {
-		set_why(why, "a scope is not among the service account's");
-		r = PC_ERR_INVALID;
-	}
-	scope_set_free(&allowed);
-	return r;
-}
-
-/* The scopes a key may carry for its owner (and resource). */
-static int
-check_scopes(struct db *db, const struct apikey_request *rq, const char **why)
-{
-	struct scope_set want;
-	int r = 0;
-
-	if (rq->scopes == NULL || scope_parse(rq->scopes, &want) != 0) {
-		set_why(why, "the scope list is malformed");
-		return PC_ERR_INVALID;
-	}
-	if (want.n == 0) {
-		set_why(why, "a key needs at least one scope");
-		r = PC_ERR_INVALID;
-	} else if (scope_has(&want, "openid") ||
-	    scope_has(&want, "offline_access")) {
-		/* They are about a signed-in person, not an API. */
-		set_why(
-		    why, "openid and offline_access are not API-key scopes");
-		r = PC_ERR_INVALID;
-	} else if (principal_kind(rq->owner_id) == PRINCIPAL_SERVICE_ACCOUNT) {
-		r = check_sa(db, rq, &want, why);
-	}
-	scope_set_free(&want);
-	return r;
-}
-
 static int
 check_request(struct db *db, const struct config *cfg,
     const struct apikey_request *rq, int64_t now, int64_t *ttl,
@@ -152,11 +89,7 @@ check_request(struct db *db, const struct config *cfg,
 		set_why(why, "the lifetime is above api_key_max_ttl");
 		return PC_ERR_INVALID;
 	}
-	if (rq->resource_id != NULL) {
-		set_why(why, "no resource is registered under that URI");
-		return PC_ERR_INVALID;
-	}
-	return check_scopes(db, rq, why);
+	return apikey_scopes_check(db, rq, why);
 }
 
 /* A new row and key for owner; out's strings are the caller's. */

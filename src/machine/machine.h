@@ -458,6 +458,63 @@ int apikey_revoke_exposed(struct db *db, const char *key, size_t len,
     int64_t now, const char *reason, char public_id[APIKEY_PUBLIC_ID_LEN + 1],
     enum apikey_exposure *found, char **owner_id) PC_WUR;
 
+/* ---- API key scopes (src/machine/apikey_scope.c; AK-04) ---- */
+
+struct scope_set;
+
+/*
+ * What a new key may hold (apikey_create calls it): at least one scope,
+ * not openid or offline_access; with a resource, a registered one, and
+ * scopes among the resource's. A service account's key: scopes among the
+ * account's own and its groups', a resource the account may reach. A
+ * personal key: without a resource, each scope must be one a registered
+ * resource offers (what its owner could consent to somewhere).
+ * PC_ERR_INVALID with *why; a store error.
+ */
+int apikey_scopes_check(
+    struct db *db, const struct apikey_request *rq, const char **why) PC_WUR;
+/*
+ * The scopes key k (a live one) may use at the resource resource_id now:
+ * its own, for a service account's key within what the account may hold
+ * now (its groups may have changed since), within resource_scopes. out
+ * may be empty. PC_ERR_VERIFY when k is confined to another resource or
+ * its account may no longer reach this one; a store error. scope_set_free
+ * out either way.
+ */
+int apikey_usable_scopes(struct db *db, const struct store_api_key *k,
+    const char *resource_id, const char *resource_scopes,
+    struct scope_set *out) PC_WUR;
+
+/* ---- API keys for pages (src/machine/apikey_view.c) ---- */
+
+/* A key as the account page shows it (pages never see store rows). */
+struct apikey_view {
+	char id[APIKEY_PUBLIC_ID_LEN + 1];
+	char *name;
+	char *scopes;
+	char *resource_id;  /* NULL: none */
+	char *last_used_ip; /* NULL: never used */
+	int64_t created_at;
+	int64_t expires_at;
+	int64_t revoked_at;   /* 0: not revoked */
+	int64_t last_used_at; /* 0: never */
+};
+
+void apikey_view_clear(struct apikey_view *v);
+void apikey_views_free(struct apikey_view *v, size_t n);
+/* owner_id's keys, newest first. */
+int apikey_views_of(struct db *db, const char *owner_id,
+    struct apikey_view **out, size_t *n) PC_WUR;
+/* apikey_create, seen as a view (apikey_view_clear it). */
+int apikey_create_view(struct db *db, const struct config *cfg,
+    const struct apikey_request *rq, int64_t now, struct apikey_view *out,
+    char key[APIKEY_MAX_LEN + 1], const char **why) PC_WUR;
+/* Revokes public_id only if owner_id owns it: PC_ERR_NOT_FOUND for a key
+ * that is not there or not theirs (the same answer for both). */
+int
+apikey_revoke_owned(struct db *db, const char *owner_id, const char *public_id,
+    int64_t now, const char *reason, bool *changed) PC_WUR;
+
 /* ---- API key leaks (src/machine/apikey_leak.c) ---- */
 
 /* One key found in a leaked text. */

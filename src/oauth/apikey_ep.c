@@ -1,6 +1,7 @@
 /*
- * API keys at the HTTP endpoints (issue 14; SECURITY.md AK-03, AK-06):
- * the guard that keeps keys out of URLs on every route.
+ * API keys at the HTTP endpoints (issue 14; SECURITY.md AK-03, AK-04,
+ * AK-06): the guard that keeps keys out of URLs on every route, and the
+ * key branch of /introspect.
  *
  * AK-06: a key belongs in an Authorization header or a POST body, never
  * a URL, where proxies, browser history and access logs keep it. Any
@@ -15,9 +16,11 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "oauth/proto.h"
 #include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
+#include "util/config.h"
 #include "util/log.h"
 
 struct url_scan {
@@ -94,4 +97,114 @@ oauth_apikey_url_guard(struct req *r, struct resp *w)
 	    "An API key must never be sent in a URL; a live key sent in one "
 	    "is revoked.");
 	return true;
+}
+
+/*
+ * AK-04: direct presentation. A resource server that received a key as a
+ * Bearer asks /introspect about it with its own client credentials. Only
+ * a client bound to a registered resource learns anything, and only
+ * about a key usable there (confined to that resource, or to none with
+ * scopes the resource has): active, scope = the key's usable scopes
+ * within the resource's (the resource answers 403 insufficient_scope for
+ * anything else), sub = the owner, client_id = the key id, exp = the
+ * key's expiry. A plain client, a key confined elsewhere, no scope in
+ * common, and every dead or unknown key: {"active":false}, the same
+ * answer. Failures are not counted against the resource server's IP: the
+ * keys it forwards are its callers', and a stranger's bad keys must not
+ * lock it out (AK-03). last_used_ip records the resource server's
+ * address: the caller's own is not ours to see.
+ */
+static void
+key_inactive(struct resp *w)
+{
+	json_t *o = json_pack("{s:b}", "active", 0);
+
+	if (o == NULL || resp_json(w, 200, o) != 0)
+		oauth_error(w, 500, "server_error", "Internal error.");
+	json_decref(o);
+}
+
+static void
+key_active(struct req *r, struct resp *w, const struct store_api_key *k,
+    const struct store_resource *res)
+{
+	struct app *app = r->app;
+	struct scope_set usable;
+	struct buf scope;
+	char id[APIKEY_PUBLIC_ID_LEN + 1];
+	json_t *o = NULL;
+	int rc;
+
+	rc = apikey_usable_scopes(app->db, k, res->id, res->scopes, &usable);
+	if (rc != 0 || usable.n == 0) {
+		scope_set_free(&usable);
+		if (rc == PC_ERR_STORE || rc == PC_ERR_BUSY)
+			oauth_unavailable(w);
+		else
+			key_inactive(w);
+		return;
+	}
+	buf_init(&scope, SCOPE_STRING_MAX + 1);
+	apikey_public_id(k->key_id, id);
+	if (scope_format(&usable, &scope) == 0)
+		o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}",
+		    "active", 1, "scope", buf_cstr(&scope), "client_id", id,
+		    "sub", k->owner_id, "token_type", "Bearer", "exp",
+		    (json_int_t)k->expires_at, "iat", (json_int_t)k->created_at,
+		    "iss", app->cfg->issuer, "aud", res->id);
+	if (o == NULL || resp_json(w, 200, o) != 0)
+		oauth_error(w, 500, "server_error", "Internal error.");
+	json_decref(o);
+	buf_free(&scope);
+	scope_set_free(&usable);
+}
+
+void
+oauth_introspect_api_key(struct req *r, struct resp *w,
+    const struct store_client *c, const char *key)
+{
+	struct app *app = r->app;
+	struct store_resource res;
+	struct store_api_key k;
+	struct apikey_parts parts;
+	struct apikey_use use;
+	size_t len = strlen(key);
+	int rc;
+
+	/* AK-03: a malformed key costs no store access. */
+	if (apikey_parse(key, len, &parts) != 0) {
+		key_inactive(w);
+		return;
+	}
+	apikey_parts_wipe(&parts);
+	rc = resource_for_client(app->db, c->client_id, &res);
+	if (rc == PC_ERR_NOT_FOUND) {
+		key_inactive(w); /* a plain client learns nothing about keys */
+		return;
+	}
+	if (rc != 0) {
+		oauth_unavailable(w);
+		return;
+	}
+	rc =
+	    apikey_verify(app->db, app->cfg, key, len, r->ip, r->now, &k, &use);
+	if (rc == 0) {
+		if (use.audit_use) {
+			char id[APIKEY_PUBLIC_ID_LEN + 1];
+			json_t *d = json_pack("{s:s, s:s}", "via",
+			    "introspection", "resource", res.id);
+
+			apikey_public_id(k.key_id, id);
+			(void)oauth_audit(
+			    r, "api_key.use", "success", id, k.owner_id, d);
+			json_decref(d);
+		}
+		key_active(r, w, &k, &res);
+		store_api_key_clear(&k);
+	} else if (rc == PC_ERR_VERIFY) {
+		key_inactive(w);
+	} else {
+		oauth_unavailable(w);
+	}
+	store_resource_clear(&res);
 }

@@ -165,9 +165,8 @@ oauth_introspect(struct req *r, struct resp *w)
 	if (strncmp(tok, REFRESH_PREFIX, sizeof(REFRESH_PREFIX) - 1) == 0)
 		refresh_token(r, w, &c, tok);
 	else if (strncmp(tok, KEY_PREFIX, sizeof(KEY_PREFIX) - 1) == 0)
-		/* API keys (issue 14, AK rows) are answered here by the key
-		 * branch; without it a key is no token we know: inactive. */
-		inactive(w);
+		/* API keys presented directly (AK-04): apikey_ep.c. */
+		oauth_introspect_api_key(r, w, &c, tok);
 	else
 		access_token(r, w, &c, tok);
 	store_client_clear(&c);

@@ -217,6 +217,24 @@ int machine_cc_resource(struct req *r, struct resp *w,
  * then skipped); 503 when the store could not say.
  */
 bool oauth_apikey_url_guard(struct req *r, struct resp *w);
+/*
+ * RFC 8693 token exchange at /token (src/oauth/exchange.c): oauth_token
+ * hands it every grant_type=urn:ietf:params:oauth:grant-type:token-exchange
+ * request before client authentication; it dispatches on
+ * subject_token_type (the API-key path is here).
+ */
+void
+oauth_token_exchange(struct req *r, struct resp *w, const struct kvlist *form);
+/*
+ * The key branch of /introspect (AK-04): c is the authenticated caller,
+ * key a presented "pck_…" string. Only a client bound to a resource
+ * learns anything, and only about a key usable there: active with scope
+ * = the key's usable scopes within the resource's, sub = the owner,
+ * client_id = the key id, exp = the key's expiry; anything else
+ * {"active":false}.
+ */
+void oauth_introspect_api_key(struct req *r, struct resp *w,
+    const struct store_client *c, const char *key);
 
 /* ---- end API keys at the endpoints ---- */
 

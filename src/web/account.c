@@ -33,8 +33,8 @@
 #define FORM_REAUTH "account-reauth"
 #define FORM_LOGOUT "logout"
 
-static bool
-recent(const struct req *r, const struct session *s)
+bool
+web_recent_auth(const struct req *r, const struct session *s)
 {
 	const struct app *app = r->app;
 
@@ -208,6 +208,9 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 		    "session", "others", "Sign out all other sessions", false);
 
 	render_consents(&b, s, consents, nc);
+	page_puts(&b,
+	    "<h2>API keys</h2>\n<p><a href=\"/account/keys\">Your "
+	    "personal API keys</a></p>\n");
 
 	page_puts(&b, "<h2>Change your password</h2>\n");
 	if (session_csrf_token(s, FORM_PASSWORD, token) == 0) {
@@ -285,8 +288,8 @@ web_account(struct req *r, struct resp *w)
 }
 
 /* The re-authentication page (SS-09): the password, then back. */
-static void
-render_reauth(struct req *r, struct resp *w, const struct session *s,
+void
+web_render_reauth(struct req *r, struct resp *w, const struct session *s,
     int status, const char *error, const char *then)
 {
 	struct buf b;
@@ -337,8 +340,8 @@ web_account_sessions(struct req *r, struct resp *w)
 		render_account(r, w, &s, 400, "Choose a session to sign out.");
 		goto out;
 	}
-	if (!recent(r, &s)) {
-		render_reauth(r, w, &s, 403, NULL, "sessions");
+	if (!web_recent_auth(r, &s)) {
+		web_render_reauth(r, w, &s, 403, NULL, "sessions");
 		goto out;
 	}
 	/*
@@ -575,7 +578,7 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 				render_account(r, w, &o->s, 400,
 				    "Your current password is not correct.");
 			else
-				render_reauth(r, w, &o->s, 400,
+				web_render_reauth(r, w, &o->s, 400,
 				    "That password is not correct.", o->then);
 			return;
 		}
@@ -597,7 +600,10 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 				web_busy(r, w);
 				return;
 			}
-			web_redirect(w, "/account?done=reauth");
+			web_redirect(w,
+			    strcmp(o->then, "keys") == 0
+				? "/account/keys?done=reauth"
+				: "/account?done=reauth");
 			return;
 		}
 		/* Stage two: hash the new password, off this thread. */
@@ -652,8 +658,8 @@ pwop_begin(
 	pw = web_field(r, field);
 	if (pw == NULL || pw[0] == '\0' || strlen(pw) > PW_MAX_BYTES) {
 		if (strcmp(form_id, FORM_REAUTH) == 0)
-			render_reauth(r, w, &o->s, 400, "Enter your password.",
-			    "sessions");
+			web_render_reauth(r, w, &o->s, 400,
+			    "Enter your password.", "sessions");
 		else
 			render_account(
 			    r, w, &o->s, 400, "Enter your current password.");
@@ -712,10 +718,13 @@ void
 web_account_reauth(struct req *r, struct resp *w)
 {
 	struct pwop *o = pwop_begin(r, w, FORM_REAUTH, "password");
+	const char *then;
 
 	if (o == NULL)
 		return;
-	snprintf(o->then, sizeof(o->then), "sessions");
+	then = web_field(r, "then");
+	snprintf(o->then, sizeof(o->then), "%s",
+	    then != NULL && strcmp(then, "keys") == 0 ? "keys" : "sessions");
 	if (!pwop_count(r, w, o)) {
 		pwop_free(o);
 		return;

@@ -176,5 +176,13 @@ void web_account_sessions(struct req *r, struct resp *w);
 void web_account_consents(struct req *r, struct resp *w);
 void web_account_password(struct req *r, struct resp *w);
 void web_account_reauth(struct req *r, struct resp *w);
+/* SS-09: the session's sign-in is within reauth_window. */
+bool web_recent_auth(const struct req *r, const struct session *s);
+/* The password page of a re-authentication; then: "sessions" or "keys",
+ * where the user goes back to. */
+void web_render_reauth(struct req *r, struct resp *w, const struct session *s,
+    int status, const char *error, const char *then);
+/* Personal API keys (src/web/account_keys.c; AK-07). */
+void web_account_keys(struct req *r, struct resp *w);
 
 #endif

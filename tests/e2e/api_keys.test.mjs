@@ -32,6 +32,9 @@ let alice;
 before(async () => {
   srv = await startServer();
   alice = addUser(srv, 'alice-keys@example.com');
+  // A personal key holds only scopes some registered resource offers.
+  const r = cliAt(srv, ['resource', 'add', '--id', 'https://api.example.com', '--scope', 'orders:read a']);
+  assert.equal(r.code, 0, r.stderr);
 });
 after(async () => { await stopClean(srv); });
 
@@ -135,4 +138,57 @@ test('AK-06: a live key in a URL gets 400 and is revoked; a look-alike revokes n
   assert.ok(logs.includes(live.id));
   assert.ok(!logs.includes(live.key.slice(25, 68)));
   assert.ok(!logs.includes(victim.key.slice(25, 68)));
+});
+
+test('AK-02: revoke-leaked revokes the live keys in a text, mails their owners, and nothing else', async () => {
+  const { readdirSync, readFileSync, existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const bob = addUser(srv, 'bob-leak@example.com');
+  const live = addKey();
+  const revoked = addKey();
+  assert.equal(cliAt(srv, ['api-key', 'revoke', '--id', revoked.id]).code, 0);
+  const bobs = JSON.parse(cliAt(srv, ['api-key', 'add', '--owner', bob.id, '--scope', 'a', '--json']).stdout);
+  const bystander = addKey();
+  // A foreign key (same format, another server's: unknown id and secret),
+  // a look-alike of the bystander (its id, a valid checksum, not its
+  // secret), and a checksum-broken copy of the bystander's key.
+  const foreignBody = 'pck_sa_' + 'F'.repeat(16) + '_' + 'G'.repeat(43);
+  const foreign = foreignBody + check(foreignBody);
+  const alike = lookAlike(bystander.key);
+  const broken = bystander.key.slice(0, -1) + (bystander.key.at(-1) === 'a' ? 'b' : 'a');
+  const text = [
+    `2026-12-05 INFO deploy with PCK=${live.key}`,
+    `old: "${revoked.key}", bob: ${bobs.key}`,
+    `foreign ${foreign} alike ${alike} broken ${broken}`,
+    `again ${live.key}`,
+  ].join('\n');
+  const r = cliAt(srv, ['api-key', 'revoke-leaked', '-', '--json'], { input: text });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.revoked.map((x) => x.id).sort(), [live.id, bobs.id].sort());
+  assert.deepEqual(out.already_revoked, [revoked.id]);
+  assert.deepEqual(out.not_ours.sort(), [`key_${'F'.repeat(16)}`, bystander.id].sort());
+  assert.equal(out.checksum_failed, 1);
+  assert.ok(!r.stdout.includes(live.key.slice(25)), 'no secret printed');
+  assert.equal(show(live.id).revoke_reason, 'leaked');
+  assert.equal(show(bobs.id).revoke_reason, 'leaked');
+  assert.equal(show(bystander.id).revoked_at, null, 'a look-alike revokes nothing');
+  assert.equal(show(revoked.id).revoke_reason, 'operator');
+  const ev = auditRows(srv).filter((e) => e.event === 'api_key.revoke_leaked').map((e) => e.target);
+  assert.deepEqual(ev.sort(), [live.id, bobs.id].sort());
+  // Each owner is told, with key ids only.
+  const dir = join(srv.dataDir, 'outbox');
+  const mails = existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8').replace(/=\r\n/g, '')) : [];
+  const toBob = mails.find((m) => m.includes('To: bob-leak@example.com') && m.includes('leaked'));
+  assert.ok(toBob && toBob.includes(bobs.id) && !toBob.includes(live.id));
+  const toAlice = mails.find((m) => m.includes('To: alice-keys@example.com') && m.includes('leaked'));
+  assert.ok(toAlice && toAlice.includes(live.id));
+  assert.ok(!mails.some((m) => m.includes(live.key.slice(25)) || m.includes(bobs.key.slice(25))));
+  // From a file, the plain text report.
+  const { writeFileSync } = await import('node:fs');
+  const f = join(srv.dataDir, 'leak.txt');
+  writeFileSync(f, `x ${bystander.key} y`);
+  const t = cliAt(srv, ['api-key', 'revoke-leaked', f]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, new RegExp(`revoked ${bystander.id}`));
 });

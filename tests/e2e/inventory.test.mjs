@@ -273,6 +273,8 @@ test('access report: flags an expiring key, an unused key and a disabled owner\'
   const srv = await server();
   const sa = serviceAccount(srv, 'keyholder');
   const dora = addUser(srv, 'dora@example.com');
+  // A personal key holds only scopes a registered resource offers (AK-04).
+  assert.equal(cliAt(srv, ['resource', 'add', '--id', 'https://api.example.com', '--scope', 'api.read']).code, 0);
   const expiring = apiKey(srv, sa.id, ['--expires', '5d', '--name', 'short']);
   const unused = apiKey(srv, sa.id, ['--name', 'forgotten']);
   const fresh = apiKey(srv, sa.id, ['--name', 'fresh']);

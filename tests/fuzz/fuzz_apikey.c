@@ -80,7 +80,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 65536)
 		return 0;
 	if (apikey_parse((const char *)data, size, &parts) == 0) {
-		if (size > APIKEY_MAX_LEN || apikey_format(&parts, again) != 0 ||
+		if (size > APIKEY_MAX_LEN ||
+		    apikey_format(&parts, again) != 0 ||
 		    memcmp(again, data, size) != 0)
 			abort();
 		apikey_parts_wipe(&parts);

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,8 +52,9 @@ key(struct store_api_key *k, const char *id, const char *owner,
     const char *resource)
 {
 	memset(k, 0, sizeof(*k));
-	strcpy(k->key_id, id);
-	strcpy(k->kind, owner[0] == 's' ? "sa" : "usr");
+	snprintf(k->key_id, sizeof(k->key_id), "%s", id);
+	snprintf(
+	    k->kind, sizeof(k->kind), "%s", owner[0] == 's' ? "sa" : "usr");
 	k->owner_id = (char *)owner;
 	memset(k->secret_hash, 'a', PC_SHA256_HEX_LEN);
 	k->name = (char *)"ci deploy";

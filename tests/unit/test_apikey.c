@@ -16,6 +16,7 @@
 
 #include "auth/auth.h"
 #include "machine/machine.h"
+#include "oauth/proto.h"
 #include "store/store.h"
 #include "util/config.h"
 
@@ -24,6 +25,34 @@
 #include "oauth_fixture.h"
 
 static struct config cfg;
+
+#define API "https://api.example.com"
+#define OTHER_API "https://other.example.com"
+
+static void
+add_resource(struct fixture *f, const char *id, const char *scopes)
+{
+	struct store_resource r = { .id = xstrdup(id),
+		.scopes = xstrdup(scopes) };
+	const char *why = NULL;
+
+	assert_int_equal(resource_create(f->db, &r, T0, &why), 0);
+	store_resource_clear(&r);
+}
+
+/* The OAuth fixture with two registered resources. */
+static int
+setup_res(void **state)
+{
+	struct fixture *f;
+
+	if (setup(state) != 0)
+		return -1;
+	f = *state;
+	add_resource(f, API, "orders:read orders:write a");
+	add_resource(f, OTHER_API, "billing:read");
+	return 0;
+}
 
 static int
 setup_all(void **state)
@@ -368,6 +397,67 @@ test_apikey_AK06_revoke_exposed(void **state)
 	store_api_key_clear(&k);
 }
 
+static bool
+has_all(const struct scope_set *s, const char *const *want, size_t n)
+{
+	if (s->n != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!scope_has(s, want[i]))
+			return false;
+	return true;
+}
+
+/* AK-04: what a key may hold at creation, and use at each resource. */
+static void
+test_apikey_AK04_scopes_and_resources(void **state)
+{
+	struct fixture *f = *state;
+	struct apikey_request rq = { .owner_id = f->alice.id };
+	struct store_api_key k;
+	struct scope_set s;
+	char key[APIKEY_MAX_LEN + 1];
+	const char *w = NULL;
+	static const char *const orders[] = { "orders:read" };
+	static const char *const billing[] = { "billing:read" };
+
+	/* Personal, no resource: each scope offered by some resource. */
+	rq.scopes = "orders:read billing:write";
+	assert_int_equal(
+	    apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), PC_ERR_INVALID);
+	/* With a resource: a registered one, and its scopes only. */
+	rq.scopes = "billing:read";
+	rq.resource_id = API;
+	assert_int_equal(
+	    apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), PC_ERR_INVALID);
+	rq.resource_id = "https://nope.example";
+	assert_int_equal(
+	    apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), PC_ERR_INVALID);
+	/* A key for both resources' scopes uses each one's at each. */
+	rq.resource_id = NULL;
+	rq.scopes = "orders:read billing:read";
+	assert_int_equal(apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), 0);
+	assert_int_equal(apikey_usable_scopes(
+			     f->db, &k, API, "orders:read orders:write a", &s),
+	    0);
+	assert_true(has_all(&s, orders, 1));
+	scope_set_free(&s);
+	assert_int_equal(
+	    apikey_usable_scopes(f->db, &k, OTHER_API, "billing:read", &s), 0);
+	assert_true(has_all(&s, billing, 1));
+	scope_set_free(&s);
+	store_api_key_clear(&k);
+	/* Confined to API: nothing at the other one. */
+	rq.scopes = "orders:read";
+	rq.resource_id = API;
+	assert_int_equal(apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), 0);
+	assert_int_equal(
+	    apikey_usable_scopes(f->db, &k, OTHER_API, "billing:read", &s),
+	    PC_ERR_VERIFY);
+	scope_set_free(&s);
+	store_api_key_clear(&k);
+}
+
 /* A service account owned by alice (or by group grp when not NULL). */
 static void
 sa_new(struct fixture *f, const char *scopes, const char *owner,
@@ -418,6 +508,25 @@ test_apikey_AK04_SS08_service_account_keys(void **state)
 	    0);
 	assert_int_equal(group_member_add(f->db, g.id, sa.id, T0, NULL, &w), 0);
 	assert_int_equal(apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), 0);
+	{
+		/* The group gone, the key no longer carries its scope. */
+		struct scope_set s;
+		static const char *const r1[] = { "orders:read" };
+		static const char *const r2[] = { "orders:read",
+			"orders:write" };
+
+		assert_int_equal(apikey_usable_scopes(f->db, &k, API,
+				     "orders:read orders:write a", &s),
+		    0);
+		assert_true(has_all(&s, r2, 2));
+		scope_set_free(&s);
+		assert_int_equal(group_member_remove(f->db, g.id, sa.id), 0);
+		assert_int_equal(apikey_usable_scopes(f->db, &k, API,
+				     "orders:read orders:write a", &s),
+		    0);
+		assert_true(has_all(&s, r1, 1));
+		scope_set_free(&s);
+	}
 	store_api_key_clear(&k);
 	store_group_clear(&g);
 	/* Disabled: every key of it is dead at the next request. */
@@ -499,24 +608,28 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_apikey_AK01_create_stores_hash_only, setup, teardown),
+		    test_apikey_AK01_create_stores_hash_only, setup_res,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_apikey_AK05_creation_rules, setup, teardown),
+		    test_apikey_AK05_creation_rules, setup_res, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_apikey_AK03_malformed_before_store, setup, teardown),
+		    test_apikey_AK03_malformed_before_store, setup_res,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_apikey_AK05_refusals, setup, teardown),
+		    test_apikey_AK05_refusals, setup_res, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_apikey_use_recorded_sparingly, setup, teardown),
+		    test_apikey_use_recorded_sparingly, setup_res, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_apikey_AK05_rotate_overlap, setup, teardown),
+		    test_apikey_AK05_rotate_overlap, setup_res, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_apikey_AK06_revoke_exposed, setup, teardown),
+		    test_apikey_AK06_revoke_exposed, setup_res, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_apikey_AK04_SS08_service_account_keys, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_apikey_owner_addresses, setup, teardown),
+		    test_apikey_owner_addresses, setup_res, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_apikey_AK04_scopes_and_resources, setup_res, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
