@@ -32,6 +32,9 @@ static const char usage[] =
     "                   list, show, delete: see resource --help)\n"
     "  api-key add      create an API key (api-key list, show, rotate,\n"
     "                   revoke: see api-key --help)\n"
+    "  federation add   trust a workload issuer (federation list, show,\n"
+    "                   delete, rule add, rule remove: see federation "
+    "--help)\n"
     "  access report    every principal and credential, and what needs "
     "action\n"
     "\n"
@@ -90,6 +93,8 @@ main(int argc, char **argv)
 		return cmd_resource(argc - 1, argv + 1);
 	if (strcmp(cmd, "api-key") == 0)
 		return cmd_api_key(argc - 1, argv + 1);
+	if (strcmp(cmd, "federation") == 0)
+		return cmd_federation(argc - 1, argv + 1);
 	if (strcmp(cmd, "access") == 0)
 		return cmd_access(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);

@@ -188,6 +188,7 @@ int cmd_resource(int argc, char **argv);
 int cmd_api_key(int argc, char **argv);
 /* api-key revoke-leaked (src/cli/api_key_leaked.c). */
 int cli_api_key_revoke_leaked(struct cli_ctx *c);
+int cmd_federation(int argc, char **argv);
 int cmd_access(int argc, char **argv);
 
 /*

@@ -69,8 +69,9 @@ credential_live(struct db *db, const char *credential_id, int64_t now)
 		 * die at their next check (AK-05). */
 		return apikey_live(db, credential_id, now);
 	case PRINCIPAL_WORKLOAD:
-		/* h-fed: the trust is still configured. Until then: refuse. */
-		return PC_ERR_VERIFY;
+		/* The trust is still configured: deleting it kills every
+		 * token minted through it at once. */
+		return wif_trust_live(db, credential_id);
 	default:
 		/* A client (the token's client_id, signed by us): a bound
 		 * client's tokens live with their service account, and

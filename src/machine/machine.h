@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "util/util.h"
 
 /* ---- Principal ids (src/machine/principal.c) ---- */
@@ -491,6 +493,131 @@ int apikey_owner_addresses(
 void apikey_addresses_free(char **v, size_t n);
 
 /* ---- end API keys ---- */
+
+/* ---- Workload federation (src/machine/fetch.c, federation.c) ---- */
+
+struct config;
+struct db;
+struct netaddr;
+struct store_wif_trust;
+struct store_wif_rule;
+
+#include "util/netaddr.h"
+
+/*
+ * Outbound https fetches under SECURITY.md DS-05 (fetch.c): the policy is
+ * built from the settings outbound_allow_networks, outbound_allow_ports,
+ * outbound_ca_file, outbound_connect_timeout, outbound_timeout and
+ * outbound_max_size.
+ */
+struct fetch_policy {
+	struct netaddr_list allow; /* special-purpose ranges allowed */
+	uint16_t ports[NETADDR_PORTS_MAX];
+	size_t n_ports;		       /* 0: 443 only */
+	char *ca_file;		       /* NULL: the system's CAs */
+	long connect_timeout, timeout; /* seconds */
+	size_t max_size;	       /* bytes of a body */
+};
+
+int fetch_policy_init(const struct config *cfg, struct fetch_policy *p,
+    char *err, size_t err_len) PC_WUR;
+void fetch_policy_free(struct fetch_policy *p);
+/* Whether a is special-purpose: loopback, private, link-local,
+ * unspecified, multicast, shared, reserved, documentation, or an IPv6 form
+ * that embeds an IPv4 address (IPv4-mapped ones are read as IPv4). */
+bool fetch_addr_special(const struct netaddr *a);
+/* port is 443, or in outbound_allow_ports when that list is set. */
+bool fetch_port_allowed(const struct fetch_policy *p, unsigned port);
+/* The port is allowed and a is not special or lies in the allow-list. */
+bool fetch_addr_allowed(
+    const struct fetch_policy *p, const struct netaddr *a, unsigned port);
+/* Whether url may be fetched at all (https, no userinfo or fragment, an
+ * allowed port): 0, or PC_ERR_INVALID with *why (may be NULL) set. The
+ * address is checked at fetch time. */
+int fetch_url_check(
+    const struct fetch_policy *p, const char *url, const char **why) PC_WUR;
+/*
+ * GET url under the policy: *body (malloc'd, NUL-terminated) and *len on
+ * status 200. PC_ERR_INVALID (URL refused), PC_ERR_PERM (no allowed
+ * address, or the connection went elsewhere), PC_ERR_TOO_LARGE, PC_ERR_IO
+ * (DNS, connect, TLS, timeout, status), PC_ERR_INTERNAL.
+ */
+int fetch_get(const struct fetch_policy *p, const char *url, char **body,
+    size_t *len) PC_WUR;
+
+/* Clock skew allowed on external tokens (JW-04: at most 60 s). */
+#define WIF_LEEWAY 30
+#define WIF_MAX_LIFETIME_DEFAULT 3600
+#define WIF_MAX_LIFETIME_MIN 60
+#define WIF_MAX_LIFETIME_MAX 86400
+#define WIF_ALGS_DEFAULT "ES256 RS256 PS256 EdDSA"
+#define WIF_SUB_MAX 512
+#define WIF_JTI_MAX 256
+#define WIF_CLAIMS_MAX 16
+
+/*
+ * Adds a trust (t->trust_id is set here): issuer an https URL; exactly
+ * one of jwks (a public JWKS, each key usable with one of algs) and
+ * jwks_uri (fetch_url_check); audience non-empty; algs a space-separated
+ * subset of ES256 RS256 PS256 EdDSA; max_lifetime in
+ * WIF_MAX_LIFETIME_MIN..MAX. PC_ERR_INVALID with *why, PC_ERR_CONFLICT
+ * when the issuer is taken, or a store error.
+ */
+int wif_trust_add(struct db *db, const struct fetch_policy *p,
+    struct store_wif_trust *t, int64_t now, const char **why) PC_WUR;
+/*
+ * Appends a rule: sub_pattern 1..256 bytes, no control characters, not
+ * only '*'; claims NULL or a JSON object of at most WIF_CLAIMS_MAX
+ * string members (not iss, sub, aud, exp, nbf, iat, jti); an existing
+ * service account;
+ * scopes NULL or valid scope tokens. PC_ERR_INVALID with *why,
+ * PC_ERR_NOT_FOUND for an unknown trust, or a store error.
+ */
+int
+wif_rule_add(struct db *db, const char *trust_id, struct store_wif_rule *rule,
+    int64_t now, int64_t *rule_no, const char **why) PC_WUR;
+/* The pattern language of rules: '*' matches any run of characters
+ * (also none), everything else itself; the whole sub must match. */
+bool wif_sub_match(const char *pattern, const char *sub);
+/* Every member of claims (an object of strings) equals payload's. */
+bool wif_claims_match(const json_t *claims, const json_t *payload);
+
+/* What a verified subject token maps to. */
+struct wif_match {
+	char trust_id[PRINCIPAL_ID_MAX + 1];
+	char service_account_id[PRINCIPAL_ID_MAX + 1];
+	char *scopes;  /* the rule's; NULL: no narrowing */
+	char *subject; /* the token's sub, for the audit row */
+	int64_t rule_no;
+	char jti_hash[PC_SHA256_HEX_LEN + 1];
+	int64_t accept_until; /* exp + leeway: the replay row's life */
+};
+void wif_match_clear(struct wif_match *m);
+
+/*
+ * Verifies a workload's subject token (SECURITY.md JW-01..08, TX-05): the
+ * trust is the one whose issuer is the token's iss; its keys (inline, or
+ * its jwks_uri fetched under DS-05 and cached for jwks_cache_ttl; an
+ * unknown kid refetches at most once per jwks_refetch_interval) and algs
+ * only; typ absent or JWT; aud contains the trust's audience; exp
+ * required, not past (WIF_LEEWAY), nbf and iat not ahead, lifetime at
+ * most the trust's; sub and jti required; the first rule that matches.
+ * Does not consume the jti (wif_jti_consume). 0; PC_ERR_VERIFY for any
+ * token refused (*why says why, for the log only); PC_ERR_STORE or
+ * PC_ERR_IO when the store or the JWKS is unavailable (fail closed).
+ */
+int wif_verify(struct db *db, const struct config *cfg, const char *token,
+    size_t len, int64_t now, struct wif_match *out, const char **why) PC_WUR;
+/* TX-05: 0 the first time, PC_ERR_VERIFY for a replay, or a store error. */
+int
+wif_jti_consume(struct db *db, const struct wif_match *m, int64_t now) PC_WUR;
+/* wif_ liveness: 0 while the trust is configured, PC_ERR_VERIFY once
+ * deleted, PC_ERR_STORE when the store fails. */
+int wif_trust_live(struct db *db, const char *trust_id) PC_WUR;
+/* Forgets every cached JWKS (tests, and a trust's deletion). */
+void wif_jwks_cache_clear(void);
+
+/* ---- end Workload federation ---- */
 
 /* ---- Inventory (src/machine/inventory.c) ---- */
 

@@ -217,4 +217,18 @@ bool oauth_apikey_url_guard(struct req *r, struct resp *w);
 
 /* ---- end API keys at the endpoints ---- */
 
+/* ---- Workload token exchange (src/oauth/exchange_jwt.c; issue 14) ---- */
+
+/*
+ * RFC 8693 token exchange with subject_token_type
+ * urn:ietf:params:oauth:token-type:jwt: a workload's platform token from a
+ * trusted issuer (portcullis federation) for an access token of the
+ * service account its first matching rule names. The token authenticates
+ * the caller: no client authentication. Writes the response.
+ */
+void
+exchange_workload(struct req *r, struct resp *w, const struct kvlist *form);
+
+/* ---- end Workload token exchange ---- */
+
 #endif

@@ -710,6 +710,23 @@ oauth_token(struct req *r, struct resp *w)
 		    w, 400, "invalid_request", "grant_type is repeated.");
 		return;
 	}
+	/*
+	 * Token exchange with a workload's JWT authenticates itself (issue
+	 * 14): h-fed's minimal dispatch, until src/oauth/exchange.c (the
+	 * dispatch on subject_token_type) takes it over.
+	 */
+	if (grant != NULL &&
+	    strcmp(grant, "urn:ietf:params:oauth:grant-type:token-exchange") ==
+		0) {
+		const char *stt = NULL;
+
+		if (oauth_field(form, "subject_token_type", &stt) == 0 &&
+		    stt != NULL &&
+		    strcmp(stt, "urn:ietf:params:oauth:token-type:jwt") == 0) {
+			exchange_workload(r, w, form);
+			return;
+		}
+	}
 	if (client_authenticate(r, w, form, true, &c) != 0)
 		return;
 	if (grant == NULL)

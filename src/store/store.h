@@ -474,6 +474,8 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_resources.h"
 /* API keys (issue 14). */
 #include "store/store_api_keys.h"
+/* Workload federation (issue 14). */
+#include "store/store_federation.h"
 /* The audit log read by principal (TX-07). */
 #include "store/store_audit_query.h"
 /* What the inventory reads that no other module lists. */

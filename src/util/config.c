@@ -123,6 +123,14 @@ static const struct setting settings[] = {
 	S(api_key_rotate_overlap, K_DUR, "24h", 0, 30 * 86400),
 	S(api_key_use_interval, K_DUR, "5m", 1, 3600),
 	S(api_key_ip_failures, K_INT, "100", 1, 1000000),
+	S(outbound_ca_file, K_STR, "", 0, 0),
+	S(outbound_allow_networks, K_STR, "", 0, 0),
+	S(outbound_allow_ports, K_STR, "", 0, 0),
+	S(outbound_connect_timeout, K_DUR, "5s", 1, 60),
+	S(outbound_timeout, K_DUR, "10s", 1, 120),
+	S(outbound_max_size, K_SIZE, "256k", 1024, 4 * 1024 * 1024),
+	S(jwks_cache_ttl, K_DUR, "5m", 60, 86400),
+	S(jwks_refetch_interval, K_DUR, "60", 1, 3600),
 };
 #undef S
 #undef SECRET

@@ -104,6 +104,16 @@ struct config {
 	int64_t api_key_rotate_overlap; /* seconds the old key keeps working */
 	int64_t api_key_use_interval;	/* last_used_at granularity, seconds */
 	int64_t api_key_ip_failures;	/* failed key auths per IP per hour */
+	/* Outbound https fetches (DS-05; src/machine/fetch.c): a private CA,
+	 * the private networks and ports allowed besides public :443. */
+	char *outbound_ca_file;		  /* "": the system's CAs */
+	char *outbound_allow_networks;	  /* comma-separated CIDRs */
+	char *outbound_allow_ports;	  /* comma-separated; "": 443 only */
+	int64_t outbound_connect_timeout; /* seconds */
+	int64_t outbound_timeout;	  /* seconds, whole fetch */
+	int64_t outbound_max_size;	  /* bytes of a response body */
+	int64_t jwks_cache_ttl;		  /* seconds a fetched JWKS is used */
+	int64_t jwks_refetch_interval;	  /* seconds between refetches */
 
 	unsigned char sources[96]; /* enum config_source per setting */
 

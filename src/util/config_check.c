@@ -285,6 +285,40 @@ config_finish(struct config *c, char *err, size_t err_len)
 		}
 		netaddr_list_free(&tp);
 	}
+	{
+		/* DS-05: a bad allow-list must stop start-up, not open or
+		 * close outbound fetches by surprise. */
+		struct netaddr_list an;
+		uint16_t ports[NETADDR_PORTS_MAX];
+		size_t np;
+		char why[160];
+
+		if (netaddr_list_parse(c->outbound_allow_networks, &an, why,
+			sizeof(why)) != 0) {
+			config_errf(err, err_len,
+			    "outbound_allow_networks: %s (expected "
+			    "comma-separated CIDRs, e.g. 10.0.0.0/8, fd00::/8)",
+			    why);
+			return r;
+		}
+		netaddr_list_free(&an);
+		if (netaddr_ports_parse(c->outbound_allow_ports, ports, &np,
+			why, sizeof(why)) != 0) {
+			config_errf(err, err_len,
+			    "outbound_allow_ports: %s (expected "
+			    "comma-separated ports, e.g. 443, 8443)",
+			    why);
+			return r;
+		}
+		if (c->outbound_connect_timeout > c->outbound_timeout) {
+			config_errf(err, err_len,
+			    "outbound_connect_timeout (%lld) must not exceed "
+			    "outbound_timeout (%lld)",
+			    (long long)c->outbound_connect_timeout,
+			    (long long)c->outbound_timeout);
+			return r;
+		}
+	}
 	return 0;
 }
 

@@ -260,6 +260,57 @@ out:
 }
 
 int
+netaddr_ports_parse(const char *spec, uint16_t out[NETADDR_PORTS_MAX],
+    size_t *n, char *err, size_t err_len)
+{
+	const char *p = spec != NULL ? spec : "";
+	bool blank = true;
+
+	*n = 0;
+	for (const char *q = p; *q != '\0'; q++)
+		if (!is_ows(*q))
+			blank = false;
+	if (blank)
+		return 0;
+	for (;;) {
+		const char *s = p, *e, *end = strchr(p, ',');
+		unsigned long v = 0;
+
+		e = end != NULL ? end : p + strlen(p);
+		while (s < e && is_ows(*s))
+			s++;
+		while (e > s && is_ows(e[-1]))
+			e--;
+		if (*n == NETADDR_PORTS_MAX) {
+			snprintf(err, err_len, "more than %d ports",
+			    NETADDR_PORTS_MAX);
+			goto bad;
+		}
+		if (s == e || e - s > 5 || *s == '0')
+			goto entry;
+		for (const char *q = s; q < e; q++) {
+			if (*q < '0' || *q > '9')
+				goto entry;
+			v = v * 10 + (unsigned long)(*q - '0');
+		}
+		if (v > 65535)
+			goto entry;
+		out[(*n)++] = (uint16_t)v;
+		if (end == NULL)
+			return 0;
+		p = end + 1;
+		continue;
+entry:
+		snprintf(err, err_len, "'%.*s' is not a port (1-65535)",
+		    (int)((size_t)(e - s) > 16 ? 16 : e - s), s);
+		goto bad;
+	}
+bad:
+	*n = 0;
+	return PC_ERR_CONFIG;
+}
+
+int
 netaddr_subnet_key(const char *ip, char *out, size_t n)
 {
 	struct netaddr a;

@@ -67,6 +67,17 @@ bool netaddr_list_match(const struct netaddr_list *l, const struct netaddr *a);
 /* Whether ip (text) is a valid address inside one of l's entries. */
 bool netaddr_list_contains(const struct netaddr_list *l, const char *ip);
 
+/* Ports a port list may hold (outbound_allow_ports, DS-05). */
+#define NETADDR_PORTS_MAX 32
+/*
+ * A comma-separated list of TCP ports ("443, 8443"), each 1..65535 in
+ * decimal without sign or leading zero; spaces and tabs around entries are
+ * ignored, a blank spec is the empty list (*n = 0). PC_ERR_CONFIG (err
+ * says which entry) for anything else or more than NETADDR_PORTS_MAX.
+ */
+int netaddr_ports_parse(const char *spec, uint16_t out[NETADDR_PORTS_MAX],
+    size_t *n, char *err, size_t err_len) PC_WUR;
+
 /*
  * The subnet an address counts against for LG-04: "203.0.113.0/24" for
  * IPv4 (and IPv4-mapped), "2001:db8:1:2::/64" for IPv6. PC_ERR_INVALID for
