@@ -618,7 +618,6 @@ int wif_trust_live(struct db *db, const char *trust_id) PC_WUR;
 void wif_jwks_cache_clear(void);
 
 /* ---- end Workload federation ---- */
-
 /* ---- Inventory (src/machine/inventory.c) ---- */
 
 struct db;
