@@ -29,7 +29,7 @@ static const char usage[] =
     "                               [--json]\n"
     "       portcullis resource list [--json]\n"
     "       portcullis resource show --id URI [--json]\n"
-    "       portcullis resource delete --id URI\n"
+    "       portcullis resource delete --id URI [--json]\n"
     "\n"
     "Every sub-command also takes --config FILE, --data-dir DIR,\n"
     "--store-url URL, --mode MODE and --help.\n"
@@ -277,7 +277,11 @@ delete_resource(struct cli_ctx *ctx)
 		d = json_pack("{s:s?}", "client_id", r.client_id);
 		rc = cli_audit(ctx->db, ctx->mk, "resource.delete", r.id, d);
 	}
-	if (rc == 0) {
+	if (rc == 0 && cli_has(ctx, "json")) {
+		cli_json_print(json_pack("{s:s, s:b, s:s?}", "id", r.id,
+				   "deleted", 1, "client_id", r.client_id),
+		    JSON_COMPACT);
+	} else if (rc == 0) {
 		printf("deleted resource %s\n", r.id);
 		if (r.client_id != NULL)
 			printf("its client %s stays: 'portcullis client delete "
@@ -323,7 +327,11 @@ static const struct cli_opt show_opts[] = {
 	{ .name = NULL },
 };
 
-static const struct cli_opt delete_opts[] = { ID_OPT, { .name = NULL } };
+static const struct cli_opt delete_opts[] = {
+	ID_OPT,
+	{ .name = "json", .help = "print what was deleted as JSON" },
+	{ .name = NULL },
+};
 
 /* Reading needs the store; a change is audited, under the master key. */
 static const struct cli_sub subs[] = {

@@ -166,7 +166,7 @@ exchange_workload(struct req *r, struct resp *w, const struct kvlist *form)
 	}
 
 	/* 3. The resource: required, registered, and the account's. */
-	rc = machine_target(r, w, form, true, &res);
+	rc = machine_target(r, w, form, true, NULL, &res);
 	if (rc < 0)
 		goto out;
 	if (rc == MACHINE_TARGET_NONE) {

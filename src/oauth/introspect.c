@@ -110,6 +110,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 {
 	struct app *app = r->app;
 	struct bearer_refresh t;
+	struct store_resource res;
 	json_t *o;
 	int rc;
 
@@ -126,6 +127,19 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	    strcmp(t.family.client_id, c->client_id) != 0) {
 		store_family_clear(&t.family);
 		inactive(w);
+		return;
+	}
+	/* A resource's client learns about its resource's tokens only
+	 * (TX-04), even when it has grants of its own. */
+	rc = resource_for_client(app->db, c->client_id, &res);
+	if (rc != PC_ERR_NOT_FOUND) {
+		store_family_clear(&t.family);
+		if (rc == 0) {
+			store_resource_clear(&res);
+			inactive(w);
+		} else {
+			oauth_unavailable(w);
+		}
 		return;
 	}
 	o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "active", 1,

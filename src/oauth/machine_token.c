@@ -113,9 +113,32 @@ machine_token_issue(
 	pc_freezero_str(jwt);
 }
 
+/*
+ * A service account reaches only the resources its list names (an empty
+ * list: any registered one). 0, 1 when it may not, or a store error.
+ * Other principals have no such list.
+ */
+static int
+principal_may_reach(struct app *app, const char *sub, const char *uri)
+{
+	struct store_service_account sa;
+	int rc;
+
+	if (sub == NULL || principal_kind(sub) != PRINCIPAL_SERVICE_ACCOUNT)
+		return 0;
+	rc = store_service_account_get(app->db, sub, &sa);
+	if (rc == PC_ERR_NOT_FOUND)
+		return 1;
+	if (rc != 0)
+		return rc;
+	rc = service_account_resource_allowed(&sa, uri) ? 0 : 1;
+	store_service_account_clear(&sa);
+	return rc;
+}
+
 int
 machine_target(struct req *r, struct resp *w, const struct kvlist *form,
-    bool audience, struct store_resource *out)
+    bool audience, const char *sub, struct store_resource *out)
 {
 	const char *res = NULL, *aud = NULL, *uri;
 	int rc;
@@ -136,14 +159,19 @@ machine_target(struct req *r, struct resp *w, const struct kvlist *form,
 		return MACHINE_TARGET_NONE;
 	rc = resource_get(((struct app *)r->app)->db, uri, out);
 	if (rc == 0)
+		rc = principal_may_reach(r->app, sub, out->id);
+	if (rc == 0)
 		return 0;
+	store_resource_clear(out);
 	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		return -1;
 	}
 	/* An unknown resource says nothing about what is registered. */
 	oauth_error(w, 400, "invalid_target",
-	    "The resource is not a registered resource.");
+	    rc == 1
+		? "The service account may not get tokens for this resource."
+		: "The resource is not a registered resource.");
 	return -1;
 }
 
@@ -209,11 +237,11 @@ out:
 
 int
 machine_cc_resource(struct req *r, struct resp *w, const struct store_client *c,
-    const struct kvlist *form, const char *sub, const char *allowed)
+    const struct kvlist *form, const char *sub, const struct scope_set *allowed)
 {
 	struct store_resource res;
 	struct machine_grant g;
-	struct buf granted;
+	struct buf granted, may;
 	const char *scope = NULL;
 	int t;
 
@@ -221,13 +249,17 @@ machine_cc_resource(struct req *r, struct resp *w, const struct store_client *c,
 		oauth_error(w, 400, "invalid_request", "scope is repeated.");
 		return 0;
 	}
-	t = machine_target(r, w, form, false, &res);
+	t = machine_target(r, w, form, false, sub, &res);
 	if (t == MACHINE_TARGET_NONE)
 		return MACHINE_TARGET_NONE;
 	if (t != 0)
 		return 0;
 	buf_init(&granted, SCOPE_STRING_MAX + 1);
-	if (machine_scope(w, scope, allowed, res.scopes, &granted) == 0) {
+	buf_init(&may, SCOPE_STRING_MAX + 1);
+	if (scope_format(allowed, &may) != 0) {
+		oauth_error(w, 500, "server_error", "Internal error.");
+	} else if (machine_scope(w, scope, may.len > 0 ? buf_cstr(&may) : "",
+		       res.scopes, &granted) == 0) {
 		memset(&g, 0, sizeof(g));
 		g.sub = sub;
 		g.credential_id = c->client_id;
@@ -237,6 +269,7 @@ machine_cc_resource(struct req *r, struct resp *w, const struct store_client *c,
 		machine_token_issue(r, w, &g);
 	}
 	buf_free(&granted);
+	buf_free(&may);
 	store_resource_clear(&res);
 	return 0;
 }

@@ -173,14 +173,16 @@ int token_response_write(struct resp *w, const char *at, int64_t ttl,
 /*
  * The registered resource a token request names (RFC 8707 §2): the
  * resource parameter, or with audience (token exchange) the audience
- * parameter instead. 0 with *out (store_resource_clear it);
- * MACHINE_TARGET_NONE when neither is given (nothing written); -1 with the
- * response written: 400 invalid_target for several values, both
- * parameters, or one that is not a registered resource; 503 when the
- * store is down.
+ * parameter instead, for principal sub (NULL: none; a service account
+ * reaches only the resources its list names, an empty list any). 0 with
+ * *out (store_resource_clear it); MACHINE_TARGET_NONE when neither is
+ * given (nothing written); -1 with the response written: 400
+ * invalid_target for several values, both parameters, one that is not a
+ * registered resource, or one the service account may not reach; 503
+ * when the store is down.
  */
 int machine_target(struct req *r, struct resp *w, const struct kvlist *form,
-    bool audience, struct store_resource *out) PC_WUR;
+    bool audience, const char *sub, struct store_resource *out) PC_WUR;
 /*
  * The scope of a token for a resource: requested (NULL or "": none)
  * must lie within allowed (what the credential may have) and within
@@ -192,14 +194,15 @@ int machine_scope(struct resp *w, const char *requested, const char *allowed,
     const char *resource_scopes, struct buf *granted) PC_WUR;
 /*
  * client_credentials with a resource parameter (TX-04): sub (NULL: the
- * client) and allowed (the scopes the client may have) are the caller's
- * decision. MACHINE_TARGET_NONE when the request names no resource
- * (nothing written: the caller goes on as without); otherwise 0 with the
- * response written, a token for that resource or the error.
+ * client; svc_...: the service account it is bound to) and allowed (the
+ * scopes the client may have, already narrowed to the account's) are the
+ * caller's decision. MACHINE_TARGET_NONE when the request names no
+ * resource (nothing written: the caller goes on as without); otherwise 0
+ * with the response written, a token for that resource or the error.
  */
-int
-machine_cc_resource(struct req *r, struct resp *w, const struct store_client *c,
-    const struct kvlist *form, const char *sub, const char *allowed) PC_WUR;
+int machine_cc_resource(struct req *r, struct resp *w,
+    const struct store_client *c, const struct kvlist *form, const char *sub,
+    const struct scope_set *allowed) PC_WUR;
 
 /* ---- end Machine tokens ---- */
 /* ---- API keys at the endpoints (src/oauth/apikey_ep.c; AK-03, AK-06) ---- */

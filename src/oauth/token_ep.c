@@ -93,6 +93,10 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		    "This client may not use client_credentials.");
 		return;
 	}
+	if (oauth_field(form, "scope", &scope) != 0) {
+		oauth_error(w, 400, "invalid_request", "scope is repeated.");
+		return;
+	}
 	if (scope_parse(c->scopes, &allowed) != 0) {
 		oauth_error(w, 500, "server_error", "Client scopes unusable.");
 		return;
@@ -103,33 +107,12 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		return;
 	}
 	/* TX-04, RFC 8707: a resource makes a token for it (aud = the
-	 * resource, scope within it); without one, as always (aud = us).
-	 * A bound client's token is the account's either way (AK-08). */
-	{
-		struct buf narrowed;
-		int t;
-
-		buf_init(&narrowed, SCOPE_STRING_MAX + 1);
-		if (sub != NULL && scope_format(&allowed, &narrowed) != 0) {
-			buf_free(&narrowed);
-			scope_set_free(&allowed);
-			free(sub);
-			oauth_error(w, 500, "server_error", "Internal error.");
-			return;
-		}
-		t = machine_cc_resource(r, w, c, form, sub,
-		    sub != NULL ? buf_cstr(&narrowed) : c->scopes);
-		buf_free(&narrowed);
-		if (t != MACHINE_TARGET_NONE) {
-			scope_set_free(&allowed);
-			free(sub);
-			return;
-		}
-	}
-	if (oauth_field(form, "scope", &scope) != 0) {
+	 * resource, scope within allowed and the resource's); without one,
+	 * as always (aud = us). */
+	if (machine_cc_resource(r, w, c, form, sub, &allowed) !=
+	    MACHINE_TARGET_NONE) {
 		scope_set_free(&allowed);
 		free(sub);
-		oauth_error(w, 400, "invalid_request", "scope is repeated.");
 		return;
 	}
 	if (scope_parse(scope != NULL ? scope : "", &want) != 0) {

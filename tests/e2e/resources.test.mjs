@@ -133,6 +133,9 @@ test('resource add: refused URIs, scopes and clients create nothing', () => {
 
 test('resource delete: gone, audited; its client stays', async () => {
   const tmp = cliJson(['resource', 'add', '--id', 'https://tmp.example', '--scope', 'orders:read']);
+  const other2 = cliJson(['resource', 'add', '--id', 'https://tmp2.example', '--scope', 'orders:read']);
+  assert.deepEqual(cliJson(['resource', 'delete', '--id', 'https://tmp2.example']),
+    { id: 'https://tmp2.example', deleted: true, client_id: other2.client_id });
   const out = cli(['resource', 'delete', '--id', 'https://tmp.example']);
   assert.match(out, /stays/);
   assert.equal(cliAt(srv, ['resource', 'show', '--id', 'https://tmp.example']).code, 1);
@@ -343,4 +346,55 @@ test('TX-04: a deleted resource\'s client learns nothing more', async () => {
   assert.equal((await introspect(tmp, t)).body.active, true);
   cli(['resource', 'delete', '--id', 'https://gone.example']);
   assertInactive(await introspect(tmp, t), 'after delete');
+});
+
+test('TX-04, AK-08: a client bound to a service account gets the account\'s token for a resource it may reach', async () => {
+  const sa = cliJson(['service-account', 'add', '--name', 'orders-bot', '--scope', 'orders:read stock:read', '--resource', API]);
+  const bot = cliJson(['client', 'add', '--name', 'Bot', '--grant', 'client_credentials',
+    '--scope', 'orders:read orders:write stock:read', '--service-account', sa.id]);
+  // client ∩ account = orders:read stock:read; ∩ the resource's = orders:read.
+  const t = await resourceToken(bot, API);
+  assert.equal(t.scope, 'orders:read');
+  const { payload } = await jose.jwtVerify(t.access_token, jwks, { issuer: srv.issuer, audience: API });
+  assert.equal(payload.sub, sa.id);
+  assert.equal(payload.client_id, bot.client_id);
+  const row = auditRows(srv).find((e) => e.event === 'token.issue' && e.details.jti === payload.jti);
+  assert.equal(row.actor, bot.client_id);
+  assert.equal(row.target, sa.id);
+  assert.equal(row.details.resource, API);
+  // The client may have orders:write; the account may not.
+  let r = await cc(bot, { resource: API, scope: 'orders:write' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid_scope');
+  // The account's list names API only: OTHER_API is out of its reach,
+  // although it is registered and shares a scope with the account.
+  r = await cc(bot, { resource: OTHER_API });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid_target');
+  // The resource is told whom the token speaks for.
+  const i = await introspect(res, t.access_token);
+  assert.equal(i.body.active, true);
+  assert.equal(i.body.sub, sa.id);
+  assert.equal(i.body.client_id, bot.client_id);
+  // Disabled: the resource sees the token die at once; no new token.
+  cli(['service-account', 'disable', '--id', sa.id]);
+  assertInactive(await introspect(res, t.access_token), 'account disabled');
+  r = await cc(bot, { resource: API });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.access_token, undefined);
+});
+
+test('IR-02, TX-04: a client bound to a resource learns nothing about its own grants any more', async () => {
+  const app = addRp(srv, { name: 'App', redirectUris: ['https://app.example/cb'] });
+  const t = (await codeFlow(srv, app, { email: 'alice@example.com', scope: 'openid offline_access' })).tokens;
+  assert.ok(t.refresh_token);
+  // A plain client: its own tokens, as before.
+  assert.equal((await introspect(app, t.access_token)).body.active, true);
+  assert.equal((await introspect(app, t.refresh_token)).body.active, true);
+  // Bound to a resource, it sees that resource's tokens and nothing else.
+  cliJson(['resource', 'add', '--id', 'https://bound.example', '--scope', 'orders:read', '--client', app.client_id]);
+  assertInactive(await introspect(app, t.access_token), 'its own access token');
+  assertInactive(await introspect(app, t.refresh_token), 'its own refresh token');
+  const forIt = (await resourceToken(svc, 'https://bound.example')).access_token;
+  assert.equal((await introspect(app, forIt)).body.active, true);
 });

@@ -514,6 +514,77 @@ test_bearer_JW05_TK12_claims(void **state)
 	assert_int_equal(check_claims_json(f, c), 0);
 }
 
+/* verify_aud with claims c signed by our key; *aud_out gets b.aud. */
+static int
+check_aud(struct fixture *f, json_t *c, const char *want, char **aud_out)
+{
+	struct bearer b;
+	char *jwt = NULL;
+	int r;
+
+	assert_int_equal(
+	    signer_sign_jwt(f->s, JOSE_ALG_ES256, "at+jwt", c, T0 + 1, &jwt),
+	    0);
+	r = bearer_verify_aud(&f->app, jwt, strlen(jwt), want, T0 + 2, &b);
+	if (aud_out != NULL)
+		*aud_out = r == 0 && b.aud != NULL ? xstrdup(b.aud) : NULL;
+	if (r == 0)
+		bearer_clear(&b);
+	free(jwt);
+	json_decref(c);
+	return r;
+}
+
+/*
+ * TX-04: a token for a resource is for that resource only. The issuer's
+ * check (bearer_verify: /userinfo) refuses it, the resource's accepts it,
+ * another resource's refuses it; "any audience" (/introspect, /revoke)
+ * takes a single string and says which, never an array.
+ */
+static void
+test_bearer_TX04_audience(void **state)
+{
+	struct fixture *f = *state;
+	json_t *c;
+	char *aud = NULL;
+
+	c = base_claims();
+	json_object_set_new(c, "aud", json_string("https://api.example"));
+	assert_int_equal(check_claims_json(f, c), PC_ERR_VERIFY);
+	c = base_claims();
+	json_object_set_new(c, "aud", json_string("https://api.example"));
+	assert_int_equal(check_aud(f, c, "https://api.example", &aud), 0);
+	assert_string_equal(aud, "https://api.example");
+	free(aud);
+	c = base_claims();
+	json_object_set_new(c, "aud", json_string("https://api.example"));
+	assert_int_equal(
+	    check_aud(f, c, "https://api.example/", NULL), PC_ERR_VERIFY);
+	c = base_claims();
+	json_object_set_new(c, "aud", json_string("https://api.example"));
+	assert_int_equal(check_aud(f, c, ISS, NULL), PC_ERR_VERIFY);
+	c = base_claims();
+	json_object_set_new(c, "aud", json_string("https://api.example"));
+	assert_int_equal(check_aud(f, c, NULL, &aud), 0);
+	assert_string_equal(aud, "https://api.example");
+	free(aud);
+	/* Ours, any audience: b.aud is the issuer. */
+	assert_int_equal(check_aud(f, base_claims(), NULL, &aud), 0);
+	assert_string_equal(aud, ISS);
+	free(aud);
+	/* Several audiences: never "any"; missing or not a string: never. */
+	c = base_claims();
+	json_object_set_new(
+	    c, "aud", json_pack("[s, s]", "https://api.example", ISS));
+	assert_int_equal(check_aud(f, c, NULL, NULL), PC_ERR_VERIFY);
+	c = base_claims();
+	json_object_del(c, "aud");
+	assert_int_equal(check_aud(f, c, NULL, NULL), PC_ERR_VERIFY);
+	c = base_claims();
+	json_object_set_new(c, "aud", json_integer(1));
+	assert_int_equal(check_aud(f, c, NULL, NULL), PC_ERR_VERIFY);
+}
+
 static void
 test_bearer_JW06_id_token_is_no_bearer(void **state)
 {
@@ -891,6 +962,7 @@ main(void)
 		cmocka_unit_test(test_bearer_JW03_kid_injection_and_token_keys),
 		cmocka_unit_test(test_bearer_JW04_TK13_exp_and_iat),
 		cmocka_unit_test(test_bearer_JW05_TK12_claims),
+		cmocka_unit_test(test_bearer_TX04_audience),
 		cmocka_unit_test(test_bearer_JW06_id_token_is_no_bearer),
 		cmocka_unit_test(test_bearer_JW07_tampered_payload),
 		cmocka_unit_test(test_bearer_JW08_malformed_and_oversized),

@@ -110,6 +110,8 @@ test_config_defaults(void **state)
 	/* SECURITY.md Part 2.5: 5 min access and ID tokens. */
 	assert_int_equal(c.access_token_ttl, 300);
 	assert_int_equal(c.id_token_ttl, 300);
+	/* Issue 14: exchanged machine tokens, 5 min. */
+	assert_int_equal(c.exchange_token_ttl, 300);
 	for (size_t i = 0; i < sizeof(c.sources); i++)
 		assert_int_equal(c.sources[i], CONFIG_SRC_DEFAULT);
 	/* The defaults are a working loopback development setup. */
@@ -232,6 +234,13 @@ test_config_set_duration_ranges(void **state)
 	    PC_ERR_CONFIG);
 	assert_int_equal(
 	    set(&c, "id_token_ttl", "2h", err, sizeof(err)), PC_ERR_CONFIG);
+	assert_int_equal(set(&c, "exchange_token_ttl", "59s", err, sizeof(err)),
+	    PC_ERR_CONFIG);
+	assert_int_equal(set(&c, "exchange_token_ttl", "61m", err, sizeof(err)),
+	    PC_ERR_CONFIG);
+	assert_int_equal(
+	    set(&c, "exchange_token_ttl", "1h", err, sizeof(err)), 0);
+	assert_int_equal(c.exchange_token_ttl, 3600);
 	assert_int_equal(
 	    set(&c, "signing_key_activation_delay", "31d", err, sizeof(err)),
 	    PC_ERR_CONFIG);

@@ -176,6 +176,15 @@ test_tokens_access_rfc9068(void **state)
 	assert_string_equal(str(c, "sub"), "pcc_app");
 	json_decref(c);
 	free(jwt);
+	/* A lifetime of its own (exchanged machine tokens, issue 14). */
+	in.ttl = 120;
+	assert_int_equal(
+	    token_mint_access(f->s, &f->cfg, &in, T0 + 5, &jwt, jti), 0);
+	c = verify(f, jwt, JOSE_ALG_ES256, "at+jwt");
+	assert_int_equal(
+	    json_integer_value(json_object_get(c, "exp")), T0 + 5 + 120);
+	json_decref(c);
+	free(jwt);
 	in.aud = NULL;
 	assert_int_equal(
 	    token_mint_access(f->s, &f->cfg, &in, T0 + 5, &jwt, jti),
