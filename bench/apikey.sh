@@ -25,10 +25,15 @@ AK_KEY_TYPE=urn:portcullis:params:oauth:token-type:api_key
 AK_SKIP=""
 
 # ak_cli ARGS...: a portcullis command against the API-key server's store;
-# its stdout, or the bench stops with its stderr.
+# its stdout. A refusal is this build's (a slice of issue 14 not complete
+# yet), not the machine's: the section says "not measured" and why, and
+# the rest of the bench goes on.
 ak_cli() {
-	"$BIN" "$@" "${AKCLI[@]}" 2>"$TMP/ak-cli.err" ||
-		die "portcullis $1 $2 failed: $(cat "$TMP/ak-cli.err")"
+	"$BIN" "$@" "${AKCLI[@]}" 2>"$TMP/ak-cli.err"
+}
+ak_refused() {
+	AK_SKIP="'portcullis $1' failed: $(grep -v '^{' "$TMP/ak-cli.err" | head -c 300)"
+	return 1
 }
 
 # ak_setup: the resource (with its introspection client), a service
@@ -43,17 +48,19 @@ ak_setup() {
 		fi
 	done
 	j=$(ak_cli resource add --id "$AK_RESOURCE" --scope "$AK_SCOPE" \
-		--name bench-api --json)
+		--name bench-api --json) || ak_refused "resource add" || return 1
 	AK_RS_ID=$(field "$j" client_id)
 	AK_RS_SEC=$(field "$j" client_secret)
 	if [ -z "$AK_RS_ID" ] || [ -z "$AK_RS_SEC" ]; then
 		die "resource add: no client_id/client_secret: $j"
 	fi
-	j=$(ak_cli service-account add --name bench-sa --scope "$AK_SCOPE" --json)
+	j=$(ak_cli service-account add --name bench-sa --scope "$AK_SCOPE" \
+		--json) || ak_refused "service-account add" || return 1
 	sa=$(field "$j" id)
 	[ -n "$sa" ] || die "service-account add: no id: $j"
 	j=$(ak_cli api-key add --owner "$sa" --scope "$AK_SCOPE" \
-		--resource "$AK_RESOURCE" --json)
+		--resource "$AK_RESOURCE" --json) || ak_refused "api-key add" ||
+		return 1
 	AK_KEY=$(field "$j" key)
 	[ -n "$AK_KEY" ] || die "api-key add: no key: $(field "$j" id)"
 }

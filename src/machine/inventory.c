@@ -284,6 +284,44 @@ add_api_keys(struct db *db, struct inventory *inv)
 	return 0;
 }
 
+/*
+ * Workload trusts: each rule of a trust lets the issuer's workloads get
+ * tokens for one service account, so each is a credential of that
+ * account (no stored secret: no expiry to flag). Its id is the trust's,
+ * the actor of the tokens it mints.
+ */
+static int
+add_workloads(struct db *db, struct inventory *inv)
+{
+	struct store_wif_trust *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = store_wif_trusts_list(db, &v, &n)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < v[i].n_rules; j++) {
+			const struct store_wif_rule *rule = &v[i].rules[j];
+			struct inventory_credential *c;
+			struct buf label;
+
+			buf_init(&label, 4096);
+			if (buf_printf(&label, "%s rule %lld: sub %s",
+				v[i].issuer, (long long)rule->rule_no,
+				rule->sub_pattern) != 0)
+				buf_reset(&label); /* too long: no label */
+			c = add_credential(
+			    holder(inv, rule->service_account_id), "workload",
+			    v[i].trust_id, buf_cstr(&label), rule->scopes,
+			    NULL);
+			c->created_at = rule->created_at;
+			buf_free(&label);
+		}
+	}
+	store_wif_trusts_free(v, n);
+	return 0;
+}
+
 /* --- use, from the audit log -------------------------------------------- */
 
 struct scope_use {
@@ -486,7 +524,9 @@ inventory_build(struct db *db, int64_t now, struct inventory *out)
 	out->now = now;
 	if ((r = add_users(db, out)) != 0 ||
 	    (r = add_service_accounts(db, out)) != 0 ||
-	    (r = add_clients(db, out)) != 0 || (r = add_api_keys(db, out)) != 0)
+	    (r = add_clients(db, out)) != 0 ||
+	    (r = add_api_keys(db, out)) != 0 ||
+	    (r = add_workloads(db, out)) != 0)
 		goto fail;
 	for (size_t i = 0; i < out->n; i++)
 		for (size_t j = 0; j < out->v[i].n_creds; j++)

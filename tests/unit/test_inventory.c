@@ -111,6 +111,25 @@ event(struct fixture *f, int64_t at, const char *name, const char *actor,
 	json_decref(d);
 }
 
+/* A token.issue at unix time `at` by actor for target. */
+static void
+event2(struct fixture *f, int64_t at, const char *actor, const char *target,
+    const char *details)
+{
+	json_t *d = json_loads(details, 0, NULL);
+	struct audit_event ev = {
+		.event = "token.issue",
+		.outcome = "success",
+		.actor = actor,
+		.target = target,
+		.details = d,
+		.ts_ms = at * 1000,
+	};
+
+	assert_int_equal(audit_append(f->db, f->key, &ev), 0);
+	json_decref(d);
+}
+
 static const struct inventory_principal *
 principal(const struct inventory *inv, const char *id)
 {
@@ -475,6 +494,68 @@ test_inventory_api_keys(void **state)
 	inventory_free(&inv);
 }
 
+#define WIF "wif_WWWWWWWWWWWWWWWWWWWWWW"
+
+static void
+wif_rule(struct fixture *f, const char *sub, const char *sa, const char *scopes)
+{
+	struct store_wif_rule rule = {
+		.sub_pattern = (char *)sub,
+		.claims = (char *)"{}",
+		.service_account_id = (char *)sa,
+		.scopes = (char *)scopes,
+	};
+	int64_t no = 0;
+
+	assert_int_equal(
+	    store_wif_rule_add(f->db, WIF, &rule, NOW - 20 * DAY, &no), 0);
+}
+
+/* A workload trust's rules are credentials of the accounts they map to;
+ * one trust's use is told apart per account by the audit target. */
+static void
+test_inventory_workload_trusts(void **state)
+{
+	struct fixture *f = *state;
+	struct store_wif_trust t = {
+		.trust_id = (char *)WIF,
+		.issuer = (char *)"https://ci.example.com",
+		.jwks = (char *)"{\"keys\":[]}",
+		.audience = (char *)"https://id.example.com",
+		.algs = (char *)"ES256",
+		.max_lifetime = 3600,
+		.created_at = NOW - 20 * DAY,
+	};
+	struct inventory inv;
+	const struct inventory_principal *p;
+
+	service_account(f, "svc_deploy", NULL, 0);
+	service_account(f, "svc_idle", NULL, 0);
+	assert_int_equal(store_wif_trust_add(f->db, &t), 0);
+	wif_rule(
+	    f, "repo:acme/api:*", "svc_deploy", "deploy:write deploy:read");
+	wif_rule(f, "repo:acme/web:*", "svc_idle", NULL);
+	/* Forty days of silence for svc_idle, use for svc_deploy. */
+	event2(f, NOW - 2 * DAY, WIF, "svc_deploy",
+	    "{\"scope\":\"deploy:write\"}");
+	assert_int_equal(inventory_build(f->db, NOW + 15 * DAY, &inv), 0);
+	p = principal(&inv, "svc_deploy");
+	assert_int_equal(p->n_creds, 1);
+	assert_string_equal(p->creds[0].kind, "workload");
+	assert_string_equal(p->creds[0].id, WIF);
+	assert_string_equal(p->creds[0].label,
+	    "https://ci.example.com rule 1: sub repo:acme/api:*");
+	assert_int_equal(p->creds[0].created_at, NOW - 20 * DAY);
+	assert_int_equal(p->creds[0].last_used_at, NOW - 2 * DAY);
+	assert_string_equal(p->creds[0].unused_scopes, "deploy:read");
+	assert_int_equal(p->creds[0].flags, INVENTORY_SCOPES_UNUSED);
+	p = principal(&inv, "svc_idle");
+	assert_int_equal(p->creds[0].last_used_at, 0);
+	assert_null(p->creds[0].used_scopes);
+	assert_int_equal(p->creds[0].flags, INVENTORY_UNUSED);
+	inventory_free(&inv);
+}
+
 static void
 test_inventory_flag_names(void **state)
 {
@@ -500,6 +581,7 @@ main(void)
 		T(test_inventory_disabled_owner_and_password),
 		T(test_inventory_service_accounts),
 		T(test_inventory_api_keys),
+		T(test_inventory_workload_trusts),
 		cmocka_unit_test(test_inventory_flag_names),
 	};
 #undef T
