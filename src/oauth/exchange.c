@@ -124,7 +124,7 @@ mint(struct req *r, struct resp *w, const struct kvlist *form,
 	const char *scope = NULL;
 	int rc;
 
-	rc = machine_target(r, w, form, true, &res);
+	rc = machine_target(r, w, form, true, NULL, &res);
 	if (rc == MACHINE_TARGET_NONE) {
 		oauth_error(w, 400, "invalid_target",
 		    "Name the resource the token is for (resource or "
