@@ -107,7 +107,8 @@ test('TX-07: audit query returns a client\'s token issues between two times, old
 });
 
 function serviceAccount(srv, name, extra = []) {
-  const r = cliAt(srv, ['service-account', 'add', '--name', name, '--scope', 'api.read', ...extra, '--json']);
+  const scope = extra.includes('--scope') ? [] : ['--scope', 'api.read'];
+  const r = cliAt(srv, ['service-account', 'add', '--name', name, ...scope, ...extra, '--json']);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
@@ -157,6 +158,49 @@ test('TX-07: audit query returns a service account\'s token issues between two t
   // One client's view: what it obtained for the account.
   const one = query(srv, ['--principal', c2.client_id, '--since', new Date(t1).toISOString(), '--json']);
   assert.deepEqual(one.rows.filter((r) => r.event === 'token.issue').map((r) => r.target), [sa.id, sa.id]);
+});
+
+test('TX-07: an API key\'s exchanges are in the audit query of the key and of its service account, with the resource and scope; the report shows its last use and the scopes it used', async () => {
+  const srv = await server();
+  const api = 'http://127.0.0.1/inventory-api';
+  const rs = cliAt(srv, ['resource', 'add', '--id', api, '--scope', 'api.read api.write', '--json']);
+  assert.equal(rs.code, 0, rs.stderr);
+  const sa = serviceAccount(srv, 'exchanger', ['--scope', 'api.read api.write']);
+  const key = apiKey(srv, sa.id, ['--scope', 'api.read api.write', '--resource', api, '--name', 'etl']);
+  const t1 = await mark();
+  const jtis = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(srv.url + '/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token_type: 'urn:portcullis:params:oauth:token-type:api_key',
+        subject_token: key.key, resource: api, scope: 'api.read',
+      }).toString(),
+    });
+    const j = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(j));
+    jtis.push(JSON.parse(Buffer.from(j.access_token.split('.')[1], 'base64url')).jti);
+  }
+  const t2 = await mark();
+  for (const who of [key.id, sa.id]) {
+    const q = query(srv, ['--principal', who, '--since', new Date(t1).toISOString(),
+      '--until', new Date(t2).toISOString(), '--json']);
+    assert.equal(q.code, 0, q.stderr);
+    const issued = q.rows.filter((r) => r.event === 'token.issue');
+    assert.deepEqual(issued.map((r) => [r.actor, r.target, r.details.jti, r.details.resource, r.details.scope]),
+      jtis.map((j) => [key.id, sa.id, j, api, 'api.read']));
+    assert.equal(issued[0].ip, '127.0.0.1');
+  }
+  const rep = report(srv);
+  const k = principalOf(rep, sa.id).credentials.find((c) => c.id === key.id);
+  assert.equal(k.kind, 'api_key');
+  assert.equal(k.resource, api);
+  assert.ok(k.last_used_at >= Math.floor(t1 / 1000) - 1, 'its last use');
+  assert.equal(k.used_scopes, 'api.read');
+  assert.equal(k.unused_scopes, 'api.write');
+  assert.deepEqual(k.flags, ['scopes_unused']);
 });
 
 test('TX-07: audit query refuses what it cannot answer with a usage error', async () => {
@@ -264,7 +308,8 @@ test('access report: a service account lists its bound clients as credentials; d
 });
 
 function apiKey(srv, owner, extra = []) {
-  const r = cliAt(srv, ['api-key', 'add', '--owner', owner, '--scope', 'api.read', ...extra, '--json']);
+  const scope = extra.includes('--scope') ? [] : ['--scope', 'api.read'];
+  const r = cliAt(srv, ['api-key', 'add', '--owner', owner, ...scope, ...extra, '--json']);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
