@@ -124,7 +124,7 @@ mint(struct req *r, struct resp *w, const struct kvlist *form,
 	const char *scope = NULL;
 	int rc;
 
-	rc = machine_target(r, w, form, true, NULL, &res);
+	rc = machine_target(r, w, form, true, k->owner_id, &res);
 	if (rc == MACHINE_TARGET_NONE) {
 		oauth_error(w, 400, "invalid_target",
 		    "Name the resource the token is for (resource or "
@@ -161,7 +161,11 @@ mint(struct req *r, struct resp *w, const struct kvlist *form,
 			.credential_id = id,
 			.resource = res.id,
 			.scope = buf_cstr(&granted),
-			.ttl = app->cfg->exchange_token_ttl,
+			/* Never outliving the key (AK-05). */
+			.ttl = k->expires_at - r->now <
+				app->cfg->exchange_token_ttl
+			    ? k->expires_at - r->now
+			    : app->cfg->exchange_token_ttl,
 			.grant = "token-exchange",
 			.exchange = true };
 		machine_token_issue(r, w, &g);

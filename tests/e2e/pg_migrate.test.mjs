@@ -14,8 +14,8 @@ const NEXT = LATEST + 1;
 const PREV = LATEST - 1;
 // Undoes the newest migration, to make a store one migration behind.
 // Update it with each new migration (the assertion says when).
-const UNDO_LATEST = 'DROP TABLE workload_jtis; DROP TABLE workload_rules; DROP TABLE workload_trusts';
-assert.equal(LATEST_MIGRATION.name, '0025_workload_federation', 'UNDO_LATEST undoes 0025 only: update it');
+const UNDO_LATEST = 'DROP INDEX audit_log_actor; DROP INDEX audit_log_target';
+assert.equal(LATEST_MIGRATION.name, '0026_audit_principal', 'UNDO_LATEST undoes 0026 only: update it');
 import { startCluster, createDatabase, parseUrl, psql, urlFor as urlOf } from './lib/pg.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
 
