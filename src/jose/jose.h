@@ -43,6 +43,15 @@ bool jose_alg_key_ok(enum jose_alg alg, EVP_PKEY *pkey);
 int
 jose_json_parse(const char *s, size_t n, size_t max_depth, json_t **out) PC_WUR;
 
+/* The latest NumericDate a claim may hold: 9999-12-31T23:59:59Z. */
+#define JOSE_TIME_MAX 253402300799LL
+/*
+ * A NumericDate member of a JWT's claims (RFC 7519 §2): 0 with *out set,
+ * PC_ERR_NOT_FOUND when absent, PC_ERR_INVALID when not a number in
+ * 0..JOSE_TIME_MAX (fractions are dropped).
+ */
+int jose_claim_time(const json_t *o, const char *name, int64_t *out) PC_WUR;
+
 /*
  * The public JWK of pkey: kty and its public members only, plus "kid",
  * "alg" and "use": "sig". Never d, p, q, dp, dq, qi (JW-09).

@@ -127,3 +127,29 @@ jose_json_put_int(struct buf *b, int64_t v)
 		num[n++] = tmp[--t];
 	return buf_put(b, num, n);
 }
+
+int
+jose_claim_time(const json_t *o, const char *name, int64_t *out)
+{
+	const json_t *v = json_object_get(o, name);
+	double d;
+
+	*out = 0;
+	if (v == NULL)
+		return PC_ERR_NOT_FOUND;
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i < 0 || i > JOSE_TIME_MAX)
+			return PC_ERR_INVALID;
+		*out = (int64_t)i;
+		return 0;
+	}
+	if (!json_is_real(v))
+		return PC_ERR_INVALID;
+	d = json_real_value(v);
+	if (!(d >= 0 && d <= (double)JOSE_TIME_MAX))
+		return PC_ERR_INVALID;
+	*out = (int64_t)d;
+	return 0;
+}

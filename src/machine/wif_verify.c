@@ -36,7 +36,6 @@
 #define CACHE_SLOTS 64
 #define PAYLOAD_DEPTH 8
 #define AUD_MAX 32
-#define TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
 /* ---- The JWKS cache ---- */
 
@@ -370,32 +369,6 @@ aud_ok(const json_t *aud, const char *want)
 	return false;
 }
 
-/* A NumericDate: 0, PC_ERR_NOT_FOUND when absent, PC_ERR_INVALID. */
-static int
-time_member(const json_t *o, const char *name, int64_t *out)
-{
-	const json_t *v = json_object_get(o, name);
-	double d;
-
-	*out = 0;
-	if (v == NULL)
-		return PC_ERR_NOT_FOUND;
-	if (json_is_integer(v)) {
-		if (json_integer_value(v) < 0 ||
-		    json_integer_value(v) > TIME_MAX)
-			return PC_ERR_INVALID;
-		*out = (int64_t)json_integer_value(v);
-		return 0;
-	}
-	if (!json_is_real(v))
-		return PC_ERR_INVALID;
-	d = json_real_value(v);
-	if (!(d >= 0 && d <= (double)TIME_MAX))
-		return PC_ERR_INVALID;
-	*out = (int64_t)d;
-	return 0;
-}
-
 /* JW-04, JW-05 and the trust's limits: NULL when they pass, else why. */
 static const char *
 claims_check(const json_t *p, const struct store_wif_trust *t, int64_t now,
@@ -410,17 +383,17 @@ claims_check(const json_t *p, const struct store_wif_trust *t, int64_t now,
 		return "iss is not the trust's issuer";
 	if (!aud_ok(json_object_get(p, "aud"), t->audience))
 		return "aud does not contain the trust's audience";
-	if (time_member(p, "exp", &exp) != 0)
+	if (jose_claim_time(p, "exp", &exp) != 0)
 		return "exp is missing or malformed";
 	if (now >= exp + WIF_LEEWAY)
 		return "expired";
-	if ((r = time_member(p, "nbf", &nbf)) == PC_ERR_INVALID)
+	if ((r = jose_claim_time(p, "nbf", &nbf)) == PC_ERR_INVALID)
 		return "nbf is malformed";
 	if (r == 0 && nbf > now + WIF_LEEWAY)
 		return "not yet valid";
 	if (r == 0)
 		start = nbf;
-	if ((r = time_member(p, "iat", &iat)) == PC_ERR_INVALID)
+	if ((r = jose_claim_time(p, "iat", &iat)) == PC_ERR_INVALID)
 		return "iat is malformed";
 	if (r == 0 && iat > now + WIF_LEEWAY)
 		return "iat is in the future";

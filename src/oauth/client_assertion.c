@@ -45,7 +45,6 @@
 #define ASSERTION_JTI_MAX 256
 #define ASSERTION_PAYLOAD_DEPTH 8
 /* NumericDate bounds: well inside int64_t and double precision. */
-#define ASSERTION_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
 static const enum jose_alg assertion_algs[] = { JOSE_ALG_ES256, JOSE_ALG_RS256,
 	JOSE_ALG_PS256 };
@@ -228,36 +227,6 @@ aud_ok(const json_t *aud, const char *issuer)
 	    strcmp(a, issuer) == 0;
 }
 
-/*
- * A NumericDate member: 0 with *out set, PC_ERR_NOT_FOUND when absent,
- * PC_ERR_INVALID when not a number in range (fractions are dropped).
- */
-static int
-time_member(const json_t *o, const char *name, int64_t *out)
-{
-	const json_t *v = json_object_get(o, name);
-	double d;
-
-	*out = 0;
-	if (v == NULL)
-		return PC_ERR_NOT_FOUND;
-	if (json_is_integer(v)) {
-		json_int_t i = json_integer_value(v);
-
-		if (i < 0 || i > ASSERTION_TIME_MAX)
-			return PC_ERR_INVALID;
-		*out = (int64_t)i;
-		return 0;
-	}
-	if (!json_is_real(v))
-		return PC_ERR_INVALID;
-	d = json_real_value(v);
-	if (!(d >= 0 && d <= (double)ASSERTION_TIME_MAX))
-		return PC_ERR_INVALID;
-	*out = (int64_t)d;
-	return 0;
-}
-
 /* The claims, once the signature verified: NULL when they pass, else why. */
 static const char *
 claims_check(const json_t *p, const char *client_id, const char *issuer,
@@ -273,20 +242,20 @@ claims_check(const json_t *p, const char *client_id, const char *issuer,
 		return "iss and sub must be the client id";
 	if (!aud_ok(json_object_get(p, "aud"), issuer))
 		return "aud must be the issuer alone";
-	if (time_member(p, "exp", &exp) != 0)
+	if (jose_claim_time(p, "exp", &exp) != 0)
 		return "exp is missing or malformed";
 	if (now >= exp + ASSERTION_LEEWAY)
 		return "expired";
 	if (exp > now + ASSERTION_MAX_LIFETIME + ASSERTION_LEEWAY)
 		return "exp is too far ahead";
-	r = time_member(p, "iat", &iat);
+	r = jose_claim_time(p, "iat", &iat);
 	if (r == PC_ERR_INVALID)
 		return "iat is malformed";
 	if (r == 0 && iat > now + ASSERTION_LEEWAY)
 		return "iat is in the future";
 	if (r == 0 && exp - iat > ASSERTION_MAX_LIFETIME)
 		return "the lifetime is too long";
-	r = time_member(p, "nbf", &nbf);
+	r = jose_claim_time(p, "nbf", &nbf);
 	if (r == PC_ERR_INVALID)
 		return "nbf is malformed";
 	if (r == 0 && nbf > now + ASSERTION_LEEWAY)

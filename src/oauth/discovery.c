@@ -115,8 +115,9 @@ build_one(struct app *app, unsigned mask)
 	json_object_set_new(
 	    d, "response_modes_supported", json_pack("[s]", "query"));
 	json_object_set_new(d, "grant_types_supported",
-	    json_pack("[s, s, s]", "authorization_code", "refresh_token",
-		"client_credentials"));
+	    json_pack("[s, s, s, s]", "authorization_code", "refresh_token",
+		"client_credentials",
+		"urn:ietf:params:oauth:grant-type:token-exchange"));
 	json_object_set_new(
 	    d, "code_challenge_methods_supported", json_pack("[s]", "S256"));
 	json_object_set_new(

@@ -161,6 +161,16 @@ store_api_key_revoke(struct db *db, const char *key_id, int64_t now,
 }
 
 int
+store_api_keys_revoke_owner_tx(
+    struct db_conn *c, const char *owner_id, int64_t now, const char *reason)
+{
+	return q_exec(c,
+	    "UPDATE api_keys SET revoked_at = ?, revoke_reason = ?"
+	    " WHERE owner_id = ? AND revoked_at IS NULL",
+	    Q_ARGS(QA_INT(now), QA_TEXT(reason), QA_TEXT(owner_id)), NULL);
+}
+
+int
 store_api_keys_revoke_owner(struct db *db, const char *owner_id, int64_t now,
     const char *reason, int64_t *n)
 {

@@ -169,18 +169,25 @@ static int
 disable_tx(struct db_conn *c, void *arg)
 {
 	const struct disable *a = arg;
+	int r;
 
 	if (a->disabled_at == 0)
 		return q_one(c,
 		    "UPDATE service_accounts SET disabled_at = NULL,"
 		    " updated_at = ? WHERE id = ? RETURNING id",
 		    Q_ARGS(QA_INT(a->now), QA_TEXT(a->id)), Q_NOCOLS);
-	return q_one(c,
-	    "UPDATE service_accounts SET disabled_at = ?,"
-	    " tokens_revoked_at = ?, updated_at = ? WHERE id = ? RETURNING id",
-	    Q_ARGS(QA_INT(a->disabled_at), QA_INT(a->disabled_at),
-		QA_INT(a->now), QA_TEXT(a->id)),
-	    Q_NOCOLS);
+	if ((r = q_one(c,
+		 "UPDATE service_accounts SET disabled_at = ?,"
+		 " tokens_revoked_at = ?, updated_at = ? WHERE id = ?"
+		 " RETURNING id",
+		 Q_ARGS(QA_INT(a->disabled_at), QA_INT(a->disabled_at),
+		     QA_INT(a->now), QA_TEXT(a->id)),
+		 Q_NOCOLS)) != 0)
+		return r;
+	/* Its API keys are revoked, not paused: a leak is the usual reason
+	 * to disable, and enabling must not give the keys back. */
+	return store_api_keys_revoke_owner_tx(
+	    c, a->id, a->disabled_at, "owner disabled");
 }
 
 int

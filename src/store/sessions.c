@@ -305,6 +305,11 @@ disable_tx(struct db_conn *c, void *arg)
 		return r;
 	if ((r = store_sessions_delete_user_tx(c, a->user_id, NULL, NULL)) != 0)
 		return r;
+	/* SS-08: the user's API keys die for good, not only while the
+	 * user is disabled: enabling the account does not revive them. */
+	if ((r = store_api_keys_revoke_owner_tx(
+		 c, a->user_id, a->now, "owner disabled")) != 0)
+		return r;
 	return store_families_revoke_user_tx(c, a->user_id, a->now, "disabled");
 }
 

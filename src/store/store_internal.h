@@ -28,6 +28,10 @@ int store_user_tokens_delete_user_tx(struct db_conn *c, const char *user_id,
  * RT-05, SS-07, SS-08: revokes every live token family of a user (password
  * change or reset, disable). (store/refresh.c)
  */
+/* SS-08: every live API key of owner_id revoked with reason, in the
+ * caller's transaction (a disabled user or service account; api_keys.c). */
+int store_api_keys_revoke_owner_tx(struct db_conn *c, const char *owner_id,
+    int64_t now, const char *reason) PC_WUR;
 int store_families_revoke_user_tx(struct db_conn *c, const char *user_id,
     int64_t now, const char *why) PC_WUR;
 

@@ -185,16 +185,22 @@ test('AK-05/SS-08: revocation, expiry and a dead owner take effect at the next r
   assert.equal((await exchange(bk.key)).status, 400);
   assert.equal((await introspect(res, bt)).body.active, false);
   cli(['service-account', 'enable', '--id', bot.id]);
-  assert.equal((await exchange(bk.key)).status, 200, 'enabled again: the key (not the old tokens) works');
+  assert.equal((await exchange(bk.key, {}, { ip: '192.0.2.71' })).status, 400, 'enabled again: the disable revoked the key for good');
+  assert.equal(cliJson(['api-key', 'show', '--id', bk.id]).revoke_reason, 'owner disabled');
+  const bk2 = addKey(bot.id, 'orders:read');
+  assert.equal((await exchange(bk2.key)).status, 200, 'a new key works once enabled');
   // A personal key of a user who is then disabled.
   const u = addUser(srv, 'gone@example.com');
   const uk = addKey(u.id, 'orders:read');
   assert.equal((await exchange(uk.key)).status, 200);
   cli(['user', 'disable', '--id', u.id]);
   assert.equal((await exchange(uk.key)).status, 400);
+  cli(['user', 'enable', '--id', u.id]);
+  assert.equal((await exchange(uk.key, {}, { ip: '192.0.2.72' })).status, 400, 'SS-08: enabling the user does not revive the key');
+  assert.equal(cliJson(['api-key', 'show', '--id', uk.id]).revoke_reason, 'owner disabled');
   // Deleting the account revokes its keys' rows.
   cli(['service-account', 'delete', '--id', bot.id]);
-  assert.equal(cliJson(['api-key', 'show', '--id', bk.id]).revoke_reason, 'owner deleted');
+  assert.equal(cliJson(['api-key', 'show', '--id', bk2.id]).revoke_reason, 'owner deleted');
 });
 
 test('AK-04: a resource server that introspects keys answers 403 insufficient_scope outside them', async () => {

@@ -38,7 +38,7 @@ test('discovery: the OpenID Connect and OAuth metadata say what is enforced (AZ-
   assert.deepEqual(d.response_modes_supported, ['query']);
   assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
   assert.equal(d.authorization_response_iss_parameter_supported, true);
-  assert.deepEqual(d.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
+  assert.deepEqual(d.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
   assert.equal(d.request_parameter_supported, false);
   assert.equal(d.request_uri_parameter_supported, false);
   assert.deepEqual(d.subject_types_supported, ['public']);

@@ -57,7 +57,7 @@ test('client_credentials with client_secret_basic: an RFC 9068 access token jose
   // The discovery document says what exists.
   const d = await (await fetch(srv.url + '/.well-known/openid-configuration')).json();
   assert.equal(d.token_endpoint, srv.issuer + '/token');
-  assert.deepEqual(d.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
+  assert.deepEqual(d.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
 });
 
 test('TK-07: client_secret_post is refused for a client registered for Basic, and both at once is invalid_request', async () => {

@@ -251,7 +251,8 @@ test_apikey_AK05_refusals(void **state)
 	assert_int_equal(verify(f, key2, T0 + 1, &why), 0);
 	assert_int_equal(user_disable(f->db, f->alice.id, T0 + 2), 0);
 	assert_int_equal(verify(f, key2, T0 + 3, &why), PC_ERR_VERIFY);
-	assert_int_equal(why, APIKEY_OWNER_DEAD);
+	/* Revoked with the disable, not merely paused (SS-08). */
+	assert_int_equal(why, APIKEY_REVOKED);
 	assert_int_equal(apikey_live(f->db, id, T0 + 3), PC_ERR_VERIFY);
 	assert_int_equal(
 	    apikey_live(f->db, "key_0000000000000000", T0), PC_ERR_VERIFY);
@@ -535,18 +536,23 @@ test_apikey_AK04_SS08_service_account_keys(void **state)
 	assert_int_equal(
 	    service_account_set_disabled(f->db, sa.id, true, T0 + 2), 0);
 	assert_int_equal(verify(f, key, T0 + 3, &why), PC_ERR_VERIFY);
-	assert_int_equal(why, APIKEY_OWNER_DEAD);
+	/* Revoked with the disable, not merely paused (SS-08). */
+	assert_int_equal(why, APIKEY_REVOKED);
 	assert_int_equal(
 	    machine_principal_live(f->db, sa.id, id, T0 + 3), PC_ERR_VERIFY);
 	assert_int_equal(apikey_create(f->db, &cfg, &rq, T0 + 3, &k, key, &w),
 	    PC_ERR_INVALID);
-	/* Deleted: its keys' rows are revoked. */
+	/* The disable revoked the key's row (re-enabling must not revive
+	 * it); a delete later leaves that first revocation as it was. */
+	assert_int_equal(apikey_get(f->db, id, &got), 0);
+	assert_int_equal(got.revoked_at, T0 + 2);
+	assert_string_equal(got.revoke_reason, "owner disabled");
+	store_api_key_clear(&got);
 	assert_int_equal(
 	    service_account_delete(f->db, sa.id, T0 + 4, &clients, &n), 0);
 	store_strv_free(clients, n);
 	assert_int_equal(apikey_get(f->db, id, &got), 0);
-	assert_int_equal(got.revoked_at, T0 + 4);
-	assert_string_equal(got.revoke_reason, "owner deleted");
+	assert_int_equal(got.revoked_at, T0 + 2);
 	store_api_key_clear(&got);
 	store_service_account_clear(&sa);
 }
