@@ -314,10 +314,10 @@ function apiKey(srv, owner, extra = []) {
   return JSON.parse(r.stdout);
 }
 
-test('access report: flags an expiring key, an unused key and a disabled owner\'s key; a revoked key is gone from it', async () => {
+test('access report: flags an expiring key, an unused key and a service account whose owner is disabled; revoked keys (and a disabled user\'s, revoked with the disable) are gone from it', async () => {
   const srv = await server();
-  const sa = serviceAccount(srv, 'keyholder');
   const dora = addUser(srv, 'dora@example.com');
+  const sa = serviceAccount(srv, 'keyholder', ['--owner', dora.id]);
   // A personal key holds only scopes a registered resource offers (AK-04).
   assert.equal(cliAt(srv, ['resource', 'add', '--id', 'https://api.example.com', '--scope', 'api.read']).code, 0);
   const expiring = apiKey(srv, sa.id, ['--expires', '5d', '--name', 'short']);
@@ -333,6 +333,9 @@ test('access report: flags an expiring key, an unused key and a disabled owner\'
   storeSql(srv, `UPDATE api_keys SET created_at = created_at - ${40 * 86400} WHERE key_id = '${keyId}'`);
 
   const rep = report(srv);
+  // The account's owner is disabled: the account is flagged, its keys
+  // (which still work) are listed with their own flags.
+  assert.deepEqual(principalOf(rep, sa.id).flags, ['owner_disabled']);
   const keys = Object.fromEntries(principalOf(rep, sa.id).credentials.map((c) => [c.id, c]));
   assert.deepEqual(Object.keys(keys).sort(), [expiring.id, unused.id, fresh.id].sort());
   assert.equal(keys[expiring.id].kind, 'api_key');
@@ -342,19 +345,22 @@ test('access report: flags an expiring key, an unused key and a disabled owner\'
   assert.deepEqual(keys[expiring.id].flags, ['expiring']);
   assert.deepEqual(keys[unused.id].flags, ['unused']);
   assert.deepEqual(keys[fresh.id].flags, []);
+  // Disabling a user revokes her personal keys for good (SS-08): gone.
   const d = principalOf(rep, dora.id);
   assert.deepEqual(d.flags, ['disabled']);
-  const laptop = d.credentials.find((c) => c.id === personal.id);
-  assert.deepEqual(laptop.flags, ['owner_disabled']);
+  assert.ok(!d.credentials.some((c) => c.id === personal.id));
+  assert.deepEqual(d.credentials.map((c) => [c.kind, c.flags]), [['password', ['owner_disabled']]]);
   assert.equal(rep.summary.expiring, 1);
   assert.equal(rep.summary.unused, 1);
+  assert.equal(rep.summary.owner_disabled, 2);
 
   const t = cliAt(srv, ['access', 'report']);
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, new RegExp(`^  api_key +${expiring.id} "short" .*\\[expiring\\]$`, 'm'));
   assert.match(t.stdout, new RegExp(`^  api_key +${unused.id} "forgotten" .*\\[unused\\]$`, 'm'));
-  assert.match(t.stdout, new RegExp(`^  api_key +${personal.id} "laptop" .*\\[owner_disabled\\]$`, 'm'));
+  assert.match(t.stdout, new RegExp(`^service_account ${sa.id} "keyholder" owner ${dora.id}  \\[owner_disabled\\]$`, 'm'));
   assert.doesNotMatch(t.stdout, new RegExp(revoked.id));
+  assert.doesNotMatch(t.stdout, new RegExp(personal.id));
 });
 
 test('access report: a disabled user and its password are flagged; a used client has its last use; a rotated secret\'s end is flagged as expiring', async () => {
