@@ -10,6 +10,7 @@
 #include "store/db_internal.h"
 #include "store/store.h"
 #include "store/q.h"
+#include "store/store_internal.h"
 
 #define APPEND_TRIES 5
 
@@ -113,15 +114,10 @@ store_audit_append(struct db *db, struct store_audit_row *row,
 	return r;
 }
 
-struct rows {
-	struct store_audit_row *v;
-	size_t n, cap;
-};
-
-static int
-read_row(struct db_stmt *s, void *arg)
+int
+store_audit_read_chained(struct db_stmt *s, void *arg)
 {
-	struct rows *rs = arg;
+	struct store_audit_rows *rs = arg;
 	struct store_audit_row *row = Q_GROW(rs->v, rs->n, rs->cap);
 
 	/* NULL stays NULL: the mac tells an absent field from an empty one.
@@ -140,7 +136,8 @@ read_row(struct db_stmt *s, void *arg)
 
 /* The rows of a store_all() into *out and *n, or freed on error. */
 static int
-rows_done(int r, struct rows *rs, struct store_audit_row **out, size_t *n)
+rows_done(
+    int r, struct store_audit_rows *rs, struct store_audit_row **out, size_t *n)
 {
 	if (r != 0) {
 		store_audit_rows_free(rs->v, rs->n);
@@ -155,27 +152,25 @@ int
 store_audit_list(struct db *db, int64_t from_seq, size_t limit,
     struct store_audit_row **out, size_t *n)
 {
-	struct rows rs = { NULL, 0, 0 };
+	struct store_audit_rows rs = { NULL, 0, 0 };
 
 	*out = NULL;
 	*n = 0;
 	if (limit == 0)
 		return 0;
-	return rows_done(
-	    store_all(db,
-		"SELECT seq, ts_ms, event, outcome, actor, target,"
-		" ip, user_agent, request_id, session_hash,"
-		" details, prev_mac, mac FROM audit_log"
-		" WHERE seq >= ? ORDER BY seq LIMIT ?",
-		Q_ARGS(QA_INT(from_seq), QA_INT(limit)), read_row, &rs),
+	return rows_done(store_all(db,
+			     "SELECT seq, ts_ms, event, outcome, actor, target,"
+			     " ip, user_agent, request_id, session_hash,"
+			     " details, prev_mac, mac FROM audit_log"
+			     " WHERE seq >= ? ORDER BY seq LIMIT ?",
+			     Q_ARGS(QA_INT(from_seq), QA_INT(limit)),
+			     store_audit_read_chained, &rs),
 	    &rs, out, n);
 }
 
-static int read_pending(struct db_stmt *s, void *arg);
-
 struct tail_arg {
 	size_t limit;
-	struct rows chained, pending;
+	struct store_audit_rows chained, pending;
 };
 
 /* One snapshot: a row moving from pending to the chain meanwhile is seen
@@ -190,13 +185,14 @@ tail_tx(struct db_conn *c, void *arg)
 		 "SELECT seq, ts_ms, event, outcome, actor, target, ip,"
 		 " user_agent, request_id, session_hash, details, prev_mac, mac"
 		 " FROM audit_log ORDER BY seq DESC LIMIT ?",
-		 Q_ARGS(QA_INT(a->limit)), read_row, &a->chained)) != 0)
+		 Q_ARGS(QA_INT(a->limit)), store_audit_read_chained,
+		 &a->chained)) != 0)
 		return r;
 	return q_all(c,
 	    "SELECT id, ts_ms, event, outcome, actor, target, ip, user_agent,"
 	    " request_id, session_hash, details, mac FROM audit_pending"
 	    " ORDER BY ts_ms DESC, id DESC LIMIT ?",
-	    Q_ARGS(QA_INT(a->limit)), read_pending, &a->pending);
+	    Q_ARGS(QA_INT(a->limit)), store_audit_read_pending, &a->pending);
 }
 
 static void
@@ -329,13 +325,13 @@ store_audit_append_pending(struct db *db, const struct store_audit_row *row)
 	    db, DB_WRITE_UNLOCKED, pending_insert_tx, (void *)row);
 }
 
-static int
-read_pending(struct db_stmt *s, void *arg)
+int
+store_audit_read_pending(struct db_stmt *s, void *arg)
 {
-	struct rows *rs = arg;
+	struct store_audit_rows *rs = arg;
 	struct store_audit_row *row = Q_GROW(rs->v, rs->n, rs->cap);
 
-	/* As read_row(): NULL stays NULL, a malformed mac or id reads as "",
+	/* As store_audit_read_chained(): NULL stays NULL, a malformed mac or id reads as "",
 	 * which can never verify. */
 	q_read(s,
 	    Q_COLS(QC_EXACT(row->id), QC_INT(&row->ts_ms),
@@ -357,7 +353,7 @@ int
 store_audit_pending_list(struct db *db, int64_t after_ts, const char *after_id,
     size_t limit, struct store_audit_row **out, size_t *n)
 {
-	struct rows rs = { NULL, 0, 0 };
+	struct store_audit_rows rs = { NULL, 0, 0 };
 
 	*out = NULL;
 	*n = 0;
@@ -366,7 +362,7 @@ store_audit_pending_list(struct db *db, int64_t after_ts, const char *after_id,
 	return rows_done(store_all(db, PENDING_SELECT,
 			     Q_ARGS(QA_INT(after_ts), QA_INT(after_ts),
 				 QA_TEXT(after_id), QA_INT(limit)),
-			     read_pending, &rs),
+			     store_audit_read_pending, &rs),
 	    &rs, out, n);
 }
 
@@ -429,7 +425,7 @@ static int
 chain_tx(struct db_conn *c, void *arg)
 {
 	struct chain_arg *a = arg;
-	struct rows rs = { NULL, 0, 0 };
+	struct store_audit_rows rs = { NULL, 0, 0 };
 	struct store_audit_row *v;
 	int64_t last = 0;
 	char prev[PC_SHA256_HEX_LEN + 1];
@@ -439,7 +435,7 @@ chain_tx(struct db_conn *c, void *arg)
 	r = q_all(c, PENDING_SELECT,
 	    Q_ARGS(QA_INT(*a->after_ts), QA_INT(*a->after_ts),
 		QA_TEXT(a->after_id), QA_INT(a->limit)),
-	    read_pending, &rs);
+	    store_audit_read_pending, &rs);
 	if (r != 0 || rs.n == 0)
 		goto out;
 	r = q_one(c, "SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1",

@@ -11,6 +11,7 @@
 
 #include "store/store.h"
 #include "store/q.h"
+#include "store/store_internal.h"
 
 #define CHAINED_COLS \
 	"seq, ts_ms, event, outcome, actor, target, ip, user_agent," \
@@ -41,48 +42,9 @@ static const char pending_sql[] =
     " WHERE (actor = ? OR target = ?) AND ts_ms >= ? AND ts_ms < ?"
     " ORDER BY ts_ms, id LIMIT ?";
 
-struct rows {
-	struct store_audit_row *v;
-	size_t n, cap;
-};
-
-static int
-read_chained(struct db_stmt *s, void *arg)
-{
-	struct rows *rs = arg;
-	struct store_audit_row *row = Q_GROW(rs->v, rs->n, rs->cap);
-
-	/* As store/audit.c reads them: NULL stays NULL. */
-	q_read(s,
-	    Q_COLS(QC_INT(&row->seq), QC_INT(&row->ts_ms),
-		QC_DUP_NULL(&row->event), QC_DUP_NULL(&row->outcome),
-		QC_DUP_NULL(&row->actor), QC_DUP_NULL(&row->target),
-		QC_DUP_NULL(&row->ip), QC_DUP_NULL(&row->user_agent),
-		QC_DUP_NULL(&row->request_id), QC_DUP_NULL(&row->session_hash),
-		QC_DUP_NULL(&row->details), QC_EXACT(row->prev_mac),
-		QC_EXACT(row->mac)));
-	return 0;
-}
-
-static int
-read_pending(struct db_stmt *s, void *arg)
-{
-	struct rows *rs = arg;
-	struct store_audit_row *row = Q_GROW(rs->v, rs->n, rs->cap);
-
-	q_read(s,
-	    Q_COLS(QC_EXACT(row->id), QC_INT(&row->ts_ms),
-		QC_DUP_NULL(&row->event), QC_DUP_NULL(&row->outcome),
-		QC_DUP_NULL(&row->actor), QC_DUP_NULL(&row->target),
-		QC_DUP_NULL(&row->ip), QC_DUP_NULL(&row->user_agent),
-		QC_DUP_NULL(&row->request_id), QC_DUP_NULL(&row->session_hash),
-		QC_DUP_NULL(&row->details), QC_EXACT(row->mac)));
-	return 0;
-}
-
 struct query_arg {
 	const struct store_audit_filter *f;
-	struct rows chained, pending;
+	struct store_audit_rows chained, pending;
 };
 
 /* One snapshot: a row the chainer moves meanwhile is seen once, where it
@@ -101,13 +63,13 @@ query_tx(struct db_conn *c, void *arg)
 		QA_INT(f->until_ms), QA_INT(want), QA_TEXT(f->principal),
 		QA_TEXT(f->principal), QA_INT(f->since_ms), QA_INT(f->until_ms),
 		QA_INT(want), QA_INT(want)),
-	    read_chained, &a->chained);
+	    store_audit_read_chained, &a->chained);
 	if (r != 0)
 		return r;
 	return q_all(c, pending_sql,
 	    Q_ARGS(QA_TEXT(f->principal), QA_TEXT(f->principal),
 		QA_INT(f->since_ms), QA_INT(f->until_ms), QA_INT(want)),
-	    read_pending, &a->pending);
+	    store_audit_read_pending, &a->pending);
 }
 
 /*
@@ -118,7 +80,7 @@ static void
 merge(struct query_arg *a, size_t limit, struct store_audit_row **out,
     size_t *n, bool *more)
 {
-	struct rows *x = &a->chained, *y = &a->pending;
+	struct store_audit_rows *x = &a->chained, *y = &a->pending;
 	size_t total = x->n + y->n, keep = total < limit ? total : limit;
 	size_t i = 0, j = 0, k = 0;
 	struct store_audit_row *v = NULL;

@@ -25,6 +25,22 @@ int store_user_tokens_delete_user_tx(struct db_conn *c, const char *user_id,
     const char *purpose, int64_t *deleted) PC_WUR;
 
 /*
+ * Audit rows read by a query-layer callback (store/audit.c, and the audit
+ * query in store/audit_query.c): each call appends one row to a
+ * struct store_audit_rows. The chained reader wants the columns seq, ts_ms,
+ * event, outcome, actor, target, ip, user_agent, request_id, session_hash,
+ * details, prev_mac, mac; the pending reader id, ts_ms, event ... details,
+ * mac. NULL stays NULL; a malformed mac or id reads as "".
+ */
+struct store_audit_rows {
+	struct store_audit_row *v;
+	size_t n, cap;
+};
+struct db_stmt;
+int store_audit_read_chained(struct db_stmt *s, void *arg);
+int store_audit_read_pending(struct db_stmt *s, void *arg);
+
+/*
  * RT-05, SS-07, SS-08: revokes every live token family of a user (password
  * change or reset, disable). (store/refresh.c)
  */
