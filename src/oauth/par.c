@@ -222,8 +222,8 @@ store_push(struct req *r, struct resp *w, const struct store_client *c,
 	p.client_id = c->client_id;
 	p.params = (char *)params->p;
 	p.public_client = c->is_public;
-	p.created_at = r->now;
-	p.expires_at = r->now + app->cfg->par_ttl;
+	p.created_ms = clock_now_ms();
+	p.expires_at = p.created_ms / 1000 + app->cfg->par_ttl;
 	rc = store_par_put(app->db, &p, r->ip, app->cfg->presession_max_per_ip,
 	    app->cfg->par_max_per_client);
 	if (rc != 0) {

@@ -36,11 +36,12 @@ put_tx(struct db_conn *c, void *arg)
 
 	if ((r = q_exec(c,
 		 "INSERT INTO par_requests (uri_hash, client_id, params, ip,"
-		 " public_client, created_at, expires_at)"
-		 " VALUES (?, ?, ?, ?, ?, ?, ?)",
+		 " public_client, created_at, created_ms, expires_at)"
+		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		 Q_ARGS(QA_TEXT(p->uri_hash), QA_TEXT(p->client_id),
 		     QA_TEXT(p->params), QA_TEXT(ip),
-		     QA_INT(p->public_client ? 1 : 0), QA_INT(p->created_at),
+		     QA_INT(p->public_client ? 1 : 0),
+		     QA_INT(p->created_ms / 1000), QA_INT(p->created_ms),
 		     QA_INT(p->expires_at)),
 		 NULL)) != 0)
 		return r;
@@ -56,14 +57,14 @@ put_tx(struct db_conn *c, void *arg)
 		 "DELETE FROM par_requests WHERE public_client = 1 AND ip = ?"
 		 " AND uri_hash NOT IN (SELECT uri_hash FROM par_requests"
 		 " WHERE public_client = 1 AND ip = ?"
-		 " ORDER BY created_at DESC, uri_hash DESC LIMIT ?)",
+		 " ORDER BY created_ms DESC, uri_hash DESC LIMIT ?)",
 		 Q_ARGS(QA_TEXT(ip), QA_TEXT(ip), QA_INT(a->max_per_ip)),
 		 NULL)) != 0)
 		return r;
 	return q_exec(c,
 	    "DELETE FROM par_requests WHERE client_id = ?"
 	    " AND uri_hash NOT IN (SELECT uri_hash FROM par_requests"
-	    " WHERE client_id = ? ORDER BY created_at DESC, uri_hash DESC"
+	    " WHERE client_id = ? ORDER BY created_ms DESC, uri_hash DESC"
 	    " LIMIT ?)",
 	    Q_ARGS(QA_TEXT(p->client_id), QA_TEXT(p->client_id),
 		QA_INT(a->max_per_client)),
@@ -89,11 +90,11 @@ store_par_take(struct db *db, const char *uri_hash, const char *client_id,
 	r = store_one(db,
 	    "DELETE FROM par_requests WHERE uri_hash = ? AND client_id = ?"
 	    " AND expires_at > ?"
-	    " RETURNING client_id, params, public_client, created_at,"
+	    " RETURNING client_id, params, public_client, created_ms,"
 	    " expires_at",
 	    Q_ARGS(QA_TEXT(uri_hash), QA_TEXT(client_id), QA_INT(now)),
 	    Q_COLS(QC_DUP(&out->client_id), QC_DUP(&out->params),
-		QC_BOOL(&out->public_client), QC_INT(&out->created_at),
+		QC_BOOL(&out->public_client), QC_INT(&out->created_ms),
 		QC_INT(&out->expires_at)));
 	if (r == 0)
 		snprintf(out->uri_hash, sizeof(out->uri_hash), "%s", uri_hash);

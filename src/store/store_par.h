@@ -21,7 +21,7 @@ struct store_par {
 	char *client_id;
 	char *params;	    /* form-urlencoded, no client credentials */
 	bool public_client; /* pushed without a credential: capped per IP */
-	int64_t created_at;
+	int64_t created_ms; /* orders the DS-04 caps */
 	int64_t expires_at;
 };
 

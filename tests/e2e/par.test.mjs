@@ -14,6 +14,7 @@ import { Client, GOOD_PW, addUser, csrfOf } from './lib/web.mjs';
 import { addClient, authorizeParams, pkce, tokenRequest } from './lib/oauth.mjs';
 
 const EMAIL = 'par@example.com';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let srv, rp, spa, post, other;
 
 before(async () => {
@@ -213,7 +214,11 @@ test('AZ-13: the store keeps neither the request_uri nor the client secret', asy
 test('DS-04: a public client\'s pushes are capped per IP, a confidential client\'s per client', async () => {
   storeSql(srv, 'DELETE FROM par_requests');
   const spaUris = [];
-  for (let i = 0; i < 5; i++) spaUris.push((await goodPush(srv, spa)).json.request_uri);
+  // (2 ms apart: the oldest is the one with the smallest created_ms.)
+  for (let i = 0; i < 5; i++) {
+    spaUris.push((await goodPush(srv, spa)).json.request_uri);
+    await sleep(2);
+  }
   assert.equal(storeSql(srv, `SELECT count(*) FROM par_requests WHERE client_id = '${spa.client_id}'`), '3');
   // The oldest went: the first is dead, the newest lives.
   assert.equal((await new Client(srv).get('/authorize?' + useUri(spa, spaUris[0]))).status, 400);
