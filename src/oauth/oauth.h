@@ -252,4 +252,19 @@ exchange_workload(struct req *r, struct resp *w, const struct kvlist *form);
 
 /* ---- end Workload token exchange ---- */
 
+/* ---- Delegation token exchange (src/oauth/exchange_deleg.c; issue 15,
+ * TX-01..05, TX-07) ---- */
+
+/*
+ * RFC 8693 token exchange with subject_token_type
+ * urn:ietf:params:oauth:token-type:access_token: the authenticated client
+ * acts for the subject token's user, at a resource or by handing off to
+ * another agent, within deleg_decide()'s policy (oauth/proto.h). Writes
+ * the response.
+ */
+void
+exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form);
+
+/* ---- end Delegation token exchange ---- */
+
 #endif
