@@ -117,7 +117,7 @@ struct config {
 	/* Delegation (issue 15, TX-03; src/oauth/deleg_policy.c). */
 	int64_t delegation_max_depth; /* nested act objects, at most */
 
-	unsigned char sources[96]; /* enum config_source per setting */
+	unsigned char sources[128]; /* enum config_source per setting */
 
 	/* Derived by config_finish(). */
 	char *issuer_scheme;
