@@ -221,8 +221,7 @@ check_family(struct db *db, const struct bearer *b, int64_t now)
 	if (f.revoked_at != 0 || f.expires_at <= now || f.client_id == NULL ||
 	    strcmp(f.client_id,
 		b->act_root != NULL ? b->act_root : b->client_id) != 0 ||
-	    f.user_id == NULL ||
-	    strcmp(f.user_id, b->sub) != 0)
+	    f.user_id == NULL || strcmp(f.user_id, b->sub) != 0)
 		r = PC_ERR_VERIFY;
 	store_family_clear(&f);
 	return r;
@@ -250,7 +249,8 @@ check_chain(struct app *app, const struct bearer *b)
 		return PC_ERR_VERIFY;
 	if (client_cache_versions(app->client_cache, app->db, &ver) != 0)
 		return PC_ERR_STORE;
-	for (; r == 0 && json_is_object(act); act = json_object_get(act, "act")) {
+	for (; r == 0 && json_is_object(act);
+	     act = json_object_get(act, "act")) {
 		struct store_client_secret sec[STORE_CLIENT_SECRETS_MAX];
 		struct store_client c;
 		size_t n = 0;

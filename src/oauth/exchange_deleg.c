@@ -67,7 +67,7 @@ struct xchg {
 	const char *chain[CHAIN_MAX]; /* the subject's actors, outermost
 					 first (borrowed from subject.act) */
 	size_t nchain;
-	const char *scope;	/* requested */
+	const char *scope; /* requested */
 	bool impersonate;
 };
 
@@ -107,8 +107,8 @@ client_get(struct app *app, const struct store_versions *ver, const char *id,
 {
 	struct store_client_secret sec[STORE_CLIENT_SECRETS_MAX];
 	size_t n = 0;
-	int rc = client_cache_get(app->client_cache, app->db, ver, id, out,
-	    sec, &n);
+	int rc =
+	    client_cache_get(app->client_cache, app->db, ver, id, out, sec, &n);
 
 	sodium_memzero(sec, sizeof(sec));
 	return rc;
@@ -167,8 +167,9 @@ check_actor_token(struct req *r, struct resp *w, const struct kvlist *form,
 		oauth_unavailable(w);
 		return -1;
 	}
-	if (rc == 0 && (strcmp(b.client_id, x->actor.client_id) != 0 ||
-			   strcmp(b.sub, x->actor.client_id) != 0))
+	if (rc == 0 &&
+	    (strcmp(b.client_id, x->actor.client_id) != 0 ||
+		strcmp(b.sub, x->actor.client_id) != 0))
 		rc = PC_ERR_VERIFY;
 	bearer_clear(&b);
 	if (rc != 0) {
@@ -186,8 +187,8 @@ check_actor_token(struct req *r, struct resp *w, const struct kvlist *form,
  * name would be anyone's). 0, or -1 with the answer written.
  */
 static int
-find_target(struct req *r, struct resp *w, const struct kvlist *form,
-    struct xchg *x)
+find_target(
+    struct req *r, struct resp *w, const struct kvlist *form, struct xchg *x)
 {
 	struct app *app = r->app;
 	const char *res = NULL, *aud = NULL, *uri;
@@ -243,8 +244,8 @@ find_target(struct req *r, struct resp *w, const struct kvlist *form,
  * 0 with *jkt NULL (no binding), or -1 with the answer written.
  */
 static int
-dpop_binding(struct req *r, struct resp *w, const struct xchg *x,
-    const char **jkt)
+dpop_binding(
+    struct req *r, struct resp *w, const struct xchg *x, const char **jkt)
 {
 	const char *proof = NULL;
 	bool sent = req_header(r, "DPoP", &proof) != PC_ERR_NOT_FOUND;
@@ -290,10 +291,10 @@ audit_exchange(struct req *r, const struct xchg *x, const char *scope,
 	for (size_t i = 0; i < x->nchain; i++)
 		json_array_append_new(chain, json_string(x->chain[i]));
 	d = json_pack("{s:o, s:s?, s:s?, s:s, s:s, s:s, s:s, s:b, s:I}",
-	    "chain", chain, "resource", x->res.id, "agent",
-	    x->agent.client_id, "scope", scope, "jti", jti, "subject_jti",
-	    x->subject.jti, "grant", x->subject.gid, "impersonation",
-	    x->impersonate, "expires_in", (json_int_t)ttl);
+	    "chain", chain, "resource", x->res.id, "agent", x->agent.client_id,
+	    "scope", scope, "jti", jti, "subject_jti", x->subject.jti, "grant",
+	    x->subject.gid, "impersonation", x->impersonate, "expires_in",
+	    (json_int_t)ttl);
 	if (d == NULL)
 		return PC_ERR_INVALID;
 	rc = oauth_audit(r, "token.exchange", "success", x->actor.client_id,
@@ -351,8 +352,8 @@ issue(struct req *r, struct resp *w, struct xchg *x, const char *scope,
 
 /* The subject token (TX-05) and its grant. 0, or -1 answered. */
 static int
-load_subject(struct req *r, struct resp *w, const struct kvlist *form,
-    struct xchg *x)
+load_subject(
+    struct req *r, struct resp *w, const struct kvlist *form, struct xchg *x)
 {
 	struct app *app = r->app;
 	const char *tok = NULL, *want = NULL;
@@ -373,7 +374,8 @@ load_subject(struct req *r, struct resp *w, const struct kvlist *form,
 	}
 	/* Any single audience of ours: a token for a resource or handed to
 	 * this agent is a subject too; the policy decides what it may do. */
-	rc = bearer_verify_aud(app, tok, strlen(tok), NULL, r->now, &x->subject);
+	rc =
+	    bearer_verify_aud(app, tok, strlen(tok), NULL, r->now, &x->subject);
 	if (rc == 0 && x->subject.gid != NULL)
 		rc = store_family_get(app->db, x->subject.gid, &x->grant);
 	if (oauth_store_down(rc)) {
@@ -407,7 +409,8 @@ exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form)
 	if (client_authenticate(r, w, form, true, &x.actor) != 0)
 		goto out;
 	if (x.actor.disabled_at != 0) {
-		oauth_error(w, 401, "invalid_client", "The client is disabled.");
+		oauth_error(
+		    w, 401, "invalid_client", "The client is disabled.");
 		goto out;
 	}
 	if (oauth_field(form, "scope", &x.scope) != 0 ||
@@ -447,8 +450,8 @@ exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form)
 		.grant_expires_at = x.grant.expires_at };
 	a = (struct deleg_actor){ .client_id = x.actor.client_id,
 		.scopes = x.actor.scopes,
-		.is_agent = x.actor.kind != NULL &&
-		    strcmp(x.actor.kind, "agent") == 0,
+		.is_agent =
+		    x.actor.kind != NULL && strcmp(x.actor.kind, "agent") == 0,
 		.resources = x.actor.resources,
 		.may_delegate = x.actor.may_delegate,
 		.allow_impersonation = x.actor.allow_impersonation,
