@@ -131,6 +131,7 @@ static const struct setting settings[] = {
 	S(outbound_max_size, K_SIZE, "256k", 1024, 4 * 1024 * 1024),
 	S(jwks_cache_ttl, K_DUR, "5m", 60, 86400),
 	S(jwks_refetch_interval, K_DUR, "60", 1, 3600),
+	S(dpop_nonce, K_BOOL, "false", 0, 0),
 	S(delegation_max_depth, K_INT, "3", 1, 10),
 };
 #undef S
