@@ -32,10 +32,9 @@
  * token is ever issued here.
  *
  * DPoP (RFC 9449, TX-06): a proof sent with the exchange is checked by
- * h-dpop's verifier and binds the new token (cnf.jkt); a subject bound
- * to a key needs a proof of that key, and a client that must use DPoP
- * sends one. Until that verifier is on this branch every such request
- * is refused (fail closed), never answered with an unbound token.
+ * dpop_check() and binds a token for a resource (cnf.jkt, token_type
+ * DPoP); a subject bound to a key needs a proof of that key, and a client
+ * or resource that must use DPoP gets no token without one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +43,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "jose/jose.h"
 #include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
@@ -239,25 +239,70 @@ find_target(
 }
 
 /*
- * DPoP (TX-06) call site: h-dpop's proof verifier binds the new token
- * when it lands. Until then a request that would need it is refused.
- * 0 with *jkt NULL (no binding), or -1 with the answer written.
+ * DPoP (TX-06): the proof, if any (dpop_check: one header, the proof for
+ * POST /token, nonce, replay). It is required when the subject token is
+ * bound (cnf.jkt: then by that very key, or a thief of the token could
+ * trade it for an unbound one), when the actor must use DPoP, and when
+ * the target resource takes bound tokens only. A token for a resource is
+ * bound to the proof's key; a hand-off to another agent is not (that
+ * agent proves its own key when it exchanges it, and authenticates).
+ * 0 with jkt filled ("" when unbound), or -1 with the answer written.
  */
 static int
-dpop_binding(
-    struct req *r, struct resp *w, const struct xchg *x, const char **jkt)
+dpop_binding(struct req *r, struct resp *w, const struct xchg *x,
+    char jkt[DPOP_JKT_LEN + 1])
 {
-	const char *proof = NULL;
-	bool sent = req_header(r, "DPoP", &proof) != PC_ERR_NOT_FOUND;
+	struct dpop_want want;
+	struct dpop_proof proof;
 
-	*jkt = NULL;
-	if (sent || x->subject.cnf_jkt != NULL || x->actor.dpop_required) {
-		oauth_error(w, 400, "invalid_dpop_proof",
-		    "DPoP-bound token exchange is not available on this "
-		    "server yet.");
+	jkt[0] = '\0';
+	memset(&want, 0, sizeof(want));
+	want.path = "/token";
+	want.required = x->subject.cnf_jkt != NULL || x->actor.dpop_required ||
+	    (x->res.id != NULL && x->res.dpop_required);
+	if (dpop_check(r, w, &want, &proof) != 0)
+		return -1;
+	if (x->subject.cnf_jkt != NULL &&
+	    !dpop_jkt_equal(proof.jkt, x->subject.cnf_jkt)) {
+		oauth_error(w, 400, "invalid_grant",
+		    "The subject token is bound to another DPoP key.");
 		return -1;
 	}
+	if (proof.present && x->res.id != NULL)
+		memcpy(jkt, proof.jkt, sizeof(proof.jkt));
 	return 0;
+}
+
+/*
+ * The token response (RFC 8693 §2.2.1), written straight into w's body
+ * (wiped when released) as token_response_write() does, with token_type
+ * DPoP for a bound token (RFC 9449 §5).
+ */
+static int
+answer(
+    struct resp *w, const char *at, int64_t ttl, const char *scope, bool bound)
+{
+	struct buf *b = resp_json_begin(w, 200);
+	const char *type = bound ? "DPoP" : "Bearer";
+	int r;
+
+	if ((r = buf_reserve(b, strlen(at) + strlen(scope) + 160)) != 0 ||
+	    (r = buf_putc(b, '{')) != 0 ||
+	    (r = jose_json_put_member(b, true, "access_token")) != 0 ||
+	    (r = jose_json_put_str(b, at, strlen(at))) != 0 ||
+	    (r = jose_json_put_member(b, false, "issued_token_type")) != 0 ||
+	    (r = jose_json_put_str(
+		 b, TT_ACCESS_TOKEN, sizeof(TT_ACCESS_TOKEN) - 1)) != 0 ||
+	    (r = jose_json_put_member(b, false, "token_type")) != 0 ||
+	    (r = jose_json_put_str(b, type, strlen(type))) != 0 ||
+	    (r = jose_json_put_member(b, false, "expires_in")) != 0 ||
+	    (r = jose_json_put_int(b, ttl)) != 0)
+		return r;
+	if (scope[0] != '\0' &&
+	    ((r = jose_json_put_member(b, false, "scope")) != 0 ||
+		(r = jose_json_put_str(b, scope, strlen(scope))) != 0))
+		return r;
+	return buf_putc(b, '}');
 }
 
 /* {"sub": actor, "act": <the subject's act>}; NULL when impersonating. */
@@ -344,8 +389,7 @@ issue(struct req *r, struct resp *w, struct xchg *x, const char *scope,
 	/* The account page's "last used"; the token is issued either way. */
 	if (store_family_touch(app->db, x->subject.gid, r->now) != 0)
 		log_msg(LOG_WARN, "oauth.exchange", "grant use not recorded");
-	if (token_response_write(
-		w, jwt, ttl, scope[0] != '\0' ? scope : NULL, true) != 0)
+	if (answer(w, jwt, ttl, scope, jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 }
@@ -400,7 +444,8 @@ exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form)
 	struct deleg_request q;
 	struct deleg_decision d;
 	struct buf granted;
-	const char *imp = NULL, *jkt = NULL;
+	const char *imp = NULL;
+	char jkt[DPOP_JKT_LEN + 1];
 	int rc;
 
 	memset(&x, 0, sizeof(x));
@@ -476,9 +521,9 @@ exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form)
 		oauth_error(w, rc != 0 ? 500 : 400, d.error, d.why);
 		goto out;
 	}
-	if (dpop_binding(r, w, &x, &jkt) != 0)
+	if (dpop_binding(r, w, &x, jkt) != 0)
 		goto out;
-	issue(r, w, &x, buf_cstr(&granted), d.ttl, jkt);
+	issue(r, w, &x, buf_cstr(&granted), d.ttl, jkt[0] != '\0' ? jkt : NULL);
 out:
 	buf_free(&granted);
 	xchg_clear(&x);
