@@ -97,6 +97,7 @@ test('TX-01: the user grant exchanged by its client: sub the user, act the clien
   assert.equal(i.body.active, true);
   assert.equal(i.body.sub, alice.id);
   assert.equal(i.body.aud, API);
+  assert.deepEqual(i.body.act, { sub: agentA.client_id });
   // Without scope: everything the subject, the client and the resource share.
   const all = await exchangeOk(agentA, t.access_token, { resource: API });
   assert.equal(all.scope, 'read write');
