@@ -144,6 +144,7 @@ struct az_request {
 	int64_t max_age;	       /* -1: none */
 	const char *error;	       /* when not AZ_OK: the RFC 6749 code */
 	const char *error_description; /* ASCII, for the page or redirect */
+	const char *ip; /* the requester's address: set by the caller */
 };
 
 /*

@@ -131,6 +131,15 @@ static const struct setting settings[] = {
 	S(outbound_max_size, K_SIZE, "256k", 1024, 4 * 1024 * 1024),
 	S(jwks_cache_ttl, K_DUR, "5m", 60, 86400),
 	S(jwks_refetch_interval, K_DUR, "60", 1, 3600),
+	S(client_registration, K_STR, "off", 0, 0),
+	S(client_registration_per_ip, K_INT, "20", 1, 100000),
+	S(client_registration_scopes, K_STR, "openid profile email offline_access",
+	    0, 0),
+	S(client_registration_dpop, K_BOOL, "false", 0, 0),
+	S(client_registration_unused, K_DUR, "24h", 1, 365 * 86400),
+	S(client_metadata_documents, K_BOOL, "false", 0, 0),
+	S(client_metadata_ttl, K_DUR, "1h", 1, 86400),
+	S(client_metadata_per_ip, K_INT, "60", 1, 100000),
 };
 #undef S
 #undef SECRET

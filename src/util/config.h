@@ -114,6 +114,17 @@ struct config {
 	int64_t outbound_max_size;	  /* bytes of a response body */
 	int64_t jwks_cache_ttl;		  /* seconds a fetched JWKS is used */
 	int64_t jwks_refetch_interval;	  /* seconds between refetches */
+	/* Clients that register themselves (issue 15 item 6, CR-01..05,
+	 * CR-07; src/oauth/register.c, client_metadata.c). */
+	char *client_registration;	      /* off | token | open */
+	int64_t client_registration_per_ip;   /* registrations per hour */
+	char *client_registration_scopes;     /* the most they may ask for */
+	bool client_registration_dpop;	      /* they must use DPoP */
+	int64_t client_registration_unused;   /* seconds before an unused one
+					       * goes */
+	bool client_metadata_documents;	      /* https URL client ids */
+	int64_t client_metadata_ttl;	      /* seconds a document is used */
+	int64_t client_metadata_per_ip;	      /* document fetches per hour */
 
 	unsigned char sources[96]; /* enum config_source per setting */
 
