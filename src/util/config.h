@@ -126,7 +126,7 @@ struct config {
 	int64_t client_metadata_ttl;	      /* seconds a document is used */
 	int64_t client_metadata_per_ip;	      /* document fetches per hour */
 
-	unsigned char sources[96]; /* enum config_source per setting */
+	unsigned char sources[128]; /* enum config_source per setting */
 
 	/* Derived by config_finish(). */
 	char *issuer_scheme;
