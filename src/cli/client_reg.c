@@ -91,7 +91,8 @@ token_json(const struct store_initial_token *t)
 static int
 add(struct cli_ctx *ctx)
 {
-	const char *label = cli_get(ctx, "label"), *m = cli_get(ctx, "max-clients"),
+	const char *label = cli_get(ctx, "label"),
+		   *m = cli_get(ctx, "max-clients"),
 		   *e = cli_get(ctx, "expires");
 	int64_t max = m != NULL ? strtoll(m, NULL, 10) : 1,
 		ttl = e != NULL ? duration(e) : DEFAULT_TTL, now = clock_now();
@@ -184,12 +185,13 @@ revoke(struct cli_ctx *ctx)
 	int r = store_initial_token_revoke(ctx->db, id, clock_now());
 
 	if (r == PC_ERR_NOT_FOUND) {
-		fprintf(stderr,
-		    "portcullis: no such live initial access token\n");
+		fprintf(
+		    stderr, "portcullis: no such live initial access token\n");
 		return 1;
 	}
-	if (r != 0 || cli_audit(ctx->db, ctx->mk,
-			  "client.registration_token.revoke", id, NULL) != 0) {
+	if (r != 0 ||
+	    cli_audit(ctx->db, ctx->mk, "client.registration_token.revoke", id,
+		NULL) != 0) {
 		fprintf(stderr, "portcullis: cannot revoke the token: %s\n",
 		    pc_strerror(r));
 		return 1;

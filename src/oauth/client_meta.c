@@ -22,7 +22,7 @@
 #include "jose/jose.h"
 #include "oauth/domain.h"
 
-#define META_DEPTH 6	      /* {"jwks": {"keys": [{"x5c": [...]}]}} */
+#define META_DEPTH 6	     /* {"jwks": {"keys": [{"x5c": [...]}]}} */
 #define META_STRING_MAX 2048 /* any one string member */
 
 void
@@ -297,8 +297,7 @@ members(struct parse *p, const json_t *doc, enum client_meta_src src,
 		 "client_id must be a string")) != 0 ||
 	    (r = str_member(p, doc, "client_secret", &m->client_secret,
 		 "client_secret must be a string")) != 0 ||
-	    (r = grants(p, doc, c)) != 0 ||
-	    (r = response_types(p, doc)) != 0 ||
+	    (r = grants(p, doc, c)) != 0 || (r = response_types(p, doc)) != 0 ||
 	    (r = scopes(p, doc, allowed_scopes, c)) != 0 ||
 	    (r = info_urls(p, doc)) != 0 || (r = keys(p, doc, src, m)) != 0)
 		return r;
@@ -312,12 +311,13 @@ members(struct parse *p, const json_t *doc, enum client_meta_src src,
 	/* RFC 7591 §2: client_secret_basic unless stated; a document's
 	 * client has no secret to use (CR-05). */
 	if (c->auth_method == NULL)
-		c->auth_method = xstrdup(
-		    src == CLIENT_META_DOCUMENT ? "none" : "client_secret_basic");
+		c->auth_method = xstrdup(src == CLIENT_META_DOCUMENT
+			? "none"
+			: "client_secret_basic");
 	c->is_public = strcmp(c->auth_method, "none") == 0;
 	if (c->name == NULL)
-		c->name = url_host(src == CLIENT_META_DOCUMENT &&
-			    m->doc_client_id != NULL
+		c->name = url_host(
+		    src == CLIENT_META_DOCUMENT && m->doc_client_id != NULL
 			? m->doc_client_id
 			: c->redirect_uris[0]);
 	if (c->name == NULL)

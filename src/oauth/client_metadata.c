@@ -100,8 +100,8 @@ materialise(struct app *app, const char *url, const char *ip, int64_t now,
 	r = fetch(cfg, url, CLIENT_META_DOC_MAX, &body, &len);
 	if (r != 0) {
 		log_refused(url, "the document could not be fetched");
-		return refuse(why,
-		    "the client's metadata document could not be fetched");
+		return refuse(
+		    why, "the client's metadata document could not be fetched");
 	}
 	r = client_meta_parse(body, len, CLIENT_META_DOCUMENT,
 	    cfg->client_registration_scopes, &m, &error, &w);
@@ -156,8 +156,8 @@ lookup(struct app *app, const struct store_versions *v, const char *id,
 }
 
 int
-client_resolve(struct app *app, const struct store_versions *v,
-    const char *id, const char *ip, int64_t now, struct store_client *out,
+client_resolve(struct app *app, const struct store_versions *v, const char *id,
+    const char *ip, int64_t now, struct store_client *out,
     struct store_client_secret secrets[STORE_CLIENT_SECRETS_MAX], size_t *n,
     const char **why)
 {
@@ -172,8 +172,8 @@ client_resolve(struct app *app, const struct store_versions *v,
 	if (strncmp(id, "https:", 6) != 0)
 		return lookup(app, v, id, out, secrets, n);
 	if (!app->cfg->client_metadata_documents)
-		return refuse(why,
-		    "client ID metadata documents are not enabled here");
+		return refuse(
+		    why, "client ID metadata documents are not enabled here");
 	if (!client_id_is_url(id))
 		return refuse(why,
 		    "a URL client_id must be an https URL with a path, "

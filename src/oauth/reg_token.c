@@ -36,11 +36,12 @@ reg_token_hash(
 	size_t pl = strlen(prefix), n = 0;
 
 	hash[0] = '\0';
-	if (token == NULL || strnlen(token, REG_TOKEN_LEN + 1) != REG_TOKEN_LEN ||
+	if (token == NULL ||
+	    strnlen(token, REG_TOKEN_LEN + 1) != REG_TOKEN_LEN ||
 	    strncmp(token, prefix, pl) != 0)
 		return PC_ERR_INVALID;
-	if (b64url_decode(token + pl, REG_TOKEN_LEN - pl, raw, sizeof(raw),
-		&n) != 0 ||
+	if (b64url_decode(
+		token + pl, REG_TOKEN_LEN - pl, raw, sizeof(raw), &n) != 0 ||
 	    n != REG_TOKEN_BYTES) {
 		sodium_memzero(raw, sizeof(raw));
 		return PC_ERR_INVALID;
@@ -51,9 +52,9 @@ reg_token_hash(
 }
 
 int
-reg_initial_token_create(struct db *db, const char *label,
-    int64_t max_clients, int64_t ttl, int64_t now,
-    char token[REG_TOKEN_LEN + 1], char id[REG_INITIAL_ID_LEN + 1])
+reg_initial_token_create(struct db *db, const char *label, int64_t max_clients,
+    int64_t ttl, int64_t now, char token[REG_TOKEN_LEN + 1],
+    char id[REG_INITIAL_ID_LEN + 1])
 {
 	struct store_initial_token t;
 	char hash[PC_SHA256_HEX_LEN + 1];

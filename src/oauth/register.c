@@ -114,21 +114,21 @@ client_json(const struct app *app, const struct store_client *c)
 	json_object_set_new(o, "registration_client_uri", json_string(uri));
 	free(uri);
 	json_object_set_new(o, "client_name", json_string(c->name));
-	json_object_set_new(o, "redirect_uris",
-	    strv(c->redirect_uris, c->n_redirect_uris));
+	json_object_set_new(
+	    o, "redirect_uris", strv(c->redirect_uris, c->n_redirect_uris));
 	if (c->n_post_logout_uris > 0)
 		json_object_set_new(o, "post_logout_redirect_uris",
 		    strv(c->post_logout_uris, c->n_post_logout_uris));
-	json_object_set_new(o, "token_endpoint_auth_method",
-	    json_string(c->auth_method));
+	json_object_set_new(
+	    o, "token_endpoint_auth_method", json_string(c->auth_method));
 	json_object_set_new(o, "grant_types", words(c->grant_types));
 	json_object_set_new(o, "response_types", json_pack("[s]", "code"));
 	json_object_set_new(o, "scope", json_string(c->scopes));
-	json_object_set_new(o, "id_token_signed_response_alg",
-	    json_string(c->id_token_alg));
+	json_object_set_new(
+	    o, "id_token_signed_response_alg", json_string(c->id_token_alg));
 	if (c->jwks != NULL)
-		json_object_set_new(
-		    o, "jwks", json_loads(c->jwks, JSON_REJECT_DUPLICATES, NULL));
+		json_object_set_new(o, "jwks",
+		    json_loads(c->jwks, JSON_REJECT_DUPLICATES, NULL));
 	/* RFC 9449 §5.2. */
 	json_object_set_new(
 	    o, "dpop_bound_access_tokens", json_boolean(c->dpop_required));
@@ -147,8 +147,8 @@ answer(struct req *r, struct resp *w, int status, const struct store_client *c,
 		    o, "client_secret_expires_at", json_integer(0));
 	}
 	if (access_token != NULL)
-		json_object_set_new(o, "registration_access_token",
-		    json_string(access_token));
+		json_object_set_new(
+		    o, "registration_access_token", json_string(access_token));
 	if (resp_json(w, status, o) != 0)
 		oauth_error(w, 500, "server_error", "Try again later.");
 	json_decref(o);
@@ -202,8 +202,7 @@ create(struct req *r, struct resp *w)
 	if (rc == PC_ERR_INVALID ||
 	    (rc == PC_ERR_NOT_FOUND &&
 		strcmp(cfg->client_registration, "open") != 0)) {
-		no_token(w,
-		    "Registration needs a valid initial access token.");
+		no_token(w, "Registration needs a valid initial access token.");
 		return;
 	}
 	if (with_token &&
@@ -221,8 +220,9 @@ create(struct req *r, struct resp *w)
 		    "The body must be application/json.");
 		return;
 	}
-	if (client_meta_parse(r->body.p, r->body.len, CLIENT_META_REGISTER,
-		cfg->client_registration_scopes, &m, &error, &why) != 0) {
+	if (client_meta_parse((const char *)r->body.p, r->body.len,
+		CLIENT_META_REGISTER, cfg->client_registration_scopes, &m,
+		&error, &why) != 0) {
 		metadata_error(w, error, why);
 		return;
 	}
@@ -240,7 +240,8 @@ create(struct req *r, struct resp *w)
 		free(m.c.client_id);
 		m.c.client_id = xstrdup(id);
 		if (with_secret) {
-			reg_token_new(CLIENT_SECRET_PREFIX, secret, secret_hash);
+			reg_token_new(
+			    CLIENT_SECRET_PREFIX, secret, secret_hash);
 			secret[CLIENT_SECRET_LEN] = '\0';
 		}
 		reg_token_new(REG_ACCESS_PREFIX, access, access_hash);
@@ -321,7 +322,8 @@ managed(struct req *r, struct resp *w, struct store_client *c,
 		if (oauth_store_down(rc))
 			oauth_unavailable(w);
 		else
-			no_token(w, "Unknown client or wrong registration token.");
+			no_token(
+			    w, "Unknown client or wrong registration token.");
 		return rc;
 	}
 	memcpy(hash, stored, sizeof(stored));
@@ -345,8 +347,9 @@ update(struct req *r, struct resp *w, struct store_client *old,
 		    "The body must be application/json.");
 		return;
 	}
-	if (client_meta_parse(r->body.p, r->body.len, CLIENT_META_REGISTER,
-		cfg->client_registration_scopes, &m, &error, &why) != 0) {
+	if (client_meta_parse((const char *)r->body.p, r->body.len,
+		CLIENT_META_REGISTER, cfg->client_registration_scopes, &m,
+		&error, &why) != 0) {
 		metadata_error(w, error, why);
 		return;
 	}
@@ -411,8 +414,8 @@ delete_client(struct req *r, struct resp *w, const struct store_client *c,
     const char *hash)
 {
 	struct app *app = r->app;
-	int rc = store_client_register_delete(app->db, c->client_id, hash,
-	    r->now);
+	int rc =
+	    store_client_register_delete(app->db, c->client_id, hash, r->now);
 
 	if (rc == PC_ERR_NOT_FOUND) {
 		no_token(w, "Unknown client or wrong registration token.");

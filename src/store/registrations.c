@@ -41,9 +41,9 @@ store_initial_token_insert(
 	    "INSERT INTO client_initial_tokens (token_id, token_hash, label,"
 	    " max_clients, used_clients, created_at, expires_at)"
 	    " VALUES (?, ?, ?, ?, 0, ?, ?)",
-	    Q_ARGS(QA_TEXT(t->token_id), QA_TEXT(token_hash),
-		QA_TEXT(t->label), QA_INT(t->max_clients),
-		QA_INT(t->created_at), QA_INT(t->expires_at)),
+	    Q_ARGS(QA_TEXT(t->token_id), QA_TEXT(token_hash), QA_TEXT(t->label),
+		QA_INT(t->max_clients), QA_INT(t->created_at),
+		QA_INT(t->expires_at)),
 	    NULL);
 
 	return r;
@@ -175,8 +175,8 @@ store_client_register(struct db *db, const struct store_client *c,
 }
 
 int
-store_registration_hash(struct db *db, const char *client_id,
-    char hash[PC_SHA256_HEX_LEN + 1])
+store_registration_hash(
+    struct db *db, const char *client_id, char hash[PC_SHA256_HEX_LEN + 1])
 {
 	char h[PC_SHA256_HEX_LEN + 1] = "";
 	int r;
@@ -231,8 +231,7 @@ update_tx(struct db_conn *conn, void *arg)
 
 int
 store_client_register_update(struct db *db, const struct store_client *c,
-    bool drop_secrets, const char *old_hash, const char *new_hash,
-    int64_t now)
+    bool drop_secrets, const char *old_hash, const char *new_hash, int64_t now)
 {
 	struct reg a = { .c = c,
 		.access_hash = new_hash,

@@ -33,8 +33,8 @@ void store_initial_tokens_free(struct store_initial_token *v, size_t n);
 int store_initial_token_insert(struct db *db,
     const struct store_initial_token *t, const char *token_hash) PC_WUR;
 /* Every initial token, newest first. */
-int store_initial_tokens_list(struct db *db, struct store_initial_token **out,
-    size_t *n) PC_WUR;
+int store_initial_tokens_list(
+    struct db *db, struct store_initial_token **out, size_t *n) PC_WUR;
 /* Revokes it (once). PC_ERR_NOT_FOUND: no such token, or already revoked. */
 int store_initial_token_revoke(
     struct db *db, const char *token_id, int64_t now) PC_WUR;
@@ -57,8 +57,8 @@ int store_client_register(struct db *db, const struct store_client *c,
     int64_t now) PC_WUR;
 /* The registration access token hash of client_id. PC_ERR_NOT_FOUND: not
  * a dynamically registered client. */
-int store_registration_hash(
-    struct db *db, const char *client_id, char hash[PC_SHA256_HEX_LEN + 1]) PC_WUR;
+int store_registration_hash(struct db *db, const char *client_id,
+    char hash[PC_SHA256_HEX_LEN + 1]) PC_WUR;
 /*
  * Replaces c's metadata (as store_client_update) and its registration
  * access token hash old_hash by new_hash, in one transaction: only while
@@ -81,8 +81,8 @@ int store_client_register_delete(struct db *db, const char *client_id,
  * consents and token families stay). PC_ERR_CONFLICT: the id names a
  * client that is not a metadata-document client.
  */
-int store_client_metadata_put(struct db *db, const struct store_client *c)
-    PC_WUR;
+int
+store_client_metadata_put(struct db *db, const struct store_client *c) PC_WUR;
 
 /*
  * CR-07: deletes the self-registered clients (dynamic and metadata)
