@@ -1,6 +1,6 @@
 /*
- * portcullis resource add | list | show | delete (issue 14 item 2; RFC
- * 8707, SECURITY.md TX-04).
+ * portcullis resource add | list | show | delete | metadata (issue 14
+ * item 2, issue 15 item 7; RFC 8707, RFC 9728, SECURITY.md TX-04, CR-06).
  *
  * A resource is an API that accepts our access tokens, named by its
  * resource URI (the aud of every token minted for it), with the scopes it
@@ -9,7 +9,9 @@
  * introspects), whose secret is printed once, or, with --client, an
  * existing confidential client. At /introspect that client learns about
  * the tokens minted for its resource and nothing else. Every change is
- * audited (resource.create, resource.delete). Usage errors exit 2.
+ * audited (resource.create, resource.delete). metadata prints the
+ * protected resource metadata the resource's server serves (RFC 9728),
+ * naming us as its authorization server. Usage errors exit 2.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@ static const char usage[] =
     "       portcullis resource list [--json]\n"
     "       portcullis resource show --id URI [--json]\n"
     "       portcullis resource delete --id URI [--json]\n"
+    "       portcullis resource metadata --id URI\n"
     "\n"
     "Every sub-command also takes --config FILE, --data-dir DIR,\n"
     "--store-url URL, --mode MODE and --help.\n"
@@ -43,17 +46,27 @@ static const char usage[] =
     "        client_id and client_secret are printed, the secret once),\n"
     "        or the existing one --client names.\n"
     "delete  removes the resource: no token is minted for it any more;\n"
-    "        its client stays (client delete removes it).\n";
+    "        its client stays (client delete removes it).\n"
+    "metadata prints the resource's protected resource metadata (RFC\n"
+    "        9728), the JSON document its server serves at the URI with\n"
+    "        /.well-known/oauth-protected-resource inserted after the\n"
+    "        host (show prints that URL): it names this issuer as the\n"
+    "        authorization server, so clients that get a 401 from the\n"
+    "        resource learn where to ask for a token for it.\n";
 
 static void
 print_text(const struct store_resource *r)
 {
 	char t[CLI_TIME_MAX];
+	char *mu = resource_metadata_url(r->id);
 
-	printf("%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n%-12s %s\n",
+	printf("%-13s %s\n%-13s %s\n%-13s %s\n%-13s %s\n%-13s %s\n"
+	       "%-13s %s\n",
 	    "id:", r->id, "name:", r->name, "scopes:", r->scopes,
 	    "client_id:", r->client_id != NULL ? r->client_id : "-",
+	    "metadata_url:", mu != NULL ? mu : "-",
 	    "created_at:", cli_time(t, r->created_at, false));
+	free(mu);
 }
 
 static json_t *
@@ -69,10 +82,14 @@ resource_json(const struct store_resource *r)
 		json_array_append_new(scopes, json_stringn(p, n));
 		p = e != NULL ? e + 1 : NULL;
 	}
-	return json_pack("{s:s, s:s, s:o, s:s?, s:o, s:o}", "id", r->id, "name",
-	    r->name, "scopes", scopes, "client_id", r->client_id, "created_at",
-	    cli_json_time(r->created_at), "updated_at",
-	    cli_json_time(r->updated_at));
+	char *mu = resource_metadata_url(r->id);
+	json_t *o = json_pack("{s:s, s:s, s:o, s:s?, s:s?, s:o, s:o}", "id",
+	    r->id, "name", r->name, "scopes", scopes, "client_id", r->client_id,
+	    "metadata_url", mu, "created_at", cli_json_time(r->created_at),
+	    "updated_at", cli_json_time(r->updated_at));
+
+	free(mu);
+	return o;
 }
 
 static int
@@ -295,6 +312,18 @@ delete_resource(struct cli_ctx *ctx)
 	return rc == 0 ? 0 : 1;
 }
 
+static int
+metadata(struct cli_ctx *ctx)
+{
+	struct store_resource r;
+
+	if (find(ctx, &r) != 0)
+		return 1;
+	cli_json_print(resource_metadata(&r, ctx->cfg.issuer), JSON_INDENT(2));
+	store_resource_clear(&r);
+	return 0;
+}
+
 #define ID_OPT \
 	{ \
 		.name = "id", .value = "URI", \
@@ -333,12 +362,18 @@ static const struct cli_opt delete_opts[] = {
 	{ .name = NULL },
 };
 
+static const struct cli_opt metadata_opts[] = {
+	ID_OPT,
+	{ .name = NULL },
+};
+
 /* Reading needs the store; a change is audited, under the master key. */
 static const struct cli_sub subs[] = {
 	{ "add", add_opts, CLI_START_MASTERKEY, NULL, add },
 	{ "list", list_opts, CLI_START_STORE, NULL, list },
 	{ "show", show_opts, CLI_START_STORE, NULL, show },
 	{ "delete", delete_opts, CLI_START_MASTERKEY, NULL, delete_resource },
+	{ "metadata", metadata_opts, CLI_START_STORE, NULL, metadata },
 };
 
 static const struct cli_cmd cmd = { "resource", usage, subs, PC_NELEM(subs) };

@@ -6,7 +6,11 @@
  * loopback host, no query or fragment) and to one spelling. Each resource
  * lists the scopes it knows, and may be bound to one confidential client:
  * the credentials its server introspects with (src/oauth/introspect.c).
+ * Its protected resource metadata (RFC 9728; issue 15 item 7) is the
+ * document its server serves so that clients (MCP clients among them)
+ * learn from a 401 which authorization server to ask: us.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,4 +189,50 @@ resource_delete(struct db *db, const char *uri)
 	if (resource_uri_check(uri, NULL) != 0)
 		return PC_ERR_NOT_FOUND;
 	return store_resource_delete(db, uri);
+}
+
+/* RFC 9728 3: the well-known path suffix of protected resource metadata. */
+#define PRM_WELL_KNOWN "/.well-known/oauth-protected-resource"
+
+char *
+resource_metadata_url(const char *uri)
+{
+	const char *host = strstr(uri, "://"), *path;
+	size_t head, n;
+	char *out;
+
+	if (host == NULL)
+		return NULL;
+	path = strchr(host + 3, '/');
+	head = path != NULL ? (size_t)(path - uri) : strlen(uri);
+	/* RFC 9728 3.1: a "/" that only ends the host goes; a path stays
+	 * as it is, after the suffix. */
+	if (path != NULL && path[1] == '\0')
+		path = NULL;
+	n = head + sizeof(PRM_WELL_KNOWN) + (path != NULL ? strlen(path) : 0);
+	out = xmalloc(n);
+	snprintf(out, n, "%.*s" PRM_WELL_KNOWN "%s", (int)head, uri,
+	    path != NULL ? path : "");
+	return out;
+}
+
+json_t *
+resource_metadata(const struct store_resource *r, const char *issuer)
+{
+	struct scope_set s;
+	json_t *scopes = json_array(), *d;
+
+	if (scope_parse(r->scopes, &s) == 0) {
+		for (size_t i = 0; i < s.n; i++)
+			json_array_append_new(scopes, json_string(s.v[i]));
+		scope_set_free(&s);
+	}
+	/* SECURITY.md CR-06: the resource exactly as registered (the aud
+	 * of its tokens) and us as its only authorization server. Bearer
+	 * tokens travel in the Authorization header only (RFC 6750 2.1):
+	 * a token in a query or a form body ends up in logs. */
+	d = json_pack("{s:s, s:[s], s:o, s:[s], s:s}", "resource", r->id,
+	    "authorization_servers", issuer, "scopes_supported", scopes,
+	    "bearer_methods_supported", "header", "resource_name", r->name);
+	return d;
 }

@@ -283,12 +283,70 @@ test_resources_client_deleted(void **state)
 	assert_int_equal(resource_for_client(f->db, APP, &r), PC_ERR_NOT_FOUND);
 }
 
+/* CR-06, RFC 9728: the document names the resource as registered and us
+ * alone, and is found at the well-known URL its identifier gives. */
+static void
+test_resources_CR06_metadata(void **state)
+{
+	static const char *const urls[][2] = {
+		{ "https://a.example",
+		    "https://a.example"
+		    "/.well-known/oauth-protected-resource" },
+		{ "https://a.example/",
+		    "https://a.example"
+		    "/.well-known/oauth-protected-resource" },
+		{ "https://a.example:8443/mcp",
+		    "https://a.example:8443"
+		    "/.well-known/oauth-protected-resource/mcp" },
+		{ "https://a.example/v1/mcp/",
+		    "https://a.example/.well-known/oauth-protected-resource"
+		    "/v1/mcp/" },
+		{ "http://127.0.0.1:9000/mcp",
+		    "http://127.0.0.1:9000"
+		    "/.well-known/oauth-protected-resource/mcp" },
+	};
+	struct store_resource r = { .id = "https://a.example/mcp",
+		.name = "Tools",
+		.scopes = "tools:read tools:call" };
+	json_t *d, *a;
+	char *u;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		u = resource_metadata_url(urls[i][0]);
+		assert_non_null(u);
+		assert_string_equal(u, urls[i][1]);
+		free(u);
+	}
+	d = resource_metadata(&r, "https://id.example");
+	assert_non_null(d);
+	assert_string_equal(
+	    json_string_value(json_object_get(d, "resource")), r.id);
+	a = json_object_get(d, "authorization_servers");
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(
+	    json_string_value(json_array_get(a, 0)), "https://id.example");
+	a = json_object_get(d, "scopes_supported");
+	assert_int_equal(json_array_size(a), 2);
+	assert_string_equal(
+	    json_string_value(json_array_get(a, 0)), "tools:read");
+	assert_string_equal(
+	    json_string_value(json_array_get(a, 1)), "tools:call");
+	a = json_object_get(d, "bearer_methods_supported");
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(json_string_value(json_array_get(a, 0)), "header");
+	assert_string_equal(
+	    json_string_value(json_object_get(d, "resource_name")), "Tools");
+	json_decref(d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resources_TX04_uri_rules),
 		cmocka_unit_test(test_resources_scopes),
+		cmocka_unit_test(test_resources_CR06_metadata),
 		cmocka_unit_test_setup_teardown(
 		    test_resources_round_trip, setup_clients, teardown),
 		cmocka_unit_test_setup_teardown(
