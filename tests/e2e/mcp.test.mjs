@@ -67,8 +67,25 @@ test('MCP server: its 401 names its metadata, which names us and the resource (C
   assert.equal(doc.resource, mcpUrl);
   assert.deepEqual(doc.authorization_servers, [srv.issuer]);
   assert.deepEqual(doc.scopes_supported, ['tools:read', 'tools:call']);
-  // A token for us (aud = the issuer) is not a token for the MCP server.
-  const bad = await fetch(mcpUrl, { method: 'POST', headers: { authorization: 'Bearer not-a-token', 'content-type': 'application/json' }, body: '{}' });
-  assert.equal(bad.status, 401);
+  // A token for us (aud = the issuer) or for another resource is not a
+  // token for the MCP server: its introspection says inactive (IR-02).
+  const other = 'https://other.example.com/api';
+  cli(['resource', 'add', '--id', other, '--scope', 'tools:read']);
+  const svc = cliJson(['client', 'add', '--json', '--name', 'Service', '--redirect-uri', 'https://svc.example/cb',
+    '--grant', 'client_credentials', '--scope', 'tools:read']);
+  const auth = { authorization: 'Basic ' + Buffer.from(`${svc.client_id}:${svc.client_secret}`).toString('base64') };
+  const n = mcp.introspected.length;
+  for (const extra of [{}, { resource: other }]) {
+    const t = await form('/token', { grant_type: 'client_credentials', scope: 'tools:read', ...extra }, auth);
+    assert.equal(t.status, 200, JSON.stringify(t.body));
+    const bad = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ' + t.body.access_token, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }),
+    });
+    assert.equal(bad.status, 401, JSON.stringify(extra));
+    assert.match(bad.headers.get('www-authenticate'), /error="invalid_token"/);
+  }
+  assert.deepEqual(mcp.introspected.slice(n).map((j) => j.active), [false, false]);
 });
 
