@@ -40,6 +40,10 @@ bearer_clear(struct bearer *b)
 	free(b->jti);
 	free(b->gid);
 	free(b->aud);
+	free(b->cnf_jkt);
+	json_decref(b->act);
+	free(b->act_root);
+	free(b->may_act);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -74,6 +78,52 @@ claim_int(const json_t *c, const char *name, bool required, int64_t *out)
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return PC_ERR_VERIFY;
 	*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+/* Claim name, when present, is an object whose member m is a string
+ * claim (cnf.jkt, may_act.sub); copied into *out. */
+static int
+claim_member(const json_t *c, const char *name, const char *m, char **out)
+{
+	const json_t *v = json_object_get(c, name);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_object(v))
+		return PC_ERR_VERIFY;
+	return claim_str(v, m, true, out);
+}
+
+/*
+ * The act chain (RFC 8693 §4.1): objects nested through "act", each with
+ * a string sub, at most BEARER_ACT_MAX deep. out->act keeps the claim,
+ * act_depth its depth, act_root the innermost sub.
+ */
+#define BEARER_ACT_MAX 16
+static int
+claim_act(const json_t *c, struct bearer *out)
+{
+	const json_t *a = json_object_get(c, "act"), *sub = NULL;
+	int depth = 0;
+
+	if (a == NULL)
+		return 0;
+	for (const json_t *p = a; p != NULL; p = json_object_get(p, "act")) {
+		if (!json_is_object(p) || ++depth > BEARER_ACT_MAX)
+			return PC_ERR_VERIFY;
+		sub = json_object_get(p, "sub");
+		if (!json_is_string(sub) || json_string_length(sub) == 0 ||
+		    json_string_length(sub) > CLAIM_MAX)
+			return PC_ERR_VERIFY;
+	}
+	out->act = json_deep_copy(a);
+	if (out->act == NULL)
+		return PC_ERR_INTERNAL;
+	out->act_depth = depth;
+	out->act_root =
+	    xstrndup(json_string_value(sub), json_string_length(sub));
 	return 0;
 }
 
@@ -129,7 +179,10 @@ check_claims(const struct config *cfg, const json_t *c, const char *aud,
 	if ((r = claim_str(c, "sub", true, &out->sub)) != 0 ||
 	    (r = claim_str(c, "client_id", true, &out->client_id)) != 0 ||
 	    (r = claim_str(c, "jti", true, &out->jti)) != 0 ||
-	    (r = claim_str(c, "gid", false, &out->gid)) != 0)
+	    (r = claim_str(c, "gid", false, &out->gid)) != 0 ||
+	    (r = claim_member(c, "cnf", "jkt", &out->cnf_jkt)) != 0 ||
+	    (r = claim_member(c, "may_act", "sub", &out->may_act)) != 0 ||
+	    (r = claim_act(c, out)) != 0)
 		return r;
 	/* scope may be "" (client_credentials without one). */
 	{

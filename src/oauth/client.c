@@ -258,6 +258,19 @@ client_validate(struct store_client *c, const char **why)
 	set_default(&c->grant_types, "authorization_code");
 	set_default(&c->scopes, "openid profile email");
 	set_default(&c->id_token_alg, "RS256");
+	set_default(&c->kind, "client");
+	set_default(&c->resources, "");
+	set_default(&c->cors_origins, "");
+	set_default(&c->registration, "operator");
+	if (strcmp(c->kind, "client") != 0 && strcmp(c->kind, "agent") != 0)
+		return refuse(why, "kind is client or agent");
+	if (strcmp(c->registration, "operator") != 0 &&
+	    strcmp(c->registration, "dynamic") != 0 &&
+	    strcmp(c->registration, "metadata") != 0)
+		return refuse(
+		    why, "registration is operator, dynamic or metadata");
+	if (c->max_delegation_depth < 0 || c->max_delegation_depth > 16)
+		return refuse(why, "max_delegation_depth is 0..16");
 	if (c->name == NULL)
 		return refuse(why, "a name is required");
 	len = strnlen(c->name, CLIENT_NAME_MAX + 1);

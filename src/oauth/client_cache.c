@@ -141,7 +141,8 @@ client_copy(
 	size_t b = 0;
 	const char *const s[] = { src->client_id, src->name, src->auth_method,
 		src->grant_types, src->scopes, src->id_token_alg, src->jwks,
-		src->service_account_id };
+		src->service_account_id, src->kind, src->owner_id,
+		src->resources, src->cors_origins, src->registration };
 
 	*dst = *src;
 	dst->client_id = dup_or_null(src->client_id);
@@ -152,6 +153,11 @@ client_copy(
 	dst->id_token_alg = dup_or_null(src->id_token_alg);
 	dst->jwks = dup_or_null(src->jwks);
 	dst->service_account_id = dup_or_null(src->service_account_id);
+	dst->kind = dup_or_null(src->kind);
+	dst->owner_id = dup_or_null(src->owner_id);
+	dst->resources = dup_or_null(src->resources);
+	dst->cors_origins = dup_or_null(src->cors_origins);
+	dst->registration = dup_or_null(src->registration);
 	dst->redirect_uris =
 	    dup_strv(src->redirect_uris, src->n_redirect_uris, &b);
 	dst->post_logout_uris =

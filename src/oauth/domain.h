@@ -57,6 +57,15 @@ struct token_access_in {
 	/* Lifetime in seconds; 0: access_token_ttl (machine tokens from a
 	 * token exchange live exchange_token_ttl: issue 14). */
 	int64_t ttl;
+	/* Issue 15. The DPoP key thumbprint it is bound to, claim
+	 * cnf.jkt (RFC 9449 §6); NULL: a bearer token. */
+	const char *cnf_jkt;
+	/* The delegation chain, claim "act" (RFC 8693 §4.1), copied as is:
+	 * an object {"sub": actor, "act": {...previous}}; NULL: none. */
+	const json_t *act;
+	/* Claim may_act.sub: the one party allowed to exchange it
+	 * (RFC 8693 §4.4); NULL: none. */
+	const char *may_act;
 };
 
 /* An RFC 9068 access token (typ at+jwt, ES256, exp = now + in->ttl or
@@ -403,6 +412,15 @@ struct bearer {
 	int64_t exp;
 	int64_t iat;
 	int64_t auth_time; /* 0: none */
+	/* Issue 15: cnf.jkt (NULL: not DPoP-bound); the act claim (owned;
+	 * NULL: none), how deeply it nests (0: no act) and its innermost
+	 * sub (the first actor: the client the user's grant went to);
+	 * may_act.sub (NULL: none). */
+	char *cnf_jkt;
+	json_t *act;
+	int act_depth;
+	char *act_root;
+	char *may_act;
 };
 
 void bearer_clear(struct bearer *b);

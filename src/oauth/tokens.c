@@ -133,6 +133,41 @@ put_amr(struct buf *b, const char *amr)
 	return buf_putc(b, ']');
 }
 
+/* ,"k":{"m":"v"} (cnf.jkt, may_act.sub; issue 15); nothing for v NULL. */
+static int
+put_object(struct buf *b, const char *k, const char *m, const char *v)
+{
+	int r;
+
+	if (v == NULL)
+		return 0;
+	if ((r = jose_json_put_member(b, false, k)) != 0 ||
+	    (r = buf_putc(b, '{')) != 0 ||
+	    (r = jose_json_put_member(b, true, m)) != 0 ||
+	    (r = jose_json_put_str(b, v, strlen(v))) != 0)
+		return r;
+	return buf_putc(b, '}');
+}
+
+/* ,"k":<v as compact JSON> (the act chain: an object of our own claims). */
+static int
+put_json(struct buf *b, const char *k, const json_t *v)
+{
+	char *t;
+	int r;
+
+	if (!json_is_object(v))
+		return PC_ERR_INVALID;
+	if ((r = jose_json_put_member(b, false, k)) != 0)
+		return r;
+	t = json_dumps(v, JSON_COMPACT);
+	if (t == NULL)
+		return PC_ERR_INTERNAL;
+	r = buf_puts(b, t);
+	free(t);
+	return r;
+}
+
 /* ,"groups":["a","b"] (issue 14: group names, the "groups" scope). */
 static int
 put_groups(struct buf *b, char *const *v, size_t n)
@@ -186,6 +221,11 @@ access_claims(struct buf *b, const struct config *cfg,
 		return r;
 	if (in->groups != NULL &&
 	    (r = put_groups(b, in->groups, in->ngroups)) != 0)
+		return r;
+	if ((r = put_object(b, "cnf", "jkt", in->cnf_jkt)) != 0 ||
+	    (r = put_object(b, "may_act", "sub", in->may_act)) != 0)
+		return r;
+	if (in->act != NULL && (r = put_json(b, "act", in->act)) != 0)
 		return r;
 	return buf_putc(b, '}');
 }

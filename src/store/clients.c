@@ -33,6 +33,11 @@ store_client_clear(struct store_client *c)
 	free(c->id_token_alg);
 	free(c->jwks);
 	free(c->service_account_id);
+	free(c->kind);
+	free(c->owner_id);
+	free(c->resources);
+	free(c->cors_origins);
+	free(c->registration);
 	free_strv(c->redirect_uris, c->n_redirect_uris);
 	free_strv(c->post_logout_uris, c->n_post_logout_uris);
 	memset(c, 0, sizeof(*c));
@@ -50,7 +55,10 @@ store_clients_free(struct store_client *v, size_t n)
 	"client_id, name, is_public, token_endpoint_auth_method," \
 	" grant_types, scopes, id_token_signed_response_alg, first_party," \
 	" jwks, created_at, updated_at, id_token_on_refresh," \
-	" service_account_id"
+	" service_account_id, kind, owner_id, resources," \
+	" max_delegation_depth, may_delegate, allow_impersonation," \
+	" dpop_required, par_required, cors_origins, registration," \
+	" disabled_at"
 
 /* The columns of CLIENT_COLS into c. */
 #define CLIENT_READ(c) \
@@ -60,16 +68,34 @@ store_clients_free(struct store_client *v, size_t n)
 	    QC_DUP(&(c)->id_token_alg), QC_BOOL(&(c)->first_party), \
 	    QC_DUP_NULL(&(c)->jwks), QC_INT(&(c)->created_at), \
 	    QC_INT(&(c)->updated_at), QC_BOOL(&(c)->id_token_on_refresh), \
-	    QC_DUP_NULL(&(c)->service_account_id))
+	    QC_DUP_NULL(&(c)->service_account_id), QC_DUP(&(c)->kind), \
+	    QC_DUP_NULL(&(c)->owner_id), QC_DUP(&(c)->resources), \
+	    QC_INT(&(c)->max_delegation_depth), QC_BOOL(&(c)->may_delegate), \
+	    QC_BOOL(&(c)->allow_impersonation), QC_BOOL(&(c)->dpop_required), \
+	    QC_BOOL(&(c)->par_required), QC_DUP(&(c)->cors_origins), \
+	    QC_DUP(&(c)->registration), QC_INT(&(c)->disabled_at))
 
-/* The values bound for name .. service_account_id, in this order. */
+/* The values bound for name .. disabled_at, in this order (kind and
+ * registration NULL: their defaults). */
 #define CLIENT_META(c) \
 	QA_TEXT((c)->name), QA_TEXT((c)->auth_method), \
 	    QA_TEXT((c)->grant_types), QA_TEXT((c)->scopes), \
 	    QA_TEXT((c)->id_token_alg), QA_INT((c)->first_party ? 1 : 0), \
 	    QA_TEXT((c)->jwks), QA_INT((c)->updated_at), \
 	    QA_INT((c)->id_token_on_refresh ? 1 : 0), \
-	    QA_TEXT((c)->service_account_id)
+	    QA_TEXT((c)->service_account_id), \
+	    QA_TEXT((c)->kind != NULL ? (c)->kind : "client"), \
+	    QA_TEXT((c)->owner_id), \
+	    QA_TEXT((c)->resources != NULL ? (c)->resources : ""), \
+	    QA_INT((c)->max_delegation_depth), \
+	    QA_INT((c)->may_delegate ? 1 : 0), \
+	    QA_INT((c)->allow_impersonation ? 1 : 0), \
+	    QA_INT((c)->dpop_required ? 1 : 0), \
+	    QA_INT((c)->par_required ? 1 : 0), \
+	    QA_TEXT((c)->cors_origins != NULL ? (c)->cors_origins : ""), \
+	    QA_TEXT( \
+		(c)->registration != NULL ? (c)->registration : "operator"), \
+	    QA_INT_IF((c)->disabled_at != 0, (c)->disabled_at)
 
 static int
 put_uris(
@@ -136,8 +162,12 @@ insert_tx(struct db_conn *conn, void *arg)
 		 "INSERT INTO clients (client_id, is_public, created_at,"
 		 " name, token_endpoint_auth_method, grant_types, scopes,"
 		 " id_token_signed_response_alg, first_party, jwks,"
-		 " updated_at, id_token_on_refresh, service_account_id)"
-		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		 " updated_at, id_token_on_refresh, service_account_id,"
+		 " kind, owner_id, resources, max_delegation_depth,"
+		 " may_delegate, allow_impersonation, dpop_required,"
+		 " par_required, cors_origins, registration, disabled_at)"
+		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		 " ?, ?, ?, ?, ?, ?, ?)",
 		 Q_ARGS(QA_TEXT(c->client_id), QA_INT(c->is_public ? 1 : 0),
 		     QA_INT(c->created_at), CLIENT_META(c)),
 		 NULL)) != 0 ||
@@ -265,7 +295,11 @@ update_tx(struct db_conn *conn, void *arg)
 		 " grant_types = ?, scopes = ?,"
 		 " id_token_signed_response_alg = ?, first_party = ?,"
 		 " jwks = ?, updated_at = ?, id_token_on_refresh = ?,"
-		 " service_account_id = ? WHERE client_id = ?"
+		 " service_account_id = ?, kind = ?, owner_id = ?,"
+		 " resources = ?, max_delegation_depth = ?, may_delegate = ?,"
+		 " allow_impersonation = ?, dpop_required = ?,"
+		 " par_required = ?, cors_origins = ?, registration = ?,"
+		 " disabled_at = ? WHERE client_id = ?"
 		 " RETURNING client_id",
 		 Q_ARGS(CLIENT_META(c), QA_TEXT(c->client_id)), Q_NOCOLS)) != 0)
 		return r;

@@ -23,6 +23,8 @@ store_family_clear(struct store_family *f)
 	free(f->amr);
 	free(f->sid);
 	free(f->revoke_reason);
+	free(f->resource);
+	free(f->dpop_jkt);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -53,13 +55,15 @@ family_create_tx(struct db_conn *c, void *arg)
 
 	if ((r = q_exec(c,
 		 "INSERT INTO token_families (family_id, client_id, user_id,"
-		 " scope, auth_time, amr, sid, created_at, expires_at)"
-		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		 " scope, auth_time, amr, sid, created_at, expires_at,"
+		 " resource, dpop_jkt)"
+		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		 Q_ARGS(QA_TEXT(f->family_id), QA_TEXT(f->client_id),
 		     QA_TEXT(f->user_id), QA_TEXT(f->scope),
 		     QA_INT(f->auth_time),
 		     QA_TEXT(f->amr != NULL ? f->amr : ""), QA_TEXT(f->sid),
-		     QA_INT(f->created_at), QA_INT(f->expires_at)),
+		     QA_INT(f->created_at), QA_INT(f->expires_at),
+		     QA_TEXT(f->resource), QA_TEXT(f->dpop_jkt)),
 		 NULL)) != 0)
 		return r;
 	if (a->token_hash == NULL)
@@ -80,14 +84,16 @@ store_family_create(struct db *db, const struct store_family *f,
 /* One family by id, for q_one() or store_one(); revoked_at NULL reads 0. */
 #define FAMILY_SQL \
 	"SELECT client_id, user_id, scope, auth_time, amr, sid," \
-	" created_at, expires_at, revoked_at, revoke_reason" \
+	" created_at, expires_at, revoked_at, revoke_reason," \
+	" resource, dpop_jkt, last_used_at" \
 	" FROM token_families WHERE family_id = ?"
 #define FAMILY_COLS(o) \
 	Q_COLS(QC_DUP(&(o)->client_id), QC_DUP(&(o)->user_id), \
 	    QC_DUP(&(o)->scope), QC_INT(&(o)->auth_time), QC_DUP(&(o)->amr), \
 	    QC_DUP_NULL(&(o)->sid), QC_INT(&(o)->created_at), \
 	    QC_INT(&(o)->expires_at), QC_INT(&(o)->revoked_at), \
-	    QC_DUP_NULL(&(o)->revoke_reason))
+	    QC_DUP_NULL(&(o)->revoke_reason), QC_DUP_NULL(&(o)->resource), \
+	    QC_DUP_NULL(&(o)->dpop_jkt), QC_INT(&(o)->last_used_at))
 
 /* The family's id into out, once its row was read. */
 static int
@@ -380,6 +386,15 @@ store_family_revoke(
 {
 	return store_exec(db, REVOKE_FAMILIES_BY("family_id"),
 	    Q_ARGS(QA_INT(now), QA_TEXT(why), QA_TEXT(family_id)), NULL);
+}
+
+int
+store_family_touch(struct db *db, const char *family_id, int64_t now)
+{
+	return store_one(db,
+	    "UPDATE token_families SET last_used_at = ? WHERE family_id = ?"
+	    " RETURNING family_id",
+	    Q_ARGS(QA_INT(now), QA_TEXT(family_id)), Q_NOCOLS);
 }
 
 int

@@ -10,11 +10,12 @@
 #include "store/store.h"
 #include "store/q.h"
 
-#define RESOURCE_COLS "id, name, scopes, client_id, created_at, updated_at"
+#define RESOURCE_COLS \
+	"id, name, scopes, client_id, created_at, updated_at, dpop_required"
 #define RESOURCE_READ(r) \
 	Q_COLS(QC_DUP(&(r)->id), QC_DUP(&(r)->name), QC_DUP(&(r)->scopes), \
 	    QC_DUP_NULL(&(r)->client_id), QC_INT(&(r)->created_at), \
-	    QC_INT(&(r)->updated_at))
+	    QC_INT(&(r)->updated_at), QC_BOOL(&(r)->dpop_required))
 
 void
 store_resource_clear(struct store_resource *r)
@@ -41,10 +42,10 @@ store_resource_insert(struct db *db, const struct store_resource *r)
 	 * does not exist (the foreign key) are all PC_ERR_CONFLICT. */
 	return store_exec(db,
 	    "INSERT INTO resources (" RESOURCE_COLS
-	    ") VALUES (?, ?, ?, ?, ?, ?)",
+	    ") VALUES (?, ?, ?, ?, ?, ?, ?)",
 	    Q_ARGS(QA_TEXT(r->id), QA_TEXT(r->name), QA_TEXT(r->scopes),
 		QA_TEXT(r->client_id), QA_INT(r->created_at),
-		QA_INT(r->updated_at)),
+		QA_INT(r->updated_at), QA_INT(r->dpop_required ? 1 : 0)),
 	    NULL);
 }
 

@@ -38,6 +38,25 @@ struct store_client {
 	/* The service account whose tokens it obtains with
 	 * client_credentials (sub = this id; AK-08), or NULL. */
 	char *service_account_id;
+	/* Issue 15 (migration 0027): "client" or "agent"; the owner
+	 * (usr_/grp_, NULL: none); the RFC 8707 resources it may ask for
+	 * (space-separated, "" none listed); how many further hops its
+	 * tokens may be exchanged through; whether it may hand a token to
+	 * another agent, or exchange without "act" (impersonation); whether
+	 * it must use DPoP / PAR; extra CORS origins (space-separated); how
+	 * it came to be ("operator", "dynamic", "metadata": the last two are
+	 * unverified); when it was disabled (0: enabled). */
+	char *kind;
+	char *owner_id;
+	char *resources;
+	int64_t max_delegation_depth;
+	bool may_delegate;
+	bool allow_impersonation;
+	bool dpop_required;
+	bool par_required;
+	char *cors_origins;
+	char *registration;
+	int64_t disabled_at;
 	int64_t created_at;
 	int64_t updated_at;
 	char **redirect_uris;
@@ -179,6 +198,13 @@ struct store_family {
 	int64_t expires_at; /* absolute end */
 	int64_t revoked_at; /* 0: live */
 	char *revoke_reason;
+	/* Issue 15 (migration 0027): the RFC 8707 resource its access tokens
+	 * are for (NULL: the issuer); the DPoP key thumbprint its refresh
+	 * tokens are bound to (NULL: none); the last refresh or exchange
+	 * (0: none since issued). */
+	char *resource;
+	char *dpop_jkt;
+	int64_t last_used_at;
 };
 
 void store_family_clear(struct store_family *f);
@@ -231,6 +257,10 @@ int store_family_get(
     struct db *db, const char *family_id, struct store_family *out) PC_WUR;
 int store_family_revoke(
     struct db *db, const char *family_id, int64_t now, const char *why) PC_WUR;
+/* Records a use of the family (a refresh or a token exchange) at now.
+ * PC_ERR_NOT_FOUND when it is gone. */
+int
+store_family_touch(struct db *db, const char *family_id, int64_t now) PC_WUR;
 /* RT-05: logout ends the families issued from that session. */
 int store_families_revoke_sid(
     struct db *db, const char *sid, int64_t now, const char *why) PC_WUR;

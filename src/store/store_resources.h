@@ -22,6 +22,9 @@ struct store_resource {
 	char *client_id; /* NULL: no introspection credentials */
 	int64_t created_at;
 	int64_t updated_at;
+	/* Its tokens must be DPoP-bound (RFC 9728
+	 * dpop_bound_access_tokens_required; issue 15). */
+	bool dpop_required;
 };
 
 void store_resource_clear(struct store_resource *r);

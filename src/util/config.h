@@ -115,7 +115,7 @@ struct config {
 	int64_t jwks_cache_ttl;		  /* seconds a fetched JWKS is used */
 	int64_t jwks_refetch_interval;	  /* seconds between refetches */
 
-	unsigned char sources[96]; /* enum config_source per setting */
+	unsigned char sources[128]; /* enum config_source per setting */
 
 	/* Derived by config_finish(). */
 	char *issuer_scheme;

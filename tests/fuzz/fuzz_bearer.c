@@ -63,7 +63,7 @@ setup(void)
 	struct db *db = NULL;
 	enum masterkey_source src;
 	struct token_access_in in = { NULL, "pcc_app", NULL, "api.read", 0,
-		NULL, NULL, NULL, NULL, NULL, 0, 0 };
+		NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL };
 	char err[512] = "", jti[TOKEN_JTI_LEN + 1];
 	int from, to;
 

@@ -165,7 +165,7 @@ mint(struct fixture *f, const char *sub, const char *client, const char *gid,
     const char *scope, int64_t now, char jti[TOKEN_JTI_LEN + 1])
 {
 	struct token_access_in in = { sub, client, ISS, scope, 0, NULL, "pwd",
-		gid, NULL, NULL, 0, 0 };
+		gid, NULL, NULL, 0, 0, NULL, NULL, NULL };
 	char *jwt = NULL, j[TOKEN_JTI_LEN + 1];
 
 	assert_int_equal(
@@ -268,6 +268,33 @@ test_bearer_accepts_our_token(void **state)
 	assert_int_equal(b.exp, T0 + 1 + TTL);
 	bearer_clear(&b);
 	free(jwt);
+}
+
+/* Issue 15: cnf.jkt, may_act and the act chain round-trip through the
+ * mint and the verifier (depth, innermost actor). */
+static void
+test_bearer_cnf_act_may_act(void **state)
+{
+	struct fixture *f = *state;
+	json_t *act = json_pack(
+	    "{s:s, s:{s:s}}", "sub", "pcc_second", "act", "sub", "pcc_first");
+	struct token_access_in in = { NULL, "pcc_app", ISS, "api.read", 0, NULL,
+		NULL, NULL, NULL, NULL, 0, 0, "jkt-thumb", act, "pcc_next" };
+	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
+	struct bearer b;
+
+	assert_int_equal(
+	    token_mint_access(f->s, &f->cfg, &in, T0 + 1, &jwt, jti), 0);
+	assert_int_equal(
+	    bearer_verify(&f->app, jwt, strlen(jwt), T0 + 2, &b), 0);
+	assert_string_equal(b.cnf_jkt, "jkt-thumb");
+	assert_string_equal(b.may_act, "pcc_next");
+	assert_int_equal(b.act_depth, 2);
+	assert_string_equal(b.act_root, "pcc_first");
+	assert_true(json_equal(b.act, act));
+	bearer_clear(&b);
+	free(jwt);
+	json_decref(act);
 }
 
 static void
@@ -956,6 +983,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bearer_accepts_our_token),
+		cmocka_unit_test(test_bearer_cnf_act_may_act),
 		cmocka_unit_test(test_bearer_JW01_alg_none_variants),
 		cmocka_unit_test(
 		    test_bearer_JW02_hs256_keyed_with_our_public_key),

@@ -351,7 +351,7 @@ test_id_hint_access_token(void **state)
 	struct fixture *f = *state;
 	struct token_access_in in = { "usr_alice", CLIENT, ISSUER,
 		"openid profile", T0 - 30, NULL, "pwd", "fam_abc", NULL, NULL,
-		0, 0 };
+		0, 0, NULL, NULL, NULL };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 
 	assert_int_equal(

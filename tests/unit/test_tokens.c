@@ -139,7 +139,7 @@ test_tokens_access_rfc9068(void **state)
 	struct fixture *f = *state;
 	struct token_access_in in = { "usr_alice", "pcc_app",
 		"https://api.example", "openid profile", T0 - 30, NULL, "pwd",
-		"fam_abc", NULL, NULL, 0, 0 };
+		"fam_abc", NULL, NULL, 0, 0, NULL, NULL, NULL };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	json_t *c;
 
@@ -206,7 +206,7 @@ test_tokens_access_claims_escaped(void **state)
 	static const char scope[] = "a\\b \"c\" \x01";
 	struct token_access_in in = { sub, "pcc_app", "https://api.example",
 		scope, T0 - 30, "urn:x\"y", "pwd o\"tp\n", "fam_\\", NULL, NULL,
-		0, 0 };
+		0, 0, NULL, NULL, NULL };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	json_t *c, *amr;
 
@@ -306,7 +306,7 @@ test_tokens_groups_claim(void **state)
 	char *names[] = { "billing", "ops\",\"admin" };
 	struct token_access_in in = { "usr_alice", "pcc_app",
 		"https://api.example", "openid groups", 0, NULL, "pwd",
-		"fam_abc", NULL, names, 2, 0 };
+		"fam_abc", NULL, names, 2, 0, NULL, NULL, NULL };
 	struct token_id_in id = { "usr_alice", "pcc_app", JOSE_ALG_ES256, 0,
 		NULL, NULL, "pwd", NULL, NULL, NULL, 0, names, 2 };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
