@@ -241,6 +241,13 @@ int resource_scopes_check(const char *scopes, const char **why) PC_WUR;
  */
 int resource_create(struct db *db, struct store_resource *r, int64_t now,
     const char **why) PC_WUR;
+/*
+ * Writes r's name, scopes and dpop_required (checked as for
+ * resource_create) and sets updated_at. PC_ERR_INVALID with *why;
+ * PC_ERR_NOT_FOUND for an unknown or malformed id.
+ */
+int resource_update(struct db *db, struct store_resource *r, int64_t now,
+    const char **why) PC_WUR;
 /* The resource uri names; PC_ERR_NOT_FOUND for an unknown or malformed
  * one. store_resource_clear it. */
 int
@@ -256,7 +263,8 @@ int resource_delete(struct db *db, const char *uri) PC_WUR;
  * The protected resource metadata (RFC 9728 2; SECURITY.md CR-06) the
  * server of r serves: resource (r's id, byte for byte), the one
  * authorization server issuer, r's scopes, bearer tokens in the header
- * only, its name. New reference.
+ * only, its name, and dpop_bound_access_tokens_required when r requires
+ * DPoP. New reference.
  */
 json_t *resource_metadata(const struct store_resource *r, const char *issuer);
 /*

@@ -108,6 +108,19 @@ resource_scopes_check(const char *scopes, const char **why)
 	return 0;
 }
 
+static int
+name_check(const char *name, const char **why)
+{
+	size_t len = name != NULL ? strnlen(name, RESOURCE_NAME_MAX + 1) : 0;
+
+	if (len == 0 || len > RESOURCE_NAME_MAX ||
+	    !str_is_text((struct str){ name, len }))
+		return refuse(why,
+		    "the name must be 1 to 256 bytes of text without control "
+		    "characters");
+	return 0;
+}
+
 /* The client a resource server introspects with: confidential, there. */
 static int
 client_usable(struct db *db, const char *client_id, const char **why)
@@ -132,7 +145,6 @@ resource_create(
     struct db *db, struct store_resource *r, int64_t now, const char **why)
 {
 	const char *dummy;
-	size_t len;
 	int rc;
 
 	if (why == NULL)
@@ -143,18 +155,33 @@ resource_create(
 		return rc;
 	if (r->name == NULL)
 		r->name = xstrdup(r->id);
-	len = strnlen(r->name, RESOURCE_NAME_MAX + 1);
-	if (len == 0 || len > RESOURCE_NAME_MAX ||
-	    !str_is_text((struct str){ r->name, len }))
-		return refuse(why,
-		    "the name must be 1 to 256 bytes of text without control "
-		    "characters");
+	if ((rc = name_check(r->name, why)) != 0)
+		return rc;
 	if (r->client_id != NULL &&
 	    (rc = client_usable(db, r->client_id, why)) != 0)
 		return rc;
 	r->created_at = now;
 	r->updated_at = now;
 	return store_resource_insert(db, r);
+}
+
+int
+resource_update(
+    struct db *db, struct store_resource *r, int64_t now, const char **why)
+{
+	const char *dummy;
+	int rc;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	if (resource_uri_check(r->id, NULL) != 0)
+		return PC_ERR_NOT_FOUND;
+	if ((rc = resource_scopes_check(r->scopes, why)) != 0 ||
+	    (rc = name_check(r->name, why)) != 0)
+		return rc;
+	r->updated_at = now;
+	return store_resource_update(db, r);
 }
 
 int
@@ -234,5 +261,9 @@ resource_metadata(const struct store_resource *r, const char *issuer)
 	d = json_pack("{s:s, s:[s], s:o, s:[s], s:s}", "resource", r->id,
 	    "authorization_servers", issuer, "scopes_supported", scopes,
 	    "bearer_methods_supported", "header", "resource_name", r->name);
+	/* RFC 9728 2: absent means false. */
+	if (d != NULL && r->dpop_required)
+		json_object_set_new(
+		    d, "dpop_bound_access_tokens_required", json_true());
 	return d;
 }

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import { startServer, stopClean } from './lib/server.mjs';
-import { cliAt } from './lib/web.mjs';
+import { auditRows, cliAt } from './lib/web.mjs';
 
 const MCP = 'https://mcp.example.com/mcp';
 const BARE = 'https://api.example.com';
@@ -109,4 +109,50 @@ test('CR-06: a deleted resource has no document any more', () => {
   assert.equal(metadata('https://gone.example/mcp').resource, 'https://gone.example/mcp');
   cli(['resource', 'delete', '--id', 'https://gone.example/mcp']);
   assert.equal(cliAt(srv, ['resource', 'metadata', '--id', 'https://gone.example/mcp']).code, 1);
+});
+
+test('resource add|update --dpop-required: the document says tokens must be DPoP-bound (RFC 9728 2)', () => {
+  const id = 'https://dpop.example.com/mcp';
+  const added = cliJson(['resource', 'add', '--id', id, '--scope', 'x:read', '--dpop-required', '--json']);
+  assert.equal(added.dpop_required, true);
+  assert.equal(metadata(id).dpop_bound_access_tokens_required, true);
+  assert.match(cli(['resource', 'show', '--id', id]), /^dpop: +required$/m);
+  let u = cliJson(['resource', 'update', '--id', id, '--no-dpop-required', '--json']);
+  assert.equal(u.dpop_required, false);
+  assert.equal(metadata(id).dpop_bound_access_tokens_required, undefined);
+  u = cliJson(['resource', 'update', '--id', MCP, '--dpop-required', '--json']);
+  assert.equal(u.dpop_required, true);
+  assert.equal(metadata(MCP).dpop_bound_access_tokens_required, true);
+  assert.equal(cliJson(['resource', 'show', '--id', BARE, '--json']).dpop_required, false);
+  cli(['resource', 'update', '--id', MCP, '--no-dpop-required']);
+  assert.equal(metadata(MCP).dpop_bound_access_tokens_required, undefined);
+  const rows = auditRows(srv).filter((e) => e.event === 'resource.update');
+  assert.deepEqual(rows.map((e) => [e.target, e.details.dpop_required]),
+    [[id, false], [MCP, true], [MCP, false]]);
+});
+
+test('resource update: name and scopes change, the document follows; refusals change nothing', () => {
+  const id = 'https://upd.example.com/mcp';
+  cli(['resource', 'add', '--id', id, '--scope', 'a b', '--name', 'Old']);
+  const u = cliJson(['resource', 'update', '--id', id, '--name', 'New', '--scope', 'a c', '--json']);
+  assert.equal(u.name, 'New');
+  assert.deepEqual(u.scopes, ['a', 'c']);
+  const d = metadata(id);
+  assert.equal(d.resource_name, 'New');
+  assert.deepEqual(d.scopes_supported, ['a', 'c']);
+  for (const [args, code, why] of [
+    [['--scope', 'openid'], 1, /openid/],
+    [['--scope', ''], 1, /scope/],
+    [['--name', ''], 1, /name/],
+    [[], 2, /nothing to update/],
+    [['--dpop-required', '--no-dpop-required'], 2, /conflict/],
+  ]) {
+    const r = cliAt(srv, ['resource', 'update', '--id', id, ...args]);
+    assert.equal(r.code, code, args.join(' '));
+    assert.match(r.stderr, why, args.join(' '));
+  }
+  assert.deepEqual(metadata(id).scopes_supported, ['a', 'c']);
+  const r = cliAt(srv, ['resource', 'update', '--id', 'https://nobody.example', '--name', 'x']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no such resource/);
 });

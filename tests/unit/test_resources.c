@@ -208,6 +208,37 @@ test_resources_round_trip(void **state)
 	assert_string_equal(v[1].id, "https://orders.example");
 	store_resources_free(v, n);
 
+	/* update: name, scopes and DPoP change; the id and client stay. */
+	assert_int_equal(resource_get(f->db, "https://orders.example", &r), 0);
+	assert_false(r.dpop_required);
+	free(r.name);
+	r.name = xstrdup("Orders v2");
+	free(r.scopes);
+	r.scopes = xstrdup("orders:read");
+	r.dpop_required = true;
+	assert_int_equal(resource_update(f->db, &r, T0 + 5, &why), 0);
+	store_resource_clear(&r);
+	assert_int_equal(resource_get(f->db, "https://orders.example", &r), 0);
+	assert_string_equal(r.name, "Orders v2");
+	assert_string_equal(r.scopes, "orders:read");
+	assert_true(r.dpop_required);
+	assert_string_equal(r.client_id, APP);
+	assert_int_equal(r.created_at, T0);
+	assert_int_equal(r.updated_at, T0 + 5);
+	/* Refused as at create; an unknown id is not found. */
+	free(r.scopes);
+	r.scopes = xstrdup("openid");
+	assert_int_equal(
+	    resource_update(f->db, &r, T0 + 6, &why), PC_ERR_INVALID);
+	assert_non_null(why);
+	free(r.scopes);
+	r.scopes = xstrdup("x");
+	free(r.id);
+	r.id = xstrdup("https://nobody.example");
+	assert_int_equal(
+	    resource_update(f->db, &r, T0 + 6, &why), PC_ERR_NOT_FOUND);
+	store_resource_clear(&r);
+
 	assert_int_equal(resource_delete(f->db, "https://b.example"), 0);
 	assert_int_equal(
 	    resource_delete(f->db, "https://b.example"), PC_ERR_NOT_FOUND);
@@ -337,6 +368,13 @@ test_resources_CR06_metadata(void **state)
 	assert_string_equal(json_string_value(json_array_get(a, 0)), "header");
 	assert_string_equal(
 	    json_string_value(json_object_get(d, "resource_name")), "Tools");
+	/* RFC 9728 2: absent is false; present only when required. */
+	assert_null(json_object_get(d, "dpop_bound_access_tokens_required"));
+	json_decref(d);
+	r.dpop_required = true;
+	d = resource_metadata(&r, "https://id.example");
+	assert_true(json_is_true(
+	    json_object_get(d, "dpop_bound_access_tokens_required")));
 	json_decref(d);
 }
 
