@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as jose from 'jose';
 import { startServer, stopClean, rawRequest, parseRaw } from './lib/server.mjs';
 import { Client, addUser, cliAt } from './lib/web.mjs';
-import { addClient, authorize, codeFlow, tokenRequest } from './lib/oauth.mjs';
+import { addClient, authorize, authorizeParams, codeFlow, pkce, tokenRequest } from './lib/oauth.mjs';
 
 let srv;
 before(async () => { srv = await startServer({ config: { allowed_hosts: 'alias.example:8443' } }); });
@@ -136,6 +136,7 @@ const CHECKED = new Set([
   'token_endpoint_auth_signing_alg_values_supported', 'introspection_endpoint_auth_methods_supported',
   'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_methods_supported',
   'revocation_endpoint_auth_signing_alg_values_supported',
+  'pushed_authorization_request_endpoint', 'require_pushed_authorization_requests',
 ]);
 
 const EMAIL = 'truth@example.com';
@@ -369,4 +370,25 @@ test('truthfulness: each advertised ID token algorithm signs the ID token of a c
     assert.equal(jose.decodeProtectedHeader(f.tokens.id_token).alg, alg);
     await jose.jwtVerify(f.tokens.id_token, jwks, { issuer: srv.issuer, audience: rp.client_id, algorithms: [alg] });
   }
+});
+
+test('truthfulness: the pushed authorization request endpoint takes a request that /authorize then runs (RFC 9126)', async () => {
+  const d = await disc();
+  const rp = addClient(srv, { name: 'Truth PAR', scope: 'openid' });
+  const { verifier, challenge } = pkce();
+  const params = authorizeParams(rp, { challenge });
+  const pushed = await post(d.pushed_authorization_request_endpoint, params, basicAuth(rp));
+  assert.equal(pushed.status, 201, JSON.stringify(pushed.body));
+  assert.match(pushed.body.request_uri, /^urn:ietf:params:oauth:request_uri:/);
+  const a = await authorize(srv, rp, { email: EMAIL, params: {
+    response_type: undefined, redirect_uri: undefined, scope: undefined, state: undefined,
+    code_challenge: undefined, code_challenge_method: undefined, request_uri: pushed.body.request_uri } });
+  assert.ok(a.code, `${a.status} ${a.error ?? ''} ${a.error_description ?? ''}`);
+  assert.equal(a.state, params.state);
+  const t = await tokenRequest(srv, rp, { grant_type: 'authorization_code', code: a.code, redirect_uri: rp.redirectUri, code_verifier: verifier });
+  assert.equal(t.status, 200, JSON.stringify(t.json));
+  // Not required here (the default), and so not enforced: a plain
+  // /authorize ran in every check above.
+  assert.equal(d.require_pushed_authorization_requests, false);
+  assert.ok((await authorize(srv, rp, { email: EMAIL })).code);
 });
