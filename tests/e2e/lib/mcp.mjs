@@ -6,7 +6,10 @@
 // the SDK's own OAuth client, with an in-memory provider whose
 // "browser" is web.mjs's cookie jar driving our sign-in and consent pages.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
@@ -14,6 +17,7 @@ import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middlew
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { tempDir } from './server.mjs';
 import { GOOD_PW, csrfOf } from './web.mjs';
 
 const basic = (id, secret) => 'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
@@ -95,6 +99,14 @@ export class MemoryProvider {
   saveTokens(t) { this._tokens = t; this.savedTokens.push(t); }
   state() { this._state = randomBytes(12).toString('base64url'); return this._state; }
   redirectToAuthorization(url) { this.authUrl = new URL(url); this.authUrls.push(this.authUrl); }
+  // What the SDK calls when we refused what it held (invalid_grant: the
+  // tokens; invalid_client: everything).
+  invalidateCredentials(scope) {
+    this.invalidated = [...(this.invalidated ?? []), scope];
+    if (scope === 'all' || scope === 'tokens') this._tokens = undefined;
+    if (scope === 'all' || scope === 'client') this._client = undefined;
+    if (scope === 'all' || scope === 'verifier') this._verifier = undefined;
+  }
   saveCodeVerifier(v) { this._verifier = v; }
   codeVerifier() { return this._verifier; }
   get expectedState() { return this._state; }
@@ -172,4 +184,24 @@ export async function mcpConnect(url, provider, log = []) {
   } catch (error) {
     return { client, transport, error };
   }
+}
+
+// A throwaway CA and a certificate it signs for names (DNS) and loopback
+// addresses, made with openssl (EC keys: fast): { ca (the CA file's
+// path), key, cert }. For https servers on loopback under *.localhost
+// names, which the server resolves to loopback without DNS (RFC 6761).
+export function testCa(names) {
+  const d = tempDir('pc-mcp-ca-');
+  const openssl = (args) => {
+    const r = spawnSync('openssl', args, { cwd: d, encoding: 'utf8' });
+    assert.equal(r.status, 0, `openssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=pc-mcp-test-ca']);
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', `/CN=${names[0]}`]);
+  writeFileSync(join(d, 'ext.cnf'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')},IP:127.0.0.1\n`);
+  openssl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-out', 'srv.pem', '-days', '1', '-extfile', 'ext.cnf']);
+  return { ca: join(d, 'ca.pem'), key: readFileSync(join(d, 'srv.key')), cert: readFileSync(join(d, 'srv.pem')) };
 }
