@@ -164,6 +164,9 @@ build_one(struct app *app, unsigned mask)
 	json_object_set_new(d,
 	    "revocation_endpoint_auth_signing_alg_values_supported",
 	    assertion_algs());
+	/* DPoP (oauth/dpop.c, RFC 9449 §5.1): the proof algorithms. */
+	json_object_set_new(d, "dpop_signing_alg_values_supported",
+	    json_pack("[s, s, s, s]", "ES256", "RS256", "PS256", "EdDSA"));
 	s = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
 	if (s == NULL)

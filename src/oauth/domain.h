@@ -301,6 +301,9 @@ struct refresh_grant {
 	int64_t auth_time;
 	int64_t idle;	  /* s; 0: REFRESH_IDLE */
 	int64_t absolute; /* s; 0: REFRESH_ABSOLUTE */
+	/* RT-06: the DPoP key the family's refresh tokens are bound to
+	 * (family.dpop_jkt); NULL: not bound. */
+	const char *dpop_jkt;
 };
 
 /* A new family and its first token; family_id names the family. token
@@ -648,6 +651,14 @@ struct dpop_proof {
  */
 int dpop_check(struct req *r, struct resp *w, const struct dpop_want *want,
     struct dpop_proof *out) PC_WUR;
+/*
+ * dpop_check() at an endpoint where client c authenticated (/token, /par):
+ * htu issuer + path, no ath, errors as the token endpoint's, and a proof
+ * required when the client has dpop_required.
+ */
+int
+dpop_check_client(struct req *r, struct resp *w, const struct store_client *c,
+    const char *path, struct dpop_proof *out) PC_WUR;
 /*
  * A protected resource's challenge (RFC 9449 §7.1): status, a JSON error
  * body, and WWW-Authenticate: DPoP algs="..."[, error="..."] (error NULL:

@@ -407,3 +407,15 @@ dpop_check(struct req *r, struct resp *w, const struct dpop_want *want,
 	memcpy(out->jkt, cl.jkt, sizeof(out->jkt));
 	return 0;
 }
+
+int
+dpop_check_client(struct req *r, struct resp *w, const struct store_client *c,
+    const char *path, struct dpop_proof *out)
+{
+	struct dpop_want want;
+
+	memset(&want, 0, sizeof(want));
+	want.path = path;
+	want.required = c->dpop_required;
+	return dpop_check(r, w, &want, out);
+}
