@@ -444,3 +444,25 @@ test('RT-06/TX-06: with dpop_nonce on, a proof without the server nonce gets use
     await stopClean(s2);
   }
 });
+
+test('DS-04: the purge forgets DPoP jtis whose window has passed, and only those', async () => {
+  const first = await startServer({ keepDataDir: true });
+  await stopClean(first);
+  const t = now();
+  storeSql(first, 'INSERT INTO dpop_jtis (jti_hash, expires_at) VALUES ' +
+    `('${'a'.repeat(64)}', ${t - 10}), ('${'b'.repeat(64)}', ${t + 3600})`);
+  const s = await startServer({ dataDir: first.dataDir });
+  try {
+    let line;
+    for (let i = 0; i < 200 && !line; i++) {
+      line = s.rawLogs().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+        .find((j) => j.event === 'store.purge');
+      if (!line) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(line, s.rawLogs());
+    assert.equal(Number(line.dpop_jtis), 1, JSON.stringify(line));
+    assert.equal(storeSql(s, 'SELECT jti_hash FROM dpop_jtis'), 'b'.repeat(64));
+  } finally {
+    await stopClean(s);
+  }
+});
