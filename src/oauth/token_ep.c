@@ -541,11 +541,10 @@ refresh_audit_tx(
 	json_t *d;
 	int rc;
 
-	/* RT-06: a bound grant refreshes only with a proof of its key;
-	 * refused here, the rotation is rolled back: nothing consumed. */
-	if (f->dpop_jkt != NULL &&
-	    (!a->dp->present || !dpop_jkt_equal(f->dpop_jkt, a->dp->jkt)))
-		return PC_ERR_VERIFY;
+	/* RT-06: the key binding and the proof's jti, in this same commit
+	 * (refused: rolled back, nothing consumed). */
+	if ((rc = dpop_family_tx(c, f, a->dp, a->r->now)) != 0)
+		return rc;
 	d = json_pack("{s:s, s:s, s:s, s:b}", "grant", "refresh_token", "jti",
 	    a->jti, "family", f->family_id, "refresh", 1);
 	if (d == NULL)
@@ -609,8 +608,8 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		    w, 400, "invalid_request", "refresh_token is missing.");
 		return;
 	}
-	/* RFC 9449 §5: checked before the token is used. */
-	if (dpop_check_client(r, w, c, "/token", &dp) != 0)
+	/* RFC 9449 §5: before the token is used (refresh_audit_tx). */
+	if (dpop_refresh_begin(r, w, c, &dp) != 0)
 		return;
 	if (scope != NULL && scope_parse(scope, &want) != 0) {
 		oauth_error(w, 400, "invalid_scope", "scope is malformed.");
@@ -660,6 +659,8 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	rc = refresh_rotate_ex(
 	    app->db, token, c->client_id, r->now, &pol, next, &fam, &resent);
 	sodium_memzero(key, sizeof(key));
+	if (dpop_refresh_refused(r, w, &dp, rc))
+		goto out; /* RT-06 */
 	if (rc == PC_ERR_CONFLICT) {
 		/* RT-01, RT-02: reuse; the whole family is revoked. */
 		json_t *d = json_pack("{s:s}", "family", fam.family_id);
@@ -671,17 +672,6 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	}
 	if (oauth_store_down(rc) || rc == PC_ERR_CRYPTO) {
 		oauth_unavailable(w);
-		goto out;
-	}
-	if (rc == PC_ERR_VERIFY) {
-		/* RT-06: bound to a key; nothing was consumed. */
-		if (dp.present)
-			oauth_error(w, 400, "invalid_grant",
-			    "The refresh token is bound to another DPoP key.");
-		else
-			oauth_error(w, 400, "invalid_dpop_proof",
-			    "The refresh token is DPoP-bound: send a proof of "
-			    "its key.");
 		goto out;
 	}
 	if (rc != 0)

@@ -220,6 +220,44 @@ test('RT-06: a public client\'s code exchange with a proof binds the grant: refr
   assert.equal(next.json.error, 'invalid_grant');
 });
 
+// A public client's bound grant, by the code flow with a proof of k.
+async function boundGrant(k, scope = 'openid offline_access') {
+  const a = await authorize(srv, pub, { email: 'alice@example.com', scope });
+  const t = await post('/token', { grant_type: 'authorization_code', code: a.code, redirect_uri: pub.redirectUri,
+    code_verifier: a.verifier, client_id: pub.client_id }, { dpop: await proof(k, tokenUrl()) });
+  assert.equal(t.status, 200, JSON.stringify(t.json));
+  return t.json;
+}
+const refreshWith = (rt, dpop) => post('/token', { grant_type: 'refresh_token', refresh_token: rt,
+  client_id: pub.client_id }, dpop ? { dpop } : {});
+
+test('RT-06/DS-04: at refresh a proof is spent once, also when recorded in the rotation\'s commit: replayed, raced, or first used by a refused request', async () => {
+  const g1 = await boundGrant(key);
+  const g2 = await boundGrant(key);
+  const p = await proof(key, tokenUrl());
+  const first = await refreshWith(g1.refresh_token, p);
+  assert.equal(first.status, 200, JSON.stringify(first.json));
+  // The same proof for another grant of the same key: a replay, and g2's
+  // token is not consumed by it.
+  const again = await refreshWith(g2.refresh_token, p);
+  assert.equal(again.status, 400);
+  assert.equal(again.json.error, 'invalid_dpop_proof');
+  assert.match(again.json.error_description, /used before/);
+  // Two grants refreshed at once with one proof: exactly one wins.
+  const q = await proof(key, tokenUrl());
+  const both = await Promise.all([refreshWith(first.json.refresh_token, q), refreshWith(g2.refresh_token, q)]);
+  assert.equal(both.filter((r) => r.status === 200).length, 1, both.map((r) => JSON.stringify(r.json)).join(' '));
+  // A proof first sent with a refused refresh (an unknown token) is spent
+  // all the same.
+  const z = await proof(key, tokenUrl());
+  const bad = await refreshWith('pcr_' + 'A'.repeat(43), z);
+  assert.equal(bad.json.error, 'invalid_grant');
+  const live = both.find((r) => r.status === 200).json.refresh_token;
+  const late = await refreshWith(live, z);
+  assert.equal(late.json.error, 'invalid_dpop_proof');
+  assert.equal((await refreshWith(live, await proof(key, tokenUrl()))).status, 200, 'not consumed by the refusals');
+});
+
 test('RT-06: a confidential client\'s refresh token is not key-bound (RFC 9449 §5): each access token is bound to the key of its own request', async () => {
   const a = await authorize(srv, conf, { email: 'alice@example.com', scope: 'openid offline_access' });
   const t = await tokenRequest(srv, conf, { grant_type: 'authorization_code', code: a.code,
