@@ -143,7 +143,7 @@ static bool
 ath_matches(const char *ath, size_t n, const char *access_token)
 {
 	uint8_t md[PC_SHA256_LEN];
-	char want[PC_SHA256_LEN * 2];
+	char want[DPOP_JKT_LEN + 1]; /* base64url of a SHA-256, as a jkt */
 
 	hash_sha256(access_token, strlen(access_token), md);
 	b64url_encode(md, sizeof(md), want);
