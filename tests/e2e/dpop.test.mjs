@@ -190,6 +190,8 @@ test('RT-06/DS-04: a replayed proof is refused; of ten requests racing with one 
   assert.equal(storeSql(srv, `SELECT count(*) FROM dpop_jtis WHERE jti_hash LIKE '%${jti}%'`), '0');
   // AU-01: the replay is an attack signal in the audit log.
   assert.ok(Number(storeSql(srv, "SELECT count(*) FROM audit_log WHERE event = 'dpop.replay'")) >= 1);
+  // AU-03: proofs are never logged.
+  assert.ok(!srv.rawLogs().includes(p.split('.')[2]), 'a proof in the log');
 });
 
 test('RT-06: a public client\'s code exchange with a proof binds the grant: refresh needs a proof of the same key; another key or none is refused and consumes nothing', async () => {
@@ -352,7 +354,7 @@ test('IR-03: /introspect tells cnf.jkt and token_type DPoP for a bound token, ne
   assert.deepEqual(k.json, { active: false });
 });
 
-test('IR-03: a resource server introspecting a DPoP-bound token minted for it learns the key to check proofs against', async () => {
+test('IR-03/RT-06: a resource server introspecting a DPoP-bound token minted for it learns its key; a resource with dpop_required gets no Bearer token', async () => {
   const uri = 'https://api.dpop.example';
   let r = cliAt(srv, ['resource', 'add', '--id', uri, '--scope', 'api.read', '--client', rs.client_id]);
   assert.equal(r.code, 0, r.stderr);
@@ -364,6 +366,15 @@ test('IR-03: a resource server introspecting a DPoP-bound token minted for it le
   assert.equal(i.json.active, true);
   assert.deepEqual(i.json.cnf, { jkt: key2.jkt });
   assert.equal(i.json.aud, uri);
+  // A resource that takes DPoP-bound tokens only (RFC 9728
+  // dpop_bound_access_tokens_required) gets no Bearer token.
+  storeSql(srv, `UPDATE resources SET dpop_required = 1 WHERE id = '${uri}'`);
+  const bearer = await cc(undefined, svc, { resource: uri });
+  assert.equal(bearer.status, 400, JSON.stringify(bearer.json));
+  assert.equal(bearer.json.error, 'invalid_dpop_proof');
+  const bound = await cc(await proof(key2, tokenUrl()), svc, { resource: uri });
+  assert.equal(bound.status, 200, JSON.stringify(bound.json));
+  assert.equal(bound.json.token_type, 'DPoP');
 });
 
 test('RT-06: client add|update --dpop-required: such a client gets no token without a proof', async () => {
