@@ -58,6 +58,8 @@ static const struct route routes[] = {
 	    RESP_NO_STORE, false },
 	{ "/account/keys", HTTP_GET | HTTP_HEAD | HTTP_POST, web_account_keys,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	{ "/account/agents", HTTP_POST, web_account_agents, ROUTE_BODY_DEFAULT,
+	    RESP_NO_STORE, false },
 };
 
 /* AK-06: an API key in any route's query string is refused (and, if

@@ -330,27 +330,34 @@ struct delete
 	int64_t now;
 };
 
-static int
-delete_tx(struct db_conn *c, void *arg)
+int
+store_client_delete_tx(struct db_conn *c, const char *client_id, int64_t now)
 {
-	const struct delete *a = arg;
 	int r;
 
 	if ((r = store_versions_clients_tx(c)) != 0)
 		return r;
 	/* Children first, explicitly: no reliance on ON DELETE CASCADE. */
 	if ((r = q_exec(c, "DELETE FROM client_secrets WHERE client_id = ?",
-		 Q_ARGS(QA_TEXT(a->client_id)), NULL)) != 0 ||
+		 Q_ARGS(QA_TEXT(client_id)), NULL)) != 0 ||
 	    (r = q_exec(c,
 		 "DELETE FROM client_redirect_uris WHERE client_id = ?",
-		 Q_ARGS(QA_TEXT(a->client_id)), NULL)) != 0 ||
+		 Q_ARGS(QA_TEXT(client_id)), NULL)) != 0 ||
 	    (r = q_one(c,
 		 "DELETE FROM clients WHERE client_id = ? RETURNING client_id",
-		 Q_ARGS(QA_TEXT(a->client_id)), Q_NOCOLS)) != 0)
+		 Q_ARGS(QA_TEXT(client_id)), Q_NOCOLS)) != 0)
 		return r;
 	return q_exec(c,
 	    "INSERT INTO deleted_clients (client_id, deleted_at) VALUES (?, ?)",
-	    Q_ARGS(QA_TEXT(a->client_id), QA_INT(a->now)), NULL);
+	    Q_ARGS(QA_TEXT(client_id), QA_INT(now)), NULL);
+}
+
+static int
+delete_tx(struct db_conn *c, void *arg)
+{
+	const struct delete *a = arg;
+
+	return store_client_delete_tx(c, a->client_id, a->now);
 }
 
 int

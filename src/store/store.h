@@ -480,5 +480,7 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_audit_query.h"
 /* What the inventory reads that no other module lists. */
 #include "store/store_inventory.h"
+/* Agents and the delegations people gave them (issue 15). */
+#include "store/store_delegations.h"
 
 #endif

@@ -64,6 +64,10 @@ int store_delete_expired(
  * (every client, URI or secret write). (store/versions.c)
  */
 int store_versions_clients_tx(struct db_conn *c) PC_WUR;
+/* Deletes a client and its children, leaving a tombstone, in the caller's
+ * transaction (store/clients.c; agents: store/delegations.c). */
+int store_client_delete_tx(
+    struct db_conn *c, const char *client_id, int64_t now) PC_WUR;
 
 /*
  * TK-08: raises 'client_auth_failure_window' to window_start, in the

@@ -131,6 +131,7 @@ static const struct setting settings[] = {
 	S(outbound_max_size, K_SIZE, "256k", 1024, 4 * 1024 * 1024),
 	S(jwks_cache_ttl, K_DUR, "5m", 60, 86400),
 	S(jwks_refetch_interval, K_DUR, "60", 1, 3600),
+	S(delegation_ttl, K_DUR, "7d", 60, 90 * 86400),
 };
 #undef S
 #undef SECRET

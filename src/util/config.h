@@ -114,6 +114,10 @@ struct config {
 	int64_t outbound_max_size;	  /* bytes of a response body */
 	int64_t jwks_cache_ttl;		  /* seconds a fetched JWKS is used */
 	int64_t jwks_refetch_interval;	  /* seconds between refetches */
+	/* Issue 15: the longest delegation a user may give an agent on the
+	 * consent page (they may choose shorter); seconds, 1m..90d, and
+	 * never beyond refresh_token_absolute. */
+	int64_t delegation_ttl;
 
 	unsigned char sources[128]; /* enum config_source per setting */
 
