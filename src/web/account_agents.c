@@ -68,7 +68,7 @@ web_account_agents_render(struct buf *b, const struct session *s,
 		return;
 	page_puts(b,
 	    "<table id=\"agents\"><thead><tr><th>Agent</th><th>Acts at</th>"
-	    "<th>May</th><th>Since</th><th>Until</th><th>Last used</th>"
+	    "<th>Scopes</th><th>Since</th><th>Until</th><th>Last used</th>"
 	    "<th></th></tr></thead><tbody>\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct store_delegation *d = &v[i];
