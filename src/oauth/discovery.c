@@ -127,6 +127,11 @@ build_one(struct app *app, unsigned mask)
 		"[s, s, s, s]", "none", "login", "consent", "select_account"));
 	json_object_set_new(d, "request_parameter_supported", json_false());
 	json_object_set_new(d, "request_uri_parameter_supported", json_false());
+	/* RFC 9126 (src/oauth/par.c): request_uri only as /par gave it. */
+	json_object_set_new(
+	    d, "pushed_authorization_request_endpoint", url(iss, "/par"));
+	json_object_set_new(d, "require_pushed_authorization_requests",
+	    json_boolean(app->cfg->par_required));
 	json_object_set_new(d, "claims_parameter_supported", json_false());
 	json_object_set_new(
 	    d, "subject_types_supported", json_pack("[s]", "public"));
@@ -159,6 +164,12 @@ build_one(struct app *app, unsigned mask)
 	json_object_set_new(d,
 	    "revocation_endpoint_auth_signing_alg_values_supported",
 	    assertion_algs());
+	/* Issue 15 item 6 (register.c, client_metadata.c; decision 0063). */
+	if (strcmp(app->cfg->client_registration, "off") != 0)
+		json_object_set_new(
+		    d, "registration_endpoint", url(iss, "/oauth/register"));
+	json_object_set_new(d, "client_id_metadata_document_supported",
+	    json_boolean(app->cfg->client_metadata_documents));
 	s = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
 	if (s == NULL)

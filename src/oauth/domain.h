@@ -209,7 +209,7 @@ int client_cache_get(struct client_cache *cc, struct db *db,
     size_t *n) PC_WUR;
 
 /* private_key_jwt (src/oauth/client_assertion.c; RFC 7523, TK-09). */
-#define CLIENT_ASSERTION_ID_MAX 128
+#define CLIENT_ASSERTION_ID_MAX 255 /* CLIENT_URL_ID_MAX */
 /*
  * The client id an assertion names (its iss and sub, which must agree,
  * and client_id when the body gave one), read before verification only
@@ -265,6 +265,110 @@ int64_t client_max_depth(const struct store_client *c, int64_t cap);
 bool client_may_delegate(const struct store_client *c);
 
 /* ---- end Clients ---- */
+
+/* ---- Clients that register themselves (src/oauth/client_meta.c,
+ * client_metadata.c, register.c; issue 15 item 6, CR-01..05, CR-07;
+ * decision 0063) ---- */
+
+#define CLIENT_URL_ID_MAX 255 /* a metadata document's URL, as client_id */
+#define CLIENT_META_DOC_MAX 5120 /* CR-04: 5 KiB */
+#define CLIENT_META_FETCH_TIMEOUT 3 /* CR-04: seconds, at most */
+#define REG_TOKEN_BYTES 32
+#define REG_TOKEN_LEN 47 /* "pcm_" / "pci_" + 43 base64url */
+#define REG_ACCESS_PREFIX "pcm_" /* registration access token */
+#define REG_INITIAL_PREFIX "pci_" /* initial access token */
+#define REG_INITIAL_ID_PREFIX "rit_"
+#define REG_INITIAL_ID_LEN 26 /* "rit_" + 22 base64url */
+
+/* Where client metadata comes from: the policies differ. */
+enum client_meta_src {
+	CLIENT_META_REGISTER, /* POST /oauth/register, PUT (RFC 7591/7592) */
+	CLIENT_META_DOCUMENT, /* a client ID metadata document */
+};
+
+/* A parsed registration request or metadata document. */
+struct client_meta {
+	struct store_client c; /* the client it describes; no id yet */
+	char *doc_client_id;   /* the document's client_id member */
+	char *jwks_uri;	       /* a document's keys for private_key_jwt */
+	char *client_secret;   /* a PUT's client_secret member (RFC 7592) */
+};
+
+void client_meta_clear(struct client_meta *m);
+/*
+ * Parses JSON text (at most len bytes) into m (CR-02): redirect_uris,
+ * post_logout_redirect_uris, token_endpoint_auth_method, grant_types
+ * (authorization_code, refresh_token: never client_credentials),
+ * response_types (["code"] only), client_name, scope (kept only as far as
+ * allowed_scopes allows: the most a self-registered client may ask for),
+ * jwks (registration) or jwks_uri (document), id_token_signed_response_alg;
+ * client_uri, logo_uri, policy_uri, tos_uri must be https and are never
+ * fetched or kept; unknown members are ignored. Then client_validate()
+ * (AZ-04 for every URI). 0, or PC_ERR_INVALID with *error the RFC 7591
+ * code (invalid_redirect_uri, invalid_client_metadata) and *why.
+ */
+int client_meta_parse(const char *json, size_t len, enum client_meta_src src,
+    const char *allowed_scopes, struct client_meta *m, const char **error,
+    const char **why) PC_WUR;
+/*
+ * CR-01, open registration: a public client whose every redirect URI is
+ * an http loopback (127.0.0.1, [::1]) or a private-use scheme. 0 or
+ * PC_ERR_INVALID with *why.
+ */
+int client_meta_open_ok(const struct client_meta *m, const char **why) PC_WUR;
+/*
+ * CR-04, CR-05: a document fetched from url describes the client url: its
+ * client_id equals url exactly; every redirect URI is on url's origin or
+ * an http loopback; it is public, or private_key_jwt with a jwks_uri on
+ * url's origin. 0 or PC_ERR_INVALID with *why.
+ */
+int client_meta_document_ok(
+    const struct client_meta *m, const char *url, const char **why) PC_WUR;
+/* Whether id has the shape of a metadata-document client id: an https URL
+ * with a path, of at most CLIENT_URL_ID_MAX bytes (not whether it is
+ * fetchable). */
+bool client_id_is_url(const char *id);
+
+/*
+ * THE lookup of a client by id for /authorize, /par and /token (decision
+ * 0063). An ordinary id: the store's row (through the cache with secrets
+ * when v is given, else the store). An https URL id, while
+ * client_metadata_documents is on: the row materialised from its metadata
+ * document, fetched through machine/fetch.c (CR-04: https, no redirects,
+ * the connected address checked, <= 5 KiB, <= 3 s) when missing or older
+ * than client_metadata_ttl, checked (client_meta_document_ok) and written
+ * (registration 'metadata'); fetches count per IP first
+ * (client_metadata_per_ip). 0 with out filled; PC_ERR_NOT_FOUND: no such
+ * client, or the document was refused or could not be fetched (*why, may
+ * be NULL, says which); PC_ERR_PERM: over the per-IP limit; store errors.
+ */
+int client_resolve(struct app *app, const struct store_versions *v,
+    const char *id, const char *ip, int64_t now, struct store_client *out,
+    struct store_client_secret secrets[STORE_CLIENT_SECRETS_MAX], size_t *n,
+    const char **why) PC_WUR;
+
+/*
+ * A registration access token or initial access token (prefix
+ * REG_ACCESS_PREFIX or REG_INITIAL_PREFIX): 32 random bytes, shown once
+ * as prefix + 43 base64url; hash gets the hex SHA-256 of the bytes, the
+ * only thing stored (src/oauth/reg_token.c).
+ */
+void reg_token_new(const char *prefix, char out[REG_TOKEN_LEN + 1],
+    char hash[PC_SHA256_HEX_LEN + 1]);
+/* The hash of a presented token of that prefix; PC_ERR_INVALID when it
+ * does not have the shape. */
+int reg_token_hash(const char *prefix, const char *token,
+    char hash[PC_SHA256_HEX_LEN + 1]) PC_WUR;
+/*
+ * A new initial access token (CR-07): registers at most max_clients
+ * clients until now + ttl. token gets the secret (shown once), id its
+ * public handle.
+ */
+int reg_initial_token_create(struct db *db, const char *label,
+    int64_t max_clients, int64_t ttl, int64_t now,
+    char token[REG_TOKEN_LEN + 1], char id[REG_INITIAL_ID_LEN + 1]) PC_WUR;
+
+/* ---- end Clients that register themselves ---- */
 
 /* ---- Authorization codes (src/oauth/code.c; TK-01..03) ---- */
 
@@ -596,6 +700,108 @@ int authz_pending(struct app *app, const char *id_value, int64_t now,
 
 /* ---- end The authorization flow ---- */
 
+/* ---- DPoP (src/oauth/dpop.c; RFC 9449; RT-06, TX-06, IR-03, DS-04) ---- */
+
+#define DPOP_JKT_LEN 43	   /* RFC 7638 SHA-256 thumbprint, base64url */
+#define DPOP_IAT_PAST 60   /* s a proof's iat may lie behind (Part 2.5) */
+#define DPOP_IAT_AHEAD 15  /* s it may lie ahead */
+#define DPOP_JTI_MAX 256   /* bytes of a jti (DS-04) */
+#define DPOP_NONCE_MAX 256 /* bytes of a nonce we read */
+#define DPOP_HTU_MAX 2048  /* bytes of an htu we read */
+#define DPOP_NONCE_SLOT 60 /* s: a nonce is good for this slot and the next */
+#define DPOP_NONCE_LEN 22  /* base64url of 128 bits */
+/* The proof algorithms (JW-02: asymmetric only), as discovery lists them. */
+#define DPOP_ALGS "ES256 RS256 PS256 EdDSA"
+
+/* What a proof must match (RFC 9449 §4.3), for dpop_proof_verify. */
+struct dpop_expect {
+	const char *htm; /* the request's method, exactly ("POST") */
+	const char *htu; /* the endpoint's URL (issuer + path) */
+	/* The access token presented with the proof: ath must be its
+	 * SHA-256, base64url (§4.3 item 12); NULL: ath is not looked at. */
+	const char *access_token;
+	int64_t now;
+};
+
+/* What a verified proof says. */
+struct dpop_claims {
+	char jkt[DPOP_JKT_LEN + 1]; /* its key's thumbprint */
+	/* The replay cache's key: SHA-256 hex of jkt, a NUL and the jti. */
+	char jti_hash[PC_SHA256_HEX_LEN + 1];
+	int64_t iat;
+	char nonce[DPOP_NONCE_MAX + 1]; /* "" when the proof had none */
+	const char *why;		/* on failure: what was wrong */
+};
+
+/*
+ * The pure check of one proof (no store, no nonce): a compact JWS of typ
+ * dpop+jwt signed with one of DPOP_ALGS by the public key in its "jwk"
+ * header (no private members; jku, x5u, x5c, crit refused), within
+ * JWS_MAX_LEN; claims jti (1..DPOP_JTI_MAX bytes), htm equal to e->htm,
+ * htu equal to e->htu once its query and fragment are dropped (scheme and
+ * host compared without case, default ports ignored), iat within
+ * [now - DPOP_IAT_PAST, now + DPOP_IAT_AHEAD], ath when e->access_token,
+ * nonce (if any) at most DPOP_NONCE_MAX bytes. 0 with out filled;
+ * PC_ERR_INVALID or PC_ERR_VERIFY with out->why.
+ */
+int dpop_proof_verify(const char *proof, size_t len,
+    const struct dpop_expect *e, struct dpop_claims *out) PC_WUR;
+/* The server nonce of time slot (now / DPOP_NONCE_SLOT) under key. */
+void dpop_nonce_make(
+    const uint8_t key[32], int64_t now, char out[DPOP_NONCE_LEN + 1]);
+/* Whether nonce is the one of now's slot or of the slot before it. */
+bool dpop_nonce_valid(const uint8_t key[32], const char *nonce, int64_t now);
+
+struct req;
+struct resp;
+
+/* What dpop_check() is asked to verify. */
+struct dpop_want {
+	/* The endpoint's path: the proof's htu must be issuer + path
+	 * ("/token", "/userinfo", "/par"); its htm the request's method. */
+	const char *path;
+	/* The access token the request presents, for ath (resource
+	 * endpoints); NULL at /token and /par. */
+	const char *access_token;
+	bool required; /* no DPoP header is an error too */
+	/* Errors as a protected resource (RFC 9449 §7.1): 401 with
+	 * WWW-Authenticate: DPoP; else as the token endpoint (§5): 400
+	 * JSON. */
+	bool resource;
+};
+
+/* The outcome of dpop_check(). */
+struct dpop_proof {
+	bool present;		    /* a proof came and passed */
+	char jkt[DPOP_JKT_LEN + 1]; /* its key's thumbprint; "" when none */
+};
+
+/*
+ * THE DPoP check of a request (every endpoint that takes proofs calls
+ * it): exactly one DPoP header (two: refused), dpop_proof_verify against
+ * the request's method and issuer + want->path, the server nonce when the
+ * dpop_nonce setting is on (missing or stale: use_dpop_nonce with a
+ * DPoP-Nonce header; the header then rides on every answer to a proof),
+ * and the jti unseen (recorded until the proof's window ends; a replay,
+ * concurrent or not, is refused and audited as dpop.replay). 0 with out
+ * filled (out->present false: no header, and none required); -1 with the
+ * answer written: 400 invalid_dpop_proof / use_dpop_nonce (token
+ * endpoint), 401 WWW-Authenticate: DPoP error="invalid_dpop_proof" /
+ * "use_dpop_nonce" (resource), 503 when the replay cache is unreachable.
+ */
+int dpop_check(struct req *r, struct resp *w, const struct dpop_want *want,
+    struct dpop_proof *out) PC_WUR;
+/*
+ * A protected resource's challenge (RFC 9449 §7.1): status, a JSON error
+ * body, and WWW-Authenticate: DPoP algs="..."[, error="..."] (error NULL:
+ * none, as for a request without credentials).
+ */
+void
+dpop_challenge(struct resp *w, int status, const char *error, const char *desc);
+/* Whether two thumbprints are the same (constant time). */
+bool dpop_jkt_equal(const char *a, const char *b);
+
+/* ---- end DPoP ---- */
 /* ---- Delegation (src/oauth/delegation.c; issue 15, TX-04, TX-08) ---- */
 
 #define DELEGATION_TTL_MIN 60	/* s: the shortest a user may choose */

@@ -26,6 +26,8 @@ static const struct route routes[] = {
 	    false },
 	{ "/authorize/consent", HTTP_POST, web_authorize_consent,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	{ "/par", HTTP_POST, oauth_par, ROUTE_BODY_DEFAULT, RESP_NO_STORE,
+	    false },
 	{ "/healthz", HTTP_GET | HTTP_HEAD, health_live, 0, RESP_NO_STORE,
 	    true },
 	{ "/readyz", HTTP_GET | HTTP_HEAD, health_ready, 0, RESP_NO_STORE,
@@ -58,6 +60,9 @@ static const struct route routes[] = {
 	    RESP_NO_STORE, false },
 	{ "/account/keys", HTTP_GET | HTTP_HEAD | HTTP_POST, web_account_keys,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	/* RFC 7591 / 7592 (issue 15): off unless client_registration. */
+	{ "/oauth/register", HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_DELETE,
+	    oauth_register, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 	{ "/account/agents", HTTP_POST, web_account_agents, ROUTE_BODY_DEFAULT,
 	    RESP_NO_STORE, false },
 };

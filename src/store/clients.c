@@ -148,13 +148,10 @@ insert_tx(struct db_conn *conn, void *arg)
 	int r;
 
 	/* Issue 4: a deleted client's id never names another client. */
-	r = q_one(conn,
-	    "SELECT 1 FROM deleted_clients WHERE client_id = ?"
-	    " UNION ALL SELECT 1 FROM clients WHERE client_id = ?",
-	    Q_ARGS(QA_TEXT(c->client_id), QA_TEXT(c->client_id)), Q_NOCOLS);
-	if (r == 0)
-		return PC_ERR_CONFLICT;
-	if (r != PC_ERR_NOT_FOUND)
+	if ((r = store_id_fresh_tx(conn,
+		 "SELECT 1 FROM deleted_clients WHERE client_id = ?"
+		 " UNION ALL SELECT 1 FROM clients WHERE client_id = ?",
+		 c->client_id)) != 0)
 		return r;
 	if ((r = store_versions_clients_tx(conn)) != 0)
 		return r;
@@ -330,34 +327,27 @@ struct delete
 	int64_t now;
 };
 
-int
-store_client_delete_tx(struct db_conn *c, const char *client_id, int64_t now)
+static int
+delete_tx(struct db_conn *c, void *arg)
 {
+	const struct delete *a = arg;
 	int r;
 
 	if ((r = store_versions_clients_tx(c)) != 0)
 		return r;
 	/* Children first, explicitly: no reliance on ON DELETE CASCADE. */
 	if ((r = q_exec(c, "DELETE FROM client_secrets WHERE client_id = ?",
-		 Q_ARGS(QA_TEXT(client_id)), NULL)) != 0 ||
+		 Q_ARGS(QA_TEXT(a->client_id)), NULL)) != 0 ||
 	    (r = q_exec(c,
 		 "DELETE FROM client_redirect_uris WHERE client_id = ?",
-		 Q_ARGS(QA_TEXT(client_id)), NULL)) != 0 ||
+		 Q_ARGS(QA_TEXT(a->client_id)), NULL)) != 0 ||
 	    (r = q_one(c,
 		 "DELETE FROM clients WHERE client_id = ? RETURNING client_id",
-		 Q_ARGS(QA_TEXT(client_id)), Q_NOCOLS)) != 0)
+		 Q_ARGS(QA_TEXT(a->client_id)), Q_NOCOLS)) != 0)
 		return r;
 	return q_exec(c,
 	    "INSERT INTO deleted_clients (client_id, deleted_at) VALUES (?, ?)",
-	    Q_ARGS(QA_TEXT(client_id), QA_INT(now)), NULL);
-}
-
-static int
-delete_tx(struct db_conn *c, void *arg)
-{
-	const struct delete *a = arg;
-
-	return store_client_delete_tx(c, a->client_id, a->now);
+	    Q_ARGS(QA_TEXT(a->client_id), QA_INT(a->now)), NULL);
 }
 
 int
@@ -455,4 +445,31 @@ store_client_secret_rotate(struct db *db, const char *client_id,
 	struct rotate a = { client_id, new_hash, now, old_expires_at };
 
 	return store_tx(db, rotate_tx, &a);
+}
+
+/* The bodies above inside a caller's transaction (store/registrations.c). */
+int
+store_client_insert_tx(struct db_conn *conn, const struct store_client *c,
+    const char *secret_hash)
+{
+	struct insert a = { c, secret_hash };
+
+	return insert_tx(conn, &a);
+}
+
+int
+store_client_update_tx(
+    struct db_conn *conn, const struct store_client *c, bool drop_secrets)
+{
+	struct update a = { c, drop_secrets };
+
+	return update_tx(conn, &a);
+}
+
+int
+store_client_delete_tx(struct db_conn *conn, const char *client_id, int64_t now)
+{
+	struct delete a = { client_id, now };
+
+	return delete_tx(conn, &a);
 }

@@ -60,14 +60,33 @@ int store_delete_expired(
     struct db *db, const char *sql, int64_t cutoff, int64_t *deleted) PC_WUR;
 
 /*
+ * Issue 4, OI-07: an id, once used, never names anything else. sql is
+ * "SELECT 1 FROM <tombstones> WHERE id = ? UNION ALL SELECT 1 FROM <live>
+ * WHERE id = ?", run with id bound twice in the caller's transaction: 0
+ * when the id is fresh, PC_ERR_CONFLICT when it is taken or was ever
+ * deleted. (store/db.c)
+ */
+int
+store_id_fresh_tx(struct db_conn *c, const char *sql, const char *id) PC_WUR;
+
+/*
  * Decision 0049: + 1 on the 'clients' version, in the caller's transaction
  * (every client, URI or secret write). (store/versions.c)
  */
 int store_versions_clients_tx(struct db_conn *c) PC_WUR;
-/* Deletes a client and its children, leaving a tombstone, in the caller's
- * transaction (store/clients.c; agents: store/delegations.c). */
+
+/*
+ * A client's insert (issue 4's tombstone check included), update and
+ * delete (tombstoned) as store_client_insert/_update/_delete do them, in
+ * the caller's transaction (store/registrations.c). (store/clients.c)
+ */
+struct store_client;
+int store_client_insert_tx(struct db_conn *conn, const struct store_client *c,
+    const char *secret_hash) PC_WUR;
+int store_client_update_tx(struct db_conn *conn, const struct store_client *c,
+    bool drop_secrets) PC_WUR;
 int store_client_delete_tx(
-    struct db_conn *c, const char *client_id, int64_t now) PC_WUR;
+    struct db_conn *conn, const char *client_id, int64_t now) PC_WUR;
 
 /*
  * TK-08: raises 'client_auth_failure_window' to window_start, in the
