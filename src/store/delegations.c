@@ -1,6 +1,6 @@
 /*
  * Agents and the delegations people gave them (issue 15; SECURITY.md
- * TX-08; migrations 0027, 0030). A delegation is a token family: every
+ * TX-08; migrations 0027, 0031). A delegation is a token family: every
  * token issued from one authorization carries its id (gid), and every
  * token derived from those by token exchange carries the same root gid,
  * so revoking the family here kills the whole chain at its next use
