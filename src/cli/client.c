@@ -30,7 +30,10 @@ static const char usage[] =
     "                             [--post-logout-redirect-uri URI ...]\n"
     "                             [--id-token-alg ALG] [--jwks-file FILE]\n"
     "                             [--no-id-token-on-refresh]\n"
-    "                             [--service-account svc_...] [--json]\n"
+    "                             [--service-account svc_...]\n"
+    "                             [--par-required] [--cors-origin ORIGIN "
+    "...]\n"
+    "                             [--json]\n"
     "       portcullis client list [--json]\n"
     "       portcullis client show --id CLIENT_ID [--json]\n"
     "       portcullis client update --id CLIENT_ID [--name NAME]\n"
@@ -45,6 +48,9 @@ static const char usage[] =
     "--no-id-token-on-refresh]\n"
     "                             [--service-account svc_... | "
     "--no-service-account]\n"
+    "                             [--par-required | --no-par-required]\n"
+    "                             [--cors-origin ORIGIN ... | "
+    "--no-cors-origins]\n"
     "                             [--json]\n"
     "       portcullis client rotate-secret --id CLIENT_ID [--json]\n"
     "       portcullis client delete --id CLIENT_ID\n"
@@ -73,6 +79,12 @@ static const char usage[] =
     "               (sub = svc_..., AK-08); private_key_jwt is the\n"
     "               preferred method. Default grant client_credentials,\n"
     "               default scope the account's.\n"
+    "               --par-required: /authorize takes its requests only\n"
+    "               through /par (RFC 9126; also the par_required\n"
+    "               setting for all). --cors-origin: a browser origin\n"
+    "               (https://host[:port]) whose JavaScript may read\n"
+    "               /token, /revoke and /userinfo answers; a public\n"
+    "               client's redirect URI origins need no listing.\n"
     "update         changes the given fields; --redirect-uri and\n"
     "               --post-logout-redirect-uri replace their whole list.\n"
     "rotate-secret  issues a new secret (printed once); the previous one\n"
@@ -136,6 +148,26 @@ set_list(const struct cli_ctx *ctx, const char *opt, char ***v, size_t *n)
 	*n = k;
 }
 
+/* Every value of a repeated option, space-separated, into *field. */
+static void
+set_words(const struct cli_ctx *ctx, const char *opt, char **field)
+{
+	const char *given[CLIENT_URIS_MAX];
+	size_t k = cli_all(ctx, opt, given, PC_NELEM(given));
+	struct buf b;
+
+	if (k == 0)
+		return;
+	buf_init(&b, 64 * 1024);
+	for (size_t i = 0; i < k; i++)
+		if ((i > 0 && buf_putc(&b, ' ') != 0) ||
+		    buf_puts(&b, given[i]) != 0)
+			fatal("out of memory");
+	free(*field);
+	*field = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+}
+
 static int
 apply(const struct cli_ctx *ctx, struct store_client *c)
 {
@@ -174,6 +206,15 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		c->id_token_on_refresh = true;
 	if (cli_has(ctx, "no-id-token-on-refresh"))
 		c->id_token_on_refresh = false;
+	if (cli_has(ctx, "par-required"))
+		c->par_required = true;
+	if (cli_has(ctx, "no-par-required"))
+		c->par_required = false;
+	set_words(ctx, "cors-origin", &c->cors_origins);
+	if (cli_has(ctx, "no-cors-origins")) {
+		free(c->cors_origins);
+		c->cors_origins = xstrdup("");
+	}
 	if (jwks_file != NULL) {
 		free(c->jwks);
 		c->jwks = NULL;
@@ -502,6 +543,12 @@ check_update(const struct cli_ctx *ctx)
 	    cli_has(ctx, "no-service-account"))
 		return cli_usage(
 		    ctx, "--service-account and --no-service-account conflict");
+	if (cli_has(ctx, "par-required") && cli_has(ctx, "no-par-required"))
+		return cli_usage(
+		    ctx, "--par-required and --no-par-required conflict");
+	if (cli_has(ctx, "cors-origin") && cli_has(ctx, "no-cors-origins"))
+		return cli_usage(
+		    ctx, "--cors-origin and --no-cors-origins conflict");
 	return check_meta(ctx);
 }
 
@@ -545,6 +592,14 @@ check_update(const struct cli_ctx *ctx)
 		    .value = "svc_...", \
 		    .help = "its client_credentials tokens are the service " \
 			    "account's (sub = svc_...)" }, \
+	    { .name = "par-required", \
+		    .help = "authorization requests only through /par " \
+			    "(RFC 9126)" }, \
+	    { .name = "cors-origin", \
+		    .value = "ORIGIN", \
+		    .help = "a browser origin that may call /token, /revoke, " \
+			    "/userinfo (repeat; update: replaces all)", \
+		    .max = CLIENT_URIS_MAX }, \
 	{ \
 		.name = "json", .help = "print the client as JSON" \
 	}
@@ -577,6 +632,8 @@ static const struct cli_opt update_opts[] = {
 	{ .name = "no-first-party", .help = "show the consent screen" },
 	{ .name = "no-service-account",
 	    .help = "no longer bound to a service account" },
+	{ .name = "no-par-required", .help = "plain /authorize is accepted" },
+	{ .name = "no-cors-origins", .help = "no listed CORS origins" },
 	META_OPTS,
 	{ .name = NULL },
 };
