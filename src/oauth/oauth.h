@@ -278,6 +278,20 @@ par_take(struct app *app, const struct http_limits *lim, const struct kvlist *q,
     int64_t now, struct kvlist *out, const char **why) PC_WUR;
 
 /* ---- end Pushed authorization requests ---- */
+/* ---- Delegation token exchange (src/oauth/exchange_deleg.c; issue 15,
+ * TX-01..05, TX-07) ---- */
+
+/*
+ * RFC 8693 token exchange with subject_token_type
+ * urn:ietf:params:oauth:token-type:access_token: the authenticated client
+ * acts for the subject token's user, at a resource or by handing off to
+ * another agent, within deleg_decide()'s policy (oauth/proto.h). Writes
+ * the response.
+ */
+void
+exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form);
+
+/* ---- end Delegation token exchange ---- */
 
 /* ---- CORS for browser clients (src/oauth/cors.c; CF-05) ---- */
 

@@ -135,6 +135,7 @@ static const struct setting settings[] = {
 	S(par_ttl, K_DUR, "60", 5, 600),
 	S(par_required, K_BOOL, "false", 0, 0),
 	S(par_max_per_client, K_INT, "10000", 1, 1000000),
+	S(delegation_max_depth, K_INT, "3", 1, 10),
 };
 #undef S
 #undef SECRET

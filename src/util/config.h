@@ -120,6 +120,8 @@ struct config {
 	int64_t par_ttl;		  /* s a pushed request_uri lives */
 	bool par_required;		  /* /authorize only with PAR */
 	int64_t par_max_per_client;	  /* DS-04: live pushes per client */
+	/* Delegation (issue 15, TX-03; src/oauth/deleg_policy.c). */
+	int64_t delegation_max_depth; /* nested act objects, at most */
 
 	unsigned char sources[128]; /* enum config_source per setting */
 
