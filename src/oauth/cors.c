@@ -134,10 +134,10 @@ origin_valid(const char *s, size_t n)
 int
 cors_origins_check(const char *list, const char **why)
 {
-	const char *p = list;
+	const char *p = list != NULL ? list : "";
 	size_t count = 0;
 
-	while (p != NULL && *p != '\0') {
+	while (*p != '\0') {
 		size_t n = strcspn(p, " ");
 
 		if (n == 0 || !origin_valid(p, n)) {
@@ -203,7 +203,7 @@ in_words(const char *list, const char *word)
 {
 	size_t wn = strlen(word);
 
-	for (const char *p = list; p != NULL && *p != '\0';) {
+	for (const char *p = list; *p != '\0';) {
 		size_t n = strcspn(p, " ");
 
 		if (n == wn && memcmp(p, word, n) == 0)
@@ -299,8 +299,9 @@ build(struct db *db, struct set *s)
 
 		if (c->disabled_at != 0)
 			continue;
-		for (const char *p = c->cors_origins;
-		     p != NULL && *p != '\0';) {
+		for (const char *p = c->cors_origins != NULL ? c->cors_origins
+							     : "";
+		     *p != '\0';) {
 			size_t w = strcspn(p, " ");
 
 			if (w > 0)
