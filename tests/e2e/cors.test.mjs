@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { startServer, stopClean } from './lib/server.mjs';
 import { addUser, cliAt } from './lib/web.mjs';
 import { addClient, codeFlow } from './lib/oauth.mjs';
+import { chromiumAvailable, MISSING_CHROMIUM, launchBrowser, newPage, pageServer } from './lib/browser.mjs';
 
 const EMAIL = 'cors@example.com';
 const SPA = 'https://spa.example';
@@ -139,4 +140,52 @@ test('CF-05: cors origins must be exact browser origins', () => {
     '--cors-origin', 'https://app.example:8443', '--cors-origin', 'http://127.0.0.1:5173', '--cors-origin', 'https://[2001:db8::1]', '--json']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual(JSON.parse(ok.stdout).cors_origins, ['https://app.example:8443', 'http://127.0.0.1:5173', 'https://[2001:db8::1]']);
+});
+
+// What a browser does with those headers: Chromium, a page on a public
+// client's origin and one on another origin, each calling /token with a
+// DPoP header and /userinfo with Authorization (both preflighted).
+test('CF-05: in Chromium, the client\'s origin reads /token and /userinfo answers; another origin\'s fetch fails', async () => {
+  assert.ok(chromiumAvailable(), MISSING_CHROMIUM);
+  const app = await pageServer({ '/app': '<!doctype html><title>app</title>' });
+  const evil = await pageServer({ '/app': '<!doctype html><title>evil</title>' });
+  const browserSpa = addClient(srv, { name: 'Browser SPA', public: true, redirectUris: [app.url + '/cb'], scope: 'openid email' });
+  const f = await codeFlow(srv, browserSpa, { email: EMAIL, scope: 'openid email' });
+  const browser = await launchBrowser();
+  try {
+    const call = async (origin) => {
+      const page = await newPage(browser);
+      await page.goto(origin + '/app');
+      const out = await page.evaluate(async ({ issuer, clientId, at }) => {
+        const res = {};
+        try {
+          const t = await fetch(issuer + '/token', {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: 'not-a-proof' },
+            body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x', client_id: clientId }),
+          });
+          res.token = { status: t.status, body: await t.json() };
+        } catch (e) { res.token = 'failed: ' + e.message; }
+        try {
+          const u = await fetch(issuer + '/userinfo', { headers: { authorization: 'Bearer ' + at } });
+          res.userinfo = { status: u.status, body: await u.json() };
+        } catch (e) { res.userinfo = 'failed: ' + e.message; }
+        return res;
+      }, { issuer: srv.url, clientId: browserSpa.client_id, at: f.tokens.access_token });
+      await page.context().close();
+      return out;
+    };
+    const good = await call(app.url);
+    assert.equal(good.token.status, 400, JSON.stringify(good));
+    assert.ok(good.token.body.error, JSON.stringify(good));
+    assert.equal(good.userinfo.status, 200, JSON.stringify(good));
+    assert.equal(good.userinfo.body.email, EMAIL);
+    const bad = await call(evil.url);
+    assert.match(String(bad.token), /^failed: /, JSON.stringify(bad));
+    assert.match(String(bad.userinfo), /^failed: /, JSON.stringify(bad));
+  } finally {
+    await browser.close();
+    await app.close();
+    await evil.close();
+  }
 });
