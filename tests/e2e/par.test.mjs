@@ -8,6 +8,7 @@
 // PORTCULLIS_TEST_PG.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import { startServer, stopClean, storeSql, storeDump } from './lib/server.mjs';
 import { Client, GOOD_PW, addUser, cliAt, csrfOf } from './lib/web.mjs';
@@ -203,6 +204,11 @@ test('AZ-13: the store keeps neither the request_uri nor the client secret', asy
   const random = p.json.request_uri.split(':').at(-1);
   assert.equal(dump.includes(random), false, 'request_uri stored in clear');
   assert.equal(dump.includes(post.client_secret), false, 'client secret stored');
+  // Only the request_uri's SHA-256 is there (the dump above may miss
+  // SQLite's write-ahead log; these read through the store).
+  const hash = createHash('sha256').update(p.json.request_uri).digest('hex');
+  assert.equal(storeSql(srv, `SELECT client_id FROM par_requests WHERE uri_hash = '${hash}'`), post.client_id);
+  assert.equal(storeSql(srv, `SELECT count(*) FROM par_requests WHERE params LIKE '%${random}%' OR uri_hash LIKE '%${random}%'`), '0');
   const params = storeSql(srv, `SELECT params FROM par_requests WHERE client_id = '${post.client_id}'`);
   assert.match(params, /client_id=/);
   assert.doesNotMatch(params, /client_secret/);
