@@ -30,8 +30,11 @@ static const char usage[] =
     "                             [--post-logout-redirect-uri URI ...]\n"
     "                             [--id-token-alg ALG] [--jwks-file FILE]\n"
     "                             [--no-id-token-on-refresh]\n"
-    "                             [--service-account svc_...] [--json]\n"
+    "                             [--service-account svc_...]\n"
     "                             [--dpop-required]\n"
+    "                             [--par-required] [--cors-origin ORIGIN "
+    "...]\n"
+    "                             [--json]\n"
     "       portcullis client list [--json]\n"
     "       portcullis client show --id CLIENT_ID [--json]\n"
     "       portcullis client update --id CLIENT_ID [--name NAME]\n"
@@ -46,6 +49,9 @@ static const char usage[] =
     "--no-id-token-on-refresh]\n"
     "                             [--service-account svc_... | "
     "--no-service-account]\n"
+    "                             [--par-required | --no-par-required]\n"
+    "                             [--cors-origin ORIGIN ... | "
+    "--no-cors-origins]\n"
     "                             [--json]\n"
     "                             [--dpop-required | --no-dpop-required]\n"
     "       portcullis client rotate-secret --id CLIENT_ID [--json]\n"
@@ -79,6 +85,12 @@ static const char usage[] =
     "               default scope the account's.\n"
     "               --dpop-required: /token answers it only with a DPoP\n"
     "               proof (RFC 9449): its tokens are bound to its key.\n"
+    "               --par-required: /authorize takes its requests only\n"
+    "               through /par (RFC 9126; also the par_required\n"
+    "               setting for all). --cors-origin: a browser origin\n"
+    "               (https://host[:port]) whose JavaScript may read\n"
+    "               /token, /revoke and /userinfo answers; a public\n"
+    "               client's redirect URI origins need no listing.\n"
     "update         changes the given fields; --redirect-uri and\n"
     "               --post-logout-redirect-uri replace their whole list.\n"
     "rotate-secret  issues a new secret (printed once); the previous one\n"
@@ -142,6 +154,26 @@ set_list(const struct cli_ctx *ctx, const char *opt, char ***v, size_t *n)
 	*n = k;
 }
 
+/* Every value of a repeated option, space-separated, into *field. */
+static void
+set_words(const struct cli_ctx *ctx, const char *opt, char **field)
+{
+	const char *given[CLIENT_URIS_MAX];
+	size_t k = cli_all(ctx, opt, given, PC_NELEM(given));
+	struct buf b;
+
+	if (k == 0)
+		return;
+	buf_init(&b, 64 * 1024);
+	for (size_t i = 0; i < k; i++)
+		if ((i > 0 && buf_putc(&b, ' ') != 0) ||
+		    buf_puts(&b, given[i]) != 0)
+			fatal("out of memory");
+	free(*field);
+	*field = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+}
+
 static int
 apply(const struct cli_ctx *ctx, struct store_client *c)
 {
@@ -184,6 +216,15 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		c->dpop_required = true;
 	if (cli_has(ctx, "no-dpop-required"))
 		c->dpop_required = false;
+	if (cli_has(ctx, "par-required"))
+		c->par_required = true;
+	if (cli_has(ctx, "no-par-required"))
+		c->par_required = false;
+	set_words(ctx, "cors-origin", &c->cors_origins);
+	if (cli_has(ctx, "no-cors-origins")) {
+		free(c->cors_origins);
+		c->cors_origins = xstrdup("");
+	}
 	if (jwks_file != NULL) {
 		free(c->jwks);
 		c->jwks = NULL;
@@ -515,6 +556,12 @@ check_update(const struct cli_ctx *ctx)
 	    cli_has(ctx, "no-service-account"))
 		return cli_usage(
 		    ctx, "--service-account and --no-service-account conflict");
+	if (cli_has(ctx, "par-required") && cli_has(ctx, "no-par-required"))
+		return cli_usage(
+		    ctx, "--par-required and --no-par-required conflict");
+	if (cli_has(ctx, "cors-origin") && cli_has(ctx, "no-cors-origins"))
+		return cli_usage(
+		    ctx, "--cors-origin and --no-cors-origins conflict");
 	return check_meta(ctx);
 }
 
@@ -562,6 +609,14 @@ check_update(const struct cli_ctx *ctx)
 		    .help = "tokens only with a DPoP proof (RFC 9449)" }, \
 	    { .name = "no-dpop-required", \
 		    .help = "tokens with or without a DPoP proof" }, \
+	    { .name = "par-required", \
+		    .help = "authorization requests only through /par " \
+			    "(RFC 9126)" }, \
+	    { .name = "cors-origin", \
+		    .value = "ORIGIN", \
+		    .help = "a browser origin that may call /token, /revoke, " \
+			    "/userinfo (repeat; update: replaces all)", \
+		    .max = CLIENT_URIS_MAX }, \
 	{ \
 		.name = "json", .help = "print the client as JSON" \
 	}
@@ -594,6 +649,8 @@ static const struct cli_opt update_opts[] = {
 	{ .name = "no-first-party", .help = "show the consent screen" },
 	{ .name = "no-service-account",
 	    .help = "no longer bound to a service account" },
+	{ .name = "no-par-required", .help = "plain /authorize is accepted" },
+	{ .name = "no-cors-origins", .help = "no listed CORS origins" },
 	META_OPTS,
 	{ .name = NULL },
 };
