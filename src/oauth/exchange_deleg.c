@@ -52,6 +52,7 @@
 
 #define TT_ACCESS_TOKEN "urn:ietf:params:oauth:token-type:access_token"
 #define CHAIN_MAX (DELEG_DEPTH_MAX + 1)
+#define GRANT_TOUCH_INTERVAL 60 /* s: last_used_at's granularity */
 
 static const char bad_subject[] = "The subject token is not valid.";
 
@@ -386,8 +387,10 @@ issue(struct req *r, struct resp *w, struct xchg *x, const char *scope,
 		oauth_unavailable(w);
 		return;
 	}
-	/* The account page's "last used"; the token is issued either way. */
-	if (store_family_touch(app->db, x->subject.gid, r->now) != 0)
+	/* The account page's "last used", to the minute: not a write per
+	 * exchange. The token is issued either way. */
+	if (r->now - x->grant.last_used_at >= GRANT_TOUCH_INTERVAL &&
+	    store_family_touch(app->db, x->subject.gid, r->now) != 0)
 		log_msg(LOG_WARN, "oauth.exchange", "grant use not recorded");
 	if (answer(w, jwt, ttl, scope, jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");

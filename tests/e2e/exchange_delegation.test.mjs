@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
-import { startServer, stopClean } from './lib/server.mjs';
+import { startServer, stopClean, storeSql } from './lib/server.mjs';
 import { addUser, auditRows, cliAt } from './lib/web.mjs';
 import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
@@ -98,6 +98,9 @@ test('TX-01: the user grant exchanged by its client: sub the user, act the clien
   assert.equal(i.body.sub, alice.id);
   assert.equal(i.body.aud, API);
   assert.deepEqual(i.body.act, { sub: agentA.client_id });
+  // The grant's last use (the account page shows it).
+  const used = Number(storeSql(srv, `SELECT last_used_at FROM token_families WHERE family_id = '${payload.gid}'`));
+  assert.ok(used >= payload.iat, `last_used_at ${used}`);
   // Without scope: everything the subject, the client and the resource share.
   const all = await exchangeOk(agentA, t.access_token, { resource: API });
   assert.equal(all.scope, 'read write');
