@@ -144,6 +144,9 @@ struct az_request {
 	int64_t max_age;	       /* -1: none */
 	const char *error;	       /* when not AZ_OK: the RFC 6749 code */
 	const char *error_description; /* ASCII, for the page or redirect */
+	/* Set by the caller after az_parse(): the parameters are a pushed
+	 * request's (RFC 9126, oauth/par.c), so par_required is met. */
+	bool par;
 };
 
 /*

@@ -32,7 +32,7 @@ purge(struct app *app)
 {
 	static const char *const names[] = { "sessions", "tokens", "counters",
 		"codes", "token_families", "assertion_jtis", "revoked_jtis",
-		"authz_requests", "workload_jtis" };
+		"authz_requests", "workload_jtis", "par_requests" };
 	struct db *db = app->db;
 	int64_t now = clock_now(), n[PC_NELEM(names)] = { 0 }, total = 0;
 	const int rc[PC_NELEM(names)] = {
@@ -45,6 +45,7 @@ purge(struct app *app)
 		store_access_revoked_purge(db, now, &n[6]),
 		store_authz_requests_purge(db, now, &n[7]),
 		store_wif_jtis_purge(db, now, &n[8]),
+		store_par_purge(db, now, &n[9]),
 	};
 	struct log_line l;
 

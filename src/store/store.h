@@ -482,5 +482,7 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_inventory.h"
 /* The DPoP proof replay cache (issue 15). */
 #include "store/store_dpop.h"
+/* Pushed authorization requests (issue 15). */
+#include "store/store_par.h"
 
 #endif

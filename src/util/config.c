@@ -132,6 +132,9 @@ static const struct setting settings[] = {
 	S(jwks_cache_ttl, K_DUR, "5m", 60, 86400),
 	S(jwks_refetch_interval, K_DUR, "60", 1, 3600),
 	S(dpop_nonce, K_BOOL, "false", 0, 0),
+	S(par_ttl, K_DUR, "60", 5, 600),
+	S(par_required, K_BOOL, "false", 0, 0),
+	S(par_max_per_client, K_INT, "10000", 1, 1000000),
 	S(delegation_max_depth, K_INT, "3", 1, 10),
 };
 #undef S
