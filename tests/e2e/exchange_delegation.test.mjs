@@ -11,6 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
+import { randomUUID } from 'node:crypto';
 import { startServer, stopClean, storeSql } from './lib/server.mjs';
 import { addUser, auditRows, cliAt } from './lib/web.mjs';
 import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
@@ -286,4 +287,47 @@ test('openid-client: a token exchange through genericGrantRequest; jose verifies
   const { payload } = await jose.jwtVerify(r.access_token, jwks, { issuer: srv.issuer, audience: MAIL, typ: 'at+jwt' });
   assert.deepEqual(payload.act, { sub: agentA.client_id });
   assert.equal(payload.sub, alice.id);
+});
+
+// A DPoP proof (RFC 9449 §4.2) for POST /token with key (a jose key pair).
+async function dpopProof(key, { htu = srv.issuer + '/token', htm = 'POST', iat = Math.floor(Date.now() / 1000) } = {}) {
+  const jwk = await jose.exportJWK(key.publicKey);
+  return new jose.SignJWT({ jti: randomUUID(), htm, htu, iat })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+    .sign(key.privateKey);
+}
+
+test('TX-06: a DPoP proof binds the exchanged token to its key (cnf.jkt, token_type DPoP); a bad proof gets nothing', async () => {
+  const t = await grant(agentA);
+  const key = await jose.generateKeyPair('ES256');
+  const jkt = await jose.calculateJwkThumbprint(await jose.exportJWK(key.publicKey));
+  const form = { grant_type: GRANT, subject_token: t.access_token, subject_token_type: TT_AT, resource: API };
+  const r = await post('/token', form, { ...basic(agentA), dpop: await dpopProof(key) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.token_type, 'DPoP');
+  const c = claims(r.body.access_token);
+  assert.deepEqual(c.cnf, { jkt });
+  assert.deepEqual(c.act, { sub: agentA.client_id });
+  // Without a proof: a bearer token, as before.
+  const plainR = await post('/token', form, basic(agentA));
+  assert.equal(plainR.body.token_type, 'Bearer');
+  assert.equal(claims(plainR.body.access_token).cnf, undefined);
+  // A proof for another URL, or signed by another key than its jwk says.
+  const other = await jose.generateKeyPair('ES256');
+  const forged = (await dpopProof(key)).split('.');
+  const foreign = (await dpopProof(other)).split('.');
+  for (const [what, proof] of [
+    ['htu of another endpoint', await dpopProof(key, { htu: srv.issuer + '/userinfo' })],
+    ['iat an hour ago', await dpopProof(key, { iat: Math.floor(Date.now() / 1000) - 3600 })],
+    ['signature of another key', `${forged[0]}.${forged[1]}.${foreign[2]}`],
+  ]) {
+    const x = await post('/token', form, { ...basic(agentA), dpop: proof });
+    assert.equal(x.status, 400, what);
+    assert.equal(x.body.error, 'invalid_dpop_proof', what);
+    assert.equal(x.body.access_token, undefined, what);
+  }
+  // A proof replayed.
+  const once = await dpopProof(key);
+  assert.equal((await post('/token', form, { ...basic(agentA), dpop: once })).status, 200);
+  assert.equal((await post('/token', form, { ...basic(agentA), dpop: once })).body.error, 'invalid_dpop_proof');
 });
