@@ -30,7 +30,8 @@ static const char usage[] =
     "                             [--post-logout-redirect-uri URI ...]\n"
     "                             [--id-token-alg ALG] [--jwks-file FILE]\n"
     "                             [--no-id-token-on-refresh]\n"
-    "                             [--service-account svc_...] [--json]\n"
+    "                             [--service-account svc_...]\n"
+    "                             [--allow-impersonation] [--json]\n"
     "       portcullis client list [--json]\n"
     "       portcullis client show --id CLIENT_ID [--json]\n"
     "       portcullis client update --id CLIENT_ID [--name NAME]\n"
@@ -45,6 +46,8 @@ static const char usage[] =
     "--no-id-token-on-refresh]\n"
     "                             [--service-account svc_... | "
     "--no-service-account]\n"
+    "                             [--allow-impersonation | "
+    "--no-allow-impersonation]\n"
     "                             [--json]\n"
     "       portcullis client rotate-secret --id CLIENT_ID [--json]\n"
     "       portcullis client delete --id CLIENT_ID\n"
@@ -170,6 +173,11 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		free(c->service_account_id);
 		c->service_account_id = NULL;
 	}
+	/* Issue 15, TX-01: its exchanges may drop act when it asks. */
+	if (cli_has(ctx, "allow-impersonation"))
+		c->allow_impersonation = true;
+	if (cli_has(ctx, "no-allow-impersonation"))
+		c->allow_impersonation = false;
 	if (cli_has(ctx, "id-token-on-refresh"))
 		c->id_token_on_refresh = true;
 	if (cli_has(ctx, "no-id-token-on-refresh"))
@@ -502,6 +510,11 @@ check_update(const struct cli_ctx *ctx)
 	    cli_has(ctx, "no-service-account"))
 		return cli_usage(
 		    ctx, "--service-account and --no-service-account conflict");
+	if (cli_has(ctx, "allow-impersonation") &&
+	    cli_has(ctx, "no-allow-impersonation"))
+		return cli_usage(ctx,
+		    "--allow-impersonation and --no-allow-impersonation "
+		    "conflict");
 	return check_meta(ctx);
 }
 
@@ -545,6 +558,9 @@ check_update(const struct cli_ctx *ctx)
 		    .value = "svc_...", \
 		    .help = "its client_credentials tokens are the service " \
 			    "account's (sub = svc_...)" }, \
+	    { .name = "allow-impersonation", \
+		    .help = "its token exchanges may ask for tokens without " \
+			    "act (impersonate=true; TX-01)" }, \
 	{ \
 		.name = "json", .help = "print the client as JSON" \
 	}
@@ -577,6 +593,8 @@ static const struct cli_opt update_opts[] = {
 	{ .name = "no-first-party", .help = "show the consent screen" },
 	{ .name = "no-service-account",
 	    .help = "no longer bound to a service account" },
+	{ .name = "no-allow-impersonation",
+	    .help = "its exchanged tokens always record it (act)" },
 	META_OPTS,
 	{ .name = NULL },
 };

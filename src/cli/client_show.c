@@ -109,6 +109,9 @@ cli_client_json(const struct store_client *c, json_int_t secrets)
 		    c->service_account_id != NULL
 			? json_string(c->service_account_id)
 			: json_null());
+	if (o != NULL)
+		json_object_set_new(o, "allow_impersonation",
+		    json_boolean(c->allow_impersonation));
 	if (o != NULL && secrets >= 0)
 		json_object_set_new(o, "active_secrets", json_integer(secrets));
 	return o;

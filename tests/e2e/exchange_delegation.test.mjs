@@ -116,6 +116,25 @@ test('TX-01: impersonation (no act) is refused to a client the policy does not a
   assert.equal(bad.json.error, 'invalid_request');
 });
 
+test('TX-01: a client the operator allowed to impersonate gets a token without act; the audit still names it', async () => {
+  const imp = addClient(srv, { name: 'Legacy gateway', redirectUris: ['https://gw.example/cb'], scope: SCOPES,
+    extra: ['--allow-impersonation'] });
+  assert.equal(JSON.parse(cli(['client', 'show', '--id', imp.client_id, '--json'])).allow_impersonation, true);
+  const t = await grant(imp);
+  const r = await exchangeOk(imp, t.access_token, { resource: API, impersonate: 'true' });
+  const c = claims(r.access_token);
+  assert.equal(c.act, undefined);
+  assert.equal(c.sub, alice.id);
+  assert.equal(c.client_id, imp.client_id);
+  assert.equal((await introspect(api, r.access_token)).body.active, true);
+  const row = auditRows(srv, 20).reverse().find((e) => e.event === 'token.exchange' && e.actor === imp.client_id);
+  assert.equal(row.details.impersonation, true);
+  assert.deepEqual(row.details.chain, [imp.client_id]);
+  // Taken back: refused again.
+  cli(['client', 'update', '--id', imp.client_id, '--no-allow-impersonation']);
+  assert.equal((await exchange(imp, t.access_token, { resource: API, impersonate: 'true' })).json.error, 'unauthorized_client');
+});
+
 test('TX-02: another client cannot exchange a token it holds (no may_act, not its grant)', async () => {
   const t = await grant(agentA);
   for (const thief of [agentB, plain]) {
