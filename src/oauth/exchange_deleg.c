@@ -115,20 +115,21 @@ client_get(struct app *app, const struct store_versions *ver, const char *id,
 	return rc;
 }
 
-/* TX-03: the smallest max_delegation_depth (> 0) of the subject's
- * actors; bearer.c has checked they are all live clients. */
+/* TX-03: the smallest max_delegation_depth of the agents of the
+ * subject's chain (-1: none is an agent); bearer.c has checked they are
+ * all live clients. */
 static int
 chain_cap(struct app *app, const struct xchg *x, int64_t *cap)
 {
-	*cap = 0;
+	*cap = -1;
 	for (size_t i = 0; i < x->nchain; i++) {
 		struct store_client c;
 		int rc = client_get(app, &x->ver, x->chain[i], &c);
 
 		if (rc != 0)
 			return rc == PC_ERR_NOT_FOUND ? PC_ERR_VERIFY : rc;
-		if (c.max_delegation_depth > 0 &&
-		    (*cap == 0 || c.max_delegation_depth < *cap))
+		if (c.kind != NULL && strcmp(c.kind, "agent") == 0 &&
+		    (*cap < 0 || c.max_delegation_depth < *cap))
 			*cap = c.max_delegation_depth;
 		store_client_clear(&c);
 	}
