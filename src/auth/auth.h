@@ -696,6 +696,15 @@ int throttle_mail_ip(struct db *db, const struct config *cfg, const char *ip,
 int throttle_mail_account(struct db *db, const struct config *cfg,
     const char *account_key, const char *ip, int64_t now, bool *allowed) PC_WUR;
 /*
+ * CR-07 and the like: counts one request from ip's client (IPv4 address or
+ * IPv6 /64) under scope for this hour if that count is below limit
+ * (*allowed = true); at the limit *allowed = false and nothing is counted.
+ * Check and count are one statement. scope names the limit ("register",
+ * "client_metadata"), so limits never share counts.
+ */
+int throttle_ip_count(struct db *db, const char *scope, const char *ip,
+    int64_t limit, int64_t now, bool *allowed) PC_WUR;
+/*
  * DS-04: drops windows older than 2 h, unlocked account rows without a
  * failure for max(login_delay_max, THROTTLE_ACCOUNT_IDLE) and expired
  * device cookies. Locked rows stay until throttle_login_success.

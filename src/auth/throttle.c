@@ -403,6 +403,20 @@ throttle_mail_ip(struct db *db, const struct config *cfg, const char *ip,
 	    db, client, window_start(now), cfg->mail_per_ip, allowed);
 }
 
+int
+throttle_ip_count(struct db *db, const char *scope, const char *ip,
+    int64_t limit, int64_t now, bool *allowed)
+{
+	char client[NETADDR_KEY_MAX];
+	int r;
+
+	*allowed = false;
+	if ((r = mail_client(ip, client)) != 0)
+		return r;
+	return store_throttle_count_below(
+	    db, scope, client, window_start(now), limit, allowed);
+}
+
 static const char mail_pair_label[] = "portcullis-throttle-mail-pair-v1";
 
 int

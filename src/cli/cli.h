@@ -181,6 +181,8 @@ int cmd_key(int argc, char **argv);
 int cmd_master_key(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_client(int argc, char **argv);
+/* client registration-token add|list|revoke (src/cli/client_reg.c). */
+int cmd_client_registration_token(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_service_account(int argc, char **argv);
 int cmd_group(int argc, char **argv);

@@ -51,6 +51,8 @@ static const char usage[] =
     "                             [--json]\n"
     "       portcullis client rotate-secret --id CLIENT_ID [--json]\n"
     "       portcullis client delete --id CLIENT_ID\n"
+    "       portcullis client registration-token add|list|revoke "
+    "(see its --help)\n"
     "\n"
     "Every sub-command also takes --config FILE, --data-dir DIR,\n"
     "--store-url URL, --mode MODE and --help.\n"
@@ -622,5 +624,8 @@ static const struct cli_cmd cmd = { "client", usage, subs, PC_NELEM(subs) };
 int
 cmd_client(int argc, char **argv)
 {
+	/* Issue 15: initial access tokens (src/cli/client_reg.c). */
+	if (argc > 1 && strcmp(argv[1], "registration-token") == 0)
+		return cmd_client_registration_token(argc - 1, argv + 1);
 	return cli_main(&cmd, argc, argv);
 }

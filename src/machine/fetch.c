@@ -10,7 +10,8 @@
  *     userinfo, no fragment, no redirects (a 3xx is a failure);
  *   - the port must be 443, or one of outbound_allow_ports when that
  *     list is set (it then replaces 443);
- *   - the host is resolved here; the first address that passes the policy
+ *   - the host is resolved here (localhost and *.localhost as loopback
+ *     without DNS, RFC 6761); the first address that passes the policy
  *     is used. A special-purpose address (loopback, private, link-local,
  *     unspecified, multicast, shared, reserved, documentation, and IPv6
  *     transition forms that embed an IPv4 address: IPv4-mapped addresses
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <curl/curl.h>
@@ -259,6 +261,17 @@ open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	return socket(a->family, a->socktype, a->protocol);
 }
 
+static bool
+localhost_name(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n > 0 && h[n - 1] == '.')
+		n--; /* the root label */
+	return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	    (n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0);
+}
+
 /* The first resolved address of host that the policy allows. */
 static int
 resolve(const struct fetch_policy *p, const struct url_parts *u,
@@ -272,6 +285,21 @@ resolve(const struct fetch_policy *p, const struct url_parts *u,
 	if (*literal) {
 		*out = a;
 		return fetch_addr_allowed(p, &a, u->port) ? 0 : PC_ERR_PERM;
+	}
+	/* RFC 6761 §6.3: "localhost" and "*.localhost" are loopback, never
+	 * asked of DNS (as libcurl and browsers do); then the policy as for
+	 * any loopback address (refused unless outbound_allow_networks
+	 * allows it). */
+	if (localhost_name(u->host)) {
+		static const char *const lo[] = { "127.0.0.1", "::1" };
+
+		for (size_t i = 0; i < PC_NELEM(lo); i++)
+			if (netaddr_parse(lo[i], strlen(lo[i]), &a) == 0 &&
+			    fetch_addr_allowed(p, &a, u->port)) {
+				*out = a;
+				return 0;
+			}
+		return PC_ERR_PERM;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

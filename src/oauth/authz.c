@@ -95,6 +95,33 @@ grant_scope(struct authz *z, const struct az_request *a, struct authz_error *e)
 	return AUTHZ_OK;
 }
 
+/* The client through client_resolve() (issue 15: metadata documents). */
+static int
+resolve(struct app *app, const struct az_request *a, int64_t now,
+    struct authz *z, struct authz_error *e)
+{
+	struct store_client_secret sec[STORE_CLIENT_SECRETS_MAX];
+	const char *why = NULL;
+	size_t n = 0;
+	int rc;
+
+	e->why = "The application is not known here.";
+	rc = client_resolve(
+	    app, NULL, a->client_id, a->ip, now, &z->client, sec, &n, &why);
+	sodium_memzero(sec, sizeof(sec));
+	if (rc == 0 && !client_id_valid(a->client_id) &&
+	    !client_id_is_url(a->client_id))
+		rc = PC_ERR_NOT_FOUND;
+	if (rc != 0)
+		store_client_clear(&z->client);
+	if ((rc == PC_ERR_NOT_FOUND || rc == PC_ERR_PERM) && why != NULL) {
+		snprintf(e->buf, sizeof(e->buf),
+		    "The application cannot be used: %s.", why);
+		e->why = e->buf;
+	}
+	return rc;
+}
+
 enum authz_status
 authz_begin(struct app *app, const struct az_request *a, enum az_fail f,
     int64_t now, struct authz *z, struct authz_error *e)
@@ -104,11 +131,10 @@ authz_begin(struct app *app, const struct az_request *a, enum az_fail f,
 
 	memset(z, 0, sizeof(*z));
 	memset(e, 0, sizeof(*e));
-	rc = store_client_get(app->db, a->client_id, &z->client);
-	if (rc == PC_ERR_NOT_FOUND ||
-	    (rc == 0 && !client_id_valid(a->client_id)))
+	rc = resolve(app, a, now, z, e);
+	if (rc == PC_ERR_NOT_FOUND || rc == PC_ERR_PERM)
 		/* AZ-02: never a redirect for an unknown client. */
-		return page(e, "The application is not known here.");
+		return page(e, e->why);
 	if (rc != 0)
 		return AUTHZ_UNAVAILABLE;
 	if (!match_any(&z->client, a->redirect_uri))

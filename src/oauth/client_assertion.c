@@ -114,7 +114,8 @@ client_assertion_subject(const char *assertion, const char *client_id,
 	iss = str_member(payload, "iss");
 	sub = str_member(payload, "sub");
 	if (iss == NULL || sub == NULL || strcmp(iss, sub) != 0 ||
-	    !client_id_valid(iss) || strlen(iss) > CLIENT_ASSERTION_ID_MAX)
+	    (!client_id_valid(iss) && !client_id_is_url(iss)) ||
+	    strlen(iss) > CLIENT_ASSERTION_ID_MAX)
 		goto out;
 	if (client_id != NULL && strcmp(client_id, iss) != 0)
 		goto out;

@@ -39,7 +39,7 @@
 #include "store/store.h"
 #include "util/log.h"
 
-#define CLIENT_ID_MAX 128
+#define CLIENT_ID_MAX 256 /* a URL client id: CLIENT_URL_ID_MAX */
 #define CLIENT_SECRET_MAX 256
 
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -235,8 +235,10 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 		resp_header(w, "Retry-After", ra);
 		goto out;
 	}
-	rc = client_cache_get(
-	    app->client_cache, app->db, &ver, id, out, sec, &n_sec);
+	/* Issue 15: an https URL id is a metadata-document client. */
+	rc = client_resolve(app, &ver, id, r->ip, r->now, out, sec, &n_sec, NULL);
+	if (rc == PC_ERR_PERM) /* over the per-IP fetch limit */
+		rc = PC_ERR_NOT_FOUND;
 	if (rc != 0 && rc != PC_ERR_NOT_FOUND) {
 		oauth_unavailable(w);
 		goto out;

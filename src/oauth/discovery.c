@@ -164,6 +164,12 @@ build_one(struct app *app, unsigned mask)
 	json_object_set_new(d,
 	    "revocation_endpoint_auth_signing_alg_values_supported",
 	    assertion_algs());
+	/* Issue 15 item 6 (register.c, client_metadata.c; decision 0063). */
+	if (strcmp(app->cfg->client_registration, "off") != 0)
+		json_object_set_new(
+		    d, "registration_endpoint", url(iss, "/oauth/register"));
+	json_object_set_new(d, "client_id_metadata_document_supported",
+	    json_boolean(app->cfg->client_metadata_documents));
 	s = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
 	if (s == NULL)

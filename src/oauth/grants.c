@@ -84,7 +84,7 @@ int
 client_find(struct db *db, const char *client_id, struct store_client *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!client_id_valid(client_id))
+	if (!client_id_valid(client_id) && !client_id_is_url(client_id))
 		return PC_ERR_NOT_FOUND;
 	return store_client_get(db, client_id, out);
 }

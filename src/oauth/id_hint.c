@@ -94,7 +94,7 @@ id_hint_verify(
 	sid = claim_str(v.payload, "sid", 255);
 	at = json_object_get(v.payload, "auth_time");
 	if (iss == NULL || strcmp(iss, app->cfg->issuer) != 0 || sub == NULL ||
-	    aud == NULL || !client_id_valid(aud) ||
+	    aud == NULL || (!client_id_valid(aud) && !client_id_is_url(aud)) ||
 	    (json_object_get(v.payload, "sid") != NULL && sid == NULL) ||
 	    (at != NULL && !json_is_integer(at))) {
 		jws_verified_free(&v);

@@ -36,6 +36,9 @@ void oauth_userinfo(struct req *r, struct resp *w);
 void oauth_introspect(struct req *r, struct resp *w);
 /* POST /revoke (RFC 7009). */
 void oauth_revoke(struct req *r, struct resp *w);
+/* POST /oauth/register (RFC 7591) and GET/PUT/DELETE on a client's
+ * registration_client_uri (RFC 7592): src/oauth/register.c. */
+void oauth_register(struct req *r, struct resp *w);
 
 /* ---- end Endpoints ---- */
 

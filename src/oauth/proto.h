@@ -147,6 +147,7 @@ struct az_request {
 	/* Set by the caller after az_parse(): the parameters are a pushed
 	 * request's (RFC 9126, oauth/par.c), so par_required is met. */
 	bool par;
+	const char *ip; /* the requester's address: set by the caller */
 };
 
 /*

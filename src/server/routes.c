@@ -60,6 +60,9 @@ static const struct route routes[] = {
 	    RESP_NO_STORE, false },
 	{ "/account/keys", HTTP_GET | HTTP_HEAD | HTTP_POST, web_account_keys,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	/* RFC 7591 / 7592 (issue 15): off unless client_registration. */
+	{ "/oauth/register", HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_DELETE,
+	    oauth_register, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 };
 
 /* AK-06: an API key in any route's query string is refused (and, if

@@ -446,3 +446,30 @@ store_client_secret_rotate(struct db *db, const char *client_id,
 
 	return store_tx(db, rotate_tx, &a);
 }
+
+/* The bodies above inside a caller's transaction (store/registrations.c). */
+int
+store_client_insert_tx(struct db_conn *conn, const struct store_client *c,
+    const char *secret_hash)
+{
+	struct insert a = { c, secret_hash };
+
+	return insert_tx(conn, &a);
+}
+
+int
+store_client_update_tx(
+    struct db_conn *conn, const struct store_client *c, bool drop_secrets)
+{
+	struct update a = { c, drop_secrets };
+
+	return update_tx(conn, &a);
+}
+
+int
+store_client_delete_tx(struct db_conn *conn, const char *client_id, int64_t now)
+{
+	struct delete a = { client_id, now };
+
+	return delete_tx(conn, &a);
+}

@@ -442,6 +442,14 @@ int store_throttle_mail_account(struct db *db, const char *account_key,
     const char *pair_key, int64_t window_start, int64_t pair_limit,
     int64_t account_limit, bool *allowed) PC_WUR;
 /*
+ * Counts one request for key under scope ("ip:" prefixed by the caller's
+ * name, never one of the throttle's own scopes) in the window if its count
+ * is below limit (*allowed = true); otherwise counts nothing. One step.
+ */
+int store_throttle_count_below(struct db *db, const char *scope,
+    const char *key, int64_t window_start, int64_t limit,
+    bool *allowed) PC_WUR;
+/*
  * DS-04: deletes windows with window_start < windows_before, account rows
  * with last_failure_at < idle_before and failures < lock_after (locked
  * rows stay until a reset), and device cookies with expires_at <= now.
@@ -484,5 +492,7 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_dpop.h"
 /* Pushed authorization requests (issue 15). */
 #include "store/store_par.h"
+/* Clients that register themselves (issue 15; store/registrations.c). */
+#include "store/store_registration.h"
 
 #endif

@@ -76,6 +76,19 @@ store_id_fresh_tx(struct db_conn *c, const char *sql, const char *id) PC_WUR;
 int store_versions_clients_tx(struct db_conn *c) PC_WUR;
 
 /*
+ * A client's insert (issue 4's tombstone check included), update and
+ * delete (tombstoned) as store_client_insert/_update/_delete do them, in
+ * the caller's transaction (store/registrations.c). (store/clients.c)
+ */
+struct store_client;
+int store_client_insert_tx(struct db_conn *conn, const struct store_client *c,
+    const char *secret_hash) PC_WUR;
+int store_client_update_tx(struct db_conn *conn, const struct store_client *c,
+    bool drop_secrets) PC_WUR;
+int store_client_delete_tx(
+    struct db_conn *conn, const char *client_id, int64_t now) PC_WUR;
+
+/*
  * TK-08: raises 'client_auth_failure_window' to window_start, in the
  * transaction that counts a client-auth failure. (store/versions.c)
  */

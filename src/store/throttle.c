@@ -16,6 +16,7 @@
  * and on PostgreSQL ON CONFLICT DO UPDATE locks the row and re-checks the
  * WHERE, so the check and the count are one step on both.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "store/store.h"
@@ -529,6 +530,23 @@ store_throttle_mail_account(struct db *db, const char *account_key,
 	*allowed = false;
 	if (!key_ok(account_key) || !key_ok(pair_key))
 		return PC_ERR_INVALID;
+	return mail_count(db, &m, allowed);
+}
+
+int
+store_throttle_count_below(struct db *db, const char *scope, const char *key,
+    int64_t window_start, int64_t limit, bool *allowed)
+{
+	struct mail_arg m = { { NULL }, { key }, { limit }, 1, window_start,
+		false };
+	char sc[32];
+
+	*allowed = false;
+	/* Prefixed: a caller's scope never reaches the throttle's own. */
+	if (!key_ok(key) || scope == NULL ||
+	    (size_t)snprintf(sc, sizeof(sc), "x_%s", scope) >= sizeof(sc))
+		return PC_ERR_INVALID;
+	m.scope[0] = sc;
 	return mail_count(db, &m, allowed);
 }
 

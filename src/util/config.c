@@ -136,6 +136,15 @@ static const struct setting settings[] = {
 	S(par_required, K_BOOL, "false", 0, 0),
 	S(par_max_per_client, K_INT, "10000", 1, 1000000),
 	S(delegation_max_depth, K_INT, "3", 1, 10),
+	S(client_registration, K_STR, "off", 0, 0),
+	S(client_registration_per_ip, K_INT, "20", 1, 100000),
+	S(client_registration_scopes, K_STR, "openid profile email offline_access",
+	    0, 0),
+	S(client_registration_dpop, K_BOOL, "false", 0, 0),
+	S(client_registration_unused, K_DUR, "24h", 1, 365 * 86400),
+	S(client_metadata_documents, K_BOOL, "false", 0, 0),
+	S(client_metadata_ttl, K_DUR, "1h", 1, 86400),
+	S(client_metadata_per_ip, K_INT, "60", 1, 100000),
 };
 #undef S
 #undef SECRET

@@ -122,6 +122,17 @@ struct config {
 	int64_t par_max_per_client;	  /* DS-04: live pushes per client */
 	/* Delegation (issue 15, TX-03; src/oauth/deleg_policy.c). */
 	int64_t delegation_max_depth; /* nested act objects, at most */
+	/* Clients that register themselves (issue 15 item 6, CR-01..05,
+	 * CR-07; src/oauth/register.c, client_metadata.c). */
+	char *client_registration;	      /* off | token | open */
+	int64_t client_registration_per_ip;   /* registrations per hour */
+	char *client_registration_scopes;     /* the most they may ask for */
+	bool client_registration_dpop;	      /* they must use DPoP */
+	int64_t client_registration_unused;   /* seconds before an unused one
+					       * goes */
+	bool client_metadata_documents;	      /* https URL client ids */
+	int64_t client_metadata_ttl;	      /* seconds a document is used */
+	int64_t client_metadata_per_ip;	      /* document fetches per hour */
 
 	unsigned char sources[128]; /* enum config_source per setting */
 

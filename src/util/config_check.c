@@ -246,6 +246,15 @@ config_finish(struct config *c, char *err, size_t err_len)
 		    "store_url: expected sqlite:PATH or postgres://...");
 		return r;
 	}
+	/* CR-01: registration is off, by initial token, or open. */
+	if (strcmp(c->client_registration, "off") != 0 &&
+	    strcmp(c->client_registration, "token") != 0 &&
+	    strcmp(c->client_registration, "open") != 0) {
+		config_errf(err, err_len,
+		    "client_registration '%s': expected off, token or open",
+		    c->client_registration);
+		return r;
+	}
 	if (c->data_dir[0] == '\0') {
 		config_errf(err, err_len, "data_dir must not be empty");
 		return r;

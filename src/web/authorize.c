@@ -314,6 +314,7 @@ web_authorize(struct req *r, struct resp *w)
 		bad_request_page(w, a.error_description);
 		goto out;
 	}
+	a.ip = r->ip; /* client_resolve's per-IP limit (issue 15) */
 	st = authz_begin(app, &a, f, r->now, &z, &e);
 	if (st != AUTHZ_OK) {
 		answer(r, w, &z, st, &e);
