@@ -22,6 +22,8 @@
 #                      of the rotation run (default 8)
 #   BENCH_APIKEY       1 (default): API-key exchanges and introspections
 #                      (bench/apikey.sh; needs BENCH_OAUTH=1); 0 skips them
+#   BENCH_DPOP         1 (default): DPoP-bound refresh rotations against
+#                      Bearer ones (bench/dpop.sh; needs BENCH_OAUTH=1)
 #   BENCH_EXCHANGE     1 (default): delegation token exchanges
 #                      (bench/exchange.sh; needs BENCH_OAUTH=1); 0 skips them
 #   BENCH_PG           1 (default): the OAuth runs of portcullis again on a
@@ -86,6 +88,8 @@ LDUR_S=$(dur_s "$LOGIN_DURATION")
 oauth_check
 # shellcheck source=bench/apikey.sh
 . "$ROOT/bench/apikey.sh"
+# shellcheck source=bench/dpop.sh
+. "$ROOT/bench/dpop.sh"
 # shellcheck source=bench/exchange.sh
 . "$ROOT/bench/exchange.sh"
 # shellcheck source=bench/pg.sh
@@ -545,6 +549,7 @@ fi
 # --- 4. OAuth against oidc-provider (bench/oauth.sh) -------------------------
 oauth_bench
 apikey_bench
+dpop_bench
 exchange_bench
 pg_bench
 
@@ -657,6 +662,7 @@ oauth_table
 pg_table
 targets_table
 apikey_table
+dpop_table
 exchange_table
 echo
 echo "Targets are reported, never enforced. How to read this: bench/README.md."
