@@ -112,6 +112,7 @@ cli_client_json(const struct store_client *c, json_int_t secrets)
 	if (o != NULL)
 		json_object_set_new(
 		    o, "dpop_required", json_boolean(c->dpop_required));
+	if (o != NULL)
 		json_object_set_new(o, "allow_impersonation",
 		    json_boolean(c->allow_impersonation));
 	if (o != NULL && secrets >= 0)
