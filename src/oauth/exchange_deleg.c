@@ -43,7 +43,6 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "jose/jose.h"
 #include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
@@ -275,38 +274,6 @@ dpop_binding(struct req *r, struct resp *w, const struct xchg *x,
 	return 0;
 }
 
-/*
- * The token response (RFC 8693 §2.2.1), written straight into w's body
- * (wiped when released) as token_response_write() does, with token_type
- * DPoP for a bound token (RFC 9449 §5).
- */
-static int
-answer(
-    struct resp *w, const char *at, int64_t ttl, const char *scope, bool bound)
-{
-	struct buf *b = resp_json_begin(w, 200);
-	const char *type = bound ? "DPoP" : "Bearer";
-	int r;
-
-	if ((r = buf_reserve(b, strlen(at) + strlen(scope) + 160)) != 0 ||
-	    (r = buf_putc(b, '{')) != 0 ||
-	    (r = jose_json_put_member(b, true, "access_token")) != 0 ||
-	    (r = jose_json_put_str(b, at, strlen(at))) != 0 ||
-	    (r = jose_json_put_member(b, false, "issued_token_type")) != 0 ||
-	    (r = jose_json_put_str(
-		 b, TT_ACCESS_TOKEN, sizeof(TT_ACCESS_TOKEN) - 1)) != 0 ||
-	    (r = jose_json_put_member(b, false, "token_type")) != 0 ||
-	    (r = jose_json_put_str(b, type, strlen(type))) != 0 ||
-	    (r = jose_json_put_member(b, false, "expires_in")) != 0 ||
-	    (r = jose_json_put_int(b, ttl)) != 0)
-		return r;
-	if (scope[0] != '\0' &&
-	    ((r = jose_json_put_member(b, false, "scope")) != 0 ||
-		(r = jose_json_put_str(b, scope, strlen(scope))) != 0))
-		return r;
-	return buf_putc(b, '}');
-}
-
 /* {"sub": actor, "act": <the subject's act>}; NULL when impersonating. */
 static json_t *
 new_act(const struct xchg *x)
@@ -393,7 +360,8 @@ issue(struct req *r, struct resp *w, struct xchg *x, const char *scope,
 	if (r->now - x->grant.last_used_at >= GRANT_TOUCH_INTERVAL &&
 	    store_family_touch(app->db, x->subject.gid, r->now) != 0)
 		log_msg(LOG_WARN, "oauth.exchange", "grant use not recorded");
-	if (answer(w, jwt, ttl, scope, jkt != NULL) != 0)
+	if (token_response_write_dpop(w, jwt, ttl,
+		scope[0] != '\0' ? scope : NULL, true, jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 }

@@ -12,9 +12,10 @@ import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { startServer, stopClean, storeSql } from './lib/server.mjs';
 import { addUser, auditRows, cliAt } from './lib/web.mjs';
-import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
+import { addClient, authorize, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TT_AT = 'urn:ietf:params:oauth:token-type:access_token';
@@ -350,3 +351,60 @@ test('TX-06: a DPoP proof binds the exchanged token to its key (cnf.jkt, token_t
   assert.equal((await post('/token', form, { ...basic(agentA), dpop: once })).status, 200);
   assert.equal((await post('/token', form, { ...basic(agentA), dpop: once })).body.error, 'invalid_dpop_proof');
 });
+
+test('TX-06: a DPoP-bound subject is exchanged only with a proof of its own key; a thief gets nothing unbound', async () => {
+  const key = await jose.generateKeyPair('ES256');
+  const jkt = await jose.calculateJwkThumbprint(await jose.exportJWK(key.publicKey));
+  const a = await authorize(srv, agentA, { email: 'alice@example.com', scope: 'openid read offline_access' });
+  const tr = await post('/token', { grant_type: 'authorization_code', code: a.code, redirect_uri: agentA.redirectUri,
+    code_verifier: a.verifier }, { ...basic(agentA), dpop: await dpopProof(key) });
+  assert.equal(tr.status, 200, tr.text);
+  assert.equal(tr.body.token_type, 'DPoP');
+  const bound = tr.body.access_token;
+  assert.deepEqual(claims(bound).cnf, { jkt });
+  const form = { grant_type: GRANT, subject_token: bound, subject_token_type: TT_AT, resource: API };
+  // Without a proof (the thief has the token, not the key).
+  const none = await post('/token', form, basic(agentA));
+  assert.equal(none.status, 400);
+  assert.equal(none.body.error, 'invalid_dpop_proof');
+  // With the thief's own key.
+  const thief = await jose.generateKeyPair('ES256');
+  const other = await post('/token', form, { ...basic(agentA), dpop: await dpopProof(thief) });
+  assert.equal(other.status, 400);
+  assert.equal(other.body.error, 'invalid_grant');
+  assert.equal(other.body.access_token, undefined);
+  // The key's holder: a token bound to the same key.
+  const ok = await post('/token', form, { ...basic(agentA), dpop: await dpopProof(key) });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.token_type, 'DPoP');
+  assert.deepEqual(claims(ok.body.access_token).cnf, { jkt });
+});
+
+test('TX-06: a resource or client that requires DPoP gets no exchanged token without a proof', async () => {
+  const strict = JSON.parse(cli(['resource', 'add', '--id', 'https://strict.example/', '--scope', 'read', '--dpop-required', '--json']));
+  assert.ok(strict.id);
+  const t = await grant(agentA);
+  const r = await exchange(agentA, t.access_token, { resource: 'https://strict.example/' });
+  assert.equal(r.status, 400);
+  assert.equal(r.json.error, 'invalid_dpop_proof');
+  const key = await jose.generateKeyPair('ES256');
+  const ok = await post('/token', { grant_type: GRANT, subject_token: t.access_token, subject_token_type: TT_AT,
+    resource: 'https://strict.example/' }, { ...basic(agentA), dpop: await dpopProof(key) });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.token_type, 'DPoP');
+  const c = addClient(srv, { name: 'Strict client', redirectUris: ['https://strict-client.example/cb'], scope: SCOPES,
+    extra: ['--dpop-required'] });
+  const ct = await codeFlowDpop(c, key);
+  const cr = await exchange(c, ct, { resource: API });
+  assert.equal(cr.json.error, 'invalid_dpop_proof');
+});
+
+// A code flow whose /token request carries a proof of key (for clients that
+// must use DPoP): the bound access token.
+async function codeFlowDpop(client, key) {
+  const a = await authorize(srv, client, { email: 'alice@example.com', scope: 'openid read offline_access' });
+  const tr = await post('/token', { grant_type: 'authorization_code', code: a.code, redirect_uri: client.redirectUri,
+    code_verifier: a.verifier }, { ...basic(client), dpop: await dpopProof(key) });
+  assert.equal(tr.status, 200, tr.text);
+  return tr.body.access_token;
+}
