@@ -22,9 +22,11 @@
  *      checks of bearer.c still hold), never for a hand-off.
  *   4. A hand-off (the target is another agent): only by an agent that
  *      may_delegate, never to itself.
- *   5. The resource: an agent only one its list names; a plain client
- *      one its list names when it has one, else any registered one (the
- *      caller has already required it registered: TX-04).
+ *   5. The resource: the one the user granted, when the grant names one
+ *      (the consent page showed it; a chain never reaches further); an
+ *      agent only one its list names; a plain client one its list names
+ *      when it has one, else any registered one (the caller has already
+ *      required it registered: TX-04).
  *   6. TX-03, depth: the new token nests one act more than the subject;
  *      the cap is delegation_max_depth, lowered by the max_delegation_depth
  *      of the actor and of every earlier actor that is an agent (an
@@ -91,6 +93,10 @@ check_parties(const struct deleg_subject *s, const struct deleg_actor *a,
 		if (same(q->target, a->client_id))
 			return refuse(out, "invalid_target",
 			    "A client cannot hand a token off to itself.");
+	} else if (s->grant_resource != NULL &&
+	    !same(s->grant_resource, q->target)) {
+		return refuse(out, "invalid_target",
+		    "The user's grant is for another resource.");
 	} else if ((a->is_agent ||
 		       (a->resources != NULL && a->resources[0] != '\0')) &&
 	    (a->resources == NULL || !oauth_has_word(a->resources, q->target)))

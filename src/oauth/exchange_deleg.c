@@ -464,7 +464,8 @@ exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form)
 		.act_depth = x.subject.act_depth,
 		.scope = x.subject.scope,
 		.exp = x.subject.exp,
-		.grant_expires_at = x.grant.expires_at };
+		.grant_expires_at = x.grant.expires_at,
+		.grant_resource = x.grant.resource };
 	a = (struct deleg_actor){ .client_id = x.actor.client_id,
 		.scopes = x.actor.scopes,
 		.is_agent =

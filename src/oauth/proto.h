@@ -179,6 +179,9 @@ struct deleg_subject {
 	const char *scope;	  /* "" when none */
 	int64_t exp;		  /* the token's */
 	int64_t grant_expires_at; /* the grant's end; 0: unknown */
+	/* The resource the user granted (RFC 8707 in the code flow); NULL:
+	 * the grant names none. */
+	const char *grant_resource;
 };
 
 /* The authenticated client asking: the actor of the new token. */
@@ -230,8 +233,8 @@ struct deleg_decision {
  * (issued to it, its grant's client); TX-01: impersonation only for a
  * client allowed it, and only from the user's own grant, never for a
  * hand-off; a hand-off to another agent only by an agent that may
- * delegate, never to itself; an agent reaches only the resources it
- * lists (a plain client with a list too; without one, any); TX-03: the
+ * delegate, never to itself; a grant for one resource reaches only that
+ * one; an agent reaches only the resources it lists (a plain client with a list too; without one, any); TX-03: the
  * new depth (subject's + 1) within min(max_depth, the actor's (an
  * agent's) and the chain's agents' max_delegation_depth); the scope within subject ∩ actor ∩
  * target (offline_access never: no refresh tokens here), the requested

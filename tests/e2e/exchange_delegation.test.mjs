@@ -408,3 +408,4 @@ async function codeFlowDpop(client, key) {
   assert.equal(tr.status, 200, tr.text);
   return tr.body.access_token;
 }
+

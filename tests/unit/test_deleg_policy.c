@@ -227,6 +227,27 @@ test_TX04_agent_resources(void **state)
 	f.a.is_agent = false;
 	f.a.resources = RES2;
 	assert_refused(&f, "invalid_target");
+	/* A grant for one resource reaches that one only, by any hop. */
+	setup(&f);
+	f.s.grant_resource = RES2;
+	assert_refused(&f, "invalid_target");
+	setup(&f);
+	f.s.grant_resource = RES2;
+	f.s.may_act = AGENT_B;
+	f.s.act_depth = 1;
+	f.a.client_id = AGENT_B;
+	assert_refused(&f, "invalid_target");
+	setup(&f);
+	f.s.grant_resource = RES;
+	assert_int_equal(decide(&f), 0);
+	buf_free(&f.granted);
+	/* A hand-off passes it on (the next hop is held to it). */
+	setup(&f);
+	f.s.grant_resource = RES2;
+	f.q.kind = DELEG_TARGET_AGENT;
+	f.q.target = AGENT_B;
+	assert_int_equal(decide(&f), 0);
+	buf_free(&f.granted);
 	/* Prefixes are not matches. */
 	setup(&f);
 	f.a.resources = RES "x";
