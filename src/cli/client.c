@@ -34,6 +34,7 @@ static const char usage[] =
     "                             [--dpop-required]\n"
     "                             [--par-required] [--cors-origin ORIGIN "
     "...]\n"
+    "                             [--allow-impersonation]\n"
     "                             [--json]\n"
     "       portcullis client list [--json]\n"
     "       portcullis client show --id CLIENT_ID [--json]\n"
@@ -52,6 +53,8 @@ static const char usage[] =
     "                             [--par-required | --no-par-required]\n"
     "                             [--cors-origin ORIGIN ... | "
     "--no-cors-origins]\n"
+    "                             [--allow-impersonation | "
+    "--no-allow-impersonation]\n"
     "                             [--json]\n"
     "                             [--dpop-required | --no-dpop-required]\n"
     "       portcullis client rotate-secret --id CLIENT_ID [--json]\n"
@@ -208,6 +211,11 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		free(c->service_account_id);
 		c->service_account_id = NULL;
 	}
+	/* Issue 15, TX-01: its exchanges may drop act when it asks. */
+	if (cli_has(ctx, "allow-impersonation"))
+		c->allow_impersonation = true;
+	if (cli_has(ctx, "no-allow-impersonation"))
+		c->allow_impersonation = false;
 	if (cli_has(ctx, "id-token-on-refresh"))
 		c->id_token_on_refresh = true;
 	if (cli_has(ctx, "no-id-token-on-refresh"))
@@ -562,6 +570,11 @@ check_update(const struct cli_ctx *ctx)
 	if (cli_has(ctx, "cors-origin") && cli_has(ctx, "no-cors-origins"))
 		return cli_usage(
 		    ctx, "--cors-origin and --no-cors-origins conflict");
+	if (cli_has(ctx, "allow-impersonation") &&
+	    cli_has(ctx, "no-allow-impersonation"))
+		return cli_usage(ctx,
+		    "--allow-impersonation and --no-allow-impersonation "
+		    "conflict");
 	return check_meta(ctx);
 }
 
@@ -617,6 +630,9 @@ check_update(const struct cli_ctx *ctx)
 		    .help = "a browser origin that may call /token, /revoke, " \
 			    "/userinfo (repeat; update: replaces all)", \
 		    .max = CLIENT_URIS_MAX }, \
+	    { .name = "allow-impersonation", \
+		    .help = "its token exchanges may ask for tokens without " \
+			    "act (impersonate=true; TX-01)" }, \
 	{ \
 		.name = "json", .help = "print the client as JSON" \
 	}
@@ -651,6 +667,8 @@ static const struct cli_opt update_opts[] = {
 	    .help = "no longer bound to a service account" },
 	{ .name = "no-par-required", .help = "plain /authorize is accepted" },
 	{ .name = "no-cors-origins", .help = "no listed CORS origins" },
+	{ .name = "no-allow-impersonation",
+	    .help = "its exchanged tokens always record it (act)" },
 	META_OPTS,
 	{ .name = NULL },
 };

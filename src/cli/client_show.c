@@ -133,6 +133,8 @@ cli_client_json(const struct store_client *c, json_int_t secrets)
 		    o, "par_required", json_boolean(c->par_required));
 		json_object_set_new(o, "cors_origins",
 		    words_json(c->cors_origins != NULL ? c->cors_origins : ""));
+		json_object_set_new(o, "allow_impersonation",
+		    json_boolean(c->allow_impersonation));
 	}
 	if (o != NULL && secrets >= 0)
 		json_object_set_new(o, "active_secrets", json_integer(secrets));

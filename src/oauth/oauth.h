@@ -289,6 +289,7 @@ par_take(struct app *app, const struct http_limits *lim, const struct kvlist *q,
     int64_t now, struct kvlist *out, const char **why) PC_WUR;
 
 /* ---- end Pushed authorization requests ---- */
+
 /* ---- Delegation token exchange (src/oauth/exchange_deleg.c; issue 15,
  * TX-01..05, TX-07) ---- */
 
