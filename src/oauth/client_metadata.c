@@ -75,8 +75,8 @@ log_refused(const char *url, const char *why)
 
 /* Fetches, checks and writes the client of the document at url. */
 static int
-materialise(struct app *app, const char *url, const char *ip, int64_t now,
-    const char **why)
+materialise(struct app *app, const char *url, const struct store_client *old,
+    const char *ip, int64_t now, const char **why)
 {
 	const struct config *cfg = app->cfg;
 	struct client_meta m;
@@ -125,8 +125,10 @@ materialise(struct app *app, const char *url, const char *ip, int64_t now,
 		goto refused;
 	m.c.client_id = xstrdup(url);
 	m.c.created_at = now;
-	m.c.updated_at = now;
 	m.c.dpop_required = cfg->client_registration_dpop;
+	if (old != NULL) /* a refetch: what the operator set stays */
+		client_meta_keep(&m.c, old);
+	m.c.updated_at = now;
 	r = store_client_metadata_put(app->db, &m.c);
 	if (r == PC_ERR_CONFLICT) /* lost an insert race: update it */
 		r = store_client_metadata_put(app->db, &m.c);
@@ -184,11 +186,12 @@ client_resolve(struct app *app, const struct store_versions *v, const char *id,
 	    out->updated_at <= now &&
 	    now - out->updated_at < app->cfg->client_metadata_ttl)
 		return 0;
-	store_client_clear(out);
 	*n = 0;
 	if (r != 0 && r != PC_ERR_NOT_FOUND)
 		return r;
-	if ((r = materialise(app, id, ip, now, why)) != 0)
+	r = materialise(app, id, r == 0 ? out : NULL, ip, now, why);
+	store_client_clear(out);
+	if (r != 0)
 		return r;
 	/* Just written: the store, not a cache entry of the old version. */
 	return store_client_get(app->db, id, out);

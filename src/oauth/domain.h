@@ -278,6 +278,13 @@ int client_meta_parse(const char *json, size_t len, enum client_meta_src src,
     const char *allowed_scopes, struct client_meta *m, const char **error,
     const char **why) PC_WUR;
 /*
+ * What an operator (or the policy) set on an existing client and its own
+ * metadata does not say: kind, owner, resources, delegation, DPoP, PAR,
+ * CORS origins, disabled_at, first_party, id_token_on_refresh, the service
+ * account and created_at, copied from old into c (a PUT, a refetch).
+ */
+void client_meta_keep(struct store_client *c, const struct store_client *old);
+/*
  * CR-01, open registration: a public client whose every redirect URI is
  * an http loopback (127.0.0.1, [::1]) or a private-use scheme. 0 or
  * PC_ERR_INVALID with *why.

@@ -381,9 +381,8 @@ update(struct req *r, struct resp *w, struct store_client *old,
 		goto out;
 	}
 	m.c.client_id = xstrdup(old->client_id);
-	m.c.created_at = old->created_at;
+	client_meta_keep(&m.c, old);
 	m.c.updated_at = r->now;
-	m.c.dpop_required = old->dpop_required;
 	reg_token_new(REG_ACCESS_PREFIX, access, hash);
 	rc = store_client_register_update(
 	    app->db, &m.c, false, old_hash, hash, r->now);
