@@ -151,6 +151,25 @@ print_new(const struct cli_ctx *ctx, const struct store_api_key *k,
 	sodium_memzero(key, APIKEY_MAX_LEN + 1);
 }
 
+/*
+ * The end of add and rotate when the audit row could not be written: an
+ * unaudited key must not be handed out, so the new key is revoked
+ * (through the domain, like any revocation) and never printed. 1.
+ */
+static int
+unaudited(const struct cli_ctx *ctx, struct store_api_key *k, const char *id,
+    char key[APIKEY_MAX_LEN + 1])
+{
+	bool changed;
+
+	if (apikey_revoke(ctx->db, id, clock_now(), "audit failed", &changed) !=
+	    0)
+		fprintf(stderr, "portcullis: revoke %s by hand\n", id);
+	sodium_memzero(key, APIKEY_MAX_LEN + 1);
+	store_api_key_clear(k);
+	return 1;
+}
+
 static int
 add(struct cli_ctx *ctx)
 {
@@ -176,17 +195,8 @@ add(struct cli_ctx *ctx)
 	d = json_pack("{s:s, s:s, s:s, s:I}", "owner", k.owner_id, "scope",
 	    k.scopes, "resource", k.resource_id != NULL ? k.resource_id : "",
 	    "expires_at", (json_int_t)k.expires_at);
-	if (cli_audit(ctx->db, ctx->mk, "api_key.create", id, d) != 0) {
-		/* Unaudited, the key must not be handed out. */
-		bool changed;
-
-		if (store_api_key_revoke(ctx->db, k.key_id, clock_now(),
-			"audit failed", &changed) != 0)
-			fprintf(stderr, "portcullis: revoke %s by hand\n", id);
-		sodium_memzero(key, sizeof(key));
-		store_api_key_clear(&k);
-		return 1;
-	}
+	if (cli_audit(ctx->db, ctx->mk, "api_key.create", id, d) != 0)
+		return unaudited(ctx, &k, id, key);
 	print_new(ctx, &k, key, "added");
 	store_api_key_clear(&k);
 	return 0;
@@ -285,16 +295,8 @@ rotate(struct cli_ctx *ctx)
 	d = json_pack("{s:s, s:I}", "successor", id, "overlap_seconds",
 	    (json_int_t)(overlap >= 0 ? overlap
 				      : ctx->cfg.api_key_rotate_overlap));
-	if (cli_audit(ctx->db, ctx->mk, "api_key.rotate", old, d) != 0) {
-		bool changed;
-
-		if (store_api_key_revoke(ctx->db, k.key_id, clock_now(),
-			"audit failed", &changed) != 0)
-			fprintf(stderr, "portcullis: revoke %s by hand\n", id);
-		sodium_memzero(key, sizeof(key));
-		store_api_key_clear(&k);
-		return 1;
-	}
+	if (cli_audit(ctx->db, ctx->mk, "api_key.rotate", old, d) != 0)
+		return unaudited(ctx, &k, id, key);
 	print_new(ctx, &k, key, "rotated to");
 	store_api_key_clear(&k);
 	return 0;

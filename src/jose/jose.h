@@ -6,7 +6,9 @@
  * asymmetric algorithms below exist, so "none" and HMAC cannot be
  * selected; "kid" is only a map key; header members that would let a token
  * choose its own key (jwk, jku, x5u, x5c) or extensions (crit) are
- * rejected; duplicate JSON member names are rejected; size is capped.
+ * rejected (a DPoP proof's public jwk is the one exception, through
+ * jws_verify_jwk); duplicate JSON member names are rejected; size is
+ * capped.
  */
 #ifndef PC_JOSE_H
 #define PC_JOSE_H
@@ -133,7 +135,10 @@ struct jws_verify_opts {
 struct jws_verified {
 	json_t *header;
 	json_t *payload; /* always an object */
+	/* The key that verified: one of opts->keys, or from jws_verify_jwk
+	 * the header's own (jwk, owned; key is then NULL). */
 	const struct jws_key *key;
+	EVP_PKEY *jwk;
 };
 
 /*
@@ -146,5 +151,14 @@ struct jws_verified {
 int jws_verify_compact(const char *token, size_t len,
     const struct jws_verify_opts *opts, struct jws_verified *out) PC_WUR;
 void jws_verified_free(struct jws_verified *v);
+/*
+ * DPoP proofs only (RFC 9449 §4.2, §4.3): the same rules, except that the
+ * key is the header's "jwk", a public key for the header's alg (one of
+ * algs), kept in out->jwk. A jwk with a private member (d, p, q, dp, dq,
+ * qi, oth, k) is refused (PC_ERR_INVALID); jku, x5u, x5c and crit stay
+ * forbidden; typ is required as in jws_verify_opts.
+ */
+int jws_verify_jwk(const char *token, size_t len, const enum jose_alg *algs,
+    size_t nalgs, const char *typ, struct jws_verified *out) PC_WUR;
 
 #endif

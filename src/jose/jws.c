@@ -5,7 +5,8 @@
  * The verifier follows SECURITY.md JW-01..08 and RFC 8725 §3.1: the
  * algorithm is checked against the caller's allowlist and must equal the
  * one algorithm of the key the "kid" selects; the token never supplies a
- * key or a key URL; nothing in the payload is parsed before the signature
+ * key or a key URL (except a DPoP proof, whose public "jwk" is the point:
+ * jws_verify_jwk); nothing in the payload is parsed before the signature
  * verifies.
  */
 #include <limits.h>
@@ -574,6 +575,28 @@ key_select(const struct jws_verify_opts *opts, const json_t *hdr,
 	return 0;
 }
 
+/*
+ * DPoP (RFC 9449 §4.2, §4.3 item 7): the public key the header's "jwk"
+ * gives for alg. Private members are refused outright, not ignored: a
+ * client that sends its private key has leaked it.
+ */
+static int
+key_from_header(const json_t *hdr, enum jose_alg alg, EVP_PKEY **out)
+{
+	static const char *const priv[] = { "d", "p", "q", "dp", "dq", "qi",
+		"oth", "k" };
+	const json_t *jwk = json_object_get(hdr, "jwk");
+	size_t i;
+
+	*out = NULL;
+	if (!json_is_object(jwk))
+		return PC_ERR_INVALID;
+	for (i = 0; i < PC_NELEM(priv); i++)
+		if (json_object_get(jwk, priv[i]) != NULL)
+			return PC_ERR_INVALID;
+	return jwk_to_pkey(jwk, alg, out) == 0 ? 0 : PC_ERR_VERIFY;
+}
+
 /* The header's "alg" if it is one of opts->algs, else INVALID. */
 static enum jose_alg
 alg_allowed(const struct jws_verify_opts *opts, const json_t *hdr)
@@ -594,9 +617,11 @@ alg_allowed(const struct jws_verify_opts *opts, const json_t *hdr)
 	return JOSE_ALG_INVALID;
 }
 
-int
-jws_verify_compact(const char *token, size_t len,
-    const struct jws_verify_opts *opts, struct jws_verified *out)
+/* key_in_header: jws_verify_jwk (opts->keys unused). */
+static int
+verify_compact(const char *token, size_t len,
+    const struct jws_verify_opts *opts, bool key_in_header,
+    struct jws_verified *out)
 {
 	struct str tok, seg[3], rest;
 	const struct jws_key *key = NULL;
@@ -608,6 +633,7 @@ jws_verify_compact(const char *token, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	if (token == NULL || opts == NULL ||
+	    (key_in_header && opts->nkeys > 0) ||
 	    (opts->nkeys > 0 && opts->keys == NULL) ||
 	    (opts->nalgs > 0 && opts->algs == NULL))
 		goto out;
@@ -633,7 +659,8 @@ jws_verify_compact(const char *token, size_t len,
 	    !json_is_object(hdr))
 		goto out;
 	for (i = 0; i < PC_NELEM(hdr_forbidden); i++)
-		if (json_object_get(hdr, hdr_forbidden[i]) != NULL)
+		if (json_object_get(hdr, hdr_forbidden[i]) != NULL &&
+		    !(key_in_header && strcmp(hdr_forbidden[i], "jwk") == 0))
 			goto out;
 	if (json_object_get(hdr, "typ") != NULL &&
 	    !json_is_string(json_object_get(hdr, "typ")))
@@ -641,13 +668,18 @@ jws_verify_compact(const char *token, size_t len,
 	r = PC_ERR_VERIFY;
 	if ((alg = alg_allowed(opts, hdr)) == JOSE_ALG_INVALID)
 		goto out;
-	if ((r = key_select(opts, hdr, alg, &key)) != 0)
+	if (key_in_header)
+		r = key_from_header(hdr, alg, &out->jwk);
+	else
+		r = key_select(opts, hdr, alg, &key);
+	if (r != 0)
 		goto out;
 
 	/* The signing input is the first two segments as sent. */
 	r = PC_ERR_VERIFY;
-	if (jws_verify_raw(key->pkey, alg, (const uint8_t *)token,
-		seg[0].len + 1 + seg[1].len, sb, sb_len) != 0)
+	if (jws_verify_raw(key != NULL ? key->pkey : out->jwk, alg,
+		(const uint8_t *)token, seg[0].len + 1 + seg[1].len, sb,
+		sb_len) != 0)
 		goto out;
 	if (opts->typ != NULL && !typ_matches(hdr, opts->typ))
 		goto out;
@@ -664,12 +696,32 @@ jws_verify_compact(const char *token, size_t len,
 	hdr = payload = NULL;
 	r = 0;
 out:
+	if (r != 0) {
+		EVP_PKEY_free(out->jwk);
+		out->jwk = NULL;
+	}
 	json_decref(hdr);
 	json_decref(payload);
 	pc_freezero(hb, hb_len);
 	pc_freezero(pb, pb_len);
 	free(sb);
 	return r;
+}
+
+int
+jws_verify_compact(const char *token, size_t len,
+    const struct jws_verify_opts *opts, struct jws_verified *out)
+{
+	return verify_compact(token, len, opts, false, out);
+}
+
+int
+jws_verify_jwk(const char *token, size_t len, const enum jose_alg *algs,
+    size_t nalgs, const char *typ, struct jws_verified *out)
+{
+	const struct jws_verify_opts o = { NULL, 0, algs, nalgs, typ };
+
+	return verify_compact(token, len, &o, true, out);
 }
 
 void
@@ -679,6 +731,8 @@ jws_verified_free(struct jws_verified *v)
 		return;
 	json_decref(v->header);
 	json_decref(v->payload);
+	EVP_PKEY_free(v->jwk);
+	v->jwk = NULL;
 	v->header = NULL;
 	v->payload = NULL;
 	v->key = NULL;

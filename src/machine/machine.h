@@ -241,6 +241,13 @@ int resource_scopes_check(const char *scopes, const char **why) PC_WUR;
  */
 int resource_create(struct db *db, struct store_resource *r, int64_t now,
     const char **why) PC_WUR;
+/*
+ * Writes r's name, scopes and dpop_required (checked as for
+ * resource_create) and sets updated_at. PC_ERR_INVALID with *why;
+ * PC_ERR_NOT_FOUND for an unknown or malformed id.
+ */
+int resource_update(struct db *db, struct store_resource *r, int64_t now,
+    const char **why) PC_WUR;
 /* The resource uri names; PC_ERR_NOT_FOUND for an unknown or malformed
  * one. store_resource_clear it. */
 int
@@ -252,6 +259,21 @@ int resource_for_client(
 int resource_list(struct db *db, struct store_resource **out, size_t *n) PC_WUR;
 /* PC_ERR_NOT_FOUND when absent. Its client stays (the CLI says so). */
 int resource_delete(struct db *db, const char *uri) PC_WUR;
+/*
+ * The protected resource metadata (RFC 9728 2; SECURITY.md CR-06) the
+ * server of r serves: resource (r's id, byte for byte), the one
+ * authorization server issuer, r's scopes, bearer tokens in the header
+ * only, its name, and dpop_bound_access_tokens_required when r requires
+ * DPoP. New reference.
+ */
+json_t *resource_metadata(const struct store_resource *r, const char *issuer);
+/*
+ * Where that document is served (RFC 9728 3.1): the well-known suffix
+ * inserted between uri's host and its path ("https://a.example/mcp" ->
+ * "https://a.example/.well-known/oauth-protected-resource/mcp"). uri must
+ * have passed resource_uri_check. malloc'd.
+ */
+char *resource_metadata_url(const char *uri);
 
 /* ---- end Resources ---- */
 /* ---- API key format (src/machine/apikey_format.c) ---- */

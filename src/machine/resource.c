@@ -6,7 +6,11 @@
  * loopback host, no query or fragment) and to one spelling. Each resource
  * lists the scopes it knows, and may be bound to one confidential client:
  * the credentials its server introspects with (src/oauth/introspect.c).
+ * Its protected resource metadata (RFC 9728; issue 15 item 7) is the
+ * document its server serves so that clients (MCP clients among them)
+ * learn from a 401 which authorization server to ask: us.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +108,19 @@ resource_scopes_check(const char *scopes, const char **why)
 	return 0;
 }
 
+static int
+name_check(const char *name, const char **why)
+{
+	size_t len = name != NULL ? strnlen(name, RESOURCE_NAME_MAX + 1) : 0;
+
+	if (len == 0 || len > RESOURCE_NAME_MAX ||
+	    !str_is_text((struct str){ name, len }))
+		return refuse(why,
+		    "the name must be 1 to 256 bytes of text without control "
+		    "characters");
+	return 0;
+}
+
 /* The client a resource server introspects with: confidential, there. */
 static int
 client_usable(struct db *db, const char *client_id, const char **why)
@@ -128,7 +145,6 @@ resource_create(
     struct db *db, struct store_resource *r, int64_t now, const char **why)
 {
 	const char *dummy;
-	size_t len;
 	int rc;
 
 	if (why == NULL)
@@ -139,18 +155,33 @@ resource_create(
 		return rc;
 	if (r->name == NULL)
 		r->name = xstrdup(r->id);
-	len = strnlen(r->name, RESOURCE_NAME_MAX + 1);
-	if (len == 0 || len > RESOURCE_NAME_MAX ||
-	    !str_is_text((struct str){ r->name, len }))
-		return refuse(why,
-		    "the name must be 1 to 256 bytes of text without control "
-		    "characters");
+	if ((rc = name_check(r->name, why)) != 0)
+		return rc;
 	if (r->client_id != NULL &&
 	    (rc = client_usable(db, r->client_id, why)) != 0)
 		return rc;
 	r->created_at = now;
 	r->updated_at = now;
 	return store_resource_insert(db, r);
+}
+
+int
+resource_update(
+    struct db *db, struct store_resource *r, int64_t now, const char **why)
+{
+	const char *dummy;
+	int rc;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	if (resource_uri_check(r->id, NULL) != 0)
+		return PC_ERR_NOT_FOUND;
+	if ((rc = resource_scopes_check(r->scopes, why)) != 0 ||
+	    (rc = name_check(r->name, why)) != 0)
+		return rc;
+	r->updated_at = now;
+	return store_resource_update(db, r);
 }
 
 int
@@ -185,4 +216,54 @@ resource_delete(struct db *db, const char *uri)
 	if (resource_uri_check(uri, NULL) != 0)
 		return PC_ERR_NOT_FOUND;
 	return store_resource_delete(db, uri);
+}
+
+/* RFC 9728 3: the well-known path suffix of protected resource metadata. */
+#define PRM_WELL_KNOWN "/.well-known/oauth-protected-resource"
+
+char *
+resource_metadata_url(const char *uri)
+{
+	const char *host = strstr(uri, "://"), *path;
+	size_t head, n;
+	char *out;
+
+	if (host == NULL)
+		return NULL;
+	path = strchr(host + 3, '/');
+	head = path != NULL ? (size_t)(path - uri) : strlen(uri);
+	/* RFC 9728 3.1: a "/" that only ends the host goes; a path stays
+	 * as it is, after the suffix. */
+	if (path != NULL && path[1] == '\0')
+		path = NULL;
+	n = head + sizeof(PRM_WELL_KNOWN) + (path != NULL ? strlen(path) : 0);
+	out = xmalloc(n);
+	snprintf(out, n, "%.*s" PRM_WELL_KNOWN "%s", (int)head, uri,
+	    path != NULL ? path : "");
+	return out;
+}
+
+json_t *
+resource_metadata(const struct store_resource *r, const char *issuer)
+{
+	struct scope_set s;
+	json_t *scopes = json_array(), *d;
+
+	if (scope_parse(r->scopes, &s) == 0) {
+		for (size_t i = 0; i < s.n; i++)
+			json_array_append_new(scopes, json_string(s.v[i]));
+		scope_set_free(&s);
+	}
+	/* SECURITY.md CR-06: the resource exactly as registered (the aud
+	 * of its tokens) and us as its only authorization server. Bearer
+	 * tokens travel in the Authorization header only (RFC 6750 2.1):
+	 * a token in a query or a form body ends up in logs. */
+	d = json_pack("{s:s, s:[s], s:o, s:[s], s:s}", "resource", r->id,
+	    "authorization_servers", issuer, "scopes_supported", scopes,
+	    "bearer_methods_supported", "header", "resource_name", r->name);
+	/* RFC 9728 2: absent means false. */
+	if (d != NULL && r->dpop_required)
+		json_object_set_new(
+		    d, "dpop_bound_access_tokens_required", json_true());
+	return d;
 }

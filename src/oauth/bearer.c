@@ -216,11 +216,59 @@ check_family(struct db *db, const struct bearer *b, int64_t now)
 	if (r != 0)
 		return PC_ERR_STORE;
 	r = 0;
+	/* A delegated token's grant is its first actor's (TX-03): the chain
+	 * dies with the user's grant to it, wherever it went since. */
 	if (f.revoked_at != 0 || f.expires_at <= now || f.client_id == NULL ||
-	    strcmp(f.client_id, b->client_id) != 0 || f.user_id == NULL ||
-	    strcmp(f.user_id, b->sub) != 0)
+	    strcmp(f.client_id,
+		b->act_root != NULL ? b->act_root : b->client_id) != 0 ||
+	    f.user_id == NULL || strcmp(f.user_id, b->sub) != 0)
 		r = PC_ERR_VERIFY;
 	store_family_clear(&f);
+	return r;
+}
+
+/*
+ * TX-01, TX-03: a delegated token (act) is alive only while every actor
+ * of its chain is a client that exists and is not disabled (through the
+ * client cache: one version read, no store read for cached clients), and
+ * its holder is the outermost actor (we mint them so; anything else is
+ * not ours). Disabling or deleting an agent anywhere in a chain kills
+ * every token after it at the next request.
+ */
+static int
+check_chain(struct app *app, const struct bearer *b)
+{
+	struct store_versions ver;
+	const json_t *act = b->act;
+	int r = 0;
+
+	if (b->gid == NULL || !json_is_object(act) ||
+	    !json_is_string(json_object_get(act, "sub")) ||
+	    strcmp(json_string_value(json_object_get(act, "sub")),
+		b->client_id) != 0)
+		return PC_ERR_VERIFY;
+	if (client_cache_versions(app->client_cache, app->db, &ver) != 0)
+		return PC_ERR_STORE;
+	for (; r == 0 && json_is_object(act);
+	     act = json_object_get(act, "act")) {
+		struct store_client_secret sec[STORE_CLIENT_SECRETS_MAX];
+		struct store_client c;
+		size_t n = 0;
+		const json_t *sub = json_object_get(act, "sub");
+
+		if (!json_is_string(sub))
+			return PC_ERR_VERIFY;
+		r = client_cache_get(app->client_cache, app->db, &ver,
+		    json_string_value(sub), &c, sec, &n);
+		sodium_memzero(sec, sizeof(sec));
+		if (r == PC_ERR_NOT_FOUND)
+			return PC_ERR_VERIFY;
+		if (r != 0)
+			return PC_ERR_STORE;
+		if (c.disabled_at != 0)
+			r = PC_ERR_VERIFY;
+		store_client_clear(&c);
+	}
 	return r;
 }
 
@@ -273,6 +321,8 @@ bearer_verify_aud(struct app *app, const char *token, size_t len,
 		r = PC_ERR_VERIFY;
 		goto out;
 	}
+	if (out->act != NULL && (r = check_chain(app, out)) != 0)
+		goto out;
 	if (out->gid != NULL && (r = check_family(app->db, out, now)) != 0)
 		goto out;
 	if (machine_token(out) &&

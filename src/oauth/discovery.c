@@ -127,6 +127,11 @@ build_one(struct app *app, unsigned mask)
 		"[s, s, s, s]", "none", "login", "consent", "select_account"));
 	json_object_set_new(d, "request_parameter_supported", json_false());
 	json_object_set_new(d, "request_uri_parameter_supported", json_false());
+	/* RFC 9126 (src/oauth/par.c): request_uri only as /par gave it. */
+	json_object_set_new(
+	    d, "pushed_authorization_request_endpoint", url(iss, "/par"));
+	json_object_set_new(d, "require_pushed_authorization_requests",
+	    json_boolean(app->cfg->par_required));
 	json_object_set_new(d, "claims_parameter_supported", json_false());
 	json_object_set_new(
 	    d, "subject_types_supported", json_pack("[s]", "public"));

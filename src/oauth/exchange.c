@@ -8,8 +8,11 @@
  *   urn:ietf:params:oauth:token-type:jwt   a trusted workload's token
  *                                  -> exchange_workload() (exchange_jwt.c)
  *   urn:ietf:params:oauth:token-type:access_token  delegation (issue 15):
- *                                  not supported yet, 400 invalid_request
+ *                                  the client that authenticates acts for
+ *                                  the token's user -> exchange_delegation()
+ *                                  (exchange_deleg.c)
  *
+ * Anything else (ID tokens, refresh tokens, SAML) is refused (TX-05).
  * Client credentials sent along with a self-authenticating subject token
  * are refused (400 invalid_request): which one would be the caller?
  *
@@ -253,10 +256,9 @@ oauth_token_exchange(struct req *r, struct resp *w, const struct kvlist *form)
 		    "Give exactly one subject_token_type.");
 		return;
 	}
+	/* Delegation (issue 15): the client that authenticates acts. */
 	if (strcmp(type, TT_ACCESS_TOKEN) == 0) {
-		oauth_error(w, 400, "invalid_request",
-		    "Delegation (subject_token_type " TT_ACCESS_TOKEN
-		    ") is not supported yet.");
+		exchange_delegation(r, w, form);
 		return;
 	}
 	if (strcmp(type, TT_API_KEY) != 0 && strcmp(type, TT_JWT) != 0) {

@@ -102,6 +102,9 @@ access_token(struct req *r, struct resp *w, const struct store_client *c,
 	    (strcmp(b.sub, b.client_id) != 0 ||
 		strcmp(b.aud, app->cfg->issuer) != 0))
 		json_object_set_new(o, "sub", json_string(b.sub));
+	/* TX-01: a resource server sees who acts (RFC 8693 §4.1). */
+	if (o != NULL && b.act != NULL)
+		json_object_set(o, "act", b.act);
 	reply(w, o);
 	bearer_clear(&b);
 }

@@ -255,4 +255,45 @@ exchange_workload(struct req *r, struct resp *w, const struct kvlist *form);
 
 /* ---- end Workload token exchange ---- */
 
+/* ---- Pushed authorization requests (src/oauth/par.c; RFC 9126) ---- */
+
+/* POST /par: the client authenticates as at /token; the request is
+ * checked as at /authorize and stored; 201 {request_uri, expires_in}. */
+void oauth_par(struct req *r, struct resp *w);
+/*
+ * The pushed form as stored: every pair of form but the client
+ * credentials, names and values percent-encoded, plus client_id when the
+ * form had none. PC_ERR_TOO_LARGE past out's max.
+ */
+int par_params_encode(
+    const struct kvlist *form, const char *client_id, struct buf *out) PC_WUR;
+/* Whether an /authorize query names a pushed request (its request_uri
+ * has our URN prefix); any other request_uri is az_parse()'s to refuse. */
+bool par_is_pushed(const struct kvlist *q);
+/*
+ * Takes the pushed request q names (request_uri and the client_id that
+ * pushed it; used once, live only): 0 with out the pushed parameters
+ * (kvlist_free it); PC_ERR_INVALID with *why for a page (AZ-02: there is
+ * no trusted redirect_uri yet); PC_ERR_STORE when the store failed.
+ */
+int
+par_take(struct app *app, const struct http_limits *lim, const struct kvlist *q,
+    int64_t now, struct kvlist *out, const char **why) PC_WUR;
+
+/* ---- end Pushed authorization requests ---- */
+/* ---- Delegation token exchange (src/oauth/exchange_deleg.c; issue 15,
+ * TX-01..05, TX-07) ---- */
+
+/*
+ * RFC 8693 token exchange with subject_token_type
+ * urn:ietf:params:oauth:token-type:access_token: the authenticated client
+ * acts for the subject token's user, at a resource or by handing off to
+ * another agent, within deleg_decide()'s policy (oauth/proto.h). Writes
+ * the response.
+ */
+void
+exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form);
+
+/* ---- end Delegation token exchange ---- */
+
 #endif

@@ -144,6 +144,9 @@ struct az_request {
 	int64_t max_age;	       /* -1: none */
 	const char *error;	       /* when not AZ_OK: the RFC 6749 code */
 	const char *error_description; /* ASCII, for the page or redirect */
+	/* Set by the caller after az_parse(): the parameters are a pushed
+	 * request's (RFC 9126, oauth/par.c), so par_required is met. */
+	bool par;
 	const char *ip; /* the requester's address: set by the caller */
 };
 
@@ -157,5 +160,90 @@ enum az_fail az_parse(const struct kvlist *q, struct az_request *a);
 void az_request_clear(struct az_request *a);
 
 /* ---- end Authorization requests ---- */
+
+/* ---- Delegation policy (src/oauth/deleg_policy.c; RFC 8693, SECURITY.md
+ * TX-01..03; issue 15) ---- */
+
+#define DELEG_DEPTH_DEFAULT 3 /* delegation_max_depth's default */
+#define DELEG_DEPTH_MAX 10    /* its upper bound */
+#define DELEG_WHY_MAX (SCOPE_TOKEN_MAX + 160)
+
+/* The verified subject token of an exchange, and the grant behind it. */
+struct deleg_subject {
+	const char *sub;	  /* the user */
+	const char *client_id;	  /* the party it was issued to */
+	const char *gid;	  /* the root grant; NULL: not a user grant */
+	const char *grant_client; /* the client the user consented to */
+	const char *may_act;	  /* may_act.sub; NULL: none */
+	int act_depth;		  /* nested act objects (0: none) */
+	const char *scope;	  /* "" when none */
+	int64_t exp;		  /* the token's */
+	int64_t grant_expires_at; /* the grant's end; 0: unknown */
+};
+
+/* The authenticated client asking: the actor of the new token. */
+struct deleg_actor {
+	const char *client_id;
+	const char *scopes;	      /* what it may ever have */
+	bool is_agent;		      /* kind 'agent' */
+	const char *resources;	      /* space-separated; NULL as "" */
+	bool may_delegate;	      /* may hand off to another agent */
+	bool allow_impersonation;     /* may ask for a token without act */
+	int64_t max_delegation_depth; /* 0: the setting alone */
+};
+
+enum deleg_target {
+	DELEG_TARGET_RESOURCE,
+	DELEG_TARGET_AGENT
+};
+
+/* What is asked for, and the limits that apply. */
+struct deleg_request {
+	enum deleg_target kind;
+	const char *target;	   /* the resource URI or the agent's id */
+	const char *target_scopes; /* the resource's, or the agent's own */
+	const char *scope;	   /* requested; NULL or "": all allowed */
+	bool impersonate;	   /* no act (TX-01: policy must allow it) */
+	int64_t max_depth;	   /* setting delegation_max_depth */
+	/* The smallest max_delegation_depth (> 0) of the actors already in
+	 * the subject's chain; 0: none sets one. */
+	int64_t chain_cap;
+	int64_t ttl; /* s: exchange_token_ttl */
+	int64_t now;
+};
+
+struct deleg_decision {
+	const char *error; /* NULL: allowed; else the OAuth error code */
+	const char *why;   /* error_description (points into buf or static) */
+	char buf[DELEG_WHY_MAX];
+	int depth;   /* act nesting of the new token; 0: impersonation */
+	int64_t ttl; /* s the new token lives */
+};
+
+/*
+ * The token-exchange policy of issue 15, pure: whether the actor may
+ * exchange the subject for the target, and for what. In this order:
+ * the subject is a user's grant (gid); TX-02: its may_act names the
+ * actor, or it carries no act and is the user's own grant to the actor
+ * (issued to it, its grant's client); TX-01: impersonation only for a
+ * client allowed it, and only from the user's own grant, never for a
+ * hand-off; a hand-off to another agent only for a client that may
+ * delegate, never to itself; an agent reaches only the resources it
+ * lists (a plain client with a list too; without one, any); TX-03: the
+ * new depth (subject's + 1) within min(max_depth, the actor's and the
+ * chain's max_delegation_depth); the scope within subject ∩ actor ∩
+ * target (offline_access never: no refresh tokens here), the requested
+ * one all of it, or all that is left, which must not be empty; the
+ * lifetime min(ttl, the subject's and the grant's remaining life), which
+ * must be positive. 0 with out->error NULL and granted filled (its
+ * tokens, space-separated), else out->error/why say why (granted is
+ * then untouched); PC_ERR_INVALID only for a malformed stored scope or
+ * output that does not fit (out->error "server_error").
+ */
+int deleg_decide(const struct deleg_subject *s, const struct deleg_actor *a,
+    const struct deleg_request *q, struct deleg_decision *out,
+    struct buf *granted) PC_WUR;
+
+/* ---- end Delegation policy ---- */
 
 #endif

@@ -33,7 +33,8 @@ purge(struct app *app)
 {
 	static const char *const names[] = { "sessions", "tokens", "counters",
 		"codes", "token_families", "assertion_jtis", "revoked_jtis",
-		"authz_requests", "workload_jtis", "registered_clients" };
+		"authz_requests", "workload_jtis", "par_requests",
+		"registered_clients" };
 	struct db *db = app->db;
 	int64_t now = clock_now(), n[PC_NELEM(names)] = { 0 }, total = 0;
 	const int rc[PC_NELEM(names)] = {
@@ -46,9 +47,10 @@ purge(struct app *app)
 		store_access_revoked_purge(db, now, &n[6]),
 		store_authz_requests_purge(db, now, &n[7]),
 		store_wif_jtis_purge(db, now, &n[8]),
+		store_par_purge(db, now, &n[9]),
 		/* CR-07: self-registered clients never used. */
 		store_registered_clients_purge(db,
-		    now - app->cfg->client_registration_unused, now, &n[9]),
+		    now - app->cfg->client_registration_unused, now, &n[10]),
 	};
 	struct log_line l;
 

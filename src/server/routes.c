@@ -26,6 +26,8 @@ static const struct route routes[] = {
 	    false },
 	{ "/authorize/consent", HTTP_POST, web_authorize_consent,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	{ "/par", HTTP_POST, oauth_par, ROUTE_BODY_DEFAULT, RESP_NO_STORE,
+	    false },
 	{ "/healthz", HTTP_GET | HTTP_HEAD, health_live, 0, RESP_NO_STORE,
 	    true },
 	{ "/readyz", HTTP_GET | HTTP_HEAD, health_ready, 0, RESP_NO_STORE,

@@ -148,13 +148,10 @@ insert_tx(struct db_conn *conn, void *arg)
 	int r;
 
 	/* Issue 4: a deleted client's id never names another client. */
-	r = q_one(conn,
-	    "SELECT 1 FROM deleted_clients WHERE client_id = ?"
-	    " UNION ALL SELECT 1 FROM clients WHERE client_id = ?",
-	    Q_ARGS(QA_TEXT(c->client_id), QA_TEXT(c->client_id)), Q_NOCOLS);
-	if (r == 0)
-		return PC_ERR_CONFLICT;
-	if (r != PC_ERR_NOT_FOUND)
+	if ((r = store_id_fresh_tx(conn,
+		 "SELECT 1 FROM deleted_clients WHERE client_id = ?"
+		 " UNION ALL SELECT 1 FROM clients WHERE client_id = ?",
+		 c->client_id)) != 0)
 		return r;
 	if ((r = store_versions_clients_tx(conn)) != 0)
 		return r;

@@ -317,3 +317,13 @@ store_delete_expired(
 {
 	return store_exec(db, sql, Q_ARGS(QA_INT(cutoff)), deleted);
 }
+
+int
+store_id_fresh_tx(struct db_conn *c, const char *sql, const char *id)
+{
+	int r = q_one(c, sql, Q_ARGS(QA_TEXT(id), QA_TEXT(id)), Q_NOCOLS);
+
+	if (r == 0)
+		return PC_ERR_CONFLICT;
+	return r == PC_ERR_NOT_FOUND ? 0 : r;
+}

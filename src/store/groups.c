@@ -45,13 +45,10 @@ insert_tx(struct db_conn *c, void *arg)
 	const struct store_group *g = arg;
 	int r;
 
-	r = q_one(c,
-	    "SELECT 1 FROM deleted_groups WHERE id = ?"
-	    " UNION ALL SELECT 1 FROM groups WHERE id = ?",
-	    Q_ARGS(QA_TEXT(g->id), QA_TEXT(g->id)), Q_NOCOLS);
-	if (r == 0)
-		return PC_ERR_CONFLICT;
-	if (r != PC_ERR_NOT_FOUND)
+	if ((r = store_id_fresh_tx(c,
+		 "SELECT 1 FROM deleted_groups WHERE id = ?"
+		 " UNION ALL SELECT 1 FROM groups WHERE id = ?",
+		 g->id)) != 0)
 		return r;
 	return q_exec(c,
 	    "INSERT INTO groups (id, name, description, scopes, created_at,"

@@ -1,5 +1,5 @@
 /*
- * Clients that register themselves, in the store (migration 0032; issue
+ * Clients that register themselves, in the store (migration 0030; issue
  * 15 item 6; decision 0063): initial access tokens and their caps,
  * registration access tokens (RFC 7592), metadata-document clients and
  * the purge of unused self-registered clients (SECURITY.md CR-01, CR-03,

@@ -103,6 +103,23 @@ store_resources_list(struct db *db, struct store_resource **out, size_t *n)
 }
 
 int
+store_resource_update(struct db *db, const struct store_resource *r)
+{
+	int64_t rows = 0;
+	int rc = store_exec(db,
+	    "UPDATE resources SET name = ?, scopes = ?, dpop_required = ?,"
+	    " updated_at = ? WHERE id = ? RETURNING 1",
+	    Q_ARGS(QA_TEXT(r->name), QA_TEXT(r->scopes),
+		QA_INT(r->dpop_required ? 1 : 0), QA_INT(r->updated_at),
+		QA_TEXT(r->id)),
+	    &rows);
+
+	if (rc != 0)
+		return rc;
+	return rows > 0 ? 0 : PC_ERR_NOT_FOUND;
+}
+
+int
 store_resource_delete(struct db *db, const char *id)
 {
 	int64_t rows = 0;

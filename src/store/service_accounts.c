@@ -71,13 +71,10 @@ insert_tx(struct db_conn *c, void *arg)
 	int r;
 
 	/* An id never comes back, even for the same name. */
-	r = q_one(c,
-	    "SELECT 1 FROM deleted_service_accounts WHERE id = ?"
-	    " UNION ALL SELECT 1 FROM service_accounts WHERE id = ?",
-	    Q_ARGS(QA_TEXT(sa->id), QA_TEXT(sa->id)), Q_NOCOLS);
-	if (r == 0)
-		return PC_ERR_CONFLICT;
-	if (r != PC_ERR_NOT_FOUND)
+	if ((r = store_id_fresh_tx(c,
+		 "SELECT 1 FROM deleted_service_accounts WHERE id = ?"
+		 " UNION ALL SELECT 1 FROM service_accounts WHERE id = ?",
+		 sa->id)) != 0)
 		return r;
 	return q_exec(c,
 	    "INSERT INTO service_accounts (id, created_at, disabled_at, name,"

@@ -488,6 +488,10 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_audit_query.h"
 /* What the inventory reads that no other module lists. */
 #include "store/store_inventory.h"
+/* The DPoP proof replay cache (issue 15). */
+#include "store/store_dpop.h"
+/* Pushed authorization requests (issue 15). */
+#include "store/store_par.h"
 /* Clients that register themselves (issue 15; store/registrations.c). */
 #include "store/store_registration.h"
 

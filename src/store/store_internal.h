@@ -60,6 +60,16 @@ int store_delete_expired(
     struct db *db, const char *sql, int64_t cutoff, int64_t *deleted) PC_WUR;
 
 /*
+ * Issue 4, OI-07: an id, once used, never names anything else. sql is
+ * "SELECT 1 FROM <tombstones> WHERE id = ? UNION ALL SELECT 1 FROM <live>
+ * WHERE id = ?", run with id bound twice in the caller's transaction: 0
+ * when the id is fresh, PC_ERR_CONFLICT when it is taken or was ever
+ * deleted. (store/db.c)
+ */
+int
+store_id_fresh_tx(struct db_conn *c, const char *sql, const char *id) PC_WUR;
+
+/*
  * Decision 0049: + 1 on the 'clients' version, in the caller's transaction
  * (every client, URI or secret write). (store/versions.c)
  */

@@ -1,5 +1,5 @@
 /*
- * The store's side of clients that register themselves (migration 0032;
+ * The store's side of clients that register themselves (migration 0030;
  * issue 15 item 6, SECURITY.md CR-01..05, CR-07; decision 0063): initial
  * access tokens, the registration access tokens of dynamically registered
  * clients (RFC 7591, RFC 7592), metadata-document clients written as they

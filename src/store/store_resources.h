@@ -43,6 +43,9 @@ int store_resource_get_by_client(
 /* All resources, ordered by id. */
 int store_resources_list(
     struct db *db, struct store_resource **out, size_t *n) PC_WUR;
+/* Writes r's name, scopes, dpop_required and updated_at (the id and the
+ * bound client do not change). PC_ERR_NOT_FOUND when absent. */
+int store_resource_update(struct db *db, const struct store_resource *r) PC_WUR;
 /* PC_ERR_NOT_FOUND when absent. The bound client stays (delete it
  * separately if it should go). */
 int store_resource_delete(struct db *db, const char *id) PC_WUR;

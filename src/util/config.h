@@ -114,6 +114,14 @@ struct config {
 	int64_t outbound_max_size;	  /* bytes of a response body */
 	int64_t jwks_cache_ttl;		  /* seconds a fetched JWKS is used */
 	int64_t jwks_refetch_interval;	  /* seconds between refetches */
+	/* DPoP (issue 15, RFC 9449 §8; src/oauth/dpop.c): proofs must carry
+	 * a server nonce from the DPoP-Nonce header. */
+	bool dpop_nonce;
+	int64_t par_ttl;		  /* s a pushed request_uri lives */
+	bool par_required;		  /* /authorize only with PAR */
+	int64_t par_max_per_client;	  /* DS-04: live pushes per client */
+	/* Delegation (issue 15, TX-03; src/oauth/deleg_policy.c). */
+	int64_t delegation_max_depth; /* nested act objects, at most */
 	/* Clients that register themselves (issue 15 item 6, CR-01..05,
 	 * CR-07; src/oauth/register.c, client_metadata.c). */
 	char *client_registration;	      /* off | token | open */

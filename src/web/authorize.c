@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "oauth/domain.h"
+#include "oauth/oauth.h"
 #include "web/web.h"
 
 static void
@@ -276,20 +277,39 @@ web_authorize(struct req *r, struct resp *w)
 {
 	struct app *app = r->app;
 	const struct kvlist *q;
+	struct kvlist pushed;
 	struct az_request a;
 	struct authz_error e;
 	struct authz z;
 	enum authz_status st;
 	enum az_fail f;
+	const char *why = NULL;
+	bool par = false;
 	int rc;
 
 	memset(&z, 0, sizeof(z));
+	memset(&pushed, 0, sizeof(pushed));
 	rc = r->method == HTTP_POST ? req_form(r, &q) : req_query(r, &q);
 	if (rc != 0) {
 		bad_request_page(w, "The request's parameters are malformed.");
 		return;
 	}
+	/* RFC 9126: a pushed request's parameters, taken once (AZ-13). */
+	if (par_is_pushed(q)) {
+		rc = par_take(app, r->limits, q, r->now, &pushed, &why);
+		if (rc == PC_ERR_STORE) {
+			unavailable_page(w);
+			return;
+		}
+		if (rc != 0) {
+			bad_request_page(w, why);
+			return;
+		}
+		q = &pushed;
+		par = true;
+	}
 	f = az_parse(q, &a);
+	a.par = par;
 	if (f == AZ_FAIL_PAGE) {
 		bad_request_page(w, a.error_description);
 		goto out;
@@ -311,6 +331,7 @@ web_authorize(struct req *r, struct resp *w)
 out:
 	az_request_clear(&a);
 	authz_clear(&z);
+	kvlist_free(&pushed);
 }
 
 /* Loads a saved request and its client; false when the page is sent. */

@@ -137,9 +137,15 @@ test('AK-04/AK-08: the exchange names one registered resource, the key\'s own, w
   assert.equal(c.body.error, 'invalid_request');
   assert.equal((await post('/token', { ...body, resource: API, client_id: res.client_id })).body.error, 'invalid_request');
   // The other subject token types.
+  // An access-token subject is delegation (issue 15): the client that
+  // acts must authenticate, and a key is no access token.
   const d = await post('/token', { ...body, resource: API, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token' });
-  assert.equal(d.status, 400);
-  assert.match(d.body.error_description, /not supported yet/);
+  assert.equal(d.status, 401);
+  assert.equal(d.body.error, 'invalid_client');
+  const d2 = await post('/token', { ...body, resource: API, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token' },
+    { headers: { authorization: basic(res.client_id, res.client_secret) } });
+  assert.equal(d2.status, 400);
+  assert.equal(d2.body.error, 'invalid_grant');
   assert.equal((await post('/token', { ...body, resource: API, subject_token_type: 'urn:x:y' })).body.error, 'invalid_request');
 });
 

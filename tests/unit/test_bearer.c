@@ -270,19 +270,25 @@ test_bearer_accepts_our_token(void **state)
 	free(jwt);
 }
 
+static void new_family(struct fixture *f, const char *id, const char *client);
+
 /* Issue 15: cnf.jkt, may_act and the act chain round-trip through the
- * mint and the verifier (depth, innermost actor). */
+ * mint and the verifier (depth, innermost actor). A delegated token is
+ * alive only as a user's grant (gid) whose client is the first actor,
+ * held by the outermost actor, all of them live clients (TX-03). */
 static void
 test_bearer_cnf_act_may_act(void **state)
 {
 	struct fixture *f = *state;
 	json_t *act = json_pack(
-	    "{s:s, s:{s:s}}", "sub", "pcc_second", "act", "sub", "pcc_first");
-	struct token_access_in in = { NULL, "pcc_app", ISS, "api.read", 0, NULL,
-		NULL, NULL, NULL, NULL, 0, 0, "jkt-thumb", act, "pcc_next" };
+	    "{s:s, s:{s:s}}", "sub", "pcc_other", "act", "sub", "pcc_app");
+	struct token_access_in in = { f->alice.id, "pcc_other", ISS, "api.read",
+		0, NULL, NULL, "fam_act", NULL, NULL, 0, 0, "jkt-thumb", act,
+		"pcc_next" };
 	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
 	struct bearer b;
 
+	new_family(f, "fam_act", "pcc_app");
 	assert_int_equal(
 	    token_mint_access(f->s, &f->cfg, &in, T0 + 1, &jwt, jti), 0);
 	assert_int_equal(
@@ -290,7 +296,7 @@ test_bearer_cnf_act_may_act(void **state)
 	assert_string_equal(b.cnf_jkt, "jkt-thumb");
 	assert_string_equal(b.may_act, "pcc_next");
 	assert_int_equal(b.act_depth, 2);
-	assert_string_equal(b.act_root, "pcc_first");
+	assert_string_equal(b.act_root, "pcc_app");
 	assert_true(json_equal(b.act, act));
 	bearer_clear(&b);
 	free(jwt);
@@ -811,6 +817,92 @@ test_bearer_IR06_family(void **state)
 	free(wrong_user);
 }
 
+/* A delegated token minted with act (outermost first) and gid. */
+static char *
+mint_act(struct fixture *f, const char *holder, const char *gid,
+    const char *outer, const char *inner)
+{
+	json_t *act = inner != NULL
+	    ? json_pack("{s:s, s:{s:s}}", "sub", outer, "act", "sub", inner)
+	    : json_pack("{s:s}", "sub", outer);
+	struct token_access_in in = { f->alice.id, holder, ISS, "api.read", 0,
+		NULL, NULL, gid, NULL, NULL, 0, 0, NULL, act, NULL };
+	char *jwt = NULL, jti[TOKEN_JTI_LEN + 1];
+
+	assert_int_equal(
+	    token_mint_access(f->s, &f->cfg, &in, T0 + 1, &jwt, jti), 0);
+	json_decref(act);
+	return jwt;
+}
+
+/*
+ * TX-03 down the chain: a delegated token (act) lives only while its
+ * first actor's grant does (family client = act_root, not client_id),
+ * its holder is the outermost actor, and every actor is a client that
+ * exists and is not disabled: disabling one mid-chain kills it.
+ */
+static void
+test_bearer_TX03_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct db_conn *c;
+	char *ok, *one, *wrong_root, *wrong_holder, *ghost, *no_gid;
+
+	new_family(f, "fam_chain", "pcc_app");
+	ok = mint_act(f, "pcc_other", "fam_chain", "pcc_other", "pcc_app");
+	one = mint_act(f, "pcc_app", "fam_chain", "pcc_app", NULL);
+	/* The grant is pcc_app's, the chain says pcc_other began it. */
+	wrong_root = mint_act(f, "pcc_other", "fam_chain", "pcc_other", NULL);
+	/* Held by someone who is not the outermost actor. */
+	wrong_holder =
+	    mint_act(f, "pcc_app", "fam_chain", "pcc_other", "pcc_app");
+	/* An actor that is no client (deleted, or never one). */
+	ghost = mint_act(f, "pcc_gone", "fam_chain", "pcc_gone", "pcc_app");
+	/* act on a token of no user grant. */
+	no_gid = mint_act(f, "pcc_other", NULL, "pcc_other", "pcc_app");
+	assert_int_equal(check(f, ok, T0 + 2), 0);
+	assert_int_equal(check(f, one, T0 + 2), 0);
+	assert_int_equal(check(f, wrong_root, T0 + 2), PC_ERR_VERIFY);
+	assert_int_equal(check(f, wrong_holder, T0 + 2), PC_ERR_VERIFY);
+	assert_int_equal(check(f, ghost, T0 + 2), PC_ERR_VERIFY);
+	assert_int_equal(check(f, no_gid, T0 + 2), PC_ERR_VERIFY);
+	/* The second actor is disabled: its tokens die, the first's live. */
+	assert_int_equal(db_conn(f->db, &c), 0);
+	assert_int_equal(db_exec(c,
+			     "UPDATE clients SET disabled_at = 5 WHERE "
+			     "client_id = 'pcc_other'"),
+	    0);
+	assert_int_equal(check(f, ok, T0 + 2), PC_ERR_VERIFY);
+	assert_int_equal(check(f, one, T0 + 2), 0);
+	/* The first one disabled: every token of the chain dies. */
+	assert_int_equal(db_exec(c,
+			     "UPDATE clients SET disabled_at = NULL WHERE "
+			     "client_id = 'pcc_other'"),
+	    0);
+	assert_int_equal(check(f, ok, T0 + 2), 0);
+	assert_int_equal(db_exec(c,
+			     "UPDATE clients SET disabled_at = 5 WHERE "
+			     "client_id = 'pcc_app'"),
+	    0);
+	assert_int_equal(check(f, ok, T0 + 2), PC_ERR_VERIFY);
+	assert_int_equal(check(f, one, T0 + 2), PC_ERR_VERIFY);
+	assert_int_equal(db_exec(c,
+			     "UPDATE clients SET disabled_at = NULL WHERE "
+			     "client_id = 'pcc_app'"),
+	    0);
+	/* The root grant revoked: the whole chain. */
+	assert_int_equal(
+	    store_family_revoke(f->db, "fam_chain", T0 + 3, "revoked"), 0);
+	assert_int_equal(check(f, ok, T0 + 4), PC_ERR_VERIFY);
+	assert_int_equal(check(f, one, T0 + 4), PC_ERR_VERIFY);
+	free(ok);
+	free(one);
+	free(wrong_root);
+	free(wrong_holder);
+	free(ghost);
+	free(no_gid);
+}
+
 static void
 test_bearer_store_failure_fails_closed(void **state)
 {
@@ -996,6 +1088,7 @@ main(void)
 		cmocka_unit_test(test_bearer_JW08_malformed_and_oversized),
 		cmocka_unit_test(test_bearer_IR04_revoked_jti),
 		cmocka_unit_test(test_bearer_IR06_family),
+		cmocka_unit_test(test_bearer_TX03_chain),
 		cmocka_unit_test(test_bearer_store_failure_fails_closed),
 		cmocka_unit_test(test_bearer_refresh_lookup),
 		cmocka_unit_test(test_bearer_SS08_service_account_liveness),

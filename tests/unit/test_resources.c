@@ -208,6 +208,37 @@ test_resources_round_trip(void **state)
 	assert_string_equal(v[1].id, "https://orders.example");
 	store_resources_free(v, n);
 
+	/* update: name, scopes and DPoP change; the id and client stay. */
+	assert_int_equal(resource_get(f->db, "https://orders.example", &r), 0);
+	assert_false(r.dpop_required);
+	free(r.name);
+	r.name = xstrdup("Orders v2");
+	free(r.scopes);
+	r.scopes = xstrdup("orders:read");
+	r.dpop_required = true;
+	assert_int_equal(resource_update(f->db, &r, T0 + 5, &why), 0);
+	store_resource_clear(&r);
+	assert_int_equal(resource_get(f->db, "https://orders.example", &r), 0);
+	assert_string_equal(r.name, "Orders v2");
+	assert_string_equal(r.scopes, "orders:read");
+	assert_true(r.dpop_required);
+	assert_string_equal(r.client_id, APP);
+	assert_int_equal(r.created_at, T0);
+	assert_int_equal(r.updated_at, T0 + 5);
+	/* Refused as at create; an unknown id is not found. */
+	free(r.scopes);
+	r.scopes = xstrdup("openid");
+	assert_int_equal(
+	    resource_update(f->db, &r, T0 + 6, &why), PC_ERR_INVALID);
+	assert_non_null(why);
+	free(r.scopes);
+	r.scopes = xstrdup("x");
+	free(r.id);
+	r.id = xstrdup("https://nobody.example");
+	assert_int_equal(
+	    resource_update(f->db, &r, T0 + 6, &why), PC_ERR_NOT_FOUND);
+	store_resource_clear(&r);
+
 	assert_int_equal(resource_delete(f->db, "https://b.example"), 0);
 	assert_int_equal(
 	    resource_delete(f->db, "https://b.example"), PC_ERR_NOT_FOUND);
@@ -283,12 +314,77 @@ test_resources_client_deleted(void **state)
 	assert_int_equal(resource_for_client(f->db, APP, &r), PC_ERR_NOT_FOUND);
 }
 
+/* CR-06, RFC 9728: the document names the resource as registered and us
+ * alone, and is found at the well-known URL its identifier gives. */
+static void
+test_resources_CR06_metadata(void **state)
+{
+	static const char *const urls[][2] = {
+		{ "https://a.example",
+		    "https://a.example"
+		    "/.well-known/oauth-protected-resource" },
+		{ "https://a.example/",
+		    "https://a.example"
+		    "/.well-known/oauth-protected-resource" },
+		{ "https://a.example:8443/mcp",
+		    "https://a.example:8443"
+		    "/.well-known/oauth-protected-resource/mcp" },
+		{ "https://a.example/v1/mcp/",
+		    "https://a.example/.well-known/oauth-protected-resource"
+		    "/v1/mcp/" },
+		{ "http://127.0.0.1:9000/mcp",
+		    "http://127.0.0.1:9000"
+		    "/.well-known/oauth-protected-resource/mcp" },
+	};
+	struct store_resource r = { .id = "https://a.example/mcp",
+		.name = "Tools",
+		.scopes = "tools:read tools:call" };
+	json_t *d, *a;
+	char *u;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		u = resource_metadata_url(urls[i][0]);
+		assert_non_null(u);
+		assert_string_equal(u, urls[i][1]);
+		free(u);
+	}
+	d = resource_metadata(&r, "https://id.example");
+	assert_non_null(d);
+	assert_string_equal(
+	    json_string_value(json_object_get(d, "resource")), r.id);
+	a = json_object_get(d, "authorization_servers");
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(
+	    json_string_value(json_array_get(a, 0)), "https://id.example");
+	a = json_object_get(d, "scopes_supported");
+	assert_int_equal(json_array_size(a), 2);
+	assert_string_equal(
+	    json_string_value(json_array_get(a, 0)), "tools:read");
+	assert_string_equal(
+	    json_string_value(json_array_get(a, 1)), "tools:call");
+	a = json_object_get(d, "bearer_methods_supported");
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(json_string_value(json_array_get(a, 0)), "header");
+	assert_string_equal(
+	    json_string_value(json_object_get(d, "resource_name")), "Tools");
+	/* RFC 9728 2: absent is false; present only when required. */
+	assert_null(json_object_get(d, "dpop_bound_access_tokens_required"));
+	json_decref(d);
+	r.dpop_required = true;
+	d = resource_metadata(&r, "https://id.example");
+	assert_true(json_is_true(
+	    json_object_get(d, "dpop_bound_access_tokens_required")));
+	json_decref(d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resources_TX04_uri_rules),
 		cmocka_unit_test(test_resources_scopes),
+		cmocka_unit_test(test_resources_CR06_metadata),
 		cmocka_unit_test_setup_teardown(
 		    test_resources_round_trip, setup_clients, teardown),
 		cmocka_unit_test_setup_teardown(
