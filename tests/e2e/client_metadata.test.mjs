@@ -274,3 +274,23 @@ test('CR-04: document fetches count per IP before they start', async () => {
   // A fresh row needs no fetch, so it still works.
   assert.equal((await start(limited, ids[0])).status, 303);
 });
+
+test('CR-04: a metadata-document client pushes its request (PAR) and completes it', async () => {
+  const id = serve('/par.json');
+  const { challenge } = pkce();
+  const p = await fetch(srv.url + '/par', { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...authorizeParams(client(id), { challenge }) }).toString() });
+  assert.equal(p.status, 201, await p.clone().text());
+  const { request_uri: requestUri } = await p.json();
+  assert.match(requestUri, /^urn:ietf:params:oauth:request_uri:/);
+  const r = await new Client(srv).get('/authorize?' + new URLSearchParams({ client_id: id, request_uri: requestUri }),
+    { headers: { 'sec-fetch-site': 'cross-site' } });
+  assert.equal(r.status, 303, r.text);
+  // A URL whose document is refused cannot push either.
+  const bad = serve('/par-bad.json', { redirect_uris: ['https://evil.example/cb'] });
+  const q = await fetch(srv.url + '/par', { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...authorizeParams(client(bad, 'https://evil.example/cb'), { challenge }) }).toString() });
+  assert.equal(q.status, 401);
+});
