@@ -178,7 +178,9 @@ response_types(struct parse *p, const json_t *doc)
 static bool
 word_in(const char *list, const char *w, size_t n)
 {
-	for (const char *q = list; q != NULL && *q != '\0';) {
+	if (list == NULL)
+		return false;
+	for (const char *q = list; *q != '\0';) {
 		size_t len = strcspn(q, " ");
 
 		if (len == n && memcmp(q, w, n) == 0)

@@ -237,12 +237,12 @@ int client_assertion_verify(struct app *app, const struct store_client *c,
  * client_metadata.c, register.c; issue 15 item 6, CR-01..05, CR-07;
  * decision 0063) ---- */
 
-#define CLIENT_URL_ID_MAX 255 /* a metadata document's URL, as client_id */
+#define CLIENT_URL_ID_MAX 255	 /* a metadata document's URL, as client_id */
 #define CLIENT_META_DOC_MAX 5120 /* CR-04: 5 KiB */
 #define CLIENT_META_FETCH_TIMEOUT 3 /* CR-04: seconds, at most */
 #define REG_TOKEN_BYTES 32
-#define REG_TOKEN_LEN 47 /* "pcm_" / "pci_" + 43 base64url */
-#define REG_ACCESS_PREFIX "pcm_" /* registration access token */
+#define REG_TOKEN_LEN 47	  /* "pcm_" / "pci_" + 43 base64url */
+#define REG_ACCESS_PREFIX "pcm_"  /* registration access token */
 #define REG_INITIAL_PREFIX "pci_" /* initial access token */
 #define REG_INITIAL_ID_PREFIX "rit_"
 #define REG_INITIAL_ID_LEN 26 /* "rit_" + 22 base64url */
