@@ -24,6 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "machine/machine.h"
 #include "oauth/domain.h"
@@ -71,6 +74,27 @@ log_refused(const char *url, const char *why)
 	log_str(&l, "client_id", url);
 	log_str(&l, "why", why);
 	log_end(&l);
+}
+
+/* client.register for a metadata client seen for the first time. */
+static int
+audit_new(struct app *app, const struct store_client *c, const char *ip)
+{
+	struct audit_event ev;
+	int r;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.event = "client.register";
+	ev.outcome = "success";
+	ev.target = c->client_id;
+	ev.ip = ip;
+	ev.details = json_pack("{s:s, s:s}", "registration", "metadata",
+	    "auth_method", c->auth_method);
+	r = audit_append(app->db, app->audit_key, &ev);
+	json_decref(ev.details);
+	if (r != 0)
+		log_msg(LOG_ERROR, "audit.append_failed", "client.register");
+	return r;
 }
 
 /* Fetches, checks and writes the client of the document at url. */
@@ -136,6 +160,9 @@ materialise(struct app *app, const char *url, const struct store_client *old,
 		w = "the id names another client";
 		goto refused;
 	}
+	/* AU-01: a new client is a durable audit row before it is used. */
+	if (r == 0 && old == NULL)
+		r = audit_new(app, &m.c, ip);
 	client_meta_clear(&m);
 	return r;
 refused:

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import https from 'node:https';
 import * as jose from 'jose';
 import { startServer, stopClean, storeSql, tempDir } from './lib/server.mjs';
-import { Client, addUser } from './lib/web.mjs';
+import { Client, addUser, auditRows } from './lib/web.mjs';
 import { authorize, authorizeParams, codeFlow, pkce, tokenRequest } from './lib/oauth.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -137,6 +137,9 @@ test('CR-04, CR-05: a metadata-document client signs a user in and refreshes, as
   const r = await tokenRequest(srv, client(id), { grant_type: 'refresh_token', refresh_token: f.tokens.refresh_token });
   assert.equal(r.status, 200, JSON.stringify(r.json));
   assert.equal(hits.get('/client.json'), 1, 'fetched once while fresh');
+  const rows = auditRows(srv).filter((a) => a.event === 'client.register' && a.target === id);
+  assert.equal(rows.length, 1, 'audited once, when first seen');
+  assert.equal(rows[0].details.registration, 'metadata');
 });
 
 test('CR-04: loopback and private targets are never fetched with the allow list empty', async () => {
