@@ -124,15 +124,15 @@ struct config {
 	int64_t delegation_max_depth; /* nested act objects, at most */
 	/* Clients that register themselves (issue 15 item 6, CR-01..05,
 	 * CR-07; src/oauth/register.c, client_metadata.c). */
-	char *client_registration;	      /* off | token | open */
-	int64_t client_registration_per_ip;   /* registrations per hour */
-	char *client_registration_scopes;     /* the most they may ask for */
-	bool client_registration_dpop;	      /* they must use DPoP */
-	int64_t client_registration_unused;   /* seconds before an unused one
+	char *client_registration;	    /* off | token | open */
+	int64_t client_registration_per_ip; /* registrations per hour */
+	char *client_registration_scopes;   /* the most they may ask for */
+	bool client_registration_dpop;	    /* they must use DPoP */
+	int64_t client_registration_unused; /* seconds before an unused one
 					       * goes */
-	bool client_metadata_documents;	      /* https URL client ids */
-	int64_t client_metadata_ttl;	      /* seconds a document is used */
-	int64_t client_metadata_per_ip;	      /* document fetches per hour */
+	bool client_metadata_documents;	    /* https URL client ids */
+	int64_t client_metadata_ttl;	    /* seconds a document is used */
+	int64_t client_metadata_per_ip;	    /* document fetches per hour */
 	/* Issue 15: the longest delegation a user may give an agent on the
 	 * consent page (they may choose shorter); seconds, 1m..90d, and
 	 * never beyond refresh_token_absolute. */

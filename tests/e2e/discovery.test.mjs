@@ -137,6 +137,7 @@ const CHECKED = new Set([
   'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_methods_supported',
   'revocation_endpoint_auth_signing_alg_values_supported',
   'pushed_authorization_request_endpoint', 'require_pushed_authorization_requests',
+  'client_id_metadata_document_supported', 'registration_endpoint',
 ]);
 
 const EMAIL = 'truth@example.com';
@@ -391,4 +392,19 @@ test('truthfulness: the pushed authorization request endpoint takes a request th
   // /authorize ran in every check above.
   assert.equal(d.require_pushed_authorization_requests, false);
   assert.ok((await authorize(srv, rp, { email: EMAIL })).code);
+});
+
+// Issue 15 item 6: both off by default (their "on" halves are proven by
+// tests/e2e/registration.test.mjs and tests/e2e/client_metadata.test.mjs).
+test('truthfulness: registration_endpoint only when registration is on; client ID metadata documents as advertised', async () => {
+  const d = await disc();
+  assert.equal(d.registration_endpoint, undefined);
+  const r = await fetch(srv.url + '/oauth/register', { method: 'POST',
+    headers: { 'content-type': 'application/json' }, body: '{"redirect_uris":["http://127.0.0.1/cb"]}' });
+  assert.equal(r.status, 404, 'no registration while not advertised');
+  assert.equal(d.client_id_metadata_document_supported, false);
+  const a = await fetch(local(d.authorization_endpoint) + '?' + new URLSearchParams({ response_type: 'code',
+    client_id: 'https://app.example/client.json', redirect_uri: 'https://app.example/cb',
+    code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }), { redirect: 'manual' });
+  assert.equal(a.status, 400, 'a URL client_id is no client while not advertised');
 });
