@@ -10,13 +10,16 @@
 // TX-04 (aud = the MCP server), TX-08 (revocation a person can do).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import https from 'node:https';
 import * as jose from 'jose';
 import { startServer, stopClean, freePort } from './lib/server.mjs';
-import { Client, addUser, cliAt } from './lib/web.mjs';
-import { MemoryProvider, followAuthorize, mcpConnect, startMcpServer } from './lib/mcp.mjs';
+import { Client, addUser, auditRows, cliAt } from './lib/web.mjs';
+import { MemoryProvider, followAuthorize, mcpConnect, startMcpServer, testCa } from './lib/mcp.mjs';
 
 const EMAIL = 'ada@example.com';
-let srv, mcp, res, meta, mcpUrl, redirectUrl, jwks;
+const SCOPES = 'tools:read tools:call';
+let srv, mcp, res, meta, metaUrl, mcpUrl, redirectUrl, jwks, user, docServer, docUrl;
+const docHits = [];
 
 function cli(args) {
   const r = cliAt(srv, args);
@@ -34,24 +37,83 @@ async function form(path, body, headers = {}) {
   return { status: r.status, body: await r.json().catch(() => null) };
 }
 
+// The MCP client's redirect URI: loopback, as for a desktop app (nothing
+// listens there: the page driver reads the code off the redirect).
+const clientMetadata = () => ({
+  client_name: 'Desk Assistant', redirect_uris: [redirectUrl], grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'], token_endpoint_auth_method: 'none',
+});
+
 before(async () => {
-  srv = await startServer();
+  // The client ID metadata document of the MCP client, served over https
+  // from loopback under a *.localhost name, trusted through the outbound
+  // settings an operator uses for internal clients.
+  const certs = testCa(['mcp.localhost']);
+  docServer = https.createServer({ key: certs.key, cert: certs.cert }, (req, r) => {
+    docHits.push(req.url);
+    if (req.url !== '/client.json') {
+      r.writeHead(404);
+      r.end();
+      return;
+    }
+    r.writeHead(200, { 'content-type': 'application/json' });
+    r.end(JSON.stringify({ client_id: docUrl, ...clientMetadata() }));
+  });
+  await new Promise((resolve) => docServer.listen(0, '127.0.0.1', resolve));
+  docUrl = `https://mcp.localhost:${docServer.address().port}/client.json`;
+  redirectUrl = `http://127.0.0.1:${await freePort()}/callback`;
+  // Self-registration on, as an operator running MCP servers would set it:
+  // open registration (public clients with loopback redirect URIs) with
+  // the MCP server's scopes allowed, and metadata documents.
+  srv = await startServer({ config: {
+    client_registration: 'open', client_registration_scopes: `openid offline_access ${SCOPES}`,
+    client_metadata_documents: 'true', outbound_ca_file: certs.ca, outbound_allow_networks: '127.0.0.0/8',
+    outbound_allow_ports: String(docServer.address().port),
+  } });
   jwks = jose.createRemoteJWKSet(new URL(srv.url + '/jwks.json'));
-  addUser(srv, EMAIL, undefined, ['--verified', '--name', 'Ada']);
+  user = addUser(srv, EMAIL, undefined, ['--verified', '--name', 'Ada']);
   const port = await freePort();
   mcpUrl = `http://127.0.0.1:${port}/mcp`;
-  redirectUrl = `http://127.0.0.1:${await freePort()}/callback`;
   // The operator registers the MCP server as a resource: its identifier
   // is its URL; its own client introspects.
-  res = cliJson(['resource', 'add', '--id', mcpUrl, '--scope', 'tools:read tools:call', '--name', 'Tools', '--json']);
+  res = cliJson(['resource', 'add', '--id', mcpUrl, '--scope', SCOPES, '--name', 'Tools', '--json']);
   meta = cliJson(['resource', 'metadata', '--id', mcpUrl]);
-  const metadataUrl = cliJson(['resource', 'show', '--id', mcpUrl, '--json']).metadata_url;
-  mcp = await startMcpServer({ srv, port, resource: mcpUrl, creds: res, metadata: meta, metadataUrl });
+  metaUrl = cliJson(['resource', 'show', '--id', mcpUrl, '--json']).metadata_url;
+  mcp = await startMcpServer({ srv, port, resource: mcpUrl, creds: res, metadata: meta, metadataUrl: metaUrl });
 });
 after(async () => {
   await mcp?.close();
+  docServer?.close();
   await stopClean(srv);
 });
+
+// The SDK, unchanged, from its first call to a token: connect (401),
+// discovery, registration as the provider allows, /authorize through our
+// pages as EMAIL, the code redeemed. Returns what happened.
+async function signIn(provider, log = []) {
+  const first = await mcpConnect(mcpUrl, provider, log);
+  assert.equal(first.error?.constructor?.name, 'UnauthorizedError', String(first.error));
+  const urls = log.map((e) => e.url);
+  // What the SDK fetched: the metadata the 401 named, then ours.
+  assert.ok(urls.includes(metaUrl), urls.join('\n'));
+  assert.ok(urls.includes(srv.issuer + '/.well-known/oauth-authorization-server'), urls.join('\n'));
+  const a = provider.authUrl;
+  assert.equal(a.origin + a.pathname, srv.issuer + '/authorize');
+  assert.equal(a.searchParams.get('resource'), mcpUrl, 'RFC 8707: resource in the authorization request');
+  assert.equal(a.searchParams.get('code_challenge_method'), 'S256');
+  assert.equal(a.searchParams.get('scope'), SCOPES, 'the metadata\'s scopes_supported');
+  const jar = new Client(srv);
+  const done = await followAuthorize(jar, a, { email: EMAIL });
+  assert.ok(done.params?.code, `${done.status} ${done.location} ${done.text?.slice(0, 400)}`);
+  assert.equal(done.params.state, provider.expectedState);
+  assert.equal(done.params.iss, srv.issuer);
+  await first.transport.finishAuth(done.params.code);
+  const tok = log.find((e) => e.method === 'POST' && e.url === srv.issuer + '/token');
+  assert.equal(tok.body.grant_type, 'authorization_code');
+  assert.equal(tok.body.resource, mcpUrl, 'RFC 8707: resource in the token request');
+  assert.ok(provider.tokens()?.access_token);
+  return { jar, consentPage: done.consentPage, log };
+}
 
 test('MCP server: its 401 names its metadata, which names us and the resource (CR-06, RFC 9728 5.1)', async () => {
   const r = await fetch(mcpUrl, {
@@ -62,7 +124,8 @@ test('MCP server: its 401 names its metadata, which names us and the resource (C
   assert.equal(r.status, 401);
   const challenge = r.headers.get('www-authenticate');
   const url = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
-  assert.equal(url, mcpUrl.replace('/mcp', '/.well-known/oauth-protected-resource/mcp'), challenge);
+  assert.equal(url, metaUrl, challenge);
+  assert.equal(metaUrl, mcpUrl.replace('/mcp', '/.well-known/oauth-protected-resource/mcp'));
   const doc = await (await fetch(url)).json();
   assert.equal(doc.resource, mcpUrl);
   assert.deepEqual(doc.authorization_servers, [srv.issuer]);
@@ -89,3 +152,25 @@ test('MCP server: its 401 names its metadata, which names us and the resource (C
   assert.deepEqual(mcp.introspected.slice(n).map((j) => j.active), [false, false]);
 });
 
+
+test('MCP SDK: registers itself at our registration endpoint (RFC 7591) and signs the user in', async () => {
+  const provider = new MemoryProvider({ redirectUrl, clientMetadata: clientMetadata() });
+  const { log, consentPage } = await signIn(provider);
+  const reg = log.find((e) => e.method === 'POST' && e.url === srv.issuer + '/oauth/register');
+  assert.ok(reg, 'the SDK registered');
+  const c = provider.clientInformation();
+  assert.match(c.client_id, /^pcc_/);
+  assert.deepEqual(JSON.parse(reg.body).redirect_uris, [redirectUrl]);
+  assert.ok(auditRows(srv).some((e) => e.event === 'client.register' && e.target === c.client_id), 'audited');
+  assert.ok(consentPage.includes('Desk Assistant'), 'the user was asked');
+});
+
+test('MCP SDK: a client ID metadata document as its client_id', async () => {
+  const provider = new MemoryProvider({ redirectUrl, clientMetadata: clientMetadata(), clientMetadataUrl: docUrl });
+  const n = docHits.length;
+  const { log, consentPage } = await signIn(provider);
+  assert.equal(provider.clientInformation().client_id, docUrl);
+  assert.ok(!log.some((e) => e.url.endsWith('/oauth/register')), 'no registration');
+  assert.ok(docHits.slice(n).includes('/client.json'), 'we fetched its document');
+  assert.ok(consentPage.includes('Desk Assistant'), 'the user was asked');
+});
