@@ -405,6 +405,9 @@ struct refresh_grant {
 	int64_t auth_time;
 	int64_t idle;	  /* s; 0: REFRESH_IDLE */
 	int64_t absolute; /* s; 0: REFRESH_ABSOLUTE */
+	/* RT-06: the DPoP key the family's refresh tokens are bound to
+	 * (family.dpop_jkt); NULL: not bound. */
+	const char *dpop_jkt;
 };
 
 /* A new family and its first token; family_id names the family. token
@@ -735,6 +738,9 @@ struct dpop_want {
 struct dpop_proof {
 	bool present;		    /* a proof came and passed */
 	char jkt[DPOP_JKT_LEN + 1]; /* its key's thumbprint; "" when none */
+	/* The replay cache's entry (dpop_refresh_begin: not recorded yet). */
+	char jti_hash[PC_SHA256_HEX_LEN + 1];
+	int64_t jti_expires;
 };
 
 /*
@@ -752,6 +758,34 @@ struct dpop_proof {
  */
 int dpop_check(struct req *r, struct resp *w, const struct dpop_want *want,
     struct dpop_proof *out) PC_WUR;
+/*
+ * The refresh_token grant's DPoP (RT-06), in three steps so that the
+ * proof's jti is recorded in the rotation's own commit rather than one of
+ * its own. dpop_refresh_begin(): dpop_check_client(r, w, c, "/token")
+ * without recording the jti (0, or -1 with the answer written).
+ * dpop_family_tx(): in the rotation's transaction, with the family f
+ * being rotated: a bound family (f->dpop_jkt) needs a proof of its key
+ * (else PC_ERR_VERIFY), and the jti is recorded (a replay:
+ * PC_ERR_DUPLICATE); either rolls the rotation back. dpop_refresh_refused():
+ * after the rotation returned rc: true with the answer written when rc is
+ * one of those (no proof: invalid_dpop_proof; another key: invalid_grant;
+ * a replay: invalid_dpop_proof and dpop.replay), or when the rotation
+ * failed otherwise and the jti, recorded now, was a replay.
+ */
+int dpop_refresh_begin(struct req *r, struct resp *w,
+    const struct store_client *c, struct dpop_proof *out) PC_WUR;
+int dpop_family_tx(struct db_conn *c, const struct store_family *f,
+    const struct dpop_proof *dp, int64_t now) PC_WUR;
+bool dpop_refresh_refused(
+    struct req *r, struct resp *w, const struct dpop_proof *dp, int rc);
+/*
+ * dpop_check() at an endpoint where client c authenticated (/token, /par):
+ * htu issuer + path, no ath, errors as the token endpoint's, and a proof
+ * required when the client has dpop_required.
+ */
+int
+dpop_check_client(struct req *r, struct resp *w, const struct store_client *c,
+    const char *path, struct dpop_proof *out) PC_WUR;
 /*
  * A protected resource's challenge (RFC 9449 §7.1): status, a JSON error
  * body, and WWW-Authenticate: DPoP algs="..."[, error="..."] (error NULL:

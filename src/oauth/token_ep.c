@@ -98,12 +98,18 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	const char *scope = NULL;
 	char *jwt = NULL, *sub = NULL, jti[TOKEN_JTI_LEN + 1];
 	struct buf granted;
+	struct dpop_proof dp;
+	const char *jkt;
 
 	if (!oauth_has_word(c->grant_types, "client_credentials")) {
 		oauth_error(w, 400, "unauthorized_client",
 		    "This client may not use client_credentials.");
 		return;
 	}
+	/* RFC 9449 §5: a proof binds the token to its key (TX-06). */
+	if (dpop_check_client(r, w, c, "/token", &dp) != 0)
+		return;
+	jkt = dp.present ? dp.jkt : NULL;
 	if (oauth_field(form, "scope", &scope) != 0) {
 		oauth_error(w, 400, "invalid_request", "scope is repeated.");
 		return;
@@ -120,7 +126,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	/* TX-04, RFC 8707: a resource makes a token for it (aud = the
 	 * resource, scope within allowed and the resource's); without one,
 	 * as always (aud = us). */
-	if (machine_cc_resource(r, w, c, form, sub, &allowed) !=
+	if (machine_cc_resource(r, w, c, form, sub, &allowed, jkt) !=
 	    MACHINE_TARGET_NONE) {
 		scope_set_free(&allowed);
 		free(sub);
@@ -174,6 +180,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		g.credential_id = c->client_id;
 		g.scope = granted.len > 0 ? buf_cstr(&granted) : "";
 		g.grant = "client_credentials";
+		g.cnf_jkt = jkt;
 		machine_token_issue(r, w, &g);
 		buf_free(&granted);
 		free(sub);
@@ -183,6 +190,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	in.client_id = c->client_id;
 	in.aud = app->cfg->issuer;
 	in.scope = granted.len > 0 ? buf_cstr(&granted) : "";
+	in.cnf_jkt = jkt;
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &jwt, jti) !=
 	    0) {
 		buf_free(&granted);
@@ -206,8 +214,9 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 			return;
 		}
 	}
-	if (token_response_write(w, jwt, app->cfg->access_token_ttl,
-		granted.len > 0 ? buf_cstr(&granted) : NULL, false) != 0)
+	if (token_response_write_dpop(w, jwt, app->cfg->access_token_ttl,
+		granted.len > 0 ? buf_cstr(&granted) : NULL, false,
+		jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 	buf_free(&granted);
@@ -227,6 +236,7 @@ struct user_grant {
 	bool resent;	     /* RT-02 grace: refresh is a successor resent */
 	bool no_id_token;    /* the client's refresh without an ID token */
 	const char *jti;     /* the access token's, already audited; or NULL */
+	const char *cnf_jkt; /* DPoP: the key the access token is bound to */
 };
 
 /* The ID token's identity claims come from userinfo; only the user's
@@ -305,6 +315,7 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 	in.jti = g->jti;
 	in.groups = groups;
 	in.ngroups = ngroups;
+	in.cnf_jkt = g->cnf_jkt;
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &at, jti) !=
 	    0) {
 		oauth_unavailable(w);
@@ -354,8 +365,8 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 		return PC_ERR_STORE;
 	}
 	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", at, "token_type",
-	    "Bearer", "expires_in", (json_int_t)app->cfg->access_token_ttl,
-	    "scope", g->scope);
+	    g->cnf_jkt != NULL ? "DPoP" : "Bearer", "expires_in",
+	    (json_int_t)app->cfg->access_token_ttl, "scope", g->scope);
 	if (idt != NULL)
 		json_object_set_new(o, "id_token", json_string(idt));
 	if (g->refresh != NULL)
@@ -383,6 +394,7 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	struct user_grant ug;
 	struct scope_set set;
 	char refresh[REFRESH_LEN + 1], family[48];
+	struct dpop_proof dp;
 	bool offline;
 	int rc;
 
@@ -403,6 +415,10 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 		oauth_error(w, 400, "invalid_request", "code is missing.");
 		return;
 	}
+	/* RFC 9449 §5, before the code is spent: a bad proof costs the
+	 * client a retry, not its code. */
+	if (dpop_check_client(r, w, c, "/token", &dp) != 0)
+		return;
 	rc = code_redeem(
 	    app->db, code, c->client_id, redirect_uri, verifier, r->now, &ac);
 	if (rc == PC_ERR_CONFLICT) {
@@ -457,6 +473,10 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	rg.auth_time = ac.auth_time;
 	rg.idle = app->cfg->refresh_token_idle;
 	rg.absolute = app->cfg->refresh_token_absolute;
+	/* RT-06, RFC 9449 §5: a public client's grant is bound to the key
+	 * (its refresh tokens need proofs of it); a confidential client's
+	 * refresh tokens are bound by its authentication already. */
+	rg.dpop_jkt = dp.present && c->is_public ? dp.jkt : NULL;
 	rc = refresh_issue(
 	    app->db, &rg, r->now, offline ? refresh : NULL, family);
 	if (rc == 0)
@@ -488,6 +508,7 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	ug.family_id = family;
 	ug.refresh = offline ? refresh : NULL;
 	ug.grant = "authorization_code";
+	ug.cnf_jkt = dp.present ? dp.jkt : NULL;
 	if (issue_user_tokens(r, w, c, &ug) != 0 &&
 	    store_family_revoke(app->db, family, r->now, "not_issued") != 0)
 		/* Its tokens never left; a dead family is only tidier. */
@@ -501,7 +522,8 @@ struct refresh_audit {
 	const struct req *r;
 	const char *client_id;
 	const char *user_agent;
-	const char *jti; /* of the access token to be minted */
+	const char *jti;	     /* of the access token to be minted */
+	const struct dpop_proof *dp; /* the request's DPoP proof */
 };
 
 /*
@@ -516,10 +538,15 @@ refresh_audit_tx(
 	const struct refresh_audit *a = arg;
 	const struct app *app = a->r->app;
 	struct audit_event ev;
-	json_t *d = json_pack("{s:s, s:s, s:s, s:b}", "grant", "refresh_token",
-	    "jti", a->jti, "family", f->family_id, "refresh", 1);
+	json_t *d;
 	int rc;
 
+	/* RT-06: the key binding and the proof's jti, in this same commit
+	 * (refused: rolled back, nothing consumed). */
+	if ((rc = dpop_family_tx(c, f, a->dp, a->r->now)) != 0)
+		return rc;
+	d = json_pack("{s:s, s:s, s:s, s:b}", "grant", "refresh_token", "jti",
+	    a->jti, "family", f->family_id, "refresh", 1);
 	if (d == NULL)
 		return PC_ERR_INVALID;
 	if (resent)
@@ -557,6 +584,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	char next[REFRESH_LEN + 1], jti[TOKEN_JTI_LEN + 1];
 	char desc[SCOPE_TOKEN_MAX + 96] =
 	    "scope may only narrow the original grant.";
+	struct dpop_proof dp;
 	bool resent = false;
 	int rc;
 
@@ -580,6 +608,9 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		    w, 400, "invalid_request", "refresh_token is missing.");
 		return;
 	}
+	/* RFC 9449 §5: before the token is used (refresh_audit_tx). */
+	if (dpop_refresh_begin(r, w, c, &dp) != 0)
+		return;
 	if (scope != NULL && scope_parse(scope, &want) != 0) {
 		oauth_error(w, 400, "invalid_scope", "scope is malformed.");
 		return;
@@ -621,12 +652,15 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ra.r = r;
 	ra.client_id = c->client_id;
 	ra.jti = jti;
+	ra.dp = &dp;
 	(void)req_header(r, "User-Agent", &ra.user_agent);
 	pol.audit = refresh_audit_tx;
 	pol.audit_arg = &ra;
 	rc = refresh_rotate_ex(
 	    app->db, token, c->client_id, r->now, &pol, next, &fam, &resent);
 	sodium_memzero(key, sizeof(key));
+	if (dpop_refresh_refused(r, w, &dp, rc))
+		goto out; /* RT-06 */
 	if (rc == PC_ERR_CONFLICT) {
 		/* RT-01, RT-02: reuse; the whole family is revoked. */
 		json_t *d = json_pack("{s:s}", "family", fam.family_id);
@@ -678,6 +712,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ug.resent = resent;
 	ug.no_id_token = !c->id_token_on_refresh;
 	ug.jti = jti;
+	ug.cnf_jkt = dp.present ? dp.jkt : NULL;
 	/* AU-01: the answer was not given, so the client's retry with the
 	 * same token should work. Without the grace the rotation is undone
 	 * (unless its successor was used meanwhile); with it, nothing is
