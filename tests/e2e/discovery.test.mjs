@@ -137,7 +137,7 @@ const CHECKED = new Set([
   'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_methods_supported',
   'revocation_endpoint_auth_signing_alg_values_supported',
   'pushed_authorization_request_endpoint', 'require_pushed_authorization_requests',
-  'registration_endpoint', 'client_id_metadata_document_supported',
+  'registration_endpoint', 'client_id_metadata_document_supported', 'dpop_signing_alg_values_supported',
 ]);
 
 const EMAIL = 'truth@example.com';
@@ -429,5 +429,24 @@ test('truthfulness: registration is advertised exactly when it is on, and works 
     assert.ok(f.tokens.id_token);
   } finally {
     await stopClean(on);
+  }
+});
+
+test('truthfulness: each advertised DPoP algorithm binds a token to its key (RFC 9449)', async () => {
+  const d = await disc();
+  assert.ok(d.dpop_signing_alg_values_supported.length > 0);
+  assert.ok(!d.dpop_signing_alg_values_supported.some((a) => a === 'none' || a.startsWith('HS')));
+  const svc = cliOk(['client', 'add', '--json', '--name', 'Truth DPoP', '--redirect-uri', 'https://svc.example/cb',
+    '--grant', 'client_credentials', '--scope', 'truth:read']);
+  for (const alg of d.dpop_signing_alg_values_supported) {
+    const opts = alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true };
+    const { publicKey, privateKey } = await jose.generateKeyPair(alg, opts);
+    const jwk = await jose.exportJWK(publicKey);
+    const proof = await new jose.SignJWT({ jti: randomUUID(), htm: 'POST', htu: d.token_endpoint, iat: Math.floor(Date.now() / 1000) })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg, jwk }).sign(privateKey);
+    const r = await post(d.token_endpoint, { grant_type: 'client_credentials', scope: 'truth:read' }, { ...basicAuth(svc), dpop: proof });
+    assert.equal(r.status, 200, `${alg}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.token_type, 'DPoP', alg);
+    assert.equal(jose.decodeJwt(r.body.access_token).cnf?.jkt, await jose.calculateJwkThumbprint(jwk), alg);
   }
 });
