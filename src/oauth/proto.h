@@ -116,6 +116,7 @@ bool redirect_uri_match(const char *registered, const char *requested);
 #define AZ_STATE_MAX 2048
 #define AZ_NONCE_MAX 512
 #define AZ_HINT_MAX 512
+#define AZ_RESOURCE_MAX 512 /* RESOURCE_URI_MAX: the aud it becomes */
 
 enum az_fail {
 	AZ_OK = 0,
@@ -139,6 +140,9 @@ struct az_request {
 	const char *code_challenge;
 	const char *login_hint;
 	const char *id_token_hint;
+	/* RFC 8707: the one resource the tokens are for; NULL: us. Only its
+	 * shape is checked here; authz_begin() looks it up (TX-04). */
+	const char *resource;
 	struct scope_set scope;
 	unsigned prompt;	       /* enum az_prompt bits */
 	int64_t max_age;	       /* -1: none */

@@ -63,6 +63,8 @@ static const struct route routes[] = {
 	/* RFC 7591 / 7592 (issue 15): off unless client_registration. */
 	{ "/oauth/register", HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_DELETE,
 	    oauth_register, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	{ "/account/agents", HTTP_POST, web_account_agents, ROUTE_BODY_DEFAULT,
+	    RESP_NO_STORE, false },
 };
 
 /* AK-06: an API key in any route's query string is refused (and, if
