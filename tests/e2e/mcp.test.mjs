@@ -153,6 +153,27 @@ test('MCP server: its 401 names its metadata, which names us and the resource (C
 });
 
 
+// A new connection with what the provider holds, and the tool's answer.
+async function whoami(provider, log) {
+  const { client, error } = await mcpConnect(mcpUrl, provider, log);
+  assert.equal(error, undefined, String(error));
+  const out = await client.callTool({ name: 'whoami', arguments: {} });
+  await client.close();
+  return JSON.parse(out.content[0].text);
+}
+
+// Revokes, on the account page, the delegation of the row naming name.
+async function revokeOnAccountPage(jar, name) {
+  const page = await jar.get('/account');
+  assert.equal(page.status, 200);
+  assert.match(page.text, /Agents acting for you/);
+  const row = page.text.split('<tr>').find((r) => r.includes(name) && r.includes('action="/account/agents"'));
+  assert.ok(row, `no row for ${name}`);
+  const delegation = /name="delegation" value="([^"]+)"/.exec(row)[1];
+  const csrf = /name="csrf" value="([^"]+)"/.exec(row)[1];
+  return jar.post('/account/agents', { csrf, delegation });
+}
+
 test('MCP SDK: registers itself at our registration endpoint (RFC 7591) and signs the user in', async () => {
   const provider = new MemoryProvider({ redirectUrl, clientMetadata: clientMetadata() });
   const { log, consentPage } = await signIn(provider);
@@ -163,6 +184,15 @@ test('MCP SDK: registers itself at our registration endpoint (RFC 7591) and sign
   assert.deepEqual(JSON.parse(reg.body).redirect_uris, [redirectUrl]);
   assert.ok(auditRows(srv).some((e) => e.event === 'client.register' && e.target === c.client_id), 'audited');
   assert.ok(consentPage.includes('Desk Assistant'), 'the user was asked');
+  // CR-01: nobody vouched for it, and the page says so, with its host.
+  assert.match(consentPage, /Unverified application/);
+  assert.ok(consentPage.includes('127.0.0.1'));
+  assert.ok(consentPage.includes(mcpUrl), 'the resource it will act at');
+  const tokens = provider.tokens();
+  assert.equal(jose.decodeJwt(tokens.access_token).aud, mcpUrl, 'TX-04: the token is for the MCP server');
+  const who = await whoami(provider);
+  assert.equal(who.client_id, c.client_id);
+  assert.equal(who.sub, user.id);
 });
 
 test('MCP SDK: a client ID metadata document as its client_id', async () => {
@@ -173,4 +203,35 @@ test('MCP SDK: a client ID metadata document as its client_id', async () => {
   assert.ok(!log.some((e) => e.url.endsWith('/oauth/register')), 'no registration');
   assert.ok(docHits.slice(n).includes('/client.json'), 'we fetched its document');
   assert.ok(consentPage.includes('Desk Assistant'), 'the user was asked');
+  // CR-05: unverified, and the host the user can judge it by.
+  assert.match(consentPage, /Unverified application/);
+  assert.ok(consentPage.includes('mcp.localhost'));
+  assert.equal(jose.decodeJwt(provider.tokens().access_token).aud, mcpUrl);
+  const who = await whoami(provider);
+  assert.equal(who.client_id, docUrl);
+  assert.equal(who.sub, user.id);
+});
+
+// An agent the operator registered: public, without DPoP (the SDK
+// cannot do it yet), acting at the MCP server only.
+let agent, provider, jar;
+const log = [];
+
+test('MCP SDK, an agent: the consent page says an agent will act, where and how long; a tool call speaks for the user (TX-04)', async () => {
+  agent = cliJson(['agent', 'add', '--json', '--name', 'Desk Agent', '--owner', user.id, '--public', '--no-dpop-required',
+    '--resource', mcpUrl, '--redirect-uri', redirectUrl]);
+  provider = new MemoryProvider({ redirectUrl, clientMetadata: clientMetadata(), clientInformation: { client_id: agent.client_id } });
+  const done = await signIn(provider, log);
+  jar = done.jar;
+  assert.match(done.consentPage, /Let an agent act for you\?/);
+  assert.ok(done.consentPage.includes('Tools') && done.consentPage.includes(mcpUrl));
+  assert.match(done.consentPage, /name="lifetime"/);
+  const tokens = provider.tokens();
+  const { payload } = await jose.jwtVerify(tokens.access_token, jwks, { issuer: srv.issuer, audience: mcpUrl });
+  assert.equal(payload.client_id, agent.client_id);
+  assert.equal(payload.sub, user.id);
+  const who = await whoami(provider, log);
+  assert.deepEqual(who, { sub: user.id, client_id: agent.client_id, scopes: ['tools:read', 'tools:call'] });
+  const grant = auditRows(srv).find((e) => e.event === 'delegation.grant' && e.target === agent.client_id);
+  assert.equal(grant?.details.resource, mcpUrl);
 });
