@@ -15,6 +15,7 @@ import * as jose from 'jose';
 import { startServer, stopClean, freePort } from './lib/server.mjs';
 import { Client, addUser, auditRows, cliAt } from './lib/web.mjs';
 import { MemoryProvider, followAuthorize, mcpConnect, startMcpServer, testCa } from './lib/mcp.mjs';
+import { codeFlow, pkce } from './lib/oauth.mjs';
 
 const EMAIL = 'ada@example.com';
 const SCOPES = 'tools:read tools:call';
@@ -188,6 +189,9 @@ test('MCP SDK: registers itself at our registration endpoint (RFC 7591) and sign
   assert.match(consentPage, /Unverified application/);
   assert.ok(consentPage.includes('127.0.0.1'));
   assert.ok(consentPage.includes(mcpUrl), 'the resource it will act at');
+  // OI-09, decision 0062: it gets a refresh token, and the page said so.
+  assert.match(consentPage, /It may keep acting there for up to \d+ days, until you revoke it on your account page/);
+  assert.ok(provider.tokens().refresh_token);
   const tokens = provider.tokens();
   assert.equal(jose.decodeJwt(tokens.access_token).aud, mcpUrl, 'TX-04: the token is for the MCP server');
   const who = await whoami(provider);
@@ -234,4 +238,38 @@ test('MCP SDK, an agent: the consent page says an agent will act, where and how 
   assert.deepEqual(who, { sub: user.id, client_id: agent.client_id, scopes: ['tools:read', 'tools:call'] });
   const grant = auditRows(srv).find((e) => e.event === 'delegation.grant' && e.target === agent.client_id);
   assert.equal(grant?.details.resource, mcpUrl);
+});
+
+test('MCP SDK, an agent: when its access token dies it refreshes, naming the resource, and carries on', async () => {
+  const before = provider.tokens();
+  assert.ok(before.refresh_token, 'a delegation to a client that may refresh comes with a refresh token');
+  // The access token dies as it would at its exp: the agent revokes it
+  // (RFC 7009), and the MCP server's introspection says inactive.
+  const rv = await form('/revoke', { token: before.access_token, client_id: agent.client_id });
+  assert.equal(rv.status, 200);
+  const n = log.length;
+  const who = await whoami(provider, log);
+  assert.equal(who.sub, user.id);
+  const refresh = log.slice(n).find((e) => e.method === 'POST' && e.url === srv.issuer + '/token');
+  assert.equal(refresh?.body.grant_type, 'refresh_token', 'the SDK refreshed');
+  assert.equal(refresh.body.resource, mcpUrl);
+  const after = provider.tokens();
+  assert.notEqual(after.access_token, before.access_token);
+  assert.notEqual(after.refresh_token, before.refresh_token, 'RT-01: rotated');
+  assert.equal(jose.decodeJwt(after.access_token).aud, mcpUrl);
+});
+
+test('OI-09: a grant for a resource brings a refresh token only to a client that may refresh, and never silently', async () => {
+  const once = cliJson(['client', 'add', '--json', '--name', 'One-shot', '--public', '--redirect-uri', redirectUrl,
+    '--grant', 'authorization_code', '--scope', SCOPES]);
+  const c = { client_id: once.client_id, redirectUri: redirectUrl, authMethod: 'none', public: true };
+  const f = await codeFlow(srv, c, { email: EMAIL, scope: 'tools:read', params: { resource: mcpUrl } });
+  assert.equal(jose.decodeJwt(f.tokens.access_token).aud, mcpUrl);
+  assert.equal(f.tokens.refresh_token, undefined, 'no refresh_token grant, no refresh token');
+  // Its consent page promised nothing lasting.
+  const q = new URLSearchParams({ response_type: 'code', client_id: once.client_id, redirect_uri: redirectUrl, scope: 'tools:call',
+    resource: mcpUrl, state: 's', code_challenge: pkce().challenge, code_challenge_method: 'S256' });
+  const done = await followAuthorize(new Client(srv), srv.issuer + '/authorize?' + q, { email: EMAIL });
+  assert.ok(done.consentPage && done.params?.code);
+  assert.doesNotMatch(done.consentPage, /keep acting there/);
 });
