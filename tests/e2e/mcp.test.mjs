@@ -273,3 +273,36 @@ test('OI-09: a grant for a resource brings a refresh token only to a client that
   assert.ok(done.consentPage && done.params?.code);
   assert.doesNotMatch(done.consentPage, /keep acting there/);
 });
+
+test('TX-08: the user revokes the agent on the account page; the MCP server and our endpoints refuse it at the next request', async () => {
+  const tokens = provider.tokens();
+  const before = await whoami(provider, log);
+  assert.equal(before.sub, user.id);
+  const r = await revokeOnAccountPage(jar, 'Desk Agent');
+  assert.equal(r.status, 303, r.text);
+  // The introspecting MCP server refuses the token at once; the SDK's
+  // refresh is refused too (invalid_grant), so it sends the user to
+  // sign in again.
+  const n = provider.authUrls.length;
+  const { error } = await mcpConnect(mcpUrl, provider, log);
+  assert.equal(error?.constructor?.name, 'UnauthorizedError', String(error));
+  assert.equal(provider.authUrls.length, n + 1, 'back to /authorize');
+  assert.ok(provider.invalidated.includes('tokens'));
+  assert.equal(mcp.introspected.at(-1).active, false);
+  // Our endpoints.
+  const intro = await form('/introspect', { token: tokens.access_token },
+    { authorization: 'Basic ' + Buffer.from(`${res.client_id}:${res.client_secret}`).toString('base64') });
+  assert.equal(intro.body.active, false);
+  const rt = await form('/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: agent.client_id });
+  assert.equal(rt.status, 400);
+  assert.equal(rt.body.error, 'invalid_grant');
+  // A resource server that verifies the JWT offline still accepts it until
+  // its exp: at most access_token_ttl after it was issued.
+  const { payload } = await jose.jwtVerify(tokens.access_token, jwks, { issuer: srv.issuer, audience: mcpUrl });
+  assert.ok(payload.exp - payload.iat <= 300, 'within the access-token lifetime');
+  // What the agent got, for whom, and its end: the audit query.
+  const q = cliAt(srv, ['audit', 'query', '--principal', agent.client_id, '--json']);
+  assert.equal(q.code, 0, q.stderr);
+  const events = q.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((e) => e.event);
+  for (const e of ['agent.create', 'delegation.grant', 'delegation.revoke']) assert.ok(events.includes(e), `${e} in ${events}`);
+});
