@@ -117,9 +117,9 @@ struct config {
 	/* DPoP (issue 15, RFC 9449 §8; src/oauth/dpop.c): proofs must carry
 	 * a server nonce from the DPoP-Nonce header. */
 	bool dpop_nonce;
-	int64_t par_ttl;		  /* s a pushed request_uri lives */
-	bool par_required;		  /* /authorize only with PAR */
-	int64_t par_max_per_client;	  /* DS-04: live pushes per client */
+	int64_t par_ttl;	    /* s a pushed request_uri lives */
+	bool par_required;	    /* /authorize only with PAR */
+	int64_t par_max_per_client; /* DS-04: live pushes per client */
 	/* Delegation (issue 15, TX-03; src/oauth/deleg_policy.c). */
 	int64_t delegation_max_depth; /* nested act objects, at most */
 	/* Clients that register themselves (issue 15 item 6, CR-01..05,
