@@ -251,7 +251,10 @@ test('OI-08: a token in the query string is refused (400 invalid_request) and no
 test('OI-08: no token, a bad token, two methods at once, and the methods that work', async () => {
   const none = await userinfo(null);
   assert.equal(none.status, 401);
-  assert.match(none.headers.get('www-authenticate'), /^Bearer realm="[^"]+"$/, 'no error attribute without a token');
+  // RFC 6750 3.1: no error attribute without a token; RFC 9449 7.1: the
+  // DPoP scheme is offered alongside, with the proof algorithms.
+  assert.match(none.headers.get('www-authenticate'), /^Bearer realm="[^"]+", DPoP algs="[A-Za-z0-9 ]+"$/,
+    'no error attribute without a token');
   assert.equal(none.headers.get('cache-control'), 'no-store');
   for (const bad of ['garbage', 'a.b.c', 'x'.repeat(5000)]) {
     const r = await userinfo(bad);
