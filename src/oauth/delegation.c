@@ -222,7 +222,11 @@ delegation_refresh_resource(
     struct db *db, const char *token, const char *resource, int64_t now)
 {
 	struct bearer_refresh cur;
-	int rc = bearer_refresh_lookup(db, token, now, &cur);
+	int rc;
+
+	if (token == NULL)
+		return 0; /* refresh_token is missing: said next */
+	rc = bearer_refresh_lookup(db, token, now, &cur);
 
 	if (rc == PC_ERR_NOT_FOUND)
 		return 0; /* the rotation refuses it (invalid_grant) */
