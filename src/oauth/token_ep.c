@@ -600,11 +600,12 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	}
 	/* TX-04: a resource named here is the grant's, checked before the
 	 * token is used (a refusal does not cost the client its grant). */
+	rc = 0;
 	if (oauth_field(form, "resource", &res) != 0 ||
 	    (res != NULL &&
 		(rc = delegation_refresh_resource(
 		     app->db, token, res, r->now)) != 0)) {
-		if (res != NULL && oauth_store_down(rc))
+		if (oauth_store_down(rc))
 			oauth_unavailable(w);
 		else
 			oauth_error(w, 400, "invalid_target",
