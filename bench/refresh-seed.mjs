@@ -4,6 +4,7 @@
 //
 //   node bench/refresh-seed.mjs portcullis    ISSUER CLIENT_ID SECRET N OUT EMAIL[,EMAIL...] PASSWORD
 //   node bench/refresh-seed.mjs oidc-provider ISSUER CLIENT_ID SECRET N OUT
+//   BENCH_DPOP_KEY=FILE node bench/refresh-seed.mjs portcullis ... (DPoP)
 //
 // Writes N refresh tokens to OUT, one per line, and prints one JSON line:
 //   {"ok":true,"n":N,"ms":..}  (or {"ok":false,"error":..} and exit 1).
@@ -22,6 +23,12 @@
 //    (offline_access needs prompt=consent there).
 import crypto from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { dpopKey, dpopProof } from './dpop-proof.mjs';
+
+// BENCH_DPOP_KEY=FILE: a public client (no client authentication) whose
+// code exchange carries a DPoP proof by the key in FILE, so its grants
+// (and refresh tokens) are bound to that key (bench/dpop.sh).
+const dpop = process.env.BENCH_DPOP_KEY ? dpopKey(process.env.BENCH_DPOP_KEY) : null;
 
 const [kind, issuer, clientId, clientSecret, nArg, out, emailsArg, password] =
   process.argv.slice(2);
@@ -149,11 +156,18 @@ async function flow(i) {
     r = await req(jar, consent.action, { method: 'POST', form: { ...consent.fields, ...(btn ? { [btn.name]: btn.value } : {}) } });
   }
   if (!code) throw new Error('no code after 20 steps');
-  const t = await fetch(`${issuer}/token`, {
-    method: 'POST',
-    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }).toString(),
-  });
+  const form = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier };
+  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (dpop || clientSecret === '-') {
+    // A public client (SECRET '-'): it names itself.
+    form.client_id = clientId;
+  }
+  if (dpop) {
+    headers.dpop = dpopProof(dpop, 'POST', `${issuer}/token`);
+  } else if (clientSecret !== '-') {
+    headers.authorization = basic;
+  }
+  const t = await fetch(`${issuer}/token`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
   const j = await t.json().catch(() => ({}));
   if (t.status !== 200 || !j.refresh_token) throw new Error(`POST /token (code): ${t.status} ${JSON.stringify(j)}`);
   return j.refresh_token;

@@ -22,6 +22,8 @@
 #                      of the rotation run (default 8)
 #   BENCH_APIKEY       1 (default): API-key exchanges and introspections
 #                      (bench/apikey.sh; needs BENCH_OAUTH=1); 0 skips them
+#   BENCH_DPOP         1 (default): DPoP-bound refresh rotations against
+#                      Bearer ones (bench/dpop.sh; needs BENCH_OAUTH=1)
 #   BENCH_PG           1 (default): the OAuth runs of portcullis again on a
 #                      throwaway PostgreSQL cluster, one node and two nodes
 #                      (bench/pg.sh); 0 skips them
@@ -84,6 +86,8 @@ LDUR_S=$(dur_s "$LOGIN_DURATION")
 oauth_check
 # shellcheck source=bench/apikey.sh
 . "$ROOT/bench/apikey.sh"
+# shellcheck source=bench/dpop.sh
+. "$ROOT/bench/dpop.sh"
 # shellcheck source=bench/pg.sh
 . "$ROOT/bench/pg.sh"
 pg_check
@@ -541,6 +545,7 @@ fi
 # --- 4. OAuth against oidc-provider (bench/oauth.sh) -------------------------
 oauth_bench
 apikey_bench
+dpop_bench
 pg_bench
 
 # --- 6. the table ------------------------------------------------------------
@@ -652,6 +657,7 @@ oauth_table
 pg_table
 targets_table
 apikey_table
+dpop_table
 echo
 echo "Targets are reported, never enforced. How to read this: bench/README.md."
 # A side-by-side run with a failing side is not a result: said loudly, and

@@ -31,6 +31,7 @@ static const char usage[] =
     "                             [--id-token-alg ALG] [--jwks-file FILE]\n"
     "                             [--no-id-token-on-refresh]\n"
     "                             [--service-account svc_...] [--json]\n"
+    "                             [--dpop-required]\n"
     "       portcullis client list [--json]\n"
     "       portcullis client show --id CLIENT_ID [--json]\n"
     "       portcullis client update --id CLIENT_ID [--name NAME]\n"
@@ -46,6 +47,7 @@ static const char usage[] =
     "                             [--service-account svc_... | "
     "--no-service-account]\n"
     "                             [--json]\n"
+    "                             [--dpop-required | --no-dpop-required]\n"
     "       portcullis client rotate-secret --id CLIENT_ID [--json]\n"
     "       portcullis client delete --id CLIENT_ID\n"
     "       portcullis client registration-token add|list|revoke "
@@ -75,6 +77,8 @@ static const char usage[] =
     "               (sub = svc_..., AK-08); private_key_jwt is the\n"
     "               preferred method. Default grant client_credentials,\n"
     "               default scope the account's.\n"
+    "               --dpop-required: /token answers it only with a DPoP\n"
+    "               proof (RFC 9449): its tokens are bound to its key.\n"
     "update         changes the given fields; --redirect-uri and\n"
     "               --post-logout-redirect-uri replace their whole list.\n"
     "rotate-secret  issues a new secret (printed once); the previous one\n"
@@ -176,6 +180,10 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		c->id_token_on_refresh = true;
 	if (cli_has(ctx, "no-id-token-on-refresh"))
 		c->id_token_on_refresh = false;
+	if (cli_has(ctx, "dpop-required"))
+		c->dpop_required = true;
+	if (cli_has(ctx, "no-dpop-required"))
+		c->dpop_required = false;
 	if (jwks_file != NULL) {
 		free(c->jwks);
 		c->jwks = NULL;
@@ -491,6 +499,9 @@ check_meta(const struct cli_ctx *ctx)
 		return cli_usage(ctx,
 		    "--id-token-on-refresh and --no-id-token-on-refresh "
 		    "conflict");
+	if (cli_has(ctx, "dpop-required") && cli_has(ctx, "no-dpop-required"))
+		return cli_usage(
+		    ctx, "--dpop-required and --no-dpop-required conflict");
 	return 0;
 }
 
@@ -547,6 +558,10 @@ check_update(const struct cli_ctx *ctx)
 		    .value = "svc_...", \
 		    .help = "its client_credentials tokens are the service " \
 			    "account's (sub = svc_...)" }, \
+	    { .name = "dpop-required", \
+		    .help = "tokens only with a DPoP proof (RFC 9449)" }, \
+	    { .name = "no-dpop-required", \
+		    .help = "tokens with or without a DPoP proof" }, \
 	{ \
 		.name = "json", .help = "print the client as JSON" \
 	}

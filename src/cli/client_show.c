@@ -109,6 +109,9 @@ cli_client_json(const struct store_client *c, json_int_t secrets)
 		    c->service_account_id != NULL
 			? json_string(c->service_account_id)
 			: json_null());
+	if (o != NULL)
+		json_object_set_new(
+		    o, "dpop_required", json_boolean(c->dpop_required));
 	if (o != NULL && secrets >= 0)
 		json_object_set_new(o, "active_secrets", json_integer(secrets));
 	return o;
@@ -142,6 +145,7 @@ cli_client_print(const struct store_client *c, size_t secrets)
 	    "created_at:", t, "active_secrets:", secrets);
 	if (c->service_account_id != NULL)
 		printf("%-27s %s\n", "service_account:", c->service_account_id);
+	printf("%-27s %s\n", "dpop_required:", c->dpop_required ? "yes" : "no");
 	print_uris("redirect_uris:", c->redirect_uris, c->n_redirect_uris);
 	print_uris("post_logout_redirect_uris:", c->post_logout_uris,
 	    c->n_post_logout_uris);

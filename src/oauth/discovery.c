@@ -170,6 +170,9 @@ build_one(struct app *app, unsigned mask)
 		    d, "registration_endpoint", url(iss, "/oauth/register"));
 	json_object_set_new(d, "client_id_metadata_document_supported",
 	    json_boolean(app->cfg->client_metadata_documents));
+	/* DPoP (oauth/dpop.c, RFC 9449 §5.1): the proof algorithms. */
+	json_object_set_new(d, "dpop_signing_alg_values_supported",
+	    json_pack("[s, s, s, s]", "ES256", "RS256", "PS256", "EdDSA"));
 	s = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(d);
 	if (s == NULL)

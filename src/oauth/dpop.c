@@ -143,7 +143,7 @@ static bool
 ath_matches(const char *ath, size_t n, const char *access_token)
 {
 	uint8_t md[PC_SHA256_LEN];
-	char want[PC_SHA256_LEN * 2];
+	char want[DPOP_JKT_LEN + 1]; /* base64url of a SHA-256, as a jkt */
 
 	hash_sha256(access_token, strlen(access_token), md);
 	b64url_encode(md, sizeof(md), want);
@@ -336,9 +336,13 @@ refuse(struct resp *w, const struct dpop_want *want, const char *error,
 	return -1;
 }
 
-int
-dpop_check(struct req *r, struct resp *w, const struct dpop_want *want,
-    struct dpop_proof *out)
+static int replayed(struct req *r, struct resp *w, const struct dpop_want *want,
+    const char *jkt);
+
+/* dpop_check(); defer_jti: the caller records the jti (dpop_family_tx). */
+static int
+check(struct req *r, struct resp *w, const struct dpop_want *want,
+    bool defer_jti, struct dpop_proof *out)
 {
 	struct app *app = r->app;
 	struct dpop_expect e;
@@ -388,17 +392,13 @@ dpop_check(struct req *r, struct resp *w, const struct dpop_want *want,
 				  "one in the DPoP-Nonce header.");
 	}
 	/* §11.1: once per key and jti, until the proof is too old anyway. */
-	rc = store_dpop_jti_use(
-	    app->db, cl.jti_hash, cl.iat + DPOP_IAT_PAST + 1, r->now);
-	if (rc == PC_ERR_CONFLICT) {
-		json_t *d = json_pack("{s:s}", "jkt", cl.jkt);
-
-		/* AU-01: an attack signal, best effort. */
-		(void)oauth_audit(r, "dpop.replay", "alert", NULL, NULL, d);
-		json_decref(d);
-		return refuse(w, want, "invalid_dpop_proof",
-		    "The DPoP proof was used before.");
-	}
+	memcpy(out->jti_hash, cl.jti_hash, sizeof(out->jti_hash));
+	out->jti_expires = cl.iat + DPOP_IAT_PAST + 1;
+	rc = defer_jti ? 0
+		       : store_dpop_jti_use(
+			     app->db, cl.jti_hash, out->jti_expires, r->now);
+	if (rc == PC_ERR_CONFLICT)
+		return replayed(r, w, want, cl.jkt);
 	if (rc != 0) {
 		oauth_unavailable(w);
 		return -1;
@@ -406,4 +406,95 @@ dpop_check(struct req *r, struct resp *w, const struct dpop_want *want,
 	out->present = true;
 	memcpy(out->jkt, cl.jkt, sizeof(out->jkt));
 	return 0;
+}
+
+static int
+replayed(struct req *r, struct resp *w, const struct dpop_want *want,
+    const char *jkt)
+{
+	json_t *d = json_pack("{s:s}", "jkt", jkt);
+
+	/* AU-01: an attack signal, best effort. */
+	(void)oauth_audit(r, "dpop.replay", "alert", NULL, NULL, d);
+	json_decref(d);
+	return refuse(
+	    w, want, "invalid_dpop_proof", "The DPoP proof was used before.");
+}
+
+int
+dpop_check(struct req *r, struct resp *w, const struct dpop_want *want,
+    struct dpop_proof *out)
+{
+	return check(r, w, want, false, out);
+}
+
+int
+dpop_check_client(struct req *r, struct resp *w, const struct store_client *c,
+    const char *path, struct dpop_proof *out)
+{
+	const struct dpop_want want = { .path = path,
+		.required = c->dpop_required };
+
+	return check(r, w, &want, false, out);
+}
+
+int
+dpop_refresh_begin(struct req *r, struct resp *w, const struct store_client *c,
+    struct dpop_proof *out)
+{
+	const struct dpop_want want = { .path = "/token",
+		.required = c->dpop_required };
+
+	return check(r, w, &want, true, out);
+}
+
+int
+dpop_family_tx(struct db_conn *c, const struct store_family *f,
+    const struct dpop_proof *dp, int64_t now)
+{
+	int rc;
+
+	/* RT-06: a bound grant refreshes only with a proof of its key. */
+	if (f->dpop_jkt != NULL &&
+	    (!dp->present || !dpop_jkt_equal(f->dpop_jkt, dp->jkt)))
+		return PC_ERR_VERIFY;
+	if (!dp->present)
+		return 0;
+	rc = store_dpop_jti_use_tx(c, dp->jti_hash, dp->jti_expires, now);
+	/* Not PC_ERR_CONFLICT: a batch retries that as a lost race. */
+	return rc == PC_ERR_CONFLICT ? PC_ERR_DUPLICATE : rc;
+}
+
+bool
+dpop_refresh_refused(
+    struct req *r, struct resp *w, const struct dpop_proof *dp, int rc)
+{
+	const struct dpop_want want = { .path = "/token" };
+	struct app *app = r->app;
+
+	if (rc == PC_ERR_VERIFY) {
+		/* Bound to a key; nothing was consumed. */
+		if (dp->present)
+			oauth_error(w, 400, "invalid_grant",
+			    "The refresh token is bound to another DPoP key.");
+		else
+			oauth_error(w, 400, "invalid_dpop_proof",
+			    "The refresh token is DPoP-bound: send a proof of "
+			    "its key.");
+		return true;
+	}
+	if (rc == PC_ERR_DUPLICATE) {
+		(void)replayed(r, w, &want, dp->jkt);
+		return true;
+	}
+	/* A rotation refused before its commit did not record the jti: a
+	 * proof is spent whatever the answer, as at every endpoint (reuse,
+	 * PC_ERR_CONFLICT, has killed the grant already). */
+	if (rc != 0 && rc != PC_ERR_CONFLICT && dp->present &&
+	    store_dpop_jti_use(app->db, dp->jti_hash, dp->jti_expires,
+		r->now) == PC_ERR_CONFLICT) {
+		(void)replayed(r, w, &want, dp->jkt);
+		return true;
+	}
+	return false;
 }

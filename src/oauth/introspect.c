@@ -9,7 +9,8 @@
  * exactly as a dead one, {"active":false} with no other member (IR-02),
  * so introspection is no oracle for tokens a caller merely found. token_type_hint is not needed: refresh tokens
  * carry REFRESH_PREFIX, everything else is tried as an access token.
- * Responses are no-store (the route says so: IR-03).
+ * Responses are no-store (the route says so: IR-03), and a DPoP-bound
+ * token's answer names its key, cnf.jkt (IR-03, RFC 9449 §6.2).
  */
 #include <string.h>
 
@@ -93,8 +94,13 @@ access_token(struct req *r, struct resp *w, const struct store_client *c,
 	}
 	o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "active",
 	    1, "scope", b.scope, "client_id", b.client_id, "token_type",
-	    "Bearer", "exp", (json_int_t)b.exp, "iat", (json_int_t)b.iat, "iss",
-	    app->cfg->issuer, "aud", b.aud, "jti", b.jti);
+	    b.cnf_jkt != NULL ? "DPoP" : "Bearer", "exp", (json_int_t)b.exp,
+	    "iat", (json_int_t)b.iat, "iss", app->cfg->issuer, "aud", b.aud,
+	    "jti", b.jti);
+	/* IR-03 (RFC 9449 §6.2): the key a resource must see proofs of. */
+	if (o != NULL && b.cnf_jkt != NULL)
+		json_object_set_new(
+		    o, "cnf", json_pack("{s:s}", "jkt", b.cnf_jkt));
 	/* A client's own token has no principal but the client to name; a
 	 * user's or a service account's token names it (issue 14), and a
 	 * resource is told whom the token speaks for. */
@@ -152,6 +158,10 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	    t.family.user_id, "token_type", "refresh_token", "exp",
 	    (json_int_t)t.exp, "iat", (json_int_t)t.iat, "iss",
 	    app->cfg->issuer);
+	/* IR-03: a refresh token bound to a key (a public client's). */
+	if (o != NULL && t.family.dpop_jkt != NULL)
+		json_object_set_new(
+		    o, "cnf", json_pack("{s:s}", "jkt", t.family.dpop_jkt));
 	reply(w, o);
 	store_family_clear(&t.family);
 }

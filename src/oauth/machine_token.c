@@ -33,6 +33,13 @@ int
 token_response_write(struct resp *w, const char *at, int64_t ttl,
     const char *scope, bool exchange)
 {
+	return token_response_write_dpop(w, at, ttl, scope, exchange, false);
+}
+
+int
+token_response_write_dpop(struct resp *w, const char *at, int64_t ttl,
+    const char *scope, bool exchange, bool dpop)
+{
 	struct buf *b = resp_json_begin(w, 200);
 	int r;
 
@@ -52,7 +59,8 @@ token_response_write(struct resp *w, const char *at, int64_t ttl,
 		     sizeof(ISSUED_TOKEN_TYPE) - 1)) != 0))
 		return r;
 	if ((r = jose_json_put_member(b, false, "token_type")) != 0 ||
-	    (r = jose_json_put_str(b, "Bearer", 6)) != 0 ||
+	    (r = jose_json_put_str(
+		 b, dpop ? "DPoP" : "Bearer", dpop ? 4 : 6)) != 0 ||
 	    (r = jose_json_put_member(b, false, "expires_in")) != 0 ||
 	    (r = jose_json_put_int(b, ttl)) != 0)
 		return r;
@@ -81,6 +89,7 @@ machine_token_issue(
 	in.aud = g->resource != NULL ? g->resource : app->cfg->issuer;
 	in.scope = scope;
 	in.ttl = ttl;
+	in.cnf_jkt = g->cnf_jkt;
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &jwt, jti) !=
 	    0) {
 		oauth_error(w, 503, "temporarily_unavailable",
@@ -107,8 +116,9 @@ machine_token_issue(
 		oauth_unavailable(w);
 		return;
 	}
-	if (token_response_write(
-		w, jwt, ttl, scope[0] != '\0' ? scope : NULL, g->exchange) != 0)
+	if (token_response_write_dpop(w, jwt, ttl,
+		scope[0] != '\0' ? scope : NULL, g->exchange,
+		g->cnf_jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 }
@@ -237,7 +247,8 @@ out:
 
 int
 machine_cc_resource(struct req *r, struct resp *w, const struct store_client *c,
-    const struct kvlist *form, const char *sub, const struct scope_set *allowed)
+    const struct kvlist *form, const char *sub, const struct scope_set *allowed,
+    const char *cnf_jkt)
 {
 	struct store_resource res;
 	struct machine_grant g;
@@ -254,6 +265,15 @@ machine_cc_resource(struct req *r, struct resp *w, const struct store_client *c,
 		return MACHINE_TARGET_NONE;
 	if (t != 0)
 		return 0;
+	/* A resource that takes only DPoP-bound tokens (RFC 9728
+	 * dpop_bound_access_tokens_required) gets no Bearer token. */
+	if (res.dpop_required && cnf_jkt == NULL) {
+		store_resource_clear(&res);
+		oauth_error(w, 400, "invalid_dpop_proof",
+		    "This resource takes DPoP-bound tokens only: send a DPoP "
+		    "proof.");
+		return 0;
+	}
 	buf_init(&granted, SCOPE_STRING_MAX + 1);
 	buf_init(&may, SCOPE_STRING_MAX + 1);
 	if (scope_format(allowed, &may) != 0) {
@@ -266,6 +286,7 @@ machine_cc_resource(struct req *r, struct resp *w, const struct store_client *c,
 		g.resource = res.id;
 		g.scope = buf_cstr(&granted);
 		g.grant = "client_credentials";
+		g.cnf_jkt = cnf_jkt;
 		machine_token_issue(r, w, &g);
 	}
 	buf_free(&granted);

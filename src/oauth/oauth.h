@@ -153,6 +153,9 @@ struct machine_grant {
 	const char *grant;    /* for the audit: "client_credentials", ... */
 	bool exchange;	      /* RFC 8693: the answer has issued_token_type */
 	json_t *details;      /* more audit details (borrowed); NULL: none */
+	/* DPoP (RFC 9449): the proof key's thumbprint: the token is bound
+	 * to it (cnf.jkt) and answered as token_type DPoP; NULL: Bearer. */
+	const char *cnf_jkt;
 };
 
 /*
@@ -171,6 +174,9 @@ void machine_token_issue(
  */
 int token_response_write(struct resp *w, const char *at, int64_t ttl,
     const char *scope, bool exchange) PC_WUR;
+/* The same with token_type "DPoP" when dpop (a token bound by cnf.jkt). */
+int token_response_write_dpop(struct resp *w, const char *at, int64_t ttl,
+    const char *scope, bool exchange, bool dpop) PC_WUR;
 
 #define MACHINE_TARGET_NONE 1
 /*
@@ -202,10 +208,22 @@ int machine_scope(struct resp *w, const char *requested, const char *allowed,
  * caller's decision. MACHINE_TARGET_NONE when the request names no
  * resource (nothing written: the caller goes on as without); otherwise 0
  * with the response written, a token for that resource or the error.
+ * cnf_jkt: the request's DPoP key (the token is bound to it), NULL: none
+ * (then a resource with dpop_required answers invalid_dpop_proof).
  */
 int machine_cc_resource(struct req *r, struct resp *w,
     const struct store_client *c, const struct kvlist *form, const char *sub,
-    const struct scope_set *allowed) PC_WUR;
+    const struct scope_set *allowed, const char *cnf_jkt) PC_WUR;
+/*
+ * TX-04 at /token for a user grant (src/oauth/delegation.c): a resource
+ * the request names (RFC 8707 §2.2; one value at most) must be the
+ * grant's: for a refresh, token's family's, looked up before the token
+ * is used; for a code, grant_resource (the code's; NULL: none). 0, or -1
+ * with the answer written (400 invalid_target, or 503).
+ */
+int token_resource_check(struct req *r, struct resp *w,
+    const struct kvlist *form, const char *token,
+    const char *grant_resource) PC_WUR;
 
 /* ---- end Machine tokens ---- */
 /* ---- API keys at the endpoints (src/oauth/apikey_ep.c; AK-03, AK-06) ---- */

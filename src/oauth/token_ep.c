@@ -98,12 +98,18 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	const char *scope = NULL;
 	char *jwt = NULL, *sub = NULL, jti[TOKEN_JTI_LEN + 1];
 	struct buf granted;
+	struct dpop_proof dp;
+	const char *jkt;
 
 	if (!oauth_has_word(c->grant_types, "client_credentials")) {
 		oauth_error(w, 400, "unauthorized_client",
 		    "This client may not use client_credentials.");
 		return;
 	}
+	/* RFC 9449 §5: a proof binds the token to its key (TX-06). */
+	if (dpop_check_client(r, w, c, "/token", &dp) != 0)
+		return;
+	jkt = dp.present ? dp.jkt : NULL;
 	if (oauth_field(form, "scope", &scope) != 0) {
 		oauth_error(w, 400, "invalid_request", "scope is repeated.");
 		return;
@@ -120,7 +126,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	/* TX-04, RFC 8707: a resource makes a token for it (aud = the
 	 * resource, scope within allowed and the resource's); without one,
 	 * as always (aud = us). */
-	if (machine_cc_resource(r, w, c, form, sub, &allowed) !=
+	if (machine_cc_resource(r, w, c, form, sub, &allowed, jkt) !=
 	    MACHINE_TARGET_NONE) {
 		scope_set_free(&allowed);
 		free(sub);
@@ -174,6 +180,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		g.credential_id = c->client_id;
 		g.scope = granted.len > 0 ? buf_cstr(&granted) : "";
 		g.grant = "client_credentials";
+		g.cnf_jkt = jkt;
 		machine_token_issue(r, w, &g);
 		buf_free(&granted);
 		free(sub);
@@ -183,6 +190,7 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 	in.client_id = c->client_id;
 	in.aud = app->cfg->issuer;
 	in.scope = granted.len > 0 ? buf_cstr(&granted) : "";
+	in.cnf_jkt = jkt;
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &jwt, jti) !=
 	    0) {
 		buf_free(&granted);
@@ -206,8 +214,9 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 			return;
 		}
 	}
-	if (token_response_write(w, jwt, app->cfg->access_token_ttl,
-		granted.len > 0 ? buf_cstr(&granted) : NULL, false) != 0)
+	if (token_response_write_dpop(w, jwt, app->cfg->access_token_ttl,
+		granted.len > 0 ? buf_cstr(&granted) : NULL, false,
+		jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 	buf_free(&granted);
@@ -227,6 +236,7 @@ struct user_grant {
 	bool resent;	      /* RT-02 grace: refresh is a successor resent */
 	bool no_id_token;     /* the client's refresh without an ID token */
 	const char *jti;      /* the access token's, already audited; or NULL */
+	const char *cnf_jkt;  /* DPoP: the key the access token is bound to */
 	const char *resource; /* RFC 8707: the aud; NULL: us (TX-04) */
 	int64_t grant_end;    /* the family's end: no token outlives it */
 };
@@ -308,6 +318,7 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 	in.jti = g->jti;
 	in.groups = groups;
 	in.ngroups = ngroups;
+	in.cnf_jkt = g->cnf_jkt;
 	if (token_mint_access(app->signer, app->cfg, &in, r->now, &at, jti) !=
 	    0) {
 		oauth_unavailable(w);
@@ -358,7 +369,8 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 		return PC_ERR_STORE;
 	}
 	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", at, "token_type",
-	    "Bearer", "expires_in", (json_int_t)in.ttl, "scope", g->scope);
+	    g->cnf_jkt != NULL ? "DPoP" : "Bearer", "expires_in",
+	    (json_int_t)in.ttl, "scope", g->scope);
 	if (idt != NULL)
 		json_object_set_new(o, "id_token", json_string(idt));
 	if (g->refresh != NULL)
@@ -381,12 +393,12 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 {
 	struct app *app = r->app;
 	const char *code = NULL, *redirect_uri = NULL, *verifier = NULL;
-	const char *res = NULL;
 	struct store_auth_code ac;
 	struct refresh_grant rg;
 	struct user_grant ug;
 	struct scope_set set;
 	char refresh[REFRESH_LEN + 1], family[48];
+	struct dpop_proof dp;
 	bool offline;
 	int rc;
 
@@ -403,16 +415,14 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 		    w, 400, "invalid_request", "A parameter is repeated.");
 		return;
 	}
-	if (oauth_field(form, "resource", &res) != 0) {
-		oauth_error(w, 400, "invalid_target",
-		    "Name exactly one resource: a token is minted for one "
-		    "audience.");
-		return;
-	}
 	if (code == NULL) {
 		oauth_error(w, 400, "invalid_request", "code is missing.");
 		return;
 	}
+	/* RFC 9449 §5, before the code is spent: a bad proof costs the
+	 * client a retry, not its code. */
+	if (dpop_check_client(r, w, c, "/token", &dp) != 0)
+		return;
 	rc = code_redeem(
 	    app->db, code, c->client_id, redirect_uri, verifier, r->now, &ac);
 	if (rc == PC_ERR_CONFLICT) {
@@ -443,11 +453,8 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 		return;
 	}
 	/* TX-04: a resource named here is the one the code is for. */
-	if (res != NULL &&
-	    (ac.resource == NULL || strcmp(res, ac.resource) != 0)) {
+	if (token_resource_check(r, w, form, NULL, ac.resource) != 0) {
 		store_auth_code_clear(&ac);
-		oauth_error(w, 400, "invalid_target",
-		    "The resource is not the one this code was issued for.");
 		return;
 	}
 	rc = live_user(app, ac.user_id);
@@ -477,6 +484,10 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	rg.absolute =
 	    delegation_grant_life(app->cfg, ac.grant_expires_at, r->now);
 	rg.resource = ac.resource;
+	/* RT-06, RFC 9449 §5: a public client's grant is bound to the key
+	 * (its refresh tokens need proofs of it); a confidential client's
+	 * refresh tokens are bound by its authentication already. */
+	rg.dpop_jkt = dp.present && c->is_public ? dp.jkt : NULL;
 	rc = refresh_issue(
 	    app->db, &rg, r->now, offline ? refresh : NULL, family);
 	if (rc == 0)
@@ -510,6 +521,7 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	ug.grant = "authorization_code";
 	ug.resource = ac.resource;
 	ug.grant_end = r->now + rg.absolute;
+	ug.cnf_jkt = dp.present ? dp.jkt : NULL;
 	if (issue_user_tokens(r, w, c, &ug) != 0 &&
 	    store_family_revoke(app->db, family, r->now, "not_issued") != 0)
 		/* Its tokens never left; a dead family is only tidier. */
@@ -523,7 +535,8 @@ struct refresh_audit {
 	const struct req *r;
 	const char *client_id;
 	const char *user_agent;
-	const char *jti; /* of the access token to be minted */
+	const char *jti;	     /* of the access token to be minted */
+	const struct dpop_proof *dp; /* the request's DPoP proof */
 };
 
 /*
@@ -538,11 +551,16 @@ refresh_audit_tx(
 	const struct refresh_audit *a = arg;
 	const struct app *app = a->r->app;
 	struct audit_event ev;
-	json_t *d = json_pack("{s:s, s:s, s:s, s:b, s:s?}", "grant",
-	    "refresh_token", "jti", a->jti, "family", f->family_id, "refresh",
-	    1, "resource", f->resource);
+	json_t *d;
 	int rc;
 
+	/* RT-06: the key binding and the proof's jti, in this same commit
+	 * (refused: rolled back, nothing consumed). */
+	if ((rc = dpop_family_tx(c, f, a->dp, a->r->now)) != 0)
+		return rc;
+	d = json_pack("{s:s, s:s, s:s, s:b, s:s?}", "grant", "refresh_token",
+	    "jti", a->jti, "family", f->family_id, "refresh", 1, "resource",
+	    f->resource);
 	if (d == NULL)
 		return PC_ERR_INVALID;
 	if (resent)
@@ -569,7 +587,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
     const struct kvlist *form)
 {
 	struct app *app = r->app;
-	const char *token = NULL, *scope = NULL, *res = NULL;
+	const char *token = NULL, *scope = NULL;
 	struct store_family fam;
 	struct scope_set want, had;
 	struct user_grant ug;
@@ -580,6 +598,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	char next[REFRESH_LEN + 1], jti[TOKEN_JTI_LEN + 1];
 	char desc[SCOPE_TOKEN_MAX + 96] =
 	    "scope may only narrow the original grant.";
+	struct dpop_proof dp;
 	bool resent = false;
 	int rc;
 
@@ -600,23 +619,16 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	}
 	/* TX-04: a resource named here is the grant's, checked before the
 	 * token is used (a refusal does not cost the client its grant). */
-	rc = 0;
-	if (oauth_field(form, "resource", &res) != 0 ||
-	    (res != NULL &&
-		(rc = delegation_refresh_resource(
-		     app->db, token, res, r->now)) != 0)) {
-		if (oauth_store_down(rc))
-			oauth_unavailable(w);
-		else
-			oauth_error(w, 400, "invalid_target",
-			    "The resource is not the one this grant is for.");
+	if (token != NULL && token_resource_check(r, w, form, token, NULL) != 0)
 		return;
-	}
 	if (token == NULL) {
 		oauth_error(
 		    w, 400, "invalid_request", "refresh_token is missing.");
 		return;
 	}
+	/* RFC 9449 §5: before the token is used (refresh_audit_tx). */
+	if (dpop_refresh_begin(r, w, c, &dp) != 0)
+		return;
 	if (scope != NULL && scope_parse(scope, &want) != 0) {
 		oauth_error(w, 400, "invalid_scope", "scope is malformed.");
 		return;
@@ -658,12 +670,15 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ra.r = r;
 	ra.client_id = c->client_id;
 	ra.jti = jti;
+	ra.dp = &dp;
 	(void)req_header(r, "User-Agent", &ra.user_agent);
 	pol.audit = refresh_audit_tx;
 	pol.audit_arg = &ra;
 	rc = refresh_rotate_ex(
 	    app->db, token, c->client_id, r->now, &pol, next, &fam, &resent);
 	sodium_memzero(key, sizeof(key));
+	if (dpop_refresh_refused(r, w, &dp, rc))
+		goto out; /* RT-06 */
 	if (rc == PC_ERR_CONFLICT) {
 		/* RT-01, RT-02: reuse; the whole family is revoked. */
 		json_t *d = json_pack("{s:s}", "family", fam.family_id);
@@ -717,6 +732,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ug.resent = resent;
 	ug.no_id_token = !c->id_token_on_refresh;
 	ug.jti = jti;
+	ug.cnf_jkt = dp.present ? dp.jkt : NULL;
 	/* AU-01: the answer was not given, so the client's retry with the
 	 * same token should work. Without the grace the rotation is undone
 	 * (unless its successor was used meanwhile); with it, nothing is

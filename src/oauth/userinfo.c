@@ -2,8 +2,12 @@
  * The UserInfo endpoint, GET and POST /userinfo (OIDC Core §5.3, RFC 6750;
  * SECURITY.md OI-08, TK-12, TK-13, JW-06, IR-06).
  *
- * The access token comes in the Authorization header (Bearer) or, for a
- * POST, as the form field access_token; exactly one of them. A token in
+ * The access token comes in the Authorization header (Bearer, or DPoP
+ * with a DPoP proof: RFC 9449 §7) or, for a POST, as the form field
+ * access_token; exactly one of them. A DPoP-bound token (cnf.jkt) is
+ * served only with the DPoP scheme and a proof of its key whose ath is the
+ * token's hash (TX-06); presented any other way it is refused, and an
+ * unbound token is not accepted with the DPoP scheme. A token in
  * the query string is refused and not looked at (RFC 6750 §2.3 would
  * allow it; it ends up in logs and Referer headers). Only user tokens
  * with the openid scope are served; the claims are the ones the granted
@@ -54,6 +58,20 @@ challenge(struct resp *w, int status, const char *error, const char *desc,
 		json_decref(o);
 	}
 	resp_header(w, "WWW-Authenticate", h);
+	/* RFC 9449 §7.1: DPoP is offered beside Bearer. */
+	if (error == NULL)
+		resp_header(
+		    w, "WWW-Authenticate", "DPoP algs=\"" DPOP_ALGS "\"");
+}
+
+/* 401 invalid_token in the scheme the token came with. */
+static void
+refuse(struct resp *w, bool dpop, const char *desc)
+{
+	if (dpop)
+		dpop_challenge(w, 401, "invalid_token", desc);
+	else
+		challenge(w, 401, "invalid_token", desc, NULL);
 }
 
 /* b64token (RFC 6750 §2.1): the characters a Bearer token may have. */
@@ -80,7 +98,7 @@ b64token(const char *t)
  * error already written.
  */
 static int
-find_token(struct req *r, struct resp *w, const char **tok)
+find_token(struct req *r, struct resp *w, const char **tok, bool *dpop)
 {
 	const struct kvlist *q = NULL, *form = NULL;
 	const struct kv *kv = NULL;
@@ -88,6 +106,7 @@ find_token(struct req *r, struct resp *w, const char **tok)
 	int rc;
 
 	*tok = NULL;
+	*dpop = false;
 	/* OI-08: never from the URI, and the request is refused. */
 	if (req_query(r, &q) != 0 ||
 	    kvlist_get(q, "access_token", &kv) != PC_ERR_NOT_FOUND) {
@@ -101,12 +120,14 @@ find_token(struct req *r, struct resp *w, const char **tok)
 		    "Authorization is repeated.", NULL);
 		return PC_ERR_INVALID;
 	}
-	if (rc == 0 && h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
-		for (hdr_tok = h + 7; *hdr_tok == ' '; hdr_tok++)
+	if (rc == 0 && h != NULL &&
+	    (strncasecmp(h, "Bearer ", 7) == 0 ||
+		strncasecmp(h, "DPoP ", 5) == 0)) {
+		*dpop = strncasecmp(h, "DPoP ", 5) == 0;
+		for (hdr_tok = h + (*dpop ? 5 : 7); *hdr_tok == ' '; hdr_tok++)
 			;
 		if (!b64token(hdr_tok)) {
-			challenge(w, 401, "invalid_token",
-			    "The access token is malformed.", NULL);
+			refuse(w, *dpop, "The access token is malformed.");
 			return PC_ERR_INVALID;
 		}
 	}
@@ -175,33 +196,65 @@ oauth_userinfo(struct req *r, struct resp *w)
 	struct app *app = r->app;
 	struct bearer b;
 	struct store_user u;
+	struct dpop_proof proof;
 	const char *tok = NULL;
 	char **groups = NULL;
 	size_t ngroups = 0;
+	bool dpop = false;
 	int rc;
 
 	memset(&u, 0, sizeof(u));
-	if (find_token(r, w, &tok) != 0)
+	if (find_token(r, w, &tok, &dpop) != 0)
 		return;
+	/* RFC 9449 §7: the DPoP scheme comes with a proof for this request
+	 * naming this token (ath), checked before the token is. */
+	if (dpop) {
+		const struct dpop_want want = { "/userinfo", tok, true, true };
+
+		if (dpop_check(r, w, &want, &proof) != 0)
+			return;
+	}
 	rc = bearer_verify(app, tok, strlen(tok), r->now, &b);
 	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		return;
 	}
 	if (rc != 0) {
-		challenge(w, 401, "invalid_token",
-		    "The access token is invalid, expired or revoked.", NULL);
+		refuse(w, dpop,
+		    "The access token is invalid, expired or revoked.");
 		return;
+	}
+	/* TX-06: a bound token only with a proof of its key; a token that is
+	 * not bound is no DPoP token. */
+	if (b.cnf_jkt != NULL && !dpop) {
+		refuse(w, true,
+		    "The access token is DPoP-bound: send it with the DPoP "
+		    "scheme and a proof.");
+		goto out;
+	}
+	if (dpop &&
+	    (b.cnf_jkt == NULL || !dpop_jkt_equal(b.cnf_jkt, proof.jkt))) {
+		refuse(w, true,
+		    b.cnf_jkt == NULL
+			? "The access token is not DPoP-bound: send it as "
+			  "Bearer."
+			: "The DPoP proof is not by the key the access token "
+			  "is bound to.");
+		goto out;
 	}
 	/* TK-12: a client's own token (no user grant) has no userinfo. */
 	if (b.gid == NULL) {
-		challenge(w, 401, "invalid_token",
-		    "The access token is not for a user.", NULL);
+		refuse(w, dpop, "The access token is not for a user.");
 		goto out;
 	}
 	if (!oauth_has_word(b.scope, "openid")) {
-		challenge(w, 403, "insufficient_scope",
-		    "The access token lacks the openid scope.", "openid");
+		if (dpop)
+			dpop_challenge(w, 403, "insufficient_scope",
+			    "The access token lacks the openid scope.");
+		else
+			challenge(w, 403, "insufficient_scope",
+			    "The access token lacks the openid scope.",
+			    "openid");
 		goto out;
 	}
 	rc = store_user_get(app->db, b.sub, &u);
@@ -211,8 +264,8 @@ oauth_userinfo(struct req *r, struct resp *w)
 	}
 	/* A deleted or disabled user has no claims to give. */
 	if (rc == PC_ERR_NOT_FOUND || u.disabled_at != 0) {
-		challenge(w, 401, "invalid_token",
-		    "The access token is invalid, expired or revoked.", NULL);
+		refuse(w, dpop,
+		    "The access token is invalid, expired or revoked.");
 		goto out;
 	}
 	/* The groups as of now, like every other claim here. */

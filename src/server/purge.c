@@ -34,7 +34,7 @@ purge(struct app *app)
 	static const char *const names[] = { "sessions", "tokens", "counters",
 		"codes", "token_families", "assertion_jtis", "revoked_jtis",
 		"authz_requests", "workload_jtis", "par_requests",
-		"registered_clients" };
+		"registered_clients", "dpop_jtis" };
 	struct db *db = app->db;
 	int64_t now = clock_now(), n[PC_NELEM(names)] = { 0 }, total = 0;
 	const int rc[PC_NELEM(names)] = {
@@ -51,6 +51,7 @@ purge(struct app *app)
 		/* CR-07: self-registered clients never used. */
 		store_registered_clients_purge(db,
 		    now - app->cfg->client_registration_unused, now, &n[10]),
+		store_dpop_jtis_purge(db, now, &n[11]),
 	};
 	struct log_line l;
 

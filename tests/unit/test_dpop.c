@@ -21,6 +21,7 @@
 #include "crypto/crypto.h"
 #include "jose/jose.h"
 #include "oauth/oauth.h"
+#include "store/q.h"
 #include "store/store.h"
 
 #define T0 INT64_C(1800000000)
@@ -43,6 +44,8 @@
 	"Y-FNyJK70nfbV37xRZT3Lg"
 #define RFC9449_JKT "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
 #define RFC9449_IAT INT64_C(1562262616)
+
+#include "oauth_fixture.h"
 
 static EVP_PKEY *k_ec, *k_rs, *k_ed, *k_other;
 
@@ -608,6 +611,84 @@ test_dpop_jkt_equal(void **state)
 	assert_false(dpop_jkt_equal("", ""));
 }
 
+/* The replay cache (store/dpop.c, migration 0028), on either store. */
+static void
+test_dpop_RT06_DS04_replay_cache(void **state)
+{
+	struct fixture *f = *state;
+	char a[PC_SHA256_HEX_LEN + 1], b[PC_SHA256_HEX_LEN + 1];
+	int64_t n = -1;
+
+	hash_sha256_hex("a", 1, a);
+	hash_sha256_hex("b", 1, b);
+	/* New, then a replay while it lives; another key is independent. */
+	assert_int_equal(store_dpop_jti_use(f->db, a, T0 + 61, T0), 0);
+	assert_int_equal(
+	    store_dpop_jti_use(f->db, a, T0 + 61, T0), PC_ERR_CONFLICT);
+	assert_int_equal(
+	    store_dpop_jti_use(f->db, a, T0 + 70, T0 + 60), PC_ERR_CONFLICT);
+	assert_int_equal(store_dpop_jti_use(f->db, b, T0 + 61, T0), 0);
+	/* Expired but not purged yet: taken over (the proof it stood for is
+	 * too old to be accepted anyway). */
+	assert_int_equal(store_dpop_jti_use(f->db, a, T0 + 122, T0 + 61), 0);
+	assert_int_equal(
+	    store_dpop_jti_use(f->db, a, T0 + 122, T0 + 100), PC_ERR_CONFLICT);
+	/* DS-04: the purge forgets what expired, and only that. */
+	assert_int_equal(store_dpop_jtis_purge(f->db, T0 + 61, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_dpop_jti_use(f->db, b, T0 + 200, T0 + 62), 0);
+	assert_int_equal(store_dpop_jtis_purge(f->db, T0 + 121, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    store_dpop_jti_use(f->db, a, T0 + 200, T0 + 121), PC_ERR_CONFLICT);
+	assert_int_equal(store_dpop_jtis_purge(f->db, T0 + 1000, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(
+	    store_dpop_jti_use(f->db, NULL, T0, T0), PC_ERR_INVALID);
+}
+
+struct tx_arg {
+	const char *hash;
+	int r1, r2;
+};
+
+static int
+use_twice_tx(struct db_conn *c, void *arg)
+{
+	struct tx_arg *a = arg;
+
+	a->r1 = store_dpop_jti_use_tx(c, a->hash, T0 + 61, T0);
+	a->r2 = store_dpop_jti_use_tx(c, a->hash, T0 + 61, T0);
+	return a->r1 == 0 ? 0 : a->r1;
+}
+
+static int
+rollback_tx(struct db_conn *c, void *arg)
+{
+	struct tx_arg *a = arg;
+
+	a->r1 = store_dpop_jti_use_tx(c, a->hash, T0 + 61, T0);
+	return PC_ERR_VERIFY;
+}
+
+static void
+test_dpop_replay_cache_in_a_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct tx_arg a = { "c0ffee", 1, 1 };
+
+	assert_int_equal(store_tx(f->db, use_twice_tx, &a), 0);
+	assert_int_equal(a.r1, 0);
+	assert_int_equal(a.r2, PC_ERR_CONFLICT);
+	assert_int_equal(
+	    store_dpop_jti_use(f->db, "c0ffee", T0 + 61, T0), PC_ERR_CONFLICT);
+	/* Rolled back with the caller's transaction: not remembered. */
+	a.hash = "decaf";
+	assert_int_equal(store_tx(f->db, rollback_tx, &a), PC_ERR_VERIFY);
+	assert_int_equal(a.r1, 0);
+	assert_int_equal(store_dpop_jti_use(f->db, "decaf", T0 + 61, T0), 0);
+}
+
 int
 main(void)
 {
@@ -627,6 +708,10 @@ main(void)
 		cmocka_unit_test(test_dpop_nonce_claim),
 		cmocka_unit_test(test_dpop_RT06_server_nonce),
 		cmocka_unit_test(test_dpop_jkt_equal),
+		cmocka_unit_test_setup_teardown(
+		    test_dpop_RT06_DS04_replay_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_dpop_replay_cache_in_a_transaction, setup, teardown),
 	};
 
 	if (crypto_init() != 0)
