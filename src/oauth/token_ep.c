@@ -519,9 +519,9 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	ug.family_id = family;
 	ug.refresh = offline ? refresh : NULL;
 	ug.grant = "authorization_code";
+	ug.cnf_jkt = dp.present ? dp.jkt : NULL;
 	ug.resource = ac.resource;
 	ug.grant_end = r->now + rg.absolute;
-	ug.cnf_jkt = dp.present ? dp.jkt : NULL;
 	if (issue_user_tokens(r, w, c, &ug) != 0 &&
 	    store_family_revoke(app->db, family, r->now, "not_issued") != 0)
 		/* Its tokens never left; a dead family is only tidier. */
