@@ -236,7 +236,8 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 		goto out;
 	}
 	/* Issue 15: an https URL id is a metadata-document client. */
-	rc = client_resolve(app, &ver, id, r->ip, r->now, out, sec, &n_sec, NULL);
+	rc = client_resolve(
+	    app, &ver, id, r->ip, r->now, out, sec, &n_sec, NULL);
 	if (rc == PC_ERR_PERM) /* over the per-IP fetch limit */
 		rc = PC_ERR_NOT_FOUND;
 	if (rc != 0 && rc != PC_ERR_NOT_FOUND) {

@@ -221,9 +221,9 @@ int machine_cc_resource(struct req *r, struct resp *w,
  * is used; for a code, grant_resource (the code's; NULL: none). 0, or -1
  * with the answer written (400 invalid_target, or 503).
  */
-int token_resource_check(struct req *r, struct resp *w,
-    const struct kvlist *form, const char *token,
-    const char *grant_resource) PC_WUR;
+int
+token_resource_check(struct req *r, struct resp *w, const struct kvlist *form,
+    const char *token, const char *grant_resource) PC_WUR;
 
 /* ---- end Machine tokens ---- */
 /* ---- API keys at the endpoints (src/oauth/apikey_ep.c; AK-03, AK-06) ---- */

@@ -449,8 +449,8 @@ store_client_secret_rotate(struct db *db, const char *client_id,
 
 /* The bodies above inside a caller's transaction (store/registrations.c). */
 int
-store_client_insert_tx(struct db_conn *conn, const struct store_client *c,
-    const char *secret_hash)
+store_client_insert_tx(
+    struct db_conn *conn, const struct store_client *c, const char *secret_hash)
 {
 	struct insert a = { c, secret_hash };
 

@@ -447,8 +447,7 @@ int store_throttle_mail_account(struct db *db, const char *account_key,
  * is below limit (*allowed = true); otherwise counts nothing. One step.
  */
 int store_throttle_count_below(struct db *db, const char *scope,
-    const char *key, int64_t window_start, int64_t limit,
-    bool *allowed) PC_WUR;
+    const char *key, int64_t window_start, int64_t limit, bool *allowed) PC_WUR;
 /*
  * DS-04: deletes windows with window_start < windows_before, account rows
  * with last_failure_at < idle_before and failures < lock_after (locked
