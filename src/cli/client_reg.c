@@ -117,7 +117,7 @@ add(struct cli_ctx *ctx)
 		return 1;
 	}
 	d = json_pack("{s:s, s:I, s:I}", "label", label, "max_clients",
-	    (json_int_t)max, "expires_at", (json_int_t)(now + ttl));
+	    (json_int_t)max, "expires_at", (json_int_t)now + (json_int_t)ttl);
 	if (cli_audit(ctx->db, ctx->mk, "client.registration_token.create", id,
 		d) != 0) {
 		/* Unaudited, the token must not be handed out. */

@@ -151,7 +151,7 @@ authz_begin(struct app *app, const struct az_request *a, enum az_fail f,
 	z->p.redirect_uri = xstrdup(a->redirect_uri);
 	z->p.state = dup_opt(a->state);
 	/* AZ-14: only through /par when the policy or the client says so. */
-	if (!a->par && app->cfg->par_required)
+	if (!a->par && (app->cfg->par_required || z->client.par_required))
 		return redirect(e, "invalid_request",
 		    "This client must use pushed authorization requests.");
 	if (f == AZ_FAIL_REDIRECT)

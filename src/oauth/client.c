@@ -270,6 +270,9 @@ client_validate(struct store_client *c, const char **why)
 	    strcmp(c->registration, "metadata") != 0)
 		return refuse(
 		    why, "registration is operator, dynamic or metadata");
+	/* CF-05: explicit browser origins, in the form browsers send. */
+	if (cors_origins_check(c->cors_origins, why) != 0)
+		return PC_ERR_INVALID;
 	if (c->max_delegation_depth < 0 || c->max_delegation_depth > 16)
 		return refuse(why, "max_delegation_depth is 0..16");
 	if (c->name == NULL)

@@ -178,7 +178,9 @@ response_types(struct parse *p, const json_t *doc)
 static bool
 word_in(const char *list, const char *w, size_t n)
 {
-	for (const char *q = list; q != NULL && *q != '\0';) {
+	if (list == NULL)
+		return false;
+	for (const char *q = list; *q != '\0';) {
 		size_t len = strcspn(q, " ");
 
 		if (len == n && memcmp(q, w, n) == 0)
@@ -365,6 +367,7 @@ client_meta_parse(const char *json, size_t len, enum client_meta_src src,
 	if ((r = members(&p, doc, src, allowed_scopes, m)) != 0)
 		goto out;
 	m->c.kind = xstrdup("client");
+	m->c.id_token_on_refresh = true; /* the store's default */
 	m->c.registration =
 	    xstrdup(src == CLIENT_META_DOCUMENT ? "metadata" : "dynamic");
 	/* AZ-04 first, so that a refused URI says so (RFC 7591 §3.2.2). */
@@ -406,6 +409,36 @@ static bool
 private_scheme(const char *u)
 {
 	return strncmp(u, "https:", 6) != 0 && strncmp(u, "http:", 5) != 0;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+void
+client_meta_keep(struct store_client *c, const struct store_client *old)
+{
+	free(c->kind);
+	free(c->owner_id);
+	free(c->resources);
+	free(c->cors_origins);
+	free(c->service_account_id);
+	c->kind = dup_or_null(old->kind);
+	c->owner_id = dup_or_null(old->owner_id);
+	c->resources = dup_or_null(old->resources);
+	c->cors_origins = dup_or_null(old->cors_origins);
+	c->service_account_id = dup_or_null(old->service_account_id);
+	c->max_delegation_depth = old->max_delegation_depth;
+	c->may_delegate = old->may_delegate;
+	c->allow_impersonation = old->allow_impersonation;
+	c->dpop_required = old->dpop_required;
+	c->par_required = old->par_required;
+	c->disabled_at = old->disabled_at;
+	c->first_party = old->first_party;
+	c->id_token_on_refresh = old->id_token_on_refresh;
+	c->created_at = old->created_at;
 }
 
 int

@@ -24,6 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "audit/audit.h"
 #include "auth/auth.h"
 #include "machine/machine.h"
 #include "oauth/domain.h"
@@ -73,10 +76,31 @@ log_refused(const char *url, const char *why)
 	log_end(&l);
 }
 
+/* client.register for a metadata client seen for the first time. */
+static int
+audit_new(struct app *app, const struct store_client *c, const char *ip)
+{
+	struct audit_event ev;
+	int r;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.event = "client.register";
+	ev.outcome = "success";
+	ev.target = c->client_id;
+	ev.ip = ip;
+	ev.details = json_pack("{s:s, s:s}", "registration", "metadata",
+	    "auth_method", c->auth_method);
+	r = audit_append(app->db, app->audit_key, &ev);
+	json_decref(ev.details);
+	if (r != 0)
+		log_msg(LOG_ERROR, "audit.append_failed", "client.register");
+	return r;
+}
+
 /* Fetches, checks and writes the client of the document at url. */
 static int
-materialise(struct app *app, const char *url, const char *ip, int64_t now,
-    const char **why)
+materialise(struct app *app, const char *url, const struct store_client *old,
+    const char *ip, int64_t now, const char **why)
 {
 	const struct config *cfg = app->cfg;
 	struct client_meta m;
@@ -125,8 +149,10 @@ materialise(struct app *app, const char *url, const char *ip, int64_t now,
 		goto refused;
 	m.c.client_id = xstrdup(url);
 	m.c.created_at = now;
-	m.c.updated_at = now;
 	m.c.dpop_required = cfg->client_registration_dpop;
+	if (old != NULL) /* a refetch: what the operator set stays */
+		client_meta_keep(&m.c, old);
+	m.c.updated_at = now;
 	r = store_client_metadata_put(app->db, &m.c);
 	if (r == PC_ERR_CONFLICT) /* lost an insert race: update it */
 		r = store_client_metadata_put(app->db, &m.c);
@@ -134,6 +160,9 @@ materialise(struct app *app, const char *url, const char *ip, int64_t now,
 		w = "the id names another client";
 		goto refused;
 	}
+	/* AU-01: a new client is a durable audit row before it is used. */
+	if (r == 0 && old == NULL)
+		r = audit_new(app, &m.c, ip);
 	client_meta_clear(&m);
 	return r;
 refused:
@@ -184,11 +213,12 @@ client_resolve(struct app *app, const struct store_versions *v, const char *id,
 	    out->updated_at <= now &&
 	    now - out->updated_at < app->cfg->client_metadata_ttl)
 		return 0;
-	store_client_clear(out);
 	*n = 0;
 	if (r != 0 && r != PC_ERR_NOT_FOUND)
 		return r;
-	if ((r = materialise(app, id, ip, now, why)) != 0)
+	r = materialise(app, id, r == 0 ? out : NULL, ip, now, why);
+	store_client_clear(out);
+	if (r != 0)
 		return r;
 	/* Just written: the store, not a cache entry of the old version. */
 	return store_client_get(app->db, id, out);

@@ -197,6 +197,27 @@ delegation_revoke(struct app *app, const char *user_id, const char *family_id,
 	    app->db, user_id, family_id, now, client_id);
 }
 
+bool
+delegation_refreshable(
+    const char *scope, const char *resource, const char *grant_types)
+{
+	struct scope_set set;
+	bool offline = false;
+
+	if (!oauth_has_word(grant_types, "refresh_token"))
+		return false;
+	/* MCP clients ask for the resource's scopes only, and a resource
+	 * server never names offline_access (the MCP authorization spec,
+	 * "Refresh Tokens"): a delegation lasts as its consent said. */
+	if (resource != NULL)
+		return true;
+	if (scope_parse(scope, &set) == 0) {
+		offline = scope_has(&set, "offline_access");
+		scope_set_free(&set);
+	}
+	return offline;
+}
+
 int64_t
 delegation_grant_life(const struct config *cfg, int64_t ends_at, int64_t now)
 {

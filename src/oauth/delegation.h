@@ -110,6 +110,11 @@ char *delegation_resource_name(struct app *app, const char *uri);
  */
 int64_t
 delegation_grant_life(const struct config *cfg, int64_t ends_at, int64_t now);
+/* Whether a code grant gets a refresh token (OI-09, decision 0062): the
+ * client may refresh, and scope has offline_access or the grant is for a
+ * resource (a delegation: its consent page says how long it lasts). */
+bool delegation_refreshable(
+    const char *scope, const char *resource, const char *grant_types);
 /* An access token's lifetime: access_token_ttl, never beyond its grant's
  * end (grant_end; 0: no end known). At least 1 s. */
 int64_t

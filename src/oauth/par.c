@@ -254,6 +254,7 @@ check_request(struct req *r, struct resp *w, const struct store_client *c,
 	memset(&z, 0, sizeof(z));
 	f = az_parse(pushed, &a);
 	a.par = true;
+	a.ip = r->ip; /* client_resolve's per-IP limit */
 	if (f == AZ_FAIL_PAGE) {
 		push_error(
 		    r, w, c->client_id, 400, a.error, a.error_description);
@@ -266,6 +267,7 @@ check_request(struct req *r, struct resp *w, const struct store_client *c,
 		az_request_clear(&a);
 		return -1;
 	}
+	a.ip = r->ip; /* client_resolve's per-IP limit (issue 15) */
 	st = authz_begin(r->app, &a, f, r->now, &z, &e);
 	if (st == AUTHZ_PAGE)
 		push_error(r, w, c->client_id, 400, "invalid_request", e.why);

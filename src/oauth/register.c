@@ -75,7 +75,9 @@ words(const char *list)
 {
 	json_t *a = json_array();
 
-	for (const char *q = list; q != NULL && *q != '\0';) {
+	if (list == NULL)
+		return a;
+	for (const char *q = list; *q != '\0';) {
 		size_t n = strcspn(q, " ");
 
 		if (n > 0)
@@ -101,14 +103,14 @@ strv(char *const *v, size_t n)
 static json_t *
 client_json(const struct app *app, const struct store_client *c)
 {
+	const char *id = c->client_id != NULL ? c->client_id : "";
 	json_t *o = json_object();
 	size_t n = strlen(app->cfg->issuer) + sizeof(REG_PATH "?client_id=") +
-	    strlen(c->client_id);
+	    strlen(id);
 	char *uri = xmalloc(n);
 
-	snprintf(uri, n, "%s" REG_PATH "?client_id=%s", app->cfg->issuer,
-	    c->client_id);
-	json_object_set_new(o, "client_id", json_string(c->client_id));
+	snprintf(uri, n, "%s" REG_PATH "?client_id=%s", app->cfg->issuer, id);
+	json_object_set_new(o, "client_id", json_string(id));
 	json_object_set_new(
 	    o, "client_id_issued_at", json_integer(c->created_at));
 	json_object_set_new(o, "registration_client_uri", json_string(uri));
@@ -353,7 +355,7 @@ update(struct req *r, struct resp *w, struct store_client *old,
 		metadata_error(w, error, why);
 		return;
 	}
-	if (m.doc_client_id == NULL ||
+	if (m.doc_client_id == NULL || old->client_id == NULL ||
 	    strcmp(m.doc_client_id, old->client_id) != 0) {
 		metadata_error(w, "invalid_request",
 		    "client_id must be the registered one.");
@@ -381,9 +383,8 @@ update(struct req *r, struct resp *w, struct store_client *old,
 		goto out;
 	}
 	m.c.client_id = xstrdup(old->client_id);
-	m.c.created_at = old->created_at;
+	client_meta_keep(&m.c, old);
 	m.c.updated_at = r->now;
-	m.c.dpop_required = old->dpop_required;
 	reg_token_new(REG_ACCESS_PREFIX, access, hash);
 	rc = store_client_register_update(
 	    app->db, &m.c, false, old_hash, hash, r->now);

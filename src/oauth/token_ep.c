@@ -396,7 +396,6 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	struct store_auth_code ac;
 	struct refresh_grant rg;
 	struct user_grant ug;
-	struct scope_set set;
 	char refresh[REFRESH_LEN + 1], family[48];
 	struct dpop_proof dp;
 	bool offline;
@@ -467,12 +466,7 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 			oauth_unavailable(w);
 		return;
 	}
-	offline = false;
-	if (scope_parse(ac.scope, &set) == 0) {
-		offline = scope_has(&set, "offline_access") &&
-		    oauth_has_word(c->grant_types, "refresh_token");
-		scope_set_free(&set);
-	}
+	offline = delegation_refreshable(ac.scope, ac.resource, c->grant_types);
 	memset(&rg, 0, sizeof(rg));
 	rg.client_id = c->client_id;
 	rg.user_id = ac.user_id;

@@ -285,6 +285,21 @@ render_consent(struct req *r, struct resp *w, const struct session *s,
 		page_puts(&b, "</strong> asks to:</p>\n");
 	}
 	scope_list(&b, &set);
+	/* OI-09, decision 0062: a delegation at a resource comes with a
+	 * refresh token; the user is told how long it may last (an agent's
+	 * lifetime is chosen below). */
+	if (!agent && z->p.resource != NULL &&
+	    delegation_refreshable(
+		z->p.scope, z->p.resource, z->client.grant_types)) {
+		char t[32];
+
+		duration_text(delegation_grant_life(app->cfg, 0, r->now), t);
+		page_printf(&b,
+		    "<p>It may keep acting there for up to %s, until you "
+		    "revoke it on your account page, under &ldquo;Agents "
+		    "acting for you&rdquo;.</p>\n",
+		    t);
+	}
 	page_puts(&b, "<p>You will return to ");
 	page_text(&b, z->p.redirect_uri);
 	page_puts(

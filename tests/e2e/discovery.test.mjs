@@ -137,6 +137,7 @@ const CHECKED = new Set([
   'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_methods_supported',
   'revocation_endpoint_auth_signing_alg_values_supported',
   'pushed_authorization_request_endpoint', 'require_pushed_authorization_requests',
+  'registration_endpoint', 'client_id_metadata_document_supported', 'dpop_signing_alg_values_supported',
 ]);
 
 const EMAIL = 'truth@example.com';
@@ -150,6 +151,7 @@ const disc = async () => {
   return doc ??= await (await fetch(srv.url + '/.well-known/openid-configuration')).json();
 };
 const local = (u) => u.replace(srv.issuer, srv.url);
+const local2 = (s2, u) => u.replace(s2.issuer, s2.url);
 const saw = (member, value) => sent.add(`${member} ${value}`);
 const cliOk = (args) => {
   const r = cliAt(srv, args);
@@ -391,4 +393,60 @@ test('truthfulness: the pushed authorization request endpoint takes a request th
   // /authorize ran in every check above.
   assert.equal(d.require_pushed_authorization_requests, false);
   assert.ok((await authorize(srv, rp, { email: EMAIL })).code);
+});
+
+test('truthfulness: registration is advertised exactly when it is on, and works then; metadata-document client ids as configured', async () => {
+  // Here (the defaults): neither. A URL client_id is no client, and
+  // nothing registers.
+  const d = await disc();
+  assert.equal(d.registration_endpoint, undefined);
+  assert.equal(d.client_id_metadata_document_supported, false);
+  let r = await fetch(srv.url + '/oauth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(r.status, 404);
+  const url = 'https://app.example.com/client.json';
+  const page = await new Client(srv).get('/authorize?' + new URLSearchParams({ response_type: 'code', client_id: url,
+    redirect_uri: 'https://app.example.com/cb', scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256' }),
+  { headers: { 'sec-fetch-site': 'cross-site' } });
+  assert.equal(page.status, 400, 'a URL client_id is refused while documents are off');
+  assert.match(page.text, /not enabled/);
+  // Registration on: advertised, and what is advertised registers a
+  // client that then signs a user in. (Metadata documents on are shown
+  // working by tests/e2e/mcp.test.mjs, with the MCP SDK as the client.)
+  const on = await startServer({ config: { client_registration: 'open' } });
+  try {
+    const d2 = await (await fetch(on.url + '/.well-known/openid-configuration')).json();
+    assert.equal(d2.registration_endpoint, on.issuer + '/oauth/register');
+    const reg = await fetch(local2(on, d2.registration_endpoint), {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Truth native', redirect_uris: ['http://127.0.0.1:8123/cb'],
+        token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], scope: 'openid' }),
+    });
+    assert.equal(reg.status, 201);
+    const c = await reg.json();
+    addUser(on, EMAIL);
+    const f = await codeFlow(on, { client_id: c.client_id, redirectUri: 'http://127.0.0.1:8123/cb', authMethod: 'none' },
+      { email: EMAIL, scope: 'openid' });
+    assert.ok(f.tokens.id_token);
+  } finally {
+    await stopClean(on);
+  }
+});
+
+test('truthfulness: each advertised DPoP algorithm binds a token to its key (RFC 9449)', async () => {
+  const d = await disc();
+  assert.ok(d.dpop_signing_alg_values_supported.length > 0);
+  assert.ok(!d.dpop_signing_alg_values_supported.some((a) => a === 'none' || a.startsWith('HS')));
+  const svc = cliOk(['client', 'add', '--json', '--name', 'Truth DPoP', '--redirect-uri', 'https://svc.example/cb',
+    '--grant', 'client_credentials', '--scope', 'truth:read']);
+  for (const alg of d.dpop_signing_alg_values_supported) {
+    const opts = alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true };
+    const { publicKey, privateKey } = await jose.generateKeyPair(alg, opts);
+    const jwk = await jose.exportJWK(publicKey);
+    const proof = await new jose.SignJWT({ jti: randomUUID(), htm: 'POST', htu: d.token_endpoint, iat: Math.floor(Date.now() / 1000) })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg, jwk }).sign(privateKey);
+    const r = await post(d.token_endpoint, { grant_type: 'client_credentials', scope: 'truth:read' }, { ...basicAuth(svc), dpop: proof });
+    assert.equal(r.status, 200, `${alg}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.token_type, 'DPoP', alg);
+    assert.equal(jose.decodeJwt(r.body.access_token).cnf?.jkt, await jose.calculateJwkThumbprint(jwk), alg);
+  }
 });

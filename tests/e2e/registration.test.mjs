@@ -318,3 +318,20 @@ test('CR-07: unused self-registered clients go in the purge; used ones stay; DPo
     if (s2) await stopClean(s2);
   }
 });
+
+test('CR-01: the MCP SDK registers itself with open registration and signs a user in (interop)', async () => {
+  const { registerClient, discoverAuthorizationServerMetadata } = await import('@modelcontextprotocol/sdk/client/auth.js');
+  const metadata = await discoverAuthorizationServerMetadata(open.url);
+  assert.equal(metadata.registration_endpoint, `${open.issuer}/oauth/register`);
+  const info = await registerClient(open.url, { metadata, clientMetadata: {
+    client_name: 'MCP SDK client', redirect_uris: ['http://127.0.0.1:40123/callback'],
+    grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+    token_endpoint_auth_method: 'none', client_uri: 'https://mcp-client.example' } });
+  assert.match(info.client_id, /^pcc_/);
+  const f = await codeFlow(open, { client_id: info.client_id, redirectUri: 'http://127.0.0.1:40123/callback', authMethod: 'none' },
+    { email: 'alice@example.com' });
+  assert.ok(f.tokens.access_token);
+  // The SDK's own error path: a confidential client is refused in open mode.
+  await assert.rejects(registerClient(open.url, { metadata, clientMetadata: {
+    redirect_uris: ['https://mcp-client.example/cb'], token_endpoint_auth_method: 'client_secret_post' } }));
+});
