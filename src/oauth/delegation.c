@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "machine/machine.h"
-#include "oauth/domain.h"
+#include "oauth/oauth.h"
 #include "util/config.h"
 
 /* Scopes about the sign-in and the grant, not about a resource. */
@@ -238,12 +238,16 @@ delegation_token_ttl(const struct config *cfg, int64_t grant_end, int64_t now)
 	return ttl;
 }
 
-int
-delegation_refresh_resource(
+/* 0 when refresh token's family is for resource (or the token is unknown:
+ * the rotation refuses it), PC_ERR_VERIFY when not, or a store error. */
+static int
+refresh_resource(
     struct db *db, const char *token, const char *resource, int64_t now)
 {
 	struct bearer_refresh cur;
-	int rc = bearer_refresh_lookup(db, token, now, &cur);
+	int rc;
+
+	rc = bearer_refresh_lookup(db, token, now, &cur);
 
 	if (rc == PC_ERR_NOT_FOUND)
 		return 0; /* the rotation refuses it (invalid_grant) */
@@ -276,4 +280,34 @@ delegation_resource_name(struct app *app, const char *uri)
 		store_resource_clear(&res);
 	}
 	return name;
+}
+
+int
+token_resource_check(struct req *r, struct resp *w, const struct kvlist *form,
+    const char *token, const char *grant_resource)
+{
+	struct app *app = r->app;
+	const char *res = NULL;
+	int rc = 0;
+
+	if (oauth_field(form, "resource", &res) != 0) {
+		oauth_error(w, 400, "invalid_target",
+		    "Name exactly one resource: a token is minted for one "
+		    "audience.");
+		return -1;
+	}
+	if (res == NULL)
+		return 0;
+	if (token != NULL)
+		rc = refresh_resource(app->db, token, res, r->now);
+	else if (grant_resource == NULL || strcmp(res, grant_resource) != 0)
+		rc = PC_ERR_VERIFY;
+	if (rc == 0)
+		return 0;
+	if (oauth_store_down(rc))
+		oauth_unavailable(w);
+	else
+		oauth_error(w, 400, "invalid_target",
+		    "The resource is not the one this grant is for.");
+	return -1;
 }

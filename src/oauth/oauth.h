@@ -214,6 +214,16 @@ int machine_scope(struct resp *w, const char *requested, const char *allowed,
 int machine_cc_resource(struct req *r, struct resp *w,
     const struct store_client *c, const struct kvlist *form, const char *sub,
     const struct scope_set *allowed, const char *cnf_jkt) PC_WUR;
+/*
+ * TX-04 at /token for a user grant (src/oauth/delegation.c): a resource
+ * the request names (RFC 8707 §2.2; one value at most) must be the
+ * grant's: for a refresh, token's family's, looked up before the token
+ * is used; for a code, grant_resource (the code's; NULL: none). 0, or -1
+ * with the answer written (400 invalid_target, or 503).
+ */
+int
+token_resource_check(struct req *r, struct resp *w, const struct kvlist *form,
+    const char *token, const char *grant_resource) PC_WUR;
 
 /* ---- end Machine tokens ---- */
 /* ---- API keys at the endpoints (src/oauth/apikey_ep.c; AK-03, AK-06) ---- */

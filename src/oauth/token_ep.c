@@ -393,7 +393,6 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 {
 	struct app *app = r->app;
 	const char *code = NULL, *redirect_uri = NULL, *verifier = NULL;
-	const char *res = NULL;
 	struct store_auth_code ac;
 	struct refresh_grant rg;
 	struct user_grant ug;
@@ -413,12 +412,6 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	    oauth_field(form, "code_verifier", &verifier) != 0) {
 		oauth_error(
 		    w, 400, "invalid_request", "A parameter is repeated.");
-		return;
-	}
-	if (oauth_field(form, "resource", &res) != 0) {
-		oauth_error(w, 400, "invalid_target",
-		    "Name exactly one resource: a token is minted for one "
-		    "audience.");
 		return;
 	}
 	if (code == NULL) {
@@ -459,11 +452,8 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 		return;
 	}
 	/* TX-04: a resource named here is the one the code is for. */
-	if (res != NULL &&
-	    (ac.resource == NULL || strcmp(res, ac.resource) != 0)) {
+	if (token_resource_check(r, w, form, NULL, ac.resource) != 0) {
 		store_auth_code_clear(&ac);
-		oauth_error(w, 400, "invalid_target",
-		    "The resource is not the one this code was issued for.");
 		return;
 	}
 	rc = live_user(app, ac.user_id);
@@ -591,7 +581,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
     const struct kvlist *form)
 {
 	struct app *app = r->app;
-	const char *token = NULL, *scope = NULL, *res = NULL;
+	const char *token = NULL, *scope = NULL;
 	struct store_family fam;
 	struct scope_set want, had;
 	struct user_grant ug;
@@ -623,17 +613,8 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	}
 	/* TX-04: a resource named here is the grant's, checked before the
 	 * token is used (a refusal does not cost the client its grant). */
-	if (oauth_field(form, "resource", &res) != 0 ||
-	    (res != NULL &&
-		(rc = delegation_refresh_resource(
-		     app->db, token, res, r->now)) != 0)) {
-		if (res != NULL && oauth_store_down(rc))
-			oauth_unavailable(w);
-		else
-			oauth_error(w, 400, "invalid_target",
-			    "The resource is not the one this grant is for.");
+	if (token != NULL && token_resource_check(r, w, form, token, NULL) != 0)
 		return;
-	}
 	if (token == NULL) {
 		oauth_error(
 		    w, 400, "invalid_request", "refresh_token is missing.");

@@ -532,7 +532,8 @@ consent_audit(struct req *r, const struct session *s, const struct authz *z)
 		return web_audit(r, s, "consent.grant", "success", s->user_id,
 		    z->p.client_id, NULL);
 	d = json_pack("{s:s?, s:s, s:I}", "resource", z->p.resource, "scope",
-	    z->p.scope, "expires_at", (json_int_t)(r->now + z->grant_ttl));
+	    z->p.scope, "expires_at",
+	    (json_int_t)r->now + (json_int_t)z->grant_ttl);
 	rc = web_audit(
 	    r, s, "delegation.grant", "success", s->user_id, z->p.client_id, d);
 	json_decref(d);

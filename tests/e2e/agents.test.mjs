@@ -5,10 +5,11 @@
 // default) are refused with a reason and create nothing; every change is
 // audited. Disabling or deleting an agent revokes every token it holds in
 // the same step, and a disabled agent can no longer authenticate (not even
-// with a code it obtained before) or start an authorization (TX-08).
+// with a code it obtained before) or start an authorization (TX-08). A
+// public agent is DPoP-bound unless told otherwise (TX-06, with h-dpop).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as jose from 'jose';
@@ -259,4 +260,28 @@ test('TX-08: disabling the user revokes what their agents hold', async () => {
   assert.equal(await active(t.body.access_token), true);
   cli(['user', 'disable', '--id', bob.id]);
   assert.equal(await active(t.body.access_token), false);
+});
+
+test('TX-06: a public agent is DPoP-bound by default: no proof, no token; with one, its tokens are bound to that key', async () => {
+  const agent = publicAgent();
+  assert.equal(agent.dpop_required, true);
+  const a = await delegate(agent);
+  const bare = await redeem(agent, a);
+  assert.equal(bare.status, 400, JSON.stringify(bare.body));
+  assert.equal(bare.body.access_token, undefined);
+  const k = await jose.generateKeyPair('ES256', { extractable: true });
+  const jwk = await jose.exportJWK(k.publicKey);
+  const proof = () => new jose.SignJWT({ jti: randomBytes(16).toString('base64url'), htm: 'POST', htu: srv.issuer + '/token',
+    iat: Math.floor(Date.now() / 1000) }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk }).sign(k.privateKey);
+  const b = await delegate(agent);
+  const t = await post('/token', { grant_type: 'authorization_code', code: b.code, redirect_uri: agent.redirectUri,
+    code_verifier: b.verifier, client_id: agent.client_id }, { dpop: await proof() });
+  assert.equal(t.status, 200, JSON.stringify(t.body));
+  assert.equal(t.body.token_type, 'DPoP');
+  const c = jose.decodeJwt(t.body.access_token);
+  assert.equal(c.aud, API);
+  assert.equal(c.cnf.jkt, await jose.calculateJwkThumbprint(jwk));
+  // Its refresh token needs a proof of the same key.
+  const r = await post('/token', { grant_type: 'refresh_token', refresh_token: t.body.refresh_token, client_id: agent.client_id });
+  assert.equal(r.status, 400);
 });

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import { startServer, stopClean, storeSql } from './lib/server.mjs';
 import { Client, addUser, auditRows, cliAt, csrfOf } from './lib/web.mjs';
-import { addClient, authorize, codeFlow, tokenRequest } from './lib/oauth.mjs';
+import { addClient, authorize, authorizeParams, codeFlow, pkce, tokenRequest } from './lib/oauth.mjs';
 
 const API = 'https://api.example.com';
 const OTHER_API = 'https://other.example.com';
@@ -151,6 +151,27 @@ test('TX-04: at /token, a resource other than the grant\'s is invalid_target (an
   assert.equal(r.json.error, 'invalid_target');
   const ok = await refresh(rp, t.json.refresh_token);
   assert.equal(ok.status, 200, 'the refused request did not spend the refresh token');
+  // A resource without a refresh token is the usual invalid_request.
+  const none = await tokenRequest(srv, rp, { grant_type: 'refresh_token', resource: API });
+  assert.equal(none.status, 400);
+  assert.equal(none.json.error, 'invalid_request');
+});
+
+test('TX-04: a pushed authorization request (RFC 9126) carries its resource to the token\'s aud; a bad one is refused at /par', async () => {
+  const { verifier, challenge } = pkce();
+  const push = (params) => post('/par', params, basic(rp));
+  const bad = await push(authorizeParams(rp, { challenge, scope: 'orders:read', params: { resource: 'https://unknown.example.com' } }));
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error, 'invalid_target');
+  const p = await push(authorizeParams(rp, { challenge, scope: 'orders:read', params: { resource: API } }));
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  const only = { response_type: undefined, redirect_uri: undefined, scope: undefined, state: undefined,
+    code_challenge: undefined, code_challenge_method: undefined, request_uri: p.body.request_uri };
+  const a = await authorize(srv, rp, { email: 'alice@example.com', pkce: { verifier, challenge }, params: only });
+  assert.ok(a.code, `${a.status} ${a.error ?? ''} ${a.error_description ?? ''}`);
+  const t = await redeem(rp, a);
+  assert.equal(t.status, 200, JSON.stringify(t.json));
+  assert.equal((await claims(t.json.access_token)).aud, API);
 });
 
 test('TX-04: an agent acts only at a resource it lists, and must name one', async () => {
