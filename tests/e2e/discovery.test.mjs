@@ -137,6 +137,7 @@ const CHECKED = new Set([
   'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_methods_supported',
   'revocation_endpoint_auth_signing_alg_values_supported',
   'pushed_authorization_request_endpoint', 'require_pushed_authorization_requests',
+  'dpop_signing_alg_values_supported',
 ]);
 
 const EMAIL = 'truth@example.com';
@@ -391,4 +392,19 @@ test('truthfulness: the pushed authorization request endpoint takes a request th
   // /authorize ran in every check above.
   assert.equal(d.require_pushed_authorization_requests, false);
   assert.ok((await authorize(srv, rp, { email: EMAIL })).code);
+});
+
+test('truthfulness: each advertised DPoP algorithm signs a proof /token binds a token to (RFC 9449)', async () => {
+  const d = await disc();
+  const svc = addClient(srv, { name: 'Truth DPoP', grants: 'client_credentials', scope: 'api.read', redirectUris: [] });
+  for (const alg of d.dpop_signing_alg_values_supported) {
+    const { publicKey, privateKey } = await jose.generateKeyPair(alg, { extractable: true });
+    const jwk = await jose.exportJWK(publicKey);
+    const proof = await new jose.SignJWT({ jti: randomUUID(), htm: 'POST', htu: d.token_endpoint, iat: Math.floor(Date.now() / 1000) })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg, jwk }).sign(privateKey);
+    const r = await post(d.token_endpoint, { grant_type: 'client_credentials', scope: 'api.read' }, { ...basicAuth(svc), dpop: proof });
+    assert.equal(r.status, 200, `${alg}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.token_type, 'DPoP', alg);
+    assert.deepEqual(jose.decodeJwt(r.body.access_token).cnf, { jkt: await jose.calculateJwkThumbprint(jwk) }, alg);
+  }
 });
