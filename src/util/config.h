@@ -117,22 +117,22 @@ struct config {
 	/* DPoP (issue 15, RFC 9449 §8; src/oauth/dpop.c): proofs must carry
 	 * a server nonce from the DPoP-Nonce header. */
 	bool dpop_nonce;
-	int64_t par_ttl;		  /* s a pushed request_uri lives */
-	bool par_required;		  /* /authorize only with PAR */
-	int64_t par_max_per_client;	  /* DS-04: live pushes per client */
+	int64_t par_ttl;	    /* s a pushed request_uri lives */
+	bool par_required;	    /* /authorize only with PAR */
+	int64_t par_max_per_client; /* DS-04: live pushes per client */
 	/* Delegation (issue 15, TX-03; src/oauth/deleg_policy.c). */
 	int64_t delegation_max_depth; /* nested act objects, at most */
 	/* Clients that register themselves (issue 15 item 6, CR-01..05,
 	 * CR-07; src/oauth/register.c, client_metadata.c). */
-	char *client_registration;	      /* off | token | open */
-	int64_t client_registration_per_ip;   /* registrations per hour */
-	char *client_registration_scopes;     /* the most they may ask for */
-	bool client_registration_dpop;	      /* they must use DPoP */
-	int64_t client_registration_unused;   /* seconds before an unused one
+	char *client_registration;	    /* off | token | open */
+	int64_t client_registration_per_ip; /* registrations per hour */
+	char *client_registration_scopes;   /* the most they may ask for */
+	bool client_registration_dpop;	    /* they must use DPoP */
+	int64_t client_registration_unused; /* seconds before an unused one
 					       * goes */
-	bool client_metadata_documents;	      /* https URL client ids */
-	int64_t client_metadata_ttl;	      /* seconds a document is used */
-	int64_t client_metadata_per_ip;	      /* document fetches per hour */
+	bool client_metadata_documents;	    /* https URL client ids */
+	int64_t client_metadata_ttl;	    /* seconds a document is used */
+	int64_t client_metadata_per_ip;	    /* document fetches per hour */
 	/* Issue 15: the longest delegation a user may give an agent on the
 	 * consent page (they may choose shorter); seconds, 1m..90d, and
 	 * never beyond refresh_token_absolute. */
