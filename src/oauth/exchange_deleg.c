@@ -127,7 +127,7 @@ chain_cap(struct app *app, const struct xchg *x, int64_t *cap)
 
 		if (rc != 0)
 			return rc == PC_ERR_NOT_FOUND ? PC_ERR_VERIFY : rc;
-		if (c.kind != NULL && strcmp(c.kind, "agent") == 0 &&
+		if (client_is_agent(&c) &&
 		    (*cap < 0 || c.max_delegation_depth < *cap))
 			*cap = c.max_delegation_depth;
 		store_client_clear(&c);
@@ -217,9 +217,8 @@ find_target(
 	if (rc == PC_ERR_NOT_FOUND && aud != NULL) {
 		rc = client_get(app, &x->ver, aud, &x->agent);
 		if (rc == 0 &&
-		    (x->agent.disabled_at != 0 || x->agent.is_public ||
-			x->agent.kind == NULL ||
-			strcmp(x->agent.kind, "agent") != 0)) {
+		    (client_disabled(&x->agent) || x->agent.is_public ||
+			!client_is_agent(&x->agent))) {
 			store_client_clear(&x->agent);
 			oauth_error(w, 400, "invalid_target",
 			    "A token can be handed off only to an enabled "
@@ -425,7 +424,7 @@ exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form)
 	/* The actor is the client that authenticates (TK-07..09). */
 	if (client_authenticate(r, w, form, true, &x.actor) != 0)
 		goto out;
-	if (x.actor.disabled_at != 0) {
+	if (client_disabled(&x.actor)) {
 		oauth_error(
 		    w, 401, "invalid_client", "The client is disabled.");
 		goto out;
@@ -468,8 +467,7 @@ exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form)
 		.grant_resource = x.grant.resource };
 	a = (struct deleg_actor){ .client_id = x.actor.client_id,
 		.scopes = x.actor.scopes,
-		.is_agent =
-		    x.actor.kind != NULL && strcmp(x.actor.kind, "agent") == 0,
+		.is_agent = client_is_agent(&x.actor),
 		.resources = x.actor.resources,
 		.may_delegate = x.actor.may_delegate,
 		.allow_impersonation = x.actor.allow_impersonation,

@@ -409,3 +409,188 @@ async function codeFlowDpop(client, key) {
   return tr.body.access_token;
 }
 
+// ---- Agents (issue 15 item 1): hand-offs along a chain ----------------
+// Confidential agents authenticate with private_key_jwt (client
+// assertions signed with jose); every agent may act at API and MAIL.
+const ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const agents = {};
+
+async function addAgent(name, { depth = 3, delegate = true, scope = 'openid read write mail.send offline_access', extra = [] } = {}) {
+  const { publicKey, privateKey } = await jose.generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await jose.exportJWK(publicKey)), kid: name, alg: 'ES256', use: 'sig' };
+  const file = `${srv.dataDir}/${name}.jwks.json`;
+  writeFileSync(file, JSON.stringify({ keys: [jwk] }));
+  const args = ['agent', 'add', '--json', '--name', name, '--owner', alice.id, '--resource', API, '--resource', MAIL,
+    '--redirect-uri', `https://${name.toLowerCase()}.example/cb`, '--jwks-file', file, '--scope', scope,
+    '--max-delegation-depth', String(depth), ...(delegate ? ['--may-delegate'] : []), ...extra];
+  const a = JSON.parse(cli(args));
+  return { ...a, name, privateKey, redirectUri: `https://${name.toLowerCase()}.example/cb`, authMethod: 'private_key_jwt' };
+}
+
+async function assertionOf(agent) {
+  const now = Math.floor(Date.now() / 1000);
+  return new jose.SignJWT({ iss: agent.client_id, sub: agent.client_id, aud: srv.issuer, iat: now, exp: now + 60, jti: randomUUID() })
+    .setProtectedHeader({ alg: 'ES256', kid: agent.name }).sign(agent.privateKey);
+}
+
+// /token as agent (private_key_jwt).
+async function agentToken(agent, params, headers = {}) {
+  return post('/token', { ...params, client_assertion_type: ASSERTION, client_assertion: await assertionOf(agent) }, headers);
+}
+
+const agentExchange = (agent, subject, params = {}) =>
+  agentToken(agent, { grant_type: GRANT, subject_token: subject, subject_token_type: TT_AT, ...params });
+
+async function agentExchangeOk(agent, subject, params) {
+  const r = await agentExchange(agent, subject, params);
+  assert.equal(r.status, 200, r.text);
+  return r.body;
+}
+
+// The user's delegation to agent for resource: a code flow (consent page).
+async function agentGrant(agent, resource = API, email = 'alice@example.com') {
+  const a = await authorize(srv, agent, { email, scope: 'openid read write offline_access', params: { resource } });
+  assert.ok(a.code, `no code: ${a.status} ${a.error ?? ''} ${a.error_description ?? ''}`);
+  const t = await agentToken(agent, { grant_type: 'authorization_code', code: a.code, redirect_uri: agent.redirectUri,
+    code_verifier: a.verifier });
+  assert.equal(t.status, 200, t.text);
+  return t.body;
+}
+
+test('agents: setup', async () => {
+  agents.A = await addAgent('AgentA');
+  agents.B = await addAgent('AgentB', { scope: 'read write mail.send' });
+  agents.C = await addAgent('AgentC', { scope: 'read' });
+  agents.N = await addAgent('NoDelegate', { delegate: false });
+  agents.Z = await addAgent('ZeroDepth', { depth: 0 });
+  const p = JSON.parse(cli(['agent', 'add', '--json', '--name', 'Public', '--owner', alice.id, '--resource', API,
+    '--redirect-uri', 'https://public.example/cb', '--public', '--scope', 'read']));
+  agents.P = { ...p, authMethod: 'none' };
+});
+
+test('TX-02, TX-04: a hand-off names the next agent (may_act, aud its client id); only that agent can exchange it, for the granted resource only', async () => {
+  const { A, B, C } = agents;
+  const t1 = await agentGrant(A);
+  const t2 = await agentExchangeOk(A, t1.access_token, { audience: B.client_id, scope: 'read write' });
+  const c2 = claims(t2.access_token);
+  assert.deepEqual(c2.may_act, { sub: B.client_id });
+  assert.equal(c2.aud, B.client_id);
+  assert.equal(c2.client_id, A.client_id);
+  assert.deepEqual(c2.act, { sub: A.client_id });
+  assert.equal(c2.gid, claims(t1.access_token).gid);
+  // No resource, and none of our endpoints, takes a hand-off token.
+  await assert.rejects(jose.jwtVerify(t2.access_token, jwks, { issuer: srv.issuer, audience: API }));
+  assert.deepEqual((await introspect(api, t2.access_token)).body, { active: false });
+  assert.equal((await fetch(srv.url + '/userinfo', { headers: { authorization: 'Bearer ' + t2.access_token } })).status, 401);
+  // Only B may act with it.
+  for (const thief of [A, C]) {
+    const r = await agentExchange(thief, t2.access_token, { resource: API });
+    assert.equal(r.body.error, 'invalid_grant', thief.name);
+  }
+  // TX-04: the user granted A the API, not MAIL: no hop reaches MAIL.
+  assert.equal((await agentExchange(A, t1.access_token, { resource: MAIL })).body.error, 'invalid_target');
+  assert.equal((await agentExchange(B, t2.access_token, { resource: MAIL })).body.error, 'invalid_target');
+  const t3 = await agentExchangeOk(B, t2.access_token, { resource: API, scope: 'read' });
+  const { payload } = await jose.jwtVerify(t3.access_token, jwks, { issuer: srv.issuer, audience: API, typ: 'at+jwt' });
+  assert.deepEqual(payload.act, { sub: B.client_id, act: { sub: A.client_id } });
+  assert.equal(payload.client_id, B.client_id);
+  assert.equal(payload.sub, alice.id);
+  assert.equal(payload.may_act, undefined);
+  const i = await introspect(api, t3.access_token);
+  assert.equal(i.body.active, true);
+  assert.deepEqual(i.body.act, payload.act);
+  // TX-07: B's exchange names the whole chain; A's the agent it went to.
+  const rows = auditRows(srv, 30).filter((e) => e.event === 'token.exchange' && e.outcome === 'success');
+  const b = rows.reverse().find((e) => e.actor === B.client_id);
+  assert.deepEqual(b.details.chain, [B.client_id, A.client_id]);
+  assert.equal(b.target, alice.id);
+  assert.equal(b.details.resource, API);
+  assert.ok(rows.some((e) => e.actor === A.client_id && e.details.agent === B.client_id));
+  const q = cliAt(srv, ['audit', 'query', '--principal', B.client_id, '--json']);
+  assert.equal(q.code, 0, q.stderr);
+  assert.ok(q.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    .some((e) => e.event === 'token.exchange' && e.target === alice.id && e.details.resource === API && e.details.scope === 'read'));
+});
+
+test('TX-02: a hand-off only by an agent that may delegate, only to an enabled agent that authenticates', async () => {
+  const { A, B, N, P } = agents;
+  const t1 = await agentGrant(A);
+  for (const [what, aud] of [['a public agent', P.client_id], ['a plain client', agentB.client_id], ['itself', A.client_id]]) {
+    const r = await agentExchange(A, t1.access_token, { audience: aud });
+    assert.equal(r.status, 400, what);
+    assert.equal(r.body.error, 'invalid_target', what);
+  }
+  const tn = await agentGrant(N);
+  const r = await agentExchange(N, tn.access_token, { audience: B.client_id });
+  assert.equal(r.body.error, 'unauthorized_client');
+  // An agent reaches only the resources it lists.
+  const other = JSON.parse(cli(['resource', 'add', '--id', 'https://other.example/', '--scope', 'read', '--json']));
+  assert.ok(other.id);
+  assert.equal((await agentExchange(A, t1.access_token, { resource: 'https://other.example/' })).body.error, 'invalid_target');
+});
+
+test('TX-03: no escalation along a chain: scope and lifetime only narrow', async () => {
+  const { A, B } = agents;
+  const t1 = await agentGrant(A);
+  const t2 = await agentExchangeOk(A, t1.access_token, { audience: B.client_id, scope: 'read' });
+  assert.equal(t2.scope, 'read');
+  // B may have write itself, A passed on read only.
+  const up = await agentExchange(B, t2.access_token, { resource: API, scope: 'read write' });
+  assert.equal(up.status, 400);
+  assert.equal(up.body.error, 'invalid_scope');
+  const t3 = await agentExchangeOk(B, t2.access_token, { resource: API });
+  assert.equal(t3.scope, 'read');
+  const [c1, c2, c3] = [t1, t2, t3].map((t) => claims(t.access_token));
+  assert.ok(c2.exp <= c1.exp && c3.exp <= c2.exp, `${c1.exp} >= ${c2.exp} >= ${c3.exp}`);
+});
+
+test('TX-03: the depth cap: delegation_max_depth, and every agent\'s own max_delegation_depth', async () => {
+  const { A, B, C, Z } = agents;
+  // Depth 0 (an agent's default): no exchange at all.
+  const tz = await agentGrant(Z);
+  const z = await agentExchange(Z, tz.access_token, { resource: API });
+  assert.equal(z.body.error, 'invalid_grant');
+  assert.match(z.body.error_description, /deep/);
+  // A -> B -> C -> A is three hops: the fourth act is refused.
+  cli(['agent', 'update', '--id', C.client_id, '--may-delegate']);
+  const t1 = await agentGrant(A);
+  const h1 = await agentExchangeOk(A, t1.access_token, { audience: B.client_id, scope: 'read' });
+  const h2 = await agentExchangeOk(B, h1.access_token, { audience: C.client_id });
+  const h3 = await agentExchangeOk(C, h2.access_token, { audience: A.client_id });
+  assert.deepEqual(claims(h3.access_token).act,
+    { sub: C.client_id, act: { sub: B.client_id, act: { sub: A.client_id } } });
+  const deep = await agentExchange(A, h3.access_token, { resource: API });
+  assert.equal(deep.status, 400);
+  assert.equal(deep.body.error, 'invalid_grant');
+  // B's own cap of 1 stops the chain at B's hop.
+  cli(['agent', 'update', '--id', B.client_id, '--max-delegation-depth', '1']);
+  const capped = await agentExchange(B, h1.access_token, { resource: API });
+  assert.equal(capped.body.error, 'invalid_grant');
+  // And it holds further down: C with h2 (B is in its chain).
+  assert.equal((await agentExchange(C, h2.access_token, { resource: API })).body.error, 'invalid_grant');
+  cli(['agent', 'update', '--id', B.client_id, '--max-delegation-depth', '3']);
+  assert.equal((await agentExchange(C, h2.access_token, { resource: API })).status, 200);
+});
+
+test('TX-03: an agent disabled mid-chain kills every token derived through it; revoking the root grant kills the rest', async () => {
+  const { A, B } = agents;
+  const t1 = await agentGrant(A);
+  const own = await agentExchangeOk(A, t1.access_token, { resource: API, scope: 'read' });
+  const h1 = await agentExchangeOk(A, t1.access_token, { audience: B.client_id, scope: 'read' });
+  const t3 = await agentExchangeOk(B, h1.access_token, { resource: API });
+  assert.equal((await introspect(api, t3.access_token)).body.active, true);
+  // A second B, disabled: only what went through it dies.
+  const B2 = await addAgent('AgentB2', { scope: 'read' });
+  const h2 = await agentExchangeOk(A, t1.access_token, { audience: B2.client_id, scope: 'read' });
+  const t4 = await agentExchangeOk(B2, h2.access_token, { resource: API });
+  cli(['agent', 'disable', '--id', B2.client_id]);
+  assert.deepEqual((await introspect(api, t4.access_token)).body, { active: false });
+  assert.equal((await introspect(api, t3.access_token)).body.active, true);
+  assert.equal((await introspect(api, own.access_token)).body.active, true);
+  assert.equal((await agentExchange(B2, h2.access_token, { resource: API })).status, 401, 'a disabled agent cannot authenticate');
+  // The user's grant to A revoked: everything down the chain.
+  const rv = await post('/revoke', { token: t1.refresh_token, client_assertion_type: ASSERTION, client_assertion: await assertionOf(A) });
+  assert.equal(rv.status, 200);
+  for (const t of [own, t3]) assert.deepEqual((await introspect(api, t.access_token)).body, { active: false });
+  assert.equal((await agentExchange(B, h1.access_token, { resource: API })).body.error, 'invalid_grant');
+});
