@@ -24,6 +24,8 @@
 #                      (bench/apikey.sh; needs BENCH_OAUTH=1); 0 skips them
 #   BENCH_DPOP         1 (default): DPoP-bound refresh rotations against
 #                      Bearer ones (bench/dpop.sh; needs BENCH_OAUTH=1)
+#   BENCH_EXCHANGE     1 (default): delegation token exchanges
+#                      (bench/exchange.sh; needs BENCH_OAUTH=1); 0 skips them
 #   BENCH_PG           1 (default): the OAuth runs of portcullis again on a
 #                      throwaway PostgreSQL cluster, one node and two nodes
 #                      (bench/pg.sh); 0 skips them
@@ -88,6 +90,8 @@ oauth_check
 . "$ROOT/bench/apikey.sh"
 # shellcheck source=bench/dpop.sh
 . "$ROOT/bench/dpop.sh"
+# shellcheck source=bench/exchange.sh
+. "$ROOT/bench/exchange.sh"
 # shellcheck source=bench/pg.sh
 . "$ROOT/bench/pg.sh"
 pg_check
@@ -546,6 +550,7 @@ fi
 oauth_bench
 apikey_bench
 dpop_bench
+exchange_bench
 pg_bench
 
 # --- 6. the table ------------------------------------------------------------
@@ -658,6 +663,7 @@ pg_table
 targets_table
 apikey_table
 dpop_table
+exchange_table
 echo
 echo "Targets are reported, never enforced. How to read this: bench/README.md."
 # A side-by-side run with a failing side is not a result: said loudly, and

@@ -36,6 +36,8 @@ struct app {
 	uint8_t audit_key[32];	    /* audit chain key (audit_key()) */
 	/* client records (oauth/client_cache.c); NULL: read every time */
 	struct client_cache *client_cache;
+	/* allowed CORS origins (oauth/cors.c); NULL: built every time */
+	struct cors_cache *cors_cache;
 };
 
 #endif

@@ -37,6 +37,9 @@ static const char usage[] =
     "--help)\n"
     "  access report    every principal and credential, and what needs "
     "action\n"
+    "  agent add        register an agent that acts for people (agent\n"
+    "                   list, show, update, disable, delete: see agent "
+    "--help)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -97,6 +100,8 @@ main(int argc, char **argv)
 		return cmd_federation(argc - 1, argv + 1);
 	if (strcmp(cmd, "access") == 0)
 		return cmd_access(argc - 1, argv + 1);
+	if (strcmp(cmd, "agent") == 0)
+		return cmd_agent(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

@@ -192,6 +192,7 @@ int cmd_api_key(int argc, char **argv);
 int cli_api_key_revoke_leaked(struct cli_ctx *c);
 int cmd_federation(int argc, char **argv);
 int cmd_access(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 /*
  * Audit log (src/cli/audit.c). cli_audit writes one "success" event with

@@ -30,8 +30,12 @@ static const char usage[] =
     "                             [--post-logout-redirect-uri URI ...]\n"
     "                             [--id-token-alg ALG] [--jwks-file FILE]\n"
     "                             [--no-id-token-on-refresh]\n"
-    "                             [--service-account svc_...] [--json]\n"
+    "                             [--service-account svc_...]\n"
     "                             [--dpop-required]\n"
+    "                             [--par-required] [--cors-origin ORIGIN "
+    "...]\n"
+    "                             [--allow-impersonation]\n"
+    "                             [--json]\n"
     "       portcullis client list [--json]\n"
     "       portcullis client show --id CLIENT_ID [--json]\n"
     "       portcullis client update --id CLIENT_ID [--name NAME]\n"
@@ -46,6 +50,11 @@ static const char usage[] =
     "--no-id-token-on-refresh]\n"
     "                             [--service-account svc_... | "
     "--no-service-account]\n"
+    "                             [--par-required | --no-par-required]\n"
+    "                             [--cors-origin ORIGIN ... | "
+    "--no-cors-origins]\n"
+    "                             [--allow-impersonation | "
+    "--no-allow-impersonation]\n"
     "                             [--json]\n"
     "                             [--dpop-required | --no-dpop-required]\n"
     "       portcullis client rotate-secret --id CLIENT_ID [--json]\n"
@@ -79,6 +88,12 @@ static const char usage[] =
     "               default scope the account's.\n"
     "               --dpop-required: /token answers it only with a DPoP\n"
     "               proof (RFC 9449): its tokens are bound to its key.\n"
+    "               --par-required: /authorize takes its requests only\n"
+    "               through /par (RFC 9126; also the par_required\n"
+    "               setting for all). --cors-origin: a browser origin\n"
+    "               (https://host[:port]) whose JavaScript may read\n"
+    "               /token, /revoke and /userinfo answers; a public\n"
+    "               client's redirect URI origins need no listing.\n"
     "update         changes the given fields; --redirect-uri and\n"
     "               --post-logout-redirect-uri replace their whole list.\n"
     "rotate-secret  issues a new secret (printed once); the previous one\n"
@@ -142,6 +157,26 @@ set_list(const struct cli_ctx *ctx, const char *opt, char ***v, size_t *n)
 	*n = k;
 }
 
+/* Every value of a repeated option, space-separated, into *field. */
+static void
+set_words(const struct cli_ctx *ctx, const char *opt, char **field)
+{
+	const char *given[CLIENT_URIS_MAX];
+	size_t k = cli_all(ctx, opt, given, PC_NELEM(given));
+	struct buf b;
+
+	if (k == 0)
+		return;
+	buf_init(&b, 64 * 1024);
+	for (size_t i = 0; i < k; i++)
+		if ((i > 0 && buf_putc(&b, ' ') != 0) ||
+		    buf_puts(&b, given[i]) != 0)
+			fatal("out of memory");
+	free(*field);
+	*field = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+}
+
 static int
 apply(const struct cli_ctx *ctx, struct store_client *c)
 {
@@ -176,6 +211,11 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		free(c->service_account_id);
 		c->service_account_id = NULL;
 	}
+	/* Issue 15, TX-01: its exchanges may drop act when it asks. */
+	if (cli_has(ctx, "allow-impersonation"))
+		c->allow_impersonation = true;
+	if (cli_has(ctx, "no-allow-impersonation"))
+		c->allow_impersonation = false;
 	if (cli_has(ctx, "id-token-on-refresh"))
 		c->id_token_on_refresh = true;
 	if (cli_has(ctx, "no-id-token-on-refresh"))
@@ -184,6 +224,15 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		c->dpop_required = true;
 	if (cli_has(ctx, "no-dpop-required"))
 		c->dpop_required = false;
+	if (cli_has(ctx, "par-required"))
+		c->par_required = true;
+	if (cli_has(ctx, "no-par-required"))
+		c->par_required = false;
+	set_words(ctx, "cors-origin", &c->cors_origins);
+	if (cli_has(ctx, "no-cors-origins")) {
+		free(c->cors_origins);
+		c->cors_origins = xstrdup("");
+	}
 	if (jwks_file != NULL) {
 		free(c->jwks);
 		c->jwks = NULL;
@@ -515,6 +564,17 @@ check_update(const struct cli_ctx *ctx)
 	    cli_has(ctx, "no-service-account"))
 		return cli_usage(
 		    ctx, "--service-account and --no-service-account conflict");
+	if (cli_has(ctx, "par-required") && cli_has(ctx, "no-par-required"))
+		return cli_usage(
+		    ctx, "--par-required and --no-par-required conflict");
+	if (cli_has(ctx, "cors-origin") && cli_has(ctx, "no-cors-origins"))
+		return cli_usage(
+		    ctx, "--cors-origin and --no-cors-origins conflict");
+	if (cli_has(ctx, "allow-impersonation") &&
+	    cli_has(ctx, "no-allow-impersonation"))
+		return cli_usage(ctx,
+		    "--allow-impersonation and --no-allow-impersonation "
+		    "conflict");
 	return check_meta(ctx);
 }
 
@@ -562,6 +622,17 @@ check_update(const struct cli_ctx *ctx)
 		    .help = "tokens only with a DPoP proof (RFC 9449)" }, \
 	    { .name = "no-dpop-required", \
 		    .help = "tokens with or without a DPoP proof" }, \
+	    { .name = "par-required", \
+		    .help = "authorization requests only through /par " \
+			    "(RFC 9126)" }, \
+	    { .name = "cors-origin", \
+		    .value = "ORIGIN", \
+		    .help = "a browser origin that may call /token, /revoke, " \
+			    "/userinfo (repeat; update: replaces all)", \
+		    .max = CLIENT_URIS_MAX }, \
+	    { .name = "allow-impersonation", \
+		    .help = "its token exchanges may ask for tokens without " \
+			    "act (impersonate=true; TX-01)" }, \
 	{ \
 		.name = "json", .help = "print the client as JSON" \
 	}
@@ -594,6 +665,10 @@ static const struct cli_opt update_opts[] = {
 	{ .name = "no-first-party", .help = "show the consent screen" },
 	{ .name = "no-service-account",
 	    .help = "no longer bound to a service account" },
+	{ .name = "no-par-required", .help = "plain /authorize is accepted" },
+	{ .name = "no-cors-origins", .help = "no listed CORS origins" },
+	{ .name = "no-allow-impersonation",
+	    .help = "its exchanged tokens always record it (act)" },
 	META_OPTS,
 	{ .name = NULL },
 };

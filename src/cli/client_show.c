@@ -77,6 +77,23 @@ strv_json(char **v, size_t n)
 	return a;
 }
 
+static json_t *
+words_json(const char *p)
+{
+	json_t *a = json_array();
+
+	while (a != NULL && *p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0)
+			json_array_append_new(a, json_stringn(p, n));
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return a;
+}
+
 json_t *
 cli_client_json(const struct store_client *c, json_int_t secrets)
 {
@@ -109,9 +126,16 @@ cli_client_json(const struct store_client *c, json_int_t secrets)
 		    c->service_account_id != NULL
 			? json_string(c->service_account_id)
 			: json_null());
-	if (o != NULL)
+	if (o != NULL) {
 		json_object_set_new(
 		    o, "dpop_required", json_boolean(c->dpop_required));
+		json_object_set_new(
+		    o, "par_required", json_boolean(c->par_required));
+		json_object_set_new(o, "cors_origins",
+		    words_json(c->cors_origins != NULL ? c->cors_origins : ""));
+		json_object_set_new(o, "allow_impersonation",
+		    json_boolean(c->allow_impersonation));
+	}
 	if (o != NULL && secrets >= 0)
 		json_object_set_new(o, "active_secrets", json_integer(secrets));
 	return o;
@@ -149,6 +173,10 @@ cli_client_print(const struct store_client *c, size_t secrets)
 	print_uris("redirect_uris:", c->redirect_uris, c->n_redirect_uris);
 	print_uris("post_logout_redirect_uris:", c->post_logout_uris,
 	    c->n_post_logout_uris);
+	if (c->par_required)
+		printf("%-27s %s\n", "par_required:", "yes");
+	if (c->cors_origins != NULL && c->cors_origins[0] != '\0')
+		printf("%-27s %s\n", "cors_origins:", c->cors_origins);
 }
 
 /*

@@ -75,6 +75,7 @@ serve(struct cli_ctx *c)
 		goto out;
 	}
 	app.client_cache = client_cache_new();
+	app.cors_cache = cors_cache_new();
 	rc = server_run(&app, lfd);
 	lfd = -1; /* server_run's, whatever happened */
 out:
@@ -82,6 +83,7 @@ out:
 		close(lfd);
 	signer_free(app.signer);
 	client_cache_free(app.client_cache);
+	cors_cache_free(app.cors_cache);
 	db_close(app.db);
 	masterkey_free(app.mk);
 	return rc;

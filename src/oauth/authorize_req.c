@@ -121,6 +121,17 @@ az_parse(const struct kvlist *q, struct az_request *a)
 		return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
 		    "state is too long.");
 	}
+	/* RFC 8707 §2: a token is minted for one audience here, so one
+	 * resource value (TX-04); several are invalid_target. */
+	if (oauth_field(q, "resource", &a->resource) != 0)
+		return fail(a, AZ_FAIL_REDIRECT, "invalid_target",
+		    "Name exactly one resource: a token is minted for one "
+		    "audience.");
+	if (a->resource != NULL &&
+	    (a->resource[0] == '\0' ||
+		!printable_ascii(a->resource, AZ_RESOURCE_MAX)))
+		return fail(a, AZ_FAIL_REDIRECT, "invalid_target",
+		    "The resource is not a registered resource.");
 	static const char *const singles[] = { "response_type", "scope",
 		"nonce", "code_challenge", "code_challenge_method", "prompt",
 		"max_age", "login_hint", "id_token_hint", "response_mode",

@@ -127,6 +127,7 @@ authz_begin(struct app *app, const struct az_request *a, enum az_fail f,
     int64_t now, struct authz *z, struct authz_error *e)
 {
 	enum authz_status st;
+	char *res_scopes = NULL;
 	int rc;
 
 	memset(z, 0, sizeof(*z));
@@ -137,6 +138,10 @@ authz_begin(struct app *app, const struct az_request *a, enum az_fail f,
 		return page(e, e->why);
 	if (rc != 0)
 		return AUTHZ_UNAVAILABLE;
+	if (client_disabled(&z->client))
+		/* Issue 15: a disabled client starts nothing (and, as for
+		 * an unknown one, is sent nothing back). */
+		return page(e, "This application is disabled.");
 	if (!match_any(&z->client, a->redirect_uri))
 		/* AZ-01: an unregistered redirect_uri gets no redirect. */
 		return page(e,
@@ -146,7 +151,7 @@ authz_begin(struct app *app, const struct az_request *a, enum az_fail f,
 	z->p.redirect_uri = xstrdup(a->redirect_uri);
 	z->p.state = dup_opt(a->state);
 	/* AZ-14: only through /par when the policy or the client says so. */
-	if (!a->par && app->cfg->par_required)
+	if (!a->par && (app->cfg->par_required || z->client.par_required))
 		return redirect(e, "invalid_request",
 		    "This client must use pushed authorization requests.");
 	if (f == AZ_FAIL_REDIRECT)
@@ -154,7 +159,15 @@ authz_begin(struct app *app, const struct az_request *a, enum az_fail f,
 	if (!oauth_has_word(z->client.grant_types, "authorization_code"))
 		return redirect(e, "unauthorized_client",
 		    "This client may not use the authorization code flow.");
-	if ((st = grant_scope(z, a, e)) != AUTHZ_OK)
+	/* TX-04: the one resource the tokens are for, and the scope held
+	 * to it (delegation.c). */
+	if ((st = authz_target(app, a, z, &res_scopes, e)) != AUTHZ_OK)
+		return st;
+	st = grant_scope(z, a, e);
+	if (st == AUTHZ_OK)
+		st = authz_target_scope(z, res_scopes, e);
+	free(res_scopes);
+	if (st != AUTHZ_OK)
 		return st;
 	if (oauth_has_word(z->p.scope, "openid") &&
 	    !signer_can_sign(app->signer,
@@ -245,6 +258,8 @@ authz_load(struct app *app, const char *id_value, int64_t now, struct authz *z,
 		    "answered. Go back to the application and start again.");
 	if (rc != 0)
 		return AUTHZ_UNAVAILABLE;
+	if (client_disabled(&z->client))
+		return page(e, "This application is disabled.");
 	/* The client may have changed while the user signed in. */
 	if (match_any(&z->client, z->p.redirect_uri))
 		return AUTHZ_OK;
@@ -308,6 +323,12 @@ authz_needs_consent(
 	int rc;
 
 	*need = false;
+	/* Issue 15: every delegation to an agent is the user's explicit
+	 * act, with its resource and lifetime: never remembered. */
+	if (client_is_agent(&z->client)) {
+		*need = true;
+		return 0;
+	}
 	if (z->client.first_party)
 		return 0;
 	if (scope_parse(z->p.scope, &want) != 0)
@@ -327,6 +348,10 @@ authz_consent_grant(
 	struct scope_set set;
 	int rc;
 
+	/* An agent's consent is the delegation itself (its family), asked
+	 * for every time: nothing to remember. */
+	if (client_is_agent(&z->client))
+		return 0;
 	if (scope_parse(z->p.scope, &set) != 0)
 		return PC_ERR_INTERNAL;
 	rc = consent_grant(app->db, user_id, z->p.client_id, &set, now);
@@ -352,6 +377,13 @@ authz_code(struct app *app, const struct authz *z, const struct session *s,
 	g.amr = s->amr;
 	g.sid = sid;
 	g.auth_time = s->auth_time;
+	g.resource = z->p.resource;
+	/* A delegation to an agent ends when the user said (at most the
+	 * policy's maximum); other grants last the usual time. */
+	if (client_is_agent(&z->client))
+		g.grant_expires_at = now +
+		    (z->grant_ttl > 0 ? z->grant_ttl
+				      : delegation_max_ttl(app->cfg));
 	return code_issue(app->db, &g, now, code);
 }
 

@@ -243,6 +243,7 @@ set_default(char **field, const char *v)
 }
 
 static int bound_ok(const struct store_client *c, const char **why);
+static int agent_ok(const struct store_client *c, const char **why);
 
 int
 client_validate(struct store_client *c, const char **why)
@@ -269,6 +270,9 @@ client_validate(struct store_client *c, const char **why)
 	    strcmp(c->registration, "metadata") != 0)
 		return refuse(
 		    why, "registration is operator, dynamic or metadata");
+	/* CF-05: explicit browser origins, in the form browsers send. */
+	if (cors_origins_check(c->cors_origins, why) != 0)
+		return PC_ERR_INVALID;
 	if (c->max_delegation_depth < 0 || c->max_delegation_depth > 16)
 		return refuse(why, "max_delegation_depth is 0..16");
 	if (c->name == NULL)
@@ -329,7 +333,9 @@ client_validate(struct store_client *c, const char **why)
 	    c->n_redirect_uris == 0)
 		return refuse(
 		    why, "authorization_code needs at least one redirect URI");
-	return bound_ok(c, why);
+	if (bound_ok(c, why) != 0)
+		return PC_ERR_INVALID;
+	return agent_ok(c, why);
 }
 
 /* AK-08: a credential of a service account, which signs no one in. */
@@ -352,6 +358,116 @@ bound_ok(const struct store_client *c, const char **why)
 	return 0;
 }
 
+/* Issue 15: an agent's resources, space-separated resource URIs. */
+static int
+agent_resources_ok(const char *list, const char **why)
+{
+	size_t n = 0;
+
+	if (list == NULL || list[0] == '\0')
+		return refuse(
+		    why, "an agent needs at least one resource it may act at");
+	if (!list_ok(
+		list, NULL, 0, AGENT_RESOURCES_MAX * (RESOURCE_URI_MAX + 1)))
+		return refuse(
+		    why, "an agent's resources must be distinct resource URIs");
+	for (const char *p = list; p != NULL;) {
+		const char *sp = strchr(p, ' ');
+		size_t len = sp != NULL ? (size_t)(sp - p) : strlen(p);
+		char *uri = xstrndup(p, len);
+		int r = resource_uri_check(uri, why);
+
+		free(uri);
+		if (r != 0)
+			return PC_ERR_INVALID;
+		if (++n > AGENT_RESOURCES_MAX)
+			return refuse(
+			    why, "an agent lists at most 16 resources");
+		p = sp != NULL ? sp + 1 : NULL;
+	}
+	return 0;
+}
+
+/*
+ * Issue 15: an agent acts for people. It has an owner (a user or a
+ * group), the resources it may ever act at, a delegation depth; it never
+ * skips consent, acts for no service account, has no client_credentials,
+ * and a confidential agent proves itself with a key (private_key_jwt),
+ * never a shared secret.
+ */
+static int
+agent_ok(const struct store_client *c, const char **why)
+{
+	enum principal_kind owner;
+
+	if (c->kind == NULL || strcmp(c->kind, CLIENT_KIND_CLIENT) == 0)
+		return 0;
+	if (strcmp(c->kind, CLIENT_KIND_AGENT) != 0)
+		return refuse(why, "a client's kind is client or agent");
+	owner =
+	    c->owner_id != NULL ? principal_kind(c->owner_id) : PRINCIPAL_NONE;
+	if (owner != PRINCIPAL_USER && owner != PRINCIPAL_GROUP)
+		return refuse(why,
+		    "an agent needs an owner: a user (usr_...) or a group "
+		    "(grp_...)");
+	if (c->first_party)
+		return refuse(why,
+		    "an agent always asks the person: it cannot be "
+		    "first-party");
+	if (c->service_account_id != NULL)
+		return refuse(
+		    why, "an agent acts for people, not for a service account");
+	if (has_token(c->grant_types, "client_credentials"))
+		return refuse(
+		    why, "an agent acts for people: no client_credentials");
+	if (!c->is_public && strcmp(c->auth_method, "private_key_jwt") != 0)
+		return refuse(why,
+		    "a confidential agent authenticates with private_key_jwt "
+		    "(a key, not a shared secret)");
+	return agent_resources_ok(c->resources, why);
+}
+
+bool
+client_is_agent(const struct store_client *c)
+{
+	return c->kind != NULL && strcmp(c->kind, CLIENT_KIND_AGENT) == 0;
+}
+
+bool
+client_disabled(const struct store_client *c)
+{
+	return c->disabled_at != 0;
+}
+
+bool
+client_unverified(const struct store_client *c)
+{
+	return c->registration != NULL &&
+	    strcmp(c->registration, "operator") != 0;
+}
+
+bool
+client_may_target(const struct store_client *c, const char *uri)
+{
+	if (!client_is_agent(c))
+		return true;
+	return uri != NULL && has_token(c->resources, uri);
+}
+
+int64_t
+client_max_depth(const struct store_client *c, int64_t cap)
+{
+	if (!client_is_agent(c))
+		return cap;
+	return c->max_delegation_depth < cap ? c->max_delegation_depth : cap;
+}
+
+bool
+client_may_delegate(const struct store_client *c)
+{
+	return client_is_agent(c) && c->may_delegate;
+}
+
 /* The bound service account must exist when the binding is written. */
 static int
 bound_exists(struct db *db, const struct store_client *c, const char **why)
@@ -367,6 +483,48 @@ bound_exists(struct db *db, const struct store_client *c, const char **why)
 	r = store_service_account_state(db, c->service_account_id, &st);
 	if (r == PC_ERR_NOT_FOUND)
 		return refuse(why, "the service account does not exist");
+	return r;
+}
+
+/* Issue 15: an agent's owner exists, and so does each of its resources. */
+static int
+agent_refs_exist(struct db *db, const struct store_client *c, const char **why)
+{
+	const char *dummy;
+	int r = 0;
+
+	if (why == NULL)
+		why = &dummy;
+	if (!client_is_agent(c))
+		return 0;
+	if (principal_kind(c->owner_id) == PRINCIPAL_USER) {
+		struct store_user u;
+
+		if ((r = store_user_get(db, c->owner_id, &u)) == 0)
+			store_user_clear(&u);
+	} else {
+		struct store_group g;
+
+		if ((r = store_group_get(db, c->owner_id, &g)) == 0)
+			store_group_clear(&g);
+	}
+	if (r == PC_ERR_NOT_FOUND)
+		return refuse(why, "the agent's owner does not exist");
+	for (const char *p = c->resources; r == 0 && p != NULL;) {
+		const char *sp = strchr(p, ' ');
+		char *uri =
+		    xstrndup(p, sp != NULL ? (size_t)(sp - p) : strlen(p));
+		struct store_resource res;
+
+		if ((r = store_resource_get(db, uri, &res)) == 0)
+			store_resource_clear(&res);
+		free(uri);
+		if (r == PC_ERR_NOT_FOUND)
+			return refuse(why,
+			    "an agent's resource is not a registered resource "
+			    "(portcullis resource add)");
+		p = sp != NULL ? sp + 1 : NULL;
+	}
 	return r;
 }
 
@@ -394,7 +552,8 @@ client_create(struct db *db, struct store_client *c, int64_t now,
 
 	secret[0] = '\0';
 	if ((r = client_validate(c, why)) != 0 ||
-	    (r = bound_exists(db, c, why)) != 0)
+	    (r = bound_exists(db, c, why)) != 0 ||
+	    (r = agent_refs_exist(db, c, why)) != 0)
 		return r;
 	with_secret = client_auth_method_uses_secret(c->auth_method);
 	/* 128 random bits: a collision (or tombstone hit) is retried once. */
@@ -423,7 +582,8 @@ client_update(
 	int r;
 
 	if ((r = client_validate(c, why)) != 0 ||
-	    (r = bound_exists(db, c, why)) != 0)
+	    (r = bound_exists(db, c, why)) != 0 ||
+	    (r = agent_refs_exist(db, c, why)) != 0)
 		return r;
 	c->updated_at = now;
 	return store_client_update(

@@ -278,6 +278,16 @@ client_authenticate(struct req *r, struct resp *w, const struct kvlist *form,
 		unauthorized(w, basic, desc);
 		goto out;
 	}
+	/* Issue 15: a disabled client (an agent taken out of service)
+	 * authenticates no more, whatever it proves. */
+	if (client_disabled(out)) {
+		json_t *d = json_pack("{s:s}", "reason", "disabled");
+
+		oauth_audit(r, "client.auth", "failure", id, NULL, d);
+		json_decref(d);
+		unauthorized(w, basic, "This client is disabled.");
+		goto out;
+	}
 	if (throttle_client_success(app->db, &t) != 0)
 		log_msg(LOG_WARN, "oauth.throttle", "pair not cleared");
 	ret = 0;

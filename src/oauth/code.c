@@ -57,6 +57,8 @@ code_issue(struct db *db, const struct code_grant *g, int64_t now,
 	c.auth_time = g->auth_time;
 	c.amr = (char *)(g->amr != NULL ? g->amr : "");
 	c.sid = (char *)g->sid;
+	c.resource = (char *)g->resource;
+	c.grant_expires_at = g->grant_expires_at;
 	c.created_at = now;
 	c.expires_at = now + CODE_TTL;
 	r = store_auth_code_insert(db, &c);

@@ -20,14 +20,18 @@
  *      that allow_impersonation, only from the user's own grant to it
  *      (so the token's client_id stays the grant's client and the chain
  *      checks of bearer.c still hold), never for a hand-off.
- *   4. A hand-off (the target is another agent): only by a client that
+ *   4. A hand-off (the target is another agent): only by an agent that
  *      may_delegate, never to itself.
- *   5. The resource: an agent only one its list names; a plain client
- *      one its list names when it has one, else any registered one (the
- *      caller has already required it registered: TX-04).
+ *   5. The resource: the one the user granted, when the grant names one
+ *      (the consent page showed it; a chain never reaches further); an
+ *      agent only one its list names; a plain client one its list names
+ *      when it has one, else any registered one (the caller has already
+ *      required it registered: TX-04).
  *   6. TX-03, depth: the new token nests one act more than the subject;
- *      the cap is delegation_max_depth, lowered by the actor's and every
- *      earlier actor's max_delegation_depth where set (> 0).
+ *      the cap is delegation_max_depth, lowered by the max_delegation_depth
+ *      of the actor and of every earlier actor that is an agent (an
+ *      agent's 0: it takes part in no chain at all; a plain client has
+ *      no such cap of its own, client_max_depth()'s rule).
  *   7. TX-03, scope: within subject ∩ actor ∩ target; offline_access
  *      never (exchanges issue no refresh token). A request is all of it;
  *      none asked is all that is left, which must not be empty.
@@ -83,12 +87,16 @@ check_parties(const struct deleg_subject *s, const struct deleg_actor *a,
 			    "own grant to this client, for a resource.");
 	}
 	if (q->kind == DELEG_TARGET_AGENT) {
-		if (!a->may_delegate)
+		if (!a->is_agent || !a->may_delegate)
 			return refuse(out, "unauthorized_client",
 			    "This client may not delegate to another agent.");
 		if (same(q->target, a->client_id))
 			return refuse(out, "invalid_target",
 			    "A client cannot hand a token off to itself.");
+	} else if (s->grant_resource != NULL &&
+	    !same(s->grant_resource, q->target)) {
+		return refuse(out, "invalid_target",
+		    "The user's grant is for another resource.");
 	} else if ((a->is_agent ||
 		       (a->resources != NULL && a->resources[0] != '\0')) &&
 	    (a->resources == NULL || !oauth_has_word(a->resources, q->target)))
@@ -99,9 +107,9 @@ check_parties(const struct deleg_subject *s, const struct deleg_actor *a,
 }
 
 static int64_t
-min_pos(int64_t cap, int64_t v)
+min_cap(int64_t cap, int64_t v)
 {
-	return v > 0 && v < cap ? v : cap;
+	return v >= 0 && v < cap ? v : cap;
 }
 
 /* 7: allowed = subject ∩ actor ∩ target, without offline_access. */
@@ -191,8 +199,9 @@ deleg_decide(const struct deleg_subject *s, const struct deleg_actor *a,
 	/* 6: depth. Impersonation adds no act and keeps none. */
 	out->depth = q->impersonate ? 0 : s->act_depth + 1;
 	cap = q->max_depth > 0 ? q->max_depth : DELEG_DEPTH_DEFAULT;
-	cap = min_pos(cap, a->max_delegation_depth);
-	cap = min_pos(cap, q->chain_cap);
+	if (a->is_agent)
+		cap = min_cap(cap, a->max_delegation_depth);
+	cap = min_cap(cap, q->chain_cap);
 	if (out->depth > cap) {
 		snprintf(out->buf, sizeof(out->buf),
 		    "The delegation chain would be %d deep; at most %lld "

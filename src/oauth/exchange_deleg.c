@@ -43,7 +43,6 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "jose/jose.h"
 #include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
@@ -52,6 +51,7 @@
 
 #define TT_ACCESS_TOKEN "urn:ietf:params:oauth:token-type:access_token"
 #define CHAIN_MAX (DELEG_DEPTH_MAX + 1)
+#define GRANT_TOUCH_INTERVAL 60 /* s: last_used_at's granularity */
 
 static const char bad_subject[] = "The subject token is not valid.";
 
@@ -114,20 +114,21 @@ client_get(struct app *app, const struct store_versions *ver, const char *id,
 	return rc;
 }
 
-/* TX-03: the smallest max_delegation_depth (> 0) of the subject's
- * actors; bearer.c has checked they are all live clients. */
+/* TX-03: the smallest max_delegation_depth of the agents of the
+ * subject's chain (-1: none is an agent); bearer.c has checked they are
+ * all live clients. */
 static int
 chain_cap(struct app *app, const struct xchg *x, int64_t *cap)
 {
-	*cap = 0;
+	*cap = -1;
 	for (size_t i = 0; i < x->nchain; i++) {
 		struct store_client c;
 		int rc = client_get(app, &x->ver, x->chain[i], &c);
 
 		if (rc != 0)
 			return rc == PC_ERR_NOT_FOUND ? PC_ERR_VERIFY : rc;
-		if (c.max_delegation_depth > 0 &&
-		    (*cap == 0 || c.max_delegation_depth < *cap))
+		if (c.kind != NULL && strcmp(c.kind, "agent") == 0 &&
+		    (*cap < 0 || c.max_delegation_depth < *cap))
 			*cap = c.max_delegation_depth;
 		store_client_clear(&c);
 	}
@@ -273,38 +274,6 @@ dpop_binding(struct req *r, struct resp *w, const struct xchg *x,
 	return 0;
 }
 
-/*
- * The token response (RFC 8693 §2.2.1), written straight into w's body
- * (wiped when released) as token_response_write() does, with token_type
- * DPoP for a bound token (RFC 9449 §5).
- */
-static int
-answer(
-    struct resp *w, const char *at, int64_t ttl, const char *scope, bool bound)
-{
-	struct buf *b = resp_json_begin(w, 200);
-	const char *type = bound ? "DPoP" : "Bearer";
-	int r;
-
-	if ((r = buf_reserve(b, strlen(at) + strlen(scope) + 160)) != 0 ||
-	    (r = buf_putc(b, '{')) != 0 ||
-	    (r = jose_json_put_member(b, true, "access_token")) != 0 ||
-	    (r = jose_json_put_str(b, at, strlen(at))) != 0 ||
-	    (r = jose_json_put_member(b, false, "issued_token_type")) != 0 ||
-	    (r = jose_json_put_str(
-		 b, TT_ACCESS_TOKEN, sizeof(TT_ACCESS_TOKEN) - 1)) != 0 ||
-	    (r = jose_json_put_member(b, false, "token_type")) != 0 ||
-	    (r = jose_json_put_str(b, type, strlen(type))) != 0 ||
-	    (r = jose_json_put_member(b, false, "expires_in")) != 0 ||
-	    (r = jose_json_put_int(b, ttl)) != 0)
-		return r;
-	if (scope[0] != '\0' &&
-	    ((r = jose_json_put_member(b, false, "scope")) != 0 ||
-		(r = jose_json_put_str(b, scope, strlen(scope))) != 0))
-		return r;
-	return buf_putc(b, '}');
-}
-
 /* {"sub": actor, "act": <the subject's act>}; NULL when impersonating. */
 static json_t *
 new_act(const struct xchg *x)
@@ -386,10 +355,13 @@ issue(struct req *r, struct resp *w, struct xchg *x, const char *scope,
 		oauth_unavailable(w);
 		return;
 	}
-	/* The account page's "last used"; the token is issued either way. */
-	if (store_family_touch(app->db, x->subject.gid, r->now) != 0)
+	/* The account page's "last used", to the minute: not a write per
+	 * exchange. The token is issued either way. */
+	if (r->now - x->grant.last_used_at >= GRANT_TOUCH_INTERVAL &&
+	    store_family_touch(app->db, x->subject.gid, r->now) != 0)
 		log_msg(LOG_WARN, "oauth.exchange", "grant use not recorded");
-	if (answer(w, jwt, ttl, scope, jkt != NULL) != 0)
+	if (token_response_write_dpop(w, jwt, ttl,
+		scope[0] != '\0' ? scope : NULL, true, jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	pc_freezero_str(jwt);
 }
@@ -492,7 +464,8 @@ exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form)
 		.act_depth = x.subject.act_depth,
 		.scope = x.subject.scope,
 		.exp = x.subject.exp,
-		.grant_expires_at = x.grant.expires_at };
+		.grant_expires_at = x.grant.expires_at,
+		.grant_resource = x.grant.resource };
 	a = (struct deleg_actor){ .client_id = x.actor.client_id,
 		.scopes = x.actor.scopes,
 		.is_agent =

@@ -289,6 +289,7 @@ par_take(struct app *app, const struct http_limits *lim, const struct kvlist *q,
     int64_t now, struct kvlist *out, const char **why) PC_WUR;
 
 /* ---- end Pushed authorization requests ---- */
+
 /* ---- Delegation token exchange (src/oauth/exchange_deleg.c; issue 15,
  * TX-01..05, TX-07) ---- */
 
@@ -303,5 +304,32 @@ void
 exchange_delegation(struct req *r, struct resp *w, const struct kvlist *form);
 
 /* ---- end Delegation token exchange ---- */
+
+/* ---- CORS for browser clients (src/oauth/cors.c; CF-05) ---- */
+
+/* The per-node set of allowed origins (NULL in struct app: rebuilt for
+ * every request). */
+struct cors_cache;
+struct cors_cache *cors_cache_new(void);
+void cors_cache_free(struct cors_cache *cc);
+/* A client's cors_origins: space-separated browser origins
+ * (https://host[:port], http only for loopback). PC_ERR_INVALID, *why. */
+int cors_origins_check(const char *list, const char **why) PC_WUR;
+/* Whether c lets JavaScript on origin read its answers: an origin of its
+ * redirect URIs for a public client, or one of its cors_origins; never
+ * for a disabled client. */
+bool cors_client_allows(const struct store_client *c, const char *origin);
+/* Whether any client allows origin (*allowed); the store's error when
+ * the clients cannot be read. */
+int cors_any_client_allows(
+    struct app *app, const char *origin, bool *allowed) PC_WUR;
+/* /token, /revoke and /userinfo with their CORS answer; OPTIONS on them
+ * and on the metadata (the preflight). */
+void oauth_cors_token(struct req *r, struct resp *w);
+void oauth_cors_revoke(struct req *r, struct resp *w);
+void oauth_cors_userinfo(struct req *r, struct resp *w);
+void oauth_cors_preflight(struct req *r, struct resp *w);
+
+/* ---- end CORS ---- */
 
 #endif

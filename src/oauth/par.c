@@ -254,6 +254,7 @@ check_request(struct req *r, struct resp *w, const struct store_client *c,
 	memset(&z, 0, sizeof(z));
 	f = az_parse(pushed, &a);
 	a.par = true;
+	a.ip = r->ip; /* client_resolve's per-IP limit */
 	if (f == AZ_FAIL_PAGE) {
 		push_error(
 		    r, w, c->client_id, 400, a.error, a.error_description);

@@ -116,6 +116,7 @@ bool redirect_uri_match(const char *registered, const char *requested);
 #define AZ_STATE_MAX 2048
 #define AZ_NONCE_MAX 512
 #define AZ_HINT_MAX 512
+#define AZ_RESOURCE_MAX 512 /* RESOURCE_URI_MAX: the aud it becomes */
 
 enum az_fail {
 	AZ_OK = 0,
@@ -139,6 +140,9 @@ struct az_request {
 	const char *code_challenge;
 	const char *login_hint;
 	const char *id_token_hint;
+	/* RFC 8707: the one resource the tokens are for; NULL: us. Only its
+	 * shape is checked here; authz_begin() looks it up (TX-04). */
+	const char *resource;
 	struct scope_set scope;
 	unsigned prompt;	       /* enum az_prompt bits */
 	int64_t max_age;	       /* -1: none */
@@ -179,17 +183,22 @@ struct deleg_subject {
 	const char *scope;	  /* "" when none */
 	int64_t exp;		  /* the token's */
 	int64_t grant_expires_at; /* the grant's end; 0: unknown */
+	/* The resource the user granted (RFC 8707 in the code flow); NULL:
+	 * the grant names none. */
+	const char *grant_resource;
 };
 
 /* The authenticated client asking: the actor of the new token. */
 struct deleg_actor {
 	const char *client_id;
-	const char *scopes;	      /* what it may ever have */
-	bool is_agent;		      /* kind 'agent' */
-	const char *resources;	      /* space-separated; NULL as "" */
-	bool may_delegate;	      /* may hand off to another agent */
-	bool allow_impersonation;     /* may ask for a token without act */
-	int64_t max_delegation_depth; /* 0: the setting alone */
+	const char *scopes;	  /* what it may ever have */
+	bool is_agent;		  /* kind 'agent' */
+	const char *resources;	  /* space-separated; NULL as "" */
+	bool may_delegate;	  /* may hand off to another agent */
+	bool allow_impersonation; /* may ask for a token without act */
+	/* An agent's cap on the chains it takes part in (0: none at all);
+	 * ignored for other clients (the setting alone). */
+	int64_t max_delegation_depth;
 };
 
 enum deleg_target {
@@ -205,8 +214,8 @@ struct deleg_request {
 	const char *scope;	   /* requested; NULL or "": all allowed */
 	bool impersonate;	   /* no act (TX-01: policy must allow it) */
 	int64_t max_depth;	   /* setting delegation_max_depth */
-	/* The smallest max_delegation_depth (> 0) of the actors already in
-	 * the subject's chain; 0: none sets one. */
+	/* The smallest max_delegation_depth of the agents already in the
+	 * subject's chain; -1: none of them is an agent. */
 	int64_t chain_cap;
 	int64_t ttl; /* s: exchange_token_ttl */
 	int64_t now;
@@ -227,11 +236,11 @@ struct deleg_decision {
  * actor, or it carries no act and is the user's own grant to the actor
  * (issued to it, its grant's client); TX-01: impersonation only for a
  * client allowed it, and only from the user's own grant, never for a
- * hand-off; a hand-off to another agent only for a client that may
- * delegate, never to itself; an agent reaches only the resources it
- * lists (a plain client with a list too; without one, any); TX-03: the
- * new depth (subject's + 1) within min(max_depth, the actor's and the
- * chain's max_delegation_depth); the scope within subject ∩ actor ∩
+ * hand-off; a hand-off to another agent only by an agent that may
+ * delegate, never to itself; a grant for one resource reaches only that
+ * one; an agent reaches only the resources it lists (a plain client with a list too; without one, any); TX-03: the
+ * new depth (subject's + 1) within min(max_depth, the actor's (an
+ * agent's) and the chain's agents' max_delegation_depth); the scope within subject ∩ actor ∩
  * target (offline_access never: no refresh tokens here), the requested
  * one all of it, or all that is left, which must not be empty; the
  * lifetime min(ttl, the subject's and the grant's remaining life), which

@@ -85,6 +85,7 @@ refresh_issue(struct db *db, const struct refresh_grant *g, int64_t now,
 	f.amr = (char *)g->amr;
 	f.sid = (char *)g->sid;
 	f.dpop_jkt = (char *)g->dpop_jkt;
+	f.resource = (char *)g->resource;
 	f.created_at = now;
 	f.expires_at = now + (g->absolute > 0 ? g->absolute : REFRESH_ABSOLUTE);
 	if (token == NULL) {

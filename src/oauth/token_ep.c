@@ -231,12 +231,14 @@ struct user_grant {
 	const char *sid;
 	int64_t auth_time;
 	const char *family_id;
-	const char *refresh; /* NULL: no refresh token */
-	const char *grant;   /* for the audit */
-	bool resent;	     /* RT-02 grace: refresh is a successor resent */
-	bool no_id_token;    /* the client's refresh without an ID token */
-	const char *jti;     /* the access token's, already audited; or NULL */
-	const char *cnf_jkt; /* DPoP: the key the access token is bound to */
+	const char *refresh;  /* NULL: no refresh token */
+	const char *grant;    /* for the audit */
+	bool resent;	      /* RT-02 grace: refresh is a successor resent */
+	bool no_id_token;     /* the client's refresh without an ID token */
+	const char *jti;      /* the access token's, already audited; or NULL */
+	const char *cnf_jkt;  /* DPoP: the key the access token is bound to */
+	const char *resource; /* RFC 8707: the aud; NULL: us (TX-04) */
+	int64_t grant_end;    /* the family's end: no token outlives it */
 };
 
 /* The ID token's identity claims come from userinfo; only the user's
@@ -307,7 +309,8 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 	memset(&in, 0, sizeof(in));
 	in.sub = g->user_id;
 	in.client_id = c->client_id;
-	in.aud = app->cfg->issuer;
+	in.aud = g->resource != NULL ? g->resource : app->cfg->issuer;
+	in.ttl = delegation_token_ttl(app->cfg, g->grant_end, r->now);
 	in.scope = g->scope;
 	in.auth_time = g->auth_time;
 	in.amr = g->amr;
@@ -350,8 +353,9 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 	 * (a refresh wrote it in its rotation's commit: g->jti). */
 	rc = 0;
 	if (g->jti == NULL) {
-		d = json_pack("{s:s, s:s, s:s, s:b}", "grant", g->grant, "jti",
-		    jti, "family", g->family_id, "refresh", g->refresh != NULL);
+		d = json_pack("{s:s, s:s, s:s, s:b, s:s?}", "grant", g->grant,
+		    "jti", jti, "family", g->family_id, "refresh",
+		    g->refresh != NULL, "resource", g->resource);
 		rc = oauth_audit(
 		    r, "token.issue", "success", c->client_id, g->user_id, d);
 		json_decref(d);
@@ -366,7 +370,7 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 	}
 	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", at, "token_type",
 	    g->cnf_jkt != NULL ? "DPoP" : "Bearer", "expires_in",
-	    (json_int_t)app->cfg->access_token_ttl, "scope", g->scope);
+	    (json_int_t)in.ttl, "scope", g->scope);
 	if (idt != NULL)
 		json_object_set_new(o, "id_token", json_string(idt));
 	if (g->refresh != NULL)
@@ -389,6 +393,7 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 {
 	struct app *app = r->app;
 	const char *code = NULL, *redirect_uri = NULL, *verifier = NULL;
+	const char *res = NULL;
 	struct store_auth_code ac;
 	struct refresh_grant rg;
 	struct user_grant ug;
@@ -409,6 +414,12 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	    oauth_field(form, "code_verifier", &verifier) != 0) {
 		oauth_error(
 		    w, 400, "invalid_request", "A parameter is repeated.");
+		return;
+	}
+	if (oauth_field(form, "resource", &res) != 0) {
+		oauth_error(w, 400, "invalid_target",
+		    "Name exactly one resource: a token is minted for one "
+		    "audience.");
 		return;
 	}
 	if (code == NULL) {
@@ -448,6 +459,14 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 		    "client, redirect_uri or code_verifier.");
 		return;
 	}
+	/* TX-04: a resource named here is the one the code is for. */
+	if (res != NULL &&
+	    (ac.resource == NULL || strcmp(res, ac.resource) != 0)) {
+		store_auth_code_clear(&ac);
+		oauth_error(w, 400, "invalid_target",
+		    "The resource is not the one this code was issued for.");
+		return;
+	}
 	rc = live_user(app, ac.user_id);
 	if (rc != 0) {
 		store_auth_code_clear(&ac);
@@ -472,7 +491,9 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	rg.sid = ac.sid;
 	rg.auth_time = ac.auth_time;
 	rg.idle = app->cfg->refresh_token_idle;
-	rg.absolute = app->cfg->refresh_token_absolute;
+	rg.absolute =
+	    delegation_grant_life(app->cfg, ac.grant_expires_at, r->now);
+	rg.resource = ac.resource;
 	/* RT-06, RFC 9449 §5: a public client's grant is bound to the key
 	 * (its refresh tokens need proofs of it); a confidential client's
 	 * refresh tokens are bound by its authentication already. */
@@ -509,6 +530,8 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 	ug.refresh = offline ? refresh : NULL;
 	ug.grant = "authorization_code";
 	ug.cnf_jkt = dp.present ? dp.jkt : NULL;
+	ug.resource = ac.resource;
+	ug.grant_end = r->now + rg.absolute;
 	if (issue_user_tokens(r, w, c, &ug) != 0 &&
 	    store_family_revoke(app->db, family, r->now, "not_issued") != 0)
 		/* Its tokens never left; a dead family is only tidier. */
@@ -545,8 +568,9 @@ refresh_audit_tx(
 	 * (refused: rolled back, nothing consumed). */
 	if ((rc = dpop_family_tx(c, f, a->dp, a->r->now)) != 0)
 		return rc;
-	d = json_pack("{s:s, s:s, s:s, s:b}", "grant", "refresh_token", "jti",
-	    a->jti, "family", f->family_id, "refresh", 1);
+	d = json_pack("{s:s, s:s, s:s, s:b, s:s?}", "grant", "refresh_token",
+	    "jti", a->jti, "family", f->family_id, "refresh", 1, "resource",
+	    f->resource);
 	if (d == NULL)
 		return PC_ERR_INVALID;
 	if (resent)
@@ -573,7 +597,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
     const struct kvlist *form)
 {
 	struct app *app = r->app;
-	const char *token = NULL, *scope = NULL;
+	const char *token = NULL, *scope = NULL, *res = NULL;
 	struct store_family fam;
 	struct scope_set want, had;
 	struct user_grant ug;
@@ -601,6 +625,19 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	    oauth_field(form, "scope", &scope) != 0) {
 		oauth_error(
 		    w, 400, "invalid_request", "A parameter is repeated.");
+		return;
+	}
+	/* TX-04: a resource named here is the grant's, checked before the
+	 * token is used (a refusal does not cost the client its grant). */
+	if (oauth_field(form, "resource", &res) != 0 ||
+	    (res != NULL &&
+		(rc = delegation_refresh_resource(
+		     app->db, token, res, r->now)) != 0)) {
+		if (res != NULL && oauth_store_down(rc))
+			oauth_unavailable(w);
+		else
+			oauth_error(w, 400, "invalid_target",
+			    "The resource is not the one this grant is for.");
 		return;
 	}
 	if (token == NULL) {
@@ -709,6 +746,8 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 	ug.family_id = fam.family_id;
 	ug.refresh = next;
 	ug.grant = "refresh_token";
+	ug.resource = fam.resource;
+	ug.grant_end = fam.expires_at;
 	ug.resent = resent;
 	ug.no_id_token = !c->id_token_on_refresh;
 	ug.jti = jti;

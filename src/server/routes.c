@@ -11,14 +11,14 @@ static const struct route routes[] = {
 	    oauth_discovery, 0, RESP_PUBLIC_SHORT, false },
 	{ "/jwks.json", HTTP_GET | HTTP_HEAD, oauth_jwks, 0, RESP_PUBLIC_SHORT,
 	    false },
-	{ "/token", HTTP_POST, oauth_token, ROUTE_BODY_DEFAULT, RESP_NO_STORE,
-	    false },
-	{ "/userinfo", HTTP_GET | HTTP_POST, oauth_userinfo, ROUTE_BODY_DEFAULT,
+	{ "/token", HTTP_POST, oauth_cors_token, ROUTE_BODY_DEFAULT,
 	    RESP_NO_STORE, false },
+	{ "/userinfo", HTTP_GET | HTTP_POST, oauth_cors_userinfo,
+	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 	{ "/introspect", HTTP_POST, oauth_introspect, ROUTE_BODY_DEFAULT,
 	    RESP_NO_STORE, false },
-	{ "/revoke", HTTP_POST, oauth_revoke, ROUTE_BODY_DEFAULT, RESP_NO_STORE,
-	    false },
+	{ "/revoke", HTTP_POST, oauth_cors_revoke, ROUTE_BODY_DEFAULT,
+	    RESP_NO_STORE, false },
 	/* No HEAD: GET /authorize may issue a code (CF-02: HEAD never acts). */
 	{ "/authorize", HTTP_GET | HTTP_POST, web_authorize, ROUTE_BODY_DEFAULT,
 	    RESP_NO_STORE, false },
@@ -26,6 +26,14 @@ static const struct route routes[] = {
 	    false },
 	{ "/authorize/consent", HTTP_POST, web_authorize_consent,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	/* CF-05: preflights, only where browser clients may read answers
+	 * (src/oauth/cors.c; the metadata's GET needs none). */
+	{ "/token", HTTP_OPTIONS, oauth_cors_preflight, 0, RESP_NO_STORE,
+	    false },
+	{ "/userinfo", HTTP_OPTIONS, oauth_cors_preflight, 0, RESP_NO_STORE,
+	    false },
+	{ "/revoke", HTTP_OPTIONS, oauth_cors_preflight, 0, RESP_NO_STORE,
+	    false },
 	{ "/par", HTTP_POST, oauth_par, ROUTE_BODY_DEFAULT, RESP_NO_STORE,
 	    false },
 	{ "/healthz", HTTP_GET | HTTP_HEAD, health_live, 0, RESP_NO_STORE,
@@ -63,6 +71,8 @@ static const struct route routes[] = {
 	/* RFC 7591 / 7592 (issue 15): off unless client_registration. */
 	{ "/oauth/register", HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_DELETE,
 	    oauth_register, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	{ "/account/agents", HTTP_POST, web_account_agents, ROUTE_BODY_DEFAULT,
+	    RESP_NO_STORE, false },
 };
 
 /* AK-06: an API key in any route's query string is refused (and, if

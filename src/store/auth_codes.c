@@ -24,6 +24,7 @@ store_auth_code_clear(struct store_auth_code *c)
 	free(c->amr);
 	free(c->sid);
 	free(c->family_id);
+	free(c->resource);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -33,14 +34,16 @@ store_auth_code_insert(struct db *db, const struct store_auth_code *c)
 	return store_exec(db,
 	    "INSERT INTO auth_codes (code_hash, client_id, user_id,"
 	    " redirect_uri, code_challenge, scope, nonce, auth_time, amr,"
-	    " sid, created_at, expires_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    " sid, created_at, expires_at, resource, grant_expires_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	    Q_ARGS(QA_TEXT(c->code_hash), QA_TEXT(c->client_id),
 		QA_TEXT(c->user_id), QA_TEXT(c->redirect_uri),
 		QA_TEXT(c->code_challenge), QA_TEXT(c->scope),
 		QA_TEXT(c->nonce), QA_INT(c->auth_time),
 		QA_TEXT(c->amr != NULL ? c->amr : ""), QA_TEXT(c->sid),
-		QA_INT(c->created_at), QA_INT(c->expires_at)),
+		QA_INT(c->created_at), QA_INT(c->expires_at),
+		QA_TEXT(c->resource),
+		QA_INT_IF(c->grant_expires_at > 0, c->grant_expires_at)),
 	    NULL);
 }
 
@@ -88,7 +91,8 @@ redeem_tx(struct db_conn *c, void *arg)
 	r = q_one(c,
 	    "SELECT client_id, user_id, redirect_uri, code_challenge,"
 	    " scope, nonce, auth_time, amr, sid, created_at, expires_at,"
-	    " used_at, family_id FROM auth_codes WHERE code_hash = ?",
+	    " used_at, family_id, resource, grant_expires_at"
+	    " FROM auth_codes WHERE code_hash = ?",
 	    Q_ARGS(QA_TEXT(a->code_hash)),
 	    Q_COLS(QC_DUP(&out->client_id), QC_DUP(&out->user_id),
 		QC_DUP(&out->redirect_uri), QC_DUP(&out->code_challenge),
@@ -96,7 +100,8 @@ redeem_tx(struct db_conn *c, void *arg)
 		QC_INT(&out->auth_time), QC_DUP(&out->amr),
 		QC_DUP_NULL(&out->sid), QC_INT(&out->created_at),
 		QC_INT(&out->expires_at), QC_INT(&out->used_at),
-		QC_DUP_NULL(&out->family_id)));
+		QC_DUP_NULL(&out->family_id), QC_DUP_NULL(&out->resource),
+		QC_INT(&out->grant_expires_at)));
 	if (r == PC_ERR_NOT_FOUND)
 		return 0; /* unknown: out stays empty */
 	if (r != 0) {

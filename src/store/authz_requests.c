@@ -23,6 +23,7 @@ store_authz_request_clear(struct store_authz_request *a)
 	free(a->login_hint);
 	free(a->hint_sub);
 	free(a->login_sid);
+	free(a->resource);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -44,14 +45,15 @@ put_tx(struct db_conn *c, void *arg)
 		 "INSERT INTO authz_requests (id_hash, client_id,"
 		 " redirect_uri, state, nonce, code_challenge, scope, prompt,"
 		 " login_sid, login_hint, hint_sub, ip, created_at,"
-		 " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		 " ?)",
+		 " expires_at, resource) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		 " ?, ?, ?, ?, ?)",
 		 Q_ARGS(QA_TEXT(a->id_hash), QA_TEXT(a->client_id),
 		     QA_TEXT(a->redirect_uri), QA_TEXT(a->state),
 		     QA_TEXT(a->nonce), QA_TEXT(a->code_challenge),
-		     QA_TEXT(a->scope), QA_INT(a->prompt), QA_TEXT(a->login_sid),
-		     QA_TEXT(a->login_hint), QA_TEXT(a->hint_sub), QA_TEXT(ip),
-		     QA_INT(a->created_at), QA_INT(a->expires_at)),
+		     QA_TEXT(a->scope), QA_INT(a->prompt),
+		     QA_TEXT(a->login_sid), QA_TEXT(a->login_hint),
+		     QA_TEXT(a->hint_sub), QA_TEXT(ip), QA_INT(a->created_at),
+		     QA_INT(a->expires_at), QA_TEXT(a->resource)),
 		 NULL)) != 0)
 		return r;
 	/* DS-04: the IP's newest max_per_ip stay. */
@@ -74,7 +76,7 @@ store_authz_request_put(struct db *db, const struct store_authz_request *a,
 #define COLS \
 	"client_id, redirect_uri, state, nonce, code_challenge, scope," \
 	" prompt, login_sid, login_hint, hint_sub, created_at," \
-	" expires_at"
+	" expires_at, resource"
 
 /* One row of COLS by (id_hash, now): the SELECT, or the DELETE taking it. */
 static int
@@ -91,7 +93,8 @@ one_request(struct db *db, const char *sql, const char *id_hash, int64_t now,
 		QC_DUP(&out->code_challenge), QC_DUP(&out->scope),
 		QC_INT(&prompt), QC_DUP_NULL(&out->login_sid),
 		QC_DUP_NULL(&out->login_hint), QC_DUP_NULL(&out->hint_sub),
-		QC_INT(&out->created_at), QC_INT(&out->expires_at)));
+		QC_INT(&out->created_at), QC_INT(&out->expires_at),
+		QC_DUP_NULL(&out->resource)));
 	if (r == 0) {
 		snprintf(out->id_hash, sizeof(out->id_hash), "%s", id_hash);
 		out->prompt = (unsigned)prompt;

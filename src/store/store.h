@@ -493,5 +493,7 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_par.h"
 /* Clients that register themselves (issue 15; store/registrations.c). */
 #include "store/store_registration.h"
+/* Agents and the delegations people gave them (issue 15). */
+#include "store/store_delegations.h"
 
 #endif

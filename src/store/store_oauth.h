@@ -153,6 +153,9 @@ struct store_auth_code {
 	int64_t expires_at;
 	int64_t used_at; /* 0: not redeemed */
 	char *family_id; /* tokens issued from it; NULL: none yet */
+	char *resource;	 /* RFC 8707 resource (aud); NULL: us */
+	/* The delegation's end chosen at consent; 0: the usual lifetime. */
+	int64_t grant_expires_at;
 };
 
 void store_auth_code_clear(struct store_auth_code *c);
@@ -373,6 +376,7 @@ struct store_authz_request {
 	char *login_sid;  /* the session that signed in for it; NULL */
 	char *login_hint; /* NULL: none */
 	char *hint_sub;	  /* id_token_hint's sub; NULL: none */
+	char *resource;	  /* RFC 8707 resource (registered); NULL: us */
 	int64_t created_at;
 	int64_t expires_at;
 };

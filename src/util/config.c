@@ -145,6 +145,7 @@ static const struct setting settings[] = {
 	S(client_metadata_documents, K_BOOL, "false", 0, 0),
 	S(client_metadata_ttl, K_DUR, "1h", 1, 86400),
 	S(client_metadata_per_ip, K_INT, "60", 1, 100000),
+	S(delegation_ttl, K_DUR, "7d", 60, 90 * 86400),
 };
 #undef S
 #undef SECRET

@@ -133,6 +133,10 @@ struct config {
 	bool client_metadata_documents;	    /* https URL client ids */
 	int64_t client_metadata_ttl;	    /* seconds a document is used */
 	int64_t client_metadata_per_ip;	    /* document fetches per hour */
+	/* Issue 15: the longest delegation a user may give an agent on the
+	 * consent page (they may choose shorter); seconds, 1m..90d, and
+	 * never beyond refresh_token_absolute. */
+	int64_t delegation_ttl;
 
 	unsigned char sources[128]; /* enum config_source per setting */
 

@@ -97,6 +97,9 @@ notice_for(struct req *r)
 	if (strcmp(done, "reauth") == 0)
 		return "Thank you: you can now make changes for the next few "
 		       "minutes.";
+	if (strcmp(done, "agents") == 0)
+		return "The delegation was revoked. Every token it gave, and "
+		       "every token derived from them, no longer works.";
 	return NULL;
 }
 
@@ -141,16 +144,19 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	struct user u;
 	struct session_info *list = NULL;
 	struct consent_entry *consents = NULL;
-	size_t n = 0, nc = 0;
+	struct store_delegation *dl = NULL;
+	size_t n = 0, nc = 0, nd = 0;
 	struct buf b;
 	char token[64];
 	const char *notice = error == NULL ? notice_for(r) : NULL;
 
 	if (user_get(app->db, s->user_id, &u) != 0 ||
 	    session_list_user(app->db, s->user_id, &list, &n) != 0 ||
-	    consent_list_user(app->db, s->user_id, &consents, &nc) != 0) {
+	    consent_list_user(app->db, s->user_id, &consents, &nc) != 0 ||
+	    delegation_list(app, s->user_id, r->now, &dl, &nd) != 0) {
 		user_clear(&u);
 		session_infos_free(list, n);
+		consent_entries_free(consents, nc);
 		page_message(w, 503, "Unavailable",
 		    "Your account cannot be shown right now. Please try again "
 		    "later.",
@@ -208,6 +214,7 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 		    "session", "others", "Sign out all other sessions", false);
 
 	render_consents(&b, s, consents, nc);
+	web_account_agents_render(&b, s, dl, nd);
 	page_puts(&b,
 	    "<h2>API keys</h2>\n<p><a href=\"/account/keys\">Your "
 	    "personal API keys</a></p>\n");
@@ -245,6 +252,7 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	user_clear(&u);
 	session_infos_free(list, n);
 	consent_entries_free(consents, nc);
+	delegation_list_free(dl, nd);
 }
 
 /* The signed-in session, or a 303 to /login (and false). */

@@ -16,7 +16,12 @@
  *
  * All clients are registered by the operator (there is no dynamic
  * registration), so errors after the redirect_uri match are redirected at
- * once (AZ-03 a).
+ * once (AZ-03 a). *
+ * The consent page says plainly what the user gives (issue 15): for an
+ * agent, that a program will act on their behalf, at which resource,
+ * with which scopes, and for how long (their choice, within
+ * delegation_ttl); for a client that registered itself, that it is
+ * unverified, and its host.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,9 +120,126 @@ scope_text(const char *s)
 	return NULL;
 }
 
+/* "3 days", "5 hours", "10 minutes" or "45 seconds". */
 static void
-render_consent(struct resp *w, const struct session *s, const struct authz *z)
+duration_text(int64_t t, char out[32])
 {
+	static const struct {
+		int64_t s;
+		const char *one, *many;
+	} u[] = { { 86400, "day", "days" }, { 3600, "hour", "hours" },
+		{ 60, "minute", "minutes" }, { 1, "second", "seconds" } };
+
+	for (size_t i = 0; i < PC_NELEM(u); i++)
+		if (t % u[i].s == 0 || u[i].s == 1) {
+			snprintf(out, 32, "%lld %s", (long long)(t / u[i].s),
+			    t / u[i].s == 1 ? u[i].one : u[i].many);
+			return;
+		}
+}
+
+/*
+ * CR-01, CR-05: where a client that registered itself lives, for the
+ * consent page: the host of its client_id URL (a metadata document), else
+ * of the address it returns to (or that address's scheme, for an app).
+ */
+static void
+unverified_host(const struct authz *z, char out[256])
+{
+	const char *u = strcmp(z->client.registration, "metadata") == 0
+	    ? z->client.client_id
+	    : z->p.redirect_uri;
+	const char *p = strstr(u, "://");
+	size_t n;
+
+	if (p != NULL) {
+		p += 3;
+		n = strcspn(p, "/?#");
+	} else {
+		p = u;
+		n = strcspn(p, ":");
+	}
+	snprintf(out, 256, "%.*s", (int)(n < 255 ? n : 255), p);
+}
+
+/* The list of what the scopes allow, in words where we have them. */
+static void
+scope_list(struct buf *b, const struct scope_set *set)
+{
+	page_puts(b, "<ul>\n");
+	for (size_t i = 0; i < set->n; i++) {
+		const char *t = scope_text(set->v[i]);
+
+		page_puts(b, "<li>");
+		if (t != NULL) {
+			page_text(b, t);
+		} else {
+			page_puts(b, "Use the permission <code>");
+			page_text(b, set->v[i]);
+			page_puts(b, "</code>");
+		}
+		page_puts(b, "</li>\n");
+	}
+	if (set->n == 0)
+		page_puts(b, "<li>Know that you are signed in</li>\n");
+	page_puts(b, "</ul>\n");
+}
+
+/* The resource the tokens are for: its name and its URI. */
+static void
+resource_line(struct app *app, struct buf *b, const char *uri)
+{
+	char *name = delegation_resource_name(app, uri);
+
+	page_puts(b, "<strong>");
+	if (name != NULL) {
+		page_text(b, name);
+		page_puts(b, "</strong> (<code>");
+		page_text(b, uri);
+		page_puts(b, "</code>)");
+	} else {
+		page_puts(b, "<code>");
+		page_text(b, uri);
+		page_puts(b, "</code></strong>");
+	}
+	free(name);
+}
+
+/*
+ * Issue 15: how long the agent may act, the user's choice, within the
+ * policy's maximum (delegation_max_ttl), which is the default.
+ */
+static void
+lifetime_select(struct app *app, struct buf *b)
+{
+	static const int64_t choices[] = { 3600, 86400, 7 * 86400, 30 * 86400,
+		90 * 86400 };
+	int64_t max = delegation_max_ttl(app->cfg);
+	char t[32];
+
+	page_puts(b,
+	    "<label for=\"lifetime\">For how long</label>\n"
+	    "<select id=\"lifetime\" name=\"lifetime\">\n");
+	for (size_t i = 0; i < PC_NELEM(choices) && choices[i] < max; i++) {
+		duration_text(choices[i], t);
+		page_printf(b, "<option value=\"%lld\">%s</option>\n",
+		    (long long)choices[i], t);
+	}
+	duration_text(max, t);
+	page_printf(b, "<option value=\"%lld\" selected>%s</option>\n",
+	    (long long)max, t);
+	page_puts(b,
+	    "</select>\n<p class=\"hint\">You can end it sooner at any time "
+	    "on your account page, under &ldquo;Agents acting for "
+	    "you&rdquo;.</p>\n");
+}
+
+static void
+render_consent(struct req *r, struct resp *w, const struct session *s,
+    const struct authz *z)
+{
+	struct app *app = r->app;
+	bool agent = client_is_agent(&z->client);
 	struct scope_set set;
 	struct buf b;
 	char form[32], token[64];
@@ -129,34 +251,52 @@ render_consent(struct resp *w, const struct session *s, const struct authz *z)
 		return;
 	}
 	buf_init(&b, 64 * 1024);
-	page_begin(&b, "Allow access?");
+	page_begin(&b, agent ? "Let an agent act for you?" : "Allow access?");
+	if (client_unverified(&z->client)) {
+		char host[256];
+
+		/* CR-01, CR-05: nobody vouched for it; its host is what the
+		 * user can judge it by. */
+		unverified_host(z, host);
+		page_puts(&b,
+		    "<p class=\"notice error\" role=\"alert\"><strong>"
+		    "Unverified application.</strong> It registered itself "
+		    "from <strong>");
+		page_text(&b, host);
+		page_puts(&b,
+		    "</strong>; nobody here has checked who runs it or that "
+		    "its name is true. Allow it only if you trust that "
+		    "site.</p>\n");
+	}
 	page_puts(&b, "<p><strong>");
 	page_text(&b, z->client.name);
-	page_puts(&b, "</strong> asks to:</p>\n<ul>\n");
-	for (size_t i = 0; i < set.n; i++) {
-		const char *t = scope_text(set.v[i]);
-
-		page_puts(&b, "<li>");
-		if (t != NULL) {
-			page_text(&b, t);
-		} else {
-			page_puts(&b, "Use the permission <code>");
-			page_text(&b, set.v[i]);
-			page_puts(&b, "</code>");
-		}
-		page_puts(&b, "</li>\n");
+	if (agent) {
+		page_puts(&b,
+		    "</strong> is an <strong>agent</strong>: a program that "
+		    "will act on your behalf, with your authority, without "
+		    "asking you again.</p>\n<p>It will act at ");
+		resource_line(app, &b, z->p.resource);
+		page_puts(&b, ", where it may:</p>\n");
+	} else if (z->p.resource != NULL) {
+		page_puts(&b, "</strong> asks to act at ");
+		resource_line(app, &b, z->p.resource);
+		page_puts(&b, ", where it may:</p>\n");
+	} else {
+		page_puts(&b, "</strong> asks to:</p>\n");
 	}
-	if (set.n == 0)
-		page_puts(&b, "<li>Know that you are signed in</li>\n");
-	page_puts(&b, "</ul>\n<p>You will return to ");
+	scope_list(&b, &set);
+	page_puts(&b, "<p>You will return to ");
 	page_text(&b, z->p.redirect_uri);
 	page_puts(
 	    &b, "</p>\n<form method=\"post\" action=\"/authorize/consent\">\n");
 	page_csrf(&b, token);
 	page_puts(&b, "<input type=\"hidden\" name=\"req\" value=\"");
 	page_text(&b, z->id);
+	page_puts(&b, "\">\n");
+	if (agent)
+		lifetime_select(app, &b);
 	page_puts(&b,
-	    "\">\n<button type=\"submit\" name=\"decision\" "
+	    "<button type=\"submit\" name=\"decision\" "
 	    "value=\"allow\">Allow</button>\n"
 	    "<button type=\"submit\" name=\"decision\" value=\"deny\" "
 	    "class=\"secondary\">Deny</button>\n</form>\n");
@@ -264,7 +404,7 @@ proceed(struct req *r, struct resp *w, struct authz *z, bool consented)
 			unavailable_page(w);
 			goto out;
 		}
-		render_consent(w, &s, z);
+		render_consent(r, w, &s, z);
 		goto out;
 	}
 	issue_code(r, w, z, &s);
@@ -363,6 +503,27 @@ web_authorize_resume(struct req *r, struct resp *w)
 	authz_clear(&z);
 }
 
+/*
+ * The consent's audit row: consent.grant, or for an agent (TX-07)
+ * delegation.grant naming the resource, the scope and when it ends.
+ */
+static int
+consent_audit(struct req *r, const struct session *s, const struct authz *z)
+{
+	json_t *d;
+	int rc;
+
+	if (!client_is_agent(&z->client))
+		return web_audit(r, s, "consent.grant", "success", s->user_id,
+		    z->p.client_id, NULL);
+	d = json_pack("{s:s?, s:s, s:I}", "resource", z->p.resource, "scope",
+	    z->p.scope, "expires_at", (json_int_t)(r->now + z->grant_ttl));
+	rc = web_audit(
+	    r, s, "delegation.grant", "success", s->user_id, z->p.client_id, d);
+	json_decref(d);
+	return rc;
+}
+
 void
 web_authorize_consent(struct req *r, struct resp *w)
 {
@@ -393,13 +554,19 @@ web_authorize_consent(struct req *r, struct resp *w)
 		goto out;
 	decision = web_field(r, "decision");
 	if (decision != NULL && strcmp(decision, "allow") == 0) {
+		if (client_is_agent(&z.client) &&
+		    delegation_ttl_parse(app->cfg, web_field(r, "lifetime"),
+			&z.grant_ttl) != 0) {
+			bad_request_page(
+			    w, "Choose how long the agent may act for you.");
+			goto out;
+		}
 		if (authz_consent_grant(app, &z, s.user_id, r->now) != 0) {
 			unavailable_page(w);
 			goto out;
 		}
 		/* AU-01: the consent's row is durable before it is used. */
-		if (web_audit(r, &s, "consent.grant", "success", s.user_id,
-			z.p.client_id, NULL) != 0) {
+		if (consent_audit(r, &s, &z) != 0) {
 			unavailable_page(w);
 			goto out;
 		}

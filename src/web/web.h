@@ -184,5 +184,12 @@ void web_render_reauth(struct req *r, struct resp *w, const struct session *s,
     int status, const char *error, const char *then);
 /* Personal API keys (src/web/account_keys.c; AK-07). */
 void web_account_keys(struct req *r, struct resp *w);
+/* "Agents acting for you" (src/web/account_agents.c; issue 15, TX-08):
+ * the section of /account listing the user's live delegations v[0..n),
+ * and POST /account/agents, which revokes one. */
+struct store_delegation;
+void web_account_agents_render(struct buf *b, const struct session *s,
+    const struct store_delegation *v, size_t n);
+void web_account_agents(struct req *r, struct resp *w);
 
 #endif

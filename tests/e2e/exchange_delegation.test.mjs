@@ -11,9 +11,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
-import { startServer, stopClean } from './lib/server.mjs';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { startServer, stopClean, storeSql } from './lib/server.mjs';
 import { addUser, auditRows, cliAt } from './lib/web.mjs';
-import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
+import { addClient, authorize, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TT_AT = 'urn:ietf:params:oauth:token-type:access_token';
@@ -98,6 +100,9 @@ test('TX-01: the user grant exchanged by its client: sub the user, act the clien
   assert.equal(i.body.sub, alice.id);
   assert.equal(i.body.aud, API);
   assert.deepEqual(i.body.act, { sub: agentA.client_id });
+  // The grant's last use (the account page shows it).
+  const used = Number(storeSql(srv, `SELECT last_used_at FROM token_families WHERE family_id = '${payload.gid}'`));
+  assert.ok(used >= payload.iat, `last_used_at ${used}`);
   // Without scope: everything the subject, the client and the resource share.
   const all = await exchangeOk(agentA, t.access_token, { resource: API });
   assert.equal(all.scope, 'read write');
@@ -110,6 +115,25 @@ test('TX-01: impersonation (no act) is refused to a client the policy does not a
   assert.equal(r.json.error, 'unauthorized_client');
   const bad = await exchange(agentA, t.access_token, { resource: API, impersonate: 'yes' });
   assert.equal(bad.json.error, 'invalid_request');
+});
+
+test('TX-01: a client the operator allowed to impersonate gets a token without act; the audit still names it', async () => {
+  const imp = addClient(srv, { name: 'Legacy gateway', redirectUris: ['https://gw.example/cb'], scope: SCOPES,
+    extra: ['--allow-impersonation'] });
+  assert.equal(JSON.parse(cli(['client', 'show', '--id', imp.client_id, '--json'])).allow_impersonation, true);
+  const t = await grant(imp);
+  const r = await exchangeOk(imp, t.access_token, { resource: API, impersonate: 'true' });
+  const c = claims(r.access_token);
+  assert.equal(c.act, undefined);
+  assert.equal(c.sub, alice.id);
+  assert.equal(c.client_id, imp.client_id);
+  assert.equal((await introspect(api, r.access_token)).body.active, true);
+  const row = auditRows(srv, 20).reverse().find((e) => e.event === 'token.exchange' && e.actor === imp.client_id);
+  assert.equal(row.details.impersonation, true);
+  assert.deepEqual(row.details.chain, [imp.client_id]);
+  // Taken back: refused again.
+  cli(['client', 'update', '--id', imp.client_id, '--no-allow-impersonation']);
+  assert.equal((await exchange(imp, t.access_token, { resource: API, impersonate: 'true' })).json.error, 'unauthorized_client');
 });
 
 test('TX-02: another client cannot exchange a token it holds (no may_act, not its grant)', async () => {
@@ -284,3 +308,104 @@ test('openid-client: a token exchange through genericGrantRequest; jose verifies
   assert.deepEqual(payload.act, { sub: agentA.client_id });
   assert.equal(payload.sub, alice.id);
 });
+
+// A DPoP proof (RFC 9449 §4.2) for POST /token with key (a jose key pair).
+async function dpopProof(key, { htu = srv.issuer + '/token', htm = 'POST', iat = Math.floor(Date.now() / 1000) } = {}) {
+  const jwk = await jose.exportJWK(key.publicKey);
+  return new jose.SignJWT({ jti: randomUUID(), htm, htu, iat })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+    .sign(key.privateKey);
+}
+
+test('TX-06: a DPoP proof binds the exchanged token to its key (cnf.jkt, token_type DPoP); a bad proof gets nothing', async () => {
+  const t = await grant(agentA);
+  const key = await jose.generateKeyPair('ES256');
+  const jkt = await jose.calculateJwkThumbprint(await jose.exportJWK(key.publicKey));
+  const form = { grant_type: GRANT, subject_token: t.access_token, subject_token_type: TT_AT, resource: API };
+  const r = await post('/token', form, { ...basic(agentA), dpop: await dpopProof(key) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.token_type, 'DPoP');
+  const c = claims(r.body.access_token);
+  assert.deepEqual(c.cnf, { jkt });
+  assert.deepEqual(c.act, { sub: agentA.client_id });
+  // Without a proof: a bearer token, as before.
+  const plainR = await post('/token', form, basic(agentA));
+  assert.equal(plainR.body.token_type, 'Bearer');
+  assert.equal(claims(plainR.body.access_token).cnf, undefined);
+  // A proof for another URL, or signed by another key than its jwk says.
+  const other = await jose.generateKeyPair('ES256');
+  const forged = (await dpopProof(key)).split('.');
+  const foreign = (await dpopProof(other)).split('.');
+  for (const [what, proof] of [
+    ['htu of another endpoint', await dpopProof(key, { htu: srv.issuer + '/userinfo' })],
+    ['iat an hour ago', await dpopProof(key, { iat: Math.floor(Date.now() / 1000) - 3600 })],
+    ['signature of another key', `${forged[0]}.${forged[1]}.${foreign[2]}`],
+  ]) {
+    const x = await post('/token', form, { ...basic(agentA), dpop: proof });
+    assert.equal(x.status, 400, what);
+    assert.equal(x.body.error, 'invalid_dpop_proof', what);
+    assert.equal(x.body.access_token, undefined, what);
+  }
+  // A proof replayed.
+  const once = await dpopProof(key);
+  assert.equal((await post('/token', form, { ...basic(agentA), dpop: once })).status, 200);
+  assert.equal((await post('/token', form, { ...basic(agentA), dpop: once })).body.error, 'invalid_dpop_proof');
+});
+
+test('TX-06: a DPoP-bound subject is exchanged only with a proof of its own key; a thief gets nothing unbound', async () => {
+  const key = await jose.generateKeyPair('ES256');
+  const jkt = await jose.calculateJwkThumbprint(await jose.exportJWK(key.publicKey));
+  const a = await authorize(srv, agentA, { email: 'alice@example.com', scope: 'openid read offline_access' });
+  const tr = await post('/token', { grant_type: 'authorization_code', code: a.code, redirect_uri: agentA.redirectUri,
+    code_verifier: a.verifier }, { ...basic(agentA), dpop: await dpopProof(key) });
+  assert.equal(tr.status, 200, tr.text);
+  assert.equal(tr.body.token_type, 'DPoP');
+  const bound = tr.body.access_token;
+  assert.deepEqual(claims(bound).cnf, { jkt });
+  const form = { grant_type: GRANT, subject_token: bound, subject_token_type: TT_AT, resource: API };
+  // Without a proof (the thief has the token, not the key).
+  const none = await post('/token', form, basic(agentA));
+  assert.equal(none.status, 400);
+  assert.equal(none.body.error, 'invalid_dpop_proof');
+  // With the thief's own key.
+  const thief = await jose.generateKeyPair('ES256');
+  const other = await post('/token', form, { ...basic(agentA), dpop: await dpopProof(thief) });
+  assert.equal(other.status, 400);
+  assert.equal(other.body.error, 'invalid_grant');
+  assert.equal(other.body.access_token, undefined);
+  // The key's holder: a token bound to the same key.
+  const ok = await post('/token', form, { ...basic(agentA), dpop: await dpopProof(key) });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.token_type, 'DPoP');
+  assert.deepEqual(claims(ok.body.access_token).cnf, { jkt });
+});
+
+test('TX-06: a resource or client that requires DPoP gets no exchanged token without a proof', async () => {
+  const strict = JSON.parse(cli(['resource', 'add', '--id', 'https://strict.example/', '--scope', 'read', '--dpop-required', '--json']));
+  assert.ok(strict.id);
+  const t = await grant(agentA);
+  const r = await exchange(agentA, t.access_token, { resource: 'https://strict.example/' });
+  assert.equal(r.status, 400);
+  assert.equal(r.json.error, 'invalid_dpop_proof');
+  const key = await jose.generateKeyPair('ES256');
+  const ok = await post('/token', { grant_type: GRANT, subject_token: t.access_token, subject_token_type: TT_AT,
+    resource: 'https://strict.example/' }, { ...basic(agentA), dpop: await dpopProof(key) });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.token_type, 'DPoP');
+  const c = addClient(srv, { name: 'Strict client', redirectUris: ['https://strict-client.example/cb'], scope: SCOPES,
+    extra: ['--dpop-required'] });
+  const ct = await codeFlowDpop(c, key);
+  const cr = await exchange(c, ct, { resource: API });
+  assert.equal(cr.json.error, 'invalid_dpop_proof');
+});
+
+// A code flow whose /token request carries a proof of key (for clients that
+// must use DPoP): the bound access token.
+async function codeFlowDpop(client, key) {
+  const a = await authorize(srv, client, { email: 'alice@example.com', scope: 'openid read offline_access' });
+  const tr = await post('/token', { grant_type: 'authorization_code', code: a.code, redirect_uri: client.redirectUri,
+    code_verifier: a.verifier }, { ...basic(client), dpop: await dpopProof(key) });
+  assert.equal(tr.status, 200, tr.text);
+  return tr.body.access_token;
+}
+

@@ -8,9 +8,10 @@
 // PORTCULLIS_TEST_PG.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import { startServer, stopClean, storeSql, storeDump } from './lib/server.mjs';
-import { Client, GOOD_PW, addUser, csrfOf } from './lib/web.mjs';
+import { Client, GOOD_PW, addUser, cliAt, csrfOf } from './lib/web.mjs';
 import { addClient, authorizeParams, pkce, tokenRequest } from './lib/oauth.mjs';
 
 const EMAIL = 'par@example.com';
@@ -203,6 +204,11 @@ test('AZ-13: the store keeps neither the request_uri nor the client secret', asy
   const random = p.json.request_uri.split(':').at(-1);
   assert.equal(dump.includes(random), false, 'request_uri stored in clear');
   assert.equal(dump.includes(post.client_secret), false, 'client secret stored');
+  // Only the request_uri's SHA-256 is there (the dump above may miss
+  // SQLite's write-ahead log; these read through the store).
+  const hash = createHash('sha256').update(p.json.request_uri).digest('hex');
+  assert.equal(storeSql(srv, `SELECT client_id FROM par_requests WHERE uri_hash = '${hash}'`), post.client_id);
+  assert.equal(storeSql(srv, `SELECT count(*) FROM par_requests WHERE params LIKE '%${random}%' OR uri_hash LIKE '%${random}%'`), '0');
   const params = storeSql(srv, `SELECT params FROM par_requests WHERE client_id = '${post.client_id}'`);
   assert.match(params, /client_id=/);
   assert.doesNotMatch(params, /client_secret/);
@@ -257,6 +263,29 @@ test('AZ-14: with par_required, plain /authorize is refused and PAR works', asyn
   } finally {
     await stopClean(s);
   }
+});
+
+test('AZ-14: a client registered with --par-required must push; others need not; --no-par-required lifts it', async () => {
+  const c = addClient(srv, { name: 'Must push', redirectUris: ['https://must.example/cb'], extra: ['--par-required'] });
+  assert.equal(c.par_required, true);
+  const plainFor = (client) => {
+    const { challenge } = pkce();
+    return new Client(srv).get('/authorize?' + new URLSearchParams(authorizeParams(client, { challenge, state: 'st' })));
+  };
+  const plain = await plainFor(c);
+  assert.equal(plain.status, 303);
+  const e = new URL(plain.location);
+  assert.equal(e.origin + e.pathname, 'https://must.example/cb');
+  assert.equal(e.searchParams.get('error'), 'invalid_request');
+  assert.equal(e.searchParams.get('state'), 'st');
+  assert.match((await plainFor(rp)).location, /^\/login\?req=/);
+  const p = await goodPush(srv, c);
+  assert.equal(p.status, 201, JSON.stringify(p.json));
+  assert.match((await new Client(srv).get('/authorize?' + useUri(c, p.json.request_uri))).location, /^\/login\?req=/);
+  const up = cliAt(srv, ['client', 'update', '--id', c.client_id, '--no-par-required', '--json']);
+  assert.equal(up.code, 0, up.stderr);
+  assert.equal(JSON.parse(up.stdout).par_required, false);
+  assert.match((await plainFor(c)).location, /^\/login\?req=/);
 });
 
 test('AZ-13: npm oauth4webapi, unchanged, runs PAR, the code flow and the token request', async () => {

@@ -331,6 +331,12 @@ test('fail closed: with PostgreSQL down every endpoint that needs the store answ
   assert.equal(cc.status, 200);
   const jwksBefore = await call('/jwks.json');
   assert.equal(jwksBefore.status, 200);
+  // A pushed authorization request (RFC 9126), not yet used.
+  const parForm = { response_type: 'code', client_id: rp.client_id, redirect_uri: rp.redirectUri, scope: 'openid',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+  const pushed = await call('/par', { method: 'POST', headers: { authorization: basic(rp.client_id, rp.client_secret) }, form: parForm });
+  assert.equal(pushed.status, 201, pushed.text);
+  const parQuery = new URLSearchParams({ client_id: rp.client_id, request_uri: pushed.json.request_uri });
 
   cluster.halt();
   try {
@@ -358,6 +364,8 @@ test('fail closed: with PostgreSQL down every endpoint that needs the store answ
       ['POST /account/sessions', () => jar.post('/account/sessions', { csrf: sessionsCsrf, session: 'others' })],
       ['POST /authorize/consent', () => consentJar.post('/authorize/consent', { csrf: consentCsrf, req: consentReq, decision: 'allow' })],
       ['GET /authorize (new browser)', () => new Client(srv).get('/authorize?' + q, { headers: { 'sec-fetch-site': 'cross-site' } })],
+      ['POST /par', () => call('/par', { method: 'POST', headers: rpAuth, form: parForm })],
+      ['GET /authorize with a pushed request_uri', () => new Client(srv).get('/authorize?' + parQuery, { headers: { 'sec-fetch-site': 'cross-site' } })],
       ['GET /forgot', () => new Client(srv).get('/forgot')],
       ['POST /forgot', () => forgot.post('/forgot', { csrf: forgotCsrf, email })],
       ['GET /reset?token=', () => new Client(srv).get('/reset?token=' + 'A'.repeat(43))],
@@ -408,4 +416,8 @@ test('fail closed: with PostgreSQL down every endpoint that needs the store answ
   const l = await new Client(srv).login(email);
   assert.equal(l.status, 303);
   assert.equal(l.location, '/account');
+  // The outage used nothing up: the pushed request works, once.
+  const par = await new Client(srv).get('/authorize?' + parQuery, { headers: { 'sec-fetch-site': 'cross-site' } });
+  assert.equal(par.status, 303, par.text);
+  assert.match(par.location, /^\/login\?req=/);
 });

@@ -285,8 +285,8 @@ static bool
 new_code(int64_t now, char code[CODE_LEN + 1])
 {
 	const struct code_grant g = { client_id, user_id, REDIRECT, CHALLENGE,
-		"openid profile email offline_access", "n-0", "pwd", NULL,
-		now };
+		"openid profile email offline_access", "n-0", "pwd", NULL, now,
+		NULL, 0 };
 
 	return code_issue(app.db, &g, now, code) == 0;
 }

@@ -1026,7 +1026,7 @@ test_bearer_refresh_lookup(void **state)
 {
 	struct fixture *f = *state;
 	struct refresh_grant g = { "pcc_app", f->alice.id,
-		"openid offline_access", "pwd", NULL, T0, 0, 0, NULL };
+		"openid offline_access", "pwd", NULL, T0, 0, 0, NULL, NULL };
 	char tok[REFRESH_LEN + 1], fam[48], next[REFRESH_LEN + 1];
 	struct bearer_refresh t;
 	struct store_family out;

@@ -32,7 +32,7 @@ static void
 issue(struct fixture *f, int64_t now, char code[CODE_LEN + 1])
 {
 	struct code_grant g = { "pcc_app", f->alice.id, RURI, CHALLENGE,
-		"openid profile", "n1", "pwd", "sid1", now - 5 };
+		"openid profile", "n1", "pwd", "sid1", now - 5, NULL, 0 };
 
 	assert_int_equal(code_issue(f->db, &g, now, code), 0);
 	assert_int_equal(strlen(code), CODE_LEN);

@@ -44,11 +44,13 @@ setup(struct fixture *f)
 		.scopes = "openid read write offline_access",
 		.is_agent = true,
 		.resources = RES " " RES2,
-		.may_delegate = true };
+		.may_delegate = true,
+		.max_delegation_depth = 3 };
 	f->q = (struct deleg_request){ .kind = DELEG_TARGET_RESOURCE,
 		.target = RES,
 		.target_scopes = "read write admin",
 		.max_depth = 3,
+		.chain_cap = -1,
 		.ttl = 300,
 		.now = NOW };
 	buf_init(&f->granted, SCOPE_STRING_MAX + 1);
@@ -188,6 +190,12 @@ test_handoff_needs_may_delegate(void **state)
 	f.q.target = AGENT_B;
 	f.a.may_delegate = false;
 	assert_refused(&f, "unauthorized_client");
+	/* Only agents hand off, whatever a plain client's flag says. */
+	setup(&f);
+	f.q.kind = DELEG_TARGET_AGENT;
+	f.q.target = AGENT_B;
+	f.a.is_agent = false;
+	assert_refused(&f, "unauthorized_client");
 	setup(&f);
 	f.q.kind = DELEG_TARGET_AGENT;
 	f.q.target = AGENT_A;
@@ -219,6 +227,27 @@ test_TX04_agent_resources(void **state)
 	f.a.is_agent = false;
 	f.a.resources = RES2;
 	assert_refused(&f, "invalid_target");
+	/* A grant for one resource reaches that one only, by any hop. */
+	setup(&f);
+	f.s.grant_resource = RES2;
+	assert_refused(&f, "invalid_target");
+	setup(&f);
+	f.s.grant_resource = RES2;
+	f.s.may_act = AGENT_B;
+	f.s.act_depth = 1;
+	f.a.client_id = AGENT_B;
+	assert_refused(&f, "invalid_target");
+	setup(&f);
+	f.s.grant_resource = RES;
+	assert_int_equal(decide(&f), 0);
+	buf_free(&f.granted);
+	/* A hand-off passes it on (the next hop is held to it). */
+	setup(&f);
+	f.s.grant_resource = RES2;
+	f.q.kind = DELEG_TARGET_AGENT;
+	f.q.target = AGENT_B;
+	assert_int_equal(decide(&f), 0);
+	buf_free(&f.granted);
 	/* Prefixes are not matches. */
 	setup(&f);
 	f.a.resources = RES "x";
@@ -242,29 +271,54 @@ test_TX03_depth_cap(void **state)
 	f.s.may_act = AGENT_A;
 	f.s.act_depth = 3;
 	assert_refused(&f, "invalid_grant");
-	/* The actor's own cap lowers it. */
+	/* The agent's own cap lowers it. */
 	setup(&f);
 	f.s.may_act = AGENT_A;
 	f.s.act_depth = 1;
 	f.a.max_delegation_depth = 1;
 	assert_refused(&f, "invalid_grant");
-	/* So does an earlier actor's. */
+	/* An agent with 0 takes part in no chain, not even its own grant. */
+	setup(&f);
+	f.a.max_delegation_depth = 0;
+	assert_refused(&f, "invalid_grant");
+	/* A plain client has no cap of its own: the setting. */
+	setup(&f);
+	f.a.is_agent = false;
+	f.a.resources = NULL;
+	f.a.max_delegation_depth = 0;
+	f.s.may_act = AGENT_A;
+	f.s.act_depth = 2;
+	assert_int_equal(decide(&f), 0);
+	buf_free(&f.granted);
+	/* An earlier agent's cap holds further down the chain. */
 	setup(&f);
 	f.s.may_act = AGENT_A;
 	f.s.act_depth = 1;
 	f.q.chain_cap = 1;
 	assert_refused(&f, "invalid_grant");
+	setup(&f);
+	f.s.may_act = AGENT_A;
+	f.s.act_depth = 1;
+	f.q.chain_cap = 2;
+	assert_int_equal(decide(&f), 0);
+	buf_free(&f.granted);
 	/* A cap above the setting does not raise it. */
 	setup(&f);
 	f.s.may_act = AGENT_A;
 	f.s.act_depth = 3;
 	f.a.max_delegation_depth = 9;
+	f.q.chain_cap = 9;
 	assert_refused(&f, "invalid_grant");
 	/* Setting 1: the user's own grant only, no hand-off further. */
 	setup(&f);
 	f.q.max_depth = 1;
 	assert_int_equal(decide(&f), 0);
 	buf_free(&f.granted);
+	setup(&f);
+	f.q.max_depth = 1;
+	f.s.may_act = AGENT_A;
+	f.s.act_depth = 1;
+	assert_refused(&f, "invalid_grant");
 }
 
 static void

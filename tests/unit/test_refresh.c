@@ -35,7 +35,7 @@ issue(struct fixture *f, int64_t now, char token[REFRESH_LEN + 1], char fam[48])
 {
 	struct refresh_grant g = { "pcc_app", f->alice.id,
 		"openid offline_access", "pwd", "sid0123456789abc", now - 5, 0,
-		0, NULL };
+		0, NULL, NULL };
 
 	assert_int_equal(refresh_issue(f->db, &g, now, token, fam), 0);
 	assert_int_equal(strlen(token), REFRESH_LEN);

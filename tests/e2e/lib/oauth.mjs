@@ -69,13 +69,15 @@ export function callback(location) {
 // redirect to the client, parsed: { code, state, iss, error, ... }.
 // opts: { email, password, scope, nonce, state, prompt, maxAge, loginHint,
 // idTokenHint, jar (a web.mjs Client: an existing browser), consent:
-// 'allow' | 'deny', params }.
+// 'allow' | 'deny', consentFields (more fields of the consent form, e.g. an
+// agent's lifetime), params }. out.consentPage: the consent page, if shown.
 export async function authorize(srv, client, opts = {}) {
   const jar = opts.jar ?? new Client(srv);
   const { verifier, challenge } = opts.pkce ?? pkce();
   const q = new URLSearchParams(authorizeParams(client, { ...opts, challenge }));
   let r = await jar.get('/authorize?' + q, { headers: { 'sec-fetch-site': 'cross-site' } });
   const steps = [];
+  const out0 = {};
   for (let i = 0; i < 6; i++) {
     steps.push({ status: r.status, location: r.location });
     if (r.status === 303 && r.location && r.location.startsWith('/login?req=')) {
@@ -94,12 +96,13 @@ export async function authorize(srv, client, opts = {}) {
     if (r.status === 200 && r.text.includes('action="/authorize/consent"')) {
       const csrf = csrfOf(r.text, '/authorize/consent');
       const req = /name="req" value="([^"]+)"/.exec(r.text)?.[1];
-      r = await jar.post('/authorize/consent', { csrf, req, decision: opts.consent ?? 'allow' });
+      out0.consentPage = r.text;
+      r = await jar.post('/authorize/consent', { csrf, req, decision: opts.consent ?? 'allow', ...(opts.consentFields ?? {}) });
       continue;
     }
     break;
   }
-  const out = { status: r.status, location: r.location, text: r.text, jar, verifier, challenge, steps };
+  const out = { status: r.status, location: r.location, text: r.text, jar, verifier, challenge, steps, ...out0 };
   if (r.status === 303 && r.location && /^[a-z][a-z0-9+.-]*:/i.test(r.location)) {
     const cb = callback(r.location);
     Object.assign(out, cb.params, { callbackUrl: cb.url });
