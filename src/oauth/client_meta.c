@@ -317,6 +317,12 @@ members(struct parse *p, const json_t *doc, enum client_meta_src src,
 			? "none"
 			: "client_secret_basic");
 	c->is_public = strcmp(c->auth_method, "none") == 0;
+	/* client_validate()'s defaults, also for a document's client that
+	 * is validated only once its jwks_uri is fetched. */
+	if (c->grant_types == NULL)
+		c->grant_types = xstrdup("authorization_code");
+	if (c->id_token_alg == NULL)
+		c->id_token_alg = xstrdup("RS256");
 	if (c->name == NULL)
 		c->name = url_host(
 		    src == CLIENT_META_DOCUMENT && m->doc_client_id != NULL
