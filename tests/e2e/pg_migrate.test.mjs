@@ -14,13 +14,9 @@ const NEXT = LATEST + 1;
 const PREV = LATEST - 1;
 // Undoes the newest migration, to make a store one migration behind.
 // Update it with each new migration (the assertion says when).
-const UNDO_LATEST = 'DROP INDEX clients_owner; ALTER TABLE clients DROP COLUMN kind, DROP COLUMN owner_id,' +
-  ' DROP COLUMN resources, DROP COLUMN max_delegation_depth, DROP COLUMN may_delegate,' +
-  ' DROP COLUMN allow_impersonation, DROP COLUMN dpop_required, DROP COLUMN par_required,' +
-  ' DROP COLUMN cors_origins, DROP COLUMN registration, DROP COLUMN disabled_at;' +
-  ' ALTER TABLE resources DROP COLUMN dpop_required;' +
-  ' ALTER TABLE token_families DROP COLUMN resource, DROP COLUMN dpop_jkt, DROP COLUMN last_used_at';
-assert.equal(LATEST_MIGRATION.name, '0027_agents_skeleton', 'UNDO_LATEST undoes 0027 only: update it');
+const UNDO_LATEST = 'ALTER TABLE authz_requests DROP COLUMN resource;' +
+  ' ALTER TABLE auth_codes DROP COLUMN resource, DROP COLUMN grant_expires_at';
+assert.equal(LATEST_MIGRATION.name, '0031_delegation', 'UNDO_LATEST undoes 0031 only: update it');
 import { startCluster, createDatabase, parseUrl, psql, urlFor as urlOf } from './lib/pg.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
 
