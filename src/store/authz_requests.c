@@ -56,12 +56,18 @@ put_tx(struct db_conn *c, void *arg)
 		     QA_INT(a->expires_at), QA_TEXT(a->resource)),
 		 NULL)) != 0)
 		return r;
-	/* DS-04: the IP's newest max_per_ip stay. */
+	/* DS-04: the IP's newest max_per_ip stay, and always the one just
+	 * made: in a burst within one second the order among the others is
+	 * their random id, and the new one must not lose to it. */
 	return q_exec(c,
-	    "DELETE FROM authz_requests WHERE ip = ? AND id_hash NOT IN"
-	    " (SELECT id_hash FROM authz_requests WHERE ip = ?"
-	    " ORDER BY created_at DESC, id_hash DESC LIMIT ?)",
-	    Q_ARGS(QA_TEXT(ip), QA_TEXT(ip), QA_INT(p->max_per_ip)), NULL);
+	    "DELETE FROM authz_requests WHERE ip = ? AND id_hash <> ? AND"
+	    " id_hash NOT IN (SELECT id_hash FROM authz_requests WHERE ip = ?"
+	    " AND id_hash <> ? ORDER BY created_at DESC, id_hash DESC"
+	    " LIMIT ?)",
+	    Q_ARGS(QA_TEXT(ip), QA_TEXT(a->id_hash), QA_TEXT(ip),
+		QA_TEXT(a->id_hash),
+		QA_INT(p->max_per_ip > 0 ? p->max_per_ip - 1 : 0)),
+	    NULL);
 }
 
 int

@@ -55,19 +55,23 @@ put_tx(struct db_conn *c, void *arg)
 	if (p->public_client &&
 	    (r = q_exec(c,
 		 "DELETE FROM par_requests WHERE public_client = 1 AND ip = ?"
-		 " AND uri_hash NOT IN (SELECT uri_hash FROM par_requests"
-		 " WHERE public_client = 1 AND ip = ?"
+		 " AND uri_hash <> ? AND uri_hash NOT IN (SELECT uri_hash"
+		 " FROM par_requests WHERE public_client = 1 AND ip = ?"
+		 " AND uri_hash <> ?"
 		 " ORDER BY created_ms DESC, uri_hash DESC LIMIT ?)",
-		 Q_ARGS(QA_TEXT(ip), QA_TEXT(ip), QA_INT(a->max_per_ip)),
+		 Q_ARGS(QA_TEXT(ip), QA_TEXT(p->uri_hash), QA_TEXT(ip),
+		     QA_TEXT(p->uri_hash),
+		     QA_INT(a->max_per_ip > 1 ? a->max_per_ip - 1 : 0)),
 		 NULL)) != 0)
 		return r;
 	return q_exec(c,
-	    "DELETE FROM par_requests WHERE client_id = ?"
+	    "DELETE FROM par_requests WHERE client_id = ? AND uri_hash <> ?"
 	    " AND uri_hash NOT IN (SELECT uri_hash FROM par_requests"
-	    " WHERE client_id = ? ORDER BY created_ms DESC, uri_hash DESC"
-	    " LIMIT ?)",
-	    Q_ARGS(QA_TEXT(p->client_id), QA_TEXT(p->client_id),
-		QA_INT(a->max_per_client)),
+	    " WHERE client_id = ? AND uri_hash <> ?"
+	    " ORDER BY created_ms DESC, uri_hash DESC LIMIT ?)",
+	    Q_ARGS(QA_TEXT(p->client_id), QA_TEXT(p->uri_hash),
+		QA_TEXT(p->client_id), QA_TEXT(p->uri_hash),
+		QA_INT(a->max_per_client > 1 ? a->max_per_client - 1 : 0)),
 	    NULL);
 }
 

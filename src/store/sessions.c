@@ -163,24 +163,30 @@ replace_tx(struct db_conn *c, void *arg)
 		return r;
 	if ((r = insert(c, ss)) != 0)
 		return r;
-	/* DS-04: keeps the user's newest max sessions, deleting older ones. */
+	/* DS-04: keeps the user's newest max sessions, deleting older ones;
+	 * never the one just made (a burst within one second orders the
+	 * others by their random id). */
 	if (ss->user_id != NULL && a->max_per_user > 0)
 		return q_exec(c,
-		    "DELETE FROM sessions WHERE user_id = ? AND id_hash NOT IN"
-		    " (SELECT id_hash FROM sessions WHERE user_id = ?"
+		    "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?"
+		    " AND id_hash NOT IN (SELECT id_hash FROM sessions"
+		    " WHERE user_id = ? AND id_hash <> ?"
 		    " ORDER BY created_at DESC, id_hash DESC LIMIT ?)",
-		    Q_ARGS(QA_TEXT(ss->user_id), QA_TEXT(ss->user_id),
-			QA_INT(a->max_per_user)),
+		    Q_ARGS(QA_TEXT(ss->user_id), QA_TEXT(ss->id_hash),
+			QA_TEXT(ss->user_id), QA_TEXT(ss->id_hash),
+			QA_INT(a->max_per_user - 1)),
 		    NULL);
 	/* DS-04: keeps the newest max pre-sessions of one IP. */
 	if (ss->user_id == NULL && ss->ip != NULL && a->max_pre_ip > 0)
 		return q_exec(c,
 		    "DELETE FROM sessions WHERE user_id IS NULL AND ip = ?"
-		    " AND id_hash NOT IN (SELECT id_hash FROM sessions"
-		    " WHERE user_id IS NULL AND ip = ?"
+		    " AND id_hash <> ? AND id_hash NOT IN (SELECT id_hash"
+		    " FROM sessions WHERE user_id IS NULL AND ip = ?"
+		    " AND id_hash <> ?"
 		    " ORDER BY created_at DESC, id_hash DESC LIMIT ?)",
-		    Q_ARGS(QA_TEXT(ss->ip), QA_TEXT(ss->ip),
-			QA_INT(a->max_pre_ip)),
+		    Q_ARGS(QA_TEXT(ss->ip), QA_TEXT(ss->id_hash),
+			QA_TEXT(ss->ip), QA_TEXT(ss->id_hash),
+			QA_INT(a->max_pre_ip - 1)),
 		    NULL);
 	return 0;
 }

@@ -171,6 +171,26 @@ test_authz_requests_capped_per_ip(void **state)
 	}
 }
 
+/*
+ * DS-04: a burst in one second from one IP (a NAT, a crowd) never evicts
+ * the request just made: the cap removes older ones, never the new one,
+ * whatever its random id sorts as.
+ */
+static void
+test_authz_requests_cap_keeps_the_new_one(void **state)
+{
+	struct fixture *f = *state;
+	struct store_authz_request a;
+	static const char *const ids[] = { "s5", "s4", "s3", "s2", "s1" };
+
+	for (size_t i = 0; i < PC_NELEM(ids); i++) {
+		put(f, ids[i], "pcc_app", T0);
+		assert_int_equal(
+		    store_authz_request_get(f->db, ids[i], T0, &a), 0);
+		store_authz_request_clear(&a);
+	}
+}
+
 int
 main(void)
 {
@@ -181,6 +201,7 @@ main(void)
 		T(test_authz_requests_die_with_client),
 		T(test_authz_requests_parallel_take_one_wins),
 		T(test_authz_requests_capped_per_ip),
+		T(test_authz_requests_cap_keeps_the_new_one),
 	};
 #undef T
 
