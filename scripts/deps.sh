@@ -8,6 +8,7 @@ what=${1:-run}
 run_pkgs=(build-essential meson ninja-build pkg-config python3
   libmicrohttpd-dev libjansson-dev libsodium-dev libssl-dev libsqlite3-dev
   libunistring-dev libzxcvbn-dev libcurl4-openssl-dev libpq-dev zlib1g-dev
+  libfido2-dev libcbor-dev liboath-dev libqrencode-dev
   curl ca-certificates)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
   cppcheck wrk openssl sqlite3 procps

@@ -348,6 +348,15 @@ struct session {
 	char *ip;
 	char *user_agent;
 	char *amr;
+	/*
+	 * MF-04: a pending second-factor step. user_id is then NULL (no page
+	 * that needs a signed-in user accepts it); mfa_user_id names the user
+	 * whose password was right, mfa_amr what was proved so far ("pwd"),
+	 * and the step is open while now < mfa_expires_at. NULL/0 otherwise.
+	 */
+	char *mfa_user_id;
+	char *mfa_amr;
+	int64_t mfa_expires_at;
 	uint8_t csrf_key[32]; /* derived from the id; never stored */
 };
 

@@ -56,6 +56,8 @@ session_clear(struct session *s)
 	free(s->ip);
 	free(s->user_agent);
 	free(s->amr);
+	free(s->mfa_user_id);
+	free(s->mfa_amr);
 	sodium_memzero(s, sizeof(*s));
 }
 
@@ -157,6 +159,9 @@ from_store(struct store_session *ss, const uint8_t raw[SESSION_ID_BYTES],
 	out->ip = ss->ip;
 	out->user_agent = ss->user_agent;
 	out->amr = ss->amr;
+	out->mfa_user_id = ss->mfa_user_id;
+	out->mfa_amr = ss->mfa_amr;
+	out->mfa_expires_at = ss->mfa_expires_at;
 	derive_csrf_key(raw, out->csrf_key);
 	/* Ownership of the strings moved to out. */
 	memset(ss, 0, sizeof(*ss));

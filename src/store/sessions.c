@@ -13,7 +13,8 @@
 
 #define SESSION_COLS \
 	"id_hash, user_id, created_at, last_seen_at, auth_time," \
-	" expires_at, ip, user_agent, amr"
+	" expires_at, ip, user_agent, amr, mfa_user_id, mfa_amr," \
+	" mfa_expires_at"
 
 void
 store_session_clear(struct store_session *s)
@@ -22,6 +23,8 @@ store_session_clear(struct store_session *s)
 	free(s->ip);
 	free(s->user_agent);
 	free(s->amr);
+	free(s->mfa_user_id);
+	free(s->mfa_amr);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -39,7 +42,8 @@ store_sessions_free(struct store_session *v, size_t n)
 	    QC_INT(&(out)->created_at), QC_INT(&(out)->last_seen_at), \
 	    QC_INT(&(out)->auth_time), QC_INT(&(out)->expires_at), \
 	    QC_DUP_NULL(&(out)->ip), QC_DUP_NULL(&(out)->user_agent), \
-	    QC_DUP(&(out)->amr))
+	    QC_DUP(&(out)->amr), QC_DUP_NULL(&(out)->mfa_user_id), \
+	    QC_DUP_NULL(&(out)->mfa_amr), QC_INT(&(out)->mfa_expires_at))
 
 static bool
 hash_ok(const char *h)
@@ -57,13 +61,15 @@ insert(struct db_conn *c, const struct store_session *ss)
 		return PC_ERR_INVALID;
 	r = q_one(c,
 	    "INSERT INTO sessions (" SESSION_COLS ")"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	    " ON CONFLICT (id_hash) DO NOTHING RETURNING id_hash",
 	    Q_ARGS(QA_TEXT(ss->id_hash), QA_TEXT(ss->user_id),
 		QA_INT(ss->created_at), QA_INT(ss->last_seen_at),
 		QA_INT(ss->auth_time), QA_INT(ss->expires_at), QA_TEXT(ss->ip),
 		QA_TEXT(ss->user_agent),
-		QA_TEXT(ss->amr != NULL ? ss->amr : "")),
+		QA_TEXT(ss->amr != NULL ? ss->amr : ""),
+		QA_TEXT(ss->mfa_user_id), QA_TEXT(ss->mfa_amr),
+		QA_INT(ss->mfa_expires_at)),
 	    Q_NOCOLS);
 	/* No row back: the id_hash was taken (a 2^-256 event, or a bug). */
 	return r == PC_ERR_NOT_FOUND ? PC_ERR_CONFLICT : r;

@@ -251,6 +251,10 @@ struct store_session {
 	char *ip;
 	char *user_agent;
 	char *amr;
+	/* MF-04: a pending second-factor step (user_id NULL), else NULL/0. */
+	char *mfa_user_id;
+	char *mfa_amr;
+	int64_t mfa_expires_at;
 };
 
 void store_session_clear(struct store_session *s);
@@ -495,5 +499,7 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_registration.h"
 /* Agents and the delegations people gave them (issue 15). */
 #include "store/store_delegations.h"
+/* Second factors and passkeys (issue 16). */
+#include "store/store_mfa.h"
 
 #endif

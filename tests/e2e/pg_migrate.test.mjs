@@ -14,9 +14,12 @@ const NEXT = LATEST + 1;
 const PREV = LATEST - 1;
 // Undoes the newest migration, to make a store one migration behind.
 // Update it with each new migration (the assertion says when).
-const UNDO_LATEST = 'ALTER TABLE authz_requests DROP COLUMN resource;' +
-  ' ALTER TABLE auth_codes DROP COLUMN resource, DROP COLUMN grant_expires_at';
-assert.equal(LATEST_MIGRATION.name, '0031_delegation', 'UNDO_LATEST undoes 0031 only: update it');
+const UNDO_LATEST = 'DROP TABLE totp_credentials, webauthn_credentials, webauthn_challenges,' +
+  ' recovery_codes, mfa_state; DROP INDEX users_webauthn_handle;' +
+  ' ALTER TABLE users DROP COLUMN webauthn_handle;' +
+  ' ALTER TABLE sessions DROP COLUMN mfa_user_id, DROP COLUMN mfa_amr, DROP COLUMN mfa_expires_at;' +
+  ' ALTER TABLE clients DROP COLUMN require_mfa';
+assert.equal(LATEST_MIGRATION.name, '0032_mfa', 'UNDO_LATEST undoes 0032 only: update it');
 import { startCluster, createDatabase, parseUrl, psql, urlFor as urlOf } from './lib/pg.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
 
