@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "auth/mfa.h"
 #include "util/log.h"
 #include "web/web.h"
 
@@ -263,10 +264,6 @@ login_finish(struct req *r, struct resp *w, void *arg)
 {
 	struct app *app = r->app;
 	struct login *l = arg;
-	struct session s;
-	char cookie[64];
-	const char *ua = NULL;
-	int rc;
 
 	if (l->hash.res.r == PC_ERR_BUSY) {
 		/* Never checked: the attempt does not count. */
@@ -289,57 +286,13 @@ login_finish(struct req *r, struct resp *w, void *arg)
 		render_unverified(w, &l->pre, l->email);
 		return;
 	}
-	(void)req_header(r, "User-Agent", &ua);
-	rc = session_rotate(app->db, app->cfg, l->pre_cookie, l->user_id, r->ip,
-	    ua, "pwd", r->now, cookie, &s);
-	if (rc != 0) {
-		page_message(w, 503, "Unavailable",
-		    "Signing in is not possible right now. Please try again "
-		    "later.",
-		    NULL, NULL);
-		resp_header(w, "Retry-After", "5");
+	if (web_signin_done(r, w, &l->pre, l->pre_cookie, l->user_id, AMR_PWD,
+		l->req, NULL) != 0)
 		return;
-	}
-	if (web_audit(r, &s, "login", "success", l->user_id, NULL, NULL) != 0) {
-		/* AU-01: no session without its durable audit row. */
-		if (session_revoke(app->db, cookie) != 0)
-			log_msg(LOG_WARN, "auth.login", "session not revoked");
-		sodium_memzero(cookie, sizeof(cookie));
-		session_clear(&s);
-		page_message(w, 503, "Unavailable",
-		    "Signing in is not possible right now. Please try again "
-		    "later.",
-		    NULL, NULL);
-		resp_header(w, "Retry-After", "5");
-		return;
-	}
-	/*
-	 * Signing in over a signed-in session (re-authentication for an
-	 * application) replaced it. RT-05: the refresh tokens issued from it
-	 * follow the new session when it is the same user, so signing out
-	 * still ends them; another user's end with the session they came
-	 * from.
-	 */
-	if (l->pre.user_id != NULL &&
-	    session_carry_tokens(app->db, &l->pre, &s, r->now) != 0)
-		log_msg(LOG_WARN, "auth.login", "old session's tokens kept");
 	if (l->hash.res.needs_rehash)
 		start_rehash(app, l);
-	web_set_session_cookie(w, r, cookie);
-	sodium_memzero(cookie, sizeof(cookie));
 	if (!l->t.device)
 		issue_device_cookie(r, w, l);
-	{
-		/* Back to the application's request, if it is still live. */
-		char loc[96];
-
-		if (l->req != NULL &&
-		    web_authorize_login_done(r, l->req, &s, loc) == 0)
-			web_redirect(w, loc);
-		else
-			web_redirect(w, "/account");
-	}
-	session_clear(&s);
 }
 
 static void

@@ -108,6 +108,21 @@ const char *web_field(struct req *r, const char *name);
  * session cookie when this fails (docs/decisions/0023-audit-log.md);
  * failure signals may ignore the result.
  */
+/*
+ * A successful sign-in, whatever proved it (web/signin.c): replaces the
+ * browser's session old_cookie names (its pre-session, pending second-
+ * factor step or earlier session; old may be NULL) with a new session id
+ * for user_id carrying amr (SS-01), appends the durable "login success"
+ * audit row with details (may be NULL) and amr (AU-01: no row, no
+ * session), carries the refresh tokens of the same user's old session
+ * (RT-05), sets the cookie and answers 303 to the pending authorization
+ * request req_id (NULL or dead: /account). Non-zero: a 503 page was
+ * written and nothing was issued.
+ */
+int web_signin_done(struct req *r, struct resp *w, const struct session *old,
+    const char *old_cookie, const char *user_id, const char *amr,
+    const char *req_id, json_t *details) PC_WUR;
+
 int web_audit(const struct req *r, const struct session *s, const char *event,
     const char *outcome, const char *actor, const char *target,
     json_t *details);
