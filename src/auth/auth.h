@@ -240,10 +240,16 @@ int user_create_with_password(struct db *db, const struct pw_params *p,
 /*
  * The new-password policy (pw_check) with this user's context words: the
  * email's local part, the name, "portcullis". Registration, change and
- * reset all judge passwords through it.
+ * reset all judge passwords through it. has_mfa: the account has a second
+ * factor (user_has_mfa), so 8 characters suffice (PW-03).
  */
 int user_pw_check(const char *email, const char *name, const char *pw,
-    size_t pw_len, struct pw_check *check) PC_WUR;
+    size_t pw_len, bool has_mfa, struct pw_check *check) PC_WUR;
+/*
+ * PW-03: whether user_id has a second factor (TOTP or a passkey,
+ * mfa_has_factor). A store failure reads as false: the stricter rule.
+ */
+bool user_has_mfa(struct db *db, const char *user_id);
 /*
  * Creates a user whose password was already judged and hashed (phc, from
  * the hashing pool); id gets the new user's id. PC_ERR_INVALID,

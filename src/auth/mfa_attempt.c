@@ -85,11 +85,12 @@ int
 mfa_attempt_begin(struct db *db, const struct config *cfg, const char *user_id,
     int64_t now, struct mfa_verdict *out)
 {
-	struct decide d = { cfg, now, out };
+	struct decide d;
 	bool allowed = false;
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	d = (struct decide){ cfg, now, out };
 	if (user_id == NULL || user_id[0] == '\0')
 		return PC_ERR_INVALID;
 	r = store_mfa_attempt_begin(

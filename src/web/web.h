@@ -187,6 +187,9 @@ int web_mfa_done(struct req *r, struct resp *w, const struct session *s,
     const char *cookie, const char *factor_amr, bool recovery,
     const char *req_id, json_t *details) PC_WUR;
 
+/* GET /account/mfa: what protects the account (src/web/account_mfa.c). */
+void web_account_mfa(struct req *r, struct resp *w);
+
 /* ---- The authorization endpoint (src/web/authorize.c) ---- */
 
 void web_authorize(struct req *r, struct resp *w);
