@@ -90,9 +90,13 @@ reg_build(struct reg *g)
 	    wa_soft_auth_data(g->rp_id, g->flags, 7, aaguid, cred_id,
 		g->cred_id_len, &g->cose, g->ext, &g->auth_data),
 	    0);
-	if (strcmp(fmt, "packed-x5c") == 0 || strcmp(fmt, "fido-u2f") == 0) {
+	if (strcmp(fmt, "packed-x5c") == 0 || strcmp(fmt, "fido-u2f") == 0 ||
+	    strcmp(fmt, "tpm") == 0) {
 		assert_int_equal(
-		    wa_soft_key_new(WA_COSE_ALG_ES256, 0, &g->att), 0);
+		    wa_soft_key_new(strcmp(fmt, "tpm") == 0 ? WA_COSE_ALG_RS256
+							    : WA_COSE_ALG_ES256,
+			0, &g->att),
+		    0);
 		g->cert = wa_soft_att_cert(&g->att, g->cert_aaguid, g->cert_ca);
 		assert_non_null(g->cert);
 		if (strcmp(fmt, "packed-x5c") == 0)
@@ -285,6 +289,15 @@ test_wa06_fido_u2f(void **state)
 {
 	(void)state;
 	ceremony_ok(WA_COSE_ALG_ES256, "fido-u2f", true);
+}
+
+/* tpm as Windows Hello sends it (RS256 key, RS1 certInfo signature). */
+static void
+test_wa06_tpm(void **state)
+{
+	(void)state;
+	/* The statement comes in Windows' member order, not CTAP2's. */
+	ceremony_ok(WA_COSE_ALG_RS256, "tpm", true);
 }
 
 /* credProtect in authData (authenticators add it): still verifies. */
@@ -604,7 +617,8 @@ test_wa06_assert_bad_signature(void **state)
 static void
 test_wa06_attestation_bad_signature(void **state)
 {
-	static const char *fmts[] = { "packed", "packed-x5c", "fido-u2f" };
+	static const char *fmts[] = { "packed", "packed-x5c", "fido-u2f",
+		"tpm" };
 	static const int algs[] = { WA_COSE_ALG_ES256, WA_COSE_ALG_EDDSA,
 		WA_COSE_ALG_RS256 };
 	struct wa_new_cred c;
@@ -613,11 +627,12 @@ test_wa06_attestation_bad_signature(void **state)
 	char *cd;
 
 	(void)state;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		for (j = 0; j < 3; j++) {
 			if (i > 0 && j > 0)
-				break; /* x5c and u2f: the ES256 case */
-			reg_init(&g, algs[j], fmts[i]);
+				break; /* x5c, u2f, tpm: one algorithm */
+			reg_init(
+			    &g, i == 3 ? WA_COSE_ALG_RS256 : algs[j], fmts[i]);
 			reg_build(&g);
 			assert_int_equal(reg_run(&g), 0);
 			n = strlen(g.client_data);
@@ -1148,6 +1163,7 @@ main(void)
 		cmocka_unit_test(test_wa06_packed_self),
 		cmocka_unit_test(test_wa06_packed_x5c),
 		cmocka_unit_test(test_wa06_fido_u2f),
+		cmocka_unit_test(test_wa06_tpm),
 		cmocka_unit_test(test_wa06_packed_self_with_cred_protect),
 		cmocka_unit_test(test_wa01_register_wrong_origin),
 		cmocka_unit_test(test_wa01_assert_wrong_origin),
