@@ -300,21 +300,39 @@ test_wa06_tpm(void **state)
 	ceremony_ok(WA_COSE_ALG_RS256, "tpm", true);
 }
 
-/* credProtect in authData (authenticators add it): still verifies. */
+/*
+ * Extensions in authData (authenticators add credProtect on their own,
+ * hmac-secret when asked, others we do not know): still verify, with
+ * and without an attestation signature.
+ */
 static void
-test_wa06_packed_self_with_cred_protect(void **state)
+test_wa06_extensions_in_auth_data(void **state)
 {
-	static const uint8_t ext_cbor[] = { 0xa1, 0x6b, 'c', 'r', 'e', 'd', 'P',
-		'r', 'o', 't', 'e', 'c', 't', 0x02 };
-	struct wa_bytes ext = { (uint8_t *)ext_cbor, sizeof(ext_cbor) };
+	static const uint8_t cp[] = { 0xa1, 0x6b, 'c', 'r', 'e', 'd', 'P', 'r',
+		'o', 't', 'e', 'c', 't', 0x02 };
+	static const uint8_t cp_hs[] = { 0xa2, 0x6b, 'c', 'r', 'e', 'd', 'P',
+		'r', 'o', 't', 'e', 'c', 't', 0x02, 0x6b, 'h', 'm', 'a', 'c',
+		'-', 's', 'e', 'c', 'r', 'e', 't', 0xf5 };
+	static const uint8_t unknown[] = { 0xa1, 0x63, 'x', 'y', 'z', 0xf5 };
+	static const struct wa_bytes exts[] = {
+		{ (uint8_t *)cp, sizeof(cp) },
+		{ (uint8_t *)cp_hs, sizeof(cp_hs) },
+		{ (uint8_t *)unknown, sizeof(unknown) },
+	};
+	static const char *fmts[] = { "none", "packed" };
 	struct reg g;
+	size_t i, j;
 
 	(void)state;
-	reg_init(&g, WA_COSE_ALG_ES256, "packed");
-	g.ext = &ext;
-	reg_build(&g);
-	assert_int_equal(reg_run(&g), 0);
-	reg_free(&g);
+	for (i = 0; i < PC_NELEM(exts); i++) {
+		for (j = 0; j < PC_NELEM(fmts); j++) {
+			reg_init(&g, WA_COSE_ALG_ES256, fmts[j]);
+			g.ext = &exts[i];
+			reg_build(&g);
+			assert_int_equal(reg_run(&g), 0);
+			reg_free(&g);
+		}
+	}
 }
 
 /* ---- WA-01: phishing relay, wrong RP ---- */
@@ -1164,7 +1182,7 @@ main(void)
 		cmocka_unit_test(test_wa06_packed_x5c),
 		cmocka_unit_test(test_wa06_fido_u2f),
 		cmocka_unit_test(test_wa06_tpm),
-		cmocka_unit_test(test_wa06_packed_self_with_cred_protect),
+		cmocka_unit_test(test_wa06_extensions_in_auth_data),
 		cmocka_unit_test(test_wa01_register_wrong_origin),
 		cmocka_unit_test(test_wa01_assert_wrong_origin),
 		cmocka_unit_test(test_wa01_wrong_type),
