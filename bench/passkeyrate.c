@@ -57,9 +57,9 @@ clock_s(clockid_t id)
 /* One ceremony's inputs, made once. */
 struct sample {
 	uint8_t challenge[32];
-	char *client_data;	  /* create */
-	struct wa_bytes att_obj;  /* create */
-	char *get_data;		  /* get */
+	char *client_data;	 /* create */
+	struct wa_bytes att_obj; /* create */
+	char *get_data;		 /* get */
 	struct wa_bytes auth_data, sig, cose;
 	int alg;
 };
@@ -78,10 +78,10 @@ sample_make(int alg, const char *fmt, struct sample *s)
 	if (wa_soft_key_new(alg, 0, &k) != 0)
 		return -1;
 	s->alg = alg;
-	s->client_data = wa_soft_client_data("webauthn.create", s->challenge,
-	    ORIGIN, NULL);
-	s->get_data = wa_soft_client_data("webauthn.get", s->challenge,
-	    ORIGIN, NULL);
+	s->client_data =
+	    wa_soft_client_data("webauthn.create", s->challenge, ORIGIN, NULL);
+	s->get_data =
+	    wa_soft_client_data("webauthn.get", s->challenge, ORIGIN, NULL);
 	if (s->client_data == NULL || s->get_data == NULL ||
 	    wa_soft_cose(&k, &s->cose) != 0 ||
 	    wa_soft_auth_data(RP_ID, 0x05, 0, NULL, cred_id, sizeof(cred_id),
@@ -125,10 +125,9 @@ one(const struct sample *s, bool reg)
 		wa_new_cred_clear(&c);
 		return r;
 	}
-	return wa_assert_verify(&rp, s->challenge,
-	    (const uint8_t *)s->get_data, strlen(s->get_data),
-	    s->auth_data.p, s->auth_data.n, s->sig.p, s->sig.n, s->alg,
-	    s->cose.p, s->cose.n, true, &a);
+	return wa_assert_verify(&rp, s->challenge, (const uint8_t *)s->get_data,
+	    strlen(s->get_data), s->auth_data.p, s->auth_data.n, s->sig.p,
+	    s->sig.n, s->alg, s->cose.p, s->cose.n, true, &a);
 }
 
 static int
@@ -143,7 +142,8 @@ loop(const char *name, int alg, const char *fmt, bool reg, double secs)
 		return 1;
 	}
 	if (one(&s, reg) != 0) {
-		fprintf(stderr, "bench-passkeyrate: %s does not verify\n", name);
+		fprintf(
+		    stderr, "bench-passkeyrate: %s does not verify\n", name);
 		sample_free(&s);
 		return 1;
 	}

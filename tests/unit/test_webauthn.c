@@ -48,6 +48,7 @@ struct reg {
 	size_t cred_id_len;
 	bool uv_required;
 	bool cert_ca;
+	const char *att_curve; /* an EC attestation key on another curve */
 	const uint8_t *cert_aaguid;
 	const struct wa_bytes *ext;
 	uint8_t challenge[32];	    /* what the client signed */
@@ -97,6 +98,12 @@ reg_build(struct reg *g)
 							    : WA_COSE_ALG_ES256,
 			0, &g->att),
 		    0);
+		if (g->att_curve != NULL) {
+			EVP_PKEY_free(g->att.pk);
+			g->att.pk =
+			    EVP_PKEY_Q_keygen(NULL, NULL, "EC", g->att_curve);
+			assert_non_null(g->att.pk);
+		}
 		g->cert = wa_soft_att_cert(&g->att, g->cert_aaguid, g->cert_ca);
 		assert_non_null(g->cert);
 		if (strcmp(fmt, "packed-x5c") == 0)
@@ -287,17 +294,40 @@ test_wa06_packed_x5c(void **state)
 static void
 test_wa06_fido_u2f(void **state)
 {
+	struct reg g;
+
 	(void)state;
 	ceremony_ok(WA_COSE_ALG_ES256, "fido-u2f", true);
+	/* U2F attestation keys are P-256; a P-384 one is not U2F. */
+	reg_init(&g, WA_COSE_ALG_ES256, "fido-u2f");
+	g.att_curve = "P-384";
+	reg_build(&g);
+	assert_int_equal(reg_run(&g), PC_ERR_VERIFY);
+	reg_free(&g);
 }
 
 /* tpm as Windows Hello sends it (RS256 key, RS1 certInfo signature). */
 static void
 test_wa06_tpm(void **state)
 {
+	struct reg g;
+	uint8_t *p;
+
 	(void)state;
 	/* The statement comes in Windows' member order, not CTAP2's. */
 	ceremony_ok(WA_COSE_ALG_RS256, "tpm", true);
+	/* Only TPM 2.0 statements. */
+	reg_init(&g, WA_COSE_ALG_RS256, "tpm");
+	reg_build(&g);
+	assert_int_equal(reg_run(&g), 0);
+	p = memmem(g.att_obj.p, g.att_obj.n,
+	    "\x63"
+	    "2.0",
+	    4);
+	assert_non_null(p);
+	p[1] = '1';
+	assert_int_equal(reg_run(&g), PC_ERR_VERIFY);
+	reg_free(&g);
 }
 
 /*
