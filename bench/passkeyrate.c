@@ -170,9 +170,11 @@ loop(const char *name, int alg, const char *fmt, bool reg, double secs)
 int
 main(int argc, char **argv)
 {
-	double secs = argc > 1 ? atof(argv[1]) : 3;
+	char *end = NULL;
+	double secs = argc > 1 ? strtod(argv[1], &end) : 3;
 
-	if (secs <= 0 || sodium_init() < 0) {
+	if ((argc > 1 && (end == argv[1] || *end != '\0')) || secs <= 0 ||
+	    sodium_init() < 0) {
 		fprintf(stderr, "usage: bench-passkeyrate SECONDS\n");
 		return 1;
 	}

@@ -489,9 +489,11 @@ test_wa01_cross_origin_and_top_origin(void **state)
 static void
 test_wa01_client_data_malformed(void **state)
 {
+	static const char type_int[] =
+	    "{\"type\":1,\"challenge\":\"x\",\"origin\":\"" ORIGIN "\"}";
 	static const char *bad[] = { "", "[]", "{", "null",
 		"{\"type\":\"webauthn.create\",\"type\":\"webauthn.create\"}",
-		"{\"type\":1,\"challenge\":\"x\",\"origin\":\"" ORIGIN "\"}" };
+		type_int };
 	struct wa_new_cred c;
 	struct reg g;
 	size_t i;
