@@ -160,4 +160,11 @@ int mail_compose_api_key_created(const struct config *cfg, const char *to,
     const char *key_id, int64_t expires_at, int64_t when,
     struct mail_msg *out) PC_WUR;
 
+/*
+ * TOTP (issue 16, MF-05, AU-06): the account's notice that an
+ * authenticator app was added (added true) or removed as a second factor.
+ */
+int mail_compose_totp_changed(const struct config *cfg, const char *to,
+    bool added, int64_t when, struct mail_msg *out) PC_WUR;
+
 #endif
