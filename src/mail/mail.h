@@ -161,6 +161,13 @@ int mail_compose_api_key_created(const struct config *cfg, const char *to,
     struct mail_msg *out) PC_WUR;
 
 /*
+ * TOTP (issue 16, MF-05, AU-06): the account's notice that an
+ * authenticator app was added (added true) or removed as a second factor.
+ */
+int mail_compose_totp_changed(const struct config *cfg, const char *to,
+    bool added, int64_t when, struct mail_msg *out) PC_WUR;
+
+/*
  * Second factors (issue 16; h-mfa-signin): MF-03, the account's password
  * was right but failures consecutive second-factor codes were wrong (sent
  * at the 5th, 20th and 100th); what happens next is said in the mail.

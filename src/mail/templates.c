@@ -261,6 +261,44 @@ mail_compose_api_key_created(const struct config *cfg, const char *to,
 	return finish(to, "A personal API key was created", &b, out);
 }
 
+/* ---- TOTP (issue 16; h-totp) ---- */
+int
+mail_compose_totp_changed(const struct config *cfg, const char *to, bool added,
+    int64_t when, struct mail_msg *out)
+{
+	char at[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+	struct buf b;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+		buf_free(&b);
+		return PC_ERR_INVALID;
+	}
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "an authenticator app (one-time codes) was %s your account at "
+		 "%s on %s.\n\n"
+		 "If you did this, there is nothing to do. If you did not, "
+		 "change your password at once, check the second factors on "
+		 "your account page at %s/account/mfa and tell your "
+		 "administrator.\n",
+		 added ? "added as a second factor to"
+		       : "removed as a second factor from",
+		 site(cfg), at, cfg->issuer)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(to,
+	    added ? "An authenticator app was added to your account"
+		  : "An authenticator app was removed from your account",
+	    &b, out);
+}
+
 /* ---- Second factors (issue 16; h-mfa-signin) ---- */
 
 int

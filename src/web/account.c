@@ -622,6 +622,8 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 			web_redirect(w,
 			    strcmp(o->then, "keys") == 0
 				? "/account/keys?done=reauth"
+				: strcmp(o->then, "totp") == 0
+				? "/account/mfa/totp?done=reauth"
 				: "/account?done=reauth");
 			return;
 		}
@@ -743,7 +745,9 @@ web_account_reauth(struct req *r, struct resp *w)
 		return;
 	then = web_field(r, "then");
 	snprintf(o->then, sizeof(o->then), "%s",
-	    then != NULL && strcmp(then, "keys") == 0 ? "keys" : "sessions");
+	    then != NULL && strcmp(then, "keys") == 0	    ? "keys"
+		: then != NULL && strcmp(then, "totp") == 0 ? "totp"
+							    : "sessions");
 	if (!pwop_count(r, w, o)) {
 		pwop_free(o);
 		return;

@@ -231,8 +231,8 @@ void web_account_password(struct req *r, struct resp *w);
 void web_account_reauth(struct req *r, struct resp *w);
 /* SS-09: the session's sign-in is within reauth_window. */
 bool web_recent_auth(const struct req *r, const struct session *s);
-/* The password page of a re-authentication; then: "sessions" or "keys",
- * where the user goes back to. */
+/* The password page of a re-authentication; then: "sessions", "keys" or
+ * "totp", where the user goes back to. */
 void web_render_reauth(struct req *r, struct resp *w, const struct session *s,
     int status, const char *error, const char *then);
 /* Personal API keys (src/web/account_keys.c; AK-07). */
@@ -244,5 +244,18 @@ struct store_delegation;
 void web_account_agents_render(struct buf *b, const struct session *s,
     const struct store_delegation *v, size_t n);
 void web_account_agents(struct req *r, struct resp *w);
+
+/* TOTP (issue 16; src/web/account_totp.c): GET /account/mfa/totp begins
+ * an enrolment (after a recent sign-in) or shows the active one; POST
+ * activates it with a code (action=activate) or removes it
+ * (action=remove, after a recent sign-in). */
+void web_account_totp(struct req *r, struct resp *w);
+/*
+ * Appends text (an otpauth:// URI) as a QR code in inline SVG (ECC level
+ * M, one <path>, no script or style: the strict CSP holds); label is its
+ * accessible name. 0, or PC_ERR_INVALID / PC_ERR_TOO_LARGE with nothing
+ * written (src/web/qr.c).
+ */
+int web_qr_svg(struct buf *b, const char *text, const char *label) PC_WUR;
 
 #endif
