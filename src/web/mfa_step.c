@@ -30,11 +30,15 @@
 
 #include "auth/auth.h"
 #include "auth/mfa.h"
+#include "mail/mail.h"
 #include "util/log.h"
+#include "web/recover.h"
 #include "web/web.h"
+
 
 #define MFA_FORM "mfa"
 #define CODE_MAX 64 /* bytes of a typed code: a recovery code is ~21 */
+#define GENERIC_FAILURE "That code is not valid."
 
 /* ---- Who the step is for ---- */
 
@@ -292,8 +296,228 @@ mfa_get(struct req *r, struct resp *w)
 	session_clear(&s);
 }
 
+/* One factor attempt, alive from the POST until its answer is sent. */
+struct step {
+	struct session s;
+	char cookie[64];
+	char *user_id; /* the user the step is for */
+	char *req;     /* the pending authorization request, or NULL */
+	char *code;    /* as typed, spaces removed; wiped */
+	struct mfa_verdict v;
+};
+
+static void
+step_free(void *arg)
+{
+	struct step *st = arg;
+
+	if (st == NULL)
+		return;
+	session_clear(&st->s);
+	free(st->user_id);
+	free(st->req);
+	pc_freezero_str(st->code);
+	pc_freezero(st, sizeof(*st));
+}
+
+/* MF-03, AU-06: the 5th, 20th and 100th failure in a row are told. */
+static void
+notify_burst(struct req *r, struct step *st)
+{
+	struct app *app = r->app;
+	struct user u;
+	struct mail_msg m;
+	json_t *d = json_pack("{s:I}", "failures", (json_int_t)st->v.failures);
+
+	web_audit(
+	    r, &st->s, "mfa.failure_burst", "alert", st->user_id, NULL, d);
+	json_decref(d);
+	memset(&m, 0, sizeof(m));
+	if (user_get(app->db, st->user_id, &u) == 0 &&
+	    mail_compose_mfa_failures(
+		app->cfg, u.email, st->v.failures, r->now, &m) == 0)
+		recover_send_mail(app, &m);
+	user_clear(&u);
+	if (mfa_attempt_notified(app->db, st->user_id, r->now) != 0)
+		log_msg(LOG_WARN, "auth.mfa", "notice not recorded");
+}
+
+static void
+step_failed(struct req *r, struct resp *w, struct step *st, const char *factor,
+    const char *reason, const char *message)
+{
+	json_t *d = json_pack("{s:s, s:s, s:I}", "factor", factor, "reason",
+	    reason, "failures", (json_int_t)st->v.failures);
+
+	/* Counted before the check already (MF-03): nothing to undo. */
+	web_audit(r, &st->s, "mfa.failure", "failure", st->user_id, NULL, d);
+	json_decref(d);
+	if (mfa_failure_notifies(st->v.failures))
+		notify_burst(r, st);
+	render(r, w, 400, &st->s, st->user_id, st->req,
+	    message != NULL ? message : GENERIC_FAILURE);
+}
+
+static void
+step_ok(struct req *r, struct resp *w, struct step *st, const char *factor,
+    bool recovery)
+{
+	json_t *d = json_pack("{s:s}", "factor", factor);
+
+	/* Non-zero: the 503 (or the policy's refusal) is already written. */
+	if (web_mfa_done(
+		r, w, &st->s, st->cookie, AMR_OTP, recovery, st->req, d) != 0)
+		log_msg(LOG_WARN, "auth.mfa", "sign-in not completed");
+	json_decref(d);
+}
+
+static void
+recovery_done(struct req *r, struct resp *w, void *arg, int result)
+{
+	struct step *st = arg;
+
+	if (result == 0)
+		step_ok(r, w, st, "recovery", true);
+	else if (result == PC_ERR_BUSY)
+		web_busy(r, w);
+	else if (result == PC_ERR_VERIFY || result == PC_ERR_NOT_FOUND ||
+	    result == PC_ERR_INVALID)
+		step_failed(r, w, st, "recovery", "bad_code", NULL);
+	else
+		web_unavailable(w);
+}
+
+static void
+recovery_start(struct req *r, struct resp *w, void *arg)
+{
+	struct step *st = arg;
+
+	(void)w;
+	web_recovery_check(r, st->user_id, st->code, recovery_done, st);
+}
+
+static bool
+is_totp(const char *code)
+{
+	if (strlen(code) != TOTP_DIGITS)
+		return false;
+	for (size_t i = 0; i < TOTP_DIGITS; i++)
+		if (code[i] < '0' || code[i] > '9')
+			return false;
+	return true;
+}
+
+/* The typed code without spaces (people copy "123 456"); NULL: too long. */
+static char *
+clean_code(const char *typed)
+{
+	size_t n = strnlen(typed, CODE_MAX + 1), k = 0;
+	char *out;
+
+	if (n > CODE_MAX)
+		return NULL;
+	out = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (typed[i] != ' ' && typed[i] != '\t')
+			out[k++] = typed[i];
+	out[k] = '\0';
+	return out;
+}
+
+static void
+refused(struct req *r, struct resp *w, struct step *st)
+{
+	char ra[24];
+	json_t *d =
+	    json_pack("{s:s, s:b}", "what", "mfa", "locked", st->v.locked);
+
+	web_audit(r, &st->s, "ratelimit", "alert", st->user_id, NULL, d);
+	json_decref(d);
+	render(r, w, 429, &st->s, st->user_id, st->req,
+	    st->v.locked ? "Too many wrong codes. Your second factor is "
+			   "blocked until an administrator resets it."
+			 : "Too many wrong codes. Wait a while and try again.");
+	if (!st->v.locked) {
+		snprintf(ra, sizeof(ra), "%lld", (long long)st->v.retry_after);
+		resp_header(w, "Retry-After", ra);
+	}
+}
+
+static void
+mfa_post(struct req *r, struct resp *w)
+{
+	struct app *app = r->app;
+	struct step *st = xcalloc(1, sizeof(*st));
+	const char *amr, *user_id, *code, *req;
+	int rc;
+
+	rc = web_session(r, &st->s, st->cookie, NULL);
+	if (web_store_failed(rc)) {
+		web_unavailable(w);
+		goto out;
+	}
+	if (rc != 0 || (user_id = step_user(&st->s, &amr)) == NULL) {
+		page_message(w, 403, "Request refused",
+		    "Your sign-in has expired. Please sign in again.", "/login",
+		    "Sign in");
+		goto out;
+	}
+	/* CF-01 first: the token binds the form to this very step. */
+	if (!web_check_form(r, w, &st->s, MFA_FORM))
+		goto out;
+	st->user_id = xstrdup(user_id);
+	req = web_field(r, "req");
+	if (req_id_ok(req))
+		st->req = xstrdup(req);
+	code = web_field(r, "code");
+	if (code == NULL || (st->code = clean_code(code)) == NULL ||
+	    st->code[0] == '\0') {
+		/* Nothing was checked: not an attempt. */
+		render(r, w, 400, &st->s, st->user_id, st->req,
+		    code != NULL && st->code == NULL ? GENERIC_FAILURE
+						     : "Enter a code.");
+		goto out;
+	}
+	/* MF-03: counted (as a failure) before the check, atomically. */
+	if (mfa_attempt_begin(app->db, app->cfg, st->user_id, r->now, &st->v) !=
+	    0) {
+		web_unavailable(w);
+		goto out;
+	}
+	if (!st->v.allowed) {
+		refused(r, w, st);
+		goto out;
+	}
+	if (is_totp(st->code)) {
+		if (st->v.totp_suspended) {
+			step_failed(r, w, st, "totp", "totp_suspended",
+			    "Codes from your authenticator app are suspended "
+			    "after too many wrong ones. Use a recovery code.");
+			goto out;
+		}
+		rc = totp_verify(
+		    app->db, app->mk, st->user_id, st->code, r->now);
+		if (rc == 0)
+			step_ok(r, w, st, "totp", false);
+		else if (rc == PC_ERR_VERIFY || rc == PC_ERR_NOT_FOUND ||
+		    rc == PC_ERR_INVALID)
+			step_failed(r, w, st, "totp", "bad_code", NULL);
+		else
+			web_unavailable(w);
+		goto out;
+	}
+	/* Anything else is a recovery code: Argon2id on the pool. */
+	req_defer(r, recovery_start, st, step_free);
+	return;
+out:
+	step_free(st);
+}
+
 void
 web_login_mfa(struct req *r, struct resp *w)
 {
-	mfa_get(r, w);
+	if (r->method == HTTP_POST)
+		mfa_post(r, w);
+	else
+		mfa_get(r, w);
 }
