@@ -611,6 +611,8 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 			web_redirect(w,
 			    strcmp(o->then, "keys") == 0
 				? "/account/keys?done=reauth"
+				: strcmp(o->then, "recovery") == 0
+				? "/account/mfa/recovery?done=reauth"
 				: "/account?done=reauth");
 			return;
 		}
@@ -732,7 +734,10 @@ web_account_reauth(struct req *r, struct resp *w)
 		return;
 	then = web_field(r, "then");
 	snprintf(o->then, sizeof(o->then), "%s",
-	    then != NULL && strcmp(then, "keys") == 0 ? "keys" : "sessions");
+	    then != NULL &&
+		    (strcmp(then, "keys") == 0 || strcmp(then, "recovery") == 0)
+		? then
+		: "sessions");
 	if (!pwop_count(r, w, o)) {
 		pwop_free(o);
 		return;
