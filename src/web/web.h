@@ -257,5 +257,25 @@ void web_account_totp(struct req *r, struct resp *w);
  * written (src/web/qr.c).
  */
 int web_qr_svg(struct buf *b, const char *text, const char *label) PC_WUR;
+/*
+ * Recovery codes (src/web/account_recovery.c; MF-07): GET, HEAD and POST
+ * /account/mfa/recovery, how many are left and a new set (shown once).
+ */
+void web_account_recovery(struct req *r, struct resp *w);
+/*
+ * A recovery code typed at the factor step (/login/mfa). Call it from a
+ * req_defer() start step; it hashes on the pool (one Argon2id job, the
+ * same for an unknown or spent index) and later calls done(r, w, arg,
+ * result) exactly once on an HTTP thread, where done renders w or
+ * defers again. result: 0 the code was right and is now spent (single
+ * use, atomic), audited (mfa.recovery.use, with its index) and mailed
+ * to the user; PC_ERR_VERIFY wrong, spent or malformed; PC_ERR_BUSY the
+ * pool is full (answer web_busy); anything else a store failure (503:
+ * fail closed, no session). The caller counts the attempt first (MF-03)
+ * and, on 0, settles it with mfa_attempt_ok(db, user_id, true).
+ */
+void web_recovery_check(struct req *r, const char *user_id, const char *code,
+    void (*done)(struct req *r, struct resp *w, void *arg, int result),
+    void *arg);
 
 #endif
