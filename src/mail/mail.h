@@ -175,4 +175,12 @@ int mail_compose_totp_changed(const struct config *cfg, const char *to,
 int mail_compose_recovery(const struct config *cfg, const char *to,
     unsigned idx, unsigned left, int64_t when, struct mail_msg *out) PC_WUR;
 
+/*
+ * Second factors (issue 16; h-mfa-signin): MF-03, the account's password
+ * was right but failures consecutive second-factor codes were wrong (sent
+ * at the 5th, 20th and 100th); what happens next is said in the mail.
+ */
+int mail_compose_mfa_failures(const struct config *cfg, const char *to,
+    int64_t failures, int64_t when, struct mail_msg *out) PC_WUR;
+
 #endif
