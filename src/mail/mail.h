@@ -160,4 +160,12 @@ int mail_compose_api_key_created(const struct config *cfg, const char *to,
     const char *key_id, int64_t expires_at, int64_t when,
     struct mail_msg *out) PC_WUR;
 
+/*
+ * Issue 16 (AU-06): an operator removed the user's second factors at
+ * when (`portcullis user mfa reset`); kind: "totp", "passkey",
+ * "recovery", or NULL for all of them.
+ */
+int mail_compose_mfa_reset(const struct config *cfg, const char *to,
+    const char *kind, int64_t when, struct mail_msg *out) PC_WUR;
+
 #endif
