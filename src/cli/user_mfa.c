@@ -113,7 +113,7 @@ detail_print(const struct store_user *u, const struct store_mfa_detail *d)
 static int
 list(struct cli_ctx *c)
 {
-	struct store_mfa_detail d;
+	struct store_mfa_detail d = { 0 };
 	struct store_user u;
 	int r;
 

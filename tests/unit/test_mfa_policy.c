@@ -201,7 +201,7 @@ static void
 test_mfa_detail(void **state)
 {
 	struct fixture *f = *state;
-	struct store_mfa_detail d;
+	struct store_mfa_detail d = { 0 };
 
 	assert_int_equal(store_mfa_detail(f->db, f->alice.id, &d), 0);
 	assert_false(d.totp);
