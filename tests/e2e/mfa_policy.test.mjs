@@ -151,6 +151,16 @@ test('client add | update --require-mfa: stored, shown, and switched off again',
   assert.match(both.stderr, /conflict/);
   const plain = cliJson(srv, ['client', 'add', '--json', '--name', 'CLI plain', '--redirect-uri', 'https://p.example/cb']);
   assert.equal(plain.require_mfa, false);
+  // A running server sees the change at once (the client cache is
+  // checked by version, decision 0049).
+  addUser(srv, 'cache@example.com');
+  const rp = addClient(srv, { name: 'Cached RP', firstParty: true });
+  const jar = new Client(srv);
+  assert.ok((await authorize(srv, rp, { email: 'cache@example.com', jar })).code);
+  cliJson(srv, ['client', 'update', '--id', rp.client_id, '--require-mfa', '--json']);
+  assert.equal((await authorize(srv, rp, { email: 'cache@example.com', jar })).error, 'unmet_authentication_requirements');
+  cliJson(srv, ['client', 'update', '--id', rp.client_id, '--no-require-mfa', '--json']);
+  assert.ok((await authorize(srv, rp, { email: 'cache@example.com', jar })).code);
 });
 
 test('mfa = required: a new user without a factor signs in during the grace, with acr pwd', async () => {
