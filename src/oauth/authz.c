@@ -285,6 +285,10 @@ authz_mfa_step(struct app *app, struct authz *z, const char *ip, int64_t now,
 {
 	int rc;
 
+	/* Resumed only by the session the factor step makes for it
+	 * (authz_login_done() records it), never by another browser that
+	 * learnt the id (MF-04, AZ-03). */
+	z->p.prompt |= AZ_PROMPT_LOGIN;
 	if ((rc = authz_save(app, z, ip, now)) != 0)
 		return rc;
 	snprintf(location, AUTHZ_LOCATION_MAX, "/login/mfa?req=%s", z->id);

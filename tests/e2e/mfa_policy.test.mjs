@@ -99,6 +99,23 @@ test('MF-04 step-up: acr_values asking for more than a password sends a session 
   assert.ok(none.code, `${none.error} ${none.error_description}`);
 });
 
+test('MF-04/AZ-03: a request sent to the factor step is resumed only by the session that completes the step', async () => {
+  const victim = addUser(srv, 'victim-step@example.com');
+  addUser(srv, 'other-step@example.com');
+  const rp = addClient(srv, { name: 'Resume RP', firstParty: true });
+  const { jar } = await signedIn(srv, victim.email, rp);
+  giveTotp(srv, victim.id);
+  const a = await authorize(srv, rp, { email: victim.email, jar, params: { acr_values: ACR_MFA } });
+  assert.match(a.location, STEP);
+  const req = a.location.split('req=')[1];
+  // Another signed-in browser (a user without a factor, for whom the
+  // voluntary acr_values would ask nothing) takes the request id.
+  const { jar: other } = await signedIn(srv, 'other-step@example.com', rp);
+  const r = await other.get(`/authorize/resume?req=${req}`);
+  assert.equal(r.status, 303);
+  assert.match(r.location, /^\/login\?req=/, 'sign in for this request first; no code for another session');
+});
+
 test('OI-07: acr_values is voluntary: a user without a factor gets a code, and the ID token never claims more than a password', async () => {
   addUser(srv, 'nofactor@example.com');
   const rp = addClient(srv, { name: 'Voluntary RP', firstParty: true });
