@@ -116,6 +116,26 @@ test('MF-04/AZ-03: a request sent to the factor step is resumed only by the sess
   assert.match(r.location, /^\/login\?req=/, 'sign in for this request first; no code for another session');
 });
 
+test('acr_values: malformed or repeated is invalid_request at the redirect URI, never a 500', async () => {
+  addUser(srv, 'badacr@example.com');
+  const rp = addClient(srv, { name: 'Bad acr RP', firstParty: true });
+  for (const v of ['é', 'x'.repeat(600)]) {
+    const a = await authorize(srv, rp, { email: 'badacr@example.com', state: 'st-bad', params: { acr_values: v } });
+    assert.equal(a.error, 'invalid_request', JSON.stringify(v));
+    assert.equal(a.state, 'st-bad');
+  }
+  // A control character is refused with the request's parameters (400).
+  const ctl = await authorize(srv, rp, { email: 'badacr@example.com', params: { acr_values: '\u0001' } });
+  assert.equal(ctl.status, 400);
+  assert.equal(ctl.code, undefined);
+  const jar = new Client(srv);
+  const q = new URLSearchParams({ response_type: 'code', client_id: rp.client_id, redirect_uri: rp.redirectUri,
+    scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+  const r = await jar.get(`/authorize?${q}&acr_values=phr&acr_values=phr`);
+  assert.equal(r.status, 303);
+  assert.equal(new URL(r.location).searchParams.get('error'), 'invalid_request');
+});
+
 test('OI-07: acr_values is voluntary: a user without a factor gets a code, and the ID token never claims more than a password', async () => {
   addUser(srv, 'nofactor@example.com');
   const rp = addClient(srv, { name: 'Voluntary RP', firstParty: true });
