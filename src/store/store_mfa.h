@@ -60,6 +60,49 @@ void store_mfa_detail_clear(struct store_mfa_detail *d);
 /* Everything about user_id's factors, read in one snapshot; no secret. */
 int store_mfa_detail(
     struct db *db, const char *user_id, struct store_mfa_detail *out) PC_WUR;
+/* ---- TOTP (store/totp.c; the rules: auth/totp.c) ---- */
+/*
+ * totp_credentials holds one row per user: either a pending enrolment
+ * (activated_at NULL) or the active credential. seed_sealed is opaque
+ * here (sealed by auth/totp.c, MF-06).
+ */
+struct store_totp {
+	char *seed_sealed;    /* malloc'd */
+	int64_t created_at;   /* when this seed was made */
+	int64_t activated_at; /* 0: a pending enrolment */
+	int64_t last_step;    /* last accepted time step (MF-01) */
+	int64_t last_used_at; /* 0: never */
+};
+/* Wipes and frees out's members. */
+void store_totp_clear(struct store_totp *t);
+/* user_id's row, pending or active; PC_ERR_NOT_FOUND when none. */
+int store_totp_get(
+    struct db *db, const char *user_id, struct store_totp *out) PC_WUR;
+/*
+ * Stores a pending enrolment, replacing an earlier pending one.
+ * PC_ERR_CONFLICT when the user has an active credential (it is never
+ * overwritten by an unproven seed; the one row per user cannot hold both).
+ */
+int store_totp_put_pending(struct db *db, const char *user_id,
+    const char *seed_sealed, int64_t now) PC_WUR;
+/*
+ * The pending enrolment whose seed is seed_sealed becomes the active
+ * credential with step as its last accepted step (MF-05). PC_ERR_NOT_FOUND
+ * when that pending row is no longer there (replaced, removed, active).
+ */
+int store_totp_activate(struct db *db, const char *user_id,
+    const char *seed_sealed, int64_t step, int64_t now) PC_WUR;
+/*
+ * MF-01: moves the active credential sealed as seed_sealed to step, only
+ * if step is later than its last accepted step, in one statement (two
+ * requests with one code: one wins). PC_ERR_CONFLICT when it was not
+ * (a replay, an older step, or the credential changed meanwhile).
+ */
+int store_totp_advance(struct db *db, const char *user_id,
+    const char *seed_sealed, int64_t step, int64_t now) PC_WUR;
+/* Deletes user_id's row (pending or active); *removed (may be NULL) is
+ * whether an active credential went. */
+int store_totp_remove(struct db *db, const char *user_id, bool *removed) PC_WUR;
 /* ---- passkeys (store/passkeys.c; WA-02, WA-03, WA-05) ---- */
 /* A row of webauthn_credentials. Binary values are base64url text. */
 struct store_passkey {

@@ -512,6 +512,33 @@ secure_copy(const char *s, size_t len)
 	return p;
 }
 
+/*
+ * Where a re-authentication goes back to (the form's "then"): a fixed
+ * list, never a URL from the request. Anything else: the account page.
+ */
+struct reauth_target {
+	const char *name;
+	const char *location;
+};
+
+static const struct reauth_target reauth_targets[] = {
+	{ "sessions", "/account?done=reauth" },
+	{ "keys", "/account/keys?done=reauth" },
+	{ "totp", "/account/mfa/totp?done=reauth" },
+	{ "recovery", "/account/mfa/recovery?done=reauth" },
+	{ "passkeys", "/account/passkeys?done=reauth" },
+	{ "mfa", "/account/mfa?done=reauth" },
+};
+
+static const struct reauth_target *
+reauth_then(const char *then)
+{
+	for (size_t i = 0; then != NULL && i < PC_NELEM(reauth_targets); i++)
+		if (strcmp(then, reauth_targets[i].name) == 0)
+			return &reauth_targets[i];
+	return &reauth_targets[0];
+}
+
 static void pwop_step(struct req *r, struct resp *w, void *arg);
 
 static void
@@ -608,10 +635,7 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 				web_busy(r, w);
 				return;
 			}
-			web_redirect(w,
-			    strcmp(o->then, "keys") == 0
-				? "/account/keys?done=reauth"
-				: "/account?done=reauth");
+			web_redirect(w, reauth_then(o->then)->location);
 			return;
 		}
 		/* Stage two: hash the new password, off this thread. */
@@ -731,8 +755,7 @@ web_account_reauth(struct req *r, struct resp *w)
 	if (o == NULL)
 		return;
 	then = web_field(r, "then");
-	snprintf(o->then, sizeof(o->then), "%s",
-	    then != NULL && strcmp(then, "keys") == 0 ? "keys" : "sessions");
+	snprintf(o->then, sizeof(o->then), "%s", reauth_then(then)->name);
 	if (!pwop_count(r, w, o)) {
 		pwop_free(o);
 		return;

@@ -195,8 +195,8 @@ void web_account_password(struct req *r, struct resp *w);
 void web_account_reauth(struct req *r, struct resp *w);
 /* SS-09: the session's sign-in is within reauth_window. */
 bool web_recent_auth(const struct req *r, const struct session *s);
-/* The password page of a re-authentication; then: "sessions" or "keys",
- * where the user goes back to. */
+/* The password page of a re-authentication; then: "sessions", "keys" or
+ * "totp", where the user goes back to. */
 void web_render_reauth(struct req *r, struct resp *w, const struct session *s,
     int status, const char *error, const char *then);
 /* Personal API keys (src/web/account_keys.c; AK-07). */
@@ -208,5 +208,38 @@ struct store_delegation;
 void web_account_agents_render(struct buf *b, const struct session *s,
     const struct store_delegation *v, size_t n);
 void web_account_agents(struct req *r, struct resp *w);
+
+/* TOTP (issue 16; src/web/account_totp.c): GET /account/mfa/totp begins
+ * an enrolment (after a recent sign-in) or shows the active one; POST
+ * activates it with a code (action=activate) or removes it
+ * (action=remove, after a recent sign-in). */
+void web_account_totp(struct req *r, struct resp *w);
+/*
+ * Appends text (an otpauth:// URI) as a QR code in inline SVG (ECC level
+ * M, one <path>, no script or style: the strict CSP holds); label is its
+ * accessible name. 0, or PC_ERR_INVALID / PC_ERR_TOO_LARGE with nothing
+ * written (src/web/qr.c).
+ */
+int web_qr_svg(struct buf *b, const char *text, const char *label) PC_WUR;
+/*
+ * Recovery codes (src/web/account_recovery.c; MF-07): GET, HEAD and POST
+ * /account/mfa/recovery, how many are left and a new set (shown once).
+ */
+void web_account_recovery(struct req *r, struct resp *w);
+/*
+ * A recovery code typed at the factor step (/login/mfa). Call it from a
+ * req_defer() start step; it hashes on the pool (one Argon2id job, the
+ * same for an unknown or spent index) and later calls done(r, w, arg,
+ * result) exactly once on an HTTP thread, where done renders w or
+ * defers again. result: 0 the code was right and is now spent (single
+ * use, atomic), audited (mfa.recovery.use, with its index) and mailed
+ * to the user; PC_ERR_VERIFY wrong, spent or malformed; PC_ERR_BUSY the
+ * pool is full (answer web_busy); anything else a store failure (503:
+ * fail closed, no session). The caller counts the attempt first (MF-03)
+ * and, on 0, settles it with mfa_attempt_ok(db, user_id, true).
+ */
+void web_recovery_check(struct req *r, const char *user_id, const char *code,
+    void (*done)(struct req *r, struct resp *w, void *arg, int result),
+    void *arg);
 
 #endif
