@@ -216,6 +216,8 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	render_consents(&b, s, consents, nc);
 	web_account_agents_render(&b, s, dl, nd);
 	page_puts(&b,
+	    "<h2>Passkeys</h2>\n<p><a href=\"/account/passkeys\">Your "
+	    "passkeys</a></p>\n"
 	    "<h2>API keys</h2>\n<p><a href=\"/account/keys\">Your "
 	    "personal API keys</a></p>\n");
 
@@ -611,6 +613,8 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 			web_redirect(w,
 			    strcmp(o->then, "keys") == 0
 				? "/account/keys?done=reauth"
+				: strcmp(o->then, "passkeys") == 0
+				? "/account/passkeys?done=reauth"
 				: "/account?done=reauth");
 			return;
 		}
@@ -732,7 +736,10 @@ web_account_reauth(struct req *r, struct resp *w)
 		return;
 	then = web_field(r, "then");
 	snprintf(o->then, sizeof(o->then), "%s",
-	    then != NULL && strcmp(then, "keys") == 0 ? "keys" : "sessions");
+	    then != NULL &&
+		    (strcmp(then, "keys") == 0 || strcmp(then, "passkeys") == 0)
+		? then
+		: "sessions");
 	if (!pwop_count(r, w, o)) {
 		pwop_free(o);
 		return;
