@@ -79,7 +79,7 @@ static void
 render_list(
     struct buf *b, const char *token, const struct passkey_view *v, size_t n)
 {
-	page_puts(b, "<h2>Your passkeys</h2>\n");
+	page_puts(b, "<h2>Passkeys on this account</h2>\n");
 	if (n == 0) {
 		page_puts(b, "<p>You have no passkeys.</p>\n");
 		return;
