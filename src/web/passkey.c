@@ -359,6 +359,23 @@ web_login_passkey(struct req *r, struct resp *w)
 			goto done;
 		}
 	}
+	if (factor) {
+		/* MF-03 (h-mfa-signin): past the ceiling of failures every
+		 * factor is refused until an operator reset. */
+		bool locked = true;
+
+		if (mfa_attempt_locked(app->db, expect, &locked) != 0) {
+			web_unavailable(w);
+			goto done;
+		}
+		if (locked) {
+			refused(w, 429,
+			    "Too many wrong codes. Your second factor is "
+			    "blocked until an administrator resets it.",
+			    factor, req_id);
+			goto done;
+		}
+	}
 	in = (struct passkey_assertion){ web_field(r, "challenge"),
 		web_field(r, "credential_id"), web_field(r, "client_data"),
 		web_field(r, "authenticator_data"), web_field(r, "signature"),
@@ -393,6 +410,9 @@ web_login_passkey(struct req *r, struct resp *w)
 		goto done;
 	}
 	passkey_amr(before, &res, amr, sizeof(amr));
+	/* MF-03 (h-mfa-signin): a correct factor ends the failure streak. */
+	if (factor && mfa_attempt_ok(app->db, res.user_id, false) != 0)
+		log_msg(LOG_WARN, "auth.mfa", "failure count not reset");
 	d = json_pack("{s:s, s:s}", "method", "passkey", "passkey", res.id);
 	if (web_signin_done(r, w, &s, cookie, res.user_id, amr, req_id, d) != 0)
 		log_msg(LOG_WARN, "auth.passkey", "sign-in not completed");

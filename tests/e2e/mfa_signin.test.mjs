@@ -16,7 +16,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as OTPAuth from 'otpauth';
-import { startServer, stopClean, storeSql } from './lib/server.mjs';
+import { freePort, startServer, stopClean, storeSql } from './lib/server.mjs';
+import { chromiumAvailable, MISSING_CHROMIUM, launchBrowser, newPage, fillForm, submit, text } from './lib/browser.mjs';
 import { Client, addUser, auditRows, csrfOf, GOOD_PW } from './lib/web.mjs';
 import { addClient, authorizeParams, pkce } from './lib/oauth.mjs';
 
@@ -124,7 +125,7 @@ test('MF-04: after the password, a user with a factor holds only the factor step
   old.sid = pre;
   assert.equal((await old.get('/account')).status, 303);
   // The pending session is not signed in anywhere.
-  for (const path of ['/account', '/account/mfa', '/account/keys', '/account/mfa/totp', '/account/mfa/recovery']) {
+  for (const path of ['/account', '/account/mfa', '/account/keys', '/account/mfa/totp', '/account/mfa/recovery', '/account/passkeys']) {
     const r = await c.get(path);
     assert.equal(r.status, 303, `${path} answered ${r.status}`);
     assert.match(r.location ?? '', /^\/login/, path);
@@ -322,7 +323,7 @@ test('the account overview says what protects the account', async () => {
   assert.match(o.text, /Passkeys<\/th><td>0/);
   assert.match(o.text, /0 left/);
   assert.match(o.text, /<code>pwd<\/code>/);
-  for (const href of ['/account/mfa/totp', '/account/mfa/recovery']) assert.match(o.text, new RegExp(`href="${href}"`));
+  for (const href of ['/account/mfa/totp', '/account/mfa/recovery', '/account/passkeys']) assert.match(o.text, new RegExp(`href="${href}"`));
   // Signed out: to /login.
   assert.equal((await new Client(srv).get('/account/mfa')).status, 303);
 });
@@ -381,4 +382,66 @@ test('MF-03: past 20 failures TOTP is suspended until a recovery code is used', 
     const ok = await q.c.post('/login/mfa', { csrf: q.csrf, code: await freshCode(s, u) });
     assert.equal(ok.status, 303, ok.text.slice(0, 400));
   } finally { await stopClean(s); }
+});
+
+// Chromium with the DevTools virtual authenticator (user verification on):
+// the passkey button of the factor step completes a password sign-in.
+test('MF-04: password then the passkey button of the factor step; amr pwd hwk mfa, a new id', async () => {
+  assert.ok(chromiumAvailable(), MISSING_CHROMIUM);
+  const port = await freePort();
+  const origin = `http://localhost:${port}`;
+  const s = await startServer({ port, issuer: origin, config: { ...FAST } });
+  const browser = await launchBrowser();
+  try {
+    const u = addUser(s, 'pk-factor@example.com');
+    const page = await newPage(browser);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+        isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    const signIn = async () => {
+      await page.goto(origin + '/login');
+      await fillForm(page, { Email: u.email, Password: GOOD_PW });
+      await submit(page, 'Sign in');
+    };
+    await signIn();
+    assert.equal(new URL(page.url()).pathname, '/account');
+    await page.goto(origin + '/account/passkeys');
+    await page.getByLabel('Name', { exact: true }).fill('Laptop');
+    await submit(page, 'Add a passkey');
+    assert.match(await text(page), /Laptop/);
+    await page.context().clearCookies();
+    // The password alone: the factor step, with the passkey button.
+    await signIn();
+    assert.equal(new URL(page.url()).pathname, '/login/mfa', await text(page));
+    const pendingSid = (await page.context().cookies()).find((c) => c.name === 'sid')?.value;
+    assert.ok(pendingSid);
+    assert.equal((await page.goto(origin + '/account')) && new URL(page.url()).pathname, '/login');
+    await page.goto(origin + '/login/mfa');
+    await submit(page, 'Use a passkey');
+    assert.equal(new URL(page.url()).pathname, '/account', await text(page));
+    const sid = (await page.context().cookies()).find((c) => c.name === 'sid')?.value;
+    assert.ok(sid && sid !== pendingSid, 'a new id at completion (SS-01)');
+    const row = auditRows(s).filter((x) => x.event === 'login' && x.outcome === 'success' && x.actor === u.id).at(-1);
+    assert.equal(row.details.amr, 'pwd hwk mfa');
+    // MF-03: at the ceiling of failures every factor is refused, the
+    // passkey too (the state is set in the store: 100 failures through
+    // the pages would take the doubling backoff).
+    storeSql(s, `UPDATE mfa_state SET failures = 100 WHERE user_id = '${u.id}'`);
+    if (storeSql(s, `SELECT count(*) FROM mfa_state WHERE user_id = '${u.id}'`) === '0') {
+      storeSql(s, `INSERT INTO mfa_state (user_id, failures) VALUES ('${u.id}', 100)`);
+    }
+    await page.context().clearCookies();
+    await signIn();
+    assert.equal(new URL(page.url()).pathname, '/login/mfa');
+    const res = await submit(page, 'Use a passkey');
+    assert.equal(res.status(), 429);
+    assert.match(await text(page), /blocked until an administrator resets it/);
+    assert.equal((await page.goto(origin + '/account')) && new URL(page.url()).pathname, '/login');
+  } finally {
+    await browser.close();
+    await stopClean(s);
+  }
 });
