@@ -7,7 +7,8 @@ FUZZBUILD  ?= build-fuzz
 DATA_DIR   ?= $(CURDIR)/data
 LISTEN     ?= 127.0.0.1:8080
 # Empty: scripts/run.sh derives it from LISTEN (http://localhost:PORT for
-# a wildcard address such as 0.0.0.0, which no client can use).
+# a loopback or wildcard address: passkeys need a host name, and no
+# client can use 0.0.0.0).
 ISSUER     ?=
 # Seconds per harness for `make fuzz` (FUZZ_SECONDS=30 make fuzz).
 FUZZ_SECONDS ?= 600

@@ -9,9 +9,15 @@ set -euo pipefail
 # unless ISSUER names the host clients reach (ISSUER=http://portcullis:8080
 # for a docker compose service; development mode allows http:// on it with
 # a warning).
+#
+# A loopback address (127.0.0.1, the default, or [::1]) is named
+# localhost too: browsers offer passkeys (WebAuthn) only in a secure
+# context and to a host name, never to an IP literal, and
+# http://localhost is both.
 if [ -z "${ISSUER:-}" ]; then
   case "$LISTEN" in
-    0.0.0.0:* | "[::]:"*) ISSUER="http://localhost:${LISTEN##*:}" ;;
+    0.0.0.0:* | "[::]:"* | 127.0.0.1:* | "[::1]:"*)
+      ISSUER="http://localhost:${LISTEN##*:}" ;;
     *) ISSUER="http://$LISTEN" ;;
   esac
 fi

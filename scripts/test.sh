@@ -14,7 +14,7 @@ failed=()
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-note() { printf '\n== %s\n' "$*"; }
+note() { printf '\n== %s (at %d s)\n' "$*" "$SECONDS"; }
 
 # unit: each cmocka binary speaks TAP
 note "unit tests (cmocka, ASan+UBSan)"
@@ -134,6 +134,7 @@ pass=$((pass + ok)); fail=$((fail + nok))
 [ "$nok" -ne 0 ] && failed+=("lint")
 
 echo
+echo "all suites took $SECONDS s"
 [ ${#failed[@]} -gt 0 ] && echo "failed suites: ${failed[*]}"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

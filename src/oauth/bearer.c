@@ -44,6 +44,7 @@ bearer_clear(struct bearer *b)
 	json_decref(b->act);
 	free(b->act_root);
 	free(b->may_act);
+	store_family_clear(&b->family);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -205,7 +206,7 @@ check_claims(const struct config *cfg, const json_t *c, const char *aud,
 
 /* The grant the token came from is still alive (TK-01, IR-06, RT-05). */
 static int
-check_family(struct db *db, const struct bearer *b, int64_t now)
+check_family(struct db *db, struct bearer *b, int64_t now)
 {
 	struct store_family f;
 	int r;
@@ -223,7 +224,12 @@ check_family(struct db *db, const struct bearer *b, int64_t now)
 		b->act_root != NULL ? b->act_root : b->client_id) != 0 ||
 	    f.user_id == NULL || strcmp(f.user_id, b->sub) != 0)
 		r = PC_ERR_VERIFY;
-	store_family_clear(&f);
+	if (r == 0) {
+		/* Kept for the caller (the exchange reads its grant). */
+		store_family_clear(&b->family);
+		b->family = f;
+	} else
+		store_family_clear(&f);
 	return r;
 }
 

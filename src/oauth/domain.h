@@ -429,6 +429,9 @@ struct bearer {
 	int act_depth;
 	char *act_root;
 	char *may_act;
+	/* The grant (gid) as verified, so a caller need not read it again
+	 * (family_id "" when the token has no gid). */
+	struct store_family family;
 };
 
 void bearer_clear(struct bearer *b);

@@ -391,8 +391,13 @@ load_subject(
 	 * this agent is a subject too; the policy decides what it may do. */
 	rc =
 	    bearer_verify_aud(app, tok, strlen(tok), NULL, r->now, &x->subject);
-	if (rc == 0 && x->subject.gid != NULL)
-		rc = store_family_get(app->db, x->subject.gid, &x->grant);
+	if (rc == 0 && x->subject.gid != NULL) {
+		/* bearer_verify read and checked the grant: take it over. */
+		x->grant = x->subject.family;
+		memset(&x->subject.family, 0, sizeof(x->subject.family));
+		if (x->grant.family_id[0] == '\0')
+			rc = PC_ERR_VERIFY;
+	}
 	if (oauth_store_down(rc)) {
 		oauth_unavailable(w);
 		return -1;

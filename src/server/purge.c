@@ -34,7 +34,7 @@ purge(struct app *app)
 	static const char *const names[] = { "sessions", "tokens", "counters",
 		"codes", "token_families", "assertion_jtis", "revoked_jtis",
 		"authz_requests", "workload_jtis", "par_requests",
-		"registered_clients", "dpop_jtis" };
+		"registered_clients", "dpop_jtis", "webauthn_challenges" };
 	struct db *db = app->db;
 	int64_t now = clock_now(), n[PC_NELEM(names)] = { 0 }, total = 0;
 	const int rc[PC_NELEM(names)] = {
@@ -52,6 +52,7 @@ purge(struct app *app)
 		store_registered_clients_purge(db,
 		    now - app->cfg->client_registration_unused, now, &n[10]),
 		store_dpop_jtis_purge(db, now, &n[11]),
+		store_wa_challenges_purge(db, now, &n[12]),
 	};
 	struct log_line l;
 
