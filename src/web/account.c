@@ -30,16 +30,8 @@
 #define FORM_SESSIONS "account-sessions"
 #define FORM_CONSENTS "account-consents"
 #define FORM_PASSWORD "account-password"
-#define FORM_REAUTH "account-reauth"
+#define FORM_REAUTH WEB_FORM_REAUTH
 #define FORM_LOGOUT "logout"
-
-bool
-web_recent_auth(const struct req *r, const struct session *s)
-{
-	const struct app *app = r->app;
-
-	return r->now - s->auth_time < app->cfg->reauth_window;
-}
 
 static void
 fmt_time(int64_t t, char out[32])
@@ -306,40 +298,6 @@ web_account(struct req *r, struct resp *w)
 		return;
 	render_account(r, w, &s, 200, NULL);
 	session_clear(&s);
-}
-
-/* The re-authentication page (SS-09): the password, then back. */
-void
-web_render_reauth(struct req *r, struct resp *w, const struct session *s,
-    int status, const char *error, const char *then)
-{
-	struct buf b;
-	char token[64];
-
-	(void)r;
-	if (session_csrf_token(s, FORM_REAUTH, token) != 0) {
-		page_message(w, 500, "Error", "Internal error.", NULL, NULL);
-		return;
-	}
-	buf_init(&b, 64 * 1024);
-	page_begin(&b, "Confirm it is you");
-	page_notice(&b, error != NULL ? "error" : "info",
-	    error != NULL ? error
-			  : "This change needs a recent sign-in. Enter your "
-			    "password to continue.");
-	page_puts(&b, "<form method=\"post\" action=\"/account/reauth\">\n");
-	page_csrf(&b, token);
-	page_puts(&b, "<input type=\"hidden\" name=\"then\" value=\"");
-	page_text(&b, then);
-	page_puts(&b,
-	    "\">\n<label for=\"password\">Password</label>\n"
-	    "<input id=\"password\" name=\"password\" type=\"password\" "
-	    "required autocomplete=\"current-password\">\n"
-	    "<button type=\"submit\">Continue</button>\n</form>\n"
-	    "<nav><a href=\"/account\">Back to your account</a></nav>\n");
-	page_end(&b);
-	page_send(w, status, &b);
-	sodium_memzero(token, sizeof(token));
 }
 
 void

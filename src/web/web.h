@@ -231,7 +231,9 @@ void web_account_sessions(struct req *r, struct resp *w);
 void web_account_consents(struct req *r, struct resp *w);
 void web_account_password(struct req *r, struct resp *w);
 void web_account_reauth(struct req *r, struct resp *w);
-/* SS-09: the session's sign-in is within reauth_window. */
+/* The re-authentication form's id (web/reauth.c, account.c). */
+#define WEB_FORM_REAUTH "account-reauth"
+/* SS-09: the session's sign-in is within reauth_window (web/reauth.c). */
 bool web_recent_auth(const struct req *r, const struct session *s);
 /* The password page of a re-authentication; then: "sessions", "keys" or
  * "totp", where the user goes back to. */
