@@ -87,14 +87,30 @@ int
 store_sessions_delete_user_tx(struct db_conn *c, const char *user_id,
     const char *except_hash, int64_t *deleted)
 {
+	int64_t pending = 0;
+	int r;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	/* MF-04: the user's pending second-factor steps end too (a step
+	 * begun with the old password, or before the account was disabled,
+	 * cannot complete); migration 0033 indexes mfa_user_id. */
+	if ((r = q_exec(c,
+		 "DELETE FROM sessions WHERE mfa_user_id = ? RETURNING id_hash",
+		 Q_ARGS(QA_TEXT(user_id)), &pending)) != 0)
+		return r;
 	if (except_hash != NULL)
-		return q_exec(c,
+		r = q_exec(c,
 		    "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?"
 		    " RETURNING id_hash",
 		    Q_ARGS(QA_TEXT(user_id), QA_TEXT(except_hash)), deleted);
-	return q_exec(c,
-	    "DELETE FROM sessions WHERE user_id = ? RETURNING id_hash",
-	    Q_ARGS(QA_TEXT(user_id)), deleted);
+	else
+		r = q_exec(c,
+		    "DELETE FROM sessions WHERE user_id = ? RETURNING id_hash",
+		    Q_ARGS(QA_TEXT(user_id)), deleted);
+	if (r == 0 && deleted != NULL)
+		*deleted += pending;
+	return r;
 }
 
 static int

@@ -12,7 +12,8 @@
 
 /*
  * Deletes a user's sessions, except the one whose id hash is except_hash
- * (NULL: all). *deleted, if not NULL, gets the count. (store/sessions.c)
+ * (NULL: all), and the user's pending second-factor steps (MF-04).
+ * *deleted, if not NULL, gets the count. (store/sessions.c)
  */
 int store_sessions_delete_user_tx(struct db_conn *c, const char *user_id,
     const char *except_hash, int64_t *deleted) PC_WUR;

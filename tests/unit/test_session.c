@@ -935,6 +935,28 @@ test_session_MF04_pending_step(void **state)
 	assert_int_equal(lookup(f, pend, T0 + 6), PC_ERR_NOT_FOUND);
 	assert_int_equal(lookup(f, full, T0 + 6), 0);
 
+	/* Whatever ends the user's sessions ends a pending step too: an
+	 * operator's sign-out, a new password, disabling the account. */
+	assert_int_equal(session_begin_mfa(f->db, &f->cfg, NULL, f->alice.id,
+			     NULL, NULL, "pwd", T0, pend, NULL),
+	    0);
+	mk(f, f->bob.id, T0, full);
+	assert_int_equal(session_revoke_user(f->db, f->alice.id, NULL), 0);
+	assert_int_equal(lookup(f, pend, T0 + 1), PC_ERR_NOT_FOUND);
+	assert_int_equal(lookup(f, full, T0 + 1), 0);
+	assert_int_equal(session_begin_mfa(f->db, &f->cfg, NULL, f->alice.id,
+			     NULL, NULL, "pwd", T0, pend, NULL),
+	    0);
+	assert_int_equal(
+	    store_password_set(f->db, f->alice.id, "$argon2id$x", NULL, T0), 0);
+	assert_int_equal(lookup(f, pend, T0 + 1), PC_ERR_NOT_FOUND);
+	assert_int_equal(session_begin_mfa(f->db, &f->cfg, NULL, f->alice.id,
+			     NULL, NULL, "pwd", T0, pend, NULL),
+	    0);
+	assert_int_equal(user_disable(f->db, f->alice.id, T0), 0);
+	assert_int_equal(lookup(f, pend, T0 + 1), PC_ERR_NOT_FOUND);
+	assert_int_equal(lookup(f, full, T0 + 1), 0);
+
 	/* Nonsense is refused: no user, an empty amr. */
 	assert_int_equal(session_begin_mfa(f->db, &f->cfg, NULL, NULL, NULL,
 			     NULL, "pwd", T0, pend, NULL),
