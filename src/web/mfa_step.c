@@ -264,8 +264,12 @@ render(struct req *r, struct resp *w, int status, const struct session *s,
 		log_msg(LOG_WARN, "auth.mfa", "passkey button not shown");
 	if (!mfa_has_factor(&f) && f.recovery_left == 0)
 		page_puts(&b,
-		    "<p>There is no second factor on this account any more. "
-		    "Sign in again.</p>\n");
+		    s->user_id != NULL
+			? "<p>Your account has no second factor yet. Add one "
+			  "on <a href=\"/account/mfa\">your account</a> "
+			  "first.</p>\n"
+			: "<p>There is no second factor on this account any "
+			  "more. Sign in again.</p>\n");
 	page_puts(&b,
 	    "<nav><a href=\"/login\">Sign in as someone else</a>"
 	    "</nav>\n");
