@@ -25,9 +25,11 @@ const STEP = /^\/login\/mfa\?req=[A-Za-z0-9_-]{43}$/;
 
 let srv, req;
 before(async () => {
+  // Light password hashing: these tests are about the policy, not PW-*.
+  const fast = { pwhash_memory: '19m', pwhash_iterations: '2' };
   [srv, req] = await Promise.all([
-    startServer(),
-    startServer({ config: { mfa: 'required', mfa_enrol_grace: '1d' } }),
+    startServer({ config: fast }),
+    startServer({ config: { ...fast, mfa: 'required', mfa_enrol_grace: '1d' } }),
   ]);
 });
 after(async () => { await Promise.all([stopClean(srv), stopClean(req)]); });
