@@ -359,6 +359,50 @@ mail_compose_recovery(const struct config *cfg, const char *to, unsigned idx,
 	    &b, out);
 }
 
+/* ---- Second factors (issue 16; h-mfa-signin) ---- */
+
+int
+mail_compose_mfa_failures(const struct config *cfg, const char *to,
+    int64_t failures, int64_t when, struct mail_msg *out)
+{
+	char at[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+	struct buf b;
+	const char *next;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+		buf_free(&b);
+		return PC_ERR_INVALID;
+	}
+	next = failures >= 100
+	    ? "Your second factor is now blocked until an administrator "
+	      "resets it."
+	    : failures >= 20
+	    ? "Codes from your authenticator app are now refused until you "
+	      "sign in with a recovery code (or an administrator resets "
+	      "them)."
+	    : "Further attempts now have to wait, longer after each failure.";
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "someone signed in to your account at %s with your correct "
+		 "password and then entered %lld wrong second-factor codes in "
+		 "a row (last on %s).\n\n%s\n\n"
+		 "If this was not you, your password is known to someone "
+		 "else: change it at %s/account now and tell your "
+		 "administrator.\n",
+		 site(cfg), (long long)failures, at, next, cfg->issuer)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(
+	    to, "Failed second-factor attempts on your account", &b, out);
+}
+
 /* Issue 16 (AU-06): the operator's reset of the second factors. */
 
 int
@@ -396,4 +440,40 @@ mail_compose_mfa_reset(const struct config *cfg, const char *to,
 	}
 	return finish(
 	    to, "The second factors of your account were reset", &b, out);
+}
+
+/* ---- passkeys (issue 16; h-passkeys) ---- */
+int
+mail_compose_passkey_changed(const struct config *cfg, const char *to,
+    bool added, int64_t when, struct mail_msg *out)
+{
+	char at[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+	struct buf b;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		return PC_ERR_INVALID;
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "a passkey was %s your account at %s on %s.\n\n"
+		 "If you did this, there is nothing to do. If you did not, "
+		 "sign in at %s/account, %s, change your password and tell "
+		 "your administrator.\n",
+		 added ? "added to" : "removed from", site(cfg), at,
+		 cfg->issuer,
+		 added ? "remove the passkey you do not know"
+		       : "check the passkeys and other sign-in methods "
+			 "left")) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(to,
+	    added ? "A passkey was added to your account"
+		  : "A passkey was removed from your account",
+	    &b, out);
 }

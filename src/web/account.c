@@ -149,6 +149,8 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	struct buf b;
 	char token[64];
 	const char *notice = error == NULL ? notice_for(r) : NULL;
+	int min_chars =
+	    user_has_mfa(app->db, s->user_id) ? PW_MIN_CHARS_MFA : PW_MIN_CHARS;
 
 	if (user_get(app->db, s->user_id, &u) != 0 ||
 	    session_list_user(app->db, s->user_id, &list, &n) != 0 ||
@@ -215,7 +217,14 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 
 	render_consents(&b, s, consents, nc);
 	web_account_agents_render(&b, s, dl, nd);
+	/* Issue 16: what protects the account (src/web/account_mfa.c). */
 	page_puts(&b,
+	    "<h2>Sign-in protection</h2>\n<p><a href=\"/account/mfa\">"
+	    "Second factors: passkeys, authenticator app, recovery "
+	    "codes</a></p>\n");
+	page_puts(&b,
+	    "<h2>Passkeys</h2>\n<p><a href=\"/account/passkeys\">Your "
+	    "passkeys</a></p>\n"
 	    "<h2>API keys</h2>\n<p><a href=\"/account/keys\">Your "
 	    "personal API keys</a></p>\n");
 
@@ -233,14 +242,18 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 		    "<input id=\"current\" name=\"current\" type=\"password\" "
 		    "required autocomplete=\"current-password\">\n"
 		    "<label for=\"new\">New password</label>\n"
-		    "<input id=\"new\" name=\"new\" type=\"password\" required "
-		    "minlength=\"15\" autocomplete=\"new-password\" "
+		    "<input id=\"new\" name=\"new\" type=\"password\" "
+		    "required ");
+		/* PW-03: 8 characters with a second factor, else 15. */
+		page_printf(&b,
+		    "minlength=\"%d\" autocomplete=\"new-password\" "
 		    "aria-describedby=\"new-hint\">\n"
-		    "<p class=\"hint\" id=\"new-hint\">At least 15 characters. "
+		    "<p class=\"hint\" id=\"new-hint\">At least %d characters. "
 		    "A few unrelated words make a good password; a password "
 		    "manager is welcome.</p>\n"
 		    "<button type=\"submit\">Change password</button>\n"
-		    "</form>\n");
+		    "</form>\n",
+		    min_chars, min_chars);
 		sodium_memzero(token, sizeof(token));
 	}
 	page_puts(&b, "<nav>");
@@ -783,7 +796,8 @@ web_account_password(struct req *r, struct resp *w)
 	}
 	/* PW-03..06 before any hashing: the reason is shown. */
 	if (user_get(app->db, o->s.user_id, &u) != 0 ||
-	    user_pw_check(u.email, u.name, nw, strlen(nw), &chk) != 0 ||
+	    user_pw_check(u.email, u.name, nw, strlen(nw),
+		user_has_mfa(app->db, o->s.user_id), &chk) != 0 ||
 	    chk.verdict != PW_OK) {
 		render_account(r, w, &o->s, 400,
 		    chk.verdict != PW_OK && chk.message != NULL

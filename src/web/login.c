@@ -105,8 +105,9 @@ render_form(const struct req *r, struct resp *w, int status,
 	    "\">\n<label for=\"password\">Password</label>\n"
 	    "<input id=\"password\" name=\"password\" type=\"password\" "
 	    "required autocomplete=\"current-password\">\n"
-	    "<button type=\"submit\">Sign in</button>\n</form>\n"
-	    "<nav><a href=\"/forgot\">Forgot your password?</a>");
+	    "<button type=\"submit\">Sign in</button>\n</form>\n");
+	web_passkey_login_button(r, &b, pre, req);
+	page_puts(&b, "<nav><a href=\"/forgot\">Forgot your password?</a>");
 	/* /register exists only with registration on (a 404 otherwise). */
 	if (app->cfg->registration)
 		page_puts(&b, "<a href=\"/register\">Create an account</a>");
@@ -264,6 +265,7 @@ login_finish(struct req *r, struct resp *w, void *arg)
 {
 	struct app *app = r->app;
 	struct login *l = arg;
+	bool need_mfa = false;
 
 	if (l->hash.res.r == PC_ERR_BUSY) {
 		/* Never checked: the attempt does not count. */
@@ -286,8 +288,17 @@ login_finish(struct req *r, struct resp *w, void *arg)
 		render_unverified(w, &l->pre, l->email);
 		return;
 	}
-	if (web_signin_done(r, w, &l->pre, l->pre_cookie, l->user_id, AMR_PWD,
-		l->req, NULL) != 0)
+	/* MF-04: a user with a second factor gets only the factor step. */
+	if (web_mfa_needed(r, l->user_id, l->req, &need_mfa) != 0) {
+		web_unavailable(w);
+		return;
+	}
+	if (need_mfa) {
+		if (web_mfa_begin(
+			r, w, l->pre_cookie, l->user_id, AMR_PWD, l->req) != 0)
+			return;
+	} else if (web_signin_done(r, w, &l->pre, l->pre_cookie, l->user_id,
+		       AMR_PWD, l->req, NULL) != 0)
 		return;
 	if (l->hash.res.needs_rehash)
 		start_rehash(app, l);

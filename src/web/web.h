@@ -154,6 +154,44 @@ void web_style(struct req *r, struct resp *w);
 void web_login(struct req *r, struct resp *w);
 void web_logout(struct req *r, struct resp *w);
 
+/* ---- The second-factor step (src/web/mfa_step.c; issue 16, MF-03/04) ---- */
+
+/* GET and POST /login/mfa: the factor page of a pending step or step-up. */
+void web_login_mfa(struct req *r, struct resp *w);
+/*
+ * Whether user_id, whose password (or first factor) was just proved, must
+ * pass the second-factor step before a session: the user has a factor
+ * (TOTP or a passkey). req_id (may be NULL) is the pending authorization
+ * request, for policy that requires a factor (h-policy adds its cases
+ * here: the one place every pathway asks, LG-09). 0 with *needed, or a
+ * store error: the caller answers 503 and issues no session.
+ */
+int web_mfa_needed(struct req *r, const char *user_id, const char *req_id,
+    bool *needed) PC_WUR;
+/*
+ * MF-04: replaces the browser's session old_cookie names with a pending
+ * step for user_id (amr: what was proved, "pwd") under a new id, sets the
+ * cookie and answers 303 to /login/mfa (carrying req_id). Non-zero: a 503
+ * page was written and no step exists.
+ */
+int web_mfa_begin(struct req *r, struct resp *w, const char *old_cookie,
+    const char *user_id, const char *amr, const char *req_id) PC_WUR;
+/*
+ * The factor step of session s (cookie: its cookie value) succeeded with
+ * a factor whose amr is factor_amr ("otp", "hwk", "swk"): the failure
+ * count ends (mfa_attempt_ok; recovery: it was a recovery code), and the
+ * sign-in completes through web_signin_done() with the step's amr plus
+ * factor_amr and "mfa" (each once), for the step's user: a pending
+ * step's mfa_user_id or, for step-up, the signed-in session's user.
+ * details (may be NULL) go into the login audit row. As web_signin_done.
+ */
+int web_mfa_done(struct req *r, struct resp *w, const struct session *s,
+    const char *cookie, const char *factor_amr, bool recovery,
+    const char *req_id, json_t *details) PC_WUR;
+
+/* GET /account/mfa: what protects the account (src/web/account_mfa.c). */
+void web_account_mfa(struct req *r, struct resp *w);
+
 /* ---- The authorization endpoint (src/web/authorize.c) ---- */
 
 void web_authorize(struct req *r, struct resp *w);
@@ -241,5 +279,36 @@ void web_account_recovery(struct req *r, struct resp *w);
 void web_recovery_check(struct req *r, const char *user_id, const char *code,
     void (*done)(struct req *r, struct resp *w, void *arg, int result),
     void *arg);
+/* ---- Passkeys (src/web/passkey.c, src/web/account_passkeys.c) ---- */
+
+/* GET /passkey.js: the one script (same origin; CSP default-src 'self'). */
+void web_passkey_js(struct req *r, struct resp *w);
+/* POST /login/passkey: purpose "login" (passwordless) or "factor" (the
+ * pending second-factor step, or a step-up of a signed-in session). */
+void web_login_passkey(struct req *r, struct resp *w);
+/* GET and POST /account/passkeys: list, add, rename, remove. */
+void web_account_passkeys(struct req *r, struct resp *w);
+/*
+ * The "Sign in with a passkey" form for /login, bound to the pre-session
+ * (WA-08: discoverable credentials, none listed). Writes nothing when the
+ * issuer cannot offer passkeys or the store fails.
+ */
+void web_passkey_login_button(const struct req *r, struct buf *b,
+    const struct session *pre, const char *req_id);
+/*
+ * The passkey button of the second-factor step (/login/mfa): a form
+ * posting to /login/passkey with purpose "factor" for user_id (the
+ * pending session's mfa_user_id, or the signed-in user stepping up, then
+ * with UV required), req_id the pending authorization request (may be
+ * NULL). Returns 0 having written nothing when the user has no passkey
+ * (or the issuer cannot offer them); a store error otherwise.
+ */
+int web_passkey_factor_button(struct req *r, struct buf *b,
+    const struct session *s, const char *user_id, const char *req_id) PC_WUR;
+/* The opening of a passkey form: data- options, csrf, challenge and the
+ * hidden answer fields; mode "create" or "get". The caller closes it. */
+struct passkey_options;
+void web_passkey_form(struct buf *b, const char *action, const char *mode,
+    const struct passkey_options *o, const char *csrf, const char *rp_name);
 
 #endif
