@@ -137,5 +137,73 @@ int mfa_attempt_ok(struct db *db, const char *user_id, bool recovery) PC_WUR;
 /* ---- recovery codes (auth/recovery.c) ---- */
 #define RECOVERY_CODES 10
 #define RECOVERY_CODE_MAX 32 /* "K-XXXX-XXXX-XXXX-XXXX" and a NUL, rounded */
+/*
+ * A code is its index (1..RECOVERY_CODES, not secret: it names the one
+ * stored hash a guess is checked against, so a guess costs one Argon2id
+ * verification, not ten) and 80 CSPRNG bits written as 16 characters of
+ * Crockford base32 ("0-9A-Z" without I, L, O, U), shown as
+ * "3-ABCD-EFGH-JKMN-PQRS" (docs/decisions/0067-recovery-codes.md).
+ * Typed codes may be lower case, with or without spaces and hyphens; I
+ * and L read as 1, O as 0.
+ */
+#define RECOVERY_SECRET_CHARS 16 /* 80 bits, 5 per character */
+#define RECOVERY_INPUT_MAX 64	 /* longer input is refused before any work */
+
+struct pwjob;
+
+/* A new set: what to show (code) and what to hash (secret), per index. */
+struct recovery_set {
+	char code[RECOVERY_CODES][RECOVERY_CODE_MAX];
+	char secret[RECOVERY_CODES][RECOVERY_SECRET_CHARS + 1];
+};
+/* Fills out with RECOVERY_CODES new codes; code[i] has index i + 1. */
+void recovery_generate(struct recovery_set *out);
+/* Wipes a set. */
+void recovery_set_clear(struct recovery_set *s);
+/*
+ * A typed code: 0 with *idx (1..RECOVERY_CODES) and the secret in its
+ * canonical form (upper case, I/L as 1, O as 0), or PC_ERR_INVALID for
+ * anything else (over RECOVERY_INPUT_MAX bytes, a wrong length, a
+ * character outside the alphabet, an index out of range).
+ */
+int recovery_parse(const char *typed, unsigned *idx,
+    char secret[RECOVERY_SECRET_CHARS + 1]) PC_WUR;
+/*
+ * Stores the Argon2id hashes of a new set (phc[i]: the code of index
+ * i + 1), replacing the user's old set, spent codes included, in one
+ * transaction (MF-07: regenerating invalidates the old set).
+ */
+int recovery_store(struct db *db, const char *user_id,
+    const char *const phc[RECOVERY_CODES], int64_t now) PC_WUR;
+/* How many of the user's codes are unspent. */
+int recovery_left(struct db *db, const char *user_id, unsigned *left) PC_WUR;
+
+/*
+ * Checking a typed code, around one Argon2id job of the hashing pool:
+ *   recovery_check_begin  parses the code and reads the hash of its
+ *                         index; malformed: PC_ERR_VERIFY at once;
+ *   recovery_check_job    the job: the typed secret against that hash,
+ *                         or, when the index has no unspent code, the
+ *                         same work against the dummy hash (PWJOB_DUMMY,
+ *                         never a match), so a guess cannot tell spent
+ *                         or unknown indexes from wrong codes by time;
+ *   recovery_check_finish with the job's result: 0 when the code was
+ *                         right and this call spent it (exactly one of
+ *                         two concurrent uses), PC_ERR_VERIFY for a
+ *                         wrong, unknown, spent or just-spent code, or
+ *                         a store error;
+ *   recovery_check_clear  wipes it.
+ */
+struct recovery_check {
+	unsigned idx;
+	char secret[RECOVERY_SECRET_CHARS + 1];
+	char *phc; /* NULL: no unspent code at idx (dummy work) */
+};
+int recovery_check_begin(struct db *db, const char *user_id, const char *typed,
+    struct recovery_check *c) PC_WUR;
+void recovery_check_job(const struct recovery_check *c, struct pwjob *job);
+int recovery_check_finish(struct db *db, const char *user_id,
+    const struct recovery_check *c, int hash_result, int64_t now) PC_WUR;
+void recovery_check_clear(struct recovery_check *c);
 
 #endif

@@ -166,5 +166,30 @@ int store_user_webauthn_handle(struct db *db, const char *user_id,
 /* The user whose handle is handle. *user_id malloc'd. PC_ERR_NOT_FOUND. */
 int store_user_by_webauthn_handle(
     struct db *db, const char *handle, char **user_id) PC_WUR;
+/* ---- recovery codes (store/recovery.c; MF-07) ---- */
+/*
+ * Replaces user_id's whole set of recovery codes with phc[0..n) as
+ * indexes 1..n, in one transaction: every earlier code, spent or not, is
+ * gone when this returns 0, and nothing changed when it does not.
+ */
+int store_recovery_replace(struct db *db, const char *user_id,
+    const char *const *phc, size_t n, int64_t now) PC_WUR;
+/*
+ * The Argon2id hash of user_id's code idx (malloc'd into *phc) when that
+ * code exists and is unspent; PC_ERR_NOT_FOUND otherwise.
+ */
+int store_recovery_phc(
+    struct db *db, const char *user_id, int64_t idx, char **phc) PC_WUR;
+/*
+ * Spends code idx of user_id, if it is still unspent and still the one
+ * whose hash is phc (a regeneration in between leaves the new code
+ * alone). One statement: of two concurrent uses exactly one gets 0, the
+ * other PC_ERR_NOT_FOUND.
+ */
+int store_recovery_spend(struct db *db, const char *user_id, int64_t idx,
+    const char *phc, int64_t now) PC_WUR;
+/* How many of user_id's codes are unspent. */
+int
+store_recovery_left(struct db *db, const char *user_id, int64_t *left) PC_WUR;
 
 #endif
