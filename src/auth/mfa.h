@@ -133,6 +133,23 @@ struct mfa_verdict {
 int mfa_attempt_begin(struct db *db, const struct config *cfg,
     const char *user_id, int64_t now, struct mfa_verdict *out) PC_WUR;
 int mfa_attempt_ok(struct db *db, const char *user_id, bool recovery) PC_WUR;
+/*
+ * The limits of SECURITY.md Part 2 "TOTP failures" (auth/mfa_attempt.c):
+ * from the 5th consecutive failure on, mfa_backoff_base (30 s) before the
+ * next attempt, doubling to mfa_backoff_max; past 20, TOTP is refused
+ * until a recovery code succeeds or an operator resets; past 100, every
+ * factor is refused until an operator reset (NIST SP 800-63B §3.2.2).
+ * The user is mailed at the 5th, 20th and 100th failure (MF-03).
+ */
+#define MFA_BACKOFF_AFTER 5
+#define MFA_SUSPEND_AFTER 20
+#define MFA_LOCK_AFTER 100
+/* Whether failures (mfa_verdict.failures of a failed attempt) is one the
+ * user is told about. */
+bool mfa_failure_notifies(int64_t failures);
+/* Records that the user was told (mfa_state.notified_at). */
+int
+mfa_attempt_notified(struct db *db, const char *user_id, int64_t now) PC_WUR;
 
 /* ---- recovery codes (auth/recovery.c) ---- */
 #define RECOVERY_CODES 10
