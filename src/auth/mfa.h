@@ -35,6 +35,38 @@ struct session;
 #define ACR_MFA "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
 #define ACR_PHR "phr"
 
+/*
+ * The acr of a session's amr (space-separated RFC 8176 values): ACR_PHR
+ * when a passkey was one of the factors of a multi-factor sign-in ("hwk"
+ * or "swk", and "mfa"), else ACR_MFA when amr has "mfa", else ACR_PWD;
+ * NULL for a NULL or empty amr (nothing known: the claim is left out).
+ * The one place this mapping is made (docs/mfa.md, decision 0069).
+ */
+const char *mfa_acr(const char *amr);
+/* Whether the space-separated amr holds the value method. */
+bool mfa_amr_has(const char *amr, const char *method);
+/* How strong an acr value is: 1 ACR_PWD, 2 ACR_MFA, 3 ACR_PHR; 0 for a
+ * value we do not issue (a client's acr_values may name any). */
+int mfa_acr_rank(const char *acr, size_t len);
+
+/*
+ * The policy mfa = required (docs/mfa.md): *open is whether user_id, who
+ * has no second factor, may still sign in with one factor. Always true
+ * under mfa = optional; under required, during mfa_enrol_grace from the
+ * account's creation or the operator's last `user mfa reset` (its audit
+ * row), whichever is later.
+ */
+int mfa_grace_open(struct db *db, const struct config *cfg, const char *user_id,
+    int64_t now, bool *open) PC_WUR;
+/*
+ * The end of a sign-in that proved amr (web_signin_done): *ok false when
+ * mfa = required, amr lacks "mfa", the user has no second factor and the
+ * grace is over: the sign-in is refused (decision 0069: the user asks the
+ * operator, whose reset opens a new grace). A store error fails closed.
+ */
+int mfa_signin_allowed(struct db *db, const struct config *cfg,
+    const char *user_id, const char *amr, int64_t now, bool *ok) PC_WUR;
+
 /* ---- what protects an account (auth/mfa.c) ---- */
 struct mfa_factors {
 	bool totp;		/* an activated TOTP credential */
@@ -222,5 +254,130 @@ void recovery_check_job(const struct recovery_check *c, struct pwjob *job);
 int recovery_check_finish(struct db *db, const char *user_id,
     const struct recovery_check *c, int hash_result, int64_t now) PC_WUR;
 void recovery_check_clear(struct recovery_check *c);
+
+/* ---- passkeys (auth/passkey.c; WA-01..08) ---- */
+#define PASSKEY_CHALLENGE_TTL 300	 /* WA-02: at most 5 minutes */
+#define PASSKEY_CHALLENGES_PER_SESSION 8 /* DS-04 */
+#define PASSKEY_MAX_PER_USER 20		 /* DS-04 */
+#define PASSKEY_NAME_MAX 64		 /* bytes */
+#define PASSKEY_B64_CHALLENGE 44	 /* 43 base64url characters + NUL */
+#define PASSKEY_ID_LEN 40		 /* "pk_" + 22, NUL, rounded */
+
+enum passkey_purpose {
+	PASSKEY_REGISTER, /* enrolment on the account page */
+	PASSKEY_LOGIN,	  /* passwordless: the credential names the user */
+	PASSKEY_FACTOR,	  /* second factor or step-up for a known user */
+};
+
+/*
+ * Whether this issuer can offer passkeys: NULL when it can, else why not
+ * (its host is an IP address, which browsers refuse as an RP ID).
+ */
+const char *passkey_unavailable(const struct config *cfg);
+
+/* What a page hands navigator.credentials.create() / get(). */
+struct passkey_options {
+	char challenge[PASSKEY_B64_CHALLENGE];
+	char rp_id[256];   /* the issuer's host */
+	char *user_handle; /* register: the opaque handle (WA-05) */
+	char *user_name;   /* register: the account's email */
+	char **cred_ids;   /* register: to exclude; factor: allowed */
+	size_t n_cred_ids;
+	bool uv_required; /* WA-04 */
+};
+void passkey_options_clear(struct passkey_options *o);
+
+/*
+ * Starts a ceremony for the browser session s (WA-02): 32 random bytes,
+ * stored as their hash bound to s's id hash and purpose, live for
+ * PASSKEY_CHALLENGE_TTL. user_id: the user enrolling (register) or
+ * proving a factor (factor); NULL for a passwordless sign-in (login,
+ * which always requires UV). uv_required: for a factor (step-up needs
+ * it). PC_ERR_UNSUPPORTED (passkey_unavailable), PC_ERR_NOT_FOUND
+ * (factor: the user has no passkey that may sign in), PC_ERR_TOO_LARGE
+ * (register: the user has PASSKEY_MAX_PER_USER already), store errors.
+ */
+int passkey_begin(struct db *db, const struct config *cfg,
+    const struct session *s, enum passkey_purpose purpose, const char *user_id,
+    bool uv_required, int64_t now, struct passkey_options *out) PC_WUR;
+
+/* An enrolment's answer, the browser's base64url fields. */
+struct passkey_registration {
+	const char *challenge;
+	const char *client_data;
+	const char *attestation_object;
+	const char *transports; /* space-separated, may be NULL */
+	const char *name;	/* the user's name for it, may be NULL */
+};
+/*
+ * Finishes an enrolment for user_id in session s: the challenge taken
+ * (single use, this session, purpose register, this user), the response
+ * verified (wa_register_verify: origin and RP ID of the issuer, WA-01),
+ * the credential stored (WA-05: a credential id registered anywhere is
+ * PC_ERR_CONFLICT). id gets the new passkey's id. PC_ERR_NOT_FOUND: no
+ * such live challenge; PC_ERR_VERIFY / PC_ERR_INVALID: the response
+ * did not verify; PC_ERR_TOO_LARGE, PC_ERR_UNSUPPORTED, store errors.
+ */
+int passkey_register_finish(struct db *db, const struct config *cfg,
+    const struct session *s, const char *user_id,
+    const struct passkey_registration *in, int64_t now,
+    char id[PASSKEY_ID_LEN]) PC_WUR;
+
+/* A sign-in's answer, the browser's base64url fields. */
+struct passkey_assertion {
+	const char *challenge;
+	const char *credential_id;
+	const char *client_data;
+	const char *authenticator_data;
+	const char *signature;
+	const char *user_handle; /* may be NULL or "" for a factor */
+};
+/* What a verified assertion proved. */
+struct passkey_result {
+	char *user_id; /* whose passkey (malloc'd; also on a clone) */
+	char id[PASSKEY_ID_LEN];
+	bool uv;     /* the authenticator verified the user */
+	bool synced; /* backup eligible: "swk", else "hwk" */
+	bool cloned; /* WA-03 fired: the credential is now flagged */
+};
+void passkey_result_clear(struct passkey_result *r);
+/*
+ * Finishes a sign-in in session s. purpose login: passwordless; the
+ * credential's user is the one whose webauthn_handle the assertion's
+ * userHandle is, and UV is required. purpose factor: the credential must
+ * be expect_user_id's (UV as the challenge asked). Then the signature
+ * (wa_assert_verify) and the counter (WA-03: a counter that does not
+ * increase flags the credential, sets out->cloned and fails with
+ * PC_ERR_CONFLICT; the caller audits mfa.passkey.cloned). A flagged
+ * credential or a disabled user never signs in. PC_ERR_NOT_FOUND: no
+ * such live challenge; PC_ERR_VERIFY: anything else that failed.
+ */
+int passkey_assert_finish(struct db *db, const struct config *cfg,
+    const struct session *s, enum passkey_purpose purpose,
+    const char *expect_user_id, const struct passkey_assertion *in, int64_t now,
+    struct passkey_result *out) PC_WUR;
+/*
+ * The amr after a passkey: before's methods ("" for passwordless, "pwd"
+ * after a password), then "hwk" or "swk", then "mfa" when two factors
+ * or a user-verifying passkey were used (RFC 8176).
+ */
+void passkey_amr(
+    const char *before, const struct passkey_result *p, char *out, size_t n);
+
+/* A user's passkeys for the account page. */
+struct passkey_view {
+	char id[PASSKEY_ID_LEN];
+	char *name;
+	int64_t created_at, last_used_at, cloned_at; /* 0: never */
+	bool synced;
+};
+int passkey_list(struct db *db, const char *user_id, struct passkey_view **v,
+    size_t *n) PC_WUR;
+void passkey_views_free(struct passkey_view *v, size_t n);
+/* PC_ERR_NOT_FOUND when user_id has no such passkey; PC_ERR_INVALID for
+ * an empty or too long name. */
+int passkey_rename(struct db *db, const char *user_id, const char *id,
+    const char *name) PC_WUR;
+int passkey_remove(struct db *db, const char *user_id, const char *id) PC_WUR;
 
 #endif

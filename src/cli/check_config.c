@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/mfa.h"
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
@@ -136,6 +137,10 @@ run(struct cli_ctx *c)
 		printf(
 		    "# note: the issuer is http:// on loopback; browsers and "
 		    "clients elsewhere\n#       need an https:// issuer\n");
+	/* Issue 16: browsers refuse an IP address as a WebAuthn RP ID. */
+	if (passkey_unavailable(cfg) != NULL)
+		printf("# warning: passkeys cannot be offered: %s\n",
+		    passkey_unavailable(cfg));
 	if (rc == 0)
 		printf("# configuration OK\n");
 	return rc;

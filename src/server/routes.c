@@ -84,6 +84,13 @@ static const struct route routes[] = {
 	/* Recovery codes (issue 16, MF-07). */
 	{ "/account/mfa/recovery", HTTP_GET | HTTP_HEAD | HTTP_POST,
 	    web_account_recovery, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	/* Passkeys (issue 16; web/passkey.c, web/account_passkeys.c). */
+	{ "/passkey.js", HTTP_GET | HTTP_HEAD, web_passkey_js, 0,
+	    RESP_PUBLIC_SHORT, false },
+	{ "/login/passkey", HTTP_POST, web_login_passkey, ROUTE_BODY_DEFAULT,
+	    RESP_NO_STORE, false },
+	{ "/account/passkeys", HTTP_GET | HTTP_HEAD | HTTP_POST,
+	    web_account_passkeys, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 };
 
 /* AK-06: an API key in any route's query string is refused (and, if

@@ -105,8 +105,9 @@ render_form(const struct req *r, struct resp *w, int status,
 	    "\">\n<label for=\"password\">Password</label>\n"
 	    "<input id=\"password\" name=\"password\" type=\"password\" "
 	    "required autocomplete=\"current-password\">\n"
-	    "<button type=\"submit\">Sign in</button>\n</form>\n"
-	    "<nav><a href=\"/forgot\">Forgot your password?</a>");
+	    "<button type=\"submit\">Sign in</button>\n</form>\n");
+	web_passkey_login_button(r, &b, pre, req);
+	page_puts(&b, "<nav><a href=\"/forgot\">Forgot your password?</a>");
 	/* /register exists only with registration on (a 404 otherwise). */
 	if (app->cfg->registration)
 		page_puts(&b, "<a href=\"/register\">Create an account</a>");

@@ -117,7 +117,9 @@ const char *web_field(struct req *r, const char *name);
  * session), carries the refresh tokens of the same user's old session
  * (RT-05), sets the cookie and answers 303 to the pending authorization
  * request req_id (NULL or dead: /account). Non-zero: a 503 page was
- * written and nothing was issued.
+ * written and nothing was issued, or (PC_ERR_PERM) a 403 page: under
+ * mfa = required an account without a second factor whose enrolment
+ * grace is over may not sign in with one factor (decision 0069).
  */
 int web_signin_done(struct req *r, struct resp *w, const struct session *old,
     const char *old_cookie, const char *user_id, const char *amr,
@@ -277,5 +279,36 @@ void web_account_recovery(struct req *r, struct resp *w);
 void web_recovery_check(struct req *r, const char *user_id, const char *code,
     void (*done)(struct req *r, struct resp *w, void *arg, int result),
     void *arg);
+/* ---- Passkeys (src/web/passkey.c, src/web/account_passkeys.c) ---- */
+
+/* GET /passkey.js: the one script (same origin; CSP default-src 'self'). */
+void web_passkey_js(struct req *r, struct resp *w);
+/* POST /login/passkey: purpose "login" (passwordless) or "factor" (the
+ * pending second-factor step, or a step-up of a signed-in session). */
+void web_login_passkey(struct req *r, struct resp *w);
+/* GET and POST /account/passkeys: list, add, rename, remove. */
+void web_account_passkeys(struct req *r, struct resp *w);
+/*
+ * The "Sign in with a passkey" form for /login, bound to the pre-session
+ * (WA-08: discoverable credentials, none listed). Writes nothing when the
+ * issuer cannot offer passkeys or the store fails.
+ */
+void web_passkey_login_button(const struct req *r, struct buf *b,
+    const struct session *pre, const char *req_id);
+/*
+ * The passkey button of the second-factor step (/login/mfa): a form
+ * posting to /login/passkey with purpose "factor" for user_id (the
+ * pending session's mfa_user_id, or the signed-in user stepping up, then
+ * with UV required), req_id the pending authorization request (may be
+ * NULL). Returns 0 having written nothing when the user has no passkey
+ * (or the issuer cannot offer them); a store error otherwise.
+ */
+int web_passkey_factor_button(struct req *r, struct buf *b,
+    const struct session *s, const char *user_id, const char *req_id) PC_WUR;
+/* The opening of a passkey form: data- options, csrf, challenge and the
+ * hidden answer fields; mode "create" or "get". The caller closes it. */
+struct passkey_options;
+void web_passkey_form(struct buf *b, const char *action, const char *mode,
+    const struct passkey_options *o, const char *csrf, const char *rp_name);
 
 #endif

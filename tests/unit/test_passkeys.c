@@ -204,7 +204,7 @@ test_passkeys_rename_delete_own_only(void **state)
 }
 
 static void
-challenge(struct store_wa_challenge *c, char h, const char *sess,
+challenge(struct store_wa_challenge *c, int h, const char *sess,
     const char *purpose, const char *user, int64_t at)
 {
 	memset(c, 0, sizeof(*c));
@@ -218,7 +218,7 @@ challenge(struct store_wa_challenge *c, char h, const char *sess,
 }
 
 static int
-take(struct fx *f, char h, const char *sess, const char *purpose, int64_t now,
+take(struct fx *f, int h, const char *sess, const char *purpose, int64_t now,
     struct store_wa_challenge *out)
 {
 	char hash[PC_SHA256_HEX_LEN + 1];
@@ -270,7 +270,7 @@ test_passkeys_DS04_challenges_capped_per_session(void **state)
 
 	/* All in one second: the cap keeps the new one and the newest
 	 * others, never evicting the one it was called for. */
-	for (char h = 'a'; h <= 'f'; h++) {
+	for (int h = 'a'; h <= 'f'; h++) {
 		challenge(&c, h, "s1", "login", NULL, T0);
 		assert_int_equal(store_wa_challenge_put(f->db, &c, 3), 0);
 	}
@@ -279,7 +279,7 @@ test_passkeys_DS04_challenges_capped_per_session(void **state)
 	assert_int_equal(store_wa_challenge_put(f->db, &c, 3), 0);
 	assert_int_equal(take(f, 'f', "s1", "login", T0 + 1, &g), 0);
 	store_wa_challenge_clear(&g);
-	for (char h = 'a'; h <= 'e'; h++) {
+	for (int h = 'a'; h <= 'e'; h++) {
 		int r = take(f, h, "s1", "login", T0 + 1, &g);
 
 		store_wa_challenge_clear(&g);
