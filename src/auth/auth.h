@@ -240,10 +240,16 @@ int user_create_with_password(struct db *db, const struct pw_params *p,
 /*
  * The new-password policy (pw_check) with this user's context words: the
  * email's local part, the name, "portcullis". Registration, change and
- * reset all judge passwords through it.
+ * reset all judge passwords through it. has_mfa: the account has a second
+ * factor (user_has_mfa), so 8 characters suffice (PW-03).
  */
 int user_pw_check(const char *email, const char *name, const char *pw,
-    size_t pw_len, struct pw_check *check) PC_WUR;
+    size_t pw_len, bool has_mfa, struct pw_check *check) PC_WUR;
+/*
+ * PW-03: whether user_id has a second factor (TOTP or a passkey,
+ * mfa_has_factor). A store failure reads as false: the stricter rule.
+ */
+bool user_has_mfa(struct db *db, const char *user_id);
 /*
  * Creates a user whose password was already judged and hashed (phc, from
  * the hashing pool); id gets the new user's id. PC_ERR_INVALID,
@@ -337,6 +343,7 @@ int user_password_reset(struct db *db, const char *user_id, const char *sent_to,
 #define SESSION_USER_AGENT_MAX 256 /* bytes kept of the User-Agent */
 #define SESSION_AMR_MAX 64
 #define SESSION_COOKIE_HEADER_MAX 160
+#define SESSION_MFA_STEP (5 * 60) /* s, a pending factor step (MF-04) */
 
 struct session {
 	char id_hash[PC_SHA256_HEX_LEN + 1]; /* hex SHA-256 of the id */
@@ -396,6 +403,20 @@ session_rotate(struct db *db, const struct config *cfg, const char *old_cookie,
     const char *user_id, const char *ip, const char *ua, const char *amr,
     int64_t now, char new_cookie[64], struct session *out) PC_WUR;
 /* Logout (SS-06): deletes the record. PC_ERR_NOT_FOUND when unknown. */
+/*
+ * MF-04: after a correct password for a user with a second factor,
+ * replaces the browser's session old_cookie names (its pre-session) with
+ * a pending second-factor step under a new id (SS-01): user_id NULL (no
+ * page that needs a signed-in user accepts it), mfa_user_id = user_id,
+ * mfa_amr = amr (what was proved so far, "pwd"), open until now +
+ * mfa_step_timeout (session_lookup then treats it as gone). Completing
+ * the step is web_signin_done() (a new id again). new_cookie / out as
+ * for session_create.
+ */
+int session_begin_mfa(struct db *db, const struct config *cfg,
+    const char *old_cookie, const char *user_id, const char *ip, const char *ua,
+    const char *amr, int64_t now, char new_cookie[64],
+    struct session *out) PC_WUR;
 int session_revoke(struct db *db, const char *cookie) PC_WUR;
 /*
  * SS-07: deletes all of user_id's sessions, except the one except_cookie

@@ -168,13 +168,33 @@ from_store(struct store_session *ss, const uint8_t raw[SESSION_ID_BYTES],
 }
 
 /*
+ * MF-04: how long a pending second-factor step stays open (the setting,
+ * or 5 minutes without a configuration), never past the session limits.
+ */
+static int64_t
+mfa_step_timeout(const struct config *cfg)
+{
+	int64_t t = cfg != NULL && cfg->mfa_step_timeout > 0
+	    ? cfg->mfa_step_timeout
+	    : SESSION_MFA_STEP;
+
+	return t < session_absolute_timeout(cfg)
+	    ? t
+	    : session_absolute_timeout(cfg);
+}
+
+/*
  * Builds a new record and its cookie, then stores it: a plain insert, or
- * (rotate) a replacement of old_hash in one transaction.
+ * (rotate) a replacement of old_hash in one transaction. mfa_user_id
+ * non-NULL makes it a pending second-factor step for that user (MF-04):
+ * no user_id, what was proved so far in mfa_amr, and a record that lives
+ * only as long as the step.
  */
 static int
 make_session(struct db *db, const struct config *cfg, const char *old_hash,
-    const char *user_id, const char *ip, const char *ua, const char *amr,
-    int64_t now, char cookie[64], struct session *out)
+    const char *user_id, const char *mfa_user_id, const char *ip,
+    const char *ua, const char *amr, int64_t now, char cookie[64],
+    struct session *out)
 {
 	uint8_t raw[SESSION_ID_BYTES];
 	struct store_session ss;
@@ -187,6 +207,10 @@ make_session(struct db *db, const struct config *cfg, const char *old_hash,
 		amr = "";
 	if ((user_id != NULL && user_id[0] == '\0') || !amr_valid(amr))
 		return PC_ERR_INVALID;
+	/* A pending step is never also a signed-in session. */
+	if (mfa_user_id != NULL &&
+	    (mfa_user_id[0] == '\0' || user_id != NULL || amr[0] == '\0'))
+		return PC_ERR_INVALID;
 	memset(&ss, 0, sizeof(ss));
 	random_bytes(raw, sizeof(raw));
 	id_hash(raw, ss.id_hash);
@@ -197,7 +221,17 @@ make_session(struct db *db, const struct config *cfg, const char *old_hash,
 	ss.expires_at = now + session_absolute_timeout(cfg);
 	ss.ip = capped(ip, SESSION_IP_MAX);
 	ss.user_agent = capped(ua, SESSION_USER_AGENT_MAX);
-	ss.amr = xstrdup(amr);
+	if (mfa_user_id != NULL) {
+		/* The record carries no amr of its own: nothing is signed in
+		 * until the step completes; the purge removes it with the
+		 * step. */
+		ss.amr = xstrdup("");
+		ss.mfa_user_id = xstrdup(mfa_user_id);
+		ss.mfa_amr = xstrdup(amr);
+		ss.mfa_expires_at = now + mfa_step_timeout(cfg);
+		ss.expires_at = ss.mfa_expires_at;
+	} else
+		ss.amr = xstrdup(amr);
 	/* DS-04: a user holds at most session_max_per_user sessions. */
 	r = store_session_replace(db, old_hash, &ss,
 	    cfg != NULL ? cfg->session_max_per_user : 0,
@@ -219,13 +253,15 @@ session_create(struct db *db, const struct config *cfg, const char *user_id,
     char cookie[64], struct session *out)
 {
 	return make_session(
-	    db, cfg, NULL, user_id, ip, ua, amr, now, cookie, out);
+	    db, cfg, NULL, user_id, NULL, ip, ua, amr, now, cookie, out);
 }
 
-int
-session_rotate(struct db *db, const struct config *cfg, const char *old_cookie,
-    const char *user_id, const char *ip, const char *ua, const char *amr,
-    int64_t now, char new_cookie[64], struct session *out)
+/* Replaces old_cookie's session (if any) with a new one (SS-01). */
+static int
+replace_session(struct db *db, const struct config *cfg, const char *old_cookie,
+    const char *user_id, const char *mfa_user_id, const char *ip,
+    const char *ua, const char *amr, int64_t now, char new_cookie[64],
+    struct session *out)
 {
 	uint8_t raw[SESSION_ID_BYTES];
 	char old_hash[PC_SHA256_HEX_LEN + 1];
@@ -233,14 +269,38 @@ session_rotate(struct db *db, const struct config *cfg, const char *old_cookie,
 
 	/* Nothing to delete for a missing or malformed old cookie. */
 	if (!parse_cookie(old_cookie, raw))
-		return make_session(
-		    db, cfg, NULL, user_id, ip, ua, amr, now, new_cookie, out);
+		return make_session(db, cfg, NULL, user_id, mfa_user_id, ip, ua,
+		    amr, now, new_cookie, out);
 	id_hash(raw, old_hash);
 	sodium_memzero(raw, sizeof(raw));
-	r = make_session(
-	    db, cfg, old_hash, user_id, ip, ua, amr, now, new_cookie, out);
+	r = make_session(db, cfg, old_hash, user_id, mfa_user_id, ip, ua, amr,
+	    now, new_cookie, out);
 	sodium_memzero(old_hash, sizeof(old_hash));
 	return r;
+}
+
+int
+session_rotate(struct db *db, const struct config *cfg, const char *old_cookie,
+    const char *user_id, const char *ip, const char *ua, const char *amr,
+    int64_t now, char new_cookie[64], struct session *out)
+{
+	return replace_session(db, cfg, old_cookie, user_id, NULL, ip, ua, amr,
+	    now, new_cookie, out);
+}
+
+int
+session_begin_mfa(struct db *db, const struct config *cfg,
+    const char *old_cookie, const char *user_id, const char *ip, const char *ua,
+    const char *amr, int64_t now, char new_cookie[64], struct session *out)
+{
+	if (user_id == NULL) {
+		new_cookie[0] = '\0';
+		if (out != NULL)
+			memset(out, 0, sizeof(*out));
+		return PC_ERR_INVALID;
+	}
+	return replace_session(db, cfg, old_cookie, NULL, user_id, ip, ua, amr,
+	    now, new_cookie, out);
 }
 
 static int64_t
@@ -270,10 +330,15 @@ session_lookup(struct db *db, const char *cookie, int64_t now,
 	id_hash(raw, h);
 	if ((r = store_session_get(db, h, &ss)) != 0)
 		goto out;
-	/* SS-05, SS-10: valid only while now < each limit. */
+	/* SS-05, SS-10: valid only while now < each limit; MF-04: a
+	 * pending second-factor step only while it is open, and a record
+	 * that is both a step and a signed-in session is not trusted. */
 	if (now >= ss.expires_at ||
 	    now - ss.created_at >= session_absolute_timeout(cfg) ||
-	    now - ss.last_seen_at >= session_idle_timeout(cfg)) {
+	    now - ss.last_seen_at >= session_idle_timeout(cfg) ||
+	    (ss.mfa_user_id != NULL &&
+		(now >= ss.mfa_expires_at || ss.user_id != NULL ||
+		    now - ss.created_at >= mfa_step_timeout(cfg)))) {
 		r = store_session_delete(db, h);
 		r = r == 0 || r == PC_ERR_NOT_FOUND ? PC_ERR_NOT_FOUND : r;
 		goto out;

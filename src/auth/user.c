@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "auth/mfa.h"
 #include "crypto/crypto.h"
 #include "jose/jose.h"
 #include "store/store.h"
@@ -77,7 +78,7 @@ user_id_new(char out[USER_ID_LEN + 1])
 
 int
 user_pw_check(const char *email, const char *name, const char *pw,
-    size_t pw_len, struct pw_check *check)
+    size_t pw_len, bool has_mfa, struct pw_check *check)
 {
 	const char *at = strchr(email, '@');
 	char *local = xstrndup(email, at != NULL ? (size_t)(at - email) : 0);
@@ -90,17 +91,26 @@ user_pw_check(const char *email, const char *name, const char *pw,
 		context[n++] = name;
 	context[n++] = "portcullis";
 	context[n] = NULL;
-	r = pw_check(pw, pw_len, false, context, check);
+	r = pw_check(pw, pw_len, has_mfa, context, check);
 	free(local);
 	return r;
+}
+
+bool
+user_has_mfa(struct db *db, const char *user_id)
+{
+	struct mfa_factors f;
+
+	return mfa_factors_get(db, user_id, &f) == 0 && mfa_has_factor(&f);
 }
 
 /* user_pw_check, then the hash into phc. */
 static int
 check_and_hash(const struct pw_params *p, const char *email, const char *name,
-    const char *pw, size_t pw_len, struct pw_check *check, char phc[128])
+    const char *pw, size_t pw_len, bool has_mfa, struct pw_check *check,
+    char phc[128])
 {
-	int r = user_pw_check(email, name, pw, pw_len, check);
+	int r = user_pw_check(email, name, pw, pw_len, has_mfa, check);
 
 	if (r != 0)
 		return r;
@@ -128,7 +138,8 @@ user_create_with_password(struct db *db, const struct pw_params *p,
 		return PC_ERR_INVALID;
 	/* The password is judged and hashed before anything is stored. */
 	if (pw != NULL &&
-	    (r = check_and_hash(p, email, name, pw, pw_len, check, phc)) != 0)
+	    (r = check_and_hash(
+		 p, email, name, pw, pw_len, false, check, phc)) != 0)
 		goto out;
 	user_id_new(id);
 	u = (struct store_user){
@@ -189,8 +200,8 @@ user_set_password(struct db *db, const struct pw_params *p, const char *user_id,
 	phc[0] = '\0';
 	if ((r = store_user_get(db, user_id, &u)) != 0)
 		return r;
-	if ((r = check_and_hash(p, u.email, u.name, pw, pw_len, check, phc)) ==
-	    0)
+	if ((r = check_and_hash(p, u.email, u.name, pw, pw_len,
+		 user_has_mfa(db, user_id), check, phc)) == 0)
 		/* Every session of the user ends with the old password; the
 		 * account page will keep the caller's own session. */
 		r = store_password_set(db, user_id, phc, NULL, clock_now());

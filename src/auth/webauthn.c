@@ -280,7 +280,7 @@ wa_register_verify(const struct wa_rp *rp,
 		goto out;
 	if ((r = auth_data_check(rp, &ad, uv_required)) != 0)
 		goto out;
-	if ((r = wa_cose_parse(ad.cose_key, ad.cose_key_len, &key)) != 0) {
+	if (wa_cose_parse(ad.cose_key, ad.cose_key_len, &key) != 0) {
 		r = PC_ERR_VERIFY;
 		goto out;
 	}

@@ -23,6 +23,7 @@
 
 #define WA_X5C_MAX 4
 #define WA_ATT_SIG_MAX 1024
+#define WA_COSE_ALG_RS1 (-65535) /* tpm statements only */
 
 /* The members of one statement, each at most once. */
 struct stmt {
@@ -65,13 +66,8 @@ stmt_read(const cbor_item_t *m, const char *const *allowed, struct stmt *s)
 	    cbor_bytestring_length(s->sig) == 0 ||
 	    cbor_bytestring_length(s->sig) > WA_ATT_SIG_MAX)
 		return PC_ERR_VERIFY;
-	if (s->alg != NULL) {
-		if (!wa_cbor_int(s->alg, &s->alg_v) ||
-		    (s->alg_v != WA_COSE_ALG_ES256 &&
-			s->alg_v != WA_COSE_ALG_EDDSA &&
-			s->alg_v != WA_COSE_ALG_RS256))
-			return PC_ERR_VERIFY;
-	}
+	if (s->alg != NULL && !wa_cbor_int(s->alg, &s->alg_v))
+		return PC_ERR_VERIFY;
 	if (s->x5c != NULL) {
 		const cbor_item_t *const *c;
 
@@ -222,18 +218,49 @@ cred_setup(fido_cred_t *c, const char *rp_id, const uint8_t *auth_data,
 	return 0;
 }
 
+/* CTAP2 canonical order of text keys: shorter first, then bytewise. */
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct cbor_pair *x = a, *y = b;
+	size_t xn = cbor_string_length(x->key), yn = cbor_string_length(y->key);
+
+	if (xn != yn)
+		return xn < yn ? -1 : 1;
+	return memcmp(
+	    cbor_string_handle(x->key), cbor_string_handle(y->key), xn);
+}
+
+/*
+ * The statement to libfido2, which takes its members only in CTAP2
+ * canonical order; Windows Hello sends tpm statements in another
+ * ("ver", "alg", ..., "certInfo", "pubArea"). The statement is not
+ * signed, so it is re-encoded sorted; stmt_read() already allowed only
+ * text keys, each once.
+ */
 static int
 stmt_to_fido(fido_cred_t *c, const char *fmt, const cbor_item_t *att_stmt)
 {
+	struct cbor_pair sorted[8];
 	unsigned char *buf = NULL;
-	size_t cap = 0, len;
+	size_t cap = 0, len = 0, n = cbor_map_size(att_stmt), i;
+	cbor_item_t *m;
 	int r = PC_ERR_VERIFY;
 
-	len = cbor_serialize_alloc(att_stmt, &buf, &cap);
+	if (n > PC_NELEM(sorted) || (m = cbor_new_definite_map(n)) == NULL)
+		return PC_ERR_VERIFY;
+	memcpy(sorted, cbor_map_handle(att_stmt), n * sizeof(sorted[0]));
+	qsort(sorted, n, sizeof(sorted[0]), key_cmp);
+	for (i = 0; i < n; i++)
+		if (!cbor_map_add(m, sorted[i]))
+			break;
+	if (i == n)
+		len = cbor_serialize_alloc(m, &buf, &cap);
 	if (len > 0 && fido_cred_set_fmt(c, fmt) == FIDO_OK &&
 	    fido_cred_set_attstmt(c, buf, len) == FIDO_OK)
 		r = 0;
 	free(buf);
+	cbor_decref(&m);
 	return r;
 }
 
@@ -253,7 +280,10 @@ verify_fmt(fido_cred_t *c, const char *fmt, const cbor_item_t *att_stmt,
 	if (strcmp(fmt, "packed") == 0) {
 		if ((r = stmt_read(att_stmt, packed_members, &s)) != 0)
 			return r;
-		if (s.alg == NULL)
+		if (s.alg == NULL ||
+		    (s.alg_v != WA_COSE_ALG_ES256 &&
+			s.alg_v != WA_COSE_ALG_EDDSA &&
+			s.alg_v != WA_COSE_ALG_RS256))
 			return PC_ERR_VERIFY;
 		if (s.x5c == NULL) {
 			/* Self attestation: the credential key signed. */
@@ -278,11 +308,17 @@ verify_fmt(fido_cred_t *c, const char *fmt, const cbor_item_t *att_stmt,
 	} else if (strcmp(fmt, "tpm") == 0) {
 		if ((r = stmt_read(att_stmt, tpm_members, &s)) != 0)
 			return r;
-		if (s.alg == NULL || s.x5c == NULL || s.ver == NULL ||
+		/*
+		 * libfido2 verifies the one TPM shape in the field (Windows
+		 * Hello): an RS256 credential key, certInfo signed with
+		 * RSASSA-PKCS1-v1_5 over SHA-1 ("RS1"). Others are refused.
+		 */
+		if (s.alg == NULL || s.alg_v != WA_COSE_ALG_RS1 ||
+		    s.x5c == NULL || s.ver == NULL ||
 		    !wa_cbor_text_is(s.ver, "2.0") || s.cert_info == NULL ||
 		    !cbor_isa_bytestring(s.cert_info) || s.pub_area == NULL ||
 		    !cbor_isa_bytestring(s.pub_area) ||
-		    key->alg == WA_COSE_ALG_EDDSA)
+		    key->alg != WA_COSE_ALG_RS256)
 			return PC_ERR_VERIFY;
 		if ((x = x5c_leaf(&s)) == NULL)
 			return PC_ERR_VERIFY;

@@ -129,6 +129,16 @@ struct req {
 	/* Work after the answer (req_after); run by req_run_after. */
 	void (*after)(void *arg);
 	void *after_arg;
+
+	/*
+	 * A nested step's own state: a helper that defers inside another
+	 * handler's deferred request (web_recovery_check, called from the
+	 * factor step's start step) keeps it here, since its steps receive
+	 * the handler's arg. The helper takes it back in its step; if the
+	 * request ends first, req_free releases it with nest_free.
+	 */
+	void *nest_arg;
+	void (*nest_free)(void *arg);
 };
 
 void req_init(struct req *r);

@@ -25,6 +25,10 @@ req_free(struct req *r)
 	if (r == NULL)
 		return;
 	req_run_after(r);
+	if (r->nest_arg != NULL && r->nest_free != NULL)
+		r->nest_free(r->nest_arg);
+	r->nest_arg = NULL;
+	r->nest_free = NULL;
 	kvlist_free(&r->headers);
 	kvlist_free(&r->query_params);
 	kvlist_free(&r->form);

@@ -161,6 +161,28 @@ int mail_compose_api_key_created(const struct config *cfg, const char *to,
     struct mail_msg *out) PC_WUR;
 
 /*
+ * TOTP (issue 16, MF-05, AU-06): the account's notice that an
+ * authenticator app was added (added true) or removed as a second factor.
+ */
+int mail_compose_totp_changed(const struct config *cfg, const char *to,
+    bool added, int64_t when, struct mail_msg *out) PC_WUR;
+/*
+ * Recovery codes (MF-07, AU-06): idx 0, a new set was generated (the old
+ * one no longer works); idx 1..10, that code was used to sign in at when,
+ * and left codes remain. Never a code. Both say how to make a new set
+ * (NIST: a used code is replaced) and what to do if it was not the user.
+ */
+int mail_compose_recovery(const struct config *cfg, const char *to,
+    unsigned idx, unsigned left, int64_t when, struct mail_msg *out) PC_WUR;
+
+/*
+ * Second factors (issue 16; h-mfa-signin): MF-03, the account's password
+ * was right but failures consecutive second-factor codes were wrong (sent
+ * at the 5th, 20th and 100th); what happens next is said in the mail.
+ */
+int mail_compose_mfa_failures(const struct config *cfg, const char *to,
+    int64_t failures, int64_t when, struct mail_msg *out) PC_WUR;
+/*
  * Passkeys (issue 16; WA-07, AU-06): a passkey was added to (added true)
  * or removed from the account at when.
  */

@@ -261,6 +261,148 @@ mail_compose_api_key_created(const struct config *cfg, const char *to,
 	return finish(to, "A personal API key was created", &b, out);
 }
 
+/* ---- TOTP (issue 16; h-totp) ---- */
+int
+mail_compose_totp_changed(const struct config *cfg, const char *to, bool added,
+    int64_t when, struct mail_msg *out)
+{
+	char at[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+	struct buf b;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+		buf_free(&b);
+		return PC_ERR_INVALID;
+	}
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "an authenticator app (one-time codes) was %s your account at "
+		 "%s on %s.\n\n"
+		 "If you did this, there is nothing to do. If you did not, "
+		 "change your password at once, check the second factors on "
+		 "your account page at %s/account/mfa and tell your "
+		 "administrator.\n",
+		 added ? "added as a second factor to"
+		       : "removed as a second factor from",
+		 site(cfg), at, cfg->issuer)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(to,
+	    added ? "An authenticator app was added to your account"
+		  : "An authenticator app was removed from your account",
+	    &b, out);
+}
+
+/* Recovery codes (issue 16; MF-07, AU-06): an index, never a code. */
+
+int
+mail_compose_recovery(const struct config *cfg, const char *to, unsigned idx,
+    unsigned left, int64_t when, struct mail_msg *out)
+{
+	char at[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+	struct buf b;
+	int r;
+
+	if (idx > 99)
+		return PC_ERR_INVALID;
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+		buf_free(&b);
+		return PC_ERR_INVALID;
+	}
+	if (idx == 0)
+		r = buf_printf(&b,
+		    "Hello,\n\n"
+		    "a new set of recovery codes was generated for your "
+		    "account "
+		    "at %s on %s. The codes you had before no longer work.\n\n"
+		    "If you did this, keep the new codes somewhere safe. If "
+		    "you "
+		    "did not, someone is signed in to your account: change "
+		    "your "
+		    "password at %s/account, generate new codes at "
+		    "%s/account/mfa/recovery and tell your administrator.\n",
+		    site(cfg), at, cfg->issuer, cfg->issuer);
+	else
+		r = buf_printf(&b,
+		    "Hello,\n\n"
+		    "recovery code number %u was used to sign in to your "
+		    "account "
+		    "at %s on %s. It cannot be used again; %u of your recovery "
+		    "codes are left.\n\n"
+		    "If this was you, generate a new set of codes at "
+		    "%s/account/mfa/recovery (the new set replaces the old "
+		    "one), "
+		    "and set up your second factor again if you lost it. If it "
+		    "was not you, someone has your password and one of your "
+		    "recovery codes: change your password at %s/account, "
+		    "generate new recovery codes and tell your "
+		    "administrator.\n",
+		    idx, site(cfg), at, left, cfg->issuer, cfg->issuer);
+	if (r != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(to,
+	    idx == 0 ? "New recovery codes were generated"
+		     : "A recovery code was used",
+	    &b, out);
+}
+
+/* ---- Second factors (issue 16; h-mfa-signin) ---- */
+
+int
+mail_compose_mfa_failures(const struct config *cfg, const char *to,
+    int64_t failures, int64_t when, struct mail_msg *out)
+{
+	char at[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+	struct buf b;
+	const char *next;
+	int r;
+
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+		buf_free(&b);
+		return PC_ERR_INVALID;
+	}
+	next = failures >= 100
+	    ? "Your second factor is now blocked until an administrator "
+	      "resets it."
+	    : failures >= 20
+	    ? "Codes from your authenticator app are now refused until you "
+	      "sign in with a recovery code (or an administrator resets "
+	      "them)."
+	    : "Further attempts now have to wait, longer after each failure.";
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "someone signed in to your account at %s with your correct "
+		 "password and then entered %lld wrong second-factor codes in "
+		 "a row (last on %s).\n\n%s\n\n"
+		 "If this was not you, your password is known to someone "
+		 "else: change it at %s/account now and tell your "
+		 "administrator.\n",
+		 site(cfg), (long long)failures, at, next, cfg->issuer)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(
+	    to, "Failed second-factor attempts on your account", &b, out);
+}
+
 /* ---- passkeys (issue 16; h-passkeys) ---- */
 int
 mail_compose_passkey_changed(const struct config *cfg, const char *to,
@@ -275,14 +417,16 @@ mail_compose_passkey_changed(const struct config *cfg, const char *to,
 	if ((r = prepare(cfg, to, &b, out)) != 0)
 		return r;
 	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+		buf_free(&b);
 		return PC_ERR_INVALID;
+	}
 	if ((r = buf_printf(&b,
 		 "Hello,\n\n"
 		 "a passkey was %s your account at %s on %s.\n\n"
 		 "If you did this, there is nothing to do. If you did not, "
-		 "sign in at %s/account, %s, change your password and tell "
-		 "your administrator.\n",
+		 "sign in at %s/account/passkeys, %s, change your password "
+		 "and tell your administrator.\n",
 		 added ? "added to" : "removed from", site(cfg), at,
 		 cfg->issuer,
 		 added ? "remove the passkey you do not know"

@@ -44,6 +44,11 @@ static const struct route routes[] = {
 	    RESP_PUBLIC_SHORT, false },
 	{ "/login", HTTP_GET | HTTP_HEAD | HTTP_POST, web_login,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	/* The second-factor step (issue 16; h-mfa-signin). */
+	{ "/login/mfa", HTTP_GET | HTTP_HEAD, web_login_mfa, 0, RESP_NO_STORE,
+	    false },
+	{ "/account/mfa", HTTP_GET | HTTP_HEAD, web_account_mfa, 0,
+	    RESP_NO_STORE, false },
 	{ "/logout", HTTP_GET | HTTP_HEAD | HTTP_POST, web_logout,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 	{ "/register", HTTP_GET | HTTP_HEAD | HTTP_POST, web_register,
@@ -80,6 +85,12 @@ static const struct route routes[] = {
 	    RESP_NO_STORE, false },
 	{ "/account/passkeys", HTTP_GET | HTTP_HEAD | HTTP_POST,
 	    web_account_passkeys, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	/* TOTP (issue 16). No HEAD: GET begins an enrolment (CF-02). */
+	{ "/account/mfa/totp", HTTP_GET | HTTP_POST, web_account_totp,
+	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	/* Recovery codes (issue 16, MF-07). */
+	{ "/account/mfa/recovery", HTTP_GET | HTTP_HEAD | HTTP_POST,
+	    web_account_recovery, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 };
 
 /* AK-06: an API key in any route's query string is refused (and, if

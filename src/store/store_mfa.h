@@ -34,6 +34,85 @@ int store_mfa_factors(
 int store_mfa_reset(struct db *db, const char *user_id, bool totp,
     bool passkeys, bool recovery, int64_t *removed) PC_WUR;
 
+/* ---- TOTP (store/totp.c; the rules: auth/totp.c) ---- */
+/*
+ * totp_credentials holds one row per user: either a pending enrolment
+ * (activated_at NULL) or the active credential. seed_sealed is opaque
+ * here (sealed by auth/totp.c, MF-06).
+ */
+struct store_totp {
+	char *seed_sealed;    /* malloc'd */
+	int64_t created_at;   /* when this seed was made */
+	int64_t activated_at; /* 0: a pending enrolment */
+	int64_t last_step;    /* last accepted time step (MF-01) */
+	int64_t last_used_at; /* 0: never */
+};
+/* Wipes and frees out's members. */
+void store_totp_clear(struct store_totp *t);
+/* user_id's row, pending or active; PC_ERR_NOT_FOUND when none. */
+int store_totp_get(
+    struct db *db, const char *user_id, struct store_totp *out) PC_WUR;
+/*
+ * Stores a pending enrolment, replacing an earlier pending one.
+ * PC_ERR_CONFLICT when the user has an active credential (it is never
+ * overwritten by an unproven seed; the one row per user cannot hold both).
+ */
+int store_totp_put_pending(struct db *db, const char *user_id,
+    const char *seed_sealed, int64_t now) PC_WUR;
+/*
+ * The pending enrolment whose seed is seed_sealed becomes the active
+ * credential with step as its last accepted step (MF-05). PC_ERR_NOT_FOUND
+ * when that pending row is no longer there (replaced, removed, active).
+ */
+int store_totp_activate(struct db *db, const char *user_id,
+    const char *seed_sealed, int64_t step, int64_t now) PC_WUR;
+/*
+ * MF-01: moves the active credential sealed as seed_sealed to step, only
+ * if step is later than its last accepted step, in one statement (two
+ * requests with one code: one wins). PC_ERR_CONFLICT when it was not
+ * (a replay, an older step, or the credential changed meanwhile).
+ */
+int store_totp_advance(struct db *db, const char *user_id,
+    const char *seed_sealed, int64_t step, int64_t now) PC_WUR;
+/* Deletes user_id's row (pending or active); *removed (may be NULL) is
+ * whether an active credential went. */
+int store_totp_remove(struct db *db, const char *user_id, bool *removed) PC_WUR;
+/* ---- the per-account failure counter (store/mfa_state.c; MF-03) ---- */
+struct store_mfa_state {
+	int64_t failures;	   /* consecutive failures counted */
+	int64_t last_failure_at;   /* 0: none */
+	int64_t blocked_until;	   /* no factor is checked before this */
+	int64_t totp_suspended_at; /* 0: TOTP not suspended */
+	int64_t notified_at;	   /* 0: never told */
+};
+/*
+ * The policy's verdict on one attempt (auth/mfa_attempt.c): seen is the
+ * account's state before it (attempts in flight counted); true lets the
+ * attempt be checked, with next->blocked_until and
+ * next->totp_suspended_at the state to keep after it.
+ */
+typedef bool (*store_mfa_decide_fn)(void *arg,
+    const struct store_mfa_state *seen, struct store_mfa_state *next);
+/*
+ * One write transaction: failures + 1 (the row made when missing), decide
+ * on what was there before, then keep next (blocked_until never moves
+ * back) and last_failure_at = now; a refusal rolls the count back. So N
+ * concurrent attempts on any node count N and each sees those before it.
+ * *allowed: decide's answer; seen (may be NULL): the state before.
+ */
+int store_mfa_attempt_begin(struct db *db, const char *user_id, int64_t now,
+    store_mfa_decide_fn decide, void *arg, bool *allowed,
+    struct store_mfa_state *seen) PC_WUR;
+/* A correct factor: failures and the backoff back to 0; clear_suspension
+ * also lifts a TOTP suspension. */
+int store_mfa_attempt_ok(
+    struct db *db, const char *user_id, bool clear_suspension) PC_WUR;
+/* The account's state (all 0 when it has none). */
+int store_mfa_state_get(
+    struct db *db, const char *user_id, struct store_mfa_state *out) PC_WUR;
+/* The user was told of a burst of failures at now. */
+int store_mfa_notified(struct db *db, const char *user_id, int64_t now) PC_WUR;
+
 /* ---- passkeys (store/passkeys.c; WA-02, WA-03, WA-05) ---- */
 /* A row of webauthn_credentials. Binary values are base64url text. */
 struct store_passkey {

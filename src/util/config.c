@@ -117,6 +117,10 @@ static const struct setting settings[] = {
 	S(client_auth_pair_failures, K_INT, "10", 1, 10000),
 	S(device_cookie_lifetime, K_DUR, "90d", 3600, 400 * 86400),
 	S(device_cookie_failures, K_INT, "5", 1, 100),
+	/* The second-factor step (issue 16; MF-03, MF-04). */
+	S(mfa_step_timeout, K_DUR, "5m", 1, 1800),
+	S(mfa_backoff_base, K_DUR, "30s", 1, 3600),
+	S(mfa_backoff_max, K_DUR, "1h", 1, 86400),
 	S(exchange_token_ttl, K_DUR, "300", 60, 3600),
 	S(api_key_default_ttl, K_DUR, "90d", 3600, 365 * 86400),
 	S(api_key_max_ttl, K_DUR, "365d", 3600, 365 * 86400),

@@ -97,6 +97,10 @@ struct config {
 	int64_t client_auth_pair_failures; /* per (client, IP) per hour */
 	int64_t device_cookie_lifetime;	   /* seconds (LG-03 device cookie) */
 	int64_t device_cookie_failures;	   /* per cookie, then no bypass */
+	/* The second-factor step (issue 16). */
+	int64_t mfa_step_timeout; /* s a pending step stays open (MF-04) */
+	int64_t mfa_backoff_base; /* s, first delay after 5 failures (MF-03) */
+	int64_t mfa_backoff_max;  /* s, delay cap */
 
 	/* API keys (issue 14, AK-05, AK-03; src/machine/apikey.c). */
 	int64_t api_key_default_ttl; /* seconds when --expires is not given */

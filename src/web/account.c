@@ -149,6 +149,8 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	struct buf b;
 	char token[64];
 	const char *notice = error == NULL ? notice_for(r) : NULL;
+	int min_chars =
+	    user_has_mfa(app->db, s->user_id) ? PW_MIN_CHARS_MFA : PW_MIN_CHARS;
 
 	if (user_get(app->db, s->user_id, &u) != 0 ||
 	    session_list_user(app->db, s->user_id, &list, &n) != 0 ||
@@ -215,9 +217,12 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 
 	render_consents(&b, s, consents, nc);
 	web_account_agents_render(&b, s, dl, nd);
+	/* Issue 16: what protects the account (src/web/account_mfa.c). */
 	page_puts(&b,
-	    "<h2>Passkeys</h2>\n<p><a href=\"/account/passkeys\">Your "
-	    "passkeys</a></p>\n"
+	    "<h2>Sign-in protection</h2>\n<p><a href=\"/account/mfa\">"
+	    "Second factors: passkeys, authenticator app, recovery "
+	    "codes</a></p>\n");
+	page_puts(&b,
 	    "<h2>API keys</h2>\n<p><a href=\"/account/keys\">Your "
 	    "personal API keys</a></p>\n");
 
@@ -235,14 +240,18 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 		    "<input id=\"current\" name=\"current\" type=\"password\" "
 		    "required autocomplete=\"current-password\">\n"
 		    "<label for=\"new\">New password</label>\n"
-		    "<input id=\"new\" name=\"new\" type=\"password\" required "
-		    "minlength=\"15\" autocomplete=\"new-password\" "
+		    "<input id=\"new\" name=\"new\" type=\"password\" "
+		    "required ");
+		/* PW-03: 8 characters with a second factor, else 15. */
+		page_printf(&b,
+		    "minlength=\"%d\" autocomplete=\"new-password\" "
 		    "aria-describedby=\"new-hint\">\n"
-		    "<p class=\"hint\" id=\"new-hint\">At least 15 characters. "
+		    "<p class=\"hint\" id=\"new-hint\">At least %d characters. "
 		    "A few unrelated words make a good password; a password "
 		    "manager is welcome.</p>\n"
 		    "<button type=\"submit\">Change password</button>\n"
-		    "</form>\n");
+		    "</form>\n",
+		    min_chars, min_chars);
 		sodium_memzero(token, sizeof(token));
 	}
 	page_puts(&b, "<nav>");
@@ -514,6 +523,33 @@ secure_copy(const char *s, size_t len)
 	return p;
 }
 
+/*
+ * Where a re-authentication goes back to (the form's "then"): a fixed
+ * list, never a URL from the request. Anything else: the account page.
+ */
+struct reauth_target {
+	const char *name;
+	const char *location;
+};
+
+static const struct reauth_target reauth_targets[] = {
+	{ "sessions", "/account?done=reauth" },
+	{ "keys", "/account/keys?done=reauth" },
+	{ "totp", "/account/mfa/totp?done=reauth" },
+	{ "recovery", "/account/mfa/recovery?done=reauth" },
+	{ "passkeys", "/account/passkeys?done=reauth" },
+	{ "mfa", "/account/mfa?done=reauth" },
+};
+
+static const struct reauth_target *
+reauth_then(const char *then)
+{
+	for (size_t i = 0; then != NULL && i < PC_NELEM(reauth_targets); i++)
+		if (strcmp(then, reauth_targets[i].name) == 0)
+			return &reauth_targets[i];
+	return &reauth_targets[0];
+}
+
 static void pwop_step(struct req *r, struct resp *w, void *arg);
 
 static void
@@ -610,12 +646,7 @@ pwop_step(struct req *r, struct resp *w, void *arg)
 				web_busy(r, w);
 				return;
 			}
-			web_redirect(w,
-			    strcmp(o->then, "keys") == 0
-				? "/account/keys?done=reauth"
-				: strcmp(o->then, "passkeys") == 0
-				? "/account/passkeys?done=reauth"
-				: "/account?done=reauth");
+			web_redirect(w, reauth_then(o->then)->location);
 			return;
 		}
 		/* Stage two: hash the new password, off this thread. */
@@ -735,11 +766,7 @@ web_account_reauth(struct req *r, struct resp *w)
 	if (o == NULL)
 		return;
 	then = web_field(r, "then");
-	snprintf(o->then, sizeof(o->then), "%s",
-	    then != NULL &&
-		    (strcmp(then, "keys") == 0 || strcmp(then, "passkeys") == 0)
-		? then
-		: "sessions");
+	snprintf(o->then, sizeof(o->then), "%s", reauth_then(then)->name);
 	if (!pwop_count(r, w, o)) {
 		pwop_free(o);
 		return;
@@ -767,7 +794,8 @@ web_account_password(struct req *r, struct resp *w)
 	}
 	/* PW-03..06 before any hashing: the reason is shown. */
 	if (user_get(app->db, o->s.user_id, &u) != 0 ||
-	    user_pw_check(u.email, u.name, nw, strlen(nw), &chk) != 0 ||
+	    user_pw_check(u.email, u.name, nw, strlen(nw),
+		user_has_mfa(app->db, o->s.user_id), &chk) != 0 ||
 	    chk.verdict != PW_OK) {
 		render_account(r, w, &o->s, 400,
 		    chk.verdict != PW_OK && chk.message != NULL

@@ -265,6 +265,7 @@ login_finish(struct req *r, struct resp *w, void *arg)
 {
 	struct app *app = r->app;
 	struct login *l = arg;
+	bool need_mfa = false;
 
 	if (l->hash.res.r == PC_ERR_BUSY) {
 		/* Never checked: the attempt does not count. */
@@ -287,8 +288,17 @@ login_finish(struct req *r, struct resp *w, void *arg)
 		render_unverified(w, &l->pre, l->email);
 		return;
 	}
-	if (web_signin_done(r, w, &l->pre, l->pre_cookie, l->user_id, AMR_PWD,
-		l->req, NULL) != 0)
+	/* MF-04: a user with a second factor gets only the factor step. */
+	if (web_mfa_needed(r, l->user_id, l->req, &need_mfa) != 0) {
+		web_unavailable(w);
+		return;
+	}
+	if (need_mfa) {
+		if (web_mfa_begin(
+			r, w, l->pre_cookie, l->user_id, AMR_PWD, l->req) != 0)
+			return;
+	} else if (web_signin_done(r, w, &l->pre, l->pre_cookie, l->user_id,
+		       AMR_PWD, l->req, NULL) != 0)
 		return;
 	if (l->hash.res.needs_rehash)
 		start_rehash(app, l);

@@ -191,7 +191,7 @@ web_register(struct req *r, struct resp *w)
 		return;
 	}
 	if (pw == NULL || strlen(pw) > PW_MAX_BYTES ||
-	    user_pw_check(email, name, pw, strlen(pw), &chk) != 0 ||
+	    user_pw_check(email, name, pw, strlen(pw), false, &chk) != 0 ||
 	    chk.verdict != PW_OK) {
 		/* PW-03..06: the reason, never whether the email exists. */
 		render_register(r, w, 400,

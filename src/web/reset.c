@@ -292,7 +292,8 @@ web_reset(struct req *r, struct resp *w)
 	memset(&u, 0, sizeof(u));
 	if (pw == NULL || strlen(pw) > PW_MAX_BYTES ||
 	    user_get(app->db, uid, &u) != 0 ||
-	    user_pw_check(u.email, u.name, pw, strlen(pw), &chk) != 0 ||
+	    user_pw_check(u.email, u.name, pw, strlen(pw),
+		user_has_mfa(app->db, uid), &chk) != 0 ||
 	    chk.verdict != PW_OK) {
 		render_reset(r, w, 400,
 		    chk.verdict != PW_OK && chk.message != NULL

@@ -152,6 +152,44 @@ void web_style(struct req *r, struct resp *w);
 void web_login(struct req *r, struct resp *w);
 void web_logout(struct req *r, struct resp *w);
 
+/* ---- The second-factor step (src/web/mfa_step.c; issue 16, MF-03/04) ---- */
+
+/* GET and POST /login/mfa: the factor page of a pending step or step-up. */
+void web_login_mfa(struct req *r, struct resp *w);
+/*
+ * Whether user_id, whose password (or first factor) was just proved, must
+ * pass the second-factor step before a session: the user has a factor
+ * (TOTP or a passkey). req_id (may be NULL) is the pending authorization
+ * request, for policy that requires a factor (h-policy adds its cases
+ * here: the one place every pathway asks, LG-09). 0 with *needed, or a
+ * store error: the caller answers 503 and issues no session.
+ */
+int web_mfa_needed(struct req *r, const char *user_id, const char *req_id,
+    bool *needed) PC_WUR;
+/*
+ * MF-04: replaces the browser's session old_cookie names with a pending
+ * step for user_id (amr: what was proved, "pwd") under a new id, sets the
+ * cookie and answers 303 to /login/mfa (carrying req_id). Non-zero: a 503
+ * page was written and no step exists.
+ */
+int web_mfa_begin(struct req *r, struct resp *w, const char *old_cookie,
+    const char *user_id, const char *amr, const char *req_id) PC_WUR;
+/*
+ * The factor step of session s (cookie: its cookie value) succeeded with
+ * a factor whose amr is factor_amr ("otp", "hwk", "swk"): the failure
+ * count ends (mfa_attempt_ok; recovery: it was a recovery code), and the
+ * sign-in completes through web_signin_done() with the step's amr plus
+ * factor_amr and "mfa" (each once), for the step's user: a pending
+ * step's mfa_user_id or, for step-up, the signed-in session's user.
+ * details (may be NULL) go into the login audit row. As web_signin_done.
+ */
+int web_mfa_done(struct req *r, struct resp *w, const struct session *s,
+    const char *cookie, const char *factor_amr, bool recovery,
+    const char *req_id, json_t *details) PC_WUR;
+
+/* GET /account/mfa: what protects the account (src/web/account_mfa.c). */
+void web_account_mfa(struct req *r, struct resp *w);
+
 /* ---- The authorization endpoint (src/web/authorize.c) ---- */
 
 void web_authorize(struct req *r, struct resp *w);
@@ -193,8 +231,8 @@ void web_account_password(struct req *r, struct resp *w);
 void web_account_reauth(struct req *r, struct resp *w);
 /* SS-09: the session's sign-in is within reauth_window. */
 bool web_recent_auth(const struct req *r, const struct session *s);
-/* The password page of a re-authentication; then: "sessions" or "keys",
- * where the user goes back to. */
+/* The password page of a re-authentication; then: "sessions", "keys" or
+ * "totp", where the user goes back to. */
 void web_render_reauth(struct req *r, struct resp *w, const struct session *s,
     int status, const char *error, const char *then);
 /* Personal API keys (src/web/account_keys.c; AK-07). */
@@ -206,6 +244,39 @@ struct store_delegation;
 void web_account_agents_render(struct buf *b, const struct session *s,
     const struct store_delegation *v, size_t n);
 void web_account_agents(struct req *r, struct resp *w);
+
+/* TOTP (issue 16; src/web/account_totp.c): GET /account/mfa/totp begins
+ * an enrolment (after a recent sign-in) or shows the active one; POST
+ * activates it with a code (action=activate) or removes it
+ * (action=remove, after a recent sign-in). */
+void web_account_totp(struct req *r, struct resp *w);
+/*
+ * Appends text (an otpauth:// URI) as a QR code in inline SVG (ECC level
+ * M, one <path>, no script or style: the strict CSP holds); label is its
+ * accessible name. 0, or PC_ERR_INVALID / PC_ERR_TOO_LARGE with nothing
+ * written (src/web/qr.c).
+ */
+int web_qr_svg(struct buf *b, const char *text, const char *label) PC_WUR;
+/*
+ * Recovery codes (src/web/account_recovery.c; MF-07): GET, HEAD and POST
+ * /account/mfa/recovery, how many are left and a new set (shown once).
+ */
+void web_account_recovery(struct req *r, struct resp *w);
+/*
+ * A recovery code typed at the factor step (/login/mfa). Call it from a
+ * req_defer() start step; it hashes on the pool (one Argon2id job, the
+ * same for an unknown or spent index) and later calls done(r, w, arg,
+ * result) exactly once on an HTTP thread, where done renders w or
+ * defers again. result: 0 the code was right and is now spent (single
+ * use, atomic), audited (mfa.recovery.use, with its index) and mailed
+ * to the user; PC_ERR_VERIFY wrong, spent or malformed; PC_ERR_BUSY the
+ * pool is full (answer web_busy); anything else a store failure (503:
+ * fail closed, no session). The caller counts the attempt first (MF-03)
+ * and, on 0, settles it with mfa_attempt_ok(db, user_id, true).
+ */
+void web_recovery_check(struct req *r, const char *user_id, const char *code,
+    void (*done)(struct req *r, struct resp *w, void *arg, int result),
+    void *arg);
 
 /* ---- Passkeys (src/web/passkey.c, src/web/account_passkeys.c) ---- */
 

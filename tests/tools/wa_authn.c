@@ -26,8 +26,9 @@
  *			 uv, be, bs (default up,uv; "" for none)
  *   --counter N	 signature counter of a registration (default 0)
  *   --fmt F		 attestation: none (default), packed (self attestation),
- *			 packed-x5c or fido-u2f (signed by a throwaway
- *			 attestation key with a self-signed certificate)
+ *			 packed-x5c, fido-u2f (ES256 keys) or tpm (rs256
+ *			 keys), signed by a throwaway attestation key
+ *			 with a self-signed certificate
  *   --alg A		 key type for a new KEYFILE: es256, eddsa, rs256
  *   --type T		 clientDataJSON type (default webauthn.create / .get)
  *   --cred-id B64URL	 the credential id (default: the first 16 bytes of
@@ -159,12 +160,14 @@ att_obj(const char *fmt, const struct wa_bytes *ad, const char *cd,
 
 	if (strcmp(fmt, "none") == 0 || strcmp(fmt, "packed") == 0)
 		return wa_soft_att_obj(fmt, ad, cd, k, NULL, NULL, out);
-	if (wa_soft_key_new(WA_COSE_ALG_ES256, 0, &att) != 0 ||
+	if (wa_soft_key_new(
+		strcmp(fmt, "tpm") == 0 ? WA_COSE_ALG_RS256 : WA_COSE_ALG_ES256,
+		0, &att) != 0 ||
 	    (cert = wa_soft_att_cert(&att, NULL, false)) == NULL) {
 		wa_soft_key_free(&att);
 		return -1;
 	}
-	r = wa_soft_att_obj(strcmp(fmt, "fido-u2f") == 0 ? fmt : "packed", ad,
+	r = wa_soft_att_obj(strcmp(fmt, "packed-x5c") == 0 ? "packed" : fmt, ad,
 	    cd, k, &att, cert, out);
 	X509_free(cert);
 	wa_soft_key_free(&att);
@@ -316,7 +319,8 @@ main(int argc, char **argv)
 		i++;
 	}
 	if (strcmp(o.fmt, "none") != 0 && strcmp(o.fmt, "packed") != 0 &&
-	    strcmp(o.fmt, "packed-x5c") != 0 && strcmp(o.fmt, "fido-u2f") != 0)
+	    strcmp(o.fmt, "packed-x5c") != 0 &&
+	    strcmp(o.fmt, "fido-u2f") != 0 && strcmp(o.fmt, "tpm") != 0)
 		usage();
 	if (strcmp(argv[1], "keygen") == 0 && npos >= 1 && npos <= 2) {
 		struct wa_soft_key k;

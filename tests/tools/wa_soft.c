@@ -300,13 +300,12 @@ wa_soft_auth_data(const char *rp_id, uint8_t flags, uint32_t counter,
 	return 0;
 }
 
-int
-wa_soft_sign(const struct wa_soft_key *k, const uint8_t *msg, size_t n,
-    struct wa_bytes *sig)
+static int
+sign_md(const struct wa_soft_key *k, const EVP_MD *md, const uint8_t *msg,
+    size_t n, struct wa_bytes *sig)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
-	const EVP_MD *md = k->alg == WA_COSE_ALG_EDDSA ? NULL : EVP_sha256();
 	size_t len = 0;
 	int r = -1;
 
@@ -327,6 +326,14 @@ out:
 	if (r != 0)
 		wa_bytes_free(sig);
 	return r;
+}
+
+int
+wa_soft_sign(const struct wa_soft_key *k, const uint8_t *msg, size_t n,
+    struct wa_bytes *sig)
+{
+	return sign_md(
+	    k, k->alg == WA_COSE_ALG_EDDSA ? NULL : EVP_sha256(), msg, n, sig);
 }
 
 static int
@@ -461,6 +468,93 @@ u2f_data(const struct wa_bytes *ad, const char *client_data,
 	return 0;
 }
 
+static uint8_t *
+be16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
+static uint8_t *
+be32(uint8_t *p, uint32_t v)
+{
+	p = be16(p, v >> 16);
+	return be16(p, v & 0xffff);
+}
+
+/*
+ * tpm (§8.3) as Windows Hello makes it: TPMT_PUBLIC of the RS256
+ * credential key, TPMS_ATTEST (certify) over SHA-1(authData || cdh) and
+ * SHA-256(pubArea), signed RS1 by the attestation key.
+ */
+static int
+tpm_stmt(cbor_item_t *stmt, const struct wa_bytes *ad, const char *cd,
+    const struct wa_soft_key *cred_key, const struct wa_soft_key *att_key,
+    X509 *cert)
+{
+	uint8_t pub[310], info[161], n[256], tbs[4096 + 32], *q;
+	struct wa_bytes sig = { 0 };
+	size_t nlen = 0;
+	int r;
+
+	if (bn_bytes(cred_key->pk, OSSL_PKEY_PARAM_RSA_N, n, sizeof(n),
+		&nlen) != 0 ||
+	    nlen != 256 || ad->n > 4096)
+		return -1;
+	q = be16(pub, 0x0001);	 /* TPM_ALG_RSA */
+	q = be16(q, 0x000b);	 /* SHA-256 */
+	q = be32(q, 0x00040032); /* sign, fixed... */
+	q = be16(q, 32);	 /* policy */
+	memset(q, 0x11, 32);
+	q += 32;
+	q = be16(q, 0x0010); /* symmetric */
+	q = be16(q, 0x0010); /* scheme */
+	q = be16(q, 2048);   /* keyBits */
+	q = be32(q, 0);	     /* exponent */
+	q = be16(q, 256);    /* unique */
+	memcpy(q, n, 256);
+	q = be32(info, 0xff544347); /* magic */
+	q = be16(q, 0x8017);	    /* certify */
+	q = be16(q, 34);	    /* signer */
+	q = be16(q, 0x000b);
+	memset(q, 0x22, 32);
+	q += 32;
+	q = be16(q, 20); /* extraData */
+	memcpy(tbs, ad->p, ad->n);
+	SHA256((const uint8_t *)cd, strlen(cd), tbs + ad->n);
+	SHA1(tbs, ad->n + 32, q);
+	q += 20;
+	memset(q, 0, 16); /* clock */
+	q[16] = 1;	  /* safe */
+	q += 17;
+	memset(q, 0x33, 8); /* firmware */
+	q += 8;
+	q = be16(q, 34); /* name */
+	q = be16(q, 0x000b);
+	SHA256(pub, sizeof(pub), q);
+	q += 32;
+	q = be16(q, 34); /* qualifiedName */
+	q = be16(q, 0x000b);
+	memset(q, 0x44, 32);
+	if (sign_md(att_key, EVP_sha1(), info, sizeof(info), &sig) != 0)
+		return -1;
+	r = map_add(stmt, cbor_build_string("ver"), cbor_build_string("2.0"));
+	r = r ? r : map_add(stmt, cbor_build_string("alg"), cbor_int(-65535));
+	r = r ? r : map_add(stmt, cbor_build_string("x5c"), x5c_of(cert));
+	r = r ? r
+	      : map_add(stmt, cbor_build_string("sig"),
+		    cbor_build_bytestring(sig.p, sig.n));
+	r = r ? r
+	      : map_add(stmt, cbor_build_string("certInfo"),
+		    cbor_build_bytestring(info, sizeof(info)));
+	r = r ? r
+	      : map_add(stmt, cbor_build_string("pubArea"),
+		    cbor_build_bytestring(pub, sizeof(pub)));
+	wa_bytes_free(&sig);
+	return r;
+}
+
 int
 wa_soft_att_obj(const char *fmt, const struct wa_bytes *auth_data,
     const char *client_data, const struct wa_soft_key *cred_key,
@@ -476,6 +570,12 @@ wa_soft_att_obj(const char *fmt, const struct wa_bytes *auth_data,
 		return -1;
 	if (strcmp(fmt, "none") == 0) {
 		stmt = cbor_new_definite_map(0);
+	} else if (strcmp(fmt, "tpm") == 0) {
+		stmt = cbor_new_definite_map(6);
+		if (stmt == NULL || att_key == NULL ||
+		    tpm_stmt(stmt, auth_data, client_data, cred_key, att_key,
+			cert) != 0)
+			r = -1;
 	} else {
 		const struct wa_soft_key *signer =
 		    att_key != NULL ? att_key : cred_key;

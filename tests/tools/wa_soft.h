@@ -64,8 +64,9 @@ X509 *wa_soft_att_cert(
 
 /*
  * An attestation object of fmt "none", "packed" (att_key NULL: self
- * attestation by cred_key; else x5c = [cert]) or "fido-u2f" (att_key and
- * cert, cred_key ES256).
+ * attestation by cred_key; else x5c = [cert]), "fido-u2f" (att_key and
+ * cert, cred_key ES256) or "tpm" (Windows Hello's shape: cred_key RS256,
+ * att_key RSA, cert).
  */
 int wa_soft_att_obj(const char *fmt, const struct wa_bytes *auth_data,
     const char *client_data, const struct wa_soft_key *cred_key,

@@ -168,6 +168,24 @@ test_req_after_runs_once(void **state)
 	req_free(&r);
 }
 
+/* A nested step's state that its step never took back is released. */
+static void
+test_req_nested_state_released_once(void **state)
+{
+	struct req r;
+	int a = 0;
+
+	(void)state;
+	req_init(&r);
+	r.nest_arg = &a;
+	r.nest_free = after_count;
+	req_free(&r);
+	assert_int_equal(a, 1);
+	assert_null(r.nest_arg);
+	req_free(&r);
+	assert_int_equal(a, 1);
+}
+
 int
 main(void)
 {
@@ -180,6 +198,7 @@ main(void)
 		cmocka_unit_test(test_req_query_and_json),
 		cmocka_unit_test(test_req_wants_html),
 		cmocka_unit_test(test_req_after_runs_once),
+		cmocka_unit_test(test_req_nested_state_released_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -876,6 +876,75 @@ test_session_RT05_sid_is_written_once(void **state)
 	session_clear(&s);
 }
 
+/*
+ * MF-04: the pending second-factor step replaces the pre-session under a
+ * new id (SS-01), names no signed-in user, carries what was proved so
+ * far, and is gone (deleted) once its window has passed; completing it
+ * replaces it again.
+ */
+static void
+test_session_MF04_pending_step(void **state)
+{
+	struct fixture *f = *state;
+	char pre[64], pend[64], full[64];
+	struct session s;
+
+	mk(f, NULL, T0, pre);
+	assert_int_equal(session_begin_mfa(f->db, &f->cfg, pre, f->alice.id,
+			     "127.0.0.1", "UA", "pwd", T0 + 1, pend, &s),
+	    0);
+	assert_string_not_equal(pre, pend);
+	assert_null(s.user_id);
+	assert_int_equal(s.auth_time, 0);
+	assert_string_equal(s.mfa_user_id, f->alice.id);
+	assert_string_equal(s.mfa_amr, "pwd");
+	assert_int_equal(s.mfa_expires_at, T0 + 1 + SESSION_MFA_STEP);
+	session_clear(&s);
+	assert_int_equal(lookup(f, pre, T0 + 2), PC_ERR_NOT_FOUND);
+	assert_int_equal(session_lookup(f->db, pend, T0 + 2, &f->cfg, &s), 0);
+	assert_null(s.user_id);
+	assert_string_equal(s.mfa_user_id, f->alice.id);
+	assert_string_equal(s.amr, "");
+	session_clear(&s);
+	assert_int_equal(nsessions(f), 1);
+
+	/* The window: open while now < mfa_expires_at, then gone. */
+	assert_int_equal(lookup(f, pend, T0 + SESSION_MFA_STEP), 0);
+	assert_int_equal(
+	    lookup(f, pend, T0 + 1 + SESSION_MFA_STEP), PC_ERR_NOT_FOUND);
+	assert_int_equal(nsessions(f), 0);
+
+	/* A shorter setting is honoured. */
+	f->cfg.mfa_step_timeout = 10;
+	assert_int_equal(session_begin_mfa(f->db, &f->cfg, NULL, f->alice.id,
+			     NULL, NULL, "pwd", T0, pend, NULL),
+	    0);
+	assert_int_equal(lookup(f, pend, T0 + 9), 0);
+	assert_int_equal(lookup(f, pend, T0 + 10), PC_ERR_NOT_FOUND);
+
+	/* Completion: a new id for the signed-in session, the step gone. */
+	assert_int_equal(session_begin_mfa(f->db, &f->cfg, NULL, f->alice.id,
+			     NULL, NULL, "pwd", T0, pend, NULL),
+	    0);
+	assert_int_equal(session_rotate(f->db, &f->cfg, pend, f->alice.id, NULL,
+			     NULL, "pwd otp mfa", T0 + 5, full, &s),
+	    0);
+	assert_null(s.mfa_user_id);
+	assert_string_equal(s.amr, "pwd otp mfa");
+	session_clear(&s);
+	assert_int_equal(lookup(f, pend, T0 + 6), PC_ERR_NOT_FOUND);
+	assert_int_equal(lookup(f, full, T0 + 6), 0);
+
+	/* Nonsense is refused: no user, an empty amr. */
+	assert_int_equal(session_begin_mfa(f->db, &f->cfg, NULL, NULL, NULL,
+			     NULL, "pwd", T0, pend, NULL),
+	    PC_ERR_INVALID);
+	assert_int_equal(session_begin_mfa(f->db, &f->cfg, NULL, f->alice.id,
+			     NULL, NULL, "", T0, pend, NULL),
+	    PC_ERR_INVALID);
+	assert_string_equal(pend, "");
+}
+
 int
 main(void)
 {
@@ -921,6 +990,8 @@ main(void)
 		    test_session_DS04_presessions_per_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_session_RT05_sid_is_written_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_session_MF04_pending_step, setup, teardown),
 		cmocka_unit_test(test_session_config_settings),
 	};
 

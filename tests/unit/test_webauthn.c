@@ -48,6 +48,7 @@ struct reg {
 	size_t cred_id_len;
 	bool uv_required;
 	bool cert_ca;
+	const char *att_curve; /* an EC attestation key on another curve */
 	const uint8_t *cert_aaguid;
 	const struct wa_bytes *ext;
 	uint8_t challenge[32];	    /* what the client signed */
@@ -90,9 +91,19 @@ reg_build(struct reg *g)
 	    wa_soft_auth_data(g->rp_id, g->flags, 7, aaguid, cred_id,
 		g->cred_id_len, &g->cose, g->ext, &g->auth_data),
 	    0);
-	if (strcmp(fmt, "packed-x5c") == 0 || strcmp(fmt, "fido-u2f") == 0) {
+	if (strcmp(fmt, "packed-x5c") == 0 || strcmp(fmt, "fido-u2f") == 0 ||
+	    strcmp(fmt, "tpm") == 0) {
 		assert_int_equal(
-		    wa_soft_key_new(WA_COSE_ALG_ES256, 0, &g->att), 0);
+		    wa_soft_key_new(strcmp(fmt, "tpm") == 0 ? WA_COSE_ALG_RS256
+							    : WA_COSE_ALG_ES256,
+			0, &g->att),
+		    0);
+		if (g->att_curve != NULL) {
+			EVP_PKEY_free(g->att.pk);
+			g->att.pk =
+			    EVP_PKEY_Q_keygen(NULL, NULL, "EC", g->att_curve);
+			assert_non_null(g->att.pk);
+		}
 		g->cert = wa_soft_att_cert(&g->att, g->cert_aaguid, g->cert_ca);
 		assert_non_null(g->cert);
 		if (strcmp(fmt, "packed-x5c") == 0)
@@ -283,25 +294,75 @@ test_wa06_packed_x5c(void **state)
 static void
 test_wa06_fido_u2f(void **state)
 {
-	(void)state;
-	ceremony_ok(WA_COSE_ALG_ES256, "fido-u2f", true);
-}
-
-/* credProtect in authData (authenticators add it): still verifies. */
-static void
-test_wa06_packed_self_with_cred_protect(void **state)
-{
-	static const uint8_t ext_cbor[] = { 0xa1, 0x6b, 'c', 'r', 'e', 'd', 'P',
-		'r', 'o', 't', 'e', 'c', 't', 0x02 };
-	struct wa_bytes ext = { (uint8_t *)ext_cbor, sizeof(ext_cbor) };
 	struct reg g;
 
 	(void)state;
-	reg_init(&g, WA_COSE_ALG_ES256, "packed");
-	g.ext = &ext;
+	ceremony_ok(WA_COSE_ALG_ES256, "fido-u2f", true);
+	/* U2F attestation keys are P-256; a P-384 one is not U2F. */
+	reg_init(&g, WA_COSE_ALG_ES256, "fido-u2f");
+	g.att_curve = "P-384";
+	reg_build(&g);
+	assert_int_equal(reg_run(&g), PC_ERR_VERIFY);
+	reg_free(&g);
+}
+
+/* tpm as Windows Hello sends it (RS256 key, RS1 certInfo signature). */
+static void
+test_wa06_tpm(void **state)
+{
+	struct reg g;
+	uint8_t *p;
+
+	(void)state;
+	/* The statement comes in Windows' member order, not CTAP2's. */
+	ceremony_ok(WA_COSE_ALG_RS256, "tpm", true);
+	/* Only TPM 2.0 statements. */
+	reg_init(&g, WA_COSE_ALG_RS256, "tpm");
 	reg_build(&g);
 	assert_int_equal(reg_run(&g), 0);
+	p = memmem(g.att_obj.p, g.att_obj.n,
+	    "\x63"
+	    "2.0",
+	    4);
+	assert_non_null(p);
+	p[1] = '1';
+	assert_int_equal(reg_run(&g), PC_ERR_VERIFY);
 	reg_free(&g);
+}
+
+/*
+ * Extensions in authData (authenticators add credProtect on their own,
+ * hmac-secret when asked, others we do not know): still verify, with
+ * and without an attestation signature.
+ */
+static void
+test_wa06_extensions_in_auth_data(void **state)
+{
+	static const uint8_t cp[] = { 0xa1, 0x6b, 'c', 'r', 'e', 'd', 'P', 'r',
+		'o', 't', 'e', 'c', 't', 0x02 };
+	static const uint8_t cp_hs[] = { 0xa2, 0x6b, 'c', 'r', 'e', 'd', 'P',
+		'r', 'o', 't', 'e', 'c', 't', 0x02, 0x6b, 'h', 'm', 'a', 'c',
+		'-', 's', 'e', 'c', 'r', 'e', 't', 0xf5 };
+	static const uint8_t unknown[] = { 0xa1, 0x63, 'x', 'y', 'z', 0xf5 };
+	static const struct wa_bytes exts[] = {
+		{ (uint8_t *)cp, sizeof(cp) },
+		{ (uint8_t *)cp_hs, sizeof(cp_hs) },
+		{ (uint8_t *)unknown, sizeof(unknown) },
+	};
+	static const char *fmts[] = { "none", "packed" };
+	struct reg g;
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < PC_NELEM(exts); i++) {
+		for (j = 0; j < PC_NELEM(fmts); j++) {
+			reg_init(&g, WA_COSE_ALG_ES256, fmts[j]);
+			g.ext = &exts[i];
+			reg_build(&g);
+			assert_int_equal(reg_run(&g), 0);
+			reg_free(&g);
+		}
+	}
 }
 
 /* ---- WA-01: phishing relay, wrong RP ---- */
@@ -428,9 +489,11 @@ test_wa01_cross_origin_and_top_origin(void **state)
 static void
 test_wa01_client_data_malformed(void **state)
 {
+	static const char type_int[] =
+	    "{\"type\":1,\"challenge\":\"x\",\"origin\":\"" ORIGIN "\"}";
 	static const char *bad[] = { "", "[]", "{", "null",
 		"{\"type\":\"webauthn.create\",\"type\":\"webauthn.create\"}",
-		"{\"type\":1,\"challenge\":\"x\",\"origin\":\"" ORIGIN "\"}" };
+		type_int };
 	struct wa_new_cred c;
 	struct reg g;
 	size_t i;
@@ -604,7 +667,8 @@ test_wa06_assert_bad_signature(void **state)
 static void
 test_wa06_attestation_bad_signature(void **state)
 {
-	static const char *fmts[] = { "packed", "packed-x5c", "fido-u2f" };
+	static const char *fmts[] = { "packed", "packed-x5c", "fido-u2f",
+		"tpm" };
 	static const int algs[] = { WA_COSE_ALG_ES256, WA_COSE_ALG_EDDSA,
 		WA_COSE_ALG_RS256 };
 	struct wa_new_cred c;
@@ -613,11 +677,12 @@ test_wa06_attestation_bad_signature(void **state)
 	char *cd;
 
 	(void)state;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		for (j = 0; j < 3; j++) {
 			if (i > 0 && j > 0)
-				break; /* x5c and u2f: the ES256 case */
-			reg_init(&g, algs[j], fmts[i]);
+				break; /* x5c, u2f, tpm: one algorithm */
+			reg_init(
+			    &g, i == 3 ? WA_COSE_ALG_RS256 : algs[j], fmts[i]);
 			reg_build(&g);
 			assert_int_equal(reg_run(&g), 0);
 			n = strlen(g.client_data);
@@ -1148,7 +1213,8 @@ main(void)
 		cmocka_unit_test(test_wa06_packed_self),
 		cmocka_unit_test(test_wa06_packed_x5c),
 		cmocka_unit_test(test_wa06_fido_u2f),
-		cmocka_unit_test(test_wa06_packed_self_with_cred_protect),
+		cmocka_unit_test(test_wa06_tpm),
+		cmocka_unit_test(test_wa06_extensions_in_auth_data),
 		cmocka_unit_test(test_wa01_register_wrong_origin),
 		cmocka_unit_test(test_wa01_assert_wrong_origin),
 		cmocka_unit_test(test_wa01_wrong_type),
