@@ -180,6 +180,27 @@ test('WA-08, WA-04: sign in with a passkey alone, no email typed; amr hwk mfa', 
   }
 });
 
+test('password + passkey: the second step takes the passkey; amr pwd hwk mfa', async () => {
+  const a = await authPage({ uv: false, cred: alice.cred });
+  try {
+    await a.page.goto(origin + '/login');
+    await fillForm(a.page, { Email: ALICE, Password: GOOD_PW });
+    await submit(a.page, 'Sign in');
+    // MF-04: the password alone gives no session, only the second step.
+    assert.equal(new URL(a.page.url()).pathname, '/login/mfa', await text(a.page));
+    // After a password, presence is the second factor (UV not needed).
+    await submit(a.page, 'Use a passkey');
+    assert.equal(new URL(a.page.url()).pathname, '/account', await text(a.page));
+    const row = auditRows(srv).filter((x) => x.event === 'login' && x.outcome === 'success').at(-1);
+    assert.equal(row.actor, users[ALICE].id);
+    assert.equal(row.details.amr, 'pwd hwk mfa');
+    assert.deepEqual(problems(a.page), []);
+    [alice.cred] = await a.creds();
+  } finally {
+    await a.page.context().close();
+  }
+});
+
 test('WA-04: a sign-in whose authenticator did not verify the user is refused, whatever the client asked', async () => {
   const a = await authPage({ uv: false, cred: alice.cred });
   try {
@@ -334,9 +355,53 @@ test('WA-05: a second user cannot register a credential id that is already regis
     assert.equal(new URL(a.page.url()).pathname, '/account');
     const row = auditRows(srv).filter((x) => x.event === 'login' && x.outcome === 'success').at(-1);
     assert.equal(row.actor, users[ALICE].id);
+    [alice.cred] = await a.creds();
   } finally {
     await a.page.context().close();
   }
+});
+
+test('MF-04: at the second step the passkey must be the pending user\'s own', async () => {
+  // Carol (password right, a passkey of her own) is at her second step;
+  // the browser holds Alice's passkey and the page is made to ask for any.
+  const a = await authPage({ cred: alice.cred });
+  try {
+    await a.page.goto(origin + '/login');
+    await fillForm(a.page, { Email: CAROL, Password: GOOD_PW });
+    await submit(a.page, 'Sign in');
+    assert.equal(new URL(a.page.url()).pathname, '/login/mfa', await text(a.page));
+    await a.page.evaluate(() => { document.querySelector('form[data-passkey]').dataset.creds = ''; });
+    const res = await submit(a.page, 'Use a passkey');
+    assert.equal(res.status(), 400);
+    assert.match(await text(a.page), /could not be verified/);
+    const row = auditRows(srv).filter((x) => x.event === 'mfa.failure').at(-1);
+    assert.equal(row.actor, users[CAROL].id);
+    await a.page.goto(origin + '/account');
+    assert.equal(new URL(a.page.url()).pathname, '/login', 'not signed in');
+  } finally {
+    await a.page.context().close();
+  }
+});
+
+test('MF-03: wrong passkeys at the second step count towards the account\'s failure limit', async () => {
+  const c = client();
+  const r = await c.login(CAROL);
+  assert.equal(r.location?.startsWith('/login/mfa'), true, r.location);
+  let last;
+  for (let i = 0; i < 8; i++) {
+    const page = await c.get('/login/mfa');
+    assert.equal(page.status, 200, page.text);
+    const challenge = page.text.match(/data-challenge="([^"]+)"/)[1];
+    last = await c.post('/login/passkey', {
+      csrf: csrfOf(page.text, '/login/passkey'), purpose: 'factor', challenge,
+      credential_id: 'AAAA', client_data: 'AAAA', authenticator_data: 'AAAA', signature: 'AAAA',
+    });
+    if (last.status === 429) break;
+    assert.equal(last.status, 400, last.text);
+  }
+  assert.equal(last.status, 429, 'the backoff stops the guessing');
+  assert.ok(Number(last.headers.get('retry-after')) > 0);
+  assert.ok(auditRows(srv).some((x) => x.event === 'mfa.failure_burst' && x.actor === users[CAROL].id));
 });
 
 test('SS-09, WA-07: adding or removing a passkey from a stale session needs the password; removal is audited and mailed', async () => {
