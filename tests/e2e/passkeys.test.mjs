@@ -22,6 +22,7 @@ const ALICE = 'alice-pk@example.com';
 const BOB = 'bob-pk@example.com';
 const CAROL = 'carol-pk@example.com';
 const DAVE = 'dave-pk@example.com';
+const ERIN = 'erin-pk@example.com';
 const DOCS_IMG = fileURLToPath(new URL('../../docs/img/', import.meta.url));
 
 let srv;
@@ -39,7 +40,7 @@ before(async () => {
     issuer: origin,
     config: { reauth_window: '5s', login_delay_free: 50, pwhash_memory: '19m', pwhash_iterations: '2' },
   });
-  for (const e of [ALICE, BOB, CAROL, DAVE]) users[e] = addUser(srv, e);
+  for (const e of [ALICE, BOB, CAROL, DAVE, ERIN]) users[e] = addUser(srv, e);
   browser = await launchBrowser();
 });
 after(async () => {
@@ -198,6 +199,22 @@ test('password + passkey: the second step takes the passkey; amr pwd hwk mfa', a
     [alice.cred] = await a.creds();
   } finally {
     await a.page.context().close();
+  }
+});
+
+test('WA-04: a step-up of a password session takes a verifying passkey; amr pwd hwk mfa', async () => {
+  // Erin's session is a password one from before her passkey existed.
+  const e = await enrol(ERIN, 'Erin key');
+  try {
+    await e.page.goto(origin + '/login/mfa');
+    assert.equal(await e.page.getAttribute('form[data-passkey]', 'data-uv'), 'required');
+    await submit(e.page, 'Use a passkey');
+    assert.equal(new URL(e.page.url()).pathname, '/account', await text(e.page));
+    const row = auditRows(srv).filter((x) => x.event === 'login' && x.outcome === 'success').at(-1);
+    assert.equal(row.actor, users[ERIN].id);
+    assert.equal(row.details.amr, 'pwd hwk mfa');
+  } finally {
+    await e.page.context().close();
   }
 });
 
