@@ -26,9 +26,9 @@
 #                      Bearer ones (bench/dpop.sh; needs BENCH_OAUTH=1)
 #   BENCH_EXCHANGE     1 (default): delegation token exchanges
 #                      (bench/exchange.sh; needs BENCH_OAUTH=1); 0 skips them
-#   BENCH_PASSKEY      1 (default): passkey verifications per second and CPU
-#                      per verification, in process (bench/passkey.sh,
-#                      bench/passkeyrate.c); 0 skips them
+#   BENCH_MFA          1 (default): passkey and TOTP verifications per second
+#                      and CPU per verification, in process (bench/mfa.sh,
+#                      bench/passkeyrate.c, bench/totprate.c); 0 skips them
 #   BENCH_PG           1 (default): the OAuth runs of portcullis again on a
 #                      throwaway PostgreSQL cluster, one node and two nodes
 #                      (bench/pg.sh); 0 skips them
@@ -95,8 +95,8 @@ oauth_check
 . "$ROOT/bench/dpop.sh"
 # shellcheck source=bench/exchange.sh
 . "$ROOT/bench/exchange.sh"
-# shellcheck source=bench/passkey.sh
-. "$ROOT/bench/passkey.sh"
+# shellcheck source=bench/mfa.sh
+. "$ROOT/bench/mfa.sh"
 # shellcheck source=bench/pg.sh
 . "$ROOT/bench/pg.sh"
 pg_check
@@ -557,7 +557,7 @@ apikey_bench
 dpop_bench
 exchange_bench
 pg_bench
-passkey_bench
+mfa_bench
 
 # --- 6. the table ------------------------------------------------------------
 H=$(awk -v a="${RPS[hello1]}" -v b="${RPS[hello2]}" \
@@ -670,7 +670,7 @@ targets_table
 apikey_table
 dpop_table
 exchange_table
-passkey_table
+mfa_table
 echo
 echo "Targets are reported, never enforced. How to read this: bench/README.md."
 # A side-by-side run with a failing side is not a result: said loudly, and

@@ -35,6 +35,38 @@ struct session;
 #define ACR_MFA "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
 #define ACR_PHR "phr"
 
+/*
+ * The acr of a session's amr (space-separated RFC 8176 values): ACR_PHR
+ * when a passkey was one of the factors of a multi-factor sign-in ("hwk"
+ * or "swk", and "mfa"), else ACR_MFA when amr has "mfa", else ACR_PWD;
+ * NULL for a NULL or empty amr (nothing known: the claim is left out).
+ * The one place this mapping is made (docs/mfa.md, decision 0069).
+ */
+const char *mfa_acr(const char *amr);
+/* Whether the space-separated amr holds the value method. */
+bool mfa_amr_has(const char *amr, const char *method);
+/* How strong an acr value is: 1 ACR_PWD, 2 ACR_MFA, 3 ACR_PHR; 0 for a
+ * value we do not issue (a client's acr_values may name any). */
+int mfa_acr_rank(const char *acr, size_t len);
+
+/*
+ * The policy mfa = required (docs/mfa.md): *open is whether user_id, who
+ * has no second factor, may still sign in with one factor. Always true
+ * under mfa = optional; under required, during mfa_enrol_grace from the
+ * account's creation or the operator's last `user mfa reset` (its audit
+ * row), whichever is later.
+ */
+int mfa_grace_open(struct db *db, const struct config *cfg, const char *user_id,
+    int64_t now, bool *open) PC_WUR;
+/*
+ * The end of a sign-in that proved amr (web_signin_done): *ok false when
+ * mfa = required, amr lacks "mfa", the user has no second factor and the
+ * grace is over: the sign-in is refused (decision 0069: the user asks the
+ * operator, whose reset opens a new grace). A store error fails closed.
+ */
+int mfa_signin_allowed(struct db *db, const struct config *cfg,
+    const char *user_id, const char *amr, int64_t now, bool *ok) PC_WUR;
+
 /* ---- what protects an account (auth/mfa.c) ---- */
 struct mfa_factors {
 	bool totp;		/* an activated TOTP credential */

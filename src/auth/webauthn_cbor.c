@@ -36,15 +36,20 @@ item_done(struct scan *s)
 	s->done = true;
 }
 
+/* A container of n elements opens: the depth-th nested one. */
 static void
 open_items(struct scan *s, uint64_t n)
 {
+	if (s->depth > WA_CBOR_MAX_DEPTH) {
+		s->bad = true;
+		return;
+	}
 	if (n == 0) {
 		item_done(s);
 		return;
 	}
 	/* Every element takes at least one byte: a bigger count is a lie. */
-	if (n > s->avail || s->depth >= WA_CBOR_MAX_DEPTH + 1) {
+	if (n > s->avail) {
 		s->bad = true;
 		return;
 	}

@@ -13,12 +13,14 @@
 
 #include "auth/webauthn.h"
 
-#define WA_CBOR_MAX_DEPTH 8 /* attestation object → attStmt → x5c → cert */
+/* Nested containers: attestation object → attStmt → x5c is 3. */
+#define WA_CBOR_MAX_DEPTH 8
 
 /*
  * The first CBOR data item of p[0..n), checked with libcbor's streaming
  * decoder before anything is built from it: definite lengths only, no
- * tags, at most WA_CBOR_MAX_DEPTH levels, every declared element present.
+ * tags, at most WA_CBOR_MAX_DEPTH nested arrays or maps, every declared
+ * element present.
  * *item_len is its exact encoded length (the caller decides whether bytes
  * may follow). 0, PC_ERR_INVALID or PC_ERR_TOO_LARGE.
  */

@@ -180,6 +180,8 @@ int cmd_check_config(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_master_key(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+/* user mfa list|reset (src/cli/user_mfa.c; issue 16). */
+int cmd_user_mfa(int argc, char **argv);
 int cmd_client(int argc, char **argv);
 /* client registration-token add|list|revoke (src/cli/client_reg.c). */
 int cmd_client_registration_token(int argc, char **argv);

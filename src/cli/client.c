@@ -35,6 +35,7 @@ static const char usage[] =
     "                             [--par-required] [--cors-origin ORIGIN "
     "...]\n"
     "                             [--allow-impersonation]\n"
+    "                             [--require-mfa]\n"
     "                             [--json]\n"
     "       portcullis client list [--json]\n"
     "       portcullis client show --id CLIENT_ID [--json]\n"
@@ -55,6 +56,7 @@ static const char usage[] =
     "--no-cors-origins]\n"
     "                             [--allow-impersonation | "
     "--no-allow-impersonation]\n"
+    "                             [--require-mfa | --no-require-mfa]\n"
     "                             [--json]\n"
     "                             [--dpop-required | --no-dpop-required]\n"
     "       portcullis client rotate-secret --id CLIENT_ID [--json]\n"
@@ -94,6 +96,9 @@ static const char usage[] =
     "               (https://host[:port]) whose JavaScript may read\n"
     "               /token, /revoke and /userinfo answers; a public\n"
     "               client's redirect URI origins need no listing.\n"
+    "               --require-mfa: every sign-in for it needs a second\n"
+    "               factor (amr mfa); a user without one gets\n"
+    "               unmet_authentication_requirements (docs/mfa.md).\n"
     "update         changes the given fields; --redirect-uri and\n"
     "               --post-logout-redirect-uri replace their whole list.\n"
     "rotate-secret  issues a new secret (printed once); the previous one\n"
@@ -228,6 +233,11 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		c->par_required = true;
 	if (cli_has(ctx, "no-par-required"))
 		c->par_required = false;
+	/* Issue 16: a second factor for every sign-in (oauth/authz.c). */
+	if (cli_has(ctx, "require-mfa"))
+		c->require_mfa = true;
+	if (cli_has(ctx, "no-require-mfa"))
+		c->require_mfa = false;
 	set_words(ctx, "cors-origin", &c->cors_origins);
 	if (cli_has(ctx, "no-cors-origins")) {
 		free(c->cors_origins);
@@ -567,6 +577,9 @@ check_update(const struct cli_ctx *ctx)
 	if (cli_has(ctx, "par-required") && cli_has(ctx, "no-par-required"))
 		return cli_usage(
 		    ctx, "--par-required and --no-par-required conflict");
+	if (cli_has(ctx, "require-mfa") && cli_has(ctx, "no-require-mfa"))
+		return cli_usage(
+		    ctx, "--require-mfa and --no-require-mfa conflict");
 	if (cli_has(ctx, "cors-origin") && cli_has(ctx, "no-cors-origins"))
 		return cli_usage(
 		    ctx, "--cors-origin and --no-cors-origins conflict");
@@ -633,6 +646,8 @@ check_update(const struct cli_ctx *ctx)
 	    { .name = "allow-impersonation", \
 		    .help = "its token exchanges may ask for tokens without " \
 			    "act (impersonate=true; TX-01)" }, \
+	    { .name = "require-mfa", \
+		    .help = "every sign-in for it needs a second factor" }, \
 	{ \
 		.name = "json", .help = "print the client as JSON" \
 	}
@@ -667,6 +682,8 @@ static const struct cli_opt update_opts[] = {
 	    .help = "no longer bound to a service account" },
 	{ .name = "no-par-required", .help = "plain /authorize is accepted" },
 	{ .name = "no-cors-origins", .help = "no listed CORS origins" },
+	{ .name = "no-require-mfa",
+	    .help = "a password alone may sign in for it (policy allowing)" },
 	{ .name = "no-allow-impersonation",
 	    .help = "its exchanged tokens always record it (act)" },
 	META_OPTS,

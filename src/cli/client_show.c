@@ -135,6 +135,8 @@ cli_client_json(const struct store_client *c, json_int_t secrets)
 		    words_json(c->cors_origins != NULL ? c->cors_origins : ""));
 		json_object_set_new(o, "allow_impersonation",
 		    json_boolean(c->allow_impersonation));
+		json_object_set_new(
+		    o, "require_mfa", json_boolean(c->require_mfa));
 	}
 	if (o != NULL && secrets >= 0)
 		json_object_set_new(o, "active_secrets", json_integer(secrets));
@@ -175,6 +177,8 @@ cli_client_print(const struct store_client *c, size_t secrets)
 	    c->n_post_logout_uris);
 	if (c->par_required)
 		printf("%-27s %s\n", "par_required:", "yes");
+	if (c->require_mfa)
+		printf("%-27s %s\n", "require_mfa:", "yes");
 	if (c->cors_origins != NULL && c->cors_origins[0] != '\0')
 		printf("%-27s %s\n", "cors_origins:", c->cors_origins);
 }

@@ -31,6 +31,7 @@ static const char usage[] =
     "       portcullis user set-password (--id ID | --email EMAIL) "
     "[--password-stdin]\n"
     "       portcullis user delete (--id ID | --email EMAIL)\n"
+    "       portcullis user mfa list|reset (see its --help)\n"
     "\n"
     "Every sub-command also takes --config FILE, --data-dir DIR,\n"
     "--store-url URL, --mode MODE and --help.\n"
@@ -499,5 +500,8 @@ static const struct cli_cmd cmd = { "user", usage, subs, PC_NELEM(subs) };
 int
 cmd_user(int argc, char **argv)
 {
+	/* Issue 16: second factors (src/cli/user_mfa.c). */
+	if (argc > 1 && strcmp(argv[1], "mfa") == 0)
+		return cmd_user_mfa(argc - 1, argv + 1);
 	return cli_main(&cmd, argc, argv);
 }

@@ -182,6 +182,15 @@ int mail_compose_recovery(const struct config *cfg, const char *to,
  */
 int mail_compose_mfa_failures(const struct config *cfg, const char *to,
     int64_t failures, int64_t when, struct mail_msg *out) PC_WUR;
+
+/*
+ * Issue 16 (AU-06): an operator removed the user's second factors at
+ * when (`portcullis user mfa reset`); kind: "totp", "passkey",
+ * "recovery", or NULL for all of them.
+ */
+int mail_compose_mfa_reset(const struct config *cfg, const char *to,
+    const char *kind, int64_t when, struct mail_msg *out) PC_WUR;
+
 /*
  * Passkeys (issue 16; WA-07, AU-06): a passkey was added to (added true)
  * or removed from the account at when.

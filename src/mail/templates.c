@@ -403,6 +403,45 @@ mail_compose_mfa_failures(const struct config *cfg, const char *to,
 	    to, "Failed second-factor attempts on your account", &b, out);
 }
 
+/* Issue 16 (AU-06): the operator's reset of the second factors. */
+
+int
+mail_compose_mfa_reset(const struct config *cfg, const char *to,
+    const char *kind, int64_t when, struct mail_msg *out)
+{
+	const char *what = kind == NULL ? "all second factors (authenticator "
+					  "app, passkeys and recovery codes)"
+	    : strcmp(kind, "totp") == 0 ? "the authenticator app (TOTP)"
+	    : strcmp(kind, "passkey") == 0  ? "every passkey"
+	    : strcmp(kind, "recovery") == 0 ? "the recovery codes"
+					    : NULL;
+	char at[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+	struct buf b;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (what == NULL || gmtime_r(&t, &tm) == NULL ||
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		return PC_ERR_INVALID;
+	if ((r = prepare(cfg, to, &b, out)) != 0)
+		return r;
+	if ((r = buf_printf(&b,
+		 "Hello,\n\n"
+		 "on %s an administrator of %s removed %s from your "
+		 "account.\n\n"
+		 "Sign in at %s/account/mfa and add a second factor again. "
+		 "If you did not ask for this, tell your administrator at "
+		 "once: someone may be trying to take over your account.\n",
+		 at, site(cfg), what, cfg->issuer)) != 0) {
+		buf_free(&b);
+		return r;
+	}
+	return finish(
+	    to, "The second factors of your account were reset", &b, out);
+}
+
 /* ---- passkeys (issue 16; h-passkeys) ---- */
 int
 mail_compose_passkey_changed(const struct config *cfg, const char *to,

@@ -196,6 +196,13 @@ az_parse(const struct kvlist *q, struct az_request *a)
 	    str_to_int64(str_from(max_age), 0, INT32_MAX, &a->max_age) != 0)
 		return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
 		    "max_age is not valid.");
+	/* Issue 16: acr_values is voluntary (OIDC Core §3.1.2.1); values
+	 * we do not issue are ignored by authz_begin(). */
+	(void)oauth_field(q, "acr_values", &a->acr_values);
+	if (a->acr_values != NULL &&
+	    !printable_ascii(a->acr_values, AZ_ACR_VALUES_MAX))
+		return fail(a, AZ_FAIL_REDIRECT, "invalid_request",
+		    "acr_values is not valid.");
 	(void)oauth_field(q, "login_hint", &a->login_hint);
 	(void)oauth_field(q, "id_token_hint", &a->id_token_hint);
 	if (a->login_hint != NULL && strlen(a->login_hint) > AZ_HINT_MAX)

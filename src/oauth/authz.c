@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "auth/mfa.h"
 #include "crypto/crypto.h"
 #include "oauth/domain.h"
 #include "util/log.h"
@@ -93,6 +94,29 @@ grant_scope(struct authz *z, const struct az_request *a, struct authz_error *e)
 	z->p.scope = xstrdup(scope.len > 0 ? buf_cstr(&scope) : "");
 	buf_free(&scope);
 	return AUTHZ_OK;
+}
+
+/*
+ * Issue 16: AZ_ACR_MFA when every value of acr_values that we issue is
+ * stronger than one factor (the values are alternatives, in order of
+ * preference: the weakest known one is enough). Values we do not issue
+ * are ignored (acr_values is voluntary; OIDC Core §3.1.2.1).
+ */
+static unsigned
+acr_wanted(const char *acr_values)
+{
+	int least = 0;
+
+	for (const char *p = acr_values; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+		int rank = mfa_acr_rank(p, n);
+
+		if (rank > 0 && (least == 0 || rank < least))
+			least = rank;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return least >= 2 ? AZ_ACR_MFA : 0;
 }
 
 /* The client through client_resolve() (issue 15: metadata documents). */
@@ -196,7 +220,7 @@ authz_begin(struct app *app, const struct az_request *a, enum az_fail f,
 	z->p.nonce = dup_opt(a->nonce);
 	z->p.code_challenge = xstrdup(a->code_challenge);
 	z->p.login_hint = dup_opt(a->login_hint);
-	z->p.prompt = a->prompt;
+	z->p.prompt = a->prompt | acr_wanted(a->acr_values);
 	/* One account per browser: choosing one is signing in again. */
 	if ((a->prompt & AZ_PROMPT_SELECT_ACCOUNT) != 0)
 		z->p.prompt |= AZ_PROMPT_LOGIN;
@@ -214,6 +238,61 @@ authz_max_age(
 	if (s == NULL || s->user_id == NULL || now - s->auth_time > max_age ||
 	    max_age == 0)
 		z->p.prompt |= AZ_PROMPT_LOGIN;
+}
+
+int
+authz_mfa(struct app *app, const struct authz *z, const struct session *s,
+    int64_t now, enum authz_mfa *out)
+{
+	bool required = strcmp(app->cfg->mfa, "required") == 0;
+	bool asked = (z->p.prompt & AZ_ACR_MFA) != 0;
+	struct mfa_factors f;
+	bool open = false;
+	int rc;
+
+	*out = AUTHZ_MFA_OK;
+	/* Two factors already (or a verifying passkey): nothing more is
+	 * asked, even for "phr"; the ID token's acr says what was used. */
+	if (mfa_amr_has(s->amr, AMR_MFA) ||
+	    !(asked || required || z->client.require_mfa))
+		return 0;
+	if ((rc = mfa_factors_get(app->db, s->user_id, &f)) != 0)
+		return rc;
+	if (mfa_has_factor(&f)) {
+		/* The factor step, which rotates the session adding it. */
+		*out = AUTHZ_MFA_STEP;
+		return 0;
+	}
+	/* No factor to ask for. acr_values alone is voluntary; a client
+	 * that requires one gets none without it; the global policy lets
+	 * the user in during the enrolment grace. */
+	if (z->client.require_mfa) {
+		*out = AUTHZ_MFA_UNMET;
+		return 0;
+	}
+	if (!required)
+		return 0;
+	if ((rc = mfa_grace_open(app->db, app->cfg, s->user_id, now, &open)) !=
+	    0)
+		return rc;
+	*out = open ? AUTHZ_MFA_OK : AUTHZ_MFA_UNMET;
+	return 0;
+}
+
+int
+authz_mfa_step(struct app *app, struct authz *z, const char *ip, int64_t now,
+    char location[AUTHZ_LOCATION_MAX])
+{
+	int rc;
+
+	/* Resumed only by the session the factor step makes for it
+	 * (authz_login_done() records it), never by another browser that
+	 * learnt the id (MF-04, AZ-03). */
+	z->p.prompt |= AZ_PROMPT_LOGIN;
+	if ((rc = authz_save(app, z, ip, now)) != 0)
+		return rc;
+	snprintf(location, AUTHZ_LOCATION_MAX, "/login/mfa?req=%s", z->id);
+	return 0;
 }
 
 /* The opaque id from a form or query value: 43 canonical base64url. */

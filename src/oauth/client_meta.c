@@ -441,6 +441,7 @@ client_meta_keep(struct store_client *c, const struct store_client *old)
 	c->allow_impersonation = old->allow_impersonation;
 	c->dpop_required = old->dpop_required;
 	c->par_required = old->par_required;
+	c->require_mfa = old->require_mfa;
 	c->disabled_at = old->disabled_at;
 	c->first_party = old->first_party;
 	c->id_token_on_refresh = old->id_token_on_refresh;

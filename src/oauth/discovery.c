@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/mfa.h"
 #include "crypto/crypto.h"
 #include "oauth/oauth.h"
 #include "util/config.h"
@@ -141,10 +142,14 @@ build_one(struct app *app, unsigned mask)
 	json_object_set_new(d, "id_token_signing_alg_values_supported",
 	    id_token_alg_list(mask));
 	json_object_set_new(d, "claims_supported",
-	    json_pack("[s, s, s, s, s, s, s, s, s, s, s, s, s, s, s]", "sub",
-		"iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid",
-		"at_hash", "email", "email_verified", "name", "updated_at",
-		"groups"));
+	    json_pack("[s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s]", "sub",
+		"iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr",
+		"sid", "at_hash", "email", "email_verified", "name",
+		"updated_at", "groups"));
+	/* Issue 16 (auth/mfa.c mfa_acr(), docs/mfa.md): the acr values an
+	 * ID token may carry, which acr_values may ask for. */
+	json_object_set_new(d, "acr_values_supported",
+	    json_pack("[s, s, s]", ACR_PWD, ACR_MFA, ACR_PHR));
 	/*
 	 * Client authentication (client_auth.c): /token and /revoke also take
 	 * public clients ("none"); introspection does not (IR-01).

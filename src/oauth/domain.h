@@ -557,6 +557,25 @@ int authz_consent_grant(struct app *app, const struct authz *z,
 int authz_code(struct app *app, const struct authz *z, const struct session *s,
     int64_t now, char code[CODE_LEN + 1]) PC_WUR;
 /*
+ * Issue 16 (docs/mfa.md, decision 0069): what the request z needs of
+ * the signed-in session s beyond a sign-in. AUTHZ_MFA_STEP when acr_values
+ * asked for more than one factor, the client requires a second factor or
+ * the policy is mfa = required, s's amr lacks "mfa", and the user has a
+ * factor to give; AUTHZ_MFA_UNMET when the user has none and the client
+ * requires one, or mfa = required and the enrolment grace is over
+ * (unmet_authentication_requirements). A store error: non-zero.
+ */
+enum authz_mfa {
+	AUTHZ_MFA_OK = 0,
+	AUTHZ_MFA_STEP,
+	AUTHZ_MFA_UNMET,
+};
+int authz_mfa(struct app *app, const struct authz *z, const struct session *s,
+    int64_t now, enum authz_mfa *out) PC_WUR;
+/* Saves z (once) and gives the factor step's URL for it, /login/mfa. */
+int authz_mfa_step(struct app *app, struct authz *z, const char *ip,
+    int64_t now, char location[AUTHZ_LOCATION_MAX]) PC_WUR;
+/*
  * After a sign-in made for the pending request id_value: records s as
  * the session that signed in for it and gives the local URL to resume
  * it. PC_ERR_INVALID or PC_ERR_NOT_FOUND when there is no such request.

@@ -117,6 +117,7 @@ bool redirect_uri_match(const char *registered, const char *requested);
 #define AZ_NONCE_MAX 512
 #define AZ_HINT_MAX 512
 #define AZ_RESOURCE_MAX 512 /* RESOURCE_URI_MAX: the aud it becomes */
+#define AZ_ACR_VALUES_MAX 512
 
 enum az_fail {
 	AZ_OK = 0,
@@ -129,6 +130,11 @@ enum az_prompt {
 	AZ_PROMPT_LOGIN = 1 << 1,
 	AZ_PROMPT_CONSENT = 1 << 2,
 	AZ_PROMPT_SELECT_ACCOUNT = 1 << 3,
+	/* Not prompt values: the least acr that acr_values asked for (OIDC
+	 * Core §3.1.2.1, voluntary), kept with the saved request (issue 16,
+	 * oauth/authz.c). */
+	AZ_ACR_MFA = 1 << 8,
+	AZ_ACR_PHR = 1 << 9,
 };
 
 /* Values point into the parsed parameters; scope is owned. */
@@ -140,6 +146,7 @@ struct az_request {
 	const char *code_challenge;
 	const char *login_hint;
 	const char *id_token_hint;
+	const char *acr_values; /* NULL: none; space-separated (issue 16) */
 	/* RFC 8707: the one resource the tokens are for; NULL: us. Only its
 	 * shape is checked here; authz_begin() looks it up (TX-04). */
 	const char *resource;

@@ -19,6 +19,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "auth/mfa.h"
 #include "crypto/crypto.h"
 #include "jose/jose.h"
 #include "machine/machine.h"
@@ -314,6 +315,7 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 	in.scope = g->scope;
 	in.auth_time = g->auth_time;
 	in.amr = g->amr;
+	in.acr = mfa_acr(g->amr); /* OI-07, issue 16: from the amr only */
 	in.grant_id = g->family_id;
 	in.jti = g->jti;
 	in.groups = groups;
@@ -338,6 +340,7 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 		id.auth_time = g->auth_time;
 		id.nonce = g->nonce;
 		id.amr = g->amr;
+		id.acr = mfa_acr(g->amr);
 		id.sid = g->sid;
 		id.access_token = at;
 		id.groups = groups;

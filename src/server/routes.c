@@ -78,6 +78,12 @@ static const struct route routes[] = {
 	    oauth_register, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 	{ "/account/agents", HTTP_POST, web_account_agents, ROUTE_BODY_DEFAULT,
 	    RESP_NO_STORE, false },
+	/* TOTP (issue 16). No HEAD: GET begins an enrolment (CF-02). */
+	{ "/account/mfa/totp", HTTP_GET | HTTP_POST, web_account_totp,
+	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	/* Recovery codes (issue 16, MF-07). */
+	{ "/account/mfa/recovery", HTTP_GET | HTTP_HEAD | HTTP_POST,
+	    web_account_recovery, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 	/* Passkeys (issue 16; web/passkey.c, web/account_passkeys.c). */
 	{ "/passkey.js", HTTP_GET | HTTP_HEAD, web_passkey_js, 0,
 	    RESP_PUBLIC_SHORT, false },
@@ -85,12 +91,6 @@ static const struct route routes[] = {
 	    RESP_NO_STORE, false },
 	{ "/account/passkeys", HTTP_GET | HTTP_HEAD | HTTP_POST,
 	    web_account_passkeys, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
-	/* TOTP (issue 16). No HEAD: GET begins an enrolment (CF-02). */
-	{ "/account/mfa/totp", HTTP_GET | HTTP_POST, web_account_totp,
-	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
-	/* Recovery codes (issue 16, MF-07). */
-	{ "/account/mfa/recovery", HTTP_GET | HTTP_HEAD | HTTP_POST,
-	    web_account_recovery, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
 };
 
 /* AK-06: an API key in any route's query string is refused (and, if

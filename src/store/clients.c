@@ -58,7 +58,7 @@ store_clients_free(struct store_client *v, size_t n)
 	" service_account_id, kind, owner_id, resources," \
 	" max_delegation_depth, may_delegate, allow_impersonation," \
 	" dpop_required, par_required, cors_origins, registration," \
-	" disabled_at"
+	" disabled_at, require_mfa"
 
 /* The columns of CLIENT_COLS into c. */
 #define CLIENT_READ(c) \
@@ -73,9 +73,10 @@ store_clients_free(struct store_client *v, size_t n)
 	    QC_INT(&(c)->max_delegation_depth), QC_BOOL(&(c)->may_delegate), \
 	    QC_BOOL(&(c)->allow_impersonation), QC_BOOL(&(c)->dpop_required), \
 	    QC_BOOL(&(c)->par_required), QC_DUP(&(c)->cors_origins), \
-	    QC_DUP(&(c)->registration), QC_INT(&(c)->disabled_at))
+	    QC_DUP(&(c)->registration), QC_INT(&(c)->disabled_at), \
+	    QC_BOOL(&(c)->require_mfa))
 
-/* The values bound for name .. disabled_at, in this order (kind and
+/* The values bound for name .. require_mfa, in this order (kind and
  * registration NULL: their defaults). */
 #define CLIENT_META(c) \
 	QA_TEXT((c)->name), QA_TEXT((c)->auth_method), \
@@ -95,7 +96,8 @@ store_clients_free(struct store_client *v, size_t n)
 	    QA_TEXT((c)->cors_origins != NULL ? (c)->cors_origins : ""), \
 	    QA_TEXT( \
 		(c)->registration != NULL ? (c)->registration : "operator"), \
-	    QA_INT_IF((c)->disabled_at != 0, (c)->disabled_at)
+	    QA_INT_IF((c)->disabled_at != 0, (c)->disabled_at), \
+	    QA_INT((c)->require_mfa ? 1 : 0)
 
 static int
 put_uris(
@@ -162,9 +164,10 @@ insert_tx(struct db_conn *conn, void *arg)
 		 " updated_at, id_token_on_refresh, service_account_id,"
 		 " kind, owner_id, resources, max_delegation_depth,"
 		 " may_delegate, allow_impersonation, dpop_required,"
-		 " par_required, cors_origins, registration, disabled_at)"
+		 " par_required, cors_origins, registration, disabled_at,"
+		 " require_mfa)"
 		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		 " ?, ?, ?, ?, ?, ?, ?)",
+		 " ?, ?, ?, ?, ?, ?, ?, ?)",
 		 Q_ARGS(QA_TEXT(c->client_id), QA_INT(c->is_public ? 1 : 0),
 		     QA_INT(c->created_at), CLIENT_META(c)),
 		 NULL)) != 0 ||
@@ -296,7 +299,7 @@ update_tx(struct db_conn *conn, void *arg)
 		 " resources = ?, max_delegation_depth = ?, may_delegate = ?,"
 		 " allow_impersonation = ?, dpop_required = ?,"
 		 " par_required = ?, cors_origins = ?, registration = ?,"
-		 " disabled_at = ? WHERE client_id = ?"
+		 " disabled_at = ?, require_mfa = ? WHERE client_id = ?"
 		 " RETURNING client_id",
 		 Q_ARGS(CLIENT_META(c), QA_TEXT(c->client_id)), Q_NOCOLS)) != 0)
 		return r;

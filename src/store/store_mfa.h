@@ -34,6 +34,32 @@ int store_mfa_factors(
 int store_mfa_reset(struct db *db, const char *user_id, bool totp,
     bool passkeys, bool recovery, int64_t *removed) PC_WUR;
 
+/* ---- what the operator sees (store/mfa.c; `portcullis user mfa list`,
+ * h-policy) ---- */
+struct store_mfa_passkey {
+	char *id;
+	char *name;
+	bool backup_eligible; /* a synced passkey */
+	int64_t created_at;
+	int64_t last_used_at; /* 0: never */
+	int64_t cloned_at;    /* 0: not flagged (WA-03) */
+};
+struct store_mfa_detail {
+	bool totp;		   /* a TOTP credential row exists */
+	int64_t totp_created_at;   /* enrolment started */
+	int64_t totp_activated_at; /* 0: pending, not a factor yet */
+	int64_t totp_last_used_at; /* 0: never */
+	struct store_mfa_passkey *passkeys;
+	size_t n_passkeys;
+	int64_t recovery_left;	/* unspent recovery codes */
+	int64_t recovery_total; /* codes in the current set */
+	int64_t failures;	/* consecutive factor failures (MF-03) */
+	bool totp_suspended;
+};
+void store_mfa_detail_clear(struct store_mfa_detail *d);
+/* Everything about user_id's factors, read in one snapshot; no secret. */
+int store_mfa_detail(
+    struct db *db, const char *user_id, struct store_mfa_detail *out) PC_WUR;
 /* ---- TOTP (store/totp.c; the rules: auth/totp.c) ---- */
 /*
  * totp_credentials holds one row per user: either a pending enrolment

@@ -57,6 +57,9 @@ struct store_client {
 	char *cors_origins;
 	char *registration;
 	int64_t disabled_at;
+	/* Issue 16 (migration 0032): every sign-in for this client needs a
+	 * second factor (amr "mfa"; oauth/authz.c, docs/mfa.md). */
+	bool require_mfa;
 	int64_t created_at;
 	int64_t updated_at;
 	char **redirect_uris;

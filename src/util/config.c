@@ -150,6 +150,9 @@ static const struct setting settings[] = {
 	S(client_metadata_ttl, K_DUR, "1h", 1, 86400),
 	S(client_metadata_per_ip, K_INT, "60", 1, 100000),
 	S(delegation_ttl, K_DUR, "7d", 60, 90 * 86400),
+	/* Issue 16: second-factor policy (oauth/authz.c, docs/mfa.md). */
+	S(mfa, K_STR, "optional", 0, 0),
+	S(mfa_enrol_grace, K_DUR, "7d", 0, 90 * 86400),
 };
 #undef S
 #undef SECRET

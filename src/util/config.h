@@ -141,6 +141,12 @@ struct config {
 	 * consent page (they may choose shorter); seconds, 1m..90d, and
 	 * never beyond refresh_token_absolute. */
 	int64_t delegation_ttl;
+	/* Issue 16 (docs/mfa.md): "optional" or "required" (every sign-in
+	 * needs a second factor); a user without one may still sign in with
+	 * the password alone for mfa_enrol_grace seconds (0..90d) from the
+	 * account's creation or the operator's last factor reset. */
+	char *mfa;
+	int64_t mfa_enrol_grace;
 
 	unsigned char sources[128]; /* enum config_source per setting */
 

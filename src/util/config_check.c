@@ -255,6 +255,13 @@ config_finish(struct config *c, char *err, size_t err_len)
 		    c->client_registration);
 		return r;
 	}
+	/* Issue 16: a second factor is optional or required. */
+	if (strcmp(c->mfa, "optional") != 0 &&
+	    strcmp(c->mfa, "required") != 0) {
+		config_errf(err, err_len,
+		    "mfa '%s': expected optional or required", c->mfa);
+		return r;
+	}
 	if (c->data_dir[0] == '\0') {
 		config_errf(err, err_len, "data_dir must not be empty");
 		return r;

@@ -362,6 +362,51 @@ issue_code(
 }
 
 /*
+ * Issue 16: the second factor the request or the policy asks for
+ * (authz_mfa). True: go on; false: the answer is sent (the factor step,
+ * or unmet_authentication_requirements, or login_required for
+ * prompt=none).
+ */
+static bool
+step_up(struct req *r, struct resp *w, struct authz *z, const struct session *s)
+{
+	struct app *app = r->app;
+	enum authz_mfa m = AUTHZ_MFA_OK;
+	char loc[AUTHZ_LOCATION_MAX];
+
+	if (authz_mfa(app, z, s, r->now, &m) != 0) {
+		unavailable_page(w);
+		return false;
+	}
+	if (m == AUTHZ_MFA_OK)
+		return true;
+	if (m == AUTHZ_MFA_UNMET) {
+		(void)authz_take(app, z, r->now);
+		redirect_error(r, w, z, "unmet_authentication_requirements",
+		    "This application needs a second factor (an authenticator "
+		    "app or a passkey) and the account has none.");
+		return false;
+	}
+	if ((z->p.prompt & AZ_PROMPT_NONE) != 0) {
+		/* acr_values alone is voluntary: answered as the session
+		 * is; a requirement cannot be met without the user. */
+		if (!z->client.require_mfa &&
+		    strcmp(app->cfg->mfa, "required") != 0)
+			return true;
+		(void)authz_take(app, z, r->now);
+		redirect_error(r, w, z, "login_required",
+		    "The user must sign in with a second factor.");
+		return false;
+	}
+	if (authz_mfa_step(app, z, r->ip, r->now, loc) != 0) {
+		unavailable_page(w);
+		return false;
+	}
+	web_redirect(w, loc);
+	return false;
+}
+
+/*
  * Signs in, consents, or answers, depending on the browser's session.
  * consented: the user just allowed this request on the consent page.
  */
@@ -402,6 +447,8 @@ proceed(struct req *r, struct resp *w, struct authz *z, bool consented)
 		buf_free(&loc);
 		goto out;
 	}
+	if (!step_up(r, w, z, &s))
+		goto out;
 	if (!consented &&
 	    authz_needs_consent(app, z, s.user_id, &need_consent) != 0) {
 		unavailable_page(w);

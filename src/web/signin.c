@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "auth/mfa.h"
 #include "util/log.h"
 #include "web/web.h"
 
@@ -22,6 +23,35 @@ unavailable(struct resp *w)
 	    "Signing in is not possible right now. Please try again later.",
 	    NULL, NULL);
 	resp_header(w, "Retry-After", "5");
+}
+
+/* 0, or the refusal (403) or a 503 is sent. */
+static int
+signin_policy(
+    struct req *r, struct resp *w, const char *user_id, const char *amr)
+{
+	struct app *app = r->app;
+	json_t *d;
+	bool ok = false;
+	int rc;
+
+	rc = mfa_signin_allowed(app->db, app->cfg, user_id, amr, r->now, &ok);
+	if (rc != 0) {
+		unavailable(w);
+		return rc;
+	}
+	if (ok)
+		return 0;
+	d = json_pack("{s:s}", "reason", "mfa_enrolment_required");
+	(void)web_audit(r, NULL, "login", "failure", user_id, NULL, d);
+	json_decref(d);
+	page_message(w, 403, "A second factor is required",
+	    "This service requires a second factor (an authenticator app or "
+	    "a passkey) for every sign-in, and your account has none. The "
+	    "time to add one has passed: ask your administrator to let you "
+	    "enrol one.",
+	    NULL, NULL);
+	return PC_ERR_PERM;
 }
 
 int
@@ -37,6 +67,12 @@ web_signin_done(struct req *r, struct resp *w, const struct session *old,
 	int rc;
 
 	(void)req_header(r, "User-Agent", &ua);
+	/* Issue 16, decision 0069: under mfa = required, an account with no
+	 * second factor signs in with one only during its grace. */
+	if ((rc = signin_policy(r, w, user_id, amr)) != 0) {
+		json_decref(d);
+		return rc;
+	}
 	rc = session_rotate(app->db, app->cfg, old_cookie, user_id, r->ip, ua,
 	    amr, r->now, cookie, &s);
 	if (rc != 0) {

@@ -117,7 +117,9 @@ const char *web_field(struct req *r, const char *name);
  * session), carries the refresh tokens of the same user's old session
  * (RT-05), sets the cookie and answers 303 to the pending authorization
  * request req_id (NULL or dead: /account). Non-zero: a 503 page was
- * written and nothing was issued.
+ * written and nothing was issued, or (PC_ERR_PERM) a 403 page: under
+ * mfa = required an account without a second factor whose enrolment
+ * grace is over may not sign in with one factor (decision 0069).
  */
 int web_signin_done(struct req *r, struct resp *w, const struct session *old,
     const char *old_cookie, const char *user_id, const char *amr,
@@ -277,7 +279,6 @@ void web_account_recovery(struct req *r, struct resp *w);
 void web_recovery_check(struct req *r, const char *user_id, const char *code,
     void (*done)(struct req *r, struct resp *w, void *arg, int result),
     void *arg);
-
 /* ---- Passkeys (src/web/passkey.c, src/web/account_passkeys.c) ---- */
 
 /* GET /passkey.js: the one script (same origin; CSP default-src 'self'). */

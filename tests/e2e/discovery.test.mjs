@@ -138,6 +138,7 @@ const CHECKED = new Set([
   'revocation_endpoint_auth_signing_alg_values_supported',
   'pushed_authorization_request_endpoint', 'require_pushed_authorization_requests',
   'registration_endpoint', 'client_id_metadata_document_supported', 'dpop_signing_alg_values_supported',
+  'acr_values_supported',
 ]);
 
 const EMAIL = 'truth@example.com';
@@ -305,6 +306,30 @@ test('truthfulness: each prompt value does what it says; request, request_uri an
   assert.equal(d.claims_parameter_supported, false);
   const cl = await authorize(srv, rp, { email: EMAIL, jar, params: { claims: '{"id_token":{"email":null}}' } });
   assert.ok(cl.code, 'claims: ignored, not an error');
+});
+
+test('truthfulness: each acr value is one an ID token carries, and asking for it does what it says (issue 16)', async () => {
+  const d = await disc();
+  const [pwd, mfa, phr] = ['urn:portcullis:acr:pwd', 'http://schemas.openid.net/pape/policies/2007/06/multi-factor', 'phr'];
+  assert.deepEqual(d.acr_values_supported, [pwd, mfa, phr]);
+  const rp = addClient(srv, { name: 'ACR RP', scope: 'openid', extra: ['--first-party'] });
+  // A password sign-in is acr pwd, and asking for pwd asks nothing more.
+  const u = addUser(srv, 'acr-truth@example.com');
+  const jar = new Client(srv);
+  const f = await codeFlow(srv, rp, { email: u.email, jar, params: { acr_values: pwd } });
+  assert.equal(jose.decodeJwt(f.tokens.id_token).acr, pwd);
+  saw('acr_values_supported', pwd);
+  // Asking for mfa or phr sends a password session of a user with a
+  // factor to the factor step (docs/mfa.md; tests/e2e/mfa_policy.test.mjs
+  // follows the step to the ID token's acr).
+  const { storeSql } = await import('./lib/server.mjs');
+  storeSql(srv, `INSERT INTO totp_credentials (user_id, seed_sealed, created_at, activated_at) VALUES ('${u.id}', 'x', 1, 2)`);
+  for (const v of [mfa, phr]) {
+    const a = await authorize(srv, rp, { email: u.email, jar, params: { acr_values: v } });
+    assert.match(a.location ?? '', /^\/login\/mfa\?req=/, `${v}: the factor step`);
+    saw('acr_values_supported', v);
+  }
+  for (const v of d.acr_values_supported) assert.ok(sent.has(`acr_values_supported ${v}`), `acr ${v} advertised, not shown to work`);
 });
 
 test('truthfulness: each client authentication method and signing algorithm works where advertised', async () => {

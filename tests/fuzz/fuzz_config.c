@@ -57,6 +57,7 @@ static const size_t strings[] = {
 	offsetof(struct config, outbound_allow_ports),
 	offsetof(struct config, client_registration),
 	offsetof(struct config, client_registration_scopes),
+	offsetof(struct config, mfa),
 	offsetof(struct config, issuer_scheme),
 	offsetof(struct config, issuer_authority),
 	offsetof(struct config, listen_host),

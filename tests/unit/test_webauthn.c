@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "auth/webauthn.h"
+#include "auth/webauthn_int.h"
 #include "tests/tools/wa_soft.h"
 
 #define RP_ID "login.example.com"
@@ -1191,6 +1192,51 @@ test_wa06_rsa_padded_short_modulus(void **state)
 	wa_soft_key_free(&k);
 }
 
+/*
+ * The CBOR pre-scan (auth/webauthn_cbor.c): exact item lengths, bounded
+ * nesting, and counts that promise more elements than there are bytes.
+ */
+static void
+test_wa06_cbor_scan(void **state)
+{
+	static const uint8_t ok[] = { 0xa1, 0x61, 'a', 0x82, 0x01, 0x20, 0xff };
+	static const uint8_t big_map[] = { 0xbb, 0x80, 0, 0, 0, 0, 0, 0, 0,
+		0x01, 0x01 };
+	static const uint8_t big_array[] = { 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0x01 };
+	static const uint8_t tagged[] = { 0xc0, 0x61, 'x' };
+	static const uint8_t indef_bytes[] = { 0x5f, 0x41, 0x00, 0xff };
+	uint8_t deep[64];
+	size_t len = 0, i;
+
+	(void)state;
+	/* {"a": [1, -1]} then one more byte: 6 bytes, not 7. */
+	assert_int_equal(wa_cbor_scan(ok, sizeof(ok), &len), 0);
+	assert_int_equal(len, 6);
+	assert_null(wa_cbor_load_exact(ok, sizeof(ok)));
+	assert_int_equal(
+	    wa_cbor_scan(big_map, sizeof(big_map), &len), PC_ERR_INVALID);
+	assert_int_equal(
+	    wa_cbor_scan(big_array, sizeof(big_array), &len), PC_ERR_INVALID);
+	assert_int_equal(
+	    wa_cbor_scan(tagged, sizeof(tagged), &len), PC_ERR_INVALID);
+	assert_int_equal(wa_cbor_scan(indef_bytes, sizeof(indef_bytes), &len),
+	    PC_ERR_INVALID);
+	/* 8 nested arrays pass, 9 and 64 do not. */
+	for (i = 0; i < sizeof(deep); i++)
+		deep[i] = 0x81;
+	deep[7] = 0x80;
+	assert_int_equal(wa_cbor_scan(deep, 8, &len), 0);
+	assert_int_equal(len, 8);
+	deep[7] = 0x81;
+	deep[8] = 0x80;
+	assert_int_equal(wa_cbor_scan(deep, 9, &len), PC_ERR_INVALID);
+	deep[8] = 0x81;
+	deep[63] = 0x80;
+	assert_int_equal(
+	    wa_cbor_scan(deep, sizeof(deep), &len), PC_ERR_INVALID);
+}
+
 static void
 test_wa03_counter(void **state)
 {
@@ -1242,6 +1288,7 @@ main(void)
 		cmocka_unit_test(test_wa06_assert_rsa_1024_refused),
 		cmocka_unit_test(test_wa06_assert_at_flag_refused),
 		cmocka_unit_test(test_wa06_rsa_padded_short_modulus),
+		cmocka_unit_test(test_wa06_cbor_scan),
 		cmocka_unit_test(test_wa03_counter),
 	};
 
