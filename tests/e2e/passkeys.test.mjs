@@ -449,6 +449,22 @@ test('SS-09, WA-07: adding or removing a passkey from a stale session needs the 
   await waitFor(() => mails().some((m) => m.includes(`To: ${DAVE}`) && m.includes('A passkey was removed')), 'the mail');
 });
 
+test('an IP-literal issuer cannot offer passkeys: the account page says so, /login has no passkey form', async () => {
+  const ip = await startServer({ config: { login_delay_free: 50, pwhash_memory: '19m', pwhash_iterations: '2' } });
+  try {
+    addUser(ip, 'ip-user@example.com');
+    const c = new Client(ip);
+    assert.doesNotMatch((await c.get('/login')).text, /data-passkey|passkey\.js/);
+    assert.equal((await c.login('ip-user@example.com')).status, 303);
+    const page = await c.get('/account/passkeys');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Passkeys cannot be offered here: the issuer&#39;s host is an IP address/);
+    assert.doesNotMatch(page.text, /data-passkey/);
+  } finally {
+    await stopClean(ip);
+  }
+});
+
 test('an IP-literal issuer cannot offer passkeys: check-config says so', () => {
   const dir = tempDir();
   const base = ['check-config', '--mode', 'development', '--data-dir', dir];
