@@ -206,6 +206,14 @@ test('WA-04: a step-up of a password session takes a verifying passkey; amr pwd 
   // Erin's session is a password one from before her passkey existed.
   const e = await enrol(ERIN, 'Erin key');
   try {
+    // Without user verification (the client asking for none) it is refused.
+    await e.cdp.send('WebAuthn.setUserVerified', { authenticatorId: e.authenticatorId, isUserVerified: false });
+    await e.page.goto(origin + '/login/mfa');
+    await e.page.evaluate(() => { document.querySelector('form[data-passkey]').dataset.uv = 'discouraged'; });
+    const bad = await submit(e.page, 'Use a passkey');
+    assert.equal(bad.status(), 400);
+    assert.match(await text(e.page), /could not be verified/);
+    await e.cdp.send('WebAuthn.setUserVerified', { authenticatorId: e.authenticatorId, isUserVerified: true });
     await e.page.goto(origin + '/login/mfa');
     assert.equal(await e.page.getAttribute('form[data-passkey]', 'data-uv'), 'required');
     await submit(e.page, 'Use a passkey');
