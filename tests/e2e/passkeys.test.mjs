@@ -432,7 +432,17 @@ test('MF-03: wrong passkeys at the second step count towards the account\'s fail
 test('SS-09, WA-07: adding or removing a passkey from a stale session needs the password; removal is audited and mailed', async () => {
   const c = client();
   assert.equal((await c.login(DAVE)).status, 303);
-  assert.equal((await addMade(c, randomBytes(32))).status, 303);
+  const daveCred = randomBytes(32);
+  assert.equal((await addMade(c, daveCred)).status, 303);
+  // Renaming needs only the form's token.
+  let list = await c.get('/account/passkeys');
+  const pk = list.text.match(/name="id" value="(pk_[^"]+)"/)[1];
+  const rn = await c.post('/account/passkeys', { csrf: csrfOf(list.text, '/account/passkeys'), action: 'rename', id: pk, name: 'Dave desk' });
+  assert.equal(rn.location, '/account/passkeys?done=renamed');
+  list = await c.get('/account/passkeys');
+  assert.match(list.text, /Dave desk/);
+  // WA-05: the ceremony excludes the passkeys the account has.
+  assert.match(list.text, new RegExp(`data-creds="${b64u(daveCred)}"`));
   await new Promise((r) => setTimeout(r, 5500)); // past reauth_window
   let page = await c.get('/account/passkeys');
   assert.doesNotMatch(page.text, /data-passkey="create"/, 'no ceremony without a recent sign-in');
