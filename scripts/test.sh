@@ -104,14 +104,14 @@ tests/tools/pg-cluster.sh stop "$pgdir/cluster"
 rm -rf "$pgdir"
 
 # fuzz smoke: a short bounded run of every harness
-note "fuzz smoke (libFuzzer, 10 s each)"
+note "fuzz smoke (libFuzzer, 6 s each)"
 if command -v clang >/dev/null; then
   if [ ! -f build-fuzz/build.ninja ]; then
     CC=clang meson setup build-fuzz -Dfuzz=true \
       -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
   fi
   if ninja -C build-fuzz >/dev/null; then
-    out=$(scripts/fuzz.sh 10 2>&1); rc=$?
+    out=$(scripts/fuzz.sh 6 2>&1); rc=$?
     ok=$(grep -cE '^fuzz .*: ok$' <<<"$out")
     nok=$(grep -cE '^fuzz .*: FAILED$' <<<"$out")
     if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then nok=1; fi

@@ -254,6 +254,11 @@ render(struct req *r, struct resp *w, int status, const struct session *s,
 		    "spellcheck=\"false\" maxlength=\"64\" autofocus>\n"
 		    "<button type=\"submit\">Continue</button>\n</form>\n");
 	}
+	/* The passkey button (web/passkey.c): nothing without a passkey. */
+	if (f.passkeys > 0 &&
+	    web_passkey_factor_button(
+		r, &b, s, user_id, req_id_ok(req) ? req : NULL) != 0)
+		log_msg(LOG_WARN, "auth.mfa", "passkey button not shown");
 	if (!mfa_has_factor(&f) && f.recovery_left == 0)
 		page_puts(&b,
 		    "<p>There is no second factor on this account any more. "

@@ -25,9 +25,11 @@ const STEP = /^\/login\/mfa\?req=[A-Za-z0-9_-]{43}$/;
 
 let srv, req;
 before(async () => {
+  // Light password hashing: these tests are about the policy, not PW-*.
+  const fast = { pwhash_memory: '19m', pwhash_iterations: '2' };
   [srv, req] = await Promise.all([
-    startServer(),
-    startServer({ config: { mfa: 'required', mfa_enrol_grace: '1d' } }),
+    startServer({ config: fast }),
+    startServer({ config: { ...fast, mfa: 'required', mfa_enrol_grace: '1d' } }),
   ]);
 });
 after(async () => { await Promise.all([stopClean(srv), stopClean(req)]); });
@@ -341,14 +343,13 @@ test('MF-05: a reset user signs in without the factor step', async (t) => {
 // The pages of h-totp (/account/mfa/totp) and h-mfa-signin (/login/mfa):
 // present once both are merged; until then the full step-up is skipped.
 async function routesLive(s) {
-  const step = await fetch(s.url + '/login/mfa', { redirect: 'manual' });
-  const jar = new Client(s);
-  const totp = await jar.get('/account/mfa/totp');
-  return step.status !== 404 && totp.status !== 404;
+  const step = await new Client(s).post('/login/mfa', {});
+  const totp = await new Client(s).get('/account/mfa/totp');
+  return ![404, 405].includes(step.status) && totp.status !== 404;
 }
 
 test('OI-07 / MF-04: a step-up through the factor step gives amr ["pwd","otp","mfa"] and acr multi-factor; a refresh keeps them', async (t) => {
-  if (!(await routesLive(srv))) return t.skip('needs /account/mfa/totp (h-totp) and /login/mfa (h-mfa-signin)');
+  if (!(await routesLive(srv))) return t.skip('needs /account/mfa/totp (h-totp) and POST /login/mfa (h-mfa-signin)');
   const u = addUser(srv, 'realstep@example.com');
   const rp = addClient(srv, { name: 'Real step RP', firstParty: true });
   const { jar, flow: first } = await signedIn(srv, u.email, rp);
