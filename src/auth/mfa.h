@@ -179,13 +179,6 @@ int mfa_attempt_ok(struct db *db, const char *user_id, bool recovery) PC_WUR;
 /* Whether failures (mfa_verdict.failures of a failed attempt) is one the
  * user is told about. */
 bool mfa_failure_notifies(int64_t failures);
-/*
- * Whether every factor of user_id is refused (MFA_LOCK_AFTER consecutive
- * failures, until an operator reset): the passkey factor, which is not a
- * guess and is not counted, still honours the lock. 0 with *locked, or a
- * store error (the caller refuses: fail closed).
- */
-int mfa_attempt_locked(struct db *db, const char *user_id, bool *locked) PC_WUR;
 /* Records that the user was told (mfa_state.notified_at). */
 int
 mfa_attempt_notified(struct db *db, const char *user_id, int64_t now) PC_WUR;

@@ -129,18 +129,3 @@ mfa_attempt_notified(struct db *db, const char *user_id, int64_t now)
 		return PC_ERR_INVALID;
 	return store_mfa_notified(db, user_id, now);
 }
-
-int
-mfa_attempt_locked(struct db *db, const char *user_id, bool *locked)
-{
-	struct store_mfa_state st;
-	int r;
-
-	*locked = true; /* fail closed */
-	if (user_id == NULL || user_id[0] == '\0')
-		return PC_ERR_INVALID;
-	if ((r = store_mfa_state_get(db, user_id, &st)) != 0)
-		return r;
-	*locked = st.failures >= MFA_LOCK_AFTER;
-	return 0;
-}

@@ -456,14 +456,16 @@ mail_compose_passkey_changed(const struct config *cfg, const char *to,
 	if ((r = prepare(cfg, to, &b, out)) != 0)
 		return r;
 	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+	    strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+		buf_free(&b);
 		return PC_ERR_INVALID;
+	}
 	if ((r = buf_printf(&b,
 		 "Hello,\n\n"
 		 "a passkey was %s your account at %s on %s.\n\n"
 		 "If you did this, there is nothing to do. If you did not, "
-		 "sign in at %s/account, %s, change your password and tell "
-		 "your administrator.\n",
+		 "sign in at %s/account/passkeys, %s, change your password "
+		 "and tell your administrator.\n",
 		 added ? "added to" : "removed from", site(cfg), at,
 		 cfg->issuer,
 		 added ? "remove the passkey you do not know"

@@ -215,8 +215,6 @@ render_account(struct req *r, struct resp *w, const struct session *s,
 	    "Second factors: passkeys, authenticator app, recovery "
 	    "codes</a></p>\n");
 	page_puts(&b,
-	    "<h2>Passkeys</h2>\n<p><a href=\"/account/passkeys\">Your "
-	    "passkeys</a></p>\n"
 	    "<h2>API keys</h2>\n<p><a href=\"/account/keys\">Your "
 	    "personal API keys</a></p>\n");
 

@@ -25,7 +25,9 @@
 
 #include "auth/auth.h"
 #include "auth/mfa.h"
+#include "mail/mail.h"
 #include "util/log.h"
+#include "web/recover.h"
 #include "web/web.h"
 
 #define FORM_PASSKEY "passkey"
@@ -143,8 +145,12 @@ web_passkey_form(struct buf *b, const char *action, const char *mode,
 	page_text(b, o->rp_id);
 	page_puts(b, "\" data-rp-name=\"");
 	page_text(b, rp_name);
-	page_printf(
-	    b, "\" data-uv=\"%s\"", o->uv_required ? "required" : "preferred");
+	/* WA-04: UV when it is required; after a password, presence is the
+	 * second factor and no PIN is asked for. */
+	page_printf(b, "\" data-uv=\"%s\"",
+	    o->uv_required		      ? "required"
+		: strcmp(mode, "create") == 0 ? "preferred"
+					      : "discouraged");
 	if (o->user_handle != NULL) {
 		page_puts(b, " data-user-id=\"");
 		page_text(b, o->user_handle);
@@ -302,20 +308,82 @@ reason_of(int rc)
 				      : "verify";
 }
 
+/*
+ * MF-03 at the factor step: the attempt counts as a failure before the
+ * passkey is checked (a correct one ends the streak in web_mfa_done).
+ * False when the check may not run: the answer was written.
+ */
+static bool
+factor_attempt(struct req *r, struct resp *w, const struct session *s,
+    const char *user_id, const char *req_id, struct mfa_verdict *v)
+{
+	struct app *app = r->app;
+	char ra[24];
+	json_t *d;
+
+	if (mfa_attempt_begin(app->db, app->cfg, user_id, r->now, v) != 0) {
+		web_unavailable(w);
+		return false;
+	}
+	if (v->allowed)
+		return true;
+	d = json_pack("{s:s, s:b}", "what", "mfa", "locked", v->locked);
+	web_audit(r, s, "ratelimit", "alert", user_id, NULL, d);
+	json_decref(d);
+	refused(w, 429,
+	    v->locked ? "Too many wrong second factors: this account's second "
+			"step is locked. Ask your administrator to reset it."
+		      : "Too many wrong second factors. Wait a while and try "
+			"again.",
+	    true, req_id);
+	snprintf(ra, sizeof(ra), "%lld",
+	    (long long)(v->retry_after > 0 ? v->retry_after : 60));
+	resp_header(w, "Retry-After", ra);
+	return false;
+}
+
+/* MF-03: the 5th, 20th and 100th failure in a row alert and mail. */
+static void
+factor_failed(struct req *r, const struct session *s, const char *user_id,
+    const struct mfa_verdict *v)
+{
+	struct app *app = r->app;
+	struct mail_msg m;
+	struct user u;
+	json_t *d;
+
+	if (!mfa_failure_notifies(v->failures))
+		return;
+	d = json_pack("{s:I}", "failures", (json_int_t)v->failures);
+	web_audit(r, s, "mfa.failure_burst", "alert", user_id, NULL, d);
+	json_decref(d);
+	memset(&m, 0, sizeof(m));
+	if (user_get(app->db, user_id, &u) == 0 &&
+	    mail_compose_mfa_failures(
+		app->cfg, u.email, v->failures, r->now, &m) == 0) {
+		recover_send_mail(app, &m);
+		if (mfa_attempt_notified(app->db, user_id, r->now) != 0)
+			log_msg(LOG_WARN, "auth.mfa", "notice not recorded");
+	}
+	user_clear(&u);
+}
+
 void
 web_login_passkey(struct req *r, struct resp *w)
 {
 	struct app *app = r->app;
 	struct passkey_assertion in;
 	struct passkey_result res;
+	struct mfa_verdict v;
 	struct session s;
 	char cookie[64], amr[96];
-	const char *purpose, *req_id, *expect = NULL, *before = "";
+	const char *purpose, *req_id, *expect = NULL;
 	bool presented = false, factor;
 	json_t *d;
 	int rc;
 
 	memset(&res, 0, sizeof(res));
+	memset(&v, 0, sizeof(v));
 	if ((rc = web_session(r, &s, cookie, &presented)) != 0) {
 		session_clear(&s);
 		if (web_store_failed(rc)) {
@@ -347,32 +415,13 @@ web_login_passkey(struct req *r, struct resp *w)
 		 * signed-in one; nobody else's passkey counts. */
 		if (s.mfa_user_id != NULL && r->now < s.mfa_expires_at) {
 			expect = s.mfa_user_id;
-			before = s.mfa_amr != NULL ? s.mfa_amr : AMR_PWD;
 		} else if (s.user_id != NULL) {
 			expect = s.user_id;
-			before = s.amr != NULL ? s.amr : "";
 		} else {
 			page_message(w, 403, "Request refused",
 			    "There is no sign-in waiting for a second step. "
 			    "Please sign in again.",
 			    "/login", "Back to sign in");
-			goto done;
-		}
-	}
-	if (factor) {
-		/* MF-03 (h-mfa-signin): past the ceiling of failures every
-		 * factor is refused until an operator reset. */
-		bool locked = true;
-
-		if (mfa_attempt_locked(app->db, expect, &locked) != 0) {
-			web_unavailable(w);
-			goto done;
-		}
-		if (locked) {
-			refused(w, 429,
-			    "Too many wrong codes. Your second factor is "
-			    "blocked until an administrator resets it.",
-			    factor, req_id);
 			goto done;
 		}
 	}
@@ -387,6 +436,8 @@ web_login_passkey(struct req *r, struct resp *w)
 		    factor, req_id);
 		goto done;
 	}
+	if (factor && !factor_attempt(r, w, &s, expect, req_id, &v))
+		goto done;
 	rc = passkey_assert_finish(app->db, app->cfg, &s,
 	    factor ? PASSKEY_FACTOR : PASSKEY_LOGIN, expect, &in, r->now, &res);
 	if (rc != 0 && rc != PC_ERR_NOT_FOUND && rc != PC_ERR_VERIFY &&
@@ -403,18 +454,31 @@ web_login_passkey(struct req *r, struct resp *w)
 			web_audit(r, &s, "mfa.passkey.cloned", "alert",
 			    res.user_id, res.id, d);
 		}
+		/* The step's user; for a passwordless sign-in, whose
+		 * credential was presented (if any). */
+		if (factor && res.user_id != NULL &&
+		    strcmp(res.user_id, expect) != 0)
+			(void)json_object_set_new(
+			    d, "credential_of", json_string(res.user_id));
 		web_audit(r, &s, factor ? "mfa.failure" : "login", "failure",
-		    res.user_id != NULL ? res.user_id : expect, NULL, d);
+		    factor ? expect : res.user_id, NULL, d);
 		json_decref(d);
+		if (factor)
+			factor_failed(r, &s, expect, &v);
 		refused(w, 400, refusal_text(rc), factor, req_id);
 		goto done;
 	}
-	passkey_amr(before, &res, amr, sizeof(amr));
-	/* MF-03 (h-mfa-signin): a correct factor ends the failure streak. */
-	if (factor && mfa_attempt_ok(app->db, res.user_id, false) != 0)
-		log_msg(LOG_WARN, "auth.mfa", "failure count not reset");
 	d = json_pack("{s:s, s:s}", "method", "passkey", "passkey", res.id);
-	if (web_signin_done(r, w, &s, cookie, res.user_id, amr, req_id, d) != 0)
+	if (factor) {
+		/* The step's amr, the passkey and "mfa" (web/mfa_step.c). */
+		rc = web_mfa_done(r, w, &s, cookie,
+		    res.synced ? AMR_SWK : AMR_HWK, false, req_id, d);
+	} else {
+		passkey_amr("", &res, amr, sizeof(amr));
+		rc = web_signin_done(
+		    r, w, &s, cookie, res.user_id, amr, req_id, d);
+	}
+	if (rc != 0)
 		log_msg(LOG_WARN, "auth.passkey", "sign-in not completed");
 	json_decref(d);
 done:

@@ -119,6 +119,10 @@ test('MF-05, MF-06: enrolment shows the QR code and the secret once; only a corr
   assert.ok(ev, 'audited as mfa.totp.enrol');
   assert.ok(await mailed('alice-totp@example.com', /authenticator app was added/), 'the user is told by mail');
   assert.ok(!mails().some((m) => m.includes(secret)), 'never in a mail');
+  // The overview says it is on.
+  const overview = await a.get('/account/mfa');
+  assert.equal(overview.status, 200);
+  assert.match(overview.text, /<a href="\/account\/mfa\/totp">Manage<\/a>/);
   // MF-06: never shown again; the page says it is on and offers removal only.
   const after = await a.get('/account/mfa/totp');
   assert.equal(after.status, 200);

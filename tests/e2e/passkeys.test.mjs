@@ -22,6 +22,7 @@ const ALICE = 'alice-pk@example.com';
 const BOB = 'bob-pk@example.com';
 const CAROL = 'carol-pk@example.com';
 const DAVE = 'dave-pk@example.com';
+const ERIN = 'erin-pk@example.com';
 const DOCS_IMG = fileURLToPath(new URL('../../docs/img/', import.meta.url));
 
 let srv;
@@ -39,7 +40,7 @@ before(async () => {
     issuer: origin,
     config: { reauth_window: '5s', login_delay_free: 50, pwhash_memory: '19m', pwhash_iterations: '2' },
   });
-  for (const e of [ALICE, BOB, CAROL, DAVE]) users[e] = addUser(srv, e);
+  for (const e of [ALICE, BOB, CAROL, DAVE, ERIN]) users[e] = addUser(srv, e);
   browser = await launchBrowser();
 });
 after(async () => {
@@ -177,6 +178,51 @@ test('WA-08, WA-04: sign in with a passkey alone, no email typed; amr hwk mfa', 
     [alice.cred] = await a.creds();
   } finally {
     await a.page.context().close();
+  }
+});
+
+test('password + passkey: the second step takes the passkey; amr pwd hwk mfa', async () => {
+  const a = await authPage({ uv: false, cred: alice.cred });
+  try {
+    await a.page.goto(origin + '/login');
+    await fillForm(a.page, { Email: ALICE, Password: GOOD_PW });
+    await submit(a.page, 'Sign in');
+    // MF-04: the password alone gives no session, only the second step.
+    assert.equal(new URL(a.page.url()).pathname, '/login/mfa', await text(a.page));
+    // After a password, presence is the second factor (UV not needed).
+    await submit(a.page, 'Use a passkey');
+    assert.equal(new URL(a.page.url()).pathname, '/account', await text(a.page));
+    const row = auditRows(srv).filter((x) => x.event === 'login' && x.outcome === 'success').at(-1);
+    assert.equal(row.actor, users[ALICE].id);
+    assert.equal(row.details.amr, 'pwd hwk mfa');
+    assert.deepEqual(problems(a.page), []);
+    [alice.cred] = await a.creds();
+  } finally {
+    await a.page.context().close();
+  }
+});
+
+test('WA-04: a step-up of a password session takes a verifying passkey; amr pwd hwk mfa', async () => {
+  // Erin's session is a password one from before her passkey existed.
+  const e = await enrol(ERIN, 'Erin key');
+  try {
+    // Without user verification (the client asking for none) it is refused.
+    await e.cdp.send('WebAuthn.setUserVerified', { authenticatorId: e.authenticatorId, isUserVerified: false });
+    await e.page.goto(origin + '/login/mfa');
+    await e.page.evaluate(() => { document.querySelector('form[data-passkey]').dataset.uv = 'discouraged'; });
+    const bad = await submit(e.page, 'Use a passkey');
+    assert.equal(bad.status(), 400);
+    assert.match(await text(e.page), /could not be verified/);
+    await e.cdp.send('WebAuthn.setUserVerified', { authenticatorId: e.authenticatorId, isUserVerified: true });
+    await e.page.goto(origin + '/login/mfa');
+    assert.equal(await e.page.getAttribute('form[data-passkey]', 'data-uv'), 'required');
+    await submit(e.page, 'Use a passkey');
+    assert.equal(new URL(e.page.url()).pathname, '/account', await text(e.page));
+    const row = auditRows(srv).filter((x) => x.event === 'login' && x.outcome === 'success').at(-1);
+    assert.equal(row.actor, users[ERIN].id);
+    assert.equal(row.details.amr, 'pwd hwk mfa');
+  } finally {
+    await e.page.context().close();
   }
 });
 
@@ -334,15 +380,69 @@ test('WA-05: a second user cannot register a credential id that is already regis
     assert.equal(new URL(a.page.url()).pathname, '/account');
     const row = auditRows(srv).filter((x) => x.event === 'login' && x.outcome === 'success').at(-1);
     assert.equal(row.actor, users[ALICE].id);
+    [alice.cred] = await a.creds();
   } finally {
     await a.page.context().close();
   }
 });
 
+test('MF-04: at the second step the passkey must be the pending user\'s own', async () => {
+  // Carol (password right, a passkey of her own) is at her second step;
+  // the browser holds Alice's passkey and the page is made to ask for any.
+  const a = await authPage({ cred: alice.cred });
+  try {
+    await a.page.goto(origin + '/login');
+    await fillForm(a.page, { Email: CAROL, Password: GOOD_PW });
+    await submit(a.page, 'Sign in');
+    assert.equal(new URL(a.page.url()).pathname, '/login/mfa', await text(a.page));
+    await a.page.evaluate(() => { document.querySelector('form[data-passkey]').dataset.creds = ''; });
+    const res = await submit(a.page, 'Use a passkey');
+    assert.equal(res.status(), 400);
+    assert.match(await text(a.page), /could not be verified/);
+    const row = auditRows(srv).filter((x) => x.event === 'mfa.failure').at(-1);
+    assert.equal(row.actor, users[CAROL].id);
+    await a.page.goto(origin + '/account');
+    assert.equal(new URL(a.page.url()).pathname, '/login', 'not signed in');
+  } finally {
+    await a.page.context().close();
+  }
+});
+
+test('MF-03: wrong passkeys at the second step count towards the account\'s failure limit', async () => {
+  const c = client();
+  const r = await c.login(CAROL);
+  assert.equal(r.location?.startsWith('/login/mfa'), true, r.location);
+  let last;
+  for (let i = 0; i < 8; i++) {
+    const page = await c.get('/login/mfa');
+    assert.equal(page.status, 200, page.text);
+    const challenge = page.text.match(/data-challenge="([^"]+)"/)[1];
+    last = await c.post('/login/passkey', {
+      csrf: csrfOf(page.text, '/login/passkey'), purpose: 'factor', challenge,
+      credential_id: 'AAAA', client_data: 'AAAA', authenticator_data: 'AAAA', signature: 'AAAA',
+    });
+    if (last.status === 429) break;
+    assert.equal(last.status, 400, last.text);
+  }
+  assert.equal(last.status, 429, 'the backoff stops the guessing');
+  assert.ok(Number(last.headers.get('retry-after')) > 0);
+  assert.ok(auditRows(srv).some((x) => x.event === 'mfa.failure_burst' && x.actor === users[CAROL].id));
+});
+
 test('SS-09, WA-07: adding or removing a passkey from a stale session needs the password; removal is audited and mailed', async () => {
   const c = client();
   assert.equal((await c.login(DAVE)).status, 303);
-  assert.equal((await addMade(c, randomBytes(32))).status, 303);
+  const daveCred = randomBytes(32);
+  assert.equal((await addMade(c, daveCred)).status, 303);
+  // Renaming needs only the form's token.
+  let list = await c.get('/account/passkeys');
+  const pk = list.text.match(/name="id" value="(pk_[^"]+)"/)[1];
+  const rn = await c.post('/account/passkeys', { csrf: csrfOf(list.text, '/account/passkeys'), action: 'rename', id: pk, name: 'Dave desk' });
+  assert.equal(rn.location, '/account/passkeys?done=renamed');
+  list = await c.get('/account/passkeys');
+  assert.match(list.text, /Dave desk/);
+  // WA-05: the ceremony excludes the passkeys the account has.
+  assert.match(list.text, new RegExp(`data-creds="${b64u(daveCred)}"`));
   await new Promise((r) => setTimeout(r, 5500)); // past reauth_window
   let page = await c.get('/account/passkeys');
   assert.doesNotMatch(page.text, /data-passkey="create"/, 'no ceremony without a recent sign-in');
@@ -365,6 +465,22 @@ test('SS-09, WA-07: adding or removing a passkey from a stale session needs the 
   const row = auditRows(srv).find((x) => x.event === 'mfa.passkey.remove');
   assert.equal(row?.target, id);
   await waitFor(() => mails().some((m) => m.includes(`To: ${DAVE}`) && m.includes('A passkey was removed')), 'the mail');
+});
+
+test('an IP-literal issuer cannot offer passkeys: the account page says so, /login has no passkey form', async () => {
+  const ip = await startServer({ config: { login_delay_free: 50, pwhash_memory: '19m', pwhash_iterations: '2' } });
+  try {
+    addUser(ip, 'ip-user@example.com');
+    const c = new Client(ip);
+    assert.doesNotMatch((await c.get('/login')).text, /data-passkey|passkey\.js/);
+    assert.equal((await c.login('ip-user@example.com')).status, 303);
+    const page = await c.get('/account/passkeys');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Passkeys cannot be offered here: the issuer&#39;s host is an IP address/);
+    assert.doesNotMatch(page.text, /data-passkey/);
+  } finally {
+    await stopClean(ip);
+  }
 });
 
 test('an IP-literal issuer cannot offer passkeys: check-config says so', () => {
