@@ -196,3 +196,44 @@ test('MF-05: a stale session gets the password page before enrolling or removing
   assert.equal((await anon.get('/account/mfa/totp')).status, 303);
   assert.equal((await anon.post('/account/mfa/totp', { action: 'remove' })).status, 401);
 });
+
+// Password sign-in of a user with TOTP: the factor step's form.
+async function factorStep(email) {
+  const c = new Client(srv);
+  const r = await c.login(email);
+  assert.equal(r.status, 303, r.text.slice(0, 400));
+  assert.match(r.location ?? '', /^\/login\/mfa/);
+  const page = await c.get('/login/mfa');
+  assert.equal(page.status, 200, page.text.slice(0, 400));
+  return { c, csrf: csrfOf(page.text, '/login/mfa') };
+}
+
+test('MF-01, MF-02: at sign-in a code is accepted once (two browsers racing with it: one wins), for step t or t-1 only', async () => {
+  addUser(srv, 'dave-totp@example.com');
+  const d = new Client(srv);
+  assert.equal((await d.login('dave-totp@example.com')).status, 303);
+  const { totp, csrf } = await beginEnrol(d);
+  // Activate with the step before the current one: the current is unspent.
+  await awayFromStepEdge();
+  assert.equal((await d.post('/account/mfa/totp', { action: 'activate', code: codeAt(totp, -1), csrf })).status, 303);
+  const one = await factorStep('dave-totp@example.com');
+  const two = await factorStep('dave-totp@example.com');
+  const three = await factorStep('dave-totp@example.com');
+  await awayFromStepEdge();
+  // MF-02: t+2 and t-2 are refused at sign-in.
+  for (const k of [2, -2]) {
+    const r = await one.c.post('/login/mfa', { csrf: one.csrf, code: codeAt(totp, k) });
+    assert.equal(r.status, 400, `step t${k > 0 ? '+' : ''}${k} must be refused`);
+  }
+  // MF-01: two browsers, one code, at once: exactly one signs in.
+  const code = codeAt(totp);
+  const [a, b] = await Promise.all([
+    two.c.post('/login/mfa', { csrf: two.csrf, code }),
+    three.c.post('/login/mfa', { csrf: three.csrf, code }),
+  ]);
+  assert.deepEqual([a.status, b.status].sort(), [303, 400]);
+  // MF-01: the same code again: refused; so is step t-1 after t.
+  assert.equal((await one.c.post('/login/mfa', { csrf: one.csrf, code })).status, 400, 'a replayed code');
+  assert.equal((await one.c.post('/login/mfa', { csrf: one.csrf, code: codeAt(totp, -1) })).status, 400, 'an older step after a newer one');
+  assert.ok(!(await one.c.signedIn()));
+});
