@@ -121,22 +121,9 @@ void
 web_account_mfa(struct req *r, struct resp *w)
 {
 	struct session s;
-	bool presented = false;
-	int rc;
 
-	if ((rc = web_session(r, &s, NULL, &presented)) != 0 ||
-	    s.user_id == NULL) {
-		session_clear(&s);
-		if (web_store_failed(rc)) {
-			web_unavailable(w);
-			return;
-		}
-		if (presented)
-			web_audit(r, NULL, "session.unknown", "failure", NULL,
-			    NULL, NULL);
-		web_redirect(w, "/login");
+	if (!web_signed_in(r, w, &s))
 		return;
-	}
 	render(r, w, &s);
 	session_clear(&s);
 }

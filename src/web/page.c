@@ -280,6 +280,33 @@ web_unavailable(struct resp *w)
 	resp_header(w, "Retry-After", "5");
 }
 
+bool
+web_signed_in(struct req *r, struct resp *w, struct session *s)
+{
+	bool presented = false;
+	int rc;
+
+	if ((rc = web_session(r, s, NULL, &presented)) == 0 &&
+	    s->user_id != NULL)
+		return true;
+	/* No session, or a pending factor step (MF-04): not signed in. */
+	session_clear(s);
+	if (web_store_failed(rc)) {
+		web_unavailable(w);
+		return false;
+	}
+	if (presented)
+		web_audit(
+		    r, NULL, "session.unknown", "failure", NULL, NULL, NULL);
+	if (r->method == HTTP_POST)
+		page_message(w, 401, "Signed out",
+		    "Your session has ended. Please sign in again.", "/login",
+		    "Sign in");
+	else
+		web_redirect(w, "/login");
+	return false;
+}
+
 int
 web_presession(struct req *r, struct resp *w, struct session *out)
 {

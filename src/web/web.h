@@ -67,6 +67,14 @@ bool web_store_failed(int rc);
 /* 503 page with Retry-After: the store is unavailable (fail closed). */
 void web_unavailable(struct resp *w);
 /*
+ * An account page's signed-in session: true with *s filled (the caller
+ * clears it), or false with the answer written: 503 when the store
+ * failed; otherwise (no session, an unknown one, audited as SS-02, or a
+ * pending factor step, MF-04) a 401 page for a POST and 303 to /login for
+ * anything else.
+ */
+bool web_signed_in(struct req *r, struct resp *w, struct session *s);
+/*
  * The session for a form shown to anyone (sign in, register, forgot,
  * reset): the browser's live session, or a new anonymous pre-session whose
  * cookie is set on w (LG-07). A cookie that named no live session is
