@@ -147,3 +147,81 @@ test('MF-07: stored as Argon2id PHC strings, never the codes: 10 codes of 80 bit
   for (const r of second) assert.ok(!first.some((o) => o.phc === r.phc), 'the old set is gone');
   assert.equal(auditRows(srv).filter((e) => e.event === 'mfa.recovery.generate' && e.actor === bob.id).length, 2);
 });
+
+// The factor step (/login/mfa) needs a second factor; the code under
+// test is the recovery code, so the TOTP credential is only arranged in
+// the store (activated, never used here).
+function arrangeTotp(userId) {
+  const now = Math.floor(Date.now() / 1000);
+  storeSql(srv, `INSERT INTO totp_credentials (user_id, seed_sealed, created_at, activated_at) VALUES ('${userId}', 'unused', ${now}, ${now})`);
+}
+
+// Password, then the factor step with code: the final answer.
+async function signInWith(email, code) {
+  const c = new Client(srv);
+  const first = await c.login(email);
+  assert.equal(first.status, 303);
+  assert.match(first.location, /^\/login\/mfa/);
+  const step = await c.get(first.location);
+  assert.equal(step.status, 200);
+  const res = await c.post('/login/mfa', { csrf: csrfOf(step.text, '/login/mfa'), code });
+  return { c, res };
+}
+
+test('MF-07, AU-06: a recovery code signs in once at the factor step; the use is audited and mailed, the page shows what is left', async () => {
+  const carol = addUser(srv, 'carol-rc@example.com');
+  const a = new Client(srv);
+  await a.login('carol-rc@example.com');
+  const { codes } = await generate(a);
+  arrangeTotp(carol.id);
+  const three = codes[2];
+  // Typed as people type: lower case, spaces for hyphens.
+  const typed = three.code.toLowerCase().replace(/-/g, ' ');
+  const { c, res } = await signInWith('carol-rc@example.com', typed);
+  assert.equal(res.status, 303, res.text.slice(0, 600));
+  assert.equal(res.location, '/account');
+  assert.ok(await c.signedIn());
+  const rowsNow = rows(carol.id);
+  assert.equal(rowsNow.filter((r) => r.used !== null).map((r) => r.idx).join(), '3');
+
+  const audit = auditRows(srv);
+  const use = audit.find((e) => e.event === 'mfa.recovery.use' && e.actor === carol.id);
+  assert.ok(use, 'audited');
+  assert.equal(use.details.index, 3);
+  assert.equal(use.details.left, 9);
+  assert.ok(!JSON.stringify(audit).includes(three.secret.slice(0, 4) + '-'), 'never the code');
+  const login = audit.find((e) => e.event === 'login' && e.outcome === 'success' && e.actor === carol.id && /mfa/.test(e.details?.amr ?? ''));
+  assert.ok(login, 'the sign-in is a multi-factor one');
+  const m = await mailed((x) => x.includes('To: carol-rc@example.com') && x.includes('A recovery code was used'));
+  assert.ok(m, 'the user is told by mail');
+  assert.match(m, /number 3/);
+  assert.ok(m.includes('/account/mfa/recovery'), 'the mail says how to make a new set');
+  assert.ok(!m.includes(three.secret.slice(0, 4) + '-' + three.secret.slice(4, 8)));
+  const page = await c.get(PAGE);
+  assert.match(page.text, /9 of 10 recovery codes left/);
+  assert.match(page.text, /Generate a new set/);
+
+  // Single use: the same code again fails, in any spelling.
+  const again = await signInWith('carol-rc@example.com', three.code);
+  assert.equal(again.res.status, 400);
+  assert.ok(!(await again.c.signedIn()));
+  // A wrong code at a live index, and another user's code, fail too.
+  const wrong = three.code.slice(0, -1) + (three.code.endsWith('Z') ? 'Y' : 'Z');
+  assert.equal((await signInWith('carol-rc@example.com', codes[3].code.slice(0, -1) + (codes[3].code.endsWith('Z') ? 'Y' : 'Z'))).res.status, 400);
+  assert.equal((await signInWith('carol-rc@example.com', wrong)).res.status, 400);
+  assert.equal(rows(carol.id).filter((r) => r.used !== null).length, 1);
+  // Another code still works once.
+  assert.equal((await signInWith('carol-rc@example.com', codes[9].code)).res.status, 303);
+  assert.equal(auditRows(srv).filter((e) => e.event === 'mfa.recovery.use' && e.actor === carol.id).length, 2);
+});
+
+test('MF-07: a new set kills the old one at sign-in too', async () => {
+  const dave = addUser(srv, 'dave-rc@example.com');
+  const a = new Client(srv);
+  await a.login('dave-rc@example.com');
+  const { codes: old } = await generate(a);
+  arrangeTotp(dave.id);
+  await generate(a);
+  assert.equal((await signInWith('dave-rc@example.com', old[0].code)).res.status, 400);
+  assert.equal(rows(dave.id).filter((r) => r.used !== null).length, 0);
+});
