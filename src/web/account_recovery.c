@@ -274,28 +274,10 @@ void
 web_account_recovery(struct req *r, struct resp *w)
 {
 	struct session s;
-	bool presented = false;
 	const char *action;
-	int rc;
 
-	if ((rc = web_session(r, &s, NULL, &presented)) != 0 ||
-	    s.user_id == NULL) {
-		session_clear(&s);
-		if (web_store_failed(rc)) {
-			web_unavailable(w);
-			return;
-		}
-		if (presented)
-			web_audit(r, NULL, "session.unknown", "failure", NULL,
-			    NULL, NULL);
-		if (r->method == HTTP_POST)
-			page_message(w, 401, "Signed out",
-			    "Your session has ended. Please sign in again.",
-			    "/login", "Sign in");
-		else
-			web_redirect(w, "/login");
+	if (!web_signed_in(r, w, &s))
 		return;
-	}
 	if (r->method != HTTP_POST) {
 		render(r, w, &s, 200, NULL);
 	} else if (web_check_form(r, w, &s, FORM_RECOVERY)) {
