@@ -329,24 +329,27 @@ step_free(void *arg)
 }
 
 /* MF-03, AU-06: the 5th, 20th and 100th failure in a row are told. */
-static void
-notify_burst(struct req *r, struct step *st)
+void
+web_mfa_failure_notice(struct req *r, const struct session *s,
+    const char *user_id, const struct mfa_verdict *v)
 {
 	struct app *app = r->app;
 	struct user u;
 	struct mail_msg m;
-	json_t *d = json_pack("{s:I}", "failures", (json_int_t)st->v.failures);
+	json_t *d;
 
-	web_audit(
-	    r, &st->s, "mfa.failure_burst", "alert", st->user_id, NULL, d);
+	if (!mfa_failure_notifies(v->failures))
+		return;
+	d = json_pack("{s:I}", "failures", (json_int_t)v->failures);
+	web_audit(r, s, "mfa.failure_burst", "alert", user_id, NULL, d);
 	json_decref(d);
 	memset(&m, 0, sizeof(m));
-	if (user_get(app->db, st->user_id, &u) == 0 &&
+	if (user_get(app->db, user_id, &u) == 0 &&
 	    mail_compose_mfa_failures(
-		app->cfg, u.email, st->v.failures, r->now, &m) == 0)
+		app->cfg, u.email, v->failures, r->now, &m) == 0)
 		recover_send_mail(app, &m);
 	user_clear(&u);
-	if (mfa_attempt_notified(app->db, st->user_id, r->now) != 0)
+	if (mfa_attempt_notified(app->db, user_id, r->now) != 0)
 		log_msg(LOG_WARN, "auth.mfa", "notice not recorded");
 }
 
@@ -360,8 +363,7 @@ step_failed(struct req *r, struct resp *w, struct step *st, const char *factor,
 	/* Counted before the check already (MF-03): nothing to undo. */
 	web_audit(r, &st->s, "mfa.failure", "failure", st->user_id, NULL, d);
 	json_decref(d);
-	if (mfa_failure_notifies(st->v.failures))
-		notify_burst(r, st);
+	web_mfa_failure_notice(r, &st->s, st->user_id, &st->v);
 	render(r, w, 400, &st->s, st->user_id, st->req,
 	    message != NULL ? message : GENERIC_FAILURE);
 }

@@ -342,32 +342,6 @@ factor_attempt(struct req *r, struct resp *w, const struct session *s,
 	return false;
 }
 
-/* MF-03: the 5th, 20th and 100th failure in a row alert and mail. */
-static void
-factor_failed(struct req *r, const struct session *s, const char *user_id,
-    const struct mfa_verdict *v)
-{
-	struct app *app = r->app;
-	struct mail_msg m;
-	struct user u;
-	json_t *d;
-
-	if (!mfa_failure_notifies(v->failures))
-		return;
-	d = json_pack("{s:I}", "failures", (json_int_t)v->failures);
-	web_audit(r, s, "mfa.failure_burst", "alert", user_id, NULL, d);
-	json_decref(d);
-	memset(&m, 0, sizeof(m));
-	if (user_get(app->db, user_id, &u) == 0 &&
-	    mail_compose_mfa_failures(
-		app->cfg, u.email, v->failures, r->now, &m) == 0) {
-		recover_send_mail(app, &m);
-		if (mfa_attempt_notified(app->db, user_id, r->now) != 0)
-			log_msg(LOG_WARN, "auth.mfa", "notice not recorded");
-	}
-	user_clear(&u);
-}
-
 void
 web_login_passkey(struct req *r, struct resp *w)
 {
@@ -464,7 +438,7 @@ web_login_passkey(struct req *r, struct resp *w)
 		    factor ? expect : res.user_id, NULL, d);
 		json_decref(d);
 		if (factor)
-			factor_failed(r, &s, expect, &v);
+			web_mfa_failure_notice(r, &s, expect, &v);
 		refused(w, 400, refusal_text(rc), factor, req_id);
 		goto done;
 	}

@@ -185,6 +185,14 @@ int web_mfa_needed(struct req *r, const char *user_id, const char *req_id,
 int web_mfa_begin(struct req *r, struct resp *w, const char *old_cookie,
     const char *user_id, const char *amr, const char *req_id) PC_WUR;
 /*
+ * MF-03, AU-06: after a failed factor (any kind), the 5th, 20th and 100th
+ * failure in a row write an mfa.failure_burst alert and mail the user
+ * (web/mfa_step.c); other counts do nothing.
+ */
+struct mfa_verdict;
+void web_mfa_failure_notice(struct req *r, const struct session *s,
+    const char *user_id, const struct mfa_verdict *v);
+/*
  * The factor step of session s (cookie: its cookie value) succeeded with
  * a factor whose amr is factor_amr ("otp", "hwk", "swk"): the failure
  * count ends (mfa_attempt_ok; recovery: it was a recovery code), and the
