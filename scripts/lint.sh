@@ -28,7 +28,9 @@ else
   echo "lint checksrc: ok"
 fi
 
-out=$(clang-tidy -p "$build" --quiet "${srcs[@]}" 2>&1)
+# One clang-tidy per core, a few files each: the slowest check, halved.
+out=$(printf '%s\0' "${srcs[@]}" |
+  xargs -0 -n 4 -P "$(nproc)" clang-tidy -p "$build" --quiet 2>&1)
 if grep -qE '(warning|error):' <<<"$out"; then
   grep -E '(warning|error):' <<<"$out" | head -60
   echo "lint clang-tidy: FAILED"; rc=1
