@@ -27,21 +27,6 @@
 #define FORM_AGENTS "account-agents"
 #define PATH_AGENTS "/account/agents"
 
-static void
-fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0) {
-		snprintf(out, 32, "never");
-		return;
-	}
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		snprintf(out, 32, "%lld", (long long)t);
-}
-
 /* The last time the delegation gave its holder tokens: a refresh, or a
  * token exchange (family.last_used_at); 0: not since it was granted. */
 static int64_t
@@ -74,9 +59,9 @@ web_account_agents_render(struct buf *b, const struct session *s,
 		const struct store_delegation *d = &v[i];
 		char since[32], until[32], used[32];
 
-		fmt_time(d->created_at, since);
-		fmt_time(d->expires_at, until);
-		fmt_time(last_used(d), used);
+		page_time(d->created_at, since);
+		page_time(d->expires_at, until);
+		page_time(last_used(d), used);
 		page_puts(b, "<tr><td>");
 		page_text(b, d->client_name);
 		if (strcmp(d->client_kind, CLIENT_KIND_AGENT) == 0)

@@ -30,21 +30,6 @@
 #define FORM_KEYS "account-keys"
 #define PATH_KEYS "/account/keys"
 
-static void
-fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0) {
-		snprintf(out, 32, "never");
-		return;
-	}
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		snprintf(out, 32, "%lld", (long long)t);
-}
-
 static const char *
 notice_for(struct req *r)
 {
@@ -81,8 +66,8 @@ render_list(struct buf *b, const struct session *s, const struct apikey_view *v,
 	for (size_t i = 0; i < n; i++) {
 		char exp[32], used[32];
 
-		fmt_time(v[i].expires_at, exp);
-		fmt_time(v[i].last_used_at, used);
+		page_time(v[i].expires_at, exp);
+		page_time(v[i].last_used_at, used);
 		page_printf(b, "<tr><td>%s</td><td>", v[i].id);
 		page_text(b, v[i].name);
 		page_puts(b, "</td><td>");
@@ -186,7 +171,7 @@ render_created(struct resp *w, const struct apikey_view *v, const char *key)
 	char exp[32];
 	struct buf b;
 
-	fmt_time(v->expires_at, exp);
+	page_time(v->expires_at, exp);
 	buf_init(&b, 64 * 1024);
 	page_begin(&b, "Your new API key");
 	page_notice(&b, "info",

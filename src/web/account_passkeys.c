@@ -32,21 +32,6 @@
 #define FORM_PASSKEYS "account-passkeys"
 #define PATH_PASSKEYS "/account/passkeys"
 
-static void
-fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0) {
-		snprintf(out, 32, "never");
-		return;
-	}
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		snprintf(out, 32, "%lld", (long long)t);
-}
-
 static const char *
 notice_for(struct req *r)
 {
@@ -90,8 +75,8 @@ render_list(
 	for (size_t i = 0; i < n; i++) {
 		char added[32], used[32];
 
-		fmt_time(v[i].created_at, added);
-		fmt_time(v[i].last_used_at, used);
+		page_time(v[i].created_at, added);
+		page_time(v[i].last_used_at, used);
 		page_puts(b, "<tr><td>");
 		page_text(b, v[i].name);
 		if (v[i].cloned_at != 0)

@@ -32,21 +32,6 @@
 #define PAGE_MAX (256 * 1024)
 
 static void
-fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0) {
-		snprintf(out, 32, "never");
-		return;
-	}
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-		snprintf(out, 32, "%lld", (long long)t);
-}
-
-static void
 code_form(struct buf *b, const char *token)
 {
 	page_printf(b, "<form method=\"post\" action=\"%s\">\n", PATH_TOTP);
@@ -138,8 +123,8 @@ render_active(struct req *r, struct resp *w, const struct session *s,
 		page_message(w, 500, "Error", "Internal error.", NULL, NULL);
 		return;
 	}
-	fmt_time(st->activated_at, since);
-	fmt_time(st->last_used_at, used);
+	page_time(st->activated_at, since);
+	page_time(st->last_used_at, used);
 	buf_init(&b, 64 * 1024);
 	page_begin(&b, "Authenticator app");
 	page_printf(&b,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -278,6 +279,21 @@ web_unavailable(struct resp *w)
 	    "This is not possible right now. Please try again later.", NULL,
 	    NULL);
 	resp_header(w, "Retry-After", "5");
+}
+
+void
+page_time(int64_t t, char out[PAGE_TIME_MAX])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(out, PAGE_TIME_MAX, "never");
+		return;
+	}
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, PAGE_TIME_MAX, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(out, PAGE_TIME_MAX, "%lld", (long long)t);
 }
 
 bool

@@ -29,6 +29,9 @@ void page_text(struct buf *b, const char *s);
  */
 void page_puts(struct buf *b, const char *s);
 void page_printf(struct buf *b, const char *fmt, ...) PC_PRINTF(2, 3);
+/* A time for a page: "YYYY-MM-DD HH:MM UTC", or "never" for 0. */
+#define PAGE_TIME_MAX 32
+void page_time(int64_t t, char out[PAGE_TIME_MAX]);
 /* 303 to a fixed local path. */
 void web_redirect(struct resp *w, const char *location);
 /* A notice paragraph: kind "error" (role=alert) or "info". */
