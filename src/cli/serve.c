@@ -49,7 +49,8 @@ serve(struct cli_ctx *c)
 	const struct config *cfg = &c->cfg;
 	struct app app;
 	char err[512];
-	int r, rc = 1, lfd = -1;
+	struct server_fds fds = { -1, -1, -1 };
+	int r, rc = 1;
 
 	memset(&app, 0, sizeof(app));
 	config_log_warnings(cfg);
@@ -59,7 +60,13 @@ serve(struct cli_ctx *c)
 	app.cfg = cfg;
 	/* The address first: a port in use must not leave a new store and
 	 * keys behind (issue 11, item 10). */
-	if (http_listen(cfg, &lfd, err, sizeof(err)) != 0) {
+	if (http_listen(cfg, &fds.main, err, sizeof(err)) != 0 ||
+	    (cfg->admin_listen[0] != '\0' &&
+		http_listen_at(cfg->admin_listen, "admin_listen", &fds.admin,
+		    err, sizeof(err)) != 0) ||
+	    (cfg->metrics_listen[0] != '\0' &&
+		http_listen_at(cfg->metrics_listen, "metrics_listen",
+		    &fds.metrics, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "portcullis: %s\n", err);
 		log_msg(LOG_ERROR, "http.listen", err);
 		goto out;
@@ -76,11 +83,15 @@ serve(struct cli_ctx *c)
 	}
 	app.client_cache = client_cache_new();
 	app.cors_cache = cors_cache_new();
-	rc = server_run(&app, lfd);
-	lfd = -1; /* server_run's, whatever happened */
+	rc = server_run(&app, &fds);
+	fds.main = fds.admin = fds.metrics = -1; /* server_run's now */
 out:
-	if (lfd >= 0)
-		close(lfd);
+	if (fds.main >= 0)
+		close(fds.main);
+	if (fds.admin >= 0)
+		close(fds.admin);
+	if (fds.metrics >= 0)
+		close(fds.metrics);
 	signer_free(app.signer);
 	client_cache_free(app.client_cache);
 	cors_cache_free(app.cors_cache);

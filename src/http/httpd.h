@@ -35,6 +35,12 @@ struct http_server_opts {
  */
 int http_listen(
     const struct config *cfg, int *fd, char *err, size_t err_len) PC_WUR;
+/*
+ * The same for another address (admin_listen, metrics_listen): setting
+ * names it in the error ("metrics_listen").
+ */
+int http_listen_at(const char *addr, const char *setting, int *fd, char *err,
+    size_t err_len) PC_WUR;
 
 int http_server_start(
     const struct http_server_opts *o, struct http_server **out) PC_WUR;

@@ -304,23 +304,31 @@ mhd_logger(void *cls, const char *fmt, va_list ap)
 }
 
 static int
-listen_addr(const struct config *cfg, struct sockaddr_storage *ss)
+listen_addr(const char *addr, struct sockaddr_storage *ss)
 {
 	struct addrinfo hints, *res = NULL;
+	char *h = NULL;
 	char host[256];
-	size_t n = strlen(cfg->listen_host);
+	size_t n;
+	uint16_t p;
 	char port[8];
 
-	if (n >= sizeof(host))
+	if (config_split_hostport(str_from(addr), &h, &p, true) != 0)
 		return PC_ERR_CONFIG;
+	n = strlen(h);
+	if (n >= sizeof(host)) {
+		free(h);
+		return PC_ERR_CONFIG;
+	}
 	/* "[::1]" -> "::1" */
-	if (n >= 2 && cfg->listen_host[0] == '[') {
-		memcpy(host, cfg->listen_host + 1, n - 2);
+	if (n >= 2 && h[0] == '[') {
+		memcpy(host, h + 1, n - 2);
 		host[n - 2] = '\0';
 	} else {
-		memcpy(host, cfg->listen_host, n + 1);
+		memcpy(host, h, n + 1);
 	}
-	snprintf(port, sizeof(port), "%u", cfg->listen_port);
+	free(h);
+	snprintf(port, sizeof(port), "%u", p);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
@@ -333,23 +341,24 @@ listen_addr(const struct config *cfg, struct sockaddr_storage *ss)
 }
 
 int
-http_listen(const struct config *cfg, int *fd, char *err, size_t err_len)
+http_listen_at(
+    const char *addr, const char *setting, int *fd, char *err, size_t err_len)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int one = 1, e;
 
 	*fd = -1;
-	if (listen_addr(cfg, &ss) != 0) {
-		snprintf(err, err_len, "cannot resolve the listen address %s",
-		    cfg->listen);
+	if (listen_addr(addr, &ss) != 0) {
+		snprintf(err, err_len, "cannot resolve the %s address %s",
+		    setting, addr);
 		return PC_ERR_CONFIG;
 	}
 	len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 				       : sizeof(struct sockaddr_in);
 	*fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (*fd < 0) {
-		snprintf(err, err_len, "cannot listen on %s: %s", cfg->listen,
+		snprintf(err, err_len, "cannot listen on %s: %s", addr,
 		    strerror(errno));
 		return PC_ERR_IO;
 	}
@@ -362,17 +371,23 @@ http_listen(const struct config *cfg, int *fd, char *err, size_t err_len)
 		if (e == EADDRINUSE)
 			snprintf(err, err_len,
 			    "%s is already in use (another process listens "
-			    "there): stop it, or set listen (--listen) to "
-			    "another address",
-			    cfg->listen);
+			    "there): stop it, or set %s to another address",
+			    addr, setting);
 		else
-			snprintf(err, err_len, "cannot listen on %s: %s",
-			    cfg->listen, strerror(e));
+			snprintf(err, err_len, "cannot listen on %s: %s", addr,
+			    strerror(e));
 		close(*fd);
 		*fd = -1;
 		return e == EADDRINUSE ? PC_ERR_BUSY : PC_ERR_IO;
 	}
 	return 0;
+}
+
+int
+http_listen(const struct config *cfg, int *fd, char *err, size_t err_len)
+{
+	return http_listen_at(
+	    cfg->listen, "listen (--listen)", fd, err, err_len);
 }
 
 int
@@ -389,13 +404,6 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	int fd;
 
 	*out = NULL;
-	if (listen_addr(cfg, &ss) != 0) {
-		log_msg(
-		    LOG_ERROR, "http.start", "cannot resolve listen address");
-		return PC_ERR_CONFIG;
-	}
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	if ((fd = o->listen_fd) < 0) {
 		char err[512];
 		int r;
@@ -405,6 +413,19 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 			return r;
 		}
 	}
+	/* The family of the socket bound (cfg->listen or another address). */
+	{
+		socklen_t sl = sizeof(ss);
+
+		memset(&ss, 0, sizeof(ss));
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+			log_msg(LOG_ERROR, "http.start", strerror(errno));
+			close(fd);
+			return PC_ERR_IO;
+		}
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
 	/* Connections are taken (queued by the kernel) only from now on. */
 	if (listen(fd, SOMAXCONN) != 0) {
 		int e = errno;

@@ -97,3 +97,18 @@ static const struct route routes[] = {
  * live, revoked) before the route's handler runs. */
 const struct router server_router = { routes, PC_NELEM(routes),
 	oauth_apikey_url_guard };
+
+/*
+ * The admin API on admin_listen (issue 17, src/admin/): filled by the
+ * admin API's routes. Until then every path is 404.
+ */
+static const struct route admin_routes[] = {
+	{ NULL, 0, NULL, 0, RESP_NO_STORE, false },
+};
+const struct router server_admin_router = { admin_routes, 0, NULL };
+
+/* /metrics on metrics_listen (issue 17): filled by the metrics module. */
+static const struct route metrics_routes[] = {
+	{ NULL, 0, NULL, 0, RESP_NO_STORE, false },
+};
+const struct router server_metrics_router = { metrics_routes, 0, NULL };

@@ -73,14 +73,37 @@ worker_threads(const struct config *cfg)
 	return n < 8 ? 8 : n > 64 ? 64 : (unsigned)n;
 }
 
+/*
+ * An extra listener (admin_listen, metrics_listen) on its own socket and
+ * router: a few threads, the main listener's TLS pair when
+ * it has one for the admin API, plain HTTP for metrics.
+ */
+static int
+start_extra(struct app *app, int fd, const struct router *rt, const char *cert,
+    const char *key, struct http_server **out)
+{
+	struct http_server_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.cfg = app->cfg;
+	o.router = rt;
+	o.app = app;
+	o.threads = 2;
+	o.tls_cert_pem = cert;
+	o.tls_key_pem = key;
+	o.listen_fd = fd;
+	return http_server_start(&o, out);
+}
+
 int
-server_run(struct app *app, int lfd)
+server_run(struct app *app, const struct server_fds *fds)
 {
 	const struct config *cfg = app->cfg;
 	struct server_purge *purge = NULL;
 	struct server_chainer *chainer = NULL;
 	struct http_server_opts ho;
-	struct http_server *srv = NULL;
+	struct http_server *srv = NULL, *admin = NULL, *metrics = NULL;
+	int lfd = fds->main, afd = fds->admin, mfd = fds->metrics;
 	/* app->pw points here while the server runs. */
 	struct pw_params *pw = xcalloc(1, sizeof(*pw));
 	struct pwpool_opts po;
@@ -165,6 +188,30 @@ server_run(struct app *app, int lfd)
 		    cfg->listen);
 		goto out;
 	}
+	if (afd >= 0) {
+		int fd = afd;
+
+		afd = -1;
+		if (start_extra(app, fd, &server_admin_router, cert, key,
+			&admin) != 0) {
+			fprintf(stderr,
+			    "portcullis: cannot start the admin API on %s\n",
+			    cfg->admin_listen);
+			goto out;
+		}
+	}
+	if (mfd >= 0) {
+		int fd = mfd;
+
+		mfd = -1;
+		if (start_extra(app, fd, &server_metrics_router, NULL, NULL,
+			&metrics) != 0) {
+			fprintf(stderr,
+			    "portcullis: cannot start metrics on %s\n",
+			    cfg->metrics_listen);
+			goto out;
+		}
+	}
 	pc_freezero_str(key);
 	key = NULL;
 	{
@@ -174,6 +221,14 @@ server_run(struct app *app, int lfd)
 		log_str(&l, "issuer", cfg->issuer);
 		log_str(&l, "listen", cfg->listen);
 		log_int(&l, "port", http_server_port(srv));
+		if (admin != NULL) {
+			log_str(&l, "admin_listen", cfg->admin_listen);
+			log_int(&l, "admin_port", http_server_port(admin));
+		}
+		if (metrics != NULL) {
+			log_str(&l, "metrics_listen", cfg->metrics_listen);
+			log_int(&l, "metrics_port", http_server_port(metrics));
+		}
 		log_int(&l, "threads", ho.threads);
 		log_int(&l, "pwhash_slots", po.slots);
 		log_str(&l, "store", db_describe(app->db));
@@ -208,10 +263,16 @@ server_run(struct app *app, int lfd)
 	 * left to resume a connection. Stop HTTP: no handler runs any more.
 	 * Only then is the pool freed.
 	 */
+	if (admin != NULL)
+		(void)http_server_drain(admin, cfg->shutdown_timeout);
 	(void)http_server_drain(srv, cfg->shutdown_timeout);
 	pwpool_shutdown(app->pwpool);
+	http_server_stop(admin, 2);
+	admin = NULL;
 	http_server_stop(srv, 2);
 	srv = NULL;
+	http_server_stop(metrics, 0);
+	metrics = NULL;
 	/* After the HTTP side (it submits), before the mailer and store. */
 	mail_jobs_stop(
 	    app->jobs, cfg->shutdown_timeout > 0 ? cfg->shutdown_timeout : 10);
@@ -230,11 +291,19 @@ out:
 	server_purge_stop(purge);
 	if (lfd >= 0)
 		close(lfd);
-	if (srv != NULL) {
+	if (afd >= 0)
+		close(afd);
+	if (mfd >= 0)
+		close(mfd);
+	http_server_stop(metrics, 0);
+	if (admin != NULL)
+		(void)http_server_drain(admin, 0);
+	if (srv != NULL)
 		(void)http_server_drain(srv, 0);
+	if (admin != NULL || srv != NULL)
 		pwpool_shutdown(app->pwpool);
-		http_server_stop(srv, 0);
-	}
+	http_server_stop(admin, 0);
+	http_server_stop(srv, 0);
 	pwpool_free(app->pwpool);
 	mail_jobs_stop(app->jobs, 0);
 	server_chainer_stop(chainer);

@@ -6,18 +6,31 @@
 #include "http/http.h"
 
 extern const struct router server_router;
+/*
+ * The routers of the extra listeners (issue 17): the admin API's when
+ * admin_listen is set (src/admin/), and /metrics on metrics_listen.
+ */
+extern const struct router server_admin_router;
+extern const struct router server_metrics_router;
+
+/* The bound sockets serve hands over: -1 where a listener is off. */
+struct server_fds {
+	int main;
+	int admin;
+	int metrics;
+};
 
 void health_live(struct req *r, struct resp *w);
 void health_ready(struct req *r, struct resp *w);
 
 /*
  * Runs the server (src/server/run.c) on app, whose cfg, db, mk and signer
- * are open, and the listening socket lfd (taken over, closed on every
+ * are open, and the bound sockets in fds (taken over, closed on every
  * path): starts everything, serves until SIGTERM or SIGINT, stops it all.
  * app's other members are the server's. 0 after a clean stop, else 1
  * after saying why on stderr. The caller then closes db, mk and signer.
  */
-int server_run(struct app *app, int lfd);
+int server_run(struct app *app, const struct server_fds *fds);
 
 /*
  * The purge of expired rows (DS-04, src/server/purge.c): purges once on

@@ -55,6 +55,8 @@ static const struct setting settings[] = {
 	S(data_dir, K_STR, "/var/lib/portcullis", 0, 0),
 	S(issuer, K_STR, "http://127.0.0.1:8080", 0, 0),
 	S(listen, K_STR, "127.0.0.1:8080", 0, 0),
+	S(admin_listen, K_STR, "", 0, 0),
+	S(metrics_listen, K_STR, "", 0, 0),
 	S(store_url, K_STR, "", 0, 0),
 	S(migrate_on_start, K_BOOL, "true", 0, 0),
 	S(master_key_file, K_STR, "", 0, 0),

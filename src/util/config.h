@@ -22,6 +22,11 @@ struct config {
 	char *data_dir;
 	char *issuer;
 	char *listen;
+	/* Extra listeners (issue 17): "" is off. The admin API moves to
+	 * admin_listen when it is set; /metrics is served only on
+	 * metrics_listen. */
+	char *admin_listen;
+	char *metrics_listen;
 	char *store_url;
 	/* Commands migrate an older store (else refuse it: run migrate). */
 	bool migrate_on_start;

@@ -219,6 +219,34 @@ config_finish(struct config *c, char *err, size_t err_len)
 		    err, err_len, "listen '%s': expected HOST:PORT", c->listen);
 		return r;
 	}
+	{
+		const char *extra[] = { c->admin_listen, c->metrics_listen };
+		const char *names[] = { "admin_listen", "metrics_listen" };
+
+		for (size_t i = 0; i < PC_NELEM(extra); i++) {
+			char *h = NULL;
+			uint16_t p = 0;
+
+			if (extra[i][0] == '\0')
+				continue;
+			if (config_split_hostport(
+				str_from(extra[i]), &h, &p, true) != 0) {
+				config_errf(err, err_len,
+				    "%s '%s': expected HOST:PORT", names[i],
+				    extra[i]);
+				return r;
+			}
+			free(h);
+			if (strcmp(extra[i], c->listen) == 0 ||
+			    (i == 1 && strcmp(extra[1], extra[0]) == 0)) {
+				config_errf(err, err_len,
+				    "%s '%s': already taken by another "
+				    "listener",
+				    names[i], extra[i]);
+				return r;
+			}
+		}
+	}
 	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
 		config_errf(err, err_len, "tls_cert and tls_key go together");
 		return r;
