@@ -67,7 +67,9 @@ pass=$((pass + ok)); fail=$((fail + nok))
 # e2e: node's test runner against the real binary, twice: on SQLite, then
 # on a throwaway PostgreSQL cluster where every server gets a database of its
 # own (tests/e2e/lib/pg.mjs). Files named pg_*.test.mjs start private
-# clusters themselves, so they run in the first pass only.
+# clusters themselves, and files named host_*.test.mjs test how the server
+# fits its host (systemd, nginx, Prometheus, man pages), which no store
+# changes, so both run in the first pass only.
 export PORTCULLIS_BIN="$PWD/$build/src/portcullis"
 export PORTCULLIS_TEST_TOOLS="$PWD/$build/tests/tools"
 e2e_pass() { # NAME FILES...
@@ -91,7 +93,7 @@ mapfile -t files < <(ls tests/e2e/*.test.mjs 2>/dev/null)
 [ ${#files[@]} -gt 0 ] && e2e_pass e2e "${files[@]}"
 
 note "black-box tests again, on PostgreSQL"
-mapfile -t files < <(ls tests/e2e/*.test.mjs 2>/dev/null | grep -v '/pg_')
+mapfile -t files < <(ls tests/e2e/*.test.mjs 2>/dev/null | grep -vE '/(pg|host)_')
 pgdir=$(mktemp -d /tmp/pc-pg-e2e.XXXXXX)
 chmod 0755 "$pgdir" # the postgres user must reach it when we are root
 if url=$(tests/tools/pg-cluster.sh start "$pgdir/cluster"); then
