@@ -225,57 +225,16 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 	return 0;
 }
 
-/*
- * add's default scope: every scope of its resources (each must be
- * registered: client_create says so otherwise), with offline_access when
- * it may refresh.
- */
+/* add's default scope: client_agent_default_scope (src/oauth/), shared
+ * with the admin API. */
 static int
 default_scope(const struct cli_ctx *ctx, struct store_client *c)
 {
-	struct scope_set all = { { NULL }, 0 }, one;
-	struct buf b;
-	int r = 0;
+	int r = client_agent_default_scope(ctx->db, c);
 
-	if (c->scopes != NULL || c->resources == NULL)
-		return 0;
-	for (const char *p = c->resources; p != NULL && r == 0;) {
-		const char *sp = strchr(p, ' ');
-		char *uri =
-		    xstrndup(p, sp != NULL ? (size_t)(sp - p) : strlen(p));
-		struct store_resource res;
-
-		r = resource_get(ctx->db, uri, &res);
-		free(uri);
-		if (r == PC_ERR_NOT_FOUND) {
-			r = 0; /* client_create refuses it, saying why */
-		} else if (r == 0) {
-			if (scope_parse(res.scopes, &one) == 0) {
-				for (size_t i = 0; i < one.n; i++)
-					if (!scope_has(&all, one.v[i]) &&
-					    all.n < SCOPE_MAX)
-						all.v[all.n++] =
-						    xstrdup(one.v[i]);
-				scope_set_free(&one);
-			}
-			store_resource_clear(&res);
-		}
-		p = sp != NULL ? sp + 1 : NULL;
-	}
-	if (r != 0) {
-		scope_set_free(&all);
+	if (r != 0)
 		fprintf(stderr, "portcullis: %s\n", pc_strerror(r));
-		return 1;
-	}
-	if (oauth_has_word(c->grant_types, "refresh_token") &&
-	    all.n < SCOPE_MAX)
-		all.v[all.n++] = xstrdup("offline_access");
-	buf_init(&b, SCOPE_STRING_MAX + 1);
-	if (all.n > 0 && scope_format(&all, &b) == 0)
-		c->scopes = xstrdup(buf_cstr(&b));
-	buf_free(&b);
-	scope_set_free(&all);
-	return 0;
+	return r != 0 ? 1 : 0;
 }
 
 static int

@@ -323,33 +323,17 @@ finish(
 	return rc;
 }
 
-/*
- * AK-08: a client bound to a service account gets, unless told otherwise,
- * the grant it is for (client_credentials) and the account's scopes.
- */
+/* AK-08: the defaults of a client bound to a service account
+ * (client_bound_defaults, shared with the admin API). */
 static int
 bound_defaults(const struct cli_ctx *ctx, struct store_client *c)
 {
-	struct store_service_account sa;
-	int r;
+	int r = client_bound_defaults(ctx->db, c, cli_get(ctx, "grant") != NULL,
+	    cli_get(ctx, "scope") != NULL);
 
-	if (c->service_account_id == NULL)
-		return 0;
-	if (cli_get(ctx, "grant") == NULL)
-		set_str(&c->grant_types, "client_credentials");
-	if (cli_get(ctx, "scope") != NULL ||
-	    principal_kind(c->service_account_id) != PRINCIPAL_SERVICE_ACCOUNT)
-		return 0; /* client_create says what is wrong with the id */
-	r = store_service_account_get(ctx->db, c->service_account_id, &sa);
-	if (r == PC_ERR_NOT_FOUND)
-		return 0;
-	if (r != 0) {
+	if (r != 0)
 		fprintf(stderr, "portcullis: %s\n", pc_strerror(r));
-		return 1;
-	}
-	set_str(&c->scopes, sa.scopes);
-	store_service_account_clear(&sa);
-	return 0;
+	return r != 0 ? 1 : 0;
 }
 
 static int

@@ -120,47 +120,10 @@ refused(int r, const char *why)
 	return r;
 }
 
-/* The resource server's credentials: a confidential client that only
- * introspects (no grant type), named after the resource. */
-static int
-new_client(struct cli_ctx *ctx, const struct store_resource *res,
-    char secret[CLIENT_SECRET_LEN + 1], char **client_id)
-{
-	struct store_client c;
-	const char *why = NULL;
-	json_t *d;
-	int r;
-
-	memset(&c, 0, sizeof(c));
-	c.name = xstrdup(res->name);
-	c.auth_method = xstrdup("client_secret_basic");
-	c.grant_types = xstrdup("");
-	c.scopes = xstrdup(res->scopes);
-	c.id_token_on_refresh = true;
-	r = client_create(ctx->db, &c, clock_now(), secret, &why);
-	if (r == PC_ERR_INVALID && why != NULL)
-		fprintf(stderr, "portcullis: client refused: %s\n", why);
-	else if (r != 0)
-		fprintf(stderr, "portcullis: cannot add the client: %s\n",
-		    pc_strerror(r));
-	if (r == 0) {
-		/* AU-01; never the secret. */
-		d = json_pack("{s:s, s:b, s:s, s:s}", "name", c.name, "public",
-		    0, "token_endpoint_auth_method", c.auth_method, "resource",
-		    res->id);
-		r = cli_audit(
-		    ctx->db, ctx->mk, "client.created", c.client_id, d);
-	}
-	if (r == 0)
-		*client_id = xstrdup(c.client_id);
-	store_client_clear(&c);
-	return r;
-}
-
 static int
 add(struct cli_ctx *ctx)
 {
-	struct store_resource res, old;
+	struct store_resource res;
 	char secret[CLIENT_SECRET_LEN + 1];
 	const char *why = NULL, *client = cli_get(ctx, "client");
 	bool created = false;
@@ -168,51 +131,28 @@ add(struct cli_ctx *ctx)
 	int r, rc = 1;
 
 	memset(&res, 0, sizeof(res));
-	secret[0] = '\0';
 	res.id = xstrdup(cli_get(ctx, "id"));
 	res.scopes = xstrdup(cli_get(ctx, "scope"));
 	if (cli_get(ctx, "name") != NULL)
 		res.name = xstrdup(cli_get(ctx, "name"));
-	res.dpop_required = cli_has(ctx, "dpop-required");
-	/* What can be refused is refused before a client is made. */
-	if ((r = resource_uri_check(res.id, &why)) != 0 ||
-	    (r = resource_scopes_check(res.scopes, &why)) != 0) {
-		refused(r, why);
-		goto out;
-	}
-	r = resource_get(ctx->db, res.id, &old);
-	if (r == 0) {
-		store_resource_clear(&old);
-		refused(PC_ERR_CONFLICT, NULL);
-		goto out;
-	}
-	if (r != PC_ERR_NOT_FOUND) {
-		refused(r, NULL);
-		goto out;
-	}
-	if (res.name == NULL)
-		res.name = xstrdup(res.id);
-	if (client != NULL) {
+	if (client != NULL)
 		res.client_id = xstrdup(client);
-	} else {
-		if (new_client(ctx, &res, secret, &res.client_id) != 0)
-			goto out;
-		created = true;
-	}
-	r = resource_create(ctx->db, &res, clock_now(), &why);
+	res.dpop_required = cli_has(ctx, "dpop-required");
+	/* The rules and the client made for it: src/oauth/client_defaults.c,
+	 * shared with the admin API. */
+	r = resource_register(ctx->db, &res, clock_now(), secret, &created, &why);
 	if (r != 0) {
-		refused(r, why);
-		/* The client made for it has no purpose without it. */
-		if (created &&
-		    (store_client_delete(ctx->db, res.client_id, clock_now()) !=
-			    0 ||
-			cli_audit(ctx->db, ctx->mk, "client.deleted",
-			    res.client_id, NULL) != 0))
-			fprintf(stderr,
-			    "portcullis: client %s was added and is left "
-			    "over: delete it\n",
-			    res.client_id);
+		refused(r, r == PC_ERR_CONFLICT ? NULL : why);
 		goto out;
+	}
+	if (created) {
+		/* AU-01; never the secret. */
+		d = json_pack("{s:s, s:b, s:s, s:s}", "name", res.name,
+		    "public", 0, "token_endpoint_auth_method",
+		    "client_secret_basic", "resource", res.id);
+		if (cli_audit(ctx->db, ctx->mk, "client.created", res.client_id,
+			d) != 0)
+			goto out;
 	}
 	d = json_pack("{s:s, s:s, s:s, s:b, s:b}", "name", res.name, "scopes",
 	    res.scopes, "client_id", res.client_id, "client_created", created,

@@ -176,6 +176,34 @@ int client_secret_match(const char *secret, size_t secret_len,
     const struct store_client_secret *v, size_t n, int64_t now) PC_WUR;
 
 /*
+ * Defaults from what a client is bound to (src/oauth/client_defaults.c),
+ * for the CLI and the admin API alike. A client bound to a service
+ * account (AK-08) gets, unless given, the grant it is for
+ * (client_credentials) and the account's scopes; an unknown or malformed
+ * account is left for client_create to refuse. 0 or a store error.
+ */
+int client_bound_defaults(struct db *db, struct store_client *c,
+    bool grant_given, bool scope_given) PC_WUR;
+/*
+ * An agent without scopes gets every scope of its (registered) resources,
+ * with offline_access when it may refresh. 0 or a store error.
+ */
+int client_agent_default_scope(struct db *db, struct store_client *c) PC_WUR;
+struct store_resource;
+/*
+ * Registers res (id, scopes, name: default the id; dpop_required) with
+ * the resource server's own credentials: res->client_id when set (an
+ * existing confidential client), else a new confidential client that
+ * only introspects, whose secret goes to secret (shown once) and
+ * *client_created true. Nothing is left behind when the resource is
+ * refused. PC_ERR_INVALID or PC_ERR_CONFLICT (id taken, client bound
+ * elsewhere) with *why; PC_ERR_NOT_FOUND for an unknown client.
+ */
+int resource_register(struct db *db, struct store_resource *res, int64_t now,
+    char secret[CLIENT_SECRET_LEN + 1], bool *client_created,
+    const char **why) PC_WUR;
+
+/*
  * The per-node client cache (src/oauth/client_cache.c; decision 0049):
  * client records and their secret hashes, checked against the store's
  * 'clients' version (struct store_versions) on every use. At most
