@@ -77,19 +77,6 @@ list(struct cli_ctx *c)
 	return 0;
 }
 
-/* An algorithm name in any case ("es256", "EDDSA"), or INVALID. */
-static enum jose_alg
-alg_any_case(const char *name)
-{
-	static const enum jose_alg all[] = { JOSE_ALG_ES256, JOSE_ALG_RS256,
-		JOSE_ALG_PS256, JOSE_ALG_EDDSA };
-
-	for (size_t i = 0; i < PC_NELEM(all); i++)
-		if (strcasecmp(name, jose_alg_name(all[i])) == 0)
-			return all[i];
-	return JOSE_ALG_INVALID;
-}
-
 static int
 rotate(struct cli_ctx *c)
 {
@@ -98,13 +85,13 @@ rotate(struct cli_ctx *c)
 	const struct config *cfg = &c->cfg;
 	struct signer *s = c->signer;
 	const char *alg_name = cli_get(c, "alg");
-	enum jose_alg algs[4];
+	enum jose_alg algs[SIGNER_ALGS_MAX];
 	size_t nalgs = 0;
 	int64_t now = clock_now();
 	int rc = 0;
 
 	if (alg_name != NULL) {
-		algs[0] = alg_any_case(alg_name);
+		algs[0] = signer_alg_parse_any_case(alg_name);
 		if (algs[0] == JOSE_ALG_INVALID) {
 			fprintf(stderr,
 			    "portcullis: unknown --alg '%s' "
@@ -113,23 +100,8 @@ rotate(struct cli_ctx *c)
 			return 2;
 		}
 		nalgs = 1;
-	} else {
-		struct signer_key_info *v = NULL;
-		size_t n = 0;
-
-		if (signer_list(s, now, &v, &n) != 0)
-			return 1;
-		for (size_t i = 0; i < n; i++) {
-			bool seen = false;
-
-			if (v[i].state == SIGNER_EXPIRED)
-				continue;
-			for (size_t k = 0; k < nalgs; k++)
-				seen |= algs[k] == v[i].alg;
-			if (!seen && nalgs < PC_NELEM(algs))
-				algs[nalgs++] = v[i].alg;
-		}
-		free(v);
+	} else if (signer_algs_in_use(s, now, algs, &nalgs) != 0) {
+		return 1;
 	}
 	for (size_t i = 0; i < nalgs; i++) {
 		char kid[64];

@@ -176,5 +176,14 @@ void signer_stats(struct signer *s, struct signer_stats *out);
 int signer_rotate(struct db *db, const struct masterkey *mk,
     const struct config *cfg, enum jose_alg alg, int64_t now,
     char kid_out[64]) PC_WUR;
+/* Issue 17 (src/crypto/signer_algs.c): what a rotation covers, for the
+ * CLI and the admin API. ES256, RS256, PS256 or EdDSA in any case, else
+ * JOSE_ALG_INVALID. */
+enum jose_alg signer_alg_parse_any_case(const char *name);
+#define SIGNER_ALGS_MAX 4
+/* The distinct algorithms of the keys not yet expired (what a rotation
+ * without an algorithm renews). 0 or signer_list's error. */
+int signer_algs_in_use(struct signer *s, int64_t now,
+    enum jose_alg out[SIGNER_ALGS_MAX], size_t *n) PC_WUR;
 
 #endif

@@ -1,0 +1,327 @@
+/*
+ * The admin API's agents (issue 17 item 1; issue 15, SECURITY.md TX-03,
+ * TX-08): list, get, create, update, disable, delete — what `portcullis
+ * agent` does, through the same functions (client_create, client_update
+ * and client_validate's agent rules, client_agent_default_scope:
+ * src/oauth/). An agent is public (no secret, DPoP by default) or
+ * authenticates with private_key_jwt (jwks): never a shared secret, so
+ * nothing here is ever secret. disable and delete revoke every token
+ * family of the agent in the same transaction (TX-08). Every change is
+ * audited (agent.*) with the acting principal.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "admin/objects.h"
+#include "app.h"
+#include "oauth/oauth.h"
+#include "store/store.h"
+#include "store/store_delegations.h"
+#include "util/log.h"
+
+static json_t *
+agent_json(const struct store_client *c)
+{
+	json_t *o = adm_client_json(c, -1);
+
+	json_object_set_new(o, "owner_id",
+	    c->owner_id != NULL ? json_string(c->owner_id) : json_null());
+	json_object_set_new(o, "resources", adm_words(c->resources));
+	json_object_set_new(o, "max_delegation_depth",
+	    json_integer((json_int_t)c->max_delegation_depth));
+	json_object_set_new(o, "may_delegate", json_boolean(c->may_delegate));
+	return o;
+}
+
+static json_t *
+audit_details(const struct store_client *c)
+{
+	return json_pack("{s:s, s:s?, s:s, s:b, s:s, s:I, s:b, s:b}", "name",
+	    c->name, "owner_id", c->owner_id, "resources",
+	    c->resources != NULL ? c->resources : "", "public", c->is_public,
+	    "scopes", c->scopes != NULL ? c->scopes : "",
+	    "max_delegation_depth", (json_int_t)c->max_delegation_depth,
+	    "may_delegate", c->may_delegate, "dpop_required",
+	    c->dpop_required);
+}
+
+#define META_FIELDS \
+	{ "redirect_uris", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX }, \
+	    { "scope", ADMIN_T_STRING, false, CLIENT_SCOPES_MAX }, \
+	    { "grant_types", ADMIN_T_STRINGS, false, 3 }, \
+	    { "max_delegation_depth", ADMIN_T_INT, false, AGENT_DEPTH_MAX }, \
+	    { "may_delegate", ADMIN_T_BOOL, false, 0 }, \
+	{ \
+		"dpop_required", ADMIN_T_BOOL, false, 0 \
+	}
+
+static const struct admin_field create_fields[] = {
+	{ "name", ADMIN_T_STRING, true, CLIENT_NAME_MAX },
+	{ "owner_id", ADMIN_T_STRING, true, 64 },
+	{ "resources", ADMIN_T_STRINGS, true, AGENT_RESOURCES_MAX },
+	{ "public", ADMIN_T_BOOL, false, 0 },
+	META_FIELDS,
+};
+
+static const struct admin_field update_fields[] = {
+	{ "name", ADMIN_T_STRING, false, CLIENT_NAME_MAX },
+	{ "owner_id", ADMIN_T_STRING, false, 64 },
+	{ "resources", ADMIN_T_STRINGS, false, AGENT_RESOURCES_MAX },
+	META_FIELDS,
+};
+
+static void
+set_str(char **field, const char *v)
+{
+	if (v == NULL)
+		return;
+	free(*field);
+	*field = xstrdup(v);
+}
+
+static void
+apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
+    bool jwks_given)
+{
+	int64_t depth;
+	bool b;
+	char *w;
+
+	set_str(&cl->name, admin_body_str(c, "name"));
+	set_str(&cl->owner_id, admin_body_str(c, "owner_id"));
+	if ((w = adm_body_words(c, "resources")) != NULL) {
+		free(cl->resources);
+		cl->resources = w;
+	}
+	if (json_object_get(c->body, "redirect_uris") != NULL) {
+		adm_strv_free(cl->redirect_uris, cl->n_redirect_uris);
+		(void)adm_body_strv(c, "redirect_uris", &cl->redirect_uris,
+		    &cl->n_redirect_uris);
+	}
+	if ((w = adm_body_words(c, "grant_types")) != NULL) {
+		free(cl->grant_types);
+		cl->grant_types = w;
+	}
+	set_str(&cl->scopes, admin_body_str(c, "scope"));
+	if (admin_body_int(c, "max_delegation_depth", &depth) == 0)
+		cl->max_delegation_depth = depth;
+	if (admin_body_bool(c, "may_delegate", &b) == 0)
+		cl->may_delegate = b;
+	if (admin_body_bool(c, "dpop_required", &b) == 0)
+		cl->dpop_required = b;
+	if (jwks_given) {
+		free(cl->jwks);
+		cl->jwks = jwks;
+	}
+}
+
+static int
+find(struct admin_ctx *c, struct store_client *cl)
+{
+	const char *id = admin_param(c, "id");
+	int r = client_id_valid(id) ? store_client_get(c->app->db, id, cl)
+				    : PC_ERR_NOT_FOUND;
+
+	if (r == 0 && !client_is_agent(cl)) {
+		store_client_clear(cl);
+		r = PC_ERR_NOT_FOUND;
+	}
+	if (r != 0) {
+		memset(cl, 0, sizeof(*cl));
+		admin_error_code(c, r, "agent");
+	}
+	return r;
+}
+
+static void
+create(struct admin_ctx *c)
+{
+	struct store_client cl;
+	char secret[CLIENT_SECRET_LEN + 1];
+	char *jwks = NULL;
+	bool jwks_given = false, pub = false;
+	const char *why = NULL;
+	json_t *d;
+	int r;
+
+	memset(&cl, 0, sizeof(cl));
+	if (adm_body_take_object(c, "jwks", CLIENT_JWKS_MAX, &jwks,
+		&jwks_given) != 0 ||
+	    admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0) {
+		free(jwks);
+		return;
+	}
+	(void)admin_body_bool(c, "public", &pub);
+	if (pub == (jwks != NULL)) {
+		free(jwks);
+		admin_error(c, 400, "invalid_request",
+		    "an agent is public (\"public\": true) or has a jwks for "
+		    "private_key_jwt, exactly one of them");
+		return;
+	}
+	cl.kind = xstrdup(CLIENT_KIND_AGENT);
+	cl.is_public = pub;
+	cl.auth_method = xstrdup(pub ? "none" : "private_key_jwt");
+	cl.grant_types = xstrdup("authorization_code refresh_token");
+	cl.id_token_on_refresh = true;
+	/* TX-06: a public agent's tokens are bound to its key by default. */
+	cl.dpop_required = pub;
+	apply(c, &cl, jwks, jwks_given);
+	if ((r = client_agent_default_scope(c->app->db, &cl)) != 0) {
+		admin_error_code(c, r, "agent");
+		goto out;
+	}
+	if (!adm_admin_scopes_held(c, cl.scopes))
+		goto out;
+	r = client_create(c->app->db, &cl, adm_now(c), secret, &why);
+	sodium_memzero(secret, sizeof(secret)); /* an agent has none */
+	if (r != 0) {
+		adm_refused(c, r, why, "agent");
+		goto out;
+	}
+	d = audit_details(&cl);
+	r = admin_audit(c, "agent.create", cl.client_id, d);
+	json_decref(d);
+	if (r != 0) {
+		if (store_client_delete(c->app->db, cl.client_id, adm_now(c)) !=
+		    0)
+			log_msg(LOG_ERROR, "admin.agent_unaudited",
+			    cl.client_id);
+		admin_error_code(c, r, "agent");
+		goto out;
+	}
+	admin_json(c, 201, agent_json(&cl));
+out:
+	store_client_clear(&cl);
+}
+
+static void
+update(struct admin_ctx *c)
+{
+	struct store_client cl;
+	char *jwks = NULL;
+	bool jwks_given = false;
+	const char *why = NULL;
+	json_t *d;
+	int r;
+
+	if (adm_body_take_object(c, "jwks", CLIENT_JWKS_MAX, &jwks,
+		&jwks_given) != 0 ||
+	    admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0 ||
+	    find(c, &cl) != 0) {
+		free(jwks);
+		return;
+	}
+	apply(c, &cl, jwks, jwks_given);
+	if (!adm_admin_scopes_held(c, cl.scopes))
+		goto out;
+	r = client_update(c->app->db, &cl, adm_now(c), &why);
+	if (r != 0) {
+		adm_refused(c, r, why, "agent");
+		goto out;
+	}
+	d = audit_details(&cl);
+	r = admin_audit(c, "agent.update", cl.client_id, d);
+	json_decref(d);
+	if (r != 0)
+		admin_error_code(c, r, "agent");
+	else
+		admin_json(c, 200, agent_json(&cl));
+out:
+	store_client_clear(&cl);
+}
+
+static void
+list(struct admin_ctx *c)
+{
+	struct store_client *v = NULL;
+	size_t n = 0;
+	json_t *a;
+	int r;
+
+	if ((r = store_clients_list(c->app->db, &v, &n)) != 0) {
+		admin_error_code(c, r, "agent");
+		return;
+	}
+	a = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (client_is_agent(&v[i]))
+			json_array_append_new(a, agent_json(&v[i]));
+	store_clients_free(v, n);
+	adm_list(c, a, "client_id");
+}
+
+static void
+get(struct admin_ctx *c)
+{
+	struct store_client cl;
+
+	if (find(c, &cl) != 0)
+		return;
+	admin_json(c, 200, agent_json(&cl));
+	store_client_clear(&cl);
+}
+
+/* disable and delete: the change and the revocation of every family the
+ * agent holds, in one transaction (TX-08), then the audit row. */
+static void
+take_down(struct admin_ctx *c, bool del)
+{
+	struct store_client cl;
+	int64_t nf = 0;
+	json_t *d;
+	int r;
+
+	if (find(c, &cl) != 0)
+		return;
+	r = del ? store_client_delete_revoking(
+		      c->app->db, cl.client_id, adm_now(c), &nf)
+		: store_client_disable(c->app->db, cl.client_id, adm_now(c), &nf);
+	if (r == PC_ERR_NOT_FOUND && !del) {
+		admin_error(c, 409, "conflict", "the agent is disabled already");
+		store_client_clear(&cl);
+		return;
+	}
+	if (r == 0) {
+		d = json_pack("{s:I}", "token_families", (json_int_t)nf);
+		r = admin_audit(c, del ? "agent.delete" : "agent.disable",
+		    cl.client_id, d);
+		json_decref(d);
+	}
+	if (r != 0)
+		admin_error_code(c, r, "agent");
+	else
+		admin_json(c, 200,
+		    json_pack("{s:s, s:b, s:I}", "client_id", cl.client_id,
+			del ? "deleted" : "disabled", 1, "token_families_revoked",
+			(json_int_t)nf));
+	store_client_clear(&cl);
+}
+
+static void
+disable(struct admin_ctx *c)
+{
+	take_down(c, false);
+}
+
+static void
+delete_agent(struct admin_ctx *c)
+{
+	take_down(c, true);
+}
+
+static const struct admin_route routes[] = {
+	{ "/agents", HTTP_GET, ADMIN_AGENTS, false, false, list },
+	{ "/agents", HTTP_POST, ADMIN_AGENTS, true, true, create },
+	{ "/agents/{id}", HTTP_GET, ADMIN_AGENTS, false, false, get },
+	{ "/agents/{id}", HTTP_PATCH, ADMIN_AGENTS, true, true, update },
+	{ "/agents/{id}", HTTP_DELETE, ADMIN_AGENTS, true, false,
+	    delete_agent },
+	{ "/agents/{id}/disable", HTTP_POST, ADMIN_AGENTS, true, false,
+	    disable },
+};
+
+ADMIN_TABLE(admin_agents_table, routes);

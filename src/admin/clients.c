@@ -1,0 +1,460 @@
+/*
+ * The admin API's clients (issue 17 item 1): list, get, create, update,
+ * rotate the secret, delete — what `portcullis client` does, through the
+ * same domain functions (client_create, client_update,
+ * client_rotate_secret, client_bound_defaults: src/oauth/). A secret is
+ * answered once, by create and rotate (no-store), and never logged or
+ * audited: only its SHA-256 is kept (TK-08). Agents are clients of kind
+ * "agent" and have their own routes and scopes (src/admin/agents.c):
+ * these routes neither list nor touch them. A client's scopes may not
+ * name an admin scope its maker lacks (decision 0071).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "admin/objects.h"
+#include "app.h"
+#include "crypto/crypto.h"
+#include "jose/jose.h"
+#include "oauth/oauth.h"
+#include "store/store.h"
+#include "util/config.h"
+#include "util/log.h"
+
+json_t *
+adm_client_json(const struct store_client *c, json_int_t secrets)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "client_id", json_string(c->client_id));
+	json_object_set_new(o, "name", json_string(c->name));
+	json_object_set_new(o, "kind",
+	    json_string(c->kind != NULL ? c->kind : "client"));
+	json_object_set_new(o, "public", json_boolean(c->is_public));
+	json_object_set_new(o, "token_endpoint_auth_method",
+	    json_string(c->auth_method));
+	json_object_set_new(o, "grant_types", adm_words(c->grant_types));
+	json_object_set_new(o, "scope", json_string(c->scopes));
+	json_object_set_new(o, "id_token_signed_response_alg",
+	    json_string(c->id_token_alg));
+	json_object_set_new(o, "first_party", json_boolean(c->first_party));
+	json_object_set_new(
+	    o, "id_token_on_refresh", json_boolean(c->id_token_on_refresh));
+	json_object_set_new(o, "has_jwks", json_boolean(c->jwks != NULL));
+	json_object_set_new(o, "redirect_uris", json_array());
+	for (size_t i = 0; i < c->n_redirect_uris; i++)
+		json_array_append_new(json_object_get(o, "redirect_uris"),
+		    json_string(c->redirect_uris[i]));
+	json_object_set_new(o, "post_logout_redirect_uris", json_array());
+	for (size_t i = 0; i < c->n_post_logout_uris; i++)
+		json_array_append_new(
+		    json_object_get(o, "post_logout_redirect_uris"),
+		    json_string(c->post_logout_uris[i]));
+	json_object_set_new(o, "service_account_id",
+	    c->service_account_id != NULL ? json_string(c->service_account_id)
+					  : json_null());
+	json_object_set_new(o, "dpop_required", json_boolean(c->dpop_required));
+	json_object_set_new(o, "par_required", json_boolean(c->par_required));
+	json_object_set_new(o, "cors_origins", adm_words(c->cors_origins));
+	json_object_set_new(
+	    o, "allow_impersonation", json_boolean(c->allow_impersonation));
+	json_object_set_new(o, "require_mfa", json_boolean(c->require_mfa));
+	json_object_set_new(o, "registration",
+	    json_string(c->registration != NULL ? c->registration
+						: "operator"));
+	json_object_set_new(o, "disabled_at", adm_time(c->disabled_at));
+	json_object_set_new(o, "created_at", adm_time(c->created_at));
+	json_object_set_new(o, "updated_at", adm_time(c->updated_at));
+	if (secrets >= 0)
+		json_object_set_new(o, "active_secrets", json_integer(secrets));
+	return o;
+}
+
+/* The body of create (public and name required there) and update. */
+static const struct admin_field create_fields[] = {
+	{ "name", ADMIN_T_STRING, true, CLIENT_NAME_MAX },
+	{ "public", ADMIN_T_BOOL, false, 0 },
+	{ "redirect_uris", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
+	{ "post_logout_redirect_uris", ADMIN_T_STRINGS, false,
+	    CLIENT_URIS_MAX },
+	{ "grant_types", ADMIN_T_STRINGS, false, 3 },
+	{ "scope", ADMIN_T_STRING, false, CLIENT_SCOPES_MAX },
+	{ "first_party", ADMIN_T_BOOL, false, 0 },
+	{ "token_endpoint_auth_method", ADMIN_T_STRING, false, 64 },
+	{ "id_token_signed_response_alg", ADMIN_T_STRING, false, 16 },
+	{ "id_token_on_refresh", ADMIN_T_BOOL, false, 0 },
+	{ "service_account_id", ADMIN_T_NULLABLE_STRING, false, 64 },
+	{ "dpop_required", ADMIN_T_BOOL, false, 0 },
+	{ "par_required", ADMIN_T_BOOL, false, 0 },
+	{ "cors_origins", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
+	{ "allow_impersonation", ADMIN_T_BOOL, false, 0 },
+	{ "require_mfa", ADMIN_T_BOOL, false, 0 },
+};
+
+static const struct admin_field update_fields[] = {
+	{ "name", ADMIN_T_STRING, false, CLIENT_NAME_MAX },
+	{ "redirect_uris", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
+	{ "post_logout_redirect_uris", ADMIN_T_STRINGS, false,
+	    CLIENT_URIS_MAX },
+	{ "grant_types", ADMIN_T_STRINGS, false, 3 },
+	{ "scope", ADMIN_T_STRING, false, CLIENT_SCOPES_MAX },
+	{ "first_party", ADMIN_T_BOOL, false, 0 },
+	{ "token_endpoint_auth_method", ADMIN_T_STRING, false, 64 },
+	{ "id_token_signed_response_alg", ADMIN_T_STRING, false, 16 },
+	{ "id_token_on_refresh", ADMIN_T_BOOL, false, 0 },
+	{ "service_account_id", ADMIN_T_NULLABLE_STRING, false, 64 },
+	{ "dpop_required", ADMIN_T_BOOL, false, 0 },
+	{ "par_required", ADMIN_T_BOOL, false, 0 },
+	{ "cors_origins", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
+	{ "allow_impersonation", ADMIN_T_BOOL, false, 0 },
+	{ "require_mfa", ADMIN_T_BOOL, false, 0 },
+};
+
+static void
+set_str(char **field, const char *v)
+{
+	if (v == NULL)
+		return;
+	free(*field);
+	*field = xstrdup(v);
+}
+
+static void
+set_bool(const struct admin_ctx *c, const char *name, bool *field)
+{
+	bool v;
+
+	if (admin_body_bool(c, name, &v) == 0)
+		*field = v;
+}
+
+/*
+ * The body's fields onto cl (create: a new client; update: the stored
+ * one); jwks is the taken "jwks" member (NULL: absent or null).
+ */
+static void
+apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
+    bool jwks_given)
+{
+	const char *method = admin_body_str(c, "token_endpoint_auth_method");
+	char *w;
+
+	set_str(&cl->name, admin_body_str(c, "name"));
+	if (json_object_get(c->body, "redirect_uris") != NULL) {
+		adm_strv_free(cl->redirect_uris, cl->n_redirect_uris);
+		(void)adm_body_strv(c, "redirect_uris", &cl->redirect_uris,
+		    &cl->n_redirect_uris);
+	}
+	if (json_object_get(c->body, "post_logout_redirect_uris") != NULL) {
+		adm_strv_free(cl->post_logout_uris, cl->n_post_logout_uris);
+		(void)adm_body_strv(c, "post_logout_redirect_uris",
+		    &cl->post_logout_uris, &cl->n_post_logout_uris);
+	}
+	if ((w = adm_body_words(c, "grant_types")) != NULL) {
+		free(cl->grant_types);
+		cl->grant_types = w;
+	}
+	set_str(&cl->scopes, admin_body_str(c, "scope"));
+	set_str(&cl->auth_method, method);
+	/* A JWKS only stays with private_key_jwt. */
+	if (method != NULL && strcmp(method, "private_key_jwt") != 0) {
+		free(cl->jwks);
+		cl->jwks = NULL;
+	}
+	set_str(&cl->id_token_alg,
+	    admin_body_str(c, "id_token_signed_response_alg"));
+	set_bool(c, "first_party", &cl->first_party);
+	set_bool(c, "id_token_on_refresh", &cl->id_token_on_refresh);
+	set_bool(c, "dpop_required", &cl->dpop_required);
+	set_bool(c, "par_required", &cl->par_required);
+	set_bool(c, "allow_impersonation", &cl->allow_impersonation);
+	set_bool(c, "require_mfa", &cl->require_mfa);
+	if (json_object_get(c->body, "service_account_id") != NULL) {
+		free(cl->service_account_id);
+		cl->service_account_id = NULL;
+		set_str(&cl->service_account_id,
+		    admin_body_str(c, "service_account_id"));
+	}
+	if ((w = adm_body_words(c, "cors_origins")) != NULL) {
+		free(cl->cors_origins);
+		cl->cors_origins = w;
+	}
+	if (jwks_given) {
+		free(cl->jwks);
+		cl->jwks = jwks; /* NULL: none */
+	}
+}
+
+/* OI-10: an ID token algorithm given must sign now. */
+static bool
+alg_ok(struct admin_ctx *c)
+{
+	const char *name = admin_body_str(c, "id_token_signed_response_alg");
+	enum jose_alg alg;
+
+	if (name == NULL)
+		return true;
+	alg = jose_alg_parse(name, strlen(name));
+	if (alg == JOSE_ALG_INVALID)
+		return true; /* client_validate() refuses it, with the list */
+	if (signer_can_sign(c->app->signer, alg, adm_now(c)))
+		return true;
+	admin_error(c, 400, "invalid_request",
+	    "no active signing key of that algorithm: rotate one in "
+	    "(POST /admin/v1/signing-keys/rotate) and wait for it to sign");
+	return false;
+}
+
+/* The client named by {id}; agents are not clients here. 0 or answered. */
+static int
+find(struct admin_ctx *c, struct store_client *cl)
+{
+	const char *id = admin_param(c, "id");
+	int r = client_id_valid(id) ? store_client_get(c->app->db, id, cl)
+				    : PC_ERR_NOT_FOUND;
+
+	if (r == 0 && client_is_agent(cl)) {
+		store_client_clear(cl);
+		r = PC_ERR_NOT_FOUND;
+	}
+	if (r != 0) {
+		memset(cl, 0, sizeof(*cl));
+		admin_error_code(c, r, "client");
+	}
+	return r;
+}
+
+static size_t
+secret_count(struct db *db, const char *id, int64_t now)
+{
+	struct store_client_secret v[STORE_CLIENT_SECRETS_MAX];
+	size_t n = 0;
+
+	if (store_client_secrets_get(db, id, now, v, &n) != 0)
+		n = 0;
+	sodium_memzero(v, sizeof(v));
+	return n;
+}
+
+static void
+list(struct admin_ctx *c)
+{
+	struct store_client *v = NULL;
+	size_t n = 0;
+	json_t *a;
+	int r;
+
+	if ((r = store_clients_list(c->app->db, &v, &n)) != 0) {
+		admin_error_code(c, r, "client");
+		return;
+	}
+	a = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (!client_is_agent(&v[i]))
+			json_array_append_new(a, adm_client_json(&v[i], -1));
+	store_clients_free(v, n);
+	adm_list(c, a, "client_id");
+}
+
+static void
+get(struct admin_ctx *c)
+{
+	struct store_client cl;
+
+	if (find(c, &cl) != 0)
+		return;
+	admin_json(c, 200,
+	    adm_client_json(&cl, (json_int_t)secret_count(
+				     c->app->db, cl.client_id, adm_now(c))));
+	store_client_clear(&cl);
+}
+
+/* The answer of create and rotate: the client (or id) with its secret,
+ * shown this once. */
+static void
+answer_secret(struct admin_ctx *c, int status, json_t *o, const char *secret)
+{
+	if (secret != NULL && secret[0] != '\0')
+		json_object_set_new(o, "client_secret", json_string(secret));
+	admin_json(c, status, o);
+}
+
+static void
+create(struct admin_ctx *c)
+{
+	struct db *db = c->app->db;
+	struct store_client cl;
+	char secret[CLIENT_SECRET_LEN + 1];
+	char *jwks = NULL;
+	bool jwks_given = false, pub = false;
+	const char *why = NULL;
+	json_t *d;
+	int r;
+
+	memset(&cl, 0, sizeof(cl));
+	secret[0] = '\0';
+	if (adm_body_take_object(c, "jwks", CLIENT_JWKS_MAX, &jwks,
+		&jwks_given) != 0 ||
+	    admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0) {
+		free(jwks);
+		return;
+	}
+	(void)admin_body_bool(c, "public", &pub);
+	cl.is_public = pub;
+	cl.id_token_on_refresh = true; /* the store's default */
+	apply(c, &cl, jwks, jwks_given);
+	if (!alg_ok(c))
+		goto out;
+	if ((r = client_bound_defaults(db, &cl,
+		 json_object_get(c->body, "grant_types") != NULL,
+		 admin_body_str(c, "scope") != NULL)) != 0) {
+		admin_error_code(c, r, "client");
+		goto out;
+	}
+	if (!adm_admin_scopes_held(c, cl.scopes))
+		goto out;
+	r = client_create(db, &cl, adm_now(c), secret, &why);
+	if (r != 0) {
+		adm_refused(c, r, why, "client");
+		goto out;
+	}
+	/* AU-01; never the secret. */
+	d = json_pack("{s:s, s:b, s:s, s:s?}", "name", cl.name, "public",
+	    cl.is_public, "token_endpoint_auth_method", cl.auth_method,
+	    "service_account", cl.service_account_id);
+	r = admin_audit(c, "client.created", cl.client_id, d);
+	json_decref(d);
+	if (r != 0) {
+		/* An unaudited client must not be handed out. */
+		if (store_client_delete(db, cl.client_id, adm_now(c)) != 0)
+			log_msg(LOG_ERROR, "admin.client_unaudited",
+			    cl.client_id);
+		admin_error_code(c, r, "client");
+		goto out;
+	}
+	answer_secret(c, 201, adm_client_json(&cl, -1), secret);
+out:
+	sodium_memzero(secret, sizeof(secret));
+	store_client_clear(&cl);
+}
+
+static void
+update(struct admin_ctx *c)
+{
+	struct store_client cl;
+	char *jwks = NULL;
+	bool jwks_given = false;
+	const char *why = NULL;
+	json_t *d;
+	int r;
+
+	if (adm_body_take_object(c, "jwks", CLIENT_JWKS_MAX, &jwks,
+		&jwks_given) != 0 ||
+	    admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0) {
+		free(jwks);
+		return;
+	}
+	if (find(c, &cl) != 0) {
+		free(jwks);
+		return;
+	}
+	apply(c, &cl, jwks, jwks_given);
+	if (!alg_ok(c) || !adm_admin_scopes_held(c, cl.scopes))
+		goto out;
+	r = client_update(c->app->db, &cl, adm_now(c), &why);
+	if (r != 0) {
+		adm_refused(c, r, why, "client");
+		goto out;
+	}
+	d = json_pack("{s:s?, s:o}", "service_account", cl.service_account_id,
+	    "fields", adm_body_fields(c));
+	r = admin_audit(c, "client.updated", cl.client_id, d);
+	json_decref(d);
+	if (r != 0) {
+		admin_error_code(c, r, "client");
+		goto out;
+	}
+	admin_json(c, 200,
+	    adm_client_json(&cl, (json_int_t)secret_count(
+				     c->app->db, cl.client_id, adm_now(c))));
+out:
+	store_client_clear(&cl);
+}
+
+static void
+rotate(struct admin_ctx *c)
+{
+	const struct config *cfg = c->app->cfg;
+	struct store_client cl;
+	char secret[CLIENT_SECRET_LEN + 1];
+	int64_t now = adm_now(c);
+	json_t *d;
+	int r;
+
+	secret[0] = '\0';
+	if (find(c, &cl) != 0)
+		return;
+	r = client_rotate_secret(c->app->db, cl.client_id,
+	    cfg->client_secret_overlap, now, secret);
+	if (r == PC_ERR_INVALID) {
+		admin_error(c, 409, "conflict",
+		    "the client does not use a secret (its auth method)");
+		goto out;
+	}
+	if (r != 0) {
+		admin_error_code(c, r, "client");
+		goto out;
+	}
+	d = json_pack(
+	    "{s:I}", "overlap_seconds", (json_int_t)cfg->client_secret_overlap);
+	r = admin_audit(c, "client.secret_rotated", cl.client_id, d);
+	json_decref(d);
+	if (r != 0) {
+		/* The new secret was stored but is never shown: rotating
+		 * again replaces it. */
+		admin_error_code(c, r, "client");
+		goto out;
+	}
+	answer_secret(c, 200,
+	    json_pack("{s:s, s:I}", "client_id", cl.client_id,
+		"previous_secret_expires_at",
+		(json_int_t)(now + cfg->client_secret_overlap)),
+	    secret);
+out:
+	sodium_memzero(secret, sizeof(secret));
+	store_client_clear(&cl);
+}
+
+static void
+delete_client(struct admin_ctx *c)
+{
+	struct store_client cl;
+	int r;
+
+	if (find(c, &cl) != 0)
+		return;
+	if ((r = store_client_delete(c->app->db, cl.client_id, adm_now(c))) ==
+		0)
+		r = admin_audit(c, "client.deleted", cl.client_id, NULL);
+	if (r != 0)
+		admin_error_code(c, r, "client");
+	else
+		admin_no_content(c);
+	store_client_clear(&cl);
+}
+
+static const struct admin_route routes[] = {
+	{ "/clients", HTTP_GET, ADMIN_CLIENTS, false, false, list },
+	{ "/clients", HTTP_POST, ADMIN_CLIENTS, true, true, create },
+	{ "/clients/{id}", HTTP_GET, ADMIN_CLIENTS, false, false, get },
+	{ "/clients/{id}", HTTP_PATCH, ADMIN_CLIENTS, true, true, update },
+	{ "/clients/{id}", HTTP_DELETE, ADMIN_CLIENTS, true, false,
+	    delete_client },
+	{ "/clients/{id}/secret", HTTP_POST, ADMIN_CLIENTS, true, false,
+	    rotate },
+};
+
+ADMIN_TABLE(admin_clients_table, routes);

@@ -1,0 +1,224 @@
+/*
+ * Helpers of the admin API's object modules (src/admin/objects.h): word
+ * lists and times as JSON, JSON-valued body members, refusals, paging and
+ * the admin-scope ceiling of new credentials (decision 0071).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "admin/objects.h"
+#include "util/util.h"
+
+json_t *
+adm_words(const char *s)
+{
+	json_t *a = json_array();
+	const char *p = s != NULL ? s : "";
+
+	while (a != NULL && *p != '\0') {
+		size_t k = strcspn(p, " ");
+
+		if (k > 0)
+			json_array_append_new(a, json_stringn(p, k));
+		p += k;
+		while (*p == ' ')
+			p++;
+	}
+	return a;
+}
+
+json_t *
+adm_time(int64_t t)
+{
+	return t != 0 ? json_integer((json_int_t)t) : json_null();
+}
+
+char *
+adm_body_words(const struct admin_ctx *c, const char *name)
+{
+	json_t *a = c->body != NULL ? json_object_get(c->body, name) : NULL;
+	struct buf b;
+	json_t *v;
+	size_t i;
+	char *out;
+
+	if (a == NULL || !json_is_array(a))
+		return NULL;
+	buf_init(&b, 64 * 1024);
+	json_array_foreach (a, i, v) {
+		if ((i > 0 && buf_putc(&b, ' ') != 0) ||
+		    buf_puts(&b, json_string_value(v)) != 0)
+			fatal("out of memory");
+	}
+	out = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+	return out;
+}
+
+bool
+adm_body_strv(const struct admin_ctx *c, const char *name, char ***v, size_t *n)
+{
+	json_t *a = c->body != NULL ? json_object_get(c->body, name) : NULL;
+	json_t *e;
+	size_t i;
+
+	*v = NULL;
+	*n = 0;
+	if (a == NULL || !json_is_array(a))
+		return false;
+	*n = json_array_size(a);
+	*v = *n > 0 ? xmalloc(*n * sizeof(**v)) : NULL;
+	json_array_foreach (a, i, e)
+		(*v)[i] = xstrdup(json_string_value(e));
+	return true;
+}
+
+void
+adm_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int
+adm_body_take_object(struct admin_ctx *c, const char *name, size_t max,
+    char **out, bool *present)
+{
+	json_t *v = c->body != NULL ? json_object_get(c->body, name) : NULL;
+	char *s;
+
+	*out = NULL;
+	*present = v != NULL;
+	if (v == NULL)
+		return 0;
+	if (json_is_null(v)) {
+		(void)json_object_del(c->body, name);
+		return 0;
+	}
+	if (!json_is_object(v)) {
+		admin_error(c, 400, "invalid_request", "a field is not a JSON object");
+		return PC_ERR_INVALID;
+	}
+	s = json_dumps(v, JSON_COMPACT);
+	if (s == NULL || strlen(s) > max) {
+		free(s);
+		admin_error(c, 400, "invalid_request", "a JSON object field is too large");
+		return PC_ERR_INVALID;
+	}
+	(void)json_object_del(c->body, name);
+	*out = s;
+	return 0;
+}
+
+void
+adm_refused(struct admin_ctx *c, int r, const char *why, const char *what)
+{
+	if (r == PC_ERR_INVALID)
+		admin_error(c, 400, "invalid_request",
+		    why != NULL ? why : "the request breaks a rule");
+	else if (r == PC_ERR_CONFLICT || r == PC_ERR_DUPLICATE)
+		admin_error(c, 409, "conflict",
+		    why != NULL ? why : "it conflicts with an existing object");
+	else
+		admin_error_code(c, r, what);
+}
+
+bool
+adm_admin_scopes_held(struct admin_ctx *c, const char *scopes)
+{
+	const char *p = scopes != NULL ? scopes : "";
+
+	while (*p != '\0') {
+		size_t k = strcspn(p, " ");
+
+		if (k > 6 && strncmp(p, "admin:", 6) == 0) {
+			char *one = xstrndup(p, k);
+			bool held = admin_has_scope(c, one);
+
+			free(one);
+			if (!held) {
+				admin_error(c, 403, "insufficient_scope",
+				    "a credential made here may not hold an "
+				    "admin scope the caller does not hold");
+				return false;
+			}
+		}
+		p += k;
+		while (*p == ' ')
+			p++;
+	}
+	return true;
+}
+
+void
+adm_list_page(struct admin_ctx *c, json_t *items, const char *key,
+    int64_t limit, const char *after)
+{
+	json_t *page = json_array(), *v;
+	size_t i, start = 0, n = json_array_size(items);
+	const char *next = NULL;
+
+	if (after != NULL) {
+		bool found = false;
+
+		json_array_foreach (items, i, v) {
+			const char *id =
+			    json_string_value(json_object_get(v, key));
+
+			if (id != NULL && strcmp(id, after) == 0) {
+				start = i + 1;
+				found = true;
+				break;
+			}
+		}
+		if (!found) {
+			json_decref(page);
+			json_decref(items);
+			admin_error(c, 400, "invalid_request",
+			    "after names no object of this list");
+			return;
+		}
+	}
+	for (i = start; i < n && (int64_t)(i - start) < limit; i++)
+		json_array_append(page, json_array_get(items, i));
+	if (i < n && i > start)
+		next = json_string_value(
+		    json_object_get(json_array_get(items, i - 1), key));
+	admin_json(c, 200,
+	    json_pack("{s:o, s:s?}", "items", page, "next", next));
+	json_decref(items);
+}
+
+void
+adm_list(struct admin_ctx *c, json_t *items, const char *key)
+{
+	int64_t limit = 0;
+	const char *after = NULL;
+
+	if (admin_page(c, NULL, &limit, &after) != 0) {
+		json_decref(items);
+		return;
+	}
+	adm_list_page(c, items, key, limit, after);
+}
+
+int64_t
+adm_now(const struct admin_ctx *c)
+{
+	return c->r->now;
+}
+
+json_t *
+adm_body_fields(const struct admin_ctx *c)
+{
+	json_t *a = json_array(), *v;
+	const char *k;
+
+	if (c->body != NULL)
+		json_object_foreach (c->body, k, v)
+			json_array_append_new(a, json_string(k));
+	return a;
+}
