@@ -153,42 +153,47 @@ adm_admin_scopes_held(struct admin_ctx *c, const char *scopes)
 	return true;
 }
 
+/* The order of a list's items: by their member key (qsort_r's arg). */
+static int
+by_key(const void *a, const void *b, void *key)
+{
+	const char *x =
+	    json_string_value(json_object_get(*(json_t *const *)a, key));
+	const char *y =
+	    json_string_value(json_object_get(*(json_t *const *)b, key));
+
+	return strcmp(x != NULL ? x : "", y != NULL ? y : "");
+}
+
 void
 adm_list_page(struct admin_ctx *c, json_t *items, const char *key,
     int64_t limit, const char *after)
 {
-	json_t *page = json_array(), *v;
-	size_t i, start = 0, n = json_array_size(items);
-	const char *next = NULL;
+	size_t n = json_array_size(items), k = 0, taken = 0;
+	json_t **v = n > 0 ? xmalloc(n * sizeof(*v)) : NULL;
+	json_t *page = json_array();
+	const char *last = NULL;
 
-	if (after != NULL) {
-		bool found = false;
+	/* Ordered by key, the cursor is the last key given: a page after
+	 * one that was deleted since still follows on. */
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(items, i);
+	if (n > 1)
+		qsort_r(v, n, sizeof(*v), by_key, (void *)key);
+	for (; k < n; k++) {
+		const char *id = json_string_value(json_object_get(v[k], key));
 
-		json_array_foreach (items, i, v) {
-			const char *id =
-			    json_string_value(json_object_get(v, key));
-
-			if (id != NULL && strcmp(id, after) == 0) {
-				start = i + 1;
-				found = true;
-				break;
-			}
-		}
-		if (!found) {
-			json_decref(page);
-			json_decref(items);
-			admin_error(c, 400, "invalid_request",
-			    "after names no object of this list");
-			return;
-		}
+		if (after == NULL || (id != NULL && strcmp(id, after) > 0))
+			break;
 	}
-	for (i = start; i < n && (int64_t)(i - start) < limit; i++)
-		json_array_append(page, json_array_get(items, i));
-	if (i < n && i > start)
-		next = json_string_value(
-		    json_object_get(json_array_get(items, i - 1), key));
+	for (; k < n && (int64_t)taken < limit; k++, taken++) {
+		json_array_append(page, v[k]);
+		last = json_string_value(json_object_get(v[k], key));
+	}
 	admin_json(c, 200,
-	    json_pack("{s:o, s:s?}", "items", page, "next", next));
+	    json_pack("{s:o, s:s?}", "items", page, "next",
+		k < n ? last : NULL));
+	free(v);
 	json_decref(items);
 }
 
