@@ -3,6 +3,7 @@
  * lists and times as JSON, JSON-valued body members, refusals, paging and
  * the admin-scope ceiling of new credentials (decision 0071).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,7 @@ adm_body_take_object(struct admin_ctx *c, const char *name, size_t max,
     char **out, bool *present)
 {
 	json_t *v = c->body != NULL ? json_object_get(c->body, name) : NULL;
+	char desc[96];
 	char *s;
 
 	*out = NULL;
@@ -99,13 +101,16 @@ adm_body_take_object(struct admin_ctx *c, const char *name, size_t max,
 		return 0;
 	}
 	if (!json_is_object(v)) {
-		admin_error(c, 400, "invalid_request", "a field is not a JSON object");
+		(void)snprintf(desc, sizeof(desc), "%s must be a JSON object",
+		    name);
+		admin_error(c, 400, "invalid_request", desc);
 		return PC_ERR_INVALID;
 	}
 	s = json_dumps(v, JSON_COMPACT);
 	if (s == NULL || strlen(s) > max) {
 		free(s);
-		admin_error(c, 400, "invalid_request", "a JSON object field is too large");
+		(void)snprintf(desc, sizeof(desc), "%s is too large", name);
+		admin_error(c, 400, "invalid_request", desc);
 		return PC_ERR_INVALID;
 	}
 	(void)json_object_del(c->body, name);

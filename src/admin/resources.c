@@ -9,7 +9,8 @@
  * create registers the resource server's own credentials: a new
  * introspection-only confidential client whose secret is answered once,
  * or an existing confidential client (client_id). delete keeps the
- * client (delete it under /clients). Every change is audited.
+ * client (delete it under /clients). The admin API's own resource is
+ * left to the CLI (409). Every change is audited.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,26 @@ resource_json(const struct store_resource *r)
 	json_object_set_new(o, "updated_at", adm_time(r->updated_at));
 	free(mu);
 	return o;
+}
+
+/*
+ * The admin API's own resource (decision 0070) is the CLI's to manage
+ * (`portcullis admin resource`): over the API, a change to it could lock
+ * every caller out or widen what its tokens carry. true after answering
+ * 409 when uri is it.
+ */
+static bool
+own_resource(struct admin_ctx *c, const char *uri)
+{
+	char *aud = admin_audience(c->app->cfg);
+	bool own = uri != NULL && strcmp(uri, aud) == 0;
+
+	free(aud);
+	if (own)
+		admin_error(c, 409, "conflict",
+		    "this is the admin API's own resource: manage it with "
+		    "portcullis admin resource");
+	return own;
 }
 
 /* The resource whose ref is {ref}. 0, or answered (404). */
@@ -153,6 +174,8 @@ create(struct admin_ctx *c)
 		res.client_id = xstrdup(client);
 	(void)admin_body_bool(c, "dpop_required", &dpop);
 	res.dpop_required = dpop;
+	if (own_resource(c, res.id))
+		goto out;
 	r = resource_register(
 	    c->app->db, &res, adm_now(c), secret, &created, &why);
 	if (r == PC_ERR_NOT_FOUND) {
@@ -210,6 +233,10 @@ update(struct admin_ctx *c)
 	if (admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0 ||
 	    find(c, &res) != 0)
 		return;
+	if (own_resource(c, res.id)) {
+		store_resource_clear(&res);
+		return;
+	}
 	if ((v = admin_body_str(c, "name")) != NULL) {
 		free(res.name);
 		res.name = xstrdup(v);
@@ -245,6 +272,10 @@ delete_resource(struct admin_ctx *c)
 
 	if (find(c, &res) != 0)
 		return;
+	if (own_resource(c, res.id)) {
+		store_resource_clear(&res);
+		return;
+	}
 	if ((r = resource_delete(c->app->db, res.id)) == 0) {
 		d = json_pack("{s:s?}", "client_id", res.client_id);
 		r = admin_audit(c, "resource.delete", res.id, d);
