@@ -44,6 +44,11 @@ struct config;
 
 /* The API's path prefix; route patterns are relative to it. */
 #define ADMIN_PREFIX "/admin/v1"
+/* The methods the prefix route takes: the dispatcher answers 405 for
+ * what a path does not. */
+#define ADMIN_METHODS \
+	(HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PUT | HTTP_PATCH | \
+	    HTTP_DELETE | HTTP_OPTIONS)
 /* The admin API's built-in resource (its tokens' audience) is
  * <issuer>ADMIN_PREFIX: admin_audience(). */
 
@@ -89,7 +94,8 @@ typedef void (*admin_handler)(struct admin_ctx *c);
  * bytes of [A-Za-z0-9._~@:+-] (never '/', '%' or an empty segment, never
  * "." or ".."); handlers check the id's own form. GET routes answer HEAD
  * too. body: the route takes a JSON object body (POST/PUT/PATCH); a route
- * without body refuses one (413).
+ * without body refuses one (400). A query string is refused (400) but on
+ * GET routes, whose handlers read it through admin_page().
  */
 struct admin_route {
 	const char *pattern;
@@ -112,7 +118,8 @@ struct admin_table {
 	const struct admin_table name = { arr, PC_NELEM(arr) }
 
 /* h-admin: */
-extern const struct admin_table admin_meta_table; /* openapi.json */
+/* The routes that need no credential: openapi.json, nothing else. */
+extern const struct admin_table admin_meta_table;
 extern const struct admin_table admin_users_table;
 extern const struct admin_table admin_groups_table;
 extern const struct admin_table admin_sessions_table;
@@ -136,7 +143,7 @@ enum admin_principal_kind {
 };
 
 struct admin_param {
-	const char *name; /* the pattern's name, "id" (static) */
+	char name[32]; /* the pattern's name, "id" */
 	char value[ADMIN_PARAM_MAX + 1];
 };
 
@@ -154,6 +161,7 @@ struct admin_ctx {
 	const char *client_id;	   /* the token's client_id */
 	const char *credential_id; /* the API key's id; NULL: none */
 	const char *scope;	   /* granted scopes, space-separated */
+	bool dpop;		   /* the token came with the DPoP scheme */
 
 	struct admin_param params[ADMIN_MAX_PARAMS];
 	size_t nparams;
@@ -162,6 +170,11 @@ struct admin_ctx {
 	 * otherwise. */
 	json_t *body;
 };
+
+#define ADMIN_SCOPE_MAX 48 /* "admin:service_accounts:write" */
+/* The scope rt needs, "admin:users:read". */
+int admin_scope_name(
+    const struct admin_route *rt, char out[ADMIN_SCOPE_MAX + 1]) PC_WUR;
 
 /* A path parameter by name ("id"); NULL when the pattern has none. */
 const char *admin_param(const struct admin_ctx *c, const char *name);
@@ -184,8 +197,8 @@ void admin_no_content(struct admin_ctx *c);
 void admin_error(
     struct admin_ctx *c, int status, const char *error, const char *desc);
 /* The same with only the response (a deferred step). */
-void admin_error_w(struct resp *w, int status, const char *error,
-    const char *desc);
+void
+admin_error_w(struct resp *w, int status, const char *error, const char *desc);
 /*
  * Maps a domain error to its answer: NOT_FOUND 404, CONFLICT/DUPLICATE
  * 409, INVALID 400, TOO_LARGE 413, UNSUPPORTED 415, BUSY 429, STORE and
@@ -197,7 +210,7 @@ void admin_error_code(struct admin_ctx *c, int err, const char *what);
 /* ---- The body ---- */
 
 enum admin_type {
-	ADMIN_T_STRING,	 /* a string of 1..max bytes (max 0: 256) */
+	ADMIN_T_STRING, /* a string of 1..max bytes (max 0: 256) */
 	ADMIN_T_BOOL,
 	ADMIN_T_INT,	 /* an integer in [0, max] (max 0: INT64_MAX) */
 	ADMIN_T_STRINGS, /* an array of at most max strings (0: 64), each
@@ -218,13 +231,16 @@ struct admin_field {
  * required one present. 0 when it fits; otherwise the 400 is answered
  * and PC_ERR_INVALID returned (the handler just returns).
  */
-int admin_body_check(struct admin_ctx *c, const struct admin_field *fields,
-    size_t n) PC_WUR;
+int admin_body_check(
+    struct admin_ctx *c, const struct admin_field *fields, size_t n) PC_WUR;
 /* A checked body's member, NULL when absent (or JSON null). */
 const char *admin_body_str(const struct admin_ctx *c, const char *name);
 /* 0 with *out, or PC_ERR_NOT_FOUND when absent. */
 int admin_body_bool(const struct admin_ctx *c, const char *name, bool *out);
 int admin_body_int(const struct admin_ctx *c, const char *name, int64_t *out);
+/* Zeroes a secret string member of the body in place (a password):
+ * jansson would free it unwiped. */
+void admin_body_wipe(struct admin_ctx *c, const char *name);
 
 /*
  * The query's paging, ?limit=N&after=CURSOR: *limit in
@@ -270,10 +286,15 @@ int admin_audit_as(struct req *r, const struct admin_actor *a,
  * Also the URI given as resource= to the token endpoint. */
 char *admin_audience(const struct config *cfg);
 
+/* Every admin scope, space-separated (malloc'd): the admin resource's
+ * scopes. */
+char *admin_scope_list(void);
+
 /* The route of every /admin/v1/ request (server/routes.c). */
 void admin_dispatch(struct req *r, struct resp *w);
-/* The main listener's /admin/ answer when admin_listen is set: 404. */
-void admin_not_here(struct req *r, struct resp *w);
+/* The main listener's /admin/v1/ route: admin_dispatch, or 404 when
+ * admin_listen is set (the API lives there only). */
+void admin_main(struct req *r, struct resp *w);
 
 /* The merged OpenAPI document (generated from src/admin/openapi/). */
 extern const char admin_openapi_json[];

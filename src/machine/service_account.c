@@ -390,9 +390,8 @@ service_account_usable(const struct store_service_account *sa, int64_t now)
 	    (sa->expires_at == 0 || now < sa->expires_at);
 }
 
-/* Adds the tokens of str to out (dropping what does not fit). */
-static void
-scope_union(struct scope_set *out, const char *str)
+void
+machine_scope_union(struct scope_set *out, const char *str)
 {
 	struct scope_set s;
 
@@ -419,9 +418,9 @@ service_account_scopes(struct db *db, const struct store_service_account *sa,
 	memset(out, 0, sizeof(*out));
 	if ((r = store_groups_of(db, sa->id, &g, &n)) != 0)
 		return r;
-	scope_union(out, sa->scopes);
+	machine_scope_union(out, sa->scopes);
 	for (size_t i = 0; i < n; i++)
-		scope_union(out, g[i].scopes);
+		machine_scope_union(out, g[i].scopes);
 	store_groups_free(g, n);
 	return 0;
 }
