@@ -28,6 +28,14 @@ const struct admin_table *const admin_tables[] = {
 	&admin_groups_table,
 	&admin_sessions_table,
 	&admin_audit_table,
+	/* h-admin2 (decision 0071) */
+	&admin_clients_table,
+	&admin_service_accounts_table,
+	&admin_api_keys_table,
+	&admin_resources_table,
+	&admin_keys_table,
+	&admin_agents_table,
+	&admin_federation_table,
 	NULL,
 };
 
