@@ -44,8 +44,7 @@ audit_details(const struct store_client *c)
 	    c->resources != NULL ? c->resources : "", "public", c->is_public,
 	    "scopes", c->scopes != NULL ? c->scopes : "",
 	    "max_delegation_depth", (json_int_t)c->max_delegation_depth,
-	    "may_delegate", c->may_delegate, "dpop_required",
-	    c->dpop_required);
+	    "may_delegate", c->may_delegate, "dpop_required", c->dpop_required);
 }
 
 #define META_FIELDS \
@@ -148,8 +147,8 @@ create(struct admin_ctx *c)
 	int r;
 
 	memset(&cl, 0, sizeof(cl));
-	if (adm_body_take_object(c, "jwks", CLIENT_JWKS_MAX, &jwks,
-		&jwks_given) != 0 ||
+	if (adm_body_take_object(
+		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
 	    admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0) {
 		free(jwks);
 		return;
@@ -188,8 +187,8 @@ create(struct admin_ctx *c)
 	if (r != 0) {
 		if (store_client_delete(c->app->db, cl.client_id, adm_now(c)) !=
 		    0)
-			log_msg(LOG_ERROR, "admin.agent_unaudited",
-			    cl.client_id);
+			log_msg(
+			    LOG_ERROR, "admin.agent_unaudited", cl.client_id);
 		admin_error_code(c, r, "agent");
 		goto out;
 	}
@@ -208,8 +207,8 @@ update(struct admin_ctx *c)
 	json_t *d;
 	int r;
 
-	if (adm_body_take_object(c, "jwks", CLIENT_JWKS_MAX, &jwks,
-		&jwks_given) != 0 ||
+	if (adm_body_take_object(
+		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
 	    admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0 ||
 	    find(c, &cl) != 0) {
 		free(jwks);
@@ -277,18 +276,20 @@ take_down(struct admin_ctx *c, bool del)
 
 	if (find(c, &cl) != 0)
 		return;
-	r = del ? store_client_delete_revoking(
-		      c->app->db, cl.client_id, adm_now(c), &nf)
-		: store_client_disable(c->app->db, cl.client_id, adm_now(c), &nf);
+	r = del
+	    ? store_client_delete_revoking(
+		  c->app->db, cl.client_id, adm_now(c), &nf)
+	    : store_client_disable(c->app->db, cl.client_id, adm_now(c), &nf);
 	if (r == PC_ERR_NOT_FOUND && !del) {
-		admin_error(c, 409, "conflict", "the agent is disabled already");
+		admin_error(
+		    c, 409, "conflict", "the agent is disabled already");
 		store_client_clear(&cl);
 		return;
 	}
 	if (r == 0) {
 		d = json_pack("{s:I}", "token_families", (json_int_t)nf);
-		r = admin_audit(c, del ? "agent.delete" : "agent.disable",
-		    cl.client_id, d);
+		r = admin_audit(
+		    c, del ? "agent.delete" : "agent.disable", cl.client_id, d);
 		json_decref(d);
 	}
 	if (r != 0)
@@ -296,8 +297,8 @@ take_down(struct admin_ctx *c, bool del)
 	else
 		admin_json(c, 200,
 		    json_pack("{s:s, s:b, s:I}", "client_id", cl.client_id,
-			del ? "deleted" : "disabled", 1, "token_families_revoked",
-			(json_int_t)nf));
+			del ? "deleted" : "disabled", 1,
+			"token_families_revoked", (json_int_t)nf));
 	store_client_clear(&cl);
 }
 

@@ -38,7 +38,8 @@ key_json(const struct store_api_key *k)
 	json_object_set_new(o, "id", json_string(id));
 	json_object_set_new(o, "kind", json_string(k->kind));
 	json_object_set_new(o, "owner_id", json_string(k->owner_id));
-	json_object_set_new(o, "name", json_string(k->name != NULL ? k->name : ""));
+	json_object_set_new(
+	    o, "name", json_string(k->name != NULL ? k->name : ""));
 	json_object_set_new(o, "scope", json_string(k->scopes));
 	json_object_set_new(o, "resource", nstr(k->resource_id));
 	json_object_set_new(o, "created_at", adm_time(k->created_at));
@@ -205,8 +206,8 @@ rotate(struct admin_ctx *c)
 		return;
 	}
 	store_api_key_clear(&prev);
-	r = apikey_rotate(c->app->db, c->app->cfg, old, overlap, adm_now(c),
-	    &k, key, &why);
+	r = apikey_rotate(
+	    c->app->db, c->app->cfg, old, overlap, adm_now(c), &k, key, &why);
 	if (r != 0) {
 		adm_refused(c, r, why, "api key");
 		return;

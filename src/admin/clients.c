@@ -31,15 +31,15 @@ adm_client_json(const struct store_client *c, json_int_t secrets)
 
 	json_object_set_new(o, "client_id", json_string(c->client_id));
 	json_object_set_new(o, "name", json_string(c->name));
-	json_object_set_new(o, "kind",
-	    json_string(c->kind != NULL ? c->kind : "client"));
+	json_object_set_new(
+	    o, "kind", json_string(c->kind != NULL ? c->kind : "client"));
 	json_object_set_new(o, "public", json_boolean(c->is_public));
-	json_object_set_new(o, "token_endpoint_auth_method",
-	    json_string(c->auth_method));
+	json_object_set_new(
+	    o, "token_endpoint_auth_method", json_string(c->auth_method));
 	json_object_set_new(o, "grant_types", adm_words(c->grant_types));
 	json_object_set_new(o, "scope", json_string(c->scopes));
-	json_object_set_new(o, "id_token_signed_response_alg",
-	    json_string(c->id_token_alg));
+	json_object_set_new(
+	    o, "id_token_signed_response_alg", json_string(c->id_token_alg));
 	json_object_set_new(o, "first_party", json_boolean(c->first_party));
 	json_object_set_new(
 	    o, "id_token_on_refresh", json_boolean(c->id_token_on_refresh));
@@ -63,8 +63,8 @@ adm_client_json(const struct store_client *c, json_int_t secrets)
 	    o, "allow_impersonation", json_boolean(c->allow_impersonation));
 	json_object_set_new(o, "require_mfa", json_boolean(c->require_mfa));
 	json_object_set_new(o, "registration",
-	    json_string(c->registration != NULL ? c->registration
-						: "operator"));
+	    json_string(
+		c->registration != NULL ? c->registration : "operator"));
 	json_object_set_new(o, "disabled_at", adm_time(c->disabled_at));
 	json_object_set_new(o, "created_at", adm_time(c->created_at));
 	json_object_set_new(o, "updated_at", adm_time(c->updated_at));
@@ -267,8 +267,9 @@ get(struct admin_ctx *c)
 	if (find(c, &cl) != 0)
 		return;
 	admin_json(c, 200,
-	    adm_client_json(&cl, (json_int_t)secret_count(
-				     c->app->db, cl.client_id, adm_now(c))));
+	    adm_client_json(&cl,
+		(json_int_t)secret_count(
+		    c->app->db, cl.client_id, adm_now(c))));
 	store_client_clear(&cl);
 }
 
@@ -296,8 +297,8 @@ create(struct admin_ctx *c)
 
 	memset(&cl, 0, sizeof(cl));
 	secret[0] = '\0';
-	if (adm_body_take_object(c, "jwks", CLIENT_JWKS_MAX, &jwks,
-		&jwks_given) != 0 ||
+	if (adm_body_take_object(
+		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
 	    admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0) {
 		free(jwks);
 		return;
@@ -330,8 +331,8 @@ create(struct admin_ctx *c)
 	if (r != 0) {
 		/* An unaudited client must not be handed out. */
 		if (store_client_delete(db, cl.client_id, adm_now(c)) != 0)
-			log_msg(LOG_ERROR, "admin.client_unaudited",
-			    cl.client_id);
+			log_msg(
+			    LOG_ERROR, "admin.client_unaudited", cl.client_id);
 		admin_error_code(c, r, "client");
 		goto out;
 	}
@@ -351,8 +352,8 @@ update(struct admin_ctx *c)
 	json_t *d;
 	int r;
 
-	if (adm_body_take_object(c, "jwks", CLIENT_JWKS_MAX, &jwks,
-		&jwks_given) != 0 ||
+	if (adm_body_take_object(
+		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
 	    admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0) {
 		free(jwks);
 		return;
@@ -378,8 +379,9 @@ update(struct admin_ctx *c)
 		goto out;
 	}
 	admin_json(c, 200,
-	    adm_client_json(&cl, (json_int_t)secret_count(
-				     c->app->db, cl.client_id, adm_now(c))));
+	    adm_client_json(&cl,
+		(json_int_t)secret_count(
+		    c->app->db, cl.client_id, adm_now(c))));
 out:
 	store_client_clear(&cl);
 }
@@ -397,8 +399,8 @@ rotate(struct admin_ctx *c)
 	secret[0] = '\0';
 	if (find(c, &cl) != 0)
 		return;
-	r = client_rotate_secret(c->app->db, cl.client_id,
-	    cfg->client_secret_overlap, now, secret);
+	r = client_rotate_secret(
+	    c->app->db, cl.client_id, cfg->client_secret_overlap, now, secret);
 	if (r == PC_ERR_INVALID) {
 		admin_error(c, 409, "conflict",
 		    "the client does not use a secret (its auth method)");
@@ -421,7 +423,7 @@ rotate(struct admin_ctx *c)
 	answer_secret(c, 200,
 	    json_pack("{s:s, s:I}", "client_id", cl.client_id,
 		"previous_secret_expires_at",
-		(json_int_t)(now + cfg->client_secret_overlap)),
+		(json_int_t)now + (json_int_t)cfg->client_secret_overlap),
 	    secret);
 out:
 	sodium_memzero(secret, sizeof(secret));
@@ -437,7 +439,7 @@ delete_client(struct admin_ctx *c)
 	if (find(c, &cl) != 0)
 		return;
 	if ((r = store_client_delete(c->app->db, cl.client_id, adm_now(c))) ==
-		0)
+	    0)
 		r = admin_audit(c, "client.deleted", cl.client_id, NULL);
 	if (r != 0)
 		admin_error_code(c, r, "client");

@@ -25,8 +25,8 @@
 static json_t *
 rule_json(const struct store_wif_rule *r)
 {
-	json_t *claims = json_loads(r->claims != NULL ? r->claims : "{}", 0,
-	    NULL);
+	json_t *claims =
+	    json_loads(r->claims != NULL ? r->claims : "{}", 0, NULL);
 
 	return json_pack("{s:I, s:s, s:o, s:s, s:o, s:o}", "rule",
 	    (json_int_t)r->rule_no, "sub", r->sub_pattern, "claims",
@@ -309,12 +309,12 @@ static const struct admin_route routes[] = {
 	    create },
 	{ "/federation/trusts/{id}", HTTP_GET, ADMIN_FEDERATION, false, false,
 	    get },
-	{ "/federation/trusts/{id}", HTTP_DELETE, ADMIN_FEDERATION, true,
-	    false, delete_trust },
+	{ "/federation/trusts/{id}", HTTP_DELETE, ADMIN_FEDERATION, true, false,
+	    delete_trust },
 	{ "/federation/trusts/{id}/rules", HTTP_POST, ADMIN_FEDERATION, true,
 	    true, rule_add },
-	{ "/federation/trusts/{id}/rules/{rule}", HTTP_DELETE,
-	    ADMIN_FEDERATION, true, false, rule_remove },
+	{ "/federation/trusts/{id}/rules/{rule}", HTTP_DELETE, ADMIN_FEDERATION,
+	    true, false, rule_remove },
 };
 
 ADMIN_TABLE(admin_federation_table, routes);

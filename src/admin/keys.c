@@ -27,7 +27,8 @@ key_json(const struct signer_key_info *k, int64_t now)
 	json_object_set_new(o, "kid", json_string(k->kid));
 	json_object_set_new(o, "alg", json_string(jose_alg_name(k->alg)));
 	json_object_set_new(o, "state",
-	    json_string(k->rejected ? "rejected" : signer_state_name(k->state)));
+	    json_string(
+		k->rejected ? "rejected" : signer_state_name(k->state)));
 	json_object_set_new(o, "created_at", adm_time(k->created_at));
 	json_object_set_new(o, "age_seconds",
 	    json_integer(now > k->created_at ? now - k->created_at : 0));
@@ -84,8 +85,8 @@ rotate(struct admin_ctx *c)
 			return;
 		}
 		nalgs = 1;
-	} else if ((r = signer_algs_in_use(c->app->signer, now, algs,
-			&nalgs)) != 0) {
+	} else if ((r = signer_algs_in_use(
+			c->app->signer, now, algs, &nalgs)) != 0) {
 		admin_error_code(c, r, "signing key");
 		return;
 	}
@@ -98,8 +99,8 @@ rotate(struct admin_ctx *c)
 		if (r == 0) {
 			d = json_pack("{s:s, s:I}", "alg",
 			    jose_alg_name(algs[i]), "activate_at",
-			    (json_int_t)(now +
-				cfg->signing_key_activation_delay));
+			    (json_int_t)now +
+				(json_int_t)cfg->signing_key_activation_delay);
 			r = admin_audit(c, "key.rotated", kid, d);
 			json_decref(d);
 		}
@@ -111,7 +112,8 @@ rotate(struct admin_ctx *c)
 		json_array_append_new(out,
 		    json_pack("{s:s, s:s, s:I}", "kid", kid, "alg",
 			jose_alg_name(algs[i]), "activate_at",
-			(json_int_t)(now + cfg->signing_key_activation_delay)));
+			(json_int_t)now +
+			    (json_int_t)cfg->signing_key_activation_delay));
 	}
 	/* Published by this node at once; the others follow at their next
 	 * refresh (or at once, on an unknown kid). */

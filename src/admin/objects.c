@@ -48,7 +48,8 @@ adm_body_words(const struct admin_ctx *c, const char *name)
 	if (a == NULL || !json_is_array(a))
 		return NULL;
 	buf_init(&b, 64 * 1024);
-	json_array_foreach (a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if ((i > 0 && buf_putc(&b, ' ') != 0) ||
 		    buf_puts(&b, json_string_value(v)) != 0)
 			fatal("out of memory");
@@ -70,9 +71,11 @@ adm_body_strv(const struct admin_ctx *c, const char *name, char ***v, size_t *n)
 	if (a == NULL || !json_is_array(a))
 		return false;
 	*n = json_array_size(a);
-	*v = *n > 0 ? xmalloc(*n * sizeof(**v)) : NULL;
-	json_array_foreach (a, i, e)
+	*v = xmalloc((*n + 1) * sizeof(char *));
+	for (i = 0; i < *n; i++) {
+		e = json_array_get(a, i);
 		(*v)[i] = xstrdup(json_string_value(e));
+	}
 	return true;
 }
 
@@ -101,8 +104,8 @@ adm_body_take_object(struct admin_ctx *c, const char *name, size_t max,
 		return 0;
 	}
 	if (!json_is_object(v)) {
-		(void)snprintf(desc, sizeof(desc), "%s must be a JSON object",
-		    name);
+		(void)snprintf(
+		    desc, sizeof(desc), "%s must be a JSON object", name);
 		admin_error(c, 400, "invalid_request", desc);
 		return PC_ERR_INVALID;
 	}
@@ -158,16 +161,17 @@ adm_admin_scopes_held(struct admin_ctx *c, const char *scopes)
 	return true;
 }
 
-/* The order of a list's items: by their member key (qsort_r's arg). */
-static int
-by_key(const void *a, const void *b, void *key)
-{
-	const char *x =
-	    json_string_value(json_object_get(*(json_t *const *)a, key));
-	const char *y =
-	    json_string_value(json_object_get(*(json_t *const *)b, key));
+/* A list's item and its key, sorted by the key. */
+struct item_ref {
+	const char *key;
+	json_t *item;
+};
 
-	return strcmp(x != NULL ? x : "", y != NULL ? y : "");
+static int
+by_key(const void *a, const void *b)
+{
+	return strcmp(((const struct item_ref *)a)->key,
+	    ((const struct item_ref *)b)->key);
 }
 
 void
@@ -175,29 +179,30 @@ adm_list_page(struct admin_ctx *c, json_t *items, const char *key,
     int64_t limit, const char *after)
 {
 	size_t n = json_array_size(items), k = 0, taken = 0;
-	json_t **v = n > 0 ? xmalloc(n * sizeof(*v)) : NULL;
+	struct item_ref *v = xmalloc((n + 1) * sizeof(struct item_ref));
 	json_t *page = json_array();
 	const char *last = NULL;
 
 	/* Ordered by key, the cursor is the last key given: a page after
 	 * one that was deleted since still follows on. */
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(items, i);
-	if (n > 1)
-		qsort_r(v, n, sizeof(*v), by_key, (void *)key);
-	for (; k < n; k++) {
-		const char *id = json_string_value(json_object_get(v[k], key));
+	for (size_t i = 0; i < n; i++) {
+		const char *id = json_string_value(
+		    json_object_get(json_array_get(items, i), key));
 
-		if (after == NULL || (id != NULL && strcmp(id, after) > 0))
-			break;
+		v[i].item = json_array_get(items, i);
+		v[i].key = id != NULL ? id : "";
 	}
+	if (n > 1)
+		qsort(v, n, sizeof(struct item_ref), by_key);
+	while (after != NULL && k < n && strcmp(v[k].key, after) <= 0)
+		k++;
 	for (; k < n && (int64_t)taken < limit; k++, taken++) {
-		json_array_append(page, v[k]);
-		last = json_string_value(json_object_get(v[k], key));
+		json_array_append(page, v[k].item);
+		last = v[k].key;
 	}
 	admin_json(c, 200,
-	    json_pack("{s:o, s:s?}", "items", page, "next",
-		k < n ? last : NULL));
+	    json_pack(
+		"{s:o, s:s?}", "items", page, "next", k < n ? last : NULL));
 	free(v);
 	json_decref(items);
 }
@@ -227,8 +232,11 @@ adm_body_fields(const struct admin_ctx *c)
 	json_t *a = json_array(), *v;
 	const char *k;
 
-	if (c->body != NULL)
-		json_object_foreach (c->body, k, v)
-			json_array_append_new(a, json_string(k));
+	if (c->body == NULL)
+		return a;
+	json_object_foreach(c->body, k, v)
+	{
+		json_array_append_new(a, json_string(k));
+	}
 	return a;
 }

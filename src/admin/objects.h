@@ -44,8 +44,7 @@ int adm_body_take_object(struct admin_ctx *c, const char *name, size_t max,
  * PC_ERR_CONFLICT 409 with why (or a generic text), the rest as
  * admin_error_code(c, r, what).
  */
-void adm_refused(
-    struct admin_ctx *c, int r, const char *why, const char *what);
+void adm_refused(struct admin_ctx *c, int r, const char *why, const char *what);
 /*
  * Every admin:* scope in scopes (space-separated; NULL: none) is one the
  * caller's token holds. Otherwise answers 403 insufficient_scope and

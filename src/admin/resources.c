@@ -292,8 +292,7 @@ static const struct admin_route routes[] = {
 	{ "/resources", HTTP_GET, ADMIN_RESOURCES, false, false, list },
 	{ "/resources", HTTP_POST, ADMIN_RESOURCES, true, true, create },
 	{ "/resources/{ref}", HTTP_GET, ADMIN_RESOURCES, false, false, get },
-	{ "/resources/{ref}", HTTP_PATCH, ADMIN_RESOURCES, true, true,
-	    update },
+	{ "/resources/{ref}", HTTP_PATCH, ADMIN_RESOURCES, true, true, update },
 	{ "/resources/{ref}", HTTP_DELETE, ADMIN_RESOURCES, true, false,
 	    delete_resource },
 };

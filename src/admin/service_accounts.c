@@ -77,8 +77,8 @@ static const struct admin_field update_fields[] = {
  * create: expires_in 0 is refused by the domain (out of bounds).
  */
 static void
-fields(const struct admin_ctx *c, struct sa_fields *f, char ***res,
-    size_t *nres)
+fields(
+    const struct admin_ctx *c, struct sa_fields *f, char ***res, size_t *nres)
 {
 	int64_t exp = 0;
 
@@ -172,8 +172,7 @@ update(struct admin_ctx *c)
 	if (!adm_admin_scopes_held(c, f.scopes))
 		goto out;
 	r = principal_kind(id) == PRINCIPAL_SERVICE_ACCOUNT
-	    ? service_account_update(
-		  c->app->db, id, &f, adm_now(c), &sa, &why)
+	    ? service_account_update(c->app->db, id, &f, adm_now(c), &sa, &why)
 	    : PC_ERR_NOT_FOUND;
 	if (r != 0) {
 		adm_refused(c, r, why, "service account");
@@ -234,8 +233,7 @@ set_disabled(struct admin_ctx *c, bool disabled)
 	const char *id = admin_param(c, "id");
 	struct store_service_account sa;
 	int r = principal_kind(id) == PRINCIPAL_SERVICE_ACCOUNT
-	    ? service_account_set_disabled(
-		  c->app->db, id, disabled, adm_now(c))
+	    ? service_account_set_disabled(c->app->db, id, disabled, adm_now(c))
 	    : PC_ERR_NOT_FOUND;
 
 	if (r == 0)

@@ -140,7 +140,8 @@ add(struct cli_ctx *ctx)
 	res.dpop_required = cli_has(ctx, "dpop-required");
 	/* The rules and the client made for it: src/oauth/client_defaults.c,
 	 * shared with the admin API. */
-	r = resource_register(ctx->db, &res, clock_now(), secret, &created, &why);
+	r = resource_register(
+	    ctx->db, &res, clock_now(), secret, &created, &why);
 	if (r != 0) {
 		refused(r, r == PC_ERR_CONFLICT ? NULL : why);
 		goto out;

@@ -45,8 +45,8 @@ client_bound_defaults(
 
 /* Adds the scopes of the registered resource uri (len bytes) to all. */
 static int
-add_resource_scopes(struct db *db, const char *uri, size_t len,
-    struct scope_set *all)
+add_resource_scopes(
+    struct db *db, const char *uri, size_t len, struct scope_set *all)
 {
 	char *id = xstrndup(uri, len);
 	struct store_resource res;
@@ -101,8 +101,7 @@ client_agent_default_scope(struct db *db, struct store_client *c)
 
 int
 resource_register(struct db *db, struct store_resource *res, int64_t now,
-    char secret[CLIENT_SECRET_LEN + 1], bool *client_created,
-    const char **why)
+    char secret[CLIENT_SECRET_LEN + 1], bool *client_created, const char **why)
 {
 	struct store_resource old;
 	struct store_client c;
