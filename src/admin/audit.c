@@ -18,7 +18,7 @@ row_json(const struct store_audit_row *r)
 
 	if (r->details != NULL)
 		d = json_loads(r->details, 0, NULL);
-	o = json_pack("{s:o, s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, "
+	o = json_pack("{s:o, s:I, s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:s*, "
 		      "s:o}",
 	    "seq", r->id[0] != '\0' ? json_null() : json_integer(r->seq),
 	    "ts_ms", (json_int_t)r->ts_ms, "event", r->event, "outcome",

@@ -62,7 +62,7 @@ list(struct admin_ctx *c)
 	items = json_array();
 	for (size_t i = 0; items != NULL && i < n; i++)
 		json_array_append_new(items,
-		    json_pack("{s:s, s:I, s:I, s:s?, s:s?}", "id", v[i].id_hash,
+		    json_pack("{s:s, s:I, s:I, s:s*, s:s*}", "id", v[i].id_hash,
 			"auth_time", (json_int_t)v[i].auth_time, "last_seen_at",
 			(json_int_t)v[i].last_seen_at, "ip", v[i].ip,
 			"user_agent", v[i].user_agent));
