@@ -203,8 +203,10 @@ test('AU-01 / JW-04 / TX-04 / CF-01: every route refuses a missing, cookie-only,
   const foreign = await token('admin:users:read', other.key, OTHER_API);
   // Every admin scope, expired: the only reason left to refuse it.
   const expiredAll = expired(await token(null));
+  let n = 0;
   for (const { method, path, op, scope } of ops) {
     if (scope === '-') continue;
+    const ip = `198.18.${Math.floor(n / 200)}.${(n++ % 200) + 1}`;
     const p = fill(path);
     const body = op.requestBody ? {} : undefined;
     const what = `${method} ${path}`;
@@ -222,7 +224,7 @@ test('AU-01 / JW-04 / TX-04 / CF-01: every route refuses a missing, cookie-only,
     if (scope.endsWith(':write'))
       cases.push(['read scope writing', { tok: await token(scope.replace(':write', ':read')) }, 403]);
     for (const [why, opts, want] of cases) {
-      const r = await call(method, p, { body, ...opts });
+      const r = await call(method, p, { body, ip, ...opts });
       assert.equal(r.status, want, `${what}: ${why}: ${r.text}`);
       conforms(op, r, `${what}: ${why}`);
       if (want === 401) assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer realm="admin"/, `${what}: ${why}`);
