@@ -10,6 +10,7 @@
 #include "admin/admin.h"
 #include "app.h"
 #include "auth/auth.h"
+#include "auth/user_admin.h"
 
 /* The user of {id}: 0, or 404 answered. */
 static int

@@ -14,6 +14,7 @@
 #include "admin/admin.h"
 #include "app.h"
 #include "auth/auth.h"
+#include "auth/user_admin.h"
 #include "auth/mfa.h"
 #include "mail/mail.h"
 #include "store/store.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "auth/user_admin.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
 #include "store/store_oauth.h"

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "auth/user_admin.h"
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
@@ -93,8 +94,8 @@ print_user(const struct user_record *u)
 static int
 find(const struct cli_ctx *c, struct user_record *u)
 {
-	int r = user_record_find(
-	    c->db, cli_get(c, "id"), cli_get(c, "email"), u);
+	int r =
+	    user_record_find(c->db, cli_get(c, "id"), cli_get(c, "email"), u);
 
 	if (r == PC_ERR_NOT_FOUND)
 		fprintf(stderr, "portcullis: no such user\n");

@@ -170,7 +170,7 @@ group_scopes_of(struct db *db, const char *member_id, struct scope_set *out)
 	if ((r = store_groups_of(db, member_id, &g, &n)) != 0)
 		return r;
 	for (size_t i = 0; i < n; i++)
-		machine_scope_union(out, g[i].scopes);
+		scope_set_union(out, g[i].scopes);
 	store_groups_free(g, n);
 	return 0;
 }

@@ -143,9 +143,6 @@ service_account_usable(const struct store_service_account *sa, int64_t now);
  */
 int service_account_scopes(struct db *db,
     const struct store_service_account *sa, struct scope_set *out) PC_WUR;
-/* Adds the scopes of the string str to out, dropping what is there or
- * does not fit (SCOPE_MAX). */
-void machine_scope_union(struct scope_set *out, const char *str);
 /* Whether sa may get a token for resource uri: its list has it, or its
  * list is empty (any registered resource, within its scopes). Pure. */
 bool service_account_resource_allowed(
@@ -180,15 +177,12 @@ int group_member_remove(
     struct db *db, const char *group_id, const char *member_id) PC_WUR;
 /* PC_ERR_NOT_FOUND; PC_ERR_CONFLICT while it owns a service account. */
 int group_delete(struct db *db, const char *id, int64_t now) PC_WUR;
-/* The group id names (store_group_clear it); PC_ERR_NOT_FOUND, also for
- * an id that is not a grp_ one. */
+/* group_get: PC_ERR_NOT_FOUND also for a non-grp_ id; group_list: by
+ * name; group_members: sorted ids; group_scopes_of: the union of
+ * member_id's groups' scopes (scope_set_free it). */
 int group_get(struct db *db, const char *id, struct store_group *out) PC_WUR;
-/* Every group, by name (store_groups_free). */
 int group_list(struct db *db, struct store_group **out, size_t *n) PC_WUR;
-/* The member ids of group id, sorted (store_strv_free); PC_ERR_NOT_FOUND
- * for an id that is not a grp_ one (an unknown group has none). */
 int group_members(struct db *db, const char *id, char ***out, size_t *n) PC_WUR;
-/* The union of the scopes of member_id's groups (scope_set_free it). */
 int group_scopes_of(
     struct db *db, const char *member_id, struct scope_set *out) PC_WUR;
 /*

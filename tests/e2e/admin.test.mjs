@@ -151,7 +151,7 @@ before(async () => {
 
 after(async () => { if (srv) await stopClean(srv); });
 
-test('OpenAPI conformance: the document and the dispatcher\'s tables name the same routes', async () => {
+test('HT-07: OpenAPI conformance: the document and the dispatcher\'s tables name the same routes', async () => {
   assert.equal(doc.openapi, '3.1.0');
   const listed = cli(['admin', 'routes']).trim().split('\n').map((l) => l.split(' '));
   const fromServer = new Set(listed.map(([m, p, s]) => `${m} ${p.slice('/admin/v1'.length)} ${s}`));
@@ -195,7 +195,7 @@ test('OpenAPI conformance: the document and the dispatcher\'s tables name the sa
   }
 });
 
-test('AU-01 / JW-04 / TX-04 / CF-01: every route refuses a missing, cookie-only, wrong-scope, read-for-write, expired, foreign or malformed credential', async () => {
+test('HT-03 / AU-01 / JW-04 / TX-04 / CF-01: every route refuses a missing, cookie-only, wrong-scope, read-for-write, expired, foreign or malformed credential', async () => {
   const user = addUser(srv, 'cookie-holder@example.com');
   const browser = new Client(srv);
   assert.equal((await browser.login(user.email)).status, 303);
