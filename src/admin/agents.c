@@ -121,8 +121,7 @@ static int
 find(struct admin_ctx *c, struct store_client *cl)
 {
 	const char *id = admin_param(c, "id");
-	int r = client_id_valid(id) ? store_client_get(c->app->db, id, cl)
-				    : PC_ERR_NOT_FOUND;
+	int r = client_read(c->app->db, id, cl);
 
 	if (r == 0 && !client_is_agent(cl)) {
 		store_client_clear(cl);
@@ -185,8 +184,7 @@ create(struct admin_ctx *c)
 	r = admin_audit(c, "agent.create", cl.client_id, d);
 	json_decref(d);
 	if (r != 0) {
-		if (store_client_delete(c->app->db, cl.client_id, adm_now(c)) !=
-		    0)
+		if (client_remove(c->app->db, cl.client_id, adm_now(c)) != 0)
 			log_msg(
 			    LOG_ERROR, "admin.agent_unaudited", cl.client_id);
 		admin_error_code(c, r, "agent");
@@ -241,7 +239,7 @@ list(struct admin_ctx *c)
 	json_t *a;
 	int r;
 
-	if ((r = store_clients_list(c->app->db, &v, &n)) != 0) {
+	if ((r = client_read_all(c->app->db, &v, &n)) != 0) {
 		admin_error_code(c, r, "agent");
 		return;
 	}
@@ -276,10 +274,7 @@ take_down(struct admin_ctx *c, bool del)
 
 	if (find(c, &cl) != 0)
 		return;
-	r = del
-	    ? store_client_delete_revoking(
-		  c->app->db, cl.client_id, adm_now(c), &nf)
-	    : store_client_disable(c->app->db, cl.client_id, adm_now(c), &nf);
+	r = client_take_down(c->app->db, cl.client_id, del, adm_now(c), &nf);
 	if (r == PC_ERR_NOT_FOUND && !del) {
 		admin_error(
 		    c, 409, "conflict", "the agent is disabled already");

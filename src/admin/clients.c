@@ -213,8 +213,7 @@ static int
 find(struct admin_ctx *c, struct store_client *cl)
 {
 	const char *id = admin_param(c, "id");
-	int r = client_id_valid(id) ? store_client_get(c->app->db, id, cl)
-				    : PC_ERR_NOT_FOUND;
+	int r = client_read(c->app->db, id, cl);
 
 	if (r == 0 && client_is_agent(cl)) {
 		store_client_clear(cl);
@@ -227,18 +226,6 @@ find(struct admin_ctx *c, struct store_client *cl)
 	return r;
 }
 
-static size_t
-secret_count(struct db *db, const char *id, int64_t now)
-{
-	struct store_client_secret v[STORE_CLIENT_SECRETS_MAX];
-	size_t n = 0;
-
-	if (store_client_secrets_get(db, id, now, v, &n) != 0)
-		n = 0;
-	sodium_memzero(v, sizeof(v));
-	return n;
-}
-
 static void
 list(struct admin_ctx *c)
 {
@@ -247,7 +234,7 @@ list(struct admin_ctx *c)
 	json_t *a;
 	int r;
 
-	if ((r = store_clients_list(c->app->db, &v, &n)) != 0) {
+	if ((r = client_read_all(c->app->db, &v, &n)) != 0) {
 		admin_error_code(c, r, "client");
 		return;
 	}
@@ -268,7 +255,7 @@ get(struct admin_ctx *c)
 		return;
 	admin_json(c, 200,
 	    adm_client_json(&cl,
-		(json_int_t)secret_count(
+		(json_int_t)client_secrets_active(
 		    c->app->db, cl.client_id, adm_now(c))));
 	store_client_clear(&cl);
 }
@@ -330,7 +317,7 @@ create(struct admin_ctx *c)
 	json_decref(d);
 	if (r != 0) {
 		/* An unaudited client must not be handed out. */
-		if (store_client_delete(db, cl.client_id, adm_now(c)) != 0)
+		if (client_remove(db, cl.client_id, adm_now(c)) != 0)
 			log_msg(
 			    LOG_ERROR, "admin.client_unaudited", cl.client_id);
 		admin_error_code(c, r, "client");
@@ -380,7 +367,7 @@ update(struct admin_ctx *c)
 	}
 	admin_json(c, 200,
 	    adm_client_json(&cl,
-		(json_int_t)secret_count(
+		(json_int_t)client_secrets_active(
 		    c->app->db, cl.client_id, adm_now(c))));
 out:
 	store_client_clear(&cl);
@@ -438,8 +425,7 @@ delete_client(struct admin_ctx *c)
 
 	if (find(c, &cl) != 0)
 		return;
-	if ((r = store_client_delete(c->app->db, cl.client_id, adm_now(c))) ==
-	    0)
+	if ((r = client_remove(c->app->db, cl.client_id, adm_now(c))) == 0)
 		r = admin_audit(c, "client.deleted", cl.client_id, NULL);
 	if (r != 0)
 		admin_error_code(c, r, "client");

@@ -17,6 +17,7 @@
 #include "admin/objects.h"
 #include "app.h"
 #include "machine/machine.h"
+#include "machine/machine_ops.h"
 #include "store/store.h"
 #include "store/store_federation.h"
 #include "store/store_sa.h"
@@ -68,9 +69,7 @@ static int
 find(struct admin_ctx *c, struct store_wif_trust *t)
 {
 	const char *id = admin_param(c, "id");
-	int r = principal_kind(id) == PRINCIPAL_WORKLOAD
-	    ? store_wif_trust_get(c->app->db, id, t)
-	    : PC_ERR_NOT_FOUND;
+	int r = wif_trust_get(c->app->db, id, t);
 
 	if (r != 0) {
 		memset(t, 0, sizeof(*t));
@@ -87,7 +86,7 @@ list(struct admin_ctx *c)
 	json_t *a;
 	int r;
 
-	if ((r = store_wif_trusts_list(c->app->db, &v, &n)) != 0) {
+	if ((r = wif_trust_list(c->app->db, &v, &n)) != 0) {
 		admin_error_code(c, r, "trust");
 		return;
 	}
@@ -185,8 +184,7 @@ delete_trust(struct admin_ctx *c)
 
 	if (find(c, &t) != 0)
 		return;
-	if ((r = store_wif_trust_delete(c->app->db, t.trust_id)) == 0) {
-		wif_jwks_cache_clear();
+	if ((r = wif_trust_delete(c->app->db, t.trust_id)) == 0) {
 		d = json_pack("{s:s}", "issuer", t.issuer);
 		r = admin_audit(c, "workload.trust_delete", t.trust_id, d);
 		json_decref(d);
@@ -213,10 +211,7 @@ rule_scopes_held(struct admin_ctx *c, const struct store_wif_rule *rule)
 
 	if (rule->scopes != NULL)
 		return adm_admin_scopes_held(c, rule->scopes);
-	if (principal_kind(rule->service_account_id) !=
-		PRINCIPAL_SERVICE_ACCOUNT ||
-	    store_service_account_get(
-		c->app->db, rule->service_account_id, &sa) != 0)
+	if (service_account_get(c->app->db, rule->service_account_id, &sa) != 0)
 		return true; /* wif_rule_add refuses it, saying why */
 	ok = adm_admin_scopes_held(c, sa.scopes);
 	store_service_account_clear(&sa);
@@ -288,9 +283,7 @@ rule_remove(struct admin_ctx *c)
 	if (no == NULL || str_to_int64(str_from(no), 1, INT64_MAX, &n) != 0)
 		r = PC_ERR_NOT_FOUND;
 	else
-		r = principal_kind(trust) == PRINCIPAL_WORKLOAD
-		    ? store_wif_rule_remove(c->app->db, trust, n)
-		    : PC_ERR_NOT_FOUND;
+		r = wif_rule_remove(c->app->db, trust, n);
 	if (r == 0) {
 		d = json_pack("{s:I}", "rule", (json_int_t)n);
 		r = admin_audit(c, "workload.rule_remove", trust, d);

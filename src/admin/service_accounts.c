@@ -15,6 +15,7 @@
 #include "admin/objects.h"
 #include "app.h"
 #include "machine/machine.h"
+#include "machine/machine_ops.h"
 #include "store/store.h"
 #include "store/store_sa.h"
 
@@ -191,15 +192,13 @@ get(struct admin_ctx *c)
 	const char *id = admin_param(c, "id");
 	char **clients = NULL;
 	size_t n = 0;
-	int r = principal_kind(id) == PRINCIPAL_SERVICE_ACCOUNT
-	    ? store_service_account_get(c->app->db, id, &sa)
-	    : PC_ERR_NOT_FOUND;
+	int r = service_account_get(c->app->db, id, &sa);
 
 	if (r != 0) {
 		admin_error_code(c, r, "service account");
 		return;
 	}
-	r = store_service_account_clients(c->app->db, sa.id, &clients, &n);
+	r = service_account_client_ids(c->app->db, sa.id, &clients, &n);
 	if (r != 0)
 		admin_error_code(c, r, "service account");
 	else
@@ -216,7 +215,7 @@ list(struct admin_ctx *c)
 	json_t *a;
 	int r;
 
-	if ((r = store_service_accounts_list(c->app->db, &v, &n)) != 0) {
+	if ((r = service_account_list(c->app->db, &v, &n)) != 0) {
 		admin_error_code(c, r, "service account");
 		return;
 	}
@@ -242,7 +241,7 @@ set_disabled(struct admin_ctx *c, bool disabled)
 			     : "service_account.enable",
 		    id, NULL);
 	if (r == 0)
-		r = store_service_account_get(c->app->db, id, &sa);
+		r = service_account_get(c->app->db, id, &sa);
 	if (r != 0) {
 		admin_error_code(c, r, "service account");
 		return;

@@ -189,6 +189,21 @@ int client_bound_defaults(struct db *db, struct store_client *c,
  * with offline_access when it may refresh. 0 or a store error.
  */
 int client_agent_default_scope(struct db *db, struct store_client *c) PC_WUR;
+/*
+ * Clients read and removed through the domain (src/oauth/client_ops.c;
+ * the admin API's routes). A malformed id is PC_ERR_NOT_FOUND.
+ * client_take_down: disables (del false) or deletes the client, revoking
+ * every token family it holds in the same transaction (TX-08);
+ * *families (may be NULL) counts them; PC_ERR_NOT_FOUND also for a
+ * client disabled already. client_secrets_active: how many of its
+ * secrets work now (0 on error).
+ */
+int client_read(struct db *db, const char *id, struct store_client *out) PC_WUR;
+int client_read_all(struct db *db, struct store_client **out, size_t *n) PC_WUR;
+int client_remove(struct db *db, const char *id, int64_t now) PC_WUR;
+int client_take_down(struct db *db, const char *id, bool del, int64_t now,
+    int64_t *families) PC_WUR;
+size_t client_secrets_active(struct db *db, const char *id, int64_t now);
 struct store_resource;
 /*
  * Registers res (id, scopes, name: default the id; dpop_required) with
