@@ -17,13 +17,16 @@
 #include <cmocka.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <sodium.h>
 
 #include "crypto/crypto.h"
 #include "jose/jose.h"
+#include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store_fixture.h"
 #include "store/db.h"
 #include "store/store.h"
+#include "store/store_sa.h"
 #include "util/log.h"
 
 struct fixture {
@@ -810,6 +813,126 @@ test_clients_TK07_cache_bounded_no_misses(void **state)
 	client_cache_free(cc);
 }
 
+static size_t
+client_count(struct db *db)
+{
+	struct store_client *v = NULL;
+	size_t n = 0;
+
+	assert_int_equal(store_clients_list(db, &v, &n), 0);
+	store_clients_free(v, n);
+	return n;
+}
+
+/* Issue 17: the resource's introspection client, made and kept only with
+ * the resource (src/oauth/client_defaults.c; CLI and admin API). */
+static void
+test_clients_resource_register(void **state)
+{
+	struct fixture *f = *state;
+	struct store_resource res, got, other;
+	struct store_client c;
+	char secret[CLIENT_SECRET_LEN + 1];
+	const char *why = NULL;
+	bool created = true;
+	size_t n0 = client_count(f->db);
+
+	memset(&res, 0, sizeof(res));
+	res.id = xstrdup("https://api.example.com/v1");
+	res.scopes = xstrdup("orders:read orders:write");
+	assert_int_equal(
+	    resource_register(f->db, &res, 1000, secret, &created, &why), 0);
+	assert_true(created);
+	assert_string_equal(res.name, "https://api.example.com/v1");
+	assert_int_equal(strncmp(secret, CLIENT_SECRET_PREFIX, 4), 0);
+	assert_int_equal(client_count(f->db), n0 + 1);
+	assert_int_equal(resource_get(f->db, res.id, &got), 0);
+	assert_string_equal(got.client_id, res.client_id);
+	store_resource_clear(&got);
+	/* Confidential, no grant: it only introspects, with its secret. */
+	assert_int_equal(store_client_get(f->db, res.client_id, &c), 0);
+	assert_false(c.is_public);
+	assert_string_equal(c.grant_types, "");
+	assert_string_equal(c.auth_method, "client_secret_basic");
+	store_client_clear(&c);
+	assert_int_equal(client_verify_secret(f->db, res.client_id, secret,
+			     strlen(secret), 1000),
+	    0);
+
+	/* Refused before any client is made: a taken id, bad scopes, a bad
+	 * name; a client that serves another resource. Nothing is left. */
+	memset(&other, 0, sizeof(other));
+	other.id = xstrdup(res.id);
+	other.scopes = xstrdup("x");
+	assert_int_equal(
+	    resource_register(f->db, &other, 1000, secret, &created, &why),
+	    PC_ERR_CONFLICT);
+	assert_false(created);
+	assert_string_equal(secret, "");
+	store_resource_clear(&other);
+	memset(&other, 0, sizeof(other));
+	other.id = xstrdup("https://b.example.com");
+	other.scopes = xstrdup("openid");
+	assert_int_equal(
+	    resource_register(f->db, &other, 1000, secret, &created, &why),
+	    PC_ERR_INVALID);
+	assert_non_null(why);
+	free(other.scopes);
+	other.scopes = xstrdup("b:read");
+	other.name = xstrdup("bad\x01name");
+	assert_int_equal(
+	    resource_register(f->db, &other, 1000, secret, &created, &why),
+	    PC_ERR_INVALID);
+	assert_false(created);
+	free(other.name);
+	other.name = NULL;
+	other.client_id = xstrdup(res.client_id);
+	assert_int_equal(
+	    resource_register(f->db, &other, 1000, secret, &created, &why),
+	    PC_ERR_CONFLICT);
+	assert_false(created);
+	assert_int_equal(client_count(f->db), n0 + 1);
+	assert_int_equal(resource_get(f->db, "https://b.example.com", &got),
+	    PC_ERR_NOT_FOUND);
+	store_resource_clear(&other);
+	store_resource_clear(&res);
+	sodium_memzero(secret, sizeof(secret));
+}
+
+/* AK-08: a client bound to a service account takes the grant it is for
+ * and the account's scopes, unless given (client_bound_defaults). */
+static void
+test_clients_bound_defaults(void **state)
+{
+	struct fixture *f = *state;
+	struct store_service_account sa;
+	struct sa_fields sf = { .name = "orders-bot", .scopes = "orders:read" };
+	struct store_client c;
+	const char *why = NULL;
+
+	assert_int_equal(
+	    service_account_create(f->db, &sf, 1000, &sa, &why), 0);
+	memset(&c, 0, sizeof(c));
+	c.service_account_id = xstrdup(sa.id);
+	assert_int_equal(client_bound_defaults(f->db, &c, false, false), 0);
+	assert_string_equal(c.grant_types, "client_credentials");
+	assert_string_equal(c.scopes, "orders:read");
+	free(c.scopes);
+	c.scopes = xstrdup("mine");
+	free(c.grant_types);
+	c.grant_types = xstrdup("refresh_token");
+	assert_int_equal(client_bound_defaults(f->db, &c, true, true), 0);
+	assert_string_equal(c.grant_types, "refresh_token");
+	assert_string_equal(c.scopes, "mine");
+	/* An unknown account: left for client_create to refuse. */
+	free(c.service_account_id);
+	c.service_account_id = xstrdup("svc_AAAAAAAAAAAAAAAAAAAAAA");
+	assert_int_equal(client_bound_defaults(f->db, &c, true, false), 0);
+	assert_string_equal(c.scopes, "mine");
+	store_client_clear(&c);
+	store_service_account_clear(&sa);
+}
+
 int
 main(void)
 {
@@ -828,6 +951,8 @@ main(void)
 		T(test_clients_delete_tombstone),
 		T(test_clients_TK07_cache_sees_own_writes),
 		T(test_clients_TK07_cache_bounded_no_misses),
+		T(test_clients_resource_register),
+		T(test_clients_bound_defaults),
 	};
 #undef T
 
