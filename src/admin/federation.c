@@ -18,6 +18,7 @@
 #include "app.h"
 #include "machine/machine.h"
 #include "machine/machine_ops.h"
+#include "oauth/proto.h"
 #include "store/store.h"
 #include "store/store_federation.h"
 #include "store/store_sa.h"
@@ -202,19 +203,35 @@ static const struct admin_field rule_fields[] = {
 	{ "scope", ADMIN_T_STRING, false, 2048 },
 };
 
-/* The scopes a rule would grant: its own, else the account's. */
+/*
+ * The scopes a rule would grant: its own, else everything the account
+ * holds now (its own and its groups': service_account_scopes).
+ */
 static bool
 rule_scopes_held(struct admin_ctx *c, const struct store_wif_rule *rule)
 {
 	struct store_service_account sa;
+	struct scope_set held = { { NULL }, 0 };
+	struct buf b;
 	bool ok;
+	int r;
 
 	if (rule->scopes != NULL)
 		return adm_admin_scopes_held(c, rule->scopes);
 	if (service_account_get(c->app->db, rule->service_account_id, &sa) != 0)
 		return true; /* wif_rule_add refuses it, saying why */
-	ok = adm_admin_scopes_held(c, sa.scopes);
+	r = service_account_scopes(c->app->db, &sa, &held);
 	store_service_account_clear(&sa);
+	buf_init(&b, SCOPE_STRING_MAX * 2);
+	if (r != 0 || (held.n > 0 && scope_format(&held, &b) != 0)) {
+		scope_set_free(&held);
+		buf_free(&b);
+		admin_error_code(c, r != 0 ? r : PC_ERR_INTERNAL, "trust");
+		return false;
+	}
+	ok = adm_admin_scopes_held(c, held.n > 0 ? buf_cstr(&b) : "");
+	scope_set_free(&held);
+	buf_free(&b);
 	return ok;
 }
 

@@ -373,6 +373,20 @@ test('object scopes: admin:clients:write reaches no other kind, and no admin sco
   // The same ceiling for api keys and federation rules, with every scope but admin:users.
   assert.equal((await call('POST', '/api-keys', { owner_id: sa.id, scope: 'admin:users:write' })).status, 403);
   assert.equal((await call('PATCH', `/service-accounts/${ops.sa.id}`, { scope: `${ALL} admin:users:write` })).status, 403);
+  // A federation rule without scopes grants all the account holds, its
+  // groups' included: ops (no admin:users scope) may not map a workload to
+  // an account whose group grants admin:users:read.
+  const grp = cliJson(['group', 'add', '--name', 'user-admins', '--scope', 'admin:users:read']);
+  const member = cliJson(['service-account', 'add', '--name', 'grouped', '--scope', 'orders:read']);
+  cli(['group', 'member', 'add', '--group', grp.id, '--member', member.id]);
+  const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] };
+  const trust = await call('POST', '/federation/trusts', { issuer: 'https://ci2.example.com', jwks });
+  assert.equal(trust.status, 201, trust.text);
+  const esc = await call('POST', `/federation/trusts/${trust.body.id}/rules`, { sub: 'repo:x/*', service_account_id: member.id });
+  assert.equal(esc.status, 403, esc.text);
+  const narrowed = await call('POST', `/federation/trusts/${trust.body.id}/rules`,
+    { sub: 'repo:x/*', service_account_id: member.id, scope: 'orders:read' });
+  assert.equal(narrowed.status, 201, narrowed.text);
 });
 
 test('AU-01: every change above has its audit row, naming the acting principal and the API', () => {
