@@ -11,6 +11,7 @@
 // server for the file; both stores.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { startServer, stopClean, freePort } from './lib/server.mjs';
 import { auditRows, cliAt } from './lib/web.mjs';
 
@@ -19,7 +20,7 @@ const ALL = ['clients', 'service_accounts', 'api_keys', 'resources', 'keys', 'ag
   .flatMap((k) => [`admin:${k}:read`, `admin:${k}:write`]).join(' ');
 const GRANT_XCHG = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TT_KEY = 'urn:portcullis:params:oauth:token-type:api_key';
-let srv, admin, adminUrl, ops, opsToken, clientsOnly, clientsToken;
+let srv, admin, adminUrl, ops, opsToken, clientsOnly, clientsToken, doc, ajv;
 const secrets = []; // every secret the API answered: grepped in the logs
 
 function cli(args) {
@@ -54,6 +55,30 @@ async function adminToken(name, scope) {
   return { sa, client: c, token: t.body.access_token };
 }
 
+// Every answer against the served OpenAPI document: its operation (the
+// path's template), its status, and that status's schema (errors: the
+// Error schema), so the fragments 50-56 stay true of 2xx answers too.
+const validators = new Map();
+function conforms(method, path, r) {
+  const bare = path.split('?')[0];
+  const tpl = Object.keys(doc.paths).find((t) => t === bare) ?? Object.keys(doc.paths).find((t) =>
+    new RegExp('^' + t.replace(/\{\w+\}/g, '[A-Za-z0-9._~@:+-]+') + '$').test(bare));
+  const op = tpl && doc.paths[tpl][method.toLowerCase()];
+  if (!op) return; /* an undocumented path: the framework's 404/405 */
+  const spec = op.responses[String(r.status)] ?? op.responses.default;
+  assert.ok(spec, `${method} ${tpl}: status ${r.status} is not documented`);
+  const resolved = spec.$ref ? doc.components.responses[spec.$ref.split('/').pop()] : spec;
+  const schema = resolved.content?.['application/json']?.schema;
+  if (!schema) {
+    assert.equal(r.text, '', `${method} ${tpl}: ${r.status} has a body`);
+    return;
+  }
+  const key = JSON.stringify(schema);
+  if (!validators.has(key)) validators.set(key, ajv.compile(schema.$ref ? { $ref: 'admin' + schema.$ref } : schema));
+  const v = validators.get(key);
+  assert.ok(v(r.body), `${method} ${tpl} ${r.status}: ${JSON.stringify(v.errors)} in ${r.text.slice(0, 300)}`);
+}
+
 async function call(method, path, body, token = opsToken) {
   const headers = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -63,7 +88,9 @@ async function call(method, path, body, token = opsToken) {
   const text = await r.text();
   let json = null;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: r.status, body: json, text, headers: r.headers };
+  const out = { status: r.status, body: json, text, headers: r.headers };
+  conforms(method, path, out);
+  return out;
 }
 
 // AU-01: a change expected in the audit log, with its actor; checked all
@@ -78,6 +105,9 @@ before(async () => {
   srv = await startServer({ config: { admin_listen: `127.0.0.1:${port}`, signing_key_activation_delay: '1h' } });
   adminUrl = `http://127.0.0.1:${port}/admin/v1`;
   admin = `${srv.issuer}/admin/v1`;
+  doc = await (await fetch(`${adminUrl}/openapi.json`)).json();
+  ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addSchema({ $id: 'admin', components: doc.components });
   cliJson(['resource', 'add', '--id', API, '--scope', 'orders:read orders:write']);
   cli(['admin', 'resource']);
   ops = await adminToken('ops', ALL);
