@@ -299,6 +299,10 @@ test('signing keys: a rotation is in /jwks.json at once and listed with its stat
   assert.ok(k.age_seconds >= 0 && !('d' in k));
   assert.ok(list.body.items.some((x) => x.state === 'active' && x.age_seconds >= 0));
   assert.equal((await call('POST', '/signing-keys/rotate', { alg: 'HS256' })).status, 400);
+  // No alg: every algorithm in use gets its successor (the CLI's rule).
+  const all = await call('POST', '/signing-keys/rotate', {});
+  assert.equal(all.status, 201, all.text);
+  assert.deepEqual(all.body.keys.map((x) => x.alg).sort(), ['ES256', 'RS256']);
 });
 
 test('resources: created by ref with a one-time client secret, updated, deleted', async () => {
