@@ -25,11 +25,11 @@
 static json_t *
 agent_json(const struct store_client *c)
 {
-	json_t *o = adm_client_json(c, -1);
+	json_t *o = admin_client_json(c, -1);
 
 	json_object_set_new(o, "owner_id",
 	    c->owner_id != NULL ? json_string(c->owner_id) : json_null());
-	json_object_set_new(o, "resources", adm_words(c->resources));
+	json_object_set_new(o, "resources", admin_obj_words(c->resources));
 	json_object_set_new(o, "max_delegation_depth",
 	    json_integer((json_int_t)c->max_delegation_depth));
 	json_object_set_new(o, "may_delegate", json_boolean(c->may_delegate));
@@ -91,16 +91,16 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 
 	set_str(&cl->name, admin_body_str(c, "name"));
 	set_str(&cl->owner_id, admin_body_str(c, "owner_id"));
-	if ((w = adm_body_words(c, "resources")) != NULL) {
+	if ((w = admin_obj_body_words(c, "resources")) != NULL) {
 		free(cl->resources);
 		cl->resources = w;
 	}
 	if (json_object_get(c->body, "redirect_uris") != NULL) {
-		adm_strv_free(cl->redirect_uris, cl->n_redirect_uris);
-		(void)adm_body_strv(c, "redirect_uris", &cl->redirect_uris,
-		    &cl->n_redirect_uris);
+		admin_obj_strv_free(cl->redirect_uris, cl->n_redirect_uris);
+		(void)admin_obj_body_strv(c, "redirect_uris",
+		    &cl->redirect_uris, &cl->n_redirect_uris);
 	}
-	if ((w = adm_body_words(c, "grant_types")) != NULL) {
+	if ((w = admin_obj_body_words(c, "grant_types")) != NULL) {
 		free(cl->grant_types);
 		cl->grant_types = w;
 	}
@@ -146,7 +146,7 @@ create(struct admin_ctx *c)
 	int r;
 
 	memset(&cl, 0, sizeof(cl));
-	if (adm_body_take_object(
+	if (admin_obj_take_object(
 		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
 	    admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0) {
 		free(jwks);
@@ -172,19 +172,20 @@ create(struct admin_ctx *c)
 		admin_error_code(c, r, "agent");
 		goto out;
 	}
-	if (!adm_admin_scopes_held(c, cl.scopes))
+	if (!admin_scopes_ceiling(c, cl.scopes))
 		goto out;
-	r = client_create(c->app->db, &cl, adm_now(c), secret, &why);
+	r = client_create(c->app->db, &cl, admin_obj_now(c), secret, &why);
 	sodium_memzero(secret, sizeof(secret)); /* an agent has none */
 	if (r != 0) {
-		adm_refused(c, r, why, "agent");
+		admin_obj_refused(c, r, why, "agent");
 		goto out;
 	}
 	d = audit_details(&cl);
 	r = admin_audit(c, "agent.create", cl.client_id, d);
 	json_decref(d);
 	if (r != 0) {
-		if (client_remove(c->app->db, cl.client_id, adm_now(c)) != 0)
+		if (client_remove(c->app->db, cl.client_id, admin_obj_now(c)) !=
+		    0)
 			log_msg(
 			    LOG_ERROR, "admin.agent_unaudited", cl.client_id);
 		admin_error_code(c, r, "agent");
@@ -205,7 +206,7 @@ update(struct admin_ctx *c)
 	json_t *d;
 	int r;
 
-	if (adm_body_take_object(
+	if (admin_obj_take_object(
 		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
 	    admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0 ||
 	    find(c, &cl) != 0) {
@@ -213,11 +214,11 @@ update(struct admin_ctx *c)
 		return;
 	}
 	apply(c, &cl, jwks, jwks_given);
-	if (!adm_admin_scopes_held(c, cl.scopes))
+	if (!admin_scopes_ceiling(c, cl.scopes))
 		goto out;
-	r = client_update(c->app->db, &cl, adm_now(c), &why);
+	r = client_update(c->app->db, &cl, admin_obj_now(c), &why);
 	if (r != 0) {
-		adm_refused(c, r, why, "agent");
+		admin_obj_refused(c, r, why, "agent");
 		goto out;
 	}
 	d = audit_details(&cl);
@@ -248,7 +249,7 @@ list(struct admin_ctx *c)
 		if (client_is_agent(&v[i]))
 			json_array_append_new(a, agent_json(&v[i]));
 	store_clients_free(v, n);
-	adm_list(c, a, "client_id");
+	admin_obj_list(c, a, "client_id");
 }
 
 static void
@@ -274,7 +275,8 @@ take_down(struct admin_ctx *c, bool del)
 
 	if (find(c, &cl) != 0)
 		return;
-	r = client_take_down(c->app->db, cl.client_id, del, adm_now(c), &nf);
+	r = client_take_down(
+	    c->app->db, cl.client_id, del, admin_obj_now(c), &nf);
 	if (r == PC_ERR_NOT_FOUND && !del) {
 		admin_error(
 		    c, 409, "conflict", "the agent is disabled already");

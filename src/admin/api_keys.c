@@ -42,9 +42,9 @@ key_json(const struct store_api_key *k)
 	    o, "name", json_string(k->name != NULL ? k->name : ""));
 	json_object_set_new(o, "scope", json_string(k->scopes));
 	json_object_set_new(o, "resource", nstr(k->resource_id));
-	json_object_set_new(o, "created_at", adm_time(k->created_at));
-	json_object_set_new(o, "expires_at", adm_time(k->expires_at));
-	json_object_set_new(o, "revoked_at", adm_time(k->revoked_at));
+	json_object_set_new(o, "created_at", admin_obj_time(k->created_at));
+	json_object_set_new(o, "expires_at", admin_obj_time(k->expires_at));
+	json_object_set_new(o, "revoked_at", admin_obj_time(k->revoked_at));
 	json_object_set_new(o, "revoke_reason", nstr(k->revoke_reason));
 	if (k->replaced_by[0] != '\0') {
 		apikey_public_id(k->replaced_by, succ);
@@ -52,7 +52,7 @@ key_json(const struct store_api_key *k)
 	} else {
 		json_object_set_new(o, "replaced_by", json_null());
 	}
-	json_object_set_new(o, "last_used_at", adm_time(k->last_used_at));
+	json_object_set_new(o, "last_used_at", admin_obj_time(k->last_used_at));
 	json_object_set_new(o, "last_used_ip", nstr(k->last_used_ip));
 	return o;
 }
@@ -74,8 +74,8 @@ hand_out(struct admin_ctx *c, struct store_api_key *k,
 	json_decref(d);
 	apikey_public_id(k->key_id, id);
 	if (r != 0) {
-		if (apikey_revoke(c->app->db, id, adm_now(c), "audit failed",
-			&changed) != 0)
+		if (apikey_revoke(c->app->db, id, admin_obj_now(c),
+			"audit failed", &changed) != 0)
 			log_msg(LOG_ERROR, "admin.api_key_unaudited", id);
 		admin_error_code(c, r, "api key");
 		return;
@@ -120,12 +120,12 @@ create(struct admin_ctx *c)
 		}
 		rq.ttl = ttl;
 	}
-	if (!adm_admin_scopes_held(c, rq.scopes))
+	if (!admin_scopes_ceiling(c, rq.scopes))
 		return;
 	r = apikey_create(
-	    c->app->db, c->app->cfg, &rq, adm_now(c), &k, key, &why);
+	    c->app->db, c->app->cfg, &rq, admin_obj_now(c), &k, key, &why);
 	if (r != 0) {
-		adm_refused(c, r, why, "api key");
+		admin_obj_refused(c, r, why, "api key");
 		return;
 	}
 	apikey_public_id(k.key_id, id);
@@ -160,7 +160,7 @@ list(struct admin_ctx *c)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, key_json(&v[i]));
 	store_api_keys_free(v, n);
-	adm_list_page(c, a, "id", limit, after);
+	admin_obj_list_page(c, a, "id", limit, after);
 }
 
 static void
@@ -201,15 +201,15 @@ rotate(struct admin_ctx *c)
 		admin_error_code(c, r, "api key");
 		return;
 	}
-	if (!adm_admin_scopes_held(c, prev.scopes)) {
+	if (!admin_scopes_ceiling(c, prev.scopes)) {
 		store_api_key_clear(&prev);
 		return;
 	}
 	store_api_key_clear(&prev);
-	r = apikey_rotate(
-	    c->app->db, c->app->cfg, old, overlap, adm_now(c), &k, key, &why);
+	r = apikey_rotate(c->app->db, c->app->cfg, old, overlap,
+	    admin_obj_now(c), &k, key, &why);
 	if (r != 0) {
-		adm_refused(c, r, why, "api key");
+		admin_obj_refused(c, r, why, "api key");
 		return;
 	}
 	apikey_public_id(k.key_id, id);
@@ -228,7 +228,8 @@ revoke(struct admin_ctx *c)
 	struct store_api_key k;
 	bool changed = false;
 	json_t *d;
-	int r = apikey_revoke(c->app->db, id, adm_now(c), "operator", &changed);
+	int r = apikey_revoke(
+	    c->app->db, id, admin_obj_now(c), "operator", &changed);
 
 	if (r == 0 && changed) {
 		d = json_pack("{s:s}", "reason", "operator");

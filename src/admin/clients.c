@@ -25,7 +25,7 @@
 #include "util/log.h"
 
 json_t *
-adm_client_json(const struct store_client *c, json_int_t secrets)
+admin_client_json(const struct store_client *c, json_int_t secrets)
 {
 	json_t *o = json_object();
 
@@ -36,7 +36,7 @@ adm_client_json(const struct store_client *c, json_int_t secrets)
 	json_object_set_new(o, "public", json_boolean(c->is_public));
 	json_object_set_new(
 	    o, "token_endpoint_auth_method", json_string(c->auth_method));
-	json_object_set_new(o, "grant_types", adm_words(c->grant_types));
+	json_object_set_new(o, "grant_types", admin_obj_words(c->grant_types));
 	json_object_set_new(o, "scope", json_string(c->scopes));
 	json_object_set_new(
 	    o, "id_token_signed_response_alg", json_string(c->id_token_alg));
@@ -58,16 +58,17 @@ adm_client_json(const struct store_client *c, json_int_t secrets)
 					  : json_null());
 	json_object_set_new(o, "dpop_required", json_boolean(c->dpop_required));
 	json_object_set_new(o, "par_required", json_boolean(c->par_required));
-	json_object_set_new(o, "cors_origins", adm_words(c->cors_origins));
+	json_object_set_new(
+	    o, "cors_origins", admin_obj_words(c->cors_origins));
 	json_object_set_new(
 	    o, "allow_impersonation", json_boolean(c->allow_impersonation));
 	json_object_set_new(o, "require_mfa", json_boolean(c->require_mfa));
 	json_object_set_new(o, "registration",
 	    json_string(
 		c->registration != NULL ? c->registration : "operator"));
-	json_object_set_new(o, "disabled_at", adm_time(c->disabled_at));
-	json_object_set_new(o, "created_at", adm_time(c->created_at));
-	json_object_set_new(o, "updated_at", adm_time(c->updated_at));
+	json_object_set_new(o, "disabled_at", admin_obj_time(c->disabled_at));
+	json_object_set_new(o, "created_at", admin_obj_time(c->created_at));
+	json_object_set_new(o, "updated_at", admin_obj_time(c->updated_at));
 	if (secrets >= 0)
 		json_object_set_new(o, "active_secrets", json_integer(secrets));
 	return o;
@@ -144,16 +145,17 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 
 	set_str(&cl->name, admin_body_str(c, "name"));
 	if (json_object_get(c->body, "redirect_uris") != NULL) {
-		adm_strv_free(cl->redirect_uris, cl->n_redirect_uris);
-		(void)adm_body_strv(c, "redirect_uris", &cl->redirect_uris,
-		    &cl->n_redirect_uris);
+		admin_obj_strv_free(cl->redirect_uris, cl->n_redirect_uris);
+		(void)admin_obj_body_strv(c, "redirect_uris",
+		    &cl->redirect_uris, &cl->n_redirect_uris);
 	}
 	if (json_object_get(c->body, "post_logout_redirect_uris") != NULL) {
-		adm_strv_free(cl->post_logout_uris, cl->n_post_logout_uris);
-		(void)adm_body_strv(c, "post_logout_redirect_uris",
+		admin_obj_strv_free(
+		    cl->post_logout_uris, cl->n_post_logout_uris);
+		(void)admin_obj_body_strv(c, "post_logout_redirect_uris",
 		    &cl->post_logout_uris, &cl->n_post_logout_uris);
 	}
-	if ((w = adm_body_words(c, "grant_types")) != NULL) {
+	if ((w = admin_obj_body_words(c, "grant_types")) != NULL) {
 		free(cl->grant_types);
 		cl->grant_types = w;
 	}
@@ -178,7 +180,7 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 		set_str(&cl->service_account_id,
 		    admin_body_str(c, "service_account_id"));
 	}
-	if ((w = adm_body_words(c, "cors_origins")) != NULL) {
+	if ((w = admin_obj_body_words(c, "cors_origins")) != NULL) {
 		free(cl->cors_origins);
 		cl->cors_origins = w;
 	}
@@ -200,7 +202,7 @@ alg_ok(struct admin_ctx *c)
 	alg = jose_alg_parse(name, strlen(name));
 	if (alg == JOSE_ALG_INVALID)
 		return true; /* client_validate() refuses it, with the list */
-	if (signer_can_sign(c->app->signer, alg, adm_now(c)))
+	if (signer_can_sign(c->app->signer, alg, admin_obj_now(c)))
 		return true;
 	admin_error(c, 400, "invalid_request",
 	    "no active signing key of that algorithm: rotate one in "
@@ -241,9 +243,9 @@ list(struct admin_ctx *c)
 	a = json_array();
 	for (size_t i = 0; i < n; i++)
 		if (!client_is_agent(&v[i]))
-			json_array_append_new(a, adm_client_json(&v[i], -1));
+			json_array_append_new(a, admin_client_json(&v[i], -1));
 	store_clients_free(v, n);
-	adm_list(c, a, "client_id");
+	admin_obj_list(c, a, "client_id");
 }
 
 static void
@@ -254,9 +256,9 @@ get(struct admin_ctx *c)
 	if (find(c, &cl) != 0)
 		return;
 	admin_json(c, 200,
-	    adm_client_json(&cl,
+	    admin_client_json(&cl,
 		(json_int_t)client_secrets_active(
-		    c->app->db, cl.client_id, adm_now(c))));
+		    c->app->db, cl.client_id, admin_obj_now(c))));
 	store_client_clear(&cl);
 }
 
@@ -284,7 +286,7 @@ create(struct admin_ctx *c)
 
 	memset(&cl, 0, sizeof(cl));
 	secret[0] = '\0';
-	if (adm_body_take_object(
+	if (admin_obj_take_object(
 		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
 	    admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0) {
 		free(jwks);
@@ -302,11 +304,11 @@ create(struct admin_ctx *c)
 		admin_error_code(c, r, "client");
 		goto out;
 	}
-	if (!adm_admin_scopes_held(c, cl.scopes))
+	if (!admin_scopes_ceiling(c, cl.scopes))
 		goto out;
-	r = client_create(db, &cl, adm_now(c), secret, &why);
+	r = client_create(db, &cl, admin_obj_now(c), secret, &why);
 	if (r != 0) {
-		adm_refused(c, r, why, "client");
+		admin_obj_refused(c, r, why, "client");
 		goto out;
 	}
 	/* AU-01; never the secret. */
@@ -317,13 +319,13 @@ create(struct admin_ctx *c)
 	json_decref(d);
 	if (r != 0) {
 		/* An unaudited client must not be handed out. */
-		if (client_remove(db, cl.client_id, adm_now(c)) != 0)
+		if (client_remove(db, cl.client_id, admin_obj_now(c)) != 0)
 			log_msg(
 			    LOG_ERROR, "admin.client_unaudited", cl.client_id);
 		admin_error_code(c, r, "client");
 		goto out;
 	}
-	answer_secret(c, 201, adm_client_json(&cl, -1), secret);
+	answer_secret(c, 201, admin_client_json(&cl, -1), secret);
 out:
 	sodium_memzero(secret, sizeof(secret));
 	store_client_clear(&cl);
@@ -339,7 +341,7 @@ update(struct admin_ctx *c)
 	json_t *d;
 	int r;
 
-	if (adm_body_take_object(
+	if (admin_obj_take_object(
 		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
 	    admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0) {
 		free(jwks);
@@ -350,15 +352,15 @@ update(struct admin_ctx *c)
 		return;
 	}
 	apply(c, &cl, jwks, jwks_given);
-	if (!alg_ok(c) || !adm_admin_scopes_held(c, cl.scopes))
+	if (!alg_ok(c) || !admin_scopes_ceiling(c, cl.scopes))
 		goto out;
-	r = client_update(c->app->db, &cl, adm_now(c), &why);
+	r = client_update(c->app->db, &cl, admin_obj_now(c), &why);
 	if (r != 0) {
-		adm_refused(c, r, why, "client");
+		admin_obj_refused(c, r, why, "client");
 		goto out;
 	}
 	d = json_pack("{s:s?, s:o}", "service_account", cl.service_account_id,
-	    "fields", adm_body_fields(c));
+	    "fields", admin_obj_body_fields(c));
 	r = admin_audit(c, "client.updated", cl.client_id, d);
 	json_decref(d);
 	if (r != 0) {
@@ -366,9 +368,9 @@ update(struct admin_ctx *c)
 		goto out;
 	}
 	admin_json(c, 200,
-	    adm_client_json(&cl,
+	    admin_client_json(&cl,
 		(json_int_t)client_secrets_active(
-		    c->app->db, cl.client_id, adm_now(c))));
+		    c->app->db, cl.client_id, admin_obj_now(c))));
 out:
 	store_client_clear(&cl);
 }
@@ -379,7 +381,7 @@ rotate(struct admin_ctx *c)
 	const struct config *cfg = c->app->cfg;
 	struct store_client cl;
 	char secret[CLIENT_SECRET_LEN + 1];
-	int64_t now = adm_now(c);
+	int64_t now = admin_obj_now(c);
 	json_t *d;
 	int r;
 
@@ -425,7 +427,8 @@ delete_client(struct admin_ctx *c)
 
 	if (find(c, &cl) != 0)
 		return;
-	if ((r = client_remove(c->app->db, cl.client_id, adm_now(c))) == 0)
+	if ((r = client_remove(c->app->db, cl.client_id, admin_obj_now(c))) ==
+	    0)
 		r = admin_audit(c, "client.deleted", cl.client_id, NULL);
 	if (r != 0)
 		admin_error_code(c, r, "client");

@@ -35,7 +35,7 @@ rule_json(const struct store_wif_rule *r)
 	    claims != NULL ? claims : json_object(), "service_account_id",
 	    r->service_account_id, "scope",
 	    r->scopes != NULL ? json_string(r->scopes) : json_null(),
-	    "created_at", adm_time(r->created_at));
+	    "created_at", admin_obj_time(r->created_at));
 }
 
 static json_t *
@@ -46,10 +46,10 @@ trust_json(const struct store_wif_trust *t)
 	json_object_set_new(o, "id", json_string(t->trust_id));
 	json_object_set_new(o, "issuer", json_string(t->issuer));
 	json_object_set_new(o, "audience", json_string(t->audience));
-	json_object_set_new(o, "algs", adm_words(t->algs));
+	json_object_set_new(o, "algs", admin_obj_words(t->algs));
 	json_object_set_new(
 	    o, "max_lifetime", json_integer((json_int_t)t->max_lifetime));
-	json_object_set_new(o, "created_at", adm_time(t->created_at));
+	json_object_set_new(o, "created_at", admin_obj_time(t->created_at));
 	json_object_set_new(o, "jwks_uri",
 	    t->jwks_uri != NULL ? json_string(t->jwks_uri) : json_null());
 	if (t->jwks != NULL) {
@@ -95,7 +95,7 @@ list(struct admin_ctx *c)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, trust_json(&v[i]));
 	store_wif_trusts_free(v, n);
-	adm_list(c, a, "id");
+	admin_obj_list(c, a, "id");
 }
 
 static void
@@ -130,7 +130,7 @@ create(struct admin_ctx *c)
 	json_t *d;
 	int r;
 
-	if (adm_body_take_object(c, "jwks", 65536, &jwks, &jwks_given) != 0 ||
+	if (admin_obj_take_object(c, "jwks", 65536, &jwks, &jwks_given) != 0 ||
 	    admin_body_check(c, trust_fields, PC_NELEM(trust_fields)) != 0) {
 		free(jwks);
 		return;
@@ -150,7 +150,7 @@ create(struct admin_ctx *c)
 	t.issuer = xstrdup(admin_body_str(c, "issuer"));
 	v = admin_body_str(c, "audience");
 	t.audience = xstrdup(v != NULL ? v : cfg->issuer);
-	t.algs = adm_body_words(c, "algs");
+	t.algs = admin_obj_body_words(c, "algs");
 	if (t.algs == NULL)
 		t.algs = xstrdup(WIF_ALGS_DEFAULT);
 	(void)admin_body_int(c, "max_lifetime", &ml);
@@ -158,9 +158,10 @@ create(struct admin_ctx *c)
 	if ((v = admin_body_str(c, "jwks_uri")) != NULL)
 		t.jwks_uri = xstrdup(v);
 	t.jwks = jwks;
-	r = wif_trust_add(c->app->db, &p, cfg->issuer, &t, adm_now(c), &why);
+	r = wif_trust_add(
+	    c->app->db, &p, cfg->issuer, &t, admin_obj_now(c), &why);
 	if (r != 0) {
-		adm_refused(c, r, why, "trust");
+		admin_obj_refused(c, r, why, "trust");
 		goto out;
 	}
 	d = json_pack("{s:s, s:s, s:s}", "issuer", t.issuer, "keys",
@@ -217,7 +218,7 @@ rule_scopes_held(struct admin_ctx *c, const struct store_wif_rule *rule)
 	int r;
 
 	if (rule->scopes != NULL)
-		return adm_admin_scopes_held(c, rule->scopes);
+		return admin_scopes_ceiling(c, rule->scopes);
 	if (service_account_get(c->app->db, rule->service_account_id, &sa) != 0)
 		return true; /* wif_rule_add refuses it, saying why */
 	r = service_account_scopes(c->app->db, &sa, &held);
@@ -229,7 +230,7 @@ rule_scopes_held(struct admin_ctx *c, const struct store_wif_rule *rule)
 		admin_error_code(c, r != 0 ? r : PC_ERR_INTERNAL, "trust");
 		return false;
 	}
-	ok = adm_admin_scopes_held(c, held.n > 0 ? buf_cstr(&b) : "");
+	ok = admin_scopes_ceiling(c, held.n > 0 ? buf_cstr(&b) : "");
 	scope_set_free(&held);
 	buf_free(&b);
 	return ok;
@@ -247,7 +248,7 @@ rule_add(struct admin_ctx *c)
 	json_t *d;
 	int r;
 
-	if (adm_body_take_object(c, "claims", 4096, &claims, &given) != 0 ||
+	if (admin_obj_take_object(c, "claims", 4096, &claims, &given) != 0 ||
 	    admin_body_check(c, rule_fields, PC_NELEM(rule_fields)) != 0) {
 		free(claims);
 		return;
@@ -265,13 +266,14 @@ rule_add(struct admin_ctx *c)
 		rule.scopes = xstrdup(v);
 	if (!rule_scopes_held(c, &rule))
 		goto out;
-	r = wif_rule_add(c->app->db, t.trust_id, &rule, adm_now(c), &no, &why);
+	r = wif_rule_add(
+	    c->app->db, t.trust_id, &rule, admin_obj_now(c), &no, &why);
 	if (r != 0) {
-		adm_refused(c, r, why, "trust");
+		admin_obj_refused(c, r, why, "trust");
 		goto out;
 	}
 	rule.rule_no = no;
-	rule.created_at = adm_now(c);
+	rule.created_at = admin_obj_now(c);
 	d = json_pack("{s:I, s:s, s:s, s:s, s:s?}", "rule", (json_int_t)no,
 	    "sub", rule.sub_pattern, "claims", rule.claims, "service_account",
 	    rule.service_account_id, "scope", rule.scopes);

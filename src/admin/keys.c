@@ -29,12 +29,12 @@ key_json(const struct signer_key_info *k, int64_t now)
 	json_object_set_new(o, "state",
 	    json_string(
 		k->rejected ? "rejected" : signer_state_name(k->state)));
-	json_object_set_new(o, "created_at", adm_time(k->created_at));
+	json_object_set_new(o, "created_at", admin_obj_time(k->created_at));
 	json_object_set_new(o, "age_seconds",
 	    json_integer(now > k->created_at ? now - k->created_at : 0));
-	json_object_set_new(o, "activate_at", adm_time(k->activate_at));
-	json_object_set_new(o, "retired_at", adm_time(k->retired_at));
-	json_object_set_new(o, "unpublish_at", adm_time(k->unpublish_at));
+	json_object_set_new(o, "activate_at", admin_obj_time(k->activate_at));
+	json_object_set_new(o, "retired_at", admin_obj_time(k->retired_at));
+	json_object_set_new(o, "unpublish_at", admin_obj_time(k->unpublish_at));
 	json_object_set_new(o, "rejected", json_boolean(k->rejected));
 	return o;
 }
@@ -44,7 +44,7 @@ list(struct admin_ctx *c)
 {
 	struct signer_key_info *v = NULL;
 	size_t n = 0;
-	int64_t now = adm_now(c);
+	int64_t now = admin_obj_now(c);
 	json_t *a;
 	int r;
 
@@ -56,7 +56,7 @@ list(struct admin_ctx *c)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, key_json(&v[i], now));
 	free(v);
-	adm_list(c, a, "kid");
+	admin_obj_list(c, a, "kid");
 }
 
 static const struct admin_field rotate_fields[] = {
@@ -71,7 +71,7 @@ rotate(struct admin_ctx *c)
 	const char *name;
 	enum jose_alg algs[SIGNER_ALGS_MAX];
 	size_t nalgs = 0;
-	int64_t now = adm_now(c);
+	int64_t now = admin_obj_now(c);
 	json_t *out, *d;
 	int r;
 

@@ -13,7 +13,7 @@
 #include "util/util.h"
 
 json_t *
-adm_words(const char *s)
+admin_obj_words(const char *s)
 {
 	json_t *a = json_array();
 	const char *p = s != NULL ? s : "";
@@ -31,13 +31,13 @@ adm_words(const char *s)
 }
 
 json_t *
-adm_time(int64_t t)
+admin_obj_time(int64_t t)
 {
 	return t != 0 ? json_integer((json_int_t)t) : json_null();
 }
 
 char *
-adm_body_words(const struct admin_ctx *c, const char *name)
+admin_obj_body_words(const struct admin_ctx *c, const char *name)
 {
 	json_t *a = c->body != NULL ? json_object_get(c->body, name) : NULL;
 	struct buf b;
@@ -60,7 +60,8 @@ adm_body_words(const struct admin_ctx *c, const char *name)
 }
 
 bool
-adm_body_strv(const struct admin_ctx *c, const char *name, char ***v, size_t *n)
+admin_obj_body_strv(
+    const struct admin_ctx *c, const char *name, char ***v, size_t *n)
 {
 	json_t *a = c->body != NULL ? json_object_get(c->body, name) : NULL;
 	json_t *e;
@@ -80,7 +81,7 @@ adm_body_strv(const struct admin_ctx *c, const char *name, char ***v, size_t *n)
 }
 
 void
-adm_strv_free(char **v, size_t n)
+admin_obj_strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
@@ -88,7 +89,7 @@ adm_strv_free(char **v, size_t n)
 }
 
 int
-adm_body_take_object(struct admin_ctx *c, const char *name, size_t max,
+admin_obj_take_object(struct admin_ctx *c, const char *name, size_t max,
     char **out, bool *present)
 {
 	json_t *v = c->body != NULL ? json_object_get(c->body, name) : NULL;
@@ -122,7 +123,7 @@ adm_body_take_object(struct admin_ctx *c, const char *name, size_t max,
 }
 
 void
-adm_refused(struct admin_ctx *c, int r, const char *why, const char *what)
+admin_obj_refused(struct admin_ctx *c, int r, const char *why, const char *what)
 {
 	if (r == PC_ERR_INVALID)
 		admin_error(c, 400, "invalid_request",
@@ -135,7 +136,7 @@ adm_refused(struct admin_ctx *c, int r, const char *why, const char *what)
 }
 
 bool
-adm_admin_scopes_held(struct admin_ctx *c, const char *scopes)
+admin_scopes_ceiling(struct admin_ctx *c, const char *scopes)
 {
 	const char *p = scopes != NULL ? scopes : "";
 
@@ -175,7 +176,7 @@ by_key(const void *a, const void *b)
 }
 
 void
-adm_list_page(struct admin_ctx *c, json_t *items, const char *key,
+admin_obj_list_page(struct admin_ctx *c, json_t *items, const char *key,
     int64_t limit, const char *after)
 {
 	size_t n = json_array_size(items), k = 0, taken = 0;
@@ -208,7 +209,7 @@ adm_list_page(struct admin_ctx *c, json_t *items, const char *key,
 }
 
 void
-adm_list(struct admin_ctx *c, json_t *items, const char *key)
+admin_obj_list(struct admin_ctx *c, json_t *items, const char *key)
 {
 	int64_t limit = 0;
 	const char *after = NULL;
@@ -217,17 +218,17 @@ adm_list(struct admin_ctx *c, json_t *items, const char *key)
 		json_decref(items);
 		return;
 	}
-	adm_list_page(c, items, key, limit, after);
+	admin_obj_list_page(c, items, key, limit, after);
 }
 
 int64_t
-adm_now(const struct admin_ctx *c)
+admin_obj_now(const struct admin_ctx *c)
 {
 	return c->r->now;
 }
 
 json_t *
-adm_body_fields(const struct admin_ctx *c)
+admin_obj_body_fields(const struct admin_ctx *c)
 {
 	json_t *a = json_array(), *v;
 	const char *k;

@@ -17,19 +17,19 @@
 #include "admin/admin.h"
 
 /* "a b c" -> ["a","b","c"] (NULL and "" give []). New reference. */
-json_t *adm_words(const char *s);
+json_t *admin_obj_words(const char *s);
 /* A time in unix seconds, or null for 0. New reference. */
-json_t *adm_time(int64_t t);
+json_t *admin_obj_time(int64_t t);
 /*
  * A checked body's string array member, joined with single spaces
  * (xmalloc'd; "" for []), or NULL when absent.
  */
-char *adm_body_words(const struct admin_ctx *c, const char *name);
+char *admin_obj_body_words(const struct admin_ctx *c, const char *name);
 /* A checked body's string array member into *v / *n (xmalloc'd, free with
- * adm_strv_free); false when absent. */
-bool adm_body_strv(
+ * admin_obj_strv_free); false when absent. */
+bool admin_obj_body_strv(
     const struct admin_ctx *c, const char *name, char ***v, size_t *n);
-void adm_strv_free(char **v, size_t n);
+void admin_obj_strv_free(char **v, size_t n);
 /*
  * Takes the member name out of the body before admin_body_check() (which
  * knows only scalars and string arrays): absent or null, 0 with *out
@@ -37,38 +37,39 @@ void adm_strv_free(char **v, size_t n);
  * (xmalloc'd); anything else answers 400 and returns PC_ERR_INVALID.
  * *present tells whether the member was there (null included).
  */
-int adm_body_take_object(struct admin_ctx *c, const char *name, size_t max,
+int admin_obj_take_object(struct admin_ctx *c, const char *name, size_t max,
     char **out, bool *present) PC_WUR;
 /*
  * The answer to a refused domain call: PC_ERR_INVALID 400 and
  * PC_ERR_CONFLICT 409 with why (or a generic text), the rest as
  * admin_error_code(c, r, what).
  */
-void adm_refused(struct admin_ctx *c, int r, const char *why, const char *what);
+void admin_obj_refused(
+    struct admin_ctx *c, int r, const char *why, const char *what);
 /*
  * Every admin:* scope in scopes (space-separated; NULL: none) is one the
  * caller's token holds. Otherwise answers 403 insufficient_scope and
  * returns false (decision 0071: no credential made over the API holds
  * more of the API than its maker).
  */
-bool adm_admin_scopes_held(struct admin_ctx *c, const char *scopes);
+bool admin_scopes_ceiling(struct admin_ctx *c, const char *scopes);
 /*
  * Answers 200 {"items": [...], "next": cursor|null} with the page of
  * items (an array of objects in a stable order, stolen) after the one
  * whose member key equals the query's after (admin_page), at most its
  * limit. extra: further query parameters the route takes (admin_page).
  */
-void adm_list(struct admin_ctx *c, json_t *items, const char *key);
+void admin_obj_list(struct admin_ctx *c, json_t *items, const char *key);
 /* The same after the caller ran admin_page() itself (extra parameters). */
-void adm_list_page(struct admin_ctx *c, json_t *items, const char *key,
+void admin_obj_list_page(struct admin_ctx *c, json_t *items, const char *key,
     int64_t limit, const char *after);
 /* The names of the body's members, as a JSON array (audit details). */
-json_t *adm_body_fields(const struct admin_ctx *c);
+json_t *admin_obj_body_fields(const struct admin_ctx *c);
 struct store_client;
 /* The API's view of a client (clients.c; agents.c adds its fields);
  * secrets >= 0 adds active_secrets. Never a secret. */
-json_t *adm_client_json(const struct store_client *c, json_int_t secrets);
+json_t *admin_client_json(const struct store_client *c, json_int_t secrets);
 /* now, the request's clock. */
-int64_t adm_now(const struct admin_ctx *c);
+int64_t admin_obj_now(const struct admin_ctx *c);
 
 #endif

@@ -53,8 +53,8 @@ resource_json(const struct store_resource *r)
 	    r->client_id != NULL ? json_string(r->client_id) : json_null());
 	json_object_set_new(o, "dpop_required", json_boolean(r->dpop_required));
 	json_object_set_new(o, "metadata_url", json_string(mu));
-	json_object_set_new(o, "created_at", adm_time(r->created_at));
-	json_object_set_new(o, "updated_at", adm_time(r->updated_at));
+	json_object_set_new(o, "created_at", admin_obj_time(r->created_at));
+	json_object_set_new(o, "updated_at", admin_obj_time(r->updated_at));
 	free(mu);
 	return o;
 }
@@ -130,7 +130,7 @@ list(struct admin_ctx *c)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, resource_json(&v[i]));
 	store_resources_free(v, n);
-	adm_list(c, a, "ref");
+	admin_obj_list(c, a, "ref");
 }
 
 static void
@@ -177,13 +177,13 @@ create(struct admin_ctx *c)
 	if (own_resource(c, res.id))
 		goto out;
 	r = resource_register(
-	    c->app->db, &res, adm_now(c), secret, &created, &why);
+	    c->app->db, &res, admin_obj_now(c), secret, &created, &why);
 	if (r == PC_ERR_NOT_FOUND) {
 		admin_error(c, 400, "invalid_request", "no such client");
 		goto out;
 	}
 	if (r != 0) {
-		adm_refused(c, r, why, "resource");
+		admin_obj_refused(c, r, why, "resource");
 		goto out;
 	}
 	if (created) {
@@ -247,7 +247,7 @@ update(struct admin_ctx *c)
 	}
 	if (admin_body_bool(c, "dpop_required", &dpop) == 0)
 		res.dpop_required = dpop;
-	r = resource_update(c->app->db, &res, adm_now(c), &why);
+	r = resource_update(c->app->db, &res, admin_obj_now(c), &why);
 	if (r == 0) {
 		d = json_pack("{s:s, s:s, s:b}", "name", res.name, "scopes",
 		    res.scopes, "dpop_required", res.dpop_required);
@@ -258,7 +258,7 @@ update(struct admin_ctx *c)
 		else
 			admin_json(c, 200, resource_json(&res));
 	} else {
-		adm_refused(c, r, why, "resource");
+		admin_obj_refused(c, r, why, "resource");
 	}
 	store_resource_clear(&res);
 }

@@ -38,12 +38,12 @@ sa_json(const struct store_service_account *sa, char **clients, size_t n,
 	json_object_set_new(o, "owner_id", nstr(sa->owner_id));
 	json_object_set_new(
 	    o, "scope", json_string(sa->scopes != NULL ? sa->scopes : ""));
-	json_object_set_new(o, "resources", adm_words(sa->resources));
-	json_object_set_new(o, "expires_at", adm_time(sa->expires_at));
-	json_object_set_new(o, "disabled_at", adm_time(sa->disabled_at));
+	json_object_set_new(o, "resources", admin_obj_words(sa->resources));
+	json_object_set_new(o, "expires_at", admin_obj_time(sa->expires_at));
+	json_object_set_new(o, "disabled_at", admin_obj_time(sa->disabled_at));
 	json_object_set_new(o, "disabled", json_boolean(sa->disabled_at != 0));
-	json_object_set_new(o, "created_at", adm_time(sa->created_at));
-	json_object_set_new(o, "updated_at", adm_time(sa->updated_at));
+	json_object_set_new(o, "created_at", admin_obj_time(sa->created_at));
+	json_object_set_new(o, "updated_at", admin_obj_time(sa->updated_at));
 	if (with_clients) {
 		json_t *a = json_array();
 
@@ -74,7 +74,7 @@ static const struct admin_field update_fields[] = {
 };
 
 /*
- * The body into f (res holds the resource strings: adm_strv_free).
+ * The body into f (res holds the resource strings: admin_obj_strv_free).
  * create: expires_in 0 is refused by the domain (out of bounds).
  */
 static void
@@ -90,7 +90,7 @@ fields(
 	f->owner_id = admin_body_str(c, "owner_id");
 	if (json_is_null(json_object_get(c->body, "owner_id")))
 		f->owner_id = "";
-	f->set_resources = adm_body_strv(c, "resources", res, nres);
+	f->set_resources = admin_obj_body_strv(c, "resources", res, nres);
 	f->resources = (const char *const *)*res;
 	f->n_resources = *nres;
 	if (admin_body_int(c, "expires_in", &exp) == 0) {
@@ -144,17 +144,17 @@ create(struct admin_ctx *c)
 		    "expiry)");
 		goto out;
 	}
-	if (!adm_admin_scopes_held(c, f.scopes))
+	if (!admin_scopes_ceiling(c, f.scopes))
 		goto out;
-	r = service_account_create(c->app->db, &f, adm_now(c), &sa, &why);
+	r = service_account_create(c->app->db, &f, admin_obj_now(c), &sa, &why);
 	if (r != 0) {
-		adm_refused(c, r, why, "service account");
+		admin_obj_refused(c, r, why, "service account");
 		goto out;
 	}
 	audited(c, "service_account.create", &sa, 201);
 	store_service_account_clear(&sa);
 out:
-	adm_strv_free(res, nres);
+	admin_obj_strv_free(res, nres);
 }
 
 static void
@@ -170,19 +170,20 @@ update(struct admin_ctx *c)
 	if (admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0)
 		return;
 	fields(c, &f, &res, &nres);
-	if (!adm_admin_scopes_held(c, f.scopes))
+	if (!admin_scopes_ceiling(c, f.scopes))
 		goto out;
 	r = principal_kind(id) == PRINCIPAL_SERVICE_ACCOUNT
-	    ? service_account_update(c->app->db, id, &f, adm_now(c), &sa, &why)
+	    ? service_account_update(
+		  c->app->db, id, &f, admin_obj_now(c), &sa, &why)
 	    : PC_ERR_NOT_FOUND;
 	if (r != 0) {
-		adm_refused(c, r, why, "service account");
+		admin_obj_refused(c, r, why, "service account");
 		goto out;
 	}
 	audited(c, "service_account.update", &sa, 200);
 	store_service_account_clear(&sa);
 out:
-	adm_strv_free(res, nres);
+	admin_obj_strv_free(res, nres);
 }
 
 static void
@@ -223,7 +224,7 @@ list(struct admin_ctx *c)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, sa_json(&v[i], NULL, 0, false));
 	store_service_accounts_free(v, n);
-	adm_list(c, a, "id");
+	admin_obj_list(c, a, "id");
 }
 
 static void
@@ -232,7 +233,8 @@ set_disabled(struct admin_ctx *c, bool disabled)
 	const char *id = admin_param(c, "id");
 	struct store_service_account sa;
 	int r = principal_kind(id) == PRINCIPAL_SERVICE_ACCOUNT
-	    ? service_account_set_disabled(c->app->db, id, disabled, adm_now(c))
+	    ? service_account_set_disabled(
+		  c->app->db, id, disabled, admin_obj_now(c))
 	    : PC_ERR_NOT_FOUND;
 
 	if (r == 0)
@@ -270,7 +272,8 @@ delete_sa(struct admin_ctx *c)
 	size_t n = 0;
 	json_t *a, *d;
 	int r = principal_kind(id) == PRINCIPAL_SERVICE_ACCOUNT
-	    ? service_account_delete(c->app->db, id, adm_now(c), &clients, &n)
+	    ? service_account_delete(
+		  c->app->db, id, admin_obj_now(c), &clients, &n)
 	    : PC_ERR_NOT_FOUND;
 
 	if (r != 0) {
