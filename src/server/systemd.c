@@ -23,13 +23,25 @@
 #include "util/util.h"
 
 /*
- * One datagram. sd_notify() returns 0 without NOTIFY_SOCKET (nothing to
- * do) and a negative errno when the send failed: logged, never fatal.
+ * One datagram, when NOTIFY_SOCKET names a socket (unset or empty: not
+ * run by systemd). A failed send is logged, never fatal.
  */
+static bool
+notify_on(void)
+{
+	const char *e = getenv("NOTIFY_SOCKET");
+
+	return e != NULL && e[0] != '\0';
+}
+
 static void
 send_state(const char *state)
 {
-	int r = sd_notify(0, state);
+	int r;
+
+	if (!notify_on())
+		return;
+	r = sd_notify(0, state);
 
 	if (r < 0)
 		log_msg(LOG_WARN, "systemd.notify", strerror(-r));
@@ -99,8 +111,9 @@ notify_watchdog_interval(void)
 {
 	uint64_t usec = 0;
 
-	/* > 0: WATCHDOG_USEC is set and WATCHDOG_PID, if set, is us. */
-	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+	/* > 0: WATCHDOG_USEC is set and WATCHDOG_PID, if set, is us. No
+	 * socket to kick through: no watchdog. */
+	if (!notify_on() || sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
 		return 0;
 	return usec / 2 > 0 ? usec / 2 : 1;
 }

@@ -147,6 +147,8 @@ static void
 test_no_socket_no_message(void **state)
 {
 	(void)state;
+	setenv("NOTIFY_SOCKET", "", 1);
+	notify_ready("ready");
 	unsetenv("NOTIFY_SOCKET");
 	notify_ready("ready");
 	notify_reloading();
@@ -161,6 +163,7 @@ test_watchdog_interval(void **state)
 	char pid[32];
 
 	(void)state;
+	setenv("NOTIFY_SOCKET", path, 1);
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
 	assert_int_equal(notify_watchdog_interval(), 0);
@@ -176,6 +179,12 @@ test_watchdog_interval(void **state)
 	assert_int_equal(notify_watchdog_interval(), 0);
 	unsetenv("WATCHDOG_PID");
 	setenv("WATCHDOG_USEC", "soon", 1);
+	assert_int_equal(notify_watchdog_interval(), 0);
+	/* No socket to kick through (unset or empty): off. */
+	setenv("WATCHDOG_USEC", "3000000", 1);
+	setenv("NOTIFY_SOCKET", "", 1);
+	assert_int_equal(notify_watchdog_interval(), 0);
+	unsetenv("NOTIFY_SOCKET");
 	assert_int_equal(notify_watchdog_interval(), 0);
 	unsetenv("WATCHDOG_USEC");
 }
