@@ -39,7 +39,7 @@ copy_flag(const char *name, const char *value, const char *source, void *arg)
 struct diff {
 	const struct config *other;
 	const char *want; /* the setting config_each is looking for */
-	char *found; /* a copy: config_each's buffers are reused */
+	char *found;	  /* a copy: config_each's buffers are reused */
 	char changed[512];
 	bool log_level;
 };
