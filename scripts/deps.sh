@@ -28,8 +28,9 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
   apache2 libapache2-mod-auth-openidc
   # systemd-analyze (the unit's security score), systemd-socket-activate
   # and systemd-sysusers for tests/e2e/host_*.test.mjs; man-db renders
-  # the installed man pages.
-  systemd man-db)
+  # the installed man pages; strace lists the system calls the unit's
+  # filter must allow.
+  systemd man-db strace)
 # Node may come from elsewhere than Debian (e.g. a newer release with its
 # own npm); install Debian's only when there is none.
 if ! command -v node >/dev/null 2>&1; then test_pkgs+=(nodejs); fi

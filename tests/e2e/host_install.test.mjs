@@ -8,11 +8,11 @@
 // Store independent: SQLite pass only (host_*).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BIN, tempDir } from './lib/server.mjs';
+import { BIN, tempDir, freePort } from './lib/server.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const UNIT = join(ROOT, 'contrib/systemd/portcullis.service');
@@ -141,4 +141,81 @@ test('systemd: portcullis.socket is a stream socket for portcullis.service', () 
   assert.ok(existsSync(UNIT));
   const v = sh('systemd-analyze', ['verify', '--man=no', join(ROOT, 'contrib/systemd/portcullis.socket')]);
   assert.doesNotMatch(v.out + v.err, /Unknown|Failed to parse|Invalid/i, v.out + v.err);
+});
+
+// The sandbox must let the server run: every system call a serving server
+// makes (start with the hashing pool's warm-up, the watchdog's probe,
+// pages, the token endpoint, a reload, the stop) is inside the unit's own
+// SystemCallFilter, and every socket it opens is of a family
+// RestrictAddressFamilies allows. Traced with strace; the filter expanded
+// by systemd-analyze syscall-filter.
+test("systemd: the unit's SystemCallFilter and RestrictAddressFamilies allow what the server does", async () => {
+  const unit = readFileSync(UNIT, 'utf8');
+  // systemd-analyze syscall-filter: "@group" headers, then members
+  // (system calls or nested @groups), "#" comments.
+  const groups = {};
+  let cur = null;
+  for (const l of sh('systemd-analyze', ['syscall-filter', '--no-pager']).out.split('\n')) {
+    if (l.startsWith('@')) groups[cur = l.trim()] = [];
+    else if (cur && l.trim() && !l.trim().startsWith('#')) groups[cur].push(l.trim());
+  }
+  const expand = (n, seen = new Set()) => {
+    if (!n.startsWith('@')) return [n];
+    if (seen.has(n)) return [];
+    seen.add(n);
+    return (groups[n] ?? []).flatMap((x) => expand(x, seen));
+  };
+  let allowed = null;
+  for (const m of unit.matchAll(/^SystemCallFilter=(~?)(.*)$/gm)) {
+    const names = new Set(m[2].trim().split(/\s+/).flatMap((n) => expand(n)));
+    if (m[1] === '~') allowed = new Set([...allowed].filter((n) => !names.has(n)));
+    else allowed = new Set([...(allowed ?? []), ...names]);
+  }
+  assert.ok(allowed && allowed.size > 100, 'no SystemCallFilter allow list in the unit');
+  const families = /^RestrictAddressFamilies=(.*)$/m.exec(unit)[1].trim().split(/\s+/);
+
+  const dir = tempDir('pc-strace-');
+  const trace = join(dir, 'trace');
+  const port = await freePort();
+  const sinkPath = join(dir, 'notify');
+  const sink = spawn('python3', [fileURLToPath(new URL('./lib/notify_sink.py', import.meta.url)), sinkPath], { stdio: ['pipe', 'pipe', 'ignore'] });
+  await new Promise((r) => sink.stdout.once('data', r));
+  const proc = spawn('strace', ['-f', '-qq', '-o', trace, BIN, 'serve', '--mode', 'development', '--data-dir', dir,
+    '--listen', `127.0.0.1:${port}`, '--issuer', `http://127.0.0.1:${port}`],
+  { stdio: ['ignore', 'ignore', 'pipe'], // LeakSanitizer cannot run under ptrace: leaks are the other tests' job.
+    env: { ...process.env, NOTIFY_SOCKET: sinkPath, WATCHDOG_USEC: '1000000',
+      ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:detect_leaks=0` } });
+  let logs = '';
+  proc.stderr.on('data', (d) => { logs += d; });
+  const exited = new Promise((r) => proc.on('exit', (code) => r(code)));
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+      if (ok) break;
+      assert.ok(i < 600, `server did not start:\n${logs.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await fetch(`${url}/login`);
+    await fetch(`${url}/.well-known/openid-configuration`);
+    await fetch(`${url}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'x', client_secret: 'y' }) });
+    await new Promise((r) => setTimeout(r, 1200)); // a watchdog probe or two
+    const pid = Number(readFileSync(trace, 'utf8').split(' ')[0]);
+    process.kill(pid, 'SIGHUP');
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(pid, 'SIGTERM');
+    assert.equal(await exited, 0, logs.slice(-2000));
+  } finally {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    sink.stdin.end();
+  }
+  const text = readFileSync(trace, 'utf8');
+  const used = new Set([...text.matchAll(/^\d+ +([a-z_0-9]+)\(/gm)].map((m) => m[1]));
+  assert.ok(used.has('accept4') || used.has('accept'), 'the trace saw requests');
+  // SQLite fchown()s its journal to the database's owner only when run
+  // as root (the tests may be); under the unit's User= it never does.
+  if (process.getuid() === 0) used.delete('fchown');
+  assert.deepEqual([...used].filter((n) => !allowed.has(n)).sort(), [], "system calls the unit's filter would refuse");
+  const opened = new Set([...text.matchAll(/ socket\((AF_[A-Z0-9]+)/g)].map((m) => m[1]));
+  assert.deepEqual([...opened].filter((f) => !families.includes(f)), [], 'socket families the unit refuses');
 });
