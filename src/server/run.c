@@ -138,7 +138,8 @@ watchdog_due(const struct sockaddr_storage *addr, const char *cert,
  * kicking the watchdog when systemd watches. */
 static int
 wait_signal(struct app *app, const sigset_t *set,
-    const struct sockaddr_storage *addr, const char *cert, char *status)
+    const struct sockaddr_storage *addr, const char *cert, char *status,
+    size_t status_len)
 {
 	uint64_t wd_ms = notify_watchdog_interval() / 1000;
 	uint64_t due = clock_mono_ms();
@@ -169,7 +170,7 @@ wait_signal(struct app *app, const sigset_t *set,
 			return sig;
 		if (sig == SIGHUP) {
 			notify_reloading();
-			(void)server_reload(app, status, 512);
+			(void)server_reload(app, status, status_len);
 			notify_ready(status);
 		}
 	}
@@ -329,7 +330,7 @@ server_run(struct app *app, const struct server_fds *fds)
 	snprintf(status, sizeof(status), "ready; serving %s on port %u",
 	    cfg->issuer, (unsigned)http_server_port(srv));
 	notify_ready(status);
-	sig = wait_signal(app, &set, &probe_addr, cert, status);
+	sig = wait_signal(app, &set, &probe_addr, cert, status, sizeof(status));
 	notify_stopping();
 	server_purge_stop(purge);
 	purge = NULL;

@@ -8,7 +8,7 @@
 // independent: SQLite pass only (host_*).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -151,6 +151,31 @@ test('systemd: READY once /readyz answers, the watchdog, reload and stop', async
   } finally {
     sink.close();
     if (srv.proc.exitCode === null) await srv.stop();
+  }
+});
+
+// With TLS the probe speaks https, trusting our own certificate only (its
+// name is not the probe's 127.0.0.1: the host name is not checked).
+test('systemd: the watchdog probe works through TLS', async () => {
+  const dir = tempDir('pc-sd-tls-');
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  const g = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=id.example',
+    '-addext', 'subjectAltName=DNS:id.example'], { encoding: 'utf8' });
+  assert.equal(g.status, 0, g.stderr);
+  const sink = await notifySink();
+  const port = await freePort();
+  const srv = await startServer({ port, tls: true, issuer: `https://id.example:${port}`,
+    config: { tls_cert: cert, tls_key: key, allowed_hosts: `127.0.0.1:${port}` },
+    env: { NOTIFY_SOCKET: sink.path, WATCHDOG_USEC: '1000000' } });
+  try {
+    const ready = await sink.next(/^READY=1\n/, 0, 60_000);
+    await sink.next(/^WATCHDOG=1$/, ready.index + 1, 5000);
+    await until(() => /"path":"\/readyz","status":200,.*"ua":"portcullis-watchdog"/.test(srv.rawLogs()), 'the probe over TLS');
+  } finally {
+    sink.close();
+    await stopClean(srv);
   }
 });
 
