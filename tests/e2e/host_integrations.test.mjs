@@ -280,3 +280,109 @@ test('resource server: jose checks issuer, audience (this resource alone), typ, 
   await refused('an unbound token as DPoP', call(read, { scheme: 'DPoP', dpop: await proof(k, 'GET', url, read) }));
   assert.ok(!/eyJ/.test(api.output()), 'the resource server logs no token');
 });
+
+// --- the Node web app, in Chromium ---------------------------------------
+
+test('node app: openid-client signs a browser in (code + PKCE, ID token checked), refreshes, refuses a forged callback and a cross-site POST, signs out (OI-11)', async () => {
+  // Fail, not skip: a CI without Chromium must not pass silently.
+  assert.ok(chromiumAvailable(), MISSING_CHROMIUM);
+  const port = await freePort();
+  const appUrl = `http://127.0.0.1:${port}`;
+  // Registered as the README says: redirect URI APP_URL/callback, post-logout APP_URL/.
+  const client = addClient(srv, { name: 'Example app', redirectUris: [`${appUrl}/callback`],
+    postLogoutUris: [`${appUrl}/`], scope: 'openid profile email offline_access' });
+  const secretFile = join(tempDir('pc-app-'), 'client-secret');
+  writeFileSync(secretFile, client.client_secret + '\n', { mode: 0o600 });
+  const app = await startExample(doc('node-openid-client/app.mjs'),
+    { PORTCULLIS_ISSUER: srv.issuer, APP_URL: appUrl, CLIENT_ID: client.client_id, CLIENT_SECRET_FILE: secretFile },
+    /listening on port (\d+)/);
+  assert.equal(app.port, port);
+  const browser = await launchBrowser();
+  const name = 'integrations node app';
+  try {
+    const page = await newPage(browser);
+    await page.goto(appUrl + '/');
+    assert.match(await text(page, '#status'), /Not signed in/);
+    await shot(page, name, 'home');
+    // Sign in: the app sends the browser to our /authorize.
+    await Promise.all([page.waitForURL((u) => u.origin === srv.url), page.click('#signin')]);
+    let u = new URL(page.url());
+    assert.equal(u.pathname, '/login', page.url());
+    await fillForm(page, { Email: EMAIL, Password: GOOD_PW });
+    await submit(page, 'Sign in');
+    u = new URL(page.url());
+    if (u.origin === srv.url && u.pathname.startsWith('/authorize')) {
+      assert.match(await text(page), /Example app/);
+      await shot(page, name, 'consent');
+      await submit(page, 'Allow');
+    }
+    // Back at the app, which exchanged the code and checked the ID token.
+    assert.equal(page.url(), appUrl + '/', `landed at ${page.url()}\n${app.output()}`);
+    assert.equal(await text(page, '#email'), EMAIL);
+    assert.equal(await text(page, '#name'), 'Example User');
+    assert.equal(await text(page, '#refreshed'), '0');
+    await shot(page, name, 'signed-in');
+    const c = await cookie(page, 'app');
+    assert.ok(c?.httpOnly, 'the session cookie is HttpOnly');
+    assert.equal(c.sameSite, 'Lax');
+    // The authorization request carried PKCE (S256), state and nonce.
+    const authz = navigations(page).map((n) => new URL(n.url)).find((x) => x.origin === srv.url && x.pathname === '/authorize');
+    for (const p of ['code_challenge', 'state', 'nonce']) assert.ok(authz.searchParams.get(p), p);
+    assert.equal(authz.searchParams.get('code_challenge_method'), 'S256');
+
+    // Refresh: a new access token, through the refresh token.
+    await submit(page, 'Refresh tokens');
+    assert.equal(await text(page, '#refreshed'), '1');
+    assert.equal(await text(page, '#email'), EMAIL, 'userinfo with the new access token');
+    const grants = () => auditRows(srv, 300).filter((e) => e.event === 'token.issue' && e.actor === client.client_id)
+      .map((e) => e.details.grant);
+    assert.deepEqual(grants(), ['authorization_code', 'refresh_token']);
+
+    // A cross-site POST (a page elsewhere submitting a form with the
+    // browser's cookie) is refused, and the session lives on.
+    const sid = c.value;
+    const cross = await fetch(appUrl + '/logout', { method: 'POST', redirect: 'manual',
+      headers: { cookie: `app=${sid}`, origin: 'https://evil.example' } });
+    assert.equal(cross.status, 403);
+    // A forged callback: no sign-in started, or one with another state.
+    const bare = await fetch(appUrl + '/callback?code=x&state=y', { redirect: 'manual' });
+    assert.equal(bare.status, 400);
+    const start = await fetch(appUrl + '/login', { redirect: 'manual' });
+    assert.equal(start.status, 303);
+    const pre = /app=([^;]+)/.exec(start.headers.get('set-cookie'))[1];
+    const forged = await fetch(`${appUrl}/callback?code=x&state=forged&iss=${encodeURIComponent(srv.issuer)}`,
+      { redirect: 'manual', headers: { cookie: `app=${pre}` } });
+    assert.equal(forged.status, 400);
+    await until(() => /"signin_failed"/.test(app.output()), 'the failure logged');
+    await page.reload();
+    assert.equal(await text(page, '#email'), EMAIL, 'still signed in');
+
+    // Sign out: the app ends its session and sends the browser to our
+    // end_session_endpoint; the user confirms; back at the app, signed out.
+    await submit(page, 'Sign out');
+    u = new URL(page.url());
+    assert.equal(u.origin + u.pathname, srv.url + '/logout', page.url());
+    assert.equal(u.searchParams.get('post_logout_redirect_uri'), appUrl + '/');
+    await shot(page, name, 'confirm-logout');
+    await submit(page, 'Sign out');
+    assert.equal(page.url(), appUrl + '/');
+    assert.match(await text(page, '#status'), /Not signed in/);
+    await page.goto(srv.url + '/account');
+    assert.equal(new URL(page.url()).pathname, '/login', 'the Portcullis session is over too');
+    const rows = auditRows(srv, 300);
+    assert.equal(rows.filter((e) => e.event === 'logout' && e.outcome === 'success').at(-1)?.target, client.client_id);
+    // The app revoked its refresh token first: the grant is over.
+    assert.ok(rows.some((e) => e.event === 'token.revoke' && e.actor === client.client_id), 'token.revoke');
+
+    // No token in the app's logs, and none in a URL but the logout's
+    // id_token_hint (which RP-initiated logout defines).
+    const urls = navigations(page).map((n) => n.url + ' ' + (n.location ?? ''));
+    assert.ok(!urls.some((x) => /access_token|refresh_token/.test(x)), urls.join('\n'));
+    assert.ok(!urls.some((x) => /eyJ/.test(x.replace(/id_token_hint=[^&\s]+/g, ''))), urls.join('\n'));
+    assert.ok(!/eyJ|pcs_/.test(app.output()), app.output());
+    await page.context().close();
+  } finally {
+    await browser.close();
+    await app.stop();
+  }
+});

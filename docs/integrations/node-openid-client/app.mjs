@@ -89,7 +89,9 @@ function page(res, status, body) {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     'content-security-policy': "default-src 'none'; form-action 'self' " + issuer.origin + "; frame-ancestors 'none'",
-    'referrer-policy': 'no-referrer',
+    // No Referer to other sites; Origin stays on our own POSTs (with
+    // no-referrer, browsers send Origin: null).
+    'referrer-policy': 'same-origin',
   });
   res.end(`<!doctype html><meta charset="utf-8"><title>Example app</title>\n${body}\n`);
 }
