@@ -117,6 +117,12 @@ function setupServiceAccount() {
   return setup;
 }
 
+// The Node app's registration, as its README shows it for APP_URL
+// http://127.0.0.1:3000.
+const registerApp = (appUrl) => ['client', 'add', '--name', 'Example app', '--grant', 'authorization_code,refresh_token',
+  '--redirect-uri', `${appUrl}/callback`, '--post-logout-redirect-uri', `${appUrl}/`,
+  '--scope', 'openid profile email offline_access'];
+
 test('docs: each README shows the exact file the test runs', () => {
   const readme = (p) => readFileSync(doc(p), 'utf8');
   // Shown in full: the Apache configuration and the CLI steps.
@@ -132,6 +138,9 @@ test('docs: each README shows the exact file the test runs', () => {
   ]) {
     for (const f of files) assert.ok(readme(`${dir}/README.md`).includes(f), `${dir}/README.md names ${f}`);
   }
+  // The CLI command the Node app's README shows is the one the test runs.
+  const shell = ['portcullis', ...registerApp('http://127.0.0.1:3000')].map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');
+  assert.ok(readme('node-openid-client/README.md').replace(/\\\n\s*/g, '').replace(/ +/g, ' ').includes(shell), shell);
   const index = readme('README.md');
   for (const d of ['apache-mod-auth-openidc/', 'node-openid-client/', 'resource-server-jose/', 'service-account/', 'nginx-forward-auth/']) {
     assert.ok(index.includes(`(${d})`), `the index links ${d}`);
@@ -288,9 +297,10 @@ test('node app: openid-client signs a browser in (code + PKCE, ID token checked)
   assert.ok(chromiumAvailable(), MISSING_CHROMIUM);
   const port = await freePort();
   const appUrl = `http://127.0.0.1:${port}`;
-  // Registered as the README says: redirect URI APP_URL/callback, post-logout APP_URL/.
-  const client = addClient(srv, { name: 'Example app', redirectUris: [`${appUrl}/callback`],
-    postLogoutUris: [`${appUrl}/`], scope: 'openid profile email offline_access' });
+  // Registered with the README's command, for this app's address.
+  const reg = cliAt(srv, [...registerApp(appUrl), '--json']);
+  assert.equal(reg.code, 0, reg.stderr);
+  const client = JSON.parse(reg.stdout);
   const secretFile = join(tempDir('pc-app-'), 'client-secret');
   writeFileSync(secretFile, client.client_secret + '\n', { mode: 0o600 });
   const app = await startExample(doc('node-openid-client/app.mjs'),
