@@ -363,7 +363,9 @@ test('node app: openid-client signs a browser in (code + PKCE, ID token checked)
     const forged = await fetch(`${appUrl}/callback?code=x&state=forged&iss=${encodeURIComponent(srv.issuer)}`,
       { redirect: 'manual', headers: { cookie: `app=${pre}` } });
     assert.equal(forged.status, 400);
-    await until(() => /"signin_failed"/.test(app.output()), 'the failure logged');
+    // Refused by openid-client's state check, before any code exchange.
+    const failed = await until(() => logLines(app).find((e) => e.event === 'signin_failed'), 'the failure logged');
+    assert.equal(failed.error, 'OAUTH_INVALID_RESPONSE', JSON.stringify(failed));
     await page.reload();
     assert.equal(await text(page, '#email'), EMAIL, 'still signed in');
 
