@@ -13,7 +13,8 @@
 // - node-openid-client/app.mjs in Chromium: sign-in (code + PKCE, the ID
 //   token checked), refresh, a forged callback and a cross-site POST
 //   refused, RP-initiated logout (OI-11); no token in its logs or in a URL
-//   but the logout's id_token_hint.
+//   but the logout's id_token_hint; a user disabled while signed in ends
+//   the app's session.
 // The Apache example is run by interop_apache.test.mjs, the nginx one by
 // its own test. The examples change nothing in the store's behaviour that
 // the other suites do not cover on both stores: SQLite pass only (host_).
@@ -38,13 +39,14 @@ const RESOURCE = 'https://orders.example.com';
 const EMAIL = 'example.user@example.com';
 
 let srv;
+let user;
 let rs; // the resource server example, started by the first test that needs it
 const children = new Set();
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
 
 before(async () => {
   srv = await startServer({ config: { login_delay_free: 99, login_ip_failures: 100000 } });
-  addUser(srv, EMAIL, GOOD_PW, ['--verified', '--name', 'Example User']);
+  user = addUser(srv, EMAIL, GOOD_PW, ['--verified', '--name', 'Example User']);
 });
 after(async () => {
   await rs?.stop();
@@ -392,6 +394,25 @@ test('node app: openid-client signs a browser in (code + PKCE, ID token checked)
     assert.ok(!urls.some((x) => /access_token|refresh_token/.test(x)), urls.join('\n'));
     assert.ok(!urls.some((x) => /eyJ/.test(x.replace(/id_token_hint=[^&\s]+/g, ''))), urls.join('\n'));
     assert.ok(!/eyJ|pcs_/.test(app.output()), app.output());
+
+    // Signed in again, then the user is disabled: the app's next call to
+    // /userinfo is refused, and it ends its session instead of failing.
+    await page.goto(appUrl + '/');
+    await Promise.all([page.waitForURL((x) => x.origin === srv.url), page.click('#signin')]);
+    await fillForm(page, { Email: EMAIL, Password: GOOD_PW });
+    await submit(page, 'Sign in');
+    if (new URL(page.url()).origin === srv.url) await submit(page, 'Allow');
+    assert.equal(await text(page, '#email'), EMAIL);
+    assert.equal(cliAt(srv, ['user', 'disable', '--id', user.id]).code, 0);
+    try {
+      await page.reload();
+      assert.match(await text(page, '#status'), /Your session has ended/);
+      assert.equal(await cookie(page, 'app'), undefined, 'the session cookie is cleared');
+      const ended = await until(() => logLines(app).find((e) => e.event === 'session_ended'), 'session_ended');
+      assert.equal(ended.sub, user.id);
+    } finally {
+      assert.equal(cliAt(srv, ['user', 'enable', '--id', user.id]).code, 0);
+    }
     await page.context().close();
   } finally {
     await browser.close();
