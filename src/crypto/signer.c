@@ -547,12 +547,25 @@ signer_stats(struct signer *s, struct signer_stats *out)
 	out->auto_run_at = atomic_load(&s->auto_run_at);
 }
 
+/*
+ * The activation delay counts from the moment the key exists, not from
+ * the caller's now: keygen (RSA) can take a second, under load more, and
+ * the delay is what lets every node and verifier fetch the key before it
+ * signs. A now ahead of the clock (unit tests) is kept.
+ */
 int
 signer_key_successor(const uint8_t seal_key[32], const struct config *cfg,
     enum jose_alg alg, int64_t now, struct store_signing_key *row)
 {
-	return signer_key_row_new(seal_key, cfg, alg, now,
+	int64_t after;
+	int r = signer_key_row_new(seal_key, cfg, alg, now,
 	    now + cfg->signing_key_activation_delay, row);
+
+	if (r == 0 && (after = clock_now()) > now) {
+		row->created_at = after;
+		row->activate_at = after + cfg->signing_key_activation_delay;
+	}
+	return r;
 }
 
 int
