@@ -227,16 +227,24 @@ test_audit_prune_stops_at_young_and_newest(void **state)
 	assert_int_equal(res.anchor.seq, 3);
 	expect_ok(f, 5, 3);
 
-	/* Everything old: the newest row stays for the next to link to (the
-	 * first transaction's audit.prune row then frees the fifth). */
+	/* Everything old: the newest row stays for the next to link to. Where
+	 * appends chain inline (SQLite) the first transaction's audit.prune
+	 * row is the newest at once, and a second one frees the fifth; on
+	 * PostgreSQL it is chained after the prune. */
 	teardown(state);
 	assert_int_equal(setup(state), 0);
 	f = *state;
 	append_at(f, f->now - 40 * DAY, 5);
 	prune(f, AUDIT_PRUNE_TX_ROWS, &res);
-	assert_int_equal(res.rows, 5);
-	assert_int_equal(res.txs, 2);
-	expect_ok(f, 2, 5);
+	if (store_audit_chains_inline(f->db)) {
+		assert_int_equal(res.rows, 5);
+		assert_int_equal(res.txs, 2);
+		expect_ok(f, 2, 5);
+	} else {
+		assert_int_equal(res.rows, 4);
+		assert_int_equal(res.txs, 1);
+		expect_ok(f, 2, 4);
+	}
 	/* And an empty or one-row log has nothing to prune. */
 	teardown(state);
 	assert_int_equal(setup(state), 0);
