@@ -255,6 +255,18 @@ int admin_page(struct admin_ctx *c, const char *const *extra, int64_t *limit,
 /* A query parameter's value (after admin_page checked it); NULL absent. */
 const char *admin_query(struct admin_ctx *c, const char *name);
 
+/* ---- Authority ---- */
+
+/*
+ * admin: scopes are authority over this API. A change that would grant
+ * scopes (a group's, a service account's, a client's or an API key's
+ * scope list, or a membership of a group that has one) calls this first:
+ * 0 when the caller holds every admin: scope of scopes itself (NULL or
+ * none: 0); otherwise 403 insufficient_scope is answered and -1
+ * returned. So no admin:<kind>:write widens anyone's admin rights.
+ */
+int admin_no_escalation(struct admin_ctx *c, const char *scopes) PC_WUR;
+
 /* ---- Audit ---- */
 
 /*

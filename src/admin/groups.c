@@ -5,14 +5,14 @@
  * service accounts get them, its member users' API keys may use them:
  * decision 0070), so a caller may create such a group, or add a member
  * to one, only when it holds every admin: scope the group grants itself:
- * admin:groups:write alone never widens anyone's admin rights.
+ * admin:groups:write alone never widens anyone's admin rights
+ * (admin_no_escalation()).
  */
 #include <string.h>
 
 #include "admin/admin.h"
 #include "app.h"
 #include "machine/machine.h"
-#include "oauth/proto.h"
 #include "store/store.h"
 
 static json_t *
@@ -31,27 +31,6 @@ group_json(const struct store_group *g, char **members, size_t n)
 		json_object_set_new(o, "members", a);
 	}
 	return o;
-}
-
-/* 0 when the caller holds every admin: scope of scopes; else -1 with the
- * 403 answered. */
-static int
-no_escalation(struct admin_ctx *c, const char *scopes)
-{
-	struct scope_set s;
-	int rc = 0;
-
-	if (scopes == NULL || scope_parse(scopes, &s) != 0)
-		return 0; /* the domain refuses a malformed list */
-	for (size_t i = 0; rc == 0 && i < s.n; i++)
-		if (strncmp(s.v[i], "admin:", 6) == 0 &&
-		    !admin_has_scope(c, s.v[i]))
-			rc = -1;
-	scope_set_free(&s);
-	if (rc != 0)
-		admin_error(c, 403, "insufficient_scope",
-		    "The group grants admin: scopes the caller does not hold.");
-	return rc;
 }
 
 static void
@@ -131,7 +110,7 @@ create(struct admin_ctx *c)
 	if (admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0)
 		return;
 	scope = admin_body_str(c, "scope");
-	if (no_escalation(c, scope) != 0)
+	if (admin_no_escalation(c, scope) != 0)
 		return;
 	rc = group_create(c->app->db, admin_body_str(c, "name"),
 	    admin_body_str(c, "description"), scope, c->r->now, &g, &why);
@@ -187,7 +166,7 @@ member(struct admin_ctx *c, bool adding)
 
 	if (group_of(c, &g) != 0)
 		return;
-	if (adding && no_escalation(c, g.scopes) != 0) {
+	if (adding && admin_no_escalation(c, g.scopes) != 0) {
 		store_group_clear(&g);
 		return;
 	}

@@ -12,6 +12,7 @@
 #include "admin/admin.h"
 #include "app.h"
 #include "oauth/oauth.h"
+#include "oauth/proto.h"
 #include "util/log.h"
 
 const char *
@@ -308,6 +309,27 @@ admin_query(struct admin_ctx *c, const char *name)
 	if (req_query(c->r, &q) != 0)
 		return NULL;
 	return kvlist_value(q, name);
+}
+
+/* ---- Authority ---- */
+
+int
+admin_no_escalation(struct admin_ctx *c, const char *scopes)
+{
+	struct scope_set s;
+	int rc = 0;
+
+	if (scopes == NULL || scope_parse(scopes, &s) != 0)
+		return 0; /* the domain refuses a malformed list */
+	for (size_t i = 0; rc == 0 && i < s.n; i++)
+		if (strncmp(s.v[i], "admin:", 6) == 0 &&
+		    !admin_has_scope(c, s.v[i]))
+			rc = -1;
+	scope_set_free(&s);
+	if (rc != 0)
+		admin_error(c, 403, "insufficient_scope",
+		    "That grants admin: scopes the caller does not hold.");
+	return rc;
 }
 
 /* ---- Audit ---- */

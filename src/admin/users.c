@@ -302,14 +302,17 @@ pw_start(struct req *r, struct resp *w, void *arg)
 	struct pw_job *j = arg;
 	struct app *app = r->app;
 	struct pwjob job = { PWJOB_HASH, j->pw, j->pw_len, NULL };
+	char *pw = j->pw;
 	int rc;
 
 	(void)w;
 	j->r = r;
+	/* Once submitted, j belongs to the pool's callback (the request may
+	 * end before this returns): nothing of j is touched after. */
+	j->pw = NULL;
 	rc = pwpool_submit(app->pwpool, &job, pw_done, j);
 	/* The pool copied it (or refused it): ours goes now. */
-	sodium_free(j->pw);
-	j->pw = NULL;
+	sodium_free(pw);
 	if (rc != 0) {
 		memset(&j->res, 0, sizeof(j->res));
 		j->res.r = PC_ERR_BUSY;

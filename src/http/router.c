@@ -65,7 +65,9 @@ path_matches(const char *rp, struct str path)
 	size_t n = strlen(rp);
 
 	if (n > 0 && rp[n - 1] == '*')
-		return path.len >= n - 1 && memcmp(path.p, rp, n - 1) == 0;
+		return path.len >= n - 1 &&
+		    (n == 1 ||
+			(path.p != NULL && memcmp(path.p, rp, n - 1) == 0));
 	return str_eq_cstr(path, rp);
 }
 

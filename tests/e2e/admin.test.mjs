@@ -471,3 +471,53 @@ test('TK-09: a service account with private_key_jwt gets an admin token by clien
   assert.equal(list.status, 200);
   assert.equal((await call('POST', '/users', { tok: r.body.access_token, body: { email: 'x@example.com' } })).status, 403);
 });
+
+// A DPoP proof by key for (htm, htu), with ath for the token.
+async function dpopProof(key, htm, htu, at) {
+  const b64u = (b) => Buffer.from(b).toString('base64url');
+  const claims = { jti: b64u(webcrypto.getRandomValues(new Uint8Array(16))), htm, htu,
+    iat: Math.floor(Date.now() / 1000) };
+  if (at) claims.ath = b64u(await webcrypto.subtle.digest('SHA-256', new TextEncoder().encode(at)));
+  return new jose.SignJWT(claims).setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk })
+    .sign(key.privateKey);
+}
+
+test('TX-06: a DPoP-bound admin token works only with the DPoP scheme and a proof of its key for this URL', async () => {
+  const kp = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const key = { ...kp, jwk: await jose.exportJWK(kp.publicKey) };
+  const other = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const otherKey = { ...other, jwk: await jose.exportJWK(other.publicKey) };
+  // client_credentials of a client bound to the admin service account.
+  const c = cliJson(['client', 'add', '--name', 'admin-dpop', '--service-account', init.service_account,
+    '--scope', 'admin:users:read']);
+  const t = await fetch(srv.url + '/token', { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': IP,
+      authorization: 'Basic ' + Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64'),
+      dpop: await dpopProof(key, 'POST', srv.issuer + '/token') },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: aud, scope: 'admin:users:read' }).toString() });
+  assert.equal(t.status, 200);
+  const body = await t.json();
+  assert.equal(body.token_type, 'DPoP');
+  const at = body.access_token;
+  const url = aud + '/users?limit=1';
+  const get = async (scheme, dpop) => {
+    const h = { authorization: `${scheme} ${at}`, 'x-forwarded-for': IP };
+    if (dpop) h.dpop = dpop;
+    return fetch(srv.url + '/admin/v1/users?limit=1', { headers: h });
+  };
+  // As Bearer: refused (a stolen bound token is useless alone).
+  const bearer = await get('Bearer');
+  assert.equal(bearer.status, 401);
+  assert.match(bearer.headers.get('www-authenticate'), /^DPoP /);
+  assert.equal((await get('DPoP', await dpopProof(key, 'GET', url, at))).status, 200);
+  // Another key, another URL, another method, no proof: refused.
+  assert.equal((await get('DPoP', await dpopProof(otherKey, 'GET', url, at))).status, 401);
+  assert.equal((await get('DPoP', await dpopProof(key, 'GET', aud + '/groups', at))).status, 401);
+  assert.equal((await get('DPoP', await dpopProof(key, 'POST', url, at))).status, 401);
+  assert.equal((await get('DPoP')).status, 401);
+  // An unbound token with the DPoP scheme is no DPoP token.
+  const plain = await token('admin:users:read');
+  const r = await fetch(srv.url + '/admin/v1/users?limit=1', { headers: { authorization: 'DPoP ' + plain,
+    dpop: await dpopProof(key, 'GET', url, plain), 'x-forwarded-for': IP } });
+  assert.equal(r.status, 401);
+});

@@ -6,6 +6,7 @@
 // credential is looked at. Client IPs come from X-Forwarded-For
 // (trusted_proxies 127.0.0.1) so each case counts against its own.
 import { test, before, after } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { freePort, parseRaw, rawRequest, startServer, stopClean } from './lib/server.mjs';
 import { cliAt } from './lib/web.mjs';
@@ -14,7 +15,8 @@ const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TT_KEY = 'urn:portcullis:params:oauth:token-type:api_key';
 const REQUESTS = 6;
 const FAILURES = 3;
-let srv, adminUrl, adminPort, tok;
+const TTL = 5; // access_token_ttl, s: client_credentials tokens here
+let srv, adminUrl, adminPort, tok, short, shortAt;
 
 const admin = (path, ip, headers = {}) => fetch(adminUrl + '/admin/v1' + path,
   { headers: { 'x-forwarded-for': ip, ...headers } });
@@ -22,7 +24,7 @@ const admin = (path, ip, headers = {}) => fetch(adminUrl + '/admin/v1' + path,
 before(async () => {
   const port = await freePort();
   srv = await startServer({ config: { trusted_proxies: '127.0.0.1', admin_listen: `127.0.0.1:${port}`,
-    admin_ip_requests: REQUESTS, api_key_ip_failures: FAILURES } });
+    admin_ip_requests: REQUESTS, api_key_ip_failures: FAILURES, access_token_ttl: `${TTL}s` } });
   adminPort = port;
   adminUrl = `http://127.0.0.1:${port}`;
   const r = cliAt(srv, ['admin', 'init', '--json']);
@@ -34,6 +36,20 @@ before(async () => {
       resource: init.resource, scope: 'admin:users:read' }) });
   assert.equal(t.status, 200);
   tok = (await t.json()).access_token;
+  // A short-lived token: client_credentials of a client bound to the
+  // admin service account lives access_token_ttl.
+  const c = JSON.parse(cliAt(srv, ['client', 'add', '--json', '--name', 'short', '--service-account',
+    init.service_account, '--scope', 'admin:users:read']).stdout);
+  const cc = await fetch(srv.url + '/token', { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '198.51.100.2',
+      authorization: 'Basic ' + Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64') },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: init.resource,
+      scope: 'admin:users:read' }) });
+  assert.equal(cc.status, 200);
+  const body = await cc.json();
+  assert.equal(body.expires_in, TTL);
+  short = body.access_token;
+  shortAt = Date.now();
 });
 
 after(async () => { if (srv) await stopClean(srv); });
@@ -79,4 +95,15 @@ test('DS-03 / AK-03: failed authentications are limited per client IP, checked b
   assert.equal(r.status, 429);
   assert.ok(Number(r.headers.get('retry-after')) >= 1);
   assert.equal((await admin('/users?limit=1', '203.0.113.21', { authorization: 'Bearer ' + tok })).status, 200);
+});
+
+test('JW-04: an admin token is refused once access_token_ttl has passed (no leeway)', async () => {
+  const use = () => admin('/users?limit=1', '203.0.113.30', { authorization: 'Bearer ' + short });
+  if (Date.now() - shortAt < (TTL - 2) * 1000) assert.equal((await use()).status, 200);
+  const wait = shortAt + (TTL + 1) * 1000 - Date.now();
+  if (wait > 0) await sleep(wait);
+  const r = await use();
+  assert.equal(r.status, 401);
+  assert.equal((await r.json()).error, 'invalid_token');
+  assert.match(r.headers.get('www-authenticate'), /error="invalid_token"/);
 });

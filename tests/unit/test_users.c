@@ -420,8 +420,8 @@ test_users_page_by_id(void **state)
 		assert_int_equal(user_create(f->db, email, NULL, false, &u), 0);
 		store_user_clear(&u);
 	}
-	assert_int_equal(store_users_page(f->db, NULL, 0, &v, &n),
-	    PC_ERR_INVALID);
+	assert_int_equal(
+	    store_users_page(f->db, NULL, 0, &v, &n), PC_ERR_INVALID);
 	assert_int_equal(store_users_page(f->db, NULL, 3, &v, &n), 0);
 	assert_int_equal(n, 3);
 	assert_true(strcmp(v[0].id, v[1].id) < 0);
