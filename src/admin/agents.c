@@ -172,7 +172,7 @@ create(struct admin_ctx *c)
 		admin_error_code(c, r, "agent");
 		goto out;
 	}
-	if (!admin_scopes_ceiling(c, cl.scopes))
+	if (admin_no_escalation(c, cl.scopes) != 0)
 		goto out;
 	r = client_create(c->app->db, &cl, admin_obj_now(c), secret, &why);
 	sodium_memzero(secret, sizeof(secret)); /* an agent has none */
@@ -214,7 +214,7 @@ update(struct admin_ctx *c)
 		return;
 	}
 	apply(c, &cl, jwks, jwks_given);
-	if (!admin_scopes_ceiling(c, cl.scopes))
+	if (admin_no_escalation(c, cl.scopes) != 0)
 		goto out;
 	r = client_update(c->app->db, &cl, admin_obj_now(c), &why);
 	if (r != 0) {

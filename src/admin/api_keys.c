@@ -120,7 +120,7 @@ create(struct admin_ctx *c)
 		}
 		rq.ttl = ttl;
 	}
-	if (!admin_scopes_ceiling(c, rq.scopes))
+	if (admin_no_escalation(c, rq.scopes) != 0)
 		return;
 	r = apikey_create(
 	    c->app->db, c->app->cfg, &rq, admin_obj_now(c), &k, key, &why);
@@ -201,7 +201,7 @@ rotate(struct admin_ctx *c)
 		admin_error_code(c, r, "api key");
 		return;
 	}
-	if (!admin_scopes_ceiling(c, prev.scopes)) {
+	if (admin_no_escalation(c, prev.scopes) != 0) {
 		store_api_key_clear(&prev);
 		return;
 	}

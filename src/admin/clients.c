@@ -304,7 +304,7 @@ create(struct admin_ctx *c)
 		admin_error_code(c, r, "client");
 		goto out;
 	}
-	if (!admin_scopes_ceiling(c, cl.scopes))
+	if (admin_no_escalation(c, cl.scopes) != 0)
 		goto out;
 	r = client_create(db, &cl, admin_obj_now(c), secret, &why);
 	if (r != 0) {
@@ -352,7 +352,7 @@ update(struct admin_ctx *c)
 		return;
 	}
 	apply(c, &cl, jwks, jwks_given);
-	if (!alg_ok(c) || !admin_scopes_ceiling(c, cl.scopes))
+	if (!alg_ok(c) || admin_no_escalation(c, cl.scopes) != 0)
 		goto out;
 	r = client_update(c->app->db, &cl, admin_obj_now(c), &why);
 	if (r != 0) {

@@ -218,7 +218,7 @@ rule_scopes_held(struct admin_ctx *c, const struct store_wif_rule *rule)
 	int r;
 
 	if (rule->scopes != NULL)
-		return admin_scopes_ceiling(c, rule->scopes);
+		return admin_no_escalation(c, rule->scopes) == 0;
 	if (service_account_get(c->app->db, rule->service_account_id, &sa) != 0)
 		return true; /* wif_rule_add refuses it, saying why */
 	r = service_account_scopes(c->app->db, &sa, &held);
@@ -230,7 +230,7 @@ rule_scopes_held(struct admin_ctx *c, const struct store_wif_rule *rule)
 		admin_error_code(c, r != 0 ? r : PC_ERR_INTERNAL, "trust");
 		return false;
 	}
-	ok = admin_scopes_ceiling(c, held.n > 0 ? buf_cstr(&b) : "");
+	ok = admin_no_escalation(c, held.n > 0 ? buf_cstr(&b) : NULL) == 0;
 	scope_set_free(&held);
 	buf_free(&b);
 	return ok;

@@ -135,33 +135,6 @@ admin_obj_refused(struct admin_ctx *c, int r, const char *why, const char *what)
 		admin_error_code(c, r, what);
 }
 
-bool
-admin_scopes_ceiling(struct admin_ctx *c, const char *scopes)
-{
-	const char *p = scopes != NULL ? scopes : "";
-
-	while (*p != '\0') {
-		size_t k = strcspn(p, " ");
-
-		if (k > 6 && strncmp(p, "admin:", 6) == 0) {
-			char *one = xstrndup(p, k);
-			bool held = admin_has_scope(c, one);
-
-			free(one);
-			if (!held) {
-				admin_error(c, 403, "insufficient_scope",
-				    "a credential made here may not hold an "
-				    "admin scope the caller does not hold");
-				return false;
-			}
-		}
-		p += k;
-		while (*p == ' ')
-			p++;
-	}
-	return true;
-}
-
 /* A list's item and its key, sorted by the key. */
 struct item_ref {
 	const char *key;

@@ -2,9 +2,10 @@
  * What the object modules of the admin API share (issue 17 item 1:
  * clients.c, service_accounts.c, api_keys.c, resources.c, keys.c,
  * agents.c, federation.c): JSON renderings of word lists and times, a
- * JSON-valued body member, the answer to a refused change, the page of a
- * list, and the rule that a credential made through the API never holds
- * an admin scope its maker does not (decision 0071).
+ * JSON-valued body member, the answer to a refused change and the page of
+ * a list. (The rule that a credential made through the API never holds an
+ * admin scope its maker lacks, decision 0071, is the framework's
+ * admin_no_escalation().)
  */
 #ifndef PC_ADMIN_OBJECTS_H
 #define PC_ADMIN_OBJECTS_H
@@ -46,13 +47,6 @@ int admin_obj_take_object(struct admin_ctx *c, const char *name, size_t max,
  */
 void admin_obj_refused(
     struct admin_ctx *c, int r, const char *why, const char *what);
-/*
- * Every admin:* scope in scopes (space-separated; NULL: none) is one the
- * caller's token holds. Otherwise answers 403 insufficient_scope and
- * returns false (decision 0071: no credential made over the API holds
- * more of the API than its maker).
- */
-bool admin_scopes_ceiling(struct admin_ctx *c, const char *scopes);
 /*
  * Answers 200 {"items": [...], "next": cursor|null} with the page of
  * items (an array of objects in a stable order, stolen) after the one

@@ -144,7 +144,7 @@ create(struct admin_ctx *c)
 		    "expiry)");
 		goto out;
 	}
-	if (!admin_scopes_ceiling(c, f.scopes))
+	if (admin_no_escalation(c, f.scopes) != 0)
 		goto out;
 	r = service_account_create(c->app->db, &f, admin_obj_now(c), &sa, &why);
 	if (r != 0) {
@@ -170,7 +170,7 @@ update(struct admin_ctx *c)
 	if (admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0)
 		return;
 	fields(c, &f, &res, &nres);
-	if (!admin_scopes_ceiling(c, f.scopes))
+	if (admin_no_escalation(c, f.scopes) != 0)
 		goto out;
 	r = principal_kind(id) == PRINCIPAL_SERVICE_ACCOUNT
 	    ? service_account_update(
