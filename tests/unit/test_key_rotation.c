@@ -524,6 +524,11 @@ test_store_steps_check_their_rows(void **state)
 			     T0 + 10 + DELAY, 0, &f->hook, &ok),
 	    0);
 	assert_true(ok);
+	/* Once: the second call (another node) finds the step done. */
+	assert_int_equal(store_signing_key_step(f->db, es, STORE_KEY_RETIRED,
+			     T0 + 10 + DELAY + 1, 0, &f->hook, &ok),
+	    0);
+	assert_false(ok);
 	/* Dropped only after hold. */
 	assert_int_equal(store_signing_key_step(f->db, es, STORE_KEY_DROPPED,
 			     T0 + 10 + DELAY + HOLD - 1, HOLD, &f->hook, &ok),
