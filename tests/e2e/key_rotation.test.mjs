@@ -121,6 +121,10 @@ test('JW-09/AU-01: two nodes rotate the keys themselves: one successor per gener
   stop = true;
   await watch;
 
+  // The drop follows the unpublish time at the next pass (every
+  // signing_key_refresh, 1 s): wait for the old rows to go.
+  const oldRows = () => Number(storeSql(A, `SELECT count(*) FROM signing_keys WHERE kid IN ('${first.ES256}', '${first.RS256}')`));
+  for (let w = 0; w < 50 && oldRows() > 0; w++) await sleep(100);
   // The successors and their activation times, from the store.
   const rows = storeSql(A, 'SELECT kid, alg, activate_at FROM signing_keys').split('\n').filter(Boolean)
     .map((l) => { const [kid, alg, at] = l.split('|'); return { kid, alg, at: Number(at) }; });
