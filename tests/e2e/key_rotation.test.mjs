@@ -15,7 +15,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import { freePort, startServer, stopClean, storeSql } from './lib/server.mjs';
-import { addUser } from './lib/web.mjs';
+import { addUser, cliAt } from './lib/web.mjs';
 import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -184,5 +184,8 @@ test('JW-09/AU-01: two nodes rotate the keys themselves: one successor per gener
     logged = loggedBy();
   }
   assert.equal(logged[0] + logged[1], rotated.length, `the nodes logged ${logged} additions, the audit has ${rotated.length}`);
+  // AU-01: the rows the steps wrote are links of the audit chain.
+  const v = cliAt(A, ['audit', 'verify']);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
   console.log(`# key rotation: ${((Date.now() - t0) / 1000).toFixed(1)} s, ${tokens.length} tokens, ${snaps.length} JWKS snapshots, additions by A/B: ${logged}`);
 });
