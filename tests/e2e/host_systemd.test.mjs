@@ -100,7 +100,7 @@ test('systemd: READY once /readyz answers, the watchdog, reload and stop', async
     const k3 = await sink.next(/^WATCHDOG=1$/, k2.index + 1);
     for (const [a, b] of [[k1, k2], [k2, k3]]) {
       const gap = b.t - a.t;
-      assert.ok(gap > 850 && gap < 1600, `kick interval ${gap} ms, want ~1000`);
+      assert.ok(gap > 700 && gap < 2500, `kick interval ${gap} ms, want ~1000`);
     }
     await until(() => /"path":"\/readyz","status":200,.*"ua":"portcullis-watchdog"/.test(srv.rawLogs()), 'the probe in the log');
 
