@@ -30,7 +30,9 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
   # and systemd-sysusers for tests/e2e/host_*.test.mjs; man-db renders
   # the installed man pages; strace lists the system calls the unit's
   # filter must allow.
-  systemd man-db strace)
+  systemd man-db strace
+  # docs/integrations/service-account/setup.sh reads the CLI's --json.
+  jq)
 # Node may come from elsewhere than Debian (e.g. a newer release with its
 # own npm); install Debian's only when there is none.
 if ! command -v node >/dev/null 2>&1; then test_pkgs+=(nodejs); fi
