@@ -134,6 +134,13 @@ test('systemd: systemd-analyze rates the unsandboxed unit EXPOSED', () => {
   assert.ok(score > 5, `unsandboxed score ${score}`);
 });
 
+test('systemd: docs/operations.md shows the unit as it is', () => {
+  const ops = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
+  const m = /```ini\n(# Portcullis as a systemd service[\s\S]*?)```/.exec(ops);
+  assert.ok(m, 'no unit in docs/operations.md');
+  assert.equal(m[1], readFileSync(UNIT, 'utf8'), 'copy contrib/systemd/portcullis.service into docs/operations.md');
+});
+
 test('systemd: portcullis.socket is a stream socket for portcullis.service', () => {
   const sock = readFileSync(join(ROOT, 'contrib/systemd/portcullis.socket'), 'utf8');
   assert.match(sock, /^ListenStream=\S+:\d+$/m);
