@@ -537,6 +537,8 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_federation.h"
 /* The audit log read by principal (TX-07). */
 #include "store/store_audit_query.h"
+/* Audit retention: prune, anchor, export (issue 17, item 7). */
+#include "store/store_audit_prune.h"
 /* What the inventory reads that no other module lists. */
 #include "store/store_inventory.h"
 /* The DPoP proof replay cache (issue 15). */

@@ -158,6 +158,12 @@ struct config {
 	 * account's creation or the operator's last factor reset. */
 	char *mfa;
 	int64_t mfa_enrol_grace;
+	/* Audit retention (issue 17 item 7; decision 0077): rows older are
+	 * deleted by `portcullis audit prune`, seconds, 30 days at least. */
+	int64_t audit_retention;
+	/* The store URL `audit prune` uses (a role allowed to delete); "":
+	 * store_url. */
+	char *audit_prune_store_url;
 
 	unsigned char sources[128]; /* enum config_source per setting */
 
