@@ -95,7 +95,7 @@ audit_prune(struct db *db, const uint8_t key[32], int64_t cutoff_ms,
 	memset(res, 0, sizeof(*res));
 	memset(verify, 0, sizeof(*verify));
 	for (;;) {
-		struct store_audit_anchor a;
+		struct store_audit_anchor a = { 0 };
 
 		r = store_audit_prune(
 		    db, cutoff_ms, clock_now_ms(), max_rows, &ops, &a);

@@ -38,8 +38,8 @@ prune_cutoff(const struct config *cfg, int64_t now_ms)
 int
 cli_audit_prune(struct cli_ctx *c)
 {
-	struct audit_prune_result res;
-	struct audit_verify_result v;
+	struct audit_prune_result res = { 0 };
+	struct audit_verify_result v = { 0 };
 	char ts[CLI_TIME_MAX];
 	int64_t cutoff;
 	uint8_t key[32];
@@ -212,7 +212,6 @@ cli_audit_export(struct cli_ctx *c)
 	r = store_audit_seq_range(c->db, since, until, &first, &last);
 	if (r == PC_ERR_NOT_FOUND) {
 		export_header(key_id, since, until, 0, zeros);
-		r = 0;
 		goto end;
 	}
 	if (r == 0 && (r = store_audit_list(c->db, first, 1, &v, &n)) == 0 &&
