@@ -97,7 +97,7 @@ cli_audit_prune(struct cli_ctx *c)
 	    "was deleted\n",
 	    pc_strerror(r),
 	    r == PC_ERR_BUSY ? " (another prune or the chainer holds it)"
-			     : " (does the role may DELETE on audit_log?)");
+			     : " (may this role DELETE on audit_log?)");
 	return 1;
 }
 
