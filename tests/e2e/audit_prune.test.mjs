@@ -92,7 +92,10 @@ test('AU-05: on PostgreSQL the serving role cannot delete audit rows nor rewrite
 });
 
 test('AU-05: audit prune deletes the old prefix, records the anchor and an audit.prune row; verify proves the rest', () => {
-  const env = PG ? { PORTCULLIS_AUDIT_PRUNE_STORE_URL: withRole(storeUrl, `prune_${process.pid}`) } : {};
+  // PostgreSQL: store_url is the serving role's, as on a node; prune
+  // must connect with audit_prune_store_url, the role allowed to delete.
+  const env = PG ? { PORTCULLIS_STORE_URL: withRole(storeUrl, `svc_${process.pid}`),
+    PORTCULLIS_AUDIT_PRUNE_STORE_URL: withRole(storeUrl, `prune_${process.pid}`) } : {};
   const r = cli(['audit', 'prune'], env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, new RegExp(`^audit prune: deleted ${OLD} rows \\(seq 1 to ${OLD}, older than \\d{4}-\\d\\d-\\d\\dT00:00:00Z\\) in 1 transaction; anchor seq ${OLD} mac [0-9a-f]{64}$`, 'm'));
