@@ -475,6 +475,31 @@ test_audit_seq_range_and_export_walk(void **state)
 	store_audit_rows_free(v, n);
 }
 
+/* Text that is not UTF-8 (a User-Agent may carry any octet from 0x80)
+ * is stored with those bytes as \xNN: PostgreSQL would refuse it (the
+ * request would fail) and an export could not carry it as JSON. */
+static void
+test_audit_non_utf8_text_escaped(void **state)
+{
+	struct fixture *f = *state;
+	struct store_audit_row *v = NULL;
+	size_t n = 0;
+	struct audit_event ev = {
+		.event = "token.issue",
+		.outcome = "success",
+		.user_agent = "probe\xff\xfe/1",
+		.target = "caf\xc3\xa9", /* UTF-8 stays as it is */
+	};
+
+	assert_int_equal(audit_append(f->db, f->key, &ev), 0);
+	assert_int_equal(store_audit_list(f->db, 1, 1, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].user_agent, "probe\\xff\\xfe/1");
+	assert_string_equal(v[0].target, "caf\xc3\xa9");
+	store_audit_rows_free(v, n);
+	expect_ok(f, 1, 0);
+}
+
 int
 main(void)
 {
@@ -492,6 +517,7 @@ main(void)
 		T(test_audit_AU05_prune_refuses_broken_chain),
 		T(test_audit_prune_failure_deletes_nothing),
 		T(test_audit_seq_range_and_export_walk),
+		T(test_audit_non_utf8_text_escaped),
 	};
 #undef T
 
