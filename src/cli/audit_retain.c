@@ -111,9 +111,13 @@ cli_audit_prune(struct cli_ctx *c)
 static int
 put_str(json_t *o, const char *k, const char *v)
 {
-	json_t *s = v != NULL ? json_string(v) : json_null();
+	json_t *s;
 
-	if (s == NULL) {
+	if (v == NULL)
+		return json_object_set_new(o, k, json_null()) == 0
+		    ? 0
+		    : PC_ERR_INTERNAL;
+	if ((s = json_string(v)) == NULL) {
 		size_t n = strlen(v);
 		char *hex = xmalloc(2 * n + 1);
 
