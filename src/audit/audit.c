@@ -171,7 +171,44 @@ audit_set_chainer(void (*wake)(void *arg), void *arg)
 	atomic_store(&chainer.wake, wake);
 }
 
-/* A copy cut to at most max bytes, never inside a UTF-8 sequence. */
+/* Well-formed UTF-8 (no overlong form, no surrogate, at most U+10FFFF);
+ * control characters are the callers' to escape on output. */
+static bool
+utf8_ok(const unsigned char *p)
+{
+	while (*p != '\0') {
+		unsigned c = *p, need, min, cp;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, min = 0x80, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, min = 0x800, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, min = 0x10000, cp = c & 0x07;
+		else
+			return false;
+		for (unsigned i = 1; i <= need; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += need + 1;
+	}
+	return true;
+}
+
+/*
+ * A copy cut to at most max bytes, never inside a UTF-8 sequence. Text
+ * that is not UTF-8 (a header may carry any octet from 0x80 up) has those
+ * bytes written as "\xNN": PostgreSQL refuses such text (the request
+ * would fail) and JSON cannot carry it (audit export, log lines).
+ */
 static char *
 capped(const char *s, size_t max)
 {
@@ -179,6 +216,21 @@ capped(const char *s, size_t max)
 
 	if (s == NULL)
 		return NULL;
+	if (!utf8_ok((const unsigned char *)s)) {
+		struct buf b;
+		char *out;
+
+		buf_init(&b, max + 4);
+		for (const unsigned char *p = (const unsigned char *)s;
+		     *p != '\0' && b.len < max; p++) {
+			if ((*p < 0x80 ? buf_putc(&b, (char)*p)
+				       : buf_printf(&b, "\\x%02x", *p)) != 0)
+				break;
+		}
+		out = xstrndup(buf_cstr(&b), b.len < max ? b.len : max);
+		buf_free(&b);
+		return out;
+	}
 	n = strnlen(s, max + 1);
 	if (n > max) {
 		n = max;
