@@ -50,6 +50,7 @@ oidc.enableNonRepudiationChecks(config);
 const secure = appUrl.protocol === 'https:';
 const COOKIE = secure ? '__Host-app' : 'app';
 const SESSION_TTL = 8 * 3600 * 1000;
+const SIGN_IN_TTL = 10 * 60 * 1000; // a started sign-in, until the callback
 const sessions = new Map();
 
 function cookieOf(req) {
@@ -68,10 +69,12 @@ function sessionOf(req) {
 
 // A new session under a new id (never reuse an id across a sign-in: no
 // session fixation); the old one, if any, is gone.
-function newSession(req, res, data) {
+function newSession(req, res, data, ttl = SESSION_TTL) {
   sessions.delete(cookieOf(req));
+  const now = Date.now();
+  for (const [k, v] of sessions) if (v.expires <= now) sessions.delete(k);
   const id = randomBytes(32).toString('base64url');
-  const s = { id, expires: Date.now() + SESSION_TTL, ...data };
+  const s = { id, expires: now + ttl, ...data };
   sessions.set(id, s);
   res.setHeader('set-cookie', `${COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`);
   return s;
@@ -163,7 +166,7 @@ async function handle(req, res) {
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
     };
-    newSession(req, res, { pending });
+    newSession(req, res, { pending }, SIGN_IN_TTL);
     const to = oidc.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri,
       scope: SCOPE,
