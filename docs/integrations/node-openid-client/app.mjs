@@ -107,19 +107,24 @@ function redirect(res, location) {
 // Logs what happened, never a token, a code or a secret.
 const log = (fields) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
 
-// Keeps the tokens of a session fresh: refreshes them (the refresh token
-// rotates) when the access token has less than 30 s left, or when asked.
-async function freshTokens(s, force = false) {
-  if (!force && s.tokens.expiresAt - 30_000 > Date.now()) return;
-  const t = await oidc.refreshTokenGrant(config, s.tokens.refresh);
-  s.tokens = {
-    access: t.access_token,
-    refresh: t.refresh_token ?? s.tokens.refresh,
-    idToken: t.id_token ?? s.tokens.idToken,
-    expiresAt: Date.now() + (t.expires_in ?? 60) * 1000,
-  };
-  s.refreshed += 1;
-  log({ event: 'refreshed', sub: s.user.sub });
+// Keeps the tokens of a session fresh: refreshes them when the access
+// token has less than 30 s left, or when asked. One refresh at a time per
+// session: Portcullis rotates the refresh token on every use, and a second
+// use of the old one would look like theft and end the grant.
+function freshTokens(s, force = false) {
+  if (!force && s.tokens.expiresAt - 30_000 > Date.now()) return undefined;
+  s.refreshing ??= (async () => {
+    const t = await oidc.refreshTokenGrant(config, s.tokens.refresh);
+    s.tokens = {
+      access: t.access_token,
+      refresh: t.refresh_token ?? s.tokens.refresh,
+      idToken: t.id_token ?? s.tokens.idToken,
+      expiresAt: Date.now() + (t.expires_in ?? 60) * 1000,
+    };
+    s.refreshed += 1;
+    log({ event: 'refreshed', sub: s.user.sub });
+  })().finally(() => { s.refreshing = undefined; });
+  return s.refreshing;
 }
 
 // POSTs must come from our own pages (the SameSite=Lax cookie, and the
