@@ -26,6 +26,7 @@
 #include "oauth/oauth.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 /*
  * AK-08: a client bound to a service account obtains the account's tokens
@@ -87,6 +88,15 @@ bound_account(struct req *r, struct resp *w, const struct store_client *c,
 	sa.id = NULL;
 	store_service_account_clear(&sa);
 	return 0;
+}
+
+/* The metrics label of a client (issue 17 item 2): an agent or not. */
+static enum metrics_client_kind
+client_kind(const struct store_client *c)
+{
+	return c->kind != NULL && strcmp(c->kind, "agent") == 0
+	    ? METRICS_KIND_AGENT
+	    : METRICS_KIND_USER_CLIENT;
 }
 
 static void
@@ -219,6 +229,9 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		granted.len > 0 ? buf_cstr(&granted) : NULL, false,
 		jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
+	else
+		metrics_token_issued(
+		    METRICS_GRANT_CLIENT_CREDENTIALS, client_kind(c));
 	pc_freezero_str(jwt);
 	buf_free(&granted);
 }
@@ -381,6 +394,8 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 		    o, "refresh_token", json_string(g->refresh));
 	if (resp_json(w, 200, o) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
+	else
+		metrics_token_issued(metrics_grant_of(g->grant), client_kind(c));
 	json_decref(o);
 	pc_freezero_str(at);
 	if (idt != NULL) {
@@ -436,6 +451,7 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 			app->db, ac.family_id, r->now, "code_replay") != 0)
 			log_msg(LOG_ERROR, "oauth.code_replay",
 			    "family not revoked");
+		metrics_alert(METRICS_ALERT_CODE_REPLAY);
 		oauth_audit(r, "token.code_replay", "alert", c->client_id,
 		    ac.user_id, d);
 		json_decref(d);
@@ -680,6 +696,7 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		/* RT-01, RT-02: reuse; the whole family is revoked. */
 		json_t *d = json_pack("{s:s}", "family", fam.family_id);
 
+		metrics_alert(METRICS_ALERT_REFRESH_REUSE);
 		oauth_audit(r, "token.refresh_reuse", "alert", c->client_id,
 		    fam.user_id, d);
 		json_decref(d);
