@@ -136,11 +136,37 @@ audit_set_chainer(void (*wake)(void *arg), void *arg)
 	atomic_store(&chainer.wake, wake);
 }
 
-/* A copy cut to at most max bytes, never inside a UTF-8 sequence. */
+/*
+ * Bytes that are not UTF-8 become '?' in place: a User-Agent may carry
+ * any byte, and PostgreSQL refuses a row with invalid UTF-8, which would
+ * lose the row (a sign-in failure no one could see); the log line and the
+ * SQLite row get the same text.
+ */
+static void
+utf8_clean(char *s)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		unsigned c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+		if (n > len - i ||
+		    !str_is_utf8((struct str){ .p = s + i, .len = n })) {
+			s[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+}
+
+/* A copy cut to at most max bytes, never inside a UTF-8 sequence, with
+ * any byte that is not UTF-8 replaced (utf8_clean()). */
 static char *
 capped(const char *s, size_t max)
 {
 	size_t n;
+	char *out;
 
 	if (s == NULL)
 		return NULL;
@@ -150,7 +176,9 @@ capped(const char *s, size_t max)
 		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
 			n--;
 	}
-	return xstrndup(s, n);
+	out = xstrndup(s, n);
+	utf8_clean(out);
+	return out;
 }
 
 /* --- the log stream (issue 17 item 3) ------------------------------- */

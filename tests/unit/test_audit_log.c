@@ -181,6 +181,31 @@ test_audit_log_AU04_one_escaped_line_per_row(void **state)
 	free(out);
 }
 
+/* A byte that is not UTF-8 (a Latin-1 User-Agent) must not lose the row:
+ * PostgreSQL refuses invalid UTF-8 text. It is logged as '?'. */
+static void
+test_audit_log_AU01_non_utf8_user_agent_still_audited(void **state)
+{
+	struct fixture *f = *state;
+	struct audit_event ev;
+	json_t *line;
+	char *out;
+	int n;
+
+	event(&ev, "login", "failure", NULL);
+	ev.user_agent = "caf\xe9 \xc3\x28 \xf0\x9f\x98\x80 ok";
+	capture(f);
+	assert_int_equal(audit_append(f->db, f->key, &ev), 0);
+	out = uncapture(f, &n);
+	assert_int_equal(n, 1);
+	line = json_loads(out, 0, NULL);
+	assert_non_null(line);
+	assert_string_equal(json_string_value(json_object_get(line, "user_agent")),
+	    "caf? ?( \xf0\x9f\x98\x80 ok");
+	json_decref(line);
+	free(out);
+}
+
 struct tx_arg {
 	uint8_t *key;
 	int result;
@@ -299,6 +324,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_audit_log_AU04_one_escaped_line_per_row),
 		T(test_audit_log_AU01_rolled_back_row_never_logged),
+		T(test_audit_log_AU01_non_utf8_user_agent_still_audited),
 		T(test_audit_log_modes),
 	};
 
