@@ -224,7 +224,8 @@ wants_line(const struct audit_event *ev)
 {
 	int m = atomic_load(&log_mode);
 
-	return m == AUDIT_LOG_ALL || (m == AUDIT_LOG_PEOPLE && !machine_routine(ev));
+	return m == AUDIT_LOG_ALL ||
+	    (m == AUDIT_LOG_PEOPLE && !machine_routine(ev));
 }
 
 /*

@@ -471,8 +471,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	}
 	pthread_mutex_init(&s->cache_mu, NULL);
 	s->o = *o;
-	for (size_t i = 0; o->router != NULL && i < o->router->n &&
-	     i < METRICS_ROUTES_MAX;
+	for (size_t i = 0;
+	     o->router != NULL && i < o->router->n && i < METRICS_ROUTES_MAX;
 	     i++)
 		s->route_ids[i] =
 		    (uint16_t)metrics_route_id(o->router->routes[i].path);

@@ -137,7 +137,8 @@ machine_token_issue(
 		g->cnf_jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	else
-		metrics_token_issued(metrics_grant_of(g->grant), machine_kind(g));
+		metrics_token_issued(
+		    metrics_grant_of(g->grant), machine_kind(g));
 	pc_freezero_str(jwt);
 }
 

@@ -90,15 +90,6 @@ bound_account(struct req *r, struct resp *w, const struct store_client *c,
 	return 0;
 }
 
-/* The metrics label of a client (issue 17 item 2): an agent or not. */
-static enum metrics_client_kind
-client_kind(const struct store_client *c)
-{
-	return c->kind != NULL && strcmp(c->kind, "agent") == 0
-	    ? METRICS_KIND_AGENT
-	    : METRICS_KIND_USER_CLIENT;
-}
-
 static void
 client_credentials(struct req *r, struct resp *w, const struct store_client *c,
     const struct kvlist *form)
@@ -230,8 +221,8 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	else
-		metrics_token_issued(
-		    METRICS_GRANT_CLIENT_CREDENTIALS, client_kind(c));
+		metrics_token_issued(METRICS_GRANT_CLIENT_CREDENTIALS,
+		    metrics_kind_of_client(c->kind));
 	pc_freezero_str(jwt);
 	buf_free(&granted);
 }
@@ -395,7 +386,8 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 	if (resp_json(w, 200, o) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
 	else
-		metrics_token_issued(metrics_grant_of(g->grant), client_kind(c));
+		metrics_token_issued(metrics_grant_of(g->grant),
+		    metrics_kind_of_client(c->kind));
 	json_decref(o);
 	pc_freezero_str(at);
 	if (idt != NULL) {
@@ -451,7 +443,6 @@ authorization_code(struct req *r, struct resp *w, const struct store_client *c,
 			app->db, ac.family_id, r->now, "code_replay") != 0)
 			log_msg(LOG_ERROR, "oauth.code_replay",
 			    "family not revoked");
-		metrics_alert(METRICS_ALERT_CODE_REPLAY);
 		oauth_audit(r, "token.code_replay", "alert", c->client_id,
 		    ac.user_id, d);
 		json_decref(d);
@@ -696,7 +687,6 @@ refresh_token(struct req *r, struct resp *w, const struct store_client *c,
 		/* RT-01, RT-02: reuse; the whole family is revoked. */
 		json_t *d = json_pack("{s:s}", "family", fam.family_id);
 
-		metrics_alert(METRICS_ALERT_REFRESH_REUSE);
 		oauth_audit(r, "token.refresh_reuse", "alert", c->client_id,
 		    fam.user_id, d);
 		json_decref(d);

@@ -205,8 +205,8 @@ out:
 		struct log_line l;
 
 		metrics_store_error(what[0] == 'b' ? METRICS_STORE_BATCH_BEGIN
-			: what[0] == 's'	    ? METRICS_STORE_BATCH_SAVEPOINT
-						    : METRICS_STORE_BATCH_COMMIT);
+			: what[0] == 's' ? METRICS_STORE_BATCH_SAVEPOINT
+					 : METRICS_STORE_BATCH_COMMIT);
 
 		db_rollback(c);
 		/* Every caller of this batch gets r: none of it was kept. */

@@ -17,35 +17,31 @@
 
 /* --- labels ------------------------------------------------------- */
 
-static const int status_codes[] = { 200, 201, 204, 301, 302, 303, 304, 307,
-	308, 400, 401, 403, 404, 405, 406, 408, 409, 410, 411, 413, 414, 415,
-	422, 429, 431, 500, 501, 502, 503, 504 };
+static const int status_codes[] = { 200, 201, 204, 301, 302, 303, 304, 307, 308,
+	400, 401, 403, 404, 405, 406, 408, 409, 410, 411, 413, 414, 415, 422,
+	429, 431, 500, 501, 502, 503, 504 };
 #define NSTATUS (PC_NELEM(status_codes) + 1) /* and "other" */
-static const char *const status_names[NSTATUS] = { "200", "201", "204",
-	"301", "302", "303", "304", "307", "308", "400", "401", "403", "404",
-	"405", "406", "408", "409", "410", "411", "413", "414", "415", "422",
-	"429", "431", "500", "501", "502", "503", "504", "other" };
+static const char *const status_names[NSTATUS] = { "200", "201", "204", "301",
+	"302", "303", "304", "307", "308", "400", "401", "403", "404", "405",
+	"406", "408", "409", "410", "411", "413", "414", "415", "422", "429",
+	"431", "500", "501", "502", "503", "504", "other" };
 
 static const char *const outcome_names[METRICS_OUTCOME_N] = { "success",
 	"failure" };
-static const char *const factor_names[METRICS_FACTOR_N] = { "password",
-	"otp", "recovery", "passkey", "policy", "other" };
-static const char *const grant_names[METRICS_GRANT_N] = {
-	"authorization_code", "refresh_token", "client_credentials",
-	"token_exchange", "jwt_bearer", "other"
-};
+static const char *const factor_names[METRICS_FACTOR_N] = { "password", "otp",
+	"recovery", "passkey", "policy", "other" };
+static const char *const grant_names[METRICS_GRANT_N] = { "authorization_code",
+	"refresh_token", "client_credentials", "token_exchange", "jwt_bearer",
+	"other" };
 static const char *const kind_names[METRICS_KIND_N] = { "user_client",
 	"service_account", "api_key", "workload", "agent" };
 static const char *const limiter_names[METRICS_LIMITER_N] = { "login",
 	"client_auth", "api_key", "mail_ip", "mail_account", "ip",
 	"pwhash_queue" };
-static const char *const store_op_names[METRICS_STORE_OP_N] = {
-	"batch_begin", "batch_savepoint", "batch_commit", "tx_begin",
-	"tx_commit"
-};
-static const char *const audit_path_names[METRICS_AUDIT_PATH_N] = {
-	"inline", "pending", "tx_inline", "tx_pending"
-};
+static const char *const store_op_names[METRICS_STORE_OP_N] = { "batch_begin",
+	"batch_savepoint", "batch_commit", "tx_begin", "tx_commit" };
+static const char *const audit_path_names[METRICS_AUDIT_PATH_N] = { "inline",
+	"pending", "tx_inline", "tx_pending" };
 
 /* The route table's paths, registered at start-up. */
 static const char *route_names[METRICS_ROUTES_MAX] = { "(unmatched)" };
@@ -55,8 +51,8 @@ static pthread_mutex_t route_mu = PTHREAD_MUTEX_INITIALIZER;
 /* --- histogram buckets (upper bounds, in stored units) -------------- */
 
 /* Microseconds, exported as seconds. */
-static const uint64_t usec_bounds[] = { 1000, 2500, 5000, 10000, 25000,
-	50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000 };
+static const uint64_t usec_bounds[] = { 1000, 2500, 5000, 10000, 25000, 50000,
+	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000 };
 #define NB_USEC PC_NELEM(usec_bounds)
 /* Group-commit batch sizes (db_batch's BATCH_MAX is 64). */
 static const uint64_t batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64 };
@@ -114,8 +110,8 @@ sum(unsigned cell)
 	uint64_t v = 0;
 
 	for (unsigned i = 0; i < SHARDS; i++)
-		v += atomic_load_explicit(&shards[i].c[cell],
-		    memory_order_relaxed);
+		v += atomic_load_explicit(
+		    &shards[i].c[cell], memory_order_relaxed);
 	return v;
 }
 
@@ -234,6 +230,14 @@ metrics_audit_append(enum metrics_audit_path p)
 		add(C_AUDIT + (unsigned)p, 1);
 }
 
+enum metrics_client_kind
+metrics_kind_of_client(const char *kind)
+{
+	return kind != NULL && strcmp(kind, "agent") == 0
+	    ? METRICS_KIND_AGENT
+	    : METRICS_KIND_USER_CLIENT;
+}
+
 enum metrics_grant
 metrics_grant_of(const char *grant)
 {
@@ -347,8 +351,7 @@ metrics_put_family(
 
 /* {k="v",...} with an optional extra le="..." last; nothing when empty. */
 static int
-put_labels(struct buf *out, const char *const *labels, size_t n,
-    const char *le)
+put_labels(struct buf *out, const char *const *labels, size_t n, const char *le)
 {
 	int r = 0;
 
@@ -382,8 +385,8 @@ put_value(struct buf *out, double v)
 }
 
 int
-metrics_put_sample(struct buf *out, const char *name,
-    const char *const *labels, size_t nlabels, double value)
+metrics_put_sample(struct buf *out, const char *name, const char *const *labels,
+    size_t nlabels, double value)
 {
 	int r;
 
@@ -406,8 +409,7 @@ static const struct dim outcome_dim = { "outcome", outcome_names,
 	METRICS_OUTCOME_N };
 static const struct dim factor_dim = { "factor", factor_names,
 	METRICS_FACTOR_N };
-static const struct dim grant_dim = { "grant", grant_names,
-	METRICS_GRANT_N };
+static const struct dim grant_dim = { "grant", grant_names, METRICS_GRANT_N };
 static const struct dim kind_dim = { "client_kind", kind_names,
 	METRICS_KIND_N };
 static const struct dim limiter_dim = { "limiter", limiter_names,
@@ -418,8 +420,7 @@ static const struct dim audit_path_dim = { "path", audit_path_names,
 	METRICS_AUDIT_PATH_N };
 static const char *const alert_names[METRICS_ALERT_N] = { "refresh_reuse",
 	"code_replay" };
-static const struct dim alert_dim = { "kind", alert_names,
-	METRICS_ALERT_N };
+static const struct dim alert_dim = { "kind", alert_names, METRICS_ALERT_N };
 
 struct family {
 	const char *name;
@@ -512,8 +513,8 @@ put_histogram(struct buf *out, const struct family *f, unsigned base,
 	}
 	s = sum(base + (unsigned)f->nb + 1);
 	snprintf(name, sizeof(name), "%s_sum", f->name);
-	if ((r = metrics_put_sample(out, name, labels, nl,
-		 (double)s / f->scale)) != 0)
+	if ((r = metrics_put_sample(
+		 out, name, labels, nl, (double)s / f->scale)) != 0)
 		return r;
 	snprintf(name, sizeof(name), "%s_count", f->name);
 	return metrics_put_sample(out, name, labels, nl, (double)acc);
@@ -548,8 +549,8 @@ put_family(struct buf *out, const struct family *f)
 				nl++;
 			}
 			if (f->bounds != NULL) {
-				if ((r = put_histogram(out, f, base, labels,
-					 nl)) != 0)
+				if ((r = put_histogram(
+					 out, f, base, labels, nl)) != 0)
 					return r;
 				continue;
 			}
@@ -558,8 +559,8 @@ put_family(struct buf *out, const struct family *f)
 				continue;
 			if ((r = buf_puts(out, f->name)) != 0 ||
 			    (r = put_labels(out, labels, nl, NULL)) != 0 ||
-			    (r = buf_printf(out, " %llu\n",
-				 (unsigned long long)v)) != 0)
+			    (r = buf_printf(
+				 out, " %llu\n", (unsigned long long)v)) != 0)
 				return r;
 		}
 	}
@@ -585,7 +586,8 @@ metrics_render(struct buf *out)
 	    (r = metrics_put_sample(out, "process_start_time_seconds", NULL, 0,
 		 (double)atomic_load(&start_time))) != 0 ||
 	    (r = metrics_put_family(out, "portcullis_pwhash_queue_depth",
-		 "gauge", "Password-hashing jobs waiting for a worker.")) != 0 ||
+		 "gauge", "Password-hashing jobs waiting for a worker.")) !=
+		0 ||
 	    (r = metrics_put_sample(out, "portcullis_pwhash_queue_depth", NULL,
 		 0, (double)atomic_load(&pwhash_queue))) != 0)
 		return r;

@@ -123,6 +123,8 @@ void metrics_store_error(enum metrics_store_op op);
 void metrics_batch_size(unsigned n);
 void metrics_audit_append(enum metrics_audit_path p);
 
+/* The kind label of a client by its kind column ("agent", "client"). */
+enum metrics_client_kind metrics_kind_of_client(const char *kind);
 /* The grant label of an OAuth grant name ("client_credentials", ...). */
 enum metrics_grant metrics_grant_of(const char *grant);
 /* The factor label of a sign-in's amr ("pwd otp mfa" -> otp). */

@@ -109,8 +109,7 @@ uncapture(struct fixture *f, int *nlines)
 }
 
 static void
-event(struct audit_event *ev, const char *name, const char *outcome,
-    json_t *d)
+event(struct audit_event *ev, const char *name, const char *outcome, json_t *d)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->event = name;
@@ -200,7 +199,8 @@ test_audit_log_AU01_non_utf8_user_agent_still_audited(void **state)
 	assert_int_equal(n, 1);
 	line = json_loads(out, 0, NULL);
 	assert_non_null(line);
-	assert_string_equal(json_string_value(json_object_get(line, "user_agent")),
+	assert_string_equal(
+	    json_string_value(json_object_get(line, "user_agent")),
 	    "caf? ?( \xf0\x9f\x98\x80 ok");
 	json_decref(line);
 	free(out);
@@ -260,8 +260,8 @@ test_audit_log_AU01_rolled_back_row_never_logged(void **state)
 }
 
 static int
-count_lines(struct fixture *f, const char *name, const char *outcome,
-    const char *grant)
+count_lines(
+    struct fixture *f, const char *name, const char *outcome, const char *grant)
 {
 	struct audit_event ev;
 	json_t *d = grant != NULL ? json_pack("{s:s}", "grant", grant) : NULL;
@@ -290,30 +290,27 @@ test_audit_log_modes(void **state)
 
 	audit_set_log_mode(AUDIT_LOG_PEOPLE);
 	/* Routine machine-token issues stay in the store only... */
-	assert_int_equal(count_lines(f, "token.issue", "success",
-			     "client_credentials"),
-	    0);
+	assert_int_equal(
+	    count_lines(f, "token.issue", "success", "client_credentials"), 0);
 	assert_int_equal(
 	    count_lines(f, "token.issue", "success", "token-exchange"), 0);
 	/* ...people's tokens, failures and everything else go. */
-	assert_int_equal(count_lines(f, "token.issue", "success",
-			     "authorization_code"),
-	    1);
+	assert_int_equal(
+	    count_lines(f, "token.issue", "success", "authorization_code"), 1);
 	assert_int_equal(
 	    count_lines(f, "token.issue", "success", "refresh_token"), 1);
 	assert_int_equal(count_lines(f, "client.auth", "failure", NULL), 1);
-	assert_int_equal(count_lines(f, "token.issue", "failure",
-			     "client_credentials"),
-	    1);
+	assert_int_equal(
+	    count_lines(f, "token.issue", "failure", "client_credentials"), 1);
 	assert_int_equal(count_lines(f, "apikey.create", "success", NULL), 1);
 
 	audit_set_log_mode(AUDIT_LOG_ALL);
-	assert_int_equal(count_lines(f, "token.issue", "success",
-			     "client_credentials"),
-	    1);
+	assert_int_equal(
+	    count_lines(f, "token.issue", "success", "client_credentials"), 1);
 	audit_set_log_mode(AUDIT_LOG_OFF);
 	assert_int_equal(count_lines(f, "login", "failure", NULL), 0);
-	assert_int_equal(count_lines(f, "token.refresh_reuse", "alert", NULL), 0);
+	assert_int_equal(
+	    count_lines(f, "token.refresh_reuse", "alert", NULL), 0);
 }
 
 int

@@ -95,8 +95,8 @@ test_metrics_help_and_type(void **state)
 	assert_non_null(strstr(s, "# HELP portcullis_http_requests_total "));
 	assert_true(
 	    has_line(s, "# TYPE portcullis_http_requests_total counter"));
-	assert_true(has_line(s,
-	    "# TYPE portcullis_http_request_duration_seconds histogram"));
+	assert_true(has_line(
+	    s, "# TYPE portcullis_http_request_duration_seconds histogram"));
 	assert_true(has_line(s, "# TYPE portcullis_pwhash_queue_depth gauge"));
 	assert_true(has_line(s, "portcullis_pwhash_queue_depth 0"));
 	/* Every line ends with a newline, the last one included. */
@@ -139,9 +139,12 @@ test_metrics_histogram_cumulative(void **state)
 	metrics_batch_size(64);
 	metrics_batch_size(100);
 	s = render();
-	assert_true(has_line(s, "portcullis_store_batch_size_bucket{le=\"1\"} 1"));
-	assert_true(has_line(s, "portcullis_store_batch_size_bucket{le=\"2\"} 1"));
-	assert_true(has_line(s, "portcullis_store_batch_size_bucket{le=\"4\"} 3"));
+	assert_true(
+	    has_line(s, "portcullis_store_batch_size_bucket{le=\"1\"} 1"));
+	assert_true(
+	    has_line(s, "portcullis_store_batch_size_bucket{le=\"2\"} 1"));
+	assert_true(
+	    has_line(s, "portcullis_store_batch_size_bucket{le=\"4\"} 3"));
 	assert_true(
 	    has_line(s, "portcullis_store_batch_size_bucket{le=\"32\"} 3"));
 	assert_true(
@@ -156,12 +159,12 @@ test_metrics_histogram_cumulative(void **state)
 	metrics_pwhash_wait(1500);
 	metrics_pwhash_wait(250000);
 	s = render();
-	assert_true(
-	    has_line(s, "portcullis_pwhash_wait_seconds_bucket{le=\"0.001\"} 0"));
+	assert_true(has_line(
+	    s, "portcullis_pwhash_wait_seconds_bucket{le=\"0.001\"} 0"));
 	assert_true(has_line(
 	    s, "portcullis_pwhash_wait_seconds_bucket{le=\"0.0025\"} 1"));
-	assert_true(
-	    has_line(s, "portcullis_pwhash_wait_seconds_bucket{le=\"0.25\"} 2"));
+	assert_true(has_line(
+	    s, "portcullis_pwhash_wait_seconds_bucket{le=\"0.25\"} 2"));
 	assert_true(has_line(s, "portcullis_pwhash_wait_seconds_sum 0.2515"));
 	assert_true(has_line(s, "portcullis_pwhash_wait_seconds_count 2"));
 	free(s);
@@ -237,7 +240,8 @@ test_metrics_label_maps(void **state)
 	assert_int_equal(metrics_grant_of(NULL), METRICS_GRANT_OTHER);
 	assert_int_equal(
 	    metrics_factor_of_amr("pwd otp mfa"), METRICS_FACTOR_OTP);
-	assert_int_equal(metrics_factor_of_amr("hwk mfa"), METRICS_FACTOR_PASSKEY);
+	assert_int_equal(
+	    metrics_factor_of_amr("hwk mfa"), METRICS_FACTOR_PASSKEY);
 	assert_int_equal(metrics_factor_of_amr("pwd"), METRICS_FACTOR_PASSWORD);
 	assert_int_equal(metrics_factor_of_amr("pwdx"), METRICS_FACTOR_OTHER);
 	assert_int_equal(metrics_factor_of_amr(NULL), METRICS_FACTOR_OTHER);
