@@ -83,7 +83,9 @@ struct shard {
 
 static struct shard shards[SHARDS];
 static _Atomic unsigned next_shard;
-static _Thread_local int my_shard = -1;
+/* initial-exec: pc_util is linked into the program, never dlopen()ed. */
+static _Thread_local int my_shard __attribute__((tls_model("initial-exec"))) =
+    -1;
 
 static _Atomic int64_t pwhash_queue;
 static _Atomic int64_t start_time;
