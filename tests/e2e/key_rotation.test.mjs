@@ -31,16 +31,17 @@ const config = {
   rsa_key_bits: '2048',
 };
 
-let A, B, issuer, client;
+let A, B, issuer, client, metricsPort;
 
 before(async () => {
   issuer = `http://127.0.0.1:${await freePort()}`;
   const [pa, pb] = [await freePort(), await freePort()];
+  metricsPort = await freePort();
   // A fresh store: A creates the first keys at its start, so the
   // timeline starts then. B shares A's data dir: the same master key, and
   // the same SQLite file or the same PostgreSQL database (pg-url).
   A = await startServer({ port: pa, issuer, fresh: true,
-    config: { ...config, allowed_hosts: `127.0.0.1:${pa}` } });
+    config: { ...config, allowed_hosts: `127.0.0.1:${pa}`, metrics_listen: `127.0.0.1:${metricsPort}` } });
   B = await startServer({ port: pb, issuer, dataDir: A.dataDir, keepDataDir: true,
     config: { ...config, allowed_hosts: `127.0.0.1:${pb}` } });
   addUser(A, 'rot@example.com');
@@ -184,6 +185,14 @@ test('JW-09/AU-01: two nodes rotate the keys themselves: one successor per gener
     logged = loggedBy();
   }
   assert.equal(logged[0] + logged[1], rotated.length, `the nodes logged ${logged} additions, the audit has ${rotated.length}`);
+  // Visible in metrics: the steps node A did, and its ring's keys.
+  const m = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const sample = (re) => Number(m.match(re)?.[1]);
+  const added = sample(/^portcullis_signing_key_rotation_steps_total\{step="added"\} (\S+)$/m);
+  assert.ok(added >= logged[0] && added <= logged[0] + 2, `A added ${added}, logged ${logged[0]}`); // + a generation since
+  assert.equal(sample(/^portcullis_signing_key_rotation_failures_total (\S+)$/m), 0);
+  assert.equal(sample(/^portcullis_signing_keys\{state="active",alg="ES256"\} (\S+)$/m), 1);
+  assert.ok(sample(/^portcullis_signing_key_age_seconds\{state="active",alg="ES256"\} (\S+)$/m) < EVERY + DELAY + 2);
   // AU-01: the rows the steps wrote are links of the audit chain.
   const v = cliAt(A, ['audit', 'verify']);
   assert.equal(v.code, 0, v.stdout + v.stderr);
