@@ -105,6 +105,7 @@ test('AU-05: audit prune deletes the old prefix, records the anchor and an audit
   const v = cli(['audit', 'verify']);
   assert.equal(v.code, 0, v.stdout + v.stderr);
   assert.match(v.stdout, /audit log OK: \d+ rows, head seq \d+/);
+  assert.match(v.stdout, new RegExp(`^pruned: rows up to seq ${OLD} \\(audit prune\\)`, 'm'));
   const rows = cli(['audit', 'tail', '-n', '5', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
   const p = rows.find((x) => x.event === 'audit.prune');
   assert.ok(p, 'the prune is in the chain');
