@@ -311,7 +311,7 @@ out:
 
 /*
  * FA-02: the Host of a request on a protected host's paths, when it is a
- * declared host (out normalised). false: the answer is written (404 for
+ * declared host (out normalised). false: the answer is written (400 for
  * a host we do not protect, as HT-04 answers elsewhere; 503).
  */
 static bool
@@ -323,8 +323,8 @@ protected_host(struct req *r, struct resp *w, char out[FWD_HOST_MAX + 1])
 
 	if (fwd_host_norm(host, out) != 0 ||
 	    (rc = store_fwd_host_declared(app->db, out)) == PC_ERR_NOT_FOUND) {
-		resp_error(w, r, 421, "misdirected_request",
-		    "This host is not served here.");
+		resp_error(w, r, 400, "invalid_request",
+		    "Unknown Host. This path is served on protected hosts only.");
 		return false;
 	}
 	if (rc != 0) {
