@@ -22,8 +22,20 @@ lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
+static int host_norm(const char *in, char out[FWD_HOST_MAX + 1]);
+
 int
 fwd_host_norm(const char *in, char out[FWD_HOST_MAX + 1])
+{
+	int r = host_norm(in, out);
+
+	if (r != 0)
+		out[0] = '\0'; /* nothing half-checked is left behind */
+	return r;
+}
+
+static int
+host_norm(const char *in, char out[FWD_HOST_MAX + 1])
 {
 	size_t n, name_len, o = 0, label = 0;
 	const char *colon;

@@ -285,26 +285,40 @@ store_fwd_session_delete(struct db *db, const char *id_hash)
 	    Q_ARGS(QA_TEXT(id_hash)), Q_NOCOLS);
 }
 
+struct purge_arg {
+	int64_t now, idle;
+	int64_t deleted;
+};
+
+static int
+purge_tx(struct db_conn *c, void *arg)
+{
+	struct purge_arg *a = arg;
+	int64_t n = 0, m = 0;
+	int r;
+
+	if ((r = q_exec(c,
+		 "DELETE FROM fwd_codes WHERE expires_at <= ? RETURNING 1",
+		 Q_ARGS(QA_INT(a->now)), &n)) != 0)
+		return r;
+	if ((r = q_exec(c,
+		 "DELETE FROM fwd_sessions WHERE expires_at <= ?"
+		 " OR last_seen_at <= ? OR NOT EXISTS (SELECT 1 FROM sessions s"
+		 " WHERE s.id_hash = fwd_sessions.session_hash) RETURNING 1",
+		 Q_ARGS(QA_INT(a->now), QA_INT(a->now - a->idle)), &m)) != 0)
+		return r;
+	a->deleted = n + m;
+	return 0;
+}
+
 int
 store_fwd_purge(
     struct db *db, int64_t now, int64_t idle_timeout, int64_t *deleted)
 {
-	int64_t a = 0, b = 0;
-	int r;
+	struct purge_arg a = { now, idle_timeout, 0 };
+	int r = store_tx(db, purge_tx, &a);
 
 	if (deleted != NULL)
-		*deleted = 0;
-	if ((r = store_exec(db,
-		 "DELETE FROM fwd_codes WHERE expires_at <= ? RETURNING 1",
-		 Q_ARGS(QA_INT(now)), &a)) != 0)
-		return r;
-	if ((r = store_exec(db,
-		 "DELETE FROM fwd_sessions WHERE expires_at <= ?"
-		 " OR last_seen_at <= ? OR NOT EXISTS (SELECT 1 FROM sessions s"
-		 " WHERE s.id_hash = fwd_sessions.session_hash) RETURNING 1",
-		 Q_ARGS(QA_INT(now), QA_INT(now - idle_timeout)), &b)) != 0)
-		return r;
-	if (deleted != NULL)
-		*deleted = a + b;
-	return 0;
+		*deleted = r == 0 ? a.deleted : 0;
+	return r;
 }
