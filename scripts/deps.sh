@@ -22,7 +22,10 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
   chromium
   # A real relying party for tests/e2e/interop_apache.test.mjs: the test
   # starts its own apache2 in the foreground with a generated config.
-  apache2 libapache2-mod-auth-openidc)
+  apache2 libapache2-mod-auth-openidc
+  # The reverse proxy of tests/e2e/host_fwdauth.test.mjs (forward-auth,
+  # auth_request): the test runs its own unprivileged nginx.
+  nginx)
 # Node may come from elsewhere than Debian (e.g. a newer release with its
 # own npm); install Debian's only when there is none.
 if ! command -v node >/dev/null 2>&1; then test_pkgs+=(nodejs); fi

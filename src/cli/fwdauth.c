@@ -71,7 +71,8 @@ set(struct cli_ctx *ctx)
 	if (cli_audit(ctx->db, ctx->mk, "forward_auth.rule_set", host,
 		json_pack("{s:s, s:b, s:s, s:b}", "path", cli_get(ctx, "path"),
 		    "public", cli_has(ctx, "public"), "groups",
-		    cli_get(ctx, "groups") != NULL ? cli_get(ctx, "groups") : "",
+		    cli_get(ctx, "groups") != NULL ? cli_get(ctx, "groups")
+						   : "",
 		    "mfa", cli_has(ctx, "mfa"))) != 0)
 		return 1;
 	if (cli_has(ctx, "json"))
@@ -79,7 +80,8 @@ set(struct cli_ctx *ctx)
 				   cli_get(ctx, "path")),
 		    JSON_COMPACT);
 	else
-		printf("rule set for https://%s%s\n", host, cli_get(ctx, "path"));
+		printf(
+		    "rule set for https://%s%s\n", host, cli_get(ctx, "path"));
 	return 0;
 }
 
@@ -100,8 +102,8 @@ remove_rule(struct cli_ctx *ctx)
 		json_pack("{s:s}", "path", cli_get(ctx, "path"))) != 0)
 		return 1;
 	if (cli_has(ctx, "json"))
-		cli_json_print(json_pack("{s:s, s:s, s:b}", "host", host, "path",
-				   cli_get(ctx, "path"), "removed", 1),
+		cli_json_print(json_pack("{s:s, s:s, s:b}", "host", host,
+				   "path", cli_get(ctx, "path"), "removed", 1),
 		    JSON_COMPACT);
 	else
 		printf("rule removed for https://%s%s\n", host,
@@ -120,8 +122,8 @@ list(struct cli_ctx *ctx)
 
 	if (h != NULL && fwd_host_norm(h, host) != 0)
 		return failed(PC_ERR_INVALID, "not a host name");
-	if ((r = store_fwd_rules_list(ctx->db, h != NULL ? host : NULL, &v,
-		 &n)) != 0)
+	if ((r = store_fwd_rules_list(
+		 ctx->db, h != NULL ? host : NULL, &v, &n)) != 0)
 		return failed(r, NULL);
 	if (cli_has(ctx, "json")) {
 		json_t *a = json_array();

@@ -110,12 +110,12 @@ struct req {
 	const char *content_type;
 	char rid[24]; /* request id */
 	char ip[48];  /* peer address (no proxy headers yet) */
-	/* The TCP peer is in trusted_proxies (LG-05): its X-Forwarded-*
-	 * headers may be believed (forward-auth, issue 17). */
-	bool peer_trusted;
 	int64_t now;  /* captured once at entry (SS-10) */
 	const struct http_limits *limits;
 	void *app; /* the server's context */
+	/* The TCP peer is in trusted_proxies (LG-05): its X-Forwarded-*
+	 * headers may be believed (forward-auth, issue 17). */
+	bool peer_trusted;
 
 	/* Parsed on first use. */
 	struct kvlist query_params;

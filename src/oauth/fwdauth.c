@@ -70,7 +70,8 @@ hex64(const char *v)
 	if (v == NULL || strnlen(v, PC_SHA256_HEX_LEN + 1) != PC_SHA256_HEX_LEN)
 		return false;
 	for (size_t i = 0; i < PC_SHA256_HEX_LEN; i++)
-		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+		if (!((v[i] >= '0' && v[i] <= '9') ||
+			(v[i] >= 'a' && v[i] <= 'f')))
 			return false;
 	return true;
 }
@@ -162,6 +163,14 @@ fwd_rule_remove(
 	return store_fwd_rule_delete(db, h, prefix != NULL ? prefix : "");
 }
 
+int
+fwd_host_declared(struct db *db, const char *host, char out[FWD_HOST_MAX + 1])
+{
+	if (fwd_host_norm(host, out) != 0)
+		return PC_ERR_NOT_FOUND;
+	return store_fwd_host_declared(db, out);
+}
+
 void
 fwd_verdict_clear(struct fwd_verdict *v)
 {
@@ -197,7 +206,8 @@ groups_allow(const char *rule, char *const *names, size_t n)
 		size_t w = strcspn(p, " ");
 
 		for (size_t i = 0; i < n; i++)
-			if (strlen(names[i]) == w && strncmp(names[i], p, w) == 0)
+			if (strlen(names[i]) == w &&
+			    strncmp(names[i], p, w) == 0)
 				return true;
 		p += w;
 		p += strspn(p, " ");
@@ -227,7 +237,9 @@ touch_every(const struct config *cfg)
 {
 	int64_t t = session_idle_timeout(cfg) / 4;
 
-	return t < 1 ? 1 : t > SESSION_TOUCH_INTERVAL ? SESSION_TOUCH_INTERVAL : t;
+	return t < 1			 ? 1
+	    : t > SESSION_TOUCH_INTERVAL ? SESSION_TOUCH_INTERVAL
+					 : t;
 }
 
 /* The user's groups as a header value: names joined by ','. */
@@ -301,7 +313,8 @@ fwd_verify(struct db *db, const struct config *cfg, const char *host,
 		goto out;
 	}
 	rc = store_fwd_session_get(db, h, &f);
-	if (rc == PC_ERR_NOT_FOUND || (rc == 0 && !session_live(cfg, &f, v->host, now))) {
+	if (rc == PC_ERR_NOT_FOUND ||
+	    (rc == 0 && !session_live(cfg, &f, v->host, now))) {
 		rc = verdict(v, 401, "no_session");
 		goto out;
 	}
@@ -438,8 +451,8 @@ fwd_callback(struct db *db, const struct config *cfg, const char *host,
 		rc = PC_ERR_VERIFY;
 		goto out;
 	}
-	if ((rc = parent_live(db, cfg, c.session_hash, c.user_id, now,
-		 &parent_exp)) != 0)
+	if ((rc = parent_live(
+		 db, cfg, c.session_hash, c.user_id, now, &parent_exp)) != 0)
 		goto out;
 	memset(&s, 0, sizeof(s));
 	token_new(out->cookie, s.id_hash);
@@ -452,8 +465,8 @@ fwd_callback(struct db *db, const struct config *cfg, const char *host,
 	if (parent_exp < s.expires_at)
 		s.expires_at = parent_exp;
 	/* SS-01: a new id every time; the browser's old one is deleted. */
-	rc = store_fwd_session_put(db, &s,
-	    token_hash(old_cookie, old_hash) ? old_hash : NULL);
+	rc = store_fwd_session_put(
+	    db, &s, token_hash(old_cookie, old_hash) ? old_hash : NULL);
 	sodium_memzero(&s, sizeof(s));
 	if (rc != 0) {
 		sodium_memzero(out->cookie, sizeof(out->cookie));

@@ -19,13 +19,13 @@
 
 #include "util/util.h"
 
-#define FWD_HOST_MAX 260     /* a DNS name (253) and ":65535" */
-#define FWD_URL_MAX 2048     /* bytes of a return URL (rd) */
-#define FWD_PREFIX_MAX 256   /* bytes of a rule's path prefix */
-#define FWD_GROUPS_MAX 16    /* groups named by one rule */
-#define FWD_CODE_TTL 60	     /* s a callback code lives */
-#define FWD_STATE_TTL 600    /* s the state cookie of a dance lives */
-#define FWD_TOKEN_LEN 43     /* base64url of 32 random bytes */
+#define FWD_HOST_MAX 260   /* a DNS name (253) and ":65535" */
+#define FWD_URL_MAX 2048   /* bytes of a return URL (rd) */
+#define FWD_PREFIX_MAX 256 /* bytes of a rule's path prefix */
+#define FWD_GROUPS_MAX 16  /* groups named by one rule */
+#define FWD_CODE_TTL 60	   /* s a callback code lives */
+#define FWD_STATE_TTL 600  /* s the state cookie of a dance lives */
+#define FWD_TOKEN_LEN 43   /* base64url of 32 random bytes */
 #define FWD_CALLBACK "/.portcullis/callback"
 #define FWD_PREFIX "/.portcullis/" /* our paths on a protected host */
 
@@ -48,8 +48,8 @@ int fwd_host_norm(const char *in, char out[FWD_HOST_MAX + 1]) PC_WUR;
  * checks that host is declared. PC_ERR_INVALID, *url NULL, for anything
  * else.
  */
-int fwd_rd_parse(
-    const char *rd, char host[FWD_HOST_MAX + 1], char **url) PC_WUR;
+int
+fwd_rd_parse(const char *rd, char host[FWD_HOST_MAX + 1], char **url) PC_WUR;
 /*
  * FA-04: the path a request is judged by. uri is the original request
  * target ("/a/./b/../c?x"); the query is dropped, %XX decoded once (as
@@ -82,9 +82,9 @@ struct session;
  * shape); public rules take no groups and no mfa. PC_ERR_INVALID with
  * *why.
  */
-int fwd_rule_set(struct db *db, const char *host, const char *prefix,
-    bool public, const char *groups, bool mfa, int64_t now,
-    const char **why) PC_WUR;
+int
+fwd_rule_set(struct db *db, const char *host, const char *prefix, bool public,
+    const char *groups, bool mfa, int64_t now, const char **why) PC_WUR;
 /* PC_ERR_NOT_FOUND when there is no such rule; *why on INVALID. */
 int fwd_rule_remove(struct db *db, const char *host, const char *prefix,
     const char **why) PC_WUR;
@@ -140,8 +140,14 @@ int fwd_callback(struct db *db, const struct config *cfg, const char *host,
  * Ends the per-host session cookie names on host; *user_id (may be NULL)
  * gets its user when known. PC_ERR_NOT_FOUND when there was none.
  */
-int fwd_logout(struct db *db, const char *host, const char *cookie,
-    char **user_id) PC_WUR;
+int fwd_logout(
+    struct db *db, const char *host, const char *cookie, char **user_id) PC_WUR;
+/*
+ * FA-02: host (a Host header) is a declared protected host; out gets it
+ * normalised. PC_ERR_NOT_FOUND for a malformed or undeclared host.
+ */
+int fwd_host_declared(
+    struct db *db, const char *host, char out[FWD_HOST_MAX + 1]) PC_WUR;
 /* A fresh state value (43 base64url) and its hash (64 hex). */
 void fwd_state_new(char state[64], char hash[PC_SHA256_HEX_LEN + 1]);
 

@@ -85,8 +85,8 @@ rule_row(struct db_stmt *s, void *arg)
 }
 
 int
-store_fwd_rules_list(struct db *db, const char *host,
-    struct store_fwd_rule **out, size_t *n)
+store_fwd_rules_list(
+    struct db *db, const char *host, struct store_fwd_rule **out, size_t *n)
 {
 	struct rules_acc a = { NULL, 0, 0 };
 	int r;
@@ -156,8 +156,8 @@ store_fwd_code_take(struct db *db, const char *code_hash, int64_t now,
 		QC_EXACT(out->state_hash), QC_DUP(&out->user_id),
 		QC_DUP(&out->rd), QC_INT(&out->expires_at)));
 	if (r == 0)
-		snprintf(out->code_hash, sizeof(out->code_hash), "%s",
-		    code_hash);
+		snprintf(
+		    out->code_hash, sizeof(out->code_hash), "%s", code_hash);
 	return r;
 }
 
@@ -199,8 +199,8 @@ put_tx(struct db_conn *c, void *arg)
 }
 
 int
-store_fwd_session_put(struct db *db, const struct store_fwd_session *s,
-    const char *replace_hash)
+store_fwd_session_put(
+    struct db *db, const struct store_fwd_session *s, const char *replace_hash)
 {
 	struct put_arg a = { s, replace_hash };
 
@@ -269,8 +269,8 @@ touch_tx(struct db_conn *c, void *arg)
 }
 
 int
-store_fwd_session_touch(struct db *db, const char *id_hash,
-    const char *session_hash, int64_t now)
+store_fwd_session_touch(
+    struct db *db, const char *id_hash, const char *session_hash, int64_t now)
 {
 	struct touch_arg a = { id_hash, session_hash, now };
 

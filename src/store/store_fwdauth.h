@@ -99,8 +99,8 @@ int store_fwd_session_delete(struct db *db, const char *id_hash) PC_WUR;
  * DS-04: deletes expired codes, per-host sessions past their absolute
  * end or idle for idle_timeout, and those whose issuer session is gone.
  */
-int store_fwd_purge(struct db *db, int64_t now, int64_t idle_timeout,
-    int64_t *deleted) PC_WUR;
+int store_fwd_purge(
+    struct db *db, int64_t now, int64_t idle_timeout, int64_t *deleted) PC_WUR;
 
 /* ---- end Forward-auth ---- */
 

@@ -28,7 +28,6 @@
 #include "jose/b64url.h"
 #include "oauth/fwdauth.h"
 #include "oauth/oauth.h"
-#include "store/store.h"
 #include "util/log.h"
 #include "web/web.h"
 
@@ -79,15 +78,18 @@ header_once(const struct req *r, const char *name)
  * deletes it; max_age < 0: a browser-session cookie.
  */
 static void
-host_cookie(struct resp *w, const char *name, const char *value,
-    int64_t max_age)
+host_cookie(
+    struct resp *w, const char *name, const char *value, int64_t max_age)
 {
 	char h[160], age[32] = "";
 
 	if (max_age >= 0)
-		snprintf(age, sizeof(age), "; Max-Age=%lld", (long long)max_age);
-	if (snprintf(h, sizeof(h), "%s=%s; Path=/%s; Secure; HttpOnly; "
-	    "SameSite=Lax", name, value, age) < (int)sizeof(h))
+		snprintf(
+		    age, sizeof(age), "; Max-Age=%lld", (long long)max_age);
+	if (snprintf(h, sizeof(h),
+		"%s=%s; Path=/%s; Secure; HttpOnly; "
+		"SameSite=Lax",
+		name, value, age) < (int)sizeof(h))
 		resp_header(w, "Set-Cookie", h);
 	sodium_memzero(h, sizeof(h));
 }
@@ -136,11 +138,11 @@ original(struct req *r, const char **host, const char **uri, bool *https)
 static void
 audit_refusal(struct req *r, const struct fwd_verdict *v)
 {
-	json_t *d = json_pack("{s:s,s:s,s:s}", "host", v->host, "path",
-	    v->path, "reason", v->why);
+	json_t *d = json_pack("{s:s,s:s,s:s}", "host", v->host, "path", v->path,
+	    "reason", v->why);
 
-	(void)web_audit(r, NULL, "forward_auth.access", "failure", v->user_id,
-	    v->host, d);
+	(void)web_audit(
+	    r, NULL, "forward_auth.access", "failure", v->user_id, v->host, d);
 	json_decref(d);
 }
 
@@ -205,9 +207,11 @@ set_return(struct req *r, struct resp *w, const char *rd, const char *sh)
 	enc = xmalloc(b64url_encoded_len(n) + 1);
 	b64url_encode((const uint8_t *)rd, n, enc);
 	buf_init(&b, 4096);
-	if (buf_printf(&b, "%s=%s.%s; Path=/; Max-Age=%d; HttpOnly; "
-	    "SameSite=Lax%s", return_cookie_name(cfg), sh, enc, FWD_STATE_TTL,
-	    cfg->issuer_https ? "; Secure" : "") == 0)
+	if (buf_printf(&b,
+		"%s=%s.%s; Path=/; Max-Age=%d; HttpOnly; "
+		"SameSite=Lax%s",
+		return_cookie_name(cfg), sh, enc, FWD_STATE_TTL,
+		cfg->issuer_https ? "; Secure" : "") == 0)
 		resp_header(w, "Set-Cookie", buf_cstr(&b));
 	buf_free(&b);
 	free(enc);
@@ -219,9 +223,10 @@ clear_return(struct req *r, struct resp *w)
 	const struct config *cfg = ((struct app *)r->app)->cfg;
 	char h[128];
 
-	snprintf(h, sizeof(h), "%s=; Path=/; Max-Age=0; HttpOnly; "
-	    "SameSite=Lax%s", return_cookie_name(cfg),
-	    cfg->issuer_https ? "; Secure" : "");
+	snprintf(h, sizeof(h),
+	    "%s=; Path=/; Max-Age=0; HttpOnly; "
+	    "SameSite=Lax%s",
+	    return_cookie_name(cfg), cfg->issuer_https ? "; Secure" : "");
 	resp_header(w, "Set-Cookie", h);
 }
 
@@ -321,10 +326,10 @@ protected_host(struct req *r, struct resp *w, char out[FWD_HOST_MAX + 1])
 	const char *host = header_once(r, "Host");
 	int rc;
 
-	if (fwd_host_norm(host, out) != 0 ||
-	    (rc = store_fwd_host_declared(app->db, out)) == PC_ERR_NOT_FOUND) {
+	if ((rc = fwd_host_declared(app->db, host, out)) == PC_ERR_NOT_FOUND) {
 		resp_error(w, r, 400, "invalid_request",
-		    "Unknown Host. This path is served on protected hosts only.");
+		    "Unknown Host. This path is served on protected hosts "
+		    "only.");
 		return false;
 	}
 	if (rc != 0) {
@@ -367,7 +372,8 @@ web_fwd_app_start(struct req *r, struct resp *w)
 	    buf_puts(&b, "/forward-auth/start") != 0 ||
 	    oauth_query_add(&b, "rd", rd) != 0 ||
 	    oauth_query_add(&b, "sh", sh) != 0) {
-		resp_error(w, r, 400, "invalid_request", "The URL is too long.");
+		resp_error(
+		    w, r, 400, "invalid_request", "The URL is too long.");
 	} else {
 		host_cookie(w, FWD_STATE_COOKIE, state, FWD_STATE_TTL);
 		web_redirect(w, buf_cstr(&b));
@@ -392,10 +398,10 @@ web_fwd_callback(struct req *r, struct resp *w)
 	    cookie_value(r, FWD_STATE_COOKIE), cookie_value(r, FWD_COOKIE),
 	    r->now, &l);
 	if (rc == PC_ERR_VERIFY) {
-		d = json_pack("{s:s,s:s}", "host", host, "reason",
-		    "invalid_code");
-		(void)web_audit(r, NULL, "forward_auth.login", "failure", NULL,
-		    host, d);
+		d = json_pack(
+		    "{s:s,s:s}", "host", host, "reason", "invalid_code");
+		(void)web_audit(
+		    r, NULL, "forward_auth.login", "failure", NULL, host, d);
 		json_decref(d);
 		host_cookie(w, FWD_STATE_COOKIE, "", 0);
 		page_message(w, 400, "Sign-in link not valid",
@@ -410,8 +416,8 @@ web_fwd_callback(struct req *r, struct resp *w)
 		return;
 	}
 	d = json_pack("{s:s}", "host", host);
-	rc = web_audit(r, NULL, "forward_auth.login", "success", l.user_id,
-	    host, d);
+	rc = web_audit(
+	    r, NULL, "forward_auth.login", "success", l.user_id, host, d);
 	json_decref(d);
 	if (rc != 0) {
 		/* AU-01: no session without its durable row. */
@@ -448,8 +454,8 @@ web_fwd_app_logout(struct req *r, struct resp *w)
 	}
 	if (rc == 0) {
 		d = json_pack("{s:s}", "host", host);
-		(void)web_audit(r, NULL, "forward_auth.logout", "success", user,
-		    host, d);
+		(void)web_audit(
+		    r, NULL, "forward_auth.logout", "success", user, host, d);
 		json_decref(d);
 	}
 	free(user);
@@ -457,8 +463,7 @@ web_fwd_app_logout(struct req *r, struct resp *w)
 	/* The issuer's own page asks whether to end the Portcullis session
 	 * too (CF-02: nothing more is signed out by a GET). */
 	buf_init(&b, 1024);
-	if (buf_puts(&b, app->cfg->issuer) == 0 &&
-	    buf_puts(&b, "/logout") == 0)
+	if (buf_puts(&b, app->cfg->issuer) == 0 && buf_puts(&b, "/logout") == 0)
 		web_redirect(w, buf_cstr(&b));
 	else
 		resp_error(w, r, 500, "server_error", "Internal error.");

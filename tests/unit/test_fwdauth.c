@@ -106,7 +106,8 @@ test_fwdauth_FA03_rd_parse(void **state)
 		"https://app/\x7f", "https://app/\xc3\xa9" };
 
 	(void)state;
-	assert_int_equal(fwd_rd_parse("https://App.Example:443/a/b?c=d#f", h, &u), 0);
+	assert_int_equal(
+	    fwd_rd_parse("https://App.Example:443/a/b?c=d#f", h, &u), 0);
 	assert_string_equal(h, "app.example");
 	assert_string_equal(u, "https://app.example/a/b?c=d");
 	free(u);
@@ -118,7 +119,8 @@ test_fwdauth_FA03_rd_parse(void **state)
 	free(u);
 	/* Leading slashes are said once; the dance's paths are never a
 	 * destination. */
-	assert_int_equal(fwd_rd_parse("https://app.example///evil/x", h, &u), 0);
+	assert_int_equal(
+	    fwd_rd_parse("https://app.example///evil/x", h, &u), 0);
 	assert_string_equal(u, "https://app.example/evil/x");
 	free(u);
 	assert_int_equal(
@@ -215,8 +217,8 @@ rules(struct fixture *f)
 	assert_int_equal(fwd_rule_set(f->db, "App.Example", "/", false, NULL,
 			     false, T0, &why),
 	    0);
-	assert_int_equal(fwd_rule_set(f->db, "app.example", "/public", true,
-			     "", false, T0, &why),
+	assert_int_equal(fwd_rule_set(f->db, "app.example", "/public", true, "",
+			     false, T0, &why),
 	    0);
 	assert_int_equal(fwd_rule_set(f->db, "app.example", "/eng", false,
 			     "eng, ops", false, T0, &why),
@@ -224,8 +226,8 @@ rules(struct fixture *f)
 	assert_int_equal(fwd_rule_set(f->db, "app.example", "/secure", false,
 			     NULL, true, T0, &why),
 	    0);
-	assert_int_equal(fwd_rule_set(f->db, "other.example", "/", false,
-			     NULL, false, T0, &why),
+	assert_int_equal(fwd_rule_set(f->db, "other.example", "/", false, NULL,
+			     false, T0, &why),
 	    0);
 }
 
@@ -295,7 +297,8 @@ issue(struct fixture *f, const char *rd, struct browser *b, char code[64])
 	const char *p;
 
 	fwd_state_new(b->state, b->hash);
-	assert_int_equal(fwd_code_issue(f->db, &f->s, rd, b->hash, T0, &loc), 0);
+	assert_int_equal(
+	    fwd_code_issue(f->db, &f->s, rd, b->hash, T0, &loc), 0);
 	p = strstr(loc, "?code=");
 	assert_non_null(p);
 	assert_int_equal(strlen(p + 6), FWD_TOKEN_LEN);
@@ -331,8 +334,8 @@ test_fwdauth_FA06_codes(void **state)
 	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code,
 			     other.state, NULL, T0 + 1, &l),
 	    PC_ERR_VERIFY);
-	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code,
-			     b.state, NULL, T0 + 1, &l),
+	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code, b.state,
+			     NULL, T0 + 1, &l),
 	    PC_ERR_VERIFY);
 	/* Another host: refused. */
 	issue(f, "https://app.example/", &b, code);
@@ -341,8 +344,8 @@ test_fwdauth_FA06_codes(void **state)
 	    PC_ERR_VERIFY);
 	/* Expired: refused. */
 	issue(f, "https://app.example/", &b, code);
-	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code,
-			     b.state, NULL, T0 + FWD_CODE_TTL, &l),
+	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code, b.state,
+			     NULL, T0 + FWD_CODE_TTL, &l),
 	    PC_ERR_VERIFY);
 	/* No state: refused. */
 	issue(f, "https://app.example/", &b, code);
@@ -358,14 +361,14 @@ test_fwdauth_FA06_codes(void **state)
 	assert_string_equal(l.user_id, f->alice.id);
 	assert_int_equal(strlen(l.cookie), FWD_TOKEN_LEN);
 	fwd_login_clear(&l);
-	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code,
-			     b.state, NULL, T0 + 2, &l),
+	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code, b.state,
+			     NULL, T0 + 2, &l),
 	    PC_ERR_VERIFY);
 	/* The issuer session gone: no session from its code. */
 	issue(f, "https://app.example/", &b, code);
 	assert_int_equal(session_revoke(f->db, f->cookie), 0);
-	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code,
-			     b.state, NULL, T0 + 1, &l),
+	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code, b.state,
+			     NULL, T0 + 1, &l),
 	    PC_ERR_VERIFY);
 }
 
@@ -379,21 +382,22 @@ login(struct fixture *f, const char *host, char cookie[64])
 
 	snprintf(rd, sizeof(rd), "https://%s/", host);
 	issue(f, rd, &b, code);
-	assert_int_equal(fwd_callback(f->db, NULL, host, code, b.state, NULL,
-			     T0 + 1, &l),
+	assert_int_equal(
+	    fwd_callback(f->db, NULL, host, code, b.state, NULL, T0 + 1, &l),
 	    0);
 	snprintf(cookie, 64, "%s", l.cookie);
 	fwd_login_clear(&l);
 }
 
 static int
-status(struct fixture *f, const char *host, const char *uri,
-    const char *cookie, int64_t now)
+status(struct fixture *f, const char *host, const char *uri, const char *cookie,
+    int64_t now)
 {
 	struct fwd_verdict v;
 	int st;
 
-	assert_int_equal(fwd_verify(f->db, NULL, host, uri, cookie, now, &v), 0);
+	assert_int_equal(
+	    fwd_verify(f->db, NULL, host, uri, cookie, now, &v), 0);
 	st = v.status;
 	fwd_verdict_clear(&v);
 	return st;
@@ -433,7 +437,8 @@ test_fwdauth_FA05_verify(void **state)
 	/* FA-02: an undeclared or malformed host is refused. */
 	assert_int_equal(status(f, "evil.example", "/", cookie, T0 + 2), 403);
 	assert_int_equal(status(f, NULL, "/", cookie, T0 + 2), 403);
-	assert_int_equal(status(f, "app.example", "/a%2fb", cookie, T0 + 2), 403);
+	assert_int_equal(
+	    status(f, "app.example", "/a%2fb", cookie, T0 + 2), 403);
 	/* Bound to its host. */
 	assert_int_equal(status(f, "other.example", "/", cookie, T0 + 2), 401);
 	assert_int_equal(status(f, "other.example", "/", other, T0 + 2), 200);
@@ -441,7 +446,8 @@ test_fwdauth_FA05_verify(void **state)
 	 * request after 20 minutes moves both sessions on. */
 	assert_int_equal(status(f, "app.example", "/", cookie, T0 + 1200), 200);
 	assert_int_equal(status(f, "app.example", "/", cookie, T0 + 2400), 200);
-	assert_int_equal(status(f, "other.example", "/", other, T0 + 4300), 401);
+	assert_int_equal(
+	    status(f, "other.example", "/", other, T0 + 4300), 401);
 	assert_int_equal(status(f, "app.example", "/", cookie, T0 + 4300), 401);
 }
 
@@ -485,8 +491,8 @@ test_fwdauth_SS01_rotation_and_purge(void **state)
 	login(f, "app.example", first);
 	/* A new sign-in on the host replaces the browser's old session. */
 	issue(f, "https://app.example/", &b, code);
-	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code,
-			     b.state, first, T0 + 5, &l),
+	assert_int_equal(fwd_callback(f->db, NULL, "app.example", code, b.state,
+			     first, T0 + 5, &l),
 	    0);
 	assert_string_not_equal(l.cookie, first);
 	assert_int_equal(status(f, "app.example", "/", first, T0 + 6), 401);
@@ -497,7 +503,8 @@ test_fwdauth_SS01_rotation_and_purge(void **state)
 	issue(f, "https://app.example/", &b, code);
 	assert_int_equal(store_fwd_purge(f->db, T0 + 30, 1800, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_fwd_purge(f->db, T0 + FWD_CODE_TTL, 1800, &n), 0);
+	assert_int_equal(
+	    store_fwd_purge(f->db, T0 + FWD_CODE_TTL, 1800, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(store_fwd_purge(f->db, T0 + 1806, 1800, &n), 0);
 	assert_int_equal(n, 1);
