@@ -176,7 +176,7 @@ async function signIn(page, email) {
 
 const sessions = {}; // email -> { page, appCookie }
 
-test('FA-01 FA-02 FA-04: verify without a cookie is 401, an undeclared host 403, a public path 200; paths are normalised first', async () => {
+test('FA-01 FA-02 FA-04 FA-09: verify without a cookie is 401, an undeclared host 403, a public path 200; paths are normalised first', async () => {
   assert.equal((await verify({ host: APP.host, uri: '/' })).status, 401);
   assert.equal((await verify({ host: `evil.localhost:${np}`, uri: '/' })).status, 403);
   assert.equal((await verify({ host: APP.host.replace(/:\d+$/, ''), uri: '/' })).status, 403, 'another port is another host');

@@ -191,7 +191,7 @@ test_fwdauth_FA04_path_norm(void **state)
 }
 
 static void
-test_fwdauth_FA08_header_values(void **state)
+test_fwdauth_FA09_header_values(void **state)
 {
 	(void)state;
 	assert_true(fwd_header_safe("alice@example.com"));
@@ -518,7 +518,7 @@ main(void)
 		cmocka_unit_test(test_fwdauth_FA02_host_norm),
 		cmocka_unit_test(test_fwdauth_FA03_rd_parse),
 		cmocka_unit_test(test_fwdauth_FA04_path_norm),
-		cmocka_unit_test(test_fwdauth_FA08_header_values),
+		cmocka_unit_test(test_fwdauth_FA09_header_values),
 		T(test_fwdauth_rules_store),
 		T(test_fwdauth_FA06_codes),
 		T(test_fwdauth_FA05_verify),
