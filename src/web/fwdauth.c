@@ -298,7 +298,8 @@ web_fwd_start(struct req *r, struct resp *w)
 		goto out;
 	}
 	rc = fwd_code_issue(app->db, &s, rd, sh, r->now, &loc);
-	if (from_cookie)
+	/* Spent either way: a stale dance never hijacks a later sign-in. */
+	if (from_cookie || web_fwd_pending(r))
 		clear_return(r, w);
 	if (rc == 0)
 		web_redirect(w, loc);

@@ -79,6 +79,7 @@ async function startNginx(vars) {
   }
   return {
     errorLog: () => { try { return readFileSync(join(prefix, 'error.log'), 'utf8'); } catch { return err; } },
+    accessLog: () => readFileSync(join(prefix, 'access.log'), 'utf8'),
     stop: () => new Promise((res) => { if (proc.exitCode !== null) return res(); proc.on('exit', res); proc.kill('SIGTERM'); }),
   };
 }
@@ -344,6 +345,10 @@ test('FA-06 FA-07: a callback code is single use and useless in another browser 
     assert.equal((await viaNginx('other.localhost', cross.path, { Cookie: `__Host-pcfa-state=${cross.state}` })).status, 400);
     const fails = auditRows(srv, 80).filter((e) => e.event === 'forward_auth.login' && e.outcome === 'failure');
     assert.equal(fails.length, 5, JSON.stringify(fails));
+    // Neither nginx's log (the example's format) nor ours holds a code.
+    assert.match(ngx.accessLog(), /GET \/\.portcullis\/callback HTTP/);
+    assert.doesNotMatch(ngx.accessLog(), /code=/);
+    assert.ok(!srv.rawLogs().includes(new URL(loot.url).searchParams.get('code')), 'no code in our log');
   } finally {
     await page.context().close();
     await victim.context().close();
