@@ -10,10 +10,20 @@ LISTEN     ?= 127.0.0.1:8080
 # a loopback or wildcard address: passkeys need a host name, and no
 # client can use 0.0.0.0).
 ISSUER     ?=
+# `make install` (issue 17, item 4): where, GNU style; both can be given at
+# install time (`make install PREFIX=/usr DESTDIR=/tmp/pkg`).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/portcullis
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL    ?= install
 # Seconds per harness for `make fuzz` (FUZZ_SECONDS=30 make fuzz).
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build run test torture unit e2e lint fuzz bench format clean deps test-deps
+.PHONY: all build run test torture unit e2e lint fuzz bench format clean deps test-deps install uninstall
 
 all: build
 
@@ -64,6 +74,36 @@ bench: test-deps build
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
+
+# The release binary, the man pages (built by meson from docs/man/*.scd),
+# the example configuration, the systemd units (ExecStart pointed at
+# BINDIR) and the service user's sysusers.d entry. Nothing in /etc and no
+# user is created: README "Run it in production" does that.
+install: build
+	@test -f $(BUILD)/docs/man/portcullis.8 || { echo "install: no man pages in $(BUILD): install scdoc (scripts/deps.sh run) and run make again" >&2; exit 1; }
+	$(INSTALL) -d -m 0755 "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man8" \
+	  "$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(DOCDIR)" \
+	  "$(DESTDIR)$(SYSTEMDUNITDIR)" "$(DESTDIR)$(SYSUSERSDIR)"
+	$(INSTALL) -m 0755 $(BUILD)/src/portcullis "$(DESTDIR)$(BINDIR)/portcullis"
+	$(INSTALL) -m 0644 $(BUILD)/docs/man/portcullis.8 "$(DESTDIR)$(MANDIR)/man8/portcullis.8"
+	$(INSTALL) -m 0644 $(BUILD)/docs/man/portcullis.conf.5 "$(DESTDIR)$(MANDIR)/man5/portcullis.conf.5"
+	$(INSTALL) -m 0644 contrib/portcullis.conf.example "$(DESTDIR)$(DOCDIR)/portcullis.conf.example"
+	sed 's|/usr/local/bin/|$(BINDIR)/|g' contrib/systemd/portcullis.service > $(BUILD)/portcullis.service
+	$(INSTALL) -m 0644 $(BUILD)/portcullis.service "$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.service"
+	$(INSTALL) -m 0644 contrib/systemd/portcullis.socket "$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.socket"
+	$(INSTALL) -m 0644 contrib/systemd/portcullis.sysusers "$(DESTDIR)$(SYSUSERSDIR)/portcullis.conf"
+
+# Removes what install installed (same PREFIX and DESTDIR); never the
+# configuration in /etc/portcullis nor the data in /var/lib/portcullis.
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/portcullis" \
+	  "$(DESTDIR)$(MANDIR)/man8/portcullis.8" \
+	  "$(DESTDIR)$(MANDIR)/man5/portcullis.conf.5" \
+	  "$(DESTDIR)$(DOCDIR)/portcullis.conf.example" \
+	  "$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.service" \
+	  "$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.socket" \
+	  "$(DESTDIR)$(SYSUSERSDIR)/portcullis.conf"
+	-rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null
 
 clean:
 	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)

@@ -9,6 +9,9 @@ run_pkgs=(build-essential meson ninja-build pkg-config python3
   libmicrohttpd-dev libjansson-dev libsodium-dev libssl-dev libsqlite3-dev
   libunistring-dev libzxcvbn-dev libcurl4-openssl-dev libpq-dev zlib1g-dev
   libfido2-dev libcbor-dev liboath-dev libqrencode-dev
+  # sd_notify and socket activation (src/server/systemd.c); the man pages
+  # (docs/man/*.scd) for make install.
+  libsystemd-dev scdoc
   curl ca-certificates)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
   cppcheck wrk openssl sqlite3 procps
@@ -23,6 +26,13 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
   # A real relying party for tests/e2e/interop_apache.test.mjs: the test
   # starts its own apache2 in the foreground with a generated config.
   apache2 libapache2-mod-auth-openidc
+  # systemd-analyze (the unit's security score), systemd-socket-activate
+  # and systemd-sysusers for tests/e2e/host_*.test.mjs; man-db renders
+  # the installed man pages; strace lists the system calls the unit's
+  # filter must allow.
+  systemd man-db strace
+  # docs/integrations/service-account/setup.sh reads the CLI's --json.
+  jq
   # The reverse proxy of tests/e2e/host_fwdauth.test.mjs (forward-auth,
   # auth_request): the test runs its own unprivileged nginx.
   nginx)

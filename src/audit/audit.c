@@ -15,9 +15,6 @@
 
 #define VERIFY_PAGE 512
 
-static const char zero_mac[PC_SHA256_HEX_LEN + 1] =
-    "0000000000000000000000000000000000000000000000000000000000000000";
-
 void
 audit_key(const struct masterkey *mk, uint8_t out[32])
 {
@@ -115,6 +112,45 @@ pending_mac(const uint8_t key[32], const struct store_audit_row *row,
 	mac_field(&st, "pc-audit-pending-v1");
 	mac_field(&st, row->id);
 	mac_columns(&st, row, out);
+}
+
+/* An anchor's own mac (decision 0077): every column, under its label. */
+void
+audit_anchor_mac(const uint8_t key[32], const struct store_audit_anchor *a,
+    char out[PC_SHA256_HEX_LEN + 1])
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t mac[crypto_auth_hmacsha256_BYTES];
+
+	crypto_auth_hmacsha256_init(&st, key, 32);
+	mac_field(&st, "pc-audit-anchor-v1");
+	mac_u64(&st, (uint64_t)a->seq);
+	mac_field(&st, a->mac);
+	mac_u64(&st, (uint64_t)a->ts_ms);
+	mac_u64(&st, (uint64_t)a->first_seq);
+	mac_u64(&st, (uint64_t)a->pruned);
+	mac_u64(&st, (uint64_t)a->cutoff_ms);
+	mac_u64(&st, (uint64_t)a->pruned_at_ms);
+	crypto_auth_hmacsha256_final(&st, mac);
+	hex_encode(mac, sizeof(mac), out);
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(mac, sizeof(mac));
+}
+
+void
+audit_key_id(const uint8_t key[32], char out[AUDIT_KEY_ID_MAX])
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t mac[crypto_auth_hmacsha256_BYTES];
+	char hex[17];
+
+	crypto_auth_hmacsha256_init(&st, key, 32);
+	mac_field(&st, "pc-audit-key-id-v1");
+	crypto_auth_hmacsha256_final(&st, mac);
+	hex_encode(mac, 8, hex);
+	snprintf(out, AUDIT_KEY_ID_MAX, "auditlog/1:%s", hex);
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(mac, sizeof(mac));
 }
 
 /* --- append --------------------------------------------------------- */
@@ -352,6 +388,7 @@ audit_fault_name(enum audit_fault f)
 	case AUDIT_FAULT_HEAD: return "head";
 	case AUDIT_FAULT_EXTRA: return "extra";
 	case AUDIT_FAULT_PENDING: return "pending";
+	case AUDIT_FAULT_ANCHOR: return "anchor";
 	}
 	return "unknown";
 }
@@ -377,7 +414,10 @@ broken(struct audit_verify_result *out, enum audit_fault f, int64_t seq)
 		break;
 	case AUDIT_FAULT_GAP:
 		snprintf(out->reason, sizeof(out->reason),
-		    "seq %lld is missing: row deleted", (long long)seq);
+		    "seq %lld is missing: row deleted%s", (long long)seq,
+		    out->anchor_seq > 0 && seq == out->anchor_seq + 1
+			? " (no prune anchor explains it)"
+			: "");
 		break;
 	case AUDIT_FAULT_CHAIN:
 		snprintf(out->reason, sizeof(out->reason),
@@ -398,8 +438,21 @@ broken(struct audit_verify_result *out, enum audit_fault f, int64_t seq)
 		    (long long)seq);
 		break;
 	case AUDIT_FAULT_EXTRA:
+		if (out->anchor_seq > 0)
+			snprintf(out->reason, sizeof(out->reason),
+			    "a row with seq %lld is at or before the prune "
+			    "anchor (seq %lld): row inserted or restored",
+			    (long long)seq, (long long)out->anchor_seq);
+		else
+			snprintf(out->reason, sizeof(out->reason),
+			    "a row with seq %lld comes before seq 1: row "
+			    "inserted",
+			    (long long)seq);
+		break;
+	case AUDIT_FAULT_ANCHOR:
 		snprintf(out->reason, sizeof(out->reason),
-		    "a row with seq %lld comes before seq 1: row inserted",
+		    "the prune anchor at seq %lld was edited or forged: its "
+		    "mac does not verify (or wrong master key)",
 		    (long long)seq);
 		break;
 	case AUDIT_FAULT_PENDING:
@@ -421,7 +474,7 @@ check_row(const uint8_t key[32], const struct audit_head *expect,
 	char mac[PC_SHA256_HEX_LEN + 1];
 	int64_t want = out->head.seq + 1;
 
-	if (row->seq < 1)
+	if (row->seq < 1 || row->seq <= out->anchor_seq)
 		return broken(out, AUDIT_FAULT_EXTRA, row->seq);
 	if (row->seq != want)
 		return broken(out, AUDIT_FAULT_GAP, want);
@@ -479,18 +532,57 @@ verify_pending(
 	return r;
 }
 
+void
+audit_verify_begin(
+    struct audit_verify_result *out, int64_t seq, const char *mac)
+{
+	memset(out, 0, sizeof(*out));
+	out->anchor_seq = seq;
+	out->head.seq = seq;
+	snprintf(out->head.mac, sizeof(out->head.mac), "%s", mac);
+}
+
 int
-audit_verify(struct db *db, const uint8_t key[32],
-    const struct audit_head *expect, struct audit_verify_result *out)
+audit_verify_row(const uint8_t key[32], const struct store_audit_row *row,
+    struct audit_verify_result *out)
+{
+	return check_row(key, NULL, row, out);
+}
+
+bool
+audit_anchor_ok(const uint8_t key[32], const struct store_audit_anchor *a)
+{
+	char want[PC_SHA256_HEX_LEN + 1];
+
+	audit_anchor_mac(key, a, want);
+	return mac_eq(want, a->amac);
+}
+
+/* One walk from the newest anchor; *anchor gets the anchor's seq. */
+static int
+verify_once(struct db *db, const uint8_t key[32],
+    const struct audit_head *expect, struct audit_verify_result *out,
+    int64_t *anchor)
 {
 	struct store_audit_row *v = NULL;
+	struct store_audit_anchor an;
 	size_t n = 0;
-	int r = 0;
+	int r = store_audit_anchor_get(db, &an);
 
-	memset(out, 0, sizeof(*out));
-	memcpy(out->head.mac, zero_mac, sizeof(out->head.mac));
+	if (r != 0 && r != PC_ERR_NOT_FOUND)
+		return r;
+	/* No anchor: seq 0 and 64 zeros, the start of an unpruned chain. */
+	audit_verify_begin(out, an.seq, an.mac);
+	*anchor = an.seq;
+	if (r == 0 && !audit_anchor_ok(key, &an))
+		return broken(out, AUDIT_FAULT_ANCHOR, an.seq);
+	/* An exported head that was pruned since: only the anchor's own
+	 * row can still be compared. */
+	if (expect != NULL && expect->seq == an.seq && an.seq > 0 &&
+	    !mac_eq(an.mac, expect->mac))
+		return broken(out, AUDIT_FAULT_HEAD, an.seq);
 	for (int64_t from = INT64_MIN;; from = out->head.seq + 1) {
-		/* The first page also shows rows planted below seq 1. */
+		/* The first page also shows rows planted below the start. */
 		if ((r = store_audit_list(db, from, VERIFY_PAGE, &v, &n)) != 0)
 			return r;
 		for (size_t i = 0; i < n && r == 0; i++)
@@ -504,4 +596,27 @@ audit_verify(struct db *db, const uint8_t key[32],
 	if (expect != NULL && out->head.seq < expect->seq)
 		return broken(out, AUDIT_FAULT_TRUNCATED, out->head.seq + 1);
 	return verify_pending(db, key, out);
+}
+
+int
+audit_verify(struct db *db, const uint8_t key[32],
+    const struct audit_head *expect, struct audit_verify_result *out)
+{
+	struct store_audit_anchor now;
+	int64_t anchor = 0;
+	int r = 0;
+
+	/* A prune that commits during the walk moves the anchor: rows the
+	 * walk has not reached are gone lawfully. Walk again from the new
+	 * anchor (a few times at most); an unmoved anchor is the verdict. */
+	for (int i = 0; i < 3; i++) {
+		r = verify_once(db, key, expect, out, &anchor);
+		if (r != PC_ERR_VERIFY ||
+		    (out->fault != AUDIT_FAULT_GAP &&
+			out->fault != AUDIT_FAULT_CHAIN &&
+			out->fault != AUDIT_FAULT_EXTRA) ||
+		    store_audit_anchor_get(db, &now) != 0 || now.seq == anchor)
+			break;
+	}
+	return r;
 }

@@ -114,6 +114,7 @@ enum audit_fault {
 	AUDIT_FAULT_HEAD,      /* the row at the expected head differs */
 	AUDIT_FAULT_EXTRA,     /* a row with seq < 1: inserted */
 	AUDIT_FAULT_PENDING,   /* a pending row's own mac does not verify */
+	AUDIT_FAULT_ANCHOR,    /* the prune anchor's own mac does not verify */
 };
 
 struct audit_verify_result {
@@ -126,6 +127,7 @@ struct audit_verify_result {
 	int64_t pending_stale;	   /* ... of them older than the grace */
 	int64_t pending_oldest_ms; /* the oldest one's ts_ms; 0: none */
 	char bad_pending[STORE_AUDIT_ID_HEX + 1]; /* AUDIT_FAULT_PENDING */
+	int64_t anchor_seq; /* the prune anchor the walk began at; 0: none */
 };
 
 const char *audit_fault_name(enum audit_fault f);
@@ -139,5 +141,53 @@ const char *audit_fault_name(enum audit_fault f);
  */
 int audit_verify(struct db *db, const uint8_t key[32],
     const struct audit_head *expect, struct audit_verify_result *out) PC_WUR;
+
+/*
+ * Retention (issue 17, item 7; decision 0077). The chain may begin after
+ * an anchor: the last pruned row's (seq, mac), recorded by `audit prune`
+ * with its own mac, amac = HMAC-SHA-256(K, "pc-audit-anchor-v1" || every
+ * other column of struct store_audit_anchor). audit_verify() starts from
+ * the newest anchor (AUDIT_FAULT_ANCHOR when its amac does not verify; a
+ * row at or below it is AUDIT_FAULT_EXTRA; the first row must be
+ * anchor.seq + 1 and link to anchor.mac, else GAP or CHAIN).
+ */
+void audit_anchor_mac(const uint8_t key[32], const struct store_audit_anchor *a,
+    char out[PC_SHA256_HEX_LEN + 1]);
+bool audit_anchor_ok(const uint8_t key[32], const struct store_audit_anchor *a);
+/* The audit key's id for exports: "auditlog/1:" and 16 hex digits of
+ * HMAC-SHA-256(K, "pc-audit-key-id-v1"); names the key, reveals nothing. */
+#define AUDIT_KEY_ID_MAX 32
+void audit_key_id(const uint8_t key[32], char out[AUDIT_KEY_ID_MAX]);
+
+/*
+ * The walk of audit_verify() over rows from elsewhere (an export, the
+ * rows prune is about to delete): begin at (seq, mac), then each row in
+ * seq order; 0 or PC_ERR_VERIFY with out saying why, as audit_verify().
+ */
+void audit_verify_begin(
+    struct audit_verify_result *out, int64_t seq, const char *mac);
+int audit_verify_row(const uint8_t key[32], const struct store_audit_row *row,
+    struct audit_verify_result *out) PC_WUR;
+
+/* What audit_prune() did. */
+struct audit_prune_result {
+	int64_t rows;	   /* rows deleted, all transactions */
+	int64_t first_seq; /* the first deleted; 0 when none */
+	int64_t txs;	   /* transactions (one anchor and audit.prune each) */
+	struct store_audit_anchor anchor; /* the newest (pruned 0: none) */
+};
+#define AUDIT_PRUNE_TX_ROWS 100000 /* rows per transaction, at most */
+/*
+ * Deletes every row older than cutoff_ms that a whole prefix of the chain
+ * allows (store_audit_prune()), in transactions of at most max_rows rows,
+ * each of which first verifies the rows it deletes from the current
+ * anchor (a broken chain is never pruned: PC_ERR_VERIFY, res->verify
+ * says where), records the new anchor and appends an audit.prune row
+ * (actor "cli", details: from_seq, to_seq, rows, cutoff_ms) to the chain.
+ * On any error nothing of that transaction is kept; earlier ones are.
+ */
+int audit_prune(struct db *db, const uint8_t key[32], int64_t cutoff_ms,
+    int64_t max_rows, struct audit_prune_result *res,
+    struct audit_verify_result *verify) PC_WUR;
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * portcullis audit tail | verify | query, and the helpers the other
- * commands use to write audit events (SECURITY.md AU-01, AU-05, TX-07).
+ * portcullis audit tail | verify | query | prune | export, and the
+ * helpers the other commands use to write audit events (SECURITY.md
+ * AU-01, AU-05, TX-07). prune, export and verify --file live in
+ * src/cli/audit_retain.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,11 +26,14 @@
 static const char usage[] =
     "usage: portcullis audit tail [-n N] [--json] [--config FILE] "
     "[--data-dir DIR]\n"
-    "       portcullis audit verify [--head SEQ:MAC] [--config FILE] "
-    "[--data-dir DIR]\n"
+    "       portcullis audit verify [--head SEQ:MAC | --file F] [--config "
+    "FILE] [--data-dir DIR]\n"
     "       portcullis audit query --principal ID [--since T] [--until T] "
     "[--limit N]\n"
     "                              [--json] [--config FILE] "
+    "[--data-dir DIR]\n"
+    "       portcullis audit prune [--config FILE] [--data-dir DIR]\n"
+    "       portcullis audit export [--since T] [--until T] [--config FILE] "
     "[--data-dir DIR]\n"
     "\n"
     "tail    the last N audit events (default 20), oldest first, as a "
@@ -42,6 +47,9 @@ static const char usage[] =
     "deleted from the end. Rows not chained yet\n        (pending, "
     "PostgreSQL) must carry their own valid mac (exit 1 if not);\n        "
     "any older than 60 s is a warning (exit 3): no node chains them.\n"
+    "        After a prune the walk starts from the recorded anchor. "
+    "--file F\n        checks an export (from audit export) with the "
+    "master key alone,\n        no store needed.\n"
     "query   what a principal (svc_, key_, pcc_, wif_, usr_ id; any actor "
     "or\n        target) did and got: the events where it is the actor "
     "or the\n        target, oldest first, with time, outcome, IP, user "
@@ -207,6 +215,8 @@ verify_check(const struct cli_ctx *c)
 
 	if (v != NULL && parse_head(v, &h) != 0)
 		return cli_usage(c, "--head wants SEQ:MAC (64 hex digits)");
+	if (v != NULL && cli_has(c, "file"))
+		return cli_usage(c, "--head and --file do not go together");
 	return 0;
 }
 
@@ -221,6 +231,10 @@ verify(struct cli_ctx *c)
 
 	if (head != NULL && parse_head(head, &h) != 0)
 		return 2; /* verify_check said why */
+	if (cli_has(c, "file"))
+		return cli_audit_verify_file(c, cli_get(c, "file"));
+	if (cli_start(c, CLI_START_MASTERKEY) != 0)
+		return 1;
 	audit_key(c->mk, key);
 	r = audit_verify(c->db, key, head != NULL ? &h : NULL, &res);
 	sodium_memzero(key, sizeof(key));
@@ -385,6 +399,23 @@ static const struct cli_opt verify_opts[] = {
 	    .value = "SEQ:MAC",
 	    .help = "a head printed by an earlier verify, which the chain "
 		    "must still reach" },
+	{ .name = "file",
+	    .value = "F",
+	    .help = "an export to check instead of the store (- for stdin)" },
+	{ .name = NULL },
+};
+
+static const struct cli_opt prune_opts[] = {
+	{ .name = NULL },
+};
+
+static const struct cli_opt export_opts[] = {
+	{ .name = "since",
+	    .value = "T",
+	    .help = "from this time on (RFC 3339 or unix seconds)" },
+	{ .name = "until",
+	    .value = "T",
+	    .help = "before this time (RFC 3339 or unix seconds)" },
 	{ .name = NULL },
 };
 
@@ -414,9 +445,10 @@ static const struct cli_sub subs[] = {
 	    .start = CLI_START_STORE,
 	    .check = tail_check,
 	    .run = tail },
+	/* verify opens the store itself: not with --file. */
 	{ .name = "verify",
 	    .opts = verify_opts,
-	    .start = CLI_START_MASTERKEY,
+	    .start = 0,
 	    .check = verify_check,
 	    .run = verify },
 	{ .name = "query",
@@ -424,6 +456,13 @@ static const struct cli_sub subs[] = {
 	    .start = CLI_START_STORE,
 	    .check = query_check,
 	    .run = query },
+	/* prune opens the store itself, maybe with its own URL. */
+	{ .name = "prune", .opts = prune_opts, .run = cli_audit_prune },
+	{ .name = "export",
+	    .opts = export_opts,
+	    .start = CLI_START_MASTERKEY,
+	    .check = cli_audit_export_check,
+	    .run = cli_audit_export },
 };
 
 static const struct cli_cmd cmd = { "audit", usage, subs, PC_NELEM(subs) };

@@ -186,6 +186,12 @@ int cmd_client(int argc, char **argv);
 /* client registration-token add|list|revoke (src/cli/client_reg.c). */
 int cmd_client_registration_token(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+/* audit prune | export, audit verify --file (src/cli/audit_retain.c;
+ * issue 17 item 7). */
+int cli_audit_prune(struct cli_ctx *c);
+int cli_audit_export_check(const struct cli_ctx *c);
+int cli_audit_export(struct cli_ctx *c);
+int cli_audit_verify_file(struct cli_ctx *c, const char *path);
 int cmd_service_account(int argc, char **argv);
 int cmd_group(int argc, char **argv);
 /* forward-auth set|remove|list (src/cli/fwdauth.c, issue 17). */

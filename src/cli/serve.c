@@ -1,7 +1,8 @@
 /*
- * portcullis serve: parses the options, hardens the process, listens,
- * opens the store, the master key and the signing keys (the CLI's
- * start-up, with its messages), then hands over to server_run()
+ * portcullis serve: parses the options, hardens the process, listens (or
+ * takes the sockets systemd passed), opens the store, the master key and
+ * the signing keys (the CLI's start-up, with its messages), then hands
+ * over to server_run()
  * (src/server/run.c), which runs the server until SIGTERM or SIGINT.
  */
 #include <sys/prctl.h>
@@ -19,6 +20,7 @@
 #include "http/httpd.h"
 #include "oauth/oauth.h"
 #include "server/server.h"
+#include "server/systemd.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -60,11 +62,14 @@ serve(struct cli_ctx *c)
 	app.cfg = cfg;
 	/* The address first: a port in use must not leave a new store and
 	 * keys behind (issue 11, item 10). */
-	if (http_listen(cfg, &fds.main, err, sizeof(err)) != 0 ||
-	    (cfg->admin_listen[0] != '\0' &&
+	/* Sockets systemd passed (portcullis.socket) stand for the bind. */
+	if (systemd_sockets(&fds, err, sizeof(err)) < 0 ||
+	    (fds.main < 0 &&
+		http_listen(cfg, &fds.main, err, sizeof(err)) != 0) ||
+	    (cfg->admin_listen[0] != '\0' && fds.admin < 0 &&
 		http_listen_at(cfg->admin_listen, "admin_listen", &fds.admin,
 		    err, sizeof(err)) != 0) ||
-	    (cfg->metrics_listen[0] != '\0' &&
+	    (cfg->metrics_listen[0] != '\0' && fds.metrics < 0 &&
 		http_listen_at(cfg->metrics_listen, "metrics_listen",
 		    &fds.metrics, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "portcullis: %s\n", err);

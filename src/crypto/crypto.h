@@ -167,14 +167,46 @@ struct signer_stats {
 	uint64_t failures_total;
 	int64_t retry_at;     /* no reload before, unless forced; 0: none */
 	uint64_t kid_reloads; /* reloads made for an unknown kid */
+	/* signer_auto_rotate(): steps this node did, and failed passes */
+	uint64_t auto_added, auto_retired, auto_dropped, auto_failures;
+	int64_t auto_run_at; /* the last pass; 0: none */
 };
 void signer_stats(struct signer *s, struct signer_stats *out);
 /*
  * Generates a new key for alg, published at once, signing from
- * now + signing_key_activation_delay. kid_out gets its kid.
+ * now + signing_key_activation_delay (signer_key_successor(), the same
+ * key the automatic rotation adds). kid_out gets its kid.
  */
 int signer_rotate(struct db *db, const struct masterkey *mk,
     const struct config *cfg, enum jose_alg alg, int64_t now,
     char kid_out[64]) PC_WUR;
+
+/*
+ * Keys that rotate themselves (issue 17, item 6; decision 0076): one pass
+ * of signing_key_rotate_every at now, from the store's rows (not this
+ * node's ring), per algorithm in the store:
+ *
+ *   - the active key is the newest of its alg and began to sign at least
+ *     rotate_every - activation_delay ago: its successor is added (signing
+ *     after the activation delay, published at once);
+ *   - a key a later key of its alg superseded: its retirement is
+ *     recorded;
+ *   - a retired key past its unpublish time (successor's activation +
+ *     the longest token lifetime + signing_key_unpublish_margin): it is
+ *     dropped, its row deleted.
+ *
+ * Each step happens once across nodes (the store decides: migration 0034)
+ * and hook->fn writes its audit row in the step's own transaction. Does
+ * nothing when signing_key_rotate_every is 0. After a change, reloads
+ * this node's ring (the successor is in its JWKS at once). 0, or the
+ * first error; the other steps are still tried.
+ */
+struct store_key_hook;
+struct signer_auto_result {
+	unsigned added, retired, dropped;
+};
+int signer_auto_rotate(struct signer *s, int64_t now,
+    const struct store_key_hook *hook,
+    struct signer_auto_result *out) PC_WUR;
 
 #endif

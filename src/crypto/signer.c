@@ -57,6 +57,11 @@ signer_open(struct db *db, const struct masterkey *mk, const struct config *cfg,
 	pthread_mutex_init(&s->reload, NULL);
 	atomic_init(&s->kid_reload_at, INT64_MIN);
 	atomic_init(&s->kid_reloads, 0);
+	atomic_init(&s->auto_added, 0);
+	atomic_init(&s->auto_retired, 0);
+	atomic_init(&s->auto_dropped, 0);
+	atomic_init(&s->auto_failures, 0);
+	atomic_init(&s->auto_run_at, 0);
 	if ((r = signer_ring_load(s, NULL, now, &s->ring)) != 0)
 		goto fail;
 	if (signer_needed_key_rejected(s->ring)) {
@@ -145,7 +150,7 @@ advance_locked(struct signer *s, int64_t now)
 
 	if (now >= s->ring->next_change &&
 	    signer_ring_advance(
-		s->ring, now, signer_max_token_ttl(s->cfg), &g) == 0)
+		s->ring, now, signer_unpublish_hold(s->cfg), &g) == 0)
 		swap_ring(s, g);
 }
 
@@ -510,7 +515,7 @@ signer_list(
 			tmp[i].activate_at = v[i].activate_at;
 		}
 		signer_compute_states(
-		    tmp, *n, now, signer_max_token_ttl(s->cfg), &next);
+		    tmp, *n, now, signer_unpublish_hold(s->cfg), &next);
 		for (size_t i = 0; i < *n; i++) {
 			v[i].state = tmp[i].state;
 			v[i].retired_at = tmp[i].retired_at;
@@ -535,6 +540,32 @@ signer_stats(struct signer *s, struct signer_stats *out)
 	out->retry_at = s->retry_at;
 	pthread_rwlock_unlock(&s->lock);
 	out->kid_reloads = atomic_load(&s->kid_reloads);
+	out->auto_added = atomic_load(&s->auto_added);
+	out->auto_retired = atomic_load(&s->auto_retired);
+	out->auto_dropped = atomic_load(&s->auto_dropped);
+	out->auto_failures = atomic_load(&s->auto_failures);
+	out->auto_run_at = atomic_load(&s->auto_run_at);
+}
+
+/*
+ * The activation delay counts from the moment the key exists, not from
+ * the caller's now: keygen (RSA) can take a second, under load more, and
+ * the delay is what lets every node and verifier fetch the key before it
+ * signs. A now ahead of the clock (unit tests) is kept.
+ */
+int
+signer_key_successor(const uint8_t seal_key[32], const struct config *cfg,
+    enum jose_alg alg, int64_t now, struct store_signing_key *row)
+{
+	int64_t after;
+	int r = signer_key_row_new(seal_key, cfg, alg, now,
+	    now + cfg->signing_key_activation_delay, row);
+
+	if (r == 0 && (after = clock_now()) > now) {
+		row->created_at = after;
+		row->activate_at = after + cfg->signing_key_activation_delay;
+	}
+	return r;
 }
 
 int
@@ -545,8 +576,7 @@ signer_rotate(struct db *db, const struct masterkey *mk,
 	uint8_t *sk = signer_seal_key_new(mk);
 	int r;
 
-	r = signer_key_row_new(
-	    sk, cfg, alg, now, now + cfg->signing_key_activation_delay, &row);
+	r = signer_key_successor(sk, cfg, alg, now, &row);
 	sodium_free(sk);
 	if (r != 0)
 		return r;

@@ -53,23 +53,30 @@ struct signer {
 	/* Reloads for an unknown kid: the second of the last one. */
 	_Atomic int64_t kid_reload_at;
 	_Atomic uint64_t kid_reloads;
+	/* signer_auto_rotate() (signer_auto.c) */
+	_Atomic uint64_t auto_added, auto_retired, auto_dropped, auto_failures;
+	_Atomic int64_t auto_run_at;
 };
 
 void signer_ring_free(struct ring *g);
-int64_t signer_max_token_ttl(const struct config *cfg);
+int64_t signer_unpublish_hold(const struct config *cfg);
 /* States from the rows (ordered by activate_at) and now. */
 void signer_compute_states(struct ring_key *k, size_t n, int64_t now,
-    int64_t ttl, int64_t *next_change);
+    int64_t hold, int64_t *next_change);
 /* Loads the ring from the rows; prev (may be NULL) mutes repeated logs. */
 int signer_ring_load(struct signer *s, const struct ring *prev, int64_t now,
     struct ring **out) PC_WUR;
 /* The ring old moved on to now without the store. */
 int signer_ring_advance(
-    const struct ring *old, int64_t now, int64_t ttl, struct ring **out) PC_WUR;
+    const struct ring *old, int64_t now, int64_t hold, struct ring **out) PC_WUR;
 /* A new key, generated and sealed, as a store row. */
 int signer_key_row_new(const uint8_t seal_key[32], const struct config *cfg,
     enum jose_alg alg, int64_t now, int64_t activate_at,
     struct store_signing_key *row) PC_WUR;
+/* The successor key of alg: signer_key_row_new() with activate_at =
+ * now + signing_key_activation_delay (key rotate, and the automatic one). */
+int signer_key_successor(const uint8_t seal_key[32], const struct config *cfg,
+    enum jose_alg alg, int64_t now, struct store_signing_key *row) PC_WUR;
 /* The key that seals private keys, derived from the master key. */
 uint8_t *signer_seal_key_new(const struct masterkey *mk);
 void signer_log_key(const char *event, const struct store_signing_key *row);

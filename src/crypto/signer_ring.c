@@ -17,7 +17,6 @@
 #include "util/log.h"
 
 #define SEAL_CTX "signkeys"
-#define CLOCK_LEEWAY 60
 
 const char *
 signer_state_name(enum signer_key_state s)
@@ -46,15 +45,16 @@ signer_ring_free(struct ring *g)
 	free(g);
 }
 
+/*
+ * How long a retired key stays published after its successor activated:
+ * the longest token it may have signed, plus the margin for verifiers
+ * whose clock is behind ours.
+ */
 int64_t
-signer_max_token_ttl(const struct config *cfg)
+signer_unpublish_hold(const struct config *cfg)
 {
-	int64_t t = cfg->access_token_ttl > cfg->id_token_ttl
-	    ? cfg->access_token_ttl
-	    : cfg->id_token_ttl;
-
-	/* Exchanged machine tokens (issue 14) may outlive both. */
-	return cfg->exchange_token_ttl > t ? cfg->exchange_token_ttl : t;
+	return config_longest_token_ttl(cfg) +
+	    cfg->signing_key_unpublish_margin;
 }
 
 /*
@@ -63,7 +63,7 @@ signer_max_token_ttl(const struct config *cfg)
  * the timeline must not.
  */
 void
-signer_compute_states(struct ring_key *k, size_t n, int64_t now, int64_t ttl,
+signer_compute_states(struct ring_key *k, size_t n, int64_t now, int64_t hold,
     int64_t *next_change)
 {
 	*next_change = INT64_MAX;
@@ -83,8 +83,7 @@ signer_compute_states(struct ring_key *k, size_t n, int64_t now, int64_t ttl,
 				*next_change = k[i].activate_at;
 		} else if (succ != NULL) {
 			k[i].retired_at = succ->activate_at;
-			k[i].unpublish_at =
-			    succ->activate_at + ttl + CLOCK_LEEWAY;
+			k[i].unpublish_at = succ->activate_at + hold;
 			k[i].state = now < k[i].unpublish_at ? SIGNER_RETIRED
 							     : SIGNER_EXPIRED;
 			if (k[i].state == SIGNER_RETIRED &&
@@ -268,7 +267,7 @@ signer_ring_load(
 		k->activate_at = rows[i].activate_at;
 	}
 	signer_compute_states(
-	    g->keys, n, now, signer_max_token_ttl(s->cfg), &g->next_change);
+	    g->keys, n, now, signer_unpublish_hold(s->cfg), &g->next_change);
 	for (size_t i = 0; i < n; i++) {
 		struct ring_key *k = &g->keys[i];
 		const char *why = NULL;
@@ -310,7 +309,7 @@ signer_ring_load(
  */
 int
 signer_ring_advance(
-    const struct ring *old, int64_t now, int64_t ttl, struct ring **out)
+    const struct ring *old, int64_t now, int64_t hold, struct ring **out)
 {
 	struct ring *g = xcalloc(1, sizeof(*g));
 	int r;
@@ -330,7 +329,7 @@ signer_ring_advance(
 		k->activate_at = o->activate_at;
 		k->rejected = o->rejected;
 	}
-	signer_compute_states(g->keys, g->n, now, ttl, &g->next_change);
+	signer_compute_states(g->keys, g->n, now, hold, &g->next_change);
 	for (size_t i = 0; i < g->n; i++) {
 		const struct ring_key *o = &old->keys[i];
 		struct ring_key *k = &g->keys[i];

@@ -1,17 +1,25 @@
 /*
- * The purge of expired rows (DS-04), part of the running server: it
+ * The server's periodic thread. The purge of expired rows (DS-04): it
  * deletes everything that expires once at start (on the starting thread)
  * and then once a minute on a thread of its own; each kind on its own
  * (one failing does not keep the others), one log line for all. Every node runs it; the deletes are
  * idempotent, so nodes purging at once only repeat each other's work.
+ * With signing_key_rotate_every set (issue 17, item 6; decision 0076),
+ * the same thread also runs signer_auto_rotate() at start and every
+ * signing_key_refresh (at most a minute): each step of a key's rotation
+ * is decided by the store, once across nodes, and audited in its own
+ * transaction (keys_audit()).
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "audit/audit.h"
 #include "auth/auth.h"
+#include "crypto/crypto.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -73,15 +81,75 @@ purge(struct app *app)
 	log_end(&l);
 }
 
+/* AU-01: the audit row of a rotation step, in the step's transaction. */
+static int
+keys_audit(struct db_conn *c, void *arg, enum store_key_step step,
+    const char *kid, const char *successor)
+{
+	const struct app *app = arg;
+	struct audit_event ev;
+	json_t *d = NULL;
+	int r;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.outcome = "success";
+	ev.actor = "server";
+	ev.target = kid;
+	switch (step) {
+	case STORE_KEY_SUCCEEDED:
+		ev.event = "key.auto_rotated";
+		ev.target = successor;
+		d = json_pack("{s:s, s:I}", "supersedes", kid, "rotate_every",
+		    (json_int_t)app->cfg->signing_key_rotate_every);
+		break;
+	case STORE_KEY_RETIRED: ev.event = "key.retired"; break;
+	default: ev.event = "key.dropped"; break;
+	}
+	ev.details = d;
+	r = audit_append_tx(c, app->audit_key, &ev);
+	json_decref(d);
+	if (r != 0)
+		log_msg(LOG_ERROR, "audit.append_failed", pc_strerror(r));
+	return r;
+}
+
+/* One pass of the automatic key rotation; nothing when it is off. */
+static void
+keys(struct app *app)
+{
+	const struct store_key_hook hook = { keys_audit, app };
+	struct signer_auto_result res;
+	int r;
+
+	if (app->cfg->signing_key_rotate_every <= 0)
+		return;
+	r = signer_auto_rotate(app->signer, clock_now(), &hook, &res);
+	if (r != 0)
+		log_msg(LOG_WARN, "signer.auto_rotate_failed", pc_strerror(r));
+}
+
+/* Seconds between passes of keys(): signing_key_refresh, at most the
+ * purge's interval; the purge itself still runs once a minute. */
+static int64_t
+tick_of(const struct app *app)
+{
+	int64_t t = app->cfg->signing_key_refresh;
+
+	if (app->cfg->signing_key_rotate_every <= 0 || t > PURGE_INTERVAL_S)
+		return PURGE_INTERVAL_S;
+	return t > 0 ? t : 1;
+}
+
 static void *
 purge_main(void *arg)
 {
 	struct server_purge *p = arg;
+	int64_t tick = tick_of(p->app), since = 0;
 	struct timespec at;
 
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &at);
-		at.tv_sec += PURGE_INTERVAL_S;
+		at.tv_sec += tick;
 		pthread_mutex_lock(&p->lock);
 		while (!p->stop &&
 		    pthread_cond_timedwait(&p->wake, &p->lock, &at) == 0)
@@ -91,7 +159,11 @@ purge_main(void *arg)
 			return NULL;
 		}
 		pthread_mutex_unlock(&p->lock);
-		purge(p->app);
+		keys(p->app);
+		if ((since += tick) >= PURGE_INTERVAL_S) {
+			since = 0;
+			purge(p->app);
+		}
 	}
 }
 
@@ -110,6 +182,7 @@ server_purge_start(struct app *app, struct server_purge **out)
 	 * own. Then every PURGE_INTERVAL_S on the thread.
 	 */
 	purge(app);
+	keys(app);
 	p->app = app;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);

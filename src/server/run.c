@@ -3,9 +3,14 @@
  * keys are open (the CLI's serve opens them) and a listening socket, it
  * builds the discovery documents, starts the password-hashing pool, the
  * mail sender, the HTTP server and the purge of expired rows, waits for
- * SIGTERM or SIGINT (SIGHUP reloads the signing keys), and stops them in
- * an order that leaves nothing running against what is freed.
+ * SIGTERM or SIGINT (SIGHUP reloads: server_reload()), and stops them in
+ * an order that leaves nothing running against what is freed. It tells
+ * systemd each step (server/systemd.h) and, when systemd watches it,
+ * kicks the watchdog only after its own /readyz answered.
  */
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +27,7 @@
 #include "mail/mail.h"
 #include "oauth/oauth.h"
 #include "server/server.h"
+#include "server/systemd.h"
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -95,6 +101,81 @@ start_extra(struct app *app, int fd, const struct router *rt, const char *cert,
 	return http_server_start(&o, out);
 }
 
+/*
+ * The watchdog (decision 0074): a kick only after a GET /readyz on the
+ * main listener got an answer, 200 or 503 (the store said no, or is down,
+ * but answered: a restart would not bring it back), within a quarter of
+ * WATCHDOG_USEC. A worker pool that takes no connection, a store call
+ * that never returns, a deadlock: no answer, no kick, and systemd
+ * restarts the service. Due every half WATCHDOG_USEC; after a failed
+ * probe, again in an eighth, so one slow answer is not fatal.
+ */
+static void
+watchdog_due(const struct sockaddr_storage *addr, const char *cert,
+    uint64_t interval_ms, uint64_t *due_ms, long *last)
+{
+	long code = 0;
+	bool ok = server_probe(addr, cert,
+	    (int64_t)(interval_ms / 2 > 0 ? interval_ms / 2 : 1), &code);
+
+	if (!ok) {
+		log_msg(LOG_WARN, "systemd.watchdog",
+		    "the server did not answer its own /readyz: no kick");
+		*due_ms = clock_mono_ms() +
+		    (interval_ms / 4 > 0 ? interval_ms / 4 : 1);
+		return;
+	}
+	notify_watchdog();
+	if (code != *last)
+		notify_status(code == 200 ? "ready"
+					  : "not ready: the store does not "
+					    "answer (/readyz 503)");
+	*last = code;
+	*due_ms = clock_mono_ms() + interval_ms;
+}
+
+/* Waits for SIGTERM or SIGINT (returned), reloading on SIGHUP and
+ * kicking the watchdog when systemd watches. */
+static int
+wait_signal(struct app *app, const sigset_t *set,
+    const struct sockaddr_storage *addr, const char *cert, char *status,
+    size_t status_len)
+{
+	uint64_t wd_ms = notify_watchdog_interval() / 1000;
+	uint64_t due = clock_mono_ms();
+	long last = 200;
+	int sig;
+
+	if (addr->ss_family == AF_UNSPEC)
+		wd_ms = 0;
+	for (;;) {
+		if (wd_ms == 0) {
+			if (sigwait(set, &sig) != 0)
+				continue;
+		} else {
+			uint64_t now = clock_mono_ms(), left;
+			struct timespec ts;
+
+			if (now >= due) {
+				watchdog_due(addr, cert, wd_ms, &due, &last);
+				continue;
+			}
+			left = due - now;
+			ts.tv_sec = (time_t)(left / 1000);
+			ts.tv_nsec = (long)(left % 1000) * 1000000L;
+			if ((sig = sigtimedwait(set, NULL, &ts)) < 0)
+				continue; /* EAGAIN: due; EINTR */
+		}
+		if (sig == SIGTERM || sig == SIGINT)
+			return sig;
+		if (sig == SIGHUP) {
+			notify_reloading();
+			(void)server_reload(app, status, status_len);
+			notify_ready(status);
+		}
+	}
+}
+
 int
 server_run(struct app *app, const struct server_fds *fds)
 {
@@ -108,7 +189,8 @@ server_run(struct app *app, const struct server_fds *fds)
 	struct pw_params *pw = xcalloc(1, sizeof(*pw));
 	struct pwpool_opts po;
 	char *cert = NULL, *key = NULL;
-	char err[512];
+	char err[512], status[512];
+	struct sockaddr_storage probe_addr;
 	sigset_t set;
 	int sig = 0, rc = 1;
 
@@ -181,6 +263,14 @@ server_run(struct app *app, const struct server_fds *fds)
 	}
 	if (log_buffering_start() != 0)
 		goto out;
+	/* Where the watchdog's probe connects (a wildcard: loopback). */
+	{
+		socklen_t sl = sizeof(probe_addr);
+
+		memset(&probe_addr, 0, sizeof(probe_addr));
+		if (getsockname(lfd, (struct sockaddr *)&probe_addr, &sl) != 0)
+			probe_addr.ss_family = AF_UNSPEC;
+	}
 	lfd = -1; /* the server's now, whatever happens */
 	if (http_server_start(&ho, &srv) != 0) {
 		fprintf(stderr,
@@ -237,14 +327,11 @@ server_run(struct app *app, const struct server_fds *fds)
 							 : "production");
 		log_end(&l);
 	}
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		if (sig == SIGHUP)
-			(void)signer_refresh(app->signer, clock_now(), true);
-	}
+	snprintf(status, sizeof(status), "ready; serving %s on port %u",
+	    cfg->issuer, (unsigned)http_server_port(srv));
+	notify_ready(status);
+	sig = wait_signal(app, &set, &probe_addr, cert, status, sizeof(status));
+	notify_stopping();
 	server_purge_stop(purge);
 	purge = NULL;
 	{

@@ -33,6 +33,14 @@ void health_ready(struct req *r, struct resp *w);
 int server_run(struct app *app, const struct server_fds *fds);
 
 /*
+ * SIGHUP (src/server/reload.c): reloads the signing keys and re-reads the
+ * configuration file, applying log_level; a file that fails its checks
+ * changes nothing. Writes what happened, for systemd's STATUS=, to
+ * status. 0, or the signing keys' reload error.
+ */
+int server_reload(struct app *app, char *status, size_t status_len);
+
+/*
  * The purge of expired rows (DS-04, src/server/purge.c): purges once on
  * the calling thread, then starts a thread that purges every minute on
  * app's store until stopped.

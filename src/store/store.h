@@ -51,6 +51,54 @@ int store_signing_key_insert_first(
     struct db *db, const struct store_signing_key *k, bool *inserted) PC_WUR;
 
 /*
+ * Keys that rotate themselves (issue 17, item 6; migration 0034, decision
+ * 0076). Each step of a key happens once across nodes: the step's row in
+ * signing_key_steps (primary key kid, step) is inserted with ON CONFLICT
+ * DO NOTHING, and only the call that inserted it does the step and runs
+ * hook->fn (the audit row) in the same transaction; hook->fn failing rolls
+ * the whole step back. The store checks each step against its own rows,
+ * not the caller's view of them.
+ */
+enum store_key_step {
+	STORE_KEY_SUCCEEDED, /* a successor was added */
+	STORE_KEY_RETIRED,   /* a later key of its alg activated */
+	STORE_KEY_DROPPED,   /* unpublished for good: the key row is deleted */
+};
+struct store_key_hook {
+	int (*fn)(struct db_conn *c, void *arg, enum store_key_step step,
+	    const char *kid, const char *successor);
+	void *arg;
+};
+struct store_key_step_row {
+	char *kid;
+	enum store_key_step step;
+	int64_t done_at;
+};
+const char *store_key_step_name(enum store_key_step s);
+void store_key_steps_free(struct store_key_step_row *v, size_t n);
+/* Every recorded step. */
+int store_signing_key_steps_list(
+    struct db *db, struct store_key_step_row **out, size_t *n) PC_WUR;
+/*
+ * Inserts k as the successor of pred, if pred is still the newest key of
+ * k's alg (no key activates after it) and no successor was added for it
+ * yet. *added: whether this call added it (then hook ran).
+ */
+int store_signing_key_add_successor(struct db *db,
+    const struct store_signing_key *k, const char *pred, int64_t now,
+    const struct store_key_hook *hook, bool *added) PC_WUR;
+/*
+ * Records STORE_KEY_RETIRED or STORE_KEY_DROPPED for kid at now, if a
+ * later key of its alg activated at or before now - hold (retired: hold 0;
+ * dropped: the longest token lifetime plus the margin) and the step is
+ * not recorded yet; dropped also deletes the key row. *done: whether this
+ * call did it (then hook ran).
+ */
+int store_signing_key_step(struct db *db, const char *kid,
+    enum store_key_step step, int64_t now, int64_t hold,
+    const struct store_key_hook *hook, bool *done) PC_WUR;
+
+/*
  * The master-key check (migration 0016): one value sealed under the master
  * key, so that a store always holds something to prove the key against.
  * get: PC_ERR_NOT_FOUND when there is no row yet. put_first inserts it
@@ -489,6 +537,8 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_federation.h"
 /* The audit log read by principal (TX-07). */
 #include "store/store_audit_query.h"
+/* Audit retention: prune, anchor, export (issue 17, item 7). */
+#include "store/store_audit_prune.h"
 /* What the inventory reads that no other module lists. */
 #include "store/store_inventory.h"
 /* The DPoP proof replay cache (issue 15). */

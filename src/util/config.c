@@ -79,9 +79,13 @@ static const struct setting settings[] = {
 	S(shutdown_timeout, K_DUR, "10", 0, 300),
 	S(signing_key_activation_delay, K_DUR, "1h", 0, 30 * 86400),
 	S(signing_key_refresh, K_DUR, "60", 1, 3600),
+	/* issue 17 item 6: 0 = off; the lower bound across settings is in
+	 * config_check.c */
+	S(signing_key_rotate_every, K_DUR, "0", 0, 3650 * 86400),
+	S(signing_key_unpublish_margin, K_DUR, "60", 1, 3600),
 	S(rsa_key_bits, K_INT, "3072", 2048, 8192),
-	S(access_token_ttl, K_DUR, "5m", 60, 3600),
-	S(id_token_ttl, K_DUR, "5m", 60, 3600),
+	S(access_token_ttl, K_DUR, "5m", 5, 3600),
+	S(id_token_ttl, K_DUR, "5m", 5, 3600),
 	S(refresh_token_idle, K_DUR, "14d", 60, 90 * 86400),
 	S(refresh_token_absolute, K_DUR, "30d", 60, 90 * 86400),
 	S(refresh_reuse_interval, K_DUR, "0", 0, 10),
@@ -123,7 +127,7 @@ static const struct setting settings[] = {
 	S(mfa_step_timeout, K_DUR, "5m", 1, 1800),
 	S(mfa_backoff_base, K_DUR, "30s", 1, 3600),
 	S(mfa_backoff_max, K_DUR, "1h", 1, 86400),
-	S(exchange_token_ttl, K_DUR, "300", 60, 3600),
+	S(exchange_token_ttl, K_DUR, "300", 5, 3600),
 	S(api_key_default_ttl, K_DUR, "90d", 3600, 365 * 86400),
 	S(api_key_max_ttl, K_DUR, "365d", 3600, 365 * 86400),
 	S(api_key_rotate_overlap, K_DUR, "24h", 0, 30 * 86400),
@@ -155,6 +159,10 @@ static const struct setting settings[] = {
 	/* Issue 16: second-factor policy (oauth/authz.c, docs/mfa.md). */
 	S(mfa, K_STR, "optional", 0, 0),
 	S(mfa_enrol_grace, K_DUR, "7d", 0, 90 * 86400),
+	/* Issue 17 item 7: audit retention (decision 0077, cli/audit_prune.c);
+	 * never below the 30 days of the inventory (decision 0057). */
+	S(audit_retention, K_DUR, "400d", 30 * 86400, INT64_C(100) * 366 * 86400),
+	SECRET(audit_prune_store_url, ""),
 };
 #undef S
 #undef SECRET

@@ -52,6 +52,12 @@ struct config {
 
 	int64_t signing_key_activation_delay; /* seconds */
 	int64_t signing_key_refresh;	      /* seconds */
+	/* Issue 17 item 6: 0 off; else the age (since it began to sign) at
+	 * which a key's successor signs in its place (decision 0076). */
+	int64_t signing_key_rotate_every; /* seconds */
+	/* How long a retired key stays published after the last token it
+	 * may have signed expired: room for verifiers' clocks. */
+	int64_t signing_key_unpublish_margin; /* seconds */
 	int64_t rsa_key_bits;
 	int64_t access_token_ttl; /* seconds */
 	int64_t id_token_ttl;	  /* seconds */
@@ -152,6 +158,12 @@ struct config {
 	 * account's creation or the operator's last factor reset. */
 	char *mfa;
 	int64_t mfa_enrol_grace;
+	/* Audit retention (issue 17 item 7; decision 0077): rows older are
+	 * deleted by `portcullis audit prune`, seconds, 30 days at least. */
+	int64_t audit_retention;
+	/* The store URL `audit prune` uses (a role allowed to delete); "":
+	 * store_url. */
+	char *audit_prune_store_url;
 
 	unsigned char sources[128]; /* enum config_source per setting */
 
@@ -206,6 +218,13 @@ bool config_issuer_insecure(const struct config *c);
 /* Logs what the finished configuration allows but should not (the
  * development-mode http:// issuer on a non-loopback host). */
 void config_log_warnings(const struct config *c);
+/*
+ * The longest a token we sign can be valid: the largest of
+ * access_token_ttl, id_token_ttl and exchange_token_ttl (every JWT the
+ * signer makes is one of these). A retired key stays published this long
+ * after its successor activated, plus signing_key_unpublish_margin.
+ */
+int64_t config_longest_token_ttl(const struct config *c);
 
 bool config_host_is_loopback(const char *host);
 /*

@@ -305,6 +305,38 @@ config_finish(struct config *c, char *err, size_t err_len)
 		    (long long)c->mail_per_account);
 		return r;
 	}
+	/* Issue 17 item 6 (decision 0076): a key must sign long enough for
+	 * its successor to be published first and for what it signed to
+	 * expire and leave the JWKS before the next successor comes, and
+	 * every node must load a successor before it signs. */
+	if (c->signing_key_rotate_every > 0) {
+		int64_t least = c->signing_key_activation_delay +
+		    config_longest_token_ttl(c) +
+		    c->signing_key_unpublish_margin;
+
+		if (c->signing_key_rotate_every <= least) {
+			config_errf(err, err_len,
+			    "signing_key_rotate_every (%lld s) must exceed "
+			    "signing_key_activation_delay + the longest token "
+			    "lifetime (access_token_ttl, id_token_ttl, "
+			    "exchange_token_ttl) + "
+			    "signing_key_unpublish_margin "
+			    "(%lld s)",
+			    (long long)c->signing_key_rotate_every,
+			    (long long)least);
+			return r;
+		}
+		if (c->signing_key_activation_delay < c->signing_key_refresh) {
+			config_errf(err, err_len,
+			    "signing_key_activation_delay (%lld s) must not be "
+			    "below signing_key_refresh (%lld s) when "
+			    "signing_key_rotate_every is on: a node could sign "
+			    "with a retired key",
+			    (long long)c->signing_key_activation_delay,
+			    (long long)c->signing_key_refresh);
+			return r;
+		}
+	}
 	/* AK-05: the default must itself be a lifetime a key may have. */
 	if (c->api_key_default_ttl > c->api_key_max_ttl) {
 		config_errf(err, err_len,
@@ -364,6 +396,16 @@ config_finish(struct config *c, char *err, size_t err_len)
 		}
 	}
 	return 0;
+}
+
+int64_t
+config_longest_token_ttl(const struct config *c)
+{
+	int64_t t = c->access_token_ttl > c->id_token_ttl ? c->access_token_ttl
+							  : c->id_token_ttl;
+
+	/* Exchanged machine tokens (issue 14) may outlive both. */
+	return c->exchange_token_ttl > t ? c->exchange_token_ttl : t;
 }
 
 static void

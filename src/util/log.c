@@ -15,7 +15,8 @@
 #include "util/log.h"
 #include "util/util.h"
 
-static enum log_level min_level = LOG_INFO;
+/* Atomic: SIGHUP changes it while threads log (server/reload.c). */
+static _Atomic enum log_level min_level = LOG_INFO;
 static _Thread_local const char *cur_rid;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };

@@ -1,5 +1,7 @@
 // Interop with a real relying party in a real browser: Apache httpd with
-// mod_auth_openidc (Debian's packages, unchanged) protects a static page;
+// mod_auth_openidc (Debian's packages, unchanged), configured by the
+// documented example (docs/integrations/apache-mod-auth-openidc), protects
+// a static site;
 // Chromium opens it, is sent to our /authorize, signs in on our page,
 // consents, and lands on the protected page with its content. Then
 // mod_auth_openidc's logout sends the browser to our end_session_endpoint
@@ -34,8 +36,8 @@ before(async () => {
   const base = `http://127.0.0.1:${port}`;
   client = addClient(srv, {
     name: 'Apache mod_auth_openidc',
-    redirectUris: [`${base}/protected/redirect_uri`],
-    postLogoutUris: [`${base}/public/loggedout.html`],
+    redirectUris: [`${base}/oidc/callback`],
+    postLogoutUris: [`${base}/signed-out.html`],
     scope: 'openid email profile',
   });
   ap = await startApache({ port, provider: srv.issuer, clientId: client.client_id, clientSecret: client.client_secret });
@@ -56,7 +58,7 @@ test('interop: mod_auth_openidc signs a browser in through Portcullis and out ag
   const name = 'interop apache';
   try {
     // The protected page sends the browser to our authorization endpoint.
-    await page.goto(ap.url + '/protected/');
+    await page.goto(ap.url + '/');
     let u = new URL(page.url());
     assert.equal(u.origin, srv.url, `expected our sign-in page, at ${page.url()}\n${ap.errorLog().slice(-3000)}`);
     assert.equal(u.pathname, '/login');
@@ -71,7 +73,7 @@ test('interop: mod_auth_openidc signs a browser in through Portcullis and out ag
     }
     // Back at Apache, which exchanged the code and validated the ID token.
     u = new URL(page.url());
-    assert.equal(u.origin + u.pathname, ap.url + '/protected/', `landed at ${page.url()}\n${ap.errorLog().slice(-3000)}`);
+    assert.equal(u.origin + u.pathname, ap.url + '/', `landed at ${page.url()}\n${ap.errorLog().slice(-3000)}`);
     assert.equal(await text(page, '#content'), PROTECTED_TEXT);
     await shot(page, name, 'protected');
     // The Portcullis session is live in this browser.
@@ -100,7 +102,7 @@ test('interop: mod_auth_openidc signs a browser in through Portcullis and out ag
     // protected page sends the browser back to our sign-in page.
     await page.goto(srv.url + '/account');
     assert.equal(new URL(page.url()).pathname, '/login');
-    await page.goto(ap.url + '/protected/');
+    await page.goto(ap.url + '/');
     u = new URL(page.url());
     assert.equal(u.origin + u.pathname, srv.url + '/login', `expected a new sign-in, at ${page.url()}`);
 

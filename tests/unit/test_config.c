@@ -147,6 +147,49 @@ test_config_RS07_mail_total_above_share(void **state)
 	config_free(&c);
 }
 
+/*
+ * Issue 17 item 6: signing_key_rotate_every must exceed the activation
+ * delay + the longest token lifetime + the unpublish margin (every token a
+ * key signed expires and the key leaves the JWKS before the next successor
+ * comes), and the activation delay must not be below signing_key_refresh
+ * (every node loads a successor before it signs).
+ */
+static void
+test_config_rotate_every_bounds(void **state)
+{
+	struct config c;
+	char err[512] = "";
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(c.signing_key_rotate_every, 0);
+	assert_int_equal(c.signing_key_unpublish_margin, 60);
+	assert_int_equal(config_longest_token_ttl(&c), 300);
+	set_ok(&c, "exchange_token_ttl", "20m");
+	assert_int_equal(config_longest_token_ttl(&c), 1200);
+	/* 1h + 20m + 60 s = 4860 s: 4860 is refused, 4861 accepted. */
+	set_ok(&c, "signing_key_rotate_every", "4860");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), PC_ERR_CONFIG);
+	assert_non_null(strstr(err, "signing_key_rotate_every (4860 s) must "
+				    "exceed"));
+	assert_non_null(strstr(err, "(4860 s)"));
+	set_ok(&c, "signing_key_rotate_every", "4861");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	set_ok(&c, "signing_key_rotate_every", "90d");
+	assert_int_equal(c.signing_key_rotate_every, 90 * 86400);
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	set_ok(&c, "signing_key_activation_delay", "30");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), PC_ERR_CONFIG);
+	assert_non_null(strstr(err, "below signing_key_refresh"));
+	set_ok(&c, "signing_key_refresh", "30");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	/* Off: neither rule applies. */
+	set_ok(&c, "signing_key_activation_delay", "0");
+	set_ok(&c, "signing_key_rotate_every", "0");
+	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
+	config_free(&c);
+}
+
 static void
 test_config_set_durations(void **state)
 {
@@ -227,14 +270,14 @@ test_config_set_duration_ranges(void **state)
 
 	(void)state;
 	config_defaults(&c);
-	assert_int_equal(set(&c, "access_token_ttl", "59s", err, sizeof(err)),
+	assert_int_equal(set(&c, "access_token_ttl", "4s", err, sizeof(err)),
 	    PC_ERR_CONFIG);
-	assert_non_null(strstr(err, "outside [60, 3600]"));
+	assert_non_null(strstr(err, "outside [5, 3600]"));
 	assert_int_equal(set(&c, "access_token_ttl", "61m", err, sizeof(err)),
 	    PC_ERR_CONFIG);
 	assert_int_equal(
 	    set(&c, "id_token_ttl", "2h", err, sizeof(err)), PC_ERR_CONFIG);
-	assert_int_equal(set(&c, "exchange_token_ttl", "59s", err, sizeof(err)),
+	assert_int_equal(set(&c, "exchange_token_ttl", "4s", err, sizeof(err)),
 	    PC_ERR_CONFIG);
 	assert_int_equal(set(&c, "exchange_token_ttl", "61m", err, sizeof(err)),
 	    PC_ERR_CONFIG);
@@ -1358,6 +1401,7 @@ main(void)
 		cmocka_unit_test(test_config_HT04_host_exact_https),
 		cmocka_unit_test(test_config_HT04_host_default_port_both_ways),
 		cmocka_unit_test(test_config_RS07_mail_total_above_share),
+		cmocka_unit_test(test_config_rotate_every_bounds),
 		cmocka_unit_test(test_config_HT04_host_nondefault_port),
 		cmocka_unit_test(test_config_HT04_allowed_hosts_list),
 		cmocka_unit_test(

@@ -1,23 +1,28 @@
 // A loopback Apache httpd with mod_auth_openidc as a real relying party:
 // Debian's apache2 and libapache2-mod-auth-openidc (scripts/deps.sh test),
-// started in the foreground with its own generated configuration in a
-// temp dir (no /etc/apache2, no system service).
+// started in the foreground in a temp dir (no /etc/apache2, no system
+// service). The mod_auth_openidc part is the documented example itself,
+// docs/integrations/apache-mod-auth-openidc/portcullis-oidc.conf, included
+// unchanged: this file only writes what a Debian install already has
+// (modules, a listener, a document root) and fills the example's ${...}
+// variables through Apache's environment.
 //
 //   if (!apacheAvailable()) t.skip(MISSING_APACHE);
 //   const ap = await startApache({ provider: srv.issuer, clientId, clientSecret });
 //   ap.url                // http://127.0.0.1:PORT
 //   ap.redirectUri        // OIDCRedirectURI, registered on the client
-//   ap.loggedOutUrl       // a public page, the post-logout redirect URI
+//   ap.loggedOutUrl       // the public signed-out page, the post-logout redirect URI
 //   await ap.stop()
 //
-// The protected page is /protected/index.html (AuthType openid-connect);
-// /public/ is not protected. ap.errorLog() returns Apache's error log, with
+// Every page is protected (the site's index.html holds PROTECTED_TEXT)
+// except /signed-out.html. ap.errorLog() returns Apache's error log, with
 // mod_auth_openidc at debug level, for assertion messages.
 import { spawn } from 'node:child_process';
 import { accessSync, chmodSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, tempDir } from './server.mjs';
 
 export const APACHE = process.env.PORTCULLIS_APACHE ?? '/usr/sbin/apache2';
@@ -37,6 +42,10 @@ export const MISSING_APACHE =
   `no ${APACHE} with ${APACHE_MODULES}/mod_auth_openidc.so: install Debian's apache2 and ` +
   'libapache2-mod-auth-openidc (scripts/deps.sh test)';
 
+// The documented configuration, included as it is.
+export const EXAMPLE_CONF = fileURLToPath(
+  new URL('../../../docs/integrations/apache-mod-auth-openidc/portcullis-oidc.conf', import.meta.url));
+
 export const PROTECTED_TEXT = 'Protected by mod_auth_openidc: hello from Apache';
 
 const MODULES = [
@@ -49,25 +58,32 @@ const MODULES = [
   ['auth_openidc_module', 'mod_auth_openidc.so'],
 ];
 
-// opts: { provider (the issuer), clientId, clientSecret, scope, extra
-// (more directives) }.
+// opts: { provider (the issuer), clientId, clientSecret, extra (more
+// directives, after the example's) }.
 export async function startApache(opts) {
   const port = opts.port ?? await freePort();
   const dir = tempDir('pc-apache-');
   const docs = join(dir, 'htdocs');
   const url = `http://127.0.0.1:${port}`;
-  mkdirSync(join(docs, 'protected'), { recursive: true });
-  mkdirSync(join(docs, 'public'), { recursive: true });
-  writeFileSync(join(docs, 'protected', 'index.html'),
+  mkdirSync(docs, { recursive: true });
+  writeFileSync(join(docs, 'index.html'),
     `<!doctype html><title>Protected</title><p id="content">${PROTECTED_TEXT}</p>\n`);
-  writeFileSync(join(docs, 'public', 'loggedout.html'),
+  writeFileSync(join(docs, 'signed-out.html'),
     '<!doctype html><title>Signed out</title><p id="content">Signed out of the Apache RP</p>\n');
   // Apache's children run as www-data (Apache refuses to serve as root):
   // the tree must be readable by it.
-  for (const p of [dir, docs, join(docs, 'protected'), join(docs, 'public')]) chmodSync(p, 0o755);
-  const passphrase = randomBytes(32).toString('base64url');
-  const redirectUri = `${url}/protected/redirect_uri`;
-  const loggedOutUrl = `${url}/public/loggedout.html`;
+  for (const p of [dir, docs]) chmodSync(p, 0o755);
+  // The example's variables, as an operator sets them in Apache's
+  // environment (/etc/apache2/envvars).
+  const vars = {
+    PORTCULLIS_ISSUER: opts.provider,
+    SITE_URL: url,
+    OIDC_CLIENT_ID: opts.clientId,
+    OIDC_CLIENT_SECRET: opts.clientSecret,
+    OIDC_CRYPTO_PASSPHRASE: randomBytes(32).toString('base64url'),
+  };
+  const redirectUri = `${url}/oidc/callback`;
+  const loggedOutUrl = `${url}/signed-out.html`;
   const conf = [
     `ServerRoot "${dir}"`,
     `ServerName 127.0.0.1:${port}`,
@@ -85,28 +101,15 @@ export async function startApache(opts) {
     'TypesConfig /dev/null',
     'AddType text/html .html',
     `<Directory "${docs}">`, '  Require all granted', '</Directory>',
-    `OIDCProviderMetadataURL ${opts.provider}/.well-known/openid-configuration`,
-    `OIDCClientID ${opts.clientId}`,
-    `OIDCClientSecret ${opts.clientSecret}`,
-    `OIDCRedirectURI ${redirectUri}`,
-    `OIDCCryptoPassphrase ${passphrase}`,
-    `OIDCScope "${opts.scope ?? 'openid email profile'}"`,
-    'OIDCProviderTokenEndpointAuth client_secret_basic',
-    'OIDCPKCEMethod S256',
-    // The provider is plain http on loopback in the tests.
-    'OIDCSSLValidateServer Off',
-    `OIDCDefaultLoggedOutURL ${loggedOutUrl}`,
-    'OIDCSessionType server-cache',
-    'OIDCCacheType shm',
+    `Include "${EXAMPLE_CONF}"`,
     ...(opts.extra ?? []),
-    '<Location /protected>', '  AuthType openid-connect', '  Require valid-user', '</Location>',
     '',
   ].join('\n');
   const confFile = join(dir, 'httpd.conf');
   writeFileSync(confFile, conf);
   const proc = spawn(APACHE, ['-f', confFile, '-DFOREGROUND'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, APACHE_RUN_DIR: dir, APACHE_LOCK_DIR: dir, APACHE_LOG_DIR: dir },
+    env: { ...process.env, ...vars, APACHE_RUN_DIR: dir, APACHE_LOCK_DIR: dir, APACHE_LOG_DIR: dir },
   });
   let out = '';
   proc.stdout.setEncoding('utf8');
