@@ -442,6 +442,36 @@ test_fwdauth_FA05_verify(void **state)
 	/* Bound to its host. */
 	assert_int_equal(status(f, "other.example", "/", cookie, T0 + 2), 401);
 	assert_int_equal(status(f, "other.example", "/", other, T0 + 2), 200);
+	/* FA-05: a session signed in with a second factor passes the mfa
+	 * rule. */
+	{
+		struct session s2;
+		char c2[64], code[64], host_cookie[64];
+		char *loc = NULL;
+		struct browser b;
+		struct fwd_login l;
+
+		assert_int_equal(
+		    session_create(f->db, NULL, f->alice.id, "192.0.2.1", "ua",
+			"pwd otp mfa", T0, c2, &s2),
+		    0);
+		fwd_state_new(b.state, b.hash);
+		assert_int_equal(
+		    fwd_code_issue(f->db, &s2, "https://app.example/secure",
+			b.hash, T0, &loc),
+		    0);
+		snprintf(code, sizeof(code), "%s", strstr(loc, "?code=") + 6);
+		free(loc);
+		assert_int_equal(fwd_callback(f->db, NULL, "app.example", code,
+				     b.state, NULL, T0 + 1, &l),
+		    0);
+		snprintf(host_cookie, sizeof(host_cookie), "%s", l.cookie);
+		fwd_login_clear(&l);
+		assert_int_equal(
+		    status(f, "app.example", "/secure", host_cookie, T0 + 2),
+		    200);
+		session_clear(&s2);
+	}
 	/* FA-05: the idle limit (30 min by default), kept alive by use: a
 	 * request after 20 minutes moves both sessions on. */
 	assert_int_equal(status(f, "app.example", "/", cookie, T0 + 1200), 200);
@@ -470,6 +500,20 @@ test_fwdauth_FA08_logout_and_revocation(void **state)
 	free(user);
 	assert_int_equal(status(f, "app.example", "/", cookie, T0 + 2), 401);
 	assert_int_equal(status(f, "other.example", "/", other, T0 + 2), 200);
+	/* A disabled user is nobody, even if a session row were left. */
+	{
+		struct db_conn *c;
+
+		assert_int_equal(db_conn(f->db, &c), 0);
+		assert_int_equal(
+		    db_exec(c, "UPDATE users SET disabled_at = 1"), 0);
+		assert_int_equal(
+		    status(f, "other.example", "/", other, T0 + 2), 401);
+		assert_int_equal(
+		    db_exec(c, "UPDATE users SET disabled_at = NULL"), 0);
+		assert_int_equal(
+		    status(f, "other.example", "/", other, T0 + 2), 200);
+	}
 	/* SS-07: the user's sessions revoked: every host's ends with them,
 	 * and the purge takes the orphan. */
 	assert_int_equal(session_revoke_user(f->db, f->alice.id, NULL), 0);
