@@ -91,6 +91,21 @@ static const struct route routes[] = {
 	    RESP_NO_STORE, false },
 	{ "/account/passkeys", HTTP_GET | HTTP_HEAD | HTTP_POST,
 	    web_account_passkeys, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	/* Forward-auth (issue 17 item 5; web/fwdauth.c, decision 0075). No
+	 * HEAD on start: it acts (CF-02). The /.portcullis/ paths are
+	 * answered on a declared protected host only: the handler checks
+	 * the Host against the declared hosts (FA-02); HT-04 holds for
+	 * every other path. */
+	{ "/forward-auth/verify", HTTP_GET | HTTP_HEAD, web_fwd_verify, 0,
+	    RESP_NO_STORE, false },
+	{ "/forward-auth/start", HTTP_GET, web_fwd_start, 0, RESP_NO_STORE,
+	    false },
+	{ "/.portcullis/start", HTTP_GET, web_fwd_app_start, 0, RESP_NO_STORE,
+	    true },
+	{ "/.portcullis/callback", HTTP_GET, web_fwd_callback, 0, RESP_NO_STORE,
+	    true },
+	{ "/.portcullis/logout", HTTP_GET | HTTP_POST, web_fwd_app_logout,
+	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, true },
 };
 
 /* AK-06: an API key in any route's query string is refused (and, if

@@ -115,6 +115,9 @@ web_signin_done(struct req *r, struct resp *w, const struct session *old,
 		if (req_id != NULL &&
 		    web_authorize_login_done(r, req_id, &s, loc) == 0)
 			web_redirect(w, loc);
+		else if (req_id == NULL && web_fwd_pending(r))
+			/* Issue 17: back to a forward-auth dance. */
+			web_redirect(w, "/forward-auth/start");
 		else
 			web_redirect(w, "/account");
 	}

@@ -14,8 +14,8 @@ const NEXT = LATEST + 1;
 const PREV = LATEST - 1;
 // Undoes the newest migration, to make a store one migration behind.
 // Update it with each new migration (the assertion says when).
-const UNDO_LATEST = 'DROP TABLE audit_anchor';
-assert.equal(LATEST_MIGRATION.name, '0035_audit_anchor', 'UNDO_LATEST undoes 0035 only: update it');
+const UNDO_LATEST = 'DROP TABLE fwd_sessions; DROP TABLE fwd_codes; DROP TABLE fwd_rules';
+assert.equal(LATEST_MIGRATION.name, '0036_forward_auth', 'UNDO_LATEST undoes 0036 only: update it');
 import { startCluster, createDatabase, parseUrl, psql, urlFor as urlOf } from './lib/pg.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
 
