@@ -173,47 +173,48 @@ audit_set_chainer(void (*wake)(void *arg), void *arg)
 }
 
 /*
- * Bytes that are not UTF-8 become '?' in place: a User-Agent may carry
- * any byte, and PostgreSQL refuses a row with invalid UTF-8, which would
- * lose the row (a sign-in failure no one could see); the log line and the
- * SQLite row get the same text.
+ * A copy cut to at most max bytes, never inside a UTF-8 sequence. A byte
+ * that is not part of a well-formed UTF-8 sequence (a header may carry any
+ * octet from 0x80 up) is written as "\xNN", the rest kept as it is:
+ * PostgreSQL refuses such text (the row, and with it the request, would
+ * be lost) and JSON cannot carry it (audit export, log lines).
  */
-static void
-utf8_clean(char *s)
-{
-	size_t len = strlen(s), i = 0;
-
-	while (i < len) {
-		unsigned c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-
-		if (n > len - i ||
-		    !str_is_utf8((struct str){ .p = s + i, .len = n })) {
-			s[i++] = '?';
-			continue;
-		}
-		i += n;
-	}
-}
-
-/* A copy cut to at most max bytes, never inside a UTF-8 sequence, with
- * any byte that is not UTF-8 replaced (utf8_clean()). */
 static char *
 capped(const char *s, size_t max)
 {
-	size_t n;
+	struct buf b;
+	size_t len, i = 0;
 	char *out;
 
 	if (s == NULL)
 		return NULL;
-	n = strnlen(s, max + 1);
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
+	len = strnlen(s, max + 1);
+	/* The common case: short and well-formed. */
+	if (len <= max && str_is_utf8((struct str){ .p = s, .len = len }))
+		return xstrndup(s, len);
+	buf_init(&b, max + 4);
+	while (i < len) {
+		unsigned c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		int r;
+
+		if (n <= len - i &&
+		    str_is_utf8((struct str){ .p = s + i, .len = n })) {
+			if (b.len + n > max)
+				break;
+			r = buf_put(&b, s + i, n);
+			i += n;
+		} else {
+			if (b.len + 4 > max)
+				break;
+			r = buf_printf(&b, "\\x%02x", c);
+			i++;
+		}
+		if (r != 0)
+			break;
 	}
-	out = xstrndup(s, n);
-	utf8_clean(out);
+	out = xstrndup(buf_cstr(&b), b.len);
+	buf_free(&b);
 	return out;
 }
 

@@ -2,7 +2,8 @@
  * GET /metrics on metrics_listen (issue 17 item 2, decision 0072): the
  * registry of util/metrics.c in the Prometheus text format, and the
  * gauges read at scrape time from the signer's key ring (the age of the
- * oldest key, and the number of keys, per state and algorithm).
+ * oldest key, and the number of keys, per state and algorithm), and the
+ * automatic key rotation's counters (issue 17 item 6, signer_stats()).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,45 @@ server_metrics(struct req *r, struct resp *w)
 
 #define NSTATES (SIGNER_EXPIRED + 1)
 #define NALGS (JOSE_ALG_EDDSA + 1)
+
+/*
+ * Issue 17 item 6 (decision 0076): the automatic rotation's steps this
+ * node did (each step is done by one node only: sum over the nodes), and
+ * its failed passes.
+ */
+static int
+collect_rotation(struct buf *out, struct signer *s)
+{
+	struct signer_stats st;
+	const char *added[] = { "step", "added" },
+		   *retired[] = { "step", "retired" },
+		   *dropped[] = { "step", "dropped" };
+	int r;
+
+	signer_stats(s, &st);
+	if ((r = metrics_put_family(out,
+		 "portcullis_signing_key_rotation_steps_total", "counter",
+		 "Automatic key rotation steps this node did "
+		 "(signing_key_rotate_every).")) != 0 ||
+	    (r = metrics_put_sample(out,
+		 "portcullis_signing_key_rotation_steps_total", added, 1,
+		 (double)st.auto_added)) != 0 ||
+	    (r = metrics_put_sample(out,
+		 "portcullis_signing_key_rotation_steps_total", retired, 1,
+		 (double)st.auto_retired)) != 0 ||
+	    (r = metrics_put_sample(out,
+		 "portcullis_signing_key_rotation_steps_total", dropped, 1,
+		 (double)st.auto_dropped)) != 0)
+		return r;
+	if ((r = metrics_put_family(out,
+		 "portcullis_signing_key_rotation_failures_total", "counter",
+		 "Passes of the automatic key rotation that failed (the store "
+		 "did not answer); the next pass tries again.")) != 0)
+		return r;
+	return metrics_put_sample(out,
+	    "portcullis_signing_key_rotation_failures_total", NULL, 0,
+	    (double)st.auto_failures);
+}
 
 /* The key ring's gauges; keys that failed their check count as such. */
 static int
@@ -88,7 +128,7 @@ collect_keys(struct buf *out, void *arg)
 				 (double)oldest[st][a])) != 0)
 				return r;
 		}
-	return 0;
+	return collect_rotation(out, s);
 }
 
 void

@@ -74,9 +74,9 @@ test('AU-03/AU-04: audit rows reach the log stream as security lines, with no se
 
     const fail = (await waitLines(srv, (l) => l.type === 'login' && l.outcome === 'failure', 'login failure'))[0];
     assert.equal(fail.level, 'info');
-    // Node sends \u00e9 as the byte 0xE9, not UTF-8: the row keeps '?'
-    // (PostgreSQL would refuse the row, and the failure would go unseen).
-    assert.equal(fail.user_agent, ua.replace('\u00e9', '?'), 'the user agent round-trips, escaped (AU-04)');
+    // Node sends \u00e9 as the byte 0xE9, not UTF-8: the row keeps it as
+    // \xe9 (PostgreSQL would refuse the row, and the failure would go unseen).
+    assert.equal(fail.user_agent, ua.replace('\u00e9', '\\xe9'), 'the user agent round-trips, escaped (AU-04)');
     assert.equal(fail.forged, undefined);
     await waitLines(srv, (l) => l.type === 'login' && l.outcome === 'success', 'login success');
     await waitLines(srv, (l) => l.type === 'token.issue' && l.details?.grant === 'authorization_code', 'code grant');

@@ -224,7 +224,8 @@ test_audit_log_AU04_one_escaped_line_per_row(void **state)
 }
 
 /* A byte that is not UTF-8 (a Latin-1 User-Agent) must not lose the row:
- * PostgreSQL refuses invalid UTF-8 text. It is logged as '?'. */
+ * PostgreSQL refuses invalid UTF-8 text. Each such byte is logged as
+ * \xNN; well-formed sequences around it stay as they are. */
 static void
 test_audit_log_AU01_non_utf8_user_agent_still_audited(void **state)
 {
@@ -244,7 +245,7 @@ test_audit_log_AU01_non_utf8_user_agent_still_audited(void **state)
 	assert_non_null(line);
 	assert_string_equal(
 	    json_string_value(json_object_get(line, "user_agent")),
-	    "caf? ?( \xf0\x9f\x98\x80 ok");
+	    "caf\\xe9 \\xc3( \xf0\x9f\x98\x80 ok");
 	json_decref(line);
 	free(out);
 }
