@@ -80,8 +80,8 @@ void db_rollback(struct db_conn *c);
  * db_batch(), a function that fails (its savepoint rolled back) has its
  * own hooks run with false at once; the others wait for the commit.
  */
-void db_on_end(
-    struct db_conn *c, void (*fn)(void *arg, bool committed), void *arg);
+void
+db_on_end(struct db_conn *c, void (*fn)(void *arg, bool committed), void *arg);
 int db_ping(struct db_conn *c) PC_WUR;
 
 /*

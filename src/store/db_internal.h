@@ -34,7 +34,7 @@ struct db_end_hook {
 
 struct db_conn {
 	struct db *db;
-	struct db_conn *next; /* all connections of this db */
+	struct db_conn *next;	   /* all connections of this db */
 	struct db_end_hook *hooks; /* of the open transaction */
 	size_t nhooks, caphooks;
 };
