@@ -163,7 +163,8 @@ static const struct setting settings[] = {
 	S(mfa_enrol_grace, K_DUR, "7d", 0, 90 * 86400),
 	/* Issue 17 item 7: audit retention (decision 0077, cli/audit_prune.c);
 	 * never below the 30 days of the inventory (decision 0057). */
-	S(audit_retention, K_DUR, "400d", 30 * 86400, INT64_C(100) * 366 * 86400),
+	S(audit_retention, K_DUR, "400d", 30 * 86400,
+	    INT64_C(100) * 366 * 86400),
 	SECRET(audit_prune_store_url, ""),
 };
 #undef S
