@@ -114,8 +114,13 @@ static const struct route admin_routes[] = {
 const struct router server_admin_router = { admin_routes,
 	PC_NELEM(admin_routes), oauth_apikey_url_guard };
 
-/* /metrics on metrics_listen (issue 17): filled by the metrics module. */
+/*
+ * /metrics on metrics_listen (issue 17 item 2, h-metrics; decision 0072):
+ * the only route there. Never on the main listener (server_router).
+ */
 static const struct route metrics_routes[] = {
-	{ NULL, 0, NULL, 0, RESP_NO_STORE, false },
+	{ "/metrics", HTTP_GET | HTTP_HEAD, server_metrics, 0, RESP_NO_STORE,
+	    true },
 };
-const struct router server_metrics_router = { metrics_routes, 0, NULL };
+const struct router server_metrics_router = { metrics_routes,
+	PC_NELEM(metrics_routes), NULL };

@@ -65,6 +65,8 @@ static const struct setting settings[] = {
 	S(allowed_hosts, K_STR, "", 0, 0),
 	S(log_level, K_STR, "info", 0, 0),
 	S(log_requests, K_BOOL, "true", 0, 0),
+	/* Issue 17 item 3: audit rows as log lines (decision 0073). */
+	S(log_security_events, K_STR, "people", 0, 0),
 	S(http_threads, K_INT, "0", 0, 256),
 	S(http_max_body, K_SIZE, "64k", 1024, 16 * 1024 * 1024),
 	S(http_max_header, K_SIZE, "8k", 1024, 16 * 1024),

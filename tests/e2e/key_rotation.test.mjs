@@ -2,10 +2,10 @@
 // nodes sharing one store: the SQLite pass runs two servers on one SQLite
 // file (one data dir), the PostgreSQL pass two servers on one database.
 // Durations are seconds, all configured (nothing in the server is
-// test-only): a key signs for signing_key_rotate_every = 9 s, its
-// successor is added 2 s ahead (signing_key_activation_delay), tokens
+// test-only): a key signs for signing_key_rotate_every = 10 s, its
+// successor is added 3 s ahead (signing_key_activation_delay), tokens
 // live 5 s and a retired key stays published 1 s past the last of them
-// (signing_key_unpublish_margin): 9 > 2 + 5 + 1, as config_check.c asks.
+// (signing_key_unpublish_margin): 10 > 3 + 5 + 1, as config_check.c asks.
 //
 // One run watches the first generation change from the start of node A:
 // the JWKS of both nodes every ~150 ms, and a refresh (an ES256 access
@@ -19,7 +19,7 @@ import { addUser } from './lib/web.mjs';
 import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const EVERY = 9, DELAY = 2, TTL = 5, MARGIN = 1;
+const EVERY = 10, DELAY = 3, TTL = 5, MARGIN = 1;
 const config = {
   signing_key_rotate_every: String(EVERY),
   signing_key_activation_delay: String(DELAY),
@@ -121,6 +121,10 @@ test('JW-09/AU-01: two nodes rotate the keys themselves: one successor per gener
   stop = true;
   await watch;
 
+  // The drop follows the unpublish time at the next pass (every
+  // signing_key_refresh, 1 s): wait for the old rows to go.
+  const oldRows = () => Number(storeSql(A, `SELECT count(*) FROM signing_keys WHERE kid IN ('${first.ES256}', '${first.RS256}')`));
+  for (let w = 0; w < 50 && oldRows() > 0; w++) await sleep(100);
   // The successors and their activation times, from the store.
   const rows = storeSql(A, 'SELECT kid, alg, activate_at FROM signing_keys').split('\n').filter(Boolean)
     .map((l) => { const [kid, alg, at] = l.split('|'); return { kid, alg, at: Number(at) }; });

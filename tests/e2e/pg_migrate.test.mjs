@@ -191,13 +191,14 @@ test('migrate_on_start = false: a node refuses an older schema, changes nothing,
   await stopClean(srv);
 });
 
-test('a node whose role may only read and write rows (no CREATE, no UPDATE or DELETE on audit_log) serves a migrated store, and refuses an older one cleanly', async () => {
+test('a node whose role may only read and write rows (no CREATE, no UPDATE or DELETE on audit_log, only SELECT on audit_anchor) serves a migrated store, and refuses an older one cleanly', async () => {
   const url = createDatabase(cluster.url);
   assert.equal((await migrate(url)).code, 0);
   const role = `svc_${process.pid}`;
   psql(url, `CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA public TO ${role};
     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role};
-    REVOKE UPDATE, DELETE ON audit_log FROM ${role}`);
+    REVOKE UPDATE, DELETE ON audit_log FROM ${role};
+    REVOKE INSERT, UPDATE, DELETE ON audit_anchor FROM ${role}`);
   assert.equal(psql(url, `SELECT has_schema_privilege('${role}', 'public', 'CREATE')`), 'f');
   const svc = url.replace('user=postgres', `user=${role}`);
   for (const config of [{}, { migrate_on_start: 'false' }]) {

@@ -79,8 +79,9 @@ audit_hook(struct db_conn *c, void *arg, enum store_key_step step,
 	return audit_append_tx(c, f->audit_key, &ev);
 }
 
+/* The fixture, with one key per alg of algs, each active from T0. */
 static int
-setup(void **state)
+setup_algs(void **state, const enum jose_alg *algs, size_t nalgs)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	enum masterkey_source src;
@@ -109,12 +110,21 @@ setup(void **state)
 	    masterkey_create_file(f->mk_path, err, sizeof(err)) != 0 ||
 	    masterkey_load(&f->cfg, false, &f->mk, &src, err, sizeof(err)) !=
 		0 ||
-	    store_fixture_open(f->dir, true, &f->db) != 0 ||
-	    signer_open(f->db, f->mk, &f->cfg, true, T0, &f->s) != 0 ||
-	    signer_open(f->db, f->mk, &f->cfg, false, T0, &f->s2) != 0) {
+	    store_fixture_open(f->dir, true, &f->db) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
 	}
+	/* Made like `key rotate` at T0 - DELAY: active from T0. */
+	for (size_t i = 0; i < nalgs; i++) {
+		char kid[64];
+
+		if (signer_rotate(
+			f->db, f->mk, &f->cfg, algs[i], T0 - DELAY, kid) != 0)
+			return -1;
+	}
+	if (signer_open(f->db, f->mk, &f->cfg, false, T0, &f->s) != 0 ||
+	    signer_open(f->db, f->mk, &f->cfg, false, T0, &f->s2) != 0)
+		return -1;
 	audit_key(f->mk, f->audit_key);
 	f->hook.fn = audit_hook;
 	f->hook.arg = f;
@@ -122,26 +132,24 @@ setup(void **state)
 	return 0;
 }
 
+static int
+setup(void **state)
+{
+	static const enum jose_alg both[] = { JOSE_ALG_ES256, JOSE_ALG_RS256 };
+
+	return setup_algs(state, both, PC_NELEM(both));
+}
+
 /*
- * The same with the ES256 key only (RSA keygen is most of what a pass
- * costs, and the fault-injection runs replay each test many times).
+ * The ES256 key only: RSA keygen is most of what a test costs, and the
+ * fault-injection runs replay each test many times.
  */
 static int
 setup_es(void **state)
 {
-	struct fixture *f;
-	struct db_conn *c;
+	static const enum jose_alg es[] = { JOSE_ALG_ES256 };
 
-	if (setup(state) != 0)
-		return -1;
-	f = *state;
-	if (db_conn(f->db, &c) != 0 ||
-	    q_exec(c, "DELETE FROM signing_keys WHERE alg = 'RS256'", Q_NOARGS,
-		NULL) != 0 ||
-	    signer_refresh(f->s, T0, true) != 0 ||
-	    signer_refresh(f->s2, T0, true) != 0)
-		return -1;
-	return 0;
+	return setup_algs(state, es, PC_NELEM(es));
 }
 
 static int
@@ -524,6 +532,11 @@ test_store_steps_check_their_rows(void **state)
 			     T0 + 10 + DELAY, 0, &f->hook, &ok),
 	    0);
 	assert_true(ok);
+	/* Once: the second call (another node) finds the step done. */
+	assert_int_equal(store_signing_key_step(f->db, es, STORE_KEY_RETIRED,
+			     T0 + 10 + DELAY + 1, 0, &f->hook, &ok),
+	    0);
+	assert_false(ok);
 	/* Dropped only after hold. */
 	assert_int_equal(store_signing_key_step(f->db, es, STORE_KEY_DROPPED,
 			     T0 + 10 + DELAY + HOLD - 1, HOLD, &f->hook, &ok),
