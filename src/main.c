@@ -42,6 +42,8 @@ static const char usage[] =
     "  agent add        register an agent that acts for people (agent\n"
     "                   list, show, update, disable, delete: see agent "
     "--help)\n"
+    "  admin init       the admin API's first credential (admin routes,\n"
+    "                   scopes, resource: see admin --help)\n"
     "\n"
     "options of every command:\n"
     "  --config FILE    config file (PORTCULLIS_CONFIG)\n"
@@ -106,6 +108,8 @@ main(int argc, char **argv)
 		return cmd_access(argc - 1, argv + 1);
 	if (strcmp(cmd, "agent") == 0)
 		return cmd_agent(argc - 1, argv + 1);
+	if (strcmp(cmd, "admin") == 0)
+		return cmd_admin(argc - 1, argv + 1);
 	fprintf(stderr, "portcullis: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

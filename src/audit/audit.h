@@ -210,4 +210,20 @@ int audit_prune(struct db *db, const uint8_t key[32], int64_t cutoff_ms,
     int64_t max_rows, struct audit_prune_result *res,
     struct audit_verify_result *verify) PC_WUR;
 
+/* ---- The audit log read by principal (src/audit/query.c) ---- */
+
+#define AUDIT_QUERY_MAX 100000 /* rows in one answer */
+
+/* An id as an actor or target column holds it: printable text of 1 to
+ * AUDIT_FIELD_MAX bytes. */
+bool audit_principal_ok(const char *p);
+/*
+ * The rows where f->principal is actor or target, in f's window, oldest
+ * first, at most f->limit (1..AUDIT_QUERY_MAX); *more when more match.
+ * PC_ERR_INVALID for a principal, limit or window out of bounds.
+ * store_audit_rows_free(*out, *n).
+ */
+int audit_query(struct db *db, const struct store_audit_filter *f,
+    struct store_audit_row **out, size_t *n, bool *more) PC_WUR;
+
 #endif

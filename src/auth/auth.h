@@ -266,6 +266,8 @@ user_set_password(struct db *db, const struct pw_params *p, const char *user_id,
 int user_disable(struct db *db, const char *user_id, int64_t now) PC_WUR;
 int user_enable(struct db *db, const char *user_id, int64_t now) PC_WUR;
 
+/* An account as an operator sees it: auth/user_admin.h. */
+
 /*
  * A user as the pages show and judge it: the handlers' copy of the
  * account, so they never hold a store row (user_clear frees it).

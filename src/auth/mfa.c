@@ -148,3 +148,9 @@ mfa_signin_allowed(struct db *db, const struct config *cfg, const char *user_id,
 	}
 	return mfa_grace_open(db, cfg, user_id, now, ok);
 }
+
+int
+mfa_detail(struct db *db, const char *user_id, struct store_mfa_detail *out)
+{
+	return store_mfa_detail(db, user_id, out);
+}

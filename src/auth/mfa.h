@@ -85,6 +85,12 @@ bool mfa_has_factor(const struct mfa_factors *f);
  */
 int mfa_reset(struct db *db, const char *user_id, const char *kind,
     size_t *removed) PC_WUR;
+/* What protects user_id, as an operator sees it (`portcullis user mfa
+ * list`, the admin API's GET /users/{id}/factors): no secret.
+ * store_mfa_detail_clear it. */
+struct store_mfa_detail;
+int mfa_detail(
+    struct db *db, const char *user_id, struct store_mfa_detail *out) PC_WUR;
 
 /* ---- TOTP (auth/totp.c) ---- */
 #define TOTP_SEED_BYTES 20 /* MF-06: 160 bits */

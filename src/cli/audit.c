@@ -21,7 +21,7 @@
 #define TAIL_DEFAULT 20
 #define TAIL_MAX 100000
 #define QUERY_DEFAULT 1000
-#define QUERY_MAX 100000
+#define QUERY_MAX AUDIT_QUERY_MAX
 
 static const char usage[] =
     "usage: portcullis audit tail [-n N] [--json] [--config FILE] "
@@ -276,14 +276,6 @@ verify(struct cli_ctx *c)
 	return 1;
 }
 
-/* --principal: what an actor or target column can hold. */
-static bool
-principal_ok(const char *p)
-{
-	return p != NULL && p[0] != '\0' && strlen(p) <= AUDIT_FIELD_MAX &&
-	    str_is_text(str_from(p));
-}
-
 /* The window and the limit, from the options; 0 or a usage message. */
 static int
 query_args(
@@ -297,7 +289,7 @@ query_args(
 	f->since_ms = INT64_MIN;
 	f->until_ms = INT64_MAX;
 	*why = NULL;
-	if (!principal_ok(f->principal))
+	if (!audit_principal_ok(f->principal))
 		*why = "--principal wants an id (printable text, at most 512 "
 		       "bytes)";
 	else if (since != NULL && clock_parse_time(since, &f->since_ms) != 0)
@@ -359,7 +351,7 @@ query(struct cli_ctx *c)
 
 	if (query_args(c, &f, &why) != 0)
 		return 2; /* query_check said why */
-	if ((r = store_audit_query(c->db, &f, &v, &n, &more)) != 0) {
+	if ((r = audit_query(c->db, &f, &v, &n, &more)) != 0) {
 		fprintf(stderr, "portcullis: cannot read the audit log: %s\n",
 		    pc_strerror(r));
 		return 1;

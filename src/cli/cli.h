@@ -203,6 +203,8 @@ int cli_api_key_revoke_leaked(struct cli_ctx *c);
 int cmd_federation(int argc, char **argv);
 int cmd_access(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+/* admin routes|scopes|resource|init (src/cli/admin.c; issue 17). */
+int cmd_admin(int argc, char **argv);
 
 /*
  * Audit log (src/cli/audit.c). cli_audit writes one "success" event with

@@ -107,7 +107,7 @@ list(struct cli_ctx *ctx)
 	size_t n = 0;
 	int r;
 
-	if ((r = store_groups_list(ctx->db, &v, &n)) != 0)
+	if ((r = group_list(ctx->db, &v, &n)) != 0)
 		return failed(r, NULL, "group");
 	if (cli_has(ctx, "json")) {
 		json_t *a = json_array();
@@ -135,12 +135,9 @@ show(struct cli_ctx *ctx)
 	size_t n = 0;
 	int r;
 
-	r = principal_kind(id) == PRINCIPAL_GROUP
-	    ? store_group_get(ctx->db, id, &g)
-	    : PC_ERR_NOT_FOUND;
-	if (r != 0)
+	if ((r = group_get(ctx->db, id, &g)) != 0)
 		return failed(r, NULL, "group");
-	if ((r = store_group_members(ctx->db, g.id, &m, &n)) != 0) {
+	if ((r = group_members(ctx->db, g.id, &m, &n)) != 0) {
 		store_group_clear(&g);
 		return failed(r, NULL, "group");
 	}

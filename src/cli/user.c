@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "auth/user_admin.h"
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
@@ -56,27 +57,15 @@ static const char usage[] =
     "\n"
     "A password is never accepted as an argument.\n";
 
-/* Whether the user has a password; the hash itself is wiped at once. */
-static bool
-has_password(struct db *db, const char *id)
-{
-	char *phc = NULL;
-	bool has = store_password_get(db, id, &phc) == 0;
-
-	pc_freezero_str(phc);
-	return has;
-}
-
 static json_t *
-user_json(struct db *db, const struct store_user *u)
+user_json(const struct user_record *u)
 {
-	bool has_pw = has_password(db, u->id);
 	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:b}", "id", u->id,
 	    "email", u->email, "email_verified", u->email_verified, "name",
 	    u->name, "created_at", (json_int_t)u->created_at, "updated_at",
-	    (json_int_t)u->updated_at, "has_password", has_pw);
+	    (json_int_t)u->updated_at, "has_password", u->has_password);
 	if (o != NULL)
 		json_object_set_new(
 		    o, "disabled_at", cli_json_time(u->disabled_at));
@@ -84,7 +73,7 @@ user_json(struct db *db, const struct store_user *u)
 }
 
 static void
-print_user(const struct store_user *u, bool has_pw)
+print_user(const struct user_record *u)
 {
 	char c[CLI_TIME_MAX], d[CLI_TIME_MAX];
 
@@ -98,17 +87,15 @@ print_user(const struct store_user *u, bool has_pw)
 	       "disabled_at:    %s\n"
 	       "password:       %s\n",
 	    u->id, u->email, u->email_verified ? "yes" : "no", u->name, c, d,
-	    has_pw ? "set" : "none");
+	    u->has_password ? "set" : "none");
 }
 
 /* The user named by --id or --email. */
 static int
-find(const struct cli_ctx *c, struct store_user *u)
+find(const struct cli_ctx *c, struct user_record *u)
 {
-	const char *id = cli_get(c, "id");
-	int r = id != NULL
-	    ? store_user_get(c->db, id, u)
-	    : store_user_get_by_email(c->db, cli_get(c, "email"), u);
+	int r =
+	    user_record_find(c->db, cli_get(c, "id"), cli_get(c, "email"), u);
 
 	if (r == PC_ERR_NOT_FOUND)
 		fprintf(stderr, "portcullis: no such user\n");
@@ -194,11 +181,19 @@ add(struct cli_ctx *c)
 	/* AU-01: admin actions are audited; the user exists either way. */
 	if (cli_audit(db, c->mk, "user.created", u.id, NULL) != 0)
 		goto out;
-	if (cli_has(c, "json"))
-		cli_json_print(user_json(db, &u), JSON_COMPACT);
-	else
+	if (cli_has(c, "json")) {
+		struct user_record rec;
+
+		if ((r = user_record_get(db, u.id, &rec)) != 0) {
+			fprintf(stderr, "portcullis: %s\n", pc_strerror(r));
+			goto out;
+		}
+		cli_json_print(user_json(&rec), JSON_COMPACT);
+		user_record_clear(&rec);
+	} else {
 		printf("added user %s <%s>%s\n", u.id, u.email,
 		    pw != NULL ? " with a password" : " without a password");
+	}
 	rc = 0;
 out:
 	return finish(rc, pw, &u);
@@ -208,7 +203,7 @@ static int
 set_password(struct cli_ctx *c)
 {
 	struct db *db = c->db;
-	struct store_user u;
+	struct user_record u;
 	struct pw_params p;
 	struct pw_check check = { PW_OK, NULL };
 	char *pw = NULL;
@@ -239,7 +234,10 @@ set_password(struct cli_ctx *c)
 	printf("password set for %s\n", u.id);
 	rc = 0;
 out:
-	return finish(rc, pw, &u);
+	if (pw != NULL)
+		sodium_free(pw); /* zeroes */
+	user_record_clear(&u);
+	return rc;
 }
 
 /* AU-01: what changed, never the addresses themselves. */
@@ -247,7 +245,7 @@ static int
 update(struct cli_ctx *c)
 {
 	struct db *db = c->db;
-	struct store_user u;
+	struct user_record u;
 	const char *name = cli_get(c, "name");
 	const char *new_email = cli_get(c, "new-email");
 	int verified = cli_has(c, "verified") ? 1
@@ -259,7 +257,7 @@ update(struct cli_ctx *c)
 
 	if (find(c, &u) != 0)
 		return 1;
-	r = store_user_update(db, u.id, name, new_email, verified, clock_now());
+	r = user_update(db, u.id, name, new_email, verified, clock_now());
 	if (r == PC_ERR_CONFLICT) {
 		fprintf(stderr,
 		    "portcullis: a user with the email %s already exists\n",
@@ -280,21 +278,21 @@ update(struct cli_ctx *c)
 		goto out;
 	/* As stored now (found maybe by the address it no longer has). */
 	id = xstrdup(u.id);
-	store_user_clear(&u);
-	r = store_user_get(db, id, &u);
+	user_record_clear(&u);
+	r = user_record_get(db, id, &u);
 	free(id);
 	if (r != 0) {
 		fprintf(stderr, "portcullis: %s\n", pc_strerror(r));
 		goto out;
 	}
 	if (cli_has(c, "json"))
-		cli_json_print(user_json(db, &u), JSON_INDENT(2));
+		cli_json_print(user_json(&u), JSON_INDENT(2));
 	else
 		printf("updated user %s <%s>%s\n", u.id, u.email,
 		    u.email_verified ? "" : " (email not verified)");
 	rc = 0;
 out:
-	store_user_clear(&u);
+	user_record_clear(&u);
 	return rc;
 }
 
@@ -302,11 +300,11 @@ static int
 list(struct cli_ctx *c)
 {
 	struct db *db = c->db;
-	struct store_user *v = NULL;
+	struct user_record *v = NULL;
 	size_t n = 0;
 	int r;
 
-	if ((r = store_users_list(db, &v, &n)) != 0) {
+	if ((r = user_record_list(db, &v, &n)) != 0) {
 		fprintf(stderr, "portcullis: %s\n", pc_strerror(r));
 		return 1;
 	}
@@ -314,7 +312,7 @@ list(struct cli_ctx *c)
 		json_t *a = json_array();
 
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, user_json(db, &v[i]));
+			json_array_append_new(a, user_json(&v[i]));
 		cli_json_print(a, JSON_INDENT(2));
 	} else {
 		printf("%-26s %-8s %-8s %-20s %s\n", "ID", "VERIFIED",
@@ -329,22 +327,22 @@ list(struct cli_ctx *c)
 			    v[i].email);
 		}
 	}
-	store_users_free(v, n);
+	user_records_free(v, n);
 	return 0;
 }
 
 static int
 show(struct cli_ctx *c)
 {
-	struct store_user u;
+	struct user_record u;
 
 	if (find(c, &u) != 0)
 		return 1;
 	if (cli_has(c, "json"))
-		cli_json_print(user_json(c->db, &u), JSON_INDENT(2));
+		cli_json_print(user_json(&u), JSON_INDENT(2));
 	else
-		print_user(&u, has_password(c->db, u.id));
-	store_user_clear(&u);
+		print_user(&u);
+	user_record_clear(&u);
 	return 0;
 }
 
@@ -353,7 +351,7 @@ static int
 change(struct cli_ctx *c)
 {
 	struct db *db = c->db;
-	struct store_user u;
+	struct user_record u;
 	const char *s = c->sub->name;
 	int64_t now = clock_now();
 	int r;
@@ -368,10 +366,10 @@ change(struct cli_ctx *c)
 	} else if (strcmp(s, "sign-out") == 0) {
 		int64_t n = 0;
 
-		/* SS-07: an operator ends any user's sessions, and (LG-03)
-		 * the browsers they came from are no longer known devices. */
-		if ((r = store_sessions_delete_user(db, u.id, NULL, &n)) == 0 &&
-		    (r = device_cookies_revoke(db, u.id, NULL, NULL)) == 0 &&
+		/* SS-07, RT-05: an operator ends any user's sessions and
+		 * their refresh tokens, and (LG-03) the browsers they came
+		 * from are no longer known devices. */
+		if ((r = user_sign_out(db, u.id, NULL, now, &n, NULL)) == 0 &&
 		    (r = cli_audit(db, c->mk, "session.revoke", u.id, NULL)) ==
 			0)
 			printf("ended %lld session%s of user %s\n",
@@ -381,13 +379,13 @@ change(struct cli_ctx *c)
 		    (r = cli_audit(db, c->mk, "user.enabled", u.id, NULL)) == 0)
 			printf("enabled user %s\n", u.id);
 	} else {
-		if ((r = store_user_delete(db, u.id, now)) == 0 &&
+		if ((r = user_delete(db, u.id, now)) == 0 &&
 		    (r = cli_audit(db, c->mk, "user.deleted", u.id, NULL)) == 0)
 			printf("deleted user %s\n", u.id);
 	}
 	if (r != 0)
 		fprintf(stderr, "portcullis: user %s: %s\n", s, pc_strerror(r));
-	store_user_clear(&u);
+	user_record_clear(&u);
 	return r == 0 ? 0 : 1;
 }
 

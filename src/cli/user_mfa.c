@@ -119,7 +119,7 @@ list(struct cli_ctx *c)
 
 	if (find(c, &u) != 0)
 		return 1;
-	if ((r = store_mfa_detail(c->db, u.id, &d)) != 0) {
+	if ((r = mfa_detail(c->db, u.id, &d)) != 0) {
 		fprintf(stderr, "portcullis: %s\n", pc_strerror(r));
 		store_user_clear(&u);
 		return 1;

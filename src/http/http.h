@@ -247,6 +247,12 @@ struct route {
 	enum resp_cache cache;
 	bool any_host; /* health probes: skip the Host allowlist */
 };
+/*
+ * A path that ends in '*' (the admin API's ADMIN_PREFIX "/" then a star) is a prefix route: every path
+ * that starts with what comes before the '*', byte for byte, is this
+ * route's, whose handler matches the rest itself (issue 17: the admin
+ * API's dispatcher, src/admin/admin.c).
+ */
 
 /* A route's max_body that takes the configured http_max_body. */
 #define ROUTE_BODY_DEFAULT SIZE_MAX

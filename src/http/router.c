@@ -5,6 +5,9 @@
  * no trailing-slash or dot-segment games, so "/token/" or "/%74oken" is a
  * 404 rather than an alias that might skip a check. Unknown methods
  * (TRACE, CONNECT, lower-case "get", ...) are HTTP_OTHER and match no route.
+ * A prefix route (a path ending in '*') takes every path that begins with
+ * the rest of its path, byte for byte, and matches the rest itself (the
+ * admin API).
  */
 #include <string.h>
 
@@ -55,6 +58,19 @@ route_methods(const struct route *r)
 	return m;
 }
 
+/* Exactly, or by prefix for a path ending in '*'. */
+static bool
+path_matches(const char *rp, struct str path)
+{
+	size_t n = strlen(rp);
+
+	if (n > 0 && rp[n - 1] == '*')
+		return path.len >= n - 1 &&
+		    (n == 1 ||
+			(path.p != NULL && memcmp(path.p, rp, n - 1) == 0));
+	return str_eq_cstr(path, rp);
+}
+
 /*
  * *allowed is always the union of the methods of every route with this
  * path (0 when the path is unknown), so a 405 or an OPTIONS answer can
@@ -76,7 +92,7 @@ router_match(const struct router *rt, struct str path, enum http_method m,
 			const struct route *r = &rt->routes[i];
 			unsigned rm;
 
-			if (r->path == NULL || !str_eq_cstr(path, r->path))
+			if (r->path == NULL || !path_matches(r->path, path))
 				continue;
 			rm = route_methods(r);
 			any |= rm;

@@ -5,7 +5,10 @@
  * owner may do: a service account's key stays within the account's
  * scopes and resources as they are at each use (its groups may shrink),
  * a personal key within what some registered resource offers, and a key
- * confined to a resource works there only.
+ * confined to a resource works there only. The admin API's scopes
+ * (admin:*, decision 0070) are the exception for personal keys: a user
+ * holds them only through the groups an operator put them in, checked
+ * when the key is made and again at every use.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +128,32 @@ within_sa(struct db *db, const struct apikey_request *rq,
 	return r;
 }
 
+static bool
+is_admin_scope(const char *s)
+{
+	return strncmp(s, "admin:", 6) == 0;
+}
+
+/* Every admin: scope of want is granted by user_id's groups. */
+static int
+admin_granted(struct db *db, const char *user_id, const struct scope_set *want,
+    const char **why)
+{
+	struct scope_set g;
+	int r;
+
+	if ((r = group_scopes_of(db, user_id, &g)) != 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < want->n; i++)
+		if (is_admin_scope(want->v[i]) && !scope_has(&g, want->v[i])) {
+			set_why(why,
+			    "an admin: scope the user's groups do not grant");
+			r = PC_ERR_INVALID;
+		}
+	scope_set_free(&g);
+	return r;
+}
+
 int
 apikey_scopes_check(
     struct db *db, const struct apikey_request *rq, const char **why)
@@ -152,6 +181,8 @@ apikey_scopes_check(
 	}
 	if (r == 0 && principal_kind(rq->owner_id) == PRINCIPAL_SERVICE_ACCOUNT)
 		r = within_sa(db, rq, &want, why);
+	if (r == 0 && principal_kind(rq->owner_id) == PRINCIPAL_USER)
+		r = admin_granted(db, rq->owner_id, &want, why);
 	scope_set_free(&want);
 	return r;
 }
@@ -161,12 +192,13 @@ apikey_usable_scopes(struct db *db, const struct store_api_key *k,
     const char *resource_id, const char *resource_scopes, struct scope_set *out)
 {
 	struct store_service_account sa;
-	struct scope_set key, known, owner;
+	struct scope_set key, known, owner, granted;
 	bool is_sa = principal_kind(k->owner_id) == PRINCIPAL_SERVICE_ACCOUNT;
 	int r = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&owner, 0, sizeof(owner));
+	memset(&granted, 0, sizeof(granted));
 	if (k->resource_id != NULL && strcmp(k->resource_id, resource_id) != 0)
 		return PC_ERR_VERIFY;
 	if (scope_parse(k->scopes, &key) != 0)
@@ -185,12 +217,18 @@ apikey_usable_scopes(struct db *db, const struct store_api_key *k,
 			store_service_account_clear(&sa);
 		}
 	}
+	/* A person's admin: scopes: what the groups grant now. */
+	if (r == 0 && !is_sa)
+		r = group_scopes_of(db, k->owner_id, &granted);
 	for (size_t i = 0; r == 0 && i < key.n; i++)
 		if (scope_has(&known, key.v[i]) &&
-		    (!is_sa || scope_has(&owner, key.v[i])))
+		    (!is_sa || scope_has(&owner, key.v[i])) &&
+		    (is_sa || !is_admin_scope(key.v[i]) ||
+			scope_has(&granted, key.v[i])))
 			out->v[out->n++] = xstrdup(key.v[i]);
 	scope_set_free(&key);
 	scope_set_free(&known);
 	scope_set_free(&owner);
+	scope_set_free(&granted);
 	return r;
 }

@@ -4,7 +4,10 @@
  * user's tokens when the "groups" scope is granted, and its scopes are
  * granted to its member service accounts (a union with their own).
  * Users get no scope from a group: what a user's token carries is still
- * only what the user consented to for the client.
+ * only what the user consented to for the client. The one exception is
+ * the admin API's scopes (admin:*, issue 17, decision 0070): an
+ * operator's personal API key may use them only as far as the user's
+ * groups grant them (machine/apikey_scope.c, group_scopes_of).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -128,5 +131,46 @@ group_names_of(struct db *db, const char *member_id, char ***names, size_t *n)
 	}
 	*n = k;
 	store_groups_free(g, all);
+	return 0;
+}
+
+int
+group_get(struct db *db, const char *id, struct store_group *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (principal_kind(id) != PRINCIPAL_GROUP)
+		return PC_ERR_NOT_FOUND;
+	return store_group_get(db, id, out);
+}
+
+int
+group_list(struct db *db, struct store_group **out, size_t *n)
+{
+	return store_groups_list(db, out, n);
+}
+
+int
+group_members(struct db *db, const char *id, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (principal_kind(id) != PRINCIPAL_GROUP)
+		return PC_ERR_NOT_FOUND;
+	return store_group_members(db, id, out, n);
+}
+
+int
+group_scopes_of(struct db *db, const char *member_id, struct scope_set *out)
+{
+	struct store_group *g = NULL;
+	size_t n = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = store_groups_of(db, member_id, &g, &n)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		scope_set_union(out, g[i].scopes);
+	store_groups_free(g, n);
 	return 0;
 }

@@ -177,6 +177,14 @@ int group_member_remove(
     struct db *db, const char *group_id, const char *member_id) PC_WUR;
 /* PC_ERR_NOT_FOUND; PC_ERR_CONFLICT while it owns a service account. */
 int group_delete(struct db *db, const char *id, int64_t now) PC_WUR;
+/* group_get: PC_ERR_NOT_FOUND also for a non-grp_ id; group_list: by
+ * name; group_members: sorted ids; group_scopes_of: the union of
+ * member_id's groups' scopes (scope_set_free it). */
+int group_get(struct db *db, const char *id, struct store_group *out) PC_WUR;
+int group_list(struct db *db, struct store_group **out, size_t *n) PC_WUR;
+int group_members(struct db *db, const char *id, char ***out, size_t *n) PC_WUR;
+int group_scopes_of(
+    struct db *db, const char *member_id, struct scope_set *out) PC_WUR;
 /*
  * The names of the groups member_id belongs to, sorted, at most
  * GROUP_CLAIM_MAX (the "groups" claim). store_strv_free(*names, *n).

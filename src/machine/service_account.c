@@ -390,24 +390,6 @@ service_account_usable(const struct store_service_account *sa, int64_t now)
 	    (sa->expires_at == 0 || now < sa->expires_at);
 }
 
-/* Adds the tokens of str to out (dropping what does not fit). */
-static void
-scope_union(struct scope_set *out, const char *str)
-{
-	struct scope_set s;
-
-	if (scope_parse(str, &s) != 0)
-		return;
-	for (size_t i = 0; i < s.n; i++) {
-		if (out->n < SCOPE_MAX && !scope_has(out, s.v[i]))
-			out->v[out->n++] = s.v[i];
-		else
-			free(s.v[i]);
-		s.v[i] = NULL;
-	}
-	s.n = 0;
-}
-
 int
 service_account_scopes(struct db *db, const struct store_service_account *sa,
     struct scope_set *out)
@@ -419,9 +401,9 @@ service_account_scopes(struct db *db, const struct store_service_account *sa,
 	memset(out, 0, sizeof(*out));
 	if ((r = store_groups_of(db, sa->id, &g, &n)) != 0)
 		return r;
-	scope_union(out, sa->scopes);
+	scope_set_union(out, sa->scopes);
 	for (size_t i = 0; i < n; i++)
-		scope_union(out, g[i].scopes);
+		scope_set_union(out, g[i].scopes);
 	store_groups_free(g, n);
 	return 0;
 }

@@ -64,6 +64,9 @@ void scope_set_free(struct scope_set *s);
  * anything malformed (out is then empty). "" is the empty set. */
 int scope_parse(const char *str, struct scope_set *out) PC_WUR;
 bool scope_has(const struct scope_set *s, const char *tok);
+/* Adds the scopes of the string str to out, dropping what is there or
+ * does not fit (SCOPE_MAX); a malformed str adds nothing. */
+void scope_set_union(struct scope_set *out, const char *str);
 /* Every token of a is in b. */
 bool scope_subset(const struct scope_set *a, const struct scope_set *b);
 /* The first token of a that is not in b, or NULL. */

@@ -27,6 +27,23 @@ token_char(unsigned char c)
 	    (c >= 0x5d && c <= 0x7e);
 }
 
+void
+scope_set_union(struct scope_set *out, const char *str)
+{
+	struct scope_set s;
+
+	if (scope_parse(str, &s) != 0)
+		return;
+	for (size_t i = 0; i < s.n; i++) {
+		if (out->n < SCOPE_MAX && !scope_has(out, s.v[i]))
+			out->v[out->n++] = s.v[i];
+		else
+			free(s.v[i]);
+		s.v[i] = NULL;
+	}
+	s.n = 0;
+}
+
 bool
 scope_has(const struct scope_set *s, const char *tok)
 {

@@ -1,5 +1,6 @@
 /* The route table: method, path, handler, body cap and caching for every
  * endpoint. */
+#include "admin/admin.h"
 #include "oauth/oauth.h"
 #include "server/server.h"
 #include "web/web.h"
@@ -106,6 +107,9 @@ static const struct route routes[] = {
 	    true },
 	{ "/.portcullis/logout", HTTP_GET | HTTP_POST, web_fwd_app_logout,
 	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, true },
+	/* The admin API (issue 17 item 1, src/admin/): one prefix route;
+	 * 404 here when admin_listen is set (admin_main). */
+	{ ADMIN_PREFIX "/*", ADMIN_METHODS, admin_main, ADMIN_BODY_MAX,
 };
 
 /* AK-06: an API key in any route's query string is refused (and, if
@@ -114,13 +118,15 @@ const struct router server_router = { routes, PC_NELEM(routes),
 	oauth_apikey_url_guard };
 
 /*
- * The admin API on admin_listen (issue 17, src/admin/): filled by the
- * admin API's routes. Until then every path is 404.
+ * The admin API on admin_listen (issue 17 item 1, src/admin/): the same
+ * dispatcher, any Host (an operator-chosen address). AK-06's guard too.
  */
 static const struct route admin_routes[] = {
-	{ NULL, 0, NULL, 0, RESP_NO_STORE, false },
+	{ ADMIN_PREFIX "/*", ADMIN_METHODS, admin_dispatch, ADMIN_BODY_MAX,
+	    RESP_NO_STORE, true },
 };
-const struct router server_admin_router = { admin_routes, 0, NULL };
+const struct router server_admin_router = { admin_routes,
+	PC_NELEM(admin_routes), oauth_apikey_url_guard };
 
 /*
  * /metrics on metrics_listen (issue 17 item 2, h-metrics; decision 0072):

@@ -245,6 +245,10 @@ int store_user_get_by_email(
     struct db *db, const char *email, struct store_user *out) PC_WUR;
 /* All users, oldest first. */
 int store_users_list(struct db *db, struct store_user **out, size_t *n) PC_WUR;
+/* At most limit (>= 1) users whose id sorts after after (NULL: from the
+ * first), by id (the admin API's pages, issue 17). */
+int store_users_page(struct db *db, const char *after, int64_t limit,
+    struct store_user **out, size_t *n) PC_WUR;
 int store_user_set_name(
     struct db *db, const char *id, const char *name, int64_t now) PC_WUR;
 int store_user_set_verified(

@@ -168,6 +168,31 @@ store_users_list(struct db *db, struct store_user **out, size_t *n)
 	return 0;
 }
 
+int
+store_users_page(struct db *db, const char *after, int64_t limit,
+    struct store_user **out, size_t *n)
+{
+	struct user_list l = { 0 };
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (limit < 1)
+		return PC_ERR_INVALID;
+	/* Keyset paging by id: stable under inserts, no OFFSET scan. */
+	r = store_all(db,
+	    "SELECT " USER_COLS " FROM users WHERE id > ? ORDER BY id LIMIT ?",
+	    Q_ARGS(QA_TEXT(after != NULL ? after : ""), QA_INT(limit)),
+	    list_row, &l);
+	if (r != 0) {
+		store_users_free(l.v, l.len);
+		return r;
+	}
+	*out = l.v;
+	*n = l.len;
+	return 0;
+}
+
 /*
  * The one-column changes, alone (store_user_set_*) or together in
  * store_user_update: one statement each, written once. RETURNING tells

@@ -135,6 +135,8 @@ static const struct setting settings[] = {
 	S(api_key_rotate_overlap, K_DUR, "24h", 0, 30 * 86400),
 	S(api_key_use_interval, K_DUR, "5m", 1, 3600),
 	S(api_key_ip_failures, K_INT, "100", 1, 1000000),
+	/* The admin API (issue 17 item 1, src/admin/). */
+	S(admin_ip_requests, K_INT, "36000", 1, 100000000),
 	S(outbound_ca_file, K_STR, "", 0, 0),
 	S(outbound_allow_networks, K_STR, "", 0, 0),
 	S(outbound_allow_ports, K_STR, "", 0, 0),

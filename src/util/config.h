@@ -122,6 +122,7 @@ struct config {
 	int64_t api_key_rotate_overlap; /* seconds the old key keeps working */
 	int64_t api_key_use_interval;	/* last_used_at granularity, seconds */
 	int64_t api_key_ip_failures;	/* failed key auths per IP per hour */
+	int64_t admin_ip_requests;	/* admin API requests per IP per hour */
 	/* Outbound https fetches (DS-05; src/machine/fetch.c): a private CA,
 	 * the private networks and ports allowed besides public :443. */
 	char *outbound_ca_file;		  /* "": the system's CAs */

@@ -609,6 +609,50 @@ test_apikey_owner_addresses(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* Issue 17 (decision 0070): a person's key holds admin: scopes only as
+ * far as the person's groups grant them, when made and at every use. */
+static void
+test_apikey_AK04_admin_scopes_through_groups(void **state)
+{
+	struct fixture *f = *state;
+	static const char ADMIN[] = "https://id.example/admin/v1";
+	struct apikey_request rq = { .owner_id = f->alice.id,
+		.scopes = "admin:users:read admin:users:write",
+		.resource_id = ADMIN };
+	struct store_group g;
+	struct store_api_key k;
+	struct scope_set s;
+	char key[APIKEY_MAX_LEN + 1];
+	const char *w = NULL;
+	bool added = false;
+
+	add_resource(
+	    f, ADMIN, "admin:users:read admin:users:write admin:groups:read");
+	assert_int_equal(
+	    apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), PC_ERR_INVALID);
+	assert_non_null(strstr(w, "groups do not grant"));
+	assert_int_equal(group_create(f->db, "user-admins", NULL,
+			     "admin:users:read admin:users:write", T0, &g, &w),
+	    0);
+	assert_int_equal(
+	    group_member_add(f->db, g.id, f->alice.id, T0, &added, &w), 0);
+	assert_int_equal(apikey_create(f->db, &cfg, &rq, T0, &k, key, &w), 0);
+	assert_int_equal(apikey_usable_scopes(f->db, &k, ADMIN,
+			     "admin:users:read admin:users:write", &s),
+	    0);
+	assert_int_equal(s.n, 2);
+	scope_set_free(&s);
+	/* Out of the group: the key keeps its row, not its admin scopes. */
+	assert_int_equal(group_member_remove(f->db, g.id, f->alice.id), 0);
+	assert_int_equal(apikey_usable_scopes(f->db, &k, ADMIN,
+			     "admin:users:read admin:users:write", &s),
+	    0);
+	assert_int_equal(s.n, 0);
+	scope_set_free(&s);
+	store_api_key_clear(&k);
+	store_group_clear(&g);
+}
+
 int
 main(void)
 {
@@ -636,6 +680,9 @@ main(void)
 		    test_apikey_owner_addresses, setup_res, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_apikey_AK04_scopes_and_resources, setup_res, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_apikey_AK04_admin_scopes_through_groups, setup_res,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);

@@ -218,6 +218,45 @@ test_router_embedded_nul_not_truncated(void **state)
 	assert_int_equal(allowed, HTTP_POST);
 }
 
+/* Issue 17: a path ending in '*' takes every path it begins, byte for
+ * byte; nothing shorter, nothing decoded. */
+static void
+test_router_HT07_prefix_route(void **state)
+{
+	static const struct route pre[] = {
+		{ .path = "/admin/v1/*",
+		    .methods = HTTP_GET | HTTP_POST,
+		    .handler = h_dummy },
+		{ .path = "/admin", .methods = HTTP_GET, .handler = h_dummy },
+	};
+	static const struct router prt = { pre, PC_NELEM(pre), NULL };
+	unsigned allowed = 0;
+
+	assert_ptr_equal(
+	    router_match(&prt, str_from("/admin/v1/users"), HTTP_GET, &allowed),
+	    &pre[0]);
+	assert_ptr_equal(
+	    router_match(&prt, str_from("/admin/v1/"), HTTP_POST, &allowed),
+	    &pre[0]);
+	assert_ptr_equal(
+	    router_match(&prt, str_from("/admin"), HTTP_GET, &allowed),
+	    &pre[1]);
+	assert_null(
+	    router_match(&prt, str_from("/admin/v1"), HTTP_GET, &allowed));
+	assert_int_equal(allowed, 0);
+	assert_null(router_match(
+	    &prt, str_from("/admin/v2/users"), HTTP_GET, &allowed));
+	assert_null(router_match(
+	    &prt, str_from("/%61dmin/v1/users"), HTTP_GET, &allowed));
+	assert_null(router_match(
+	    &prt, str_from("/ADMIN/v1/users"), HTTP_GET, &allowed));
+	assert_null(
+	    router_match(&prt, str_from("/admin/v1/x"), HTTP_DELETE, &allowed));
+	assert_int_equal(allowed, HTTP_GET | HTTP_HEAD | HTTP_POST);
+	assert_null(
+	    router_match(&prt, (struct str){ NULL, 0 }, HTTP_GET, &allowed));
+}
+
 static void
 test_router_empty_table(void **state)
 {
@@ -282,6 +321,7 @@ main(void)
 		cmocka_unit_test(test_router_unknown_path_404),
 		cmocka_unit_test(test_router_embedded_nul_not_truncated),
 		cmocka_unit_test(test_router_empty_table),
+		cmocka_unit_test(test_router_HT07_prefix_route),
 		cmocka_unit_test(test_router_allow_header_format),
 		cmocka_unit_test(
 		    test_router_allow_header_truncates_whole_names),

@@ -404,6 +404,42 @@ test_users_PW06_refused_password_stores_nothing(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM credentials"), 0);
 }
 
+/* Issue 17: the admin API's pages, keyset by id. */
+static void
+test_users_page_by_id(void **state)
+{
+	struct fixture *f = *state;
+	struct store_user *v = NULL, u;
+	size_t n = 0;
+	char *last;
+
+	for (int i = 0; i < 5; i++) {
+		char email[32];
+
+		snprintf(email, sizeof(email), "p%d@example.com", i);
+		assert_int_equal(user_create(f->db, email, NULL, false, &u), 0);
+		store_user_clear(&u);
+	}
+	assert_int_equal(
+	    store_users_page(f->db, NULL, 0, &v, &n), PC_ERR_INVALID);
+	assert_int_equal(store_users_page(f->db, NULL, 3, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_true(strcmp(v[0].id, v[1].id) < 0);
+	assert_true(strcmp(v[1].id, v[2].id) < 0);
+	last = xstrdup(v[2].id);
+	store_users_free(v, n);
+	assert_int_equal(store_users_page(f->db, last, 3, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(strcmp(last, v[0].id) < 0);
+	free(last);
+	last = xstrdup(v[1].id);
+	store_users_free(v, n);
+	assert_int_equal(store_users_page(f->db, last, 3, &v, &n), 0);
+	assert_int_equal(n, 0);
+	store_users_free(v, n);
+	free(last);
+}
+
 int
 main(void)
 {
@@ -417,6 +453,7 @@ main(void)
 		T(test_users_OI07_delete_tombstone),
 		T(test_users_PW01_password_hash_stored),
 		T(test_users_PW06_refused_password_stores_nothing),
+		T(test_users_page_by_id),
 	};
 #undef T
 
