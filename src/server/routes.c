@@ -110,6 +110,7 @@ static const struct route routes[] = {
 	/* The admin API (issue 17 item 1, src/admin/): one prefix route;
 	 * 404 here when admin_listen is set (admin_main). */
 	{ ADMIN_PREFIX "/*", ADMIN_METHODS, admin_main, ADMIN_BODY_MAX,
+	    RESP_NO_STORE, false },
 };
 
 /* AK-06: an API key in any route's query string is refused (and, if
