@@ -20,6 +20,9 @@ DOCDIR     ?= $(PREFIX)/share/doc/portcullis
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALL    ?= install
+# Every unit in contrib/systemd (the server, its socket, the audit prune
+# and its timer), ExecStart pointed at BINDIR.
+UNITS      := $(wildcard contrib/systemd/*.service contrib/systemd/*.socket contrib/systemd/*.timer)
 # Seconds per harness for `make fuzz` (FUZZ_SECONDS=30 make fuzz).
 FUZZ_SECONDS ?= 600
 
@@ -76,8 +79,8 @@ format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
 
 # The release binary, the man pages (built by meson from docs/man/*.scd),
-# the example configuration, the systemd units (ExecStart pointed at
-# BINDIR) and the service user's sysusers.d entry. Nothing in /etc and no
+# the example configuration, the systemd units of contrib/systemd
+# (ExecStart pointed at BINDIR) and the service user's sysusers.d entry. Nothing in /etc and no
 # user is created: README "Run it in production" does that.
 install: build
 	@test -f $(BUILD)/docs/man/portcullis.8 || { echo "install: no man pages in $(BUILD): install scdoc (scripts/deps.sh run) and run make again" >&2; exit 1; }
@@ -88,9 +91,11 @@ install: build
 	$(INSTALL) -m 0644 $(BUILD)/docs/man/portcullis.8 "$(DESTDIR)$(MANDIR)/man8/portcullis.8"
 	$(INSTALL) -m 0644 $(BUILD)/docs/man/portcullis.conf.5 "$(DESTDIR)$(MANDIR)/man5/portcullis.conf.5"
 	$(INSTALL) -m 0644 contrib/portcullis.conf.example "$(DESTDIR)$(DOCDIR)/portcullis.conf.example"
-	sed 's|/usr/local/bin/|$(BINDIR)/|g' contrib/systemd/portcullis.service > $(BUILD)/portcullis.service
-	$(INSTALL) -m 0644 $(BUILD)/portcullis.service "$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.service"
-	$(INSTALL) -m 0644 contrib/systemd/portcullis.socket "$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.socket"
+	@for u in $(UNITS); do \
+	  echo "install -m 0644 $$u $(DESTDIR)$(SYSTEMDUNITDIR)/ (ExecStart in $(BINDIR))"; \
+	  sed 's|/usr/local/bin/|$(BINDIR)/|g' $$u > $(BUILD)/$${u##*/} && \
+	  $(INSTALL) -m 0644 $(BUILD)/$${u##*/} "$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}" || exit 1; \
+	done
 	$(INSTALL) -m 0644 contrib/systemd/portcullis.sysusers "$(DESTDIR)$(SYSUSERSDIR)/portcullis.conf"
 
 # Removes what install installed (same PREFIX and DESTDIR); never the
@@ -100,8 +105,7 @@ uninstall:
 	  "$(DESTDIR)$(MANDIR)/man8/portcullis.8" \
 	  "$(DESTDIR)$(MANDIR)/man5/portcullis.conf.5" \
 	  "$(DESTDIR)$(DOCDIR)/portcullis.conf.example" \
-	  "$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.service" \
-	  "$(DESTDIR)$(SYSTEMDUNITDIR)/portcullis.socket" \
+	  $(foreach u,$(notdir $(UNITS)),"$(DESTDIR)$(SYSTEMDUNITDIR)/$(u)") \
 	  "$(DESTDIR)$(SYSUSERSDIR)/portcullis.conf"
 	-rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null
 

@@ -32,7 +32,13 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev clang-tidy clang-format
   # filter must allow.
   systemd man-db strace
   # docs/integrations/service-account/setup.sh reads the CLI's --json.
-  jq)
+  jq
+  # A real Prometheus server for tests/e2e/host_prometheus.test.mjs (the
+  # test starts its own on a temp dir; the packaged daemon is not used).
+  prometheus
+  # The reverse proxy of tests/e2e/host_fwdauth.test.mjs (forward-auth,
+  # auth_request): the test runs its own unprivileged nginx.
+  nginx)
 # Node may come from elsewhere than Debian (e.g. a newer release with its
 # own npm); install Debian's only when there is none.
 if ! command -v node >/dev/null 2>&1; then test_pkgs+=(nodejs); fi

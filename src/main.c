@@ -28,6 +28,8 @@ static const char usage[] =
     "                   show, update, disable, enable, delete)\n"
     "  group add        a group of users and service accounts (group\n"
     "                   list, show, delete, member add, member remove)\n"
+    "  forward-auth set  protect a host behind a proxy (forward-auth\n"
+    "                   remove, list: see forward-auth --help)\n"
     "  resource add     register an API that accepts our tokens (resource\n"
     "                   list, show, delete: see resource --help)\n"
     "  api-key add      create an API key (api-key list, show, rotate,\n"
@@ -94,6 +96,8 @@ main(int argc, char **argv)
 		return cmd_service_account(argc - 1, argv + 1);
 	if (strcmp(cmd, "group") == 0)
 		return cmd_group(argc - 1, argv + 1);
+	if (strcmp(cmd, "forward-auth") == 0)
+		return cmd_forward_auth(argc - 1, argv + 1);
 	if (strcmp(cmd, "resource") == 0)
 		return cmd_resource(argc - 1, argv + 1);
 	if (strcmp(cmd, "api-key") == 0)

@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define VERIFY_PAGE 512
 
@@ -171,21 +172,126 @@ audit_set_chainer(void (*wake)(void *arg), void *arg)
 	atomic_store(&chainer.wake, wake);
 }
 
-/* A copy cut to at most max bytes, never inside a UTF-8 sequence. */
+/*
+ * A copy cut to at most max bytes, never inside a UTF-8 sequence. A byte
+ * that is not part of a well-formed UTF-8 sequence (a header may carry any
+ * octet from 0x80 up) is written as "\xNN", the rest kept as it is:
+ * PostgreSQL refuses such text (the row, and with it the request, would
+ * be lost) and JSON cannot carry it (audit export, log lines).
+ */
 static char *
 capped(const char *s, size_t max)
 {
-	size_t n;
+	struct buf b;
+	size_t len, i = 0;
+	char *out;
 
 	if (s == NULL)
 		return NULL;
-	n = strnlen(s, max + 1);
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
+	len = strnlen(s, max + 1);
+	/* The common case: short and well-formed. */
+	if (len <= max && str_is_utf8((struct str){ .p = s, .len = len }))
+		return xstrndup(s, len);
+	buf_init(&b, max + 4);
+	while (i < len) {
+		unsigned c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		int r;
+
+		if (n <= len - i &&
+		    str_is_utf8((struct str){ .p = s + i, .len = n })) {
+			if (b.len + n > max)
+				break;
+			r = buf_put(&b, s + i, n);
+			i += n;
+		} else {
+			if (b.len + 4 > max)
+				break;
+			r = buf_printf(&b, "\\x%02x", c);
+			i++;
+		}
+		if (r != 0)
+			break;
 	}
-	return xstrndup(s, n);
+	out = xstrndup(buf_cstr(&b), b.len);
+	buf_free(&b);
+	return out;
+}
+
+/* --- the log stream (issue 17 item 3) ------------------------------- */
+
+static atomic_int log_mode = AUDIT_LOG_OFF;
+
+int
+audit_log_mode_parse(const char *s, enum audit_log_mode *out)
+{
+	static const char *const names[] = { "off", "people", "all" };
+
+	for (size_t i = 0; s != NULL && i < PC_NELEM(names); i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum audit_log_mode)i;
+			return 0;
+		}
+	return PC_ERR_INVALID;
+}
+
+void
+audit_set_log_mode(enum audit_log_mode m)
+{
+	atomic_store(&log_mode, (int)m);
+}
+
+/* A routine machine-token issue: left out under AUDIT_LOG_PEOPLE. */
+static bool
+machine_routine(const struct audit_event *ev)
+{
+	const char *g;
+
+	if (strcmp(ev->event, "token.issue") != 0 ||
+	    strcmp(ev->outcome, "success") != 0 || ev->details == NULL)
+		return false;
+	g = json_string_value(json_object_get(ev->details, "grant"));
+	return g != NULL && strcmp(g, "authorization_code") != 0 &&
+	    strcmp(g, "refresh_token") != 0;
+}
+
+/* Whether ev's row goes to the log once durable. */
+static bool
+wants_line(const struct audit_event *ev)
+{
+	int m = atomic_load(&log_mode);
+
+	return m == AUDIT_LOG_ALL ||
+	    (m == AUDIT_LOG_PEOPLE && !machine_routine(ev));
+}
+
+/*
+ * The row's line: its fields only (AU-03: a row holds no secret), each
+ * escaped by the log (AU-04), details as the JSON object it is. The
+ * request id is the row's: this may run on another request's thread
+ * (a group commit's leader).
+ */
+static void
+security_line(const struct store_audit_row *row)
+{
+	const char *rid = log_get_rid();
+	struct log_line l;
+
+	log_set_rid(NULL);
+	log_begin(&l, strcmp(row->outcome, "alert") == 0 ? LOG_WARN : LOG_INFO,
+	    "security");
+	log_str(&l, "type", row->event);
+	log_str(&l, "outcome", row->outcome);
+	log_int(&l, "audit_ts_ms", row->ts_ms);
+	log_str(&l, "actor", row->actor);
+	log_str(&l, "target", row->target);
+	log_str(&l, "ip", row->ip);
+	log_str(&l, "request_id", row->request_id);
+	log_str(&l, "session_hash", row->session_hash);
+	log_str(&l, "user_agent", row->user_agent);
+	log_json(&l, "details", row->details);
+	log_end(&l);
+	log_set_rid(rid);
 }
 
 static int
@@ -266,7 +372,12 @@ audit_append_pending(
 
 	if ((r = build_pending_row(key, ev, &row)) != 0)
 		return r;
-	r = store_audit_append_pending(db, &row);
+	if ((r = store_audit_append_pending(db, &row)) == 0) {
+		/* Durable: counted, and told to the log. */
+		metrics_audit_append(METRICS_AUDIT_PENDING);
+		if (wants_line(ev))
+			security_line(&row);
+	}
 	store_audit_row_clear(&row);
 	return r;
 }
@@ -291,9 +402,49 @@ audit_append(struct db *db, const uint8_t key[32], const struct audit_event *ev)
 	}
 	if ((r = build_row(ev, &row)) != 0)
 		return r;
-	r = store_audit_append(db, &row, append_mac, (void *)key);
+	if ((r = store_audit_append(db, &row, append_mac, (void *)key)) == 0) {
+		metrics_audit_append(METRICS_AUDIT_INLINE);
+		if (wants_line(ev))
+			security_line(&row);
+	}
 	store_audit_row_clear(&row);
 	return r;
+}
+
+/* A row appended inside a caller's transaction, until that ends. */
+struct tx_row {
+	struct store_audit_row row;
+	enum metrics_audit_path path;
+	bool line;
+};
+
+/* db_on_end(): counted and logged only once the commit is durable. */
+static void
+tx_row_end(void *arg, bool committed)
+{
+	struct tx_row *t = arg;
+
+	if (committed) {
+		metrics_audit_append(t->path);
+		if (t->line)
+			security_line(&t->row);
+	}
+	store_audit_row_clear(&t->row);
+	free(t);
+}
+
+/* Hands row (emptied) to the end of c's transaction. */
+static void
+after_tx(struct db_conn *c, const struct audit_event *ev,
+    struct store_audit_row *row, enum metrics_audit_path path)
+{
+	struct tx_row *t = xmalloc(sizeof(*t));
+
+	t->row = *row;
+	t->path = path;
+	t->line = wants_line(ev);
+	memset(row, 0, sizeof(*row));
+	db_on_end(c, tx_row_end, t);
 }
 
 /*
@@ -312,15 +463,17 @@ audit_append_tx(
 	int r;
 
 	if (!store_audit_tx_chains_inline(c)) {
-		if ((r = build_pending_row(key, ev, &row)) == 0)
-			r = store_audit_append_pending_tx(c, &row);
+		if ((r = build_pending_row(key, ev, &row)) == 0 &&
+		    (r = store_audit_append_pending_tx(c, &row)) == 0)
+			after_tx(c, ev, &row, METRICS_AUDIT_TX_PENDING);
 		store_audit_row_clear(&row);
 		if (r == 0 && (wake = atomic_load(&chainer.wake)) != NULL)
 			wake(atomic_load(&chainer.arg));
 		return r;
 	}
-	if ((r = build_row(ev, &row)) == 0)
-		r = store_audit_append_tx(c, &row, append_mac, (void *)key);
+	if ((r = build_row(ev, &row)) == 0 &&
+	    (r = store_audit_append_tx(c, &row, append_mac, (void *)key)) == 0)
+		after_tx(c, ev, &row, METRICS_AUDIT_TX_INLINE);
 	store_audit_row_clear(&row);
 	return r;
 }

@@ -58,6 +58,26 @@ struct audit_event {
 	int64_t ts_ms;
 };
 
+/*
+ * Security events in the log stream (issue 17 item 3, decision 0073):
+ * every row, once durable (never one rolled back), is also written as
+ * one JSON log line {"event":"security","type":<event>,"outcome",...,
+ * "details":{...}} with the row's fields, at warn for alerts, else info.
+ * AUDIT_LOG_PEOPLE leaves out the routine, high-volume machine-token
+ * issues (token.issue successes of grants other than authorization_code
+ * and refresh_token); their failures and every alert still go. The
+ * process's mode starts AUDIT_LOG_OFF (the CLI); serve sets it from
+ * log_security_events.
+ */
+enum audit_log_mode {
+	AUDIT_LOG_OFF = 0,
+	AUDIT_LOG_PEOPLE,
+	AUDIT_LOG_ALL,
+};
+/* "off", "people", "all"; 0 or PC_ERR_INVALID. */
+int audit_log_mode_parse(const char *s, enum audit_log_mode *out) PC_WUR;
+void audit_set_log_mode(enum audit_log_mode m);
+
 /* The chain key: masterkey_derive(mk, "auditlog", 1). Wipe it after use. */
 void audit_key(const struct masterkey *mk, uint8_t out[32]);
 /* The first 16 hex digits of SHA-256 of a session id. */

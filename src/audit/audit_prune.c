@@ -95,7 +95,7 @@ audit_prune(struct db *db, const uint8_t key[32], int64_t cutoff_ms,
 	memset(res, 0, sizeof(*res));
 	memset(verify, 0, sizeof(*verify));
 	for (;;) {
-		struct store_audit_anchor a;
+		struct store_audit_anchor a = { 0 };
 
 		r = store_audit_prune(
 		    db, cutoff_ms, clock_now_ms(), max_rows, &ops, &a);
@@ -106,6 +106,10 @@ audit_prune(struct db *db, const uint8_t key[32], int64_t cutoff_ms,
 		res->rows += a.pruned;
 		res->txs++;
 		res->anchor = a;
+		/* Short of a full transaction: the old rows are done. Going on
+		 * could only take this prune's own audit.prune rows. */
+		if (a.pruned < max_rows)
+			break;
 	}
 	/* PostgreSQL: the audit.prune rows are pending; link them now
 	 * rather than wait for a node's chainer (a busy one links them). */

@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "util/metrics.h"
 
 struct job {
 	struct job *next;
@@ -35,6 +36,7 @@ struct job {
 	size_t pw_len;
 	char phc[PW_PHC_MAX]; /* PWJOB_VERIFY: the stored hash */
 	uint64_t deadline_ms; /* monotonic; past it the job expires */
+	uint64_t queued_us;   /* monotonic: when it was queued (metrics) */
 	pwpool_done_fn done;
 	void *arg;
 };
@@ -114,6 +116,8 @@ pop_locked(struct pwpool *pool)
 			pool->tail = NULL;
 		j->next = NULL;
 		pool->queued--;
+		metrics_pwhash_queue_add(-1);
+		metrics_pwhash_wait(clock_mono_us() - j->queued_us);
 	}
 	return j;
 }
@@ -352,8 +356,10 @@ pwpool_submit(struct pwpool *pool, const struct pwjob *job, pwpool_done_fn done,
 	/* Refuse a full queue before paying for the secure copy. */
 	pthread_mutex_lock(&pool->lock);
 	full = pool->stopping || pool->queued >= pool->opts.queue;
-	if (full)
+	if (full) {
 		pool->rejected++;
+		metrics_throttled(METRICS_LIMITER_PWHASH_QUEUE);
+	}
 	pthread_mutex_unlock(&pool->lock);
 	if (full)
 		return PC_ERR_BUSY;
@@ -376,6 +382,7 @@ pwpool_submit(struct pwpool *pool, const struct pwjob *job, pwpool_done_fn done,
 	pthread_mutex_lock(&pool->lock);
 	if (pool->stopping || pool->queued >= pool->opts.queue) {
 		pool->rejected++;
+		metrics_throttled(METRICS_LIMITER_PWHASH_QUEUE);
 		pthread_mutex_unlock(&pool->lock);
 		job_free(j);
 		return PC_ERR_BUSY;
@@ -388,6 +395,8 @@ pwpool_submit(struct pwpool *pool, const struct pwjob *job, pwpool_done_fn done,
 		pool->head = j;
 	pool->tail = j;
 	pool->queued++;
+	j->queued_us = clock_mono_us();
+	metrics_pwhash_queue_add(1);
 	pthread_cond_signal(&pool->work);
 	if (was_empty)
 		pthread_cond_signal(&pool->expiry);
@@ -425,6 +434,7 @@ pwpool_shutdown(struct pwpool *pool)
 	waiting = pool->head;
 	pool->head = pool->tail = NULL;
 	pool->shed += pool->queued;
+	metrics_pwhash_queue_add(-(int64_t)pool->queued);
 	pool->queued = 0;
 	joined = pool->joined;
 	pool->joined = true;

@@ -46,6 +46,7 @@
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
+#include "util/metrics.h"
 #include "util/netaddr.h"
 
 #define WINDOW THROTTLE_WINDOW
@@ -224,6 +225,8 @@ throttle_login_begin(struct db *db, const struct config *cfg,
 		out->v.allowed = false;
 		out->v.retry_after = 1;
 	}
+	if (!out->v.allowed)
+		metrics_throttled(METRICS_LIMITER_LOGIN);
 	return 0;
 }
 
@@ -310,8 +313,10 @@ throttle_client_check_at(struct db *db, const struct config *cfg,
 	out->v.allowed = true;
 	out->v.retry_after = 0;
 	if (ip_count >= cfg->client_auth_ip_failures ||
-	    out->pair_failures >= cfg->client_auth_pair_failures)
+	    out->pair_failures >= cfg->client_auth_pair_failures) {
 		refuse(&out->v, out->window_start + WINDOW - now);
+		metrics_throttled(METRICS_LIMITER_CLIENT_AUTH);
+	}
 	return 0;
 }
 
@@ -354,8 +359,10 @@ throttle_apikey_check(struct db *db, const struct config *cfg, const char *ip,
 		return r;
 	out->v.allowed = true;
 	out->v.retry_after = 0;
-	if (count >= cfg->api_key_ip_failures)
+	if (count >= cfg->api_key_ip_failures) {
 		refuse(&out->v, out->window_start + WINDOW - now);
+		metrics_throttled(METRICS_LIMITER_API_KEY);
+	}
 	return 0;
 }
 
@@ -399,8 +406,11 @@ throttle_mail_ip(struct db *db, const struct config *cfg, const char *ip,
 	*allowed = false;
 	if ((r = mail_client(ip, client)) != 0)
 		return r;
-	return store_throttle_mail_ip(
+	r = store_throttle_mail_ip(
 	    db, client, window_start(now), cfg->mail_per_ip, allowed);
+	if (r == 0 && !*allowed)
+		metrics_throttled(METRICS_LIMITER_MAIL_IP);
+	return r;
 }
 
 int
@@ -413,8 +423,11 @@ throttle_ip_count(struct db *db, const char *scope, const char *ip,
 	*allowed = false;
 	if ((r = mail_client(ip, client)) != 0)
 		return r;
-	return store_throttle_count_below(
+	r = store_throttle_count_below(
 	    db, scope, client, window_start(now), limit, allowed);
+	if (r == 0 && !*allowed)
+		metrics_throttled(METRICS_LIMITER_IP);
+	return r;
 }
 
 static const char mail_pair_label[] = "portcullis-throttle-mail-pair-v1";
@@ -443,8 +456,11 @@ throttle_mail_account(struct db *db, const struct config *cfg,
 		fatal("throttle: mail pair key buffer");
 	hash_sha256_hex(b.p, b.len, pk);
 	buf_free(&b);
-	return store_throttle_mail_account(db, hk, pk, window_start(now),
+	r = store_throttle_mail_account(db, hk, pk, window_start(now),
 	    cfg->mail_per_account, cfg->mail_per_account_total, allowed);
+	if (r == 0 && !*allowed)
+		metrics_throttled(METRICS_LIMITER_MAIL_ACCOUNT);
+	return r;
 }
 
 int

@@ -241,6 +241,10 @@ verify(struct cli_ctx *c)
 	if (r == 0) {
 		printf("audit log OK: %lld rows, head seq %lld mac %s\n",
 		    (long long)res.rows, (long long)res.head.seq, res.head.mac);
+		if (res.anchor_seq > 0)
+			printf("pruned: rows up to seq %lld (audit prune); the "
+			       "chain starts from its anchor, which verifies\n",
+			    (long long)res.anchor_seq);
 		if (res.pending > 0)
 			printf("pending: %lld rows not chained yet, their own "
 			       "macs verify\n",

@@ -38,8 +38,8 @@ prune_cutoff(const struct config *cfg, int64_t now_ms)
 int
 cli_audit_prune(struct cli_ctx *c)
 {
-	struct audit_prune_result res;
-	struct audit_verify_result v;
+	struct audit_prune_result res = { 0 };
+	struct audit_verify_result v = { 0 };
 	char ts[CLI_TIME_MAX];
 	int64_t cutoff;
 	uint8_t key[32];
@@ -97,20 +97,36 @@ cli_audit_prune(struct cli_ctx *c)
 	    "was deleted\n",
 	    pc_strerror(r),
 	    r == PC_ERR_BUSY ? " (another prune or the chainer holds it)"
-			     : " (does the role may DELETE on audit_log?)");
+			     : " (may this role DELETE on audit_log?)");
 	return 1;
 }
 
 /* --- export -------------------------------------------------------- */
 
-/* A string member, or null; PC_ERR_INVALID if not valid UTF-8. */
+/*
+ * A string member, or null. Bytes that are not UTF-8 (a User-Agent may
+ * carry any octet from 0x80 up) cannot be a JSON string: such a value is
+ * {"hex": "..."}, its bytes exactly, so the mac still verifies.
+ */
 static int
 put_str(json_t *o, const char *k, const char *v)
 {
-	json_t *s = v != NULL ? json_string(v) : json_null();
+	json_t *s;
 
-	if (s == NULL)
-		return PC_ERR_INVALID;
+	if (v == NULL)
+		return json_object_set_new(o, k, json_null()) == 0
+		    ? 0
+		    : PC_ERR_INTERNAL;
+	if ((s = json_string(v)) == NULL) {
+		size_t n = strlen(v);
+		char *hex = xmalloc(2 * n + 1);
+
+		hex_encode((const uint8_t *)v, n, hex);
+		s = json_pack("{s:s}", "hex", hex);
+		free(hex);
+		if (s == NULL)
+			return PC_ERR_INTERNAL;
+	}
 	return json_object_set_new(o, k, s) == 0 ? 0 : PC_ERR_INTERNAL;
 }
 
@@ -212,7 +228,6 @@ cli_audit_export(struct cli_ctx *c)
 	r = store_audit_seq_range(c->db, since, until, &first, &last);
 	if (r == PC_ERR_NOT_FOUND) {
 		export_header(key_id, since, until, 0, zeros);
-		r = 0;
 		goto end;
 	}
 	if (r == 0 && (r = store_audit_list(c->db, first, 1, &v, &n)) == 0 &&
@@ -248,7 +263,7 @@ end:
 fail:
 	store_audit_rows_free(v, n);
 	fprintf(stderr, "portcullis: cannot export the audit log: %s\n",
-	    r == PC_ERR_INVALID ? "a row is not valid UTF-8" : pc_strerror(r));
+	    pc_strerror(r));
 	return 1;
 }
 
@@ -260,12 +275,42 @@ jstr(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+static int
+unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* A member as put_str() wrote it: a string, {"hex": ...} or null. A
+ * malformed hex value reads as "" (the mac then fails). */
 static char *
 jdup(json_t *o, const char *k)
 {
-	const char *s = jstr(o, k);
+	const char *s = jstr(o, k), *h;
+	size_t n;
+	char *out;
 
-	return s != NULL ? xstrdup(s) : NULL;
+	if (s != NULL)
+		return xstrdup(s);
+	if ((h = jstr(json_object_get(o, k), "hex")) == NULL)
+		return NULL;
+	n = strlen(h) / 2;
+	out = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++) {
+		int a = unhex(h[2 * i]), b = unhex(h[2 * i + 1]);
+
+		if (a < 0 || b < 0 || (a == 0 && b == 0)) {
+			n = 0;
+			break;
+		}
+		out[i] = (char)(a << 4 | b);
+	}
+	out[n] = '\0';
+	return out;
 }
 
 /* A 64-hex mac member into out; anything else reads as "" (never

@@ -194,6 +194,8 @@ int cli_audit_export(struct cli_ctx *c);
 int cli_audit_verify_file(struct cli_ctx *c, const char *path);
 int cmd_service_account(int argc, char **argv);
 int cmd_group(int argc, char **argv);
+/* forward-auth set|remove|list (src/cli/fwdauth.c, issue 17). */
+int cmd_forward_auth(int argc, char **argv);
 int cmd_resource(int argc, char **argv);
 int cmd_api_key(int argc, char **argv);
 /* api-key revoke-leaked (src/cli/api_key_leaked.c). */

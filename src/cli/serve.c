@@ -33,7 +33,12 @@ static const char usage[] =
     "Runs the server: applies pending migrations (with migrate_on_start = "
     "false,\nrefuses an older store instead), loads (or, on first start, "
     "creates) the\nsigning keys and serves until SIGTERM or SIGINT, then "
-    "finishes requests in\nflight (shutdown_timeout) and exits.\n";
+    "finishes requests in\nflight (shutdown_timeout) and exits. SIGHUP "
+    "reloads the signing keys and\nre-reads the configuration (log_level "
+    "takes effect). Under systemd it reports\nreadiness, reloads and stops "
+    "(NOTIFY_SOCKET), feeds the watchdog while it\nanswers its own /readyz, "
+    "and serves the sockets systemd passes (LISTEN_FDS)\ninstead of "
+    "binding listen.\n";
 
 /* No core files and no ptrace by other users: the process holds keys. */
 static void

@@ -250,23 +250,59 @@ sign_cb(void *ctx, const uint8_t *in, size_t n, uint8_t *sig, size_t *sig_len)
 	return jws_sign_raw(k->pkey, k->alg, in, n, sig, sig_len);
 }
 
+/*
+ * The key of alg that signs at now in ring g, or NULL. *behind: g is older
+ * than now for alg (a later key of alg activated at or before now, but g
+ * still has the earlier one active): a reload is running on another
+ * thread (signer_refresh() only tries the lock), and the superseded key
+ * must not sign meanwhile.
+ */
+static const struct ring_key *
+signing_key(const struct ring *g, enum jose_alg alg, int64_t now, bool *behind)
+{
+	const struct ring_key *k = NULL;
+
+	*behind = false;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->keys[i].alg == alg &&
+		    g->keys[i].state == SIGNER_ACTIVE &&
+		    g->keys[i].pkey != NULL)
+			k = &g->keys[i];
+	for (size_t i = 0; k != NULL && i < g->n; i++)
+		if (g->keys[i].alg == alg &&
+		    g->keys[i].activate_at > k->activate_at &&
+		    g->keys[i].activate_at <= now)
+			*behind = true;
+	return *behind ? NULL : k;
+}
+
 /* Signs with the active key of alg: claims (a json_t) or raw (serialized). */
 static int
 sign_jwt(struct signer *s, enum jose_alg alg, const char *typ,
     const json_t *claims, const char *raw, size_t raw_len, int64_t now,
     char **out)
 {
-	const struct ring_key *k = NULL;
+	const struct ring_key *k;
+	bool behind;
 	int r;
 
 	*out = NULL;
 	(void)signer_refresh(s, now, false);
 	pthread_rwlock_rdlock(&s->lock);
-	for (size_t i = 0; i < s->ring->n; i++) {
-		if (s->ring->keys[i].alg == alg &&
-		    s->ring->keys[i].state == SIGNER_ACTIVE &&
-		    s->ring->keys[i].pkey != NULL)
-			k = &s->ring->keys[i];
+	k = signing_key(s->ring, alg, now, &behind);
+	if (behind) {
+		/*
+		 * A key boundary passed and another thread is reloading: wait
+		 * for it (once per boundary, the time of one reload), then take
+		 * the ring it left. If that reload failed, the ring was moved
+		 * on without the store and this alg fails closed (0020).
+		 */
+		pthread_rwlock_unlock(&s->lock);
+		pthread_mutex_lock(&s->reload);
+		pthread_mutex_unlock(&s->reload);
+		(void)signer_refresh(s, now, false);
+		pthread_rwlock_rdlock(&s->lock);
+		k = signing_key(s->ring, alg, now, &behind);
 	}
 	if (k == NULL)
 		r = PC_ERR_NOT_FOUND;

@@ -67,8 +67,8 @@ void signer_compute_states(struct ring_key *k, size_t n, int64_t now,
 int signer_ring_load(struct signer *s, const struct ring *prev, int64_t now,
     struct ring **out) PC_WUR;
 /* The ring old moved on to now without the store. */
-int signer_ring_advance(
-    const struct ring *old, int64_t now, int64_t hold, struct ring **out) PC_WUR;
+int signer_ring_advance(const struct ring *old, int64_t now, int64_t hold,
+    struct ring **out) PC_WUR;
 /* A new key, generated and sealed, as a store row. */
 int signer_key_row_new(const uint8_t seal_key[32], const struct config *cfg,
     enum jose_alg alg, int64_t now, int64_t activate_at,

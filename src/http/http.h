@@ -113,6 +113,9 @@ struct req {
 	int64_t now;  /* captured once at entry (SS-10) */
 	const struct http_limits *limits;
 	void *app; /* the server's context */
+	/* The TCP peer is in trusted_proxies (LG-05): its X-Forwarded-*
+	 * headers may be believed (forward-auth, issue 17). */
+	bool peer_trusted;
 
 	/* Parsed on first use. */
 	struct kvlist query_params;

@@ -187,6 +187,7 @@ uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 	x->srv = s;
 	x->con = con;
 	x->start_ms = clock_mono_ms();
+	x->start_us = clock_mono_us();
 	req_init(&x->req);
 	x->req.now = clock_now();
 	x->req.limits = &s->limits;
@@ -206,6 +207,22 @@ uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 	atomic_fetch_add(&s->inflight, 1);
 	x->counted = true;
 	return x;
+}
+
+/* Issue 17 item 2: every answered request, by route and status. */
+static void
+count_request(const struct http_server *s, const struct rctx *x)
+{
+	const struct router *rt = s->o.router;
+	unsigned id = METRICS_ROUTE_UNMATCHED;
+
+	if (!x->responded)
+		return;
+	if (x->route != NULL && rt != NULL && x->route >= rt->routes &&
+	    x->route < rt->routes + rt->n &&
+	    (size_t)(x->route - rt->routes) < METRICS_ROUTES_MAX)
+		id = s->route_ids[x->route - rt->routes];
+	metrics_http_request(id, x->status, clock_mono_us() - x->start_us);
 }
 
 static void
@@ -241,6 +258,7 @@ completed(void *cls, struct MHD_Connection *con, void **con_cls,
 		log_end(&l);
 		log_set_rid(NULL);
 	}
+	count_request(s, x);
 	/* The answer is out: now the work that must not delay it. */
 	req_run_after(&x->req);
 	if (x->conn != NULL)
@@ -453,6 +471,11 @@ http_server_start(const struct http_server_opts *o, struct http_server **out)
 	}
 	pthread_mutex_init(&s->cache_mu, NULL);
 	s->o = *o;
+	for (size_t i = 0;
+	     o->router != NULL && i < o->router->n && i < METRICS_ROUTES_MAX;
+	     i++)
+		s->route_ids[i] =
+		    (uint16_t)metrics_route_id(o->router->routes[i].path);
 	s->limits.max_params = (size_t)cfg->http_max_params;
 	s->limits.max_name = 256;
 	s->limits.max_value = (size_t)cfg->http_max_body;

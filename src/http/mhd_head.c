@@ -147,6 +147,7 @@ client_ip(struct http_server *s, struct MHD_Connection *con, struct conn *c,
 	r->ip[n] = '\0';
 	if (s->proxies.n == 0)
 		return;
+	r->peer_trusted = netaddr_list_contains(&s->proxies, peer);
 	/*
 	 * Repeated X-Forwarded-For headers are one list, in order (RFC 9110
 	 * §5.3), so a client cannot hide behind its proxy by sending two.

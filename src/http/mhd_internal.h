@@ -17,6 +17,7 @@
 
 #include "http/conn.h"
 #include "http/httpd.h"
+#include "util/metrics.h"
 #include "util/netaddr.h"
 
 #define MAX_TARGET 8192 /* request-target bytes */
@@ -53,6 +54,8 @@ struct http_server {
 	_Atomic bool stopping;
 	bool quiesced;
 	uint16_t port;
+	/* Each route's metrics label (util/metrics.h), by table index. */
+	uint16_t route_ids[METRICS_ROUTES_MAX];
 };
 
 /* One request. */
@@ -69,6 +72,7 @@ struct rctx {
 	char *target;
 	size_t target_len;
 	uint64_t start_ms;
+	uint64_t start_us; /* for the latency histogram */
 	int status;
 	size_t sent;
 	bool headers_done;

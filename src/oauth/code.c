@@ -14,6 +14,7 @@
 #include "jose/jose.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
+#include "util/metrics.h"
 
 /* The shape check: prefix, then canonical base64url of 32 bytes. */
 static bool
@@ -88,6 +89,8 @@ code_redeem(struct db *db, const char *code, const char *client_id,
 	sodium_memzero(raw, sizeof(raw));
 	r = store_auth_code_redeem(db, hash, now, out);
 	sodium_memzero(hash, sizeof(hash));
+	if (r == PC_ERR_CONFLICT) /* TK-02: a replay (issue 17 metrics) */
+		metrics_alert(METRICS_ALERT_CODE_REPLAY);
 	if (r != 0)
 		return r;
 	/* TK-03 and the bindings: all must hold, in constant time where

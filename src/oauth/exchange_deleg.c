@@ -48,6 +48,7 @@
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define TT_ACCESS_TOKEN "urn:ietf:params:oauth:token-type:access_token"
 #define CHAIN_MAX (DELEG_DEPTH_MAX + 1)
@@ -362,6 +363,9 @@ issue(struct req *r, struct resp *w, struct xchg *x, const char *scope,
 	if (token_response_write_dpop(w, jwt, ttl,
 		scope[0] != '\0' ? scope : NULL, true, jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
+	else
+		metrics_token_issued(
+		    METRICS_GRANT_TOKEN_EXCHANGE, METRICS_KIND_AGENT);
 	pc_freezero_str(jwt);
 }
 

@@ -26,6 +26,7 @@
 #include "machine/machine.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
+#include "util/metrics.h"
 
 #define ISSUED_TOKEN_TYPE "urn:ietf:params:oauth:token-type:access_token"
 
@@ -69,6 +70,21 @@ token_response_write_dpop(struct resp *w, const char *at, int64_t ttl,
 		(r = jose_json_put_str(b, scope, strlen(scope))) != 0))
 		return r;
 	return buf_putc(b, '}');
+}
+
+/* The metrics label of who obtained g (issue 17 item 2). */
+static enum metrics_client_kind
+machine_kind(const struct machine_grant *g)
+{
+	switch (principal_kind(g->credential_id)) {
+	case PRINCIPAL_API_KEY: return METRICS_KIND_API_KEY;
+	case PRINCIPAL_WORKLOAD: return METRICS_KIND_WORKLOAD;
+	default: break;
+	}
+	if (g->sub != NULL &&
+	    principal_kind(g->sub) == PRINCIPAL_SERVICE_ACCOUNT)
+		return METRICS_KIND_SERVICE_ACCOUNT;
+	return METRICS_KIND_USER_CLIENT;
 }
 
 void
@@ -120,6 +136,9 @@ machine_token_issue(
 		scope[0] != '\0' ? scope : NULL, g->exchange,
 		g->cnf_jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
+	else
+		metrics_token_issued(
+		    metrics_grant_of(g->grant), machine_kind(g));
 	pc_freezero_str(jwt);
 }
 

@@ -21,6 +21,7 @@
 #include "jose/jose.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
+#include "util/metrics.h"
 
 /* A fresh token: the value to hand out and the hash to store. */
 static void
@@ -165,6 +166,8 @@ refresh_rotate_ex(struct db *db, const char *token, const char *client_id,
 		in.new_sealed = sealed;
 	}
 	r = store_refresh_rotate(db, &in, out, in.grace > 0 ? &back : NULL);
+	if (r == PC_ERR_CONFLICT) /* RT-01: reuse (issue 17 metrics) */
+		metrics_alert(METRICS_ALERT_REFRESH_REUSE);
 	if (r == 0 && back != NULL && key != NULL) {
 		/* RT-02 grace: the successor already issued, never a new one. */
 		r = unseal(key, aad, back, &pt, &n);

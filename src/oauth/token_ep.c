@@ -26,6 +26,7 @@
 #include "oauth/oauth.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 /*
  * AK-08: a client bound to a service account obtains the account's tokens
@@ -219,6 +220,9 @@ client_credentials(struct req *r, struct resp *w, const struct store_client *c,
 		granted.len > 0 ? buf_cstr(&granted) : NULL, false,
 		jkt != NULL) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
+	else
+		metrics_token_issued(METRICS_GRANT_CLIENT_CREDENTIALS,
+		    metrics_kind_of_client(c->kind));
 	pc_freezero_str(jwt);
 	buf_free(&granted);
 }
@@ -381,6 +385,9 @@ issue_user_tokens_with(struct req *r, struct resp *w,
 		    o, "refresh_token", json_string(g->refresh));
 	if (resp_json(w, 200, o) != 0)
 		oauth_error(w, 500, "server_error", "Internal error.");
+	else
+		metrics_token_issued(metrics_grant_of(g->grant),
+		    metrics_kind_of_client(c->kind));
 	json_decref(o);
 	pc_freezero_str(at);
 	if (idt != NULL) {

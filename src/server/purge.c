@@ -42,7 +42,8 @@ purge(struct app *app)
 	static const char *const names[] = { "sessions", "tokens", "counters",
 		"codes", "token_families", "assertion_jtis", "revoked_jtis",
 		"authz_requests", "workload_jtis", "par_requests",
-		"registered_clients", "dpop_jtis", "webauthn_challenges" };
+		"registered_clients", "dpop_jtis", "webauthn_challenges",
+		"forward_auth" };
 	struct db *db = app->db;
 	int64_t now = clock_now(), n[PC_NELEM(names)] = { 0 }, total = 0;
 	const int rc[PC_NELEM(names)] = {
@@ -61,6 +62,9 @@ purge(struct app *app)
 		    now - app->cfg->client_registration_unused, now, &n[10]),
 		store_dpop_jtis_purge(db, now, &n[11]),
 		store_wa_challenges_purge(db, now, &n[12]),
+		/* Issue 17: codes, per-host sessions and their orphans. */
+		store_fwd_purge(
+		    db, now, session_idle_timeout(app->cfg), &n[13]),
 	};
 	struct log_line l;
 

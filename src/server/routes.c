@@ -92,6 +92,21 @@ static const struct route routes[] = {
 	    RESP_NO_STORE, false },
 	{ "/account/passkeys", HTTP_GET | HTTP_HEAD | HTTP_POST,
 	    web_account_passkeys, ROUTE_BODY_DEFAULT, RESP_NO_STORE, false },
+	/* Forward-auth (issue 17 item 5; web/fwdauth.c, decision 0075). No
+	 * HEAD on start: it acts (CF-02). The /.portcullis/ paths are
+	 * answered on a declared protected host only: the handler checks
+	 * the Host against the declared hosts (FA-02); HT-04 holds for
+	 * every other path. */
+	{ "/forward-auth/verify", HTTP_GET | HTTP_HEAD, web_fwd_verify, 0,
+	    RESP_NO_STORE, false },
+	{ "/forward-auth/start", HTTP_GET, web_fwd_start, 0, RESP_NO_STORE,
+	    false },
+	{ "/.portcullis/start", HTTP_GET, web_fwd_app_start, 0, RESP_NO_STORE,
+	    true },
+	{ "/.portcullis/callback", HTTP_GET, web_fwd_callback, 0, RESP_NO_STORE,
+	    true },
+	{ "/.portcullis/logout", HTTP_GET | HTTP_POST, web_fwd_app_logout,
+	    ROUTE_BODY_DEFAULT, RESP_NO_STORE, true },
 	/* The admin API (issue 17 item 1, src/admin/): one prefix route;
 	 * 404 here when admin_listen is set (admin_main). */
 	{ ADMIN_PREFIX "/*", ADMIN_METHODS, admin_main, ADMIN_BODY_MAX,
@@ -114,8 +129,13 @@ static const struct route admin_routes[] = {
 const struct router server_admin_router = { admin_routes,
 	PC_NELEM(admin_routes), oauth_apikey_url_guard };
 
-/* /metrics on metrics_listen (issue 17): filled by the metrics module. */
+/*
+ * /metrics on metrics_listen (issue 17 item 2, h-metrics; decision 0072):
+ * the only route there. Never on the main listener (server_router).
+ */
 static const struct route metrics_routes[] = {
-	{ NULL, 0, NULL, 0, RESP_NO_STORE, false },
+	{ "/metrics", HTTP_GET | HTTP_HEAD, server_metrics, 0, RESP_NO_STORE,
+	    true },
 };
-const struct router server_metrics_router = { metrics_routes, 0, NULL };
+const struct router server_metrics_router = { metrics_routes,
+	PC_NELEM(metrics_routes), NULL };

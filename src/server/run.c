@@ -20,6 +20,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "pc_version.h"
+
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "crypto/crypto.h"
@@ -31,6 +33,7 @@
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/util.h"
 
 static char *
@@ -196,6 +199,15 @@ server_run(struct app *app, const struct server_fds *fds)
 
 	if (discovery_build(app) != 0)
 		goto out;
+	metrics_set_process(PC_VERSION, clock_now());
+	{
+		/* Issue 17 item 3: audit rows in the log stream. */
+		enum audit_log_mode m = AUDIT_LOG_PEOPLE;
+
+		if (audit_log_mode_parse(cfg->log_security_events, &m) != 0)
+			goto out; /* config_check refused it already */
+		audit_set_log_mode(m);
+	}
 	audit_key(app->mk, app->audit_key);
 	/* Password hashing runs in its own pool (DS-01). */
 	if (pw_params_from_config(cfg, pw, err, sizeof(err)) != 0 ||
@@ -294,6 +306,7 @@ server_run(struct app *app, const struct server_fds *fds)
 		int fd = mfd;
 
 		mfd = -1;
+		server_metrics_start(app);
 		if (start_extra(app, fd, &server_metrics_router, NULL, NULL,
 			&metrics) != 0) {
 			fprintf(stderr,
@@ -360,6 +373,7 @@ server_run(struct app *app, const struct server_fds *fds)
 	srv = NULL;
 	http_server_stop(metrics, 0);
 	metrics = NULL;
+	server_metrics_stop();
 	/* After the HTTP side (it submits), before the mailer and store. */
 	mail_jobs_stop(
 	    app->jobs, cfg->shutdown_timeout > 0 ? cfg->shutdown_timeout : 10);
@@ -383,6 +397,7 @@ out:
 	if (mfd >= 0)
 		close(mfd);
 	http_server_stop(metrics, 0);
+	server_metrics_stop();
 	if (admin != NULL)
 		(void)http_server_drain(admin, 0);
 	if (srv != NULL)

@@ -21,6 +21,12 @@ struct server_fds {
 };
 
 void health_live(struct req *r, struct resp *w);
+/* GET /metrics (src/server/metrics.c, issue 17 item 2). */
+void server_metrics(struct req *r, struct resp *w);
+/* The scrape-time gauges of app's signer: set before the metrics
+ * listener starts, cleared after it stops. */
+void server_metrics_start(struct app *app);
+void server_metrics_stop(void);
 void health_ready(struct req *r, struct resp *w);
 
 /*

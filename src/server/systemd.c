@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,17 @@ probe_url(const struct sockaddr_storage *ss, bool tls, char *out, size_t n)
 	return PC_ERR_INVALID;
 }
 
+/* Once per process, never cleaned up (as in mail/): curl_global_init is
+ * not to be raced by the mail sender's own. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_rc = CURLE_FAILED_INIT;
+
+static void
+curl_init(void)
+{
+	curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 bool
 server_probe(const struct sockaddr_storage *addr, const char *cert_pem,
     int64_t timeout_ms, long *status)
@@ -174,13 +186,11 @@ server_probe(const struct sockaddr_storage *addr, const char *cert_pem,
 	CURLcode rc;
 
 	*status = 0;
-	if (probe_url(addr, cert_pem != NULL, url, sizeof(url)) != 0 ||
-	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	(void)pthread_once(&curl_once, curl_init);
+	if (curl_rc != CURLE_OK ||
+	    probe_url(addr, cert_pem != NULL, url, sizeof(url)) != 0 ||
+	    (h = curl_easy_init()) == NULL)
 		return false;
-	if ((h = curl_easy_init()) == NULL) {
-		curl_global_cleanup();
-		return false;
-	}
 	(void)curl_easy_setopt(h, CURLOPT_URL, url);
 	(void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	(void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -203,7 +213,6 @@ server_probe(const struct sockaddr_storage *addr, const char *cert_pem,
 	if (rc == CURLE_OK)
 		(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(h);
-	curl_global_cleanup();
 	return rc == CURLE_OK && *status != 0;
 }
 

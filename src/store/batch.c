@@ -38,6 +38,7 @@
 #include "store/db_internal.h"
 #include "store/q.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define BATCH_MAX 64
 
@@ -119,13 +120,19 @@ run_one(struct db_conn *c, struct batch_req *q)
 {
 	int r;
 
+	size_t mark = c->nhooks;
+
 	if ((r = run_sql(c, "SAVEPOINT pc_batch")) != 0) {
 		q->result = r;
 		return 0; /* nothing of it was done; the batch goes on */
 	}
 	q->result = q->fn(c, q->arg);
-	if (q->result < 0 && (r = run_sql(c, "ROLLBACK TO pc_batch")) != 0)
-		return r; /* its writes cannot be undone: the batch fails */
+	if (q->result < 0) {
+		/* Its writes go: so does the work that waited for them. */
+		db_end_hooks(c, mark, false);
+		if ((r = run_sql(c, "ROLLBACK TO pc_batch")) != 0)
+			return r; /* cannot be undone: the batch fails */
+	}
 	return run_sql(c, "RELEASE pc_batch");
 }
 
@@ -191,9 +198,15 @@ lead(struct db_batcher *b, struct batch_req *list, size_t n,
 	}
 	what = "commit";
 	r = db_commit(c);
+	if (r == 0)
+		metrics_batch_size((unsigned)n);
 out:
 	if (r != 0) {
 		struct log_line l;
+
+		metrics_store_error(what[0] == 'b' ? METRICS_STORE_BATCH_BEGIN
+			: what[0] == 's' ? METRICS_STORE_BATCH_SAVEPOINT
+					 : METRICS_STORE_BATCH_COMMIT);
 
 		db_rollback(c);
 		/* Every caller of this batch gets r: none of it was kept. */

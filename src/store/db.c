@@ -97,6 +97,7 @@ db_close(struct db *db)
 	/* Only after every thread that used it has stopped. */
 	for (c = db->conns; c != NULL; c = next) {
 		next = c->next;
+		db_end_hooks(c, 0, false);
 		db->ops->conn_close(c);
 	}
 	db->conns = NULL;
@@ -177,13 +178,44 @@ db_begin_write(struct db_conn *c, enum db_write mode)
 int
 db_commit(struct db_conn *c)
 {
-	return c->db->ops->commit(c);
+	int r = c->db->ops->commit(c);
+
+	db_end_hooks(c, 0, r == 0);
+	return r;
 }
 
 void
 db_rollback(struct db_conn *c)
 {
 	c->db->ops->rollback(c);
+	db_end_hooks(c, 0, false);
+}
+
+void
+db_on_end(struct db_conn *c, void (*fn)(void *arg, bool committed), void *arg)
+{
+	if (c->nhooks == c->caphooks) {
+		c->caphooks = c->caphooks == 0 ? 8 : c->caphooks * 2;
+		c->hooks = xrealloc(c->hooks, c->caphooks * sizeof(*c->hooks));
+	}
+	c->hooks[c->nhooks].fn = fn;
+	c->hooks[c->nhooks].arg = arg;
+	c->nhooks++;
+}
+
+void
+db_end_hooks(struct db_conn *c, size_t mark, bool committed)
+{
+	/* In registration order; a hook may not register another. */
+	for (size_t i = mark; i < c->nhooks; i++)
+		c->hooks[i].fn(c->hooks[i].arg, committed);
+	if (c->nhooks > mark)
+		c->nhooks = mark;
+	if (mark == 0) {
+		free(c->hooks);
+		c->hooks = NULL;
+		c->caphooks = 0;
+	}
 }
 
 int

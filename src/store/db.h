@@ -71,6 +71,17 @@ enum db_write {
 int db_begin_write(struct db_conn *c, enum db_write mode) PC_WUR;
 int db_commit(struct db_conn *c) PC_WUR;
 void db_rollback(struct db_conn *c);
+/*
+ * Work that must wait for the end of the write transaction open on c
+ * (issue 17 item 3: the log line of an audit row appended inside it):
+ * fn(arg, true) once its commit is durable, fn(arg, false) when it rolls
+ * back or its commit fails; fn owns arg and runs exactly once, on the
+ * thread that ends the transaction, and must not touch the store. Inside
+ * db_batch(), a function that fails (its savepoint rolled back) has its
+ * own hooks run with false at once; the others wait for the commit.
+ */
+void
+db_on_end(struct db_conn *c, void (*fn)(void *arg, bool committed), void *arg);
 int db_ping(struct db_conn *c) PC_WUR;
 
 /*

@@ -26,10 +26,22 @@ int db_stmt_find(const struct db_stmt_index *ix, const char *sql);
 /* db.c: records sql at slot (sql not yet in ix, fewer than DB_STMT_CACHE). */
 void db_stmt_add(struct db_stmt_index *ix, const char *sql, unsigned slot);
 
+/* db_on_end()'s work, run when the transaction ends. */
+struct db_end_hook {
+	void (*fn)(void *arg, bool committed);
+	void *arg;
+};
+
 struct db_conn {
 	struct db *db;
-	struct db_conn *next; /* all connections of this db */
+	struct db_conn *next;	   /* all connections of this db */
+	struct db_end_hook *hooks; /* of the open transaction */
+	size_t nhooks, caphooks;
 };
+
+/* db.c: runs (and forgets) the hooks registered since mark, told
+ * whether they were committed; batch.c drops a savepoint's with it. */
+void db_end_hooks(struct db_conn *c, size_t mark, bool committed);
 
 struct db_stmt_head {
 	const struct db_ops *ops;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/q.h"
+#include "util/metrics.h"
 
 static int
 bind_args(struct db_stmt *s, const struct q_arg *args)
@@ -222,14 +223,19 @@ store_tx_mode(struct db *db, enum db_write mode,
 
 	if ((r = db_conn(db, &c)) != 0)
 		return r;
-	if ((r = db_begin_write(c, mode)) != 0)
+	if ((r = db_begin_write(c, mode)) != 0) {
+		if (r != PC_ERR_BUSY)
+			metrics_store_error(METRICS_STORE_TX_BEGIN);
 		return r < 0 ? r : PC_ERR_STORE;
+	}
 	if ((r = fn(c, arg)) < 0) {
 		db_rollback(c);
 		return r;
 	}
-	if ((cr = db_commit(c)) != 0)
+	if ((cr = db_commit(c)) != 0) {
+		metrics_store_error(METRICS_STORE_TX_COMMIT);
 		return cr < 0 ? cr : PC_ERR_STORE;
+	}
 	return r;
 }
 

@@ -555,5 +555,7 @@ int store_device_cookies_revoke(struct db *db, const char *user_id,
 #include "store/store_delegations.h"
 /* Second factors and passkeys (issue 16). */
 #include "store/store_mfa.h"
+/* Forward-auth for reverse proxies (issue 17 item 5). */
+#include "store/store_fwdauth.h"
 
 #endif

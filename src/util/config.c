@@ -65,6 +65,8 @@ static const struct setting settings[] = {
 	S(allowed_hosts, K_STR, "", 0, 0),
 	S(log_level, K_STR, "info", 0, 0),
 	S(log_requests, K_BOOL, "true", 0, 0),
+	/* Issue 17 item 3: audit rows as log lines (decision 0073). */
+	S(log_security_events, K_STR, "people", 0, 0),
 	S(http_threads, K_INT, "0", 0, 256),
 	S(http_max_body, K_SIZE, "64k", 1024, 16 * 1024 * 1024),
 	S(http_max_header, K_SIZE, "8k", 1024, 16 * 1024),
@@ -163,7 +165,8 @@ static const struct setting settings[] = {
 	S(mfa_enrol_grace, K_DUR, "7d", 0, 90 * 86400),
 	/* Issue 17 item 7: audit retention (decision 0077, cli/audit_prune.c);
 	 * never below the 30 days of the inventory (decision 0057). */
-	S(audit_retention, K_DUR, "400d", 30 * 86400, INT64_C(100) * 366 * 86400),
+	S(audit_retention, K_DUR, "400d", 30 * 86400,
+	    INT64_C(100) * 366 * 86400),
 	SECRET(audit_prune_store_url, ""),
 };
 #undef S

@@ -36,6 +36,9 @@ struct config {
 	char *allowed_hosts; /* comma-separated; empty: the issuer's */
 	char *log_level;
 	bool log_requests;
+	/* Audit rows as "security" log lines (issue 17 item 3): "all",
+	 * "people" (all but routine machine-token issues) or "off". */
+	char *log_security_events;
 
 	int64_t http_threads;	  /* 0: one per core */
 	int64_t http_max_body;	  /* bytes */

@@ -263,6 +263,14 @@ config_finish(struct config *c, char *err, size_t err_len)
 		    c->log_level);
 		return r;
 	}
+	if (strcmp(c->log_security_events, "all") != 0 &&
+	    strcmp(c->log_security_events, "people") != 0 &&
+	    strcmp(c->log_security_events, "off") != 0) {
+		config_errf(err, err_len,
+		    "log_security_events '%s': expected all, people or off",
+		    c->log_security_events);
+		return r;
+	}
 	if (c->store_url[0] != '\0' &&
 	    (strncmp(c->store_url, "sqlite:", 7) != 0 ||
 		c->store_url[7] == '\0') &&

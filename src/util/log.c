@@ -273,6 +273,25 @@ log_bool(struct log_line *l, const char *k, bool val)
 	raw(l, val ? "true" : "false", val ? 4 : 5);
 }
 
+void
+log_json(struct log_line *l, const char *k, const char *json)
+{
+	size_t n;
+
+	if (l->skip || l->full || json == NULL)
+		return;
+	n = strlen(json);
+	if (l->len + strlen(k) + n + 64 > LOG_LINE_MAX - RESERVE) {
+		char tk[64];
+
+		snprintf(tk, sizeof(tk), "%s_truncated", k);
+		log_bool(l, tk, true);
+		return;
+	}
+	key(l, k);
+	raw(l, json, n);
+}
+
 static void
 write_all(const char *p, size_t n)
 {

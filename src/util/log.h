@@ -48,6 +48,10 @@ void log_str(struct log_line *l, const char *key, const char *val);
 void log_strn(struct log_line *l, const char *key, const char *val, size_t len);
 void log_int(struct log_line *l, const char *key, int64_t val);
 void log_bool(struct log_line *l, const char *key, bool val);
+/* A JSON value as it is (json: text a JSON encoder wrote, so escaped
+ * already); one that does not fit is left out whole, and the line says
+ * so with key_truncated: true. */
+void log_json(struct log_line *l, const char *key, const char *json);
 void log_end(struct log_line *l);
 
 /*

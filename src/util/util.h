@@ -121,6 +121,7 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
 int64_t clock_now(void);      /* unix seconds */
 int64_t clock_now_ms(void);   /* unix milliseconds */
 uint64_t clock_mono_ms(void); /* monotonic milliseconds */
+uint64_t clock_mono_us(void); /* monotonic microseconds (metrics) */
 /*
  * A time an operator typed, into unix milliseconds: unix seconds (digits
  * only) or an RFC 3339 date-time, "2026-12-05T22:00:00Z", with optional

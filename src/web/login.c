@@ -25,6 +25,7 @@
 #include "auth/auth.h"
 #include "auth/mfa.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "web/web.h"
 
 #define LOGIN_FORM "login"
@@ -236,6 +237,7 @@ login_failed(struct req *r, struct resp *w, struct login *l, const char *why)
 	 * hash, known account or not; nothing to undo. */
 	web_audit(r, &l->pre, "login", "failure", l->user_id, NULL, d);
 	json_decref(d);
+	metrics_signin(METRICS_FAILURE, METRICS_FACTOR_PASSWORD);
 	render_form(r, w, 400, &l->pre, l->email, GENERIC_FAILURE, l->req);
 }
 

@@ -32,6 +32,7 @@
 #include "auth/mfa.h"
 #include "mail/mail.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "web/recover.h"
 #include "web/web.h"
 
@@ -362,6 +363,9 @@ step_failed(struct req *r, struct resp *w, struct step *st, const char *factor,
 
 	/* Counted before the check already (MF-03): nothing to undo. */
 	web_audit(r, &st->s, "mfa.failure", "failure", st->user_id, NULL, d);
+	metrics_signin(METRICS_FAILURE,
+	    strcmp(factor, "recovery") == 0 ? METRICS_FACTOR_RECOVERY
+					    : METRICS_FACTOR_OTP);
 	json_decref(d);
 	web_mfa_failure_notice(r, &st->s, st->user_id, &st->v);
 	render(r, w, 400, &st->s, st->user_id, st->req,

@@ -27,6 +27,7 @@
 #include "auth/mfa.h"
 #include "mail/mail.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "web/recover.h"
 #include "web/web.h"
 
@@ -437,6 +438,7 @@ web_login_passkey(struct req *r, struct resp *w)
 		web_audit(r, &s, factor ? "mfa.failure" : "login", "failure",
 		    factor ? expect : res.user_id, NULL, d);
 		json_decref(d);
+		metrics_signin(METRICS_FAILURE, METRICS_FACTOR_PASSKEY);
 		if (factor)
 			web_mfa_failure_notice(r, &s, expect, &v);
 		refused(w, 400, refusal_text(rc), factor, req_id);

@@ -14,6 +14,7 @@
 #include "auth/auth.h"
 #include "auth/mfa.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "web/web.h"
 
 static void
@@ -45,6 +46,7 @@ signin_policy(
 	d = json_pack("{s:s}", "reason", "mfa_enrolment_required");
 	(void)web_audit(r, NULL, "login", "failure", user_id, NULL, d);
 	json_decref(d);
+	metrics_signin(METRICS_FAILURE, METRICS_FACTOR_POLICY);
 	page_message(w, 403, "A second factor is required",
 	    "This service requires a second factor (an authenticator app or "
 	    "a passkey) for every sign-in, and your account has none. The "
@@ -105,6 +107,7 @@ web_signin_done(struct req *r, struct resp *w, const struct session *old,
 		log_msg(LOG_WARN, "auth.login", "old session's tokens kept");
 	web_set_session_cookie(w, r, cookie);
 	sodium_memzero(cookie, sizeof(cookie));
+	metrics_signin(METRICS_SUCCESS, metrics_factor_of_amr(amr));
 	{
 		/* Back to the application's request, if it is still live. */
 		char loc[96];
@@ -112,6 +115,9 @@ web_signin_done(struct req *r, struct resp *w, const struct session *old,
 		if (req_id != NULL &&
 		    web_authorize_login_done(r, req_id, &s, loc) == 0)
 			web_redirect(w, loc);
+		else if (req_id == NULL && web_fwd_pending(r))
+			/* Issue 17: back to a forward-auth dance. */
+			web_redirect(w, "/forward-auth/start");
 		else
 			web_redirect(w, "/account");
 	}

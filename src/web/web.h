@@ -157,6 +157,19 @@ void web_hash_submit(
 /* 503 with Retry-After: the hashing pool is full or stopping. */
 void web_busy(struct req *r, struct resp *w);
 
+/*
+ * Forward-auth (issue 17 item 5; src/web/fwdauth.c, decision 0075): the
+ * proxy's verify subrequest, the dance's start on the issuer, and the
+ * paths on a protected host. web_fwd_pending: a dance waits for this
+ * browser's sign-in (web_signin_done then goes back to it).
+ */
+void web_fwd_verify(struct req *r, struct resp *w);
+void web_fwd_start(struct req *r, struct resp *w);
+void web_fwd_app_start(struct req *r, struct resp *w);
+void web_fwd_callback(struct req *r, struct resp *w);
+void web_fwd_app_logout(struct req *r, struct resp *w);
+bool web_fwd_pending(struct req *r);
+
 /* The stylesheet. */
 void web_style(struct req *r, struct resp *w);
 

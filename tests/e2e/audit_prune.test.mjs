@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, startServer, stopClean, tempDir, TOOLS } from './lib/server.mjs';
+import { parseRaw, rawRequest, run, startServer, stopClean, tempDir, TOOLS } from './lib/server.mjs';
 import { SHARED as PG, createDatabase, psql, urlFor } from './lib/pg.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
 
@@ -92,7 +92,10 @@ test('AU-05: on PostgreSQL the serving role cannot delete audit rows nor rewrite
 });
 
 test('AU-05: audit prune deletes the old prefix, records the anchor and an audit.prune row; verify proves the rest', () => {
-  const env = PG ? { PORTCULLIS_AUDIT_PRUNE_STORE_URL: withRole(storeUrl, `prune_${process.pid}`) } : {};
+  // PostgreSQL: store_url is the serving role's, as on a node; prune
+  // must connect with audit_prune_store_url, the role allowed to delete.
+  const env = PG ? { PORTCULLIS_STORE_URL: withRole(storeUrl, `svc_${process.pid}`),
+    PORTCULLIS_AUDIT_PRUNE_STORE_URL: withRole(storeUrl, `prune_${process.pid}`) } : {};
   const r = cli(['audit', 'prune'], env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, new RegExp(`^audit prune: deleted ${OLD} rows \\(seq 1 to ${OLD}, older than \\d{4}-\\d\\d-\\d\\dT00:00:00Z\\) in 1 transaction; anchor seq ${OLD} mac [0-9a-f]{64}$`, 'm'));
@@ -102,6 +105,7 @@ test('AU-05: audit prune deletes the old prefix, records the anchor and an audit
   const v = cli(['audit', 'verify']);
   assert.equal(v.code, 0, v.stdout + v.stderr);
   assert.match(v.stdout, /audit log OK: \d+ rows, head seq \d+/);
+  assert.match(v.stdout, new RegExp(`^pruned: rows up to seq ${OLD} \\(audit prune\\)`, 'm'));
   const rows = cli(['audit', 'tail', '-n', '5', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
   const p = rows.find((x) => x.event === 'audit.prune');
   assert.ok(p, 'the prune is in the chain');
@@ -116,6 +120,15 @@ test('AU-05: audit prune deletes the old prefix, records the anchor and an audit
 test('AU-03: audit export holds the anchor and the rows, verifies elsewhere with the master key alone, and holds no secret', async () => {
   const t = await tokenRequest(srv, client, { grant_type: 'client_credentials', scope: 'api.read' });
   assert.equal(t.status, 200);
+  // A User-Agent that is not UTF-8 (any octet from 0x80 is allowed in a
+  // header): the grant succeeds on both stores (PostgreSQL refuses such
+  // text) and its row exports and verifies like any other.
+  const body = 'grant_type=client_credentials&scope=api.read';
+  const auth = Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64');
+  const raw = parseRaw((await rawRequest(srv.port, `POST /token HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n` +
+    `User-Agent: probe\xff\xfe/1\r\nAuthorization: Basic ${auth}\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+    `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)).data);
+  assert.equal(raw.status, 200);
   const e = cli(['audit', 'export']);
   assert.equal(e.code, 0, e.stderr);
   const lines = e.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -129,6 +142,7 @@ test('AU-03: audit export holds the anchor and the rows, verifies elsewhere with
   assert.equal(end.type, 'end');
   assert.equal(end.rows, rows.length);
   assert.ok(rows.some((x) => x.event === 'token.issue'));
+  assert.ok(rows.some((x) => x.user_agent === 'probe\\xff\\xfe/1'), 'octets that are not UTF-8 kept as \\xNN');
   // AU-03: no secret of anything the test made.
   const master = readFileSync(join(dir, 'master.key'), 'utf8').trim();
   for (const s of [client.client_secret, token, master, Buffer.from(master, 'base64').toString('hex')]) {

@@ -127,6 +127,8 @@ test('example: every setting is in portcullis.conf.example with its true default
   const set = settings(['--config', conf]);
   assert.equal(set.code, 0, set.text);
   for (const [name, value] of Object.entries(defaults.out)) {
+    // A secret is shown masked once set, whatever its value.
+    if (set.out[name] === '********') continue;
     assert.equal(set.out[name], value, `${name}: the example says ${set.out[name]}, the default is ${value}`);
   }
 });

@@ -19,6 +19,8 @@ const UNIT = join(ROOT, 'contrib/systemd/portcullis.service');
 // The build directory of the binary under test (…/BUILD/src/portcullis).
 const BUILD = dirname(dirname(resolve(BIN)));
 const MAX_EXPOSURE = 2.0;
+// Every unit make install installs (others add theirs to contrib/systemd).
+const UNITS = readdirSync(join(ROOT, 'contrib/systemd')).filter((f) => /\.(service|socket|timer)$/.test(f)).sort();
 
 function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000, ...opts });
@@ -63,8 +65,7 @@ test('install: make install PREFIX DESTDIR, the tree, its modes, and make uninst
     '0755 /opt/pc/lib/',
     '0755 /opt/pc/lib/systemd/',
     '0755 /opt/pc/lib/systemd/system/',
-    '0644 /opt/pc/lib/systemd/system/portcullis.service',
-    '0644 /opt/pc/lib/systemd/system/portcullis.socket',
+    ...UNITS.map((u) => `0644 /opt/pc/lib/systemd/system/${u}`),
     '0755 /opt/pc/lib/sysusers.d/',
     '0644 /opt/pc/lib/sysusers.d/portcullis.conf',
     '0755 /opt/pc/share/',
@@ -85,10 +86,14 @@ test('install: make install PREFIX DESTDIR, the tree, its modes, and make uninst
     assert.equal(m.code, 0, m.err);
     assert.match(m.out, /NAME\s+portcullis/);
   }
-  // The unit starts the installed binary; the rest is the source's.
+  // The units start the installed binary; the rest is the source's.
   const unit = readFileSync(join(root, 'lib/systemd/system/portcullis.service'), 'utf8');
   assert.match(unit, /^ExecStart=\/opt\/pc\/bin\/portcullis serve --config \/etc\/portcullis\/portcullis.conf$/m);
-  assert.equal(unit.replaceAll('/opt/pc/bin/', '/usr/local/bin/'), readFileSync(UNIT, 'utf8'));
+  for (const u of UNITS) {
+    const text = readFileSync(join(root, 'lib/systemd/system', u), 'utf8');
+    assert.doesNotMatch(text, /^Exec\w*=\/usr\/local\/bin\//m, u);
+    assert.equal(text.replaceAll('/opt/pc/bin/', '/usr/local/bin/'), readFileSync(join(ROOT, 'contrib/systemd', u), 'utf8'), u);
+  }
   // systemd-sysusers makes the service user from the installed entry.
   const sysroot = tempDir('pc-sysusers-');
   mkdirSync(join(sysroot, 'etc'));
@@ -132,6 +137,13 @@ test('systemd: systemd-analyze rates the unsandboxed unit EXPOSED', () => {
   writeFileSync(p, bare);
   const { score } = exposure(p);
   assert.ok(score > 5, `unsandboxed score ${score}`);
+});
+
+test('systemd: docs/operations.md shows the unit as it is', () => {
+  const ops = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
+  const m = /```ini\n(# Portcullis as a systemd service[\s\S]*?)```/.exec(ops);
+  assert.ok(m, 'no unit in docs/operations.md');
+  assert.equal(m[1], readFileSync(UNIT, 'utf8'), 'copy contrib/systemd/portcullis.service into docs/operations.md');
 });
 
 test('systemd: portcullis.socket is a stream socket for portcullis.service', () => {

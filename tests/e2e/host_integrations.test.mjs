@@ -350,9 +350,18 @@ test('node app: openid-client signs a browser in (code + PKCE, ID token checked)
       .map((e) => e.details.grant);
     assert.deepEqual(grants(), ['authorization_code', 'refresh_token']);
 
+    // Two refreshes at once (two tabs): one at a time, so the rotated
+    // refresh token is never used twice, which would end the grant.
+    const sid = c.value;
+    const both = await Promise.all([0, 1].map(() => fetch(appUrl + '/refresh', { method: 'POST', redirect: 'manual',
+      headers: { cookie: `app=${sid}`, origin: appUrl } })));
+    assert.deepEqual(both.map((r) => r.status), [303, 303]);
+    await page.reload();
+    assert.equal(await text(page, '#email'), EMAIL, 'still signed in after concurrent refreshes');
+    assert.equal(await text(page, '#refreshed'), '2', 'the two requests shared one refresh');
+
     // A cross-site POST (a page elsewhere submitting a form with the
     // browser's cookie) is refused, and the session lives on.
-    const sid = c.value;
     const cross = await fetch(appUrl + '/logout', { method: 'POST', redirect: 'manual',
       headers: { cookie: `app=${sid}`, origin: 'https://evil.example' } });
     assert.equal(cross.status, 403);

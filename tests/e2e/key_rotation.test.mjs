@@ -2,10 +2,10 @@
 // nodes sharing one store: the SQLite pass runs two servers on one SQLite
 // file (one data dir), the PostgreSQL pass two servers on one database.
 // Durations are seconds, all configured (nothing in the server is
-// test-only): a key signs for signing_key_rotate_every = 9 s, its
-// successor is added 2 s ahead (signing_key_activation_delay), tokens
+// test-only): a key signs for signing_key_rotate_every = 10 s, its
+// successor is added 3 s ahead (signing_key_activation_delay), tokens
 // live 5 s and a retired key stays published 1 s past the last of them
-// (signing_key_unpublish_margin): 9 > 2 + 5 + 1, as config_check.c asks.
+// (signing_key_unpublish_margin): 10 > 3 + 5 + 1, as config_check.c asks.
 //
 // One run watches the first generation change from the start of node A:
 // the JWKS of both nodes every ~150 ms, and a refresh (an ES256 access
@@ -15,11 +15,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import { freePort, startServer, stopClean, storeSql } from './lib/server.mjs';
-import { addUser } from './lib/web.mjs';
+import { addUser, cliAt } from './lib/web.mjs';
 import { addClient, codeFlow, tokenRequest } from './lib/oauth.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const EVERY = 9, DELAY = 2, TTL = 5, MARGIN = 1;
+const EVERY = 10, DELAY = 3, TTL = 5, MARGIN = 1;
 const config = {
   signing_key_rotate_every: String(EVERY),
   signing_key_activation_delay: String(DELAY),
@@ -31,16 +31,17 @@ const config = {
   rsa_key_bits: '2048',
 };
 
-let A, B, issuer, client;
+let A, B, issuer, client, metricsPort;
 
 before(async () => {
   issuer = `http://127.0.0.1:${await freePort()}`;
   const [pa, pb] = [await freePort(), await freePort()];
+  metricsPort = await freePort();
   // A fresh store: A creates the first keys at its start, so the
   // timeline starts then. B shares A's data dir: the same master key, and
   // the same SQLite file or the same PostgreSQL database (pg-url).
   A = await startServer({ port: pa, issuer, fresh: true,
-    config: { ...config, allowed_hosts: `127.0.0.1:${pa}` } });
+    config: { ...config, allowed_hosts: `127.0.0.1:${pa}`, metrics_listen: `127.0.0.1:${metricsPort}` } });
   B = await startServer({ port: pb, issuer, dataDir: A.dataDir, keepDataDir: true,
     config: { ...config, allowed_hosts: `127.0.0.1:${pb}` } });
   addUser(A, 'rot@example.com');
@@ -121,6 +122,10 @@ test('JW-09/AU-01: two nodes rotate the keys themselves: one successor per gener
   stop = true;
   await watch;
 
+  // The drop follows the unpublish time at the next pass (every
+  // signing_key_refresh, 1 s): wait for the old rows to go.
+  const oldRows = () => Number(storeSql(A, `SELECT count(*) FROM signing_keys WHERE kid IN ('${first.ES256}', '${first.RS256}')`));
+  for (let w = 0; w < 50 && oldRows() > 0; w++) await sleep(100);
   // The successors and their activation times, from the store.
   const rows = storeSql(A, 'SELECT kid, alg, activate_at FROM signing_keys').split('\n').filter(Boolean)
     .map((l) => { const [kid, alg, at] = l.split('|'); return { kid, alg, at: Number(at) }; });
@@ -180,5 +185,16 @@ test('JW-09/AU-01: two nodes rotate the keys themselves: one successor per gener
     logged = loggedBy();
   }
   assert.equal(logged[0] + logged[1], rotated.length, `the nodes logged ${logged} additions, the audit has ${rotated.length}`);
+  // Visible in metrics: the steps node A did, and its ring's keys.
+  const m = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const sample = (re) => Number(m.match(re)?.[1]);
+  const added = sample(/^portcullis_signing_key_rotation_steps_total\{step="added"\} (\S+)$/m);
+  assert.ok(added >= logged[0] && added <= logged[0] + 2, `A added ${added}, logged ${logged[0]}`); // + a generation since
+  assert.equal(sample(/^portcullis_signing_key_rotation_failures_total (\S+)$/m), 0);
+  assert.equal(sample(/^portcullis_signing_keys\{state="active",alg="ES256"\} (\S+)$/m), 1);
+  assert.ok(sample(/^portcullis_signing_key_age_seconds\{state="active",alg="ES256"\} (\S+)$/m) < EVERY + DELAY + 2);
+  // AU-01: the rows the steps wrote are links of the audit chain.
+  const v = cliAt(A, ['audit', 'verify']);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
   console.log(`# key rotation: ${((Date.now() - t0) / 1000).toFixed(1)} s, ${tokens.length} tokens, ${snaps.length} JWKS snapshots, additions by A/B: ${logged}`);
 });

@@ -14,8 +14,8 @@ const NEXT = LATEST + 1;
 const PREV = LATEST - 1;
 // Undoes the newest migration, to make a store one migration behind.
 // Update it with each new migration (the assertion says when).
-const UNDO_LATEST = 'DROP TABLE audit_anchor';
-assert.equal(LATEST_MIGRATION.name, '0035_audit_anchor', 'UNDO_LATEST undoes 0035 only: update it');
+const UNDO_LATEST = 'DROP TABLE fwd_sessions; DROP TABLE fwd_codes; DROP TABLE fwd_rules';
+assert.equal(LATEST_MIGRATION.name, '0036_forward_auth', 'UNDO_LATEST undoes 0036 only: update it');
 import { startCluster, createDatabase, parseUrl, psql, urlFor as urlOf } from './lib/pg.mjs';
 import { addClient, tokenRequest } from './lib/oauth.mjs';
 
@@ -191,13 +191,14 @@ test('migrate_on_start = false: a node refuses an older schema, changes nothing,
   await stopClean(srv);
 });
 
-test('a node whose role may only read and write rows (no CREATE, no UPDATE or DELETE on audit_log) serves a migrated store, and refuses an older one cleanly', async () => {
+test('a node whose role may only read and write rows (no CREATE, no UPDATE or DELETE on audit_log, only SELECT on audit_anchor) serves a migrated store, and refuses an older one cleanly', async () => {
   const url = createDatabase(cluster.url);
   assert.equal((await migrate(url)).code, 0);
   const role = `svc_${process.pid}`;
   psql(url, `CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA public TO ${role};
     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role};
-    REVOKE UPDATE, DELETE ON audit_log FROM ${role}`);
+    REVOKE UPDATE, DELETE ON audit_log FROM ${role};
+    REVOKE INSERT, UPDATE, DELETE ON audit_anchor FROM ${role}`);
   assert.equal(psql(url, `SELECT has_schema_privilege('${role}', 'public', 'CREATE')`), 'f');
   const svc = url.replace('user=postgres', `user=${role}`);
   for (const config of [{}, { migrate_on_start: 'false' }]) {

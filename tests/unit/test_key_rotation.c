@@ -11,6 +11,7 @@
  * transaction, once across nodes; a failed audit row undoes the step.
  *
  * The clock is the `now` passed in; no test depends on the wall clock.
+ * One test (PostgreSQL only) holds a table lock to slow a reload down.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -79,8 +81,9 @@ audit_hook(struct db_conn *c, void *arg, enum store_key_step step,
 	return audit_append_tx(c, f->audit_key, &ev);
 }
 
+/* The fixture, with one key per alg of algs, each active from T0. */
 static int
-setup(void **state)
+setup_algs(void **state, const enum jose_alg *algs, size_t nalgs)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	enum masterkey_source src;
@@ -109,12 +112,21 @@ setup(void **state)
 	    masterkey_create_file(f->mk_path, err, sizeof(err)) != 0 ||
 	    masterkey_load(&f->cfg, false, &f->mk, &src, err, sizeof(err)) !=
 		0 ||
-	    store_fixture_open(f->dir, true, &f->db) != 0 ||
-	    signer_open(f->db, f->mk, &f->cfg, true, T0, &f->s) != 0 ||
-	    signer_open(f->db, f->mk, &f->cfg, false, T0, &f->s2) != 0) {
+	    store_fixture_open(f->dir, true, &f->db) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
 	}
+	/* Made like `key rotate` at T0 - DELAY: active from T0. */
+	for (size_t i = 0; i < nalgs; i++) {
+		char kid[64];
+
+		if (signer_rotate(
+			f->db, f->mk, &f->cfg, algs[i], T0 - DELAY, kid) != 0)
+			return -1;
+	}
+	if (signer_open(f->db, f->mk, &f->cfg, false, T0, &f->s) != 0 ||
+	    signer_open(f->db, f->mk, &f->cfg, false, T0, &f->s2) != 0)
+		return -1;
 	audit_key(f->mk, f->audit_key);
 	f->hook.fn = audit_hook;
 	f->hook.arg = f;
@@ -122,26 +134,24 @@ setup(void **state)
 	return 0;
 }
 
+static int
+setup(void **state)
+{
+	static const enum jose_alg both[] = { JOSE_ALG_ES256, JOSE_ALG_RS256 };
+
+	return setup_algs(state, both, PC_NELEM(both));
+}
+
 /*
- * The same with the ES256 key only (RSA keygen is most of what a pass
- * costs, and the fault-injection runs replay each test many times).
+ * The ES256 key only: RSA keygen is most of what a test costs, and the
+ * fault-injection runs replay each test many times.
  */
 static int
 setup_es(void **state)
 {
-	struct fixture *f;
-	struct db_conn *c;
+	static const enum jose_alg es[] = { JOSE_ALG_ES256 };
 
-	if (setup(state) != 0)
-		return -1;
-	f = *state;
-	if (db_conn(f->db, &c) != 0 ||
-	    q_exec(c, "DELETE FROM signing_keys WHERE alg = 'RS256'", Q_NOARGS,
-		NULL) != 0 ||
-	    signer_refresh(f->s, T0, true) != 0 ||
-	    signer_refresh(f->s2, T0, true) != 0)
-		return -1;
-	return 0;
+	return setup_algs(state, es, PC_NELEM(es));
 }
 
 static int
@@ -524,6 +534,11 @@ test_store_steps_check_their_rows(void **state)
 			     T0 + 10 + DELAY, 0, &f->hook, &ok),
 	    0);
 	assert_true(ok);
+	/* Once: the second call (another node) finds the step done. */
+	assert_int_equal(store_signing_key_step(f->db, es, STORE_KEY_RETIRED,
+			     T0 + 10 + DELAY + 1, 0, &f->hook, &ok),
+	    0);
+	assert_false(ok);
 	/* Dropped only after hold. */
 	assert_int_equal(store_signing_key_step(f->db, es, STORE_KEY_DROPPED,
 			     T0 + 10 + DELAY + HOLD - 1, HOLD, &f->hook, &ok),
@@ -616,6 +631,73 @@ test_AU01_racing_nodes_add_one_successor(void **state)
 	assert_int_equal(audits(f, "key.auto_rotated"), 1);
 }
 
+/*
+ * JW-09: at the successor's activation the old key stops signing on every
+ * thread, also while another thread's reload is slow. PostgreSQL only: a
+ * lock on signing_keys, held by another connection, makes the reload
+ * wait (SQLite's readers never wait for a writer in WAL mode).
+ */
+struct slow {
+	struct fixture *f;
+	pthread_barrier_t *locked;
+	int64_t at;
+};
+
+static void *
+hold_lock(void *arg)
+{
+	struct slow *x = arg;
+	struct db_conn *c;
+
+	if (db_conn(x->f->db, &c) != 0 || db_begin(c, true) != 0 ||
+	    q_exec(c, "LOCK TABLE signing_keys IN ACCESS EXCLUSIVE MODE",
+		Q_NOARGS, NULL) != 0)
+		abort();
+	pthread_barrier_wait(x->locked);
+	usleep(600 * 1000);
+	db_rollback(c);
+	return NULL;
+}
+
+static void *
+slow_reload(void *arg)
+{
+	struct slow *x = arg;
+
+	(void)signer_refresh(x->f->s2, x->at, false);
+	return NULL;
+}
+
+static void
+test_JW09_old_key_never_signs_after_activation(void **state)
+{
+	struct fixture *f = *state;
+	pthread_barrier_t locked;
+	pthread_t l, r;
+	struct slow x = { f, &locked, T0 + EVERY };
+	char es2[64], k[64];
+
+	if (!test_store_is_pg())
+		skip();
+	(void)pass(f, f->s, T0 + LEAD);
+	kid_in(f->s, T0 + LEAD, JOSE_ALG_ES256, SIGNER_PENDING, es2);
+	/* Node B knows the successor (pending: no private key yet). */
+	assert_int_equal(signer_refresh(f->s2, T0 + LEAD + 60, true), 0);
+	pthread_barrier_init(&locked, NULL, 2);
+	assert_int_equal(pthread_create(&l, NULL, hold_lock, &x), 0);
+	pthread_barrier_wait(&locked);
+	/* B's reload at the activation waits for the lock... */
+	assert_int_equal(pthread_create(&r, NULL, slow_reload, &x), 0);
+	usleep(200 * 1000);
+	/* ...while another request signs: with the successor, never the
+	 * old key (it waits for that reload). */
+	signing_kid(f->s2, T0 + EVERY, JOSE_ALG_ES256, k);
+	assert_string_equal(k, es2);
+	pthread_join(r, NULL);
+	pthread_join(l, NULL);
+	pthread_barrier_destroy(&locked);
+}
+
 int
 main(void)
 {
@@ -639,6 +721,9 @@ main(void)
 		    test_store_steps_check_their_rows, setup_es, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_AU01_racing_nodes_add_one_successor, setup_es,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_JW09_old_key_never_signs_after_activation, setup_es,
 		    teardown),
 	};
 

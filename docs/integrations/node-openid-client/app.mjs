@@ -50,6 +50,7 @@ oidc.enableNonRepudiationChecks(config);
 const secure = appUrl.protocol === 'https:';
 const COOKIE = secure ? '__Host-app' : 'app';
 const SESSION_TTL = 8 * 3600 * 1000;
+const SIGN_IN_TTL = 10 * 60 * 1000; // a started sign-in, until the callback
 const sessions = new Map();
 
 function cookieOf(req) {
@@ -68,10 +69,12 @@ function sessionOf(req) {
 
 // A new session under a new id (never reuse an id across a sign-in: no
 // session fixation); the old one, if any, is gone.
-function newSession(req, res, data) {
+function newSession(req, res, data, ttl = SESSION_TTL) {
   sessions.delete(cookieOf(req));
+  const now = Date.now();
+  for (const [k, v] of sessions) if (v.expires <= now) sessions.delete(k);
   const id = randomBytes(32).toString('base64url');
-  const s = { id, expires: Date.now() + SESSION_TTL, ...data };
+  const s = { id, expires: now + ttl, ...data };
   sessions.set(id, s);
   res.setHeader('set-cookie', `${COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`);
   return s;
@@ -104,19 +107,24 @@ function redirect(res, location) {
 // Logs what happened, never a token, a code or a secret.
 const log = (fields) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
 
-// Keeps the tokens of a session fresh: refreshes them (the refresh token
-// rotates) when the access token has less than 30 s left, or when asked.
-async function freshTokens(s, force = false) {
-  if (!force && s.tokens.expiresAt - 30_000 > Date.now()) return;
-  const t = await oidc.refreshTokenGrant(config, s.tokens.refresh);
-  s.tokens = {
-    access: t.access_token,
-    refresh: t.refresh_token ?? s.tokens.refresh,
-    idToken: t.id_token ?? s.tokens.idToken,
-    expiresAt: Date.now() + (t.expires_in ?? 60) * 1000,
-  };
-  s.refreshed += 1;
-  log({ event: 'refreshed', sub: s.user.sub });
+// Keeps the tokens of a session fresh: refreshes them when the access
+// token has less than 30 s left, or when asked. One refresh at a time per
+// session: Portcullis rotates the refresh token on every use, and a second
+// use of the old one would look like theft and end the grant.
+function freshTokens(s, force = false) {
+  if (!force && s.tokens.expiresAt - 30_000 > Date.now()) return undefined;
+  s.refreshing ??= (async () => {
+    const t = await oidc.refreshTokenGrant(config, s.tokens.refresh);
+    s.tokens = {
+      access: t.access_token,
+      refresh: t.refresh_token ?? s.tokens.refresh,
+      idToken: t.id_token ?? s.tokens.idToken,
+      expiresAt: Date.now() + (t.expires_in ?? 60) * 1000,
+    };
+    s.refreshed += 1;
+    log({ event: 'refreshed', sub: s.user.sub });
+  })().finally(() => { s.refreshing = undefined; });
+  return s.refreshing;
 }
 
 // POSTs must come from our own pages (the SameSite=Lax cookie, and the
@@ -163,7 +171,7 @@ async function handle(req, res) {
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
     };
-    newSession(req, res, { pending });
+    newSession(req, res, { pending }, SIGN_IN_TTL);
     const to = oidc.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri,
       scope: SCOPE,
