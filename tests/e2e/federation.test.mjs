@@ -305,6 +305,8 @@ test('DS-05: a jwks_uri on a private address is never fetched without the allow-
     assert.equal(res.status, 503);
     assert.equal((await res.json()).access_token, undefined);
     assert.equal(hits, before, 'the private address was not contacted');
+    // Log lines are written by the logger's thread: wait for it.
+    for (let i = 0; i < 100 && !/fetch.refused.*DS-05/.test(other.rawLogs()); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(other.rawLogs(), /fetch.refused.*DS-05/);
   } finally {
     await stopClean(other);
