@@ -74,44 +74,36 @@ admin_client_json(const struct store_client *c, json_int_t secrets)
 	return o;
 }
 
-/* The body of create (public and name required there) and update. */
+/* The body of create (public and name required there) and update: the
+ * members both take, then each one's own. */
+#define CLIENT_FIELDS \
+	{ "redirect_uris", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX }, \
+	    { "post_logout_redirect_uris", ADMIN_T_STRINGS, false, \
+		    CLIENT_URIS_MAX }, \
+	    { "grant_types", ADMIN_T_STRINGS, false, 3 }, \
+	    { "scope", ADMIN_T_STRING, false, CLIENT_SCOPES_MAX }, \
+	    { "first_party", ADMIN_T_BOOL, false, 0 }, \
+	    { "token_endpoint_auth_method", ADMIN_T_STRING, false, 64 }, \
+	    { "id_token_signed_response_alg", ADMIN_T_STRING, false, 16 }, \
+	    { "id_token_on_refresh", ADMIN_T_BOOL, false, 0 }, \
+	    { "service_account_id", ADMIN_T_NULLABLE_STRING, false, 64 }, \
+	    { "dpop_required", ADMIN_T_BOOL, false, 0 }, \
+	    { "par_required", ADMIN_T_BOOL, false, 0 }, \
+	    { "cors_origins", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX }, \
+	    { "allow_impersonation", ADMIN_T_BOOL, false, 0 }, \
+	{ \
+		"require_mfa", ADMIN_T_BOOL, false, 0 \
+	}
+
 static const struct admin_field create_fields[] = {
 	{ "name", ADMIN_T_STRING, true, CLIENT_NAME_MAX },
 	{ "public", ADMIN_T_BOOL, false, 0 },
-	{ "redirect_uris", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
-	{ "post_logout_redirect_uris", ADMIN_T_STRINGS, false,
-	    CLIENT_URIS_MAX },
-	{ "grant_types", ADMIN_T_STRINGS, false, 3 },
-	{ "scope", ADMIN_T_STRING, false, CLIENT_SCOPES_MAX },
-	{ "first_party", ADMIN_T_BOOL, false, 0 },
-	{ "token_endpoint_auth_method", ADMIN_T_STRING, false, 64 },
-	{ "id_token_signed_response_alg", ADMIN_T_STRING, false, 16 },
-	{ "id_token_on_refresh", ADMIN_T_BOOL, false, 0 },
-	{ "service_account_id", ADMIN_T_NULLABLE_STRING, false, 64 },
-	{ "dpop_required", ADMIN_T_BOOL, false, 0 },
-	{ "par_required", ADMIN_T_BOOL, false, 0 },
-	{ "cors_origins", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
-	{ "allow_impersonation", ADMIN_T_BOOL, false, 0 },
-	{ "require_mfa", ADMIN_T_BOOL, false, 0 },
+	CLIENT_FIELDS,
 };
 
 static const struct admin_field update_fields[] = {
 	{ "name", ADMIN_T_STRING, false, CLIENT_NAME_MAX },
-	{ "redirect_uris", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
-	{ "post_logout_redirect_uris", ADMIN_T_STRINGS, false,
-	    CLIENT_URIS_MAX },
-	{ "grant_types", ADMIN_T_STRINGS, false, 3 },
-	{ "scope", ADMIN_T_STRING, false, CLIENT_SCOPES_MAX },
-	{ "first_party", ADMIN_T_BOOL, false, 0 },
-	{ "token_endpoint_auth_method", ADMIN_T_STRING, false, 64 },
-	{ "id_token_signed_response_alg", ADMIN_T_STRING, false, 16 },
-	{ "id_token_on_refresh", ADMIN_T_BOOL, false, 0 },
-	{ "service_account_id", ADMIN_T_NULLABLE_STRING, false, 64 },
-	{ "dpop_required", ADMIN_T_BOOL, false, 0 },
-	{ "par_required", ADMIN_T_BOOL, false, 0 },
-	{ "cors_origins", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
-	{ "allow_impersonation", ADMIN_T_BOOL, false, 0 },
-	{ "require_mfa", ADMIN_T_BOOL, false, 0 },
+	CLIENT_FIELDS,
 };
 
 static void
