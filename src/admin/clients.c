@@ -202,26 +202,28 @@ alg_ok(struct admin_ctx *c)
 	return false;
 }
 
-/* The client named by {id}; agents are not clients here. 0 or answered. */
-static int
-find(struct admin_ctx *c, struct store_client *cl)
+/* The client or agent named by {id}, of k's kind: the clients routes
+ * never see an agent, the agents routes never a client. */
+int
+admin_client_find(struct admin_ctx *c, const struct admin_client_kind *k,
+    struct store_client *cl)
 {
 	const char *id = admin_param(c, "id");
 	int r = client_read(c->app->db, id, cl);
 
-	if (r == 0 && client_is_agent(cl)) {
+	if (r == 0 && client_is_agent(cl) != k->agent) {
 		store_client_clear(cl);
 		r = PC_ERR_NOT_FOUND;
 	}
 	if (r != 0) {
 		memset(cl, 0, sizeof(*cl));
-		admin_error_code(c, r, "client");
+		admin_error_code(c, r, k->what);
 	}
 	return r;
 }
 
-static void
-list(struct admin_ctx *c)
+void
+admin_client_list(struct admin_ctx *c, const struct admin_client_kind *k)
 {
 	struct store_client *v = NULL;
 	size_t n = 0;
@@ -229,15 +231,83 @@ list(struct admin_ctx *c)
 	int r;
 
 	if ((r = client_read_all(c->app->db, &v, &n)) != 0) {
-		admin_error_code(c, r, "client");
+		admin_error_code(c, r, k->what);
 		return;
 	}
 	a = json_array();
 	for (size_t i = 0; i < n; i++)
-		if (!client_is_agent(&v[i]))
-			json_array_append_new(a, admin_client_json(&v[i], -1));
+		if (client_is_agent(&v[i]) == k->agent)
+			json_array_append_new(a, k->json(&v[i]));
 	store_clients_free(v, n);
 	admin_obj_list(c, a, "client_id");
+}
+
+int
+admin_client_save(struct admin_ctx *c, const struct admin_client_kind *k,
+    struct store_client *cl, char *secret)
+{
+	struct db *db = c->app->db;
+	const char *why = NULL;
+	bool create = secret != NULL;
+	json_t *d;
+	int r;
+
+	if (admin_no_escalation(c, cl->scopes) != 0)
+		return PC_ERR_INVALID; /* answered */
+	if (create)
+		r = client_create(db, cl, admin_obj_now(c), secret, &why);
+	else
+		r = client_update(db, cl, admin_obj_now(c), &why);
+	if (r != 0) {
+		admin_obj_refused(c, r, why, k->what);
+		return r;
+	}
+	d = k->details(c, cl, create); /* AU-01; never a secret. */
+	r = admin_audit(c, create ? k->created : k->updated, cl->client_id, d);
+	json_decref(d);
+	if (r != 0) {
+		/* An unaudited client must not be handed out. */
+		if (create &&
+		    client_remove(db, cl->client_id, admin_obj_now(c)) != 0)
+			log_msg(LOG_ERROR, k->unaudited, cl->client_id);
+		admin_error_code(c, r, k->what);
+	}
+	return r;
+}
+
+static json_t *
+list_json(const struct store_client *cl)
+{
+	return admin_client_json(cl, -1);
+}
+
+static json_t *
+audit_details(
+    const struct admin_ctx *c, const struct store_client *cl, bool create)
+{
+	if (create)
+		return json_pack("{s:s, s:b, s:s, s:s?}", "name", cl->name,
+		    "public", cl->is_public, "token_endpoint_auth_method",
+		    cl->auth_method, "service_account", cl->service_account_id);
+	return json_pack("{s:s?, s:o}", "service_account",
+	    cl->service_account_id, "fields", admin_obj_body_fields(c));
+}
+
+/* What sets these routes' objects apart from agents (agents.c). */
+static const struct admin_client_kind kind = {
+	.agent = false,
+	.what = "client",
+	.created = "client.created",
+	.updated = "client.updated",
+	.unaudited = "admin.client_unaudited",
+	.json = list_json,
+	.details = audit_details,
+};
+
+static void
+list(struct admin_ctx *c)
+{
+	admin_client_list(c, &kind);
 }
 
 static void
@@ -245,7 +315,7 @@ get(struct admin_ctx *c)
 {
 	struct store_client cl;
 
-	if (find(c, &cl) != 0)
+	if (admin_client_find(c, &kind, &cl) != 0)
 		return;
 	admin_json(c, 200,
 	    admin_client_json(&cl,
@@ -272,8 +342,6 @@ create(struct admin_ctx *c)
 	char secret[CLIENT_SECRET_LEN + 1];
 	char *jwks = NULL;
 	bool jwks_given = false, pub = false;
-	const char *why = NULL;
-	json_t *d;
 	int r;
 
 	memset(&cl, 0, sizeof(cl));
@@ -296,27 +364,8 @@ create(struct admin_ctx *c)
 		admin_error_code(c, r, "client");
 		goto out;
 	}
-	if (admin_no_escalation(c, cl.scopes) != 0)
+	if (admin_client_save(c, &kind, &cl, secret) != 0)
 		goto out;
-	r = client_create(db, &cl, admin_obj_now(c), secret, &why);
-	if (r != 0) {
-		admin_obj_refused(c, r, why, "client");
-		goto out;
-	}
-	/* AU-01; never the secret. */
-	d = json_pack("{s:s, s:b, s:s, s:s?}", "name", cl.name, "public",
-	    cl.is_public, "token_endpoint_auth_method", cl.auth_method,
-	    "service_account", cl.service_account_id);
-	r = admin_audit(c, "client.created", cl.client_id, d);
-	json_decref(d);
-	if (r != 0) {
-		/* An unaudited client must not be handed out. */
-		if (client_remove(db, cl.client_id, admin_obj_now(c)) != 0)
-			log_msg(
-			    LOG_ERROR, "admin.client_unaudited", cl.client_id);
-		admin_error_code(c, r, "client");
-		goto out;
-	}
 	answer_secret(c, 201, admin_client_json(&cl, -1), secret);
 out:
 	sodium_memzero(secret, sizeof(secret));
@@ -329,9 +378,6 @@ update(struct admin_ctx *c)
 	struct store_client cl;
 	char *jwks = NULL;
 	bool jwks_given = false;
-	const char *why = NULL;
-	json_t *d;
-	int r;
 
 	if (admin_obj_take_object(
 		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
@@ -339,26 +385,13 @@ update(struct admin_ctx *c)
 		free(jwks);
 		return;
 	}
-	if (find(c, &cl) != 0) {
+	if (admin_client_find(c, &kind, &cl) != 0) {
 		free(jwks);
 		return;
 	}
 	apply(c, &cl, jwks, jwks_given);
-	if (!alg_ok(c) || admin_no_escalation(c, cl.scopes) != 0)
+	if (!alg_ok(c) || admin_client_save(c, &kind, &cl, NULL) != 0)
 		goto out;
-	r = client_update(c->app->db, &cl, admin_obj_now(c), &why);
-	if (r != 0) {
-		admin_obj_refused(c, r, why, "client");
-		goto out;
-	}
-	d = json_pack("{s:s?, s:o}", "service_account", cl.service_account_id,
-	    "fields", admin_obj_body_fields(c));
-	r = admin_audit(c, "client.updated", cl.client_id, d);
-	json_decref(d);
-	if (r != 0) {
-		admin_error_code(c, r, "client");
-		goto out;
-	}
 	admin_json(c, 200,
 	    admin_client_json(&cl,
 		(json_int_t)client_secrets_active(
@@ -378,7 +411,7 @@ rotate(struct admin_ctx *c)
 	int r;
 
 	secret[0] = '\0';
-	if (find(c, &cl) != 0)
+	if (admin_client_find(c, &kind, &cl) != 0)
 		return;
 	r = client_rotate_secret(
 	    c->app->db, cl.client_id, cfg->client_secret_overlap, now, secret);
@@ -417,7 +450,7 @@ delete_client(struct admin_ctx *c)
 	struct store_client cl;
 	int r;
 
-	if (find(c, &cl) != 0)
+	if (admin_client_find(c, &kind, &cl) != 0)
 		return;
 	if ((r = client_remove(c->app->db, cl.client_id, admin_obj_now(c))) ==
 	    0)
