@@ -76,15 +76,6 @@ static const struct admin_field update_fields[] = {
 };
 
 static void
-set_str(char **field, const char *v)
-{
-	if (v == NULL)
-		return;
-	free(*field);
-	*field = xstrdup(v);
-}
-
-static void
 apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
     bool jwks_given)
 {
@@ -92,8 +83,8 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 	bool b;
 	char *w;
 
-	set_str(&cl->name, admin_body_str(c, "name"));
-	set_str(&cl->owner_id, admin_body_str(c, "owner_id"));
+	xstrset(&cl->name, admin_body_str(c, "name"));
+	xstrset(&cl->owner_id, admin_body_str(c, "owner_id"));
 	if ((w = admin_obj_body_words(c, "resources")) != NULL) {
 		free(cl->resources);
 		cl->resources = w;
@@ -107,7 +98,7 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 		free(cl->grant_types);
 		cl->grant_types = w;
 	}
-	set_str(&cl->scopes, admin_body_str(c, "scope"));
+	xstrset(&cl->scopes, admin_body_str(c, "scope"));
 	if (admin_body_int(c, "max_delegation_depth", &depth) == 0)
 		cl->max_delegation_depth = depth;
 	if (admin_body_bool(c, "may_delegate", &b) == 0)

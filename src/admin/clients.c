@@ -107,15 +107,6 @@ static const struct admin_field update_fields[] = {
 };
 
 static void
-set_str(char **field, const char *v)
-{
-	if (v == NULL)
-		return;
-	free(*field);
-	*field = xstrdup(v);
-}
-
-static void
 set_bool(const struct admin_ctx *c, const char *name, bool *field)
 {
 	bool v;
@@ -135,7 +126,7 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 	const char *method = admin_body_str(c, "token_endpoint_auth_method");
 	char *w;
 
-	set_str(&cl->name, admin_body_str(c, "name"));
+	xstrset(&cl->name, admin_body_str(c, "name"));
 	if (json_object_get(c->body, "redirect_uris") != NULL) {
 		admin_obj_strv_free(cl->redirect_uris, cl->n_redirect_uris);
 		(void)admin_obj_body_strv(c, "redirect_uris",
@@ -151,14 +142,14 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 		free(cl->grant_types);
 		cl->grant_types = w;
 	}
-	set_str(&cl->scopes, admin_body_str(c, "scope"));
-	set_str(&cl->auth_method, method);
+	xstrset(&cl->scopes, admin_body_str(c, "scope"));
+	xstrset(&cl->auth_method, method);
 	/* A JWKS only stays with private_key_jwt. */
 	if (method != NULL && strcmp(method, "private_key_jwt") != 0) {
 		free(cl->jwks);
 		cl->jwks = NULL;
 	}
-	set_str(&cl->id_token_alg,
+	xstrset(&cl->id_token_alg,
 	    admin_body_str(c, "id_token_signed_response_alg"));
 	set_bool(c, "first_party", &cl->first_party);
 	set_bool(c, "id_token_on_refresh", &cl->id_token_on_refresh);
@@ -169,7 +160,7 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 	if (json_object_get(c->body, "service_account_id") != NULL) {
 		free(cl->service_account_id);
 		cl->service_account_id = NULL;
-		set_str(&cl->service_account_id,
+		xstrset(&cl->service_account_id,
 		    admin_body_str(c, "service_account_id"));
 	}
 	if ((w = admin_obj_body_words(c, "cors_origins")) != NULL) {
