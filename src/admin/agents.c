@@ -132,12 +132,9 @@ create(struct admin_ctx *c)
 	int r;
 
 	memset(&cl, 0, sizeof(cl));
-	if (admin_obj_take_object(
-		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
-	    admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0) {
-		free(jwks);
+	if (admin_client_body(c, create_fields, PC_NELEM(create_fields), &jwks,
+		&jwks_given) != 0)
 		return;
-	}
 	(void)admin_body_bool(c, "public", &pub);
 	if (pub == (jwks != NULL)) {
 		free(jwks);
@@ -173,10 +170,10 @@ update(struct admin_ctx *c)
 	char *jwks = NULL;
 	bool jwks_given = false;
 
-	if (admin_obj_take_object(
-		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
-	    admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0 ||
-	    admin_client_find(c, &kind, &cl) != 0) {
+	if (admin_client_body(c, update_fields, PC_NELEM(update_fields), &jwks,
+		&jwks_given) != 0)
+		return;
+	if (admin_client_find(c, &kind, &cl) != 0) {
 		free(jwks);
 		return;
 	}

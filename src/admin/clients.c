@@ -234,6 +234,22 @@ admin_client_list(struct admin_ctx *c, const struct admin_client_kind *k)
 }
 
 int
+admin_client_body(struct admin_ctx *c, const struct admin_field *fields,
+    size_t n, char **jwks, bool *jwks_given)
+{
+	*jwks = NULL;
+	*jwks_given = false;
+	if (admin_obj_take_object(
+		c, "jwks", CLIENT_JWKS_MAX, jwks, jwks_given) != 0 ||
+	    admin_body_check(c, fields, n) != 0) {
+		free(*jwks);
+		*jwks = NULL;
+		return PC_ERR_INVALID; /* answered */
+	}
+	return 0;
+}
+
+int
 admin_client_save(struct admin_ctx *c, const struct admin_client_kind *k,
     struct store_client *cl, char *secret)
 {
@@ -337,12 +353,9 @@ create(struct admin_ctx *c)
 
 	memset(&cl, 0, sizeof(cl));
 	secret[0] = '\0';
-	if (admin_obj_take_object(
-		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
-	    admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0) {
-		free(jwks);
+	if (admin_client_body(c, create_fields, PC_NELEM(create_fields), &jwks,
+		&jwks_given) != 0)
 		return;
-	}
 	(void)admin_body_bool(c, "public", &pub);
 	cl.is_public = pub;
 	cl.id_token_on_refresh = true; /* the store's default */
@@ -370,12 +383,9 @@ update(struct admin_ctx *c)
 	char *jwks = NULL;
 	bool jwks_given = false;
 
-	if (admin_obj_take_object(
-		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
-	    admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0) {
-		free(jwks);
+	if (admin_client_body(c, update_fields, PC_NELEM(update_fields), &jwks,
+		&jwks_given) != 0)
 		return;
-	}
 	if (admin_client_find(c, &kind, &cl) != 0) {
 		free(jwks);
 		return;

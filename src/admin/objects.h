@@ -84,6 +84,11 @@ struct admin_client_kind {
  * an agent not a client's): 0, or answered (404 and the like). */
 int admin_client_find(struct admin_ctx *c, const struct admin_client_kind *k,
     struct store_client *cl) PC_WUR;
+/* The body of a create or update: the jwks member taken out (*jwks its
+ * text or NULL, *jwks_given), the rest checked against fields. 0, or
+ * answered with nothing held. */
+int admin_client_body(struct admin_ctx *c, const struct admin_field *fields,
+    size_t n, char **jwks, bool *jwks_given) PC_WUR;
 /* Answers the list of every object of k's kind (admin_obj_list). */
 void admin_client_list(struct admin_ctx *c, const struct admin_client_kind *k);
 /*
