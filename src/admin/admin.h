@@ -308,6 +308,11 @@ void admin_dispatch(struct req *r, struct resp *w);
  * admin_listen is set (the API lives there only). */
 void admin_main(struct req *r, struct resp *w);
 
+/* The user named by the path's {id} into *u (users.c; users and
+ * sessions routes): 0, or -1 with 404 (or the store's error) answered. */
+struct user_record;
+int admin_user_of(struct admin_ctx *c, struct user_record *u) PC_WUR;
+
 /* The merged OpenAPI document (generated from src/admin/openapi/). */
 extern const char admin_openapi_json[];
 extern const size_t admin_openapi_json_len;

@@ -37,8 +37,11 @@ agent_json(const struct store_client *c)
 }
 
 static json_t *
-audit_details(const struct store_client *c)
+audit_details(
+    const struct admin_ctx *ctx, const struct store_client *c, bool create)
 {
+	(void)ctx;
+	(void)create; /* the same details for both */
 	return json_pack("{s:s, s:s?, s:s, s:b, s:s, s:I, s:b, s:b}", "name",
 	    c->name, "owner_id", c->owner_id, "resources",
 	    c->resources != NULL ? c->resources : "", "public", c->is_public,
@@ -73,15 +76,6 @@ static const struct admin_field update_fields[] = {
 };
 
 static void
-set_str(char **field, const char *v)
-{
-	if (v == NULL)
-		return;
-	free(*field);
-	*field = xstrdup(v);
-}
-
-static void
 apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
     bool jwks_given)
 {
@@ -89,8 +83,8 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 	bool b;
 	char *w;
 
-	set_str(&cl->name, admin_body_str(c, "name"));
-	set_str(&cl->owner_id, admin_body_str(c, "owner_id"));
+	xstrset(&cl->name, admin_body_str(c, "name"));
+	xstrset(&cl->owner_id, admin_body_str(c, "owner_id"));
 	if ((w = admin_obj_body_words(c, "resources")) != NULL) {
 		free(cl->resources);
 		cl->resources = w;
@@ -104,7 +98,7 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 		free(cl->grant_types);
 		cl->grant_types = w;
 	}
-	set_str(&cl->scopes, admin_body_str(c, "scope"));
+	xstrset(&cl->scopes, admin_body_str(c, "scope"));
 	if (admin_body_int(c, "max_delegation_depth", &depth) == 0)
 		cl->max_delegation_depth = depth;
 	if (admin_body_bool(c, "may_delegate", &b) == 0)
@@ -117,22 +111,16 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 	}
 }
 
-static int
-find(struct admin_ctx *c, struct store_client *cl)
-{
-	const char *id = admin_param(c, "id");
-	int r = client_read(c->app->db, id, cl);
-
-	if (r == 0 && !client_is_agent(cl)) {
-		store_client_clear(cl);
-		r = PC_ERR_NOT_FOUND;
-	}
-	if (r != 0) {
-		memset(cl, 0, sizeof(*cl));
-		admin_error_code(c, r, "agent");
-	}
-	return r;
-}
+/* What sets these routes' objects apart from clients (clients.c). */
+static const struct admin_client_kind kind = {
+	.agent = true,
+	.what = "agent",
+	.created = "agent.create",
+	.updated = "agent.update",
+	.unaudited = "admin.agent_unaudited",
+	.json = agent_json,
+	.details = audit_details,
+};
 
 static void
 create(struct admin_ctx *c)
@@ -141,17 +129,12 @@ create(struct admin_ctx *c)
 	char secret[CLIENT_SECRET_LEN + 1];
 	char *jwks = NULL;
 	bool jwks_given = false, pub = false;
-	const char *why = NULL;
-	json_t *d;
 	int r;
 
 	memset(&cl, 0, sizeof(cl));
-	if (admin_obj_take_object(
-		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
-	    admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0) {
-		free(jwks);
+	if (admin_client_body(c, create_fields, PC_NELEM(create_fields), &jwks,
+		&jwks_given) != 0)
 		return;
-	}
 	(void)admin_body_bool(c, "public", &pub);
 	if (pub == (jwks != NULL)) {
 		free(jwks);
@@ -172,27 +155,11 @@ create(struct admin_ctx *c)
 		admin_error_code(c, r, "agent");
 		goto out;
 	}
-	if (admin_no_escalation(c, cl.scopes) != 0)
+	if (admin_client_save(c, &kind, &cl, secret) != 0)
 		goto out;
-	r = client_create(c->app->db, &cl, admin_obj_now(c), secret, &why);
-	sodium_memzero(secret, sizeof(secret)); /* an agent has none */
-	if (r != 0) {
-		admin_obj_refused(c, r, why, "agent");
-		goto out;
-	}
-	d = audit_details(&cl);
-	r = admin_audit(c, "agent.create", cl.client_id, d);
-	json_decref(d);
-	if (r != 0) {
-		if (client_remove(c->app->db, cl.client_id, admin_obj_now(c)) !=
-		    0)
-			log_msg(
-			    LOG_ERROR, "admin.agent_unaudited", cl.client_id);
-		admin_error_code(c, r, "agent");
-		goto out;
-	}
 	admin_json(c, 201, agent_json(&cl));
 out:
+	sodium_memzero(secret, sizeof(secret)); /* an agent has none */
 	store_client_clear(&cl);
 }
 
@@ -202,54 +169,24 @@ update(struct admin_ctx *c)
 	struct store_client cl;
 	char *jwks = NULL;
 	bool jwks_given = false;
-	const char *why = NULL;
-	json_t *d;
-	int r;
 
-	if (admin_obj_take_object(
-		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
-	    admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0 ||
-	    find(c, &cl) != 0) {
+	if (admin_client_body(c, update_fields, PC_NELEM(update_fields), &jwks,
+		&jwks_given) != 0)
+		return;
+	if (admin_client_find(c, &kind, &cl) != 0) {
 		free(jwks);
 		return;
 	}
 	apply(c, &cl, jwks, jwks_given);
-	if (admin_no_escalation(c, cl.scopes) != 0)
-		goto out;
-	r = client_update(c->app->db, &cl, admin_obj_now(c), &why);
-	if (r != 0) {
-		admin_obj_refused(c, r, why, "agent");
-		goto out;
-	}
-	d = audit_details(&cl);
-	r = admin_audit(c, "agent.update", cl.client_id, d);
-	json_decref(d);
-	if (r != 0)
-		admin_error_code(c, r, "agent");
-	else
+	if (admin_client_save(c, &kind, &cl, NULL) == 0)
 		admin_json(c, 200, agent_json(&cl));
-out:
 	store_client_clear(&cl);
 }
 
 static void
 list(struct admin_ctx *c)
 {
-	struct store_client *v = NULL;
-	size_t n = 0;
-	json_t *a;
-	int r;
-
-	if ((r = client_read_all(c->app->db, &v, &n)) != 0) {
-		admin_error_code(c, r, "agent");
-		return;
-	}
-	a = json_array();
-	for (size_t i = 0; i < n; i++)
-		if (client_is_agent(&v[i]))
-			json_array_append_new(a, agent_json(&v[i]));
-	store_clients_free(v, n);
-	admin_obj_list(c, a, "client_id");
+	admin_client_list(c, &kind);
 }
 
 static void
@@ -257,7 +194,7 @@ get(struct admin_ctx *c)
 {
 	struct store_client cl;
 
-	if (find(c, &cl) != 0)
+	if (admin_client_find(c, &kind, &cl) != 0)
 		return;
 	admin_json(c, 200, agent_json(&cl));
 	store_client_clear(&cl);
@@ -273,7 +210,7 @@ take_down(struct admin_ctx *c, bool del)
 	json_t *d;
 	int r;
 
-	if (find(c, &cl) != 0)
+	if (admin_client_find(c, &kind, &cl) != 0)
 		return;
 	r = client_take_down(
 	    c->app->db, cl.client_id, del, admin_obj_now(c), &nf);

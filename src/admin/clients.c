@@ -74,54 +74,37 @@ admin_client_json(const struct store_client *c, json_int_t secrets)
 	return o;
 }
 
-/* The body of create (public and name required there) and update. */
+/* The body of create (public and name required there) and update: the
+ * members both take, then each one's own. */
+#define CLIENT_FIELDS \
+	{ "redirect_uris", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX }, \
+	    { "post_logout_redirect_uris", ADMIN_T_STRINGS, false, \
+		    CLIENT_URIS_MAX }, \
+	    { "grant_types", ADMIN_T_STRINGS, false, 3 }, \
+	    { "scope", ADMIN_T_STRING, false, CLIENT_SCOPES_MAX }, \
+	    { "first_party", ADMIN_T_BOOL, false, 0 }, \
+	    { "token_endpoint_auth_method", ADMIN_T_STRING, false, 64 }, \
+	    { "id_token_signed_response_alg", ADMIN_T_STRING, false, 16 }, \
+	    { "id_token_on_refresh", ADMIN_T_BOOL, false, 0 }, \
+	    { "service_account_id", ADMIN_T_NULLABLE_STRING, false, 64 }, \
+	    { "dpop_required", ADMIN_T_BOOL, false, 0 }, \
+	    { "par_required", ADMIN_T_BOOL, false, 0 }, \
+	    { "cors_origins", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX }, \
+	    { "allow_impersonation", ADMIN_T_BOOL, false, 0 }, \
+	{ \
+		"require_mfa", ADMIN_T_BOOL, false, 0 \
+	}
+
 static const struct admin_field create_fields[] = {
 	{ "name", ADMIN_T_STRING, true, CLIENT_NAME_MAX },
 	{ "public", ADMIN_T_BOOL, false, 0 },
-	{ "redirect_uris", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
-	{ "post_logout_redirect_uris", ADMIN_T_STRINGS, false,
-	    CLIENT_URIS_MAX },
-	{ "grant_types", ADMIN_T_STRINGS, false, 3 },
-	{ "scope", ADMIN_T_STRING, false, CLIENT_SCOPES_MAX },
-	{ "first_party", ADMIN_T_BOOL, false, 0 },
-	{ "token_endpoint_auth_method", ADMIN_T_STRING, false, 64 },
-	{ "id_token_signed_response_alg", ADMIN_T_STRING, false, 16 },
-	{ "id_token_on_refresh", ADMIN_T_BOOL, false, 0 },
-	{ "service_account_id", ADMIN_T_NULLABLE_STRING, false, 64 },
-	{ "dpop_required", ADMIN_T_BOOL, false, 0 },
-	{ "par_required", ADMIN_T_BOOL, false, 0 },
-	{ "cors_origins", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
-	{ "allow_impersonation", ADMIN_T_BOOL, false, 0 },
-	{ "require_mfa", ADMIN_T_BOOL, false, 0 },
+	CLIENT_FIELDS,
 };
 
 static const struct admin_field update_fields[] = {
 	{ "name", ADMIN_T_STRING, false, CLIENT_NAME_MAX },
-	{ "redirect_uris", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
-	{ "post_logout_redirect_uris", ADMIN_T_STRINGS, false,
-	    CLIENT_URIS_MAX },
-	{ "grant_types", ADMIN_T_STRINGS, false, 3 },
-	{ "scope", ADMIN_T_STRING, false, CLIENT_SCOPES_MAX },
-	{ "first_party", ADMIN_T_BOOL, false, 0 },
-	{ "token_endpoint_auth_method", ADMIN_T_STRING, false, 64 },
-	{ "id_token_signed_response_alg", ADMIN_T_STRING, false, 16 },
-	{ "id_token_on_refresh", ADMIN_T_BOOL, false, 0 },
-	{ "service_account_id", ADMIN_T_NULLABLE_STRING, false, 64 },
-	{ "dpop_required", ADMIN_T_BOOL, false, 0 },
-	{ "par_required", ADMIN_T_BOOL, false, 0 },
-	{ "cors_origins", ADMIN_T_STRINGS, false, CLIENT_URIS_MAX },
-	{ "allow_impersonation", ADMIN_T_BOOL, false, 0 },
-	{ "require_mfa", ADMIN_T_BOOL, false, 0 },
+	CLIENT_FIELDS,
 };
-
-static void
-set_str(char **field, const char *v)
-{
-	if (v == NULL)
-		return;
-	free(*field);
-	*field = xstrdup(v);
-}
 
 static void
 set_bool(const struct admin_ctx *c, const char *name, bool *field)
@@ -143,7 +126,7 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 	const char *method = admin_body_str(c, "token_endpoint_auth_method");
 	char *w;
 
-	set_str(&cl->name, admin_body_str(c, "name"));
+	xstrset(&cl->name, admin_body_str(c, "name"));
 	if (json_object_get(c->body, "redirect_uris") != NULL) {
 		admin_obj_strv_free(cl->redirect_uris, cl->n_redirect_uris);
 		(void)admin_obj_body_strv(c, "redirect_uris",
@@ -159,14 +142,14 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 		free(cl->grant_types);
 		cl->grant_types = w;
 	}
-	set_str(&cl->scopes, admin_body_str(c, "scope"));
-	set_str(&cl->auth_method, method);
+	xstrset(&cl->scopes, admin_body_str(c, "scope"));
+	xstrset(&cl->auth_method, method);
 	/* A JWKS only stays with private_key_jwt. */
 	if (method != NULL && strcmp(method, "private_key_jwt") != 0) {
 		free(cl->jwks);
 		cl->jwks = NULL;
 	}
-	set_str(&cl->id_token_alg,
+	xstrset(&cl->id_token_alg,
 	    admin_body_str(c, "id_token_signed_response_alg"));
 	set_bool(c, "first_party", &cl->first_party);
 	set_bool(c, "id_token_on_refresh", &cl->id_token_on_refresh);
@@ -177,7 +160,7 @@ apply(const struct admin_ctx *c, struct store_client *cl, char *jwks,
 	if (json_object_get(c->body, "service_account_id") != NULL) {
 		free(cl->service_account_id);
 		cl->service_account_id = NULL;
-		set_str(&cl->service_account_id,
+		xstrset(&cl->service_account_id,
 		    admin_body_str(c, "service_account_id"));
 	}
 	if ((w = admin_obj_body_words(c, "cors_origins")) != NULL) {
@@ -210,26 +193,28 @@ alg_ok(struct admin_ctx *c)
 	return false;
 }
 
-/* The client named by {id}; agents are not clients here. 0 or answered. */
-static int
-find(struct admin_ctx *c, struct store_client *cl)
+/* The client or agent named by {id}, of k's kind: the clients routes
+ * never see an agent, the agents routes never a client. */
+int
+admin_client_find(struct admin_ctx *c, const struct admin_client_kind *k,
+    struct store_client *cl)
 {
 	const char *id = admin_param(c, "id");
 	int r = client_read(c->app->db, id, cl);
 
-	if (r == 0 && client_is_agent(cl)) {
+	if (r == 0 && client_is_agent(cl) != k->agent) {
 		store_client_clear(cl);
 		r = PC_ERR_NOT_FOUND;
 	}
 	if (r != 0) {
 		memset(cl, 0, sizeof(*cl));
-		admin_error_code(c, r, "client");
+		admin_error_code(c, r, k->what);
 	}
 	return r;
 }
 
-static void
-list(struct admin_ctx *c)
+void
+admin_client_list(struct admin_ctx *c, const struct admin_client_kind *k)
 {
 	struct store_client *v = NULL;
 	size_t n = 0;
@@ -237,15 +222,99 @@ list(struct admin_ctx *c)
 	int r;
 
 	if ((r = client_read_all(c->app->db, &v, &n)) != 0) {
-		admin_error_code(c, r, "client");
+		admin_error_code(c, r, k->what);
 		return;
 	}
 	a = json_array();
 	for (size_t i = 0; i < n; i++)
-		if (!client_is_agent(&v[i]))
-			json_array_append_new(a, admin_client_json(&v[i], -1));
+		if (client_is_agent(&v[i]) == k->agent)
+			json_array_append_new(a, k->json(&v[i]));
 	store_clients_free(v, n);
 	admin_obj_list(c, a, "client_id");
+}
+
+int
+admin_client_body(struct admin_ctx *c, const struct admin_field *fields,
+    size_t n, char **jwks, bool *jwks_given)
+{
+	*jwks = NULL;
+	*jwks_given = false;
+	if (admin_obj_take_object(
+		c, "jwks", CLIENT_JWKS_MAX, jwks, jwks_given) != 0 ||
+	    admin_body_check(c, fields, n) != 0) {
+		free(*jwks);
+		*jwks = NULL;
+		return PC_ERR_INVALID; /* answered */
+	}
+	return 0;
+}
+
+int
+admin_client_save(struct admin_ctx *c, const struct admin_client_kind *k,
+    struct store_client *cl, char *secret)
+{
+	struct db *db = c->app->db;
+	const char *why = NULL;
+	bool create = secret != NULL;
+	json_t *d;
+	int r;
+
+	if (admin_no_escalation(c, cl->scopes) != 0)
+		return PC_ERR_INVALID; /* answered */
+	if (create)
+		r = client_create(db, cl, admin_obj_now(c), secret, &why);
+	else
+		r = client_update(db, cl, admin_obj_now(c), &why);
+	if (r != 0) {
+		admin_obj_refused(c, r, why, k->what);
+		return r;
+	}
+	d = k->details(c, cl, create); /* AU-01; never a secret. */
+	r = admin_audit(c, create ? k->created : k->updated, cl->client_id, d);
+	json_decref(d);
+	if (r != 0) {
+		/* An unaudited client must not be handed out. */
+		if (create &&
+		    client_remove(db, cl->client_id, admin_obj_now(c)) != 0)
+			log_msg(LOG_ERROR, k->unaudited, cl->client_id);
+		admin_error_code(c, r, k->what);
+	}
+	return r;
+}
+
+static json_t *
+list_json(const struct store_client *cl)
+{
+	return admin_client_json(cl, -1);
+}
+
+static json_t *
+audit_details(
+    const struct admin_ctx *c, const struct store_client *cl, bool create)
+{
+	if (create)
+		return json_pack("{s:s, s:b, s:s, s:s?}", "name", cl->name,
+		    "public", cl->is_public, "token_endpoint_auth_method",
+		    cl->auth_method, "service_account", cl->service_account_id);
+	return json_pack("{s:s?, s:o}", "service_account",
+	    cl->service_account_id, "fields", admin_obj_body_fields(c));
+}
+
+/* What sets these routes' objects apart from agents (agents.c). */
+static const struct admin_client_kind kind = {
+	.agent = false,
+	.what = "client",
+	.created = "client.created",
+	.updated = "client.updated",
+	.unaudited = "admin.client_unaudited",
+	.json = list_json,
+	.details = audit_details,
+};
+
+static void
+list(struct admin_ctx *c)
+{
+	admin_client_list(c, &kind);
 }
 
 static void
@@ -253,7 +322,7 @@ get(struct admin_ctx *c)
 {
 	struct store_client cl;
 
-	if (find(c, &cl) != 0)
+	if (admin_client_find(c, &kind, &cl) != 0)
 		return;
 	admin_json(c, 200,
 	    admin_client_json(&cl,
@@ -280,18 +349,13 @@ create(struct admin_ctx *c)
 	char secret[CLIENT_SECRET_LEN + 1];
 	char *jwks = NULL;
 	bool jwks_given = false, pub = false;
-	const char *why = NULL;
-	json_t *d;
 	int r;
 
 	memset(&cl, 0, sizeof(cl));
 	secret[0] = '\0';
-	if (admin_obj_take_object(
-		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
-	    admin_body_check(c, create_fields, PC_NELEM(create_fields)) != 0) {
-		free(jwks);
+	if (admin_client_body(c, create_fields, PC_NELEM(create_fields), &jwks,
+		&jwks_given) != 0)
 		return;
-	}
 	(void)admin_body_bool(c, "public", &pub);
 	cl.is_public = pub;
 	cl.id_token_on_refresh = true; /* the store's default */
@@ -304,27 +368,8 @@ create(struct admin_ctx *c)
 		admin_error_code(c, r, "client");
 		goto out;
 	}
-	if (admin_no_escalation(c, cl.scopes) != 0)
+	if (admin_client_save(c, &kind, &cl, secret) != 0)
 		goto out;
-	r = client_create(db, &cl, admin_obj_now(c), secret, &why);
-	if (r != 0) {
-		admin_obj_refused(c, r, why, "client");
-		goto out;
-	}
-	/* AU-01; never the secret. */
-	d = json_pack("{s:s, s:b, s:s, s:s?}", "name", cl.name, "public",
-	    cl.is_public, "token_endpoint_auth_method", cl.auth_method,
-	    "service_account", cl.service_account_id);
-	r = admin_audit(c, "client.created", cl.client_id, d);
-	json_decref(d);
-	if (r != 0) {
-		/* An unaudited client must not be handed out. */
-		if (client_remove(db, cl.client_id, admin_obj_now(c)) != 0)
-			log_msg(
-			    LOG_ERROR, "admin.client_unaudited", cl.client_id);
-		admin_error_code(c, r, "client");
-		goto out;
-	}
 	answer_secret(c, 201, admin_client_json(&cl, -1), secret);
 out:
 	sodium_memzero(secret, sizeof(secret));
@@ -337,36 +382,17 @@ update(struct admin_ctx *c)
 	struct store_client cl;
 	char *jwks = NULL;
 	bool jwks_given = false;
-	const char *why = NULL;
-	json_t *d;
-	int r;
 
-	if (admin_obj_take_object(
-		c, "jwks", CLIENT_JWKS_MAX, &jwks, &jwks_given) != 0 ||
-	    admin_body_check(c, update_fields, PC_NELEM(update_fields)) != 0) {
-		free(jwks);
+	if (admin_client_body(c, update_fields, PC_NELEM(update_fields), &jwks,
+		&jwks_given) != 0)
 		return;
-	}
-	if (find(c, &cl) != 0) {
+	if (admin_client_find(c, &kind, &cl) != 0) {
 		free(jwks);
 		return;
 	}
 	apply(c, &cl, jwks, jwks_given);
-	if (!alg_ok(c) || admin_no_escalation(c, cl.scopes) != 0)
+	if (!alg_ok(c) || admin_client_save(c, &kind, &cl, NULL) != 0)
 		goto out;
-	r = client_update(c->app->db, &cl, admin_obj_now(c), &why);
-	if (r != 0) {
-		admin_obj_refused(c, r, why, "client");
-		goto out;
-	}
-	d = json_pack("{s:s?, s:o}", "service_account", cl.service_account_id,
-	    "fields", admin_obj_body_fields(c));
-	r = admin_audit(c, "client.updated", cl.client_id, d);
-	json_decref(d);
-	if (r != 0) {
-		admin_error_code(c, r, "client");
-		goto out;
-	}
 	admin_json(c, 200,
 	    admin_client_json(&cl,
 		(json_int_t)client_secrets_active(
@@ -386,7 +412,7 @@ rotate(struct admin_ctx *c)
 	int r;
 
 	secret[0] = '\0';
-	if (find(c, &cl) != 0)
+	if (admin_client_find(c, &kind, &cl) != 0)
 		return;
 	r = client_rotate_secret(
 	    c->app->db, cl.client_id, cfg->client_secret_overlap, now, secret);
@@ -425,7 +451,7 @@ delete_client(struct admin_ctx *c)
 	struct store_client cl;
 	int r;
 
-	if (find(c, &cl) != 0)
+	if (admin_client_find(c, &kind, &cl) != 0)
 		return;
 	if ((r = client_remove(c->app->db, cl.client_id, admin_obj_now(c))) ==
 	    0)

@@ -3,7 +3,8 @@
  * clients.c, service_accounts.c, api_keys.c, resources.c, keys.c,
  * agents.c, federation.c): JSON renderings of word lists and times, a
  * JSON-valued body member, the answer to a refused change and the page of
- * a list. (The rule that a credential made through the API never holds an
+ * a list; and the handling clients and agents share (find, list, store
+ * and audit: admin_client_*). (The rule that a credential made through the API never holds an
  * admin scope its maker lacks, decision 0071, is the framework's
  * admin_no_escalation().)
  */
@@ -63,6 +64,42 @@ struct store_client;
 /* The API's view of a client (clients.c; agents.c adds its fields);
  * secrets >= 0 adds active_secrets. Never a secret. */
 json_t *admin_client_json(const struct store_client *c, json_int_t secrets);
+/*
+ * What sets clients (clients.c) and agents (agents.c) apart in the
+ * handling they share: both are store_client rows, told apart by kind.
+ */
+struct admin_client_kind {
+	bool agent;	     /* the routes serve agents, or other clients */
+	const char *what;    /* "client" / "agent": the answers' noun */
+	const char *created; /* audit actions */
+	const char *updated;
+	const char *unaudited; /* log event: created, unaudited, not removed */
+	/* A list item. New reference. */
+	json_t *(*json)(const struct store_client *cl);
+	/* The audit details of a create or update, never a secret. */
+	json_t *(*details)(const struct admin_ctx *c,
+	    const struct store_client *cl, bool create);
+};
+/* The object named by {id}, of k's kind (a client is not an agent's and
+ * an agent not a client's): 0, or answered (404 and the like). */
+int admin_client_find(struct admin_ctx *c, const struct admin_client_kind *k,
+    struct store_client *cl) PC_WUR;
+/* The body of a create or update: the jwks member taken out (*jwks its
+ * text or NULL, *jwks_given), the rest checked against fields. 0, or
+ * answered with nothing held. */
+int admin_client_body(struct admin_ctx *c, const struct admin_field *fields,
+    size_t n, char **jwks, bool *jwks_given) PC_WUR;
+/* Answers the list of every object of k's kind (admin_obj_list). */
+void admin_client_list(struct admin_ctx *c, const struct admin_client_kind *k);
+/*
+ * Stores cl after the body was applied to it: the escalation rule
+ * (admin_no_escalation), client_create (secret != NULL: receives it) or
+ * client_update, then the audit row (k's action and details); a created
+ * object that cannot be audited is removed again. 0 (the caller answers)
+ * or answered.
+ */
+int admin_client_save(struct admin_ctx *c, const struct admin_client_kind *k,
+    struct store_client *cl, char *secret) PC_WUR;
 /* now, the request's clock. */
 int64_t admin_obj_now(const struct admin_ctx *c);
 

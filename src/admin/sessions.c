@@ -12,26 +12,6 @@
 #include "auth/auth.h"
 #include "auth/user_admin.h"
 
-/* The user of {id}: 0, or 404 answered. */
-static int
-user_of(struct admin_ctx *c, struct user_record *u)
-{
-	const char *id = admin_param(c, "id");
-	int rc;
-
-	memset(u, 0, sizeof(*u));
-	if (id == NULL || strncmp(id, USER_ID_PREFIX, 4) != 0 ||
-	    strlen(id) != USER_ID_LEN) {
-		admin_error(c, 404, "not_found", "No such user.");
-		return -1;
-	}
-	if ((rc = user_record_get(c->app->db, id, u)) != 0) {
-		admin_error_code(c, rc, "user");
-		return -1;
-	}
-	return 0;
-}
-
 static bool
 hex64(const char *s)
 {
@@ -53,7 +33,7 @@ list(struct admin_ctx *c)
 	json_t *items;
 	int rc;
 
-	if (user_of(c, &u) != 0)
+	if (admin_user_of(c, &u) != 0)
 		return;
 	if ((rc = session_list_user(c->app->db, u.id, &v, &n)) != 0) {
 		admin_error_code(c, rc, "user");
@@ -81,7 +61,7 @@ end(struct admin_ctx *c, const char *only)
 	json_t *d;
 	int rc;
 
-	if (user_of(c, &u) != 0)
+	if (admin_user_of(c, &u) != 0)
 		return;
 	rc =
 	    user_sign_out(c->app->db, u.id, only, c->r->now, &ended, &families);

@@ -39,9 +39,10 @@ admin_user_json(const struct user_record *u)
 	    time_json(u->disabled_at));
 }
 
-/* The {id} of the path, as a user id: 0, or 404 answered. */
-static int
-user_of(struct admin_ctx *c, struct user_record *u)
+/* The {id} of the path, as a user id: 0, or 404 answered (also
+ * sessions.c's, through admin.h). */
+int
+admin_user_of(struct admin_ctx *c, struct user_record *u)
 {
 	const char *id = admin_param(c, "id");
 	int rc;
@@ -89,7 +90,7 @@ get(struct admin_ctx *c)
 {
 	struct user_record u;
 
-	if (user_of(c, &u) != 0)
+	if (admin_user_of(c, &u) != 0)
 		return;
 	admin_json(c, 200, admin_user_json(&u));
 	user_record_clear(&u);
@@ -177,7 +178,7 @@ update(struct admin_ctx *c)
 		    "characters.");
 		return;
 	}
-	if (user_of(c, &u) != 0)
+	if (admin_user_of(c, &u) != 0)
 		return;
 	if (email != NULL || name != NULL || verified >= 0) {
 		rc = user_update(db, u.id, name, email, verified, c->r->now);
@@ -219,7 +220,7 @@ delete_user(struct admin_ctx *c)
 	struct user_record u;
 	int rc;
 
-	if (user_of(c, &u) != 0)
+	if (admin_user_of(c, &u) != 0)
 		return;
 	rc = user_delete(c->app->db, u.id, c->r->now);
 	if (rc == 0)
@@ -337,7 +338,7 @@ set_password(struct admin_ctx *c)
 	if (admin_body_check(c, password_fields, PC_NELEM(password_fields)) !=
 	    0)
 		goto wipe;
-	if (user_of(c, &u) != 0)
+	if (admin_user_of(c, &u) != 0)
 		goto wipe;
 	pw = admin_body_str(c, "password");
 	len = strlen(pw);
@@ -408,7 +409,7 @@ factors(struct admin_ctx *c)
 	int rc;
 
 	memset(&d, 0, sizeof(d));
-	if (user_of(c, &u) != 0)
+	if (admin_user_of(c, &u) != 0)
 		return;
 	if ((rc = mfa_detail(c->app->db, u.id, &d)) != 0)
 		admin_error_code(c, rc, "user");
@@ -445,7 +446,7 @@ reset(struct admin_ctx *c, const char *kind)
 	json_t *d;
 	int rc;
 
-	if (user_of(c, &u) != 0)
+	if (admin_user_of(c, &u) != 0)
 		return;
 	rc = mfa_reset(c->app->db, u.id, kind, &removed);
 	if (rc == 0) {

@@ -131,15 +131,6 @@ agent_print(const struct store_client *c)
 }
 
 static void
-set_str(char **field, const char *v)
-{
-	if (v == NULL)
-		return;
-	free(*field);
-	*field = xstrdup(v);
-}
-
-static void
 set_list(const struct cli_ctx *ctx, const char *opt, char ***v, size_t *n)
 {
 	const char *given[CLIENT_URIS_MAX];
@@ -186,8 +177,8 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 	const char *jwks_file = cli_get(ctx, "jwks-file");
 	char *res = given_resources(ctx);
 
-	set_str(&c->name, cli_get(ctx, "name"));
-	set_str(&c->owner_id, cli_get(ctx, "owner"));
+	xstrset(&c->name, cli_get(ctx, "name"));
+	xstrset(&c->owner_id, cli_get(ctx, "owner"));
 	if (res != NULL) {
 		free(c->resources);
 		c->resources = res;
@@ -200,7 +191,7 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 			if (*p == ',')
 				*p = ' ';
 	}
-	set_str(&c->scopes, cli_get(ctx, "scope"));
+	xstrset(&c->scopes, cli_get(ctx, "scope"));
 	if (depth != NULL &&
 	    str_to_int64(str_from(depth), 0, AGENT_DEPTH_MAX,
 		&c->max_delegation_depth) != 0) {

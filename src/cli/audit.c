@@ -281,7 +281,6 @@ static int
 query_args(
     const struct cli_ctx *c, struct store_audit_filter *f, const char **why)
 {
-	const char *since = cli_get(c, "since"), *until = cli_get(c, "until");
 	const char *limit = cli_get(c, "limit");
 	int64_t n = QUERY_DEFAULT;
 
@@ -292,17 +291,11 @@ query_args(
 	if (!audit_principal_ok(f->principal))
 		*why = "--principal wants an id (printable text, at most 512 "
 		       "bytes)";
-	else if (since != NULL && clock_parse_time(since, &f->since_ms) != 0)
-		*why = "--since wants an RFC 3339 time (2026-12-05T22:00:00Z) "
-		       "or unix seconds";
-	else if (until != NULL && clock_parse_time(until, &f->until_ms) != 0)
-		*why = "--until wants an RFC 3339 time (2026-12-05T22:00:00Z) "
-		       "or unix seconds";
-	else if (f->since_ms >= f->until_ms)
-		*why = "--since must be before --until";
-	else if (limit != NULL &&
+	else if (cli_audit_window(c, &f->since_ms, &f->until_ms, why) == 0 &&
+	    limit != NULL &&
 	    str_to_int64(str_from(limit), 1, QUERY_MAX, &n) != 0)
 		*why = "--limit wants a number from 1 to 100000";
+	/* (a window refused: *why is cli_audit_window()'s) */
 	f->limit = (size_t)n;
 	return *why == NULL ? 0 : PC_ERR_INVALID;
 }
@@ -405,13 +398,18 @@ static const struct cli_opt prune_opts[] = {
 	{ .name = NULL },
 };
 
+/* The time window of export and query (both read by query_args()). */
+#define WINDOW_OPTS \
+	{ .name = "since", \
+		.value = "T", \
+		.help = "from this time on (RFC 3339 or unix seconds)" }, \
+	{ \
+		.name = "until", .value = "T", \
+		.help = "before this time (RFC 3339 or unix seconds)" \
+	}
+
 static const struct cli_opt export_opts[] = {
-	{ .name = "since",
-	    .value = "T",
-	    .help = "from this time on (RFC 3339 or unix seconds)" },
-	{ .name = "until",
-	    .value = "T",
-	    .help = "before this time (RFC 3339 or unix seconds)" },
+	WINDOW_OPTS,
 	{ .name = NULL },
 };
 
@@ -421,12 +419,7 @@ static const struct cli_opt query_opts[] = {
 	    .required = true,
 	    .help = "the principal: events where it is the actor or the "
 		    "target" },
-	{ .name = "since",
-	    .value = "T",
-	    .help = "from this time on (RFC 3339 or unix seconds)" },
-	{ .name = "until",
-	    .value = "T",
-	    .help = "before this time (RFC 3339 or unix seconds)" },
+	WINDOW_OPTS,
 	{ .name = "limit",
 	    .value = "N",
 	    .help = "at most N events, the oldest (1 to 100000; default "

@@ -159,9 +159,9 @@ export_row(const struct store_audit_row *r)
 	return 0;
 }
 
-/* --since / --until into [since, until). */
-static int
-window(
+/* --since / --until into [since, until) (cli.h; also audit query's). */
+int
+cli_audit_window(
     const struct cli_ctx *c, int64_t *since, int64_t *until, const char **why)
 {
 	const char *s = cli_get(c, "since"), *u = cli_get(c, "until");
@@ -186,7 +186,7 @@ cli_audit_export_check(const struct cli_ctx *c)
 	int64_t s, u;
 	const char *why;
 
-	if (window(c, &s, &u, &why) != 0)
+	if (cli_audit_window(c, &s, &u, &why) != 0)
 		return cli_usage(c, "%s", why);
 	return 0;
 }
@@ -218,7 +218,7 @@ cli_audit_export(struct cli_ctx *c)
 	size_t n = 0;
 	int r;
 
-	if (window(c, &since, &until, &why) != 0)
+	if (cli_audit_window(c, &since, &until, &why) != 0)
 		return 2;
 	audit_key(c->mk, key);
 	audit_key_id(key, key_id);

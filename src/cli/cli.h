@@ -192,6 +192,11 @@ int cli_audit_prune(struct cli_ctx *c);
 int cli_audit_export_check(const struct cli_ctx *c);
 int cli_audit_export(struct cli_ctx *c);
 int cli_audit_verify_file(struct cli_ctx *c, const char *path);
+/* The --since / --until options of export and query into [since, until):
+ * unbounded where not given; 0, or PC_ERR_INVALID with *why the usage
+ * message. */
+int cli_audit_window(
+    const struct cli_ctx *c, int64_t *since, int64_t *until, const char **why);
 int cmd_service_account(int argc, char **argv);
 int cmd_group(int argc, char **argv);
 /* forward-auth set|remove|list (src/cli/fwdauth.c, issue 17). */

@@ -141,15 +141,6 @@ strv_free(char **v, size_t n)
 
 /* Applies the flags to c (add: a zeroed client; update: the stored one). */
 static void
-set_str(char **field, const char *v)
-{
-	if (v == NULL)
-		return;
-	free(*field);
-	*field = xstrdup(v);
-}
-
-static void
 set_list(const struct cli_ctx *ctx, const char *opt, char ***v, size_t *n)
 {
 	const char *given[CLIENT_URIS_MAX];
@@ -189,7 +180,7 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 	const char *method = cli_get(ctx, "auth-method");
 	const char *jwks_file = cli_get(ctx, "jwks-file");
 
-	set_str(&c->name, cli_get(ctx, "name"));
+	xstrset(&c->name, cli_get(ctx, "name"));
 	set_list(ctx, "redirect-uri", &c->redirect_uris, &c->n_redirect_uris);
 	set_list(ctx, "post-logout-redirect-uri", &c->post_logout_uris,
 	    &c->n_post_logout_uris);
@@ -197,20 +188,20 @@ apply(const struct cli_ctx *ctx, struct store_client *c)
 		free(c->grant_types);
 		c->grant_types = grant_list(grant);
 	}
-	set_str(&c->scopes, cli_get(ctx, "scope"));
-	set_str(&c->auth_method, method);
+	xstrset(&c->scopes, cli_get(ctx, "scope"));
+	xstrset(&c->auth_method, method);
 	/* A JWKS only stays with private_key_jwt. */
 	if (method != NULL && strcmp(method, "private_key_jwt") != 0) {
 		free(c->jwks);
 		c->jwks = NULL;
 	}
-	set_str(&c->id_token_alg, cli_get(ctx, "id-token-alg"));
+	xstrset(&c->id_token_alg, cli_get(ctx, "id-token-alg"));
 	if (cli_has(ctx, "first-party"))
 		c->first_party = true;
 	if (cli_has(ctx, "no-first-party"))
 		c->first_party = false;
 	if (cli_has(ctx, "service-account"))
-		set_str(
+		xstrset(
 		    &c->service_account_id, cli_get(ctx, "service-account"));
 	if (cli_has(ctx, "no-service-account")) {
 		free(c->service_account_id);

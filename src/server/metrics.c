@@ -70,14 +70,41 @@ collect_rotation(struct buf *out, struct signer *s)
 	    (double)st.auto_failures);
 }
 
+/*
+ * One gauge family with a sample per key state and algorithm: v, or only
+ * the pairs that hold keys when held is given (an age of no key is none).
+ */
+static int
+put_by_key(struct buf *out, const char *name, const char *help,
+    const double v[NSTATES][NALGS], const double held[NSTATES][NALGS])
+{
+	int r;
+
+	if ((r = metrics_put_family(out, name, "gauge", help)) != 0)
+		return r;
+	for (unsigned st = 0; st < NSTATES; st++)
+		for (unsigned a = 1; a < NALGS; a++) {
+			const char *l[4] = { "state",
+				signer_state_name((enum signer_key_state)st),
+				"alg", jose_alg_name((enum jose_alg)a) };
+
+			if (held != NULL && held[st][a] < 1)
+				continue;
+			if ((r = metrics_put_sample(
+				 out, name, l, 2, v[st][a])) != 0)
+				return r;
+		}
+	return 0;
+}
+
 /* The key ring's gauges; keys that failed their check count as such. */
 static int
 collect_keys(struct buf *out, void *arg)
 {
 	struct signer *s = arg;
 	struct signer_key_info *v = NULL;
-	int64_t now = clock_now(), oldest[NSTATES][NALGS];
-	unsigned count[NSTATES][NALGS];
+	int64_t now = clock_now();
+	double oldest[NSTATES][NALGS], count[NSTATES][NALGS];
 	size_t n = 0;
 	int r;
 
@@ -92,42 +119,18 @@ collect_keys(struct buf *out, void *arg)
 		if (st >= NSTATES || a >= NALGS || v[i].rejected)
 			continue;
 		count[st][a]++;
-		if (age > oldest[st][a])
-			oldest[st][a] = age;
+		if ((double)age > oldest[st][a])
+			oldest[st][a] = (double)age;
 	}
 	free(v);
-	if ((r = metrics_put_family(out, "portcullis_signing_keys", "gauge",
-		 "Signing keys in the ring, by state and algorithm.")) != 0)
-		return r;
-	for (unsigned st = 0; st < NSTATES; st++)
-		for (unsigned a = 1; a < NALGS; a++) {
-			const char *l[4] = { "state",
-				signer_state_name((enum signer_key_state)st),
-				"alg", jose_alg_name((enum jose_alg)a) };
-
-			if ((r = metrics_put_sample(out,
-				 "portcullis_signing_keys", l, 2,
-				 count[st][a])) != 0)
-				return r;
-		}
-	if ((r = metrics_put_family(out, "portcullis_signing_key_age_seconds",
-		 "gauge",
+	if ((r = put_by_key(out, "portcullis_signing_keys",
+		 "Signing keys in the ring, by state and algorithm.", count,
+		 NULL)) != 0 ||
+	    (r = put_by_key(out, "portcullis_signing_key_age_seconds",
 		 "Age of the oldest signing key of each state and algorithm "
-		 "(since it was created).")) != 0)
+		 "(since it was created).",
+		 oldest, count)) != 0)
 		return r;
-	for (unsigned st = 0; st < NSTATES; st++)
-		for (unsigned a = 1; a < NALGS; a++) {
-			const char *l[4] = { "state",
-				signer_state_name((enum signer_key_state)st),
-				"alg", jose_alg_name((enum jose_alg)a) };
-
-			if (count[st][a] == 0)
-				continue;
-			if ((r = metrics_put_sample(out,
-				 "portcullis_signing_key_age_seconds", l, 2,
-				 (double)oldest[st][a])) != 0)
-				return r;
-		}
 	return collect_rotation(out, s);
 }
 

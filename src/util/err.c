@@ -70,6 +70,15 @@ xstrdup(const char *s)
 	return xstrndup(s, strlen(s));
 }
 
+void
+xstrset(char **field, const char *v)
+{
+	if (v == NULL)
+		return;
+	free(*field);
+	*field = xstrdup(v);
+}
+
 char *
 xstrndup(const char *s, size_t n)
 {

@@ -41,6 +41,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* *field (freed) becomes a copy of v; nothing happens when v is NULL. */
+void xstrset(char **field, const char *v);
 PC_NORETURN void fatal(const char *fmt, ...) PC_PRINTF(1, 2);
 
 /*
