@@ -27,7 +27,7 @@ static const char usage[] =
     "  service-account add  a machine principal (service-account list,\n"
     "                   show, update, disable, enable, delete)\n"
     "  group add        a group of users and service accounts (group\n"
-    "                   list, show, delete, member add, member remove)\n"
+    "                   list, show, delete, member-add, member-remove)\n"
     "  forward-auth set  protect a host behind a proxy (forward-auth\n"
     "                   remove, list: see forward-auth --help)\n"
     "  resource add     register an API that accepts our tokens (resource\n"

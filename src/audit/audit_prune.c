@@ -87,12 +87,14 @@ audit_prune(struct db *db, const uint8_t key[32], int64_t cutoff_ms,
     int64_t max_rows, struct audit_prune_result *res,
     struct audit_verify_result *verify)
 {
-	struct prune_ctx p = { key, verify, cutoff_ms };
+	struct prune_ctx p;
 	struct store_audit_prune_ops ops = { prune_start, prune_row, prune_done,
 		&p };
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
+	memset(verify, 0, sizeof(*verify));
+	p = (struct prune_ctx){ key, verify, cutoff_ms };
 	memset(verify, 0, sizeof(*verify));
 	for (;;) {
 		struct store_audit_anchor a = { 0 };

@@ -215,7 +215,6 @@ struct signer_auto_result {
 	unsigned added, retired, dropped;
 };
 int signer_auto_rotate(struct signer *s, int64_t now,
-    const struct store_key_hook *hook,
-    struct signer_auto_result *out) PC_WUR;
+    const struct store_key_hook *hook, struct signer_auto_result *out) PC_WUR;
 
 #endif

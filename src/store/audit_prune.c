@@ -207,11 +207,12 @@ store_audit_prune(struct db *db, int64_t cutoff_ms, int64_t now_ms,
     int64_t max_rows, const struct store_audit_prune_ops *ops,
     struct store_audit_anchor *out)
 {
-	struct prune_arg a = { cutoff_ms, now_ms, max_rows, ops, out, 0,
-		{ 0 } };
+	struct prune_arg a;
 	int r;
 
 	anchor_none(out);
+	a = (struct prune_arg){ cutoff_ms, now_ms, max_rows, ops, out, 0,
+		{ 0 } };
 	if (max_rows < 1)
 		return PC_ERR_INVALID;
 	r = store_tx_mode(db, DB_WRITE_SINGLETON, prune_tx, &a);

@@ -170,8 +170,9 @@ test_config_rotate_every_bounds(void **state)
 	/* 1h + 20m + 60 s = 4860 s: 4860 is refused, 4861 accepted. */
 	set_ok(&c, "signing_key_rotate_every", "4860");
 	assert_int_equal(config_finish(&c, err, sizeof(err)), PC_ERR_CONFIG);
-	assert_non_null(strstr(err, "signing_key_rotate_every (4860 s) must "
-				    "exceed"));
+	assert_non_null(strstr(err,
+	    "signing_key_rotate_every (4860 s) must "
+	    "exceed"));
 	assert_non_null(strstr(err, "(4860 s)"));
 	set_ok(&c, "signing_key_rotate_every", "4861");
 	assert_int_equal(config_finish(&c, err, sizeof(err)), 0);
@@ -270,8 +271,8 @@ test_config_set_duration_ranges(void **state)
 
 	(void)state;
 	config_defaults(&c);
-	assert_int_equal(set(&c, "access_token_ttl", "4s", err, sizeof(err)),
-	    PC_ERR_CONFIG);
+	assert_int_equal(
+	    set(&c, "access_token_ttl", "4s", err, sizeof(err)), PC_ERR_CONFIG);
 	assert_non_null(strstr(err, "outside [5, 3600]"));
 	assert_int_equal(set(&c, "access_token_ttl", "61m", err, sizeof(err)),
 	    PC_ERR_CONFIG);
